@@ -1,2 +1,71 @@
+"""podctl's command line: kubectl's verbs and flags over a local Docker engine.
+
+Commands import the core lazily so that `podctl --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from podctl import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="podctl")
+@click.option("-v", "--verbose", count=True, envvar="PODCTL_VERBOSE",
+              help="Show tracebacks of internal errors (env PODCTL_VERBOSE).")
+def cli(verbose: int) -> None:
+    """podctl runs Kubernetes v1 Pods and ReplicationControllers on a local Docker engine,
+    with kubectl's commands, flags and output."""
+
+
+def _register() -> None:
+    from podctl.cli import create, delete, describe, get, logs
+
+    for module in (create, get, describe, delete, logs):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def _verbose() -> bool:
+    return any(a in ("-v", "--verbose") or a.startswith("-vv") for a in sys.argv[1:3]) or bool(
+        os.environ.get("PODCTL_VERBOSE")
+    )
+
+
 def main() -> None:
-    raise SystemExit(0)
+    """Entry point: user errors print one line and exit 1; tracebacks only with -v."""
+    from podctl.errors import PodctlError
+
+    try:
+        cli.main(prog_name="podctl", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PodctlError as exc:
+        if _verbose():
+            traceback.print_exc()
+        sys.stderr.write(exc.render() + "\n")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:
+        if _verbose():
+            traceback.print_exc()
+        else:
+            sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} "
+                             "(run with -v for the traceback)\n")
+        sys.exit(1)

@@ -1,1 +1,1 @@
-
+"""The Docker adapter: sandboxes, containers, images, volumes, logs and exec."""

@@ -1,0 +1,45 @@
+# podctl: the README's commands. Every target installs what it needs on a fresh machine.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+export PODCTL_PAUSE_IMAGE ?= podctl/pause:1.0
+PYTEST_WORKERS ?= 3
+
+.PHONY: setup docker images demo test unit integration lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+docker:
+	bash scripts/ensure-docker.sh
+
+images: docker
+	bash scripts/ensure-build-tools.sh
+	bash images/build.sh
+
+demo: setup images
+	PODCTL=$(BIN)/podctl bash scripts/demo.sh
+
+lint: setup
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q tests/unit -n 2
+
+integration: setup images
+	$(BIN)/pytest -q tests/integration -n $(PYTEST_WORKERS)
+
+test: setup images lint
+	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) --durations=15
+
+bench: setup images
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

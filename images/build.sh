@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Builds podctl's local images without any registry:
+#   podctl/pause:1.0   Pod sandbox (infra) container
+#   podctl/kubia:1     stand-in for the book's luksa/kubia
+#   podctl/busybox:1   busybox userland plus test helpers (shmtool)
+#
+# Each image is a `docker import` of a root filesystem assembled here, so
+# nothing is ever pulled.  Every image carries the sha256 of its inputs in
+# the label io.podctl.source-hash; an image whose label already matches is
+# left alone, which makes re-running this script cheap.
+#
+# Usage: images/build.sh   (no arguments)
+set -euo pipefail
+
+umask 022   # rootfs modes end up in the image; don't inherit odd umasks
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+self="$here/build.sh"
+busybox=/bin/busybox
+label=io.podctl.source-hash
+
+pause_tag=podctl/pause:1.0
+kubia_tag=podctl/kubia:1
+busybox_tag=podctl/busybox:1
+
+# Applets the images promise; checked so a trimmed busybox fails loudly here
+# rather than as a confusing "not found" inside some test container.
+required_applets=(sh cat echo ls ps sleep wget nc hostname env touch rm mkdir
+	test true false kill id grep date head tail wc printf uname top)
+
+die() {
+	echo "build.sh: error: $*" >&2
+	exit 1
+}
+
+preflight() {
+	command -v gcc >/dev/null 2>&1 ||
+		die "gcc not found (install gcc and libc6-dev, e.g. via 'make images')"
+	command -v docker >/dev/null 2>&1 ||
+		die "docker CLI not found"
+	docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+		die "cannot reach the Docker engine (is dockerd running, may you use it?)"
+	[[ -x $busybox ]] ||
+		die "$busybox not found (install busybox-static, e.g. via 'make images')"
+	# A dynamically linked busybox would not start in our library-less rootfs.
+	if command -v readelf >/dev/null 2>&1 &&
+		readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter'; then
+		die "$busybox is dynamically linked; install busybox-static"
+	fi
+}
+
+# sha256 over (name, content hash) of each input; names are basenames so the
+# result doesn't depend on where the checkout lives.
+source_hash() {
+	local f
+	for f in "$@"; do
+		printf '%s %s\n' "${f##*/}" "$(sha256sum <"$f" | cut -d' ' -f1)"
+	done | sha256sum | cut -d' ' -f1
+}
+
+# True when $1 exists locally and was built from inputs hashing to $2.
+# `docker image inspect` only looks at local images; it never pulls.
+up_to_date() {
+	local have
+	have=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" \
+		"$1" 2>/dev/null) || return 1
+	[[ $have == "$2" ]]
+}
+
+compile() {
+	local out=$1 src=$2
+	shift 2
+	gcc -static "$@" -Wall -Wextra -o "$out" "$src" ||
+		die "compiling ${src#"$here"/} failed (static linking needs libc6-dev)"
+}
+
+# import_rootfs ROOTFS TAG HASH [--change ...]...
+import_rootfs() {
+	local rootfs=$1 tag=$2 hash=$3 old_id new_id
+	shift 3
+	old_id=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
+	# Numeric root ownership: the builder's own uid must not leak into images.
+	tar --numeric-owner --owner=0 --group=0 -C "$rootfs" -cf - . |
+		docker import --message "podctl images/build.sh" \
+			--change "LABEL $label=$hash" "$@" - "$tag" >/dev/null
+	new_id=$(docker image inspect --format '{{.Id}}' "$tag")
+	# Drop the stale image we just untagged, unless something still uses it
+	# (a container, another tag), in which case docker refuses and we keep it.
+	if [[ -n $old_id && $old_id != "$new_id" ]]; then
+		docker image rm "$old_id" >/dev/null 2>&1 || true
+	fi
+	echo "built $tag (${new_id#sha256:})"
+}
+
+# A busybox userland: every applet as a symlink in /bin, plus the few files
+# tools expect (passwd/group for `id`/`ps`, a world-writable /tmp).
+make_busybox_rootfs() {
+	local r=$1 applet
+	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,root,home,proc,sys,dev,tmp}
+	chmod 0755 "$r"
+	chmod 0700 "$r/root"
+	chmod 1777 "$r/tmp"
+	install -m 0755 "$busybox" "$r/bin/busybox"
+	while read -r applet; do
+		[[ -n $applet && $applet != busybox ]] || continue
+		ln -s busybox "$r/bin/$applet"
+	done < <("$busybox" --list)
+	for applet in "${required_applets[@]}"; do
+		[[ -L $r/bin/$applet ]] || die "$busybox lacks the '$applet' applet"
+	done
+	# `#!/usr/bin/env ...` is the usual shebang; keep it working.
+	ln -s ../../bin/env "$r/usr/bin/env"
+	cat >"$r/etc/passwd" <<-'EOF'
+		root:x:0:0:root:/root:/bin/sh
+		nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+	EOF
+	cat >"$r/etc/group" <<-'EOF'
+		root:x:0:
+		nobody:x:65534:
+	EOF
+}
+
+build_pause() {
+	local r=$tmp/pause
+	mkdir -p "$r"
+	chmod 0755 "$r"   # the image runs as 65535, which must traverse /
+	compile "$r/pause" "$here/pause/pause.c" -Os -s
+	chmod 0755 "$r/pause"
+	import_rootfs "$r" "$pause_tag" "$1" \
+		--change 'ENTRYPOINT ["/pause"]' \
+		--change 'USER 65535:65535'
+}
+
+build_kubia() {
+	local r=$tmp/kubia
+	make_busybox_rootfs "$r"
+	mkdir -p "$r/app"
+	compile "$r/app/kubia" "$here/kubia/kubia.c" -O2 -s
+	chmod 0755 "$r/app/kubia"
+	import_rootfs "$r" "$kubia_tag" "$1" \
+		--change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENTRYPOINT ["/app/kubia"]' \
+		--change 'EXPOSE 8080/tcp'
+}
+
+build_busybox() {
+	local r=$tmp/busybox
+	make_busybox_rootfs "$r"
+	compile "$r/bin/shmtool" "$here/tools/shmtool.c" -Os -s
+	chmod 0755 "$r/bin/shmtool"
+	import_rootfs "$r" "$busybox_tag" "$1" \
+		--change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'CMD ["/bin/sh"]'
+}
+
+# build_if_stale TAG BUILD_FUNCTION INPUT...
+build_if_stale() {
+	local tag=$1 fn=$2 hash
+	shift 2
+	hash=$(source_hash "$@")
+	if up_to_date "$tag" "$hash"; then
+		echo "$tag is up to date"
+	else
+		echo "building $tag ..."
+		"$fn" "$hash"
+	fi
+}
+
+preflight
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/podctl-images.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+build_if_stale "$pause_tag" build_pause "$here/pause/pause.c" "$self"
+build_if_stale "$kubia_tag" build_kubia "$here/kubia/kubia.c" "$self" "$busybox"
+build_if_stale "$busybox_tag" build_busybox "$here/tools/shmtool.c" "$self" "$busybox"
+
+echo "images:"
+printf '  %s\n' "$pause_tag" "$kubia_tag" "$busybox_tag"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install what `make images` compiles and packs with: gcc + static libc, busybox-static.
+set -euo pipefail
+
+missing=()
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] \
+    || [ -e /usr/lib/libc.a ] || missing+=(libc6-dev)
+[ -x /bin/busybox ] || missing+=(busybox-static)
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "ensure-build-tools: missing ${missing[*]}; install them (apt-get install ${missing[*]})" >&2
+    exit 1
+fi
+echo "ensure-build-tools: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

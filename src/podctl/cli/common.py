@@ -1,0 +1,62 @@
+"""Flags shared by several commands, spelled as kubectl spells them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_NAMESPACE = "default"
+
+
+def namespace_option(fn: F) -> F:
+    return click.option("-n", "--namespace", default=None,
+                        help="Namespace to use (default: default).")(fn)
+
+
+def selector_option(fn: F) -> F:
+    return click.option("-l", "--selector", default=None,
+                        help="Label selector: k=v, k!=v, 'k in (a,b)', k, !k; comma = AND.")(fn)
+
+
+def filename_option(required: bool = False) -> Callable[[F], F]:
+    def wrap(fn: F) -> F:
+        return click.option("-f", "--filename", "filenames", multiple=True, required=required,
+                            help="File, folder or - (stdin) with manifests; repeatable.")(fn)
+    return wrap
+
+
+def split_resource_args(args: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """kubectl's resource arguments: `pods a b`, `pod/a rc/b`, `pods,rc` -> (kind, names)."""
+    from podctl.api.meta import kind_for
+    from podctl.errors import PodctlError
+
+    def kind_of(word: str) -> str:
+        kind = kind_for(word)
+        if kind is None:
+            raise PodctlError(f'the server doesn\'t have a resource type "{word}"')
+        return kind
+
+    if not args:
+        raise PodctlError("You must specify the type of resource to get. "
+                          "Use \"podctl api-resources\" for a complete list of supported resources.")
+    if all("/" in a for a in args):
+        pairs: dict[str, list[str]] = {}
+        for arg in args:
+            word, _, name = arg.partition("/")
+            pairs.setdefault(kind_of(word), []).append(name)
+        return list(pairs.items())
+    if any("/" in a for a in args):
+        raise PodctlError("there is no need to specify a resource type as a separate argument "
+                          "when passing arguments in resource/name form (e.g. 'podctl get "
+                          "resource/<resource_name>' instead of 'podctl get resource "
+                          "resource/<resource_name>'")
+    first, names = args[0], list(args[1:])
+    words = first.split(",")
+    if "all" in words:
+        words = [w for w in words if w != "all"] + ["pods", "replicationcontrollers"]
+    kinds = list(dict.fromkeys(kind_of(w) for w in words))
+    return [(kind, names) for kind in kinds]

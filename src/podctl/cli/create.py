@@ -1,0 +1,119 @@
+"""`podctl create -f`, `podctl create namespace`, `podctl validate`."""
+
+from __future__ import annotations
+
+import sys
+
+from typing import TYPE_CHECKING
+
+import click
+
+from podctl.cli import terminal
+from podctl.cli.common import filename_option, namespace_option
+
+if TYPE_CHECKING:
+    from podctl.manifest import Checked
+
+
+@click.group("create", invoke_without_command=True)
+@filename_option()
+@namespace_option
+@click.option("--dry-run", "dry_run", default="none",
+              type=click.Choice(["none", "client", "server"]), flag_value="client",
+              help="client: only validate and print what would be created.")
+@click.pass_context
+def create(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
+           dry_run: str) -> None:
+    """Create objects from manifests (-f FILE|DIR|-), or a namespace."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not filenames:
+        raise click.UsageError("must specify one of -f and -k", ctx)
+    ok = apply_manifests(filenames, namespace, dry_run != "none")
+    if not ok:
+        sys.exit(1)
+
+
+def check_files(filenames: tuple[str, ...], namespace: str | None
+                ) -> tuple[bool, list[tuple[str, list[Checked]]]]:
+    """Read and check every file, printing warnings and problems; the files that passed."""
+    from podctl.manifest import check_document, format_problems, read_manifests
+
+    ok = True
+    passed = []
+    for result in read_manifests(list(filenames), sys.stdin):
+        checked = [check_document(doc, namespace) for doc in result.documents]
+        problems = list(result.problems) + [p for c in checked for p in c.problems]
+        for c in checked:
+            for warning in c.warnings:
+                terminal.warn(warning)
+        if problems:
+            ok = False
+            terminal.err(format_problems(problems, color=sys.stderr.isatty()).rstrip("\n"))
+        else:
+            passed.append((result.file, checked))
+    return ok, passed
+
+
+def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: bool) -> bool:
+    """Create the objects of every file without problems. True if everything went."""
+    ok, passed = check_files(filenames, namespace)
+    if dry_run:
+        from podctl.api import meta
+
+        for _, checked in passed:
+            for c in checked:
+                if c.obj is not None:
+                    terminal.out(f"{meta.singular(c.obj['kind'])}/{meta.name_of(c.obj)} "
+                                 "created (dry run)")
+        return ok
+    return _create_all(passed) and ok
+
+
+def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
+    from podctl.errors import PodctlError
+    from podctl.ops.create import create_object
+    from podctl.runtime.images import terminal_progress
+    from podctl.store import open_store
+
+    store = open_store()
+    progress = terminal_progress()
+    ok = True
+    for source, checked in checked_files:
+        for c in checked:
+            if c.obj is None:
+                continue
+            try:
+                terminal.out(create_object(store, c.obj, source, progress))
+            except PodctlError as exc:
+                ok = False
+                terminal.err(exc.render())
+    return ok
+
+
+@create.command("namespace")
+@click.argument("name")
+@click.option("--dry-run", "dry_run", default="none",
+              type=click.Choice(["none", "client", "server"]), flag_value="client")
+def create_namespace(name: str, dry_run: str) -> None:
+    """Create a namespace."""
+    from podctl.ops.namespaces import create_namespace as make
+    from podctl.store import open_store
+
+    dry = dry_run != "none"
+    terminal.out(make(None if dry else open_store(), name, dry))
+
+
+@click.command("validate")
+@filename_option(required=True)
+@namespace_option
+def validate(filenames: tuple[str, ...], namespace: str | None) -> None:
+    """Check manifests against the Kubernetes v1 schema and rules, without Docker."""
+    ok, passed = check_files(filenames, namespace)
+    for source, checked in passed:
+        terminal.out(f"{source}: {len(checked)} object(s) valid")
+    if not ok:
+        sys.exit(1)
+
+
+COMMANDS = [create, validate]

@@ -1,0 +1,33 @@
+"""`podctl describe`: kubectl's detailed view with events."""
+
+from __future__ import annotations
+
+import click
+
+from podctl.cli import terminal
+from podctl.cli.common import namespace_option, selector_option, split_resource_args
+
+
+@click.command("describe")
+@click.argument("args", nargs=-1)
+@namespace_option
+@click.option("-A", "--all-namespaces", is_flag=True)
+@selector_option
+def describe(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
+             selector: str | None) -> None:
+    """Show details of pods, replication controllers, namespaces or nodes."""
+    from podctl.ops.describe import describe_objects
+    from podctl.ops.get import GetRequest
+
+    request = GetRequest(targets=split_resource_args(args),
+                         namespace=None if all_namespaces else (namespace or "default"),
+                         selector=selector, detailed=True)
+    texts = describe_objects(request)
+    if not texts:
+        where = f" in {request.namespace} namespace" if request.namespace else ""
+        terminal.err(f"No resources found{where}.")
+        return
+    terminal.out("\n\n".join(t.rstrip("\n") for t in texts))
+
+
+COMMANDS = [describe]

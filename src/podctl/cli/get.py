@@ -1,0 +1,74 @@
+"""`podctl get`: tables and -o formats over stored objects and live status."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from podctl.cli import terminal
+from podctl.cli.common import namespace_option, selector_option, split_resource_args
+
+
+@click.command("get")
+@click.argument("args", nargs=-1)
+@namespace_option
+@click.option("-A", "--all-namespaces", is_flag=True, help="List across all namespaces.")
+@selector_option
+@click.option("-o", "--output", default=None,
+              help="wide|json|yaml|name|jsonpath=...|custom-columns=...")
+@click.option("--show-labels", is_flag=True, help="Show all labels as the last column.")
+@click.option("-L", "--label-columns", multiple=True,
+              help="Show these label keys as columns (comma-separated, repeatable).")
+@click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
+def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
+        selector: str | None, output: str | None, show_labels: bool,
+        label_columns: tuple[str, ...], watch: bool) -> None:
+    """Display one or many resources (pods, rc, namespaces, nodes, all)."""
+    from podctl.ops.get import GetRequest, get_objects
+    from podctl.printers.output import check_format, is_table
+
+    check_format(output, show_labels)
+    request = GetRequest(
+        targets=split_resource_args(args),
+        namespace=None if all_namespaces else (namespace or "default"),
+        selector=selector,
+        detailed=not is_table(output) and output != "name",
+    )
+    objs, single = get_objects(request)
+    _print(objs, single, request.namespace, output, all_namespaces, show_labels,
+           [k for spec in label_columns for k in spec.split(",") if k])
+    if watch:
+        from podctl.ops.get import watch_objects
+
+        for changed in watch_objects(request):
+            _print(changed, False, request.namespace, output, all_namespaces, show_labels,
+                   [k for spec in label_columns for k in spec.split(",") if k], header=False)
+
+
+def _print(objs: list[dict[str, object]], single: bool, namespace: str | None,
+           output: str | None, all_namespaces: bool, show_labels: bool,
+           label_columns: list[str], header: bool = True) -> None:
+    from datetime import UTC, datetime
+
+    from podctl.printers.output import is_table, render
+
+    if not objs:
+        if not header:
+            return
+        if is_table(output):
+            terminal.err(f"No resources found in {namespace} namespace." if namespace
+                         else "No resources found")
+        elif output in ("json", "yaml"):
+            sys.stdout.write(render([], output, single=False, now=datetime.now(UTC)))
+        return
+    text = render(objs, output, single=single, now=datetime.now(UTC),
+                  all_namespaces=all_namespaces, show_labels=show_labels,
+                  label_columns=label_columns)
+    if not header and is_table(output):
+        text = text.split("\n", 1)[1]
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+COMMANDS = [get]

@@ -1,0 +1,78 @@
+"""`podctl logs` and `podctl exec`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from podctl.cli import terminal
+from podctl.cli.common import namespace_option
+
+
+def _pod_name(arg: str) -> str:
+    kind, sep, name = arg.partition("/")
+    if sep and kind.lower() not in ("pod", "pods", "po"):
+        from podctl.errors import PodctlError
+
+        raise PodctlError(f"cannot attach to {kind}: only pods are supported")
+    return name if sep else arg
+
+
+@click.command("logs")
+@click.argument("pod")
+@click.argument("container_arg", required=False)
+@namespace_option
+@click.option("-c", "--container", default=None, help="Container name.")
+@click.option("-f", "--follow", is_flag=True, help="Stream the logs.")
+@click.option("--tail", type=int, default=-1, help="Lines from the end (-1: all).")
+@click.option("--timestamps", is_flag=True, help="Prefix each line with its RFC3339 time.")
+@click.option("-p", "--previous", is_flag=True, help="Logs of the previous, dead container.")
+def logs(pod: str, container_arg: str | None, namespace: str | None, container: str | None,
+         follow: bool, tail: int, timestamps: bool, previous: bool) -> None:
+    """Print the logs of a container in a pod."""
+    from podctl.ops.logs import resolve
+    from podctl.runtime.streams import log_chunks
+
+    target = resolve(namespace or "default", _pod_name(pod), container or container_arg,
+                     previous)
+    if target.defaulted_from:
+        terminal.err(f'Defaulted container "{target.container}" out of: '
+                     f"{', '.join(target.defaulted_from)}")
+    out = sys.stdout.buffer
+    for chunk in log_chunks(target.container_id, follow, tail, timestamps):
+        out.write(chunk)
+        if follow:
+            out.flush()
+    out.flush()
+
+
+@click.command("exec", context_settings={"ignore_unknown_options": True})
+@click.argument("pod")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@namespace_option
+@click.option("-c", "--container", default=None, help="Container name.")
+@click.option("-i", "--stdin", is_flag=True, help="Pass stdin to the command.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a terminal.")
+def exec_(pod: str, command: tuple[str, ...], namespace: str | None, container: str | None,
+          stdin: bool, tty: bool) -> None:
+    """Run a command in a container: podctl exec POD [-c C] [-it] -- CMD..."""
+    from podctl.ops.logs import exec_target
+    from podctl.runtime.streams import exec_command, exec_interactive
+
+    target = exec_target(namespace or "default", _pod_name(pod), container)
+    if target.defaulted_from:
+        terminal.err(f'Defaulted container "{target.container}" out of: '
+                     f"{', '.join(target.defaulted_from)}")
+    if stdin or tty:
+        code = exec_interactive(target.container_id, list(command), tty)
+    else:
+        code = exec_command(target.container_id, list(command))
+    if code != 0:
+        terminal.err(f"command terminated with exit code {code}")
+        sys.exit(code)
+
+
+exec_.name = "exec"
+
+COMMANDS = [logs, exec_]

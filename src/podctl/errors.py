@@ -1,0 +1,73 @@
+"""User-facing errors: each renders as the one line kubectl would print."""
+
+from __future__ import annotations
+
+
+class PodctlError(Exception):
+    """An error the user can cause or fix; printed as one line, exit code 1."""
+
+    exit_code = 1
+
+    def render(self) -> str:
+        return f"error: {self}"
+
+
+class ServerError(PodctlError):
+    """An error kubectl would report as coming from the API server."""
+
+    reason = "BadRequest"
+
+    def render(self) -> str:
+        return f"Error from server ({self.reason}): {self}"
+
+
+class NotFound(ServerError):
+    reason = "NotFound"
+
+    def __init__(self, resource: str, name: str, context: str = "") -> None:
+        super().__init__(f'{context}{resource} "{name}" not found')
+        self.resource = resource
+        self.name = name
+
+
+class AlreadyExists(ServerError):
+    reason = "AlreadyExists"
+
+    def __init__(self, resource: str, name: str, context: str = "") -> None:
+        super().__init__(f'{context}{resource} "{name}" already exists')
+        self.resource = resource
+        self.name = name
+
+
+class BadRequest(ServerError):
+    reason = "BadRequest"
+
+
+class Invalid(PodctlError):
+    """An object the API server would reject (`The Pod "x" is invalid: ...`)."""
+
+    def render(self) -> str:
+        return str(self)
+
+
+class DockerUnavailable(PodctlError):
+    """The Docker engine does not answer."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "cannot reach the Docker engine "
+            f"({detail}); start it with `sudo dockerd &` or `make docker` "
+            "(scripts/ensure-docker.sh), or point DOCKER_HOST at a running engine"
+        )
+
+
+class Conflict(ServerError):
+    """The object changed since it was read (optimistic concurrency)."""
+
+    reason = "Conflict"
+
+    def __init__(self, resource: str, name: str) -> None:
+        super().__init__(
+            f'Operation cannot be fulfilled on {resource} "{name}": the object has been '
+            "modified; please apply your changes to the latest version and try again"
+        )

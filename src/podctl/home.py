@@ -1,0 +1,16 @@
+"""Where podctl keeps its state ($PODCTL_HOME)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def podctl_home() -> Path:
+    """The state directory, created on first use."""
+    raw = os.environ.get("PODCTL_HOME") or os.path.join(
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "podctl"
+    )
+    path = Path(raw)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

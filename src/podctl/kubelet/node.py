@@ -1,0 +1,67 @@
+"""The local Docker engine as a Node object in the store."""
+
+from __future__ import annotations
+
+from podctl import __version__
+from podctl.api.meta import Obj
+from podctl.errors import AlreadyExists
+from podctl.kubelet.status import NodeFacts
+from podctl.store import Store
+
+
+def node_object(info: dict[str, object], host_ip: str) -> Obj:
+    """A v1 Node for the engine described by `info` (see runtime.engine.engine_info)."""
+    name = str(info["name"])
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": str(info["os"]),
+                "kubernetes.io/arch": str(info["arch"]),
+                "beta.kubernetes.io/os": str(info["os"]),
+                "beta.kubernetes.io/arch": str(info["arch"]),
+            },
+        },
+        "spec": {},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": host_ip},
+                          {"type": "Hostname", "address": name}],
+            "capacity": {"cpu": str(info["cpus"]), "memory": f"{int(str(info['memory'])) // 1024}Ki",
+                         "pods": "110"},
+            "nodeInfo": {
+                "architecture": str(info["arch"]),
+                "containerRuntimeVersion": str(info["runtime"]),
+                "kernelVersion": str(info["kernel"]),
+                "kubeletVersion": f"podctl-v{__version__}",
+                "operatingSystem": str(info["os"]),
+                "osImage": str(info["os_image"]),
+                "machineID": str(info["id"]),
+            },
+        },
+    }
+
+
+def ensure_node(store: Store) -> Obj:
+    """The local node, registered in the store on first use (one docker info call)."""
+    nodes = store.list("Node")
+    if nodes:
+        return nodes[0]
+    from podctl.runtime.engine import engine_info
+    from podctl.runtime.network import gateway_ip
+
+    node = node_object(engine_info(), gateway_ip())
+    try:
+        return store.create(node)
+    except AlreadyExists:
+        return store.list("Node")[0]
+
+
+def node_facts(node: Obj | None) -> NodeFacts | None:
+    if node is None:
+        return None
+    ip = next((a["address"] for a in node.get("status", {}).get("addresses", [])
+               if a.get("type") == "InternalIP"), "")
+    return NodeFacts(name=node["metadata"]["name"], host_ip=ip)

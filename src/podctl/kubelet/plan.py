@@ -1,0 +1,97 @@
+"""What sync_pod must do: a pure comparison of a pod's spec with its Docker containers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from podctl.api.meta import Obj
+from podctl.kubelet.status import current_sandbox, is_stopped, latest_by_container
+from podctl.runtime.records import ContainerRecord
+
+
+@dataclass
+class PodActions:
+    """Steps to bring a pod's containers in line with its spec."""
+
+    create_sandbox: bool = False
+    sandbox_attempt: int = 0
+    sandbox_changed: bool = False
+    kill: list[ContainerRecord] = field(default_factory=list)
+    start: dict[str, int] = field(default_factory=dict)  # container name -> attempt
+    restart_wanted: dict[str, ContainerRecord] = field(default_factory=dict)
+    remove: list[ContainerRecord] = field(default_factory=list)
+    pod_finished: bool = False
+
+    def is_noop(self) -> bool:
+        return not (self.create_sandbox or self.kill or self.start or self.remove)
+
+
+def should_restart(restart_policy: str, exit_code: int | None) -> bool:
+    if restart_policy == "Always":
+        return True
+    if restart_policy == "OnFailure":
+        return exit_code != 0
+    return False
+
+
+def compute_pod_actions(pod: Obj, records: list[ContainerRecord],
+                        state: dict[str, Any]) -> PodActions:
+    """Decide sandbox creation, starts, restarts and garbage collection for one pod.
+
+    Restarts are listed in restart_wanted; whether back-off allows them now is the caller's
+    business, so this stays free of clocks.
+    """
+    actions = PodActions()
+    spec = pod["spec"]
+    policy = spec.get("restartPolicy", "Always")
+    names = [c["name"] for c in spec.get("containers", [])]
+    by_name = latest_by_container(records)
+    sandbox = current_sandbox(records)
+    actions.remove = _garbage(records, sandbox, by_name)
+    ever_ran = any(by_name.get(n) for n in names)
+
+    if sandbox is None or not sandbox.running:
+        if sandbox is not None and policy == "Never" and ever_ran:
+            actions.pod_finished = True
+            actions.kill = [r for r in records if r.running]
+            return actions
+        actions.create_sandbox = True
+        actions.sandbox_attempt = sandbox.attempt + 1 if sandbox is not None else 0
+        actions.sandbox_changed = sandbox is not None
+        actions.kill = [r for r in records if r.running]
+        for name in names:
+            attempts = by_name.get(name, [])
+            latest = attempts[0] if attempts else None
+            if latest is None:
+                actions.start[name] = 0
+            elif not (is_stopped(latest) and latest.exit_code == 0 and policy == "OnFailure"):
+                actions.start[name] = latest.attempt + 1
+        return actions
+
+    finished = 0
+    for name in names:
+        attempts = by_name.get(name, [])
+        latest = attempts[0] if attempts else None
+        if latest is None:
+            actions.start[name] = 0
+        elif latest.running:
+            continue
+        elif is_stopped(latest):
+            if should_restart(policy, latest.exit_code):
+                actions.restart_wanted[name] = latest
+            else:
+                finished += 1
+        elif latest.state == "created":
+            actions.start[name] = latest.attempt  # created but never started: start it
+    actions.pod_finished = bool(names) and finished == len(names)
+    return actions
+
+
+def _garbage(records: list[ContainerRecord], sandbox: ContainerRecord | None,
+             by_name: dict[str, list[ContainerRecord]]) -> list[ContainerRecord]:
+    """Dead containers beyond the newest and the one before (kept for logs --previous)."""
+    garbage = [r for r in records if r.is_sandbox and r is not sandbox and not r.running]
+    for attempts in by_name.values():
+        garbage.extend(r for r in attempts[2:] if not r.running)
+    return garbage

@@ -1,0 +1,243 @@
+"""Pod status as a pure function of (pod, Docker's containers, kubelet state, now)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.runtime.records import ContainerRecord
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    name: str
+    host_ip: str
+
+
+def latest_by_container(records: list[ContainerRecord]) -> dict[str, list[ContainerRecord]]:
+    """App container records per spec name, newest attempt first."""
+    out: dict[str, list[ContainerRecord]] = {}
+    for record in records:
+        if not record.is_sandbox:
+            out.setdefault(record.container, []).append(record)
+    for attempts in out.values():
+        attempts.sort(key=lambda r: (r.attempt, r.created), reverse=True)
+    return out
+
+
+def current_sandbox(records: list[ContainerRecord]) -> ContainerRecord | None:
+    sandboxes = [r for r in records if r.is_sandbox]
+    if not sandboxes:
+        return None
+    return max(sandboxes, key=lambda r: (r.attempt, r.created))
+
+
+def terminated_state(record: ContainerRecord) -> Obj:
+    """The `terminated` block for a container that has stopped (dockershim reasons)."""
+    if record.state == "created" and record.error:
+        reason, code = "ContainerCannotRun", record.exit_code if record.exit_code else 128
+    elif record.oom_killed:
+        reason, code = "OOMKilled", record.exit_code if record.exit_code is not None else 137
+    else:
+        code = record.exit_code if record.exit_code is not None else 0
+        reason = "Completed" if code == 0 else "Error"
+    block: Obj = {"exitCode": code, "reason": reason}
+    if record.error:
+        block["message"] = record.error
+    block["startedAt"] = record.started_at
+    block["finishedAt"] = record.finished_at
+    block["containerID"] = f"docker://{record.id}"
+    return {"terminated": block}
+
+
+def is_stopped(record: ContainerRecord) -> bool:
+    return record.state in ("exited", "dead") or (record.state == "created" and bool(record.error))
+
+
+def container_status(
+    spec: Obj, attempts: list[ContainerRecord], cstate: dict[str, Any]
+) -> Obj:
+    """One entry of status.containerStatuses."""
+    latest = attempts[0] if attempts else None
+    previous = next((r for r in attempts[1:] if is_stopped(r)), None)
+    waiting = cstate.get("waiting")
+    status: Obj = {"name": spec["name"], "image": spec["image"], "imageID": ""}
+    last: Obj = {}
+    if latest is None:
+        state: Obj = {"waiting": waiting or {"reason": "ContainerCreating"}}
+    elif latest.running:
+        state = {"running": {"startedAt": latest.started_at}}
+        if previous is not None:
+            last = terminated_state(previous)
+    elif is_stopped(latest):
+        if waiting:
+            state, last = {"waiting": dict(waiting)}, terminated_state(latest)
+        else:
+            state = terminated_state(latest)
+            if previous is not None:
+                last = terminated_state(previous)
+    else:
+        state = {"waiting": waiting or {"reason": "ContainerCreating"}}
+        if previous is not None:
+            last = terminated_state(previous)
+    running = "running" in state
+    ready = running and (not spec.get("readinessProbe") or bool(cstate.get("ready")))
+    started = running and (not spec.get("startupProbe") or bool(cstate.get("started")))
+    if latest is not None:
+        status["imageID"] = f"docker://{latest.image_id}" if latest.image_id else ""
+        status["containerID"] = f"docker://{latest.id}"
+    status.update({
+        "lastState": last,
+        "ready": ready,
+        "restartCount": latest.attempt if latest else int(cstate.get("restartCount", 0)),
+        "started": started,
+        "state": state,
+    })
+    return status
+
+
+def pod_phase(restart_policy: str, statuses: list[Obj]) -> str:
+    """The kubelet's getPhase over regular containers."""
+    waiting = running = stopped = succeeded = 0
+    for cs in statuses:
+        state = cs["state"]
+        if "running" in state:
+            running += 1
+        elif "terminated" in state:
+            stopped += 1
+            if state["terminated"].get("exitCode") == 0:
+                succeeded += 1
+        elif cs.get("lastState", {}).get("terminated"):
+            stopped += 1
+        else:
+            waiting += 1
+    if waiting > 0:
+        return "Pending"
+    if running > 0:
+        return "Running"
+    if stopped > 0:
+        if restart_policy == "Always":
+            return "Running"
+        if stopped == succeeded:
+            return "Succeeded"
+        if restart_policy == "OnFailure":
+            return "Running"
+        return "Failed"
+    return "Pending"
+
+
+def _condition(type_: str, ok: bool, when: str | None, reason: str = "",
+               message: str = "") -> Obj:
+    cond: Obj = {"lastProbeTime": None, "lastTransitionTime": when,
+                 "status": "True" if ok else "False", "type": type_}
+    if reason:
+        cond["reason"] = reason
+    if message:
+        cond["message"] = message
+    return cond
+
+
+def compute_status(
+    pod: Obj,
+    records: list[ContainerRecord],
+    state: dict[str, Any],
+    node: NodeFacts | None,
+    now: datetime | None = None,
+) -> Obj:
+    """The Kubernetes status block for a pod."""
+    spec = pod["spec"]
+    created = pod["metadata"].get("creationTimestamp")
+    scheduling = state.get("scheduling") or {}
+    if not spec.get("nodeName"):
+        return {
+            "conditions": [_condition("PodScheduled", False, scheduling.get("since", created),
+                                      "Unschedulable", scheduling.get("message", ""))],
+            "phase": "Pending",
+            "qosClass": qos_class(spec),
+        }
+    by_name = latest_by_container(records)
+    cstates = state.get("containers") or {}
+    statuses = [
+        container_status(c, by_name.get(c["name"], []), cstates.get(c["name"], {}))
+        for c in spec.get("containers", [])
+    ]
+    statuses.sort(key=lambda s: str(s["name"]))
+    phase = state.get("phase") if state.get("phase") in ("Succeeded", "Failed") else None
+    phase = phase or pod_phase(spec.get("restartPolicy", "Always"), statuses)
+    sandbox = current_sandbox(records)
+    pod_ip = sandbox.ip if sandbox is not None and sandbox.running else ""
+    status: Obj = {
+        "conditions": _conditions(pod, statuses, phase, sandbox, state),
+        "phase": phase,
+        "qosClass": qos_class(spec),
+    }
+    if node is not None:
+        status["hostIP"] = node.host_ip
+        status["hostIPs"] = [{"ip": node.host_ip}]
+    if pod_ip:
+        status["podIP"] = pod_ip
+        status["podIPs"] = [{"ip": pod_ip}]
+    status["startTime"] = state.get("startTime") or created
+    status["containerStatuses"] = statuses
+    return status
+
+
+def _conditions(pod: Obj, statuses: list[Obj], phase: str, sandbox: ContainerRecord | None,
+                state: dict[str, Any]) -> list[Obj]:
+    created = pod["metadata"].get("creationTimestamp")
+    started = state.get("startTime") or created
+    unready = [s["name"] for s in statuses if not s["ready"]]
+    ready_since = max((s["state"]["running"]["startedAt"] or started for s in statuses
+                       if "running" in s["state"]), default=started)
+    if phase in ("Succeeded", "Failed"):
+        ready = _condition("Ready", False, ready_since, "PodCompleted")
+        containers_ready = _condition("ContainersReady", False, ready_since, "PodCompleted")
+    elif unready:
+        message = f"containers with unready status: [{' '.join(unready)}]"
+        ready = _condition("Ready", False, ready_since, "ContainersNotReady", message)
+        containers_ready = _condition("ContainersReady", False, ready_since,
+                                      "ContainersNotReady", message)
+    else:
+        ready = _condition("Ready", True, ready_since)
+        containers_ready = _condition("ContainersReady", True, ready_since)
+    sandbox_ready = sandbox is not None and sandbox.running
+    return [
+        _condition("PodReadyToStartContainers", sandbox_ready, started),
+        _condition("Initialized", True, started),
+        ready,
+        containers_ready,
+        _condition("PodScheduled", True, created),
+    ]
+
+
+def qos_class(spec: Obj) -> str:
+    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
+    containers = list(spec.get("containers", [])) + list(spec.get("initContainers") or [])
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        limits, requests = res.get("limits") or {}, res.get("requests") or {}
+        if limits or requests:
+            any_set = True
+        for name in ("cpu", "memory"):
+            if name not in limits or str(requests.get(name, limits[name])) != str(limits[name]):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def restart_summary(status: Obj) -> tuple[int, str | None]:
+    """Total restarts and the newest lastState.terminated.finishedAt (for RESTARTS)."""
+    total = 0
+    newest: str | None = None
+    for cs in status.get("containerStatuses") or []:
+        total += int(cs.get("restartCount", 0))
+        finished = (cs.get("lastState") or {}).get("terminated", {}).get("finishedAt")
+        if finished and (newest is None or meta.parse_time(finished) > meta.parse_time(newest)):
+            newest = finished
+    return total, newest

@@ -1,0 +1,226 @@
+"""sync_pod: the one reconcile path from a pod's spec to Docker containers."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.kubelet import backoff
+from podctl.kubelet.node import ensure_node, node_facts
+from podctl.kubelet.plan import PodActions, compute_pod_actions
+from podctl.locks import file_lock
+from podctl.runtime import containers as ctr
+from podctl.runtime import images, inventory, sandbox, specs, volumes
+from podctl.runtime.records import ContainerRecord
+from podctl.store import Store
+
+KUBELET = "kubelet"
+
+
+@dataclass
+class SyncResult:
+    """When the pod wants to be looked at again (back-off), if at all."""
+
+    retry_in: float | None = None
+
+
+def _emit(store: Store, pod: Obj, type_: str, reason: str, message: str,
+          container: str | None = None) -> None:
+    field_path = f"spec.containers{{{container}}}" if container else ""
+    store.record_event(pod, type_, reason, message, KUBELET, field_path)
+
+
+def sync_pod(store: Store, namespace: str, name: str,
+             progress: images.ProgressFn | None = None) -> SyncResult:
+    """Compare the pod with its containers in Docker and do what is missing."""
+    pod = store.get("Pod", namespace, name)
+    if pod is None or pod["metadata"].get("deletionTimestamp") or not pod["spec"].get("nodeName"):
+        return SyncResult()
+    with file_lock(f"pod-{meta.uid_of(pod)}"):
+        pod = store.get("Pod", namespace, name)
+        if pod is None or pod["metadata"].get("deletionTimestamp"):
+            return SyncResult()
+        records = inventory.list_containers(meta.uid_of(pod))
+        inventory.inspect(r for r in records if inventory.needs_inspect(r))
+        state = store.pod_state(meta.uid_of(pod))
+        actions = compute_pod_actions(pod, records, state)
+        result = _execute(store, pod, records, state, actions, progress)
+        store.put_pod_state(meta.uid_of(pod), state)
+        return result
+
+
+def _execute(store: Store, pod: Obj, records: list[ContainerRecord], state: dict[str, Any],
+             actions: PodActions, progress: images.ProgressFn | None) -> SyncResult:
+    grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
+    _parallel(ctr.remove, [r.id for r in actions.remove])
+    if actions.sandbox_changed:
+        _emit(store, pod, "Normal", "SandboxChanged",
+              "Pod sandbox changed, it will be killed and re-created.")
+    if actions.kill:
+        _parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
+    sandbox_id, pod_ip = _running_sandbox(records)
+    if actions.create_sandbox:
+        made = _make_sandbox(store, pod, state, actions.sandbox_attempt)
+        if made is None:
+            return SyncResult(retry_in=backoff.BASE_SECONDS)
+        sandbox_id, pod_ip = made
+    retry_in = _plan_restarts(pod, state, actions)
+    if actions.start and sandbox_id:
+        _start_containers(store, pod, state, actions.start, sandbox_id, pod_ip, progress)
+    return SyncResult(retry_in=retry_in)
+
+
+def _running_sandbox(records: list[ContainerRecord]) -> tuple[str, str]:
+    from podctl.kubelet.status import current_sandbox
+
+    current = current_sandbox(records)
+    if current is not None and current.running:
+        return current.id, current.ip
+    return "", ""
+
+
+def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any],
+                  attempt: int) -> tuple[str, str] | None:
+    image = sandbox.pause_image()
+    got = images.ensure_image(image, "IfNotPresent")
+    if not got.ok:
+        _emit(store, pod, "Warning", "FailedCreatePodSandBox",
+              f"Failed to create pod sandbox: {got.message}")
+        return None
+    sandbox_id = sandbox.create_sandbox(pod, attempt)
+    state.setdefault("startTime", meta.now_rfc3339())
+    return sandbox_id, sandbox.sandbox_ip(sandbox_id)
+
+
+def _plan_restarts(pod: Obj, state: dict[str, Any], actions: PodActions) -> float | None:
+    """Move restarts whose back-off has passed into actions.start; report the next wait."""
+    now = datetime.now(UTC)
+    waits: list[float] = []
+    md = pod["metadata"]
+    for name, dead in actions.restart_wanted.items():
+        cstate = state.setdefault("containers", {}).setdefault(name, {})
+        finished = meta.parse_time(dead.finished_at) if dead.finished_at else now
+        started = meta.parse_time(dead.started_at) if dead.started_at else finished
+        count = int(cstate.get("quickRestarts", 0))
+        if (finished - started).total_seconds() >= backoff.RESET_SECONDS:
+            count = 0
+        delay = backoff.backoff_delay(count)
+        remaining = delay - (now - finished).total_seconds()
+        if remaining <= 0:
+            cstate["quickRestarts"] = count + 1
+            actions.start[name] = dead.attempt + 1
+            continue
+        waits.append(remaining)
+        pod_ref = f"{md['name']}_{md['namespace']}({md['uid']})"
+        cstate["waiting"] = {
+            "reason": "CrashLoopBackOff",
+            "message": f"back-off {int(delay)}s restarting failed container={name} pod={pod_ref}",
+        }
+    return min(waits) if waits else None
+
+
+def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict[str, int],
+                      sandbox_id: str, pod_ip: str,
+                      progress: images.ProgressFn | None) -> None:
+    node = node_facts(ensure_node(store))
+    ctx = specs.PodContext(pod_ip=pod_ip, host_ip=node.host_ip if node else "",
+                           node_name=pod["spec"].get("nodeName", ""))
+    try:
+        sources = volumes.prepare_volumes(pod)
+    except volumes.HostPathError as exc:
+        _emit(store, pod, "Warning", "FailedMount", str(exc))
+        return
+    by_name = {c["name"]: c for c in pod["spec"].get("containers", [])}
+    cstates = state.setdefault("containers", {})
+
+    def one(name: str) -> None:
+        cstate = cstates.setdefault(name, {})
+        cstate.pop("waiting", None)
+        cstate.pop("ready", None)
+        cstate.pop("started", None)
+        waiting = _start_one(store, pod, by_name[name], start[name], sandbox_id, ctx, sources,
+                             progress)
+        if waiting:
+            cstate["waiting"] = waiting
+
+    _parallel(one, list(start))
+
+
+def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
+               ctx: specs.PodContext, sources: dict[str, tuple[str, str]],
+               progress: images.ProgressFn | None) -> dict[str, str] | None:
+    """Pull per policy, create and start one container; the waiting state on failure."""
+    import docker.errors
+
+    name, image = spec["name"], spec["image"]
+    policy = spec.get("imagePullPolicy") or images.default_pull_policy(image)
+    if policy == "Always":
+        _emit(store, pod, "Normal", "Pulling", f'Pulling image "{image}"', name)
+    got = images.ensure_image(image, policy, progress)
+    if not got.ok:
+        _emit(store, pod, "Warning", "Failed", got.message, name)
+        _emit(store, pod, "Warning", "Failed", f"Error: {got.reason}", name)
+        return {"reason": got.reason, "message": got.message}
+    if got.pulled:
+        _emit(store, pod, "Normal", "Pulled",
+              f'Successfully pulled image "{image}" in {got.seconds:.3g}s '
+              f"({got.seconds:.3g}s including waiting). Image size: {got.size} bytes.", name)
+    elif policy != "Always":
+        _emit(store, pod, "Normal", "Pulled",
+              f'Container image "{image}" already present on machine', name)
+    try:
+        mounts = specs.container_mounts(pod, spec, sources)
+        container_id = ctr.create_container(pod, spec, attempt, sandbox_id, ctx, mounts)
+    except (docker.errors.APIError, ValueError) as exc:
+        message = _api_message(exc)
+        _emit(store, pod, "Warning", "Failed", f"Error: {message}", name)
+        return {"reason": "CreateContainerError", "message": message}
+    _emit(store, pod, "Normal", "Created", f"Created container: {name}", name)
+    try:
+        ctr.start(container_id)
+    except docker.errors.APIError as exc:
+        message = _api_message(exc)
+        _emit(store, pod, "Warning", "Failed",
+              f'Error: failed to start container "{name}": {message}', name)
+        return None  # Docker keeps the error on the container: status says ContainerCannotRun
+    _emit(store, pod, "Normal", "Started", f"Started container {name}", name)
+    return None
+
+
+def _api_message(exc: Exception) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return " ".join(str(explanation or exc).split())
+
+
+def _parallel(fn: Any, items: list[Any]) -> None:
+    """Run fn over items on threads: Docker's start calls dominate a pod's start-up time."""
+    if len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        for future in [pool.submit(fn, item) for item in items]:
+            future.result()
+
+
+def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
+    """Stop the pod's containers gracefully, then remove them, the sandbox and its volumes."""
+    uid = meta.uid_of(pod)
+    with file_lock(f"pod-{uid}"):
+        records = inventory.list_containers(uid)
+        apps = [r for r in records if not r.is_sandbox and r.running]
+        for record in apps:
+            _emit(store, pod, "Normal", "Killing", f"Stopping container {record.container}",
+                  record.container)
+        deadline = time.monotonic() + grace
+        _parallel(lambda r: ctr.stop(r.id, grace), apps)
+        remaining = max(0, int(deadline - time.monotonic()))
+        _parallel(lambda r: ctr.stop(r.id, min(remaining, 2)),
+                  [r for r in records if r.is_sandbox and r.running])
+        _parallel(ctr.remove, [r.id for r in records])
+        volumes.remove_pod_volumes(uid)

@@ -1,0 +1,1 @@
+"""Operations the CLI calls: one function per command, no click, no printing."""

@@ -1,0 +1,145 @@
+"""Deleting pods (graceful stop, then every container, the sandbox and volumes) and more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.errors import NotFound, PodctlError
+from podctl.kubelet.sync import terminate_pod
+from podctl.ops.namespaces import check_deletable
+from podctl.store import Store
+
+
+def effective_grace(grace_period: int, now: bool, force: bool) -> int:
+    """kubectl's rules: --now is 1s, 0 without --force means 1, --force alone means 0.
+
+    -1 means the pod's own terminationGracePeriodSeconds.
+    """
+    if now:
+        return 1
+    if force and grace_period < 0:
+        return 0
+    if grace_period == 0 and not force:
+        return 1
+    return grace_period
+
+
+def delete_pods(store: Store, pods: list[Obj], grace_period: int = -1,
+                force: bool = False) -> Iterator[str]:
+    """Delete pods in parallel; yields kubectl's line for each, in the order given."""
+    marked = [_mark_deleting(store, pod, grace_period) for pod in pods]
+    if not marked:
+        return
+
+    def finish(item: tuple[Obj, int]) -> None:
+        pod, grace = item
+        terminate_pod(store, pod, grace)
+        store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
+
+    verb = "force deleted" if force and grace_period <= 0 else "deleted"
+    with ThreadPoolExecutor(max_workers=min(8, len(marked))) as pool:
+        futures = [pool.submit(finish, item) for item in marked]
+        for (pod, _), future in zip(marked, futures, strict=True):
+            future.result()
+            yield f'pod "{meta.name_of(pod)}" {verb}'
+
+
+def _mark_deleting(store: Store, pod: Obj, grace_period: int) -> tuple[Obj, int]:
+    """Record deletionTimestamp so every reader shows Terminating while containers stop."""
+    grace = grace_period if grace_period >= 0 else int(
+        pod["spec"].get("terminationGracePeriodSeconds", 30))
+    md = pod["metadata"]
+    if not md.get("deletionTimestamp"):
+        md["deletionTimestamp"] = meta.format_time(datetime.now(UTC) + timedelta(seconds=grace))
+        md["deletionGracePeriodSeconds"] = grace
+        pod = store.update(pod)
+    return pod, grace
+
+
+def delete_namespace(store: Store, name: str, grace_period: int = -1) -> str:
+    """Delete a namespace with its pods and replication controllers."""
+    check_deletable(name)
+    namespace = store.require("Namespace", "", name)
+    namespace.setdefault("status", {})["phase"] = "Terminating"
+    store.update(namespace)
+    for rc in store.list("ReplicationController", name):
+        store.delete("ReplicationController", name, meta.name_of(rc))
+    list(delete_pods(store, store.list("Pod", name), grace_period))
+    store.delete("Namespace", "", name)
+    return f'namespace "{name}" deleted'
+
+
+@dataclass
+class DeleteRequest:
+    targets: list[tuple[str, list[str]]] | None  # (kind, names); None when from files
+    filenames: list[str] = field(default_factory=list)
+    namespace: str | None = None
+    selector: str | None = None
+    grace: int = -1
+    force: bool = False
+
+
+Outcome = tuple[str, PodctlError | None]
+
+
+def delete_objects(request: DeleteRequest) -> Iterator[Outcome]:
+    """Delete what the request names; yields a result line or an error per object."""
+    from podctl.ops.views import user_selector
+    from podctl.store import open_store
+
+    store = open_store()
+    namespace = request.namespace or "default"
+    wanted: list[tuple[str, str, str]] = []  # (kind, namespace, name)
+    if request.targets is None:
+        wanted = _from_files(request.filenames, request.namespace)
+    else:
+        selector = user_selector(request.selector)
+        for kind, names in request.targets:
+            if names:
+                wanted += [(kind, namespace, n) for n in names]
+            else:
+                wanted += [(kind, namespace, meta.name_of(o)) for o in store.list(kind, namespace)
+                           if selector is None or selector.matches(meta.labels_of(o))]
+        if not wanted and request.selector is not None:
+            return
+    yield from _delete(store, wanted, request)
+
+
+def _from_files(filenames: list[str], namespace: str | None) -> list[tuple[str, str, str]]:
+    from podctl.manifest import read_manifests
+
+    wanted = []
+    for result in read_manifests(filenames):
+        for doc in result.documents:
+            obj = doc.obj
+            kind = str(obj.get("kind", ""))
+            md = obj.get("metadata") or {}
+            ns = md.get("namespace") or namespace or "default"
+            wanted.append((kind, ns, str(md.get("name", ""))))
+    return wanted
+
+
+def _delete(store: Store, wanted: list[tuple[str, str, str]],
+            request: DeleteRequest) -> Iterator[Outcome]:
+    pods: list[Obj] = []
+    for kind, namespace, name in wanted:
+        obj = store.get(kind, namespace, name)
+        if obj is None:
+            yield "", NotFound(meta.plural(kind) if kind in meta.RESOURCES else kind, name)
+        elif kind == "Pod":
+            pods.append(obj)
+        elif kind == "Namespace":
+            try:
+                yield delete_namespace(store, name, request.grace), None
+            except PodctlError as exc:
+                yield "", exc
+        else:
+            store.delete(kind, namespace, name)
+            yield f'{meta.singular(kind)} "{name}" deleted', None
+    for line in delete_pods(store, pods, request.grace, request.force):
+        yield line, None

@@ -1,0 +1,25 @@
+"""`describe`: objects with live status and their events, rendered by the printers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from podctl.ops.get import GetRequest, fetch
+from podctl.printers import describe as printer
+from podctl.store import open_store
+
+
+def describe_objects(request: GetRequest) -> list[str]:
+    store = open_store()
+    now = datetime.now(UTC)
+    texts = []
+    for obj in fetch(store, request):
+        kind = obj["kind"]
+        events = store.events_for(obj["metadata"]["uid"])
+        if kind == "Pod":
+            texts.append(printer.describe_pod(obj, events, now))
+        elif kind == "Namespace":
+            texts.append(printer.describe_namespace(obj, now))
+        else:
+            texts.append(printer.describe_generic(obj, events, now))
+    return texts

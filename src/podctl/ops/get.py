@@ -1,0 +1,70 @@
+"""`get`: stored objects of the asked kinds, with live status for pods."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from podctl.api.meta import Obj
+from podctl.ops.views import pods_with_status, select, user_selector
+from podctl.store import Store, open_store
+
+WATCH_INTERVAL = 0.5
+
+
+@dataclass
+class GetRequest:
+    targets: list[tuple[str, list[str]]]  # (kind, names)
+    namespace: str | None  # None: all namespaces
+    selector: str | None = None
+    detailed: bool = False  # inspect running containers too (start times for -o json/yaml)
+
+
+def fetch(store: Store, request: GetRequest) -> list[Obj]:
+    selector = user_selector(request.selector)
+    objs: list[Obj] = []
+    for kind, names in request.targets:
+        found = select(store.list(kind, request.namespace), names, selector, kind)
+        if kind == "Pod":
+            found = pods_with_status(store, found, detailed=request.detailed)
+        objs.extend(found)
+    return objs
+
+
+def get_objects(request: GetRequest) -> tuple[list[Obj], bool]:
+    """The objects to print, and whether exactly one was named (no List wrapper)."""
+    store = open_store()
+    if any(kind == "Node" for kind, _ in request.targets):
+        from podctl.kubelet.node import ensure_node
+
+        ensure_node(store)
+    single = len(request.targets) == 1 and len(request.targets[0][1]) == 1
+    return fetch(store, request), single
+
+
+def watch_objects(request: GetRequest) -> Iterator[list[Obj]]:
+    """Objects whose printed state changed, as they change, until interrupted."""
+    store = open_store()
+    last: dict[str, str] = {}
+    import json
+
+    for obj in fetch(store, request):
+        last[obj["metadata"]["uid"]] = json.dumps(_watch_key(obj), sort_keys=True)
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        changed = []
+        for obj in fetch(store, request):
+            key = json.dumps(_watch_key(obj), sort_keys=True)
+            if last.get(obj["metadata"]["uid"]) != key:
+                last[obj["metadata"]["uid"]] = key
+                changed.append(obj)
+        if changed:
+            yield changed
+
+
+def _watch_key(obj: Obj) -> object:
+    status = obj.get("status") or {}
+    return [obj["metadata"].get("resourceVersion"), status.get("phase"),
+            [(c.get("ready"), c.get("restartCount"), sorted((c.get("state") or {}).items()))
+             for c in status.get("containerStatuses") or []]]

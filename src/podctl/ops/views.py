@@ -1,0 +1,59 @@
+"""Read side: stored pods with their live status computed from one Docker list call."""
+
+from __future__ import annotations
+
+from podctl.api import meta
+from podctl.api.labels import Selector, SelectorError, parse_selector
+from podctl.api.meta import Obj
+from podctl.errors import NotFound, PodctlError
+from podctl.kubelet.node import node_facts
+from podctl.kubelet.status import compute_status
+from podctl.runtime import inventory
+from podctl.store import Store
+
+
+def user_selector(text: str | None) -> Selector | None:
+    """Parse a -l value; a bad one is a user error."""
+    if not text:
+        return None
+    try:
+        return parse_selector(text)
+    except SelectorError as exc:
+        raise PodctlError(str(exc)) from exc
+
+
+def select(objs: list[Obj], names: list[str], selector: Selector | None, kind: str) -> list[Obj]:
+    """Filter by names (in the order given; a missing one is NotFound) and a label selector."""
+    if names:
+        by_name = {meta.name_of(o): o for o in objs}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise NotFound(meta.plural(kind), missing[0])
+        objs = [by_name[n] for n in dict.fromkeys(names)]
+    if selector is not None:
+        objs = [o for o in objs if selector.matches(meta.labels_of(o))]
+    return objs
+
+
+def pods_with_status(store: Store, pods: list[Obj], detailed: bool = False) -> list[Obj]:
+    """Fill each pod's status; `detailed` inspects running containers too (start times)."""
+    if not pods:
+        return pods
+    if len(pods) == 1:
+        records = inventory.list_containers(meta.uid_of(pods[0]))
+    else:
+        records = inventory.list_containers()
+    grouped = inventory.by_pod(records)
+    uids = {meta.uid_of(p) for p in pods}
+    wanted = [r for r in records if r.pod_uid in uids]
+    inventory.inspect(r for r in wanted if detailed or inventory.needs_inspect(r))
+    nodes = {n["metadata"]["name"]: n for n in store.list("Node")}
+    states = store.pod_states()
+    out = []
+    for pod in pods:
+        uid = meta.uid_of(pod)
+        node = node_facts(nodes.get(pod["spec"].get("nodeName", "")))
+        full = dict(pod)
+        full["status"] = compute_status(pod, grouped.get(uid, []), states.get(uid, {}), node)
+        out.append(full)
+    return out

@@ -1,0 +1,45 @@
+"""kubectl's columns for replication controllers and nodes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from podctl.api.labels import format_selector_map
+from podctl.api.meta import Obj
+from podctl.printers.age import age
+
+RC_HEADERS = ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+RC_WIDE_HEADERS = ["CONTAINERS", "IMAGES", "SELECTOR"]
+NODE_HEADERS = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+NODE_WIDE_HEADERS = ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION",
+                     "CONTAINER-RUNTIME"]
+
+
+def rc_row(rc: Obj, now: datetime, wide: bool) -> list[str]:
+    status = rc.get("status") or {}
+    row = [rc["metadata"]["name"], str(rc["spec"].get("replicas", 1)),
+           str(status.get("replicas", 0)), str(status.get("readyReplicas", 0)),
+           age(rc["metadata"].get("creationTimestamp"), now)]
+    if wide:
+        containers = rc["spec"].get("template", {}).get("spec", {}).get("containers", [])
+        row += [",".join(c["name"] for c in containers),
+                ",".join(c["image"] for c in containers),
+                format_selector_map(rc["spec"].get("selector") or {})]
+    return row
+
+
+def node_row(node: Obj, now: datetime, wide: bool) -> list[str]:
+    status = node.get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    state = "Ready" if ready is None or ready.get("status") == "True" else "NotReady"
+    roles = sorted(k.split("/", 1)[1] for k in node["metadata"].get("labels") or {}
+                   if k.startswith("node-role.kubernetes.io/"))
+    info = status.get("nodeInfo") or {}
+    row = [node["metadata"]["name"], state, ",".join(roles) or "<none>",
+           age(node["metadata"].get("creationTimestamp"), now), info.get("kubeletVersion", "")]
+    if wide:
+        addresses = {a["type"]: a["address"] for a in status.get("addresses") or []}
+        row += [addresses.get("InternalIP", "<none>"), addresses.get("ExternalIP", "<none>"),
+                info.get("osImage", ""), info.get("kernelVersion", ""),
+                info.get("containerRuntimeVersion", "")]
+    return row

@@ -1,0 +1,296 @@
+"""`podctl describe`: kubectl's layout, built as tab-separated lines then aligned."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.printers.age import human_duration
+from podctl.printers.tabwriter import tabwrite
+
+INDENT = "  "
+
+
+class Lines:
+    """Collects describe lines at indent levels, like kubectl's PrefixWriter."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def add(self, level: int, text: str) -> None:
+        self.parts.append(INDENT * level + text)
+
+    def text(self) -> str:
+        return tabwrite("\n".join(self.parts) + "\n")
+
+
+def rfc1123z(timestamp: str | None) -> str:
+    if not timestamp:
+        return "<unknown>"
+    return meta.parse_time(timestamp).strftime("%a, %d %b %Y %H:%M:%S %z")
+
+
+def multiline_map(w: Lines, title: str, items: dict[str, str] | None, sep: str = "=") -> None:
+    if not items:
+        w.add(0, f"{title}:\t<none>")
+        return
+    for i, key in enumerate(sorted(items)):
+        prefix = f"{title}:\t" if i == 0 else "\t"
+        w.add(0, f"{prefix}{key}{sep}{items[key]}")
+
+
+def describe_events(events: list[dict[str, Any]], now: datetime) -> str:
+    """The Events table; kubectl flushes before it, so it aligns on its own."""
+    if not events:
+        return "Events:  <none>\n"
+    w = Lines()
+    w.add(0, "Events:")
+    w.add(1, "Type\tReason\tAge\tFrom\tMessage")
+    w.add(1, "----\t------\t----\t----\t-------")
+    for e in sorted(events, key=lambda e: (e["lastTimestamp"], e["firstTimestamp"])):
+        first = human_duration((now - meta.parse_time(e["firstTimestamp"])).total_seconds())
+        if e["count"] > 1:
+            last = human_duration((now - meta.parse_time(e["lastTimestamp"])).total_seconds())
+            interval = f"{last} (x{e['count']} over {first})"
+        else:
+            interval = first
+        message = e["message"].strip()
+        w.add(1, f"{e['type']}\t{e['reason']}\t{interval}\t{e['source']}\t{message}")
+    return w.text()
+
+
+def probe_text(probe: Obj) -> str:
+    """kubectl's one-line probe summary."""
+    if "httpGet" in probe:
+        h = probe["httpGet"]
+        handler = (f"http-get {str(h.get('scheme', 'HTTP')).lower()}://{h.get('host', '')}:"
+                   f"{h.get('port')}{h.get('path', '/')}")
+    elif "tcpSocket" in probe:
+        handler = f"tcp-socket {probe['tcpSocket'].get('host', '')}:{probe['tcpSocket'].get('port')}"
+    elif "exec" in probe:
+        handler = f"exec [{' '.join(probe['exec'].get('command') or [])}]"
+    elif "grpc" in probe:
+        handler = f"grpc <pod>:{probe['grpc'].get('port')} {probe['grpc'].get('service', '')}"
+    else:
+        handler = "unknown"
+    return (f"{handler} delay={probe.get('initialDelaySeconds', 0)}s "
+            f"timeout={probe.get('timeoutSeconds', 1)}s period={probe.get('periodSeconds', 10)}s "
+            f"#success={probe.get('successThreshold', 1)} "
+            f"#failure={probe.get('failureThreshold', 3)}")
+
+
+def _state(w: Lines, title: str, state: Obj) -> None:
+    if "running" in state:
+        w.add(2, f"{title}:\tRunning")
+        w.add(3, f"Started:\t{rfc1123z(state['running'].get('startedAt'))}")
+    elif "terminated" in state:
+        t = state["terminated"]
+        w.add(2, f"{title}:\tTerminated")
+        if t.get("reason"):
+            w.add(3, f"Reason:\t{t['reason']}")
+        if t.get("message"):
+            w.add(3, f"Message:\t{t['message']}")
+        w.add(3, f"Exit Code:\t{t.get('exitCode', 0)}")
+        if t.get("signal"):
+            w.add(3, f"Signal:\t{t['signal']}")
+        w.add(3, f"Started:\t{rfc1123z(t.get('startedAt'))}")
+        w.add(3, f"Finished:\t{rfc1123z(t.get('finishedAt'))}")
+    else:
+        w.add(2, f"{title}:\tWaiting")
+        reason = (state.get("waiting") or {}).get("reason")
+        if reason:
+            w.add(3, f"Reason:\t{reason}")
+
+
+def _ports(ports: list[Obj], host: bool) -> str:
+    parts = []
+    for p in ports:
+        number = p.get("hostPort", 0) if host else p["containerPort"]
+        text = f"{number}/{p.get('protocol', 'TCP')}"
+        if p.get("name") and not host:
+            text += f" ({p['name']})"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def _env_value(pod: Obj, var: Obj) -> str:
+    if "valueFrom" not in var:
+        return str(var.get("value", ""))
+    source = var["valueFrom"]
+    if "fieldRef" in source:
+        ref = source["fieldRef"]
+        from podctl.runtime.specs import PodContext, field_ref_value
+
+        status = pod.get("status") or {}
+        ctx = PodContext(status.get("podIP", ""), status.get("hostIP", ""),
+                         pod["spec"].get("nodeName", ""))
+        value = field_ref_value(pod, ref["fieldPath"], ctx)
+        return f"{value} ({ref.get('apiVersion', 'v1')}:{ref['fieldPath']})"
+    if "resourceFieldRef" in source:
+        ref = source["resourceFieldRef"]
+        return f"{ref.get('resource')} ({ref.get('divisor', '1')})"
+    return "<set to a source podctl does not resolve>"
+
+
+def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None) -> None:
+    w.add(1, f"{c['name']}:")
+    if status and status.get("containerID"):
+        w.add(2, f"Container ID:\t{status['containerID']}")
+    w.add(2, f"Image:\t{c['image']}")
+    if status is not None:
+        w.add(2, f"Image ID:\t{status.get('imageID', '')}")
+    ports = c.get("ports") or []
+    port_text, host_text = _ports(ports, False), _ports(ports, True)
+    w.add(2, f"{'Ports' if ',' in port_text else 'Port'}:\t{port_text or '<none>'}")
+    w.add(2, f"{'Host Ports' if ',' in host_text else 'Host Port'}:\t{host_text or '<none>'}")
+    for title, key in (("Command", "command"), ("Args", "args")):
+        if c.get(key):
+            w.add(2, f"{title}:")
+            for arg in c[key]:
+                for line in str(arg).split("\n"):
+                    w.add(3, line)
+    if status is not None:
+        _state(w, "State", status.get("state") or {})
+        if (status.get("lastState") or {}).get("terminated"):
+            _state(w, "Last State", status["lastState"])
+        w.add(2, f"Ready:\t{'True' if status.get('ready') else 'False'}")
+        w.add(2, f"Restart Count:\t{status.get('restartCount', 0)}")
+    resources = c.get("resources") or {}
+    for title, key in (("Limits", "limits"), ("Requests", "requests")):
+        if resources.get(key):
+            w.add(2, f"{title}:")
+            for name in sorted(resources[key]):
+                w.add(3, f"{name}:\t{resources[key][name]}")
+    for title, key in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe"),
+                       ("Startup", "startupProbe")):
+        if c.get(key):
+            w.add(2, f"{title}:\t{probe_text(c[key])}")
+    env = c.get("env") or []
+    if not env:
+        w.add(2, "Environment:\t<none>")
+    else:
+        w.add(2, "Environment:")
+        for var in env:
+            w.add(3, f"{var['name']}:\t{_env_value(pod, var)}")
+    mounts = c.get("volumeMounts") or []
+    if not mounts:
+        w.add(2, "Mounts:\t<none>")
+    else:
+        w.add(2, "Mounts:")
+        for m in sorted(mounts, key=lambda m: str(m["mountPath"])):
+            mode = "ro" if m.get("readOnly") else "rw"
+            extra = f', path = "{m["subPath"]}"' if m.get("subPath") else ""
+            w.add(3, f"{m['mountPath']} from {m['name']} ({mode}{extra})")
+
+
+def _volumes(w: Lines, volumes: list[Obj]) -> None:
+    if not volumes:
+        w.add(0, "Volumes:\t<none>")
+        return
+    w.add(0, "Volumes:")
+    for v in volumes:
+        w.add(1, f"{v['name']}:")
+        if "hostPath" in v:
+            w.add(2, "Type:\tHostPath (bare host directory volume)")
+            w.add(2, f"Path:\t{v['hostPath']['path']}")
+            w.add(2, f"HostPathType:\t{v['hostPath'].get('type', '')}")
+        else:
+            e = v.get("emptyDir") or {}
+            w.add(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)")
+            w.add(2, f"Medium:\t{e.get('medium', '')}")
+            w.add(2, f"SizeLimit:\t{e.get('sizeLimit', '<unset>')}")
+
+
+def describe_pod(pod: Obj, events: list[dict[str, Any]], now: datetime) -> str:
+    """kubectl describe pod."""
+    md, spec, status = pod["metadata"], pod["spec"], pod.get("status") or {}
+    w = Lines()
+    w.add(0, f"Name:\t{md['name']}")
+    w.add(0, f"Namespace:\t{md['namespace']}")
+    w.add(0, f"Priority:\t{spec.get('priority', 0)}")
+    w.add(0, f"Service Account:\t{spec.get('serviceAccountName') or 'default'}")
+    node = spec.get("nodeName")
+    w.add(0, f"Node:\t{node}/{status.get('hostIP', '')}" if node else "Node:\t<none>")
+    if status.get("startTime"):
+        w.add(0, f"Start Time:\t{rfc1123z(status['startTime'])}")
+    multiline_map(w, "Labels", md.get("labels"))
+    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    if md.get("deletionTimestamp"):
+        left = (meta.parse_time(md["deletionTimestamp"]) - now).total_seconds()
+        w.add(0, f"Status:\tTerminating (lasts {human_duration(left)})")
+        w.add(0, f"Termination Grace Period:\t{md.get('deletionGracePeriodSeconds', 30)}s")
+    else:
+        w.add(0, f"Status:\t{status.get('phase', 'Pending')}")
+    if status.get("reason"):
+        w.add(0, f"Reason:\t{status['reason']}")
+    if status.get("message"):
+        w.add(0, f"Message:\t{status['message']}")
+    w.add(0, f"IP:\t{status.get('podIP', '')}")
+    if status.get("podIPs"):
+        w.add(0, "IPs:")
+        for ip in status["podIPs"]:
+            w.add(1, f"IP:\t{ip['ip']}")
+    else:
+        w.add(0, "IPs:\t<none>")
+    owner = meta.controller_of(pod)
+    if owner:
+        w.add(0, f"Controlled By:\t{owner['kind']}/{owner['name']}")
+    statuses = {s["name"]: s for s in status.get("containerStatuses") or []}
+    w.add(0, "Containers:")
+    for c in spec.get("containers", []):
+        _container(w, pod, c, statuses.get(c["name"]))
+    conditions = status.get("conditions") or []
+    if conditions:
+        w.add(0, "Conditions:")
+        w.add(1, "Type\tStatus")
+        for cond in conditions:
+            w.add(1, f"{cond['type']} \t{cond['status']} ")
+    _volumes(w, spec.get("volumes") or [])
+    w.add(0, f"QoS Class:\t{status.get('qosClass', 'BestEffort')}")
+    multiline_map(w, "Node-Selectors", spec.get("nodeSelector"))
+    tolerations = [_toleration(t) for t in spec.get("tolerations") or []]
+    w.add(0, f"Tolerations:\t{tolerations[0] if tolerations else '<none>'}")
+    for t in tolerations[1:]:
+        w.add(0, f"\t{t}")
+    return w.text() + describe_events(events, now)
+
+
+def _toleration(t: Obj) -> str:
+    text = t.get("key", "")
+    if t.get("value"):
+        text += f"={t['value']}"
+    if t.get("effect"):
+        text += f":{t['effect']}"
+    if t.get("operator") == "Exists" and not t.get("value"):
+        text += " op=Exists"
+    if t.get("tolerationSeconds") is not None:
+        text += f" for {t['tolerationSeconds']}s"
+    return text
+
+
+def describe_namespace(ns: Obj, now: datetime) -> str:
+    md = ns["metadata"]
+    w = Lines()
+    w.add(0, f"Name:\t{md['name']}")
+    multiline_map(w, "Labels", md.get("labels"))
+    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    w.add(0, f"Status:\t{(ns.get('status') or {}).get('phase', 'Active')}")
+    w.add(0, "")
+    w.add(0, "No resource quota.")
+    w.add(0, "")
+    w.add(0, "No LimitRange resource.")
+    return w.text()
+
+
+def describe_generic(obj: Obj, events: list[dict[str, Any]], now: datetime) -> str:
+    """Name, namespace, labels and events for kinds without a dedicated layout yet."""
+    md = obj["metadata"]
+    w = Lines()
+    w.add(0, f"Name:\t{md['name']}")
+    if md.get("namespace"):
+        w.add(0, f"Namespace:\t{md['namespace']}")
+    multiline_map(w, "Labels", md.get("labels"))
+    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    return w.text() + describe_events(events, now)

@@ -1,0 +1,156 @@
+"""`-o` formats shared by every kind: table, wide, json, yaml, name, jsonpath, custom-columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.labels import format_labels
+from podctl.api.meta import Obj
+from podctl.errors import PodctlError
+from podctl.printers.age import age
+from podctl.printers.controllers import (
+    NODE_HEADERS,
+    NODE_WIDE_HEADERS,
+    RC_HEADERS,
+    RC_WIDE_HEADERS,
+    node_row,
+    rc_row,
+)
+from podctl.printers.pods import POD_HEADERS, POD_WIDE_HEADERS, pod_row
+from podctl.printers.table import render_table
+
+RowFn = Callable[[Obj, datetime, bool], list[str]]
+
+FORMATS = ("wide", "json", "yaml", "name", "jsonpath", "jsonpath-as-json", "custom-columns")
+
+
+class OutputError(PodctlError):
+    pass
+
+
+def _namespace_row(obj: Obj, now: datetime, wide: bool) -> list[str]:
+    phase = (obj.get("status") or {}).get("phase") or "Active"
+    return [meta.name_of(obj), phase, age(obj["metadata"].get("creationTimestamp"), now)]
+
+
+TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
+    "Pod": (POD_HEADERS, POD_WIDE_HEADERS, pod_row),
+    "ReplicationController": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
+    "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
+    "Node": (NODE_HEADERS, NODE_WIDE_HEADERS, node_row),
+}
+
+
+def is_table(output: str | None) -> bool:
+    return output is None or output == "wide"
+
+
+def as_list(objs: list[Obj]) -> Obj:
+    return {"apiVersion": "v1", "items": objs, "kind": "List",
+            "metadata": {"resourceVersion": ""}}
+
+
+def check_format(output: str | None, show_labels: bool) -> None:
+    """Reject a bad -o value or a flag combination kubectl refuses."""
+    if output is None:
+        return
+    name = output.split("=", 1)[0]
+    if name not in FORMATS:
+        allowed = ", ".join(sorted(FORMATS))
+        raise OutputError(f'unable to match a printer suitable for the output format "{output}", '
+                          f"allowed formats are: {allowed}")
+    if show_labels and name not in ("wide",):
+        raise OutputError(f"--show-labels option cannot be used with {name} printer")
+
+
+def render(objs: list[Obj], output: str | None, *, single: bool, now: datetime,
+           all_namespaces: bool = False, show_labels: bool = False,
+           label_columns: list[str] | None = None) -> str:
+    """Text for `get`; `single` means one object was asked for by name (no List wrapper)."""
+    name, _, arg = (output or "").partition("=")
+    data: Any = objs[0] if single and len(objs) == 1 else as_list(objs)
+    if name == "json":
+        return json.dumps(data, indent=4, sort_keys=True) + "\n"
+    if name == "yaml":
+        import yaml
+
+        return str(yaml.safe_dump(data, default_flow_style=False, sort_keys=True))
+    if name == "name":
+        return "".join(f"{meta.singular(o['kind'])}/{meta.name_of(o)}\n" for o in objs)
+    if name in ("jsonpath", "jsonpath-as-json"):
+        from podctl.printers.jsonpath import JSONPathError
+        from podctl.printers.jsonpath import render as jsonpath
+
+        try:
+            return jsonpath(_strip_quotes(arg), data)
+        except JSONPathError as exc:
+            raise OutputError(f'error executing jsonpath "{arg}": {exc}') from exc
+    if name == "custom-columns":
+        return _custom_columns(objs, arg)
+    return table(objs, now, wide=name == "wide", all_namespaces=all_namespaces,
+                 show_labels=show_labels, label_columns=label_columns or [])
+
+
+def _strip_quotes(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _custom_columns(objs: list[Obj], spec: str) -> str:
+    from podctl.printers.jsonpath import JSONPathError
+    from podctl.printers.jsonpath import render as jsonpath
+
+    columns = []
+    for part in spec.split(","):
+        header, sep, path = part.partition(":")
+        if not sep or not path:
+            raise OutputError(f'unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>')
+        path = path.strip()
+        if not path.startswith("{"):
+            path = "{" + (path if path.startswith(".") else "." + path) + "}"
+        columns.append((header, path))
+    rows = []
+    for obj in objs:
+        row = []
+        for _, path in columns:
+            try:
+                value = jsonpath(path, obj)
+            except JSONPathError:
+                value = ""
+            row.append(value or "<none>")
+        rows.append(row)
+    return render_table([h for h, _ in columns], rows)
+
+
+def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
+          show_labels: bool, label_columns: list[str]) -> str:
+    """kubectl's human-readable table; several kinds print one table each."""
+    chunks = []
+    kinds = list(dict.fromkeys(o["kind"] for o in objs))
+    for kind in kinds:
+        headers, wide_headers, row_fn = TABLES[kind]
+        cols = list(headers) + (list(wide_headers) if wide else [])
+        rows = []
+        for obj in (o for o in objs if o["kind"] == kind):
+            row = row_fn(obj, now, wide)
+            if len(kinds) > 1:
+                row[0] = f"{meta.singular(kind)}/{row[0]}"
+            labels = meta.labels_of(obj)
+            row += [labels.get(key, "") for key in label_columns]
+            if show_labels:
+                row.append(format_labels(labels))
+            if all_namespaces and kind in meta.NAMESPACED:
+                row.insert(0, meta.namespace_of(obj))
+            rows.append(row)
+        cols += [key.rsplit("/", 1)[-1].upper() for key in label_columns]
+        if show_labels:
+            cols.append("LABELS")
+        if all_namespaces and kind in meta.NAMESPACED:
+            cols.insert(0, "NAMESPACE")
+        chunks.append(render_table(cols, rows))
+    return "\n".join(chunks)

@@ -1,0 +1,77 @@
+"""kubectl's pod columns: READY, STATUS (printPod), RESTARTS, AGE, and the wide ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from podctl.api.meta import Obj
+from podctl.printers.age import age, human_duration
+
+POD_HEADERS = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+POD_WIDE_HEADERS = ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
+
+
+def pod_status_text(pod: Obj) -> str:
+    """The STATUS column exactly as kubectl's printPod derives it."""
+    status = pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or ""
+    statuses = list(status.get("containerStatuses") or [])
+    has_running = False
+    for cs in reversed(statuses):
+        state: dict[str, Any] = cs.get("state") or {}
+        waiting, terminated = state.get("waiting"), state.get("terminated")
+        if waiting and waiting.get("reason"):
+            reason = waiting["reason"]
+        elif terminated and terminated.get("reason"):
+            reason = terminated["reason"]
+        elif terminated:
+            if terminated.get("signal"):
+                reason = f"Signal:{terminated['signal']}"
+            else:
+                reason = f"ExitCode:{terminated.get('exitCode', 0)}"
+        elif "running" in state and cs.get("ready"):
+            has_running = True
+    if reason == "Completed" and has_running:
+        reason = "Running" if _is_ready(pod) else "NotReady"
+    if pod.get("metadata", {}).get("deletionTimestamp"):
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif status.get("phase") not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    return str(reason)
+
+
+def _is_ready(pod: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def ready_text(pod: Obj) -> str:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    total = len(pod.get("spec", {}).get("containers") or [])
+    ready = sum(1 for cs in statuses if cs.get("ready") and "running" in (cs.get("state") or {}))
+    return f"{ready}/{total}"
+
+
+def restarts_text(pod: Obj, now: datetime) -> str:
+    from podctl.api.meta import parse_time
+    from podctl.kubelet.status import restart_summary
+
+    total, newest = restart_summary(pod.get("status") or {})
+    if total and newest:
+        return f"{total} ({human_duration((now - parse_time(newest)).total_seconds())} ago)"
+    return str(total)
+
+
+def pod_row(pod: Obj, now: datetime, wide: bool = False) -> list[str]:
+    md = pod["metadata"]
+    row = [md["name"], ready_text(pod), pod_status_text(pod), restarts_text(pod, now),
+           age(md.get("creationTimestamp"), now)]
+    if wide:
+        status = pod.get("status") or {}
+        gates = pod["spec"].get("readinessGates") or []
+        row += [status.get("podIP") or "<none>", pod["spec"].get("nodeName") or "<none>",
+                status.get("nominatedNodeName") or "<none>",
+                ",".join(g.get("conditionType", "") for g in gates) or "<none>"]
+    return row

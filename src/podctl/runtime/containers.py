@@ -1,0 +1,89 @@
+"""App containers joined to a sandbox: create, start, stop, remove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podctl.api.meta import Obj
+from podctl.runtime import naming, specs
+from podctl.runtime.client import docker_api, translate_errors
+
+
+def create_container(
+    pod: Obj,
+    spec: Obj,
+    attempt: int,
+    sandbox_id: str,
+    ctx: specs.PodContext,
+    mounts: list[specs.Mount],
+) -> str:
+    """Create (not start) an app container in the sandbox's namespaces; returns its id."""
+    api = docker_api()
+    env = specs.container_env(pod, spec, ctx)
+    entrypoint, cmd = specs.entrypoint_and_cmd(spec, env)
+    joined = f"container:{sandbox_id}"
+    share_pid = bool(pod["spec"].get("shareProcessNamespace"))
+    host_config = api.create_host_config(
+        network_mode=joined,
+        ipc_mode=joined,
+        pid_mode=joined if share_pid else None,
+        mounts=[_docker_mount(m) for m in mounts] or None,
+        **specs.resource_limits(spec),
+    )
+    with translate_errors():
+        created: dict[str, Any] = api.create_container(
+            image=spec["image"],
+            name=naming.container_name(pod, spec["name"], attempt),
+            entrypoint=entrypoint,
+            command=cmd,
+            environment=[f"{k}={v}" for k, v in env.items()] or None,
+            working_dir=spec.get("workingDir"),
+            labels=naming.container_labels(pod, spec, attempt, sandbox_id),
+            tty=bool(spec.get("tty")),
+            stdin_open=bool(spec.get("stdin")),
+            host_config=host_config,
+        )
+    return str(created["Id"])
+
+
+def _docker_mount(mount: specs.Mount) -> Any:
+    from docker.types import Mount
+
+    return Mount(target=mount.target, source=mount.source, type=mount.kind,
+                 read_only=mount.read_only)
+
+
+def start(container_id: str) -> None:
+    with translate_errors():
+        docker_api().start(container_id)
+
+
+def stop(container_id: str, grace_seconds: int) -> None:
+    """SIGTERM, then SIGKILL after the grace period (0 kills at once)."""
+    import docker.errors
+
+    api = docker_api()
+    with translate_errors():
+        try:
+            if grace_seconds <= 0:
+                api.kill(container_id)
+            else:
+                api.stop(container_id, timeout=grace_seconds)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: not running, nothing to stop
+                raise
+
+
+def remove(container_id: str) -> None:
+    import docker.errors
+
+    with translate_errors():
+        try:
+            docker_api().remove_container(container_id, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # removal already in progress
+                raise

@@ -1,0 +1,123 @@
+"""Images and pull policy: Always / IfNotPresent / Never, as the kubelet applies them."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from podctl.runtime.client import docker_api, translate_errors
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What ensuring an image did, for events and the container's waiting reason."""
+
+    ok: bool
+    pulled: bool = False
+    seconds: float = 0.0
+    size: int = 0
+    reason: str = ""  # ErrImagePull, ErrImageNeverPull, InvalidImageName
+    message: str = ""
+
+
+def split_reference(ref: str) -> tuple[str, str | None, str | None]:
+    """(repository, tag, digest) of an image reference; tag None when absent."""
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = ref.rsplit(":", 1)
+        return repo, tag, digest
+    return ref, None, digest
+
+
+def default_pull_policy(ref: str) -> str:
+    """Always for :latest or an untagged, undigested image; else IfNotPresent."""
+    _, tag, digest = split_reference(ref)
+    if digest is None and (tag is None or tag == "latest"):
+        return "Always"
+    return "IfNotPresent"
+
+
+def image_present(ref: str) -> dict[str, Any] | None:
+    import docker.errors
+
+    with translate_errors():
+        try:
+            info: dict[str, Any] = docker_api().inspect_image(ref)
+            return info
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            if exc.status_code in (400, 404):
+                return None
+            raise
+
+
+def ensure_image(ref: str, policy: str, progress: ProgressFn | None = None) -> ImageResult:
+    """Make the image available per policy; never raises for a pull failure."""
+    if policy != "Always":
+        info = image_present(ref)
+        if info is not None:
+            return ImageResult(ok=True, size=int(info.get("Size", 0)))
+        if policy == "Never":
+            return ImageResult(
+                ok=False, reason="ErrImageNeverPull",
+                message=f'Container image "{ref}" is not present with pull policy of Never',
+            )
+    return pull(ref, progress)
+
+
+def pull(ref: str, progress: ProgressFn | None = None) -> ImageResult:
+    import docker.errors
+
+    repo, tag, digest = split_reference(ref)
+    started = time.monotonic()
+    api = docker_api()
+    try:
+        with translate_errors():
+            for line in api.pull(repo, tag=digest or tag or "latest", stream=True, decode=True):
+                if "error" in line:
+                    return ImageResult(ok=False, reason="ErrImagePull",
+                                       message=_pull_message(ref, str(line["error"])))
+                if progress is not None:
+                    progress(line)
+    except docker.errors.APIError as exc:
+        return ImageResult(ok=False, reason="ErrImagePull",
+                           message=_pull_message(ref, exc.explanation or str(exc)))
+    info = image_present(ref)
+    if info is None:
+        return ImageResult(ok=False, reason="ErrImagePull",
+                           message=_pull_message(ref, "image not found after pull"))
+    return ImageResult(ok=True, pulled=True, seconds=time.monotonic() - started,
+                       size=int(info.get("Size", 0)))
+
+
+def _pull_message(ref: str, detail: str) -> str:
+    detail = " ".join(detail.split())
+    return f'Failed to pull image "{ref}": {detail}'
+
+
+def terminal_progress() -> ProgressFn | None:
+    """A rich progress display of pull layers when stderr is a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    seen: dict[str, str] = {}
+
+    def show(line: dict[str, Any]) -> None:
+        layer = line.get("id")
+        status = line.get("status", "")
+        if layer and seen.get(layer) != status:
+            seen[layer] = status
+            console.print(f"[dim]{layer}: {status} {line.get('progress', '')}[/dim]")
+
+    return show

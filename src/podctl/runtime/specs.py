@@ -1,0 +1,138 @@
+"""Pure translation of a pod's container spec into Docker create arguments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from podctl.api.meta import Obj
+from podctl.api.quantity import bytes_of, millicores
+
+_VAR_REF = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
+
+
+@dataclass(frozen=True)
+class PodContext:
+    """Runtime facts about a pod that env vars may refer to."""
+
+    pod_ip: str
+    host_ip: str
+    node_name: str
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes $(VAR) expansion: unknown references stay literal, $$ escapes."""
+
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group(1)
+        return env.get(name, match.group(0))
+
+    return _VAR_REF.sub(sub, text)
+
+
+def field_ref_value(pod: Obj, path: str, ctx: PodContext) -> str:
+    md = pod["metadata"]
+    simple = {
+        "metadata.name": md.get("name", ""),
+        "metadata.namespace": md.get("namespace", ""),
+        "metadata.uid": md.get("uid", ""),
+        "spec.nodeName": ctx.node_name,
+        "spec.serviceAccountName": pod["spec"].get("serviceAccountName", "default"),
+        "status.podIP": ctx.pod_ip,
+        "status.podIPs": ctx.pod_ip,
+        "status.hostIP": ctx.host_ip,
+        "status.hostIPs": ctx.host_ip,
+    }
+    if path in simple:
+        return str(simple[path])
+    match = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", path)
+    if match:
+        return str((md.get(match.group(1)) or {}).get(match.group(2), ""))
+    if path in ("metadata.labels", "metadata.annotations"):
+        items = md.get(path.split(".")[1]) or {}
+        return "\n".join(f'{k}="{v}"' for k, v in sorted(items.items()))
+    return ""
+
+
+def resource_field_value(container: Obj, ref: Obj) -> str:
+    resource = ref.get("resource", "")
+    section, _, name = resource.partition(".")
+    value = ((container.get("resources") or {}).get(section) or {}).get(name)
+    divisor = ref.get("divisor") or "1"
+    if value is None:
+        return "0"
+    from podctl.api.quantity import parse_quantity
+
+    amount = parse_quantity(value) / parse_quantity(divisor)
+    return str(int(amount.to_integral_value(rounding="ROUND_CEILING")))
+
+
+def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
+    """The container's environment in order, with $(VAR) references expanded."""
+    env: dict[str, str] = {}
+    for var in container.get("env") or []:
+        name = var["name"]
+        if "valueFrom" in var:
+            source = var["valueFrom"]
+            if "fieldRef" in source:
+                env[name] = field_ref_value(pod, source["fieldRef"]["fieldPath"], ctx)
+            elif "resourceFieldRef" in source:
+                env[name] = resource_field_value(container, source["resourceFieldRef"])
+            else:
+                env[name] = ""
+        else:
+            env[name] = expand(str(var.get("value", "")), env)
+    return env
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A mount for Docker: a named volume or a bind of a host path."""
+
+    kind: str  # "volume" | "bind"
+    source: str
+    target: str
+    read_only: bool
+
+
+def container_mounts(pod: Obj, container: Obj, volume_sources: dict[str, tuple[str, str]]
+                     ) -> list[Mount]:
+    """Mounts for a container; volume_sources maps a pod volume name to (kind, source)."""
+    mounts = []
+    for vm in container.get("volumeMounts") or []:
+        kind, source = volume_sources[vm["name"]]
+        if vm.get("subPath"):
+            if kind != "bind":
+                # Docker volumes cannot mount a sub-directory on this engine's API version.
+                raise ValueError(f"subPath is only supported for hostPath volumes ({vm['name']})")
+            source = f"{source.rstrip('/')}/{vm['subPath']}"
+        mounts.append(Mount(kind, source, vm["mountPath"], bool(vm.get("readOnly"))))
+    return mounts
+
+
+def resource_limits(container: Obj) -> dict[str, Any]:
+    """Docker host-config limits for a container's resources."""
+    resources = container.get("resources") or {}
+    limits = resources.get("limits") or {}
+    requests = resources.get("requests") or {}
+    out: dict[str, Any] = {}
+    if "memory" in limits:
+        out["mem_limit"] = bytes_of(limits["memory"])
+    if "cpu" in limits:
+        out["nano_cpus"] = millicores(limits["cpu"]) * 1_000_000
+    if "cpu" in requests:
+        out["cpu_shares"] = max(2, millicores(requests["cpu"]) * 1024 // 1000)
+    return out
+
+
+def entrypoint_and_cmd(container: Obj, env: dict[str, str]
+                       ) -> tuple[list[str] | None, list[str] | None]:
+    """command replaces ENTRYPOINT, args replace CMD (no shell), both $(VAR)-expanded."""
+    command = container.get("command")
+    args = container.get("args")
+    entry = [expand(str(c), env) for c in command] if command else None
+    cmd = [expand(str(a), env) for a in args] if args else None
+    return entry, cmd

@@ -1,0 +1,47 @@
+"""Container logs and exec through the Docker API."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from podctl.runtime.client import docker_api, translate_errors
+
+
+def log_chunks(container_id: str, follow: bool, tail: int, timestamps: bool) -> Iterator[bytes]:
+    """stdout and stderr of a container, interleaved as Docker stored them."""
+    with translate_errors():
+        stream: Any = docker_api().logs(
+            container_id, stdout=True, stderr=True, stream=True, follow=follow,
+            timestamps=timestamps, tail="all" if tail < 0 else tail,
+        )
+        yield from stream
+
+
+def exec_command(container_id: str, command: list[str]) -> int:
+    """Run a command in a container with its output copied to ours; its exit code."""
+    api = docker_api()
+    with translate_errors():
+        created = api.exec_create(container_id, command, stdout=True, stderr=True)
+        for out, err in api.exec_start(created["Id"], stream=True, demux=True):
+            if out:
+                sys.stdout.buffer.write(out)
+                sys.stdout.buffer.flush()
+            if err:
+                sys.stderr.buffer.write(err)
+                sys.stderr.buffer.flush()
+        return int(api.exec_inspect(created["Id"]).get("ExitCode") or 0)
+
+
+def exec_interactive(container_id: str, command: list[str], tty: bool) -> int:
+    """Interactive exec (-i/-t) through the docker CLI, which owns raw-terminal handling."""
+    docker = shutil.which("docker")
+    if docker is None:
+        from podctl.errors import PodctlError
+
+        raise PodctlError("interactive exec (-i/-t) needs the docker command-line client")
+    flags = ["-i"] + (["-t"] if tty else [])
+    return subprocess.call([docker, "exec", *flags, container_id, *command])

@@ -1,0 +1,71 @@
+"""Pod volumes: emptyDir as a Docker volume owned by the pod, hostPath as a bind mount."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from podctl.api.meta import Obj
+from podctl.runtime import naming
+from podctl.runtime.client import docker_api, translate_errors
+
+
+def prepare_volumes(pod: Obj) -> dict[str, tuple[str, str]]:
+    """Create the pod's volumes; map each volume name to (mount kind, source)."""
+    sources: dict[str, tuple[str, str]] = {}
+    for volume in pod["spec"].get("volumes") or []:
+        name = volume["name"]
+        if "hostPath" in volume:
+            sources[name] = ("bind", _host_path(volume["hostPath"]))
+        else:
+            sources[name] = ("volume", _empty_dir(pod, name, volume.get("emptyDir") or {}))
+    return sources
+
+
+def _empty_dir(pod: Obj, name: str, empty_dir: Obj) -> str:
+    volume = naming.volume_name(pod, name)
+    opts = None
+    if empty_dir.get("medium") == "Memory":
+        opts = {"type": "tmpfs", "device": "tmpfs"}
+        if empty_dir.get("sizeLimit"):
+            from podctl.api.quantity import bytes_of
+
+            opts["o"] = f"size={bytes_of(empty_dir['sizeLimit'])}"
+    with translate_errors():
+        docker_api().create_volume(
+            name=volume, driver="local", driver_opts=opts,
+            labels={**naming.pod_labels(pod)},
+        )
+    return volume
+
+
+def _host_path(host_path: Obj) -> str:
+    path = str(host_path["path"])
+    kind = host_path.get("type") or ""
+    if kind == "DirectoryOrCreate":
+        Path(path).mkdir(parents=True, exist_ok=True)
+    elif kind == "FileOrCreate" and not os.path.exists(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).touch()
+    elif kind == "Directory" and not os.path.isdir(path):
+        raise HostPathError(f"hostPath type check failed: {path} is not a directory")
+    elif kind == "File" and not os.path.isfile(path):
+        raise HostPathError(f"hostPath type check failed: {path} is not a file")
+    return path
+
+
+class HostPathError(Exception):
+    """A hostPath volume whose type check fails (the kubelet's FailedMount)."""
+
+
+def remove_pod_volumes(pod_uid: str) -> None:
+    import docker.errors
+
+    api = docker_api()
+    with translate_errors():
+        found = api.volumes(filters={"label": f"{naming.POD_UID}={pod_uid}"})
+        for volume in found.get("Volumes") or []:
+            try:
+                api.remove_volume(volume["Name"], force=True)
+            except docker.errors.NotFound:
+                continue

@@ -1,0 +1,263 @@
+"""SQLite object store under $PODCTL_HOME (WAL, one file, safe across processes)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.errors import AlreadyExists, Conflict, NotFound
+from podctl.home import podctl_home
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    uid TEXT NOT NULL UNIQUE,
+    rv INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, namespace, name)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
+    object_kind TEXT NOT NULL,
+    object_name TEXT NOT NULL,
+    object_uid TEXT NOT NULL,
+    field_path TEXT NOT NULL,
+    type TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    source TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_ts TEXT NOT NULL,
+    last_ts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_uid ON events (object_uid);
+CREATE TABLE IF NOT EXISTS pod_state (
+    uid TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+
+class Store:
+    """Objects (Namespace, Pod, ReplicationController, Node), events and pod state."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that read-modify-write
+        # cycles of concurrent podctl processes serialize instead of failing.
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._ensure_default_namespace()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _next_rv(self, db: sqlite3.Connection) -> int:
+        db.execute(
+            "INSERT INTO counters(name, value) VALUES ('rv', 1) "
+            "ON CONFLICT(name) DO UPDATE SET value = value + 1"
+        )
+        row = db.execute("SELECT value FROM counters WHERE name = 'rv'").fetchone()
+        return int(row[0])
+
+    def _ensure_default_namespace(self) -> None:
+        if self.get("Namespace", "", "default") is None:
+            try:
+                self.create({"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": "default"}})
+            except AlreadyExists:
+                pass
+
+    # -- objects -------------------------------------------------------------------------
+
+    def create(self, obj: Obj) -> Obj:
+        """Store a new object, filling uid, creationTimestamp and resourceVersion."""
+        kind = obj["kind"]
+        md = obj.setdefault("metadata", {})
+        ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
+        md.setdefault("uid", meta.new_uid())
+        md.setdefault("creationTimestamp", meta.now_rfc3339())
+        with self.transaction() as db:
+            if kind in meta.NAMESPACED and self._get(db, "Namespace", "", ns) is None:
+                raise NotFound("namespaces", ns)
+            if self._get(db, kind, ns, md["name"]) is not None:
+                raise AlreadyExists(meta.plural(kind), md["name"])
+            rv = self._next_rv(db)
+            md["resourceVersion"] = str(rv)
+            db.execute(
+                "INSERT INTO objects(kind, namespace, name, uid, rv, data) VALUES (?,?,?,?,?,?)",
+                (kind, ns, md["name"], md["uid"], rv, json.dumps(obj)),
+            )
+        return obj
+
+    def _get(self, db: sqlite3.Connection, kind: str, ns: str, name: str) -> Obj | None:
+        row = db.execute(
+            "SELECT data FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, ns, name)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        return self._get(self._db, kind, namespace if kind in meta.NAMESPACED else "", name)
+
+    def require(self, kind: str, namespace: str, name: str) -> Obj:
+        obj = self.get(kind, namespace, name)
+        if obj is None:
+            raise NotFound(meta.plural(kind), name)
+        return obj
+
+    def get_by_uid(self, uid: str) -> Obj | None:
+        row = self._db.execute("SELECT data FROM objects WHERE uid=?", (uid,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        """Objects of a kind, in one namespace or all (None), ordered by namespace and name."""
+        if namespace is None or kind not in meta.NAMESPACED:
+            rows = self._db.execute(
+                "SELECT data FROM objects WHERE kind=? ORDER BY namespace, name", (kind,)
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT data FROM objects WHERE kind=? AND namespace=? ORDER BY name",
+                (kind, namespace),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def update(self, obj: Obj, expect_rv: str | None = None) -> Obj:
+        """Replace a stored object; with expect_rv, fail if someone else changed it."""
+        kind = obj["kind"]
+        md = obj["metadata"]
+        ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
+        with self.transaction() as db:
+            current = self._get(db, kind, ns, md["name"])
+            if current is None or current["metadata"]["uid"] != md["uid"]:
+                raise NotFound(meta.plural(kind), md["name"])
+            if expect_rv is not None and current["metadata"]["resourceVersion"] != expect_rv:
+                raise Conflict(meta.plural(kind), md["name"])
+            rv = self._next_rv(db)
+            md["resourceVersion"] = str(rv)
+            db.execute(
+                "UPDATE objects SET rv=?, data=? WHERE kind=? AND namespace=? AND name=?",
+                (rv, json.dumps(obj), kind, ns, md["name"]),
+            )
+        return obj
+
+    def delete(self, kind: str, namespace: str, name: str, uid: str | None = None) -> bool:
+        """Remove an object (and its events and state); False when it was already gone."""
+        ns = namespace if kind in meta.NAMESPACED else ""
+        with self.transaction() as db:
+            current = self._get(db, kind, ns, name)
+            if current is None or (uid is not None and current["metadata"]["uid"] != uid):
+                return False
+            gone_uid = current["metadata"]["uid"]
+            db.execute("DELETE FROM objects WHERE uid=?", (gone_uid,))
+            db.execute("DELETE FROM events WHERE object_uid=?", (gone_uid,))
+            db.execute("DELETE FROM pod_state WHERE uid=?", (gone_uid,))
+            self._next_rv(db)
+        return True
+
+    def revision(self) -> int:
+        """The store-wide resourceVersion: changes whenever any object changes."""
+        row = self._db.execute("SELECT value FROM counters WHERE name='rv'").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- events --------------------------------------------------------------------------
+
+    def record_event(
+        self,
+        obj: Obj,
+        type_: str,
+        reason: str,
+        message: str,
+        source: str,
+        field_path: str = "",
+    ) -> None:
+        """Add an event; a repeat of the last identical one only bumps its count."""
+        md = obj["metadata"]
+        now = meta.now_rfc3339()
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT id FROM events WHERE object_uid=? AND type=? AND reason=? AND message=? "
+                "AND source=? AND field_path=?",
+                (md["uid"], type_, reason, message, source, field_path),
+            ).fetchone()
+            if row:
+                db.execute(
+                    "UPDATE events SET count=count+1, last_ts=? WHERE id=?", (now, row[0])
+                )
+                return
+            db.execute(
+                "INSERT INTO events(namespace, object_kind, object_name, object_uid, field_path, "
+                "type, reason, message, source, count, first_ts, last_ts) "
+                "VALUES (?,?,?,?,?,?,?,?,?,1,?,?)",
+                (md.get("namespace", ""), obj["kind"], md["name"], md["uid"], field_path,
+                 type_, reason, message, source, now, now),
+            )
+
+    def events_for(self, uid: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT type, reason, message, source, count, first_ts, last_ts, field_path "
+            "FROM events WHERE object_uid=? ORDER BY last_ts, id",
+            (uid,),
+        ).fetchall()
+        keys = ("type", "reason", "message", "source", "count", "firstTimestamp",
+                "lastTimestamp", "fieldPath")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- controller-owned pod state (kubelet's memory: image errors, probes, backoff) -----
+
+    def pod_state(self, uid: str) -> dict[str, Any]:
+        row = self._db.execute("SELECT data FROM pod_state WHERE uid=?", (uid,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def pod_states(self) -> dict[str, dict[str, Any]]:
+        rows = self._db.execute("SELECT uid, data FROM pod_state").fetchall()
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def put_pod_state(self, uid: str, state: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO pod_state(uid, data) VALUES (?, ?) "
+                "ON CONFLICT(uid) DO UPDATE SET data=excluded.data",
+                (uid, json.dumps(state)),
+            )
+
+
+_retry_delays = (0.05, 0.1, 0.2)
+
+
+def open_store(home: Path | None = None) -> Store:
+    """Open (creating when needed) the store in $PODCTL_HOME."""
+    path = (home or podctl_home()) / "store.db"
+    for delay in _retry_delays:
+        try:
+            return Store(path)
+        except sqlite3.OperationalError:
+            # Two processes creating a brand-new database can collide on the schema.
+            time.sleep(delay)
+    return Store(path)
