@@ -53,9 +53,18 @@ def test_containers_share_an_empty_dir(podctl: Podctl) -> None:
 
 
 def test_containers_share_sysv_ipc(podctl: Podctl) -> None:
-    podctl.apply_yaml(TWO.format(name="duo", share="false"))
-    _exec(podctl, "duo", "side", "shmtool", "set", "4242", "across")
-    assert _exec(podctl, "duo", "web", "/bin/shmtool", "get", "4242") == "across\n"
+    podctl.apply_yaml("""
+apiVersion: v1
+kind: Pod
+metadata: {name: ipc}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: one, image: podctl/busybox:1, command: [sleep, "3600"]}
+  - {name: two, image: podctl/busybox:1, command: [sleep, "3600"]}
+""")
+    _exec(podctl, "ipc", "one", "shmtool", "set", "4242", "across")
+    assert _exec(podctl, "ipc", "two", "shmtool", "get", "4242") == "across\n"
 
 
 def test_processes_are_private_without_share_process_namespace(podctl: Podctl) -> None:

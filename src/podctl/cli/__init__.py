@@ -63,6 +63,11 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:
+        from podctl.manifest import ManifestError
+
+        if isinstance(exc, ManifestError):
+            sys.stderr.write(f"error: {exc}\n")
+            sys.exit(1)
         if _verbose():
             traceback.print_exc()
         else:

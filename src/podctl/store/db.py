@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,9 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # One connection shared by the threads of a process (parallel container starts):
+        # transactions on it must not interleave.
+        self._lock = threading.RLock()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that read-modify-write
         # cycles of concurrent podctl processes serialize instead of failing.
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -70,13 +74,18 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def _next_rv(self, db: sqlite3.Connection) -> int:
         db.execute(
@@ -123,7 +132,8 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
-        return self._get(self._db, kind, namespace if kind in meta.NAMESPACED else "", name)
+        with self._lock:
+            return self._get(self._db, kind, namespace if kind in meta.NAMESPACED else "", name)
 
     def require(self, kind: str, namespace: str, name: str) -> Obj:
         obj = self.get(kind, namespace, name)
@@ -132,20 +142,17 @@ class Store:
         return obj
 
     def get_by_uid(self, uid: str) -> Obj | None:
-        row = self._db.execute("SELECT data FROM objects WHERE uid=?", (uid,)).fetchone()
-        return json.loads(row[0]) if row else None
+        rows = self._read("SELECT data FROM objects WHERE uid=?", (uid,))
+        return json.loads(rows[0][0]) if rows else None
 
     def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Objects of a kind, in one namespace or all (None), ordered by namespace and name."""
         if namespace is None or kind not in meta.NAMESPACED:
-            rows = self._db.execute(
-                "SELECT data FROM objects WHERE kind=? ORDER BY namespace, name", (kind,)
-            ).fetchall()
+            rows = self._read("SELECT data FROM objects WHERE kind=? ORDER BY namespace, name",
+                              (kind,))
         else:
-            rows = self._db.execute(
-                "SELECT data FROM objects WHERE kind=? AND namespace=? ORDER BY name",
-                (kind, namespace),
-            ).fetchall()
+            rows = self._read("SELECT data FROM objects WHERE kind=? AND namespace=? ORDER BY name",
+                              (kind, namespace))
         return [json.loads(r[0]) for r in rows]
 
     def update(self, obj: Obj, expect_rv: str | None = None) -> Obj:
@@ -183,8 +190,8 @@ class Store:
 
     def revision(self) -> int:
         """The store-wide resourceVersion: changes whenever any object changes."""
-        row = self._db.execute("SELECT value FROM counters WHERE name='rv'").fetchone()
-        return int(row[0]) if row else 0
+        rows = self._read("SELECT value FROM counters WHERE name='rv'")
+        return int(rows[0][0]) if rows else 0
 
     # -- events --------------------------------------------------------------------------
 
@@ -220,11 +227,11 @@ class Store:
             )
 
     def events_for(self, uid: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT type, reason, message, source, count, first_ts, last_ts, field_path "
             "FROM events WHERE object_uid=? ORDER BY last_ts, id",
             (uid,),
-        ).fetchall()
+        )
         keys = ("type", "reason", "message", "source", "count", "firstTimestamp",
                 "lastTimestamp", "fieldPath")
         return [dict(zip(keys, r, strict=True)) for r in rows]
@@ -232,11 +239,11 @@ class Store:
     # -- controller-owned pod state (kubelet's memory: image errors, probes, backoff) -----
 
     def pod_state(self, uid: str) -> dict[str, Any]:
-        row = self._db.execute("SELECT data FROM pod_state WHERE uid=?", (uid,)).fetchone()
-        return json.loads(row[0]) if row else {}
+        rows = self._read("SELECT data FROM pod_state WHERE uid=?", (uid,))
+        return json.loads(rows[0][0]) if rows else {}
 
     def pod_states(self) -> dict[str, dict[str, Any]]:
-        rows = self._db.execute("SELECT uid, data FROM pod_state").fetchall()
+        rows = self._read("SELECT uid, data FROM pod_state")
         return {r[0]: json.loads(r[1]) for r in rows}
 
     def put_pod_state(self, uid: str, state: dict[str, Any]) -> None:

@@ -1,0 +1,128 @@
+"""check_document: kinds, namespaces, warnings, summaries and rendering."""
+
+from __future__ import annotations
+
+import re
+
+from podctl.manifest import (
+    Checked,
+    Document,
+    Problem,
+    check_document,
+    format_problems,
+    invalid_summary,
+)
+from podctl.manifest.load import parse_text
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: kubia
+  namespace: custom
+spec:
+  containers:
+  - name: kubia
+    image: podctl/kubia:1
+"""
+
+
+def check(text: str, namespace: str | None = None) -> Checked:
+    """Check the first document of ``text``."""
+    result = parse_text(text, "t.yaml")
+    assert result.problems == []
+    return check_document(result.documents[0], namespace)
+
+
+def test_namespace_mismatch_uses_kubectl_words() -> None:
+    """-n that differs from the manifest's namespace is refused."""
+    checked = check(POD, "other")
+    assert [p.message for p in checked.problems] == [
+        'the namespace from the provided object "custom" does not match the namespace "other". '
+        "You must pass '--namespace=custom' to perform this operation."
+    ]
+    assert (checked.problems[0].line, checked.problems[0].col) == (5, 14)
+    assert checked.obj is None
+
+
+def test_same_namespace_is_fine() -> None:
+    """Matching -n passes."""
+    checked = check(POD, "custom")
+    assert checked.problems == []
+    assert checked.obj is not None and checked.obj["metadata"]["namespace"] == "custom"
+
+
+def test_unsupported_fields_warn_once_each() -> None:
+    """Valid-but-ignored fields each give one warning; the object is still accepted."""
+    text = POD + (
+        "    lifecycle:\n      preStop:\n        exec:\n          command: [sleep, '1']\n"
+        "  serviceAccountName: build\n  tolerations:\n  - key: a\n    operator: Exists\n"
+        "  affinity:\n    nodeAffinity: {}\n"
+        "  initContainers:\n  - name: init\n    image: busybox\n  hostNetwork: true\n"
+        "  volumes:\n  - name: cfg\n    configMap:\n      name: cfg\n"
+    )
+    checked = check(text)
+    assert checked.problems == []
+    assert checked.warnings == [
+        "spec.affinity is not supported by podctl and is ignored",
+        "spec.serviceAccountName is not supported by podctl and is ignored",
+        "spec.tolerations is not supported by podctl and is ignored",
+        "spec.containers[0].lifecycle is not supported by podctl and is ignored",
+        "spec.volumes[0].configMap is not supported by podctl and is ignored",
+    ]
+
+
+def test_rc_template_warnings_have_full_path() -> None:
+    """Warnings inside an RC template name the template path."""
+    text = (
+        "apiVersion: v1\nkind: ReplicationController\nmetadata:\n  name: r\nspec:\n  template:\n"
+        "    metadata:\n      labels:\n        app: r\n    spec:\n      priorityClassName: high\n"
+        "      containers:\n      - name: c\n        image: x\n"
+    )
+    assert check(text).warnings == [
+        "spec.template.spec.priorityClassName is not supported by podctl and is ignored"
+    ]
+
+
+def test_invalid_summary_single_and_multiple() -> None:
+    """kubectl's header, one error inline, several as '* ' lines."""
+    one = [Problem("f", 1, 1, "spec.containers[0].image: Required value")]
+    assert invalid_summary("Pod", "x", one) == (
+        'The Pod "x" is invalid: spec.containers[0].image: Required value'
+    )
+    two = [*one, Problem("f", 2, 1, 'spec.containers[1].name: Duplicate value: "a"')]
+    assert invalid_summary("Pod", "x", two) == (
+        'The Pod "x" is invalid: \n* spec.containers[0].image: Required value\n'
+        '* spec.containers[1].name: Duplicate value: "a"'
+    )
+
+
+def test_format_problems_plain_and_color() -> None:
+    """Plain is one str(problem) per line; color shows the source line and a caret."""
+    problems = [
+        Problem("f.yaml", 2, 3, "first", "a:\n"),
+        Problem("f.yaml", 3, 5, "second", "  bb: x"),
+    ]
+    assert format_problems(problems, color=False) == "f.yaml:2:3: first\nf.yaml:3:5: second"
+    colored = format_problems(problems, color=True)
+    assert "\x1b[" in colored
+    plain = re.sub("\x1b\\[[0-9;]*m", "", colored)
+    assert "    3 |   bb: x\n      |     ^" in plain
+
+
+def test_document_without_positions() -> None:
+    """Hand-built documents (no source) still get file and line."""
+    doc = Document("gen", 0, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}}, 7)
+    checked = check_document(doc)
+    assert [str(p) for p in checked.problems] == ["gen:7: spec.containers: Required value"]
+
+
+def test_kind_messages() -> None:
+    """Unsupported kinds and versions use kubectl's 'no matches for kind' wording."""
+    checked = check("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n")
+    assert checked.problems[0].message.startswith(
+        'no matches for kind "Deployment" in version "apps/v1"'
+    )
+    checked = check("apiVersion: v1\nkind: ReplicationControler\nmetadata:\n  name: d\n")
+    assert (
+        'no matches for kind "ReplicationControler" in version "v1"' in checked.problems[0].message
+    )

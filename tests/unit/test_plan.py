@@ -1,0 +1,69 @@
+"""kubelet.plan: what sync_pod must do, decided without Docker or clocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from podctl.kubelet.backoff import backoff_delay
+from podctl.kubelet.plan import compute_pod_actions, should_restart
+
+from .records import pod, record, sandbox
+
+
+def test_new_pod_creates_sandbox_and_starts_every_container() -> None:
+    actions = compute_pod_actions(pod("a", "b"), [], {})
+    assert actions.create_sandbox and actions.sandbox_attempt == 0
+    assert not actions.sandbox_changed
+    assert actions.start == {"a": 0, "b": 0}
+
+
+def test_running_pod_is_a_noop() -> None:
+    assert compute_pod_actions(pod("a"), [sandbox(), record("a")], {}).is_noop()
+
+
+def test_dead_container_is_a_restart_candidate_with_policy_always() -> None:
+    dead = record("a", 0, "exited", 1)
+    actions = compute_pod_actions(pod("a"), [sandbox(), dead], {})
+    assert actions.restart_wanted == {"a": dead} and not actions.start
+
+
+def test_succeeded_container_with_on_failure_finishes_the_pod() -> None:
+    actions = compute_pod_actions(pod("a", policy="OnFailure"),
+                                  [sandbox(), record("a", 0, "exited", 0)], {})
+    assert not actions.restart_wanted and actions.pod_finished
+
+
+def test_dead_sandbox_is_recreated_and_running_containers_killed() -> None:
+    app = record("a", 0, "running")
+    actions = compute_pod_actions(pod("a"), [sandbox(0, running=False), app], {})
+    assert actions.create_sandbox and actions.sandbox_attempt == 1 and actions.sandbox_changed
+    assert actions.kill == [app]
+    assert actions.start == {"a": 1}
+
+
+def test_dead_sandbox_of_finished_never_pod_is_left_alone() -> None:
+    actions = compute_pod_actions(pod("a", policy="Never"),
+                                  [sandbox(0, running=False), record("a", 0, "exited", 0)], {})
+    assert not actions.create_sandbox and actions.pod_finished
+
+
+def test_old_dead_containers_are_collected_but_previous_kept() -> None:
+    records = [sandbox(1), sandbox(0, running=False), record("a", 0, "exited", 1),
+               record("a", 1, "exited", 1), record("a", 2, "running")]
+    removed = {(r.container, r.attempt) for r in
+               compute_pod_actions(pod("a"), records, {}).remove}
+    assert removed == {("POD", 0), ("a", 0)}
+
+
+@pytest.mark.parametrize("policy,code,restart", [
+    ("Always", 0, True), ("Always", 1, True), ("OnFailure", 0, False),
+    ("OnFailure", 2, True), ("Never", 1, False),
+])
+def test_should_restart(policy: str, code: int, restart: bool) -> None:
+    assert should_restart(policy, code) is restart
+
+
+@pytest.mark.parametrize("restarts,delay", [(0, 0), (1, 10), (2, 20), (3, 40), (5, 160),
+                                            (6, 300), (20, 300)])
+def test_backoff_doubles_from_ten_seconds_to_five_minutes(restarts: int, delay: float) -> None:
+    assert backoff_delay(restarts) == delay

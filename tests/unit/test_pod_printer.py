@@ -1,0 +1,122 @@
+"""printers.pods and printers.describe: kubectl's STATUS column and describe layout."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from podctl.printers.describe import describe_events, describe_pod, probe_text
+from podctl.printers.pods import pod_row, pod_status_text, ready_text, restarts_text
+from podctl.printers.tabwriter import tabwrite
+
+NOW = datetime(2026, 1, 1, 0, 10, 0, tzinfo=UTC)
+
+
+def pod_with(statuses: list[dict[str, Any]], phase: str = "Running", **md: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "p", "namespace": "default",
+                         "creationTimestamp": "2026-01-01T00:00:00Z", **md},
+            "spec": {"containers": [{"name": s["name"]} for s in statuses]},
+            "status": {"phase": phase, "containerStatuses": statuses,
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def cs(name: str, state: dict[str, Any], ready: bool = False, restarts: int = 0,
+       last: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "state": state, "ready": ready, "restartCount": restarts,
+            "lastState": last or {}}
+
+
+RUNNING = {"running": {"startedAt": "2026-01-01T00:00:00Z"}}
+
+
+@pytest.mark.parametrize("statuses,phase,expected", [
+    ([cs("a", RUNNING, True)], "Running", "Running"),
+    ([cs("a", {"waiting": {"reason": "CrashLoopBackOff"}})], "Running", "CrashLoopBackOff"),
+    ([cs("a", {"terminated": {"reason": "Completed", "exitCode": 0}})], "Succeeded", "Completed"),
+    ([cs("a", {"terminated": {"exitCode": 3}})], "Failed", "ExitCode:3"),
+    ([cs("a", {"terminated": {"exitCode": 0, "signal": 9}})], "Failed", "Signal:9"),
+    # Statuses are walked backwards: the alphabetically first container's reason wins.
+    ([cs("a", {"waiting": {"reason": "ErrImagePull"}}),
+      cs("b", {"waiting": {"reason": "CrashLoopBackOff"}})], "Pending", "ErrImagePull"),
+    ([cs("a", {"terminated": {"reason": "Completed", "exitCode": 0}}), cs("b", RUNNING, True)],
+     "Running", "Running"),
+])
+def test_status_column(statuses: list[dict[str, Any]], phase: str, expected: str) -> None:
+    assert pod_status_text(pod_with(statuses, phase)) == expected
+
+
+def test_completed_with_a_running_container_and_pod_not_ready_is_not_ready() -> None:
+    p = pod_with([cs("a", {"terminated": {"reason": "Completed", "exitCode": 0}}),
+                  cs("b", RUNNING, True)])
+    p["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    assert pod_status_text(p) == "NotReady"
+
+
+def test_deleting_pod_is_terminating() -> None:
+    p = pod_with([cs("a", RUNNING, True)], deletionTimestamp="2026-01-01T00:11:00Z")
+    assert pod_status_text(p) == "Terminating"
+
+
+def test_ready_counts_running_ready_containers() -> None:
+    p = pod_with([cs("a", RUNNING, True), cs("b", RUNNING, False)])
+    assert ready_text(p) == "1/2"
+
+
+def test_restarts_show_how_long_ago_the_last_one_was() -> None:
+    last = {"terminated": {"finishedAt": "2026-01-01T00:07:30Z"}}
+    p = pod_with([cs("a", RUNNING, True, restarts=5, last=last)])
+    assert restarts_text(p, NOW) == "5 (2m30s ago)"
+    assert restarts_text(pod_with([cs("a", RUNNING, True)]), NOW) == "0"
+
+
+def test_pod_row() -> None:
+    row = pod_row(pod_with([cs("a", RUNNING, True)]), NOW)
+    assert row == ["p", "1/1", "Running", "0", "10m"]
+
+
+def test_tabwriter_aligns_runs_of_lines_like_go() -> None:
+    text = tabwrite("Name:\tx\nNamespace:\tdefault\nIPs:\n  IP:\t1.2.3.4\nControlled By:\tRC/k")
+    assert text.splitlines() == ["Name:       x", "Namespace:  default", "IPs:",
+                                 "  IP:           1.2.3.4", "Controlled By:  RC/k"]
+
+
+def test_probe_text_matches_kubectl() -> None:
+    probe = {"httpGet": {"path": "/", "port": 8080, "scheme": "HTTP"}, "timeoutSeconds": 1,
+             "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
+    assert probe_text(probe) == ("http-get http://:8080/ delay=0s timeout=1s period=10s "
+                                 "#success=1 #failure=3")
+    assert probe_text({"exec": {"command": ["cat", "/tmp/ok"]}}).startswith("exec [cat /tmp/ok] ")
+    assert probe_text({"tcpSocket": {"port": 80}}).startswith("tcp-socket :80 ")
+
+
+def test_events_table_with_repeats() -> None:
+    events = [{"type": "Warning", "reason": "Unhealthy", "message": "Liveness probe failed: x",
+               "source": "kubelet", "count": 3, "firstTimestamp": "2026-01-01T00:09:29Z",
+               "lastTimestamp": "2026-01-01T00:09:49Z", "fieldPath": ""}]
+    lines = describe_events(events, NOW).splitlines()
+    assert lines[0] == "Events:"
+    assert lines[1].split() == ["Type", "Reason", "Age", "From", "Message"]
+    assert lines[3] == "  Warning  Unhealthy  11s (x3 over 31s)  kubelet  Liveness probe failed: x"
+    assert describe_events([], NOW) == "Events:  <none>\n"
+
+
+def test_describe_pod_layout() -> None:
+    p = pod_with([cs("a", RUNNING, True)])
+    p["metadata"]["labels"] = {"b": "2", "a": "1"}
+    p["spec"]["nodeName"] = "node"
+    p["status"].update(podIP="10.0.0.2", podIPs=[{"ip": "10.0.0.2"}], hostIP="192.168.0.1",
+                       qosClass="BestEffort", startTime="2026-01-01T00:00:00Z")
+    p["spec"]["containers"][0].update(image="img", ports=[{"containerPort": 80,
+                                                           "protocol": "TCP", "name": "http"}])
+    text = describe_pod(p, [], NOW)
+    lines = text.splitlines()
+    assert lines[:4] == ["Name:             p", "Namespace:        default",
+                         "Priority:         0", "Service Account:  default"]
+    assert "Node:             node/192.168.0.1" in lines
+    assert "Start Time:       Thu, 01 Jan 2026 00:00:00 +0000" in lines
+    assert "Labels:           a=1" in lines and "                  b=2" in lines
+    assert "    Port:           80/TCP (http)" in lines
+    assert "    Host Port:      0/TCP" in lines
+    assert lines[-1] == "Events:  <none>"
