@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_pods  # noqa: E402
+from bench import bench_pods
 
 if __name__ == "__main__":
     bench_pods.main()

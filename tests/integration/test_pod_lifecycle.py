@@ -57,8 +57,8 @@ def test_get_json_has_full_object(podctl: Podctl, docker_client: docker.DockerCl
     assert cs["imageID"].startswith("docker://sha256:")
     assert cs["containerID"].startswith("docker://")
     assert cs["state"]["running"]["startedAt"].endswith("Z")
-    sandbox = [c for c in containers_of(docker_client, md["uid"])
-               if c.labels["io.kubernetes.docker.type"] == "podsandbox"][0]
+    sandbox = next(c for c in containers_of(docker_client, md["uid"])
+               if c.labels["io.kubernetes.docker.type"] == "podsandbox")
     networks = sandbox.attrs["NetworkSettings"]["Networks"]
     assert status["podIP"] == next(iter(networks.values()))["IPAddress"]
 

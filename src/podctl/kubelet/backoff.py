@@ -11,4 +11,4 @@ def backoff_delay(quick_restarts: int) -> float:
     """Delay before the next restart after this many restarts in a row without a reset."""
     if quick_restarts <= 0:
         return 0.0
-    return min(MAX_SECONDS, BASE_SECONDS * 2 ** (quick_restarts - 1))
+    return float(min(MAX_SECONDS, BASE_SECONDS * 2 ** (quick_restarts - 1)))

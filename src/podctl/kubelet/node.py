@@ -29,8 +29,8 @@ def node_object(info: dict[str, object], host_ip: str) -> Obj:
         "status": {
             "addresses": [{"type": "InternalIP", "address": host_ip},
                           {"type": "Hostname", "address": name}],
-            "capacity": {"cpu": str(info["cpus"]), "memory": f"{int(str(info['memory'])) // 1024}Ki",
-                         "pods": "110"},
+            "capacity": {"cpu": str(info["cpus"]),
+                         "memory": f"{int(str(info['memory'])) // 1024}Ki", "pods": "110"},
             "nodeInfo": {
                 "architecture": str(info["arch"]),
                 "containerRuntimeVersion": str(info["runtime"]),

@@ -152,7 +152,7 @@ def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict
 
 
 def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
-               ctx: specs.PodContext, sources: dict[str, tuple[str, str]],
+               ctx: specs.PodContext, sources: specs.VolumeSources,
                progress: images.ProgressFn | None) -> dict[str, str] | None:
     """Pull per policy, create and start one container; the waiting state on failure."""
     import docker.errors

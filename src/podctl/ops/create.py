@@ -18,10 +18,7 @@ def create_object(store: Store, obj: Obj, source: str | None = None,
     """Store a validated, defaulted object and start it; returns kubectl's result line."""
     context = f'error when creating "{source}": ' if source else ""
     try:
-        if obj["kind"] == "Pod":
-            stored = _create_pod(store, obj)
-        else:
-            stored = store.create(obj)
+        stored = _create_pod(store, obj) if obj["kind"] == "Pod" else store.create(obj)
     except (AlreadyExists, NotFound) as exc:
         raise type(exc)(exc.resource, exc.name, context) from exc
     if stored["kind"] == "Pod" and stored["spec"].get("nodeName"):

@@ -28,12 +28,12 @@ def resolve(namespace: str, pod_name: str, container: str | None,
     if container is None:
         default = (pod["metadata"].get("annotations") or {}).get(
             "kubectl.kubernetes.io/default-container")
-        container = default if default in names else names[0]
+        container = str(default) if default in names else names[0]
         defaulted = names if len(names) > 1 else None
     elif container not in names:
         raise BadRequest(f'container {container} is not valid for pod {pod_name}')
     status = pods_with_status(store, [pod])[0]["status"]
-    cstatus = next((cs for cs in status.get("containerStatuses") or []
+    cstatus: Obj = next((cs for cs in status.get("containerStatuses") or []
                     if cs["name"] == container), {"state": {}})
     if previous:
         last = (cstatus.get("lastState") or {}).get("terminated")

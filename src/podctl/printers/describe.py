@@ -68,7 +68,8 @@ def probe_text(probe: Obj) -> str:
         handler = (f"http-get {str(h.get('scheme', 'HTTP')).lower()}://{h.get('host', '')}:"
                    f"{h.get('port')}{h.get('path', '/')}")
     elif "tcpSocket" in probe:
-        handler = f"tcp-socket {probe['tcpSocket'].get('host', '')}:{probe['tcpSocket'].get('port')}"
+        tcp = probe["tcpSocket"]
+        handler = f"tcp-socket {tcp.get('host', '')}:{tcp.get('port')}"
     elif "exec" in probe:
         handler = f"exec [{' '.join(probe['exec'].get('command') or [])}]"
     elif "grpc" in probe:
@@ -267,7 +268,7 @@ def _toleration(t: Obj) -> str:
         text += " op=Exists"
     if t.get("tolerationSeconds") is not None:
         text += f" for {t['tolerationSeconds']}s"
-    return text
+    return str(text)
 
 
 def describe_namespace(ns: Obj, now: datetime) -> str:

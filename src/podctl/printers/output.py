@@ -109,7 +109,8 @@ def _custom_columns(objs: list[Obj], spec: str) -> str:
     for part in spec.split(","):
         header, sep, path = part.partition(":")
         if not sep or not path:
-            raise OutputError(f'unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>')
+            raise OutputError(f"unexpected custom-columns spec: {part}, "
+                              "expected <header>:<json-path-expr>")
         path = path.strip()
         if not path.startswith("{"):
             path = "{" + (path if path.startswith(".") else "." + path) + "}"

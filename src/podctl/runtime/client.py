@@ -17,10 +17,11 @@ def docker_api() -> Any:
     The low-level client avoids the high-level list's one inspect per container.
     """
     import docker
+    from docker.utils import kwargs_from_env
 
     try:
         return docker.APIClient(
-            **docker.utils.kwargs_from_env(), version="auto", timeout=120, max_pool_size=32
+            **kwargs_from_env(), version="auto", timeout=120, max_pool_size=32
         )
     except docker.errors.DockerException as exc:
         raise DockerUnavailable(_short(exc)) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from podctl.api.meta import Obj
 from podctl.api.quantity import bytes_of, millicores
@@ -92,14 +92,16 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
 class Mount:
     """A mount for Docker: a named volume or a bind of a host path."""
 
-    kind: str  # "volume" | "bind"
+    kind: Literal["volume", "bind"]
     source: str
     target: str
     read_only: bool
 
 
-def container_mounts(pod: Obj, container: Obj, volume_sources: dict[str, tuple[str, str]]
-                     ) -> list[Mount]:
+VolumeSources = dict[str, tuple[Literal["volume", "bind"], str]]
+
+
+def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources) -> list[Mount]:
     """Mounts for a container; volume_sources maps a pod volume name to (kind, source)."""
     mounts = []
     for vm in container.get("volumeMounts") or []:

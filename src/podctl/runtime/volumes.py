@@ -8,11 +8,12 @@ from pathlib import Path
 from podctl.api.meta import Obj
 from podctl.runtime import naming
 from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.specs import VolumeSources
 
 
-def prepare_volumes(pod: Obj) -> dict[str, tuple[str, str]]:
+def prepare_volumes(pod: Obj) -> VolumeSources:
     """Create the pod's volumes; map each volume name to (mount kind, source)."""
-    sources: dict[str, tuple[str, str]] = {}
+    sources: VolumeSources = {}
     for volume in pod["spec"].get("volumes") or []:
         name = volume["name"]
         if "hostPath" in volume:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> builtins.list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
@@ -97,11 +98,9 @@ class Store:
 
     def _ensure_default_namespace(self) -> None:
         if self.get("Namespace", "", "default") is None:
-            try:
+            with suppress(AlreadyExists):
                 self.create({"apiVersion": "v1", "kind": "Namespace",
                              "metadata": {"name": "default"}})
-            except AlreadyExists:
-                pass
 
     # -- objects -------------------------------------------------------------------------
 
@@ -226,7 +225,7 @@ class Store:
                  type_, reason, message, source, now, now),
             )
 
-    def events_for(self, uid: str) -> list[dict[str, Any]]:
+    def events_for(self, uid: str) -> builtins.list[dict[str, Any]]:
         rows = self._read(
             "SELECT type, reason, message, source, count, first_ts, last_ts, field_path "
             "FROM events WHERE object_uid=? ORDER BY last_ts, id",
