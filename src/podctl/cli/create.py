@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 @filename_option()
 @namespace_option
 @click.option("--dry-run", "dry_run", default="none",
-              type=click.Choice(["none", "client", "server"]), flag_value="client",
+              type=click.Choice(["none", "client", "server"]), is_flag=False, flag_value="client",
               help="client: only validate and print what would be created.")
 @click.pass_context
 def create(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
@@ -93,7 +93,8 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
 @create.command("namespace")
 @click.argument("name")
 @click.option("--dry-run", "dry_run", default="none",
-              type=click.Choice(["none", "client", "server"]), flag_value="client")
+              type=click.Choice(["none", "client", "server"]), is_flag=False,
+              flag_value="client")
 def create_namespace(name: str, dry_run: str) -> None:
     """Create a namespace."""
     from podctl.ops.namespaces import create_namespace as make

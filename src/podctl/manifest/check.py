@@ -1,0 +1,116 @@
+"""check_document: kind/apiVersion, strict schema, semantic rules, warnings and defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from podctl.manifest.defaults import default_object
+from podctl.manifest.load import Document
+from podctl.manifest.problems import FieldPath, Problem, render_value
+from podctl.manifest.rules import VALIDATORS
+from podctl.manifest.schema import FieldError, validate_structure
+from podctl.manifest.unsupported import warnings_for
+
+SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace")
+NAMESPACED = ("Pod", "ReplicationController")
+DEFAULT_NAMESPACE = "default"
+
+
+@dataclass
+class Checked:
+    """A document after validation: the defaulted object (None when there are problems)."""
+
+    document: Document
+    obj: dict[str, Any] | None
+    problems: list[Problem]
+    warnings: list[str]
+
+
+def _problem(doc: Document, path: FieldPath, message: str, at_key: bool = False) -> Problem:
+    """A Problem located at ``path`` of ``doc`` (or at the document when positions are unknown)."""
+    pos = None
+    if doc.source is not None:
+        pos = doc.source.key_pos(path) if at_key else doc.source.best_pos(path)
+    line, col = pos if pos is not None else (doc.line, None)
+    source_line = doc.source.line_text(line) if doc.source is not None else None
+    return Problem(doc.file, line, col, message, source_line)
+
+
+def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
+    """Missing or unsupported apiVersion/kind, in kubectl's words plus what podctl accepts."""
+    if kind is not None and not isinstance(kind, str):
+        return _problem(
+            doc, ("kind",), f"kind: Invalid value: {render_value(kind)}: expected string, e.g. Pod"
+        )
+    if not isinstance(kind, str) or not kind:
+        return _problem(
+            doc,
+            ("kind",) if kind is not None else (),
+            "Object 'Kind' is missing: add kind: Pod, ReplicationController or Namespace",
+        )
+    if not isinstance(api_version, str) or not api_version:
+        return _problem(
+            doc,
+            ("apiVersion",) if api_version is not None else (),
+            f'apiVersion not set: no matches for kind "{kind}" in version "" (add apiVersion: v1)',
+        )
+    if kind in SUPPORTED_KINDS and api_version == "v1":
+        return None
+    base = f'no matches for kind "{kind}" in version "{api_version}"'
+    near = [k for k in SUPPORTED_KINDS if k.lower() == kind.lower()]
+    if near and near[0] != kind:
+        return _problem(doc, ("kind",), f"{base} (did you mean kind: {near[0]}?)")
+    if kind in SUPPORTED_KINDS:
+        return _problem(doc, ("apiVersion",), f"{base} ({kind} is in apiVersion: v1)")
+    return _problem(
+        doc, ("kind",), f"{base} (podctl supports only v1 Pod, ReplicationController and Namespace)"
+    )
+
+
+def _namespace_problem(doc: Document, kind: str, namespace: str | None) -> Problem | None:
+    """kubectl refuses a manifest namespace that differs from -n."""
+    if kind not in NAMESPACED or not namespace:
+        return None
+    meta = doc.obj.get("metadata")
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    if isinstance(ns, str) and ns and ns != namespace:
+        return _problem(
+            doc,
+            ("metadata", "namespace"),
+            f'the namespace from the provided object "{ns}" does not match the namespace '
+            f"\"{namespace}\". You must pass '--namespace={ns}' to perform this operation.",
+        )
+    return None
+
+
+def check_document(doc: Document, namespace: str | None = None) -> Checked:
+    """Validate one document like the API server (strict) and return it defaulted."""
+    obj = doc.obj
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    if not isinstance(obj, dict):
+        return Checked(doc, None, [_problem(doc, (), "a manifest must be a mapping")], [])
+    bad_kind = _kind_problem(doc, obj.get("apiVersion"), kind)
+    if bad_kind is not None or not isinstance(kind, str):
+        return Checked(doc, None, [bad_kind] if bad_kind else [], [])
+    errors: list[FieldError] = validate_structure(obj, kind)
+    errors.extend(VALIDATORS[kind](obj))
+    problems = [_problem(doc, e.path, e.message, e.at_key) for e in errors]
+    ns_problem = _namespace_problem(doc, kind, namespace)
+    if ns_problem is not None:
+        problems.append(ns_problem)
+    problems.sort(key=lambda p: (p.line or 0, p.col or 0))
+    warnings = warnings_for(kind, obj)
+    if problems:
+        return Checked(doc, None, problems, warnings)
+    defaulted = default_object(kind, obj, namespace or DEFAULT_NAMESPACE)
+    return Checked(doc, defaulted, [], warnings)
+
+
+def invalid_summary(kind: str, name: str, problems: Sequence[Problem]) -> str:
+    """kubectl's 'The Pod "x" is invalid: …' (several errors as '* …' lines)."""
+    head = f'The {kind} "{name}" is invalid: '
+    if len(problems) == 1:
+        return head + problems[0].message
+    return head + "\n" + "\n".join(f"* {p.message}" for p in problems)

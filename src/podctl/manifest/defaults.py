@@ -1,0 +1,176 @@
+"""API-server defaulting for Pods, ReplicationControllers and Namespaces (core/v1 defaults.go)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+PROBE_DEFAULTS = (
+    ("timeoutSeconds", 1),
+    ("periodSeconds", 10),
+    ("successThreshold", 1),
+    ("failureThreshold", 3),
+)
+VOLUME_MODE_SOURCES = ("configMap", "secret", "downwardAPI", "projected")
+DEFAULT_MODE = 420  # 0644
+
+
+def _drop_nulls(value: Any) -> Any:
+    """Remove null-valued keys (null means unset in Kubernetes' decoder)."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def image_tag(image: str) -> str:
+    """The tag of an image reference ("latest" when neither tag nor digest is given)."""
+    if "@" in image:
+        return ""
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        return last.rsplit(":", 1)[1]
+    return "latest"
+
+
+def _probe(probe: Any) -> None:
+    """SetDefaults_Probe (+ handler defaults)."""
+    if not isinstance(probe, dict):
+        return
+    for field, default in PROBE_DEFAULTS:
+        if not probe.get(field):
+            probe[field] = default
+    _handler(probe)
+
+
+def _handler(handler: dict[str, Any]) -> None:
+    """SetDefaults_HTTPGetAction and SetDefaults_GRPCAction."""
+    http = handler.get("httpGet")
+    if isinstance(http, dict):
+        if not http.get("path"):
+            http["path"] = "/"
+        if not http.get("scheme"):
+            http["scheme"] = "HTTP"
+    grpc = handler.get("grpc")
+    if isinstance(grpc, dict) and "service" not in grpc:
+        grpc["service"] = ""
+
+
+def _container(ctr: dict[str, Any], for_pod: bool, host_network: bool) -> None:
+    """SetDefaults_Container and the container parts of SetDefaults_Pod."""
+    if not ctr.get("imagePullPolicy"):
+        image = ctr.get("image")
+        tag = image_tag(image) if isinstance(image, str) else "latest"
+        ctr["imagePullPolicy"] = "Always" if tag == "latest" else "IfNotPresent"
+    if not ctr.get("terminationMessagePath"):
+        ctr["terminationMessagePath"] = "/dev/termination-log"
+    if not ctr.get("terminationMessagePolicy"):
+        ctr["terminationMessagePolicy"] = "File"
+    for port in ctr.get("ports") or []:
+        if isinstance(port, dict):
+            if not port.get("protocol"):
+                port["protocol"] = "TCP"
+            if host_network and not port.get("hostPort") and port.get("containerPort"):
+                port["hostPort"] = port["containerPort"]
+    for var in ctr.get("env") or []:
+        field_ref = (var.get("valueFrom") or {}).get("fieldRef") if isinstance(var, dict) else None
+        if isinstance(field_ref, dict) and not field_ref.get("apiVersion"):
+            field_ref["apiVersion"] = "v1"
+    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _probe(ctr.get(kind))
+    lifecycle = ctr.get("lifecycle")
+    if isinstance(lifecycle, dict):
+        for hook in lifecycle.values():
+            if isinstance(hook, dict):
+                _handler(hook)
+    resources = ctr.setdefault("resources", {})
+    if for_pod and isinstance(resources, dict) and isinstance(resources.get("limits"), dict):
+        requests = resources.setdefault("requests", {})
+        for name, value in resources["limits"].items():
+            requests.setdefault(name, value)
+
+
+def _volume(vol: dict[str, Any]) -> None:
+    """SetDefaults_Volume and the per-source defaults."""
+    if not any(k != "name" for k in vol):
+        vol["emptyDir"] = {}
+    host_path = vol.get("hostPath")
+    if isinstance(host_path, dict) and "type" not in host_path:
+        host_path["type"] = ""
+    for source in VOLUME_MODE_SOURCES:
+        spec = vol.get(source)
+        if isinstance(spec, dict) and "defaultMode" not in spec:
+            spec["defaultMode"] = DEFAULT_MODE
+
+
+def apply_pod_spec_defaults(spec: dict[str, Any], for_pod: bool) -> dict[str, Any]:
+    """Default a pod spec in place (``for_pod``: also the Pod-only defaults) and return it."""
+    if not spec.get("dnsPolicy"):
+        spec["dnsPolicy"] = "ClusterFirst"
+    if not spec.get("restartPolicy"):
+        spec["restartPolicy"] = "Always"
+    if spec.get("securityContext") is None:
+        spec["securityContext"] = {}
+    if spec.get("terminationGracePeriodSeconds") is None:
+        spec["terminationGracePeriodSeconds"] = 30
+    if not spec.get("schedulerName"):
+        spec["schedulerName"] = "default-scheduler"
+    host_network = spec.get("hostNetwork") is True
+    if for_pod and spec.get("enableServiceLinks") is None:
+        spec["enableServiceLinks"] = True
+    for field in ("initContainers", "containers"):
+        for ctr in spec.get(field) or []:
+            if isinstance(ctr, dict):
+                _container(ctr, for_pod, host_network and for_pod)
+    for vol in spec.get("volumes") or []:
+        if isinstance(vol, dict):
+            _volume(vol)
+    return spec
+
+
+def default_pod_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A defaulted copy of a pod spec, as the API server would store it in a created Pod."""
+    out: dict[str, Any] = _drop_nulls(copy.deepcopy(spec))
+    return apply_pod_spec_defaults(out, for_pod=True)
+
+
+def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object's metadata mapping (created when absent)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = obj["metadata"] = {}
+    return meta
+
+
+def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """A defaulted copy of a validated object; ``status`` is dropped (the store writes its own)."""
+    out: dict[str, Any] = _drop_nulls(copy.deepcopy(obj))
+    out.pop("status", None)
+    meta = _metadata(out)
+    if kind == "Namespace":
+        meta.pop("namespace", None)
+        if meta.get("name"):
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+        spec = out.setdefault("spec", {})
+        spec.setdefault("finalizers", ["kubernetes"])
+        return out
+    if not meta.get("namespace"):
+        meta["namespace"] = namespace
+    spec = out.setdefault("spec", {})
+    if kind == "Pod":
+        apply_pod_spec_defaults(spec, for_pod=True)
+    elif kind == "ReplicationController":
+        template = spec.get("template")
+        if isinstance(template, dict):
+            labels = (template.get("metadata") or {}).get("labels")
+            if labels:
+                if not spec.get("selector"):
+                    spec["selector"] = dict(labels)
+                if not meta.get("labels"):
+                    meta["labels"] = dict(labels)
+            if isinstance(template.get("spec"), dict):
+                apply_pod_spec_defaults(template["spec"], for_pod=False)
+        if spec.get("replicas") is None:
+            spec["replicas"] = 1
+    return out

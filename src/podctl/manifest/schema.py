@@ -1,0 +1,250 @@
+"""Strict structural validation against the generated Kubernetes v1 schema."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from podctl.manifest.problems import FieldPath, MapKey, format_path, render_value, type_name
+from podctl.manifest.quantity import QUANTITY_REGEX, parse_quantity
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "k8s-core-v1.json"
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+_SET_BASED = ("matchLabels", "matchExpressions")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A problem at a field path; ``at_key`` points the location at the key instead of the value."""
+
+    path: FieldPath
+    message: str
+    at_key: bool = False
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The compact schema: definitions by short name, and the definition of each kind."""
+
+    version: str
+    kinds: dict[str, str]
+    definitions: dict[str, dict[str, Any]]
+
+
+@cache
+def load_schema() -> Schema:
+    """Read the generated schema once."""
+    data = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return Schema(data["kubernetesVersion"], data["kinds"], data["definitions"])
+
+
+_EXPECTED = {
+    "string": "string",
+    "int32": "integer",
+    "int64": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "quantity": 'quantity (a string like "500m" or "1Gi", or a number)',
+    "int-or-string": "integer or string",
+    "object": "mapping",
+}
+
+
+def fields_of(schema: Schema, def_name: str) -> dict[str, Any]:
+    """Properties of a struct definition ({} for non-structs)."""
+    props = schema.definitions.get(def_name, {}).get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _struct_of(t: Any) -> str | None:
+    """The struct definition a type refers to, looking through lists and maps."""
+    while isinstance(t, list):
+        t = t[1]
+    return t if isinstance(t, str) and t not in _EXPECTED and t != "any" else None
+
+
+class _Walker:
+    """One validation pass over an object."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.errors: list[FieldError] = []
+
+    def type_error(self, path: FieldPath, value: Any, expected: str, hint: str = "") -> None:
+        """Record a wrong-type error."""
+        msg = (
+            f"{format_path(path)}: Invalid value: {render_value(value)}: "
+            f"expected {expected}, got {type_name(value)}"
+        )
+        self.errors.append(FieldError(path, msg + (f" ({hint})" if hint else "")))
+
+    def walk(self, value: Any, t: Any, path: FieldPath, parent: str | None) -> None:
+        """Check ``value`` against type ``t``."""
+        if value is None:
+            return
+        if isinstance(t, list):
+            self.walk_collection(value, t, path, parent)
+        elif t in _EXPECTED:
+            self.walk_primitive(value, t, path)
+        elif t != "any":
+            self.walk_struct(value, t, path, parent)
+
+    def walk_collection(
+        self, value: Any, t: list[Any], path: FieldPath, parent: str | None
+    ) -> None:
+        """Lists and maps."""
+        kind, inner = t
+        if kind == "array":
+            if not isinstance(value, list):
+                hint = ""
+                if isinstance(value, dict):
+                    hint = 'a list is needed here: start each item with "- "'
+                elif isinstance(value, str):
+                    hint = 'write a list: each item on its own line, starting with "- "'
+                self.type_error(path, value, "list", hint)
+                return
+            for i, item in enumerate(value):
+                if item is None and _struct_of(inner) == inner:
+                    item = {}
+                self.walk(item, inner, (*path, i), parent)
+            return
+        if not isinstance(value, dict):
+            self.type_error(path, value, "mapping", _mapping_hint(value))
+            return
+        for k, v in value.items():
+            if inner == "string" and k in _SET_BASED and isinstance(v, dict | list):
+                self.type_error(
+                    (*path, MapKey(k)),
+                    v,
+                    "string",
+                    f"{format_path(path)} is a plain map of labels, not a LabelSelector: "
+                    f"move the labels out of {k}",
+                )
+                continue
+            self.walk(v, inner, (*path, MapKey(k)), parent)
+
+    def walk_primitive(self, value: Any, t: str, path: FieldPath) -> None:
+        """Scalars, quantities and free-form objects."""
+        if t == "string":
+            if not isinstance(value, str):
+                hint = ""
+                if isinstance(value, bool | int | float):
+                    hint = f"put the value in quotes: {json.dumps(render_value(value))}"
+                self.type_error(path, value, "string", hint)
+        elif t in ("int32", "int64"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                hint = (
+                    "remove the quotes"
+                    if isinstance(value, str) and value.strip().lstrip("-").isdigit()
+                    else ""
+                )
+                self.type_error(path, value, "integer", hint)
+                return
+            low, high = _INT32 if t == "int32" else _INT64
+            if not low <= value <= high:
+                self.errors.append(
+                    FieldError(
+                        path, f"{format_path(path)}: Invalid value: {value}: out of range for {t}"
+                    )
+                )
+        elif t == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self.type_error(path, value, "number")
+        elif t == "boolean":
+            if not isinstance(value, bool):
+                hint = (
+                    "remove the quotes"
+                    if str(value).lower() in ("true", "false")
+                    else "use true or false"
+                )
+                self.type_error(path, value, "boolean", hint)
+        elif t == "int-or-string":
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                self.type_error(path, value, "integer or string")
+        elif t == "quantity":
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                self.type_error(path, value, _EXPECTED["quantity"])
+            elif parse_quantity(value) is None:
+                self.errors.append(
+                    FieldError(
+                        path,
+                        f"{format_path(path)}: Invalid value: {render_value(value)}: "
+                        f"quantities must match the regular expression '{QUANTITY_REGEX}'",
+                    )
+                )
+        elif t == "object" and not isinstance(value, dict):
+            self.type_error(path, value, "mapping", _mapping_hint(value))
+
+    def walk_struct(self, value: Any, name: str, path: FieldPath, parent: str | None) -> None:
+        """A struct definition: known fields only, each of the right type, required ones present."""
+        definition = self.schema.definitions.get(name)
+        if definition is None:
+            return
+        if "type" in definition:
+            self.walk(value, definition["type"], path, parent)
+            return
+        if not isinstance(value, dict):
+            self.type_error(path, value, "mapping", _mapping_hint(value))
+            return
+        props: dict[str, Any] = definition.get("properties", {})
+        for key, item in value.items():
+            ft = props.get(key)
+            if ft is None:
+                self.unknown(path, key, name, parent)
+            else:
+                self.walk(item, ft, (*path, key), name)
+        for key in definition.get("required", ()):
+            if value.get(key) is None:
+                self.errors.append(
+                    FieldError((*path, key), f"{format_path((*path, key))}: Required value")
+                )
+
+    def unknown(self, path: FieldPath, key: str, name: str, parent: str | None) -> None:
+        """Record an unknown field with the most useful suggestion."""
+        full = format_path((*path, key))
+        hint = suggest(self.schema, key, name, parent)
+        msg = f'unknown field "{full}"' + (f" ({hint})" if hint else "")
+        self.errors.append(FieldError((*path, key), msg, at_key=True))
+
+
+def _mapping_hint(value: Any) -> str:
+    """Hint for a list or scalar where a mapping was expected."""
+    if isinstance(value, list):
+        return 'remove the "- " in front of the fields: this is a single object, not a list'
+    return ""
+
+
+def suggest(schema: Schema, key: str, name: str, parent: str | None) -> str:
+    """'did you mean …' for an unknown field ``key`` of struct ``name``."""
+    props = fields_of(schema, name)
+    if key.startswith("-") and len(key) > 1:
+        rest = key[1:].strip()
+        return f'a list item needs a space after "-": write "- {rest}"'
+    for field in props:
+        if field.lower() == key.lower():
+            return f'did you mean "{field}"?'
+    for field, t in props.items():
+        child = _struct_of(t)
+        if child and key in fields_of(schema, child):
+            where = f"each item of {field}" if isinstance(t, list) else field
+            return f'"{key}" belongs in {where}: indent it further'
+    if parent and key in fields_of(schema, parent):
+        return f'"{key}" belongs one level up: indent it less'
+    import difflib
+
+    close = difflib.get_close_matches(key, list(props), n=1, cutoff=0.6)
+    if close:
+        return f'did you mean "{close[0]}"?'
+    return ""
+
+
+def validate_structure(obj: dict[str, Any], kind: str) -> list[FieldError]:
+    """All structural errors of ``obj`` as a ``kind`` (known to the schema)."""
+    schema = load_schema()
+    walker = _Walker(schema)
+    walker.walk_struct(obj, schema.kinds[kind], (), None)
+    return walker.errors

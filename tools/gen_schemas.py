@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Generate src/podctl/schemas/k8s-core-v1.json from the Kubernetes OpenAPI-derived JSON schema.
+
+Dev-time only. Input: the ``_definitions.json`` of one Kubernetes minor version as shipped by
+PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Output: a compact
+schema holding only the definitions that Pod, ReplicationController, Namespace and List need.
+
+Usage: python tools/gen_schemas.py [--version 1.37.0] [--definitions PATH] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOTS = {
+    "Pod": "io.k8s.api.core.v1.Pod",
+    "ReplicationController": "io.k8s.api.core.v1.ReplicationController",
+    "Namespace": "io.k8s.api.core.v1.Namespace",
+}
+LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
+# Definitions with a special decoding rule get a primitive type instead of a definition.
+PRIMITIVE_DEFS = {
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": "quantity",
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "string",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "string",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1": "any",
+    "io.k8s.apimachinery.pkg.runtime.RawExtension": "any",
+}
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src/podctl/schemas/k8s-core-v1.json"
+
+
+def short_name(ref: str) -> str:
+    """Turn 'io.k8s.api.core.v1.PodSpec' into 'PodSpec' (meta types keep a 'meta.' prefix)."""
+    if ref.startswith("io.k8s.api.core.v1."):
+        return ref.removeprefix("io.k8s.api.core.v1.")
+    if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):
+        return "meta." + ref.removeprefix("io.k8s.apimachinery.pkg.apis.meta.v1.")
+    return ref
+
+
+def ref_target(node: dict[str, Any]) -> str | None:
+    """The definition name a ``$ref`` points at, or None."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        all_of = node.get("allOf")
+        if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
+            return ref_target(all_of[0])
+        return None
+    return ref.rsplit("/", 1)[-1]
+
+
+def base_type(node: dict[str, Any]) -> str | None:
+    """The non-null JSON type of a schema node."""
+    t = node.get("type")
+    if isinstance(t, list):
+        rest = [x for x in t if x != "null"]
+        return rest[0] if len(rest) == 1 else None
+    return t if isinstance(t, str) else None
+
+
+class Converter:
+    """Converts OpenAPI definitions into the compact podctl form, collecting the closure."""
+
+    def __init__(self, defs: dict[str, Any]) -> None:
+        self.defs = defs
+        self.out: dict[str, Any] = {}
+
+    def type_of(self, node: dict[str, Any]) -> Any:
+        """Compact type of one schema node."""
+        target = ref_target(node)
+        if target is not None:
+            if target in PRIMITIVE_DEFS:
+                return PRIMITIVE_DEFS[target]
+            self.define(target)
+            return short_name(target)
+        bt = base_type(node)
+        fmt = node.get("format")
+        if bt == "array":
+            items = node.get("items", {})
+            return ["array", self.type_of(items if isinstance(items, dict) else {})]
+        if bt == "object":
+            extra = node.get("additionalProperties")
+            if isinstance(extra, dict):
+                return ["map", self.type_of(extra)]
+            if "properties" in node:
+                raise SystemExit(f"inline struct not supported: {node}")
+            return "object"
+        if bt == "integer":
+            return "int64" if fmt == "int64" else "int32"
+        if bt in ("string", "number", "boolean"):
+            return bt
+        if "oneOf" in node:
+            kinds = {base_type(x) for x in node["oneOf"] if isinstance(x, dict)}
+            if kinds == {"string", "integer"}:
+                return "int-or-string"
+            if kinds == {"string", "number"}:
+                return "quantity"
+        return "any"
+
+    def define(self, name: str) -> None:
+        """Add definition ``name`` (and everything it refers to) to the output."""
+        key = short_name(name)
+        if key in self.out:
+            return
+        node = self.defs[name]
+        self.out[key] = {}  # placeholder against cycles
+        props = node.get("properties")
+        if not isinstance(props, dict):
+            self.out[key] = {"type": self.type_of(node)}
+            return
+        entry: dict[str, Any] = {
+            "properties": {f: self.type_of(v) for f, v in sorted(props.items())},
+        }
+        required = node.get("required")
+        if required:
+            entry["required"] = sorted(required)
+        self.out[key] = entry
+
+
+def find_definitions(version: str) -> Path:
+    """Locate ``_definitions.json`` of the installed kubernetes-validate package."""
+    try:
+        import kubernetes_validate  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    except ImportError:
+        raise SystemExit(
+            "pip install kubernetes-validate (dev-time input) or pass --definitions"
+        ) from None
+    base = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    path = base / f"v{version}-local-strict" / "_definitions.json"
+    if not path.exists():
+        raise SystemExit(f"{path} not found; available: {sorted(p.name for p in base.iterdir())}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--version", default="1.37.0")
+    ap.add_argument("--definitions", type=Path)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args(argv)
+    src = args.definitions or find_definitions(args.version)
+    raw = json.loads(src.read_text())
+    defs = raw.get("$defs") or raw.get("definitions")
+    conv = Converter(defs)
+    kinds = {}
+    for kind, name in ROOTS.items():
+        conv.define(name)
+        kinds[kind] = short_name(name)
+    conv.define(LIST_META)
+    conv.out["List"] = {
+        "properties": {
+            "apiVersion": "string",
+            "items": ["array", "object"],
+            "kind": "string",
+            "metadata": short_name(LIST_META),
+        }
+    }
+    kinds["List"] = "List"
+    doc = {
+        "kubernetesVersion": args.version,
+        "source": f"kubernetes-validate v{args.version}-local-strict/_definitions.json",
+        "kinds": kinds,
+        "definitions": dict(sorted(conv.out.items())),
+    }
+    text = json.dumps(doc, separators=(",", ":"), sort_keys=False)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+    print(f"wrote {args.out} ({len(text)} bytes, {len(conv.out)} definitions)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
