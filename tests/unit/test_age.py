@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podctl.printers.age import age, format_time, human_duration, now_rfc3339, parse_time
+from podctl.api.meta import format_time, now_rfc3339, parse_time
+from podctl.printers.age import age, human_duration
 
 MINUTE = 60
 HOUR = 60 * MINUTE

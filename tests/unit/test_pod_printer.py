@@ -9,7 +9,7 @@ import pytest
 
 from podctl.printers.describe import describe_events, describe_pod, probe_text
 from podctl.printers.pods import pod_row, pod_status_text, ready_text, restarts_text
-from podctl.printers.tabwriter import tabwrite
+from podctl.printers.table import format_columns
 
 NOW = datetime(2026, 1, 1, 0, 10, 0, tzinfo=UTC)
 
@@ -77,7 +77,8 @@ def test_pod_row() -> None:
 
 
 def test_tabwriter_aligns_runs_of_lines_like_go() -> None:
-    text = tabwrite("Name:\tx\nNamespace:\tdefault\nIPs:\n  IP:\t1.2.3.4\nControlled By:\tRC/k")
+    text, _ = format_columns("Name:\tx\nNamespace:\tdefault\nIPs:\n  IP:\t1.2.3.4\n"
+                             "Controlled By:\tRC/k", minwidth=0, padding=2)
     assert text.splitlines() == ["Name:       x", "Namespace:  default", "IPs:",
                                  "  IP:           1.2.3.4", "Controlled By:  RC/k"]
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 Obj = dict[str, Any]
+
+_RFC3339_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 # kind -> (resource plural as kubectl names it, short singular used in "pod/x created")
 RESOURCES: dict[str, tuple[str, str]] = {
@@ -31,25 +37,47 @@ def new_uid() -> str:
     return str(uuid.uuid4())
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Aware UTC; naive datetimes are taken to be UTC rather than local time."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_time(ts: str) -> datetime:
+    """Parse an RFC 3339 timestamp (`2026-01-02T15:04:05Z`) into an aware UTC datetime."""
+    match = _RFC3339_RE.fullmatch(ts)
+    if match is None:
+        raise ValueError(f"invalid RFC 3339 timestamp: {ts!r}")
+    year, month, day, hour, minute, second, frac, zone = match.groups()
+    # Python keeps microseconds; Go would keep nanoseconds, which never matters for ages.
+    micros = int((frac or "0").ljust(9, "0")[:6])
+    if zone == "Z":
+        offset = timedelta(0)
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    try:
+        local = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micros
+        )
+        return (local - offset).replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as err:
+        raise ValueError(f"invalid RFC 3339 timestamp: {ts!r}: {err}") from None
+
+
 def format_time(dt: datetime) -> str:
-    """RFC 3339 with seconds and a Z, as the API server writes timestamps."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Format as metav1.Time serialises: UTC, whole seconds, trailing `Z`."""
+    utc = as_utc(dt)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 def now_rfc3339() -> str:
+    """Current time as an RFC 3339 UTC timestamp, for creationTimestamp and friends."""
     return format_time(datetime.now(UTC))
-
-
-def parse_time(text: str) -> datetime:
-    """Parse RFC 3339 (Z or offset, optional fraction, Docker's nanoseconds too)."""
-    text = text.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    head, _, tz = text.partition("+")
-    if "." in head:
-        base, frac = head.split(".", 1)
-        head = f"{base}.{frac[:6]}"
-    return datetime.fromisoformat(f"{head}+{tz}" if tz else head).astimezone(UTC)
 
 
 def name_of(obj: Obj) -> str:

@@ -1,44 +1,83 @@
-"""Kubernetes resource quantities (`500m`, `1.5`, `128Mi`, `1G`, `129e6`)."""
+"""Kubernetes resource quantities ("500m", "1Gi", "129e6") parsed exactly."""
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
-_SUFFIXES: dict[str, Decimal] = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12, "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
+QUANTITY_REGEX = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
+_NUMBER = re.compile(r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)(.*)$")
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
+    "m": Fraction(1, 10**3),
+    "": Fraction(1),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
+    "E": Fraction(10**18),
 }
-_PATTERN = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[a-zA-Z]*)$")
+_EXPONENT = re.compile(r"^[eE]([+-]?\d+)$")
 
 
-def parse_quantity(value: str | int | float) -> Decimal:
-    """The quantity's value in base units (cores, bytes); ValueError when malformed."""
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    match = _PATTERN.match(value.strip())
-    if not match:
-        raise ValueError(f"quantities must match the regular expression "
-                         f"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {value!r}")
-    number, suffix = match.groups()
+def parse_quantity(value: str | int | float) -> Fraction | None:
+    """The exact value of a quantity, or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(str(value)) if value == value and abs(value) != float("inf") else None
+    if not isinstance(value, str):
+        return None
+    match = _NUMBER.match(value.strip() if value != value.strip() else value)
+    if match is None or value != value.strip():
+        return None
+    sign, digits, suffix = match.groups()
     try:
-        base = Decimal(number)
-    except InvalidOperation as exc:
-        raise ValueError(f"invalid quantity {value!r}") from exc
-    if suffix[:1] in ("e", "E"):
-        return base * (Decimal(10) ** int(suffix[1:]))
-    if suffix not in _SUFFIXES:
-        raise ValueError(f"unknown quantity suffix in {value!r}")
-    return base * _SUFFIXES[suffix]
+        number = Fraction(digits)
+    except (ValueError, ZeroDivisionError):
+        return None
+    if sign == "-":
+        number = -number
+    if suffix in _BINARY:
+        return number * _BINARY[suffix]
+    if suffix in _DECIMAL:
+        return number * _DECIMAL[suffix]
+    exp = _EXPONENT.match(suffix)
+    if exp is not None and abs(int(exp.group(1))) <= 30:
+        return number * Fraction(10) ** int(exp.group(1))
+    return None
+
+
+def format_quantity(value: str | int | float) -> str:
+    """The quantity as written (the way the user will recognise it)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _value(value: str | int | float) -> Fraction:
+    parsed = parse_quantity(value)
+    if parsed is None:
+        raise ValueError(f"quantities must match the regular expression '{QUANTITY_REGEX}'")
+    return parsed
 
 
 def millicores(value: str | int | float) -> int:
-    return int((parse_quantity(value) * 1000).to_integral_value(rounding="ROUND_CEILING"))
+    """CPU in thousandths of a core, rounded up as the kubelet does."""
+    return math.ceil(_value(value) * 1000)
 
 
 def bytes_of(value: str | int | float) -> int:
-    return int(parse_quantity(value).to_integral_value(rounding="ROUND_CEILING"))
+    """Memory (or any count) in whole units, rounded up."""
+    return math.ceil(_value(value))
+
+
+def divide_up(value: str | int | float, divisor: str | int | float) -> int:
+    """value / divisor rounded up: what resourceFieldRef env vars show."""
+    return math.ceil(_value(value) / _value(divisor))

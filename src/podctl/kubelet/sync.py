@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -89,8 +90,11 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any],
     image = sandbox.pause_image()
     got = images.ensure_image(image, "IfNotPresent")
     if not got.ok:
+        hint = ("" if "PODCTL_PAUSE_IMAGE" in os.environ else
+                " (offline? build one with `make images` and set "
+                "PODCTL_PAUSE_IMAGE=podctl/pause:1.0)")
         _emit(store, pod, "Warning", "FailedCreatePodSandBox",
-              f"Failed to create pod sandbox: {got.message}")
+              f"Failed to create pod sandbox: {got.message}{hint}")
         return None
     sandbox_id = sandbox.create_sandbox(pod, attempt)
     state.setdefault("startTime", meta.now_rfc3339())

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from podctl.api.quantity import format_quantity, parse_quantity
 from podctl.manifest import names
 from podctl.manifest.fielderr import (
     duplicate,
@@ -17,7 +18,6 @@ from podctl.manifest.fielderr import (
     unsupported,
 )
 from podctl.manifest.problems import FieldPath, MapKey
-from podctl.manifest.quantity import format_quantity, parse_quantity
 from podctl.manifest.schema import FieldError
 
 Errors = list[FieldError]

@@ -8,8 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from podctl.api.quantity import QUANTITY_REGEX, parse_quantity
 from podctl.manifest.problems import FieldPath, MapKey, format_path, render_value, type_name
-from podctl.manifest.quantity import QUANTITY_REGEX, parse_quantity
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "k8s-core-v1.json"
 _INT32 = (-(2**31), 2**31 - 1)

@@ -7,19 +7,15 @@ kubectl's AGE columns use; timestamps are RFC 3339 like metav1.Time.
 from __future__ import annotations
 
 import math
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from podctl.api.meta import as_utc, parse_time
 
 _NS_PER_SECOND = 1_000_000_000
 _NS_PER_MINUTE = 60 * _NS_PER_SECOND
 _NS_PER_HOUR = 60 * _NS_PER_MINUTE
 # Go's time.Duration is an int64 count of nanoseconds; time.Sub saturates at its bounds.
 _MIN_NS, _MAX_NS = -(2**63), 2**63 - 1
-
-_RFC3339_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
-)
 
 
 def human_duration(seconds: float) -> str:
@@ -85,51 +81,8 @@ def _timedelta_ns(delta: timedelta) -> int:
     return _clamp_ns(ns)
 
 
-def _as_utc(moment: datetime) -> datetime:
-    # Naive datetimes are taken to be UTC rather than local time.
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def parse_time(ts: str) -> datetime:
-    """Parse an RFC 3339 timestamp (`2026-01-02T15:04:05Z`) into an aware UTC datetime."""
-    match = _RFC3339_RE.fullmatch(ts)
-    if match is None:
-        raise ValueError(f"invalid RFC 3339 timestamp: {ts!r}")
-    year, month, day, hour, minute, second, frac, zone = match.groups()
-    # Python keeps microseconds; Go would keep nanoseconds, which never matters for ages.
-    micros = int((frac or "0").ljust(9, "0")[:6])
-    if zone == "Z":
-        offset = timedelta(0)
-    else:
-        sign = 1 if zone[0] == "+" else -1
-        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    try:
-        local = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micros
-        )
-        return (local - offset).replace(tzinfo=UTC)
-    except (ValueError, OverflowError) as err:
-        raise ValueError(f"invalid RFC 3339 timestamp: {ts!r}: {err}") from None
-
-
-def format_time(dt: datetime) -> str:
-    """Format as metav1.Time serialises: UTC, whole seconds, trailing `Z`."""
-    utc = _as_utc(dt)
-    return (
-        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
-        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
-    )
-
-
-def now_rfc3339() -> str:
-    """Current time as an RFC 3339 UTC timestamp, for creationTimestamp and friends."""
-    return format_time(datetime.now(UTC))
-
-
 def age(timestamp: str | None, now: datetime) -> str:
     """kubectl's AGE cell: HumanDuration(now - timestamp), `<unknown>` without a timestamp."""
     if not timestamp:
         return "<unknown>"
-    return _human_duration_ns(_timedelta_ns(_as_utc(now) - parse_time(timestamp)))
+    return _human_duration_ns(_timedelta_ns(as_utc(now) - parse_time(timestamp)))

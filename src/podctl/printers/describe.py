@@ -8,7 +8,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.printers.age import human_duration
-from podctl.printers.tabwriter import tabwrite
+from podctl.printers.table import format_columns
 
 INDENT = "  "
 
@@ -23,7 +23,7 @@ class Lines:
         self.parts.append(INDENT * level + text)
 
     def text(self) -> str:
-        return tabwrite("\n".join(self.parts) + "\n")
+        return format_columns("\n".join(self.parts) + "\n", minwidth=0, padding=2)[0]
 
 
 def rfc1123z(timestamp: str | None) -> str:

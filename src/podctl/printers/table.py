@@ -46,8 +46,11 @@ def _split_segments(text: str) -> list[_Segment]:
 class _Formatter:
     """Elastic-tabstop layout of one flushed segment (tabwriter.format/writeLines)."""
 
-    def __init__(self, lines: _Segment, remembered: list[int], out: list[str]) -> None:
+    def __init__(self, lines: _Segment, remembered: list[int], out: list[str],
+                 minwidth: int, padding: int) -> None:
         self.lines = lines
+        self.minwidth = minwidth
+        self.padding = padding
         self.remembered = remembered
         self.out = out
         self.widths: list[int] = []
@@ -62,9 +65,9 @@ class _Formatter:
                 continue
             self.write_lines(line0, this)
             line0 = this
-            width = MIN_WIDTH
+            width = self.minwidth
             while this < line1 and column < len(self.lines[this]) - 1:
-                width = max(width, len(self.lines[this][column]) + PADDING)
+                width = max(width, len(self.lines[this][column]) + self.padding)
                 this += 1
             width = self._remember(column, width)
             self.widths.append(width)
@@ -96,8 +99,10 @@ class _Formatter:
                 self.out.append("\n")
 
 
-def format_columns(text: str, remembered: Sequence[int] = ()) -> tuple[str, list[int]]:
-    """Align tab-separated text like kubectl's tabwriter.
+def format_columns(text: str, remembered: Sequence[int] = (), *, minwidth: int = MIN_WIDTH,
+                   padding: int = PADDING) -> tuple[str, list[int]]:
+    """Align tab-separated text like kubectl's tabwriter (tables: minwidth 6, padding 3;
+    describe: minwidth 0, padding 2).
 
     `remembered` carries column widths from earlier output (watch mode); the
     updated widths are returned with the text.
@@ -105,7 +110,7 @@ def format_columns(text: str, remembered: Sequence[int] = ()) -> tuple[str, list
     widths = list(remembered)
     out: list[str] = []
     for lines in _split_segments(text):
-        _Formatter(lines, widths, out).format(0, len(lines))
+        _Formatter(lines, widths, out, minwidth, padding).format(0, len(lines))
     return "".join(out), widths
 
 

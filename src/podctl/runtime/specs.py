@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from podctl.api.meta import Obj
-from podctl.api.quantity import bytes_of, millicores
+from podctl.api.quantity import bytes_of, divide_up, millicores
 
 _VAR_REF = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
@@ -61,13 +61,9 @@ def resource_field_value(container: Obj, ref: Obj) -> str:
     resource = ref.get("resource", "")
     section, _, name = resource.partition(".")
     value = ((container.get("resources") or {}).get(section) or {}).get(name)
-    divisor = ref.get("divisor") or "1"
     if value is None:
         return "0"
-    from podctl.api.quantity import parse_quantity
-
-    amount = parse_quantity(value) / parse_quantity(divisor)
-    return str(int(amount.to_integral_value(rounding="ROUND_CEILING")))
+    return str(divide_up(value, ref.get("divisor") or "1"))
 
 
 def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
