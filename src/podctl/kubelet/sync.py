@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,29 +64,49 @@ def _execute(store: Store, pod: Obj, records: list[ContainerRecord], state: dict
               "Pod sandbox changed, it will be killed and re-created.")
     if actions.kill:
         _parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
-    sandbox_id, pod_ip = _running_sandbox(records)
-    if actions.create_sandbox:
-        made = _make_sandbox(store, pod, state, actions.sandbox_attempt)
-        if made is None:
-            return SyncResult(retry_in=backoff.BASE_SECONDS)
-        sandbox_id, pod_ip = made
     retry_in = _plan_restarts(pod, state, actions)
-    if actions.start and sandbox_id:
-        _start_containers(store, pod, state, actions.start, sandbox_id, pod_ip, progress)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        if actions.create_sandbox:
+            sandbox_id = _make_sandbox(store, pod, state, actions.sandbox_attempt)
+            if sandbox_id is None:
+                return SyncResult(retry_in=backoff.BASE_SECONDS)
+            # Starting the sandbox is the slowest step (network set-up): app containers are
+            # pulled and created meanwhile, and started once it runs.
+            pod_ip = background.submit(_start_sandbox, sandbox_id)
+        else:
+            sandbox_id, pod_ip = _running_sandbox(records)
+        try:
+            if actions.start and sandbox_id:
+                _start_containers(store, pod, state, actions.start, sandbox_id, pod_ip, progress)
+            pod_ip.result()
+        except Exception:
+            failure = pod_ip.exception()
+            if failure is None:
+                raise
+            _emit(store, pod, "Warning", "FailedCreatePodSandBox",
+                  f"Failed to create pod sandbox: {_api_message(failure)}")
+            return SyncResult(retry_in=backoff.BASE_SECONDS)
     return SyncResult(retry_in=retry_in)
 
 
-def _running_sandbox(records: list[ContainerRecord]) -> tuple[str, str]:
+def _start_sandbox(sandbox_id: str) -> str:
+    ctr.start(sandbox_id)
+    return sandbox.sandbox_ip(sandbox_id)
+
+
+def _running_sandbox(records: list[ContainerRecord]) -> tuple[str, Future[str]]:
     from podctl.kubelet.status import current_sandbox
 
+    known: Future[str] = Future()
     current = current_sandbox(records)
     if current is not None and current.running:
-        return current.id, current.ip
-    return "", ""
+        known.set_result(current.ip)
+        return current.id, known
+    known.set_result("")
+    return "", known
 
 
-def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any],
-                  attempt: int) -> tuple[str, str] | None:
+def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -> str | None:
     image = sandbox.pause_image()
     got = images.ensure_image(image, "IfNotPresent")
     if not got.ok:
@@ -98,7 +118,7 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any],
         return None
     sandbox_id = sandbox.create_sandbox(pod, attempt)
     state.setdefault("startTime", meta.now_rfc3339())
-    return sandbox_id, sandbox.sandbox_ip(sandbox_id)
+    return sandbox_id
 
 
 def _plan_restarts(pod: Obj, state: dict[str, Any], actions: PodActions) -> float | None:
@@ -129,11 +149,11 @@ def _plan_restarts(pod: Obj, state: dict[str, Any], actions: PodActions) -> floa
 
 
 def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict[str, int],
-                      sandbox_id: str, pod_ip: str,
+                      sandbox_id: str, pod_ip: Future[str],
                       progress: images.ProgressFn | None) -> None:
     node = node_facts(ensure_node(store))
-    ctx = specs.PodContext(pod_ip=pod_ip, host_ip=node.host_ip if node else "",
-                           node_name=pod["spec"].get("nodeName", ""))
+    host_ip = node.host_ip if node else ""
+    node_name = pod["spec"].get("nodeName", "")
     try:
         sources = volumes.prepare_volumes(pod)
     except volumes.HostPathError as exc:
@@ -147,8 +167,12 @@ def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict
         cstate.pop("waiting", None)
         cstate.pop("ready", None)
         cstate.pop("started", None)
-        waiting = _start_one(store, pod, by_name[name], start[name], sandbox_id, ctx, sources,
-                             progress)
+        spec = by_name[name]
+        # The pod IP exists only once the sandbox runs; wait for it only if env needs it.
+        ip = pod_ip.result() if specs.needs_pod_ip(spec) else ""
+        ctx = specs.PodContext(pod_ip=ip, host_ip=host_ip, node_name=node_name)
+        waiting = _start_one(store, pod, spec, start[name], sandbox_id, ctx, sources,
+                             pod_ip, progress)
         if waiting:
             cstate["waiting"] = waiting
 
@@ -156,7 +180,7 @@ def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict
 
 
 def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
-               ctx: specs.PodContext, sources: specs.VolumeSources,
+               ctx: specs.PodContext, sources: specs.VolumeSources, sandbox_started: Future[str],
                progress: images.ProgressFn | None) -> dict[str, str] | None:
     """Pull per policy, create and start one container; the waiting state on failure."""
     import docker.errors
@@ -185,6 +209,7 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
         _emit(store, pod, "Warning", "Failed", f"Error: {message}", name)
         return {"reason": "CreateContainerError", "message": message}
     _emit(store, pod, "Normal", "Created", f"Created container: {name}", name)
+    sandbox_started.result()
     try:
         ctr.start(container_id)
     except docker.errors.APIError as exc:
@@ -196,7 +221,7 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
     return None
 
 
-def _api_message(exc: Exception) -> str:
+def _api_message(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
     return " ".join(str(explanation or exc).split())
 

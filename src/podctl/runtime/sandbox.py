@@ -37,7 +37,7 @@ def host_port_bindings(pod: Obj) -> dict[str, list[tuple[str, int]]]:
 
 
 def create_sandbox(pod: Obj, attempt: int) -> str:
-    """Create and start the pause container; returns its id."""
+    """Create (not start) the pause container; returns its id."""
     api = docker_api()
     network_id = ensure_network()
     bindings = host_port_bindings(pod)
@@ -61,7 +61,6 @@ def create_sandbox(pod: Obj, attempt: int) -> str:
             ),
             stop_signal="SIGTERM",
         )
-        api.start(created["Id"])
     return str(created["Id"])
 
 

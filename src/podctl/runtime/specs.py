@@ -66,6 +66,15 @@ def resource_field_value(container: Obj, ref: Obj) -> str:
     return str(divide_up(value, ref.get("divisor") or "1"))
 
 
+def needs_pod_ip(container: Obj) -> bool:
+    """Whether the container's environment refers to the pod IP (known only once it runs)."""
+    return any(
+        ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+        in ("status.podIP", "status.podIPs")
+        for var in container.get("env") or []
+    )
+
+
 def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
     """The container's environment in order, with $(VAR) references expanded."""
     env: dict[str, str] = {}
