@@ -39,19 +39,31 @@ def check_files(filenames: tuple[str, ...], namespace: str | None
     from podctl.manifest import check_document, format_problems, read_manifests
 
     ok = True
-    passed = []
+    passed: list[tuple[str, list[Checked]]] = []
     for result in read_manifests(list(filenames), sys.stdin):
         checked = [check_document(doc, namespace) for doc in result.documents]
-        problems = list(result.problems) + [p for c in checked for p in c.problems]
         for c in checked:
             for warning in c.warnings:
                 terminal.warn(warning)
-        if problems:
+        color = sys.stderr.isatty()
+        if result.problems:
+            terminal.err(format_problems(result.problems, color=color).rstrip("\n"))
+        for c in (c for c in checked if c.problems):
+            terminal.err(_invalid_header(c.document.obj))
+            terminal.err(format_problems(c.problems, color=color).rstrip("\n"))
+        if result.problems or any(c.problems for c in checked):
             ok = False
-            terminal.err(format_problems(problems, color=sys.stderr.isatty()).rstrip("\n"))
         else:
             passed.append((result.file, checked))
     return ok, passed
+
+
+def _invalid_header(obj: dict[str, object]) -> str:
+    """kubectl's first words for an object the API server rejects."""
+    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else "object"
+    metadata = obj.get("metadata")
+    name = metadata.get("name", "") if isinstance(metadata, dict) else ""
+    return f'The {kind} "{name}" is invalid:'
 
 
 def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: bool) -> bool:
