@@ -17,7 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import docker
 
-from bench.common import PAUSE, PODCTL, median_ms, p90_ms, remove_home, run, scratch_env, timed
+from bench.common import (
+    PAUSE,
+    PODCTL,
+    ROOT,
+    median_ms,
+    p90_ms,
+    remove_home,
+    run,
+    scratch_env,
+    timed,
+)
 
 POD = """
 apiVersion: v1
@@ -129,6 +139,13 @@ def bench_get(client: docker.DockerClient, pods: int, rounds: int) -> dict[str, 
             "sdk_list_in_process_ms": median_ms(listing)}
 
 
+def bench_dry_run(rounds: int) -> dict[str, float]:
+    env = scratch_env()
+    manifest = str(ROOT / "manifests" / "kubia-manual.yaml")
+    samples = [run(env, "create", "--dry-run=client", "-f", manifest) for _ in range(rounds)]
+    return {"create_dry_run_ms": median_ms(samples), "create_dry_run_p90_ms": p90_ms(samples)}
+
+
 def bench_help(rounds: int) -> dict[str, float]:
     samples = []
     for _ in range(rounds):
@@ -146,6 +163,7 @@ def main() -> None:
         "create": bench_create(client, rounds=10),
         "get": bench_get(client, pods=100, rounds=10),
         "help": bench_help(rounds=20),
+        "dry-run": bench_dry_run(rounds=20),
     }
     for section, values in results.items():
         print(f"[{section}]")
