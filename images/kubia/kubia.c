@@ -35,6 +35,7 @@
 #define CLIENT_TIMEOUT 30	/* seconds a connection may live at all */
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_signal;
 
 /*
  * Requests are served in forked children, so the count that drives
@@ -47,7 +48,7 @@ static unsigned long *request_count;
 
 static void on_stop(int signo)
 {
-	(void)signo;
+	stop_signal = signo;
 	stop_requested = 1;
 }
 
@@ -329,9 +330,10 @@ int main(void)
 	}
 
 	/*
-	 * Exit right away with 0: a requested stop is a success.  In-flight
-	 * children are killed by the kernel once PID 1 of the container dies.
+	 * Exit right away, with the status a process killed by the signal
+	 * would report (128 + signo: 143 for SIGTERM), as Docker shows for apps
+	 * without a handler. In-flight children die with PID 1 of the container.
 	 */
 	close(lfd);
-	return 0;
+	return 128 + stop_signal;
 }

@@ -44,8 +44,20 @@ def test_readiness_probe_not_yet_passed_means_not_ready() -> None:
     s = status(p, [sandbox(), record("a")])
     ready = next(c for c in s["conditions"] if c["type"] == "Ready")
     assert s["containerStatuses"][0]["ready"] is False
+    passed = status(p, [sandbox(), record("a")], {"probes": {record("a").id: {"readiness": True}}})
+    assert passed["containerStatuses"][0]["ready"] is True
     assert ready["status"] == "False" and ready["reason"] == "ContainersNotReady"
     assert ready["message"] == "containers with unready status: [a]"
+
+
+def test_startup_probe_holds_started_and_ready_back() -> None:
+    p = pod("a")
+    p["spec"]["containers"][0]["startupProbe"] = {"exec": {"command": ["true"]}}  # type: ignore[index]
+    cs = status(p, [sandbox(), record("a")])["containerStatuses"][0]
+    assert cs["started"] is False and cs["ready"] is False
+    probes = {record("a").id: {"startup": True}}
+    cs = status(p, [sandbox(), record("a")], {"probes": probes})["containerStatuses"][0]
+    assert cs["started"] is True and cs["ready"] is True
 
 
 @pytest.mark.parametrize("code,reason", [(0, "Completed"), (1, "Error"), (137, "Error")])

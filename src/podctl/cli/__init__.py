@@ -24,9 +24,9 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from podctl.cli import create, delete, describe, get, logs
+    from podctl.cli import controller, create, delete, describe, get, logs
 
-    for module in (create, get, describe, delete, logs):
+    for module in (create, get, describe, delete, logs, controller):
         for command in module.COMMANDS:
             cli.add_command(command)
 

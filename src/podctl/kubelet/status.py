@@ -58,7 +58,8 @@ def is_stopped(record: ContainerRecord) -> bool:
 
 
 def container_status(
-    spec: Obj, attempts: list[ContainerRecord], cstate: dict[str, Any]
+    spec: Obj, attempts: list[ContainerRecord], cstate: dict[str, Any],
+    probes: dict[str, dict[str, bool]] | None = None,
 ) -> Obj:
     """One entry of status.containerStatuses."""
     latest = attempts[0] if attempts else None
@@ -84,8 +85,9 @@ def container_status(
         if previous is not None:
             last = terminated_state(previous)
     running = "running" in state
-    ready = running and (not spec.get("readinessProbe") or bool(cstate.get("ready")))
-    started = running and (not spec.get("startupProbe") or bool(cstate.get("started")))
+    passed = (probes or {}).get(latest.id, {}) if latest is not None else {}
+    started = running and (not spec.get("startupProbe") or passed.get("startup") is True)
+    ready = started and (not spec.get("readinessProbe") or passed.get("readiness") is True)
     if latest is not None:
         status["imageID"] = f"docker://{latest.image_id}" if latest.image_id else ""
         status["containerID"] = f"docker://{latest.id}"
@@ -147,7 +149,8 @@ def compute_status(
     node: NodeFacts | None,
     now: datetime | None = None,
 ) -> Obj:
-    """The Kubernetes status block for a pod."""
+    """The Kubernetes status block for a pod; `state` is the kubelet's memory of it, with
+    "probes" mapping container ids to their passing readiness/startup probes."""
     spec = pod["spec"]
     created = pod["metadata"].get("creationTimestamp")
     scheduling = state.get("scheduling") or {}
@@ -160,8 +163,9 @@ def compute_status(
         }
     by_name = latest_by_container(records)
     cstates = state.get("containers") or {}
+    probes = state.get("probes") or {}
     statuses = [
-        container_status(c, by_name.get(c["name"], []), cstates.get(c["name"], {}))
+        container_status(c, by_name.get(c["name"], []), cstates.get(c["name"], {}), probes)
         for c in spec.get("containers", [])
     ]
     statuses.sort(key=lambda s: str(s["name"]))

@@ -165,8 +165,6 @@ def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict
     def one(name: str) -> None:
         cstate = cstates.setdefault(name, {})
         cstate.pop("waiting", None)
-        cstate.pop("ready", None)
-        cstate.pop("started", None)
         spec = by_name[name]
         # The pod IP exists only once the sandbox runs; wait for it only if env needs it.
         ip = pod_ip.result() if specs.needs_pod_ip(spec) else ""

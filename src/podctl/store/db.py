@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS pod_state (
     uid TEXT PRIMARY KEY,
     data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS probe_results (
+    container_id TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    pod_uid TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    PRIMARY KEY (container_id, probe)
+);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -104,6 +111,11 @@ class Store:
 
     # -- objects -------------------------------------------------------------------------
 
+    def _changed(self) -> None:
+        from podctl.notify import notify_controller
+
+        notify_controller(self.path.parent)
+
     def create(self, obj: Obj) -> Obj:
         """Store a new object, filling uid, creationTimestamp and resourceVersion."""
         kind = obj["kind"]
@@ -122,6 +134,7 @@ class Store:
                 "INSERT INTO objects(kind, namespace, name, uid, rv, data) VALUES (?,?,?,?,?,?)",
                 (kind, ns, md["name"], md["uid"], rv, json.dumps(obj)),
             )
+        self._changed()
         return obj
 
     def _get(self, db: sqlite3.Connection, kind: str, ns: str, name: str) -> Obj | None:
@@ -154,6 +167,13 @@ class Store:
                               (kind, namespace))
         return [json.loads(r[0]) for r in rows]
 
+    def versions(self, kinds: tuple[str, ...]) -> dict[tuple[str, str, str], int]:
+        """(kind, namespace, name) -> resourceVersion, without decoding any object."""
+        marks = ",".join("?" * len(kinds))
+        rows = self._read(f"SELECT kind, namespace, name, rv FROM objects WHERE kind IN ({marks})",
+                          kinds)
+        return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
+
     def update(self, obj: Obj, expect_rv: str | None = None) -> Obj:
         """Replace a stored object; with expect_rv, fail if someone else changed it."""
         kind = obj["kind"]
@@ -171,6 +191,7 @@ class Store:
                 "UPDATE objects SET rv=?, data=? WHERE kind=? AND namespace=? AND name=?",
                 (rv, json.dumps(obj), kind, ns, md["name"]),
             )
+        self._changed()
         return obj
 
     def delete(self, kind: str, namespace: str, name: str, uid: str | None = None) -> bool:
@@ -184,7 +205,9 @@ class Store:
             db.execute("DELETE FROM objects WHERE uid=?", (gone_uid,))
             db.execute("DELETE FROM events WHERE object_uid=?", (gone_uid,))
             db.execute("DELETE FROM pod_state WHERE uid=?", (gone_uid,))
+            db.execute("DELETE FROM probe_results WHERE pod_uid=?", (gone_uid,))
             self._next_rv(db)
+        self._changed()
         return True
 
     def revision(self) -> int:
@@ -253,6 +276,25 @@ class Store:
                 (uid, json.dumps(state)),
             )
 
+    # -- probe results: per container instance, so a new container starts from scratch ---
+
+    def set_probe_result(self, pod_uid: str, container_id: str, probe: str, ok: bool) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO probe_results(container_id, probe, pod_uid, ok) VALUES (?,?,?,?) "
+                "ON CONFLICT(container_id, probe) DO UPDATE SET ok=excluded.ok",
+                (container_id, probe, pod_uid, int(ok)),
+            )
+
+    def probe_results(self) -> dict[str, dict[str, bool]]:
+        """container id -> {probe kind: passing}."""
+        out: dict[str, dict[str, bool]] = {}
+        for container_id, probe, ok in self._read(
+            "SELECT container_id, probe, ok FROM probe_results"
+        ):
+            out.setdefault(container_id, {})[probe] = bool(ok)
+        return out
+
 
 _retry_delays = (0.05, 0.1, 0.2)
 
@@ -267,3 +309,4 @@ def open_store(home: Path | None = None) -> Store:
             # Two processes creating a brand-new database can collide on the schema.
             time.sleep(delay)
     return Store(path)
+

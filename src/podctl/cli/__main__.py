@@ -1,0 +1,3 @@
+from podctl.cli import main
+
+main()

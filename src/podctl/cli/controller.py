@@ -1,0 +1,96 @@
+"""`podctl run-controller` (foreground or --detach) and `podctl stop-controller`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import click
+
+from podctl.cli import terminal
+
+
+@click.command("run-controller")
+@click.option("--detach", is_flag=True, help="Run in the background (pid file in $PODCTL_HOME).")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Write the log here instead of stderr.")
+@click.option("--resync", type=float, default=30.0, show_default=True,
+              help="Seconds between full resyncs (events act at once).")
+@click.pass_context
+def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
+                   resync: float) -> None:
+    """Run probes, restarts and replication controllers until SIGINT/SIGTERM."""
+    from podctl.home import podctl_home
+
+    home = podctl_home()
+    verbose = int((ctx.find_root().params or {}).get("verbose") or 0)
+    if detach:
+        _detach(home, log_file or str(home / "controller.log"), resync, verbose)
+        return
+    _configure_logging(log_file, verbose)
+    import threading
+
+    from podctl import controller
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    controller.run(stop, resync_seconds=resync)
+
+
+def _configure_logging(log_file: str | None, verbose: int) -> None:
+    import logging
+
+    handler: logging.Handler = (logging.FileHandler(log_file) if log_file
+                                else logging.StreamHandler(sys.stderr))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname).1s %(name)s: %(message)s"))
+    root = logging.getLogger("podctl")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def _detach(home: object, log_file: str, resync: float, verbose: int) -> None:
+    import subprocess
+    from pathlib import Path
+
+    from podctl.leader import holder_pid
+
+    args = [sys.executable, "-m", "podctl.cli"] + ["-v"] * verbose + [
+        "run-controller", "--log-file", log_file, "--resync", str(resync)]
+    with open(os.devnull, "rb") as null_in, open(log_file, "ab") as out:
+        child = subprocess.Popen(args, stdin=null_in, stdout=out, stderr=out,
+                                 start_new_session=True)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and child.poll() is None:
+        if holder_pid(Path(str(home))) == child.pid:
+            terminal.out(f"controller running in the background (pid {child.pid}); "
+                         f"log: {log_file}")
+            return
+        time.sleep(0.05)
+    if child.poll() is not None:
+        raise click.ClickException(f"the controller exited at once; see {log_file}")
+    terminal.out(f"controller started as standby (pid {child.pid}): pid "
+                 f"{holder_pid(Path(str(home)))} is active; log: {log_file}")
+
+
+@click.command("stop-controller")
+def stop_controller() -> None:
+    """Stop the active controller (SIGTERM); pods keep running."""
+    from podctl.home import podctl_home
+    from podctl.leader import controller_running, holder_pid
+
+    home = podctl_home()
+    pid = holder_pid(home)
+    if pid is None or not controller_running(home):
+        terminal.out("no controller is running")
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and controller_running(home):
+        time.sleep(0.05)
+    terminal.out(f"controller (pid {pid}) stopped")
+
+
+COMMANDS = [run_controller, stop_controller]

@@ -1,0 +1,195 @@
+"""The prober manager: one worker per probe of each running container, run on a shared
+thread pool so a slow probe never holds up another; results go to the store."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.kubelet.probes import FAILURE, SUCCESS, UNKNOWN, WARNING, Outcome, run_probe
+from podctl.kubelet.status import current_sandbox, latest_by_container
+from podctl.runtime.records import ContainerRecord
+from podctl.store import Store
+
+log = logging.getLogger("podctl.prober")
+
+KINDS = (("startup", "startupProbe"), ("liveness", "livenessProbe"),
+         ("readiness", "readinessProbe"))
+TITLES = {"startup": "Startup", "liveness": "Liveness", "readiness": "Readiness"}
+
+ProbeFn = Callable[[Obj, str, Obj, str], Outcome]
+KillFn = Callable[[Obj, str, str, int], None]  # pod, container name, container id, grace
+
+
+@dataclass
+class Worker:
+    """The state of one probe of one container instance (counters start fresh per instance)."""
+
+    pod: Obj
+    container: Obj
+    container_id: str
+    kind: str
+    probe: Obj
+    pod_ip: str
+    due: float  # time.monotonic() of the next attempt
+    successes: int = 0
+    failures: int = 0
+    result: bool | None = None
+    busy: bool = False
+    key: tuple[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key = (self.container_id, self.kind)
+        # The kubelet's initial results: liveness passes, readiness fails, startup unknown.
+        self.result = {"liveness": True, "readiness": False}.get(self.kind)
+
+
+class Prober:
+    """Keeps the set of workers in line with running containers and runs them when due."""
+
+    def __init__(self, store: Store, kill: KillFn, probe: ProbeFn = run_probe,
+                 threads: int = 32) -> None:
+        self.store = store
+        self.kill = kill
+        self.probe = probe
+        self.workers: dict[tuple[str, str], Worker] = {}
+        self.started: set[str] = set()  # container ids whose startup probe passed
+        self.lock = threading.Condition()
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="probe")
+
+    def update_pod(self, pod: Obj, records: list[ContainerRecord]) -> None:
+        """Add workers for new running containers of the pod, drop those of gone ones."""
+        uid = meta.uid_of(pod)
+        wanted: dict[tuple[str, str], Worker] = {}
+        sandbox = current_sandbox(records)
+        pod_ip = sandbox.ip if sandbox is not None and sandbox.running else ""
+        deleting = bool(pod["metadata"].get("deletionTimestamp"))
+        latest = latest_by_container(records)
+        for container in pod["spec"].get("containers", []):
+            attempts = latest.get(container["name"], [])
+            if not attempts or not attempts[0].running or not pod_ip:
+                continue
+            record = attempts[0]
+            for kind, field_name in KINDS:
+                probe = container.get(field_name)
+                if not probe or (deleting and kind != "readiness"):
+                    continue
+                wanted[(record.id, kind)] = Worker(
+                    pod, container, record.id, kind, probe, pod_ip,
+                    due=_first_due(record, probe))
+        with self.lock:
+            for key in [k for k, w in self.workers.items()
+                        if meta.uid_of(w.pod) == uid and k not in wanted]:
+                del self.workers[key]
+            for key, worker in wanted.items():
+                if key in self.workers:
+                    self.workers[key].pod = pod
+                else:
+                    self.workers[key] = worker
+            self.lock.notify()
+
+    def forget_pod(self, uid: str) -> None:
+        with self.lock:
+            for key in [k for k, w in self.workers.items() if meta.uid_of(w.pod) == uid]:
+                del self.workers[key]
+
+    def run(self, stop: threading.Event) -> None:
+        """The scheduling loop: hand due workers to the pool, sleep until the next is due."""
+        while not stop.is_set():
+            now = time.monotonic()
+            with self.lock:
+                due = [w for w in self.workers.values() if not w.busy and w.due <= now]
+                for worker in due:
+                    worker.busy = True
+                pending = [w.due for w in self.workers.values() if not w.busy]
+                wait = min(pending, default=now + 1.0) - now
+                if not due:
+                    self.lock.wait(timeout=max(0.01, min(wait, 1.0)))
+            for worker in due:
+                self.pool.submit(self._attempt, worker)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _attempt(self, worker: Worker) -> None:
+        try:
+            self._probe_once(worker)
+        except Exception:
+            log.exception("probe of %s failed unexpectedly", worker.key)
+        finally:
+            with self.lock:
+                worker.busy = False
+                worker.due = time.monotonic() + float(worker.probe.get("periodSeconds", 10))
+                self.lock.notify()
+
+    def _probe_once(self, worker: Worker) -> None:
+        has_startup = bool(worker.container.get("startupProbe"))
+        if worker.kind != "startup" and has_startup and worker.container_id not in self.started:
+            return  # liveness and readiness wait for the startup probe
+        outcome = self.probe(worker.probe, worker.pod_ip, worker.container, worker.container_id)
+        if outcome.result == UNKNOWN:
+            return  # probe errors are discarded, as the kubelet does
+        ok = outcome.result in (SUCCESS, WARNING)
+        name = worker.container["name"]
+        title = TITLES[worker.kind]
+        if outcome.result == WARNING:
+            self._event(worker, "Warning", "ProbeWarning", f"{title} probe warning: "
+                        f"{outcome.output}")
+        if outcome.result == FAILURE:
+            self._event(worker, "Warning", "Unhealthy", f"{title} probe failed: "
+                        f"{outcome.output.strip()}")
+        if ok:
+            worker.successes, worker.failures = worker.successes + 1, 0
+        else:
+            worker.failures, worker.successes = worker.failures + 1, 0
+        new = worker.result
+        if ok and worker.successes >= int(worker.probe.get("successThreshold", 1)):
+            new = True
+        elif not ok and worker.failures >= int(worker.probe.get("failureThreshold", 3)):
+            new = False
+        if new == worker.result:
+            return
+        worker.result = new
+        uid = meta.uid_of(worker.pod)
+        log.info("%s probe of %s/%s container %s: %s", worker.kind,
+                 meta.namespace_of(worker.pod), meta.name_of(worker.pod), name,
+                 "success" if new else "failure")
+        if worker.kind == "readiness":
+            self.store.set_probe_result(uid, worker.container_id, "readiness", bool(new))
+        elif worker.kind == "startup" and new:
+            self.started.add(worker.container_id)
+            self.store.set_probe_result(uid, worker.container_id, "startup", True)
+        elif new is False:
+            self._fail_container(worker)
+
+    def _fail_container(self, worker: Worker) -> None:
+        """Liveness or startup failed: kill the container; sync_pod starts a new one."""
+        name = worker.container["name"]
+        restarts = worker.pod["spec"].get("restartPolicy", "Always") != "Never"
+        suffix = ", will be restarted" if restarts else ""
+        self._event(worker, "Normal", "Killing",
+                    f"Container {name} failed {worker.kind} probe{suffix}")
+        grace = worker.probe.get("terminationGracePeriodSeconds")
+        if grace is None:
+            grace = worker.pod["spec"].get("terminationGracePeriodSeconds", 30)
+        with self.lock:
+            for key in [k for k in self.workers if k[0] == worker.container_id]:
+                del self.workers[key]
+        self.kill(worker.pod, name, worker.container_id, int(grace))
+
+    def _event(self, worker: Worker, type_: str, reason: str, message: str) -> None:
+        self.store.record_event(worker.pod, type_, reason, message, "kubelet",
+                                f"spec.containers{{{worker.container['name']}}}")
+
+
+def _first_due(record: ContainerRecord, probe: Obj) -> float:
+    """No probe until initialDelaySeconds after the container started."""
+    delay = float(probe.get("initialDelaySeconds", 0))
+    if record.started_at:
+        since = time.time() - meta.parse_time(record.started_at).timestamp()
+        return time.monotonic() + max(0.0, delay - since)
+    return time.monotonic() + delay

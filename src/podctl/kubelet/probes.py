@@ -1,0 +1,165 @@
+"""Probe handlers: httpGet and tcpSocket dialled from the host to the pod IP, exec in the
+container, with the kubelet's success rules and Go-style failure texts."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from podctl.api.meta import Obj
+
+SUCCESS, FAILURE, WARNING, UNKNOWN = "success", "failure", "warning", "unknown"
+USER_AGENT = "kube-probe/1.37"
+MAX_REDIRECTS = 10
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A probe attempt: success, failure, warning (counts as success) or unknown (error)."""
+
+    result: str
+    output: str = ""
+
+
+def resolve_port(port: Any, container: Obj) -> int | None:
+    """A probe port: a number, a container port name, or a numeric string."""
+    if isinstance(port, int):
+        return port
+    for declared in container.get("ports") or []:
+        if declared.get("name") == port:
+            return int(declared["containerPort"])
+    try:
+        return int(str(port))
+    except ValueError:
+        return None
+
+
+def http_get(probe: Obj, pod_ip: str, container: Obj, timeout: float) -> Outcome:
+    """GET scheme://host:port/path; 200-399 is success, redirects only to the same host."""
+    spec = probe["httpGet"]
+    port = resolve_port(spec.get("port"), container)
+    if port is None:
+        return Outcome(UNKNOWN, f'strconv.Atoi: parsing "{spec.get("port")}": invalid syntax')
+    scheme = str(spec.get("scheme", "HTTP")).lower()
+    host = spec.get("host") or pod_ip
+    url = f"{scheme}://{_hostport(host, port)}{spec.get('path') or '/'}"
+    headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+    for header in spec.get("httpHeaders") or []:
+        headers[str(header["name"])] = str(header.get("value", ""))
+    deadline = time.monotonic() + timeout
+    for _ in range(MAX_REDIRECTS + 1):
+        outcome, location = _one_request(url, headers, max(0.001, deadline - time.monotonic()))
+        if location is None:
+            return outcome
+        target = urljoin(url, location)
+        if urlsplit(target).hostname != urlsplit(url).hostname:
+            return Outcome(WARNING, f"Probe terminated redirects, Response body: {outcome.output}")
+        url = target
+    return Outcome(FAILURE, f'Get "{url}": stopped after {MAX_REDIRECTS} redirects')
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _one_request(url: str, headers: dict[str, str], timeout: float
+                 ) -> tuple[Outcome, str | None]:
+    parts = urlsplit(url)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(parts.hostname or "", parts.port,
+                                                 timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
+    path = parts.path or "/"
+    if parts.query:
+        path += f"?{parts.query}"
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read(10 * 1024).decode(errors="replace")
+    except TimeoutError:
+        return Outcome(FAILURE, f'Get "{url}": context deadline exceeded (Client.Timeout '
+                                "exceeded while awaiting headers)"), None
+    except OSError as exc:
+        return Outcome(FAILURE, f'Get "{url}": {_dial_error(parts, exc)}'), None
+    finally:
+        connection.close()
+    if 300 <= response.status < 400 and response.getheader("Location"):
+        return Outcome(WARNING, body), response.getheader("Location")
+    if 200 <= response.status < 400:
+        return Outcome(SUCCESS, body), None
+    return Outcome(FAILURE, f"HTTP probe failed with statuscode: {response.status}"), None
+
+
+def _dial_error(parts: Any, exc: OSError) -> str:
+    text = {111: "connect: connection refused", 113: "connect: no route to host",
+            110: "i/o timeout", 104: "read: connection reset by peer"}.get(
+        exc.errno or 0, str(exc.strerror or exc))
+    return f"dial tcp {parts.hostname}:{parts.port}: {text}"
+
+
+def tcp_socket(probe: Obj, pod_ip: str, container: Obj, timeout: float) -> Outcome:
+    """Success when a TCP connection opens within the timeout."""
+    spec = probe["tcpSocket"]
+    port = resolve_port(spec.get("port"), container)
+    if port is None:
+        return Outcome(UNKNOWN, f'strconv.Atoi: parsing "{spec.get("port")}": invalid syntax')
+    host = spec.get("host") or pod_ip
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return Outcome(SUCCESS)
+    except TimeoutError:
+        return Outcome(FAILURE, f"dial tcp {_hostport(host, port)}: i/o timeout")
+    except OSError as exc:
+        detail = "connect: connection refused" if exc.errno == 111 else str(exc.strerror or exc)
+        return Outcome(FAILURE, f"dial tcp {_hostport(host, port)}: {detail}")
+
+
+def exec_in(container_id: str, command: list[str], timeout: float) -> Outcome:
+    """Run the command in the container (no shell); exit 0 is success, output is the text."""
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from podctl.runtime.client import docker_api
+
+    api = docker_api()
+
+    def run() -> tuple[int, str]:
+        created = api.exec_create(container_id, command, stdout=True, stderr=True)
+        output = api.exec_start(created["Id"])
+        code = api.exec_inspect(created["Id"]).get("ExitCode")
+        return int(code if code is not None else 1), output.decode(errors="replace")
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        code, output = pool.submit(run).result(timeout=timeout)
+    except FutureTimeout:
+        return Outcome(FAILURE, f"command {command!r} timed out")
+    except Exception as exc:  # the container went away or Docker refused: not a verdict
+        return Outcome(UNKNOWN, str(exc))
+    finally:
+        pool.shutdown(wait=False)
+    if code == 0:
+        return Outcome(SUCCESS, output)
+    return Outcome(FAILURE, output.strip() or f"command exited with code {code}")
+
+
+def run_probe(probe: Obj, pod_ip: str, container: Obj, container_id: str) -> Outcome:
+    """Dispatch on the probe's handler."""
+    timeout = float(probe.get("timeoutSeconds", 1))
+    if "httpGet" in probe:
+        return http_get(probe, pod_ip, container, timeout)
+    if "tcpSocket" in probe:
+        return tcp_socket(probe, pod_ip, container, timeout)
+    if "exec" in probe:
+        return exec_in(container_id, list(probe["exec"].get("command") or []), timeout)
+    return Outcome(UNKNOWN, "probe handler not supported by podctl")
