@@ -125,3 +125,52 @@ def http_get(url: str, timeout: float = 5) -> str:
 
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return str(response.read().decode())
+
+
+class ControllerProcess:
+    """A `podctl run-controller` in the foreground, as a user runs it in a terminal."""
+
+    def __init__(self, podctl: Podctl, resync: float = 2.0) -> None:
+        self.log = podctl.tmp / f"controller-{uuid.uuid4().hex[:6]}.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [PODCTL, "run-controller", "--resync", str(resync)],
+                env=podctl.env, stdout=subprocess.DEVNULL, stderr=log,
+            )
+
+    def wait_log(self, text: str, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log.read_text():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not in controller log:\n{self.log.read_text()}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def controller(podctl: Podctl) -> Iterator[Callable[[], ControllerProcess]]:
+    """Start controllers on demand; every one is stopped at teardown."""
+    started: list[ControllerProcess] = []
+
+    def start() -> ControllerProcess:
+        process = ControllerProcess(podctl)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -83,6 +83,7 @@ def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: 
 
 def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
     from podctl.errors import PodctlError
+    from podctl.ops.controller_hint import controller_hint
     from podctl.ops.create import create_object
     from podctl.runtime.images import terminal_progress
     from podctl.store import open_store
@@ -90,6 +91,7 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
     store = open_store()
     progress = terminal_progress()
     ok = True
+    pods = []
     for source, checked in checked_files:
         for c in checked:
             if c.obj is None:
@@ -99,6 +101,11 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
             except PodctlError as exc:
                 ok = False
                 terminal.err(exc.render())
+            if c.obj["kind"] == "Pod":
+                pods.append(c.obj)
+    hint = controller_hint(pods)
+    if hint:
+        terminal.warn(hint)
     return ok
 
 

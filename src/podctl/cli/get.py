@@ -36,6 +36,11 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         detailed=not is_table(output) and output != "name",
     )
     objs, single = get_objects(request)
+    from podctl.ops.controller_hint import controller_hint
+
+    hint = controller_hint([o for o in objs if o["kind"] == "Pod"])
+    if hint:
+        terminal.warn(hint)
     _print(objs, single, request.namespace, output, all_namespaces, show_labels,
            [k for spec in label_columns for k in spec.split(",") if k])
     if watch:

@@ -21,6 +21,8 @@ log = logging.getLogger("podctl.prober")
 
 KINDS = (("startup", "startupProbe"), ("liveness", "livenessProbe"),
          ("readiness", "readinessProbe"))
+# The kubelet never gives a container less than this between SIGTERM and SIGKILL.
+MINIMUM_GRACE_SECONDS = 2
 TITLES = {"startup": "Startup", "liveness": "Liveness", "readiness": "Readiness"}
 
 ProbeFn = Callable[[Obj, str, Obj, str], Outcome]
@@ -176,6 +178,7 @@ class Prober:
         grace = worker.probe.get("terminationGracePeriodSeconds")
         if grace is None:
             grace = worker.pod["spec"].get("terminationGracePeriodSeconds", 30)
+        grace = max(MINIMUM_GRACE_SECONDS, int(grace))
         with self.lock:
             for key in [k for k in self.workers if k[0] == worker.container_id]:
                 del self.workers[key]

@@ -64,7 +64,7 @@ def _execute(store: Store, pod: Obj, records: list[ContainerRecord], state: dict
               "Pod sandbox changed, it will be killed and re-created.")
     if actions.kill:
         _parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
-    retry_in = _plan_restarts(pod, state, actions)
+    retry_in = _plan_restarts(store, pod, state, actions)
     with ThreadPoolExecutor(max_workers=1) as background:
         if actions.create_sandbox:
             sandbox_id = _make_sandbox(store, pod, state, actions.sandbox_attempt)
@@ -121,7 +121,8 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -
     return sandbox_id
 
 
-def _plan_restarts(pod: Obj, state: dict[str, Any], actions: PodActions) -> float | None:
+def _plan_restarts(store: Store, pod: Obj, state: dict[str, Any],
+                   actions: PodActions) -> float | None:
     """Move restarts whose back-off has passed into actions.start; report the next wait."""
     now = datetime.now(UTC)
     waits: list[float] = []
@@ -145,6 +146,8 @@ def _plan_restarts(pod: Obj, state: dict[str, Any], actions: PodActions) -> floa
             "reason": "CrashLoopBackOff",
             "message": f"back-off {int(delay)}s restarting failed container={name} pod={pod_ref}",
         }
+        _emit(store, pod, "Warning", "BackOff",
+              f"Back-off restarting failed container {name} in pod {pod_ref}", name)
     return min(waits) if waits else None
 
 
