@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark, printed with its targets."""
+"""`make bench`: every benchmark; each prints its numbers beside the raw-Docker baseline."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_pods
+
+def main() -> None:
+    from bench import bench_controller, bench_pods, bench_validate
+
+    print("== issue 3: manifest validation ==", flush=True)
+    bench_validate.main()
+    print("== issue 2: pods ==", flush=True)
+    bench_pods.main()
+    print("== issue 4: controller ==", flush=True)
+    bench_controller.main()
+
 
 if __name__ == "__main__":
-    bench_pods.main()
+    main()
