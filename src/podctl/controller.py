@@ -7,11 +7,13 @@ import logging
 import threading
 import time
 from collections.abc import Hashable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.rc_sync import sync_rc
 from podctl.home import podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod, terminate_pod
@@ -25,9 +27,6 @@ log = logging.getLogger("podctl.controller")
 
 WATCHED_KINDS = ("Pod", "ReplicationController")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
-# How long past its deletion deadline a pod may linger (a `delete` that was interrupted)
-# before the controller finishes the job.
-DELETION_SLACK_SECONDS = 10.0
 
 
 class Controller:
@@ -38,9 +37,14 @@ class Controller:
         self.queue = WorkQueue()
         self.workers = workers
         self.resync_seconds = resync_seconds
-        self.prober = Prober(store, self._kill_for_probe)
+        self.prober = Prober(store, self._kill_for_probe, on_change=self._pod_status_changed)
         self.uids: dict[tuple[str, str], str] = {}
         self._events_stream: Any = None
+        # Graceful stops take up to a grace period: they get their own threads so that
+        # sync workers never wait on them.
+        self.deleter = ThreadPoolExecutor(max_workers=8, thread_name_prefix="delete")
+        self.deleting: set[str] = set()
+        self._deleting_lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
         threads = [threading.Thread(target=self._watch_store, args=(stop,), name="store"),
@@ -58,6 +62,7 @@ class Controller:
             self._events_stream.close()
         for thread in threads:
             thread.join(timeout=2)
+        self.deleter.shutdown(wait=False, cancel_futures=True)
 
     # -- event sources -------------------------------------------------------------------
 
@@ -72,11 +77,12 @@ class Controller:
                 if full:
                     next_resync = time.monotonic() + self.resync_seconds
                 current = self.store.versions(WATCHED_KINDS)
-                for key, rv in current.items():
-                    if full or known.get(key) != rv:
-                        self.queue.add(key)
-                for key in known.keys() - current.keys():
+                changed = [key for key, rv in current.items() if full or known.get(key) != rv]
+                changed += list(known.keys() - current.keys())
+                for key in changed:
                     self.queue.add(key)
+                for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
+                    self._wake_rcs(namespace, current)
                 known = current
                 listener.wait(timeout=1.0)
         finally:
@@ -100,6 +106,7 @@ class Controller:
                     ns, name = attrs.get(naming.POD_NAMESPACE), attrs.get(naming.POD_NAME)
                     if ns and name:
                         self.queue.add(("Pod", ns, name))
+                        self._wake_rcs(ns)
             except Exception as exc:
                 if stop.is_set():
                     return
@@ -148,19 +155,44 @@ class Controller:
         self.prober.update_pod(pod, records)
 
     def sync_rc(self, namespace: str, name: str) -> None:
-        """Replication controllers arrive with issue 5; until then they are only stored."""
+        result = sync_rc(self.store, namespace, name)
+        for pod in result.created + result.deleting:
+            self.queue.add(("Pod", namespace, meta.name_of(pod)))
+
+    def _wake_rcs(self, namespace: str,
+                  versions: dict[tuple[str, str, str], int] | None = None) -> None:
+        """A pod changed: the replication controllers of its namespace may care."""
+        if versions is None:
+            versions = self.store.versions(("ReplicationController",))
+        for kind, ns, name in versions:
+            if kind == "ReplicationController" and ns == namespace:
+                self.queue.add((kind, ns, name))
+
+    def _pod_status_changed(self, pod: Obj) -> None:
+        self._wake_rcs(meta.namespace_of(pod))
 
     def _finish_deletion(self, pod: Obj) -> None:
-        """A `delete` stops containers itself; finish one that was interrupted."""
-        deadline = meta.parse_time(pod["metadata"]["deletionTimestamp"]).timestamp()
-        late = time.time() - deadline - DELETION_SLACK_SECONDS
-        if late < 0:
-            self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)), delay=-late)
-            return
-        log.info("finishing the deletion of pod %s/%s", meta.namespace_of(pod),
-                 meta.name_of(pod))
-        terminate_pod(self.store, pod, 0)
-        self.store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
+        """Stop and remove a pod marked deleting (by an RC, or a `delete` that died)."""
+        uid = meta.uid_of(pod)
+        with self._deleting_lock:
+            if uid in self.deleting:
+                return
+            self.deleting.add(uid)
+
+        def finish() -> None:
+            try:
+                grace = int(pod["metadata"].get("deletionGracePeriodSeconds", 30))
+                terminate_pod(self.store, pod, grace)
+                self.store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), uid)
+                log.info("pod %s/%s deleted", meta.namespace_of(pod), meta.name_of(pod))
+            except Exception:
+                log.exception("deleting pod %s/%s failed", meta.namespace_of(pod),
+                              meta.name_of(pod))
+            finally:
+                with self._deleting_lock:
+                    self.deleting.discard(uid)
+
+        self.deleter.submit(finish)
 
     def _kill_for_probe(self, pod: Obj, container: str, container_id: str, grace: int) -> None:
         log.info("killing %s/%s container %s (failed probe, grace %ss)",

@@ -78,7 +78,7 @@ def test_pod_row() -> None:
 
 def test_tabwriter_aligns_runs_of_lines_like_go() -> None:
     text, _ = format_columns("Name:\tx\nNamespace:\tdefault\nIPs:\n  IP:\t1.2.3.4\n"
-                             "Controlled By:\tRC/k", minwidth=0, padding=2)
+                             "Controlled By:\tRC/k", minwidth=0, padding=2, remember=False)
     assert text.splitlines() == ["Name:       x", "Namespace:  default", "IPs:",
                                  "  IP:           1.2.3.4", "Controlled By:  RC/k"]
 

@@ -91,7 +91,7 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
     store = open_store()
     progress = terminal_progress()
     ok = True
-    pods = []
+    needy = []
     for source, checked in checked_files:
         for c in checked:
             if c.obj is None:
@@ -101,9 +101,9 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
             except PodctlError as exc:
                 ok = False
                 terminal.err(exc.render())
-            if c.obj["kind"] == "Pod":
-                pods.append(c.obj)
-    hint = controller_hint(pods)
+            if c.obj["kind"] in ("Pod", "ReplicationController"):
+                needy.append(c.obj)
+    hint = controller_hint(needy)
     if hint:
         terminal.warn(hint)
     return ok

@@ -25,11 +25,19 @@ from podctl.cli.common import (
               help="Seconds to wait after SIGTERM before SIGKILL (-1: the pod's own).")
 @click.option("--now", is_flag=True, help="Stop with a grace period of 1 second.")
 @click.option("--force", is_flag=True, help="With --grace-period=0: kill at once.")
+@click.option("--cascade", default="background",
+              help="background|foreground: delete an RC's pods too; orphan: keep them.")
 def delete(args: tuple[str, ...], filenames: tuple[str, ...], namespace: str | None,
-           selector: str | None, all_: bool, grace_period: int, now: bool, force: bool) -> None:
+           selector: str | None, all_: bool, grace_period: int, now: bool, force: bool,
+           cascade: str) -> None:
     """Delete pods, replication controllers or namespaces."""
     from podctl.errors import PodctlError
     from podctl.ops.delete import DeleteRequest, delete_objects, effective_grace
+    from podctl.ops.replication import parse_cascade
+
+    cascade, deprecation = parse_cascade(cascade)
+    if deprecation:
+        terminal.err(f"warning: {deprecation}")
 
     if now and grace_period != -1:
         raise PodctlError("--now and --grace-period cannot be specified together")
@@ -48,7 +56,7 @@ def delete(args: tuple[str, ...], filenames: tuple[str, ...], namespace: str | N
             raise PodctlError("resource(s) were provided, but no name was specified")
     request = DeleteRequest(targets=targets, filenames=list(filenames),
                             namespace=namespace, selector=selector, grace=grace,
-                            force=force and grace == 0)
+                            force=force and grace == 0, cascade=cascade)
     ok = True
     for line, error in delete_objects(request):
         if error is not None:

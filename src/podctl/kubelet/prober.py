@@ -56,9 +56,10 @@ class Prober:
     """Keeps the set of workers in line with running containers and runs them when due."""
 
     def __init__(self, store: Store, kill: KillFn, probe: ProbeFn = run_probe,
-                 threads: int = 32) -> None:
+                 threads: int = 32, on_change: Callable[[Obj], None] | None = None) -> None:
         self.store = store
         self.kill = kill
+        self.on_change = on_change
         self.probe = probe
         self.workers: dict[tuple[str, str], Worker] = {}
         self.started: set[str] = set()  # container ids whose startup probe passed
@@ -162,6 +163,8 @@ class Prober:
                  "success" if new else "failure")
         if worker.kind == "readiness":
             self.store.set_probe_result(uid, worker.container_id, "readiness", bool(new))
+            if self.on_change is not None:
+                self.on_change(worker.pod)
         elif worker.kind == "startup" and new:
             self.started.add(worker.container_id)
             self.store.set_probe_result(uid, worker.container_id, "startup", True)

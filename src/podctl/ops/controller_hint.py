@@ -7,8 +7,8 @@ from podctl.home import podctl_home
 from podctl.kubelet.plan import should_restart
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
-HINT = ("no podctl controller is running, so probes and restarts are not acted on; "
-        "start one with `podctl run-controller --detach`")
+HINT = ("no podctl controller is running, so probes, restarts and replica counts are not "
+        "kept up; start one with `podctl run-controller --detach`")
 
 
 def needs_controller(pod: Obj) -> bool:
@@ -23,9 +23,12 @@ def needs_controller(pod: Obj) -> bool:
     return False
 
 
-def controller_hint(pods: list[Obj]) -> str | None:
-    """The warning text when some pod needs a controller and none runs, else None."""
-    if not any(needs_controller(p) for p in pods):
+def controller_hint(objs: list[Obj]) -> str | None:
+    """The warning text when some object needs a controller and none runs, else None.
+
+    Replication controllers always do: only a running controller keeps their count.
+    """
+    if not any(o["kind"] == "ReplicationController" or needs_controller(o) for o in objs):
         return None
     from podctl.leader import controller_running
 

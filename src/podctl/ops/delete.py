@@ -32,33 +32,40 @@ def effective_grace(grace_period: int, now: bool, force: bool) -> int:
 def delete_pods(store: Store, pods: list[Obj], grace_period: int = -1,
                 force: bool = False) -> Iterator[str]:
     """Delete pods in parallel; yields kubectl's line for each, in the order given."""
-    marked = [_mark_deleting(store, pod, grace_period) for pod in pods]
-    if not marked:
+    marked = [mark_deleting(store, pod, grace_period if grace_period >= 0 else None)
+              for pod in pods]
+    verb = "force deleted" if force and grace_period <= 0 else "deleted"
+    for pod in finish_deletions(store, marked):
+        yield f'pod "{meta.name_of(pod)}" {verb}'
+
+
+def finish_deletions(store: Store, pods: list[Obj]) -> Iterator[Obj]:
+    """Stop and remove pods marked deleting, in parallel; yields each when gone, in order."""
+    if not pods:
         return
 
-    def finish(item: tuple[Obj, int]) -> None:
-        pod, grace = item
-        terminate_pod(store, pod, grace)
+    def finish(pod: Obj) -> None:
+        terminate_pod(store, pod, int(pod["metadata"].get("deletionGracePeriodSeconds", 30)))
         store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
 
-    verb = "force deleted" if force and grace_period <= 0 else "deleted"
-    with ThreadPoolExecutor(max_workers=min(8, len(marked))) as pool:
-        futures = [pool.submit(finish, item) for item in marked]
-        for (pod, _), future in zip(marked, futures, strict=True):
+    with ThreadPoolExecutor(max_workers=min(8, len(pods))) as pool:
+        futures = [pool.submit(finish, pod) for pod in pods]
+        for pod, future in zip(pods, futures, strict=True):
             future.result()
-            yield f'pod "{meta.name_of(pod)}" {verb}'
+            yield pod
 
 
-def _mark_deleting(store: Store, pod: Obj, grace_period: int) -> tuple[Obj, int]:
-    """Record deletionTimestamp so every reader shows Terminating while containers stop."""
-    grace = grace_period if grace_period >= 0 else int(
-        pod["spec"].get("terminationGracePeriodSeconds", 30))
-    md = pod["metadata"]
-    if not md.get("deletionTimestamp"):
-        md["deletionTimestamp"] = meta.format_time(datetime.now(UTC) + timedelta(seconds=grace))
-        md["deletionGracePeriodSeconds"] = grace
-        pod = store.update(pod)
-    return pod, grace
+def mark_deleting(store: Store, pod: Obj, grace: int | None = None) -> Obj:
+    """Set deletionTimestamp: readers show Terminating while someone stops the containers."""
+    fresh = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod)) or pod
+    md = fresh["metadata"]
+    if md.get("deletionTimestamp"):
+        return fresh
+    seconds = grace if grace is not None else int(
+        fresh["spec"].get("terminationGracePeriodSeconds", 30))
+    md["deletionTimestamp"] = meta.format_time(datetime.now(UTC) + timedelta(seconds=seconds))
+    md["deletionGracePeriodSeconds"] = seconds
+    return store.update(fresh)
 
 
 def delete_namespace(store: Store, name: str, grace_period: int = -1) -> str:
@@ -82,6 +89,7 @@ class DeleteRequest:
     selector: str | None = None
     grace: int = -1
     force: bool = False
+    cascade: str = "background"
 
 
 Outcome = tuple[str, PodctlError | None]
@@ -138,6 +146,10 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
                 yield delete_namespace(store, name, request.grace), None
             except PodctlError as exc:
                 yield "", exc
+        elif kind == "ReplicationController":
+            from podctl.ops.replication import delete_rc
+
+            yield delete_rc(store, namespace, name, request.cascade, request.grace), None
         else:
             store.delete(kind, namespace, name)
             yield f'{meta.singular(kind)} "{name}" deleted', None

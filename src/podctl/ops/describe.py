@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from podctl.ops.get import GetRequest, fetch
+from podctl.ops.views import pods_with_status
 from podctl.printers import describe as printer
 from podctl.store import open_store
 
@@ -20,6 +21,11 @@ def describe_objects(request: GetRequest) -> list[str]:
             texts.append(printer.describe_pod(obj, events, now))
         elif kind == "Namespace":
             texts.append(printer.describe_namespace(obj, now))
+        elif kind == "ReplicationController":
+            from podctl.ops.replication import owned_pods
+
+            pods = pods_with_status(store, owned_pods(store, obj))
+            texts.append(printer.describe_rc(obj, pods, events, now))
         else:
             texts.append(printer.describe_generic(obj, events, now))
     return texts

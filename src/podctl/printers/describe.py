@@ -23,7 +23,8 @@ class Lines:
         self.parts.append(INDENT * level + text)
 
     def text(self) -> str:
-        return format_columns("\n".join(self.parts) + "\n", minwidth=0, padding=2)[0]
+        return format_columns("\n".join(self.parts) + "\n", minwidth=0, padding=2,
+                              remember=False)[0]
 
 
 def rfc1123z(timestamp: str | None) -> str:
@@ -135,8 +136,8 @@ def _env_value(pod: Obj, var: Obj) -> str:
     return "<set to a source podctl does not resolve>"
 
 
-def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None) -> None:
-    w.add(1, f"{c['name']}:")
+def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None, space: str = "") -> None:
+    w.add(1, f"{space}{c['name']}:")
     if status and status.get("containerID"):
         w.add(2, f"Container ID:\t{status['containerID']}")
     w.add(2, f"Image:\t{c['image']}")
@@ -186,22 +187,23 @@ def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None) -> None:
             w.add(3, f"{m['mountPath']} from {m['name']} ({mode}{extra})")
 
 
-def _volumes(w: Lines, volumes: list[Obj]) -> None:
+def _volumes(w: Lines, volumes: list[Obj], level: int = 0) -> None:
     if not volumes:
-        w.add(0, "Volumes:\t<none>")
+        w.add(level, "Volumes:\t<none>")
         return
-    w.add(0, "Volumes:")
+    w.add(level, "Volumes:")
     for v in volumes:
-        w.add(1, f"{v['name']}:")
+        w.add(level + 1, f"{v['name']}:")
         if "hostPath" in v:
-            w.add(2, "Type:\tHostPath (bare host directory volume)")
-            w.add(2, f"Path:\t{v['hostPath']['path']}")
-            w.add(2, f"HostPathType:\t{v['hostPath'].get('type', '')}")
+            w.add(level + 2, "Type:\tHostPath (bare host directory volume)")
+            w.add(level + 2, f"Path:\t{v['hostPath']['path']}")
+            w.add(level + 2, f"HostPathType:\t{v['hostPath'].get('type', '')}")
         else:
             e = v.get("emptyDir") or {}
-            w.add(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)")
-            w.add(2, f"Medium:\t{e.get('medium', '')}")
-            w.add(2, f"SizeLimit:\t{e.get('sizeLimit', '<unset>')}")
+            w.add(level + 2,
+                  "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)")
+            w.add(level + 2, f"Medium:\t{e.get('medium', '')}")
+            w.add(level + 2, f"SizeLimit:\t{e.get('sizeLimit', '<unset>')}")
 
 
 def describe_pod(pod: Obj, events: list[dict[str, Any]], now: datetime) -> str:
@@ -294,4 +296,44 @@ def describe_generic(obj: Obj, events: list[dict[str, Any]], now: datetime) -> s
         w.add(0, f"Namespace:\t{md['namespace']}")
     multiline_map(w, "Labels", md.get("labels"))
     multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    return w.text() + describe_events(events, now)
+
+
+def describe_rc(rc: Obj, pods: list[Obj], events: list[dict[str, Any]], now: datetime) -> str:
+    """kubectl describe rc: counts, pod phases, the pod template and events."""
+    from podctl.api.labels import format_selector_map
+
+    md, spec, status = rc["metadata"], rc["spec"], rc.get("status") or {}
+    template = spec.get("template") or {}
+    phases = [(p.get("status") or {}).get("phase", "Pending") for p in pods]
+    w = Lines()
+    w.add(0, f"Name:\t{md['name']}")
+    w.add(0, f"Namespace:\t{md['namespace']}")
+    w.add(0, f"Selector:\t{format_selector_map(spec.get('selector') or {})}")
+    multiline_map(w, "Labels", md.get("labels"))
+    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    w.add(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} "
+             "desired")
+    w.add(0, f"Pods Status:\t{phases.count('Running')} Running / "
+             f"{phases.count('Pending')} Waiting / {phases.count('Succeeded')} Succeeded / "
+             f"{phases.count('Failed')} Failed")
+    w.add(0, "Pod Template:")
+    multiline_map(w, "  Labels", (template.get("metadata") or {}).get("labels"))
+    if (template.get("metadata") or {}).get("annotations"):
+        multiline_map(w, "  Annotations", template["metadata"]["annotations"], ": ")
+    w.add(1, "Containers:")
+    for c in (template.get("spec") or {}).get("containers", []):
+        _container(w, rc, c, None, space=" ")
+    volumes = (template.get("spec") or {}).get("volumes") or []
+    if volumes:
+        _volumes(w, volumes, level=1)
+    else:
+        w.add(1, "Volumes:\t<none>")
+    conditions = status.get("conditions") or []
+    if conditions:
+        w.add(0, "Conditions:")
+        w.add(1, "Type\tStatus\tReason")
+        w.add(1, "----\t------\t------")
+        for cond in conditions:
+            w.add(1, f"{cond['type']} \t{cond['status']}\t{cond.get('reason', '')}")
     return w.text() + describe_events(events, now)

@@ -46,7 +46,7 @@ def _split_segments(text: str) -> list[_Segment]:
 class _Formatter:
     """Elastic-tabstop layout of one flushed segment (tabwriter.format/writeLines)."""
 
-    def __init__(self, lines: _Segment, remembered: list[int], out: list[str],
+    def __init__(self, lines: _Segment, remembered: list[int] | None, out: list[str],
                  minwidth: int, padding: int) -> None:
         self.lines = lines
         self.minwidth = minwidth
@@ -78,6 +78,8 @@ class _Formatter:
         self.write_lines(line0, line1)
 
     def _remember(self, column: int, width: int) -> int:
+        if self.remembered is None:  # plain Go tabwriter: every block stands alone
+            return width
         """Apply RememberWidths: a column never gets narrower than any earlier block of it."""
         if len(self.remembered) < column:
             self.remembered.extend(self.widths[len(self.remembered) :])
@@ -100,9 +102,9 @@ class _Formatter:
 
 
 def format_columns(text: str, remembered: Sequence[int] = (), *, minwidth: int = MIN_WIDTH,
-                   padding: int = PADDING) -> tuple[str, list[int]]:
-    """Align tab-separated text like kubectl's tabwriter (tables: minwidth 6, padding 3;
-    describe: minwidth 0, padding 2).
+                   padding: int = PADDING, remember: bool = True) -> tuple[str, list[int]]:
+    """Align tab-separated text like kubectl's tabwriter (tables: minwidth 6, padding 3,
+    widths remembered across blocks; describe: minwidth 0, padding 2, plain Go tabwriter).
 
     `remembered` carries column widths from earlier output (watch mode); the
     updated widths are returned with the text.
@@ -110,7 +112,8 @@ def format_columns(text: str, remembered: Sequence[int] = (), *, minwidth: int =
     widths = list(remembered)
     out: list[str] = []
     for lines in _split_segments(text):
-        _Formatter(lines, widths, out, minwidth, padding).format(0, len(lines))
+        _Formatter(lines, widths if remember else None, out, minwidth, padding).format(
+            0, len(lines))
     return "".join(out), widths
 
 

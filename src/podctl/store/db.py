@@ -123,6 +123,8 @@ class Store:
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
         md.setdefault("uid", meta.new_uid())
         md.setdefault("creationTimestamp", meta.now_rfc3339())
+        if kind in meta.NAMESPACED:
+            md.setdefault("generation", 1)
         with self.transaction() as db:
             if kind in meta.NAMESPACED and self._get(db, "Namespace", "", ns) is None:
                 raise NotFound("namespaces", ns)

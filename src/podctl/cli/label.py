@@ -1,0 +1,77 @@
+"""`podctl label` and `podctl scale`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from podctl.cli import terminal
+from podctl.cli.common import namespace_option, selector_option
+
+
+@click.command("label")
+@click.argument("args", nargs=-1, required=True)
+@namespace_option
+@selector_option
+@click.option("--all", "all_", is_flag=True, help="Every object of the type.")
+@click.option("--overwrite", is_flag=True, help="Allow changing an existing label's value.")
+def label(args: tuple[str, ...], namespace: str | None, selector: str | None, all_: bool,
+          overwrite: bool) -> None:
+    """Update labels: podctl label pods|rc|node NAME... k=v k2- [--overwrite]."""
+    from podctl.api.meta import NAMESPACED
+    from podctl.cli.common import split_resource_args
+    from podctl.errors import NotFound, PodctlError
+    from podctl.ops.label import parse_changes, relabel
+    from podctl.ops.views import select, user_selector
+    from podctl.store import open_store
+
+    targets_args = [a for a in args if "=" not in a and not a.endswith("-")]
+    changes, removals = parse_changes([a for a in args if a not in targets_args])
+    if not changes and not removals:
+        raise PodctlError("at least one label update is required")
+    targets = split_resource_args(tuple(targets_args))
+    store = open_store()
+    ok = True
+    for kind, names in targets:
+        if kind == "Node":
+            from podctl.kubelet.node import ensure_node
+
+            ensure_node(store)
+        ns = namespace or "default"
+        if not names and not (all_ or selector):
+            raise PodctlError("resource(s) were provided, but no name was specified")
+        pool = store.list(kind, ns if kind in NAMESPACED else None)
+        try:
+            objs = select(pool, names, user_selector(selector), kind)
+        except NotFound as exc:
+            terminal.err(exc.render())
+            ok = False
+            continue
+        for obj in objs:
+            terminal.out(relabel(store, obj, changes, removals, overwrite))
+    if not ok:
+        sys.exit(1)
+
+
+@click.command("scale")
+@click.argument("args", nargs=-1, required=True)
+@namespace_option
+@click.option("--replicas", type=int, required=True, help="The new desired count.")
+def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:
+    """Set a replication controller's replica count: podctl scale rc NAME --replicas=N."""
+    from podctl.cli.common import split_resource_args
+    from podctl.errors import PodctlError
+    from podctl.ops.replication import scale as do_scale
+    from podctl.store import open_store
+
+    store = open_store()
+    for kind, names in split_resource_args(args):
+        if kind != "ReplicationController":
+            raise PodctlError(f'cannot scale {kind.lower()}s: only replicationcontrollers '
+                              "have a scale")
+        for name in names:
+            terminal.out(do_scale(store, namespace or "default", name, replicas))
+
+
+COMMANDS = [label, scale]

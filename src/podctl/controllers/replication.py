@@ -1,0 +1,161 @@
+"""The replication controller: keep `replicas` active pods matching an RC's selector,
+adopting orphans, releasing pods whose labels no longer match, ranking surplus pods for
+deletion as Kubernetes does."""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.labels import selector_from_map
+from podctl.api.meta import Obj
+
+SOURCE = "replication-controller"
+# Kubernetes' generateName alphabet: no vowels (no words), no confusable characters.
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+BURST_LIMIT = 500
+
+
+def owner_reference(rc: Obj) -> Obj:
+    return {"apiVersion": "v1", "blockOwnerDeletion": True, "controller": True,
+            "kind": "ReplicationController", "name": meta.name_of(rc), "uid": meta.uid_of(rc)}
+
+
+def generate_name(base: str, taken: set[str], rng: random.Random | None = None) -> str:
+    """`<base>-` plus five random characters, as generateName does (base cut to 58)."""
+    rng = rng or random.Random()
+    prefix = f"{base}-"[:58]
+    while True:
+        name = prefix + "".join(rng.choice(NAME_ALPHABET) for _ in range(5))
+        if name not in taken:
+            return name
+
+
+def pod_from_template(rc: Obj, name: str) -> Obj:
+    """A new pod from the RC's template, owned by the RC."""
+    template = copy.deepcopy(rc["spec"]["template"])
+    md = template.get("metadata") or {}
+    pod_md: Obj = {"name": name, "generateName": f"{meta.name_of(rc)}-",
+                   "namespace": meta.namespace_of(rc), "ownerReferences": [owner_reference(rc)]}
+    for key in ("labels", "annotations"):
+        if md.get(key):
+            pod_md[key] = dict(md[key])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_md, "spec": template["spec"]}
+
+
+def is_active(pod: Obj) -> bool:
+    """Counts toward replicas: not deleting and not finished."""
+    phase = (pod.get("status") or {}).get("phase")
+    return not pod["metadata"].get("deletionTimestamp") and phase not in ("Succeeded", "Failed")
+
+
+def is_ready(pod: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+@dataclass
+class RCPlan:
+    """What one sync of an RC must do to its pods."""
+
+    adopt: list[Obj] = field(default_factory=list)
+    release: list[Obj] = field(default_factory=list)
+    create: int = 0
+    delete: list[Obj] = field(default_factory=list)
+    active: list[Obj] = field(default_factory=list)  # owned, matching, active (before changes)
+
+
+def plan_rc(rc: Obj, pods: list[Obj]) -> RCPlan:
+    """Compare an RC with its namespace's pods (status filled) and decide."""
+    plan = RCPlan()
+    uid = meta.uid_of(rc)
+    selector = selector_from_map(rc["spec"].get("selector") or {})
+    for pod in pods:
+        owner = meta.controller_of(pod)
+        matches = selector.matches(meta.labels_of(pod))
+        deleting = bool(pod["metadata"].get("deletionTimestamp"))
+        if owner is None:
+            if matches and not deleting and is_active(pod):
+                plan.adopt.append(pod)
+                plan.active.append(pod)
+        elif owner.get("uid") == uid:
+            if not matches:
+                plan.release.append(pod)
+            elif is_active(pod):
+                plan.active.append(pod)
+    wanted = int(rc["spec"].get("replicas", 1))
+    diff = len(plan.active) - wanted
+    if diff < 0:
+        plan.create = min(-diff, BURST_LIMIT)
+    elif diff > 0:
+        plan.delete = sorted(plan.active, key=deletion_rank)[:diff]
+    return plan
+
+
+_PHASE_ORDER = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def deletion_rank(pod: Obj) -> tuple[Any, ...]:
+    """Sort key: pods to delete first come first (ActivePodsWithRanks ordering)."""
+    status = pod.get("status") or {}
+    ready = is_ready(pod)
+    ready_since = next((c.get("lastTransitionTime") for c in status.get("conditions") or []
+                        if c.get("type") == "Ready"), None)
+    ready_for = _log_age(ready_since) if ready and ready_since else 0.0
+    cost = int((pod["metadata"].get("annotations") or {}).get(DELETION_COST, 0) or 0)
+    restarts = sum(int(c.get("restartCount", 0)) for c in status.get("containerStatuses") or [])
+    created = pod["metadata"].get("creationTimestamp") or ""
+    return (
+        bool(pod["spec"].get("nodeName")),
+        _PHASE_ORDER.get(status.get("phase", "Pending"), 3),
+        ready,
+        cost,
+        ready_for,
+        -restarts,
+        _negated(created),
+        meta.uid_of(pod),
+    )
+
+
+def _log_age(timestamp: str) -> float:
+    """Recent releases compare how long pods were ready on a log scale (coarse buckets)."""
+    from datetime import UTC, datetime
+
+    seconds = max(1.0, (datetime.now(UTC) - meta.parse_time(timestamp)).total_seconds())
+    return float(math.floor(math.log2(seconds)))
+
+
+def _negated(timestamp: str) -> tuple[int, ...]:
+    """Newer first: invert each character code of an RFC 3339 timestamp."""
+    return tuple(-ord(ch) for ch in timestamp)
+
+
+def rc_status(rc: Obj, owned_active: list[Obj], template_labels: dict[str, str]) -> Obj:
+    """status.replicas, fullyLabeledReplicas, readyReplicas, availableReplicas, generation."""
+    min_ready = int(rc["spec"].get("minReadySeconds", 0))
+    full = [p for p in owned_active
+            if all(meta.labels_of(p).get(k) == v for k, v in template_labels.items())]
+    ready = [p for p in owned_active if is_ready(p)]
+    available = [p for p in ready if _ready_for(p) >= min_ready]
+    return {
+        "availableReplicas": len(available),
+        "fullyLabeledReplicas": len(full),
+        "observedGeneration": int(rc["metadata"].get("generation", 1)),
+        "readyReplicas": len(ready),
+        "replicas": len(owned_active),
+    }
+
+
+def _ready_for(pod: Obj) -> float:
+    from datetime import UTC, datetime
+
+    since = next((c.get("lastTransitionTime") for c in (pod.get("status") or {}).get(
+        "conditions") or [] if c.get("type") == "Ready"), None)
+    if not since:
+        return 0.0
+    return (datetime.now(UTC) - meta.parse_time(since)).total_seconds()
