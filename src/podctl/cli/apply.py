@@ -1,0 +1,110 @@
+"""`podctl apply -f` and `podctl edit`."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+
+import click
+
+from podctl.cli import terminal
+from podctl.cli.common import filename_option, namespace_option
+
+
+@click.command("apply")
+@filename_option(required=True)
+@namespace_option
+def apply(filenames: tuple[str, ...], namespace: str | None) -> None:
+    """Create objects, or update existing ones (an RC's replicas, selector, template)."""
+    from podctl.cli.create import check_files
+    from podctl.errors import PodctlError
+    from podctl.ops.apply import apply_object
+    from podctl.store import open_store
+
+    ok, passed = check_files(filenames, namespace)
+    store = open_store()
+    for source, checked in passed:
+        for c in checked:
+            if c.obj is None:
+                continue
+            try:
+                line, warning = apply_object(store, c.obj, c.document.obj, source)
+            except PodctlError as exc:
+                ok = False
+                terminal.err(exc.render())
+                continue
+            if warning:
+                terminal.warn(warning)
+            terminal.out(line)
+    if not ok:
+        sys.exit(1)
+
+
+@click.command("edit")
+@click.argument("args", nargs=-1, required=True)
+@namespace_option
+def edit(args: tuple[str, ...], namespace: str | None) -> None:
+    """Edit an object in $EDITOR (validated on save): podctl edit rc NAME."""
+    import yaml
+
+    from podctl.api import meta
+    from podctl.cli.common import split_resource_args
+    from podctl.errors import PodctlError
+    from podctl.manifest import check_document, format_problems
+    from podctl.manifest.load import parse_text
+    from podctl.ops.apply import update_object
+    from podctl.store import open_store
+
+    store = open_store()
+    for kind, names in split_resource_args(args):
+        for name in names:
+            existing = store.require(kind, namespace or "default", name)
+            shown = {k: v for k, v in existing.items() if k != "status"}
+            original = _header() + yaml.safe_dump(shown, sort_keys=True)
+            edited = _run_editor(original, f"{meta.singular(kind)}-{name}")
+            if edited == original:
+                terminal.out("Edit cancelled, no changes made.")
+                continue
+            parsed = parse_text(edited, "edited")
+            checked = [check_document(d, namespace) for d in parsed.documents]
+            problems = list(parsed.problems) + [p for c in checked for p in c.problems]
+            if problems or len(checked) != 1 or checked[0].obj is None:
+                kept = _keep(edited)
+                terminal.err(format_problems(problems, color=False).rstrip("\n"))
+                raise PodctlError(f"A copy of your changes has been stored to \"{kept}\"")
+            changed = update_object(store, existing, checked[0].obj)
+            verb = "edited" if changed else "skipped (no change)"
+            terminal.out(f"{meta.singular(kind)}/{name} {verb}")
+
+
+def _header() -> str:
+    return ("# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
+            "# and an empty file will abort the edit. If an error occurs while saving this "
+            "file will be\n# reopened with the relevant failures.\n#\n")
+
+
+def _run_editor(text: str, stem: str) -> str:
+    editor = os.environ.get("KUBE_EDITOR") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w", prefix=f"podctl-edit-{stem}-", suffix=".yaml",
+                                     delete=False) as handle:
+        handle.write(text)
+        path = handle.name
+    try:
+        subprocess.run([*shlex.split(editor), path], check=True)
+        with open(path) as edited:
+            return edited.read()
+    finally:
+        os.unlink(path)
+
+
+def _keep(text: str) -> str:
+    with tempfile.NamedTemporaryFile("w", prefix="podctl-edit-", suffix=".yaml",
+                                     delete=False) as handle:
+        handle.write(text)
+        return handle.name
+
+
+COMMANDS = [apply, edit]

@@ -1,0 +1,108 @@
+"""`apply` and `edit`: update stored objects in place, as the API server allows."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.errors import Invalid
+from podctl.store import Store
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+POD_MUTABLE = ("`spec.containers[*].image`,`spec.initContainers[*].image`,"
+               "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
+               "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
+               "it was previously negative)")
+
+
+def missing_annotation_warning(obj: Obj) -> str:
+    resource = f"{meta.plural(obj['kind'])}/{meta.name_of(obj)}"
+    return (f"resource {resource} is missing the {LAST_APPLIED} annotation which is required "
+            "by podctl apply. podctl apply should only be used on resources created "
+            "declaratively by either podctl create --save-config or podctl apply. The missing "
+            "annotation will be patched automatically.")
+
+
+def with_last_applied(obj: Obj, written: Obj) -> Obj:
+    """The object carrying what the user applied, as kubectl records it."""
+    out = copy.deepcopy(obj)
+    annotations = out["metadata"].setdefault("annotations", {})
+    annotations[LAST_APPLIED] = json.dumps(written, sort_keys=True, separators=(",", ":")) + "\n"
+    return out
+
+
+def merged(existing: Obj, desired: Obj) -> Obj:
+    """The existing object updated with the desired one's mutable parts.
+
+    Raises Invalid for a pod spec change the API server forbids.
+    """
+    out = copy.deepcopy(existing)
+    md, new_md = out["metadata"], desired["metadata"]
+    for key in ("labels", "annotations"):
+        if new_md.get(key):
+            md[key] = dict(new_md[key])
+        else:
+            md.pop(key, None)
+    kind = existing["kind"]
+    if kind == "Pod":
+        out["spec"] = _pod_spec_update(existing, desired)
+    elif kind == "ReplicationController":
+        out["spec"] = copy.deepcopy(desired["spec"])
+        if out["spec"] != existing["spec"]:
+            md["generation"] = int(md.get("generation", 1)) + 1
+    return out
+
+
+def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
+    old, new = existing["spec"], copy.deepcopy(desired["spec"])
+    comparable = copy.deepcopy(new)
+    comparable["nodeName"] = old.get("nodeName")
+    if not comparable.get("nodeName"):
+        comparable.pop("nodeName")
+    for kind in ("containers", "initContainers"):
+        for mine, theirs in zip(comparable.get(kind) or [], old.get(kind) or [], strict=False):
+            mine["image"] = theirs.get("image")
+    for key in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
+        comparable.pop(key, None)
+    baseline = {k: v for k, v in old.items()
+                if k not in ("activeDeadlineSeconds", "tolerations",
+                             "terminationGracePeriodSeconds")}
+    if comparable != baseline:
+        raise Invalid(f'The Pod "{meta.name_of(existing)}" is invalid: spec: Forbidden: pod '
+                      f"updates may not change fields other than {POD_MUTABLE}")
+    if old.get("nodeName"):
+        new["nodeName"] = old["nodeName"]
+    return dict(new)
+
+
+def update_object(store: Store, existing: Obj, desired: Obj) -> bool:
+    """Store the merge of desired into existing; False when nothing changed."""
+    updated = merged(existing, desired)
+    if updated == existing:
+        return False
+    store.update(updated)
+    if updated["kind"] == "ReplicationController":
+        from podctl.ops.replication import reconcile_if_no_controller
+
+        reconcile_if_no_controller(store, meta.namespace_of(updated), meta.name_of(updated))
+    return True
+
+
+def apply_object(store: Store, obj: Obj, written: Obj, source: str) -> tuple[str, str | None]:
+    """Create or update one object; kubectl's line and an optional warning."""
+    from podctl.ops.create import create_object
+
+    desired = with_last_applied(obj, written)
+    ns = meta.namespace_of(obj) if obj["kind"] in meta.NAMESPACED else ""
+    existing = store.get(obj["kind"], ns, meta.name_of(obj))
+    label = f"{meta.singular(obj['kind'])}/{meta.name_of(obj)}"
+    if existing is None:
+        return create_object(store, desired, source), None
+    warning = None
+    if LAST_APPLIED not in (existing["metadata"].get("annotations") or {}):
+        warning = missing_annotation_warning(existing)
+    changed = update_object(store, existing, desired)
+    return f"{label} {'configured' if changed else 'unchanged'}", warning
