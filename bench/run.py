@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
-    from bench import bench_controller, bench_pods, bench_validate
+    from bench import bench_controller, bench_pods, bench_replication, bench_validate
 
     print("== issue 3: manifest validation ==", flush=True)
     bench_validate.main()
@@ -17,6 +17,8 @@ def main() -> None:
     bench_pods.main()
     print("== issue 4: controller ==", flush=True)
     bench_controller.main()
+    print("== issue 5: replication controllers ==", flush=True)
+    bench_replication.main()
 
 
 if __name__ == "__main__":
