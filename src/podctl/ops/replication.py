@@ -12,6 +12,7 @@ from podctl.errors import PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
+from podctl.locks import file_lock
 from podctl.ops.delete import finish_deletions, mark_deleting
 from podctl.store import Store
 
@@ -53,28 +54,38 @@ def owned_pods(store: Store, rc: Obj) -> list[Obj]:
 
 
 def delete_rc(store: Store, namespace: str, name: str, cascade: str, grace: int = -1) -> str:
-    """background/foreground delete the RC's pods too; orphan leaves them ownerless."""
+    """background/foreground delete the RC's pods too; orphan leaves them ownerless.
+
+    Holds the RC's lock so that a controller's sync of this RC cannot re-adopt or re-create
+    pods half-way through.
+    """
     rc = store.require("ReplicationController", namespace, name)
-    pods = owned_pods(store, rc)
-    if cascade == "orphan":
-        for pod in pods:
-            refs = [r for r in pod["metadata"].get("ownerReferences") or []
-                    if r.get("uid") != meta.uid_of(rc)]
-            if refs:
-                pod["metadata"]["ownerReferences"] = refs
-            else:
-                pod["metadata"].pop("ownerReferences", None)
-            store.update(pod)
-        store.delete("ReplicationController", namespace, name, meta.uid_of(rc))
-        return f'replicationcontroller "{name}" deleted'
-    rc["metadata"]["deletionTimestamp"] = meta.now_rfc3339()
-    store.update(rc)
-    marked = [mark_deleting(store, p, grace if grace >= 0 else None) for p in pods]
-    if cascade == "background":
-        store.delete("ReplicationController", namespace, name, meta.uid_of(rc))
+    uid = meta.uid_of(rc)
+    with file_lock(f"rc-{uid}"):
+        pods = owned_pods(store, rc)
+        if cascade == "orphan":
+            for pod in pods:
+                _drop_owner(store, pod, uid)
+            store.delete("ReplicationController", namespace, name, uid)
+            return f'replicationcontroller "{name}" deleted'
+        marked = [mark_deleting(store, p, grace if grace >= 0 else None) for p in pods]
+        if cascade == "background":
+            store.delete("ReplicationController", namespace, name, uid)
+        else:
+            rc["metadata"]["deletionTimestamp"] = meta.now_rfc3339()
+            store.update(rc)
     list(finish_deletions(store, marked))
-    store.delete("ReplicationController", namespace, name, meta.uid_of(rc))
+    store.delete("ReplicationController", namespace, name, uid)
     return f'replicationcontroller "{name}" deleted'
+
+
+def _drop_owner(store: Store, pod: Obj, uid: str) -> None:
+    refs = [r for r in pod["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+    if refs:
+        pod["metadata"]["ownerReferences"] = refs
+    else:
+        pod["metadata"].pop("ownerReferences", None)
+    store.update(pod)
 
 
 def parse_cascade(value: str) -> tuple[str, str | None]:
