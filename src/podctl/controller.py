@@ -13,6 +13,7 @@ from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.bind import bind_pending
 from podctl.controllers.rc_sync import sync_rc
 from podctl.home import podctl_home
 from podctl.kubelet.prober import Prober
@@ -25,7 +26,7 @@ from podctl.workqueue import WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-WATCHED_KINDS = ("Pod", "ReplicationController")
+WATCHED_KINDS = ("Pod", "ReplicationController", "Node")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 
 
@@ -83,6 +84,8 @@ class Controller:
                     self.queue.add(key)
                 for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
                     self._wake_rcs(namespace, current)
+                if any(kind in ("Node", "Pod") for kind, _, _ in changed):
+                    self._wake_pending()  # labels changed or host ports were freed
                 known = current
                 listener.wait(timeout=1.0)
         finally:
@@ -136,6 +139,12 @@ class Controller:
         elif kind == "ReplicationController":
             self.sync_rc(namespace, name)
 
+    def _wake_pending(self) -> None:
+        """A node changed (labels): pods waiting for one are scheduled again."""
+        for pod in self.store.list("Pod"):
+            if not pod["spec"].get("nodeName"):
+                self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))
+
     def sync_pod(self, namespace: str, name: str) -> None:
         pod = self.store.get("Pod", namespace, name)
         if pod is None:
@@ -146,6 +155,8 @@ class Controller:
         self.uids[(namespace, name)] = meta.uid_of(pod)
         if pod["metadata"].get("deletionTimestamp"):
             self._finish_deletion(pod)
+            return
+        if not pod["spec"].get("nodeName") and not bind_pending(self.store, pod):
             return
         result = sync_pod(self.store, namespace, name)
         if result.retry_in is not None:

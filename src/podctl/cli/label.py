@@ -50,6 +50,13 @@ def label(args: tuple[str, ...], namespace: str | None, selector: str | None, al
             continue
         for obj in objs:
             terminal.out(relabel(store, obj, changes, removals, overwrite))
+        if kind == "Node" and objs:
+            from podctl.home import podctl_home
+            from podctl.leader import controller_running
+            from podctl.ops.nodes import retry_pending
+
+            if not controller_running(podctl_home()):
+                retry_pending(store)
     if not ok:
         sys.exit(1)
 

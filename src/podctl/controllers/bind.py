@@ -1,4 +1,4 @@
-"""Storing a new pod and binding it to the node it fits (the scheduler's job)."""
+"""Binding pods to the node they fit (the scheduler's job), at creation or when retried."""
 
 from __future__ import annotations
 
@@ -10,25 +10,59 @@ from podctl.locks import file_lock
 from podctl.store import Store
 
 
+def _unfit_reason(store: Store, pod: Obj, node: Obj) -> str | None:
+    uid = meta.uid_of(pod)
+    bound = [p for p in store.list("Pod") if p["spec"].get("nodeName")
+             and not p["metadata"].get("deletionTimestamp") and meta.uid_of(p) != uid]
+    return scheduler.unschedulable_reason(pod, node, bound)
+
+
 def store_and_bind(store: Store, pod: Obj) -> Obj:
-    """Bind the pod to the node if it fits (the scheduler's job), then store it."""
+    """Store a new pod, bound to the node when it fits; a pod naming its node skips this."""
     node = ensure_node(store)
     with file_lock("scheduler"):
         reason = None
-        if not pod["spec"].get("nodeName"):
-            bound = [p for p in store.list("Pod") if p["spec"].get("nodeName")]
-            reason = scheduler.unschedulable_reason(pod, node, bound)
+        schedule = not pod["spec"].get("nodeName")
+        if schedule:
+            reason = _unfit_reason(store, pod, node)
             if reason is None:
-                pod["spec"]["nodeName"] = node["metadata"]["name"]
+                pod["spec"]["nodeName"] = meta.name_of(node)
         pod.setdefault("status", {"phase": "Pending"})
         stored = store.create(pod)
-    if reason is not None:
-        message = scheduler.failed_scheduling_message(reason)
-        store.put_pod_state(meta.uid_of(stored), {
-            "scheduling": {"message": message, "since": meta.now_rfc3339()}})
-        store.record_event(stored, "Warning", "FailedScheduling", message, scheduler.SCHEDULER)
-    elif stored["spec"]["nodeName"] == node["metadata"]["name"]:
-        store.record_event(stored, "Normal", "Scheduled",
-                           scheduler.assigned_message(stored, node["metadata"]["name"]),
-                           scheduler.SCHEDULER)
+    if schedule:
+        _record(store, stored, node, reason)
     return stored
+
+
+def bind_pending(store: Store, pod: Obj) -> bool:
+    """Retry scheduling a stored pod without a node (labels changed, ports freed)."""
+    node = ensure_node(store)
+    with file_lock("scheduler"):
+        fresh = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod))
+        if fresh is None or fresh["spec"].get("nodeName") or meta.uid_of(fresh) != meta.uid_of(pod):
+            return False
+        reason = _unfit_reason(store, fresh, node)
+        if reason is None:
+            fresh["spec"]["nodeName"] = meta.name_of(node)
+            store.update(fresh)
+    _record(store, fresh, node, reason)
+    return reason is None
+
+
+def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:
+    """The scheduler's event, and the message the PodScheduled condition shows."""
+    uid = meta.uid_of(pod)
+    if reason is None:
+        state = store.pod_state(uid)
+        if state.pop("scheduling", None) is not None:
+            store.put_pod_state(uid, state)
+        store.record_event(pod, "Normal", "Scheduled",
+                           scheduler.assigned_message(pod, meta.name_of(node)),
+                           scheduler.SCHEDULER)
+        return
+    message = scheduler.failed_scheduling_message(reason)
+    state = store.pod_state(uid)
+    since = (state.get("scheduling") or {}).get("since") or meta.now_rfc3339()
+    state["scheduling"] = {"message": message, "since": since}
+    store.put_pod_state(uid, state)
+    store.record_event(pod, "Warning", "FailedScheduling", message, scheduler.SCHEDULER)

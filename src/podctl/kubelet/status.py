@@ -161,6 +161,9 @@ def compute_status(
             "phase": "Pending",
             "qosClass": qos_class(spec),
         }
+    if node is None:  # bound to a node that does not exist: nothing will run it
+        return {"conditions": [_condition("PodScheduled", True, created)], "phase": "Pending",
+                "qosClass": qos_class(spec)}
     by_name = latest_by_container(records)
     cstates = state.get("containers") or {}
     probes = state.get("probes") or {}
@@ -178,9 +181,8 @@ def compute_status(
         "phase": phase,
         "qosClass": qos_class(spec),
     }
-    if node is not None:
-        status["hostIP"] = node.host_ip
-        status["hostIPs"] = [{"ip": node.host_ip}]
+    status["hostIP"] = node.host_ip
+    status["hostIPs"] = [{"ip": node.host_ip}]
     if pod_ip:
         status["podIP"] = pod_ip
         status["podIPs"] = [{"ip": pod_ip}]

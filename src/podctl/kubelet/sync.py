@@ -42,6 +42,8 @@ def sync_pod(store: Store, namespace: str, name: str,
     pod = store.get("Pod", namespace, name)
     if pod is None or pod["metadata"].get("deletionTimestamp") or not pod["spec"].get("nodeName"):
         return SyncResult()
+    if pod["spec"]["nodeName"] != meta.name_of(ensure_node(store)):
+        return SyncResult()  # bound to another node: that node's kubelet would run it
     with file_lock(f"pod-{meta.uid_of(pod)}"):
         pod = store.get("Pod", namespace, name)
         if pod is None or pod["metadata"].get("deletionTimestamp"):

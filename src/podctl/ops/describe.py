@@ -21,6 +21,11 @@ def describe_objects(request: GetRequest) -> list[str]:
             texts.append(printer.describe_pod(obj, events, now))
         elif kind == "Namespace":
             texts.append(printer.describe_namespace(obj, now))
+        elif kind == "Node":
+            pods = [p for p in store.list("Pod")
+                    if p["spec"].get("nodeName") == obj["metadata"]["name"]
+                    and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+            texts.append(printer.describe_node(obj, pods, events, now))
         elif kind == "ReplicationController":
             from podctl.ops.replication import owned_pods
 

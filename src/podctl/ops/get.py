@@ -28,6 +28,10 @@ def fetch(store: Store, request: GetRequest) -> list[Obj]:
         found = select(store.list(kind, request.namespace), names, selector, kind)
         if kind == "Pod":
             found = pods_with_status(store, found, detailed=request.detailed)
+        elif kind == "Node":
+            from podctl.ops.nodes import nodes_with_status
+
+            found = nodes_with_status(store, found)
         objs.extend(found)
     return objs
 

@@ -337,3 +337,67 @@ def describe_rc(rc: Obj, pods: list[Obj], events: list[dict[str, Any]], now: dat
         for cond in conditions:
             w.add(1, f"{cond['type']} \t{cond['status']}\t{cond.get('reason', '')}")
     return w.text() + describe_events(events, now)
+
+
+def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
+                  now: datetime) -> str:
+    """kubectl describe node: labels, conditions, addresses, capacity, info and its pods."""
+    from podctl.printers.age import age
+
+    md, status = node["metadata"], node.get("status") or {}
+    labels = md.get("labels") or {}
+    roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
+    w = Lines()
+    w.add(0, f"Name:\t{md['name']}")
+    w.add(0, f"Roles:\t{','.join(roles) or '<none>'}")
+    multiline_map(w, "Labels", labels)
+    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    w.add(0, f"CreationTimestamp:\t{rfc1123z(md.get('creationTimestamp'))}")
+    w.add(0, "Taints:\t<none>")
+    w.add(0, f"Unschedulable:\t{str(bool(node.get('spec', {}).get('unschedulable'))).lower()}")
+    w.add(0, "Conditions:")
+    w.add(1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage")
+    w.add(1, "----\t------\t-----------------\t------------------\t------\t-------")
+    for c in status.get("conditions") or []:
+        w.add(1, f"{c['type']} \t{c['status']} \t{rfc1123z(c.get('lastHeartbeatTime'))} \t"
+                 f"{rfc1123z(c.get('lastTransitionTime'))} \t{c.get('reason', '')} \t"
+                 f"{c.get('message', '')}")
+    w.add(0, "Addresses:")
+    for a in status.get("addresses") or []:
+        w.add(1, f"{a['type']}:\t{a['address']}")
+    for title, key in (("Capacity", "capacity"), ("Allocatable", "allocatable")):
+        w.add(0, f"{title}:")
+        for name, value in sorted((status.get(key) or {}).items()):
+            w.add(1, f"{name}:\t{value}")
+    info = status.get("nodeInfo") or {}
+    w.add(0, "System Info:")
+    for title, key in (("Machine ID", "machineID"), ("Kernel Version", "kernelVersion"),
+                       ("OS Image", "osImage"), ("Operating System", "operatingSystem"),
+                       ("Architecture", "architecture"),
+                       ("Container Runtime Version", "containerRuntimeVersion"),
+                       ("Kubelet Version", "kubeletVersion")):
+        w.add(1, f"{title}:\t{info.get(key, '')}")
+    w.add(0, f"Non-terminated Pods:\t({len(pods)} in total)")
+    w.add(1, "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge")
+    w.add(1, "---------\t----\t------------\t----------\t---------------\t-------------\t---")
+    for pod in pods:
+        totals = _pod_resources(pod)
+        w.add(1, f"{meta.namespace_of(pod)}\t{meta.name_of(pod)}\t{totals[0]}\t{totals[1]}\t"
+                 f"{totals[2]}\t{totals[3]}\t{age(pod['metadata'].get('creationTimestamp'), now)}")
+    return w.text() + describe_events(events, now)
+
+
+def _pod_resources(pod: Obj) -> tuple[str, str, str, str]:
+    """cpu requests, cpu limits, memory requests, memory limits of a pod, as written."""
+    sums: dict[tuple[str, str], list[str]] = {}
+    for c in pod["spec"].get("containers", []):
+        res = c.get("resources") or {}
+        for section in ("requests", "limits"):
+            for name in ("cpu", "memory"):
+                value = (res.get(section) or {}).get(name)
+                if value is not None:
+                    sums.setdefault((section, name), []).append(str(value))
+    def joined(section: str, name: str) -> str:
+        return "+".join(sums.get((section, name), [])) or "0"
+    return (joined("requests", "cpu"), joined("limits", "cpu"),
+            joined("requests", "memory"), joined("limits", "memory"))
