@@ -35,20 +35,23 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         selector=selector,
         detailed=not is_table(output) and output != "name",
     )
-    objs, single = get_objects(request)
     from podctl.ops.controller_hint import controller_hint
 
+    objs, single = get_objects(request)
     hint = controller_hint([o for o in objs if o["kind"] == "Pod"])
     if hint:
         terminal.warn(hint)
-    _print(objs, single, request.namespace, output, all_namespaces, show_labels,
-           [k for spec in label_columns for k in spec.split(",") if k])
+    columns = [k for spec in label_columns for k in spec.split(",") if k]
+    _print(objs, single, request.namespace, output, all_namespaces, show_labels, columns)
     if watch:
         from podctl.ops.get import watch_objects
 
+        # kubectl prints the header once, with the first rows it shows.
+        header_shown = bool(objs)
         for changed in watch_objects(request):
             _print(changed, False, request.namespace, output, all_namespaces, show_labels,
-                   [k for spec in label_columns for k in spec.split(",") if k], header=False)
+                   columns, header=not header_shown)
+            header_shown = True
 
 
 def _print(objs: list[dict[str, object]], single: bool, namespace: str | None,
