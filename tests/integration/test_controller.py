@@ -259,3 +259,30 @@ def test_create_warns_when_no_controller_runs(podctl: Podctl) -> None:
     result = podctl.run("create", "-f", "-", input=HTTP_LIVENESS)
     assert result.code == 0
     assert "podctl run-controller" in result.err and result.err.startswith("Warning: ")
+
+
+def test_startup_probe_holds_liveness_back(podctl: Podctl, controller: Start) -> None:
+    controller()
+    podctl.apply_yaml("""
+apiVersion: v1
+kind: Pod
+metadata: {name: slow-start}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: podctl/busybox:1
+    command: [sleep, "600"]
+    startupProbe: {exec: {command: [cat, /tmp/started]}, periodSeconds: 1, failureThreshold: 60}
+    livenessProbe: {exec: {command: [cat, /tmp/alive]}, periodSeconds: 1, failureThreshold: 1}
+""")
+    podctl.wait_for(lambda: "Startup probe failed" in podctl("describe", "pod", "slow-start"),
+                    message="a failed startup probe")
+    status = app_status(podctl, "slow-start")
+    assert status["started"] is False and status["ready"] is False
+    assert status["restartCount"] == 0
+    assert "Liveness probe failed" not in podctl("describe", "pod", "slow-start")
+    podctl("exec", "slow-start", "--", "touch", "/tmp/started")
+    wait_restarts(podctl, "slow-start", 1, timeout=20)
+    assert "Container app failed liveness probe, will be restarted" in podctl(
+        "describe", "pod", "slow-start")

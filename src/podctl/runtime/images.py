@@ -105,8 +105,8 @@ def _pull_message(ref: str, detail: str) -> str:
 
 
 def terminal_progress() -> ProgressFn | None:
-    """A rich progress display of pull layers when stderr is a terminal, else None."""
-    if not sys.stderr.isatty():
+    """Pull progress per layer (rich, on stderr) when stdout is a terminal, else None."""
+    if not sys.stdout.isatty():
         return None
     from rich.console import Console
 
