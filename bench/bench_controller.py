@@ -12,7 +12,7 @@ from pathlib import Path
 
 import docker
 
-from bench.common import PODCTL, remove_home, run, scratch_env
+from bench.common import PODCTL, print_results, remove_home, run, scratch_env
 
 PROBED = """
 apiVersion: v1
@@ -133,11 +133,7 @@ def main() -> None:
     client = docker.from_env()
     results = {"restart": bench_restart(client, rounds=10),
                "probes": bench_probes(client, pods=50, seconds=60)}
-    for section, values in results.items():
-        print(f"[{section}]")
-        for key, value in values.items():
-            print(f"  {key:28s} {value:10.3f}" if isinstance(value, float)
-                  else f"  {key:28s} {value:>10}")
+    print_results(results)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from bench.common import (
     ROOT,
     median_ms,
     p90_ms,
+    print_results,
     remove_home,
     run,
     scratch_env,
@@ -165,11 +166,7 @@ def main() -> None:
         "help": bench_help(rounds=20),
         "dry-run": bench_dry_run(rounds=20),
     }
-    for section, values in results.items():
-        print(f"[{section}]")
-        for key, value in values.items():
-            print(f"  {key:28s} {value:10.3f}" if isinstance(value, float)
-                  else f"  {key:28s} {value:>10}")
+    print_results(results)
 
 
 if __name__ == "__main__":

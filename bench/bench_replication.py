@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 
 from bench.bench_controller import start_controller
-from bench.common import PAUSE, PODCTL, remove_home, run, scratch_env
+from bench.common import PAUSE, PODCTL, print_results, remove_home, run, scratch_env
 
 NAMESPACE = f"bench-{uuid.uuid4().hex[:6]}"
 RC_PREFIX = "web-"
@@ -104,11 +104,7 @@ def bench_scale(client: docker.DockerClient, count: int) -> dict[str, float]:
 
 def main() -> None:
     results = {"scale": bench_scale(docker.from_env(), 30)}
-    for section, values in results.items():
-        print(f"[{section}]")
-        for key, value in values.items():
-            print(f"  {key:28s} {value:10.3f}" if isinstance(value, float)
-                  else f"  {key:28s} {value:>10}")
+    print_results(results)
 
 
 if __name__ == "__main__":

@@ -66,3 +66,12 @@ def remove_home(env: dict[str, str], client: docker.DockerClient) -> None:
         for v in client.volumes.list(filters={"label": label}):
             v.remove(force=True)
     shutil.rmtree(home, ignore_errors=True)
+
+
+def print_results(results: dict[str, dict[str, float | int]]) -> None:
+    """Sections of `name value` lines, the format every benchmark prints."""
+    for section, values in results.items():
+        print(f"[{section}]")
+        for key, value in values.items():
+            print(f"  {key:28s} {value:10.3f}" if isinstance(value, float)
+                  else f"  {key:28s} {value:>10}")

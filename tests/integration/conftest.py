@@ -120,6 +120,15 @@ def containers_of(client: docker.DockerClient, uid: str) -> list[Any]:
     return list(client.containers.list(all=True, filters={"label": f"io.kubernetes.pod.uid={uid}"}))
 
 
+def answers(url: str) -> bool:
+    """Whether an HTTP server answers at url yet."""
+    try:
+        http_get(url, timeout=1)
+        return True
+    except OSError:
+        return False
+
+
 def http_get(url: str, timeout: float = 5) -> str:
     import urllib.request
 

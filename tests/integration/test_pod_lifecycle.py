@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from .conftest import KUBIA_IMAGE, Podctl, containers_of, http_get
+from .conftest import KUBIA_IMAGE, Podctl, answers, containers_of, http_get
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 
@@ -26,16 +26,9 @@ def test_create_prints_kubectl_line_and_pod_runs(podctl: Podctl) -> None:
 def test_pod_answers_http_on_its_ip_with_its_hostname(podctl: Podctl) -> None:
     podctl("create", "-f", str(MANIFESTS / "kubia-manual.yaml"))
     ip = podctl.pod_json("kubia-manual")["status"]["podIP"]
-    podctl.wait_for(lambda: _answers(f"http://{ip}:8080/"), message="kubia to listen")
+    podctl.wait_for(lambda: answers(f"http://{ip}:8080/"), message="kubia to listen")
     assert http_get(f"http://{ip}:8080/") == "You've hit kubia-manual\n"
 
-
-def _answers(url: str) -> bool:
-    try:
-        http_get(url, timeout=1)
-        return True
-    except OSError:
-        return False
 
 
 def test_get_json_has_full_object(podctl: Podctl, docker_client: docker.DockerClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import socket
 
-from .conftest import Podctl, http_get
+from .conftest import Podctl, answers, http_get
 from .test_controller import Start
 
 GPU = """
@@ -110,7 +110,7 @@ spec:
     ports: [{{containerPort: 8080, hostPort: {port}}}]
 """
     podctl.apply_yaml(manifest.format(name="first", port=port))
-    podctl.wait_for(lambda: _answers(f"http://127.0.0.1:{port}/"), message="hostPort")
+    podctl.wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), message="hostPort")
     assert http_get(f"http://127.0.0.1:{port}/") == "You've hit first\n"
     podctl.apply_yaml(manifest.format(name="second", port=port))
     assert phase(podctl, "second") == "Pending"
@@ -119,10 +119,3 @@ spec:
     described = podctl("describe", "pod", "first")
     assert f"Host Port:      {port}/TCP" in described
 
-
-def _answers(url: str) -> bool:
-    try:
-        http_get(url, timeout=1)
-        return True
-    except OSError:
-        return False
