@@ -90,3 +90,15 @@ def test_create_from_stdin_and_folder(podctl: Podctl) -> None:
     for i in (2, 1):
         (folder / f"p{i}.yaml").write_text(text.replace("kubia-manual", f"pod-{i}"))
     assert podctl("create", "-f", str(folder)) == "pod/pod-1 created\npod/pod-2 created\n"
+
+
+def test_run_makes_a_labelled_pod(podctl: Podctl) -> None:
+    assert podctl("run", "kubia", "--image=podctl/kubia:1", "--port=8080") == (
+        "pod/kubia created\n")
+    pod = podctl.pod_json("kubia")
+    assert pod["metadata"]["labels"] == {"run": "kubia"}
+    assert pod["spec"]["containers"][0]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    podctl("run", "once", "--image=podctl/busybox:1", "--restart=Never", "--", "echo", "hi")
+    podctl.wait_for(lambda: podctl.pod_json("once")["status"]["phase"] == "Succeeded",
+                    message="Succeeded")
+    assert podctl("logs", "once") == "hi\n"

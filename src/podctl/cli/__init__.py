@@ -24,9 +24,9 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from podctl.cli import apply, controller, create, delete, describe, get, label, logs
+    from podctl.cli import apply, controller, create, delete, describe, get, label, logs, run
 
-    for module in (create, apply, get, describe, delete, logs, label, controller):
+    for module in (create, apply, run, get, describe, delete, logs, label, controller):
         for command in module.COMMANDS:
             cli.add_command(command)
 
