@@ -102,3 +102,13 @@ def test_run_makes_a_labelled_pod(podctl: Podctl) -> None:
     podctl.wait_for(lambda: podctl.pod_json("once")["status"]["phase"] == "Succeeded",
                     message="Succeeded")
     assert podctl("logs", "once") == "hi\n"
+
+
+def test_get_events_outlive_the_pod(podctl: Podctl) -> None:
+    podctl("run", "kubia", "--image=podctl/kubia:1")
+    podctl("delete", "pod", "kubia", "--now")
+    table = podctl("get", "events").splitlines()
+    assert table[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    reasons = [row.split()[2] for row in table[1:]]
+    assert reasons == ["Scheduled", "Pulled", "Created", "Started", "Killing"]
+    assert all(row.split()[3] == "pod/kubia" for row in table[1:])

@@ -20,9 +20,10 @@ RESOURCES: dict[str, tuple[str, str]] = {
     "ReplicationController": ("replicationcontrollers", "replicationcontroller"),
     "Namespace": ("namespaces", "namespace"),
     "Node": ("nodes", "node"),
+    "Event": ("events", "event"),
 }
 
-NAMESPACED = {"Pod", "ReplicationController"}
+NAMESPACED = {"Pod", "ReplicationController", "Event"}
 
 
 def plural(kind: str) -> str:
@@ -110,6 +111,7 @@ RESOURCE_ALIASES: dict[str, str] = {
     "replicationcontrollers": "ReplicationController", "rc": "ReplicationController",
     "namespace": "Namespace", "namespaces": "Namespace", "ns": "Namespace",
     "node": "Node", "nodes": "Node", "no": "Node",
+    "event": "Event", "events": "Event", "ev": "Event",
 }
 
 

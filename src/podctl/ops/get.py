@@ -25,7 +25,9 @@ def fetch(store: Store, request: GetRequest) -> list[Obj]:
     selector = user_selector(request.selector)
     objs: list[Obj] = []
     for kind, names in request.targets:
-        found = select(store.list(kind, request.namespace), names, selector, kind)
+        pool = (store.list_events(request.namespace) if kind == "Event"
+                else store.list(kind, request.namespace))
+        found = select(pool, names, selector, kind)
         if kind == "Pod":
             found = pods_with_status(store, found, detailed=request.detailed)
         elif kind == "Node":

@@ -1,4 +1,4 @@
-"""kubectl's columns for replication controllers and nodes."""
+"""kubectl's columns for replication controllers, nodes and events."""
 
 from __future__ import annotations
 
@@ -43,3 +43,14 @@ def node_row(node: Obj, now: datetime, wide: bool) -> list[str]:
                 info.get("osImage", ""), info.get("kernelVersion", ""),
                 info.get("containerRuntimeVersion", "")]
     return row
+
+
+EVENT_HEADERS = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+
+
+def event_row(event: Obj, now: datetime, wide: bool) -> list[str]:
+    involved = event.get("involvedObject") or {}
+    return [age(event.get("lastTimestamp"), now), str(event.get("type", "")),
+            str(event.get("reason", "")),
+            f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+            str(event.get("message", ""))]

@@ -13,10 +13,12 @@ from podctl.api.meta import Obj
 from podctl.errors import PodctlError
 from podctl.printers.age import age
 from podctl.printers.controllers import (
+    EVENT_HEADERS,
     NODE_HEADERS,
     NODE_WIDE_HEADERS,
     RC_HEADERS,
     RC_WIDE_HEADERS,
+    event_row,
     node_row,
     rc_row,
 )
@@ -42,6 +44,7 @@ TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "ReplicationController": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
     "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
     "Node": (NODE_HEADERS, NODE_WIDE_HEADERS, node_row),
+    "Event": (EVENT_HEADERS, [], event_row),
 }
 
 

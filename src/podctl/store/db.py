@@ -197,7 +197,7 @@ class Store:
         return obj
 
     def delete(self, kind: str, namespace: str, name: str, uid: str | None = None) -> bool:
-        """Remove an object (and its events and state); False when it was already gone."""
+        """Remove an object and its kubelet state (events stay); False if it was already gone."""
         ns = namespace if kind in meta.NAMESPACED else ""
         with self.transaction() as db:
             current = self._get(db, kind, ns, name)
@@ -205,7 +205,6 @@ class Store:
                 return False
             gone_uid = current["metadata"]["uid"]
             db.execute("DELETE FROM objects WHERE uid=?", (gone_uid,))
-            db.execute("DELETE FROM events WHERE object_uid=?", (gone_uid,))
             db.execute("DELETE FROM pod_state WHERE uid=?", (gone_uid,))
             db.execute("DELETE FROM probe_results WHERE pod_uid=?", (gone_uid,))
             self._next_rv(db)
@@ -232,6 +231,8 @@ class Store:
         md = obj["metadata"]
         now = meta.now_rfc3339()
         with self.transaction() as db:
+            # Events outlive their objects, for an hour, as the API server keeps them.
+            db.execute("DELETE FROM events WHERE last_ts < ?", (_hour_before(now),))
             row = db.execute(
                 "SELECT id FROM events WHERE object_uid=? AND type=? AND reason=? AND message=? "
                 "AND source=? AND field_path=?",
@@ -259,6 +260,15 @@ class Store:
         keys = ("type", "reason", "message", "source", "count", "firstTimestamp",
                 "lastTimestamp", "fieldPath")
         return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def list_events(self, namespace: str | None = None) -> builtins.list[Obj]:
+        """Events as v1 Event objects, oldest first."""
+        where, args = ("WHERE namespace=?", (namespace,)) if namespace is not None else ("", ())
+        rows = self._read(
+            "SELECT id, namespace, object_kind, object_name, object_uid, field_path, type, "
+            f"reason, message, source, count, first_ts, last_ts FROM events {where} "
+            "ORDER BY last_ts, id", args)
+        return [_event_object(*row) for row in rows]
 
     # -- controller-owned pod state (kubelet's memory: image errors, probes, backoff) -----
 
@@ -296,6 +306,28 @@ class Store:
         ):
             out.setdefault(container_id, {})[probe] = bool(ok)
         return out
+
+
+def _hour_before(timestamp: str) -> str:
+    from datetime import timedelta
+
+    return meta.format_time(meta.parse_time(timestamp) - timedelta(hours=1))
+
+
+def _event_object(event_id: int, namespace: str, kind: str, name: str, uid: str,
+                  field_path: str, type_: str, reason: str, message: str, source: str,
+                  count: int, first: str, last: str) -> Obj:
+    involved: Obj = {"apiVersion": "v1", "kind": kind, "name": name, "namespace": namespace,
+                     "uid": uid}
+    if field_path:
+        involved["fieldPath"] = field_path
+    return {
+        "apiVersion": "v1", "kind": "Event", "count": count, "firstTimestamp": first,
+        "involvedObject": involved, "lastTimestamp": last, "message": message,
+        "metadata": {"name": f"{name}.{event_id:016x}", "namespace": namespace,
+                     "creationTimestamp": first, "uid": f"{uid[:24]}{event_id:012x}"},
+        "reason": reason, "source": {"component": source}, "type": type_,
+    }
 
 
 _retry_delays = (0.05, 0.1, 0.2)
