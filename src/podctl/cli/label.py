@@ -10,15 +10,22 @@ from podctl.cli import terminal
 from podctl.cli.common import namespace_option, selector_option
 
 
-@click.command("label")
-@click.argument("args", nargs=-1, required=True)
-@namespace_option
-@selector_option
-@click.option("--all", "all_", is_flag=True, help="Every object of the type.")
-@click.option("--overwrite", is_flag=True, help="Allow changing an existing label's value.")
-def label(args: tuple[str, ...], namespace: str | None, selector: str | None, all_: bool,
-          overwrite: bool) -> None:
-    """Update labels: podctl label pods|rc|node NAME... k=v k2- [--overwrite]."""
+def _metadata_command(name: str, field: str, help_text: str) -> click.Command:
+    @click.command(name, help=help_text)
+    @click.argument("args", nargs=-1, required=True)
+    @namespace_option
+    @selector_option
+    @click.option("--all", "all_", is_flag=True, help="Every object of the type.")
+    @click.option("--overwrite", is_flag=True, help="Allow changing an existing value.")
+    def command(args: tuple[str, ...], namespace: str | None, selector: str | None,
+                all_: bool, overwrite: bool) -> None:
+        _update_metadata(field, args, namespace, selector, all_, overwrite)
+
+    return command
+
+
+def _update_metadata(field: str, args: tuple[str, ...], namespace: str | None,
+                     selector: str | None, all_: bool, overwrite: bool) -> None:
     from podctl.api.meta import NAMESPACED
     from podctl.cli.common import split_resource_args
     from podctl.errors import NotFound, PodctlError
@@ -29,7 +36,7 @@ def label(args: tuple[str, ...], namespace: str | None, selector: str | None, al
     targets_args = [a for a in args if "=" not in a and not a.endswith("-")]
     changes, removals = parse_changes([a for a in args if a not in targets_args])
     if not changes and not removals:
-        raise PodctlError("at least one label update is required")
+        raise PodctlError(f"at least one {field[:-1]} update is required")
     targets = split_resource_args(tuple(targets_args))
     store = open_store()
     ok = True
@@ -49,8 +56,8 @@ def label(args: tuple[str, ...], namespace: str | None, selector: str | None, al
             ok = False
             continue
         for obj in objs:
-            terminal.out(relabel(store, obj, changes, removals, overwrite))
-        if kind == "Node" and objs:
+            terminal.out(relabel(store, obj, changes, removals, overwrite, field))
+        if kind == "Node" and objs and field == "labels":
             from podctl.home import podctl_home
             from podctl.leader import controller_running
             from podctl.ops.nodes import retry_pending
@@ -59,6 +66,13 @@ def label(args: tuple[str, ...], namespace: str | None, selector: str | None, al
                 retry_pending(store)
     if not ok:
         sys.exit(1)
+
+
+label = _metadata_command(
+    "label", "labels", "Update labels: podctl label pods|rc|node NAME... k=v k2- [--overwrite].")
+annotate = _metadata_command(
+    "annotate", "annotations",
+    "Update annotations: podctl annotate pods|rc|node NAME... k=v k2- [--overwrite].")
 
 
 @click.command("scale")
@@ -81,4 +95,4 @@ def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:
             terminal.out(do_scale(store, namespace or "default", name, replicas))
 
 
-COMMANDS = [label, scale]
+COMMANDS = [label, annotate, scale]

@@ -10,9 +10,9 @@ from podctl.store import Store
 
 
 def relabel(store: Store, obj: Obj, changes: dict[str, str], removals: list[str],
-            overwrite: bool) -> str:
-    """Apply label changes to one object; kubectl's result line."""
-    labels = dict(obj["metadata"].get("labels") or {})
+            overwrite: bool, field: str = "labels") -> str:
+    """Apply label (or annotation) changes to one object; kubectl's result line."""
+    labels = dict(obj["metadata"].get(field) or {})
     for key, value in changes.items():
         if key in labels and labels[key] != value and not overwrite:
             raise PodctlError(f"'{key}' already has a value ({labels[key]}), "
@@ -21,19 +21,20 @@ def relabel(store: Store, obj: Obj, changes: dict[str, str], removals: list[str]
         problems = validate_label_key(key)
         if problems:
             raise Invalid(f'The {obj["kind"]} "{meta.name_of(obj)}" is invalid: '
-                          f'metadata.labels: Invalid value: "{key}": {problems[0]}')
+                          f'metadata.{field}: Invalid value: "{key}": {problems[0]}')
     before = dict(labels)
     labels.update(changes)
     for key in removals:
         labels.pop(key, None)
     kind = meta.singular(obj["kind"])
+    word = "labeled" if field == "labels" else "annotated"
     if labels == before:
-        return f"{kind}/{meta.name_of(obj)} not labeled"
-    obj["metadata"]["labels"] = labels
+        return f"{kind}/{meta.name_of(obj)} not {word}"
+    obj["metadata"][field] = labels
     if not labels:
-        obj["metadata"].pop("labels")
+        obj["metadata"].pop(field)
     store.update(obj)
-    verb = "unlabeled" if removals and not changes else "labeled"
+    verb = f"un{word}" if removals and not changes else word
     return f"{kind}/{meta.name_of(obj)} {verb}"
 
 
