@@ -286,3 +286,23 @@ spec:
     wait_restarts(podctl, "slow-start", 1, timeout=20)
     assert "Container app failed liveness probe, will be restarted" in podctl(
         "describe", "pod", "slow-start")
+
+
+def test_memory_hog_is_oom_killed(podctl: Podctl) -> None:
+    podctl.apply_yaml("""
+apiVersion: v1
+kind: Pod
+metadata: {name: hog}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: hog
+    image: podctl/busybox:1
+    command: [sh, -c, 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo done']
+    resources: {limits: {memory: 20Mi}}
+""")
+    podctl.wait_for(lambda: "terminated" in app_status(podctl, "hog")["state"], message="OOM")
+    terminated = app_status(podctl, "hog")["state"]["terminated"]
+    assert terminated["reason"] == "OOMKilled" and terminated["exitCode"] == 137
+    assert podctl("get", "pod", "hog").splitlines()[1].split()[2] == "OOMKilled"
+    assert podctl.pod_json("hog")["status"]["phase"] == "Failed"
