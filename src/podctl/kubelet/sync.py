@@ -113,12 +113,12 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -
     got = images.ensure_image(image, "IfNotPresent")
     if not got.ok:
         hint = ("" if "PODCTL_PAUSE_IMAGE" in os.environ else
-                " (offline? build one with `make images` and set "
-                "PODCTL_PAUSE_IMAGE=podctl/pause:1.0)")
+                f" (offline? `make images` builds {sandbox.LOCAL_PAUSE_IMAGE}, which podctl "
+                "then uses)")
         _emit(store, pod, "Warning", "FailedCreatePodSandBox",
               f"Failed to create pod sandbox: {got.message}{hint}")
         return None
-    sandbox_id = sandbox.create_sandbox(pod, attempt)
+    sandbox_id = sandbox.create_sandbox(pod, attempt, image)
     state.setdefault("startTime", meta.now_rfc3339())
     return sandbox_id
 

@@ -11,10 +11,22 @@ from podctl.runtime.client import docker_api, translate_errors
 from podctl.runtime.network import NETWORK_NAME, ensure_network
 
 DEFAULT_PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+# What `make images` builds from images/pause: used when the default image is absent, so
+# that an offline machine works without configuration.
+LOCAL_PAUSE_IMAGE = "podctl/pause:1.0"
 
 
 def pause_image() -> str:
-    return os.environ.get("PODCTL_PAUSE_IMAGE") or DEFAULT_PAUSE_IMAGE
+    """PODCTL_PAUSE_IMAGE, else the kubelet's default, else the locally built one if only
+    that one is present (checked without pulling)."""
+    explicit = os.environ.get("PODCTL_PAUSE_IMAGE")
+    if explicit:
+        return explicit
+    from podctl.runtime.images import image_present
+
+    if image_present(DEFAULT_PAUSE_IMAGE) is None and image_present(LOCAL_PAUSE_IMAGE):
+        return LOCAL_PAUSE_IMAGE
+    return DEFAULT_PAUSE_IMAGE
 
 
 def pod_hostname(pod: Obj) -> str:
@@ -36,7 +48,7 @@ def host_port_bindings(pod: Obj) -> dict[str, list[tuple[str, int]]]:
     return bindings
 
 
-def create_sandbox(pod: Obj, attempt: int) -> str:
+def create_sandbox(pod: Obj, attempt: int, image: str) -> str:
     """Create (not start) the pause container; returns its id."""
     api = docker_api()
     network_id = ensure_network()
@@ -50,7 +62,7 @@ def create_sandbox(pod: Obj, attempt: int) -> str:
     )
     with translate_errors():
         created: dict[str, Any] = api.create_container(
-            image=pause_image(),
+            image=image,
             name=naming.sandbox_name(pod, attempt),
             hostname=pod_hostname(pod),
             labels=naming.sandbox_labels(pod, attempt),
