@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from podctl.api.images import default_pull_policy, split_reference
 from podctl.api.quantity import bytes_of, millicores
 from podctl.runtime import naming
-from podctl.runtime.images import default_pull_policy, split_reference
 from podctl.runtime.specs import (
     PodContext,
     container_env,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podctl.api import meta
+from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
 from podctl.kubelet import backoff
 from podctl.kubelet.node import ensure_node, node_facts
@@ -189,7 +190,7 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
     import docker.errors
 
     name, image = spec["name"], spec["image"]
-    policy = spec.get("imagePullPolicy") or images.default_pull_policy(image)
+    policy = spec.get("imagePullPolicy") or default_pull_policy(image)
     if policy == "Always":
         _emit(store, pod, "Normal", "Pulling", f'Pulling image "{image}"', name)
     got = images.ensure_image(image, policy, progress)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from podctl.api.images import default_pull_policy
+
 PROBE_DEFAULTS = (
     ("timeoutSeconds", 1),
     ("periodSeconds", 10),
@@ -22,16 +24,6 @@ def _drop_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_drop_nulls(v) for v in value]
     return value
-
-
-def image_tag(image: str) -> str:
-    """The tag of an image reference ("latest" when neither tag nor digest is given)."""
-    if "@" in image:
-        return ""
-    last = image.rsplit("/", 1)[-1]
-    if ":" in last:
-        return last.rsplit(":", 1)[1]
-    return "latest"
 
 
 def _probe(probe: Any) -> None:
@@ -61,8 +53,7 @@ def _container(ctr: dict[str, Any], for_pod: bool, host_network: bool) -> None:
     """SetDefaults_Container and the container parts of SetDefaults_Pod."""
     if not ctr.get("imagePullPolicy"):
         image = ctr.get("image")
-        tag = image_tag(image) if isinstance(image, str) else "latest"
-        ctr["imagePullPolicy"] = "Always" if tag == "latest" else "IfNotPresent"
+        ctr["imagePullPolicy"] = default_pull_policy(image if isinstance(image, str) else "")
     if not ctr.get("terminationMessagePath"):
         ctr["terminationMessagePath"] = "/dev/termination-log"
     if not ctr.get("terminationMessagePolicy"):

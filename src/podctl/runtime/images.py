@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from podctl.api.images import split_reference
 from podctl.runtime.client import docker_api, translate_errors
 
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -23,26 +24,6 @@ class ImageResult:
     size: int = 0
     reason: str = ""  # ErrImagePull, ErrImageNeverPull, InvalidImageName
     message: str = ""
-
-
-def split_reference(ref: str) -> tuple[str, str | None, str | None]:
-    """(repository, tag, digest) of an image reference; tag None when absent."""
-    digest = None
-    if "@" in ref:
-        ref, digest = ref.split("@", 1)
-    last = ref.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, tag = ref.rsplit(":", 1)
-        return repo, tag, digest
-    return ref, None, digest
-
-
-def default_pull_policy(ref: str) -> str:
-    """Always for :latest or an untagged, undigested image; else IfNotPresent."""
-    _, tag, digest = split_reference(ref)
-    if digest is None and (tag is None or tag == "latest"):
-        return "Always"
-    return "IfNotPresent"
 
 
 def image_present(ref: str) -> dict[str, Any] | None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from podctl.api.images import default_pull_policy
 from podctl.manifest import check_document, default_pod_spec
-from podctl.manifest.defaults import image_tag
 from podctl.manifest.load import parse_text
 
 
@@ -90,10 +90,9 @@ def test_image_pull_policy_by_tag(image: str, policy: str) -> None:
     assert spec["containers"][0]["imagePullPolicy"] == policy
 
 
-def test_image_tag() -> None:
-    """Registry ports are not tags."""
-    assert image_tag("registry:5000/x") == "latest"
-    assert image_tag("registry:5000/x:1.2") == "1.2"
+def test_registry_ports_are_not_tags() -> None:
+    assert default_pull_policy("registry:5000/x") == "Always"
+    assert default_pull_policy("registry:5000/x:1.2") == "IfNotPresent"
 
 
 def test_container_level_defaults() -> None:
