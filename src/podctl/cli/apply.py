@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 import sys
-import tempfile
 
 import click
 
@@ -87,6 +83,11 @@ def _header() -> str:
 
 
 def _run_editor(text: str, stem: str) -> str:
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
     editor = os.environ.get("KUBE_EDITOR") or os.environ.get("EDITOR") or "vi"
     with tempfile.NamedTemporaryFile("w", prefix=f"podctl-edit-{stem}-", suffix=".yaml",
                                      delete=False) as handle:
@@ -101,6 +102,8 @@ def _run_editor(text: str, stem: str) -> str:
 
 
 def _keep(text: str) -> str:
+    import tempfile
+
     with tempfile.NamedTemporaryFile("w", prefix="podctl-edit-", suffix=".yaml",
                                      delete=False) as handle:
         handle.write(text)
