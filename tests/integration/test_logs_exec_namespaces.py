@@ -112,3 +112,16 @@ def test_get_events_outlive_the_pod(podctl: Podctl) -> None:
     reasons = [row.split()[2] for row in table[1:]]
     assert reasons == ["Scheduled", "Pulled", "Created", "Started", "Killing"]
     assert all(row.split()[3] == "pod/kubia" for row in table[1:])
+
+
+def test_wait_for_ready_jsonpath_and_delete(podctl: Podctl) -> None:
+    podctl("run", "kubia", "--image=podctl/kubia:1")
+    assert podctl("wait", "--for=condition=Ready", "pod/kubia", "--timeout=20s") == (
+        "pod/kubia condition met\n")
+    assert podctl("wait", "--for=jsonpath={.status.phase}=Running", "pods", "-l",
+                  "run=kubia") == "pod/kubia condition met\n"
+    late = podctl.run("wait", "--for=condition=Ready=False", "pod/kubia", "--timeout=1s")
+    assert late.code == 1
+    assert late.err == "error: timed out waiting for the condition on pods/kubia\n"
+    podctl("delete", "pod", "kubia", "--now")
+    assert podctl("wait", "--for=delete", "pod/kubia") == "pod/kubia condition met\n"

@@ -24,9 +24,22 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from podctl.cli import apply, controller, create, delete, describe, get, label, logs, run
+    from podctl.cli import (
+        apply,
+        controller,
+        create,
+        delete,
+        describe,
+        get,
+        label,
+        logs,
+        portforward,
+        run,
+        wait,
+    )
 
-    for module in (create, apply, run, get, describe, delete, logs, label, controller):
+    for module in (create, apply, run, get, describe, delete, logs, label, wait, controller,
+                   portforward):
         for command in module.COMMANDS:
             cli.add_command(command)
 
