@@ -134,6 +134,7 @@ class Controller:
     def handle(self, key: Hashable) -> None:
         assert isinstance(key, tuple)
         kind, namespace, name = (str(part) for part in key)
+        log.debug("sync %s %s/%s", kind, namespace, name)
         if kind == "Pod":
             self.sync_pod(namespace, name)
         elif kind == "ReplicationController":
@@ -159,6 +160,7 @@ class Controller:
         if not pod["spec"].get("nodeName") and not bind_pending(self.store, pod):
             return
         result = sync_pod(self.store, namespace, name)
+        log.debug("synced pod %s/%s: %s", namespace, name, result)
         if result.retry_in is not None:
             self.queue.add(("Pod", namespace, name), delay=result.retry_in)
         records = inventory.list_containers(meta.uid_of(pod))

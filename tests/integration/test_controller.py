@@ -306,3 +306,52 @@ spec:
     assert terminated["reason"] == "OOMKilled" and terminated["exitCode"] == 137
     assert podctl("get", "pod", "hog").splitlines()[1].split()[2] == "OOMKilled"
     assert podctl.pod_json("hog")["status"]["phase"] == "Failed"
+
+
+INIT = """
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  restartPolicy: {policy}
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: first
+    image: podctl/busybox:1
+    command: [sh, -c, "echo one > /work/log"]
+    volumeMounts: [{{name: w, mountPath: /work}}]
+  - name: second
+    image: podctl/busybox:1
+    command: [sh, -c, "{second}"]
+    volumeMounts: [{{name: w, mountPath: /work}}]
+  containers:
+  - name: app
+    image: podctl/busybox:1
+    command: [sh, -c, "cat /work/log; sleep 600"]
+    volumeMounts: [{{name: w, mountPath: /work}}]
+  volumes: [{{name: w, emptyDir: {{}}}}]
+"""
+
+
+def test_init_containers_run_in_order_before_the_app(podctl: Podctl, controller: Start) -> None:
+    controller()
+    podctl.apply_yaml(INIT.format(name="initd", policy="Always",
+                                  second="sleep 1; echo two >> /work/log"))
+    assert podctl("get", "pod", "initd").splitlines()[1].split()[2].startswith("Init:")
+    podctl.wait_for(lambda: podctl.pod_json("initd")["status"]["phase"] == "Running",
+                    message="Running after init")
+    podctl.wait_for(lambda: podctl.run("logs", "initd").out == "one\ntwo\n", message="logs")
+    pod = podctl.pod_json("initd")
+    assert [s["state"]["terminated"]["reason"] for s in pod["status"]["initContainerStatuses"]] \
+        == ["Completed", "Completed"]
+    assert "Init Containers:" in podctl("describe", "pod", "initd")
+
+
+def test_failed_init_container_fails_a_never_pod(podctl: Podctl, controller: Start) -> None:
+    controller()
+    podctl.apply_yaml(INIT.format(name="broken", policy="Never", second="exit 3"))
+    podctl.wait_for(lambda: podctl.pod_json("broken")["status"]["phase"] == "Failed",
+                    message="Failed")
+    assert podctl("get", "pod", "broken").splitlines()[1].split()[2] == "Init:Error"
+    app = podctl.pod_json("broken")["status"]["containerStatuses"][0]
+    assert app["state"]["waiting"]["reason"] == "PodInitializing"

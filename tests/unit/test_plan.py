@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from podctl.kubelet.backoff import backoff_delay
@@ -67,3 +69,52 @@ def test_should_restart(policy: str, code: int, restart: bool) -> None:
                                             (6, 300), (20, 300)])
 def test_backoff_doubles_from_ten_seconds_to_five_minutes(restarts: int, delay: float) -> None:
     assert backoff_delay(restarts) == delay
+
+
+def init_pod(policy: str = "Always") -> dict[str, object]:
+    p = pod("app", policy=policy)
+    p["spec"]["initContainers"] = [{"name": "i1", "image": "img"},  # type: ignore[index]
+                                   {"name": "i2", "image": "img"}]
+    return p
+
+
+def in_sandbox(r: Any, sandbox_id: str) -> Any:
+    r.labels["io.kubernetes.sandbox.id"] = sandbox_id
+    return r
+
+
+def test_new_pod_with_init_containers_starts_only_the_first() -> None:
+    actions = compute_pod_actions(init_pod(), [], {})
+    assert actions.create_sandbox and actions.start == {"i1": 0}
+
+
+def test_next_init_container_starts_after_the_previous_succeeded() -> None:
+    sb = sandbox()
+    records = [sb, in_sandbox(record("i1", 0, "exited", 0), sb.id)]
+    assert compute_pod_actions(init_pod(), records, {}).start == {"i2": 0}
+
+
+def test_app_containers_start_once_all_init_containers_succeeded() -> None:
+    sb = sandbox()
+    records = [sb] + [in_sandbox(record(n, 0, "exited", 0), sb.id) for n in ("i1", "i2")]
+    assert compute_pod_actions(init_pod(), records, {}).start == {"app": 0}
+
+
+def test_running_init_container_holds_everything() -> None:
+    sb = sandbox()
+    records = [sb, in_sandbox(record("i1", 0, "running"), sb.id)]
+    assert compute_pod_actions(init_pod(), records, {}).is_noop()
+
+
+def test_failed_init_container_is_restarted_or_fails_the_pod() -> None:
+    sb = sandbox()
+    failed = in_sandbox(record("i1", 0, "exited", 1), sb.id)
+    assert compute_pod_actions(init_pod(), [sb, failed], {}).restart_wanted == {"i1": failed}
+    never = compute_pod_actions(init_pod("Never"), [sb, failed], {})
+    assert never.pod_finished and not never.restart_wanted
+
+
+def test_init_containers_of_an_old_sandbox_run_again() -> None:
+    sb = sandbox(1)
+    records = [sb, in_sandbox(record("i1", 0, "exited", 0), "old-sandbox")]
+    assert compute_pod_actions(init_pod(), records, {}).start == {"i1": 1}

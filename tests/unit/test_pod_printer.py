@@ -121,3 +121,18 @@ def test_describe_pod_layout() -> None:
     assert "    Port:           80/TCP (http)" in lines
     assert "    Host Port:      0/TCP" in lines
     assert lines[-1] == "Events:  <none>"
+
+
+@pytest.mark.parametrize("init,expected", [
+    ([{"state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+      {"state": {"running": {}}}], "Init:1/2"),
+    ([{"state": {"terminated": {"exitCode": 1, "reason": "Error"}}}, {"state": {}}],
+     "Init:Error"),
+    ([{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}], "Init:CrashLoopBackOff"),
+    ([{"state": {"waiting": {"reason": "PodInitializing"}}}], "Init:0/1"),
+    ([{"state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}], "Running"),
+])
+def test_status_column_with_init_containers(init: list[dict[str, Any]], expected: str) -> None:
+    p = pod_with([cs("a", RUNNING, True)])
+    p["status"]["initContainerStatuses"] = init
+    assert pod_status_text(p) == expected

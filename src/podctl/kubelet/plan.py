@@ -7,6 +7,7 @@ from typing import Any
 
 from podctl.api.meta import Obj
 from podctl.kubelet.status import current_sandbox, is_stopped, latest_by_container
+from podctl.runtime import naming
 from podctl.runtime.records import ContainerRecord
 
 
@@ -49,6 +50,7 @@ def compute_pod_actions(pod: Obj, records: list[ContainerRecord],
     by_name = latest_by_container(records)
     sandbox = current_sandbox(records)
     actions.remove = _garbage(records, sandbox, by_name)
+    init_names = [c["name"] for c in spec.get("initContainers") or []]
     ever_ran = any(by_name.get(n) for n in names)
 
     if sandbox is None or not sandbox.running:
@@ -60,6 +62,10 @@ def compute_pod_actions(pod: Obj, records: list[ContainerRecord],
         actions.sandbox_attempt = sandbox.attempt + 1 if sandbox is not None else 0
         actions.sandbox_changed = sandbox is not None
         actions.kill = [r for r in records if r.running]
+        if init_names:  # a new sandbox runs its init containers again, first things first
+            attempts = by_name.get(init_names[0], [])
+            actions.start[init_names[0]] = attempts[0].attempt + 1 if attempts else 0
+            return actions
         for name in names:
             attempts = by_name.get(name, [])
             latest = attempts[0] if attempts else None
@@ -69,6 +75,8 @@ def compute_pod_actions(pod: Obj, records: list[ContainerRecord],
                 actions.start[name] = latest.attempt + 1
         return actions
 
+    if init_names and _init_step(actions, init_names, by_name, sandbox.id, policy):
+        return actions
     finished = 0
     for name in names:
         attempts = by_name.get(name, [])
@@ -86,6 +94,34 @@ def compute_pod_actions(pod: Obj, records: list[ContainerRecord],
             actions.start[name] = latest.attempt  # created but never started: start it
     actions.pod_finished = bool(names) and finished == len(names)
     return actions
+
+
+def _init_step(actions: PodActions, init_names: list[str],
+               by_name: dict[str, list[ContainerRecord]], sandbox_id: str, policy: str) -> bool:
+    """Advance init containers one at a time, in order; True while they are not all done.
+
+    Only runs in the current sandbox count: a recreated sandbox runs them all again.
+    """
+    for name in init_names:
+        attempts = by_name.get(name, [])
+        here = [r for r in attempts if r.labels.get(naming.SANDBOX_ID) == sandbox_id]
+        latest = here[0] if here else None
+        if latest is None:
+            actions.start[name] = attempts[0].attempt + 1 if attempts else 0
+            return True
+        if latest.running:
+            return True
+        if is_stopped(latest):
+            if latest.exit_code == 0:
+                continue
+            if policy == "Never":
+                actions.pod_finished = True
+            else:
+                actions.restart_wanted[name] = latest
+            return True
+        actions.start[name] = latest.attempt  # created but never started
+        return True
+    return False
 
 
 def _garbage(records: list[ContainerRecord], sandbox: ContainerRecord | None,

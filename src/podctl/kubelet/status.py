@@ -59,16 +59,17 @@ def is_stopped(record: ContainerRecord) -> bool:
 
 def container_status(
     spec: Obj, attempts: list[ContainerRecord], cstate: dict[str, Any],
-    probes: dict[str, dict[str, bool]] | None = None,
+    probes: dict[str, dict[str, bool]] | None = None, not_started: str = "ContainerCreating",
 ) -> Obj:
-    """One entry of status.containerStatuses."""
+    """One entry of status.containerStatuses; `not_started` is the waiting reason of a
+    container that does not exist yet (PodInitializing while init containers run)."""
     latest = attempts[0] if attempts else None
     previous = next((r for r in attempts[1:] if is_stopped(r)), None)
     waiting = cstate.get("waiting")
     status: Obj = {"name": spec["name"], "image": spec["image"], "imageID": ""}
     last: Obj = {}
     if latest is None:
-        state: Obj = {"waiting": waiting or {"reason": "ContainerCreating"}}
+        state: Obj = {"waiting": waiting or {"reason": not_started}}
     elif latest.running:
         state = {"running": {"startedAt": latest.started_at}}
         if previous is not None:
@@ -167,17 +168,29 @@ def compute_status(
     by_name = latest_by_container(records)
     cstates = state.get("containers") or {}
     probes = state.get("probes") or {}
+    init_statuses = [
+        _init_status(container_status(c, by_name.get(c["name"], []), cstates.get(c["name"], {}),
+                                      not_started="PodInitializing"))
+        for c in spec.get("initContainers") or []
+    ]
+    uninitialized = [s["name"] for s in init_statuses if not s["ready"]]
     statuses = [
-        container_status(c, by_name.get(c["name"], []), cstates.get(c["name"], {}), probes)
+        container_status(c, by_name.get(c["name"], []), cstates.get(c["name"], {}), probes,
+                         "PodInitializing" if uninitialized else "ContainerCreating")
         for c in spec.get("containers", [])
     ]
     statuses.sort(key=lambda s: str(s["name"]))
-    phase = state.get("phase") if state.get("phase") in ("Succeeded", "Failed") else None
-    phase = phase or pod_phase(spec.get("restartPolicy", "Always"), statuses)
+    policy = spec.get("restartPolicy", "Always")
+    if uninitialized:
+        failed = policy == "Never" and any(
+            (s["state"].get("terminated") or {}).get("exitCode", 0) != 0 for s in init_statuses)
+        phase = "Failed" if failed else "Pending"
+    else:
+        phase = pod_phase(policy, statuses)
     sandbox = current_sandbox(records)
     pod_ip = sandbox.ip if sandbox is not None and sandbox.running else ""
     status: Obj = {
-        "conditions": _conditions(pod, statuses, phase, sandbox, state),
+        "conditions": _conditions(pod, statuses, phase, sandbox, state, uninitialized),
         "phase": phase,
         "qosClass": qos_class(spec),
     }
@@ -187,12 +200,22 @@ def compute_status(
         status["podIP"] = pod_ip
         status["podIPs"] = [{"ip": pod_ip}]
     status["startTime"] = state.get("startTime") or created
+    if init_statuses:
+        status["initContainerStatuses"] = init_statuses
     status["containerStatuses"] = statuses
     return status
 
 
+def _init_status(status: Obj) -> Obj:
+    """Init containers are ready once they exited 0, and never 'started' for probes."""
+    terminated = status["state"].get("terminated") or {}
+    status["ready"] = bool(terminated) and terminated.get("exitCode") == 0
+    status["started"] = "running" in status["state"]
+    return status
+
+
 def _conditions(pod: Obj, statuses: list[Obj], phase: str, sandbox: ContainerRecord | None,
-                state: dict[str, Any]) -> list[Obj]:
+                state: dict[str, Any], uninitialized: list[str]) -> list[Obj]:
     created = pod["metadata"].get("creationTimestamp")
     started = state.get("startTime") or created
     unready = [s["name"] for s in statuses if not s["ready"]]
@@ -210,9 +233,14 @@ def _conditions(pod: Obj, statuses: list[Obj], phase: str, sandbox: ContainerRec
         ready = _condition("Ready", True, ready_since)
         containers_ready = _condition("ContainersReady", True, ready_since)
     sandbox_ready = sandbox is not None and sandbox.running
+    if uninitialized:
+        initialized = _condition("Initialized", False, started, "ContainersNotInitialized",
+                                 f"containers with incomplete status: [{' '.join(uninitialized)}]")
+    else:
+        initialized = _condition("Initialized", True, started)
     return [
         _condition("PodReadyToStartContainers", sandbox_ready, started),
-        _condition("Initialized", True, started),
+        initialized,
         ready,
         containers_ready,
         _condition("PodScheduled", True, created),
@@ -241,7 +269,8 @@ def restart_summary(status: Obj) -> tuple[int, str | None]:
     """Total restarts and the newest lastState.terminated.finishedAt (for RESTARTS)."""
     total = 0
     newest: str | None = None
-    for cs in status.get("containerStatuses") or []:
+    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses")
+                                                              or []):
         total += int(cs.get("restartCount", 0))
         finished = (cs.get("lastState") or {}).get("terminated", {}).get("finishedAt")
         if finished and (newest is None or meta.parse_time(finished) > meta.parse_time(newest)):

@@ -50,7 +50,8 @@ def sync_pod(store: Store, namespace: str, name: str,
         if pod is None or pod["metadata"].get("deletionTimestamp"):
             return SyncResult()
         records = inventory.list_containers(meta.uid_of(pod))
-        inventory.inspect(r for r in records if inventory.needs_inspect(r))
+        # Inspect all: a list right after Docker's `die` event can still say "running".
+        inventory.inspect(records)
         state = store.pod_state(meta.uid_of(pod))
         actions = compute_pod_actions(pod, records, state)
         result = _execute(store, pod, records, state, actions, progress)
@@ -165,7 +166,8 @@ def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict
     except volumes.HostPathError as exc:
         _emit(store, pod, "Warning", "FailedMount", str(exc))
         return
-    by_name = {c["name"]: c for c in pod["spec"].get("containers", [])}
+    by_name = {c["name"]: c for c in
+               pod["spec"].get("containers", []) + (pod["spec"].get("initContainers") or [])}
     cstates = state.setdefault("containers", {})
 
     def one(name: str) -> None:

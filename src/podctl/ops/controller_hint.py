@@ -12,8 +12,11 @@ HINT = ("no podctl controller is running, so probes, restarts and replica counts
 
 
 def needs_controller(pod: Obj) -> bool:
-    """Probes to run, or a dead container its restart policy wants back."""
+    """Probes to run, init containers to run one after another, or a dead container its
+    restart policy wants back."""
     if any(c.get(p) for c in pod["spec"].get("containers", []) for p in PROBES):
+        return True
+    if pod["spec"].get("initContainers"):
         return True
     policy = pod["spec"].get("restartPolicy", "Always")
     for status in (pod.get("status") or {}).get("containerStatuses") or []:

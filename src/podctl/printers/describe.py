@@ -240,7 +240,12 @@ def describe_pod(pod: Obj, events: list[dict[str, Any]], now: datetime) -> str:
     owner = meta.controller_of(pod)
     if owner:
         w.add(0, f"Controlled By:\t{owner['kind']}/{owner['name']}")
-    statuses = {s["name"]: s for s in status.get("containerStatuses") or []}
+    statuses = {s["name"]: s for s in (status.get("containerStatuses") or [])
+                + (status.get("initContainerStatuses") or [])}
+    if spec.get("initContainers"):
+        w.add(0, "Init Containers:")
+        for c in spec["initContainers"]:
+            _container(w, pod, c, statuses.get(c["name"]))
     w.add(0, "Containers:")
     for c in spec.get("containers", []):
         _container(w, pod, c, statuses.get(c["name"]))

@@ -16,6 +16,9 @@ def pod_status_text(pod: Obj) -> str:
     """The STATUS column exactly as kubectl's printPod derives it."""
     status = pod.get("status") or {}
     reason = status.get("reason") or status.get("phase") or ""
+    init_reason = _init_status_text(pod)
+    if init_reason is not None:
+        return _deleting(pod, init_reason)
     statuses = list(status.get("containerStatuses") or [])
     has_running = False
     for cs in reversed(statuses):
@@ -34,12 +37,38 @@ def pod_status_text(pod: Obj) -> str:
             has_running = True
     if reason == "Completed" and has_running:
         reason = "Running" if _is_ready(pod) else "NotReady"
+    return _deleting(pod, str(reason))
+
+
+def _init_status_text(pod: Obj) -> str | None:
+    """`Init:1/2`, `Init:Error`, `Init:CrashLoopBackOff`... while init containers are not
+    all done; None once they are."""
+    init = (pod.get("status") or {}).get("initContainerStatuses") or []
+    for index, cs in enumerate(init):
+        state: dict[str, Any] = cs.get("state") or {}
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if terminated and terminated.get("exitCode") == 0:
+            continue
+        if terminated:
+            if terminated.get("reason"):
+                return f"Init:{terminated['reason']}"
+            if terminated.get("signal"):
+                return f"Init:Signal:{terminated['signal']}"
+            return f"Init:ExitCode:{terminated.get('exitCode')}"
+        if waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            return f"Init:{waiting['reason']}"
+        return f"Init:{index}/{len(init)}"
+    return None
+
+
+def _deleting(pod: Obj, reason: str) -> str:
+    status = pod.get("status") or {}
     if pod.get("metadata", {}).get("deletionTimestamp"):
         if status.get("reason") == "NodeLost":
-            reason = "Unknown"
-        elif status.get("phase") not in ("Succeeded", "Failed"):
-            reason = "Terminating"
-    return str(reason)
+            return "Unknown"
+        if status.get("phase") not in ("Succeeded", "Failed"):
+            return "Terminating"
+    return reason
 
 
 def _is_ready(pod: Obj) -> bool:
