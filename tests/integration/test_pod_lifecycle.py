@@ -223,3 +223,12 @@ def test_docker_unreachable_is_one_line(podctl: Podctl) -> None:
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "Docker engine" in lines[0]
     assert "Traceback" not in result.err
+
+
+def test_no_headers_and_sort_by(podctl: Podctl) -> None:
+    podctl("run", "zeta", "--image=podctl/kubia:1")
+    podctl("run", "alpha", "--image=podctl/kubia:1", "--labels=order=1")
+    rows = podctl("get", "pods", "--no-headers").splitlines()
+    assert [r.split()[0] for r in rows] == ["alpha", "zeta"]
+    by_time = podctl("get", "pods", "--sort-by=.metadata.resourceVersion", "-o", "name")
+    assert by_time == "pod/zeta\npod/alpha\n"

@@ -136,3 +136,10 @@ def test_status_column_with_init_containers(init: list[dict[str, Any]], expected
     p = pod_with([cs("a", RUNNING, True)])
     p["status"]["initContainerStatuses"] = init
     assert pod_status_text(p) == expected
+
+
+def test_sort_by_orders_numbers_numerically_and_missing_first() -> None:
+    from podctl.printers.output import sort_by
+
+    objs = [{"n": "10", "k": "x"}, {"n": "9"}, {"k": "y"}]
+    assert sort_by(objs, ".n") == [{"k": "y"}, {"n": "9"}, {"n": "10", "k": "x"}]

@@ -21,9 +21,12 @@ from podctl.cli.common import namespace_option, selector_option, split_resource_
 @click.option("-L", "--label-columns", multiple=True,
               help="Show these label keys as columns (comma-separated, repeatable).")
 @click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
+@click.option("--no-headers", is_flag=True, help="Tables without their header line.")
+@click.option("--sort-by", default=None, help="Order by a JSONPath, e.g. .metadata.name.")
 def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         selector: str | None, output: str | None, show_labels: bool,
-        label_columns: tuple[str, ...], watch: bool) -> None:
+        label_columns: tuple[str, ...], watch: bool, no_headers: bool,
+        sort_by: str | None) -> None:
     """Display one or many resources (pods, rc, namespaces, nodes, all)."""
     from podctl.ops.get import GetRequest, get_objects
     from podctl.printers.output import check_format, is_table
@@ -38,16 +41,21 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
     from podctl.ops.controller_hint import controller_hint
 
     objs, single = get_objects(request)
+    if sort_by:
+        from podctl.printers.output import sort_by as order
+
+        objs = order(objs, sort_by)
     hint = controller_hint([o for o in objs if o["kind"] == "Pod"])
     if hint:
         terminal.warn(hint)
     columns = [k for spec in label_columns for k in spec.split(",") if k]
-    _print(objs, single, request.namespace, output, all_namespaces, show_labels, columns)
+    _print(objs, single, request.namespace, output, all_namespaces, show_labels, columns,
+           header=not no_headers)
     if watch:
         from podctl.ops.get import watch_objects
 
         # kubectl prints the header once, with the first rows it shows.
-        header_shown = bool(objs)
+        header_shown = bool(objs) or no_headers
         for changed in watch_objects(request):
             _print(changed, False, request.namespace, output, all_namespaces, show_labels,
                    columns, header=not header_shown)
@@ -62,8 +70,6 @@ def _print(objs: list[dict[str, object]], single: bool, namespace: str | None,
     from podctl.printers.output import is_table, render
 
     if not objs:
-        if not header:
-            return
         if is_table(output):
             terminal.err(f"No resources found in {namespace} namespace." if namespace
                          else "No resources found")
@@ -72,9 +78,7 @@ def _print(objs: list[dict[str, object]], single: bool, namespace: str | None,
         return
     text = render(objs, output, single=single, now=datetime.now(UTC),
                   all_namespaces=all_namespaces, show_labels=show_labels,
-                  label_columns=label_columns)
-    if not header and is_table(output):
-        text = text.split("\n", 1)[1]
+                  label_columns=label_columns, headers=header)
     sys.stdout.write(text)
     sys.stdout.flush()
 

@@ -72,7 +72,7 @@ def check_format(output: str | None, show_labels: bool) -> None:
 
 def render(objs: list[Obj], output: str | None, *, single: bool, now: datetime,
            all_namespaces: bool = False, show_labels: bool = False,
-           label_columns: list[str] | None = None) -> str:
+           label_columns: list[str] | None = None, headers: bool = True) -> str:
     """Text for `get`; `single` means one object was asked for by name (no List wrapper)."""
     name, _, arg = (output or "").partition("=")
     data: Any = objs[0] if single and len(objs) == 1 else as_list(objs)
@@ -95,7 +95,7 @@ def render(objs: list[Obj], output: str | None, *, single: bool, now: datetime,
     if name == "custom-columns":
         return _custom_columns(objs, arg)
     return table(objs, now, wide=name == "wide", all_namespaces=all_namespaces,
-                 show_labels=show_labels, label_columns=label_columns or [])
+                 show_labels=show_labels, label_columns=label_columns or [], header=headers)
 
 
 def _strip_quotes(text: str) -> str:
@@ -132,7 +132,7 @@ def _custom_columns(objs: list[Obj], spec: str) -> str:
 
 
 def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
-          show_labels: bool, label_columns: list[str]) -> str:
+          show_labels: bool, label_columns: list[str], header: bool = True) -> str:
     """kubectl's human-readable table; several kinds print one table each."""
     chunks = []
     kinds = list(dict.fromkeys(o["kind"] for o in objs))
@@ -156,5 +156,26 @@ def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
             cols.append("LABELS")
         if all_namespaces and kind in meta.NAMESPACED:
             cols.insert(0, "NAMESPACE")
-        chunks.append(render_table(cols, rows))
+        chunks.append(render_table(cols, rows, header=header))
     return "\n".join(chunks)
+
+
+def sort_by(objs: list[Obj], expression: str) -> list[Obj]:
+    """kubectl --sort-by: order by a JSONPath value (numbers numerically), missing first."""
+    from podctl.printers.jsonpath import JSONPathError
+    from podctl.printers.jsonpath import render as jsonpath
+
+    path = expression if expression.startswith("{") else "{" + expression + "}"
+
+    def key(obj: Obj) -> tuple[int, float, str]:
+        try:
+            value = jsonpath(path, obj)
+        except JSONPathError as exc:
+            raise OutputError(f"couldn't find any field with path \"{expression}\" in the "
+                              f"list of objects: {exc}") from exc
+        try:
+            return (1, float(value), "")
+        except ValueError:
+            return (1 if value else 0, 0.0, value)
+
+    return sorted(objs, key=key)
