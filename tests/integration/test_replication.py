@@ -186,3 +186,12 @@ def test_edit_validates_and_applies(podctl: Podctl) -> None:
     bad = podctl.run("edit", "rc", "kubia", env=broken)
     assert bad.code == 1 and "must be greater than or equal to 0" in bad.err
     assert os.path.exists(bad.err.strip().rsplit('"', 2)[-2])
+
+
+def test_logs_and_exec_through_the_rc(podctl: Podctl) -> None:
+    podctl("create", "-f", RC)
+    wait_count(podctl, 3)
+    result = podctl.run("exec", "rc/kubia", "--", "hostname")
+    assert result.code == 0 and result.out.strip().startswith("kubia-")
+    assert result.err.startswith("Found 3 pods, using pod/kubia-")
+    assert podctl.run("logs", "rc/kubia").code == 0

@@ -10,13 +10,14 @@ from podctl.cli import terminal
 from podctl.cli.common import namespace_option
 
 
-def _pod_name(arg: str) -> str:
-    kind, sep, name = arg.partition("/")
-    if sep and kind.lower() not in ("pod", "pods", "po"):
-        from podctl.errors import PodctlError
+def _pod_name(arg: str, namespace: str) -> str:
+    """POD, pod/POD, or rc/NAME (one of its pods, as kubectl picks one)."""
+    from podctl.ops.logs import pod_for
 
-        raise PodctlError(f"cannot attach to {kind}: only pods are supported")
-    return name if sep else arg
+    name, found = pod_for(namespace, arg)
+    if found > 1:
+        terminal.err(f"Found {found} pods, using pod/{name}")
+    return name
 
 
 @click.command("logs")
@@ -34,8 +35,8 @@ def logs(pod: str, container_arg: str | None, namespace: str | None, container: 
     from podctl.ops.logs import resolve
     from podctl.runtime.streams import log_chunks
 
-    target = resolve(namespace or "default", _pod_name(pod), container or container_arg,
-                     previous)
+    ns = namespace or "default"
+    target = resolve(ns, _pod_name(pod, ns), container or container_arg, previous)
     if target.defaulted_from:
         terminal.err(f'Defaulted container "{target.container}" out of: '
                      f"{', '.join(target.defaulted_from)}")
@@ -60,7 +61,8 @@ def exec_(pod: str, command: tuple[str, ...], namespace: str | None, container: 
     from podctl.ops.logs import exec_target
     from podctl.runtime.streams import exec_command, exec_interactive
 
-    target = exec_target(namespace or "default", _pod_name(pod), container)
+    ns = namespace or "default"
+    target = exec_target(ns, _pod_name(pod, ns), container)
     if target.defaulted_from:
         terminal.err(f'Defaulted container "{target.container}" out of: '
                      f"{', '.join(target.defaulted_from)}")

@@ -18,6 +18,30 @@ class Target:
     defaulted_from: list[str] | None  # all names, when the container was not given
 
 
+def pod_for(namespace: str, arg: str) -> tuple[str, int]:
+    """The pod an argument names, and how many pods it could have meant."""
+    from podctl.api.meta import kind_for
+
+    word, sep, name = arg.partition("/")
+    if not sep:
+        return arg, 1
+    kind = kind_for(word)
+    if kind == "Pod":
+        return name, 1
+    if kind != "ReplicationController":
+        raise PodctlError(f"cannot attach to {word}: only pods and replication controllers "
+                          "are supported")
+    from podctl.ops.replication import owned_pods
+
+    store = open_store()
+    rc = store.require("ReplicationController", namespace, name)
+    pods = pods_with_status(store, owned_pods(store, rc))
+    if not pods:
+        raise PodctlError(f"no pods found for replicationcontroller/{name}")
+    running = [p for p in pods if p["status"].get("phase") == "Running"] or pods
+    return str(running[0]["metadata"]["name"]), len(pods)
+
+
 def resolve(namespace: str, pod_name: str, container: str | None,
             previous: bool = False) -> Target:
     """The container a logs/exec command means; errors as kubectl words them."""
