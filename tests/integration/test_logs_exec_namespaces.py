@@ -125,3 +125,16 @@ def test_wait_for_ready_jsonpath_and_delete(podctl: Podctl) -> None:
     assert late.err == "error: timed out waiting for the condition on pods/kubia\n"
     podctl("delete", "pod", "kubia", "--now")
     assert podctl("wait", "--for=delete", "pod/kubia") == "pod/kubia condition met\n"
+
+
+def test_cp_both_ways(podctl: Podctl) -> None:
+    podctl("run", "box", "--image=podctl/kubia:1")
+    local = podctl.tmp / "in.txt"
+    local.write_text("to the pod\n")
+    assert podctl("cp", str(local), "box:/tmp/in.txt") == ""
+    assert podctl("exec", "box", "--", "cat", "/tmp/in.txt") == "to the pod\n"
+    podctl("exec", "box", "--", "sh", "-c", "mkdir -p /tmp/d && echo x > /tmp/d/f")
+    podctl("cp", "default/box:/tmp/d", str(podctl.tmp / "out"))
+    assert (podctl.tmp / "out" / "f").read_text() == "x\n"
+    missing = podctl.run("cp", "box:/nope", str(podctl.tmp / "x"))
+    assert missing.code == 1 and "No such file or directory" in missing.err

@@ -27,19 +27,19 @@ def _register() -> None:
     from podctl.cli import (
         apply,
         controller,
+        copy,
         create,
         delete,
         describe,
         get,
         label,
         logs,
-        portforward,
         run,
         wait,
     )
 
-    for module in (create, apply, run, get, describe, delete, logs, label, wait, controller,
-                   portforward):
+    for module in (create, apply, run, get, describe, delete, logs, copy, label, wait,
+                   controller):
         for command in module.COMMANDS:
             cli.add_command(command)
 
