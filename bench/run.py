@@ -9,7 +9,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
-    from bench import bench_controller, bench_pods, bench_replication, bench_validate
+    from bench import (
+        bench_controller,
+        bench_pods,
+        bench_portforward,
+        bench_replication,
+        bench_validate,
+    )
 
     print("== issue 3: manifest validation ==", flush=True)
     bench_validate.main()
@@ -19,6 +25,8 @@ def main() -> None:
     bench_controller.main()
     print("== issue 5: replication controllers ==", flush=True)
     bench_replication.main()
+    print("== issue 6: port-forward ==", flush=True)
+    bench_portforward.main()
 
 
 if __name__ == "__main__":

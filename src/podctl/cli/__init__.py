@@ -34,12 +34,13 @@ def _register() -> None:
         get,
         label,
         logs,
+        portforward,
         run,
         wait,
     )
 
     for module in (create, apply, run, get, describe, delete, logs, copy, label, wait,
-                   controller):
+                   controller, portforward):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,151 @@
+"""Which pod a forward reaches: a pod by name, or a running replica of an RC, looked up
+afresh from the store and one Docker list call each time the forward asks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.errors import PodctlError
+from podctl.ops.replication import owned_pods
+from podctl.ops.views import pods_with_status
+from podctl.store import Store
+
+_WAIT_POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a pod answers now; a recreated sandbox is a new endpoint."""
+
+    pod: str
+    uid: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One look at the followed object: where to connect now (None: nowhere yet), and
+    whether the object still exists (a deleted one may come back under the same name)."""
+
+    endpoint: Endpoint | None
+    exists: bool
+
+
+class Follower(Protocol):
+    """Finds the current endpoint of what the user named; `look` may block on I/O."""
+
+    unavailable: str  # why no connection can be made while there is no endpoint
+
+    def look(self) -> Sighting: ...
+
+
+class PodFollower:
+    """A pod followed by name: a recreated sandbox or a re-created pod is picked up."""
+
+    def __init__(self, store: Store, namespace: str, name: str) -> None:
+        self._store = store
+        self._namespace = namespace
+        self._name = name
+        self.unavailable = f'pod "{name}" is not running'
+
+    def look(self) -> Sighting:
+        pod = self._store.get("Pod", self._namespace, self._name)
+        if pod is None:
+            return Sighting(None, False)
+        return Sighting(endpoint_of(pods_with_status(self._store, [pod])[0]), True)
+
+
+class ReplicaFollower:
+    """One running pod of a ReplicationController; it sticks to that pod while it runs and
+    moves to another replica when the pod stops or is being deleted."""
+
+    def __init__(self, store: Store, namespace: str, name: str) -> None:
+        self._store = store
+        self._namespace = namespace
+        self._name = name
+        self._current = ""  # uid of the pod connections go to
+        self.unavailable = f'replicationcontroller "{name}" has no running pod'
+
+    def look(self) -> Sighting:
+        rc = self._store.get("ReplicationController", self._namespace, self._name)
+        if rc is None:
+            return Sighting(None, False)
+        chosen = self._choose(self._live_pods(rc))
+        return Sighting(endpoint_of(chosen) if chosen else None, True)
+
+    def wait_for_pod(self, seconds: float) -> Obj:
+        """The replica to start on, waiting for one to run as kubectl's
+        --pod-running-timeout does; a pod that is not running is returned for the caller
+        to refuse, as kubectl refuses it."""
+        deadline = time.monotonic() + seconds
+        while True:
+            rc = self._store.require("ReplicationController", self._namespace, self._name)
+            pods = self._live_pods(rc)
+            chosen = self._choose(pods)
+            if chosen is not None:
+                return chosen
+            if time.monotonic() >= deadline:
+                if pods:
+                    return min(pods, key=_rank)
+                raise PodctlError("timed out waiting for the condition")
+            time.sleep(_WAIT_POLL_SECONDS)
+
+    def _live_pods(self, rc: Obj) -> list[Obj]:
+        pods = [p for p in owned_pods(self._store, rc)
+                if not p["metadata"].get("deletionTimestamp")]
+        return pods_with_status(self._store, pods)
+
+    def _choose(self, pods: list[Obj]) -> Obj | None:
+        running = [p for p in pods if endpoint_of(p) is not None]
+        same = [p for p in running if meta.uid_of(p) == self._current]
+        chosen = same[0] if same else min(running, key=_rank, default=None)
+        self._current = meta.uid_of(chosen) if chosen else ""
+        return chosen
+
+
+def follow(store: Store, namespace: str, resource: str,
+           wait_seconds: float) -> tuple[Follower, Obj]:
+    """The follower for kubectl's TYPE/NAME argument and the pod (with status) it starts on."""
+    kind, name = _kind_and_name(resource)
+    if kind == "Pod":
+        pod = store.require("Pod", namespace, name)
+        return PodFollower(store, namespace, name), pods_with_status(store, [pod])[0]
+    replicas = ReplicaFollower(store, namespace, name)
+    return replicas, replicas.wait_for_pod(wait_seconds)
+
+
+def endpoint_of(pod: Obj) -> Endpoint | None:
+    """The endpoint of a pod with status, if it is running with an IP."""
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running" or not status.get("podIP"):
+        return None
+    return Endpoint(meta.name_of(pod), meta.uid_of(pod), str(status["podIP"]))
+
+
+def _kind_and_name(resource: str) -> tuple[str, str]:
+    word, slash, name = resource.partition("/")
+    if not slash:
+        return "Pod", resource
+    if not name:
+        raise PodctlError("arguments in resource/name form must have a single resource "
+                          "and name")
+    kind = meta.kind_for(word)
+    if kind is None:
+        raise PodctlError(f'the server doesn\'t have a resource type "{word}"')
+    if kind not in ("Pod", "ReplicationController"):
+        raise PodctlError(f"cannot attach to *v1.{kind}: not implemented")
+    return kind, name
+
+
+def _rank(pod: Obj) -> tuple[bool, bool, str, str]:
+    """Ready running pods first, then the oldest: the replica most likely to stay."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    running = endpoint_of(pod) is not None
+    return (not running, not ready, str(pod["metadata"].get("creationTimestamp", "")),
+            meta.name_of(pod))
+
