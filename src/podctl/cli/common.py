@@ -41,8 +41,9 @@ def split_resource_args(args: tuple[str, ...]) -> list[tuple[str, list[str]]]:
         return kind
 
     if not args:
-        raise PodctlError("You must specify the type of resource to get. Use \"podctl "
-                          "api-resources\" for a complete list of supported resources.")
+        raise PodctlError("You must specify the type of resource to get: pods (po), "
+                          "replicationcontrollers (rc), namespaces (ns), nodes (no), "
+                          "events (ev) or all.")
     if all("/" in a for a in args):
         pairs: dict[str, list[str]] = {}
         for arg in args:
