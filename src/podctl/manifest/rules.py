@@ -427,14 +427,7 @@ def _volumes(errs: Errors, volumes: Any, path: FieldPath) -> set[str]:
         if not isinstance(vol, dict):
             continue
         sub = (*path, i)
-        name = vol.get("name")
-        if isinstance(name, str):
-            if not name:
-                errs.append(required((*sub, "name")))
-            _name_details(errs, (*sub, "name"), name, names.dns1123_label)
-            if name in seen:
-                errs.append(duplicate((*sub, "name"), name))
-            seen.add(name)
+        _unique_label_name(errs, sub, vol.get("name"), seen)
         sources = [k for k, v in vol.items() if k != "name" and v is not None]
         for extra in sources[1:]:
             errs.append(forbidden((*sub, extra), "may not specify more than 1 volume type"))
@@ -443,6 +436,18 @@ def _volumes(errs: Errors, volumes: Any, path: FieldPath) -> set[str]:
         if isinstance(hp_type, str) and hp_type not in HOST_PATH_TYPES:
             errs.append(unsupported((*sub, "hostPath", "type"), hp_type, HOST_PATH_TYPES))
     return seen
+
+
+def _unique_label_name(errs: Errors, sub: FieldPath, name: Any, seen: set[str]) -> None:
+    """A container or volume name: required, a DNS-1123 label, unique among its kind."""
+    if not isinstance(name, str):
+        return
+    if not name:
+        errs.append(required((*sub, "name")))
+    _name_details(errs, (*sub, "name"), name, names.dns1123_label)
+    if name in seen:
+        errs.append(duplicate((*sub, "name"), name))
+    seen.add(name)
 
 
 def validate_pod_spec(errs: Errors, spec: Any, path: FieldPath) -> None:
@@ -460,14 +465,7 @@ def validate_pod_spec(errs: Errors, spec: Any, path: FieldPath) -> None:
             if not isinstance(ctr, dict):
                 continue
             sub = (*path, field, i)
-            name = ctr.get("name")
-            if isinstance(name, str):
-                if not name:
-                    errs.append(required((*sub, "name")))
-                _name_details(errs, (*sub, "name"), name, names.dns1123_label)
-                if name in seen:
-                    errs.append(duplicate((*sub, "name"), name))
-                seen.add(name)
+            _unique_label_name(errs, sub, ctr.get("name"), seen)
             _container(errs, ctr, sub, volumes, init, host_network)
     restart = spec.get("restartPolicy")
     if isinstance(restart, str) and restart and restart not in RESTART_POLICIES:
