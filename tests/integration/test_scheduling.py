@@ -119,3 +119,23 @@ spec:
     described = podctl("describe", "pod", "first")
     assert f"Host Port:      {port}/TCP" in described
 
+
+
+def test_host_network_pod_uses_the_node_network(podctl: Podctl) -> None:
+    port = free_port()
+    podctl.apply_yaml(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostnet}}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: podctl/kubia:1
+    env: [{{name: PORT, value: "{port}"}}]
+""")
+    pod = podctl.pod_json("hostnet")
+    assert pod["status"]["podIP"] == pod["status"]["hostIP"]
+    podctl.wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), message="host port")
+    assert http_get(f"http://127.0.0.1:{port}/").startswith("You've hit ")

@@ -72,6 +72,8 @@ class Prober:
         wanted: dict[tuple[str, str], Worker] = {}
         sandbox = current_sandbox(records)
         pod_ip = sandbox.ip if sandbox is not None and sandbox.running else ""
+        if sandbox is not None and sandbox.running and pod["spec"].get("hostNetwork"):
+            pod_ip = "127.0.0.1"  # the pod's ports are the host's
         deleting = bool(pod["metadata"].get("deletionTimestamp"))
         latest = latest_by_container(records)
         for container in pod["spec"].get("containers", []):

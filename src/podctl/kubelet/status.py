@@ -189,6 +189,8 @@ def compute_status(
         phase = pod_phase(policy, statuses)
     sandbox = current_sandbox(records)
     pod_ip = sandbox.ip if sandbox is not None and sandbox.running else ""
+    if sandbox is not None and sandbox.running and spec.get("hostNetwork"):
+        pod_ip = node.host_ip  # a host-network pod has the node's address
     status: Obj = {
         "conditions": _conditions(pod, statuses, phase, sandbox, state, uninitialized),
         "phase": phase,

@@ -176,6 +176,8 @@ def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict
         spec = by_name[name]
         # The pod IP exists only once the sandbox runs; wait for it only if env needs it.
         ip = pod_ip.result() if specs.needs_pod_ip(spec) else ""
+        if pod["spec"].get("hostNetwork"):
+            ip = host_ip
         ctx = specs.PodContext(pod_ip=ip, host_ip=host_ip, node_name=node_name)
         waiting = _start_one(store, pod, spec, start[name], sandbox_id, ctx, sources,
                              pod_ip, progress)

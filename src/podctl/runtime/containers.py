@@ -22,11 +22,13 @@ def create_container(
     env = specs.container_env(pod, spec, ctx)
     entrypoint, cmd = specs.entrypoint_and_cmd(spec, env)
     joined = f"container:{sandbox_id}"
-    share_pid = bool(pod["spec"].get("shareProcessNamespace"))
+    spec_ = pod["spec"]
+    pid_mode = ("host" if spec_.get("hostPID")
+                else joined if spec_.get("shareProcessNamespace") else None)
     host_config = api.create_host_config(
         network_mode=joined,
-        ipc_mode=joined,
-        pid_mode=joined if share_pid else None,
+        ipc_mode="host" if spec_.get("hostIPC") else joined,
+        pid_mode=pid_mode,
         mounts=[_docker_mount(m) for m in mounts] or None,
         **specs.resource_limits(spec),
     )

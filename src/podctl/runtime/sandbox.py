@@ -49,28 +49,35 @@ def host_port_bindings(pod: Obj) -> dict[str, list[tuple[str, int]]]:
 
 
 def create_sandbox(pod: Obj, attempt: int, image: str) -> str:
-    """Create (not start) the pause container; returns its id."""
+    """Create (not start) the pause container; returns its id.
+
+    With hostNetwork the sandbox shares the host's network (and name): no pod network,
+    no published ports (a hostPort is the port itself).
+    """
     api = docker_api()
-    network_id = ensure_network()
-    bindings = host_port_bindings(pod)
+    spec = pod["spec"]
+    host_network = bool(spec.get("hostNetwork"))
+    network_id = None if host_network else ensure_network()
+    bindings = {} if host_network else host_port_bindings(pod)
     host_config = api.create_host_config(
-        network_mode=network_id,
-        ipc_mode="shareable",
+        network_mode="host" if host_network else network_id,
+        ipc_mode="host" if spec.get("hostIPC") else "shareable",
+        pid_mode="host" if spec.get("hostPID") else None,
         port_bindings=bindings or None,
         cpu_shares=2,
         init=False,
     )
+    networking = (None if network_id is None else
+                  api.create_networking_config({network_id: api.create_endpoint_config()}))
     with translate_errors():
         created: dict[str, Any] = api.create_container(
             image=image,
             name=naming.sandbox_name(pod, attempt),
-            hostname=pod_hostname(pod),
+            hostname=None if host_network else pod_hostname(pod),
             labels=naming.sandbox_labels(pod, attempt),
             ports=[tuple(k.split("/")) for k in bindings] or None,
             host_config=host_config,
-            networking_config=api.create_networking_config(
-                {network_id: api.create_endpoint_config()}
-            ),
+            networking_config=networking,
             stop_signal="SIGTERM",
         )
     return str(created["Id"])
