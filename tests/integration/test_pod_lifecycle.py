@@ -232,3 +232,11 @@ def test_no_headers_and_sort_by(podctl: Podctl) -> None:
     assert [r.split()[0] for r in rows] == ["alpha", "zeta"]
     by_time = podctl("get", "pods", "--sort-by=.metadata.resourceVersion", "-o", "name")
     assert by_time == "pod/zeta\npod/alpha\n"
+
+
+def test_get_prints_what_it_found_then_each_missing_name(podctl: Podctl) -> None:
+    podctl("run", "here", "--image=podctl/kubia:1")
+    result = podctl.run("get", "pods", "here", "gone", "-o", "name")
+    assert result.code == 1
+    assert result.out == "pod/here\n"
+    assert result.err == 'Error from server (NotFound): pods "gone" not found\n'

@@ -38,9 +38,11 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         selector=selector,
         detailed=not is_table(output) and output != "name",
     )
+    from podctl.errors import NotFound
     from podctl.ops.controller_hint import controller_hint
 
-    objs, single = get_objects(request)
+    missing: list[NotFound] = []
+    objs, single = get_objects(request, missing)
     if sort_by:
         from podctl.printers.output import sort_by as order
 
@@ -49,8 +51,13 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
     if hint:
         terminal.warn(hint)
     columns = [k for spec in label_columns for k in spec.split(",") if k]
-    _print(objs, single, request.namespace, output, all_namespaces, show_labels, columns,
-           header=not no_headers)
+    if objs or not missing:
+        _print(objs, single, request.namespace, output, all_namespaces, show_labels, columns,
+               header=not no_headers)
+    for error in missing:
+        terminal.err(error.render())
+    if missing:
+        sys.exit(1)
     if watch:
         from podctl.ops.get import watch_objects
 

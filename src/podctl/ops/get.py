@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from podctl.api.meta import Obj
+from podctl.errors import NotFound
 from podctl.ops.views import pods_with_status, select, user_selector
 from podctl.store import Store, open_store
 
@@ -21,13 +22,14 @@ class GetRequest:
     detailed: bool = False  # inspect running containers too (start times for -o json/yaml)
 
 
-def fetch(store: Store, request: GetRequest) -> list[Obj]:
+def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = None) -> list[Obj]:
+    """The objects a request names; missing names raise, or land in `missing` if given."""
     selector = user_selector(request.selector)
     objs: list[Obj] = []
     for kind, names in request.targets:
         pool = (store.list_events(request.namespace) if kind == "Event"
                 else store.list(kind, request.namespace))
-        found = select(pool, names, selector, kind)
+        found = select(pool, names, selector, kind, missing)
         if kind == "Pod":
             found = pods_with_status(store, found, detailed=request.detailed)
         elif kind == "Node":
@@ -38,7 +40,8 @@ def fetch(store: Store, request: GetRequest) -> list[Obj]:
     return objs
 
 
-def get_objects(request: GetRequest) -> tuple[list[Obj], bool]:
+def get_objects(request: GetRequest, missing: list[NotFound] | None = None
+                ) -> tuple[list[Obj], bool]:
     """The objects to print, and whether exactly one was named (no List wrapper)."""
     store = open_store()
     if any(kind == "Node" for kind, _ in request.targets):
@@ -46,7 +49,7 @@ def get_objects(request: GetRequest) -> tuple[list[Obj], bool]:
 
         ensure_node(store)
     single = len(request.targets) == 1 and len(request.targets[0][1]) == 1
-    return fetch(store, request), single
+    return fetch(store, request, missing), single
 
 
 def watch_objects(request: GetRequest) -> Iterator[list[Obj]]:

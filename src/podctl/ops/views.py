@@ -22,14 +22,21 @@ def user_selector(text: str | None) -> Selector | None:
         raise PodctlError(str(exc)) from exc
 
 
-def select(objs: list[Obj], names: list[str], selector: Selector | None, kind: str) -> list[Obj]:
-    """Filter by names (in the order given; a missing one is NotFound) and a label selector."""
+def select(objs: list[Obj], names: list[str], selector: Selector | None, kind: str,
+           missing: list[NotFound] | None = None) -> list[Obj]:
+    """Filter by names (in the order given) and a label selector.
+
+    A missing name is NotFound: raised, or collected in `missing` when one is given (kubectl
+    get prints what it found and then an error per missing name).
+    """
     if names:
         by_name = {meta.name_of(o): o for o in objs}
-        missing = [n for n in names if n not in by_name]
-        if missing:
-            raise NotFound(meta.plural(kind), missing[0])
-        objs = [by_name[n] for n in dict.fromkeys(names)]
+        absent = [NotFound(meta.plural(kind), n) for n in names if n not in by_name]
+        if absent and missing is None:
+            raise absent[0]
+        if missing is not None:
+            missing.extend(absent)
+        objs = [by_name[n] for n in dict.fromkeys(names) if n in by_name]
     if selector is not None:
         objs = [o for o in objs if selector.matches(meta.labels_of(o))]
     return objs
