@@ -195,3 +195,25 @@ def test_logs_and_exec_through_the_rc(podctl: Podctl) -> None:
     assert result.code == 0 and result.out.strip().startswith("kubia-")
     assert result.err.startswith("Found 3 pods, using pod/kubia-")
     assert podctl.run("logs", "rc/kubia").code == 0
+
+
+def test_apply_new_image_replaces_the_container(podctl: Podctl) -> None:
+    pod = """
+apiVersion: v1
+kind: Pod
+metadata: {{name: swap}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: app, image: "{image}", command: [sleep, "600"]}}]
+"""
+    path = podctl.tmp / "swap.yaml"
+    path.write_text(pod.format(image="podctl/busybox:1"))
+    podctl("apply", "-f", str(path))
+    before = podctl.pod_json("swap")["status"]["containerStatuses"][0]
+    path.write_text(pod.format(image="podctl/kubia:1"))
+    assert podctl("apply", "-f", str(path)) == "pod/swap configured\n"
+    after = podctl.pod_json("swap")["status"]["containerStatuses"][0]
+    assert after["image"] == "podctl/kubia:1" and after["restartCount"] == 1
+    assert after["containerID"] != before["containerID"] and "running" in after["state"]
+    assert "Container app definition changed, will be restarted" in podctl(
+        "describe", "pod", "swap")

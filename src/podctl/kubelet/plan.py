@@ -21,6 +21,7 @@ class PodActions:
     kill: list[ContainerRecord] = field(default_factory=list)
     start: dict[str, int] = field(default_factory=dict)  # container name -> attempt
     restart_wanted: dict[str, ContainerRecord] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)  # running, but its spec changed
     remove: list[ContainerRecord] = field(default_factory=list)
     pod_finished: bool = False
 
@@ -78,13 +79,18 @@ def compute_pod_actions(pod: Obj, records: list[ContainerRecord],
     if init_names and _init_step(actions, init_names, by_name, sandbox.id, policy):
         return actions
     finished = 0
+    specs = {c["name"]: c for c in spec.get("containers", [])}
     for name in names:
         attempts = by_name.get(name, [])
         latest = attempts[0] if attempts else None
         if latest is None:
             actions.start[name] = 0
         elif latest.running:
-            continue
+            if latest.labels.get(naming.CONTAINER_HASH, naming.spec_hash(specs[name])) != \
+                    naming.spec_hash(specs[name]):
+                actions.changed.append(name)  # e.g. a new image: replace the container
+                actions.kill.append(latest)
+                actions.start[name] = latest.attempt + 1
         elif is_stopped(latest):
             if should_restart(policy, latest.exit_code):
                 actions.restart_wanted[name] = latest

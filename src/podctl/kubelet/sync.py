@@ -66,6 +66,9 @@ def _execute(store: Store, pod: Obj, records: list[ContainerRecord], state: dict
     if actions.sandbox_changed:
         _emit(store, pod, "Normal", "SandboxChanged",
               "Pod sandbox changed, it will be killed and re-created.")
+    for name in actions.changed:
+        _emit(store, pod, "Normal", "Killing",
+              f"Container {name} definition changed, will be restarted", name)
     if actions.kill:
         _parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
     retry_in = _plan_restarts(store, pod, state, actions)

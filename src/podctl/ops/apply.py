@@ -84,6 +84,10 @@ def update_object(store: Store, existing: Obj, desired: Obj) -> bool:
     if updated == existing:
         return False
     store.update(updated)
+    if updated["kind"] == "Pod" and updated["spec"] != existing["spec"]:
+        from podctl.kubelet.sync import sync_pod
+
+        sync_pod(store, meta.namespace_of(updated), meta.name_of(updated))  # the new image
     if updated["kind"] == "ReplicationController":
         from podctl.ops.replication import reconcile_if_no_controller
 
