@@ -88,11 +88,16 @@ spec:
 
 
 def free_port() -> int:
+    """A port nothing holds on any address, below the kernel's ephemeral range (32768+),
+    so no outgoing connection can take it between this check and Docker's bind."""
     for _ in range(50):
-        port = random.randint(20000, 40000)
+        port = random.randint(20000, 32000)
         with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
     raise AssertionError("no free port")
 
 
@@ -110,7 +115,10 @@ spec:
     ports: [{{containerPort: 8080, hostPort: {port}}}]
 """
     podctl.apply_yaml(manifest.format(name="first", port=port))
-    podctl.wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), message="hostPort")
+    try:
+        podctl.wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), message="hostPort")
+    except AssertionError as exc:
+        raise AssertionError(podctl("describe", "pod", "first")) from exc
     assert http_get(f"http://127.0.0.1:{port}/") == "You've hit first\n"
     podctl.apply_yaml(manifest.format(name="second", port=port))
     assert phase(podctl, "second") == "Pending"
