@@ -163,8 +163,10 @@ class Controller:
         log.debug("synced pod %s/%s: %s", namespace, name, result)
         if result.retry_in is not None:
             self.queue.add(("Pod", namespace, name), delay=result.retry_in)
-        records = inventory.list_containers(meta.uid_of(pod))
-        inventory.inspect(r for r in records if r.running and not r.is_sandbox)
+        records = result.records
+        if records is None:  # the sync changed containers: see them as they are now
+            records = inventory.list_containers(meta.uid_of(pod))
+            inventory.inspect(r for r in records if r.running and not r.is_sandbox)
         self.prober.update_pod(pod, records)
 
     def sync_rc(self, namespace: str, name: str) -> None:

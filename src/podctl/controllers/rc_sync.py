@@ -52,9 +52,9 @@ def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
         pods = pods_with_status(store, store.list("Pod", namespace))
         plan = plan_rc(rc, pods)
         for pod in plan.adopt:
-            _set_owner(store, pod, rc)
+            set_controller_ref(store, pod, rc)
         for pod in plan.release:
-            _set_owner(store, pod, None)
+            set_controller_ref(store, pod, None)
         failure = ""
         taken = {meta.name_of(p) for p in pods}
         for _ in range(plan.create):
@@ -87,8 +87,8 @@ def _create_pod(store: Store, rc: Obj, taken: set[str]) -> Obj:
         return pod
 
 
-def _set_owner(store: Store, pod: Obj, rc: Obj | None) -> None:
-    """Adopt (rc given) or release (None) a pod by its controller ownerReference."""
+def set_controller_ref(store: Store, pod: Obj, rc: Obj | None) -> None:
+    """Adopt (rc given) or release/orphan (None) a pod by its controller ownerReference."""
     fresh = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod))
     if fresh is None or meta.uid_of(fresh) != meta.uid_of(pod):
         return

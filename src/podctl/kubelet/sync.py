@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,9 +27,11 @@ KUBELET = "kubelet"
 
 @dataclass
 class SyncResult:
-    """When the pod wants to be looked at again (back-off), if at all."""
+    """When the pod wants to be looked at again (back-off), if at all; and, when the sync
+    changed nothing, the containers it saw (so callers need not list them again)."""
 
     retry_in: float | None = None
+    records: list[ContainerRecord] | None = None
 
 
 def _emit(store: Store, pod: Obj, type_: str, reason: str, message: str,
@@ -43,7 +46,8 @@ def sync_pod(store: Store, namespace: str, name: str,
     pod = store.get("Pod", namespace, name)
     if pod is None or pod["metadata"].get("deletionTimestamp") or not pod["spec"].get("nodeName"):
         return SyncResult()
-    if pod["spec"]["nodeName"] != meta.name_of(ensure_node(store)):
+    node = ensure_node(store)
+    if pod["spec"]["nodeName"] != meta.name_of(node):
         return SyncResult()  # bound to another node: that node's kubelet would run it
     with file_lock(f"pod-{meta.uid_of(pod)}"):
         pod = store.get("Pod", namespace, name)
@@ -53,13 +57,18 @@ def sync_pod(store: Store, namespace: str, name: str,
         # Inspect all: a list right after Docker's `die` event can still say "running".
         inventory.inspect(records)
         state = store.pod_state(meta.uid_of(pod))
+        before = copy.deepcopy(state)
         actions = compute_pod_actions(pod, records, state)
-        result = _execute(store, pod, records, state, actions, progress)
-        store.put_pod_state(meta.uid_of(pod), state)
+        result = _execute(store, pod, node, records, state, actions, progress)
+        if state != before:
+            store.put_pod_state(meta.uid_of(pod), state)
+        if actions.is_noop():
+            result.records = records
         return result
 
 
-def _execute(store: Store, pod: Obj, records: list[ContainerRecord], state: dict[str, Any],
+def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
+             state: dict[str, Any],
              actions: PodActions, progress: images.ProgressFn | None) -> SyncResult:
     grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
     _parallel(ctr.remove, [r.id for r in actions.remove])
@@ -84,7 +93,8 @@ def _execute(store: Store, pod: Obj, records: list[ContainerRecord], state: dict
             sandbox_id, pod_ip = _running_sandbox(records)
         try:
             if actions.start and sandbox_id:
-                _start_containers(store, pod, state, actions.start, sandbox_id, pod_ip, progress)
+                _start_containers(store, pod, node, state, actions.start, sandbox_id, pod_ip,
+                                  progress)
             pod_ip.result()
         except Exception:
             failure = pod_ip.exception()
@@ -158,10 +168,11 @@ def _plan_restarts(store: Store, pod: Obj, state: dict[str, Any],
     return min(waits) if waits else None
 
 
-def _start_containers(store: Store, pod: Obj, state: dict[str, Any], start: dict[str, int],
+def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, Any],
+                      start: dict[str, int],
                       sandbox_id: str, pod_ip: Future[str],
                       progress: images.ProgressFn | None) -> None:
-    node = node_facts(ensure_node(store))
+    node = node_facts(node_obj)
     host_ip = node.host_ip if node else ""
     node_name = pod["spec"].get("nodeName", "")
     try:

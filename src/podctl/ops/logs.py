@@ -16,6 +16,7 @@ class Target:
     container: str
     container_id: str
     defaulted_from: list[str] | None  # all names, when the container was not given
+    phase: str
 
 
 def pod_for(namespace: str, arg: str) -> tuple[str, int]:
@@ -65,14 +66,14 @@ def resolve(namespace: str, pod_name: str, container: str | None,
             raise BadRequest(f'previous terminated container "{container}" in pod '
                              f'"{pod_name}" not found')
         return Target(pod, container, str(last["containerID"]).removeprefix("docker://"),
-                      defaulted)
+                      defaulted, status["phase"])
     waiting = cstatus["state"].get("waiting")
     if not cstatus.get("containerID"):
         reason = (waiting or {}).get("reason", "ContainerCreating")
         raise BadRequest(f'container "{container}" in pod "{pod_name}" is waiting to start: '
                          f"{_waiting_text(reason)}")
     return Target(pod, container, str(cstatus["containerID"]).removeprefix("docker://"),
-                  defaulted)
+                  defaulted, status["phase"])
 
 
 def _waiting_text(reason: str) -> str:
@@ -84,9 +85,7 @@ def _waiting_text(reason: str) -> str:
 def exec_target(namespace: str, pod_name: str, container: str | None) -> Target:
     """Like resolve, but refuses pods that have finished, as kubectl exec does."""
     target = resolve(namespace, pod_name, container)
-    store = open_store()
-    phase = pods_with_status(store, [target.pod])[0]["status"]["phase"]
-    if phase in ("Succeeded", "Failed"):
+    if target.phase in ("Succeeded", "Failed"):
         raise PodctlError(f"cannot exec into a container in a completed pod; "
-                          f"current phase is {phase}")
+                          f"current phase is {target.phase}")
     return target

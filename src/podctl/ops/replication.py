@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.rc_sync import sync_rc
+from podctl.controllers.rc_sync import set_controller_ref, sync_rc
 from podctl.errors import PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
@@ -65,7 +65,7 @@ def delete_rc(store: Store, namespace: str, name: str, cascade: str, grace: int 
         pods = owned_pods(store, rc)
         if cascade == "orphan":
             for pod in pods:
-                _drop_owner(store, pod, uid)
+                set_controller_ref(store, pod, None)
             store.delete("ReplicationController", namespace, name, uid)
             return f'replicationcontroller "{name}" deleted'
         marked = [mark_deleting(store, p, grace if grace >= 0 else None) for p in pods]
@@ -77,15 +77,6 @@ def delete_rc(store: Store, namespace: str, name: str, cascade: str, grace: int 
     list(finish_deletions(store, marked))
     store.delete("ReplicationController", namespace, name, uid)
     return f'replicationcontroller "{name}" deleted'
-
-
-def _drop_owner(store: Store, pod: Obj, uid: str) -> None:
-    refs = [r for r in pod["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
-    if refs:
-        pod["metadata"]["ownerReferences"] = refs
-    else:
-        pod["metadata"].pop("ownerReferences", None)
-    store.update(pod)
 
 
 def parse_cascade(value: str) -> tuple[str, str | None]:
