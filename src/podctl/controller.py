@@ -1,60 +1,69 @@
-"""`podctl run-controller`: the kubelet's and the controller-manager's loops for every pod
-and replication controller in $PODCTL_HOME, driven by Docker events and store changes."""
+"""`podctl run-controller`: the kubelet's and the controller-manager's loops for every pod,
+replication controller and namespace in $PODCTL_HOME, driven by Docker events and store
+changes, with a periodic resync for anything missed."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from collections.abc import Hashable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
+from podctl.controllers.deletion import (
+    advance_namespace_deletion,
+    finish_pod,
+    mark_pod_deleting,
+)
+from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
 from podctl.home import podctl_home
 from podctl.kubelet.prober import Prober
-from podctl.kubelet.sync import sync_pod, terminate_pod
+from podctl.kubelet.sync import sync_pod
 from podctl.notify import ChangeListener
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming
 from podctl.store import Store, open_store
-from podctl.workqueue import WorkQueue
+from podctl.workqueue import Workers, WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-WATCHED_KINDS = ("Pod", "ReplicationController", "Node")
+WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
+# Objects synced at once; more wait in the queue. Each busy one holds a thread, idle ones end.
+MAX_WORKERS = 64
+RETRY_SECONDS = 5.0
+RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 class Controller:
-    """Wires event sources to a work queue and the queue to sync handlers."""
+    """Wires event sources to a work queue and the queue to per-object sync workers."""
 
-    def __init__(self, store: Store, workers: int = 4, resync_seconds: float = 30.0) -> None:
+    def __init__(self, store: Store, resync_seconds: float = 30.0) -> None:
         self.store = store
         self.queue = WorkQueue()
-        self.workers = workers
+        self.workers = Workers(MAX_WORKERS, name="sync")
         self.resync_seconds = resync_seconds
         self.prober = Prober(store, self._kill_for_probe, on_change=self._pod_status_changed)
         self.uids: dict[tuple[str, str], str] = {}
         self._events_stream: Any = None
-        # Graceful stops take up to a grace period: they get their own threads so that
-        # sync workers never wait on them.
-        self.deleter = ThreadPoolExecutor(max_workers=8, thread_name_prefix="delete")
-        self.deleting: set[str] = set()
-        self._deleting_lock = threading.Lock()
+        self._resync_now = threading.Event()
+        # Containers a failed probe wants killed, done by that pod's own worker.
+        self._kills: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        self._kills_lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
-        threads = [threading.Thread(target=self._watch_store, args=(stop,), name="store"),
-                   threading.Thread(target=self._watch_docker, args=(stop,), name="docker"),
-                   threading.Thread(target=self.prober.run, args=(stop,), name="prober")]
-        threads += [threading.Thread(target=self._work, args=(stop,), name=f"worker-{i}")
-                    for i in range(self.workers)]
+        loops: list[tuple[str, Callable[[threading.Event], None]]] = [
+            ("store", self._watch_store), ("docker", self._watch_docker),
+            ("prober", self.prober.run), ("dispatch", self._dispatch)]
+        threads = [threading.Thread(target=supervise, args=(name, loop, stop), name=name,
+                                    daemon=True) for name, loop in loops]
         for thread in threads:
-            thread.daemon = True
             thread.start()
         stop.wait()
         log.info("stopping; pods keep running")
@@ -63,7 +72,6 @@ class Controller:
             self._events_stream.close()
         for thread in threads:
             thread.join(timeout=2)
-        self.deleter.shutdown(wait=False, cancel_futures=True)
 
     # -- event sources -------------------------------------------------------------------
 
@@ -74,8 +82,9 @@ class Controller:
         next_resync = 0.0
         try:
             while not stop.is_set():
-                full = time.monotonic() >= next_resync
+                full = time.monotonic() >= next_resync or self._resync_now.is_set()
                 if full:
+                    self._resync_now.clear()
                     next_resync = time.monotonic() + self.resync_seconds
                 current = self.store.versions(WATCHED_KINDS)
                 changed = [key for key, rv in current.items() if full or known.get(key) != rv]
@@ -83,7 +92,7 @@ class Controller:
                 for key in changed:
                     self.queue.add(key)
                 for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
-                    self._wake_rcs(namespace, current)
+                    self._wake_namespace(namespace, current)
                 if any(kind in ("Node", "Pod") for kind, _, _ in changed):
                     self._wake_pending()  # labels changed or host ports were freed
                 known = current
@@ -95,6 +104,7 @@ class Controller:
         """Docker's event stream: a container of a pod started, died or vanished."""
         from podctl.runtime.client import docker_api
 
+        connected_before = False
         while not stop.is_set():
             try:
                 stream = docker_api().events(
@@ -102,6 +112,11 @@ class Controller:
                     filters={"type": "container", "label": f"{naming.MANAGED}=true"},
                 )
                 self._events_stream = stream
+                if connected_before:
+                    # Whatever happened while the stream was down came with no event.
+                    log.info("docker event stream reconnected; resyncing everything")
+                    self._resync_now.set()
+                connected_before = True
                 for event in stream:
                     if (event.get("Action") or event.get("status")) not in DOCKER_ACTIONS:
                         continue
@@ -109,27 +124,33 @@ class Controller:
                     ns, name = attrs.get(naming.POD_NAMESPACE), attrs.get(naming.POD_NAME)
                     if ns and name:
                         self.queue.add(("Pod", ns, name))
-                        self._wake_rcs(ns)
+                        self._wake_namespace(ns)
             except Exception as exc:
                 if stop.is_set():
                     return
                 log.warning("docker event stream broke (%s); reconnecting", exc)
+            if not stop.is_set():
+                connected_before = True
                 stop.wait(1.0)
 
     # -- workers -------------------------------------------------------------------------
 
-    def _work(self, stop: threading.Event) -> None:
+    def _dispatch(self, stop: threading.Event) -> None:
+        """Hand each ready key to a worker of its own (the queue never hands out a key
+        that is being handled)."""
         while not stop.is_set():
-            key = self.queue.get(timeout=1.0)
-            if key is None:
-                continue
-            try:
-                self.handle(key)
-            except Exception:
-                log.exception("sync of %s failed; retrying in 5s", key)
-                self.queue.add(key, delay=5.0)
-            finally:
-                self.queue.done(key)
+            key = self.queue.get()
+            if key is not None:
+                self.workers.submit(functools.partial(self._handle_key, key))
+
+    def _handle_key(self, key: Hashable) -> None:
+        try:
+            self.handle(key)
+        except Exception:
+            log.exception("sync of %s failed; retrying in %ss", key, RETRY_SECONDS)
+            self.queue.add(key, delay=RETRY_SECONDS)
+        finally:
+            self.queue.done(key)
 
     def handle(self, key: Hashable) -> None:
         assert isinstance(key, tuple)
@@ -139,6 +160,8 @@ class Controller:
             self.sync_pod(namespace, name)
         elif kind == "ReplicationController":
             self.sync_rc(namespace, name)
+        elif kind == "Namespace":
+            self.sync_namespace(name)
 
     def _wake_pending(self) -> None:
         """A node changed (labels): pods waiting for one are scheduled again."""
@@ -154,9 +177,16 @@ class Controller:
                 self.prober.forget_pod(uid)
             return
         self.uids[(namespace, name)] = meta.uid_of(pod)
+        if not pod["metadata"].get("deletionTimestamp") and owners_gone(self.store, pod):
+            # The garbage collector's job: its owner was deleted (background cascade).
+            pod = mark_pod_deleting(self.store, pod) or pod
         if pod["metadata"].get("deletionTimestamp"):
-            self._finish_deletion(pod)
+            # In this pod's own worker: its graceful stop delays no other pod.
+            self.prober.forget_pod(meta.uid_of(pod))
+            finish_pod(self.store, pod)
+            log.info("pod %s/%s deleted", namespace, name)
             return
+        self._run_probe_kills(namespace, name)
         if not pod["spec"].get("nodeName") and not bind_pending(self.store, pod):
             return
         result = sync_pod(self.store, namespace, name)
@@ -173,47 +203,63 @@ class Controller:
         result = sync_rc(self.store, namespace, name)
         for pod in result.created + result.deleting:
             self.queue.add(("Pod", namespace, meta.name_of(pod)))
+        if result.requeue:
+            self.queue.add(("ReplicationController", namespace, name))
 
-    def _wake_rcs(self, namespace: str,
-                  versions: dict[tuple[str, str, str], int] | None = None) -> None:
-        """A pod changed: the replication controllers of its namespace may care."""
+    def sync_namespace(self, name: str) -> None:
+        """A Terminating namespace (whoever started its deletion) is emptied, then removed."""
+        namespace = self.store.get("Namespace", "", name)
+        if namespace is None or not namespace["metadata"].get("deletionTimestamp"):
+            return
+        for pod in advance_namespace_deletion(self.store, name):
+            self.queue.add(("Pod", name, meta.name_of(pod)))
+
+    def _wake_namespace(self, namespace: str,
+                        versions: dict[tuple[str, str, str], int] | None = None) -> None:
+        """A pod changed: the replication controllers of its namespace may care, and so
+        does the namespace itself when it is being deleted."""
         if versions is None:
             versions = self.store.versions(("ReplicationController",))
         for kind, ns, name in versions:
             if kind == "ReplicationController" and ns == namespace:
                 self.queue.add((kind, ns, name))
+        self.queue.add(("Namespace", "", namespace))
 
     def _pod_status_changed(self, pod: Obj) -> None:
-        self._wake_rcs(meta.namespace_of(pod))
-
-    def _finish_deletion(self, pod: Obj) -> None:
-        """Stop and remove a pod marked deleting (by an RC, or a `delete` that died)."""
-        uid = meta.uid_of(pod)
-        with self._deleting_lock:
-            if uid in self.deleting:
-                return
-            self.deleting.add(uid)
-
-        def finish() -> None:
-            try:
-                grace = int(pod["metadata"].get("deletionGracePeriodSeconds", 30))
-                terminate_pod(self.store, pod, grace)
-                self.store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), uid)
-                log.info("pod %s/%s deleted", meta.namespace_of(pod), meta.name_of(pod))
-            except Exception:
-                log.exception("deleting pod %s/%s failed", meta.namespace_of(pod),
-                              meta.name_of(pod))
-            finally:
-                with self._deleting_lock:
-                    self.deleting.discard(uid)
-
-        self.deleter.submit(finish)
+        self._wake_namespace(meta.namespace_of(pod))
 
     def _kill_for_probe(self, pod: Obj, container: str, container_id: str, grace: int) -> None:
+        """Hand the kill to the pod's own worker: a long grace period holds up no probe."""
         log.info("killing %s/%s container %s (failed probe, grace %ss)",
                  meta.namespace_of(pod), meta.name_of(pod), container, grace)
-        ctr.stop(container_id, grace)
-        self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))
+        key = (meta.namespace_of(pod), meta.name_of(pod))
+        with self._kills_lock:
+            self._kills.setdefault(key, []).append((container_id, grace))
+        self.queue.add(("Pod", *key))
+
+    def _run_probe_kills(self, namespace: str, name: str) -> None:
+        with self._kills_lock:
+            kills = self._kills.pop((namespace, name), [])
+        for container_id, grace in kills:
+            ctr.stop(container_id, grace)
+
+
+def supervise(name: str, loop: Callable[[threading.Event], None],
+              stop: threading.Event) -> None:
+    """Run a long-lived loop; restart it after an unexpected exception, with back-off, so
+    the controller is never silently half dead."""
+    failures = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            loop(stop)
+        except Exception:
+            if time.monotonic() - started > 60:
+                failures = 0
+            delay = RESTART_BACKOFF[min(failures, len(RESTART_BACKOFF) - 1)]
+            failures += 1
+            log.exception("the %s loop failed; restarting it in %ss", name, delay)
+            stop.wait(delay)
 
 
 def run(stop: threading.Event, resync_seconds: float = 30.0) -> None:

@@ -39,6 +39,10 @@ class AlreadyExists(ServerError):
         self.name = name
 
 
+class Forbidden(ServerError):
+    reason = "Forbidden"
+
+
 class BadRequest(ServerError):
     reason = "BadRequest"
 

@@ -5,9 +5,13 @@ added with a delay (back-off)."""
 from __future__ import annotations
 
 import heapq
+import logging
+import queue
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+
+log = logging.getLogger("podctl.workqueue")
 
 
 class WorkQueue:
@@ -31,9 +35,10 @@ class WorkQueue:
                 self._ready[key] = None
             self._cv.notify()
 
-    def get(self, timeout: float = 1.0) -> Hashable | None:
-        """The next key to handle (now owned by the caller), or None after the timeout."""
-        deadline = time.monotonic() + timeout
+    def get(self, timeout: float | None = None) -> Hashable | None:
+        """The next key to handle (now owned by the caller); None after the timeout (never
+        without one) or once the queue is closed."""
+        deadline = time.monotonic() + timeout if timeout is not None else float("inf")
         with self._cv:
             while not self._closed:
                 self._promote_delayed()
@@ -45,7 +50,7 @@ class WorkQueue:
                 if now >= deadline:
                     return None
                 wake = min([deadline] + [when for when, _, _ in self._delayed[:1]])
-                self._cv.wait(timeout=max(0.0, wake - now))
+                self._cv.wait(timeout=None if wake == float("inf") else max(0.0, wake - now))
             return None
 
     def done(self, key: Hashable) -> None:
@@ -73,3 +78,59 @@ class WorkQueue:
                 self._dirty.add(key)
             else:
                 self._ready[key] = None
+
+
+class Workers:
+    """Daemon threads started on demand, up to `limit`, each running one job at a time; a
+    thread idle for `idle_seconds` ends. Used with WorkQueue's per-key exclusivity this is
+    the kubelet's pod-worker shape: one busy thread per object being synced, so one
+    object's slow work (a 30 s graceful stop) never delays another's."""
+
+    def __init__(self, limit: int, name: str = "worker", idle_seconds: float = 30.0) -> None:
+        self.limit = limit
+        self.name = name
+        self.idle_seconds = idle_seconds
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0  # threads waiting for a job
+        self._waiting = 0  # jobs no thread has taken yet
+        self._seq = 0
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            self._jobs.put(job)
+            self._waiting += 1
+            # Idle threads take waiting jobs one each; any job beyond them gets a new thread.
+            if self._waiting > self._idle and self._threads < self.limit:
+                self._threads += 1
+                self._idle += 1
+                self._seq += 1
+                threading.Thread(target=self._run, name=f"{self.name}-{self._seq}",
+                                 daemon=True).start()
+
+    @property
+    def threads(self) -> int:
+        with self._lock:
+            return self._threads
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._waiting > 0:
+                        continue
+                    self._idle -= 1
+                    self._threads -= 1
+                    return
+            with self._lock:
+                self._idle -= 1
+                self._waiting -= 1
+            try:
+                job()
+            except Exception:
+                log.exception("a job of %s failed", self.name)
+            with self._lock:
+                self._idle += 1

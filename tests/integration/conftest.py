@@ -137,13 +137,15 @@ def http_get(url: str, timeout: float = 5) -> str:
 
 
 class ControllerProcess:
-    """A `podctl run-controller` in the foreground, as a user runs it in a terminal."""
+    """A `podctl run-controller` in the foreground, as a user runs it in a terminal: with
+    its default resync (30 s), so every reaction a test sees within its timeouts comes from
+    events, not from polling."""
 
-    def __init__(self, podctl: Podctl, resync: float = 2.0) -> None:
+    def __init__(self, podctl: Podctl) -> None:
         self.log = podctl.tmp / f"controller-{uuid.uuid4().hex[:6]}.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [PODCTL, "run-controller", "--resync", str(resync)],
+                [PODCTL, "run-controller"],
                 env=podctl.env, stdout=subprocess.DEVNULL, stderr=log,
             )
 

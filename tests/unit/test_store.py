@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from podctl.errors import AlreadyExists, Conflict, NotFound
+from podctl.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from podctl.store import open_store
 from podctl.store.db import Store
 
@@ -54,10 +57,60 @@ def test_list_is_per_namespace_and_sorted(store: Store) -> None:
 
 def test_update_with_stale_version_conflicts(store: Store) -> None:
     created = store.create(pod("a"))
-    rv = created["metadata"]["resourceVersion"]
-    store.update(created, expect_rv=rv)
+    stale = copy.deepcopy(created)
+    store.update(created)
+    with pytest.raises(Conflict, match='Operation cannot be fulfilled on pods "a"'):
+        store.update(stale)
+
+
+def test_status_write_keeps_the_stored_spec(store: Store) -> None:
+    created = store.create(pod("a"))
+    read_by_controller = copy.deepcopy(created)
+    created["spec"] = {"nodeName": "n1"}
+    store.update(created)
+    read_by_controller["status"] = {"phase": "Running"}
     with pytest.raises(Conflict):
-        store.update(created, expect_rv=rv)
+        store.update_status(read_by_controller)  # read before the spec write: refused
+    fresh = store.require("Pod", "default", "a")
+    fresh["status"] = {"phase": "Running"}
+    fresh["spec"] = {"nodeName": "ignored"}
+    store.update_status(fresh)
+    stored = store.require("Pod", "default", "a")
+    assert stored["spec"] == {"nodeName": "n1"} and stored["status"] == {"phase": "Running"}
+
+
+def test_mutate_loses_no_write_under_racing_writers(tmp_path: Path) -> None:
+    """Two processes' worth of connections bump one counter; every increment survives."""
+    open_store(tmp_path).create(pod("counter"))
+
+    def bump(times: int) -> None:
+        store = open_store(tmp_path)
+
+        def add_one(obj: dict[str, Any]) -> bool:
+            labels = obj["metadata"].setdefault("labels", {})
+            labels["n"] = str(int(labels.get("n", "0")) + 1)
+            return True
+
+        for _ in range(times):
+            store.mutate("Pod", "default", "counter", add_one)
+        store.close()
+
+    threads = [threading.Thread(target=bump, args=(150,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert open_store(tmp_path).require("Pod", "default", "counter")["metadata"]["labels"] == {
+        "n": "600"}
+
+
+def test_no_new_content_in_a_terminating_namespace(store: Store) -> None:
+    ns = store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}})
+    ns["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    store.update(ns)
+    with pytest.raises(Forbidden, match='pods "a" is forbidden: unable to create new content '
+                       "in namespace gone because it is being terminated"):
+        store.create(pod("a", "gone"))
 
 
 def test_events_repeat_counts_and_outlive_the_object(store: Store) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
-from podctl.workqueue import WorkQueue
+from podctl.workqueue import Workers, WorkQueue
 
 
 def test_keys_come_out_once_in_order() -> None:
@@ -36,3 +37,48 @@ def test_close_wakes_waiters() -> None:
     queue = WorkQueue()
     queue.close()
     assert queue.get(5.0) is None
+
+
+def test_a_blocked_job_never_holds_up_the_next() -> None:
+    """Jobs submitted while others block each get a thread of their own (up to the limit)."""
+    workers = Workers(limit=8, name="test")
+    release = threading.Event()
+    ran = threading.Event()
+    for _ in range(5):
+        workers.submit(lambda: release.wait(10))
+    workers.submit(ran.set)
+    try:
+        assert ran.wait(5)
+        assert workers.threads == 6
+    finally:
+        release.set()
+
+
+def test_workers_stay_within_the_limit_and_finish_everything() -> None:
+    workers = Workers(limit=3, name="test")
+    done: list[int] = []
+    lock = threading.Lock()
+    finished = threading.Event()
+
+    def job(n: int) -> None:
+        with lock:
+            done.append(n)
+            if len(done) == 50:
+                finished.set()
+
+    for n in range(50):
+        workers.submit(lambda n=n: job(n))
+        assert workers.threads <= 3
+    assert finished.wait(5)
+    assert sorted(done) == list(range(50))
+
+
+def test_idle_workers_end() -> None:
+    workers = Workers(limit=4, name="test", idle_seconds=0.05)
+    ran = threading.Event()
+    workers.submit(ran.set)
+    assert ran.wait(5)
+    deadline = time.monotonic() + 5
+    while workers.threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert workers.threads == 0

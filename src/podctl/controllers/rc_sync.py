@@ -1,4 +1,5 @@
-"""sync_rc: one level-triggered pass of the replication controller over one RC."""
+"""sync_rc: one level-triggered pass of the replication controller over one RC: a pure plan
+(controllers.replication.plan_rc) from the RC and its namespace's pods, then its execution."""
 
 from __future__ import annotations
 
@@ -8,19 +9,19 @@ from dataclasses import dataclass, field
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
+from podctl.controllers.deletion import advance_owner_deletion, mark_pod_deleting
+from podctl.controllers.owners import set_controller_ref
 from podctl.controllers.replication import (
     SOURCE,
     generate_name,
     is_active,
-    owner_reference,
     plan_rc,
     pod_from_template,
     rc_status,
 )
-from podctl.errors import AlreadyExists, PodctlError
+from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError
+from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
-from podctl.ops.delete import mark_deleting
-from podctl.ops.views import pods_with_status
 from podctl.store import Store
 
 log = logging.getLogger("podctl.replication")
@@ -28,14 +29,17 @@ log = logging.getLogger("podctl.replication")
 
 @dataclass
 class RCResult:
-    """Pods this pass created (to start) and marked for deletion (to stop)."""
+    """Pods this pass created (to start) and marked for deletion (to stop); `requeue` when
+    the RC changed under the pass, so its status must be computed again."""
 
     created: list[Obj] = field(default_factory=list)
     deleting: list[Obj] = field(default_factory=list)
+    requeue: bool = False
 
 
 def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
-    """Adopt, release, create and delete pods so the RC has `replicas` active pods.
+    """Adopt, release, create and delete pods so the RC has `replicas` active pods; drive
+    a marked RC's deletion to its end.
 
     Holds the RC's lock: a CLI and a controller (or two controllers) never both count.
     Pods are stored before any container exists, so they are counted even if their
@@ -45,9 +49,13 @@ def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
     rc = store.get("ReplicationController", namespace, name)
     if rc is None:
         return result
+    if rc["metadata"].get("deletionTimestamp"):
+        result.deleting = advance_owner_deletion(store, rc)
+        return result
     with file_lock(f"rc-{meta.uid_of(rc)}"):
         rc = store.get("ReplicationController", namespace, name)
         if rc is None or rc["metadata"].get("deletionTimestamp"):
+            result.requeue = rc is not None
             return result
         pods = pods_with_status(store, store.list("Pod", namespace))
         plan = plan_rc(rc, pods)
@@ -66,11 +74,14 @@ def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
                                    SOURCE)
                 break
         for pod in plan.delete:
-            result.deleting.append(mark_deleting(store, pod))
-            store.record_event(rc, "Normal", "SuccessfulDelete",
-                               f"Deleted pod: {meta.name_of(pod)}", SOURCE)
+            marked = mark_pod_deleting(store, pod)
+            if marked is not None:
+                result.deleting.append(marked)
+                store.record_event(rc, "Normal", "SuccessfulDelete",
+                                   f"Deleted pod: {meta.name_of(pod)}", SOURCE)
         active = [p for p in plan.active if p not in plan.delete] + result.created
-        _write_status(store, rc, [p for p in active if is_active(p)], failure)
+        result.requeue = not _write_status(store, rc, [p for p in active if is_active(p)],
+                                           failure)
     return result
 
 
@@ -87,31 +98,27 @@ def _create_pod(store: Store, rc: Obj, taken: set[str]) -> Obj:
         return pod
 
 
-def set_controller_ref(store: Store, pod: Obj, rc: Obj | None) -> None:
-    """Adopt (rc given) or release/orphan (None) a pod by its controller ownerReference."""
-    fresh = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod))
-    if fresh is None or meta.uid_of(fresh) != meta.uid_of(pod):
-        return
-    refs = [r for r in fresh["metadata"].get("ownerReferences") or [] if not r.get("controller")]
-    if rc is not None:
-        refs.append(owner_reference(rc))
-    if refs:
-        fresh["metadata"]["ownerReferences"] = refs
-    else:
-        fresh["metadata"].pop("ownerReferences", None)
-    store.update(fresh)
-    pod["metadata"] = fresh["metadata"]
-
-
-def _write_status(store: Store, rc: Obj, owned_active: list[Obj], failure: str) -> None:
+def _write_status(store: Store, rc: Obj, owned_active: list[Obj], failure: str) -> bool:
+    """Write the status computed from `rc` as read; False when the RC changed meanwhile
+    (the status would describe an old spec: the caller computes it again)."""
     template_labels = (rc["spec"]["template"].get("metadata") or {}).get("labels") or {}
     status = rc_status(rc, owned_active, template_labels)
     if failure:
-        status["conditions"] = [{"lastTransitionTime": meta.now_rfc3339(), "message": failure,
+        before: Obj = next((c for c in (rc.get("status") or {}).get("conditions") or []
+                       if c.get("type") == "ReplicaFailure" and c.get("message") == failure),
+                      {})
+        # An unchanged failure keeps its transition time, so the status write is a no-op.
+        status["conditions"] = [{"lastTransitionTime": before.get("lastTransitionTime")
+                                 or meta.now_rfc3339(), "message": failure,
                                  "reason": "FailedCreate", "status": "True",
                                  "type": "ReplicaFailure"}]
-    if status != rc.get("status"):
-        fresh = store.get("ReplicationController", meta.namespace_of(rc), meta.name_of(rc))
-        if fresh is not None and meta.uid_of(fresh) == meta.uid_of(rc):
-            fresh["status"] = status
-            store.update(fresh)
+    if status == rc.get("status"):
+        return True
+    rc["status"] = status
+    try:
+        store.update_status(rc)
+    except Conflict:
+        return False
+    except NotFound:
+        return True
+    return True

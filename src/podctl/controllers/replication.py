@@ -13,17 +13,13 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.labels import selector_from_map
 from podctl.api.meta import Obj
+from podctl.controllers.owners import owner_reference
 
 SOURCE = "replication-controller"
 # Kubernetes' generateName alphabet: no vowels (no words), no confusable characters.
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 BURST_LIMIT = 500
-
-
-def owner_reference(rc: Obj) -> Obj:
-    return {"apiVersion": "v1", "blockOwnerDeletion": True, "controller": True,
-            "kind": "ReplicationController", "name": meta.name_of(rc), "uid": meta.uid_of(rc)}
 
 
 def generate_name(base: str, taken: set[str], rng: random.Random | None = None) -> str:

@@ -92,12 +92,30 @@ class Prober:
             for key in [k for k, w in self.workers.items()
                         if meta.uid_of(w.pod) == uid and k not in wanted]:
                 del self.workers[key]
+            fresh = [w for k, w in wanted.items() if k not in self.workers]
             for key, worker in wanted.items():
                 if key in self.workers:
                     self.workers[key].pod = pod
                 else:
                     self.workers[key] = worker
             self.lock.notify()
+        self._publish_initial(uid, fresh)
+
+    def _publish_initial(self, uid: str, workers: list[Worker]) -> None:
+        """A new worker's initial result is the truth until its first verdict, as in the
+        kubelet: after a controller restart a readiness result stored by the dead one must
+        not keep a pod Ready, and a startup probe starts again from 'not started'."""
+        if not workers:
+            return
+        stored = self.store.probe_results(uid)
+        changed = False
+        for worker in workers:
+            known = stored.get(worker.container_id, {}).get(worker.kind)
+            if worker.kind in ("readiness", "startup") and known is not False:
+                self.store.set_probe_result(uid, worker.container_id, worker.kind, False)
+                changed = True
+        if changed and self.on_change is not None:
+            self.on_change(workers[0].pod)
 
     def forget_pod(self, uid: str) -> None:
         with self.lock:

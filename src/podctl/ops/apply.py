@@ -8,7 +8,7 @@ from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.errors import Invalid
+from podctl.errors import Invalid, NotFound
 from podctl.store import Store
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -79,19 +79,36 @@ def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
 
 
 def update_object(store: Store, existing: Obj, desired: Obj) -> bool:
-    """Store the merge of desired into existing; False when nothing changed."""
-    updated = merged(existing, desired)
-    if updated == existing:
+    """Store the merge of desired into the stored object (re-merged on a conflict, as
+    kubectl's patch is applied to whatever is stored); False when nothing changed."""
+    wrote = spec_changed = False
+
+    def merge(fresh: Obj) -> bool:
+        nonlocal wrote, spec_changed
+        updated = merged(fresh, desired)
+        wrote = updated != fresh
+        if not wrote:
+            return False
+        spec_changed = updated["spec"] != fresh["spec"]
+        fresh.clear()
+        fresh.update(updated)
+        return True
+
+    namespace = meta.namespace_of(existing) if existing["kind"] in meta.NAMESPACED else ""
+    stored = store.mutate(existing["kind"], namespace, meta.name_of(existing), merge,
+                          meta.uid_of(existing))
+    if stored is None:
+        raise NotFound(meta.plural(existing["kind"]), meta.name_of(existing))
+    if not wrote:
         return False
-    store.update(updated)
-    if updated["kind"] == "Pod" and updated["spec"] != existing["spec"]:
+    if stored["kind"] == "Pod" and spec_changed:
         from podctl.kubelet.sync import sync_pod
 
-        sync_pod(store, meta.namespace_of(updated), meta.name_of(updated))  # the new image
-    if updated["kind"] == "ReplicationController":
+        sync_pod(store, meta.namespace_of(stored), meta.name_of(stored))  # the new image
+    if stored["kind"] == "ReplicationController":
         from podctl.ops.replication import reconcile_if_no_controller
 
-        reconcile_if_no_controller(store, meta.namespace_of(updated), meta.name_of(updated))
+        reconcile_if_no_controller(store, meta.namespace_of(stored), meta.name_of(stored))
     return True
 
 

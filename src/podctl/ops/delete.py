@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.deletion import (
+    advance_namespace_deletion,
+    finish_pods,
+    mark_namespace_deleting,
+    mark_pod_deleting,
+)
 from podctl.errors import NotFound, PodctlError
-from podctl.kubelet.sync import terminate_pod
 from podctl.ops.namespaces import check_deletable
 from podctl.store import Store
 
@@ -31,53 +34,29 @@ def effective_grace(grace_period: int, now: bool, force: bool) -> int:
 
 def delete_pods(store: Store, pods: list[Obj], grace_period: int = -1,
                 force: bool = False) -> Iterator[str]:
-    """Delete pods in parallel; yields kubectl's line for each, in the order given."""
-    marked = [mark_deleting(store, pod, grace_period if grace_period >= 0 else None)
-              for pod in pods]
+    """Delete pods in parallel; yields kubectl's line for each, in the order given.
+
+    Each pod is marked first, so a controller finishes it if this command dies."""
+    grace = grace_period if grace_period >= 0 else None
+    marked = [m for m in (mark_pod_deleting(store, pod, grace) for pod in pods) if m]
     verb = "force deleted" if force and grace_period <= 0 else "deleted"
-    for pod in finish_deletions(store, marked):
+    for pod in finish_pods(store, marked):
         yield f'pod "{meta.name_of(pod)}" {verb}'
 
 
-def finish_deletions(store: Store, pods: list[Obj]) -> Iterator[Obj]:
-    """Stop and remove pods marked deleting, in parallel; yields each when gone, in order."""
-    if not pods:
-        return
-
-    def finish(pod: Obj) -> None:
-        terminate_pod(store, pod, int(pod["metadata"].get("deletionGracePeriodSeconds", 30)))
-        store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
-
-    with ThreadPoolExecutor(max_workers=min(8, len(pods))) as pool:
-        futures = [pool.submit(finish, pod) for pod in pods]
-        for pod, future in zip(pods, futures, strict=True):
-            future.result()
-            yield pod
-
-
-def mark_deleting(store: Store, pod: Obj, grace: int | None = None) -> Obj:
-    """Set deletionTimestamp: readers show Terminating while someone stops the containers."""
-    fresh = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod)) or pod
-    md = fresh["metadata"]
-    if md.get("deletionTimestamp"):
-        return fresh
-    seconds = grace if grace is not None else int(
-        fresh["spec"].get("terminationGracePeriodSeconds", 30))
-    md["deletionTimestamp"] = meta.format_time(datetime.now(UTC) + timedelta(seconds=seconds))
-    md["deletionGracePeriodSeconds"] = seconds
-    return store.update(fresh)
-
-
 def delete_namespace(store: Store, name: str, grace_period: int = -1) -> str:
-    """Delete a namespace with its pods and replication controllers."""
+    """Delete a namespace with everything in it: Terminating first (no new content), then
+    its contents, then itself; a controller finishes it if this command dies half-way."""
     check_deletable(name)
-    namespace = store.require("Namespace", "", name)
-    namespace.setdefault("status", {})["phase"] = "Terminating"
-    store.update(namespace)
-    for rc in store.list("ReplicationController", name):
-        store.delete("ReplicationController", name, meta.name_of(rc))
-    list(delete_pods(store, store.list("Pod", name), grace_period))
-    store.delete("Namespace", "", name)
+    store.require("Namespace", "", name)
+    grace = grace_period if grace_period >= 0 else None
+    if mark_namespace_deleting(store, name) is None:
+        raise NotFound("namespaces", name)
+    while store.get("Namespace", "", name) is not None:
+        advance_namespace_deletion(store, name, grace)
+        # Finishing is idempotent: pods a controller is finishing too are simply waited for.
+        list(finish_pods(store, [p for p in store.list("Pod", name)
+                                 if p["metadata"].get("deletionTimestamp")]))
     return f'namespace "{name}" deleted'
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from podctl.kubelet.observed import pods_with_status
 from podctl.ops.get import GetRequest, fetch
-from podctl.ops.views import pods_with_status
 from podctl.printers import describe as printer
 from podctl.store import open_store
 
@@ -27,7 +27,7 @@ def describe_objects(request: GetRequest) -> list[str]:
                     and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
             texts.append(printer.describe_node(obj, pods, events, now))
         elif kind == "ReplicationController":
-            from podctl.ops.replication import owned_pods
+            from podctl.controllers.owners import owned_pods
 
             pods = pods_with_status(store, owned_pods(store, obj))
             texts.append(printer.describe_rc(obj, pods, events, now))

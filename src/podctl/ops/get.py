@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from podctl.api.meta import Obj
 from podctl.errors import NotFound
-from podctl.ops.views import pods_with_status, select, user_selector
+from podctl.kubelet.observed import pods_with_status
+from podctl.ops.views import select, user_selector
 from podctl.store import Store, open_store
 
 WATCH_INTERVAL = 0.5

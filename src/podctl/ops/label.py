@@ -5,35 +5,50 @@ from __future__ import annotations
 from podctl.api import meta
 from podctl.api.labels import LabelSpecError, parse_label_args, validate_label_key
 from podctl.api.meta import Obj
-from podctl.errors import Invalid, PodctlError
+from podctl.errors import Invalid, NotFound, PodctlError
 from podctl.store import Store
 
 
 def relabel(store: Store, obj: Obj, changes: dict[str, str], removals: list[str],
             overwrite: bool, field: str = "labels") -> str:
-    """Apply label (or annotation) changes to one object; kubectl's result line."""
-    labels = dict(obj["metadata"].get(field) or {})
-    for key, value in changes.items():
-        if key in labels and labels[key] != value and not overwrite:
-            raise PodctlError(f"'{key}' already has a value ({labels[key]}), "
-                              "and --overwrite is false")
+    """Apply label (or annotation) changes to one object; kubectl's result line.
+
+    Like kubectl's patch, the change applies to the object as stored when it is written,
+    re-read on a conflict, so a concurrent writer's change is kept.
+    """
     for key in changes:
         problems = validate_label_key(key)
         if problems:
             raise Invalid(f'The {obj["kind"]} "{meta.name_of(obj)}" is invalid: '
                           f'metadata.{field}: Invalid value: "{key}": {problems[0]}')
-    before = dict(labels)
-    labels.update(changes)
-    for key in removals:
-        labels.pop(key, None)
+
+    changed = False
+
+    def change(fresh: Obj) -> bool:
+        nonlocal changed
+        labels = dict(fresh["metadata"].get(field) or {})
+        for key, value in changes.items():
+            if key in labels and labels[key] != value and not overwrite:
+                raise PodctlError(f"'{key}' already has a value ({labels[key]}), "
+                                  "and --overwrite is false")
+        before = dict(labels)
+        labels.update(changes)
+        for key in removals:
+            labels.pop(key, None)
+        changed = labels != before
+        if changed:
+            fresh["metadata"][field] = labels
+            if not labels:
+                fresh["metadata"].pop(field)
+        return changed
+
     kind = meta.singular(obj["kind"])
     word = "labeled" if field == "labels" else "annotated"
-    if labels == before:
+    namespace = meta.namespace_of(obj) if obj["kind"] in meta.NAMESPACED else ""
+    if store.mutate(obj["kind"], namespace, meta.name_of(obj), change, meta.uid_of(obj)) is None:
+        raise NotFound(meta.plural(obj["kind"]), meta.name_of(obj))
+    if not changed:
         return f"{kind}/{meta.name_of(obj)} not {word}"
-    obj["metadata"][field] = labels
-    if not labels:
-        obj["metadata"].pop(field)
-    store.update(obj)
     verb = f"un{word}" if removals and not changes else word
     return f"{kind}/{meta.name_of(obj)} {verb}"
 

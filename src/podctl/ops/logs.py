@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from podctl.api.meta import Obj
 from podctl.errors import BadRequest, PodctlError
-from podctl.ops.views import pods_with_status
+from podctl.kubelet.observed import pods_with_status
 from podctl.store import open_store
 
 
@@ -32,7 +32,7 @@ def pod_for(namespace: str, arg: str) -> tuple[str, int]:
     if kind != "ReplicationController":
         raise PodctlError(f"cannot attach to {word}: only pods and replication controllers "
                           "are supported")
-    from podctl.ops.replication import owned_pods
+    from podctl.controllers.owners import owned_pods
 
     store = open_store()
     rc = store.require("ReplicationController", namespace, name)

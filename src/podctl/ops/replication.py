@@ -7,16 +7,23 @@ from concurrent.futures import ThreadPoolExecutor
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.rc_sync import set_controller_ref, sync_rc
-from podctl.errors import PodctlError
+from podctl.controllers.deletion import (
+    CASCADES,
+    FOREGROUND,
+    ORPHAN,
+    advance_owner_deletion,
+    finish_pods,
+    mark_owner_deleting,
+    mark_pods_deleting,
+)
+from podctl.controllers.owners import owned_pods
+from podctl.controllers.rc_sync import sync_rc
+from podctl.errors import NotFound, PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
 from podctl.locks import file_lock
-from podctl.ops.delete import finish_deletions, mark_deleting
 from podctl.store import Store
-
-CASCADES = ("background", "foreground", "orphan")
 
 
 def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
@@ -28,7 +35,7 @@ def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
         with ThreadPoolExecutor(max_workers=min(8, len(result.created))) as pool:
             list(pool.map(lambda p: sync_pod(store, namespace, meta.name_of(p)),
                           result.created))
-    list(finish_deletions(store, result.deleting))
+    list(finish_pods(store, result.deleting))
     if result.created or result.deleting:
         sync_rc(store, namespace, name)  # status after the changes
     return True
@@ -38,45 +45,44 @@ def scale(store: Store, namespace: str, name: str, replicas: int) -> str:
     if replicas < 0:
         raise PodctlError("The --replicas=COUNT flag is required, and COUNT must be "
                           "greater than or equal to 0")
-    rc = store.require("ReplicationController", namespace, name)
-    if rc["spec"].get("replicas") != replicas:
+
+    def change(rc: Obj) -> bool:
+        if rc["spec"].get("replicas") == replicas:
+            return False
         rc["spec"]["replicas"] = replicas
         rc["metadata"]["generation"] = int(rc["metadata"].get("generation", 1)) + 1
-        store.update(rc)
+        return True
+
+    if store.mutate("ReplicationController", namespace, name, change) is None:
+        raise NotFound("replicationcontrollers", name)
     reconcile_if_no_controller(store, namespace, name)
     return f"replicationcontroller/{name} scaled"
 
 
-def owned_pods(store: Store, rc: Obj) -> list[Obj]:
-    uid = meta.uid_of(rc)
-    return [p for p in store.list("Pod", meta.namespace_of(rc))
-            if (meta.controller_of(p) or {}).get("uid") == uid]
-
-
 def delete_rc(store: Store, namespace: str, name: str, cascade: str, grace: int = -1) -> str:
-    """background/foreground delete the RC's pods too; orphan leaves them ownerless.
+    """Delete an RC with kubectl's cascade modes; waits until its pods are gone.
 
-    Holds the RC's lock so that a controller's sync of this RC cannot re-adopt or re-create
-    pods half-way through.
+    Foreground and orphan first mark the RC (deletionTimestamp and kubectl's finalizer), so
+    that the controller finishes the job if this command dies half-way; background marks
+    the pods before the RC goes, and the controller's garbage collection covers the rest.
     """
     rc = store.require("ReplicationController", namespace, name)
-    uid = meta.uid_of(rc)
-    with file_lock(f"rc-{uid}"):
-        pods = owned_pods(store, rc)
-        if cascade == "orphan":
-            for pod in pods:
-                set_controller_ref(store, pod, None)
-            store.delete("ReplicationController", namespace, name, uid)
+    pod_grace = grace if grace >= 0 else None
+    if cascade == "background":
+        with file_lock(f"rc-{meta.uid_of(rc)}"):
+            marked = mark_pods_deleting(store, owned_pods(store, rc), pod_grace)
+            store.delete("ReplicationController", namespace, name, meta.uid_of(rc))
+        list(finish_pods(store, marked))
+        return f'replicationcontroller "{name}" deleted'
+    if mark_owner_deleting(store, rc, ORPHAN if cascade == "orphan" else FOREGROUND) is None:
+        raise NotFound("replicationcontrollers", name)
+    while True:
+        advance_owner_deletion(store, rc, pod_grace)
+        if store.get_by_uid(meta.uid_of(rc)) is None:
             return f'replicationcontroller "{name}" deleted'
-        marked = [mark_deleting(store, p, grace if grace >= 0 else None) for p in pods]
-        if cascade == "background":
-            store.delete("ReplicationController", namespace, name, uid)
-        else:
-            rc["metadata"]["deletionTimestamp"] = meta.now_rfc3339()
-            store.update(rc)
-    list(finish_deletions(store, marked))
-    store.delete("ReplicationController", namespace, name, uid)
-    return f'replicationcontroller "{name}" deleted'
+        # Finishing is idempotent: pods a controller is finishing too are simply waited for.
+        list(finish_pods(store, [p for p in owned_pods(store, rc)
+                                 if p["metadata"].get("deletionTimestamp")]))
 
 
 def parse_cascade(value: str) -> tuple[str, str | None]:

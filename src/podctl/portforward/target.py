@@ -9,9 +9,9 @@ from typing import Protocol
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.owners import owned_pods
 from podctl.errors import PodctlError
-from podctl.ops.replication import owned_pods
-from podctl.ops.views import pods_with_status
+from podctl.kubelet.observed import pods_with_status
 from podctl.store import Store
 
 _WAIT_POLL_SECONDS = 0.5

@@ -7,14 +7,14 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.errors import AlreadyExists, Conflict, NotFound
+from podctl.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from podctl.home import podctl_home
 
 SCHEMA = """
@@ -126,8 +126,16 @@ class Store:
         if kind in meta.NAMESPACED:
             md.setdefault("generation", 1)
         with self.transaction() as db:
-            if kind in meta.NAMESPACED and self._get(db, "Namespace", "", ns) is None:
-                raise NotFound("namespaces", ns)
+            if kind in meta.NAMESPACED:
+                namespace = self._get(db, "Namespace", "", ns)
+                if namespace is None:
+                    raise NotFound("namespaces", ns)
+                if namespace["metadata"].get("deletionTimestamp"):
+                    # Checked in the same transaction as the insert: a namespace being
+                    # deleted can never gain a pod after its content was listed.
+                    raise Forbidden(
+                        f'{meta.plural(kind)} "{md["name"]}" is forbidden: unable to create '
+                        f"new content in namespace {ns} because it is being terminated")
             if self._get(db, kind, ns, md["name"]) is not None:
                 raise AlreadyExists(meta.plural(kind), md["name"])
             rv = self._next_rv(db)
@@ -176,8 +184,33 @@ class Store:
                           kinds)
         return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
-    def update(self, obj: Obj, expect_rv: str | None = None) -> Obj:
-        """Replace a stored object; with expect_rv, fail if someone else changed it."""
+    def update(self, obj: Obj) -> Obj:
+        """Replace a stored object, as a PUT does: the resourceVersion it carries must still
+        be the stored one (Conflict otherwise), so no writer undoes another's change."""
+        return self._write(obj, status_only=False)
+
+    def update_status(self, obj: Obj) -> Obj:
+        """Write only `status` (the /status subresource): spec and metadata stay as stored,
+        so a controller's status write never puts back a spec it read earlier."""
+        return self._write(obj, status_only=True)
+
+    def mutate(self, kind: str, namespace: str, name: str, change: Callable[[Obj], bool],
+               uid: str | None = None) -> Obj | None:
+        """Read-modify-write with the API server's conflict retry: `change` edits the object
+        in place and says whether it changed anything; on Conflict it runs again on a fresh
+        read. None when the object (with that uid) is gone; the stored object otherwise."""
+        while True:
+            current = self.get(kind, namespace, name)
+            if current is None or (uid is not None and meta.uid_of(current) != uid):
+                return None
+            if not change(current):
+                return current
+            try:
+                return self.update(current)
+            except Conflict:
+                continue
+
+    def _write(self, obj: Obj, status_only: bool) -> Obj:
         kind = obj["kind"]
         md = obj["metadata"]
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
@@ -185,16 +218,24 @@ class Store:
             current = self._get(db, kind, ns, md["name"])
             if current is None or current["metadata"]["uid"] != md["uid"]:
                 raise NotFound(meta.plural(kind), md["name"])
-            if expect_rv is not None and current["metadata"]["resourceVersion"] != expect_rv:
+            read_rv = md.get("resourceVersion")
+            if read_rv is not None and current["metadata"]["resourceVersion"] != read_rv:
                 raise Conflict(meta.plural(kind), md["name"])
             rv = self._next_rv(db)
-            md["resourceVersion"] = str(rv)
+            if status_only:
+                current["status"] = obj.get("status")
+                current["metadata"]["resourceVersion"] = str(rv)
+                stored = current
+            else:
+                md["resourceVersion"] = str(rv)
+                stored = obj
             db.execute(
                 "UPDATE objects SET rv=?, data=? WHERE kind=? AND namespace=? AND name=?",
-                (rv, json.dumps(obj), kind, ns, md["name"]),
+                (rv, json.dumps(stored), kind, ns, md["name"]),
             )
+        md["resourceVersion"] = str(rv)
         self._changed()
-        return obj
+        return stored
 
     def delete(self, kind: str, namespace: str, name: str, uid: str | None = None) -> bool:
         """Remove an object and its kubelet state (events stay); False if it was already gone."""
@@ -298,11 +339,12 @@ class Store:
                 (container_id, probe, pod_uid, int(ok)),
             )
 
-    def probe_results(self) -> dict[str, dict[str, bool]]:
-        """container id -> {probe kind: passing}."""
+    def probe_results(self, pod_uid: str | None = None) -> dict[str, dict[str, bool]]:
+        """container id -> {probe kind: passing}, for one pod or all."""
+        where, args = ("WHERE pod_uid=?", (pod_uid,)) if pod_uid is not None else ("", ())
         out: dict[str, dict[str, bool]] = {}
         for container_id, probe, ok in self._read(
-            "SELECT container_id, probe, ok FROM probe_results"
+            f"SELECT container_id, probe, ok FROM probe_results {where}", args
         ):
             out.setdefault(container_id, {})[probe] = bool(ok)
         return out

@@ -1,0 +1,131 @@
+"""Deletion as the API server and the garbage collector do it: an object is first marked
+(deletionTimestamp, and a finalizer saying how its dependents go), then whoever gets there
+first finishes it — the command that started it, or the controller when that command died.
+Every step is idempotent, so both may run at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.controllers.owners import owned_pods, set_controller_ref
+from podctl.kubelet.sync import terminate_pod
+from podctl.locks import file_lock
+from podctl.store import Store
+
+FOREGROUND = "foregroundDeletion"
+ORPHAN = "orphan"
+CASCADES = ("background", "foreground", "orphan")
+
+
+def mark_pod_deleting(store: Store, pod: Obj, grace: int | None = None) -> Obj | None:
+    """Set deletionTimestamp: readers show Terminating while someone stops the containers.
+    None when the pod is already gone."""
+
+    def change(fresh: Obj) -> bool:
+        md = fresh["metadata"]
+        if md.get("deletionTimestamp"):
+            return False
+        seconds = grace if grace is not None else int(
+            fresh["spec"].get("terminationGracePeriodSeconds", 30))
+        md["deletionTimestamp"] = meta.format_time(datetime.now(UTC) + timedelta(seconds=seconds))
+        md["deletionGracePeriodSeconds"] = seconds
+        return True
+
+    return store.mutate("Pod", meta.namespace_of(pod), meta.name_of(pod), change,
+                        meta.uid_of(pod))
+
+
+def mark_pods_deleting(store: Store, pods: list[Obj], grace: int | None = None) -> list[Obj]:
+    """mark_pod_deleting for each pod not yet marked; the pods this call marked."""
+    marked = []
+    for pod in pods:
+        if not pod["metadata"].get("deletionTimestamp"):
+            done = mark_pod_deleting(store, pod, grace)
+            if done is not None:
+                marked.append(done)
+    return marked
+
+
+def finish_pod(store: Store, pod: Obj) -> None:
+    """Stop and remove a pod marked deleting, then remove it from the store."""
+    terminate_pod(store, pod, int(pod["metadata"].get("deletionGracePeriodSeconds", 30)))
+    store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
+
+
+def finish_pods(store: Store, pods: list[Obj]) -> Iterator[Obj]:
+    """finish_pod for many, in parallel; yields each when gone, in the order given."""
+    if not pods:
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(pods))) as pool:
+        futures = [pool.submit(finish_pod, store, pod) for pod in pods]
+        for pod, future in zip(pods, futures, strict=True):
+            future.result()
+            yield pod
+
+
+def mark_owner_deleting(store: Store, owner: Obj, finalizer: str) -> Obj | None:
+    """deletionTimestamp plus the finalizer that says what happens to the dependents."""
+
+    def change(fresh: Obj) -> bool:
+        md = fresh["metadata"]
+        finalizers = list(md.get("finalizers") or [])
+        if md.get("deletionTimestamp") and finalizer in finalizers:
+            return False
+        md.setdefault("deletionTimestamp", meta.now_rfc3339())
+        md["deletionGracePeriodSeconds"] = 0
+        md["finalizers"] = [*finalizers, finalizer] if finalizer not in finalizers else finalizers
+        return True
+
+    return store.mutate(owner["kind"], meta.namespace_of(owner), meta.name_of(owner), change,
+                        meta.uid_of(owner))
+
+
+def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -> list[Obj]:
+    """One step of a marked owner's deletion: orphan or mark its pods, and remove the owner
+    once no pod it owns is left. Returns the pods this step marked deleting.
+
+    Holds the owner's lock, the one its sync holds, so no pod is adopted or created meanwhile.
+    """
+    with file_lock(f"rc-{meta.uid_of(owner)}"):
+        fresh = store.get(owner["kind"], meta.namespace_of(owner), meta.name_of(owner))
+        if fresh is None or meta.uid_of(fresh) != meta.uid_of(owner):
+            return []
+        pods = owned_pods(store, fresh)
+        if ORPHAN in (fresh["metadata"].get("finalizers") or []):
+            for pod in pods:
+                set_controller_ref(store, pod, None)
+            pods = []
+        marked = mark_pods_deleting(store, pods, grace)
+        if not pods:
+            store.delete(fresh["kind"], meta.namespace_of(fresh), meta.name_of(fresh),
+                         meta.uid_of(fresh))
+    return marked
+
+
+def mark_namespace_deleting(store: Store, name: str) -> Obj | None:
+    def change(fresh: Obj) -> bool:
+        if fresh["metadata"].get("deletionTimestamp"):
+            return False
+        fresh["metadata"]["deletionTimestamp"] = meta.now_rfc3339()
+        fresh.setdefault("status", {})["phase"] = "Terminating"
+        return True
+
+    return store.mutate("Namespace", "", name, change)
+
+
+def advance_namespace_deletion(store: Store, name: str, grace: int | None = None) -> list[Obj]:
+    """One step of a Terminating namespace's deletion: its controllers go (their pods with
+    them), its pods are marked, and the namespace goes once it is empty. The store refuses
+    new content in it, so nothing can appear after the listing. Returns the pods marked."""
+    for rc in store.list("ReplicationController", name):
+        with file_lock(f"rc-{meta.uid_of(rc)}"):
+            store.delete("ReplicationController", name, meta.name_of(rc), meta.uid_of(rc))
+    pods = store.list("Pod", name)
+    marked = mark_pods_deleting(store, pods, grace)
+    if not pods:
+        store.delete("Namespace", "", name)
+    return marked

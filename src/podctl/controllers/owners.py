@@ -1,0 +1,47 @@
+"""Owner references between stored objects: who controls a pod, adopting and releasing."""
+
+from __future__ import annotations
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.store import Store
+
+
+def owner_reference(owner: Obj) -> Obj:
+    """The controller reference a dependent carries (blocks foreground deletion of the owner)."""
+    return {"apiVersion": owner.get("apiVersion", "v1"), "blockOwnerDeletion": True,
+            "controller": True, "kind": owner["kind"], "name": meta.name_of(owner),
+            "uid": meta.uid_of(owner)}
+
+
+def owned_pods(store: Store, owner: Obj) -> list[Obj]:
+    """Pods whose controller reference names this owner."""
+    uid = meta.uid_of(owner)
+    return [p for p in store.list("Pod", meta.namespace_of(owner))
+            if (meta.controller_of(p) or {}).get("uid") == uid]
+
+
+def set_controller_ref(store: Store, pod: Obj, owner: Obj | None) -> None:
+    """Adopt (owner given) or release/orphan (None) a pod by its controller reference."""
+
+    def change(fresh: Obj) -> bool:
+        before = fresh["metadata"].get("ownerReferences")
+        refs = [r for r in before or [] if not r.get("controller")]
+        if owner is not None:
+            refs.append(owner_reference(owner))
+        if refs:
+            fresh["metadata"]["ownerReferences"] = refs
+        else:
+            fresh["metadata"].pop("ownerReferences", None)
+        return bool(fresh["metadata"].get("ownerReferences") != before)
+
+    stored = store.mutate("Pod", meta.namespace_of(pod), meta.name_of(pod), change,
+                          meta.uid_of(pod))
+    if stored is not None:
+        pod["metadata"] = stored["metadata"]
+
+
+def owners_gone(store: Store, obj: Obj) -> bool:
+    """Every owner this object names is gone: the garbage collector deletes it."""
+    refs = obj["metadata"].get("ownerReferences") or []
+    return bool(refs) and all(store.get_by_uid(str(r.get("uid"))) is None for r in refs)
