@@ -28,6 +28,7 @@ demo: setup images
 lint: setup
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 unit: setup
 	$(BIN)/pytest -q tests/unit -n 2

@@ -71,6 +71,17 @@ def test_restarts_show_how_long_ago_the_last_one_was() -> None:
     assert restarts_text(pod_with([cs("a", RUNNING, True)]), NOW) == "0"
 
 
+def test_restarts_sum_init_and_app_containers_and_take_the_newest_finish() -> None:
+    p = pod_with([cs("a", RUNNING, True, restarts=2,
+                     last={"terminated": {"finishedAt": "2026-01-01T00:09:00Z"}}),
+                  cs("b", RUNNING, True, restarts=1,
+                     last={"terminated": {"finishedAt": "2026-01-01T00:05:00Z"}})])
+    p["status"]["initContainerStatuses"] = [
+        cs("i", {"terminated": {"exitCode": 0}}, restarts=4,
+           last={"terminated": {"finishedAt": "2026-01-01T00:01:00Z"}})]
+    assert restarts_text(p, NOW) == "7 (60s ago)"
+
+
 def test_pod_row() -> None:
     row = pod_row(pod_with([cs("a", RUNNING, True)]), NOW)
     assert row == ["p", "1/1", "Running", "0", "10m"]
@@ -121,6 +132,21 @@ def test_describe_pod_layout() -> None:
     assert "    Port:           80/TCP (http)" in lines
     assert "    Host Port:      0/TCP" in lines
     assert lines[-1] == "Events:  <none>"
+
+
+def test_describe_shows_field_ref_env_values_from_the_pod() -> None:
+    p = pod_with([cs("a", RUNNING, True)])
+    p["metadata"]["labels"] = {"app": "web"}
+    p["status"]["podIP"] = "10.0.0.2"
+    p["spec"]["containers"][0].update(image="img", env=[
+        {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "APP", "valueFrom": {"fieldRef": {"apiVersion": "v1",
+                                                   "fieldPath": "metadata.labels['app']"}}},
+        {"name": "SA", "valueFrom": {"fieldRef": {"fieldPath": "spec.serviceAccountName"}}}])
+    words = [" ".join(line.split()) for line in describe_pod(p, [], NOW).splitlines()]
+    env = words[words.index("Environment:") + 1:][:3]
+    assert env == ["IP: 10.0.0.2 (v1:status.podIP)", "APP: web (v1:metadata.labels['app'])",
+                   "SA: default (v1:spec.serviceAccountName)"]
 
 
 @pytest.mark.parametrize("init,expected", [

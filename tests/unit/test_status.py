@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from podctl.kubelet.status import NodeFacts, compute_status, qos_class, restart_summary
+from podctl.kubelet.status import NodeFacts, compute_status, qos_class
 
 from .records import pod, record, sandbox
 
@@ -148,11 +148,3 @@ def test_dead_sandbox_has_no_pod_ip() -> None:
 def test_qos_class(resources: list[dict[str, Any]], qos: str) -> None:
     containers = [{"name": f"c{i}", "resources": r} for i, r in enumerate(resources)]
     assert qos_class({"containers": containers}) == qos
-
-
-def test_restart_summary_sums_and_finds_newest_finish() -> None:
-    s = {"containerStatuses": [
-        {"restartCount": 2, "lastState": {"terminated": {"finishedAt": "2026-01-01T00:00:05Z"}}},
-        {"restartCount": 1, "lastState": {"terminated": {"finishedAt": "2026-01-01T00:00:09Z"}}},
-    ]}
-    assert restart_summary(s) == (3, "2026-01-01T00:00:09Z")

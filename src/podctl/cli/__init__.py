@@ -12,6 +12,7 @@ import traceback
 import click
 
 from podctl import __version__
+from podctl.cli import terminal
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,8 +70,8 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except PodctlError as exc:
         if _verbose():
-            traceback.print_exc()
-        sys.stderr.write(exc.render() + "\n")
+            terminal.err(traceback.format_exc().rstrip("\n"))
+        terminal.err(exc.render())
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -80,11 +81,11 @@ def main() -> None:
         from podctl.manifest import ManifestError
 
         if isinstance(exc, ManifestError):
-            sys.stderr.write(f"error: {exc}\n")
+            terminal.err(f"error: {exc}")
             sys.exit(1)
         if _verbose():
-            traceback.print_exc()
+            terminal.err(traceback.format_exc().rstrip("\n"))
         else:
-            sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc} "
-                             "(run with -v for the traceback)\n")
+            terminal.err(f"error: internal error: {type(exc).__name__}: {exc} "
+                         "(run with -v for the traceback)")
         sys.exit(1)

@@ -69,7 +69,7 @@ def edit(args: tuple[str, ...], namespace: str | None) -> None:
             problems = list(parsed.problems) + [p for c in checked for p in c.problems]
             if problems or len(checked) != 1 or checked[0].obj is None:
                 kept = _keep(edited)
-                terminal.err(format_problems(problems, color=False).rstrip("\n"))
+                terminal.err(format_problems(problems).rstrip("\n"))
                 raise PodctlError(f"A copy of your changes has been stored to \"{kept}\"")
             changed = update_object(store, existing, checked[0].obj)
             verb = "edited" if changed else "skipped (no change)"

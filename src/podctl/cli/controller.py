@@ -43,8 +43,7 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
 def _configure_logging(log_file: str | None, verbose: int) -> None:
     import logging
 
-    handler: logging.Handler = (logging.FileHandler(log_file) if log_file
-                                else logging.StreamHandler(sys.stderr))
+    handler = logging.FileHandler(log_file) if log_file else terminal.log_handler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname).1s %(name)s: %(message)s"))
     root = logging.getLogger("podctl")
     root.addHandler(handler)

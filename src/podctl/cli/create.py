@@ -36,7 +36,7 @@ def create(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None
 def check_files(filenames: tuple[str, ...], namespace: str | None
                 ) -> tuple[bool, list[tuple[str, list[Checked]]]]:
     """Read and check every file, printing warnings and problems; the files that passed."""
-    from podctl.manifest import check_document, format_problems, read_manifests
+    from podctl.manifest import check_document, excerpts, read_manifests
 
     ok = True
     passed: list[tuple[str, list[Checked]]] = []
@@ -45,12 +45,11 @@ def check_files(filenames: tuple[str, ...], namespace: str | None
         for c in checked:
             for warning in c.warnings:
                 terminal.warn(warning)
-        color = sys.stderr.isatty()
         if result.problems:
-            terminal.err(format_problems(result.problems, color=color).rstrip("\n"))
+            terminal.problems(excerpts(result.problems))
         for c in (c for c in checked if c.problems):
             terminal.err(_invalid_header(c.document.obj))
-            terminal.err(format_problems(c.problems, color=color).rstrip("\n"))
+            terminal.problems(excerpts(c.problems))
         if result.problems or any(c.problems for c in checked):
             ok = False
         else:
@@ -85,11 +84,10 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
     from podctl.errors import PodctlError
     from podctl.ops.controller_hint import controller_hint
     from podctl.ops.create import create_object
-    from podctl.runtime.images import terminal_progress
     from podctl.store import open_store
 
     store = open_store()
-    progress = terminal_progress()
+    progress = terminal.pull_progress()
     ok = True
     needy = []
     for source, checked in checked_files:

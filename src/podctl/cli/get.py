@@ -81,13 +81,12 @@ def _print(objs: list[dict[str, object]], single: bool, namespace: str | None,
             terminal.err(f"No resources found in {namespace} namespace." if namespace
                          else "No resources found")
         elif output in ("json", "yaml"):
-            sys.stdout.write(render([], output, single=False, now=datetime.now(UTC)))
+            terminal.out(render([], output, single=False, now=datetime.now(UTC)), end="")
         return
     text = render(objs, output, single=single, now=datetime.now(UTC),
                   all_namespaces=all_namespaces, show_labels=show_labels,
                   label_columns=label_columns, headers=header)
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    terminal.out(text, end="")
 
 
 COMMANDS = [get]

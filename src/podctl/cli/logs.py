@@ -40,12 +40,8 @@ def logs(pod: str, container_arg: str | None, namespace: str | None, container: 
     if target.defaulted_from:
         terminal.err(f'Defaulted container "{target.container}" out of: '
                      f"{', '.join(target.defaulted_from)}")
-    out = sys.stdout.buffer
-    for chunk in log_chunks(target.container_id, follow, tail, timestamps):
-        out.write(chunk)
-        if follow:
-            out.flush()
-    out.flush()
+    terminal.copy_out(log_chunks(target.container_id, follow, tail, timestamps),
+                      flush_each=follow)
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
@@ -69,7 +65,8 @@ def exec_(pod: str, command: tuple[str, ...], namespace: str | None, container: 
     if stdin or tty:
         code = exec_interactive(target.container_id, list(command), tty)
     else:
-        code = exec_command(target.container_id, list(command))
+        code = exec_command(target.container_id, list(command), terminal.out_bytes,
+                            terminal.err_bytes)
     if code != 0:
         terminal.err(f"command terminated with exit code {code}")
         sys.exit(code)

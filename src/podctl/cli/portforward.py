@@ -42,12 +42,11 @@ def port_forward(resource: str, ports: tuple[str, ...], namespace: str | None,
                  addresses: tuple[str, ...], running_timeout: str) -> None:
     """Forward local ports to a pod (pod/NAME, NAME or rc/NAME), following the pod when its
     sandbox is recreated and, for an rc, moving to another running replica."""
+    from podctl.ops.portforward import plan_forward
     from podctl.portforward.forward import PortForward, run_until_signalled
-    from podctl.portforward.plan import plan
-    from podctl.store import open_store
 
     wait = _running_timeout(running_timeout)
-    what = plan(open_store(), namespace or "default", resource, ports, addresses, wait)
+    what = plan_forward(namespace or "default", resource, ports, addresses, wait)
     forward = PortForward(what.follower, what.endpoint, what.pairs, what.addresses,
                           terminal.out, terminal.err)
     run_until_signalled(forward)

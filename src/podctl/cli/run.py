@@ -38,14 +38,14 @@ def run(name: str, args: tuple[str, ...], image: str, port: int | None, labels: 
                             list(args), as_command, namespace)
     checked = check_document(Document("run", 0, manifest, None), namespace)
     if checked.problems or checked.obj is None:
-        terminal.err(format_problems(checked.problems, color=False).rstrip("\n"))
+        terminal.err(format_problems(checked.problems).rstrip("\n"))
         sys.exit(1)
     if output:
         from datetime import UTC, datetime
 
         from podctl.printers.output import render
 
-        sys.stdout.write(render([checked.obj], output, single=True, now=datetime.now(UTC)))
+        terminal.out(render([checked.obj], output, single=True, now=datetime.now(UTC)), end="")
         if dry_run != "none":
             return
     if dry_run != "none":

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.runtime.records import ContainerRecord
 
@@ -265,16 +264,3 @@ def qos_class(spec: Obj) -> str:
     if not any_set:
         return "BestEffort"
     return "Guaranteed" if guaranteed else "Burstable"
-
-
-def restart_summary(status: Obj) -> tuple[int, str | None]:
-    """Total restarts and the newest lastState.terminated.finishedAt (for RESTARTS)."""
-    total = 0
-    newest: str | None = None
-    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses")
-                                                              or []):
-        total += int(cs.get("restartCount", 0))
-        finished = (cs.get("lastState") or {}).get("terminated", {}).get("finishedAt")
-        if finished and (newest is None or meta.parse_time(finished) > meta.parse_time(newest)):
-            newest = finished
-    return total, newest

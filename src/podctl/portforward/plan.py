@@ -14,7 +14,7 @@ from podctl.portforward.ports import (
     parse_addresses,
     parse_ports,
 )
-from podctl.portforward.target import Endpoint, Follower, endpoint_of, follow
+from podctl.portforward.target import Endpoint, Follower, PodSource, endpoint_of, follow
 from podctl.store import Store
 
 
@@ -26,12 +26,12 @@ class Plan:
     addresses: list[ListenAddress]
 
 
-def plan(store: Store, namespace: str, resource: str, port_args: Sequence[str],
-         address_args: Sequence[str], wait_seconds: float) -> Plan:
+def plan(store: Store, pods: PodSource, namespace: str, resource: str,
+         port_args: Sequence[str], address_args: Sequence[str], wait_seconds: float) -> Plan:
     """Resolve and validate a port-forward; every refusal is worded as kubectl's."""
     if not port_args:
         raise PodctlError("TYPE/NAME and list of ports are required for port-forward")
-    follower, pod = follow(store, namespace, resource, wait_seconds)
+    follower, pod = follow(store, pods, namespace, resource, wait_seconds)
     specs = named_ports_to_numbers(port_args, pod)
     phase = pod["status"]["phase"]
     if phase != "Running":

@@ -1,5 +1,9 @@
 """Which pod a forward reaches: a pod by name, or a running replica of an RC, looked up
-afresh from the store and one Docker list call each time the forward asks."""
+afresh from the store and one Docker list call each time the forward asks.
+
+Live status and ownership are read through a PodSource that the caller (ops) supplies, so that
+the forward follows pods exactly as `get` shows them without portforward depending on ops.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,7 @@ from typing import Protocol
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.owners import owned_pods
 from podctl.errors import PodctlError
-from podctl.kubelet.observed import pods_with_status
 from podctl.store import Store
 
 _WAIT_POLL_SECONDS = 0.5
@@ -35,6 +37,14 @@ class Sighting:
     exists: bool
 
 
+class PodSource(Protocol):
+    """The read side a forward needs: pods with their live status, and an RC's pods."""
+
+    def with_status(self, pods: list[Obj]) -> list[Obj]: ...
+
+    def owned_by(self, rc: Obj) -> list[Obj]: ...
+
+
 class Follower(Protocol):
     """Finds the current endpoint of what the user named; `look` may block on I/O."""
 
@@ -46,8 +56,9 @@ class Follower(Protocol):
 class PodFollower:
     """A pod followed by name: a recreated sandbox or a re-created pod is picked up."""
 
-    def __init__(self, store: Store, namespace: str, name: str) -> None:
+    def __init__(self, store: Store, pods: PodSource, namespace: str, name: str) -> None:
         self._store = store
+        self._pods = pods
         self._namespace = namespace
         self._name = name
         self.unavailable = f'pod "{name}" is not running'
@@ -56,15 +67,16 @@ class PodFollower:
         pod = self._store.get("Pod", self._namespace, self._name)
         if pod is None:
             return Sighting(None, False)
-        return Sighting(endpoint_of(pods_with_status(self._store, [pod])[0]), True)
+        return Sighting(endpoint_of(self._pods.with_status([pod])[0]), True)
 
 
 class ReplicaFollower:
     """One running pod of a ReplicationController; it sticks to that pod while it runs and
     moves to another replica when the pod stops or is being deleted."""
 
-    def __init__(self, store: Store, namespace: str, name: str) -> None:
+    def __init__(self, store: Store, pods: PodSource, namespace: str, name: str) -> None:
         self._store = store
+        self._pods = pods
         self._namespace = namespace
         self._name = name
         self._current = ""  # uid of the pod connections go to
@@ -95,9 +107,8 @@ class ReplicaFollower:
             time.sleep(_WAIT_POLL_SECONDS)
 
     def _live_pods(self, rc: Obj) -> list[Obj]:
-        pods = [p for p in owned_pods(self._store, rc)
-                if not p["metadata"].get("deletionTimestamp")]
-        return pods_with_status(self._store, pods)
+        pods = [p for p in self._pods.owned_by(rc) if not p["metadata"].get("deletionTimestamp")]
+        return self._pods.with_status(pods)
 
     def _choose(self, pods: list[Obj]) -> Obj | None:
         running = [p for p in pods if endpoint_of(p) is not None]
@@ -107,14 +118,14 @@ class ReplicaFollower:
         return chosen
 
 
-def follow(store: Store, namespace: str, resource: str,
+def follow(store: Store, pods: PodSource, namespace: str, resource: str,
            wait_seconds: float) -> tuple[Follower, Obj]:
     """The follower for kubectl's TYPE/NAME argument and the pod (with status) it starts on."""
     kind, name = _kind_and_name(resource)
     if kind == "Pod":
         pod = store.require("Pod", namespace, name)
-        return PodFollower(store, namespace, name), pods_with_status(store, [pod])[0]
-    replicas = ReplicaFollower(store, namespace, name)
+        return PodFollower(store, pods, namespace, name), pods.with_status([pod])[0]
+    replicas = ReplicaFollower(store, pods, namespace, name)
     return replicas, replicas.wait_for_pod(wait_seconds)
 
 

@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from podctl.api import meta
+from podctl.api.fieldpath import field_value
+from podctl.api.labels import format_selector_map
 from podctl.api.meta import Obj
-from podctl.printers.age import human_duration
+from podctl.printers.age import age, human_duration
 from podctl.printers.table import format_columns
 
 INDENT = "  "
@@ -123,12 +125,7 @@ def _env_value(pod: Obj, var: Obj) -> str:
     source = var["valueFrom"]
     if "fieldRef" in source:
         ref = source["fieldRef"]
-        from podctl.runtime.specs import PodContext, field_ref_value
-
-        status = pod.get("status") or {}
-        ctx = PodContext(status.get("podIP", ""), status.get("hostIP", ""),
-                         pod["spec"].get("nodeName", ""))
-        value = field_ref_value(pod, ref["fieldPath"], ctx)
+        value = field_value(pod, ref["fieldPath"])
         return f"{value} ({ref.get('apiVersion', 'v1')}:{ref['fieldPath']})"
     if "resourceFieldRef" in source:
         ref = source["resourceFieldRef"]
@@ -306,8 +303,6 @@ def describe_generic(obj: Obj, events: list[dict[str, Any]], now: datetime) -> s
 
 def describe_rc(rc: Obj, pods: list[Obj], events: list[dict[str, Any]], now: datetime) -> str:
     """kubectl describe rc: counts, pod phases, the pod template and events."""
-    from podctl.api.labels import format_selector_map
-
     md, spec, status = rc["metadata"], rc["spec"], rc.get("status") or {}
     template = spec.get("template") or {}
     phases = [(p.get("status") or {}).get("phase", "Pending") for p in pods]
@@ -347,8 +342,6 @@ def describe_rc(rc: Obj, pods: list[Obj], events: list[dict[str, Any]], now: dat
 def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
                   now: datetime) -> str:
     """kubectl describe node: labels, conditions, addresses, capacity, info and its pods."""
-    from podctl.printers.age import age
-
     md, status = node["metadata"], node.get("status") or {}
     labels = md.get("labels") or {}
     roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from podctl.api.meta import Obj
+from podctl.api.meta import Obj, parse_time
 from podctl.printers.age import age, human_duration
 
 POD_HEADERS = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
@@ -84,12 +84,18 @@ def ready_text(pod: Obj) -> str:
 
 
 def restarts_text(pod: Obj, now: datetime) -> str:
-    from podctl.api.meta import parse_time
-    from podctl.kubelet.status import restart_summary
-
-    total, newest = restart_summary(pod.get("status") or {})
+    """Restarts of all containers, with the age of the newest restart as kubectl shows it."""
+    status = pod.get("status") or {}
+    total = 0
+    newest: datetime | None = None
+    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses")
+                                                              or []):
+        total += int(cs.get("restartCount", 0))
+        finished = ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+        if finished and (newest is None or parse_time(finished) > newest):
+            newest = parse_time(finished)
     if total and newest:
-        return f"{total} ({human_duration((now - parse_time(newest)).total_seconds())} ago)"
+        return f"{total} ({human_duration((now - newest).total_seconds())} ago)"
     return str(total)
 
 

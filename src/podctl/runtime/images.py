@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +10,17 @@ from typing import Any
 from podctl.api.images import split_reference
 from podctl.runtime.client import docker_api, translate_errors
 
-ProgressFn = Callable[[dict[str, Any]], None]
+
+@dataclass(frozen=True)
+class PullProgress:
+    """One step of a pull for one layer, as Docker reports it."""
+
+    layer: str
+    status: str  # Waiting, Downloading, Extracting, Pull complete...
+    detail: str  # Docker's progress bar, often empty
+
+
+ProgressFn = Callable[[PullProgress], None]
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,9 @@ def pull(ref: str, progress: ProgressFn | None = None) -> ImageResult:
                 if "error" in line:
                     return ImageResult(ok=False, reason="ErrImagePull",
                                        message=_pull_message(ref, str(line["error"])))
-                if progress is not None:
-                    progress(line)
+                if progress is not None and line.get("id"):
+                    progress(PullProgress(str(line["id"]), str(line.get("status", "")),
+                                          str(line.get("progress", ""))))
     except docker.errors.APIError as exc:
         return ImageResult(ok=False, reason="ErrImagePull",
                            message=_pull_message(ref, exc.explanation or str(exc)))
@@ -84,21 +94,3 @@ def _pull_message(ref: str, detail: str) -> str:
     detail = " ".join(detail.split())
     return f'Failed to pull image "{ref}": {detail}'
 
-
-def terminal_progress() -> ProgressFn | None:
-    """Pull progress per layer (rich, on stderr) when stdout is a terminal, else None."""
-    if not sys.stdout.isatty():
-        return None
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    seen: dict[str, str] = {}
-
-    def show(line: dict[str, Any]) -> None:
-        layer = line.get("id")
-        status = line.get("status", "")
-        if layer and seen.get(layer) != status:
-            seen[layer] = status
-            console.print(f"[dim]{layer}: {status} {line.get('progress', '')}[/dim]")
-
-    return show

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from podctl.api.fieldpath import field_value
 from podctl.api.meta import Obj
 from podctl.api.quantity import bytes_of, divide_up, millicores
 
@@ -34,27 +35,11 @@ def expand(text: str, env: dict[str, str]) -> str:
 
 
 def field_ref_value(pod: Obj, path: str, ctx: PodContext) -> str:
-    md = pod["metadata"]
-    simple = {
-        "metadata.name": md.get("name", ""),
-        "metadata.namespace": md.get("namespace", ""),
-        "metadata.uid": md.get("uid", ""),
-        "spec.nodeName": ctx.node_name,
-        "spec.serviceAccountName": pod["spec"].get("serviceAccountName", "default"),
-        "status.podIP": ctx.pod_ip,
-        "status.podIPs": ctx.pod_ip,
-        "status.hostIP": ctx.host_ip,
-        "status.hostIPs": ctx.host_ip,
-    }
-    if path in simple:
-        return str(simple[path])
-    match = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", path)
-    if match:
-        return str((md.get(match.group(1)) or {}).get(match.group(2), ""))
-    if path in ("metadata.labels", "metadata.annotations"):
-        items = md.get(path.split(".")[1]) or {}
-        return "\n".join(f'{k}="{v}"' for k, v in sorted(items.items()))
-    return ""
+    """A fieldRef's value at container start: runtime facts from `ctx`, the rest from the pod."""
+    runtime = {"spec.nodeName": ctx.node_name, "status.podIP": ctx.pod_ip,
+               "status.podIPs": ctx.pod_ip, "status.hostIP": ctx.host_ip,
+               "status.hostIPs": ctx.host_ip}
+    return runtime[path] if path in runtime else field_value(pod, path)
 
 
 def resource_field_value(container: Obj, ref: Obj) -> str:

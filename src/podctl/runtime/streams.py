@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from podctl.errors import PodctlError
 from podctl.runtime.client import docker_api, translate_errors
+
+WriteBytes = Callable[[bytes], None]
 
 
 def log_chunks(container_id: str, follow: bool, tail: int, timestamps: bool) -> Iterator[bytes]:
@@ -21,18 +23,18 @@ def log_chunks(container_id: str, follow: bool, tail: int, timestamps: bool) -> 
         yield from stream
 
 
-def exec_command(container_id: str, command: list[str]) -> int:
-    """Run a command in a container with its output copied to ours; its exit code."""
+def exec_command(container_id: str, command: list[str], out: WriteBytes,
+                 err: WriteBytes) -> int:
+    """Run a command in a container, handing its stdout and stderr bytes to `out` and `err`
+    as they come; its exit code."""
     api = docker_api()
     with translate_errors():
         created = api.exec_create(container_id, command, stdout=True, stderr=True)
-        for out, err in api.exec_start(created["Id"], stream=True, demux=True):
-            if out:
-                sys.stdout.buffer.write(out)
-                sys.stdout.buffer.flush()
-            if err:
-                sys.stderr.buffer.write(err)
-                sys.stderr.buffer.flush()
+        for stdout, stderr in api.exec_start(created["Id"], stream=True, demux=True):
+            if stdout:
+                out(stdout)
+            if stderr:
+                err(stderr)
         return int(api.exec_inspect(created["Id"]).get("ExitCode") or 0)
 
 
@@ -40,8 +42,6 @@ def exec_interactive(container_id: str, command: list[str], tty: bool) -> int:
     """Interactive exec (-i/-t) through the docker CLI, which owns raw-terminal handling."""
     docker = shutil.which("docker")
     if docker is None:
-        from podctl.errors import PodctlError
-
         raise PodctlError("interactive exec (-i/-t) needs the docker command-line client")
     flags = ["-i"] + (["-t"] if tty else [])
     return subprocess.call([docker, "exec", *flags, container_id, *command])

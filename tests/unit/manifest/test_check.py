@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+from podctl.cli.terminal import styled_problems
 from podctl.manifest import (
     Checked,
     Document,
+    Excerpt,
     Problem,
     check_document,
+    excerpts,
     format_problems,
     invalid_summary,
 )
@@ -102,17 +105,27 @@ def test_invalid_summary_single_and_multiple() -> None:
     )
 
 
-def test_format_problems_plain_and_color() -> None:
-    """Plain is one str(problem) per line; color shows the source line and a caret."""
+def test_format_problems_plain_and_excerpts() -> None:
+    """Plain is one str(problem) per line; an excerpt adds the source line and a caret under
+    the column (tabs one column wide), which the terminal colours."""
     problems = [
         Problem("f.yaml", 2, 3, "first", "a:\n"),
-        Problem("f.yaml", 3, 5, "second", "  bb: x"),
+        Problem("f.yaml", 3, 5, "second", "\tbb: x"),
+        Problem("gen", 7, None, "third"),
     ]
-    assert format_problems(problems, color=False) == "f.yaml:2:3: first\nf.yaml:3:5: second"
-    colored = format_problems(problems, color=True)
+    assert format_problems(problems) == "f.yaml:2:3: first\nf.yaml:3:5: second\ngen:7: third"
+    laid_out = excerpts(problems)
+    assert laid_out[1] == Excerpt("f.yaml:3:5: ", "second", "    3 | ", " bb: x", "      | ",
+                                  "    ^")
+    assert laid_out[2] == Excerpt("gen:7: ", "third")
+    colored = styled_problems(laid_out)
     assert "\x1b[" in colored
     plain = re.sub("\x1b\\[[0-9;]*m", "", colored)
-    assert "    3 |   bb: x\n      |     ^" in plain
+    assert plain.splitlines() == [
+        "f.yaml:2:3: first", "    2 | a:", "      |   ^",
+        "f.yaml:3:5: second", "    3 |  bb: x", "      |     ^",
+        "gen:7: third",
+    ]
 
 
 def test_document_without_positions() -> None:

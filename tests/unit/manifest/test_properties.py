@@ -10,7 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from podctl.manifest import Document, FileResult, check_document, format_problems
+from podctl.cli.terminal import styled_problems
+from podctl.manifest import Document, FileResult, check_document, excerpts, format_problems
 from podctl.manifest.load import parse_text
 
 from .conftest import DATA
@@ -38,8 +39,8 @@ def exercise(result: FileResult) -> None:
             assert isinstance(warning, str)
     for problem in problems:
         assert str(problem).startswith(result.file)
-    format_problems(problems, color=False)
-    format_problems(problems, color=True)
+    format_problems(problems)
+    styled_problems(excerpts(problems))
 
 
 def paths_of(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
