@@ -132,12 +132,12 @@ class _Walker:
 
     def walk_primitive(self, value: Any, t: str, path: FieldPath) -> Any:
         """Scalars, quantities and free-form objects; returns the value as the decoder reads it."""
-        if t in ("int32", "int64", "int-or-string") and isinstance(value, float):
-            # kubectl re-encodes YAML and JSON numbers with Go's encoder, which writes 80.0 as
-            # 80 (from 1e21 on it writes 1e+21, which no integer field accepts): the API server
-            # sees an integer wherever a float is whole.
-            if value.is_integer() and abs(value) < 1e21:
-                return self.walk_primitive(int(value), t, path)
+        # kubectl re-encodes YAML and JSON numbers with Go's encoder, which writes 80.0 as 80
+        # (from 1e21 on it writes 1e+21, which no integer field accepts): the API server sees
+        # an integer wherever a float is whole.
+        whole = isinstance(value, float) and value.is_integer() and abs(value) < 1e21
+        if whole and t in ("int32", "int64", "int-or-string"):
+            return self.walk_primitive(int(value), t, path)
         if t == "string":
             if not isinstance(value, str):
                 hint = ""
