@@ -82,16 +82,17 @@ class _Walker:
         )
         self.errors.append(FieldError(path, msg + (f" ({hint})" if hint else "")))
 
-    def walk(self, value: Any, t: Any, path: FieldPath, parent: str | None) -> None:
-        """Check ``value`` against type ``t``."""
+    def walk(self, value: Any, t: Any, path: FieldPath, parent: str | None) -> Any:
+        """Check ``value`` against type ``t``; returns it, or the int an integral float means."""
         if value is None:
-            return
+            return value
         if isinstance(t, list):
             self.walk_collection(value, t, path, parent)
         elif t in _EXPECTED:
-            self.walk_primitive(value, t, path)
+            return self.walk_primitive(value, t, path)
         elif t != "any":
-            self.walk_struct(value, t, path, parent)
+            return self.walk_struct(value, t, path, parent)
+        return value
 
     def walk_collection(
         self, value: Any, t: list[Any], path: FieldPath, parent: str | None
@@ -110,7 +111,8 @@ class _Walker:
             for i, item in enumerate(value):
                 if item is None and _struct_of(inner) == inner:
                     item = {}
-                self.walk(item, inner, (*path, i), parent)
+                if (new := self.walk(item, inner, (*path, i), parent)) is not item:
+                    value[i] = new
             return
         if not isinstance(value, dict):
             self.type_error(path, value, "mapping", _mapping_hint(value))
@@ -125,10 +127,17 @@ class _Walker:
                     f"move the labels out of {k}",
                 )
                 continue
-            self.walk(v, inner, (*path, MapKey(k)), parent)
+            if (new := self.walk(v, inner, (*path, MapKey(k)), parent)) is not v:
+                value[k] = new
 
-    def walk_primitive(self, value: Any, t: str, path: FieldPath) -> None:
-        """Scalars, quantities and free-form objects."""
+    def walk_primitive(self, value: Any, t: str, path: FieldPath) -> Any:
+        """Scalars, quantities and free-form objects; returns the value as the decoder reads it."""
+        # kubectl re-encodes YAML and JSON numbers with Go's encoder, which writes 80.0 as 80
+        # (from 1e21 on it writes 1e+21, which no integer field accepts): the API server sees
+        # an integer wherever a float is whole.
+        whole = isinstance(value, float) and value.is_integer() and abs(value) < 1e21
+        if whole and t in ("int32", "int64", "int-or-string"):
+            return self.walk_primitive(int(value), t, path)
         if t == "string":
             if not isinstance(value, str):
                 hint = ""
@@ -143,7 +152,7 @@ class _Walker:
                     else ""
                 )
                 self.type_error(path, value, "integer", hint)
-                return
+                return value
             low, high = _INT32 if t == "int32" else _INT64
             if not low <= value <= high:
                 self.errors.append(
@@ -178,30 +187,31 @@ class _Walker:
                 )
         elif t == "object" and not isinstance(value, dict):
             self.type_error(path, value, "mapping", _mapping_hint(value))
+        return value
 
-    def walk_struct(self, value: Any, name: str, path: FieldPath, parent: str | None) -> None:
+    def walk_struct(self, value: Any, name: str, path: FieldPath, parent: str | None) -> Any:
         """A struct definition: known fields only, each of the right type, required ones present."""
         definition = self.schema.definitions.get(name)
         if definition is None:
-            return
+            return value
         if "type" in definition:
-            self.walk(value, definition["type"], path, parent)
-            return
+            return self.walk(value, definition["type"], path, parent)
         if not isinstance(value, dict):
             self.type_error(path, value, "mapping", _mapping_hint(value))
-            return
+            return value
         props: dict[str, Any] = definition.get("properties", {})
         for key, item in value.items():
             ft = props.get(key)
             if ft is None:
                 self.unknown(path, key, name, parent)
-            else:
-                self.walk(item, ft, (*path, key), name)
+            elif (new := self.walk(item, ft, (*path, key), name)) is not item:
+                value[key] = new
         for key in definition.get("required", ()):
             if value.get(key) is None:
                 self.errors.append(
                     FieldError((*path, key), f"{format_path((*path, key))}: Required value")
                 )
+        return value
 
     def unknown(self, path: FieldPath, key: str, name: str, parent: str | None) -> None:
         """Record an unknown field with the most useful suggestion."""
@@ -243,7 +253,10 @@ def suggest(schema: Schema, key: str, name: str, parent: str | None) -> str:
 
 
 def validate_structure(obj: dict[str, Any], kind: str) -> list[FieldError]:
-    """All structural errors of ``obj`` as a ``kind`` (known to the schema)."""
+    """All structural errors of ``obj`` as a ``kind`` (known to the schema).
+
+    Whole floats in integer fields are replaced in ``obj`` by ints, as the API server gets them.
+    """
     schema = load_schema()
     walker = _Walker(schema)
     walker.walk_struct(obj, schema.kinds[kind], (), None)

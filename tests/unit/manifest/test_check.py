@@ -145,3 +145,21 @@ def test_kind_messages() -> None:
     assert (
         'no matches for kind "ReplicationControler" in version "v1"' in checked.problems[0].message
     )
+
+
+def test_whole_floats_are_integers() -> None:
+    """kubectl sends 8080.0 and 1000.0 as 8080 and 1000; podctl keeps ints, rules check them."""
+    text = POD + "    ports:\n    - containerPort: 8080.0\n      hostPort: 1000.0\n"
+    checked = check(text.replace("  namespace: custom\n", ""))
+    assert checked.problems == []
+    assert checked.obj is not None
+    port = checked.obj["spec"]["containers"][0]["ports"][0]
+    assert (port["containerPort"], port["hostPort"]) == (8080, 1000)
+    assert all(type(v) is int for v in (port["containerPort"], port["hostPort"]))
+    bad = check(text.replace("1000.0", "70000.0")).problems
+    assert [p.message for p in bad] == [
+        "spec.containers[0].ports[0].hostPort: Invalid value: 70000: "
+        "must be between 1 and 65535, inclusive"
+    ]
+    fraction = check(text.replace("8080.0", "80.5")).problems
+    assert "Invalid value: 80.5: expected integer, got number" in fraction[0].message

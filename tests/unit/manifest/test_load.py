@@ -75,11 +75,11 @@ def test_stream_skips_empty_documents_and_numbers_in_order() -> None:
 
 
 def test_json_stream_and_positions() -> None:
-    """Concatenated JSON objects work and keep positions; JSON numbers stay JSON numbers."""
+    """Concatenated JSON objects work and keep positions; a fraction is no integer."""
     text = '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}\n' + (
         '{"apiVersion": "v1", "kind": "Pod",\n "metadata": {"name": "B"},\n'
         ' "spec": {"containers": [{"name": "c", "image": "x",\n'
-        '   "ports": [{"containerPort": 1e3}]}]}}\n'
+        '   "ports": [{"containerPort": 80.5}]}]}}\n'
     )
     result = parse_text(text, "s.json")
     assert result.problems == []
