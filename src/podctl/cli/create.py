@@ -14,7 +14,16 @@ if TYPE_CHECKING:
     from podctl.manifest import Checked
 
 
-@click.group("create", invoke_without_command=True)
+class _AliasedGroup(click.Group):
+    """Subcommands also answer to kubectl's aliases for them (`create ns`)."""
+
+    aliases = {"ns": "namespace"}
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+
+@click.group("create", cls=_AliasedGroup, invoke_without_command=True)
 @filename_option()
 @namespace_option
 @click.option("--dry-run", "dry_run", default="none",
