@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class _AliasedGroup(click.Group):
     """Subcommands also answer to kubectl's aliases for them (`create ns`)."""
 
-    aliases = {"ns": "namespace"}
+    aliases: ClassVar[dict[str, str]] = {"ns": "namespace"}
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
