@@ -2,10 +2,15 @@
 """Generate src/podctl/schemas/k8s-core-v1.json from the Kubernetes OpenAPI-derived JSON schema.
 
 Dev-time only. Input: the ``_definitions.json`` of one Kubernetes minor version as shipped by
-PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Output: a compact
-schema holding only the definitions that Pod, ReplicationController, Namespace and List need.
+PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Outputs:
+
+- a compact validation schema holding only the definitions that Pod, ReplicationController,
+  Namespace and List need (no prose, so validation loads fast);
+- next to it, ``k8s-core-v1-explain.json``: the upstream descriptions of every field reachable
+  from EXPLAIN_ROOTS, with kubectl's type names, for ``podctl explain``. More kinds: list them.
 
 Usage: python tools/gen_schemas.py [--version 1.37.0] [--definitions PATH] [--out PATH]
+       [--explain-out PATH]
 """
 
 from __future__ import annotations
@@ -21,6 +26,15 @@ ROOTS = {
     "ReplicationController": "io.k8s.api.core.v1.ReplicationController",
     "Namespace": "io.k8s.api.core.v1.Namespace",
 }
+# Kinds `podctl explain` documents: kind -> (group/version, definition).
+EXPLAIN_ROOTS = {
+    "Pod": ("v1", "io.k8s.api.core.v1.Pod"),
+    "ReplicationController": ("v1", "io.k8s.api.core.v1.ReplicationController"),
+    "Namespace": ("v1", "io.k8s.api.core.v1.Namespace"),
+    "Node": ("v1", "io.k8s.api.core.v1.Node"),
+    "Event": ("v1", "io.k8s.api.core.v1.Event"),
+}
+EXPLAIN_NAME = "k8s-core-v1-explain.json"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 # Definitions with a special decoding rule get a primitive type instead of a definition.
 PRIMITIVE_DEFS = {
@@ -122,6 +136,90 @@ class Converter:
         self.out[key] = entry
 
 
+class ExplainCollector:
+    """Collects descriptions and kubectl's type names for the closure of the explain roots.
+
+    A definition becomes ``{"description", "required", "fields"}`` where each field is
+    ``[type, description]`` or ``[type, description, definition]`` when it (or its array item
+    or map value) refers to a definition that explain can descend into or describe.
+    """
+
+    def __init__(self, defs: dict[str, Any]) -> None:
+        self.defs = defs
+        self.out: dict[str, Any] = {}
+
+    def type_guess(self, node: dict[str, Any]) -> str:
+        """The type name kubectl explain shows: `string`, `[]Container`, `map[string]string`."""
+        target = ref_target(node)
+        if target is not None:
+            ref = self.defs[target]
+            bt = base_type(ref)
+            if bt is None or bt == "object" or "properties" in ref:
+                return target.rsplit(".", 1)[-1]
+            return bt
+        bt = base_type(node)
+        items = node.get("items")
+        if isinstance(items, dict):
+            return "[]" + self.type_guess(items)
+        if bt == "array":
+            return "array"
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            return "map[string]" + self.type_guess(extra)
+        if bt is None or bt == "object":
+            return "Object"
+        return bt
+
+    def element_ref(self, node: dict[str, Any]) -> str | None:
+        """The definition a field stands for, through arrays and maps."""
+        target = ref_target(node)
+        if target is not None:
+            return target
+        for key in ("items", "additionalProperties"):
+            inner = node.get(key)
+            if isinstance(inner, dict):
+                return self.element_ref(inner)
+        return None
+
+    def define(self, name: str) -> str:
+        key = short_name(name)
+        if key in self.out:
+            return key
+        node = self.defs[name]
+        entry: dict[str, Any] = {}
+        self.out[key] = entry  # placeholder against cycles
+        if node.get("description"):
+            entry["description"] = node["description"]
+        if node.get("required"):
+            entry["required"] = sorted(node["required"])
+        props = node.get("properties")
+        if isinstance(props, dict):
+            fields: dict[str, list[str]] = {}
+            for field, spec in sorted(props.items()):
+                row = [self.type_guess(spec), str(spec.get("description", ""))]
+                target = self.element_ref(spec)
+                if target is not None:
+                    row.append(self.define(target))
+                fields[field] = row
+            entry["fields"] = fields
+        return key
+
+
+def explain_bundle(defs: dict[str, Any], version: str) -> dict[str, Any]:
+    """The explain descriptions of EXPLAIN_ROOTS and everything they reach."""
+    collector = ExplainCollector(defs)
+    kinds = {
+        kind: {"version": group_version, "definition": collector.define(name)}
+        for kind, (group_version, name) in EXPLAIN_ROOTS.items()
+    }
+    return {
+        "kubernetesVersion": version,
+        "source": f"kubernetes-validate v{version}-local-strict/_definitions.json",
+        "kinds": kinds,
+        "definitions": dict(sorted(collector.out.items())),
+    }
+
+
 def find_definitions(version: str) -> Path:
     """Locate ``_definitions.json`` of the installed kubernetes-validate package."""
     try:
@@ -143,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--version", default="1.37.0")
     ap.add_argument("--definitions", type=Path)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--explain-out", type=Path,
+                    help=f"default: {EXPLAIN_NAME} next to --out")
     args = ap.parse_args(argv)
     src = args.definitions or find_definitions(args.version)
     raw = json.loads(src.read_text())
@@ -172,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
     print(f"wrote {args.out} ({len(text)} bytes, {len(conv.out)} definitions)", file=sys.stderr)
+    explain = explain_bundle(defs, args.version)
+    explain_out = args.explain_out or args.out.with_name(EXPLAIN_NAME)
+    text = json.dumps(explain, separators=(",", ":"))
+    explain_out.write_text(text + "\n")
+    print(f"wrote {explain_out} ({len(text)} bytes, {len(explain['definitions'])} definitions)",
+          file=sys.stderr)
     return 0
 
 

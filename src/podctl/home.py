@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 
-def podctl_home() -> Path:
-    """The state directory, created on first use."""
+def podctl_home(create: bool = True) -> Path:
+    """The state directory, created on first use (unless ``create`` is false)."""
     raw = os.environ.get("PODCTL_HOME") or os.path.join(
         os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "podctl"
     )
     path = Path(raw)
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,24 +15,48 @@ _RFC3339_RE = re.compile(
     r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
 
-# kind -> (resource plural as kubectl names it, short singular used in "pod/x created")
-RESOURCES: dict[str, tuple[str, str]] = {
-    "Pod": ("pods", "pod"),
-    "ReplicationController": ("replicationcontrollers", "replicationcontroller"),
-    "Namespace": ("namespaces", "namespace"),
-    "Node": ("nodes", "node"),
-    "Event": ("events", "event"),
-}
 
-NAMESPACED = {"Pod", "ReplicationController", "Event"}
+@dataclass(frozen=True)
+class Resource:
+    """One row of the API's discovery table, as `kubectl api-resources` lists it."""
+
+    name: str  # the plural, kubectl's canonical resource word
+    singular: str
+    shortnames: tuple[str, ...]
+    kind: str
+    namespaced: bool
+    api_version: str = "v1"
+    verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch",
+                              "update", "watch")
+    categories: tuple[str, ...] = ()
+
+    def words(self) -> tuple[str, ...]:
+        """Every spelling kubectl accepts for this resource, lower case."""
+        return (self.name, self.singular, *self.shortnames, self.kind.lower())
+
+
+# The one table of resources podctl serves: names, short names, kinds and scope, by kind.
+RESOURCES: dict[str, Resource] = {r.kind: r for r in (
+    Resource("pods", "pod", ("po",), "Pod", True, categories=("all",)),
+    Resource("replicationcontrollers", "replicationcontroller", ("rc",),
+             "ReplicationController", True, categories=("all",)),
+    Resource("namespaces", "namespace", ("ns",), "Namespace", False,
+             verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
+    Resource("nodes", "node", ("no",), "Node", False),
+    Resource("events", "event", ("ev",), "Event", True),
+)}
+
+NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)
+
+_BY_WORD: dict[str, str] = {w: r.kind for r in RESOURCES.values() for w in r.words()}
 
 
 def plural(kind: str) -> str:
-    return RESOURCES[kind][0]
+    return RESOURCES[kind].name
 
 
 def singular(kind: str) -> str:
-    return RESOURCES[kind][1]
+    return RESOURCES[kind].singular
 
 
 def new_uid() -> str:
@@ -105,19 +130,6 @@ def controller_of(obj: Obj) -> Obj | None:
     return None
 
 
-RESOURCE_ALIASES: dict[str, str] = {
-    "pod": "Pod", "pods": "Pod", "po": "Pod",
-    "replicationcontroller": "ReplicationController",
-    "replicationcontrollers": "ReplicationController", "rc": "ReplicationController",
-    "namespace": "Namespace", "namespaces": "Namespace", "ns": "Namespace",
-    "node": "Node", "nodes": "Node", "no": "Node",
-    "event": "Event", "events": "Event", "ev": "Event",
-}
-
-
 def kind_for(resource: str) -> str | None:
     """The kind a kubectl resource word names (`po`, `pods`, `rc`, `Pod`...), or None."""
-    word = resource.lower()
-    if word in RESOURCE_ALIASES:
-        return RESOURCE_ALIASES[word]
-    return next((k for k in RESOURCES if k.lower() == word), None)
+    return _BY_WORD.get(resource.lower())

@@ -27,21 +27,24 @@ def cli(verbose: int) -> None:
 def _register() -> None:
     from podctl.cli import (
         apply,
+        completion,
         controller,
         copy,
         create,
         delete,
         describe,
+        explain,
         get,
         label,
         logs,
         portforward,
         run,
+        version,
         wait,
     )
 
     for module in (create, apply, run, get, describe, delete, logs, copy, label, wait,
-                   controller, portforward):
+                   controller, portforward, explain, version, completion):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -8,6 +8,7 @@ import click
 
 from podctl.cli import terminal
 from podctl.cli.common import filename_option, namespace_option
+from podctl.cli.completion import complete_resources
 
 
 @click.command("apply")
@@ -40,7 +41,7 @@ def apply(filenames: tuple[str, ...], namespace: str | None) -> None:
 
 
 @click.command("edit")
-@click.argument("args", nargs=-1, required=True)
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
 @namespace_option
 def edit(args: tuple[str, ...], namespace: str | None) -> None:
     """Edit an object in $EDITOR (validated on save): podctl edit rc NAME."""

@@ -7,13 +7,15 @@ from typing import Any, TypeVar
 
 import click
 
+from podctl.cli.completion import complete_namespaces
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_NAMESPACE = "default"
 
 
 def namespace_option(fn: F) -> F:
-    return click.option("-n", "--namespace", default=None,
+    return click.option("-n", "--namespace", default=None, shell_complete=complete_namespaces,
                         help="Namespace to use (default: default).")(fn)
 
 
@@ -31,7 +33,7 @@ def filename_option(required: bool = False) -> Callable[[F], F]:
 
 def split_resource_args(args: tuple[str, ...]) -> list[tuple[str, list[str]]]:
     """kubectl's resource arguments: `pods a b`, `pod/a rc/b`, `pods,rc` -> (kind, names)."""
-    from podctl.api.meta import kind_for
+    from podctl.api.meta import RESOURCES, kind_for
     from podctl.errors import PodctlError
 
     def kind_of(word: str) -> str:
@@ -41,9 +43,8 @@ def split_resource_args(args: tuple[str, ...]) -> list[tuple[str, list[str]]]:
         return kind
 
     if not args:
-        raise PodctlError("You must specify the type of resource to get: pods (po), "
-                          "replicationcontrollers (rc), namespaces (ns), nodes (no), "
-                          "events (ev) or all.")
+        raise PodctlError("You must specify the type of resource to get. Use \"podctl "
+                          "api-resources\" for a complete list of supported resources.")
     if all("/" in a for a in args):
         pairs: dict[str, list[str]] = {}
         for arg in args:
@@ -58,6 +59,7 @@ def split_resource_args(args: tuple[str, ...]) -> list[tuple[str, list[str]]]:
     first, names = args[0], list(args[1:])
     words = first.split(",")
     if "all" in words:
-        words = [w for w in words if w != "all"] + ["pods", "replicationcontrollers"]
+        words = [w for w in words if w != "all"] + [
+            r.name for r in RESOURCES.values() if "all" in r.categories]
     kinds = list(dict.fromkeys(kind_of(w) for w in words))
     return [(kind, names) for kind in kinds]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
@@ -14,7 +14,16 @@ if TYPE_CHECKING:
     from podctl.manifest import Checked
 
 
-@click.group("create", invoke_without_command=True)
+class _AliasedGroup(click.Group):
+    """Subcommands also answer to kubectl's aliases for them (`create ns`)."""
+
+    aliases: ClassVar[dict[str, str]] = {"ns": "namespace"}
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
+
+
+@click.group("create", cls=_AliasedGroup, invoke_without_command=True)
 @filename_option()
 @namespace_option
 @click.option("--dry-run", "dry_run", default="none",

@@ -13,10 +13,11 @@ from podctl.cli.common import (
     selector_option,
     split_resource_args,
 )
+from podctl.cli.completion import complete_resources
 
 
 @click.command("delete")
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, shell_complete=complete_resources)
 @filename_option()
 @namespace_option
 @selector_option

@@ -8,10 +8,11 @@ import click
 
 from podctl.cli import terminal
 from podctl.cli.common import namespace_option, selector_option, split_resource_args
+from podctl.cli.completion import complete_resources
 
 
 @click.command("get")
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, shell_complete=complete_resources)
 @namespace_option
 @click.option("-A", "--all-namespaces", is_flag=True, help="List across all namespaces.")
 @selector_option

@@ -8,11 +8,12 @@ import click
 
 from podctl.cli import terminal
 from podctl.cli.common import namespace_option, selector_option
+from podctl.cli.completion import complete_resources
 
 
 def _metadata_command(name: str, field: str, help_text: str) -> click.Command:
     @click.command(name, help=help_text)
-    @click.argument("args", nargs=-1, required=True)
+    @click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
     @namespace_option
     @selector_option
     @click.option("--all", "all_", is_flag=True, help="Every object of the type.")
@@ -76,7 +77,7 @@ annotate = _metadata_command(
 
 
 @click.command("scale")
-@click.argument("args", nargs=-1, required=True)
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
 @namespace_option
 @click.option("--replicas", type=int, required=True, help="The new desired count.")
 def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:

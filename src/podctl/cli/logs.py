@@ -8,6 +8,7 @@ import click
 
 from podctl.cli import terminal
 from podctl.cli.common import namespace_option
+from podctl.cli.completion import complete_containers, complete_pods
 
 
 def _pod_name(arg: str, namespace: str) -> str:
@@ -21,10 +22,11 @@ def _pod_name(arg: str, namespace: str) -> str:
 
 
 @click.command("logs")
-@click.argument("pod")
-@click.argument("container_arg", required=False)
+@click.argument("pod", shell_complete=complete_pods)
+@click.argument("container_arg", required=False, shell_complete=complete_containers)
 @namespace_option
-@click.option("-c", "--container", default=None, help="Container name.")
+@click.option("-c", "--container", default=None, shell_complete=complete_containers,
+              help="Container name.")
 @click.option("-f", "--follow", is_flag=True, help="Stream the logs.")
 @click.option("--tail", type=int, default=-1, help="Lines from the end (-1: all).")
 @click.option("--timestamps", is_flag=True, help="Prefix each line with its RFC3339 time.")
@@ -45,10 +47,11 @@ def logs(pod: str, container_arg: str | None, namespace: str | None, container: 
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
-@click.argument("pod")
+@click.argument("pod", shell_complete=complete_pods)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @namespace_option
-@click.option("-c", "--container", default=None, help="Container name.")
+@click.option("-c", "--container", default=None, shell_complete=complete_containers,
+              help="Container name.")
 @click.option("-i", "--stdin", is_flag=True, help="Pass stdin to the command.")
 @click.option("-t", "--tty", is_flag=True, help="Allocate a terminal.")
 def exec_(pod: str, command: tuple[str, ...], namespace: str | None, container: str | None,

@@ -8,6 +8,7 @@ import click
 
 from podctl.cli import terminal
 from podctl.cli.common import namespace_option
+from podctl.cli.completion import complete_pods
 
 _DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
@@ -29,7 +30,7 @@ def _running_timeout(text: str) -> float:
 
 
 @click.command("port-forward")
-@click.argument("resource", metavar="TYPE/NAME")
+@click.argument("resource", metavar="TYPE/NAME", shell_complete=complete_pods)
 @click.argument("ports", nargs=-1, metavar="[LOCAL_PORT:]REMOTE_PORT...")
 @namespace_option
 @click.option("--address", "addresses", multiple=True, default=("localhost",),

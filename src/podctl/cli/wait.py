@@ -6,6 +6,7 @@ import click
 
 from podctl.cli import terminal
 from podctl.cli.common import namespace_option, selector_option, split_resource_args
+from podctl.cli.completion import complete_resources
 
 
 def _seconds(text: str) -> float:
@@ -17,7 +18,7 @@ def _seconds(text: str) -> float:
 
 
 @click.command("wait")
-@click.argument("args", nargs=-1, required=True)
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
 @namespace_option
 @selector_option
 @click.option("--all", "all_", is_flag=True, help="Every object of the type.")

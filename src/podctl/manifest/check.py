@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from podctl.api.meta import NAMESPACED
 from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
 from podctl.manifest.problems import FieldPath, Problem, render_value
@@ -14,7 +15,6 @@ from podctl.manifest.schema import FieldError, validate_structure
 from podctl.manifest.unsupported import warnings_for
 
 SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace")
-NAMESPACED = ("Pod", "ReplicationController")
 DEFAULT_NAMESPACE = "default"
 
 
