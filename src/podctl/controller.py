@@ -25,7 +25,7 @@ from podctl.controllers.rc_sync import sync_rc
 from podctl.home import podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod
-from podctl.notify import ChangeListener
+from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming
 from podctl.store import Store, open_store
@@ -278,6 +278,8 @@ def run(stop: threading.Event, resync_seconds: float = 30.0) -> None:
             return
     log.info("controller active (home %s) at %s", home, datetime.now(UTC).isoformat())
     try:
-        Controller(open_store(home), resync_seconds=resync_seconds).run(stop)
+        # Its own writes wake its store watcher too (a pod it deleted matters to the RCs).
+        store = open_store(home, functools.partial(notify_controller, home))
+        Controller(store, resync_seconds=resync_seconds).run(stop)
     finally:
         lock.release()

@@ -4,16 +4,23 @@ truthful after a failover, racing writers lose nothing, half-done deletes are fi
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
 import signal
 import subprocess
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import docker
+import pytest
 
 from .conftest import PODCTL, Podctl, containers_of
 from .test_controller import Start, app_status
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # An app that ignores SIGTERM, like the book's node.js kubia: stopping it takes the whole
 # grace period.
@@ -272,3 +279,58 @@ def test_deleted_pod_is_finished_when_the_command_dies(
                     message="the pod to be gone")
     podctl.wait_for(lambda: _no_containers_left(docker_client, [uid]), timeout=10,
                     message="the containers to be gone")
+
+
+ENGINE_RC = """
+apiVersion: v1
+kind: ReplicationController
+metadata: {name: survivor}
+spec:
+  replicas: 2
+  selector: {app: survivor}
+  template:
+    metadata: {labels: {app: survivor}}
+    spec:
+      containers:
+      - {name: kubia, image: podctl/kubia:1}
+"""
+
+
+def _restart_dockerd() -> None:
+    """Stop the engine (every container dies with it) and start it with the project's script."""
+    pids = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()
+    assert len(pids) == 1, f"expected one dockerd, found {pids}"
+    pid = int(pids[0])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists(), "dockerd did not stop"
+    subprocess.run(["bash", str(ROOT / "scripts" / "ensure-docker.sh")], check=True,
+                   timeout=120)
+
+
+@pytest.mark.serial
+def test_everything_comes_back_after_a_dockerd_restart(
+        podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
+    if os.geteuid() != 0 or not shutil.which("pidof"):
+        pytest.skip("restarting the engine needs root and pidof")
+    controller()
+    podctl("create", "-f", str(ROOT / "manifests" / "kubia-manual.yaml"))
+    podctl.apply_yaml(ENGINE_RC)
+
+    def all_ready() -> bool:
+        items = json.loads(podctl("get", "pods", "-o", "json"))["items"]
+        return len(items) == 3 and all(
+            c.get("ready") for p in items for c in p["status"].get("containerStatuses") or [])
+
+    podctl.wait_for(all_ready, timeout=30, message="3 ready pods")
+    uids = podctl.pod_uids()
+    _restart_dockerd()
+    podctl.wait_for(all_ready, timeout=10, message="every pod back after the restart")
+    row = podctl("get", "rc", "survivor", "--no-headers").split()
+    assert row[1:4] == ["2", "2", "2"]
+    for uid in uids:  # one sandbox and one app each: nothing started twice
+        running = [c.labels["io.kubernetes.container.name"]
+                   for c in containers_of(docker_client, uid) if c.status == "running"]
+        assert sorted(running) == ["POD", "kubia"], (uid, running)

@@ -19,7 +19,7 @@ def apply(filenames: tuple[str, ...], namespace: str | None) -> None:
     from podctl.cli.create import check_files
     from podctl.errors import PodctlError
     from podctl.ops.apply import apply_object
-    from podctl.store import open_store
+    from podctl.ops.session import open_store
 
     ok, passed = check_files(filenames, namespace)
     store = open_store()
@@ -53,7 +53,7 @@ def edit(args: tuple[str, ...], namespace: str | None) -> None:
     from podctl.manifest import check_document, format_problems
     from podctl.manifest.load import parse_text
     from podctl.ops.apply import update_object
-    from podctl.store import open_store
+    from podctl.ops.session import open_store
 
     store = open_store()
     for kind, names in split_resource_args(args):

@@ -93,7 +93,7 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
     from podctl.errors import PodctlError
     from podctl.ops.controller_hint import controller_hint
     from podctl.ops.create import create_object
-    from podctl.store import open_store
+    from podctl.ops.session import open_store
 
     store = open_store()
     progress = terminal.pull_progress()
@@ -124,7 +124,7 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
 def create_namespace(name: str, dry_run: str) -> None:
     """Create a namespace."""
     from podctl.ops.namespaces import create_namespace as make
-    from podctl.store import open_store
+    from podctl.ops.session import open_store
 
     dry = dry_run != "none"
     terminal.out(make(None if dry else open_store(), name, dry))

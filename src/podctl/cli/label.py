@@ -31,8 +31,8 @@ def _update_metadata(field: str, args: tuple[str, ...], namespace: str | None,
     from podctl.cli.common import split_resource_args
     from podctl.errors import NotFound, PodctlError
     from podctl.ops.label import parse_changes, relabel
+    from podctl.ops.session import open_store
     from podctl.ops.views import select, user_selector
-    from podctl.store import open_store
 
     targets_args = [a for a in args if "=" not in a and not a.endswith("-")]
     changes, removals = parse_changes([a for a in args if a not in targets_args])
@@ -85,7 +85,7 @@ def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:
     from podctl.cli.common import split_resource_args
     from podctl.errors import PodctlError
     from podctl.ops.replication import scale as do_scale
-    from podctl.store import open_store
+    from podctl.ops.session import open_store
 
     store = open_store()
     for kind, names in split_resource_args(args):

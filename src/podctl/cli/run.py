@@ -52,7 +52,7 @@ def run(name: str, args: tuple[str, ...], image: str, port: int | None, labels: 
         terminal.out(f"pod/{name} created (dry run)")
         return
     from podctl.ops.create import create_object
-    from podctl.store import open_store
+    from podctl.ops.session import open_store
 
     terminal.out(create_object(open_store(), checked.obj))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -43,7 +42,7 @@ def _print_version(info: dict[str, Any], output: str | None) -> None:
     if output == "yaml":
         import yaml
 
-        sys.stdout.write(yaml.safe_dump(info, default_flow_style=False, sort_keys=True))
+        terminal.out(yaml.safe_dump(info, default_flow_style=False, sort_keys=True), end="")
         return
     terminal.out(f"Client Version: {info['clientVersion']['gitVersion']}")
     terminal.out(f"Kubernetes Schema Version: {info['kubernetesSchemaVersion']}")
@@ -80,7 +79,7 @@ def api_resources(output: str | None, namespaced: bool | None, no_headers: bool,
         headers += ["VERBS", "CATEGORIES"]
         for r, row in zip(rows, cells, strict=True):
             row += [f"[{' '.join(r.verbs)}]", ",".join(r.categories)]
-    sys.stdout.write(render_table(headers, cells, header=not no_headers))
+    terminal.out(render_table(headers, cells, header=not no_headers), end="")
 
 
 COMMANDS = [version, api_resources]

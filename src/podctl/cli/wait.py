@@ -30,8 +30,8 @@ def wait(args: tuple[str, ...], namespace: str | None, selector: str | None, all
     """Wait until pods or RCs meet a condition, or are deleted."""
     from podctl.errors import PodctlError
     from podctl.ops.get import GetRequest
+    from podctl.ops.session import open_store
     from podctl.ops.wait import parse_for, wait_for
-    from podctl.store import open_store
 
     targets = split_resource_args(args)
     if not any(names for _, names in targets) and not (selector or all_):

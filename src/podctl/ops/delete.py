@@ -76,8 +76,8 @@ Outcome = tuple[str, PodctlError | None]
 
 def delete_objects(request: DeleteRequest) -> Iterator[Outcome]:
     """Delete what the request names; yields a result line or an error per object."""
+    from podctl.ops.session import open_store
     from podctl.ops.views import user_selector
-    from podctl.store import open_store
 
     store = open_store()
     namespace = request.namespace or "default"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from podctl.kubelet.observed import pods_with_status
 from podctl.ops.get import GetRequest, fetch
+from podctl.ops.session import open_store
 from podctl.printers import describe as printer
-from podctl.store import open_store
 
 
 def describe_objects(request: GetRequest) -> list[str]:

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from podctl.api.meta import Obj
 from podctl.errors import NotFound
 from podctl.kubelet.observed import pods_with_status
+from podctl.ops.session import open_store
 from podctl.ops.views import select, user_selector
-from podctl.store import Store, open_store
+from podctl.store import Store
 
 WATCH_INTERVAL = 0.5
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from podctl.api.meta import Obj
 from podctl.errors import BadRequest, PodctlError
 from podctl.kubelet.observed import pods_with_status
-from podctl.store import open_store
+from podctl.ops.session import open_store
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods
 from podctl.kubelet.observed import pods_with_status
+from podctl.ops.session import open_store
 from podctl.portforward.plan import Plan, plan
-from podctl.store import Store, open_store
+from podctl.store import Store
 
 
 class _StorePods:

@@ -64,8 +64,11 @@ CREATE TABLE IF NOT EXISTS counters (
 class Store:
     """Objects (Namespace, Pod, ReplicationController, Node), events and pod state."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_write: Callable[[], None] | None = None) -> None:
+        """`on_write` runs after every committed object write: whoever wants wake-ups
+        (the CLI pings the controller) injects it, so the store knows no notifier."""
         self.path = path
+        self._on_write = on_write
         # One connection shared by the threads of a process (parallel container starts):
         # transactions on it must not interleave.
         self._lock = threading.RLock()
@@ -112,9 +115,8 @@ class Store:
     # -- objects -------------------------------------------------------------------------
 
     def _changed(self) -> None:
-        from podctl.notify import notify_controller
-
-        notify_controller(self.path.parent)
+        if self._on_write is not None:
+            self._on_write()
 
     def create(self, obj: Obj) -> Obj:
         """Store a new object, filling uid, creationTimestamp and resourceVersion."""
@@ -375,14 +377,13 @@ def _event_object(event_id: int, namespace: str, kind: str, name: str, uid: str,
 _retry_delays = (0.05, 0.1, 0.2)
 
 
-def open_store(home: Path | None = None) -> Store:
+def open_store(home: Path | None = None, on_write: Callable[[], None] | None = None) -> Store:
     """Open (creating when needed) the store in $PODCTL_HOME."""
     path = (home or podctl_home()) / "store.db"
     for delay in _retry_delays:
         try:
-            return Store(path)
+            return Store(path, on_write)
         except sqlite3.OperationalError:
             # Two processes creating a brand-new database can collide on the schema.
             time.sleep(delay)
-    return Store(path)
-
+    return Store(path, on_write)

@@ -1,0 +1,16 @@
+"""The store as commands open it: every write wakes the controller at once (a datagram on
+its socket), so it reacts to a command without waiting for its resync."""
+
+from __future__ import annotations
+
+import functools
+
+from podctl.home import podctl_home
+from podctl.notify import notify_controller
+from podctl.store import Store
+from podctl.store import open_store as open_plain_store
+
+
+def open_store() -> Store:
+    home = podctl_home()
+    return open_plain_store(home, functools.partial(notify_controller, home))
