@@ -180,6 +180,7 @@ run podctl wait --for=jsonpath='{.status.containerStatuses[0].restartCount}'=1 \
     pod/kubia-liveness --timeout=60s
 run podctl get pod kubia-liveness
 run podctl logs kubia-liveness --previous
+# shellcheck disable=SC2016 # sed's $ (the last line), shown as typed
 show podctl describe pod kubia-liveness '|' sed -n '/^Events:/,$p'
 "$PODCTL" describe pod kubia-liveness | sed -n '/^Events:/,$p'
 run podctl delete pod kubia-liveness
