@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PODCTL=${PODCTL:-podctl}
 
 if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
-    STEP=$'\e[1;36m' CMD=$'\e[1m' NOTE=$'\e[2m' BAD=$'\e[1;31m' OFF=$'\e[0m'
+    STEP=$'\e[1;36m' CMD=$'\e[1;32m' NOTE=$'\e[2m' BAD=$'\e[1;31m' OFF=$'\e[0m'
 else
     STEP='' CMD='' NOTE='' BAD='' OFF=''
 fi
