@@ -13,6 +13,7 @@ from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
 from podctl.locks import file_lock
+from podctl.ops.deferred import NOT_STOPPED, PENDING, DockerWork
 from podctl.ops.delete import finish_deletions, mark_deleting
 from podctl.store import Store
 
@@ -34,16 +35,18 @@ def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
     return True
 
 
-def scale(store: Store, namespace: str, name: str, replicas: int) -> str:
+def scale(store: Store, namespace: str, name: str, replicas: int, docker: DockerWork) -> str:
     if replicas < 0:
         raise PodctlError("The --replicas=COUNT flag is required, and COUNT must be "
                           "greater than or equal to 0")
     rc = store.require("ReplicationController", namespace, name)
+    shrinking = replicas < int(rc["spec"].get("replicas") or 0)
     if rc["spec"].get("replicas") != replicas:
         rc["spec"]["replicas"] = replicas
         rc["metadata"]["generation"] = int(rc["metadata"].get("generation", 1)) + 1
         store.update(rc)
-    reconcile_if_no_controller(store, namespace, name)
+    docker.run(lambda: reconcile_if_no_controller(store, namespace, name),
+               NOT_STOPPED if shrinking else PENDING)
     return f"replicationcontroller/{name} scaled"
 
 

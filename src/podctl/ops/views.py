@@ -66,3 +66,26 @@ def pods_with_status(store: Store, pods: list[Obj], detailed: bool = False) -> l
         full["status"] = compute_status(pod, grouped.get(uid, []), state, node)
         out.append(full)
     return out
+
+
+def engine_down_warning(detail: str) -> str:
+    """What `get` and `describe` say when pod status came from the store alone."""
+    return (f"the Docker engine is unreachable ({detail}): pod status is what the store "
+            "knows (Unknown for pods that had started)")
+
+
+def pods_without_engine(store: Store, pods: list[Obj]) -> list[Obj]:
+    """Pods with the status the store alone gives, for when the engine does not answer.
+
+    As for pods of an unreachable node: one that had started is Unknown (its state cannot be
+    obtained), one that never started is still Pending.
+    """
+    states = store.pod_states()
+    out = []
+    for pod in pods:
+        state = states.get(meta.uid_of(pod), {})
+        status = compute_status(pod, [], state, None)
+        if pod["spec"].get("nodeName") and state.get("startTime"):
+            status = {**status, "phase": "Unknown", "startTime": state["startTime"]}
+        out.append({**pod, "status": status})
+    return out
