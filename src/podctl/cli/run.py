@@ -58,7 +58,7 @@ def run(name: str, args: tuple[str, ...], image: str, port: int | None, labels: 
 
     docker = DockerWork()
     terminal.out(create_object(open_store(), checked.obj, docker))
-    warn_deferred(docker, [checked.obj])
+    warn_deferred(docker, [])
 
 
 COMMANDS = [run]

@@ -33,7 +33,7 @@ class DockerWork:
         Once the engine has not answered, later work is not tried: a command waits for an
         engine that is down once, not once per object.
         """
-        if not self._asked:
+        if self.unreachable is None and not self._asked:
             self._asked = True
             from podctl.runtime.client import docker_api
 
