@@ -58,6 +58,7 @@ class DockerUnavailable(PodctlError):
     """The Docker engine does not answer."""
 
     def __init__(self, detail: str) -> None:
+        self.detail = detail
         super().__init__(
             "cannot reach the Docker engine "
             f"({detail}); start it with `sudo dockerd &` or `make docker` "

@@ -217,8 +217,12 @@ spec:
 
 
 def test_docker_unreachable_is_one_line(podctl: Podctl) -> None:
-    result = podctl.run("create", "-f", str(MANIFESTS / "kubia-manual.yaml"),
-                        env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    """A write is accepted without the engine (see test_engine_down); what must ask it fails
+    in one line."""
+    down = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    created = podctl.run("create", "-f", str(MANIFESTS / "kubia-manual.yaml"), env=down)
+    assert created.code == 0, str(created)
+    result = podctl.run("logs", "kubia-manual", env=down)
     assert result.code == 1
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "Docker engine" in lines[0]

@@ -16,19 +16,21 @@ from podctl.cli.completion import complete_resources
 @namespace_option
 def apply(filenames: tuple[str, ...], namespace: str | None) -> None:
     """Create objects, or update existing ones (an RC's replicas, selector, template)."""
-    from podctl.cli.create import check_files
+    from podctl.cli.create import check_files, warn_deferred
     from podctl.errors import PodctlError
     from podctl.ops.apply import apply_object
+    from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
 
     ok, passed = check_files(filenames, namespace)
     store = open_store()
+    docker = DockerWork()
     for source, checked in passed:
         for c in checked:
             if c.obj is None:
                 continue
             try:
-                line, warning = apply_object(store, c.obj, c.document.obj, source)
+                line, warning = apply_object(store, c.obj, c.document.obj, source, docker)
             except PodctlError as exc:
                 ok = False
                 terminal.err(exc.render())
@@ -36,6 +38,7 @@ def apply(filenames: tuple[str, ...], namespace: str | None) -> None:
             if warning:
                 terminal.warn(warning)
             terminal.out(line)
+    warn_deferred(docker, [])
     if not ok:
         sys.exit(1)
 
@@ -49,13 +52,16 @@ def edit(args: tuple[str, ...], namespace: str | None) -> None:
 
     from podctl.api import meta
     from podctl.cli.common import split_resource_args
+    from podctl.cli.create import warn_deferred
     from podctl.errors import PodctlError
     from podctl.manifest import check_document, format_problems
     from podctl.manifest.load import parse_text
     from podctl.ops.apply import update_object
+    from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
 
     store = open_store()
+    docker = DockerWork()
     for kind, names in split_resource_args(args):
         for name in names:
             existing = store.require(kind, namespace or "default", name)
@@ -72,9 +78,10 @@ def edit(args: tuple[str, ...], namespace: str | None) -> None:
                 kept = _keep(edited)
                 terminal.err(format_problems(problems).rstrip("\n"))
                 raise PodctlError(f"A copy of your changes has been stored to \"{kept}\"")
-            changed = update_object(store, existing, checked[0].obj)
+            changed = update_object(store, existing, checked[0].obj, docker)
             verb = "edited" if changed else "skipped (no change)"
             terminal.out(f"{meta.singular(kind)}/{name} {verb}")
+    warn_deferred(docker, [])
 
 
 def _header() -> str:

@@ -11,7 +11,9 @@ from podctl.cli import terminal
 from podctl.cli.common import filename_option, namespace_option
 
 if TYPE_CHECKING:
+    from podctl.api.meta import Obj
     from podctl.manifest import Checked
+    from podctl.ops.deferred import DockerWork
 
 
 class _AliasedGroup(click.Group):
@@ -91,12 +93,13 @@ def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: 
 
 def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
     from podctl.errors import PodctlError
-    from podctl.ops.controller_hint import controller_hint
     from podctl.ops.create import create_object
+    from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
 
     store = open_store()
     progress = terminal.pull_progress()
+    docker = DockerWork()
     ok = True
     needy = []
     for source, checked in checked_files:
@@ -104,16 +107,24 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
             if c.obj is None:
                 continue
             try:
-                terminal.out(create_object(store, c.obj, source, progress))
+                terminal.out(create_object(store, c.obj, docker, source, progress))
             except PodctlError as exc:
                 ok = False
                 terminal.err(exc.render())
             if c.obj["kind"] in ("Pod", "ReplicationController"):
                 needy.append(c.obj)
-    hint = controller_hint(needy)
-    if hint:
-        terminal.warn(hint)
+    warn_deferred(docker, needy)
     return ok
+
+
+def warn_deferred(docker: DockerWork, written: list[Obj]) -> None:
+    """One warning: the engine is down (which says to start a controller too), else the
+    controller hint when the written objects need one."""
+    from podctl.ops.controller_hint import controller_hint
+
+    warning = docker.warning() or controller_hint(written)
+    if warning:
+        terminal.warn(warning)
 
 
 @create.command("namespace")

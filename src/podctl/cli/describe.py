@@ -23,7 +23,12 @@ def describe(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
     request = GetRequest(targets=split_resource_args(args),
                          namespace=None if all_namespaces else (namespace or "default"),
                          selector=selector, detailed=True)
-    texts = describe_objects(request)
+    unreachable: list[str] = []
+    texts = describe_objects(request, unreachable)
+    if unreachable:
+        from podctl.ops.views import engine_down_warning
+
+        terminal.warn(engine_down_warning(unreachable[0]))
     if not texts:
         where = f" in {request.namespace} namespace" if request.namespace else ""
         terminal.err(f"No resources found{where}.")

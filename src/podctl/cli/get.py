@@ -43,14 +43,20 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
     from podctl.ops.controller_hint import controller_hint
 
     missing: list[NotFound] = []
-    objs, single = get_objects(request, missing)
+    unreachable: list[str] = []
+    objs, single = get_objects(request, missing, unreachable)
     if sort_by:
         from podctl.printers.output import sort_by as order
 
         objs = order(objs, sort_by)
-    hint = controller_hint([o for o in objs if o["kind"] == "Pod"])
-    if hint:
-        terminal.warn(hint)
+    if unreachable:
+        from podctl.ops.views import engine_down_warning
+
+        terminal.warn(engine_down_warning(unreachable[0]))
+    else:
+        hint = controller_hint([o for o in objs if o["kind"] == "Pod"])
+        if hint:
+            terminal.warn(hint)
     columns = [k for spec in label_columns for k in spec.split(",") if k]
     if objs or not missing:
         _print(objs, single, request.namespace, output, all_namespaces, show_labels, columns,

@@ -83,17 +83,21 @@ annotate = _metadata_command(
 def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:
     """Set a replication controller's replica count: podctl scale rc NAME --replicas=N."""
     from podctl.cli.common import split_resource_args
+    from podctl.cli.create import warn_deferred
     from podctl.errors import PodctlError
+    from podctl.ops.deferred import DockerWork
     from podctl.ops.replication import scale as do_scale
     from podctl.ops.session import open_store
 
     store = open_store()
+    docker = DockerWork()
     for kind, names in split_resource_args(args):
         if kind != "ReplicationController":
             raise PodctlError(f'cannot scale {kind.lower()}s: only replicationcontrollers '
                               "have a scale")
         for name in names:
-            terminal.out(do_scale(store, namespace or "default", name, replicas))
+            terminal.out(do_scale(store, namespace or "default", name, replicas, docker))
+    warn_deferred(docker, [])
 
 
 COMMANDS = [label, annotate, scale]

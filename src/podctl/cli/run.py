@@ -51,10 +51,14 @@ def run(name: str, args: tuple[str, ...], image: str, port: int | None, labels: 
     if dry_run != "none":
         terminal.out(f"pod/{name} created (dry run)")
         return
+    from podctl.cli.create import warn_deferred
     from podctl.ops.create import create_object
+    from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
 
-    terminal.out(create_object(open_store(), checked.obj))
+    docker = DockerWork()
+    terminal.out(create_object(open_store(), checked.obj, docker))
+    warn_deferred(docker, [])
 
 
 COMMANDS = [run]

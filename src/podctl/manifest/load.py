@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from podctl.manifest.locate import SourceMap
 from podctl.manifest.problems import ManifestError, Problem, type_name
-from podctl.manifest.yamlparse import MAX_DEPTH, ParseIssue, RawDoc, parse_yaml
+from podctl.manifest.yamlparse import MAX_DEPTH, AliasBudget, ParseIssue, RawDoc, parse_yaml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 EXTENSIONS = (".json", ".yaml", ".yml")
@@ -149,7 +149,9 @@ class _DuplicateKeys:
         return out
 
 
-def _parse_json(text: str) -> tuple[list[RawDoc], list[ParseIssue], bool]:
+def _parse_json(
+    text: str, budget: AliasBudget
+) -> tuple[list[RawDoc], list[ParseIssue], bool]:
     """JSON stream: values from the json module, positions from the YAML parser (per object)."""
     hook = _DuplicateKeys()
     decoder = json.JSONDecoder(object_pairs_hook=hook)
@@ -176,7 +178,7 @@ def _parse_json(text: str) -> tuple[list[RawDoc], list[ParseIssue], bool]:
         # Same line/column numbers as in the file, without re-parsing what came before.
         line_start = text.rfind("\n", 0, begin) + 1
         segment = "\n" * text.count("\n", 0, begin) + " " * (begin - line_start) + text[begin:end]
-        parsed = parse_yaml(segment)
+        parsed = parse_yaml(segment, budget)
         if parsed.fatal or len(parsed.docs) != 1:
             issues.extend(ParseIssue(None, None, f'duplicate field "{k}"') for k in hook.duplicates)
             hook.duplicates.clear()
@@ -193,18 +195,25 @@ def _problem(name: str, sm: SourceMap, issue: ParseIssue) -> Problem:
     return Problem(name, issue.line, issue.col, issue.message, sm.line_text(issue.line))
 
 
-def parse_text(text: str, name: str) -> FileResult:
-    """Split one file's text into documents (flattening Lists) and file-level problems."""
+def parse_text(text: str, name: str, budget: AliasBudget | None = None) -> FileResult:
+    """Split one file's text into documents (flattening Lists) and file-level problems.
+
+    ``budget`` is the alias budget of the whole input this text belongs to (None: its own).
+    Once it is exceeded the result is that one problem and no documents.
+    """
+    budget = AliasBudget() if budget is None else budget
     if _looks_like_json(text, name):
-        raw, issues, fatal = _parse_json(text)
-        if fatal and not name.endswith(".json"):
-            parsed = parse_yaml(text)
+        raw, issues, fatal = _parse_json(text, budget)
+        if fatal and not name.endswith(".json") and budget.exceeded is None:
+            parsed = parse_yaml(text, budget)
             if not parsed.fatal:
                 raw, issues = parsed.docs, parsed.issues
     else:
-        parsed = parse_yaml(text)
+        parsed = parse_yaml(text, budget)
         raw, issues = parsed.docs, parsed.issues
     sm_text = SourceMap(text, {})
+    if budget.exceeded is not None:
+        return FileResult(name, [], [_problem(name, sm_text, budget.exceeded)])
     problems = [_problem(name, sm_text, i) for i in issues]
     documents: list[Document] = []
     for doc in raw:
@@ -266,8 +275,13 @@ def _flatten(
 
 
 def read_manifests(paths: Sequence[str], stdin: IO[str] | None = None) -> list[FileResult]:
-    """Read every -f path (files, folders, "-" for stdin) into documents and problems."""
+    """Read every -f path (files, folders, "-" for stdin) into documents and problems.
+
+    All paths share one alias budget. When it is exceeded the whole input is refused: the
+    result is that single problem, and the files after it are not read.
+    """
     results: list[FileResult] = []
+    budget = AliasBudget()
     for path in expand_paths(paths):
         name = STDIN_NAME if path == "-" else path
         data = _read_bytes(path, stdin)
@@ -275,5 +289,8 @@ def read_manifests(paths: Sequence[str], stdin: IO[str] | None = None) -> list[F
         if text is None:
             results.append(FileResult(name, [], [problem] if problem else []))
             continue
-        results.append(parse_text(text, name))
+        result = parse_text(text, name, budget)
+        if budget.exceeded is not None:
+            return [result]
+        results.append(result)
     return results

@@ -58,6 +58,31 @@ class ParseResult:
     fatal: bool = False
 
 
+class AliasBudget:
+    """Nodes that aliases may still expand to, shared by every document of one whole input.
+
+    One budget per command input (all -f files and stdin together), not per document: a
+    budget that restarts with each document lets a stream of small alias bombs add up to
+    gigabytes.
+    """
+
+    def __init__(self, limit: int = MAX_ALIAS_NODES) -> None:
+        self.limit = limit
+        self.used = 0
+        self.exceeded: ParseIssue | None = None
+
+    def spend(self, nodes: int, line: int, col: int) -> None:
+        """Count an alias's nodes; past the limit, remember where and stop the parse."""
+        self.used += nodes
+        if self.used > self.limit:
+            message = (
+                f"aliases expand to more than {self.limit} nodes across all documents and "
+                'files ("billion laughs" protection); refusing to load any of them'
+            )
+            self.exceeded = ParseIssue(line, col, message)
+            raise _Fatal(line, col, message)
+
+
 class _Fatal(Exception):
     """Stops parsing the file (limits, complex keys)."""
 
@@ -115,8 +140,9 @@ def _key_text(value: Any) -> str:
 class _Builder:
     """Turns the event stream of one YAML text into documents."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, budget: AliasBudget) -> None:
         self.text = text
+        self.budget = budget
         self.result = ParseResult()
 
     def issue(self, mark: Any, message: str) -> None:
@@ -205,7 +231,7 @@ class _Builder:
         positions: dict[Path, Pos] = {}
         root: Any = None
         root_line = 0
-        alias_nodes = 0
+        budget = self.budget
         scalar_ev, alias_ev = yaml.ScalarEvent, yaml.AliasEvent
         map_start, seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         coll_end = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
@@ -264,19 +290,11 @@ class _Builder:
                         f"found undefined alias *{name}: define it with &{name} before using it",
                     )
                 target, count = anchors[name]
-                alias_nodes += count
-                if alias_nodes > MAX_ALIAS_NODES:
-                    raise _Fatal(
-                        ev.start_mark.line + 1,
-                        ev.start_mark.column + 1,
-                        f"aliases expand to more than {MAX_ALIAS_NODES} nodes "
-                        '("billion laughs" protection); refusing to load this document',
-                    )
+                budget.spend(count, ev.start_mark.line + 1, ev.start_mark.column + 1)
                 value = _copy(target)
             elif et is yaml.DocumentStartEvent:
                 stack, anchors, positions, root = [], {}, {}, None
                 open_anchors = set()
-                alias_nodes = 0
                 root_line = ev.start_mark.line + 1
                 continue
             elif et is yaml.DocumentEndEvent:
@@ -412,6 +430,10 @@ def _reader_position(exc: yaml.YAMLError, text: str) -> tuple[int | None, int | 
     return line, col
 
 
-def parse_yaml(text: str) -> ParseResult:
-    """Parse a YAML stream into documents with positions; never raises on bad input."""
-    return _Builder(text).run()
+def parse_yaml(text: str, budget: AliasBudget | None = None) -> ParseResult:
+    """Parse a YAML stream into documents with positions; never raises on bad input.
+
+    ``budget`` is shared by the callers' other texts of the same input; None gives this text
+    a budget of its own.
+    """
+    return _Builder(text, AliasBudget() if budget is None else budget).run()

@@ -9,6 +9,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import Invalid, NotFound
+from podctl.ops.deferred import DockerWork
 from podctl.store import Store
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -78,7 +79,7 @@ def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
     return dict(new)
 
 
-def update_object(store: Store, existing: Obj, desired: Obj) -> bool:
+def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork) -> bool:
     """Store the merge of desired into the stored object (re-merged on a conflict, as
     kubectl's patch is applied to whatever is stored); False when nothing changed."""
     wrote = spec_changed = False
@@ -95,24 +96,26 @@ def update_object(store: Store, existing: Obj, desired: Obj) -> bool:
         return True
 
     namespace = meta.namespace_of(existing) if existing["kind"] in meta.NAMESPACED else ""
-    stored = store.mutate(existing["kind"], namespace, meta.name_of(existing), merge,
-                          meta.uid_of(existing))
+    name = meta.name_of(existing)
+    stored = store.mutate(existing["kind"], namespace, name, merge, meta.uid_of(existing))
     if stored is None:
-        raise NotFound(meta.plural(existing["kind"]), meta.name_of(existing))
+        raise NotFound(meta.plural(existing["kind"]), name)
     if not wrote:
         return False
     if stored["kind"] == "Pod" and spec_changed:
         from podctl.kubelet.sync import sync_pod
 
-        sync_pod(store, meta.namespace_of(stored), meta.name_of(stored))  # the new image
+        # the new image; a pod that ran keeps its old container meanwhile
+        docker.run(lambda: sync_pod(store, namespace, name))
     if stored["kind"] == "ReplicationController":
         from podctl.ops.replication import reconcile_if_no_controller
 
-        reconcile_if_no_controller(store, meta.namespace_of(stored), meta.name_of(stored))
+        docker.run(lambda: reconcile_if_no_controller(store, namespace, name))
     return True
 
 
-def apply_object(store: Store, obj: Obj, written: Obj, source: str) -> tuple[str, str | None]:
+def apply_object(store: Store, obj: Obj, written: Obj, source: str,
+                 docker: DockerWork) -> tuple[str, str | None]:
     """Create or update one object; kubectl's line and an optional warning."""
     from podctl.ops.create import create_object
 
@@ -121,9 +124,9 @@ def apply_object(store: Store, obj: Obj, written: Obj, source: str) -> tuple[str
     existing = store.get(obj["kind"], ns, meta.name_of(obj))
     label = f"{meta.singular(obj['kind'])}/{meta.name_of(obj)}"
     if existing is None:
-        return create_object(store, desired, source), None
+        return create_object(store, desired, docker, source), None
     warning = None
     if LAST_APPLIED not in (existing["metadata"].get("annotations") or {}):
         warning = missing_annotation_warning(existing)
-    changed = update_object(store, existing, desired)
+    changed = update_object(store, existing, desired, docker)
     return f"{label} {'configured' if changed else 'unchanged'}", warning

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from podctl.errors import DockerUnavailable
 from podctl.kubelet.observed import pods_with_status
 from podctl.ops.get import GetRequest, fetch
 from podctl.ops.session import open_store
+from podctl.ops.views import pods_without_engine
 from podctl.printers import describe as printer
 
 
-def describe_objects(request: GetRequest) -> list[str]:
+def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
+    """The texts; with the Docker engine down, pod status from the store and the reason in
+    `unreachable`."""
     store = open_store()
     now = datetime.now(UTC)
     texts = []
-    for obj in fetch(store, request):
+    for obj in fetch(store, request, unreachable=unreachable):
         kind = obj["kind"]
         events = store.events_for(obj["metadata"]["uid"])
         if kind == "Pod":
@@ -29,7 +33,12 @@ def describe_objects(request: GetRequest) -> list[str]:
         elif kind == "ReplicationController":
             from podctl.controllers.owners import owned_pods
 
-            pods = pods_with_status(store, owned_pods(store, obj))
+            pods = owned_pods(store, obj)
+            try:
+                pods = pods_with_status(store, pods)
+            except DockerUnavailable as exc:
+                unreachable.append(exc.detail)
+                pods = pods_without_engine(store, pods)
             texts.append(printer.describe_rc(obj, pods, events, now))
         else:
             texts.append(printer.describe_generic(obj, events, now))

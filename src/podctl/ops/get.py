@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from podctl.api.meta import Obj
-from podctl.errors import NotFound
+from podctl.errors import DockerUnavailable, NotFound
 from podctl.kubelet.observed import pods_with_status
 from podctl.ops.session import open_store
-from podctl.ops.views import select, user_selector
+from podctl.ops.views import pods_without_engine, select, user_selector
 from podctl.store import Store
 
 WATCH_INTERVAL = 0.5
@@ -24,8 +24,13 @@ class GetRequest:
     detailed: bool = False  # inspect running containers too (start times for -o json/yaml)
 
 
-def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = None) -> list[Obj]:
-    """The objects a request names; missing names raise, or land in `missing` if given."""
+def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = None,
+          unreachable: list[str] | None = None) -> list[Obj]:
+    """The objects a request names; missing names raise, or land in `missing` if given.
+
+    When the Docker engine does not answer, pods get the status the store alone gives if
+    `unreachable` is given (why the engine did not answer lands there); else that raises.
+    """
     selector = user_selector(request.selector)
     objs: list[Obj] = []
     for kind, names in request.targets:
@@ -33,7 +38,13 @@ def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = No
                 else store.list(kind, request.namespace))
         found = select(pool, names, selector, kind, missing)
         if kind == "Pod":
-            found = pods_with_status(store, found, detailed=request.detailed)
+            try:
+                found = pods_with_status(store, found, detailed=request.detailed)
+            except DockerUnavailable as exc:
+                if unreachable is None:
+                    raise
+                unreachable.append(exc.detail)
+                found = pods_without_engine(store, found)
         elif kind == "Node":
             from podctl.ops.nodes import nodes_with_status
 
@@ -42,8 +53,8 @@ def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = No
     return objs
 
 
-def get_objects(request: GetRequest, missing: list[NotFound] | None = None
-                ) -> tuple[list[Obj], bool]:
+def get_objects(request: GetRequest, missing: list[NotFound] | None = None,
+                unreachable: list[str] | None = None) -> tuple[list[Obj], bool]:
     """The objects to print, and whether exactly one was named (no List wrapper)."""
     store = open_store()
     if any(kind == "Node" for kind, _ in request.targets):
@@ -51,7 +62,7 @@ def get_objects(request: GetRequest, missing: list[NotFound] | None = None
 
         ensure_node(store)
     single = len(request.targets) == 1 and len(request.targets[0][1]) == 1
-    return fetch(store, request, missing), single
+    return fetch(store, request, missing, unreachable), single
 
 
 def watch_objects(request: GetRequest) -> Iterator[list[Obj]]:

@@ -23,6 +23,7 @@ from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
 from podctl.locks import file_lock
+from podctl.ops.deferred import NOT_STOPPED, PENDING, DockerWork
 from podctl.store import Store
 
 
@@ -41,12 +42,15 @@ def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
     return True
 
 
-def scale(store: Store, namespace: str, name: str, replicas: int) -> str:
+def scale(store: Store, namespace: str, name: str, replicas: int, docker: DockerWork) -> str:
     if replicas < 0:
         raise PodctlError("The --replicas=COUNT flag is required, and COUNT must be "
                           "greater than or equal to 0")
+    shrinking = False
 
     def change(rc: Obj) -> bool:
+        nonlocal shrinking
+        shrinking = replicas < int(rc["spec"].get("replicas") or 0)
         if rc["spec"].get("replicas") == replicas:
             return False
         rc["spec"]["replicas"] = replicas
@@ -55,7 +59,8 @@ def scale(store: Store, namespace: str, name: str, replicas: int) -> str:
 
     if store.mutate("ReplicationController", namespace, name, change) is None:
         raise NotFound("replicationcontrollers", name)
-    reconcile_if_no_controller(store, namespace, name)
+    docker.run(lambda: reconcile_if_no_controller(store, namespace, name),
+               NOT_STOPPED if shrinking else PENDING)
     return f"replicationcontroller/{name} scaled"
 
 

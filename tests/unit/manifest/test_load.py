@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from podctl.manifest import ManifestError, Problem, check_document, read_manifests
-from podctl.manifest.load import parse_text
+from podctl.manifest.load import FileResult, parse_text
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n"
@@ -127,3 +127,66 @@ def test_problem_str() -> None:
     assert str(Problem("f.yaml", 3, 5, "m")) == "f.yaml:3:5: m"
     assert str(Problem("f.yaml", 3, None, "m")) == "f.yaml:3: m"
     assert str(Problem("STDIN", None, None, "m")) == "STDIN: m"
+
+
+# Aliases of one document expand to 90 + 819 + 7380 + 66429 = 74718 nodes: under the limit
+# of 100000 alone, over it for any two documents of the same input.
+SMALL_BOMB = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  annotations:\n"
+    '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    "    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    "    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+    "    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+    "spec:\n  containers:\n  - name: c\n    image: x:1\n"
+)
+BUDGET_MESSAGE = (
+    "aliases expand to more than 100000 nodes across all documents and files "
+    '("billion laughs" protection); refusing to load any of them'
+)
+
+
+def test_one_small_alias_bomb_alone_loads() -> None:
+    """A document whose aliases stay under the limit is an ordinary document."""
+    result = parse_text(SMALL_BOMB.format(name="one"), "one.yaml")
+    assert result.problems == []
+    assert len(result.documents) == 1
+
+
+def test_alias_budget_spans_the_documents_of_a_stream(tmp_path: Path) -> None:
+    """200 small bombs in one file are refused at the alias that crosses the shared limit."""
+    path = tmp_path / "bomb.yaml"
+    path.write_text("---\n".join(SMALL_BOMB.format(name=f"b{i}") for i in range(200)))
+    results = read_manifests([str(path)])
+    # Document 2 starts on line 16; its 3rd *d (line 10 of it, column 20) crosses 100000.
+    assert results == [FileResult(str(path), [], [Problem(
+        str(path), 25, 20, BUDGET_MESSAGE, "    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]")])]
+    assert str(results[0].problems[0]) == f"{path}:25:20: {BUDGET_MESSAGE}"
+
+
+def test_alias_budget_spans_every_file_and_stdin(tmp_path: Path) -> None:
+    """Files each under the limit are refused together; nothing of the input is loaded."""
+    first, second, later = tmp_path / "1.yaml", tmp_path / "2.yaml", tmp_path / "3.yaml"
+    first.write_text(SMALL_BOMB.format(name="first"))
+    second.write_text(SMALL_BOMB.format(name="second"))
+    later.write_text(POD.format(name="later"))
+    assert read_manifests([str(first)])[0].problems == []
+    assert read_manifests([str(second)])[0].problems == []
+    results = read_manifests([str(first), str(second), str(later)])
+    assert [(r.file, r.documents) for r in results] == [(str(second), [])]
+    assert [(p.line, p.col, p.message) for p in results[0].problems] == [
+        (10, 20, BUDGET_MESSAGE)
+    ]
+    piped = read_manifests([str(first), "-"], stdin=io.StringIO(SMALL_BOMB.format(name="in")))
+    assert [(r.file, r.documents) for r in piped] == [("STDIN", [])]
+    assert [str(p) for p in piped[0].problems] == [f"STDIN:10:20: {BUDGET_MESSAGE}"]
+
+
+def test_alias_budget_counts_merge_keys(tmp_path: Path) -> None:
+    """``<<: *anchor`` expands an alias too: two merges of 60001 nodes cross the limit."""
+    base = "x: &m {" + ", ".join(f"k{i}: {i}" for i in range(30_000)) + "}\n"
+    path = tmp_path / "merge.yaml"
+    path.write_text(base + "y:\n  <<: *m\nz:\n  <<: *m\n")
+    (result,) = read_manifests([str(path)])
+    assert [(p.line, p.col) for p in result.problems] == [(5, 7)]
+    assert "billion laughs" in result.problems[0].message
