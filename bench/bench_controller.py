@@ -1,5 +1,6 @@
-"""Issue 4 benchmarks: restart latency after `docker kill`, and the controller's CPU and
-memory with 50 pods probed every second."""
+"""Issue 4 and 9 benchmarks: restart latency after `docker kill` (alone, and while five
+other pods sit in 30 s graceful stops), and the controller's CPU and memory with 50 pods
+probed every second."""
 
 from __future__ import annotations
 
@@ -25,6 +26,17 @@ spec:
     image: podctl/kubia:1
     livenessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}
     readinessProbe: {{tcpSocket: {{port: 8080}}, periodSeconds: 1}}
+"""
+# Ignores SIGTERM, so stopping it takes its whole 30 s grace period.
+STUBBORN = """
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  containers:
+  - name: app
+    image: podctl/busybox:1
+    command: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]
 """
 PLAIN = """
 apiVersion: v1
@@ -56,39 +68,71 @@ def app_container(client: docker.APIClient, uid: str) -> dict[str, str] | None:
     return None
 
 
-def bench_restart(client: docker.DockerClient, rounds: int) -> dict[str, float]:
+def pod_uid(env: dict[str, str], name: str) -> str:
+    return subprocess.run([PODCTL, "get", "pod", name, "-o", "jsonpath={.metadata.uid}"],
+                          env=env, capture_output=True, text=True, check=True).stdout
+
+
+def sandbox_of(client: docker.APIClient, uid: str) -> str:
+    found = client.containers(filters={"label": [f"io.kubernetes.pod.uid={uid}",
+                                                 "io.kubernetes.docker.type=podsandbox"]})
+    return str(found[0]["Id"])
+
+
+def start_stuck_stops(client: docker.DockerClient, env: dict[str, str], count: int) -> None:
+    """`count` pods whose apps ignore SIGTERM lose their sandboxes: the controller now
+    stops each app with its 30 s grace period."""
+    for i in range(count):
+        run(env, "create", "-f", "-", stdin=STUBBORN.format(name=f"stuck-{i}"))
+    uids = [pod_uid(env, f"stuck-{i}") for i in range(count)]
+    deadline = time.monotonic() + 60
+    while not all(app_container(client.api, uid) for uid in uids):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the stubborn pods did not start")
+        time.sleep(0.1)
+    for uid in uids:
+        client.api.kill(sandbox_of(client.api, uid))
+    while subprocess.run([PODCTL, "get", "events"], env=env, capture_output=True,
+                         text=True).stdout.count("SandboxChanged") < count:
+        time.sleep(0.1)
+
+
+def bench_restart(client: docker.DockerClient, rounds: int,
+                  stuck: int = 0) -> dict[str, float]:
     env = scratch_env()
     proc = start_controller(env)
     api = client.api
     samples = []
     try:
+        if stuck:
+            start_stuck_stops(client, env, stuck)
+            stops_began = time.monotonic()
         run(env, "create", "-f", "-", stdin=PLAIN)
-        out = subprocess.run([PODCTL, "get", "pod", "victim", "-o",
-                              "jsonpath={.metadata.uid}"], env=env, capture_output=True,
-                             text=True, check=True).stdout
+        uid = pod_uid(env, "victim")
         for _ in range(rounds):
-            before = app_container(api, out)
+            before = app_container(api, uid)
             assert before is not None
             # The first restart is immediate; later ones back off (10 s, 20 s...) as in the
             # kubelet, so each round measures a first restart on a freshly created pod.
             api.kill(before["id"])
             started = time.perf_counter()
             while True:
-                now = app_container(api, out)
+                now = app_container(api, uid)
                 if now is not None and now["id"] != before["id"] and now["state"] == "running":
                     break
                 time.sleep(0.01)
             samples.append(time.perf_counter() - started)
             run(env, "delete", "pod", "victim", "--now")
             run(env, "create", "-f", "-", stdin=PLAIN)
-            out = subprocess.run([PODCTL, "get", "pod", "victim", "-o",
-                                  "jsonpath={.metadata.uid}"], env=env, capture_output=True,
-                                 text=True, check=True).stdout
+            uid = pod_uid(env, "victim")
+        if stuck and time.monotonic() - stops_began >= 30:
+            raise RuntimeError("the rounds outlasted the graceful stops they were to overlap")
     finally:
         proc.terminate()
         proc.wait()
         remove_home(env, client)
-    return {"restart_median_ms": statistics.median(samples) * 1000,
+    return {"rounds": rounds, "stuck_pods_in_graceful_stops": stuck,
+            "restart_median_ms": statistics.median(samples) * 1000,
             "restart_max_ms": max(samples) * 1000}
 
 
@@ -132,6 +176,7 @@ def bench_probes(client: docker.DockerClient, pods: int, seconds: float) -> dict
 def main() -> None:
     client = docker.from_env()
     results = {"restart": bench_restart(client, rounds=10),
+               "restart_during_five_30s_stops": bench_restart(client, rounds=6, stuck=5),
                "probes": bench_probes(client, pods=50, seconds=60)}
     print_results(results)
 
