@@ -25,9 +25,11 @@ from podctl.controllers.rc_sync import sync_rc
 from podctl.home import podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod
+from podctl.leader import LeaderLock, holder_pid
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming
+from podctl.runtime.client import docker_api
 from podctl.store import Store, open_store
 from podctl.workqueue import Workers, WorkQueue
 
@@ -102,8 +104,6 @@ class Controller:
 
     def _watch_docker(self, stop: threading.Event) -> None:
         """Docker's event stream: a container of a pod started, died or vanished."""
-        from podctl.runtime.client import docker_api
-
         connected_before = False
         while not stop.is_set():
             try:
@@ -264,8 +264,6 @@ def supervise(name: str, loop: Callable[[threading.Event], None],
 
 def run(stop: threading.Event, resync_seconds: float = 30.0) -> None:
     """Hold the leader lock (waiting as standby while another controller has it), then run."""
-    from podctl.leader import LeaderLock, holder_pid
-
     home = podctl_home()
     lock = LeaderLock(home)
     announced = False

@@ -6,6 +6,8 @@ from podctl import __version__
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists
 from podctl.kubelet.status import NodeFacts
+from podctl.runtime.engine import engine_info
+from podctl.runtime.network import gateway_ip
 from podctl.store import Store
 
 
@@ -49,8 +51,6 @@ def ensure_node(store: Store) -> Obj:
     nodes = store.list("Node")
     if nodes:
         return nodes[0]
-    from podctl.runtime.engine import engine_info
-    from podctl.runtime.network import gateway_ip
 
     node = node_object(engine_info(), gateway_ip())
     try:

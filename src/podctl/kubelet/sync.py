@@ -16,6 +16,7 @@ from podctl.api.meta import Obj
 from podctl.kubelet import backoff
 from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
+from podctl.kubelet.status import current_sandbox
 from podctl.locks import file_lock
 from podctl.runtime import containers as ctr
 from podctl.runtime import images, inventory, sandbox, specs, volumes
@@ -112,8 +113,6 @@ def _start_sandbox(sandbox_id: str) -> str:
 
 
 def _running_sandbox(records: list[ContainerRecord]) -> tuple[str, Future[str]]:
-    from podctl.kubelet.status import current_sandbox
-
     known: Future[str] = Future()
     current = current_sandbox(records)
     if current is not None and current.running:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from podctl.api.meta import Obj
 from podctl.home import podctl_home
 from podctl.kubelet.plan import should_restart
+from podctl.leader import controller_running
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 HINT = ("no podctl controller is running, so probes, restarts and replica counts are not "
@@ -33,6 +34,5 @@ def controller_hint(objs: list[Obj]) -> str | None:
     """
     if not any(o["kind"] == "ReplicationController" or needs_controller(o) for o in objs):
         return None
-    from podctl.leader import controller_running
 
     return None if controller_running(podctl_home()) else HINT

@@ -15,6 +15,9 @@ from podctl.controllers.deletion import (
 )
 from podctl.errors import NotFound, PodctlError
 from podctl.ops.namespaces import check_deletable
+from podctl.ops.replication import delete_rc
+from podctl.ops.session import open_store
+from podctl.ops.views import user_selector
 from podctl.store import Store
 
 
@@ -76,9 +79,6 @@ Outcome = tuple[str, PodctlError | None]
 
 def delete_objects(request: DeleteRequest) -> Iterator[Outcome]:
     """Delete what the request names; yields a result line or an error per object."""
-    from podctl.ops.session import open_store
-    from podctl.ops.views import user_selector
-
     store = open_store()
     namespace = request.namespace or "default"
     wanted: list[tuple[str, str, str]] = []  # (kind, namespace, name)
@@ -126,8 +126,6 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
             except PodctlError as exc:
                 yield "", exc
         elif kind == "ReplicationController":
-            from podctl.ops.replication import delete_rc
-
             yield delete_rc(store, namespace, name, request.cascade, request.grace), None
         else:
             store.delete(kind, namespace, name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from podctl.controllers.owners import owned_pods
 from podctl.errors import DockerUnavailable
 from podctl.kubelet.observed import pods_with_status
 from podctl.ops.get import GetRequest, fetch
@@ -31,8 +32,6 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
                     and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
             texts.append(printer.describe_node(obj, pods, events, now))
         elif kind == "ReplicationController":
-            from podctl.controllers.owners import owned_pods
-
             pods = owned_pods(store, obj)
             try:
                 pods = pods_with_status(store, pods)

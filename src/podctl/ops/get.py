@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from podctl.api.meta import Obj
 from podctl.errors import DockerUnavailable, NotFound
+from podctl.kubelet.node import ensure_node
 from podctl.kubelet.observed import pods_with_status
+from podctl.ops.nodes import nodes_with_status
 from podctl.ops.session import open_store
 from podctl.ops.views import pods_without_engine, select, user_selector
 from podctl.store import Store
@@ -46,8 +49,6 @@ def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = No
                 unreachable.append(exc.detail)
                 found = pods_without_engine(store, found)
         elif kind == "Node":
-            from podctl.ops.nodes import nodes_with_status
-
             found = nodes_with_status(store, found)
         objs.extend(found)
     return objs
@@ -58,8 +59,6 @@ def get_objects(request: GetRequest, missing: list[NotFound] | None = None,
     """The objects to print, and whether exactly one was named (no List wrapper)."""
     store = open_store()
     if any(kind == "Node" for kind, _ in request.targets):
-        from podctl.kubelet.node import ensure_node
-
         ensure_node(store)
     single = len(request.targets) == 1 and len(request.targets[0][1]) == 1
     return fetch(store, request, missing, unreachable), single
@@ -69,7 +68,6 @@ def watch_objects(request: GetRequest) -> Iterator[list[Obj]]:
     """Objects whose printed state changed, as they change, until interrupted."""
     store = open_store()
     last: dict[str, str] = {}
-    import json
 
     for obj in fetch(store, request):
         last[obj["metadata"]["uid"]] = json.dumps(_watch_key(obj), sort_keys=True)

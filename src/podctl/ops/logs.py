@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from podctl.api.meta import Obj
+from podctl.api.meta import Obj, kind_for
+from podctl.controllers.owners import owned_pods
 from podctl.errors import BadRequest, PodctlError
 from podctl.kubelet.observed import pods_with_status
 from podctl.ops.session import open_store
@@ -21,8 +22,6 @@ class Target:
 
 def pod_for(namespace: str, arg: str) -> tuple[str, int]:
     """The pod an argument names, and how many pods it could have meant."""
-    from podctl.api.meta import kind_for
-
     word, sep, name = arg.partition("/")
     if not sep:
         return arg, 1
@@ -32,7 +31,6 @@ def pod_for(namespace: str, arg: str) -> tuple[str, int]:
     if kind != "ReplicationController":
         raise PodctlError(f"cannot attach to {word}: only pods and replication controllers "
                           "are supported")
-    from podctl.controllers.owners import owned_pods
 
     store = open_store()
     rc = store.require("ReplicationController", namespace, name)

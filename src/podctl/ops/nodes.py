@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.bind import bind_pending
 from podctl.errors import DockerUnavailable
 from podctl.kubelet.node import ensure_node, node_object
+from podctl.kubelet.sync import sync_pod
+from podctl.runtime.engine import engine_info
+from podctl.runtime.network import gateway_ip
 from podctl.store import Store
 
 
 def nodes_with_status(store: Store, nodes: list[Obj]) -> list[Obj]:
-    from podctl.runtime.engine import engine_info
-    from podctl.runtime.network import gateway_ip
-
     try:
         info: dict[str, object] | None = engine_info()
         host_ip = gateway_ip()
@@ -46,9 +47,6 @@ def _ready(answering: bool, now: str, node: Obj) -> Obj:
 
 def retry_pending(store: Store) -> list[Obj]:
     """Schedule pods waiting for a node (after a label change) and start those that fit."""
-    from podctl.controllers.bind import bind_pending
-    from podctl.kubelet.sync import sync_pod
-
     ensure_node(store)
     started = []
     for pod in store.list("Pod"):

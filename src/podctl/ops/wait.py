@@ -10,6 +10,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import NotFound, PodctlError
 from podctl.ops.get import GetRequest, fetch
+from podctl.printers.jsonpath import render
 from podctl.store import Store
 
 POLL_SECONDS = 0.2
@@ -34,8 +35,6 @@ def parse_for(spec: str) -> Condition:
             c.get("type", "").lower() == name.lower() and str(c.get("status")) == value
             for c in (obj.get("status") or {}).get("conditions") or []))
     if spec.startswith("jsonpath="):
-        from podctl.printers.jsonpath import render
-
         expression, _, wanted = spec[len("jsonpath="):].rpartition("=")
         if not expression:
             raise PodctlError("jsonpath wait format must be "

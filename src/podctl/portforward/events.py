@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from podctl.runtime import naming
+from podctl.runtime.client import docker_api
 
 _FILTERS = {"type": "container", "event": ["die"],
             "label": [f"{naming.MANAGED}=true", f"{naming.DOCKER_TYPE}={naming.TYPE_SANDBOX}"]}
@@ -33,8 +34,6 @@ class SandboxDeaths:
             self._stream.close()
 
     def _run(self) -> None:
-        from podctl.runtime.client import docker_api
-
         while not self._closed.is_set():
             try:
                 self._stream = docker_api().events(decode=True, filters=_FILTERS)

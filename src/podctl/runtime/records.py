@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from podctl.api.meta import format_time, parse_time
 from podctl.runtime import naming
 
 
@@ -81,6 +82,5 @@ def _docker_time(value: str | None) -> str | None:
     """Docker writes 0001-01-01T00:00:00Z for 'never'."""
     if not value or value.startswith("0001-"):
         return None
-    from podctl.api.meta import format_time, parse_time
 
     return format_time(parse_time(value))

@@ -8,6 +8,7 @@ from typing import Any
 from podctl.api.meta import Obj
 from podctl.runtime import naming
 from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.images import image_present
 from podctl.runtime.network import NETWORK_NAME, ensure_network
 
 DEFAULT_PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
@@ -22,7 +23,6 @@ def pause_image() -> str:
     explicit = os.environ.get("PODCTL_PAUSE_IMAGE")
     if explicit:
         return explicit
-    from podctl.runtime.images import image_present
 
     if image_present(DEFAULT_PAUSE_IMAGE) is None and image_present(LOCAL_PAUSE_IMAGE):
         return LOCAL_PAUSE_IMAGE

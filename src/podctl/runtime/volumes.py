@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from podctl.api.meta import Obj
+from podctl.api.quantity import bytes_of
 from podctl.runtime import naming
 from podctl.runtime.client import docker_api, translate_errors
 from podctl.runtime.specs import VolumeSources
@@ -29,8 +30,6 @@ def _empty_dir(pod: Obj, name: str, empty_dir: Obj) -> str:
     if empty_dir.get("medium") == "Memory":
         opts = {"type": "tmpfs", "device": "tmpfs"}
         if empty_dir.get("sizeLimit"):
-            from podctl.api.quantity import bytes_of
-
             opts["o"] = f"size={bytes_of(empty_dir['sizeLimit'])}"
     with translate_errors():
         docker_api().create_volume(
