@@ -2,42 +2,81 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from podctl.api import meta
 from podctl.kubelet.backoff import backoff_delay
-from podctl.kubelet.plan import compute_pod_actions, should_restart
+from podctl.kubelet.plan import BackOff, compute_pod_actions, should_restart
 
 from .records import pod, record, sandbox
 
+NOW = datetime(2026, 1, 1, 0, 10, tzinfo=UTC)
+
 
 def test_new_pod_creates_sandbox_and_starts_every_container() -> None:
-    actions = compute_pod_actions(pod("a", "b"), [], {})
+    actions = compute_pod_actions(pod("a", "b"), [], {}, NOW)
     assert actions.create_sandbox and actions.sandbox_attempt == 0
     assert not actions.sandbox_changed
     assert actions.start == {"a": 0, "b": 0}
 
 
 def test_running_pod_is_a_noop() -> None:
-    assert compute_pod_actions(pod("a"), [sandbox(), record("a")], {}).is_noop()
+    assert compute_pod_actions(pod("a"), [sandbox(), record("a")], {}, NOW).is_noop()
 
 
-def test_dead_container_is_a_restart_candidate_with_policy_always() -> None:
-    dead = record("a", 0, "exited", 1)
-    actions = compute_pod_actions(pod("a"), [sandbox(), dead], {})
-    assert actions.restart_wanted == {"a": dead} and not actions.start
+def test_first_restart_of_a_dead_container_is_immediate() -> None:
+    dead = record("a", 0, "exited", 1, finished=meta.format_time(NOW))
+    actions = compute_pod_actions(pod("a"), [sandbox(), dead], {}, NOW)
+    assert actions.restart_wanted == {"a": dead}
+    assert actions.start == {"a": 1} and actions.quick_restarts == {"a": 1}
+    assert not actions.backoff and actions.retry_in is None
+
+
+def _crashed(seconds_ago: float, ran_for: float = 1.0) -> Any:
+    finished = NOW - timedelta(seconds=seconds_ago)
+    return record("a", 3, "exited", 1, started=meta.format_time(
+        finished - timedelta(seconds=ran_for)), finished=meta.format_time(finished))
+
+
+def _state(quick: int) -> dict[str, Any]:
+    return {"containers": {"a": {"quickRestarts": quick}}}
+
+
+def test_a_crash_loop_waits_out_its_back_off() -> None:
+    actions = compute_pod_actions(pod("a"), [sandbox(), _crashed(4)], _state(2), NOW)
+    assert not actions.start and actions.backoff == {"a": BackOff(20.0, 16.0)}
+    assert actions.retry_in == 16.0 and actions.is_noop()
+
+
+def test_a_back_off_that_has_passed_restarts_and_counts_on() -> None:
+    actions = compute_pod_actions(pod("a"), [sandbox(), _crashed(21)], _state(2), NOW)
+    assert actions.start == {"a": 4} and actions.quick_restarts == {"a": 3}
+    assert not actions.backoff
+
+
+def test_back_off_caps_at_five_minutes() -> None:
+    actions = compute_pod_actions(pod("a"), [sandbox(), _crashed(1)], _state(12), NOW)
+    assert actions.backoff == {"a": BackOff(300.0, 299.0)}
+
+
+def test_a_container_that_ran_ten_minutes_resets_its_back_off() -> None:
+    long_run = _crashed(1, ran_for=600)
+    actions = compute_pod_actions(pod("a"), [sandbox(), long_run], _state(6), NOW)
+    assert actions.start == {"a": 4} and actions.quick_restarts == {"a": 1}
 
 
 def test_succeeded_container_with_on_failure_finishes_the_pod() -> None:
     actions = compute_pod_actions(pod("a", policy="OnFailure"),
-                                  [sandbox(), record("a", 0, "exited", 0)], {})
+                                  [sandbox(), record("a", 0, "exited", 0)], {}, NOW)
     assert not actions.restart_wanted and actions.pod_finished
 
 
 def test_dead_sandbox_is_recreated_and_running_containers_killed() -> None:
     app = record("a", 0, "running")
-    actions = compute_pod_actions(pod("a"), [sandbox(0, running=False), app], {})
+    actions = compute_pod_actions(pod("a"), [sandbox(0, running=False), app], {}, NOW)
     assert actions.create_sandbox and actions.sandbox_attempt == 1 and actions.sandbox_changed
     assert actions.kill == [app]
     assert actions.start == {"a": 1}
@@ -45,7 +84,7 @@ def test_dead_sandbox_is_recreated_and_running_containers_killed() -> None:
 
 def test_dead_sandbox_of_finished_never_pod_is_left_alone() -> None:
     actions = compute_pod_actions(pod("a", policy="Never"),
-                                  [sandbox(0, running=False), record("a", 0, "exited", 0)], {})
+                                  [sandbox(0, running=False), record("a", 0, "exited", 0)], {}, NOW)
     assert not actions.create_sandbox and actions.pod_finished
 
 
@@ -53,7 +92,7 @@ def test_old_dead_containers_are_collected_but_previous_kept() -> None:
     records = [sandbox(1), sandbox(0, running=False), record("a", 0, "exited", 1),
                record("a", 1, "exited", 1), record("a", 2, "running")]
     removed = {(r.container, r.attempt) for r in
-               compute_pod_actions(pod("a"), records, {}).remove}
+               compute_pod_actions(pod("a"), records, {}, NOW).remove}
     assert removed == {("POD", 0), ("a", 0)}
 
 
@@ -84,37 +123,37 @@ def in_sandbox(r: Any, sandbox_id: str) -> Any:
 
 
 def test_new_pod_with_init_containers_starts_only_the_first() -> None:
-    actions = compute_pod_actions(init_pod(), [], {})
+    actions = compute_pod_actions(init_pod(), [], {}, NOW)
     assert actions.create_sandbox and actions.start == {"i1": 0}
 
 
 def test_next_init_container_starts_after_the_previous_succeeded() -> None:
     sb = sandbox()
     records = [sb, in_sandbox(record("i1", 0, "exited", 0), sb.id)]
-    assert compute_pod_actions(init_pod(), records, {}).start == {"i2": 0}
+    assert compute_pod_actions(init_pod(), records, {}, NOW).start == {"i2": 0}
 
 
 def test_app_containers_start_once_all_init_containers_succeeded() -> None:
     sb = sandbox()
     records = [sb] + [in_sandbox(record(n, 0, "exited", 0), sb.id) for n in ("i1", "i2")]
-    assert compute_pod_actions(init_pod(), records, {}).start == {"app": 0}
+    assert compute_pod_actions(init_pod(), records, {}, NOW).start == {"app": 0}
 
 
 def test_running_init_container_holds_everything() -> None:
     sb = sandbox()
     records = [sb, in_sandbox(record("i1", 0, "running"), sb.id)]
-    assert compute_pod_actions(init_pod(), records, {}).is_noop()
+    assert compute_pod_actions(init_pod(), records, {}, NOW).is_noop()
 
 
 def test_failed_init_container_is_restarted_or_fails_the_pod() -> None:
     sb = sandbox()
     failed = in_sandbox(record("i1", 0, "exited", 1), sb.id)
-    assert compute_pod_actions(init_pod(), [sb, failed], {}).restart_wanted == {"i1": failed}
-    never = compute_pod_actions(init_pod("Never"), [sb, failed], {})
+    assert compute_pod_actions(init_pod(), [sb, failed], {}, NOW).restart_wanted == {"i1": failed}
+    never = compute_pod_actions(init_pod("Never"), [sb, failed], {}, NOW)
     assert never.pod_finished and not never.restart_wanted
 
 
 def test_init_containers_of_an_old_sandbox_run_again() -> None:
     sb = sandbox(1)
     records = [sb, in_sandbox(record("i1", 0, "exited", 0), "old-sandbox")]
-    assert compute_pod_actions(init_pod(), records, {}).start == {"i1": 1}
+    assert compute_pod_actions(init_pod(), records, {}, NOW).start == {"i1": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from typing import Any
 
 from podctl.controllers.replication import (
@@ -21,6 +22,8 @@ RC: dict[str, Any] = {
              "template": {"metadata": {"labels": {"app": "kubia"}},
                           "spec": {"containers": [{"name": "k", "image": "i"}]}}},
 }
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def pod(name: str, labels: dict[str, str] | None = None, owner: str | None = None,
@@ -42,29 +45,29 @@ def pod(name: str, labels: dict[str, str] | None = None, owner: str | None = Non
 
 
 def test_too_few_pods_plans_creations() -> None:
-    plan = plan_rc(RC, [pod("a", owner="rc-1")])
+    plan = plan_rc(RC, [pod("a", owner="rc-1")], NOW)
     assert plan.create == 2 and not plan.delete
 
 
 def test_orphans_are_adopted_and_counted() -> None:
-    plan = plan_rc(RC, [pod("a"), pod("b"), pod("c", labels={"app": "other"})])
+    plan = plan_rc(RC, [pod("a"), pod("b"), pod("c", labels={"app": "other"})], NOW)
     assert [p["metadata"]["name"] for p in plan.adopt] == ["a", "b"]
     assert plan.create == 1
 
 
 def test_owned_pods_that_stop_matching_are_released() -> None:
-    plan = plan_rc(RC, [pod("a", labels={"app": "foo"}, owner="rc-1")])
+    plan = plan_rc(RC, [pod("a", labels={"app": "foo"}, owner="rc-1")], NOW)
     assert [p["metadata"]["name"] for p in plan.release] == ["a"] and plan.create == 3
 
 
 def test_finished_and_deleting_pods_do_not_count() -> None:
     pods = [pod("a", owner="rc-1", phase="Succeeded"), pod("b", owner="rc-1", deleting=True),
             pod("c", owner="rc-1")]
-    assert plan_rc(RC, pods).create == 2
+    assert plan_rc(RC, pods, NOW).create == 2
 
 
 def test_pods_of_another_controller_are_left_alone() -> None:
-    plan = plan_rc(RC, [pod("a", owner="rc-2")])
+    plan = plan_rc(RC, [pod("a", owner="rc-2")], NOW)
     assert not plan.adopt and plan.create == 3
 
 
@@ -75,14 +78,14 @@ def test_surplus_deletes_pending_then_unready_then_newest() -> None:
             pod("pending", owner="rc-1", phase="Pending", ready=False),
             pod("crashy", owner="rc-1", restarts=5)]
     rc = {**RC, "spec": {**RC["spec"], "replicas": 1}}
-    deleted = [p["metadata"]["name"] for p in plan_rc(rc, pods).delete]
+    deleted = [p["metadata"]["name"] for p in plan_rc(rc, pods, NOW).delete]
     assert deleted == ["pending", "unready", "crashy", "new-ready"]
 
 
 def test_deletion_rank_prefers_unscheduled() -> None:
     unscheduled = pod("u", owner="rc-1")
     unscheduled["spec"] = {}
-    assert deletion_rank(unscheduled) < deletion_rank(pod("s", owner="rc-1"))
+    assert deletion_rank(unscheduled, NOW) < deletion_rank(pod("s", owner="rc-1"), NOW)
 
 
 def test_generated_names_use_kubernetes_alphabet() -> None:
@@ -105,6 +108,28 @@ def test_pod_from_template_is_owned() -> None:
 def test_status_counts() -> None:
     pods = [pod("a", owner="rc-1"), pod("b", owner="rc-1", ready=False),
             pod("c", owner="rc-1", labels={"app": "kubia", "extra": "1"})]
-    assert rc_status(RC, pods, {"app": "kubia"}) == {
+    assert rc_status(RC, pods, NOW) == {
         "availableReplicas": 2, "fullyLabeledReplicas": 3, "observedGeneration": 2,
         "readyReplicas": 2, "replicas": 3}
+
+
+def test_planned_status_counts_new_pods_as_labelled_and_not_ready() -> None:
+    plan = plan_rc(RC, [pod("a", owner="rc-1")], NOW)
+    assert plan.create == 2
+    assert plan.status == {"availableReplicas": 1, "fullyLabeledReplicas": 3,
+                           "observedGeneration": 2, "readyReplicas": 1, "replicas": 3}
+
+
+def test_planned_status_leaves_out_the_pods_it_deletes() -> None:
+    rc = {**RC, "spec": {**RC["spec"], "replicas": 1}}
+    plan = plan_rc(rc, [pod("a", owner="rc-1"), pod("b", owner="rc-1", ready=False)], NOW)
+    assert [p["metadata"]["name"] for p in plan.delete] == ["b"]
+    assert plan.status["replicas"] == 1 and plan.status["readyReplicas"] == 1
+
+
+def test_min_ready_seconds_is_measured_from_now() -> None:
+    rc = {**RC, "spec": {**RC["spec"], "minReadySeconds": 3600}}
+    ready_long = pod("a", owner="rc-1")  # ready since 2026-01-01, months before NOW
+    assert rc_status(rc, [ready_long], NOW)["availableReplicas"] == 1
+    assert rc_status(rc, [ready_long], datetime(2026, 1, 1, 0, 30, tzinfo=UTC))[
+        "availableReplicas"] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from podctl.api import meta
 from podctl.api.meta import Obj
@@ -14,7 +15,6 @@ from podctl.controllers.owners import set_controller_ref
 from podctl.controllers.replication import (
     SOURCE,
     generate_name,
-    is_active,
     plan_rc,
     pod_from_template,
     rc_status,
@@ -58,7 +58,8 @@ def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
             result.requeue = rc is not None
             return result
         pods = pods_with_status(store, store.list("Pod", namespace))
-        plan = plan_rc(rc, pods)
+        now = datetime.now(UTC)
+        plan = plan_rc(rc, pods, now)
         for pod in plan.adopt:
             set_controller_ref(store, pod, rc)
         for pod in plan.release:
@@ -79,9 +80,10 @@ def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
                 result.deleting.append(marked)
                 store.record_event(rc, "Normal", "SuccessfulDelete",
                                    f"Deleted pod: {meta.name_of(pod)}", SOURCE)
-        active = [p for p in plan.active if p not in plan.delete] + result.created
-        result.requeue = not _write_status(store, rc, [p for p in active if is_active(p)],
-                                           failure)
+        status = plan.status
+        if len(result.created) < plan.create:
+            status = rc_status(rc, plan.kept, now, new_pods=len(result.created))
+        result.requeue = not _write_status(store, rc, status, failure)
     return result
 
 
@@ -98,11 +100,10 @@ def _create_pod(store: Store, rc: Obj, taken: set[str]) -> Obj:
         return pod
 
 
-def _write_status(store: Store, rc: Obj, owned_active: list[Obj], failure: str) -> bool:
+def _write_status(store: Store, rc: Obj, status: Obj, failure: str) -> bool:
     """Write the status computed from `rc` as read; False when the RC changed meanwhile
     (the status would describe an old spec: the caller computes it again)."""
-    template_labels = (rc["spec"]["template"].get("metadata") or {}).get("labels") or {}
-    status = rc_status(rc, owned_active, template_labels)
+    status = dict(status)
     if failure:
         before: Obj = next((c for c in (rc.get("status") or {}).get("conditions") or []
                        if c.get("type") == "ReplicaFailure" and c.get("message") == failure),

@@ -8,6 +8,7 @@ import copy
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from podctl.api import meta
@@ -64,10 +65,16 @@ class RCPlan:
     create: int = 0
     delete: list[Obj] = field(default_factory=list)
     active: list[Obj] = field(default_factory=list)  # owned, matching, active (before changes)
+    status: Obj = field(default_factory=dict)  # the RC's status once the plan is carried out
+
+    @property
+    def kept(self) -> list[Obj]:
+        """The active pods the plan keeps."""
+        return [p for p in self.active if p not in self.delete]
 
 
-def plan_rc(rc: Obj, pods: list[Obj]) -> RCPlan:
-    """Compare an RC with its namespace's pods (status filled) and decide."""
+def plan_rc(rc: Obj, pods: list[Obj], now: datetime) -> RCPlan:
+    """Compare an RC with its namespace's pods (status filled) at `now`, and decide."""
     plan = RCPlan()
     uid = meta.uid_of(rc)
     selector = selector_from_map(rc["spec"].get("selector") or {})
@@ -89,20 +96,21 @@ def plan_rc(rc: Obj, pods: list[Obj]) -> RCPlan:
     if diff < 0:
         plan.create = min(-diff, BURST_LIMIT)
     elif diff > 0:
-        plan.delete = sorted(plan.active, key=deletion_rank)[:diff]
+        plan.delete = sorted(plan.active, key=lambda p: deletion_rank(p, now))[:diff]
+    plan.status = rc_status(rc, plan.kept, now, new_pods=plan.create)
     return plan
 
 
 _PHASE_ORDER = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
-def deletion_rank(pod: Obj) -> tuple[Any, ...]:
+def deletion_rank(pod: Obj, now: datetime) -> tuple[Any, ...]:
     """Sort key: pods to delete first come first (ActivePodsWithRanks ordering)."""
     status = pod.get("status") or {}
     ready = is_ready(pod)
     ready_since = next((c.get("lastTransitionTime") for c in status.get("conditions") or []
                         if c.get("type") == "Ready"), None)
-    ready_for = _log_age(ready_since) if ready and ready_since else 0.0
+    ready_for = _log_age(ready_since, now) if ready and ready_since else 0.0
     cost = int((pod["metadata"].get("annotations") or {}).get(DELETION_COST, 0) or 0)
     restarts = sum(int(c.get("restartCount", 0)) for c in status.get("containerStatuses") or [])
     created = pod["metadata"].get("creationTimestamp") or ""
@@ -118,11 +126,9 @@ def deletion_rank(pod: Obj) -> tuple[Any, ...]:
     )
 
 
-def _log_age(timestamp: str) -> float:
+def _log_age(timestamp: str, now: datetime) -> float:
     """Recent releases compare how long pods were ready on a log scale (coarse buckets)."""
-    from datetime import UTC, datetime
-
-    seconds = max(1.0, (datetime.now(UTC) - meta.parse_time(timestamp)).total_seconds())
+    seconds = max(1.0, (now - meta.parse_time(timestamp)).total_seconds())
     return float(math.floor(math.log2(seconds)))
 
 
@@ -131,27 +137,27 @@ def _negated(timestamp: str) -> tuple[int, ...]:
     return tuple(-ord(ch) for ch in timestamp)
 
 
-def rc_status(rc: Obj, owned_active: list[Obj], template_labels: dict[str, str]) -> Obj:
-    """status.replicas, fullyLabeledReplicas, readyReplicas, availableReplicas, generation."""
+def rc_status(rc: Obj, owned_active: list[Obj], now: datetime, new_pods: int = 0) -> Obj:
+    """status.replicas, fullyLabeledReplicas, readyReplicas, availableReplicas, generation;
+    `new_pods` just made from the template count as fully labelled and not ready."""
+    template_labels = (rc["spec"]["template"].get("metadata") or {}).get("labels") or {}
     min_ready = int(rc["spec"].get("minReadySeconds", 0))
     full = [p for p in owned_active
             if all(meta.labels_of(p).get(k) == v for k, v in template_labels.items())]
     ready = [p for p in owned_active if is_ready(p)]
-    available = [p for p in ready if _ready_for(p) >= min_ready]
+    available = [p for p in ready if _ready_for(p, now) >= min_ready]
     return {
         "availableReplicas": len(available),
-        "fullyLabeledReplicas": len(full),
+        "fullyLabeledReplicas": len(full) + new_pods,
         "observedGeneration": int(rc["metadata"].get("generation", 1)),
         "readyReplicas": len(ready),
-        "replicas": len(owned_active),
+        "replicas": len(owned_active) + new_pods,
     }
 
 
-def _ready_for(pod: Obj) -> float:
-    from datetime import UTC, datetime
-
+def _ready_for(pod: Obj, now: datetime) -> float:
     since = next((c.get("lastTransitionTime") for c in (pod.get("status") or {}).get(
         "conditions") or [] if c.get("type") == "Ready"), None)
     if not since:
         return 0.0
-    return (datetime.now(UTC) - meta.parse_time(since)).total_seconds()
+    return (now - meta.parse_time(since)).total_seconds()

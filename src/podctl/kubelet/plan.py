@@ -1,14 +1,27 @@
-"""What sync_pod must do: a pure comparison of a pod's spec with its Docker containers."""
+"""What sync_pod must do: a pure function of a pod's spec, its Docker containers, the
+kubelet's memory of it (back-off counters) and the time — the whole decision, back-off
+included, so that sync_pod only carries it out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.kubelet import backoff
 from podctl.kubelet.status import current_sandbox, is_stopped, latest_by_container
 from podctl.runtime import naming
 from podctl.runtime.records import ContainerRecord
+
+
+@dataclass(frozen=True)
+class BackOff:
+    """A dead container whose restart must wait: CrashLoopBackOff for `remaining` seconds."""
+
+    delay: float
+    remaining: float
 
 
 @dataclass
@@ -20,13 +33,22 @@ class PodActions:
     sandbox_changed: bool = False
     kill: list[ContainerRecord] = field(default_factory=list)
     start: dict[str, int] = field(default_factory=dict)  # container name -> attempt
+    # Dead containers the restart policy restarts: now (in start, with the back-off counter
+    # they restart with in quick_restarts) or later (in backoff).
     restart_wanted: dict[str, ContainerRecord] = field(default_factory=dict)
+    quick_restarts: dict[str, int] = field(default_factory=dict)
+    backoff: dict[str, BackOff] = field(default_factory=dict)
     changed: list[str] = field(default_factory=list)  # running, but its spec changed
     remove: list[ContainerRecord] = field(default_factory=list)
     pod_finished: bool = False
 
     def is_noop(self) -> bool:
         return not (self.create_sandbox or self.kill or self.start or self.remove)
+
+    @property
+    def retry_in(self) -> float | None:
+        """Seconds until the first back-off ends (the pod wants a sync then), if any."""
+        return min((b.remaining for b in self.backoff.values()), default=None)
 
 
 def should_restart(restart_policy: str, exit_code: int | None) -> bool:
@@ -37,13 +59,37 @@ def should_restart(restart_policy: str, exit_code: int | None) -> bool:
     return False
 
 
-def compute_pod_actions(pod: Obj, records: list[ContainerRecord],
-                        state: dict[str, Any]) -> PodActions:
-    """Decide sandbox creation, starts, restarts and garbage collection for one pod.
+def compute_pod_actions(pod: Obj, records: list[ContainerRecord], state: dict[str, Any],
+                        now: datetime) -> PodActions:
+    """Decide sandbox creation, starts, restarts (back-off included) and garbage collection
+    for one pod."""
+    actions = _compare(pod, records)
+    _apply_backoff(actions, state, now)
+    return actions
 
-    Restarts are listed in restart_wanted; whether back-off allows them now is the caller's
-    business, so this stays free of clocks.
-    """
+
+def _apply_backoff(actions: PodActions, state: dict[str, Any], now: datetime) -> None:
+    """Restart at once the dead containers whose back-off has passed; the others wait.
+
+    The counter of quick restarts resets when the dead container had run long enough."""
+    cstates = state.get("containers") or {}
+    for name, dead in actions.restart_wanted.items():
+        finished = meta.parse_time(dead.finished_at) if dead.finished_at else now
+        started = meta.parse_time(dead.started_at) if dead.started_at else finished
+        count = int((cstates.get(name) or {}).get("quickRestarts", 0))
+        if (finished - started).total_seconds() >= backoff.RESET_SECONDS:
+            count = 0
+        delay = backoff.backoff_delay(count)
+        remaining = delay - (now - finished).total_seconds()
+        if remaining <= 0:
+            actions.start[name] = dead.attempt + 1
+            actions.quick_restarts[name] = count + 1
+        else:
+            actions.backoff[name] = BackOff(delay, remaining)
+
+
+def _compare(pod: Obj, records: list[ContainerRecord]) -> PodActions:
+    """The pod's spec against its containers, before any clock is looked at."""
     actions = PodActions()
     spec = pod["spec"]
     policy = spec.get("restartPolicy", "Always")

@@ -59,7 +59,7 @@ def sync_pod(store: Store, namespace: str, name: str,
         inventory.inspect(records)
         state = store.pod_state(meta.uid_of(pod))
         before = copy.deepcopy(state)
-        actions = compute_pod_actions(pod, records, state)
+        actions = compute_pod_actions(pod, records, state, datetime.now(UTC))
         result = _execute(store, pod, node, records, state, actions, progress)
         if state != before:
             store.put_pod_state(meta.uid_of(pod), state)
@@ -81,7 +81,7 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
               f"Container {name} definition changed, will be restarted", name)
     if actions.kill:
         _parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
-    retry_in = _plan_restarts(store, pod, state, actions)
+    _record_backoff(store, pod, state, actions)
     with ThreadPoolExecutor(max_workers=1) as background:
         if actions.create_sandbox:
             sandbox_id = _make_sandbox(store, pod, state, actions.sandbox_attempt)
@@ -104,7 +104,7 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
             _emit(store, pod, "Warning", "FailedCreatePodSandBox",
                   f"Failed to create pod sandbox: {_api_message(failure)}")
             return SyncResult(retry_in=backoff.BASE_SECONDS)
-    return SyncResult(retry_in=retry_in)
+    return SyncResult(retry_in=actions.retry_in)
 
 
 def _start_sandbox(sandbox_id: str) -> str:
@@ -137,34 +137,22 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -
     return sandbox_id
 
 
-def _plan_restarts(store: Store, pod: Obj, state: dict[str, Any],
-                   actions: PodActions) -> float | None:
-    """Move restarts whose back-off has passed into actions.start; report the next wait."""
-    now = datetime.now(UTC)
-    waits: list[float] = []
+def _record_backoff(store: Store, pod: Obj, state: dict[str, Any],
+                    actions: PodActions) -> None:
+    """Carry the plan's restart decisions into the kubelet's memory and events."""
+    cstates = state.setdefault("containers", {})
+    for name, count in actions.quick_restarts.items():
+        cstates.setdefault(name, {})["quickRestarts"] = count
     md = pod["metadata"]
-    for name, dead in actions.restart_wanted.items():
-        cstate = state.setdefault("containers", {}).setdefault(name, {})
-        finished = meta.parse_time(dead.finished_at) if dead.finished_at else now
-        started = meta.parse_time(dead.started_at) if dead.started_at else finished
-        count = int(cstate.get("quickRestarts", 0))
-        if (finished - started).total_seconds() >= backoff.RESET_SECONDS:
-            count = 0
-        delay = backoff.backoff_delay(count)
-        remaining = delay - (now - finished).total_seconds()
-        if remaining <= 0:
-            cstate["quickRestarts"] = count + 1
-            actions.start[name] = dead.attempt + 1
-            continue
-        waits.append(remaining)
-        pod_ref = f"{md['name']}_{md['namespace']}({md['uid']})"
-        cstate["waiting"] = {
+    pod_ref = f"{md['name']}_{md['namespace']}({md['uid']})"
+    for name, wait in actions.backoff.items():
+        cstates.setdefault(name, {})["waiting"] = {
             "reason": "CrashLoopBackOff",
-            "message": f"back-off {int(delay)}s restarting failed container={name} pod={pod_ref}",
+            "message": f"back-off {int(wait.delay)}s restarting failed container={name} "
+                       f"pod={pod_ref}",
         }
         _emit(store, pod, "Warning", "BackOff",
               f"Back-off restarting failed container {name} in pod {pod_ref}", name)
-    return min(waits) if waits else None
 
 
 def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, Any],
