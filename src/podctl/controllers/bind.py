@@ -37,32 +37,46 @@ def store_and_bind(store: Store, pod: Obj) -> Obj:
 def bind_pending(store: Store, pod: Obj) -> bool:
     """Retry scheduling a stored pod without a node (labels changed, ports freed)."""
     node = ensure_node(store)
-    with file_lock("scheduler"):
-        fresh = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod))
-        if fresh is None or fresh["spec"].get("nodeName") or meta.uid_of(fresh) != meta.uid_of(pod):
-            return False
+    reason: str | None = None
+    tried = False
+
+    def bind(fresh: Obj) -> bool:
+        nonlocal reason, tried
+        tried = not fresh["spec"].get("nodeName")
+        if not tried:
+            return False  # bound meanwhile by someone else
         reason = _unfit_reason(store, fresh, node)
         if reason is None:
             fresh["spec"]["nodeName"] = meta.name_of(node)
-            store.update(fresh)
-    _record(store, fresh, node, reason)
+        return reason is None
+
+    with file_lock("scheduler"):
+        bound = store.mutate("Pod", meta.namespace_of(pod), meta.name_of(pod), bind,
+                             meta.uid_of(pod))
+        if bound is None or not tried:
+            return False
+    _record(store, bound, node, reason)
     return reason is None
 
 
 def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:
     """The scheduler's event, and the message the PodScheduled condition shows."""
     uid = meta.uid_of(pod)
-    if reason is None:
+    # The pod's lock: sync_pod reads and writes the same kubelet memory under it.
+    with file_lock(f"pod-{uid}"):
         state = store.pod_state(uid)
-        if state.pop("scheduling", None) is not None:
+        if reason is None:
+            if state.pop("scheduling", None) is not None:
+                store.put_pod_state(uid, state)
+        else:
+            since = (state.get("scheduling") or {}).get("since") or meta.now_rfc3339()
+            state["scheduling"] = {"message": scheduler.failed_scheduling_message(reason),
+                                   "since": since}
             store.put_pod_state(uid, state)
+    if reason is None:
         store.record_event(pod, "Normal", "Scheduled",
                            scheduler.assigned_message(pod, meta.name_of(node)),
                            scheduler.SCHEDULER)
-        return
-    message = scheduler.failed_scheduling_message(reason)
-    state = store.pod_state(uid)
-    since = (state.get("scheduling") or {}).get("since") or meta.now_rfc3339()
-    state["scheduling"] = {"message": message, "since": since}
-    store.put_pod_state(uid, state)
-    store.record_event(pod, "Warning", "FailedScheduling", message, scheduler.SCHEDULER)
+    else:
+        store.record_event(pod, "Warning", "FailedScheduling",
+                           scheduler.failed_scheduling_message(reason), scheduler.SCHEDULER)
