@@ -244,8 +244,8 @@ class Controller:
             ctr.stop(container_id, grace)
 
 
-def supervise(name: str, loop: Callable[[threading.Event], None],
-              stop: threading.Event) -> None:
+def supervise(name: str, loop: Callable[[threading.Event], None], stop: threading.Event,
+              backoff: tuple[float, ...] = RESTART_BACKOFF) -> None:
     """Run a long-lived loop; restart it after an unexpected exception, with back-off, so
     the controller is never silently half dead."""
     failures = 0
@@ -256,7 +256,7 @@ def supervise(name: str, loop: Callable[[threading.Event], None],
         except Exception:
             if time.monotonic() - started > 60:
                 failures = 0
-            delay = RESTART_BACKOFF[min(failures, len(RESTART_BACKOFF) - 1)]
+            delay = backoff[min(failures, len(backoff) - 1)]
             failures += 1
             log.exception("the %s loop failed; restarting it in %ss", name, delay)
             stop.wait(delay)
