@@ -34,13 +34,13 @@ unit: setup
 	$(BIN)/pytest -q tests/unit -n 2
 
 integration: setup images
-	$(BIN)/pytest -q tests/integration -n $(PYTEST_WORKERS) -m "not serial"
 	$(BIN)/pytest -q tests/integration -m serial
+	$(BIN)/pytest -q tests/integration -n $(PYTEST_WORKERS) -m "not serial"
 
-# Tests that restart the Docker engine run alone, after the parallel ones.
+# Tests that restart the Docker engine run alone, before the parallel ones.
 test: setup images lint
-	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) -m "not serial" --durations=15
 	$(BIN)/pytest -q tests -m serial
+	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) -m "not serial" --durations=15
 
 bench: setup images
 	$(BIN)/python bench/run.py

@@ -5,6 +5,7 @@ Every step is idempotent, so both may run at once."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -23,15 +24,18 @@ CASCADES = ("background", "foreground", "orphan")
 
 def mark_pod_deleting(store: Store, pod: Obj, grace: int | None = None) -> Obj | None:
     """Set deletionTimestamp: readers show Terminating while someone stops the containers.
+    A second delete may shorten the grace period, never lengthen it (as the API server).
     None when the pod is already gone."""
 
     def change(fresh: Obj) -> bool:
         md = fresh["metadata"]
-        if md.get("deletionTimestamp"):
-            return False
         seconds = grace if grace is not None else int(
             fresh["spec"].get("terminationGracePeriodSeconds", 30))
-        md["deletionTimestamp"] = meta.format_time(datetime.now(UTC) + timedelta(seconds=seconds))
+        now = datetime.now(UTC)
+        deadline = now + timedelta(seconds=seconds)
+        if md.get("deletionTimestamp") and meta.parse_time(md["deletionTimestamp"]) <= deadline:
+            return False
+        md["deletionTimestamp"] = meta.format_time(deadline)
         md["deletionGracePeriodSeconds"] = seconds
         return True
 
@@ -51,8 +55,15 @@ def mark_pods_deleting(store: Store, pods: list[Obj], grace: int | None = None) 
 
 
 def finish_pod(store: Store, pod: Obj) -> None:
-    """Stop and remove a pod marked deleting, then remove it from the store."""
-    terminate_pod(store, pod, int(pod["metadata"].get("deletionGracePeriodSeconds", 30)))
+    """Stop and remove a pod marked deleting, then remove it from the store. The grace
+    period runs from the mark: a delete finished after its command died waits only what
+    is left of it."""
+    md = pod["metadata"]
+    grace = int(md.get("deletionGracePeriodSeconds", 30))
+    if md.get("deletionTimestamp"):
+        left = (meta.parse_time(md["deletionTimestamp"]) - datetime.now(UTC)).total_seconds()
+        grace = min(grace, max(0, math.ceil(left)))
+    terminate_pod(store, pod, grace)
     store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
 
 
