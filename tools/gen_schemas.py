@@ -5,7 +5,7 @@ Dev-time only. Input: the ``_definitions.json`` of one Kubernetes minor version 
 PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Outputs:
 
 - a compact validation schema holding only the definitions that Pod, ReplicationController,
-  Namespace and List need (no prose, so validation loads fast);
+  Namespace, Service, Endpoints and List need (no prose, so validation loads fast);
 - next to it, ``k8s-core-v1-explain.json``: the upstream descriptions of every field reachable
   from EXPLAIN_ROOTS, with kubectl's type names, for ``podctl explain``. More kinds: list them.
 
@@ -25,6 +25,8 @@ ROOTS = {
     "Pod": "io.k8s.api.core.v1.Pod",
     "ReplicationController": "io.k8s.api.core.v1.ReplicationController",
     "Namespace": "io.k8s.api.core.v1.Namespace",
+    "Service": "io.k8s.api.core.v1.Service",
+    "Endpoints": "io.k8s.api.core.v1.Endpoints",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {
@@ -33,6 +35,8 @@ EXPLAIN_ROOTS = {
     "Namespace": ("v1", "io.k8s.api.core.v1.Namespace"),
     "Node": ("v1", "io.k8s.api.core.v1.Node"),
     "Event": ("v1", "io.k8s.api.core.v1.Event"),
+    "Service": ("v1", "io.k8s.api.core.v1.Service"),
+    "Endpoints": ("v1", "io.k8s.api.core.v1.Endpoints"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"

@@ -119,11 +119,13 @@ def test_api_resources_lists_the_resource_table() -> None:
     assert code == 0
     assert out.splitlines() == [
         "NAME                     SHORTNAMES   APIVERSION   NAMESPACED   KIND",
+        "endpoints                ep           v1           true         Endpoints",
         "events                   ev           v1           true         Event",
         "namespaces               ns           v1           false        Namespace",
         "nodes                    no           v1           false        Node",
         "pods                     po           v1           true         Pod",
         "replicationcontrollers   rc           v1           true         ReplicationController",
+        "services                 svc          v1           true         Service",
     ]
 
 
@@ -132,10 +134,10 @@ def test_api_resources_filters_and_formats() -> None:
         0, "namespaces\nnodes\n")
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
-        "events", "pods", "replicationcontrollers"]
+        "endpoints", "events", "pods", "replicationcontrollers", "services"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
-    assert out.splitlines()[4].endswith("[create delete deletecollection get list patch "
+    assert out.splitlines()[5].endswith("[create delete deletecollection get list patch "
                                         "update watch]   all")
 
 
@@ -175,7 +177,8 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
-        "events", "namespaces", "nodes", "pods", "replicationcontrollers"]
+        "endpoints", "events", "namespaces", "nodes", "pods", "replicationcontrollers",
+        "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]

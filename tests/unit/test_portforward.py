@@ -127,7 +127,7 @@ def test_resource_argument(arg: str, kind: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize(("arg", "message"), [
-    ("svc/kubia", 'the server doesn\'t have a resource type "svc"'),
+    ("widget/kubia", 'the server doesn\'t have a resource type "widget"'),
     ("node/n1", "cannot attach to *v1.Node: not implemented"),
     ("pod/", "arguments in resource/name form must have a single resource and name"),
 ])

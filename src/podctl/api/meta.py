@@ -44,6 +44,8 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
     Resource("nodes", "node", ("no",), "Node", False),
     Resource("events", "event", ("ev",), "Event", True),
+    Resource("services", "service", ("svc",), "Service", True, categories=("all",)),
+    Resource("endpoints", "endpoints", ("ep",), "Endpoints", True),
 )}
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)

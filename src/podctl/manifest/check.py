@@ -10,12 +10,15 @@ from podctl.api.meta import NAMESPACED
 from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
 from podctl.manifest.problems import FieldPath, Problem, render_value
-from podctl.manifest.rules import VALIDATORS
+from podctl.manifest.rules import VALIDATORS as WORKLOAD_VALIDATORS
 from podctl.manifest.schema import FieldError, validate_structure
+from podctl.manifest.service_rules import validate_endpoints, validate_service
 from podctl.manifest.unsupported import warnings_for
 
-SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace")
+SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints")
 DEFAULT_NAMESPACE = "default"
+VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
+              "Endpoints": validate_endpoints}
 
 
 @dataclass
@@ -48,7 +51,7 @@ def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
         return _problem(
             doc,
             ("kind",) if kind is not None else (),
-            "Object 'Kind' is missing: add kind: Pod, ReplicationController or Namespace",
+            "Object 'Kind' is missing: add kind: Pod, ReplicationController, Service or Namespace",
         )
     if not isinstance(api_version, str) or not api_version:
         return _problem(
@@ -65,7 +68,9 @@ def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
     if kind in SUPPORTED_KINDS:
         return _problem(doc, ("apiVersion",), f"{base} ({kind} is in apiVersion: v1)")
     return _problem(
-        doc, ("kind",), f"{base} (podctl supports only v1 Pod, ReplicationController and Namespace)"
+        doc, ("kind",),
+        f"{base} (podctl supports only v1 Pod, ReplicationController, Namespace, Service and "
+        "Endpoints)",
     )
 
 

@@ -1,4 +1,5 @@
-"""API-server defaulting for Pods, ReplicationControllers and Namespaces (core/v1 defaults.go)."""
+"""API-server defaulting for Pods, ReplicationControllers, Namespaces and Services
+(core/v1 defaults.go, plus the Service registry's IP-family defaults)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ PROBE_DEFAULTS = (
 )
 VOLUME_MODE_SOURCES = ("configMap", "secret", "downwardAPI", "projected")
 DEFAULT_MODE = 420  # 0644
+AFFINITY_TIMEOUT = 10800  # three hours, the ClientIP default
 
 
 def _drop_nulls(value: Any) -> Any:
@@ -126,6 +128,41 @@ def default_pod_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return apply_pod_spec_defaults(out, for_pod=True)
 
 
+def default_service_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """SetDefaults_Service in place; cluster IPs and node ports are allocated at create."""
+    spec.setdefault("type", "ClusterIP")
+    service_type = spec["type"]
+    if not spec.get("sessionAffinity"):
+        spec["sessionAffinity"] = "None"
+    if spec["sessionAffinity"] == "ClientIP":
+        client_ip = spec.setdefault("sessionAffinityConfig", {}).setdefault("clientIP", {})
+        if not client_ip.get("timeoutSeconds"):
+            client_ip["timeoutSeconds"] = AFFINITY_TIMEOUT
+    for port in spec.get("ports") or []:
+        if not port.get("protocol"):
+            port["protocol"] = "TCP"
+        if port.get("targetPort") in (None, 0, ""):
+            port["targetPort"] = port.get("port")
+    if service_type == "ExternalName":
+        return spec
+    external_ips = bool(spec.get("externalIPs"))
+    if service_type in ("NodePort", "LoadBalancer") or external_ips:
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    if service_type == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
+    if spec.get("clusterIP") and not spec.get("clusterIPs"):
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    headless = spec.get("clusterIP") == "None" or (spec.get("clusterIPs") or [""])[0] == "None"
+    if headless:
+        spec["clusterIP"] = spec["clusterIPs"][0]
+    selectorless_headless = headless and not spec.get("selector")
+    spec.setdefault("ipFamilyPolicy", "RequireDualStack" if selectorless_headless
+                    else "SingleStack")
+    spec.setdefault("ipFamilies", ["IPv4"])
+    return spec
+
+
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     """The object's metadata mapping (created when absent)."""
     meta = obj.get("metadata")
@@ -148,6 +185,11 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
         return out
     if not meta.get("namespace"):
         meta["namespace"] = namespace
+    if kind == "Endpoints":  # no spec: the subsets are the object
+        for subset in out.get("subsets") or []:
+            for port in subset.get("ports") or []:
+                port.setdefault("protocol", "TCP")
+        return out
     spec = out.setdefault("spec", {})
     if kind == "Pod":
         apply_pod_spec_defaults(spec, for_pod=True)
@@ -164,4 +206,6 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
                 apply_pod_spec_defaults(template["spec"], for_pod=False)
         if spec.get("replicas") is None:
             spec["replicas"] = 1
+    elif kind == "Service":
+        default_service_spec(spec)
     return out

@@ -8,9 +8,11 @@ from podctl.api.labels import validate_label_key, validate_label_value
 
 DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_SUBDOMAIN = DNS1123_LABEL + r"(\." + DNS1123_LABEL + ")*"
+DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?"
 
 _LABEL_RE = re.compile(f"^{DNS1123_LABEL}$")
 _SUBDOMAIN_RE = re.compile(f"^{DNS1123_SUBDOMAIN}$")
+_DNS1035_RE = re.compile(f"^{DNS1035_LABEL}$")
 _PORT_NAME_CHARS = re.compile("^[-a-z0-9]+$")
 _HAS_LETTER = re.compile("[a-z]")
 
@@ -29,6 +31,20 @@ def dns1123_label(value: str) -> list[str]:
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
             "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
             f"regex used for validation is '{DNS1123_LABEL}')"
+        )
+    return errs
+
+
+def dns1035_label(value: str) -> list[str]:
+    """Details for a name that must be an RFC 1035 label (Services: it becomes a DNS name)."""
+    errs: list[str] = []
+    if len(value) > 63:
+        errs.append(_too_long(63))
+    if not _DNS1035_RE.match(value):
+        errs.append(
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+            "start with an alphabetic character, and end with an alphanumeric character "
+            f"(e.g. 'my-name',  or 'abc-123', regex used for validation is '{DNS1035_LABEL}')"
         )
     return errs
 

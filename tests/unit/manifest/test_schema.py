@@ -20,7 +20,8 @@ def test_schema_is_small_and_pinned() -> None:
     assert SCHEMA_FILE.stat().st_size < 500_000
     schema = load_schema()
     assert schema.version.count(".") == 2
-    assert set(schema.kinds) == {"Pod", "ReplicationController", "Namespace", "List"}
+    assert set(schema.kinds) == {"Pod", "ReplicationController", "Namespace", "Service",
+                                 "Endpoints", "List"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
