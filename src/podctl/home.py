@@ -15,3 +15,12 @@ def podctl_home(create: bool = True) -> Path:
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def home_id(home: Path | None = None) -> str:
+    """A short id of the home, stable for its resolved path: it names and labels what the
+    home owns on a Docker engine that several homes share."""
+    import hashlib
+
+    path = (home or podctl_home(create=False)).resolve()
+    return hashlib.sha256(str(path).encode()).hexdigest()[:10]

@@ -1,7 +1,8 @@
 """Integration fixtures: real podctl processes against the real Docker engine.
 
 Every test gets its own $PODCTL_HOME, so tests run in parallel without seeing each other;
-teardown removes every container and volume of the pods that home knew about.
+teardown removes every container and volume of the pods that home knew about, and the
+network that reserved its service range.
 """
 
 from __future__ import annotations
@@ -106,6 +107,15 @@ def podctl(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Podct
     yield tool
     for uid in tool.pod_uids():
         remove_pod_leftovers(docker_client, uid)
+    remove_home_networks(docker_client, home)
+
+
+def remove_home_networks(client: docker.DockerClient, home: Path) -> None:
+    """The home's service range (a Docker network reserving its /24 of cluster IPs)."""
+    from podctl.home import home_id
+
+    for network in client.networks.list(filters={"label": f"io.podctl.home={home_id(home)}"}):
+        network.remove()
 
 
 def remove_pod_leftovers(client: docker.DockerClient, uid: str) -> None:

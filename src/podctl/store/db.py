@@ -118,8 +118,13 @@ class Store:
         if self._on_write is not None:
             self._on_write()
 
-    def create(self, obj: Obj) -> Obj:
-        """Store a new object, filling uid, creationTimestamp and resourceVersion."""
+    def create(self, obj: Obj,
+               admit: Callable[[builtins.list[Obj]], None] | None = None) -> Obj:
+        """Store a new object, filling uid, creationTimestamp and resourceVersion.
+
+        `admit` sees every stored object of the kind inside the write transaction and may
+        complete the object or raise: what it allocates (cluster IPs, node ports) cannot be
+        taken by a concurrent create."""
         kind = obj["kind"]
         md = obj.setdefault("metadata", {})
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
@@ -140,6 +145,9 @@ class Store:
                         f"new content in namespace {ns} because it is being terminated")
             if self._get(db, kind, ns, md["name"]) is not None:
                 raise AlreadyExists(meta.plural(kind), md["name"])
+            if admit is not None:
+                rows = db.execute("SELECT data FROM objects WHERE kind=?", (kind,)).fetchall()
+                admit([json.loads(r[0]) for r in rows])
             rv = self._next_rv(db)
             md["resourceVersion"] = str(rv)
             db.execute(
