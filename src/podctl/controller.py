@@ -20,6 +20,7 @@ from podctl.controllers.deletion import (
     finish_pod,
     mark_pod_deleting,
 )
+from podctl.controllers.endpoints import sync_endpoints
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
 from podctl.home import podctl_home
@@ -35,7 +36,7 @@ from podctl.workqueue import Workers, WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace")
+WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace", "Service")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 # Objects synced at once; more wait in the queue. Each busy one holds a thread, idle ones end.
 MAX_WORKERS = 64
@@ -162,6 +163,10 @@ class Controller:
             self.sync_rc(namespace, name)
         elif kind == "Namespace":
             self.sync_namespace(name)
+        elif kind == "Service":
+            done = sync_endpoints(self.store, namespace, name)
+            if done:
+                log.info("endpoints %s/%s %s", namespace, name, done)
 
     def _wake_pending(self) -> None:
         """A node changed (labels): pods waiting for one are scheduled again."""
@@ -216,12 +221,12 @@ class Controller:
 
     def _wake_namespace(self, namespace: str,
                         versions: dict[tuple[str, str, str], int] | None = None) -> None:
-        """A pod changed: the replication controllers of its namespace may care, and so
-        does the namespace itself when it is being deleted."""
+        """A pod changed: the replication controllers and Services of its namespace may
+        care, and so does the namespace itself when it is being deleted."""
         if versions is None:
-            versions = self.store.versions(("ReplicationController",))
+            versions = self.store.versions(("ReplicationController", "Service"))
         for kind, ns, name in versions:
-            if kind == "ReplicationController" and ns == namespace:
+            if kind in ("ReplicationController", "Service") and ns == namespace:
                 self.queue.add((kind, ns, name))
         self.queue.add(("Namespace", "", namespace))
 

@@ -171,7 +171,7 @@ def test_completion_prints_a_script_for_each_shell(shell: str, marker: str) -> N
 
 
 def test_completes_commands_and_flags(home: Path) -> None:
-    assert complete("podctl exp") == ["explain"]
+    assert complete("podctl exp") == ["explain", "expose"]
     assert "--show-labels" in complete("podctl get --sh")
 
 

@@ -34,6 +34,7 @@ def _register() -> None:
         delete,
         describe,
         explain,
+        expose,
         get,
         label,
         logs,
@@ -43,7 +44,7 @@ def _register() -> None:
         wait,
     )
 
-    for module in (create, apply, run, get, describe, delete, logs, copy, label, wait,
+    for module in (create, apply, run, expose, get, describe, delete, logs, copy, label, wait,
                    controller, portforward, explain, version, completion):
         for command in module.COMMANDS:
             cli.add_command(command)

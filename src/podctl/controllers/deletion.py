@@ -130,11 +130,15 @@ def mark_namespace_deleting(store: Store, name: str) -> Obj | None:
 
 def advance_namespace_deletion(store: Store, name: str, grace: int | None = None) -> list[Obj]:
     """One step of a Terminating namespace's deletion: its controllers go (their pods with
-    them), its pods are marked, and the namespace goes once it is empty. The store refuses
-    new content in it, so nothing can appear after the listing. Returns the pods marked."""
+    them), so do its Services and Endpoints, its pods are marked, and the namespace goes
+    once it is empty. The store refuses new content in it, so nothing can appear after the
+    listing. Returns the pods marked."""
     for rc in store.list("ReplicationController", name):
         with file_lock(f"rc-{meta.uid_of(rc)}"):
             store.delete("ReplicationController", name, meta.name_of(rc), meta.uid_of(rc))
+    for kind in ("Service", "Endpoints"):
+        for obj in store.list(kind, name):
+            store.delete(kind, name, meta.name_of(obj), meta.uid_of(obj))
     pods = store.list("Pod", name)
     marked = mark_pods_deleting(store, pods, grace)
     if not pods:

@@ -13,6 +13,8 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
+from podctl.controllers.services import KUBERNETES, ensure_kubernetes_service
+from podctl.home import home_id
 from podctl.kubelet import backoff
 from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
@@ -21,6 +23,7 @@ from podctl.locks import file_lock
 from podctl.runtime import containers as ctr
 from podctl.runtime import images, inventory, sandbox, specs, volumes
 from podctl.runtime.records import ContainerRecord
+from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
 
 KUBELET = "kubelet"
@@ -170,6 +173,7 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
     by_name = {c["name"]: c for c in
                pod["spec"].get("containers", []) + (pod["spec"].get("initContainers") or [])}
     cstates = state.setdefault("containers", {})
+    links = service_links(store, pod)
 
     def one(name: str) -> None:
         cstate = cstates.setdefault(name, {})
@@ -179,13 +183,27 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
         ip = pod_ip.result() if specs.needs_pod_ip(spec) else ""
         if pod["spec"].get("hostNetwork"):
             ip = host_ip
-        ctx = specs.PodContext(pod_ip=ip, host_ip=host_ip, node_name=node_name)
+        ctx = specs.PodContext(pod_ip=ip, host_ip=host_ip, node_name=node_name,
+                               service_env=links)
         waiting = _start_one(store, pod, spec, start[name], sandbox_id, ctx, sources,
                              pod_ip, progress)
         if waiting:
             cstate["waiting"] = waiting
 
     _parallel(one, list(start))
+
+
+def service_links(store: Store, pod: Obj) -> dict[str, str]:
+    """The Service variables for containers created now: only Services that exist at this
+    moment count, as in Kubernetes (a later Service needs a container restart)."""
+    ensure_kubernetes_service(store, lambda: reserve_service_range(home_id(store.path.parent)))
+    namespace = meta.namespace_of(pod)
+    services = store.list("Service", namespace)
+    if namespace != "default":
+        services += [s for s in store.list("Service", "default") if meta.name_of(s) ==
+                     KUBERNETES]
+    enable = pod["spec"].get("enableServiceLinks", True) is not False
+    return specs.service_env(specs.link_services(services, namespace, enable))
 
 
 def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,

@@ -8,13 +8,16 @@ from podctl.kubelet.plan import should_restart
 from podctl.leader import controller_running
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
-HINT = ("no podctl controller is running, so probes, restarts and replica counts are not "
-        "kept up; start one with `podctl run-controller --detach`")
+HINT = ("no podctl controller is running, so probes, restarts, replica counts and endpoints "
+        "are not kept up; start one with `podctl run-controller --detach`")
 
 
-def needs_controller(pod: Obj) -> bool:
-    """Probes to run, init containers to run one after another, or a dead container its
-    restart policy wants back."""
+def needs_controller(obj: Obj) -> bool:
+    """A Service with a selector; or a pod with probes to run, init containers to run one
+    after another, or a dead container its restart policy wants back."""
+    if obj["kind"] == "Service":
+        return bool(obj["spec"].get("selector"))
+    pod = obj
     if any(c.get(p) for c in pod["spec"].get("containers", []) for p in PROBES):
         return True
     if pod["spec"].get("initContainers"):
@@ -30,7 +33,8 @@ def needs_controller(pod: Obj) -> bool:
 def controller_hint(objs: list[Obj]) -> str | None:
     """The warning text when some object needs a controller and none runs, else None.
 
-    Replication controllers always do: only a running controller keeps their count.
+    Replication controllers always do: only a running controller keeps their count; so do
+    Services with a selector, whose Endpoints follow their pods.
     """
     if not any(o["kind"] == "ReplicationController" or needs_controller(o) for o in objs):
         return None

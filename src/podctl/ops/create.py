@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network
-
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
+from podctl.controllers.endpoints import sync_endpoints
 from podctl.controllers.services import create_service
 from podctl.errors import AlreadyExists, DockerUnavailable, NotFound
-from podctl.home import home_id
+from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
+from podctl.leader import controller_running
 from podctl.ops.deferred import DockerWork
+from podctl.ops.session import home_service_range
 from podctl.runtime.images import ProgressFn
-from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
 
 
@@ -40,7 +40,18 @@ def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None
         from podctl.ops.replication import reconcile_if_no_controller
 
         docker.run(lambda: reconcile_if_no_controller(store, namespace, name))
+    if stored["kind"] in ("Pod", "ReplicationController", "Service"):
+        docker.run(lambda: endpoints_if_no_controller(store, namespace))
     return f"{meta.singular(stored['kind'])}/{name} created"
+
+
+def endpoints_if_no_controller(store: Store, namespace: str) -> None:
+    """With no controller running, bring the namespace's Endpoints up to date once, here,
+    as the endpoints controller would after this write."""
+    if controller_running(podctl_home()):
+        return
+    for service in store.list("Service", namespace):
+        sync_endpoints(store, namespace, meta.name_of(service))
 
 
 def _store_pod(store: Store, pod: Obj, docker: DockerWork) -> Obj:
@@ -51,8 +62,3 @@ def _store_pod(store: Store, pod: Obj, docker: DockerWork) -> Obj:
         # unscheduled, and a controller binds it.
         docker.note_unreachable(exc)
         return store.create({**pod, "status": {"phase": "Pending"}})
-
-
-def home_service_range() -> IPv4Network:
-    """This home's /24 of service IPs, reserved on the engine the first time."""
-    return reserve_service_range(home_id())

@@ -129,6 +129,9 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
             yield delete_rc(store, namespace, name, request.cascade, request.grace), None
         else:
             store.delete(kind, namespace, name)
+            if kind == "Service":
+                # What the endpoints controller does for a Service that is gone.
+                store.delete("Endpoints", namespace, name)
             yield f'{meta.singular(kind)} "{name}" deleted', None
     for line in delete_pods(store, pods, request.grace, request.force):
         yield line, None

@@ -11,6 +11,7 @@ from podctl.ops.get import GetRequest, fetch
 from podctl.ops.session import open_store
 from podctl.ops.views import pods_without_engine
 from podctl.printers import describe as printer
+from podctl.printers import services as service_printer
 
 
 def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
@@ -39,6 +40,12 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
                 unreachable.append(exc.detail)
                 pods = pods_without_engine(store, pods)
             texts.append(printer.describe_rc(obj, pods, events, now))
+        elif kind == "Service":
+            endpoints = store.get("Endpoints", obj["metadata"]["namespace"],
+                                  obj["metadata"]["name"])
+            texts.append(service_printer.describe_service(obj, endpoints, events, now))
+        elif kind == "Endpoints":
+            texts.append(service_printer.describe_endpoints(obj, events, now))
         else:
             texts.append(printer.describe_generic(obj, events, now))
     return texts

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 
 from podctl.api.meta import Obj
+from podctl.controllers.services import ensure_kubernetes_service
 from podctl.errors import DockerUnavailable, NotFound
 from podctl.kubelet.node import ensure_node
 from podctl.kubelet.observed import pods_with_status
 from podctl.ops.nodes import nodes_with_status
-from podctl.ops.session import open_store
+from podctl.ops.session import home_service_range, open_store
 from podctl.ops.views import pods_without_engine, select, user_selector
 from podctl.store import Store
 
@@ -60,6 +62,10 @@ def get_objects(request: GetRequest, missing: list[NotFound] | None = None,
     store = open_store()
     if any(kind == "Node" for kind, _ in request.targets):
         ensure_node(store)
+    if any(kind == "Service" for kind, _ in request.targets) and request.namespace in (
+            None, "default"):
+        with suppress(DockerUnavailable):  # a home that never reserved its range yet
+            ensure_kubernetes_service(store, home_service_range)
     single = len(request.targets) == 1 and len(request.targets[0][1]) == 1
     return fetch(store, request, missing, unreachable), single
 

@@ -18,7 +18,7 @@ def pod_manifest(name: str, image: str, port: int | None, labels: str | None, en
         container["imagePullPolicy"] = pull_policy
     if args:
         container["command" if as_command else "args"] = args
-    metadata: Obj = {"name": name, "labels": _labels(labels) if labels else {"run": name}}
+    metadata: Obj = {"name": name, "labels": parse_labels(labels) if labels else {"run": name}}
     if namespace:
         metadata["namespace"] = namespace
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
@@ -32,7 +32,8 @@ def _env(item: str) -> Obj:
     return {"name": key, "value": value}
 
 
-def _labels(text: str) -> dict[str, str]:
+def parse_labels(text: str) -> dict[str, str]:
+    """kubectl's k=v,k2=v2 (labels and equality selectors given as flags)."""
     out = {}
     for part in text.split(","):
         key, sep, value = part.partition("=")

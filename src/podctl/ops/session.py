@@ -4,9 +4,11 @@ its socket), so it reacts to a command without waiting for its resync."""
 from __future__ import annotations
 
 import functools
+from ipaddress import IPv4Network
 
-from podctl.home import podctl_home
+from podctl.home import home_id, podctl_home
 from podctl.notify import notify_controller
+from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
 from podctl.store import open_store as open_plain_store
 
@@ -14,3 +16,8 @@ from podctl.store import open_store as open_plain_store
 def open_store() -> Store:
     home = podctl_home()
     return open_plain_store(home, functools.partial(notify_controller, home))
+
+
+def home_service_range() -> IPv4Network:
+    """This home's /24 of service IPs, reserved on the engine the first time."""
+    return reserve_service_range(home_id())

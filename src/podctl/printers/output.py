@@ -23,6 +23,13 @@ from podctl.printers.controllers import (
     rc_row,
 )
 from podctl.printers.pods import POD_HEADERS, POD_WIDE_HEADERS, pod_row
+from podctl.printers.services import (
+    ENDPOINTS_HEADERS,
+    SERVICE_HEADERS,
+    SERVICE_WIDE_HEADERS,
+    endpoints_row,
+    service_row,
+)
 from podctl.printers.table import render_table
 
 RowFn = Callable[[Obj, datetime, bool], list[str]]
@@ -45,6 +52,8 @@ TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
     "Node": (NODE_HEADERS, NODE_WIDE_HEADERS, node_row),
     "Event": (EVENT_HEADERS, [], event_row),
+    "Service": (SERVICE_HEADERS, SERVICE_WIDE_HEADERS, service_row),
+    "Endpoints": (ENDPOINTS_HEADERS, [], endpoints_row),
 }
 
 

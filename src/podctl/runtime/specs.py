@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from podctl.api.fieldpath import field_value
@@ -20,6 +20,52 @@ class PodContext:
     pod_ip: str
     host_ip: str
     node_name: str
+    service_env: dict[str, str] = field(default_factory=dict)
+
+
+def link_services(services: list[Obj], namespace: str, enable_links: bool) -> list[Obj]:
+    """The Services whose variables a pod gets (getServiceEnvVarMap): those of its namespace
+    when service links are on, and `default/kubernetes` always, unless a Service of the
+    same name in the pod's namespace takes its place. Services without a cluster IP are
+    skipped."""
+    chosen: dict[str, Obj] = {}
+    for svc in services:
+        ip = (svc.get("spec") or {}).get("clusterIP")
+        if not ip or ip == "None":
+            continue
+        name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace")
+        if ns == "default" and name == "kubernetes":
+            chosen.setdefault(name, svc)
+        elif ns == namespace and enable_links:
+            chosen[name] = svc
+    return list(chosen.values())
+
+
+def service_env(services: list[Obj]) -> dict[str, str]:
+    """Docker-links-style variables for each Service (envvars.FromServices)."""
+    env: dict[str, str] = {}
+    for svc in services:
+        spec = svc["spec"]
+        ip, ports = spec["clusterIP"], spec.get("ports") or []
+        prefix = svc["metadata"]["name"].upper().replace("-", "_")
+        env[f"{prefix}_SERVICE_HOST"] = ip
+        if ports:
+            env[f"{prefix}_SERVICE_PORT"] = str(ports[0]["port"])
+        for port in ports:
+            if port.get("name"):
+                env[f"{prefix}_SERVICE_PORT_{port['name'].upper().replace('-', '_')}"] = \
+                    str(port["port"])
+        for index, port in enumerate(ports):
+            protocol = port.get("protocol", "TCP")
+            url = f"{protocol.lower()}://{ip}:{port['port']}"
+            if index == 0:
+                env[f"{prefix}_PORT"] = url
+            link = f"{prefix}_PORT_{port['port']}_{protocol.upper()}"
+            env[link] = url
+            env[f"{link}_PROTO"] = protocol.lower()
+            env[f"{link}_PORT"] = str(port["port"])
+            env[f"{link}_ADDR"] = ip
+    return env
 
 
 def expand(text: str, env: dict[str, str]) -> str:
@@ -61,7 +107,8 @@ def needs_pod_ip(container: Obj) -> bool:
 
 
 def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
-    """The container's environment in order, with $(VAR) references expanded."""
+    """The container's environment in order, with $(VAR) references expanded (Service
+    variables may be referred to), then the Service variables it does not set itself."""
     env: dict[str, str] = {}
     for var in container.get("env") or []:
         name = var["name"]
@@ -74,7 +121,9 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
             else:
                 env[name] = ""
         else:
-            env[name] = expand(str(var.get("value", "")), env)
+            env[name] = expand(str(var.get("value", "")), {**ctx.service_env, **env})
+    for name, value in ctx.service_env.items():
+        env.setdefault(name, value)
     return env
 
 
