@@ -111,6 +111,7 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
             except PodctlError as exc:
                 ok = False
                 terminal.err(exc.render())
+                continue
             if c.obj["kind"] in ("Pod", "ReplicationController", "Service"):
                 needy.append(c.obj)
     warn_deferred(docker, needy)
