@@ -14,6 +14,8 @@ from pathlib import Path
 
 import docker
 
+from podctl.home import home_id
+
 ROOT = Path(__file__).resolve().parents[1]
 PODCTL = str(Path(sys.executable).parent / "podctl")
 PAUSE = os.environ.get("PODCTL_PAUSE_IMAGE", "podctl/pause:1.0")
@@ -65,6 +67,8 @@ def remove_home(env: dict[str, str], client: docker.DockerClient) -> None:
             c.remove(force=True)
         for v in client.volumes.list(filters={"label": label}):
             v.remove(force=True)
+    for network in client.networks.list(filters={"label": f"io.podctl.home={home_id(home)}"}):
+        network.remove()  # the home's reserved service range
     shutil.rmtree(home, ignore_errors=True)
 
 

@@ -21,7 +21,7 @@ FORWARD_PID=''
 CURRENT='setting up'
 
 cleanup() {
-    local rc=$? leftovers ns
+    local rc=$? leftovers ns home_id
     set +e
     # A reader that went away (`make demo | head`) must not stop the clean-up half-way; a
     # second Ctrl-C may.
@@ -48,6 +48,11 @@ cleanup() {
         printf '%scould not remove: %s\nstate kept in PODCTL_HOME=%s%s\n' \
             "$BAD" "$leftovers" "$PODCTL_HOME" "$OFF" >&2
         exit $((rc == 0 ? 1 : rc))
+    fi
+    # The home's reserved service range (a labelled Docker network) goes with the home.
+    home_id=$("$(dirname "$PODCTL")/python" -c 'from podctl.home import home_id; print(home_id())' 2>/dev/null)
+    if [[ -n $home_id ]]; then
+        docker network ls -q --filter "label=io.podctl.home=$home_id" | xargs -r docker network rm >/dev/null 2>&1
     fi
     rm -rf "$PODCTL_HOME"
     exit "$rc"
