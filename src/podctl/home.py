@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -15,3 +16,8 @@ def podctl_home(create: bool = True) -> Path:
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def home_id() -> str:
+    """A short stable id of this home, for what homes sharing one engine must not share."""
+    return hashlib.sha256(str(podctl_home().resolve()).encode()).hexdigest()[:8]
