@@ -42,10 +42,12 @@ CLEANUP_LABEL = "io.podctl.proxy-cleanup"
 _PAYLOAD_DIR = "/run"
 
 # Which iptables dockerd writes with: its DOCKER chain shows up in that backend only.
-# Mixing backends would put podctl's rules in other kernel tables than Docker's.
+# Mixing backends would put podctl's rules in other kernel tables than Docker's. nft is
+# asked first: merely listing the legacy tables makes the kernel create them.
 _BACKEND_PROBE = (
-    "if iptables-legacy-save -t nat 2>/dev/null | grep -q '^:DOCKER '; "
-    "then echo legacy; else echo nft; fi"
+    "if iptables-nft-save -t nat 2>/dev/null | grep -q '^:DOCKER '; then echo nft; "
+    "elif iptables-legacy-save -t nat 2>/dev/null | grep -q '^:DOCKER '; then echo legacy; "
+    "else echo nft; fi"
 )
 
 _PREPARE = r"""
@@ -153,7 +155,8 @@ def restore(container_id: str, variant: str, payload: str) -> None:
         docker_api().put_archive(container_id, _PAYLOAD_DIR, buf.getvalue())
     path = f"{_PAYLOAD_DIR}/{name}"
     _check(container_id, ["sh", "-c",
-                          f'iptables-{variant}-restore --noflush --wait "$1"; rc=$?; '
+                          # stdin: with --wait, a file argument would be taken as the wait time.
+                          f'iptables-{variant}-restore --noflush --wait <"$1"; rc=$?; '
                           'rm -f "$1"; exit $rc', "restore", path])
 
 
