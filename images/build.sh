@@ -3,6 +3,12 @@
 #   podctl/pause:1.0   Pod sandbox (infra) container
 #   podctl/kubia:1     stand-in for the book's luksa/kubia
 #   podctl/busybox:1   busybox userland plus test helpers (shmtool)
+#   podctl/kube-proxy:1  busybox + this host's iptables (nft and legacy), for the
+#                      hostNetwork system pod that programs Service rules
+#   podctl/dns:1       busybox + this host's dnsmasq, the cluster DNS system pod
+#
+# The last two copy Debian binaries (apt-get install iptables dnsmasq-base) and the
+# shared libraries ldd resolves for them into the rootfs, so they are built offline too.
 #
 # Each image is a `docker import` of a root filesystem assembled here, so
 # nothing is ever pulled.  Every image carries the sha256 of its inputs in
@@ -22,6 +28,12 @@ label=io.podctl.source-hash
 pause_tag=podctl/pause:1.0
 kubia_tag=podctl/kubia:1
 busybox_tag=podctl/busybox:1
+proxy_tag=podctl/kube-proxy:1
+dns_tag=podctl/dns:1
+
+xtables_nft=/usr/sbin/xtables-nft-multi
+xtables_legacy=/usr/sbin/xtables-legacy-multi
+dnsmasq=/usr/sbin/dnsmasq
 
 # Applets the images promise; checked so a trimmed busybox fails loudly here
 # rather than as a confusing "not found" inside some test container.
@@ -43,6 +55,11 @@ preflight() {
 	[[ -x $busybox ]] ||
 		die "$busybox not found (install busybox-static, e.g. via 'make images')"
 	# A dynamically linked busybox would not start in our library-less rootfs.
+	[[ -x $xtables_nft && -x $xtables_legacy ]] ||
+		die "iptables not found (install iptables, e.g. via 'make images')"
+	[[ -x $dnsmasq ]] ||
+		die "$dnsmasq not found (install dnsmasq-base, e.g. via 'make images')"
+	command -v ldd >/dev/null 2>&1 || die "ldd not found"
 	if command -v readelf >/dev/null 2>&1 &&
 		readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter'; then
 		die "$busybox is dynamically linked; install busybox-static"
@@ -153,6 +170,57 @@ build_busybox() {
 		--change 'CMD ["/bin/sh"]'
 }
 
+# copy_with_libs ROOTFS FILE...: each file at its own path, plus every shared library
+# ldd resolves for it (and the dynamic loader), so the rootfs needs no package manager.
+copy_with_libs() {
+	local r=$1 f lib
+	shift
+	for f in "$@"; do
+		mkdir -p "$r$(dirname "$f")"
+		cp -L "$f" "$r$f"
+		while read -r lib; do
+			[[ -e $r$lib ]] && continue
+			mkdir -p "$r$(dirname "$lib")"
+			cp -L "$lib" "$r$lib"
+		done < <(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true)
+	done
+}
+
+# iptables as the Debian package installs it: one multi-call binary per backend, its
+# extensions (dlopened, so copied with their own libraries) and the usual names. The
+# controller picks the backend dockerd uses (see podctl.proxy.apply); both are here.
+build_kube_proxy() {
+	local r=$tmp/kube-proxy ext name
+	make_busybox_rootfs "$r"
+	copy_with_libs "$r" "$xtables_nft" "$xtables_legacy"
+	for ext in /usr/lib/*-linux-gnu/xtables/*.so; do
+		copy_with_libs "$r" "$ext"
+	done
+	for name in iptables iptables-save iptables-restore; do
+		ln -sf xtables-nft-multi "$r/usr/sbin/${name/iptables/iptables-nft}"
+		ln -sf xtables-legacy-multi "$r/usr/sbin/${name/iptables/iptables-legacy}"
+	done
+	mkdir -p "$r/run" "$r/etc"
+	: >"$r/etc/ethertypes"
+	# It only holds the host's network namespace open for `docker exec`; TERM ends it.
+	import_rootfs "$r" "$proxy_tag" "$1" \
+		--change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENTRYPOINT ["/bin/sh", "-c", "trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait $!; done"]'
+}
+
+build_dns() {
+	local r=$tmp/dns
+	make_busybox_rootfs "$r"
+	copy_with_libs "$r" "$dnsmasq"
+	mkdir -p "$r/etc/podctl-dns" "$r/run" "$r/var/lib/misc"
+	install -m 0755 "$here/dns/dns-run" "$r/bin/dns-run"
+	install -m 0755 "$here/dns/dns-reload" "$r/bin/dns-reload"
+	import_rootfs "$r" "$dns_tag" "$1" \
+		--change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENTRYPOINT ["/bin/dns-run"]' \
+		--change 'EXPOSE 53/udp 53/tcp'
+}
+
 # build_if_stale TAG BUILD_FUNCTION INPUT...
 build_if_stale() {
 	local tag=$1 fn=$2 hash
@@ -174,6 +242,9 @@ trap 'rm -rf "$tmp"' EXIT
 build_if_stale "$pause_tag" build_pause "$here/pause/pause.c" "$self"
 build_if_stale "$kubia_tag" build_kubia "$here/kubia/kubia.c" "$self" "$busybox"
 build_if_stale "$busybox_tag" build_busybox "$here/tools/shmtool.c" "$self" "$busybox"
+build_if_stale "$proxy_tag" build_kube_proxy "$self" "$busybox" "$xtables_nft" "$xtables_legacy"
+build_if_stale "$dns_tag" build_dns "$here/dns/dns-run" "$here/dns/dns-reload" "$self" \
+	"$busybox" "$dnsmasq"
 
 echo "images:"
-printf '  %s\n' "$pause_tag" "$kubia_tag" "$busybox_tag"
+printf '  %s\n' "$pause_tag" "$kubia_tag" "$busybox_tag" "$proxy_tag" "$dns_tag"

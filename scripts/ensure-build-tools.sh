@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what `make images` compiles and packs with: gcc + static libc, busybox-static.
+# Install what `make images` compiles and packs with: gcc + static libc, busybox-static,
+# and the Debian binaries the system images carry (iptables, dnsmasq).
 set -euo pipefail
 
 missing=()
@@ -7,6 +8,9 @@ command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] \
     || [ -e /usr/lib/libc.a ] || missing+=(libc6-dev)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+{ [ -x /usr/sbin/xtables-nft-multi ] && [ -x /usr/sbin/xtables-legacy-multi ]; } \
+    || missing+=(iptables)
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

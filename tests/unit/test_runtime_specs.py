@@ -98,3 +98,33 @@ def test_dockershim_names_and_labels() -> None:
 def test_spec_hash_is_stable_and_sensitive() -> None:
     assert naming.spec_hash({"a": 1, "b": 2}) == naming.spec_hash({"b": 2, "a": 1})
     assert naming.spec_hash({"a": 1}) != naming.spec_hash({"a": 2})
+
+
+def test_security_options_pass_capabilities_and_privileged() -> None:
+    from podctl.runtime.specs import security_options
+
+    assert security_options({"name": "c"}) == {}
+    container = {"securityContext": {"capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]},
+                                     "privileged": True}}
+    assert security_options(container) == {"cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"],
+                                           "privileged": True}
+
+
+def test_pod_dns_cluster_first_default_and_dns_config() -> None:
+    from podctl.runtime.sandbox import PodDNS, pod_dns
+
+    assert pod_dns({}, "web", "10.96.5.10") == PodDNS(
+        ("10.96.5.10",), ("web.svc.cluster.local", "svc.cluster.local", "cluster.local"),
+        ("ndots:5",))
+    assert pod_dns({"hostNetwork": True}, "web", "10.96.5.10") is None
+    assert pod_dns({"dnsPolicy": "ClusterFirstWithHostNet", "hostNetwork": True}, "web",
+                   "10.96.5.10") is not None
+    assert pod_dns({}, "web", None) is None
+    assert pod_dns({"dnsPolicy": "Default"}, "web", "10.96.5.10") is None
+    assert pod_dns({"dnsPolicy": "None", "dnsConfig": {
+        "nameservers": ["192.0.2.1"], "searches": ["a.example"],
+        "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]}},
+        "web", "10.96.5.10") == PodDNS(("192.0.2.1",), ("a.example",), ("ndots:2", "edns0"))
+    merged = pod_dns({"dnsConfig": {"options": [{"name": "ndots", "value": "1"}]}},
+                     "web", "10.96.5.10")
+    assert merged is not None and merged.options == ("ndots:1",)

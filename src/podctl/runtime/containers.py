@@ -31,6 +31,7 @@ def create_container(
         pid_mode=pid_mode,
         mounts=[_docker_mount(m) for m in mounts] or None,
         **specs.resource_limits(spec),
+        **specs.security_options(spec),
     )
     with translate_errors():
         created: dict[str, Any] = api.create_container(

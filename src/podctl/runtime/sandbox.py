@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from podctl.api.meta import Obj
@@ -48,11 +49,76 @@ def host_port_bindings(pod: Obj) -> dict[str, list[tuple[str, int]]]:
     return bindings
 
 
-def create_sandbox(pod: Obj, attempt: int, image: str) -> str:
+@dataclass(frozen=True)
+class PodDNS:
+    """A pod's resolver settings, as the kubelet writes them into resolv.conf."""
+
+    nameservers: tuple[str, ...]
+    searches: tuple[str, ...]
+    options: tuple[str, ...]
+
+
+def pod_dns(spec: Obj, namespace: str, cluster_dns: str | None,
+            domain: str = "cluster.local") -> PodDNS | None:
+    """The kubelet's resolv.conf for a pod (dnsPolicy, then dnsConfig merged in); None
+    for the node's own resolver settings, which Docker gives a container by default.
+
+    ClusterFirst (the default) is `nameserver <cluster DNS>`, `search <ns>.svc.<zone>
+    svc.<zone> <zone>`, `options ndots:5`; hostNetwork pods get it only with
+    ClusterFirstWithHostNet. Without a cluster DNS the kubelet falls back to Default.
+
+    How Docker carries it (checked on Docker 20.10 with a pause sandbox on the `podctl`
+    bridge and an app container joined with network_mode=container:<sandbox>):
+    - create the *sandbox* with host_config dns=[<cluster DNS>],
+      dns_search=[<ns>.svc.cluster.local, svc.cluster.local, cluster.local],
+      dns_opt=["ndots:5"]. App containers share the sandbox's resolv.conf (Docker copies
+      its ResolvConfPath), so they see exactly what the sandbox sees; Docker rejects
+      `dns` on them and ignores dns_search/dns_opt there.
+    - On a user-defined network the file then reads `search <the three>`,
+      `nameserver 127.0.0.11`, `options ndots:5`: Docker keeps its embedded resolver
+      as the nameserver and uses <cluster DNS> as that resolver's upstream, queried
+      from the pod's own network namespace. So a pod's query for `kubia` is tried as
+      kubia.<ns>.svc.cluster.local, reaches the cluster DNS through the Service DNAT
+      like any pod traffic, and is answered by it; container names on the bridge still
+      resolve first, as they did before (podctl's container names are k8s_... and
+      cannot shadow a Service name).
+    - The literal `nameserver <cluster DNS>` line cannot be had through the API alone:
+      put_archive onto /etc/resolv.conf fails ("unlinkat /etc/resolv.conf: device or
+      resource busy", the file is a bind mount), the pause image has no shell to exec
+      in, and rewriting the file under /var/lib/docker needs the engine's filesystem.
+    """
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    host_network = bool(spec.get("hostNetwork"))
+    nameservers: list[str] = []
+    searches: list[str] = []
+    options: list[str] = []
+    cluster_first = (policy == "ClusterFirstWithHostNet"
+                     or (policy == "ClusterFirst" and not host_network))
+    if cluster_first and cluster_dns:
+        nameservers = [cluster_dns]
+        searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
+        options = ["ndots:5"]
+    config = spec.get("dnsConfig") or {}
+    if policy != "None" and not nameservers and not config:
+        return None
+    for ns in config.get("nameservers") or []:
+        if ns not in nameservers:
+            nameservers.append(str(ns))
+    for search in config.get("searches") or []:
+        if search not in searches:
+            searches.append(str(search))
+    for opt in config.get("options") or []:
+        text = opt["name"] + (f":{opt['value']}" if opt.get("value") is not None else "")
+        options = [o for o in options if o.split(":", 1)[0] != opt["name"]] + [text]
+    return PodDNS(tuple(nameservers[:3]), tuple(searches), tuple(options))
+
+
+def create_sandbox(pod: Obj, attempt: int, image: str, dns: PodDNS | None = None) -> str:
     """Create (not start) the pause container; returns its id.
 
     With hostNetwork the sandbox shares the host's network (and name): no pod network,
-    no published ports (a hostPort is the port itself).
+    no published ports (a hostPort is the port itself). `dns` (see pod_dns) sets the
+    resolver of the whole pod.
     """
     api = docker_api()
     spec = pod["spec"]
@@ -66,6 +132,9 @@ def create_sandbox(pod: Obj, attempt: int, image: str) -> str:
         port_bindings=bindings or None,
         cpu_shares=2,
         init=False,
+        dns=list(dns.nameservers) if dns and dns.nameservers else None,
+        dns_search=list(dns.searches) if dns and dns.searches else None,
+        dns_opt=list(dns.options) if dns and dns.options else None,
     )
     networking = (None if network_id is None else
                   api.create_networking_config({network_id: api.create_endpoint_config()}))

@@ -169,6 +169,24 @@ def resource_limits(container: Obj) -> dict[str, Any]:
     return out
 
 
+def security_options(container: Obj) -> dict[str, Any]:
+    """Docker host-config settings for securityContext.capabilities and .privileged.
+
+    Kubernetes names capabilities without the CAP_ prefix (NET_ADMIN); Docker takes
+    either spelling, so they pass through as written.
+    """
+    sc = container.get("securityContext") or {}
+    caps = sc.get("capabilities") or {}
+    out: dict[str, Any] = {}
+    if caps.get("add"):
+        out["cap_add"] = [str(c) for c in caps["add"]]
+    if caps.get("drop"):
+        out["cap_drop"] = [str(c) for c in caps["drop"]]
+    if sc.get("privileged"):
+        out["privileged"] = True
+    return out
+
+
 def entrypoint_and_cmd(container: Obj, env: dict[str, str]
                        ) -> tuple[list[str] | None, list[str] | None]:
     """command replaces ENTRYPOINT, args replace CMD (no shell), both $(VAR)-expanded."""
