@@ -5,6 +5,7 @@ changes, with a periodic resync for anything missed."""
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import threading
 import time
@@ -15,6 +16,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
+from podctl.controllers.dataplane import DNS_POD, PROXY_POD, SYSTEM_NAMESPACE, sync_dataplane
 from podctl.controllers.deletion import (
     advance_namespace_deletion,
     finish_pod,
@@ -23,7 +25,7 @@ from podctl.controllers.deletion import (
 from podctl.controllers.endpoints import sync_endpoints
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
-from podctl.home import podctl_home
+from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import LeaderLock, holder_pid
@@ -31,12 +33,15 @@ from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming
 from podctl.runtime.client import docker_api
+from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store, open_store
 from podctl.workqueue import Workers, WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace", "Service")
+WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace", "Service", "Endpoints")
+# One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
+DATAPLANE = ("DataPlane", "", "")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 # Objects synced at once; more wait in the queue. Each busy one holds a thread, idle ones end.
 MAX_WORKERS = 64
@@ -167,6 +172,16 @@ class Controller:
             done = sync_endpoints(self.store, namespace, name)
             if done:
                 log.info("endpoints %s/%s %s", namespace, name, done)
+            self.queue.add(DATAPLANE)
+        elif kind == "Endpoints":
+            self.queue.add(DATAPLANE)
+        elif kind == "DataPlane":
+            synced = sync_dataplane(self.store, self._reserve)
+            if synced:
+                log.info("data plane: %s", synced)
+
+    def _reserve(self) -> ipaddress.IPv4Network:
+        return reserve_service_range(home_id(self.store.path.parent))
 
     def _wake_pending(self) -> None:
         """A node changed (labels): pods waiting for one are scheduled again."""
@@ -180,6 +195,8 @@ class Controller:
             uid = self.uids.pop((namespace, name), None)
             if uid:
                 self.prober.forget_pod(uid)
+            if namespace == SYSTEM_NAMESPACE and name == PROXY_POD:
+                self.queue.add(DATAPLANE)  # its rules go with it
             return
         self.uids[(namespace, name)] = meta.uid_of(pod)
         if not pod["metadata"].get("deletionTimestamp") and owners_gone(self.store, pod):
@@ -203,6 +220,8 @@ class Controller:
             records = inventory.list_containers(meta.uid_of(pod))
             inventory.inspect(r for r in records if r.running and not r.is_sandbox)
         self.prober.update_pod(pod, records)
+        if namespace == SYSTEM_NAMESPACE and name in (PROXY_POD, DNS_POD):
+            self.queue.add(DATAPLANE)  # a new container has no records or rules yet
 
     def sync_rc(self, namespace: str, name: str) -> None:
         result = sync_rc(self.store, namespace, name)

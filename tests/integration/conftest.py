@@ -107,7 +107,23 @@ def podctl(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Podct
     yield tool
     for uid in tool.pod_uids():
         remove_pod_leftovers(docker_client, uid)
+    remove_home_rules(home)
     remove_home_networks(docker_client, home)
+
+
+def remove_home_rules(home: Path) -> None:
+    """The home's iptables chains, when its kube-proxy ever wrote some."""
+    from podctl.controllers.dataplane import APPLIED
+    from podctl.home import home_id
+    from podctl.proxy import apply
+
+    db = home / "store.db"
+    if not db.exists():
+        return
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT value FROM counters WHERE name=?", (APPLIED,)).fetchone()
+    if row and row[0]:
+        apply.remove_all(home_id(home))
 
 
 def remove_home_networks(client: docker.DockerClient, home: Path) -> None:

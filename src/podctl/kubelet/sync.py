@@ -13,6 +13,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
+from podctl.controllers.dataplane import cluster_dns
 from podctl.controllers.services import KUBERNETES, ensure_kubernetes_service
 from podctl.home import home_id
 from podctl.kubelet import backoff
@@ -135,7 +136,10 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -
         _emit(store, pod, "Warning", "FailedCreatePodSandBox",
               f"Failed to create pod sandbox: {got.message}{hint}")
         return None
-    sandbox_id = sandbox.create_sandbox(pod, attempt, image)
+    # The cluster DNS, once the home has one (its first Service brings it), as the kubelet's
+    # --cluster-dns: a pod made before keeps the node's resolver until its sandbox is new.
+    dns = sandbox.pod_dns(pod["spec"], meta.namespace_of(pod), cluster_dns(store))
+    sandbox_id = sandbox.create_sandbox(pod, attempt, image, dns=dns)
     state.setdefault("startTime", meta.now_rfc3339())
     return sandbox_id
 

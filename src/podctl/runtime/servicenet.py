@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 from typing import Any
 
+from podctl.locks import file_lock
 from podctl.runtime.client import docker_api, translate_errors
 
 SERVICE_CIDR = ipaddress.IPv4Network("10.96.0.0/12")
@@ -41,6 +42,12 @@ def reserve_service_range(home_id: str) -> ipaddress.IPv4Network:
 
     api = docker_api()
     with translate_errors():
+        found = _find(api, home_id)
+        if found is not None:
+            return found
+    # The home's commands and controller workers all reach here on first use: one reserves,
+    # the others find its network (else each would win a /24 of its own).
+    with file_lock("service-range"), translate_errors():
         found = _find(api, home_id)
         if found is not None:
             return found

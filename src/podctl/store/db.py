@@ -262,6 +262,16 @@ class Store:
         self._changed()
         return True
 
+    def counter(self, name: str) -> int:
+        """A named number the controller keeps across restarts (0 when never set)."""
+        rows = self._read("SELECT value FROM counters WHERE name=?", (name,))
+        return int(rows[0][0]) if rows else 0
+
+    def set_counter(self, name: str, value: int) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO counters(name, value) VALUES (?, ?) "
+                       "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (name, value))
+
     def revision(self) -> int:
         """The store-wide resourceVersion: changes whenever any object changes."""
         rows = self._read("SELECT value FROM counters WHERE name='rv'")

@@ -1,0 +1,192 @@
+"""The Services data plane as Kubernetes runs it: system pods in kube-system — a kube-proxy
+(host network, NET_ADMIN) whose iptables rules the controller writes through Docker exec,
+and a cluster DNS behind the `kube-dns` Service — kept in line with the home's Services and
+Endpoints. They are made when the home's first Service appears; the rules go when the
+kube-proxy pod is deleted."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.controllers.bind import store_and_bind
+from podctl.controllers.services import (
+    KUBERNETES,
+    Reserve,
+    create_service,
+    dns_ip,
+    service_network,
+)
+from podctl.errors import AlreadyExists
+from podctl.home import home_id
+from podctl.manifest.defaults import default_object
+from podctl.proxy import apply, dns
+from podctl.proxy.rules import Endpoint, ServicePort, port_key
+from podctl.store import Store
+
+log = logging.getLogger("podctl.dataplane")
+
+SYSTEM_NAMESPACE = "kube-system"
+PROXY_POD = "kube-proxy"
+DNS_POD = "kube-dns"
+DNS_SERVICE = "kube-dns"
+APPLIED = "dataplane-applied"  # a store counter: this home's rules are in the kernel
+
+
+def system_pods() -> list[Obj]:
+    """The kube-proxy and DNS pods, defaulted as if created from manifests."""
+    proxy = {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": PROXY_POD, "namespace": SYSTEM_NAMESPACE,
+                          "labels": {"k8s-app": "kube-proxy"}},
+             "spec": {"hostNetwork": True,
+                      "terminationGracePeriodSeconds": 1,
+                      "containers": [{"name": "kube-proxy", "image": apply.PROXY_IMAGE,
+                                      "imagePullPolicy": "Never",
+                                      "securityContext": {"capabilities": {
+                                          "add": ["NET_ADMIN", "SYS_ADMIN"]}}}]}}
+    dns_pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": DNS_POD, "namespace": SYSTEM_NAMESPACE,
+                            "labels": {"k8s-app": "kube-dns"}},
+               # Default: the DNS forwards other names to the node's resolver, not to itself.
+               "spec": {"dnsPolicy": "Default",
+                        "terminationGracePeriodSeconds": 1,
+                        "containers": [{"name": "dnsmasq", "image": dns.DNS_IMAGE,
+                                        "imagePullPolicy": "Never",
+                                        "ports": [{"name": "dns", "containerPort": 53,
+                                                   "protocol": "UDP"},
+                                                  {"name": "dns-tcp", "containerPort": 53,
+                                                   "protocol": "TCP"}]}]}}
+    return [default_object("Pod", pod, SYSTEM_NAMESPACE) for pod in (proxy, dns_pod)]
+
+
+def dns_service(cluster_ip: str) -> Obj:
+    service = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": DNS_SERVICE, "namespace": SYSTEM_NAMESPACE,
+                            "labels": {"k8s-app": "kube-dns",
+                                       "kubernetes.io/name": "CoreDNS"}},
+               "spec": {"clusterIP": cluster_ip, "selector": {"k8s-app": "kube-dns"},
+                        "ports": [{"name": "dns", "port": 53, "protocol": "UDP",
+                                   "targetPort": 53},
+                                  {"name": "dns-tcp", "port": 53, "protocol": "TCP",
+                                   "targetPort": 53}]}}
+    return default_object("Service", service, SYSTEM_NAMESPACE)
+
+
+def wanted(store: Store) -> bool:
+    """A user made a Service (the `kubernetes` and `kube-dns` ones come with the plane)."""
+    return any(not _builtin(s) for s in store.list("Service"))
+
+
+def _builtin(service: Obj) -> bool:
+    key = (meta.namespace_of(service), meta.name_of(service))
+    return key in (("default", KUBERNETES), (SYSTEM_NAMESPACE, DNS_SERVICE))
+
+
+def ensure_system(store: Store, reserve: Reserve) -> None:
+    """kube-system, the `kube-dns` Service and the two system pods, made once."""
+    if store.get("Namespace", "", SYSTEM_NAMESPACE) is None:
+        with contextlib.suppress(AlreadyExists):
+            store.create({"apiVersion": "v1", "kind": "Namespace",
+                          "metadata": {"name": SYSTEM_NAMESPACE},
+                          "spec": {"finalizers": ["kubernetes"]},
+                          "status": {"phase": "Active"}})
+    if store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE) is None:
+        with contextlib.suppress(AlreadyExists):
+            create_service(store, dns_service(dns_ip(service_network(store, reserve))), reserve)
+    for pod in system_pods():
+        if store.get("Pod", SYSTEM_NAMESPACE, meta.name_of(pod)) is None:
+            with contextlib.suppress(AlreadyExists):
+                store_and_bind(store, pod)
+
+
+def cluster_dns(store: Store) -> str | None:
+    """The cluster DNS address pods get, once the home has one."""
+    service = store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE)
+    return str(service["spec"]["clusterIP"]) if service is not None else None
+
+
+def plan(services: list[Obj], endpoints: list[Obj]) -> tuple[list[ServicePort],
+                                                           list[dns.DnsService]]:
+    """Rules and DNS records for every Service, from its Endpoints (pure)."""
+    by_key = {(meta.namespace_of(e), meta.name_of(e)): e for e in endpoints}
+    ports: list[ServicePort] = []
+    records: list[dns.DnsService] = []
+    for service in services:
+        spec = service["spec"]
+        ns, name = meta.namespace_of(service), meta.name_of(service)
+        if spec.get("type") == "ExternalName":
+            continue
+        subsets = (by_key.get((ns, name)) or {}).get("subsets") or []
+        cluster_ip = spec.get("clusterIP")
+        headless = cluster_ip in (None, "", "None")
+        affinity = None
+        if spec.get("sessionAffinity") == "ClientIP":
+            affinity = int(((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {})
+                           .get("timeoutSeconds", 10800))
+        dns_ports = []
+        for sp in spec.get("ports") or []:
+            pname, proto = sp.get("name", ""), sp.get("protocol", "TCP")
+            dns_ports.append(dns.DnsPort(pname, proto, int(sp["port"])))
+            if headless:
+                continue
+            targets = tuple(sorted({Endpoint(a["ip"], int(p["port"]))
+                                    for subset in subsets for p in subset.get("ports") or []
+                                    if p.get("name", "") == pname
+                                    and p.get("protocol", "TCP") == proto
+                                    for a in subset.get("addresses") or []},
+                                   key=lambda e: (e.ip, e.port)))
+            ports.append(ServicePort(name=port_key(ns, name, pname), cluster_ip=cluster_ip,
+                                     port=int(sp["port"]), protocol=proto,
+                                     node_port=sp.get("nodePort"),
+                                     affinity_timeout=affinity, endpoints=targets))
+        records.append(dns.DnsService(ns, name, None if headless else cluster_ip,
+                                      tuple(dns_ports), _dns_endpoints(subsets)))
+    return ports, records
+
+
+def _dns_endpoints(subsets: list[Obj]) -> tuple[dns.DnsEndpoint, ...]:
+    found: dict[str, dns.DnsEndpoint] = {}
+    for subset in subsets:
+        named = tuple((p["name"], int(p["port"])) for p in subset.get("ports") or []
+                      if p.get("name"))
+        for address in subset.get("addresses") or []:
+            found[address["ip"]] = dns.DnsEndpoint(address["ip"], address.get("hostname", ""),
+                                                   named)
+    return tuple(found[ip] for ip in sorted(found))
+
+
+def _running(store: Store, name: str, container: str) -> str | None:
+    pod = store.get("Pod", SYSTEM_NAMESPACE, name)
+    if pod is None or pod["metadata"].get("deletionTimestamp"):
+        return None
+    return apply.find_container(meta.uid_of(pod), container)
+
+
+def sync_dataplane(store: Store, reserve: Reserve) -> dict[str, Any]:
+    """Bring the kernel's rules and the DNS records in line with the store; make the system
+    pods when a Service needs them; remove this home's rules once the kube-proxy pod is
+    gone. What it did, for the log."""
+    homeid = home_id(store.path.parent)
+    if wanted(store):
+        ensure_system(store, reserve)
+    proxy = _running(store, PROXY_POD, "kube-proxy")
+    if store.get("Pod", SYSTEM_NAMESPACE, PROXY_POD) is None:
+        if store.counter(APPLIED):
+            apply.remove_all(homeid)
+            store.set_counter(APPLIED, 0)
+            return {"removed": homeid}
+        return {}
+    ports, records = plan(store.list("Service"), store.list("Endpoints"))
+    done: dict[str, Any] = {}
+    if proxy is not None:
+        apply.sync(proxy, homeid, ports)
+        store.set_counter(APPLIED, 1)
+        done["ports"] = len(ports)
+    dns_container = _running(store, DNS_POD, "dnsmasq")
+    if dns_container is not None:
+        dns.install(dns_container, dns.render_dns(records))
+        done["dns"] = len(records)
+    return done
