@@ -310,10 +310,14 @@ def _restart_dockerd() -> None:
                    timeout=120)
 
 
+def can_restart_dockerd() -> bool:
+    return os.geteuid() == 0 and shutil.which("pidof") is not None
+
+
 @pytest.mark.serial
 def test_everything_comes_back_after_a_dockerd_restart(
         podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
-    if os.geteuid() != 0 or not shutil.which("pidof"):
+    if not can_restart_dockerd():
         pytest.skip("restarting the engine needs root and pidof")
     controller()
     podctl("create", "-f", str(ROOT / "manifests" / "kubia-manual.yaml"))
