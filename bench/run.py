@@ -14,6 +14,7 @@ def main() -> None:
         bench_pods,
         bench_portforward,
         bench_replication,
+        bench_services,
         bench_validate,
     )
 
@@ -27,6 +28,8 @@ def main() -> None:
     bench_replication.main()
     print("== issue 6: port-forward ==", flush=True)
     bench_portforward.main()
+    print("== issue 11: services ==", flush=True)
+    bench_services.main()
 
 
 if __name__ == "__main__":
