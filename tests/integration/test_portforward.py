@@ -322,3 +322,27 @@ def _running_replicas(podctl: Podctl) -> int:
     pods = json.loads(podctl("get", "pods", "-l", "app=kubia", "-o", "json"))["items"]
     return sum(p["status"].get("phase") == "Running" and bool(p["status"].get("podIP"))
                for p in pods)
+
+
+SERVICE = """
+apiVersion: v1
+kind: Service
+metadata: {name: kubia}
+spec:
+  selector: {app: kubia}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+"""
+
+
+def test_service_forward_goes_to_a_selected_pod_on_its_target_port(
+        podctl: Podctl, forward: Callable[..., Forward]) -> None:
+    podctl.apply_yaml(RC)
+    podctl.apply_yaml(SERVICE)
+    podctl.wait_for(lambda: _running_replicas(podctl) == 2, timeout=30, message="2 replicas")
+    process = forward("svc/kubia", ":http", "--address", "127.0.0.1")
+    ((_, _, remote),) = process.listening(1)
+    assert remote == 8080  # the Service port's targetPort, as kubectl translates it
+    assert process.get().startswith("You've hit kubia-")
+    refused = podctl.run("port-forward", "svc/kubia", "9999:81")
+    assert refused.code == 1
+    assert refused.err.strip() == "error: Service kubia does not have a service port 81"

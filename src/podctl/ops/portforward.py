@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.endpoints import selected
 from podctl.controllers.owners import owned_pods
 from podctl.kubelet.observed import pods_with_status
 from podctl.ops.session import open_store
@@ -23,6 +25,9 @@ class _StorePods:
 
     def owned_by(self, rc: Obj) -> list[Obj]:
         return owned_pods(self._store, rc)
+
+    def selected_by(self, service: Obj) -> list[Obj]:
+        return selected(service, self._store.list("Pod", meta.namespace_of(service)))
 
 
 def plan_forward(namespace: str, resource: str, port_args: Sequence[str],

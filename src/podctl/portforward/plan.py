@@ -14,7 +14,15 @@ from podctl.portforward.ports import (
     parse_addresses,
     parse_ports,
 )
-from podctl.portforward.target import Endpoint, Follower, PodSource, endpoint_of, follow
+from podctl.portforward.target import (
+    Endpoint,
+    Follower,
+    PodSource,
+    ReplicaFollower,
+    endpoint_of,
+    follow,
+    service_ports_to_target_ports,
+)
 from podctl.store import Store
 
 
@@ -32,6 +40,9 @@ def plan(store: Store, pods: PodSource, namespace: str, resource: str,
     if not port_args:
         raise PodctlError("TYPE/NAME and list of ports are required for port-forward")
     follower, pod = follow(store, pods, namespace, resource, wait_seconds)
+    if isinstance(follower, ReplicaFollower) and follower.kind == "Service":
+        service = store.require("Service", namespace, resource.partition("/")[2])
+        port_args = service_ports_to_target_ports(port_args, service, pod)
     specs = named_ports_to_numbers(port_args, pod)
     phase = pod["status"]["phase"]
     if phase != "Running":

@@ -8,6 +8,7 @@ the forward follows pods exactly as `get` shows them without portforward dependi
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,6 +45,8 @@ class PodSource(Protocol):
 
     def owned_by(self, rc: Obj) -> list[Obj]: ...
 
+    def selected_by(self, service: Obj) -> list[Obj]: ...
+
 
 class Follower(Protocol):
     """Finds the current endpoint of what the user named; `look` may block on I/O."""
@@ -71,22 +74,25 @@ class PodFollower:
 
 
 class ReplicaFollower:
-    """One running pod of a ReplicationController; it sticks to that pod while it runs and
-    moves to another replica when the pod stops or is being deleted."""
+    """One running pod of a ReplicationController (its own pods) or a Service (the pods
+    its selector matches); it sticks to that pod while it runs and moves to another one
+    when the pod stops or is being deleted."""
 
-    def __init__(self, store: Store, pods: PodSource, namespace: str, name: str) -> None:
+    def __init__(self, store: Store, pods: PodSource, kind: str, namespace: str,
+                 name: str) -> None:
         self._store = store
         self._pods = pods
+        self.kind = kind
         self._namespace = namespace
         self._name = name
         self._current = ""  # uid of the pod connections go to
-        self.unavailable = f'replicationcontroller "{name}" has no running pod'
+        self.unavailable = f'{meta.singular(kind)} "{name}" has no running pod'
 
     def look(self) -> Sighting:
-        rc = self._store.get("ReplicationController", self._namespace, self._name)
-        if rc is None:
+        owner = self._store.get(self.kind, self._namespace, self._name)
+        if owner is None:
             return Sighting(None, False)
-        chosen = self._choose(self._live_pods(rc))
+        chosen = self._choose(self._live_pods(owner))
         return Sighting(endpoint_of(chosen) if chosen else None, True)
 
     def wait_for_pod(self, seconds: float) -> Obj:
@@ -95,8 +101,8 @@ class ReplicaFollower:
         to refuse, as kubectl refuses it."""
         deadline = time.monotonic() + seconds
         while True:
-            rc = self._store.require("ReplicationController", self._namespace, self._name)
-            pods = self._live_pods(rc)
+            owner = self._store.require(self.kind, self._namespace, self._name)
+            pods = self._live_pods(owner)
             chosen = self._choose(pods)
             if chosen is not None:
                 return chosen
@@ -106,8 +112,10 @@ class ReplicaFollower:
                 raise PodctlError("timed out waiting for the condition")
             time.sleep(_WAIT_POLL_SECONDS)
 
-    def _live_pods(self, rc: Obj) -> list[Obj]:
-        pods = [p for p in self._pods.owned_by(rc) if not p["metadata"].get("deletionTimestamp")]
+    def _live_pods(self, owner: Obj) -> list[Obj]:
+        found = (self._pods.selected_by(owner) if self.kind == "Service"
+                 else self._pods.owned_by(owner))
+        pods = [p for p in found if not p["metadata"].get("deletionTimestamp")]
         return self._pods.with_status(pods)
 
     def _choose(self, pods: list[Obj]) -> Obj | None:
@@ -125,8 +133,36 @@ def follow(store: Store, pods: PodSource, namespace: str, resource: str,
     if kind == "Pod":
         pod = store.require("Pod", namespace, name)
         return PodFollower(store, pods, namespace, name), pods.with_status([pod])[0]
-    replicas = ReplicaFollower(store, pods, namespace, name)
+    if kind == "Service" and not store.require(kind, namespace, name)["spec"].get("selector"):
+        raise PodctlError(f"invalid service '{name}': Service is defined without a selector")
+    replicas = ReplicaFollower(store, pods, kind, namespace, name)
     return replicas, replicas.wait_for_pod(wait_seconds)
+
+
+def service_ports_to_target_ports(specs: Sequence[str], service: Obj, pod: Obj) -> list[str]:
+    """kubectl's translation for svc/NAME: each remote port names a Service port (by number
+    or name) and becomes that port's targetPort on the chosen pod; the local port stays
+    what was asked (the Service port when none was)."""
+    out = []
+    for spec in specs:
+        local, _, remote = spec.rpartition(":") if ":" in spec else ("", "", spec)
+        ports = service["spec"].get("ports") or []
+        match = next((p for p in ports if str(p.get("port")) == remote
+                      or (p.get("name") and p["name"] == remote)), None)
+        if match is None:
+            raise PodctlError(f"Service {meta.name_of(service)} does not have a service port "
+                              f"{remote}")
+        target = match.get("targetPort") or match["port"]
+        if isinstance(target, str) and not target.isdigit():
+            target = next((port["containerPort"] for ctr in pod["spec"].get("containers", [])
+                           for port in ctr.get("ports") or [] if port.get("name") == target),
+                          None)
+            if target is None:
+                raise PodctlError(f"Pod '{meta.name_of(pod)}' does not have a named port "
+                                  f"'{match['targetPort']}'")
+        keep = local if ":" in spec else str(match["port"])
+        out.append(f"{keep}:{target}")
+    return out
 
 
 def endpoint_of(pod: Obj) -> Endpoint | None:
@@ -147,7 +183,7 @@ def _kind_and_name(resource: str) -> tuple[str, str]:
     kind = meta.kind_for(word)
     if kind is None:
         raise PodctlError(f'the server doesn\'t have a resource type "{word}"')
-    if kind not in ("Pod", "ReplicationController"):
+    if kind not in ("Pod", "ReplicationController", "Service"):
         raise PodctlError(f"cannot attach to *v1.{kind}: not implemented")
     return kind, name
 
