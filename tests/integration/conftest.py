@@ -143,7 +143,14 @@ def remove_pod_leftovers(client: docker.DockerClient, uid: str) -> None:
 
 
 def containers_of(client: docker.DockerClient, uid: str) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"io.kubernetes.pod.uid={uid}"}))
+    """The pod's containers. The SDK lists, then inspects each: one the controller removes
+    in between (garbage collection of a dead sandbox) is simply listed again."""
+    while True:
+        try:
+            return list(client.containers.list(
+                all=True, filters={"label": f"io.kubernetes.pod.uid={uid}"}))
+        except docker.errors.NotFound:
+            continue
 
 
 def answers(url: str) -> bool:
