@@ -115,7 +115,7 @@ class Controller:
             try:
                 stream = docker_api().events(
                     decode=True,
-                    filters={"type": "container", "label": f"{naming.MANAGED}=true"},
+                    filters={"type": "container", "label": naming.home_selector()},
                 )
                 self._events_stream = stream
                 if connected_before:

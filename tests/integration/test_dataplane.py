@@ -284,7 +284,8 @@ def test_removing_a_service_removes_its_rules(synced: Plane) -> None:
     kept = [s for s in synced.services() if s.name != "default/only-a"]
     try:
         apply.sync(synced.proxy, synced.homeid, kept, synced.network)
-        assert synced.vip_a not in "\n".join(rules.owned_lines(synced.homeid, synced.saved()))
+        owned = "\n".join(rules.owned_lines(synced.homeid, synced.saved()))
+        assert f"-d {synced.vip_a}/32 " not in owned and f"-d {synced.vip}/32 " in owned
     finally:
         apply.sync(synced.proxy, synced.homeid, synced.services(), synced.network)
 

@@ -11,7 +11,7 @@ from podctl.runtime import naming
 from podctl.runtime.client import docker_api
 
 _FILTERS = {"type": "container", "event": ["die"],
-            "label": [f"{naming.MANAGED}=true", f"{naming.DOCKER_TYPE}={naming.TYPE_SANDBOX}"]}
+            "label": [naming.home_selector(), f"{naming.DOCKER_TYPE}={naming.TYPE_SANDBOX}"]}
 _RECONNECT_SECONDS = 1.0
 
 

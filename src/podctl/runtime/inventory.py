@@ -14,8 +14,8 @@ from podctl.runtime.records import ContainerRecord, add_inspect, from_list_entry
 
 
 def list_containers(pod_uid: str | None = None) -> list[ContainerRecord]:
-    """All podctl containers (running or not), optionally of one pod."""
-    label = f"{naming.POD_UID}={pod_uid}" if pod_uid else naming.MANAGED
+    """This home's containers (running or not), optionally of one pod."""
+    label = f"{naming.POD_UID}={pod_uid}" if pod_uid else naming.home_selector()
     with translate_errors():
         entries = docker_api().containers(all=True, filters={"label": label})
     return [from_list_entry(e, NETWORK_NAME) for e in entries]

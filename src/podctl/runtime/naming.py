@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from podctl.api.meta import Obj
+from podctl.home import home_id
 
 POD_NAME = "io.kubernetes.pod.name"
 POD_NAMESPACE = "io.kubernetes.pod.namespace"
@@ -19,6 +20,8 @@ CONTAINER_HASH = "annotation.io.kubernetes.container.hash"
 GRACE_PERIOD = "annotation.io.kubernetes.pod.terminationGracePeriod"
 ATTEMPT = "io.podctl.attempt"
 MANAGED = "io.podctl.managed"
+# The $PODCTL_HOME a container belongs to: homes sharing an engine never see each other's.
+HOME = "io.podctl.home"
 NETWORK_LABEL = "io.podctl.network"
 
 TYPE_SANDBOX = "podsandbox"
@@ -36,11 +39,17 @@ def container_name(pod: Obj, container: str, attempt: int) -> str:
     return f"k8s_{container}_{md['name']}_{md['namespace']}_{md['uid']}_{attempt}"
 
 
+def home_selector() -> str:
+    """The label filter of this home's containers (for list and event calls)."""
+    return f"{HOME}={home_id()}"
+
+
 def pod_labels(pod: Obj) -> dict[str, str]:
     """Labels every container of a pod carries."""
     md = pod["metadata"]
     return {
         MANAGED: "true",
+        HOME: home_id(),
         POD_NAME: md["name"],
         POD_NAMESPACE: md["namespace"],
         POD_UID: md["uid"],

@@ -13,10 +13,11 @@ import ipaddress
 from typing import Any
 
 from podctl.locks import file_lock
+from podctl.runtime import naming
 from podctl.runtime.client import docker_api, translate_errors
 
 SERVICE_CIDR = ipaddress.IPv4Network("10.96.0.0/12")
-HOME_LABEL = "io.podctl.home"
+HOME_LABEL = naming.HOME
 BLOCKS = 2 ** (24 - SERVICE_CIDR.prefixlen)  # the /24s inside the /12
 
 
