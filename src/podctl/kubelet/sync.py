@@ -21,8 +21,8 @@ from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import current_sandbox
 from podctl.locks import file_lock
+from podctl.runtime import configenv, images, inventory, sandbox, specs, volumes
 from podctl.runtime import containers as ctr
-from podctl.runtime import images, inventory, sandbox, specs, volumes
 from podctl.runtime.records import ContainerRecord
 from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
@@ -178,6 +178,7 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
                pod["spec"].get("containers", []) + (pod["spec"].get("initContainers") or [])}
     cstates = state.setdefault("containers", {})
     links = service_links(store, pod)
+    config = config_objects(store, pod)
 
     def one(name: str) -> None:
         cstate = cstates.setdefault(name, {})
@@ -188,7 +189,7 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
         if pod["spec"].get("hostNetwork"):
             ip = host_ip
         ctx = specs.PodContext(pod_ip=ip, host_ip=host_ip, node_name=node_name,
-                               service_env=links)
+                               service_env=links, config=config)
         waiting = _start_one(store, pod, spec, start[name], sandbox_id, ctx, sources,
                              pod_ip, progress)
         if waiting:
@@ -208,6 +209,18 @@ def service_links(store: Store, pod: Obj) -> dict[str, str]:
                      KUBERNETES]
     enable = pod["spec"].get("enableServiceLinks", True) is not False
     return specs.service_env(specs.link_services(services, namespace, enable))
+
+
+def config_objects(store: Store, pod: Obj) -> configenv.ConfigObjects:
+    """The ConfigMaps and Secrets the pod refers to that exist now (env is read once, at
+    container creation)."""
+    namespace = meta.namespace_of(pod)
+    found: configenv.ConfigObjects = {}
+    for kind, name in configenv.references(pod):
+        obj = store.get(kind, namespace, name)
+        if obj is not None:
+            found[(kind, name)] = obj
+    return found
 
 
 def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
@@ -233,8 +246,13 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
         _emit(store, pod, "Normal", "Pulled",
               f'Container image "{image}" already present on machine', name)
     try:
+        for warning in configenv.env_from(meta.namespace_of(pod), spec, ctx.config).warnings:
+            _emit(store, pod, "Warning", "InvalidEnvironmentVariableNames", warning)
         mounts = specs.container_mounts(pod, spec, sources)
         container_id = ctr.create_container(pod, spec, attempt, sandbox_id, ctx, mounts)
+    except configenv.ConfigError as exc:
+        _emit(store, pod, "Warning", "Failed", f"Error: {exc}", name)
+        return {"reason": "CreateContainerConfigError", "message": str(exc)}
     except (docker.errors.APIError, ValueError) as exc:
         message = _api_message(exc)
         _emit(store, pod, "Warning", "Failed", f"Error: {message}", name)

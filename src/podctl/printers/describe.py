@@ -130,7 +130,25 @@ def _env_value(pod: Obj, var: Obj) -> str:
     if "resourceFieldRef" in source:
         ref = source["resourceFieldRef"]
         return f"{ref.get('resource')} ({ref.get('divisor', '1')})"
+    for key, word in (("configMapKeyRef", "of config map"), ("secretKeyRef", "in secret")):
+        if key in source:
+            ref = source[key]
+            return (f"<set to the key '{ref.get('key')}' {word} '{ref.get('name')}'>\t"
+                    f"Optional: {str(bool(ref.get('optional'))).lower()}")
     return "<set to a source podctl does not resolve>"
+
+
+def _env_from(w: Lines, c: Obj) -> None:
+    """`Environment Variables from:`, one line per envFrom source."""
+    if not c.get("envFrom"):
+        return
+    w.add(2, "Environment Variables from:")
+    for source in c["envFrom"]:
+        kind, ref = (("ConfigMap", source["configMapRef"]) if "configMapRef" in source
+                     else ("Secret", source.get("secretRef") or {}))
+        prefix = f" with prefix '{source['prefix']}'" if source.get("prefix") else ""
+        optional = str(bool(ref.get("optional"))).lower()
+        w.add(3, f"{ref.get('name', '')}\t{kind}{prefix}\tOptional: {optional}")
 
 
 def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None, space: str = "") -> None:
@@ -166,6 +184,7 @@ def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None, space: str = "") 
                        ("Startup", "startupProbe")):
         if c.get(key):
             w.add(2, f"{title}:\t{probe_text(c[key])}")
+    _env_from(w, c)
     env = c.get("env") or []
     if not env:
         w.add(2, "Environment:\t<none>")

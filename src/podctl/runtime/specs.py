@@ -9,6 +9,7 @@ from typing import Any, Literal
 from podctl.api.fieldpath import field_value
 from podctl.api.meta import Obj
 from podctl.api.quantity import bytes_of, divide_up, millicores
+from podctl.runtime.configenv import ConfigObjects, env_from, key_ref_value
 
 _VAR_REF = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
@@ -21,6 +22,8 @@ class PodContext:
     host_ip: str
     node_name: str
     service_env: dict[str, str] = field(default_factory=dict)
+    # The ConfigMaps and Secrets of the pod's namespace that it refers to, as they are now.
+    config: ConfigObjects = field(default_factory=dict)
 
 
 def link_services(services: list[Obj], namespace: str, enable_links: bool) -> list[Obj]:
@@ -107,14 +110,20 @@ def needs_pod_ip(container: Obj) -> bool:
 
 
 def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
-    """The container's environment in order, with $(VAR) references expanded (Service
-    variables may be referred to), then the Service variables it does not set itself."""
-    env: dict[str, str] = {}
+    """The container's environment in order: envFrom's, then env's with $(VAR) references
+    expanded (Service variables may be referred to), then the Service variables it does not
+    set itself. ConfigError when a ConfigMap, Secret or key it needs is missing."""
+    namespace = str((pod.get("metadata") or {}).get("namespace", ""))
+    env: dict[str, str] = env_from(namespace, container, ctx.config).env
     for var in container.get("env") or []:
         name = var["name"]
         if "valueFrom" in var:
             source = var["valueFrom"]
-            if "fieldRef" in source:
+            if "configMapKeyRef" in source or "secretKeyRef" in source:
+                value = key_ref_value(namespace, source, ctx.config)
+                if value is not None:
+                    env[name] = value
+            elif "fieldRef" in source:
                 env[name] = field_ref_value(pod, source["fieldRef"]["fieldPath"], ctx)
             elif "resourceFieldRef" in source:
                 env[name] = resource_field_value(container, source["resourceFieldRef"])
