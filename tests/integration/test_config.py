@@ -1,0 +1,115 @@
+"""ConfigMaps and Secrets on the real engine: create, describe, env and volume consumption."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .conftest import BUSYBOX_IMAGE, ControllerProcess, Podctl
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def _container_state(podctl: Podctl, pod: str) -> dict[str, Any]:
+    statuses = podctl.pod_json(pod).get("status", {}).get("containerStatuses") or [{}]
+    return dict(statuses[0].get("state") or {})
+
+
+def _pod(name: str, container: str) -> str:
+    return f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: {BUSYBOX_IMAGE}
+    command: ["sh", "-c", "env | sort; sleep 3600"]
+{container}"""
+
+
+def test_create_configmap_from_literal_and_get_describe(podctl: Podctl) -> None:
+    cm = _name("app")
+    assert podctl("create", "configmap", cm, "--from-literal=mode=fast",
+                  "--from-literal=level=3") == f"configmap/{cm} created\n"
+    lines = podctl("get", "cm", cm).splitlines()
+    assert lines[0].split() == ["NAME", "DATA", "AGE"] and lines[1].split()[:2] == [cm, "2"]
+    text = podctl("describe", "configmap", cm)
+    assert "\nData\n====\nlevel:\n----\n3\n\nmode:\n----\nfast\n" in text
+    again = podctl.run("create", "configmap", cm, "--from-literal=a=b")
+    assert again.code == 1
+    assert again.err.strip() == (f'Error from server (AlreadyExists): configmaps "{cm}" '
+                                 "already exists")
+    assert podctl("delete", "cm", cm).startswith(f'configmap "{cm}" deleted')
+
+
+def test_describe_secret_shows_sizes_not_values(podctl: Podctl) -> None:
+    secret = _name("db")
+    env_file = podctl.tmp / "db.env"
+    env_file.write_text("user=admin\npassword=hunter22\n")
+    assert podctl("create", "secret", "generic", secret,
+                  f"--from-env-file={env_file}") == f"secret/{secret} created\n"
+    assert podctl("get", "secrets", secret).splitlines()[1].split()[:3] == [
+        secret, "Opaque", "2"]
+    text = podctl("describe", "secret", secret)
+    assert "Type:  Opaque" in text
+    assert "password:  8 bytes\nuser:      5 bytes\n" in text
+    assert "hunter22" not in text and "admin" not in text
+    stored = json.loads(podctl("get", "secret", secret, "-o", "json"))
+    assert stored["data"]["user"] == "YWRtaW4="
+
+
+def test_secret_and_configmap_in_env(podctl: Podctl,
+                                     controller: Callable[[], ControllerProcess]) -> None:
+    controller()
+    cm, secret, pod = _name("app"), _name("db"), _name("envpod")
+    podctl("create", "configmap", cm, "--from-literal=mode=fast", "--from-literal=level=3")
+    podctl("create", "secret", "generic", secret, "--from-literal=password=s3cret")
+    podctl.apply_yaml(_pod(pod, f"""    envFrom:
+    - configMapRef: {{name: {cm}}}
+      prefix: CFG_
+    env:
+    - name: DB_PASSWORD
+      valueFrom:
+        secretKeyRef: {{name: {secret}, key: password}}
+    - name: MISSING_OK
+      valueFrom:
+        configMapKeyRef: {{name: {cm}, key: nope, optional: true}}
+"""))
+    podctl.wait_for(lambda: "DB_PASSWORD=s3cret" in podctl.run("logs", pod).out,
+                    timeout=60, message="the pod's env in its log")
+    logs = podctl("logs", pod)
+    assert "CFG_mode=fast\n" in logs and "CFG_level=3\n" in logs
+    assert "MISSING_OK" not in logs
+    described = podctl("describe", "pod", pod)
+    squeezed = [" ".join(line.split()) for line in described.splitlines()]
+    assert f"{cm} ConfigMap with prefix 'CFG_' Optional: false" in squeezed
+    assert (f"DB_PASSWORD: <set to the key 'password' in secret '{secret}'> Optional: false"
+            in squeezed)
+    assert "s3cret" not in described
+
+
+def test_missing_configmap_waits_then_starts(podctl: Podctl,
+                                            controller: Callable[[], ControllerProcess]) -> None:
+    controller()
+    cm, pod = _name("late"), _name("waiter")
+    podctl.apply_yaml(_pod(pod, f"""    env:
+    - name: GREETING
+      valueFrom:
+        configMapKeyRef: {{name: {cm}, key: greeting}}
+"""))
+    podctl.wait_for(lambda: _container_state(podctl, pod).get("waiting", {}).get("reason")
+                    == "CreateContainerConfigError", timeout=60, message="the config error")
+    assert _container_state(podctl, pod)["waiting"]["message"] == f'configmap "{cm}" not found'
+    assert "CreateContainerConfigError" in podctl("get", "pod", pod)
+    assert f'Error: configmap "{cm}" not found' in podctl("describe", "pod", pod)
+    podctl("create", "configmap", cm, "--from-literal=greeting=hello")
+    podctl.wait_for(lambda: "running" in _container_state(podctl, pod), timeout=60,
+                    message="the pod to start once its ConfigMap exists")
+    podctl.wait_for(lambda: "GREETING=hello" in podctl.run("logs", pod).out, timeout=30,
+                    message="the value in the env")
