@@ -113,3 +113,113 @@ def test_missing_configmap_waits_then_starts(podctl: Podctl,
                     message="the pod to start once its ConfigMap exists")
     podctl.wait_for(lambda: "GREETING=hello" in podctl.run("logs", pod).out, timeout=30,
                     message="the value in the env")
+
+
+def _exec(podctl: Podctl, pod: str, *command: str) -> str:
+    result = podctl.run("exec", pod, "--", *command)
+    return result.out if result.code == 0 else ""
+
+
+def test_mounted_configmap_updates_in_place_but_subpath_does_not(
+        podctl: Podctl, controller: Callable[[], ControllerProcess]) -> None:
+    controller()
+    cm, pod = _name("files"), _name("reader")
+    podctl("create", "configmap", cm, "--from-literal=greeting=hello")
+    podctl.apply_yaml(f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: {BUSYBOX_IMAGE}
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - {{name: cfg, mountPath: /etc/cfg}}
+    - {{name: cfg, mountPath: /etc/one/greeting, subPath: greeting}}
+  volumes:
+  - name: cfg
+    configMap: {{name: {cm}}}
+""")
+    podctl.wait_for(lambda: _exec(podctl, pod, "cat", "/etc/cfg/greeting") == "hello",
+                    timeout=60, message="the mounted file")
+    assert _exec(podctl, pod, "cat", "/etc/one/greeting") == "hello"
+    denied = podctl.run("exec", pod, "--", "sh", "-c", "echo x > /etc/cfg/greeting")
+    assert denied.code != 0  # read-only
+    changed = podctl.tmp / "changed.yaml"
+    changed.write_text(f"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {cm}
+data:
+  greeting: bonjour
+  extra: more
+""")
+    assert podctl("apply", "-f", str(changed)) == f"configmap/{cm} configured\n"
+    podctl.wait_for(lambda: _exec(podctl, pod, "cat", "/etc/cfg/greeting") == "bonjour",
+                    timeout=60, message="the file to follow the ConfigMap")
+    assert _exec(podctl, pod, "cat", "/etc/cfg/extra") == "more"
+    assert _exec(podctl, pod, "cat", "/etc/one/greeting") == "hello"  # subPath stays
+
+
+def test_secret_as_files_with_their_mode(podctl: Podctl,
+                                         controller: Callable[[], ControllerProcess]) -> None:
+    controller()
+    secret, pod = _name("tls"), _name("secretfiles")
+    podctl("create", "secret", "generic", secret, "--from-literal=key=s3cret")
+    podctl.apply_yaml(f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: {BUSYBOX_IMAGE}
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - {{name: creds, mountPath: /etc/creds}}
+  volumes:
+  - name: creds
+    secret:
+      secretName: {secret}
+      defaultMode: 0400
+      items:
+      - {{key: key, path: private/key.pem}}
+""")
+    podctl.wait_for(lambda: _exec(podctl, pod, "cat", "/etc/creds/private/key.pem")
+                    == "s3cret", timeout=60, message="the secret file")
+    mode = _exec(podctl, pod, "stat", "-L", "-c", "%a", "/etc/creds/private/key.pem")
+    assert mode.strip() == "400"
+    home_mode = (podctl.home / "volumes").stat().st_mode & 0o777
+    assert home_mode == 0o700
+    assert "s3cret" not in podctl("describe", "pod", pod)
+
+
+def test_missing_configmap_volume_fails_mount_until_created(
+        podctl: Podctl, controller: Callable[[], ControllerProcess]) -> None:
+    controller()
+    cm, pod = _name("later"), _name("mounter")
+    podctl.apply_yaml(f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: {BUSYBOX_IMAGE}
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - {{name: cfg, mountPath: /etc/cfg}}
+  volumes:
+  - name: cfg
+    configMap: {{name: {cm}}}
+""")
+    message = f'MountVolume.SetUp failed for volume "cfg" : configmap "{cm}" not found'
+    podctl.wait_for(lambda: message in podctl("describe", "pod", pod), timeout=60,
+                    message="the FailedMount event")
+    podctl("create", "configmap", cm, "--from-literal=k=v")
+    podctl.wait_for(lambda: _exec(podctl, pod, "cat", "/etc/cfg/k") == "v", timeout=60,
+                    message="the pod to start with its files")

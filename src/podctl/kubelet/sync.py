@@ -21,7 +21,7 @@ from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import current_sandbox
 from podctl.locks import file_lock
-from podctl.runtime import configenv, images, inventory, sandbox, specs, volumes
+from podctl.runtime import configenv, configvolumes, images, inventory, sandbox, specs, volumes
 from podctl.runtime import containers as ctr
 from podctl.runtime.records import ContainerRecord
 from podctl.runtime.servicenet import reserve_service_range
@@ -64,6 +64,8 @@ def sync_pod(store: Store, namespace: str, name: str,
         state = store.pod_state(meta.uid_of(pod))
         before = copy.deepcopy(state)
         actions = compute_pod_actions(pod, records, state, datetime.now(UTC))
+        # Files of configMap and secret volumes follow their objects (env does not).
+        configvolumes.refresh(store.path.parent, pod, config_objects(store, pod))
         result = _execute(store, pod, node, records, state, actions, progress)
         if state != before:
             store.put_pod_state(meta.uid_of(pod), state)
@@ -169,16 +171,17 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
     node = node_facts(node_obj)
     host_ip = node.host_ip if node else ""
     node_name = pod["spec"].get("nodeName", "")
+    config = config_objects(store, pod)
     try:
-        sources = volumes.prepare_volumes(pod)
-    except volumes.HostPathError as exc:
+        bound = configvolumes.prepare(store.path.parent, pod, config)
+        sources = volumes.prepare_volumes(pod, bound)
+    except (volumes.HostPathError, configvolumes.MountError) as exc:
         _emit(store, pod, "Warning", "FailedMount", str(exc))
         return
     by_name = {c["name"]: c for c in
                pod["spec"].get("containers", []) + (pod["spec"].get("initContainers") or [])}
     cstates = state.setdefault("containers", {})
     links = service_links(store, pod)
-    config = config_objects(store, pod)
 
     def one(name: str) -> None:
         cstate = cstates.setdefault(name, {})
@@ -302,3 +305,4 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
                   [r for r in records if r.is_sandbox and r.running])
         _parallel(ctr.remove, [r.id for r in records])
         volumes.remove_pod_volumes(uid)
+        configvolumes.remove(store.path.parent, uid)

@@ -152,6 +152,9 @@ VolumeSources = dict[str, tuple[Literal["volume", "bind"], str]]
 def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources) -> list[Mount]:
     """Mounts for a container; volume_sources maps a pod volume name to (kind, source)."""
     mounts = []
+    # The kubelet mounts API data (configMap, secret, downwardAPI, projected) read-only.
+    api_data = {v["name"] for v in (pod.get("spec") or {}).get("volumes") or []
+                if {"configMap", "secret", "downwardAPI", "projected"} & v.keys()}
     for vm in container.get("volumeMounts") or []:
         kind, source = volume_sources[vm["name"]]
         if vm.get("subPath"):
@@ -159,7 +162,8 @@ def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources) ->
                 # Docker volumes cannot mount a sub-directory on this engine's API version.
                 raise ValueError(f"subPath is only supported for hostPath volumes ({vm['name']})")
             source = f"{source.rstrip('/')}/{vm['subPath']}"
-        mounts.append(Mount(kind, source, vm["mountPath"], bool(vm.get("readOnly"))))
+        mounts.append(Mount(kind, source, vm["mountPath"],
+                            bool(vm.get("readOnly")) or vm["name"] in api_data))
     return mounts
 
 

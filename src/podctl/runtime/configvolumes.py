@@ -1,0 +1,180 @@
+"""configMap and secret volumes as host directories bind-mounted into containers, written
+the way the kubelet's atomic writer does: the files live in a timestamped directory, a
+`..data` symlink points at it and is swapped by one rename, and every visible name is a
+symlink through `..data`; so a running container sees an update all at once (subPath
+mounts, bound to one file, keep what they had)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from podctl.api.meta import Obj
+from podctl.runtime.configenv import ConfigObjects
+
+DATA = "..data"
+DATA_TMP = "..data_tmp"
+DEFAULT_MODE = 0o644
+VOLUMES_DIR = "volumes"
+
+
+class MountError(Exception):
+    """A volume that cannot be set up (the kubelet's FailedMount)."""
+
+    def __init__(self, volume: str, detail: str) -> None:
+        super().__init__(f'MountVolume.SetUp failed for volume "{volume}" : {detail}')
+
+
+@dataclass(frozen=True)
+class File:
+    content: bytes
+    mode: int
+
+
+Payload = dict[str, File]  # relative path -> file
+
+
+def config_source(volume: Obj) -> tuple[str, str, Obj] | None:
+    """(kind, object name, volume source) of a configMap or secret volume, else None."""
+    if "configMap" in volume:
+        return "ConfigMap", str(volume["configMap"].get("name", "")), volume["configMap"]
+    if "secret" in volume:
+        return "Secret", str(volume["secret"].get("secretName", "")), volume["secret"]
+    return None
+
+
+def _contents(obj: Obj) -> dict[str, bytes]:
+    """Every key's bytes: a ConfigMap's data and binaryData, a Secret's decoded data."""
+    out: dict[str, bytes] = {}
+    if obj["kind"] == "ConfigMap":
+        out.update({k: str(v).encode() for k, v in (obj.get("data") or {}).items()})
+    for field in ("binaryData",) if obj["kind"] == "ConfigMap" else ("data",):
+        for key, value in (obj.get(field) or {}).items():
+            try:
+                out[key] = base64.b64decode(str(value))
+            except (binascii.Error, ValueError):
+                out[key] = b""
+    return out
+
+
+def payload(volume: Obj, objects: ConfigObjects) -> Payload:
+    """The files of a configMap or secret volume; MountError as the kubelet words it."""
+    found = config_source(volume)
+    assert found is not None
+    kind, name, source = found
+    optional = bool(source.get("optional"))
+    obj = objects.get((kind, name))
+    if obj is None:
+        if optional:
+            return {}
+        raise MountError(volume["name"], f'{kind.lower()} "{name}" not found')
+    contents = _contents(obj)
+    default = int(source.get("defaultMode", DEFAULT_MODE))
+    items = source.get("items")
+    if not items:
+        return {key: File(value, default) for key, value in contents.items()}
+    files: Payload = {}
+    for item in items:
+        key = str(item["key"])
+        if key not in contents:
+            if optional:
+                continue
+            raise MountError(volume["name"],
+                             f"{kind.lower()} references non-existent config key: {key}")
+        files[str(item["path"])] = File(contents[key], int(item.get("mode", default)))
+    return files
+
+
+def volume_dir(home: Path, pod_uid: str, volume: str) -> Path:
+    return home / VOLUMES_DIR / pod_uid / volume
+
+
+def _current(target: Path) -> Payload | None:
+    """What `..data` shows now, or None before the first write."""
+    data = target / DATA
+    if not data.is_symlink():
+        return None
+    root = target / os.readlink(data)
+    found: Payload = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            found[str(path.relative_to(root))] = File(path.read_bytes(),
+                                                      path.stat().st_mode & 0o7777)
+    return found
+
+
+def write(target: Path, files: Payload) -> bool:
+    """Make `target` show `files`, by one rename of `..data`; False when it already did."""
+    if _current(target) == files:
+        return False
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y_%m_%d_%H_%M_%S")
+    fresh = target / f"..{stamp}.{secrets.token_hex(5)}"
+    fresh.mkdir(mode=0o755)
+    for rel, file in files.items():
+        path = fresh / rel
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        path.write_bytes(file.content)
+        path.chmod(file.mode)
+    old = os.readlink(target / DATA) if (target / DATA).is_symlink() else None
+    tmp = target / DATA_TMP
+    if tmp.is_symlink():
+        tmp.unlink()
+    tmp.symlink_to(fresh.name)
+    tmp.rename(target / DATA)
+    visible = {rel.split("/", 1)[0] for rel in files}
+    for name in visible:
+        link = target / name
+        if not link.is_symlink():
+            link.symlink_to(f"{DATA}/{name}")
+    for entry in target.iterdir():
+        if entry.name.startswith(".."):
+            continue
+        if entry.name not in visible and entry.is_symlink():
+            entry.unlink()
+    if old is not None and old != fresh.name:
+        shutil.rmtree(target / old, ignore_errors=True)
+    return True
+
+
+def prepare(home: Path, pod: Obj, objects: ConfigObjects) -> dict[str, str]:
+    """Write every configMap and secret volume of the pod; volume name -> host directory."""
+    dirs: dict[str, str] = {}
+    uid = str(pod["metadata"]["uid"])
+    # Secrets' files live here: only the home's owner (and root) may enter.
+    (home / VOLUMES_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        if config_source(volume) is None:
+            continue
+        target = volume_dir(home, uid, volume["name"])
+        write(target, payload(volume, objects))
+        dirs[volume["name"]] = str(target)
+    return dirs
+
+
+def refresh(home: Path, pod: Obj, objects: ConfigObjects) -> list[str]:
+    """Bring the already written volumes of a running pod up to date; the names of those
+    that changed. A source that went missing leaves the files as they were."""
+    changed = []
+    uid = str(pod["metadata"]["uid"])
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        target = volume_dir(home, uid, volume["name"])
+        if config_source(volume) is None or not (target / DATA).is_symlink():
+            continue
+        try:
+            files = payload(volume, objects)
+        except MountError:
+            continue
+        if write(target, files):
+            changed.append(volume["name"])
+    return changed
+
+
+def remove(home: Path, pod_uid: str) -> None:
+    shutil.rmtree(home / VOLUMES_DIR / pod_uid, ignore_errors=True)
