@@ -223,3 +223,47 @@ spec:
     podctl("create", "configmap", cm, "--from-literal=k=v")
     podctl.wait_for(lambda: _exec(podctl, pod, "cat", "/etc/cfg/k") == "v", timeout=60,
                     message="the pod to start with its files")
+
+
+def test_downward_api_volume_follows_labels_and_env_reads_resources(
+        podctl: Podctl, controller: Callable[[], ControllerProcess]) -> None:
+    controller()
+    pod = _name("downward")
+    podctl.apply_yaml(f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+  labels: {{app: web}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: {BUSYBOX_IMAGE}
+    command: ["sh", "-c", "env | sort; sleep 3600"]
+    resources:
+      limits: {{memory: 64Mi}}
+    env:
+    - name: MEM_MI
+      valueFrom:
+        resourceFieldRef: {{resource: limits.memory, divisor: 1Mi}}
+    - name: MY_NAMESPACE
+      valueFrom:
+        fieldRef: {{fieldPath: metadata.namespace}}
+    volumeMounts:
+    - {{name: info, mountPath: /etc/podinfo}}
+  volumes:
+  - name: info
+    downwardAPI:
+      items:
+      - {{path: labels, fieldRef: {{fieldPath: metadata.labels}}}}
+      - {{path: name, fieldRef: {{fieldPath: metadata.name}}}}
+""")
+    podctl.wait_for(lambda: _exec(podctl, pod, "cat", "/etc/podinfo/labels") == 'app="web"',
+                    timeout=60, message="the labels file")
+    assert _exec(podctl, pod, "cat", "/etc/podinfo/name") == pod
+    logs = podctl("logs", pod)
+    assert "MEM_MI=64\n" in logs and "MY_NAMESPACE=default\n" in logs
+    podctl("label", "pod", pod, "tier=front")
+    podctl.wait_for(lambda: _exec(podctl, pod, "cat", "/etc/podinfo/labels")
+                    == 'app="web"\ntier="front"', timeout=60,
+                    message="the labels file to follow the pod")

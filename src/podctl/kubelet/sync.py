@@ -65,7 +65,8 @@ def sync_pod(store: Store, namespace: str, name: str,
         before = copy.deepcopy(state)
         actions = compute_pod_actions(pod, records, state, datetime.now(UTC))
         # Files of configMap and secret volumes follow their objects (env does not).
-        configvolumes.refresh(store.path.parent, pod, config_objects(store, pod))
+        configvolumes.refresh(store.path.parent, pod, config_objects(store, pod),
+                              allocatable(node))
         result = _execute(store, pod, node, records, state, actions, progress)
         if state != before:
             store.put_pod_state(meta.uid_of(pod), state)
@@ -173,7 +174,7 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
     node_name = pod["spec"].get("nodeName", "")
     config = config_objects(store, pod)
     try:
-        bound = configvolumes.prepare(store.path.parent, pod, config)
+        bound = configvolumes.prepare(store.path.parent, pod, config, allocatable(node_obj))
         sources = volumes.prepare_volumes(pod, bound)
     except (volumes.HostPathError, configvolumes.MountError) as exc:
         _emit(store, pod, "Warning", "FailedMount", str(exc))
@@ -192,7 +193,8 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
         if pod["spec"].get("hostNetwork"):
             ip = host_ip
         ctx = specs.PodContext(pod_ip=ip, host_ip=host_ip, node_name=node_name,
-                               service_env=links, config=config)
+                               service_env=links, config=config,
+                               allocatable=allocatable(node_obj))
         waiting = _start_one(store, pod, spec, start[name], sandbox_id, ctx, sources,
                              pod_ip, progress)
         if waiting:
@@ -212,6 +214,13 @@ def service_links(store: Store, pod: Obj) -> dict[str, str]:
                      KUBERNETES]
     enable = pod["spec"].get("enableServiceLinks", True) is not False
     return specs.service_env(specs.link_services(services, namespace, enable))
+
+
+def allocatable(node: Obj) -> dict[str, str]:
+    """What the node offers pods: limits a container does not set default to it."""
+    status = node.get("status") or {}
+    return {k: str(v) for k, v in (status.get("allocatable") or status.get("capacity")
+                                   or {}).items()}
 
 
 def config_objects(store: Store, pod: Obj) -> configenv.ConfigObjects:

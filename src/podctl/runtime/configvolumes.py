@@ -1,13 +1,14 @@
-"""configMap and secret volumes as host directories bind-mounted into containers, written
-the way the kubelet's atomic writer does: the files live in a timestamped directory, a
-`..data` symlink points at it and is swapped by one rename, and every visible name is a
-symlink through `..data`; so a running container sees an update all at once (subPath
-mounts, bound to one file, keep what they had)."""
+"""configMap, secret, downwardAPI and projected volumes as host directories bind-mounted
+into containers, written the way the kubelet's atomic writer does: the files live in a
+timestamped directory, a `..data` symlink points at it and is swapped by one rename, and
+every visible name is a symlink through `..data`; so a running container sees an update
+all at once (subPath mounts, bound to one file, keep what they had)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import secrets
 import shutil
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from podctl.api.fieldpath import field_value
 from podctl.api.meta import Obj
 from podctl.runtime.configenv import ConfigObjects
+from podctl.runtime.specs import resource_field_value
 
 DATA = "..data"
 DATA_TMP = "..data_tmp"
@@ -40,13 +43,12 @@ class File:
 Payload = dict[str, File]  # relative path -> file
 
 
-def config_source(volume: Obj) -> tuple[str, str, Obj] | None:
-    """(kind, object name, volume source) of a configMap or secret volume, else None."""
-    if "configMap" in volume:
-        return "ConfigMap", str(volume["configMap"].get("name", "")), volume["configMap"]
-    if "secret" in volume:
-        return "Secret", str(volume["secret"].get("secretName", "")), volume["secret"]
-    return None
+API_SOURCES = ("configMap", "secret", "downwardAPI", "projected")
+
+
+def is_api_volume(volume: Obj) -> bool:
+    """A volume the kubelet fills from the API: configMap, secret, downwardAPI, projected."""
+    return any(key in volume for key in API_SOURCES)
 
 
 def _contents(obj: Obj) -> dict[str, bytes]:
@@ -63,19 +65,15 @@ def _contents(obj: Obj) -> dict[str, bytes]:
     return out
 
 
-def payload(volume: Obj, objects: ConfigObjects) -> Payload:
-    """The files of a configMap or secret volume; MountError as the kubelet words it."""
-    found = config_source(volume)
-    assert found is not None
-    kind, name, source = found
+def _object_files(volume: str, kind: str, name: str, source: Obj, objects: ConfigObjects,
+                  default: int) -> Payload:
     optional = bool(source.get("optional"))
     obj = objects.get((kind, name))
     if obj is None:
         if optional:
             return {}
-        raise MountError(volume["name"], f'{kind.lower()} "{name}" not found')
+        raise MountError(volume, f'{kind.lower()} "{name}" not found')
     contents = _contents(obj)
-    default = int(source.get("defaultMode", DEFAULT_MODE))
     items = source.get("items")
     if not items:
         return {key: File(value, default) for key, value in contents.items()}
@@ -85,9 +83,66 @@ def payload(volume: Obj, objects: ConfigObjects) -> Payload:
         if key not in contents:
             if optional:
                 continue
-            raise MountError(volume["name"],
+            raise MountError(volume,
                              f"{kind.lower()} references non-existent config key: {key}")
         files[str(item["path"])] = File(contents[key], int(item.get("mode", default)))
+    return files
+
+
+def _downward_files(pod: Obj, source: Obj, default: int,
+                    allocatable: dict[str, str]) -> Payload:
+    """metadata fields (whole label and annotation maps as `key="value"` lines) and
+    container resources, one file per item."""
+    containers = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
+    files: Payload = {}
+    for item in source.get("items") or []:
+        if "fieldRef" in item:
+            text = _metadata_field(pod, str(item["fieldRef"]["fieldPath"]))
+        else:
+            ref = item.get("resourceFieldRef") or {}
+            container = containers.get(str(ref.get("containerName", "")), {})
+            text = resource_field_value(container, ref, allocatable)
+        files[str(item["path"])] = File(text.encode(), int(item.get("mode", default)))
+    return files
+
+
+def _metadata_field(pod: Obj, path: str) -> str:
+    if path in ("metadata.labels", "metadata.annotations"):
+        items = pod["metadata"].get(path.split(".")[1]) or {}
+        return "\n".join(f"{k}={json.dumps(str(v), ensure_ascii=False)}"
+                         for k, v in sorted(items.items()))
+    return field_value(pod, path)
+
+
+def payload(pod: Obj, volume: Obj, objects: ConfigObjects,
+            allocatable: dict[str, str] | None = None) -> Payload:
+    """The files of an API-data volume; MountError as the kubelet words it."""
+    name, nodes = volume["name"], allocatable or {}
+    if "configMap" in volume:
+        src = volume["configMap"]
+        return _object_files(name, "ConfigMap", str(src.get("name", "")), src, objects,
+                             int(src.get("defaultMode", DEFAULT_MODE)))
+    if "secret" in volume:
+        src = volume["secret"]
+        return _object_files(name, "Secret", str(src.get("secretName", "")), src, objects,
+                             int(src.get("defaultMode", DEFAULT_MODE)))
+    if "downwardAPI" in volume:
+        src = volume["downwardAPI"]
+        return _downward_files(pod, src, int(src.get("defaultMode", DEFAULT_MODE)), nodes)
+    projected = volume.get("projected") or {}
+    default = int(projected.get("defaultMode", DEFAULT_MODE))
+    files: Payload = {}
+    for source in projected.get("sources") or []:
+        if "configMap" in source:
+            src = source["configMap"]
+            files.update(_object_files(name, "ConfigMap", str(src.get("name", "")), src,
+                                       objects, default))
+        elif "secret" in source:
+            src = source["secret"]
+            files.update(_object_files(name, "Secret", str(src.get("name", "")), src,
+                                       objects, default))
+        elif "downwardAPI" in source:
+            files.update(_downward_files(pod, source["downwardAPI"], default, nodes))
     return files
 
 
@@ -143,32 +198,35 @@ def write(target: Path, files: Payload) -> bool:
     return True
 
 
-def prepare(home: Path, pod: Obj, objects: ConfigObjects) -> dict[str, str]:
-    """Write every configMap and secret volume of the pod; volume name -> host directory."""
+def prepare(home: Path, pod: Obj, objects: ConfigObjects,
+            allocatable: dict[str, str] | None = None) -> dict[str, str]:
+    """Write every API-data volume of the pod; volume name -> host directory."""
     dirs: dict[str, str] = {}
     uid = str(pod["metadata"]["uid"])
     # Secrets' files live here: only the home's owner (and root) may enter.
     (home / VOLUMES_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
     for volume in (pod.get("spec") or {}).get("volumes") or []:
-        if config_source(volume) is None:
+        if not is_api_volume(volume):
             continue
         target = volume_dir(home, uid, volume["name"])
-        write(target, payload(volume, objects))
+        write(target, payload(pod, volume, objects, allocatable))
         dirs[volume["name"]] = str(target)
     return dirs
 
 
-def refresh(home: Path, pod: Obj, objects: ConfigObjects) -> list[str]:
-    """Bring the already written volumes of a running pod up to date; the names of those
-    that changed. A source that went missing leaves the files as they were."""
+def refresh(home: Path, pod: Obj, objects: ConfigObjects,
+            allocatable: dict[str, str] | None = None) -> list[str]:
+    """Bring the already written volumes of a running pod up to date (objects changed, or
+    the pod's labels and annotations); the names of those that changed. A source that went
+    missing leaves the files as they were."""
     changed = []
     uid = str(pod["metadata"]["uid"])
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         target = volume_dir(home, uid, volume["name"])
-        if config_source(volume) is None or not (target / DATA).is_symlink():
+        if not is_api_volume(volume) or not (target / DATA).is_symlink():
             continue
         try:
-            files = payload(volume, objects)
+            files = payload(pod, volume, objects, allocatable)
         except MountError:
             continue
         if write(target, files):

@@ -24,6 +24,7 @@ class PodContext:
     service_env: dict[str, str] = field(default_factory=dict)
     # The ConfigMaps and Secrets of the pod's namespace that it refers to, as they are now.
     config: ConfigObjects = field(default_factory=dict)
+    allocatable: dict[str, str] = field(default_factory=dict)  # the node's, for limits unset
 
 
 def link_services(services: list[Obj], namespace: str, enable_links: bool) -> list[Obj]:
@@ -91,10 +92,15 @@ def field_ref_value(pod: Obj, path: str, ctx: PodContext) -> str:
     return runtime[path] if path in runtime else field_value(pod, path)
 
 
-def resource_field_value(container: Obj, ref: Obj) -> str:
+def resource_field_value(container: Obj, ref: Obj,
+                         allocatable: dict[str, str] | None = None) -> str:
+    """ceil(quantity / divisor); a limit the container does not set is the node's
+    allocatable amount, as the kubelet fills it in."""
     resource = ref.get("resource", "")
     section, _, name = resource.partition(".")
     value = ((container.get("resources") or {}).get(section) or {}).get(name)
+    if value is None and section == "limits":
+        value = (allocatable or {}).get(name)
     if value is None:
         return "0"
     return str(divide_up(value, ref.get("divisor") or "1"))
@@ -126,7 +132,8 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
             elif "fieldRef" in source:
                 env[name] = field_ref_value(pod, source["fieldRef"]["fieldPath"], ctx)
             elif "resourceFieldRef" in source:
-                env[name] = resource_field_value(container, source["resourceFieldRef"])
+                env[name] = resource_field_value(container, source["resourceFieldRef"],
+                                                 ctx.allocatable)
             else:
                 env[name] = ""
         else:
