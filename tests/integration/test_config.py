@@ -192,8 +192,9 @@ spec:
                     == "s3cret", timeout=60, message="the secret file")
     mode = _exec(podctl, pod, "stat", "-L", "-c", "%a", "/etc/creds/private/key.pem")
     assert mode.strip() == "400"
-    home_mode = (podctl.home / "volumes").stat().st_mode & 0o777
-    assert home_mode == 0o700
+    # Other local users can read neither the volume files nor the store holding Secrets.
+    assert (podctl.home / "volumes").stat().st_mode & 0o777 == 0o700
+    assert (podctl.home / "store.db").stat().st_mode & 0o077 == 0
     assert "s3cret" not in podctl("describe", "pod", pod)
 
 
@@ -267,3 +268,16 @@ spec:
     podctl.wait_for(lambda: _exec(podctl, pod, "cat", "/etc/podinfo/labels")
                     == 'app="web"\ntier="front"', timeout=60,
                     message="the labels file to follow the pod")
+
+
+def test_without_a_controller_creating_the_configmap_starts_the_waiting_pod(
+        podctl: Podctl) -> None:
+    cm, pod = _name("solo"), _name("solowait")
+    podctl.apply_yaml(_pod(pod, f"""    envFrom:
+    - configMapRef: {{name: {cm}}}
+"""))
+    assert (_container_state(podctl, pod).get("waiting", {}).get("reason")
+            == "CreateContainerConfigError")
+    podctl("create", "configmap", cm, "--from-literal=WHO=world")
+    podctl.wait_for(lambda: "WHO=world" in podctl.run("logs", pod).out, timeout=30,
+                    message="the pod started by the create")

@@ -128,6 +128,10 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
         from podctl.ops.replication import reconcile_if_no_controller
 
         docker.run(lambda: reconcile_if_no_controller(store, namespace, name))
+    if stored["kind"] in ("ConfigMap", "Secret"):
+        from podctl.ops.create import users_if_no_controller
+
+        docker.run(lambda: users_if_no_controller(store, stored["kind"], namespace, name))
     return True
 
 
