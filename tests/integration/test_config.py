@@ -46,6 +46,9 @@ def test_create_configmap_from_literal_and_get_describe(podctl: Podctl) -> None:
     assert again.err.strip() == (f'Error from server (AlreadyExists): configmaps "{cm}" '
                                  "already exists")
     assert podctl("delete", "cm", cm).startswith(f'configmap "{cm}" deleted')
+    dry = podctl("create", "cm", cm, "--from-literal=k=v", "--dry-run=client", "-o", "yaml")
+    assert "data:\n  k: v\nkind: ConfigMap\n" in dry
+    assert podctl.run("get", "cm", cm).code == 1  # nothing was created
 
 
 def test_describe_secret_shows_sizes_not_values(podctl: Podctl) -> None:

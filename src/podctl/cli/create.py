@@ -153,6 +153,8 @@ def _source_options(fn: Any) -> Any:
         click.option("--dry-run", "dry_run", default="none",
                      type=click.Choice(["none", "client", "server"]), is_flag=False,
                      flag_value="client"),
+        click.option("-o", "--output", default=None,
+                     help="yaml|json|name: print the object instead."),
         namespace_option,
     ):
         fn = option(fn)
@@ -161,23 +163,35 @@ def _source_options(fn: Any) -> Any:
 
 def _create_config(kind: str, name: str, namespace: str | None, literals: tuple[str, ...],
                    files: tuple[str, ...], env_files: tuple[str, ...], dry_run: str,
-                   secret_type: str | None = None) -> None:
+                   output: str | None, secret_type: str | None = None) -> None:
+    from datetime import UTC, datetime
+
     from podctl.ops.configdata import Sources, build, create_config
     from podctl.ops.session import open_store
+    from podctl.printers.output import check_format, render
 
+    if output:
+        check_format(output, False)
     sources = Sources(list(literals), list(files), list(env_files))
     obj = build(kind, name, namespace or "default", sources, secret_type)
     dry = dry_run != "none"
-    terminal.out(create_config(None if dry else open_store(), obj, dry))
+    store = None if dry else open_store()
+    line = create_config(store, obj, dry)
+    if not output:
+        terminal.out(line)
+        return
+    shown = obj if store is None else store.get(kind, obj["metadata"]["namespace"], name)
+    terminal.out(render([shown or obj], output, single=True, now=datetime.now(UTC)), end="")
 
 
 @create.command("configmap")
 @click.argument("name")
 @_source_options
 def create_configmap(name: str, namespace: str | None, literals: tuple[str, ...],
-                     files: tuple[str, ...], env_files: tuple[str, ...], dry_run: str) -> None:
+                     files: tuple[str, ...], env_files: tuple[str, ...], dry_run: str,
+                     output: str | None) -> None:
     """Create a ConfigMap from literals, files, directories or env files."""
-    _create_config("ConfigMap", name, namespace, literals, files, env_files, dry_run)
+    _create_config("ConfigMap", name, namespace, literals, files, env_files, dry_run, output)
 
 
 @create.group("secret")
@@ -191,9 +205,10 @@ def create_secret() -> None:
 @click.option("--type", "secret_type", default=None, help="The Secret's type (default Opaque).")
 def create_secret_generic(name: str, namespace: str | None, literals: tuple[str, ...],
                           files: tuple[str, ...], env_files: tuple[str, ...], dry_run: str,
-                          secret_type: str | None) -> None:
+                          output: str | None, secret_type: str | None) -> None:
     """Create a Secret from literals, files, directories or env files."""
-    _create_config("Secret", name, namespace, literals, files, env_files, dry_run, secret_type)
+    _create_config("Secret", name, namespace, literals, files, env_files, dry_run, output,
+                   secret_type)
 
 
 @click.command("validate")
