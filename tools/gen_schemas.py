@@ -5,7 +5,8 @@ Dev-time only. Input: the ``_definitions.json`` of one Kubernetes minor version 
 PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Outputs:
 
 - a compact validation schema holding only the definitions that Pod, ReplicationController,
-  Namespace, Service, Endpoints and List need (no prose, so validation loads fast);
+  Namespace, Service, Endpoints, ConfigMap,
+  Secret and List need (no prose, so validation loads fast);
 - next to it, ``k8s-core-v1-explain.json``: the upstream descriptions of every field reachable
   from EXPLAIN_ROOTS, with kubectl's type names, for ``podctl explain``. More kinds: list them.
 
@@ -27,6 +28,9 @@ ROOTS = {
     "Namespace": "io.k8s.api.core.v1.Namespace",
     "Service": "io.k8s.api.core.v1.Service",
     "Endpoints": "io.k8s.api.core.v1.Endpoints",
+    # configuration objects (issue 12)
+    "ConfigMap": "io.k8s.api.core.v1.ConfigMap",
+    "Secret": "io.k8s.api.core.v1.Secret",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {
@@ -37,6 +41,9 @@ EXPLAIN_ROOTS = {
     "Event": ("v1", "io.k8s.api.core.v1.Event"),
     "Service": ("v1", "io.k8s.api.core.v1.Service"),
     "Endpoints": ("v1", "io.k8s.api.core.v1.Endpoints"),
+    # configuration objects (issue 12)
+    "ConfigMap": ("v1", "io.k8s.api.core.v1.ConfigMap"),
+    "Secret": ("v1", "io.k8s.api.core.v1.Secret"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"

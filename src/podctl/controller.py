@@ -33,13 +33,15 @@ from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming
 from podctl.runtime.client import docker_api
+from podctl.runtime.configenv import references
 from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store, open_store
 from podctl.workqueue import Workers, WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace", "Service", "Endpoints")
+WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace", "Service", "Endpoints",
+                 "ConfigMap", "Secret")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
@@ -175,6 +177,8 @@ class Controller:
             self.queue.add(DATAPLANE)
         elif kind == "Endpoints":
             self.queue.add(DATAPLANE)
+        elif kind in ("ConfigMap", "Secret"):
+            self._wake_users(kind, namespace, name)
         elif kind == "DataPlane":
             synced = sync_dataplane(self.store, self._reserve)
             if synced:
@@ -182,6 +186,13 @@ class Controller:
 
     def _reserve(self) -> ipaddress.IPv4Network:
         return reserve_service_range(home_id(self.store.path.parent))
+
+    def _wake_users(self, kind: str, namespace: str, name: str) -> None:
+        """A ConfigMap or Secret changed: the pods that use it may be waiting for it
+        (CreateContainerConfigError) or have volume files to bring up to date."""
+        for pod in self.store.list("Pod", namespace):
+            if (kind, name) in references(pod):
+                self.queue.add(("Pod", namespace, meta.name_of(pod)))
 
     def _wake_pending(self) -> None:
         """A node changed (labels): pods waiting for one are scheduled again."""

@@ -14,7 +14,8 @@ def podctl_home(create: bool = True) -> Path:
     )
     path = Path(raw)
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        # Only its owner may enter it: the store holds Secrets, and their volume files live here.
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 

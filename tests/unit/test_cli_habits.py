@@ -119,12 +119,14 @@ def test_api_resources_lists_the_resource_table() -> None:
     assert code == 0
     assert out.splitlines() == [
         "NAME                     SHORTNAMES   APIVERSION   NAMESPACED   KIND",
+        "configmaps               cm           v1           true         ConfigMap",
         "endpoints                ep           v1           true         Endpoints",
         "events                   ev           v1           true         Event",
         "namespaces               ns           v1           false        Namespace",
         "nodes                    no           v1           false        Node",
         "pods                     po           v1           true         Pod",
         "replicationcontrollers   rc           v1           true         ReplicationController",
+        "secrets                               v1           true         Secret",
         "services                 svc          v1           true         Service",
     ]
 
@@ -134,10 +136,11 @@ def test_api_resources_filters_and_formats() -> None:
         0, "namespaces\nnodes\n")
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
-        "endpoints", "events", "pods", "replicationcontrollers", "services"]
+        "configmaps", "endpoints", "events", "pods", "replicationcontrollers", "secrets",
+        "services"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
-    assert out.splitlines()[5].endswith("[create delete deletecollection get list patch "
+    assert out.splitlines()[6].endswith("[create delete deletecollection get list patch "
                                         "update watch]   all")
 
 
@@ -177,8 +180,8 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
-        "endpoints", "events", "namespaces", "nodes", "pods", "replicationcontrollers",
-        "services"]
+        "configmaps", "endpoints", "events", "namespaces", "nodes", "pods",
+        "replicationcontrollers", "secrets", "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]

@@ -46,6 +46,9 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("events", "event", ("ev",), "Event", True),
     Resource("services", "service", ("svc",), "Service", True, categories=("all",)),
     Resource("endpoints", "endpoints", ("ep",), "Endpoints", True),
+    # configuration objects (issue 12)
+    Resource("configmaps", "configmap", ("cm",), "ConfigMap", True),
+    Resource("secrets", "secret", (), "Secret", True),
 )}
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)

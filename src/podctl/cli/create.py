@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class _AliasedGroup(click.Group):
     """Subcommands also answer to kubectl's aliases for them (`create ns`)."""
 
-    aliases: ClassVar[dict[str, str]] = {"ns": "namespace"}
+    aliases: ClassVar[dict[str, str]] = {"ns": "namespace", "cm": "configmap"}
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
@@ -140,6 +140,75 @@ def create_namespace(name: str, dry_run: str) -> None:
 
     dry = dry_run != "none"
     terminal.out(make(None if dry else open_store(), name, dry))
+
+
+def _source_options(fn: Any) -> Any:
+    for option in (
+        click.option("--from-literal", "literals", multiple=True, metavar="KEY=VALUE",
+                     help="A key and its literal value (repeatable)."),
+        click.option("--from-file", "files", multiple=True, metavar="[KEY=]PATH",
+                     help="A file (key: its name unless given) or a directory's files."),
+        click.option("--from-env-file", "env_files", multiple=True, metavar="PATH",
+                     help="KEY=value lines, one key each."),
+        click.option("--dry-run", "dry_run", default="none",
+                     type=click.Choice(["none", "client", "server"]), is_flag=False,
+                     flag_value="client"),
+        click.option("-o", "--output", default=None,
+                     help="yaml|json|name: print the object instead."),
+        namespace_option,
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _create_config(kind: str, name: str, namespace: str | None, literals: tuple[str, ...],
+                   files: tuple[str, ...], env_files: tuple[str, ...], dry_run: str,
+                   output: str | None, secret_type: str | None = None) -> None:
+    from datetime import UTC, datetime
+
+    from podctl.ops.configdata import Sources, build, create_config
+    from podctl.ops.session import open_store
+    from podctl.printers.output import check_format, render
+
+    if output:
+        check_format(output, False)
+    sources = Sources(list(literals), list(files), list(env_files))
+    obj = build(kind, name, namespace or "default", sources, secret_type)
+    dry = dry_run != "none"
+    store = None if dry else open_store()
+    line = create_config(store, obj, dry)
+    if not output:
+        terminal.out(line)
+        return
+    shown = obj if store is None else store.get(kind, obj["metadata"]["namespace"], name)
+    terminal.out(render([shown or obj], output, single=True, now=datetime.now(UTC)), end="")
+
+
+@create.command("configmap")
+@click.argument("name")
+@_source_options
+def create_configmap(name: str, namespace: str | None, literals: tuple[str, ...],
+                     files: tuple[str, ...], env_files: tuple[str, ...], dry_run: str,
+                     output: str | None) -> None:
+    """Create a ConfigMap from literals, files, directories or env files."""
+    _create_config("ConfigMap", name, namespace, literals, files, env_files, dry_run, output)
+
+
+@create.group("secret")
+def create_secret() -> None:
+    """Create a Secret (generic)."""
+
+
+@create_secret.command("generic")
+@click.argument("name")
+@_source_options
+@click.option("--type", "secret_type", default=None, help="The Secret's type (default Opaque).")
+def create_secret_generic(name: str, namespace: str | None, literals: tuple[str, ...],
+                          files: tuple[str, ...], env_files: tuple[str, ...], dry_run: str,
+                          output: str | None, secret_type: str | None) -> None:
+    """Create a Secret from literals, files, directories or env files."""
+    _create_config("Secret", name, namespace, literals, files, env_files, dry_run, output,
+                   secret_type)
 
 
 @click.command("validate")

@@ -21,8 +21,8 @@ from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import current_sandbox
 from podctl.locks import file_lock
+from podctl.runtime import configenv, configvolumes, images, inventory, sandbox, specs, volumes
 from podctl.runtime import containers as ctr
-from podctl.runtime import images, inventory, sandbox, specs, volumes
 from podctl.runtime.records import ContainerRecord
 from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
@@ -64,6 +64,9 @@ def sync_pod(store: Store, namespace: str, name: str,
         state = store.pod_state(meta.uid_of(pod))
         before = copy.deepcopy(state)
         actions = compute_pod_actions(pod, records, state, datetime.now(UTC))
+        # Files of configMap and secret volumes follow their objects (env does not).
+        configvolumes.refresh(store.path.parent, pod, config_objects(store, pod),
+                              allocatable(node))
         result = _execute(store, pod, node, records, state, actions, progress)
         if state != before:
             store.put_pod_state(meta.uid_of(pod), state)
@@ -169,9 +172,11 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
     node = node_facts(node_obj)
     host_ip = node.host_ip if node else ""
     node_name = pod["spec"].get("nodeName", "")
+    config = config_objects(store, pod)
     try:
-        sources = volumes.prepare_volumes(pod)
-    except volumes.HostPathError as exc:
+        bound = configvolumes.prepare(store.path.parent, pod, config, allocatable(node_obj))
+        sources = volumes.prepare_volumes(pod, bound)
+    except (volumes.HostPathError, configvolumes.MountError) as exc:
         _emit(store, pod, "Warning", "FailedMount", str(exc))
         return
     by_name = {c["name"]: c for c in
@@ -188,7 +193,8 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
         if pod["spec"].get("hostNetwork"):
             ip = host_ip
         ctx = specs.PodContext(pod_ip=ip, host_ip=host_ip, node_name=node_name,
-                               service_env=links)
+                               service_env=links, config=config,
+                               allocatable=allocatable(node_obj))
         waiting = _start_one(store, pod, spec, start[name], sandbox_id, ctx, sources,
                              pod_ip, progress)
         if waiting:
@@ -208,6 +214,25 @@ def service_links(store: Store, pod: Obj) -> dict[str, str]:
                      KUBERNETES]
     enable = pod["spec"].get("enableServiceLinks", True) is not False
     return specs.service_env(specs.link_services(services, namespace, enable))
+
+
+def allocatable(node: Obj) -> dict[str, str]:
+    """What the node offers pods: limits a container does not set default to it."""
+    status = node.get("status") or {}
+    return {k: str(v) for k, v in (status.get("allocatable") or status.get("capacity")
+                                   or {}).items()}
+
+
+def config_objects(store: Store, pod: Obj) -> configenv.ConfigObjects:
+    """The ConfigMaps and Secrets the pod refers to that exist now (env is read once, at
+    container creation)."""
+    namespace = meta.namespace_of(pod)
+    found: configenv.ConfigObjects = {}
+    for kind, name in configenv.references(pod):
+        obj = store.get(kind, namespace, name)
+        if obj is not None:
+            found[(kind, name)] = obj
+    return found
 
 
 def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
@@ -233,8 +258,13 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
         _emit(store, pod, "Normal", "Pulled",
               f'Container image "{image}" already present on machine', name)
     try:
+        for warning in configenv.env_from(meta.namespace_of(pod), spec, ctx.config).warnings:
+            _emit(store, pod, "Warning", "InvalidEnvironmentVariableNames", warning)
         mounts = specs.container_mounts(pod, spec, sources)
         container_id = ctr.create_container(pod, spec, attempt, sandbox_id, ctx, mounts)
+    except configenv.ConfigError as exc:
+        _emit(store, pod, "Warning", "Failed", f"Error: {exc}", name)
+        return {"reason": "CreateContainerConfigError", "message": str(exc)}
     except (docker.errors.APIError, ValueError) as exc:
         message = _api_message(exc)
         _emit(store, pod, "Warning", "Failed", f"Error: {message}", name)
@@ -284,3 +314,4 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
                   [r for r in records if r.is_sandbox and r.running])
         _parallel(ctr.remove, [r.id for r in records])
         volumes.remove_pod_volumes(uid)
+        configvolumes.remove(store.path.parent, uid)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podctl.api.meta import NAMESPACED
+from podctl.manifest.config_rules import validate_configmap, validate_secret
 from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
 from podctl.manifest.problems import FieldPath, Problem, render_value
@@ -15,10 +16,12 @@ from podctl.manifest.schema import FieldError, validate_structure
 from podctl.manifest.service_rules import validate_endpoints, validate_service
 from podctl.manifest.unsupported import warnings_for
 
-SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints")
+SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints",
+                   "ConfigMap", "Secret")
 DEFAULT_NAMESPACE = "default"
 VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
-              "Endpoints": validate_endpoints}
+              "Endpoints": validate_endpoints,
+              "ConfigMap": validate_configmap, "Secret": validate_secret}
 
 
 @dataclass
@@ -69,8 +72,8 @@ def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
         return _problem(doc, ("apiVersion",), f"{base} ({kind} is in apiVersion: v1)")
     return _problem(
         doc, ("kind",),
-        f"{base} (podctl supports only v1 Pod, ReplicationController, Namespace, Service and "
-        "Endpoints)",
+        f"{base} (podctl supports only v1 {', '.join(SUPPORTED_KINDS[:-1])} and "
+        f"{SUPPORTED_KINDS[-1]})",
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
@@ -163,6 +164,19 @@ def default_service_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def default_config(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Secret is Opaque unless typed; its write-only stringData is merged, base64-encoded,
+    into data (winning over a key in both) and never stored."""
+    if obj["kind"] == "Secret":
+        obj.setdefault("type", "Opaque")
+        plain = obj.pop("stringData", None) or {}
+        if plain:
+            data = obj.setdefault("data", {})
+            for key, value in plain.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+    return obj
+
+
 def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     """The object's metadata mapping (created when absent)."""
     meta = obj.get("metadata")
@@ -190,6 +204,8 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
             for port in subset.get("ports") or []:
                 port.setdefault("protocol", "TCP")
         return out
+    if kind in ("ConfigMap", "Secret"):  # no spec either: the data is the object
+        return default_config(out)
     spec = out.setdefault("spec", {})
     if kind == "Pod":
         apply_pod_spec_defaults(spec, for_pod=True)

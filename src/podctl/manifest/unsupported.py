@@ -40,7 +40,7 @@ POD_SECURITY_FIELDS = (
     "supplementalGroupsPolicy",
     "windowsOptions",
 )
-CONTAINER_FIELDS = ("envFrom", "lifecycle", "resizePolicy", "restartPolicyRules", "volumeDevices")
+CONTAINER_FIELDS = ("lifecycle", "resizePolicy", "restartPolicyRules", "volumeDevices")
 CONTAINER_SECURITY_FIELDS = (
     "appArmorProfile",
     "procMount",
@@ -48,8 +48,10 @@ CONTAINER_SECURITY_FIELDS = (
     "seccompProfile",
     "windowsOptions",
 )
-SUPPORTED_VOLUME_SOURCES = ("emptyDir", "hostPath")
-SUPPORTED_ENV_SOURCES = ("fieldRef", "resourceFieldRef")
+SUPPORTED_VOLUME_SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI",
+                            "projected")
+SUPPORTED_PROJECTIONS = ("configMap", "secret", "downwardAPI")
+SUPPORTED_ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
 
 
 def _present(obj: dict[str, Any], key: str) -> bool:
@@ -112,6 +114,12 @@ def pod_spec_warnings(spec: Any, path: FieldPath) -> list[str]:
             for key, value in vol.items():
                 if key != "name" and key not in SUPPORTED_VOLUME_SOURCES and value is not None:
                     _say(out, (*path, "volumes", i, key))
+            projected = vol.get("projected")
+            sources = projected.get("sources") if isinstance(projected, dict) else None
+            for j, source in enumerate(sources if isinstance(sources, list) else []):
+                for key in source if isinstance(source, dict) else {}:
+                    if key not in SUPPORTED_PROJECTIONS and source[key] is not None:
+                        _say(out, (*path, "volumes", i, "projected", "sources", j, key))
     return out
 
 

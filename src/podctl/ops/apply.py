@@ -9,6 +9,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import Invalid, NotFound
+from podctl.manifest.config_rules import validate_update
 from podctl.ops.deferred import DockerWork
 from podctl.store import Store
 
@@ -54,7 +55,23 @@ def merged(existing: Obj, desired: Obj) -> Obj:
         out["spec"] = copy.deepcopy(desired["spec"])
         if out["spec"] != existing["spec"]:
             md["generation"] = int(md.get("generation", 1)) + 1
+    elif kind in ("ConfigMap", "Secret"):
+        _config_update(out, desired)
     return out
+
+
+def _config_update(out: Obj, desired: Obj) -> None:
+    """A ConfigMap or Secret takes the desired data, unless the API server forbids it."""
+    errs = validate_update(out, desired)
+    if errs:
+        body = errs[0].message if len(errs) == 1 else "\n" + "\n".join(
+            f"* {e.message}" for e in errs)
+        raise Invalid(f'The {out["kind"]} "{meta.name_of(out)}" is invalid: {body}')
+    for field in ("data", "binaryData", "immutable", "type"):
+        if field in desired:
+            out[field] = copy.deepcopy(desired[field])
+        else:
+            out.pop(field, None)
 
 
 def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
@@ -90,7 +107,7 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
         wrote = updated != fresh
         if not wrote:
             return False
-        spec_changed = updated["spec"] != fresh["spec"]
+        spec_changed = updated.get("spec") != fresh.get("spec")
         fresh.clear()
         fresh.update(updated)
         return True
@@ -111,6 +128,10 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
         from podctl.ops.replication import reconcile_if_no_controller
 
         docker.run(lambda: reconcile_if_no_controller(store, namespace, name))
+    if stored["kind"] in ("ConfigMap", "Secret"):
+        from podctl.ops.create import users_if_no_controller
+
+        docker.run(lambda: users_if_no_controller(store, stored["kind"], namespace, name))
     return True
 
 

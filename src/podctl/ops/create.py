@@ -13,6 +13,7 @@ from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
 from podctl.ops.deferred import DockerWork
 from podctl.ops.session import home_service_range
+from podctl.runtime.configenv import references
 from podctl.runtime.images import ProgressFn
 from podctl.store import Store
 
@@ -42,7 +43,19 @@ def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None
         docker.run(lambda: reconcile_if_no_controller(store, namespace, name))
     if stored["kind"] in ("Pod", "ReplicationController", "Service"):
         docker.run(lambda: endpoints_if_no_controller(store, namespace))
+    if stored["kind"] in ("ConfigMap", "Secret"):
+        docker.run(lambda: users_if_no_controller(store, stored["kind"], namespace, name))
     return f"{meta.singular(stored['kind'])}/{name} created"
+
+
+def users_if_no_controller(store: Store, kind: str, namespace: str, name: str) -> None:
+    """With no controller running, sync here, once, the pods that use a ConfigMap or Secret
+    just written: one waiting for it starts, mounted files follow it."""
+    if controller_running(podctl_home()):
+        return
+    for pod in store.list("Pod", namespace):
+        if (kind, name) in references(pod) and pod["spec"].get("nodeName"):
+            sync_pod(store, namespace, meta.name_of(pod))
 
 
 def endpoints_if_no_controller(store: Store, namespace: str) -> None:

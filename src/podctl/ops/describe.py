@@ -10,6 +10,7 @@ from podctl.kubelet.observed import pods_with_status
 from podctl.ops.get import GetRequest, fetch
 from podctl.ops.session import open_store
 from podctl.ops.views import pods_without_engine
+from podctl.printers import config as config_printer
 from podctl.printers import describe as printer
 from podctl.printers import services as service_printer
 
@@ -46,6 +47,10 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             texts.append(service_printer.describe_service(obj, endpoints, events, now))
         elif kind == "Endpoints":
             texts.append(service_printer.describe_endpoints(obj, events, now))
+        elif kind == "ConfigMap":
+            texts.append(config_printer.describe_configmap(obj, events, now))
+        elif kind == "Secret":
+            texts.append(config_printer.describe_secret(obj))
         else:
             texts.append(printer.describe_generic(obj, events, now))
     return texts

@@ -130,7 +130,25 @@ def _env_value(pod: Obj, var: Obj) -> str:
     if "resourceFieldRef" in source:
         ref = source["resourceFieldRef"]
         return f"{ref.get('resource')} ({ref.get('divisor', '1')})"
+    for key, word in (("configMapKeyRef", "of config map"), ("secretKeyRef", "in secret")):
+        if key in source:
+            ref = source[key]
+            return (f"<set to the key '{ref.get('key')}' {word} '{ref.get('name')}'>\t"
+                    f"Optional: {str(bool(ref.get('optional'))).lower()}")
     return "<set to a source podctl does not resolve>"
+
+
+def _env_from(w: Lines, c: Obj) -> None:
+    """`Environment Variables from:`, one line per envFrom source."""
+    if not c.get("envFrom"):
+        return
+    w.add(2, "Environment Variables from:")
+    for source in c["envFrom"]:
+        kind, ref = (("ConfigMap", source["configMapRef"]) if "configMapRef" in source
+                     else ("Secret", source.get("secretRef") or {}))
+        prefix = f" with prefix '{source['prefix']}'" if source.get("prefix") else ""
+        optional = str(bool(ref.get("optional"))).lower()
+        w.add(3, f"{ref.get('name', '')}\t{kind}{prefix}\tOptional: {optional}")
 
 
 def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None, space: str = "") -> None:
@@ -166,6 +184,7 @@ def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None, space: str = "") 
                        ("Startup", "startupProbe")):
         if c.get(key):
             w.add(2, f"{title}:\t{probe_text(c[key])}")
+    _env_from(w, c)
     env = c.get("env") or []
     if not env:
         w.add(2, "Environment:\t<none>")
@@ -184,6 +203,43 @@ def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None, space: str = "") 
             w.add(3, f"{m['mountPath']} from {m['name']} ({mode}{extra})")
 
 
+def _optional(value: Any) -> str:
+    """A *bool as Go's %v prints it."""
+    return "<nil>" if value is None else str(bool(value)).lower()
+
+
+def _api_volume(w: Lines, v: Obj, level: int) -> None:
+    """configMap, secret, downwardAPI and projected volumes, in kubectl's words."""
+    if "configMap" in v:
+        w.add(level, "Type:\tConfigMap (a volume populated by a ConfigMap)")
+        w.add(level, f"Name:\t{v['configMap'].get('name', '')}")
+        w.add(level, f"Optional:\t{str(bool(v['configMap'].get('optional'))).lower()}")
+    elif "secret" in v:
+        w.add(level, "Type:\tSecret (a volume populated by a Secret)")
+        w.add(level, f"SecretName:\t{v['secret'].get('secretName', '')}")
+        w.add(level, f"Optional:\t{str(bool(v['secret'].get('optional'))).lower()}")
+    elif "downwardAPI" in v:
+        w.add(level, "Type:\tDownwardAPI (a volume populated by information about the pod)")
+        w.add(level, "Items:")
+        for item in v["downwardAPI"].get("items") or []:
+            ref = item.get("fieldRef") or {}
+            source = ref.get("fieldPath") or (item.get("resourceFieldRef") or {}).get("resource")
+            w.add(level + 1, f"{source} -> {item.get('path')}")
+    else:
+        w.add(level, "Type:\tProjected (a volume that contains injected data from multiple "
+                     "sources)")
+        for source in v["projected"].get("sources") or []:
+            if "secret" in source:
+                w.add(level, f"SecretName:\t{source['secret'].get('name', '')}")
+                w.add(level, f"SecretOptionalName:\t{_optional(source['secret'].get('optional'))}")
+            elif "downwardAPI" in source:
+                w.add(level, "DownwardAPI:\ttrue")
+            elif "configMap" in source:
+                w.add(level, f"ConfigMapName:\t{source['configMap'].get('name', '')}")
+                w.add(level, "ConfigMapOptional:\t"
+                             f"{_optional(source['configMap'].get('optional'))}")
+
+
 def _volumes(w: Lines, volumes: list[Obj], level: int = 0) -> None:
     if not volumes:
         w.add(level, "Volumes:\t<none>")
@@ -195,6 +251,8 @@ def _volumes(w: Lines, volumes: list[Obj], level: int = 0) -> None:
             w.add(level + 2, "Type:\tHostPath (bare host directory volume)")
             w.add(level + 2, f"Path:\t{v['hostPath']['path']}")
             w.add(level + 2, f"HostPathType:\t{v['hostPath'].get('type', '')}")
+        elif {"configMap", "secret", "downwardAPI", "projected"} & v.keys():
+            _api_volume(w, v, level + 2)
         else:
             e = v.get("emptyDir") or {}
             w.add(level + 2,

@@ -12,6 +12,12 @@ from podctl.api.labels import format_labels
 from podctl.api.meta import Obj
 from podctl.errors import PodctlError
 from podctl.printers.age import age
+from podctl.printers.config import (
+    CONFIGMAP_HEADERS,
+    SECRET_HEADERS,
+    configmap_row,
+    secret_row,
+)
 from podctl.printers.controllers import (
     EVENT_HEADERS,
     NODE_HEADERS,
@@ -54,6 +60,8 @@ TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "Event": (EVENT_HEADERS, [], event_row),
     "Service": (SERVICE_HEADERS, SERVICE_WIDE_HEADERS, service_row),
     "Endpoints": (ENDPOINTS_HEADERS, [], endpoints_row),
+    "ConfigMap": (CONFIGMAP_HEADERS, [], configmap_row),
+    "Secret": (SECRET_HEADERS, [], secret_row),
 }
 
 

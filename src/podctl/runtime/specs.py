@@ -9,6 +9,7 @@ from typing import Any, Literal
 from podctl.api.fieldpath import field_value
 from podctl.api.meta import Obj
 from podctl.api.quantity import bytes_of, divide_up, millicores
+from podctl.runtime.configenv import ConfigObjects, env_from, key_ref_value
 
 _VAR_REF = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
@@ -21,6 +22,9 @@ class PodContext:
     host_ip: str
     node_name: str
     service_env: dict[str, str] = field(default_factory=dict)
+    # The ConfigMaps and Secrets of the pod's namespace that it refers to, as they are now.
+    config: ConfigObjects = field(default_factory=dict)
+    allocatable: dict[str, str] = field(default_factory=dict)  # the node's, for limits unset
 
 
 def link_services(services: list[Obj], namespace: str, enable_links: bool) -> list[Obj]:
@@ -88,10 +92,15 @@ def field_ref_value(pod: Obj, path: str, ctx: PodContext) -> str:
     return runtime[path] if path in runtime else field_value(pod, path)
 
 
-def resource_field_value(container: Obj, ref: Obj) -> str:
+def resource_field_value(container: Obj, ref: Obj,
+                         allocatable: dict[str, str] | None = None) -> str:
+    """ceil(quantity / divisor); a limit the container does not set is the node's
+    allocatable amount, as the kubelet fills it in."""
     resource = ref.get("resource", "")
     section, _, name = resource.partition(".")
     value = ((container.get("resources") or {}).get(section) or {}).get(name)
+    if value is None and section == "limits":
+        value = (allocatable or {}).get(name)
     if value is None:
         return "0"
     return str(divide_up(value, ref.get("divisor") or "1"))
@@ -107,17 +116,24 @@ def needs_pod_ip(container: Obj) -> bool:
 
 
 def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
-    """The container's environment in order, with $(VAR) references expanded (Service
-    variables may be referred to), then the Service variables it does not set itself."""
-    env: dict[str, str] = {}
+    """The container's environment in order: envFrom's, then env's with $(VAR) references
+    expanded (Service variables may be referred to), then the Service variables it does not
+    set itself. ConfigError when a ConfigMap, Secret or key it needs is missing."""
+    namespace = str((pod.get("metadata") or {}).get("namespace", ""))
+    env: dict[str, str] = env_from(namespace, container, ctx.config).env
     for var in container.get("env") or []:
         name = var["name"]
         if "valueFrom" in var:
             source = var["valueFrom"]
-            if "fieldRef" in source:
+            if "configMapKeyRef" in source or "secretKeyRef" in source:
+                value = key_ref_value(namespace, source, ctx.config)
+                if value is not None:
+                    env[name] = value
+            elif "fieldRef" in source:
                 env[name] = field_ref_value(pod, source["fieldRef"]["fieldPath"], ctx)
             elif "resourceFieldRef" in source:
-                env[name] = resource_field_value(container, source["resourceFieldRef"])
+                env[name] = resource_field_value(container, source["resourceFieldRef"],
+                                                 ctx.allocatable)
             else:
                 env[name] = ""
         else:
@@ -143,6 +159,9 @@ VolumeSources = dict[str, tuple[Literal["volume", "bind"], str]]
 def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources) -> list[Mount]:
     """Mounts for a container; volume_sources maps a pod volume name to (kind, source)."""
     mounts = []
+    # The kubelet mounts API data (configMap, secret, downwardAPI, projected) read-only.
+    api_data = {v["name"] for v in (pod.get("spec") or {}).get("volumes") or []
+                if {"configMap", "secret", "downwardAPI", "projected"} & v.keys()}
     for vm in container.get("volumeMounts") or []:
         kind, source = volume_sources[vm["name"]]
         if vm.get("subPath"):
@@ -150,7 +169,8 @@ def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources) ->
                 # Docker volumes cannot mount a sub-directory on this engine's API version.
                 raise ValueError(f"subPath is only supported for hostPath volumes ({vm['name']})")
             source = f"{source.rstrip('/')}/{vm['subPath']}"
-        mounts.append(Mount(kind, source, vm["mountPath"], bool(vm.get("readOnly"))))
+        mounts.append(Mount(kind, source, vm["mountPath"],
+                            bool(vm.get("readOnly")) or vm["name"] in api_data))
     return mounts
 
 

@@ -12,12 +12,15 @@ from podctl.runtime.client import docker_api, translate_errors
 from podctl.runtime.specs import VolumeSources
 
 
-def prepare_volumes(pod: Obj) -> VolumeSources:
-    """Create the pod's volumes; map each volume name to (mount kind, source)."""
+def prepare_volumes(pod: Obj, bound: dict[str, str] | None = None) -> VolumeSources:
+    """Create the pod's volumes; map each volume name to (mount kind, source). `bound`: the
+    host directories already written for some of them (configMap, secret)."""
     sources: VolumeSources = {}
     for volume in pod["spec"].get("volumes") or []:
         name = volume["name"]
-        if "hostPath" in volume:
+        if bound and name in bound:
+            sources[name] = ("bind", bound[name])
+        elif "hostPath" in volume:
             sources[name] = ("bind", _host_path(volume["hostPath"]))
         else:
             sources[name] = ("volume", _empty_dir(pod, name, volume.get("emptyDir") or {}))

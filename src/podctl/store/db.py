@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -75,6 +76,10 @@ class Store:
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that read-modify-write
         # cycles of concurrent podctl processes serialize instead of failing.
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        # It holds Secrets: only its owner may read it (SQLite gives its WAL the same mode).
+        with suppress(OSError):
+            if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+                path.chmod(0o600)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)

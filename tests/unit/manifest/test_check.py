@@ -62,6 +62,8 @@ def test_unsupported_fields_warn_once_each() -> None:
         "  affinity:\n    nodeAffinity: {}\n"
         "  initContainers:\n  - name: init\n    image: busybox\n  hostNetwork: true\n"
         "  volumes:\n  - name: cfg\n    configMap:\n      name: cfg\n"
+        "  - name: all\n    projected:\n      sources:\n      - serviceAccountToken:\n"
+        "          path: token\n"
     )
     checked = check(text)
     assert checked.problems == []
@@ -70,7 +72,8 @@ def test_unsupported_fields_warn_once_each() -> None:
         "spec.serviceAccountName is not supported by podctl and is ignored",
         "spec.tolerations is not supported by podctl and is ignored",
         "spec.containers[0].lifecycle is not supported by podctl and is ignored",
-        "spec.volumes[0].configMap is not supported by podctl and is ignored",
+        "spec.volumes[1].projected.sources[0].serviceAccountToken is not supported by podctl "
+        "and is ignored",
     ]
 
 
