@@ -5,7 +5,8 @@ Dev-time only. Input: the ``_definitions.json`` of one Kubernetes minor version 
 PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Outputs:
 
 - a compact validation schema holding only the definitions that Pod, ReplicationController,
-  Namespace, Service, Endpoints and List need (no prose, so validation loads fast);
+  Namespace, Service, Endpoints, apps/v1 ReplicaSet and List need (no prose, so validation
+  loads fast);
 - next to it, ``k8s-core-v1-explain.json``: the upstream descriptions of every field reachable
   from EXPLAIN_ROOTS, with kubectl's type names, for ``podctl explain``. More kinds: list them.
 
@@ -27,6 +28,7 @@ ROOTS = {
     "Namespace": "io.k8s.api.core.v1.Namespace",
     "Service": "io.k8s.api.core.v1.Service",
     "Endpoints": "io.k8s.api.core.v1.Endpoints",
+    "ReplicaSet": "io.k8s.api.apps.v1.ReplicaSet",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {
@@ -37,6 +39,7 @@ EXPLAIN_ROOTS = {
     "Event": ("v1", "io.k8s.api.core.v1.Event"),
     "Service": ("v1", "io.k8s.api.core.v1.Service"),
     "Endpoints": ("v1", "io.k8s.api.core.v1.Endpoints"),
+    "ReplicaSet": ("apps/v1", "io.k8s.api.apps.v1.ReplicaSet"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
@@ -53,9 +56,12 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src/podctl/schemas/k8s-c
 
 
 def short_name(ref: str) -> str:
-    """Turn 'io.k8s.api.core.v1.PodSpec' into 'PodSpec' (meta types keep a 'meta.' prefix)."""
+    """Turn 'io.k8s.api.core.v1.PodSpec' into 'PodSpec' (meta types keep a 'meta.' prefix,
+    other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
+    if ref.startswith("io.k8s.api.apps.v1."):
+        return "apps." + ref.removeprefix("io.k8s.api.apps.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):
         return "meta." + ref.removeprefix("io.k8s.apimachinery.pkg.apis.meta.v1.")
     return ref

@@ -25,6 +25,7 @@ from podctl.controllers.deletion import (
 from podctl.controllers.endpoints import sync_endpoints
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
+from podctl.controllers.replication import REPLICATED_KINDS
 from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod
@@ -39,7 +40,10 @@ from podctl.workqueue import Workers, WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace", "Service", "Endpoints")
+WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Node", "Namespace", "Service",
+                 "Endpoints")
+# Kinds a pod change in their namespace may concern.
+POD_WATCHERS = (*REPLICATED_KINDS, "Service")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
@@ -164,8 +168,8 @@ class Controller:
         log.debug("sync %s %s/%s", kind, namespace, name)
         if kind == "Pod":
             self.sync_pod(namespace, name)
-        elif kind == "ReplicationController":
-            self.sync_rc(namespace, name)
+        elif kind in REPLICATED_KINDS:
+            self.sync_rc(namespace, name, kind)
         elif kind == "Namespace":
             self.sync_namespace(name)
         elif kind == "Service":
@@ -223,12 +227,12 @@ class Controller:
         if namespace == SYSTEM_NAMESPACE and name in (PROXY_POD, DNS_POD):
             self.queue.add(DATAPLANE)  # a new container has no records or rules yet
 
-    def sync_rc(self, namespace: str, name: str) -> None:
-        result = sync_rc(self.store, namespace, name)
+    def sync_rc(self, namespace: str, name: str, kind: str = "ReplicationController") -> None:
+        result = sync_rc(self.store, namespace, name, kind)
         for pod in result.created + result.deleting:
             self.queue.add(("Pod", namespace, meta.name_of(pod)))
         if result.requeue:
-            self.queue.add(("ReplicationController", namespace, name))
+            self.queue.add((kind, namespace, name))
 
     def sync_namespace(self, name: str) -> None:
         """A Terminating namespace (whoever started its deletion) is emptied, then removed."""
@@ -240,12 +244,12 @@ class Controller:
 
     def _wake_namespace(self, namespace: str,
                         versions: dict[tuple[str, str, str], int] | None = None) -> None:
-        """A pod changed: the replication controllers and Services of its namespace may
-        care, and so does the namespace itself when it is being deleted."""
+        """A pod changed: the replication controllers, ReplicaSets and Services of its
+        namespace may care, and so does the namespace itself when it is being deleted."""
         if versions is None:
-            versions = self.store.versions(("ReplicationController", "Service"))
+            versions = self.store.versions(POD_WATCHERS)
         for kind, ns, name in versions:
-            if kind in ("ReplicationController", "Service") and ns == namespace:
+            if kind in POD_WATCHERS and ns == namespace:
                 self.queue.add((kind, ns, name))
         self.queue.add(("Namespace", "", namespace))
 

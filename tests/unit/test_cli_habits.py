@@ -62,6 +62,7 @@ def complete(line: str) -> list[str]:
     (("namespaces", "namespace", "ns", "Namespace"), "Namespace"),
     (("nodes", "node", "no", "Node"), "Node"),
     (("events", "event", "ev", "Event"), "Event"),
+    (("replicasets", "replicaset", "rs", "ReplicaSet"), "ReplicaSet"),
 ])
 def test_every_plural_singular_short_and_kind_spelling_names_the_kind(
         words: tuple[str, ...], kind: str) -> None:
@@ -126,6 +127,7 @@ def test_api_resources_lists_the_resource_table() -> None:
         "pods                     po           v1           true         Pod",
         "replicationcontrollers   rc           v1           true         ReplicationController",
         "services                 svc          v1           true         Service",
+        "replicasets              rs           apps/v1      true         ReplicaSet",
     ]
 
 
@@ -134,7 +136,9 @@ def test_api_resources_filters_and_formats() -> None:
         0, "namespaces\nnodes\n")
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
-        "endpoints", "events", "pods", "replicationcontrollers", "services"]
+        "endpoints", "events", "pods", "replicationcontrollers", "services", "replicasets"]
+    code, out = run("api-resources", "-o", "name", "--sort-by", "name")
+    assert out.splitlines()[-3:] == ["replicasets.apps", "replicationcontrollers", "services"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
     assert out.splitlines()[5].endswith("[create delete deletecollection get list patch "
@@ -177,8 +181,8 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
-        "endpoints", "events", "namespaces", "nodes", "pods", "replicationcontrollers",
-        "services"]
+        "endpoints", "events", "namespaces", "nodes", "pods", "replicasets",
+        "replicationcontrollers", "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]

@@ -46,6 +46,8 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("events", "event", ("ev",), "Event", True),
     Resource("services", "service", ("svc",), "Service", True, categories=("all",)),
     Resource("endpoints", "endpoints", ("ep",), "Endpoints", True),
+    Resource("replicasets", "replicaset", ("rs",), "ReplicaSet", True, api_version="apps/v1",
+             categories=("all",)),
 )}
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)
@@ -53,12 +55,22 @@ NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)
 _BY_WORD: dict[str, str] = {w: r.kind for r in RESOURCES.values() for w in r.words()}
 
 
+def _group_suffix(kind: str) -> str:
+    """kubectl names resources of a non-core group with it: `replicaset.apps`."""
+    group_version = RESOURCES[kind].api_version
+    return "." + group_version.split("/", 1)[0] if "/" in group_version else ""
+
+
 def plural(kind: str) -> str:
-    return RESOURCES[kind].name
+    return RESOURCES[kind].name + _group_suffix(kind)
 
 
 def singular(kind: str) -> str:
-    return RESOURCES[kind].singular
+    return RESOURCES[kind].singular + _group_suffix(kind)
+
+
+def api_version(kind: str) -> str:
+    return RESOURCES[kind].api_version
 
 
 def new_uid() -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from podctl.api.meta import NAMESPACED
+from podctl.api.meta import api_version as served_version
+from podctl.manifest.apps_rules import validate_replica_set
 from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
 from podctl.manifest.problems import FieldPath, Problem, render_value
@@ -15,10 +17,11 @@ from podctl.manifest.schema import FieldError, validate_structure
 from podctl.manifest.service_rules import validate_endpoints, validate_service
 from podctl.manifest.unsupported import warnings_for
 
-SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints")
+SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints",
+                   "ReplicaSet")
 DEFAULT_NAMESPACE = "default"
 VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
-              "Endpoints": validate_endpoints}
+              "Endpoints": validate_endpoints, "ReplicaSet": validate_replica_set}
 
 
 @dataclass
@@ -57,20 +60,22 @@ def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
         return _problem(
             doc,
             ("apiVersion",) if api_version is not None else (),
-            f'apiVersion not set: no matches for kind "{kind}" in version "" (add apiVersion: v1)',
+            f'apiVersion not set: no matches for kind "{kind}" in version "" (add apiVersion: '
+            f'{served_version(kind) if kind in SUPPORTED_KINDS else "v1"})',
         )
-    if kind in SUPPORTED_KINDS and api_version == "v1":
+    if kind in SUPPORTED_KINDS and api_version == served_version(kind):
         return None
     base = f'no matches for kind "{kind}" in version "{api_version}"'
     near = [k for k in SUPPORTED_KINDS if k.lower() == kind.lower()]
     if near and near[0] != kind:
         return _problem(doc, ("kind",), f"{base} (did you mean kind: {near[0]}?)")
     if kind in SUPPORTED_KINDS:
-        return _problem(doc, ("apiVersion",), f"{base} ({kind} is in apiVersion: v1)")
+        return _problem(doc, ("apiVersion",),
+                        f"{base} ({kind} is in apiVersion: {served_version(kind)})")
     return _problem(
         doc, ("kind",),
         f"{base} (podctl supports only v1 Pod, ReplicationController, Namespace, Service and "
-        "Endpoints)",
+        "Endpoints, and apps/v1 ReplicaSet)",
     )
 
 

@@ -206,6 +206,13 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
                 apply_pod_spec_defaults(template["spec"], for_pod=False)
         if spec.get("replicas") is None:
             spec["replicas"] = 1
+    elif kind == "ReplicaSet":
+        # Unlike an RC, nothing comes from the template: no selector, no labels.
+        template = spec.get("template")
+        if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+            apply_pod_spec_defaults(template["spec"], for_pod=False)
+        if spec.get("replicas") is None:
+            spec["replicas"] = 1
     elif kind == "Service":
         default_service_spec(spec)
     return out

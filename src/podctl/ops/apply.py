@@ -50,11 +50,31 @@ def merged(existing: Obj, desired: Obj) -> Obj:
     kind = existing["kind"]
     if kind == "Pod":
         out["spec"] = _pod_spec_update(existing, desired)
-    elif kind == "ReplicationController":
+    elif kind in ("ReplicationController", "ReplicaSet"):
+        if kind == "ReplicaSet" and desired["spec"].get("selector") != existing["spec"].get(
+                "selector"):
+            raise Invalid(f'The ReplicaSet "{meta.name_of(existing)}" is invalid: '
+                          f"spec.selector: Invalid value: "
+                          f"{_selector_json(desired['spec'].get('selector'))}: "
+                          "field is immutable")
         out["spec"] = copy.deepcopy(desired["spec"])
         if out["spec"] != existing["spec"]:
             md["generation"] = int(md.get("generation", 1)) + 1
     return out
+
+
+def _selector_json(selector: Obj | None) -> str:
+    """A LabelSelector as the API server prints it in errors: Go's JSON field order
+    (matchLabels, matchExpressions; key, operator, values), empty fields left out."""
+    selector = selector or {}
+    out: Obj = {}
+    if selector.get("matchLabels"):
+        out["matchLabels"] = dict(sorted(selector["matchLabels"].items()))
+    if selector.get("matchExpressions"):
+        out["matchExpressions"] = [
+            {k: e[k] for k in ("key", "operator", "values") if e.get(k)}
+            for e in selector["matchExpressions"]]
+    return json.dumps(out, separators=(",", ":"))
 
 
 def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
@@ -107,10 +127,10 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
 
         # the new image; a pod that ran keeps its old container meanwhile
         docker.run(lambda: sync_pod(store, namespace, name))
-    if stored["kind"] == "ReplicationController":
+    if stored["kind"] in ("ReplicationController", "ReplicaSet"):
         from podctl.ops.replication import reconcile_if_no_controller
 
-        docker.run(lambda: reconcile_if_no_controller(store, namespace, name))
+        docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))
     return True
 
 

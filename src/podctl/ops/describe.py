@@ -32,7 +32,7 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
                     if p["spec"].get("nodeName") == obj["metadata"]["name"]
                     and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
             texts.append(printer.describe_node(obj, pods, events, now))
-        elif kind == "ReplicationController":
+        elif kind in ("ReplicationController", "ReplicaSet"):
             pods = owned_pods(store, obj)
             try:
                 pods = pods_with_status(store, pods)

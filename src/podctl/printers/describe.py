@@ -7,8 +7,8 @@ from typing import Any
 
 from podctl.api import meta
 from podctl.api.fieldpath import field_value
-from podctl.api.labels import format_selector_map
-from podctl.api.meta import Obj
+from podctl.api.labels import format_label_selector, format_selector_map
+from podctl.api.meta import Obj, controller_of
 from podctl.printers.age import age, human_duration
 from podctl.printers.table import format_columns
 
@@ -302,16 +302,21 @@ def describe_generic(obj: Obj, events: list[dict[str, Any]], now: datetime) -> s
 
 
 def describe_rc(rc: Obj, pods: list[Obj], events: list[dict[str, Any]], now: datetime) -> str:
-    """kubectl describe rc: counts, pod phases, the pod template and events."""
+    """kubectl describe rc (and rs): counts, pod phases, the pod template and events."""
     md, spec, status = rc["metadata"], rc["spec"], rc.get("status") or {}
     template = spec.get("template") or {}
     phases = [(p.get("status") or {}).get("phase", "Pending") for p in pods]
     w = Lines()
     w.add(0, f"Name:\t{md['name']}")
     w.add(0, f"Namespace:\t{md['namespace']}")
-    w.add(0, f"Selector:\t{format_selector_map(spec.get('selector') or {})}")
+    selector = (format_label_selector(spec.get("selector")) if rc["kind"] == "ReplicaSet"
+                else format_selector_map(spec.get("selector") or {}))
+    w.add(0, f"Selector:\t{selector}")
     multiline_map(w, "Labels", md.get("labels"))
     multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    owner = controller_of(rc)
+    if owner:
+        w.add(0, f"Controlled By:\t{owner.get('kind')}/{owner.get('name')}")
     w.add(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} "
              "desired")
     w.add(0, f"Pods Status:\t{phases.count('Running')} Running / "

@@ -49,6 +49,7 @@ def _namespace_row(obj: Obj, now: datetime, wide: bool) -> list[str]:
 TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "Pod": (POD_HEADERS, POD_WIDE_HEADERS, pod_row),
     "ReplicationController": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
+    "ReplicaSet": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
     "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
     "Node": (NODE_HEADERS, NODE_WIDE_HEADERS, node_row),
     "Event": (EVENT_HEADERS, [], event_row),
