@@ -5,8 +5,8 @@ Dev-time only. Input: the ``_definitions.json`` of one Kubernetes minor version 
 PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Outputs:
 
 - a compact validation schema holding only the definitions that Pod, ReplicationController,
-  Namespace, Service, Endpoints, apps/v1 ReplicaSet and List need (no prose, so validation
-  loads fast);
+  Namespace, Service, Endpoints, apps/v1 ReplicaSet and Deployment, and List need (no prose,
+  so validation loads fast);
 - next to it, ``k8s-core-v1-explain.json``: the upstream descriptions of every field reachable
   from EXPLAIN_ROOTS, with kubectl's type names, for ``podctl explain``. More kinds: list them.
 
@@ -29,6 +29,7 @@ ROOTS = {
     "Service": "io.k8s.api.core.v1.Service",
     "Endpoints": "io.k8s.api.core.v1.Endpoints",
     "ReplicaSet": "io.k8s.api.apps.v1.ReplicaSet",
+    "Deployment": "io.k8s.api.apps.v1.Deployment",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {
@@ -40,6 +41,7 @@ EXPLAIN_ROOTS = {
     "Service": ("v1", "io.k8s.api.core.v1.Service"),
     "Endpoints": ("v1", "io.k8s.api.core.v1.Endpoints"),
     "ReplicaSet": ("apps/v1", "io.k8s.api.apps.v1.ReplicaSet"),
+    "Deployment": ("apps/v1", "io.k8s.api.apps.v1.Deployment"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"

@@ -63,6 +63,7 @@ def complete(line: str) -> list[str]:
     (("nodes", "node", "no", "Node"), "Node"),
     (("events", "event", "ev", "Event"), "Event"),
     (("replicasets", "replicaset", "rs", "ReplicaSet"), "ReplicaSet"),
+    (("deployments", "deployment", "deploy", "Deployment"), "Deployment"),
 ])
 def test_every_plural_singular_short_and_kind_spelling_names_the_kind(
         words: tuple[str, ...], kind: str) -> None:
@@ -127,6 +128,7 @@ def test_api_resources_lists_the_resource_table() -> None:
         "pods                     po           v1           true         Pod",
         "replicationcontrollers   rc           v1           true         ReplicationController",
         "services                 svc          v1           true         Service",
+        "deployments              deploy       apps/v1      true         Deployment",
         "replicasets              rs           apps/v1      true         ReplicaSet",
     ]
 
@@ -136,7 +138,8 @@ def test_api_resources_filters_and_formats() -> None:
         0, "namespaces\nnodes\n")
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
-        "endpoints", "events", "pods", "replicationcontrollers", "services", "replicasets"]
+        "endpoints", "events", "pods", "replicationcontrollers", "services", "deployments",
+        "replicasets"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-3:] == ["replicasets.apps", "replicationcontrollers", "services"]
     code, out = run("api-resources", "-o", "wide")
@@ -181,7 +184,7 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
-        "endpoints", "events", "namespaces", "nodes", "pods", "replicasets",
+        "deployments", "endpoints", "events", "namespaces", "nodes", "pods", "replicasets",
         "replicationcontrollers", "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]

@@ -48,6 +48,8 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("endpoints", "endpoints", ("ep",), "Endpoints", True),
     Resource("replicasets", "replicaset", ("rs",), "ReplicaSet", True, api_version="apps/v1",
              categories=("all",)),
+    Resource("deployments", "deployment", ("deploy",), "Deployment", True,
+             api_version="apps/v1", categories=("all",)),
 )}
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)

@@ -39,13 +39,14 @@ def _register() -> None:
         label,
         logs,
         portforward,
+        rollout,
         run,
         version,
         wait,
     )
 
     for module in (create, apply, run, expose, get, describe, delete, logs, copy, label, wait,
-                   controller, portforward, explain, version, completion):
+                   rollout, controller, portforward, explain, version, completion):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -134,6 +134,8 @@ def advance_namespace_deletion(store: Store, name: str, grace: int | None = None
     them), so do its Services and Endpoints, its pods are marked, and the namespace goes
     once it is empty. The store refuses new content in it, so nothing can appear after the
     listing. Returns the pods marked."""
+    for deployment in store.list("Deployment", name):
+        store.delete("Deployment", name, meta.name_of(deployment), meta.uid_of(deployment))
     for kind in REPLICATED_KINDS:
         for rc in store.list(kind, name):
             with file_lock(f"rc-{meta.uid_of(rc)}"):

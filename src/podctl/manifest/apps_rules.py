@@ -3,6 +3,7 @@ pkg/apis/apps/validation and apimachinery's ValidateLabelSelector."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from podctl.api.labels import selector_from_label_selector
@@ -122,3 +123,85 @@ def validate_replica_template(errs: Errors, template: dict[str, Any], selector: 
     if tspec.get("activeDeadlineSeconds") is not None:
         errs.append(forbidden((*path, "spec", "activeDeadlineSeconds"),
                               f"activeDeadlineSeconds in {owner} is not Supported"))
+
+
+PERCENT_HINT = ("a valid percent string must be a numeric string followed by an ending '%' "
+                "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")
+
+
+def _int_or_percent(errs: Errors, value: Any, path: FieldPath) -> int | None:
+    """ValidatePositiveIntOrPercent; the percentage (or None for an integer or an error)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]+%", value):
+            errs.append(invalid(path, value, PERCENT_HINT))
+            return None
+        return int(value[:-1])
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        errs.append(invalid(path, value, "must be greater than or equal to 0"))
+    return None
+
+
+def _is_zero(value: Any) -> bool:
+    return value in (0, "0%")
+
+
+def validate_deployment(obj: dict[str, Any]) -> Errors:
+    """ValidateDeployment: the ReplicaSet rules for selector and template, plus the strategy,
+    history and deadline rules."""
+    errs: Errors = []
+    validate_metadata(errs, obj.get("metadata"), True, names.dns1123_subdomain)
+    spec = _d(obj.get("spec"))
+    path: FieldPath = ("spec",)
+    _nonneg(errs, spec.get("replicas"), (*path, "replicas"))
+    _nonneg(errs, spec.get("minReadySeconds"), (*path, "minReadySeconds"))
+    _nonneg(errs, spec.get("revisionHistoryLimit"), (*path, "revisionHistoryLimit"))
+    _strategy(errs, _d(spec.get("strategy")), (*path, "strategy"))
+    deadline = spec.get("progressDeadlineSeconds")
+    if isinstance(deadline, int) and not isinstance(deadline, bool):
+        _nonneg(errs, deadline, (*path, "progressDeadlineSeconds"))
+        ready = spec.get("minReadySeconds") or 0
+        if isinstance(ready, int) and deadline <= ready:
+            errs.append(invalid((*path, "progressDeadlineSeconds"), deadline,
+                                "must be greater than minReadySeconds"))
+    selector = spec.get("selector")
+    if not isinstance(selector, dict):
+        return errs  # the strict schema reports it: `spec.selector: Required value`
+    before = len(errs)
+    validate_label_selector(errs, selector, (*path, "selector"))
+    if len(errs) > before or not _well_formed(selector):
+        errs.append(invalid((*path, "selector"), selector, "invalid label selector"))
+        return errs
+    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        errs.append(invalid((*path, "selector"), selector,
+                            "empty selector is invalid for deployment"))
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        errs.append(required((*path, "template")))
+        return errs
+    validate_replica_template(errs, template, selector, (*path, "template"), "ReplicaSet")
+    return errs
+
+
+def _strategy(errs: Errors, strategy: dict[str, Any], path: FieldPath) -> None:
+    kind = strategy.get("type", "RollingUpdate")
+    rolling = strategy.get("rollingUpdate")
+    if kind == "Recreate":
+        if rolling is not None:
+            errs.append(forbidden((*path, "rollingUpdate"),
+                                  "may not be specified when strategy `type` is 'Recreate'"))
+        return
+    if kind != "RollingUpdate":
+        errs.append(unsupported((*path, "type"), kind, ("Recreate", "RollingUpdate")))
+        return
+    rolling = _d(rolling)
+    rpath: FieldPath = (*path, "rollingUpdate")
+    surge, unavailable = rolling.get("maxSurge"), rolling.get("maxUnavailable")
+    _int_or_percent(errs, surge, (*rpath, "maxSurge"))
+    percent = _int_or_percent(errs, unavailable, (*rpath, "maxUnavailable"))
+    if surge is not None and unavailable is not None and _is_zero(surge) \
+            and _is_zero(unavailable):
+        errs.append(invalid((*rpath, "maxUnavailable"), unavailable,
+                            "may not be 0 when `maxSurge` is 0"))
+    if percent is not None and percent > 100:
+        errs.append(invalid((*rpath, "maxUnavailable"), unavailable,
+                            "must not be greater than 100%"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from podctl.api.meta import NAMESPACED
 from podctl.api.meta import api_version as served_version
-from podctl.manifest.apps_rules import validate_replica_set
+from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
 from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
 from podctl.manifest.problems import FieldPath, Problem, render_value
@@ -18,10 +18,11 @@ from podctl.manifest.service_rules import validate_endpoints, validate_service
 from podctl.manifest.unsupported import warnings_for
 
 SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints",
-                   "ReplicaSet")
+                   "ReplicaSet", "Deployment")
 DEFAULT_NAMESPACE = "default"
 VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
-              "Endpoints": validate_endpoints, "ReplicaSet": validate_replica_set}
+              "Endpoints": validate_endpoints, "ReplicaSet": validate_replica_set,
+              "Deployment": validate_deployment}
 
 
 @dataclass
@@ -75,7 +76,7 @@ def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
     return _problem(
         doc, ("kind",),
         f"{base} (podctl supports only v1 Pod, ReplicationController, Namespace, Service and "
-        "Endpoints, and apps/v1 ReplicaSet)",
+        "Endpoints, and apps/v1 ReplicaSet and Deployment)",
     )
 
 

@@ -50,10 +50,10 @@ def merged(existing: Obj, desired: Obj) -> Obj:
     kind = existing["kind"]
     if kind == "Pod":
         out["spec"] = _pod_spec_update(existing, desired)
-    elif kind in ("ReplicationController", "ReplicaSet"):
-        if kind == "ReplicaSet" and desired["spec"].get("selector") != existing["spec"].get(
-                "selector"):
-            raise Invalid(f'The ReplicaSet "{meta.name_of(existing)}" is invalid: '
+    elif kind in ("ReplicationController", "ReplicaSet", "Deployment"):
+        if kind != "ReplicationController" and desired["spec"].get("selector") != existing[
+                "spec"].get("selector"):
+            raise Invalid(f'The {kind} "{meta.name_of(existing)}" is invalid: '
                           f"spec.selector: Invalid value: "
                           f"{_selector_json(desired['spec'].get('selector'))}: "
                           "field is immutable")
@@ -127,7 +127,7 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
 
         # the new image; a pod that ran keeps its old container meanwhile
         docker.run(lambda: sync_pod(store, namespace, name))
-    if stored["kind"] in ("ReplicationController", "ReplicaSet"):
+    if stored["kind"] in ("ReplicationController", "ReplicaSet", "Deployment"):
         from podctl.ops.replication import reconcile_if_no_controller
 
         docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))

@@ -36,7 +36,8 @@ def controller_hint(objs: list[Obj]) -> str | None:
     Replication controllers and ReplicaSets always do: only a running controller keeps
     their count; so do Services with a selector, whose Endpoints follow their pods.
     """
-    if not any(o["kind"] in ("ReplicationController", "ReplicaSet") or needs_controller(o)
+    if not any(o["kind"] in ("ReplicationController", "ReplicaSet", "Deployment")
+               or needs_controller(o)
                for o in objs):
         return None
 

@@ -36,11 +36,11 @@ def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None
     namespace, name = meta.namespace_of(stored), meta.name_of(stored)
     if stored["kind"] == "Pod" and stored["spec"].get("nodeName"):
         docker.run(lambda: sync_pod(store, namespace, name, progress))
-    elif stored["kind"] in ("ReplicationController", "ReplicaSet"):
+    elif stored["kind"] in ("ReplicationController", "ReplicaSet", "Deployment"):
         from podctl.ops.replication import reconcile_if_no_controller
 
         docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))
-    if stored["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Service"):
+    if stored["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service"):
         docker.run(lambda: endpoints_if_no_controller(store, namespace))
     return f"{meta.singular(stored['kind'])}/{name} created"
 

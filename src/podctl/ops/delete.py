@@ -127,6 +127,11 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
                 yield "", exc
         elif kind in ("ReplicationController", "ReplicaSet"):
             yield delete_rc(store, kind, namespace, name, request.cascade, request.grace), None
+        elif kind == "Deployment":
+            from podctl.ops.deployment import delete_deployment
+
+            yield delete_deployment(store, namespace, name, request.cascade,
+                                    request.grace), None
         else:
             store.delete(kind, namespace, name)
             if kind == "Service":

@@ -29,8 +29,12 @@ from podctl.store import Store
 
 def reconcile_if_no_controller(store: Store, namespace: str, name: str,
                                kind: str = "ReplicationController") -> bool:
-    """With no controller running, do its job for this RC or ReplicaSet once, here; True if
-    done."""
+    """With no controller running, do its job for this RC or ReplicaSet (or Deployment)
+    once, here; True if done."""
+    if kind == "Deployment":
+        from podctl.ops.deployment import reconcile_if_no_controller as roll_out
+
+        return roll_out(store, namespace, name)
     if controller_running(podctl_home()):
         return False
     result = sync_rc(store, namespace, name, kind)

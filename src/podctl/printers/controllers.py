@@ -56,3 +56,20 @@ def event_row(event: Obj, now: datetime, wide: bool) -> list[str]:
             str(event.get("reason", "")),
             f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
             str(event.get("message", ""))]
+
+
+DEPLOY_HEADERS = ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+
+
+def deployment_row(deployment: Obj, now: datetime, wide: bool) -> list[str]:
+    spec, status = deployment["spec"], deployment.get("status") or {}
+    row = [deployment["metadata"]["name"],
+           f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+           str(status.get("updatedReplicas", 0)), str(status.get("availableReplicas", 0)),
+           age(deployment["metadata"].get("creationTimestamp"), now)]
+    if wide:
+        containers = spec.get("template", {}).get("spec", {}).get("containers", [])
+        row += [",".join(c["name"] for c in containers),
+                ",".join(c["image"] for c in containers),
+                format_label_selector(spec.get("selector"))]
+    return row

@@ -13,11 +13,13 @@ from podctl.api.meta import Obj
 from podctl.errors import PodctlError
 from podctl.printers.age import age
 from podctl.printers.controllers import (
+    DEPLOY_HEADERS,
     EVENT_HEADERS,
     NODE_HEADERS,
     NODE_WIDE_HEADERS,
     RC_HEADERS,
     RC_WIDE_HEADERS,
+    deployment_row,
     event_row,
     node_row,
     rc_row,
@@ -50,6 +52,7 @@ TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "Pod": (POD_HEADERS, POD_WIDE_HEADERS, pod_row),
     "ReplicationController": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
     "ReplicaSet": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
+    "Deployment": (DEPLOY_HEADERS, RC_WIDE_HEADERS, deployment_row),
     "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
     "Node": (NODE_HEADERS, NODE_WIDE_HEADERS, node_row),
     "Event": (EVENT_HEADERS, [], event_row),

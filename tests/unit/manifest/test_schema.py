@@ -21,7 +21,7 @@ def test_schema_is_small_and_pinned() -> None:
     schema = load_schema()
     assert schema.version.count(".") == 2
     assert set(schema.kinds) == {"Pod", "ReplicationController", "Namespace", "Service",
-                                 "Endpoints", "ReplicaSet", "List"}
+                                 "Endpoints", "ReplicaSet", "Deployment", "List"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 

@@ -1,0 +1,43 @@
+"""`podctl rollout status deployment/NAME`."""
+
+from __future__ import annotations
+
+import click
+
+from podctl.cli import terminal
+from podctl.cli.common import namespace_option
+from podctl.cli.completion import complete_resources
+from podctl.cli.wait import _seconds
+
+
+@click.group("rollout")
+def rollout() -> None:
+    """Manage the rollout of a Deployment."""
+
+
+@rollout.command("status")
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
+@namespace_option
+@click.option("-w", "--watch", default=True, show_default=True, type=bool,
+              help="Watch until the rollout is over (false: print the status once).")
+@click.option("--timeout", default="0s", show_default=True,
+              help="How long to watch; 0 means forever (30s, 5m, 1h...).")
+def status(args: tuple[str, ...], namespace: str | None, watch: bool, timeout: str) -> None:
+    """Print a Deployment's rollout status until it is done: rollout status deployment/NAME."""
+    from podctl.cli.common import split_resource_args
+    from podctl.errors import PodctlError
+    from podctl.ops.deployment import rollout_status
+    from podctl.ops.session import open_store
+
+    targets = split_resource_args(args)
+    if len(targets) != 1 or len(targets[0][1]) != 1:
+        raise PodctlError("rollout status requires exactly one resource: deployment/NAME")
+    kind, names = targets[0]
+    if kind != "Deployment":
+        raise PodctlError(f"no status viewer has been implemented for {kind}")
+    for line in rollout_status(open_store(), namespace or "default", names[0], watch,
+                               _seconds(timeout)):
+        terminal.out(line)
+
+
+COMMANDS = [rollout]
