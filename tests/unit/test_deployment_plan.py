@@ -180,3 +180,19 @@ def test_scaling_resizes_the_only_active_replica_set() -> None:
     assert [r["spec"]["replicas"] for r in cluster.replica_sets] == [5]
     assert cluster.replica_sets[0]["metadata"]["annotations"][
         "deployment.kubernetes.io/desired-replicas"] == "5"
+
+
+def test_a_paused_deployment_scales_but_does_not_roll_out_until_resumed() -> None:
+    cluster, d = Cluster(), deployment()
+    cluster.settle(d)
+    d["spec"]["paused"] = True
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = "web:2"
+    d["spec"]["replicas"] = 4
+    cluster.settle(d)
+    assert [r["spec"]["replicas"] for r in cluster.replica_sets] == [4]
+    progressing = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("Unknown", "DeploymentPaused")
+    d["spec"]["paused"] = False
+    cluster.settle(d)
+    assert [r["spec"]["replicas"] for r in cluster.replica_sets] == [0, 4]
+    assert d["metadata"]["annotations"][REVISION] == "2"

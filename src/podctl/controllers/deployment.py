@@ -191,6 +191,14 @@ def plan_deployment(deployment: Obj, replica_sets: list[Obj], now: datetime) -> 
         plan.revision = str(top + 1)
     else:
         plan.revision = str(revision_of(new))
+    if spec.get("paused"):
+        # Template edits wait for resume: no new ReplicaSet, only the size follows.
+        active = [rs for rs in owned if _replicas(rs) > 0] or ([new] if new else [])
+        if len(active) == 1 and _replicas(active[0]) != replicas:
+            _scale(plan, active[0], replicas, deployment, surge)
+        plan.revision = str(revision_of(new)) if new is not None else str(top)
+        plan.status = deployment_status(deployment, owned, new, now, plan)
+        return plan
     scaled = _step(plan, deployment, new, old, replicas, surge, unavailable, recreate)
     if not scaled:
         plan.delete = _history_to_drop(deployment, old)
@@ -348,6 +356,12 @@ def deployment_status(deployment: Obj, owned: list[Obj], new: Obj | None, now: d
 def _progressing(deployment: Obj, new: Obj | None, status: Obj, now: datetime,
                  before: Obj | None, plan: DeploymentPlan | None) -> Obj | None:
     deadline = deployment["spec"].get("progressDeadlineSeconds")
+    if deployment["spec"].get("paused"):
+        return _condition("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused",
+                          now, before)
+    if before is not None and before.get("reason") == "DeploymentPaused":
+        return _condition("Progressing", "Unknown", "DeploymentResumed",
+                          "Deployment is resumed", now, before)
     if deadline is None or new is None:
         return before
     name = meta.name_of(new)
