@@ -80,3 +80,26 @@ def test_rolling_update_replaces_every_pod_through_a_new_replica_set(
     assert replica_sets(podctl) == []
     podctl.wait_for(lambda: not json.loads(podctl("get", "pods", "-o", "json"))["items"],
                     timeout=60, message="pods deleted with the Deployment")
+
+
+def test_pause_holds_a_template_change_until_resume(podctl: Podctl, controller: Start) -> None:
+    controller()
+    path = podctl.tmp / "deploy.yaml"
+    path.write_text(DEPLOYMENT.format(grace=1).replace("replicas: 3", "replicas: 1"))
+    podctl("apply", "-f", str(path))
+    podctl("rollout", "status", "deployment/web", "--timeout=90s", timeout=120)
+    assert podctl("rollout", "pause", "deployment/web") == "deployment.apps/web paused\n"
+    again = podctl.run("rollout", "pause", "deployment/web")
+    assert again.code != 0 and 'deployments.apps "web" is already paused' in again.err
+    path.write_text(DEPLOYMENT.format(grace=2).replace("replicas: 3", "replicas: 1"))
+    podctl("apply", "-f", str(path))
+    podctl.wait_for(lambda: any(
+        c.get("reason") == "DeploymentPaused" for c in json.loads(podctl(
+            "get", "deploy", "web", "-o", "json"))["status"].get("conditions", [])),
+        timeout=30, message="the paused condition")
+    assert len(replica_sets(podctl)) == 1
+    assert podctl("rollout", "resume", "deploy/web") == "deployment.apps/web resumed\n"
+    status = podctl("rollout", "status", "deployment/web", "--timeout=90s", timeout=120)
+    assert status.splitlines()[-1] == 'deployment "web" successfully rolled out'
+    assert sorted(r["spec"]["replicas"] for r in replica_sets(podctl)) == [0, 1]
+    podctl("delete", "deploy", "web")

@@ -46,10 +46,11 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("events", "event", ("ev",), "Event", True),
     Resource("services", "service", ("svc",), "Service", True, categories=("all",)),
     Resource("endpoints", "endpoints", ("ep",), "Endpoints", True),
-    Resource("replicasets", "replicaset", ("rs",), "ReplicaSet", True, api_version="apps/v1",
-             categories=("all",)),
+    # `get all` lists in this order, as kubectl does: deployments before replicasets.
     Resource("deployments", "deployment", ("deploy",), "Deployment", True,
              api_version="apps/v1", categories=("all",)),
+    Resource("replicasets", "replicaset", ("rs",), "ReplicaSet", True, api_version="apps/v1",
+             categories=("all",)),
 )}
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)

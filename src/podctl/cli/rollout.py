@@ -40,4 +40,45 @@ def status(args: tuple[str, ...], namespace: str | None, watch: bool, timeout: s
         terminal.out(line)
 
 
+def _one_deployment(args: tuple[str, ...]) -> str:
+    from podctl.cli.common import split_resource_args
+    from podctl.errors import PodctlError
+
+    targets = split_resource_args(args)
+    if len(targets) != 1 or len(targets[0][1]) != 1:
+        raise PodctlError("exactly one resource is required: deployment/NAME")
+    kind, names = targets[0]
+    if kind != "Deployment":
+        raise PodctlError(f"{kind.lower()}s are not supported, only deployments")
+    return names[0]
+
+
+@rollout.command("pause")
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
+@namespace_option
+def pause(args: tuple[str, ...], namespace: str | None) -> None:
+    """Hold a Deployment's template changes back: rollout pause deployment/NAME."""
+    from podctl.ops.deployment import set_paused
+    from podctl.ops.session import open_store
+
+    terminal.out(set_paused(open_store(), namespace or "default", _one_deployment(args), True))
+
+
+@rollout.command("resume")
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
+@namespace_option
+def resume(args: tuple[str, ...], namespace: str | None) -> None:
+    """Roll out what changed while paused: rollout resume deployment/NAME."""
+    from podctl.cli.create import warn_deferred
+    from podctl.ops.deferred import PENDING, DockerWork
+    from podctl.ops.deployment import reconcile_if_no_controller, set_paused
+    from podctl.ops.session import open_store
+
+    store, name, ns = open_store(), _one_deployment(args), namespace or "default"
+    terminal.out(set_paused(store, ns, name, False))
+    docker = DockerWork()
+    docker.run(lambda: reconcile_if_no_controller(store, ns, name), PENDING)
+    warn_deferred(docker, [])
+
+
 COMMANDS = [rollout]

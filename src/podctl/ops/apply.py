@@ -58,9 +58,24 @@ def merged(existing: Obj, desired: Obj) -> Obj:
                           f"{_selector_json(desired['spec'].get('selector'))}: "
                           "field is immutable")
         out["spec"] = copy.deepcopy(desired["spec"])
+        if kind == "Deployment":
+            _keep_paused(out["spec"], existing)
         if out["spec"] != existing["spec"]:
             md["generation"] = int(md.get("generation", 1)) + 1
     return out
+
+
+def _keep_paused(spec: Obj, existing: Obj) -> None:
+    """`rollout pause` sets spec.paused outside the applied configuration: as kubectl's
+    three-way merge, a re-apply that never mentioned the field leaves it alone."""
+    try:
+        applied = json.loads((existing["metadata"].get("annotations") or {}).get(
+            LAST_APPLIED, "{}"))
+    except ValueError:
+        applied = {}
+    mentioned = "paused" in ((applied.get("spec") or {}) if isinstance(applied, dict) else {})
+    if "paused" not in spec and not mentioned and existing["spec"].get("paused"):
+        spec["paused"] = existing["spec"]["paused"]
 
 
 def _selector_json(selector: Obj | None) -> str:

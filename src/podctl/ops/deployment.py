@@ -113,3 +113,28 @@ def rollout_status(store: Store, namespace: str, name: str, watch: bool,
         if deadline is not None and time.monotonic() >= deadline:
             raise PodctlError("timed out waiting for the condition")
         time.sleep(POLL_SECONDS)
+
+
+def set_paused(store: Store, namespace: str, name: str, paused: bool) -> str:
+    """`rollout pause|resume`: spec.paused, refused when it already has that value."""
+    already = False
+
+    def change(deployment: Obj) -> bool:
+        nonlocal already
+        already = bool(deployment["spec"].get("paused")) == paused
+        if already:
+            return False
+        if paused:
+            deployment["spec"]["paused"] = True
+        else:
+            deployment["spec"].pop("paused", None)
+        md = deployment["metadata"]
+        md["generation"] = int(md.get("generation", 1)) + 1
+        return True
+
+    if store.mutate("Deployment", namespace, name, change) is None:
+        raise NotFound(meta.plural("Deployment"), name)
+    if already:
+        state = "already paused" if paused else "not paused"
+        raise PodctlError(f'{meta.plural("Deployment")} "{name}" is {state}')
+    return f"{meta.singular('Deployment')}/{name} {'paused' if paused else 'resumed'}"
