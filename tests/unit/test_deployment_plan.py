@@ -196,3 +196,30 @@ def test_a_paused_deployment_scales_but_does_not_roll_out_until_resumed() -> Non
     cluster.settle(d)
     assert [r["spec"]["replicas"] for r in cluster.replica_sets] == [0, 4]
     assert d["metadata"]["annotations"][REVISION] == "2"
+
+
+def test_scaling_mid_rollout_shares_the_new_size_proportionally() -> None:
+    d = deployment(replicas=10, strategy={"type": "RollingUpdate", "rollingUpdate": {
+        "maxSurge": 3, "maxUnavailable": 2}})
+    sized = {"deployment.kubernetes.io/desired-replicas": "10",
+             "deployment.kubernetes.io/max-replicas": "13"}
+
+    def rs(name: str, image: str, replicas: int, created: str, revision: str) -> dict[str, Any]:
+        template = copy.deepcopy(TEMPLATE)
+        template["spec"]["containers"][0]["image"] = image
+        return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {"name": name, "namespace": "default", "uid": name,
+                             "creationTimestamp": created,
+                             "annotations": {**sized, REVISION: revision},
+                             "ownerReferences": [{"controller": True, "uid": "d-1"}]},
+                "spec": {"replicas": replicas, "template": template},
+                "status": {"replicas": replicas, "availableReplicas": 0}}
+
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = "web:2"
+    stuck = [rs("old", "web:1", 8, "2026-01-01T00:00:00Z", "1"),
+             rs("new", "web:2", 5, "2026-01-02T00:00:00Z", "2")]
+    d["spec"]["replicas"] = 15
+    plan = plan_deployment(d, stuck, NOW)
+    assert {s.rs["metadata"]["name"]: s.replicas for s in plan.scale} == {"old": 11, "new": 7}
+    assert all(s.annotations["deployment.kubernetes.io/max-replicas"] == "18"
+               for s in plan.scale)

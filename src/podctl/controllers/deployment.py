@@ -221,6 +221,12 @@ def _step(plan: DeploymentPlan, deployment: Obj, new: Obj | None, old: list[Obj]
                for k, v in wanted.items()):
             plan.scale.append(Scale(new, replicas, wanted))
         return False
+    active = [rs for rs in [new, *old] if rs is not None and _replicas(rs) > 0]
+    desired = [(rs["metadata"].get("annotations") or {}).get(DESIRED) for rs in active]
+    if not recreate and len(active) > 1 and any(
+            value is not None and value != str(replicas) for value in desired):
+        _scale_proportionally(plan, deployment, active, replicas, surge)
+        return True
     if recreate:
         if active_old:
             for rs in active_old:
@@ -279,6 +285,41 @@ def _step(plan: DeploymentPlan, deployment: Obj, new: Obj | None, old: list[Obj]
             _scale(plan, rs, _replicas(rs) - cut, deployment, surge)
             changed = True
     return changed
+
+
+def _scale_proportionally(plan: DeploymentPlan, deployment: Obj, active: list[Obj],
+                          replicas: int, surge: int) -> None:
+    """A Deployment resized mid-rollout: every active ReplicaSet grows or shrinks by its
+    share (its size over the max-replicas it was sized for), largest first; the leftover
+    goes to the largest."""
+    allowed = replicas + surge if replicas else 0
+    to_add = allowed - sum(_replicas(rs) for rs in active)
+    newest_first = sorted(active, key=lambda rs: rs["metadata"].get("creationTimestamp", ""),
+                          reverse=to_add > 0)
+    ranked = sorted(newest_first, key=_replicas, reverse=True)
+    sizes: dict[str, int] = {}
+    added = 0
+    for rs in ranked:
+        share = 0
+        if to_add and added != to_add:
+            annotated = int((rs["metadata"].get("annotations") or {}).get(MAX_REPLICAS) or 0) \
+                or int((deployment.get("status") or {}).get("replicas", 0))
+            fraction = (-_replicas(rs) if not replicas or not annotated
+                        else _round(_replicas(rs) * allowed / annotated) - _replicas(rs))
+            share = min(fraction, to_add - added) if to_add > 0 else max(fraction,
+                                                                           to_add - added)
+        sizes[meta.uid_of(rs)] = _replicas(rs) + share
+        added += share
+    if ranked and added != to_add:
+        first = meta.uid_of(ranked[0])
+        sizes[first] = max(0, sizes[first] + to_add - added)
+    for rs in ranked:
+        _scale(plan, rs, sizes[meta.uid_of(rs)], deployment, surge)
+
+
+def _round(value: float) -> int:
+    """Go's math.Round: halves away from zero."""
+    return math.floor(value + 0.5) if value >= 0 else -math.floor(-value + 0.5)
 
 
 def _scale(plan: DeploymentPlan, rs: Obj, replicas: int, deployment: Obj, surge: int) -> None:
