@@ -103,3 +103,40 @@ def test_pause_holds_a_template_change_until_resume(podctl: Podctl, controller: 
     assert status.splitlines()[-1] == 'deployment "web" successfully rolled out'
     assert sorted(r["spec"]["replicas"] for r in replica_sets(podctl)) == [0, 1]
     podctl("delete", "deploy", "web")
+
+
+def first_hash(podctl: Podctl) -> str:
+    return str(next(r["metadata"]["labels"]["pod-template-hash"] for r in replica_sets(podctl)
+                    if r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"))
+
+
+def test_history_and_undo(podctl: Podctl) -> None:
+    """Without a controller the command rolls out itself; undo reuses the old ReplicaSet."""
+    path = podctl.tmp / "deploy.yaml"
+    path.write_text(DEPLOYMENT.format(grace=1).replace("replicas: 3", "replicas: 1"))
+    podctl("apply", "-f", str(path))
+    assert podctl("rollout", "history", "deployment/web") == (
+        "deployment.apps/web \nREVISION  CHANGE-CAUSE\n1         <none>\n")
+    path.write_text(DEPLOYMENT.format(grace=2).replace("replicas: 3", "replicas: 1"))
+    podctl("apply", "-f", str(path))
+    assert podctl("rollout", "history", "deploy/web").splitlines()[2:] == [
+        "1         <none>", "2         <none>"]
+    shown = podctl("rollout", "history", "deploy/web", "--revision=1").splitlines()
+    assert shown[0] == "deployment.apps/web with revision #1"
+    assert shown[1:3] == ["Pod Template:", "  Labels:  app=web"]
+    assert shown[3].split() == [f"pod-template-hash={first_hash(podctl)}"]
+    missing = podctl.run("rollout", "history", "deploy/web", "--revision=7")
+    assert missing.code != 0 and "unable to find the specified revision" in missing.err
+    first = {r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]:
+             r["metadata"]["name"] for r in replica_sets(podctl)}["1"]
+    assert podctl("rollout", "undo", "deployment/web") == "deployment.apps/web rolled back\n"
+    by_revision = {r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: r
+                   for r in replica_sets(podctl)}
+    assert sorted(by_revision) == ["2", "3"]
+    assert by_revision["3"]["metadata"]["name"] == first
+    assert by_revision["3"]["spec"]["replicas"] == 1
+    assert podctl("rollout", "undo", "deployment/web", "--to-revision=3") == (
+        "deployment.apps/web skipped rollback (current template already matches revision 3)\n")
+    gone = podctl.run("rollout", "undo", "deployment/web", "--to-revision=1")
+    assert gone.code != 0 and "unable to find specified revision 1 in history" in gone.err
+    podctl("delete", "deploy", "web")

@@ -144,6 +144,8 @@ def test_reapplying_an_old_template_reuses_its_replica_set_with_a_new_revision()
     assert len(cluster.replica_sets) == 2
     assert [r["spec"]["replicas"] for r in cluster.replica_sets] == [3, 0]
     assert d["metadata"]["annotations"][REVISION] == "3"
+    reused = cluster.replica_sets[0]["metadata"]["annotations"]
+    assert (reused[REVISION], reused["deployment.kubernetes.io/revision-history"]) == ("3", "1")
 
 
 def test_recreate_stops_every_old_pod_before_the_new_replica_set() -> None:

@@ -81,4 +81,38 @@ def resume(args: tuple[str, ...], namespace: str | None) -> None:
     warn_deferred(docker, [])
 
 
+@rollout.command("history")
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
+@namespace_option
+@click.option("--revision", type=int, default=0, help="Show this revision's pod template.")
+def history(args: tuple[str, ...], namespace: str | None, revision: int) -> None:
+    """List a Deployment's revisions: rollout history deployment/NAME."""
+    from podctl.ops.deployment import rollout_history
+    from podctl.ops.session import open_store
+
+    terminal.out(rollout_history(open_store(), namespace or "default", _one_deployment(args),
+                                 revision), end="")
+
+
+@rollout.command("undo")
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
+@namespace_option
+@click.option("--to-revision", type=int, default=0,
+              help="The revision to go back to (default: the previous one).")
+def undo(args: tuple[str, ...], namespace: str | None, to_revision: int) -> None:
+    """Go back to an earlier revision's template: rollout undo deployment/NAME."""
+    from podctl.cli.create import warn_deferred
+    from podctl.ops.deferred import PENDING, DockerWork
+    from podctl.ops.deployment import reconcile_if_no_controller, rollout_undo
+    from podctl.ops.session import open_store
+
+    store, name, ns = open_store(), _one_deployment(args), namespace or "default"
+    line = rollout_undo(store, ns, name, to_revision)
+    terminal.out(line)
+    if line.endswith("rolled back"):
+        docker = DockerWork()
+        docker.run(lambda: reconcile_if_no_controller(store, ns, name), PENDING)
+        warn_deferred(docker, [])
+
+
 COMMANDS = [rollout]

@@ -191,6 +191,14 @@ def plan_deployment(deployment: Obj, replica_sets: list[Obj], now: datetime) -> 
         plan.revision = str(top + 1)
     else:
         plan.revision = str(revision_of(new))
+    if new is not None and not spec.get("paused") and revision_of(new) != int(plan.revision):
+        # An old ReplicaSet became the new one again: it gets the next revision and
+        # remembers the number it had.
+        history = (new["metadata"].get("annotations") or {}).get(REVISION_HISTORY, "")
+        before = str(revision_of(new))
+        plan.scale.append(Scale(new, _replicas(new), {
+            REVISION: plan.revision,
+            REVISION_HISTORY: f"{history},{before}" if history else before}))
     if spec.get("paused"):
         # Template edits wait for resume: no new ReplicaSet, only the size follows.
         active = [rs for rs in owned if _replicas(rs) > 0] or ([new] if new else [])

@@ -3,6 +3,7 @@ kubectl's cascade modes, and `rollout status`."""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from podctl.controllers.deletion import (
     finish_pods,
     mark_owner_deleting,
 )
+from podctl.controllers.deployment import NOT_COPIED, revision_of, without_hash
 from podctl.controllers.deployment_sync import (
     advance_deployment_deletion,
     owned_replica_sets,
@@ -138,3 +140,76 @@ def set_paused(store: Store, namespace: str, name: str, paused: bool) -> str:
         state = "already paused" if paused else "not paused"
         raise PodctlError(f'{meta.plural("Deployment")} "{name}" is {state}')
     return f"{meta.singular('Deployment')}/{name} {'paused' if paused else 'resumed'}"
+
+
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+
+
+def _history(store: Store, deployment: Obj) -> dict[int, Obj]:
+    return {revision_of(rs): rs for rs in owned_replica_sets(store, deployment)}
+
+
+def rollout_history(store: Store, namespace: str, name: str, revision: int = 0) -> str:
+    """`rollout history`: the revisions and their change causes, or one revision's pod
+    template (in describe's layout)."""
+    from podctl.printers.describe import describe_pod_template
+
+    deployment = store.require("Deployment", namespace, name)
+    history = _history(store, deployment)
+    label = f"{meta.singular('Deployment')}/{name}"
+    if revision:
+        if revision not in history:
+            raise PodctlError("unable to find the specified revision")
+        return (f"{label} with revision #{revision}\n"
+                + describe_pod_template(deployment, history[revision]["spec"]["template"]))
+    if not history:
+        return "No rollout history found.\n"
+    rows = [("REVISION", "CHANGE-CAUSE")] + [
+        (str(number), (history[number]["metadata"].get("annotations") or {}).get(
+            CHANGE_CAUSE, "<none>")) for number in sorted(history)]
+    width = max(len(number) for number, _ in rows) + 2  # kubectl's tabwriter padding here
+    # The first line is the name printer's with an empty operation: a trailing space.
+    return f"{label} \n" + "".join(f"{n.ljust(width)}{cause}\n" for n, cause in rows)
+
+
+def rollout_undo(store: Store, namespace: str, name: str, to_revision: int = 0) -> str:
+    """`rollout undo`: the Deployment's template (and annotations) back from a revision's
+    ReplicaSet; the controller then reuses that ReplicaSet under a new revision."""
+    deployment = store.require("Deployment", namespace, name)
+    label = f"{meta.singular('Deployment')}/{name}"
+    if deployment["spec"].get("paused"):
+        raise PodctlError("you cannot rollback a paused deployment; resume it first with "
+                          "'kubectl rollout resume' and try again")
+    history = _history(store, deployment)
+    if not history:
+        raise PodctlError(f'no rollout history found for deployment "{name}"')
+    if to_revision:
+        target = history.get(to_revision)
+        if target is None:
+            raise PodctlError(f"unable to find specified revision {to_revision} in history")
+    else:
+        numbers = sorted(history)
+        if len(numbers) < 2:
+            raise PodctlError(f'no rollout history found for deployment "{name}"')
+        to_revision = numbers[-2]
+        target = history[to_revision]
+    template = without_hash(target["spec"]["template"])
+    if template == without_hash(deployment["spec"]["template"]):
+        return (f"{label} skipped rollback (current template already matches revision "
+                f"{to_revision})")
+
+    def change(fresh: Obj) -> bool:
+        md = fresh["metadata"]
+        kept = {k: v for k, v in (md.get("annotations") or {}).items() if k in NOT_COPIED}
+        copied = {k: v for k, v in (target["metadata"].get("annotations") or {}).items()
+                  if k not in NOT_COPIED}
+        md["annotations"] = {**copied, **kept}
+        if not md["annotations"]:
+            md.pop("annotations")
+        fresh["spec"]["template"] = copy.deepcopy(template)
+        md["generation"] = int(md.get("generation", 1)) + 1
+        return True
+
+    if store.mutate("Deployment", namespace, name, change, meta.uid_of(deployment)) is None:
+        raise NotFound(meta.plural("Deployment"), name)
+    return f"{label} rolled back"

@@ -342,6 +342,13 @@ def _pod_template(w: Lines, owner: Obj, template: Obj) -> None:
         w.add(1, "Volumes:\t<none>")
 
 
+def describe_pod_template(owner: Obj, template: Obj) -> str:
+    """The `Pod Template:` block alone (rollout history --revision)."""
+    w = Lines()
+    _pod_template(w, owner, template)
+    return w.text()
+
+
 def _conditions(w: Lines, conditions: list[Obj]) -> None:
     if conditions:
         w.add(0, "Conditions:")
