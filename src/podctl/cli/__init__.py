@@ -20,8 +20,8 @@ from podctl.cli import terminal
 @click.option("-v", "--verbose", count=True, envvar="PODCTL_VERBOSE",
               help="Show tracebacks of internal errors (env PODCTL_VERBOSE).")
 def cli(verbose: int) -> None:
-    """podctl runs Kubernetes v1 Pods and ReplicationControllers on a local Docker engine,
-    with kubectl's commands, flags and output."""
+    """podctl runs Kubernetes Pods, ReplicationControllers, ReplicaSets and Deployments on a
+    local Docker engine, with kubectl's commands, flags and output."""
 
 
 def _register() -> None:
