@@ -5,8 +5,8 @@ Dev-time only. Input: the ``_definitions.json`` of one Kubernetes minor version 
 PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Outputs:
 
 - a compact validation schema holding only the definitions that Pod, ReplicationController,
-  Namespace, Service, Endpoints, ConfigMap,
-  Secret and List need (no prose, so validation loads fast);
+  Namespace, Service, Endpoints, ConfigMap, Secret, apps/v1 ReplicaSet and Deployment, and
+  List need (no prose, so validation loads fast);
 - next to it, ``k8s-core-v1-explain.json``: the upstream descriptions of every field reachable
   from EXPLAIN_ROOTS, with kubectl's type names, for ``podctl explain``. More kinds: list them.
 
@@ -31,6 +31,8 @@ ROOTS = {
     # configuration objects (issue 12)
     "ConfigMap": "io.k8s.api.core.v1.ConfigMap",
     "Secret": "io.k8s.api.core.v1.Secret",
+    "ReplicaSet": "io.k8s.api.apps.v1.ReplicaSet",
+    "Deployment": "io.k8s.api.apps.v1.Deployment",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {
@@ -44,6 +46,8 @@ EXPLAIN_ROOTS = {
     # configuration objects (issue 12)
     "ConfigMap": ("v1", "io.k8s.api.core.v1.ConfigMap"),
     "Secret": ("v1", "io.k8s.api.core.v1.Secret"),
+    "ReplicaSet": ("apps/v1", "io.k8s.api.apps.v1.ReplicaSet"),
+    "Deployment": ("apps/v1", "io.k8s.api.apps.v1.Deployment"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
@@ -60,9 +64,12 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src/podctl/schemas/k8s-c
 
 
 def short_name(ref: str) -> str:
-    """Turn 'io.k8s.api.core.v1.PodSpec' into 'PodSpec' (meta types keep a 'meta.' prefix)."""
+    """Turn 'io.k8s.api.core.v1.PodSpec' into 'PodSpec' (meta types keep a 'meta.' prefix,
+    other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
+    if ref.startswith("io.k8s.api.apps.v1."):
+        return "apps." + ref.removeprefix("io.k8s.api.apps.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):
         return "meta." + ref.removeprefix("io.k8s.apimachinery.pkg.apis.meta.v1.")
     return ref

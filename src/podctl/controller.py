@@ -18,13 +18,17 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.dataplane import DNS_POD, PROXY_POD, SYSTEM_NAMESPACE, sync_dataplane
 from podctl.controllers.deletion import (
+    FOREGROUND,
     advance_namespace_deletion,
     finish_pod,
+    mark_owner_deleting,
     mark_pod_deleting,
 )
+from podctl.controllers.deployment_sync import sync_deployment
 from podctl.controllers.endpoints import sync_endpoints
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
+from podctl.controllers.replication import REPLICATED_KINDS
 from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod
@@ -40,8 +44,10 @@ from podctl.workqueue import Workers, WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-WATCHED_KINDS = ("Pod", "ReplicationController", "Node", "Namespace", "Service", "Endpoints",
-                 "ConfigMap", "Secret")
+WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Node", "Namespace",
+                 "Service", "Endpoints", "ConfigMap", "Secret")
+# Kinds a pod change in their namespace may concern.
+POD_WATCHERS = (*REPLICATED_KINDS, "Service")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
@@ -166,8 +172,10 @@ class Controller:
         log.debug("sync %s %s/%s", kind, namespace, name)
         if kind == "Pod":
             self.sync_pod(namespace, name)
-        elif kind == "ReplicationController":
-            self.sync_rc(namespace, name)
+        elif kind in REPLICATED_KINDS:
+            self.sync_rc(namespace, name, kind)
+        elif kind == "Deployment":
+            self.sync_deployment(namespace, name)
         elif kind == "Namespace":
             self.sync_namespace(name)
         elif kind == "Service":
@@ -234,12 +242,28 @@ class Controller:
         if namespace == SYSTEM_NAMESPACE and name in (PROXY_POD, DNS_POD):
             self.queue.add(DATAPLANE)  # a new container has no records or rules yet
 
-    def sync_rc(self, namespace: str, name: str) -> None:
-        result = sync_rc(self.store, namespace, name)
+    def sync_deployment(self, namespace: str, name: str) -> None:
+        result = sync_deployment(self.store, namespace, name)
+        for rs in result.touched:
+            self.queue.add(("ReplicaSet", namespace, rs))
+        if result.requeue:
+            self.queue.add(("Deployment", namespace, name))
+
+    def sync_rc(self, namespace: str, name: str, kind: str = "ReplicationController") -> None:
+        owner = self.store.get(kind, namespace, name)
+        if owner is not None and not owner["metadata"].get("deletionTimestamp") \
+                and owners_gone(self.store, owner):
+            # The garbage collector's job: a ReplicaSet whose Deployment was deleted.
+            mark_owner_deleting(self.store, owner, FOREGROUND)
+        result = sync_rc(self.store, namespace, name, kind)
         for pod in result.created + result.deleting:
             self.queue.add(("Pod", namespace, meta.name_of(pod)))
         if result.requeue:
-            self.queue.add(("ReplicationController", namespace, name))
+            self.queue.add((kind, namespace, name))
+        controller = meta.controller_of(owner) if owner is not None else None
+        if controller is not None and controller.get("kind") == "Deployment":
+            # Its status (ready, available pods) is what the Deployment's rollout waits on.
+            self.queue.add(("Deployment", namespace, str(controller.get("name"))))
 
     def sync_namespace(self, name: str) -> None:
         """A Terminating namespace (whoever started its deletion) is emptied, then removed."""
@@ -251,12 +275,12 @@ class Controller:
 
     def _wake_namespace(self, namespace: str,
                         versions: dict[tuple[str, str, str], int] | None = None) -> None:
-        """A pod changed: the replication controllers and Services of its namespace may
-        care, and so does the namespace itself when it is being deleted."""
+        """A pod changed: the replication controllers, ReplicaSets and Services of its
+        namespace may care, and so does the namespace itself when it is being deleted."""
         if versions is None:
-            versions = self.store.versions(("ReplicationController", "Service"))
+            versions = self.store.versions(POD_WATCHERS)
         for kind, ns, name in versions:
-            if kind in ("ReplicationController", "Service") and ns == namespace:
+            if kind in POD_WATCHERS and ns == namespace:
                 self.queue.add((kind, ns, name))
         self.queue.add(("Namespace", "", namespace))
 

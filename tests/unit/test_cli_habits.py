@@ -62,6 +62,8 @@ def complete(line: str) -> list[str]:
     (("namespaces", "namespace", "ns", "Namespace"), "Namespace"),
     (("nodes", "node", "no", "Node"), "Node"),
     (("events", "event", "ev", "Event"), "Event"),
+    (("replicasets", "replicaset", "rs", "ReplicaSet"), "ReplicaSet"),
+    (("deployments", "deployment", "deploy", "Deployment"), "Deployment"),
 ])
 def test_every_plural_singular_short_and_kind_spelling_names_the_kind(
         words: tuple[str, ...], kind: str) -> None:
@@ -128,6 +130,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "replicationcontrollers   rc           v1           true         ReplicationController",
         "secrets                               v1           true         Secret",
         "services                 svc          v1           true         Service",
+        "deployments              deploy       apps/v1      true         Deployment",
+        "replicasets              rs           apps/v1      true         ReplicaSet",
     ]
 
 
@@ -137,7 +141,10 @@ def test_api_resources_filters_and_formats() -> None:
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "pods", "replicationcontrollers", "secrets",
-        "services"]
+        "services", "deployments", "replicasets"]
+    code, out = run("api-resources", "-o", "name", "--sort-by", "name")
+    assert out.splitlines()[-4:] == ["replicasets.apps", "replicationcontrollers", "secrets",
+                                     "services"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
     assert out.splitlines()[6].endswith("[create delete deletecollection get list patch "
@@ -180,8 +187,8 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
-        "configmaps", "endpoints", "events", "namespaces", "nodes", "pods",
-        "replicationcontrollers", "secrets", "services"]
+        "configmaps", "deployments", "endpoints", "events", "namespaces", "nodes", "pods",
+        "replicasets", "replicationcontrollers", "secrets", "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]

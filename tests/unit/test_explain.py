@@ -71,8 +71,10 @@ def test_unknown_field_names_the_last_field_asked_for() -> None:
 
 
 def test_every_kind_podctl_serves_is_documented() -> None:
-    for kind in RESOURCES:
-        assert explain(kind, []).startswith(f"KIND:       {kind}\nVERSION:    v1\n\n")
+    for kind, resource in RESOURCES.items():
+        group, _, version = resource.api_version.rpartition("/")
+        head = f"GROUP:      {group}\n" if group else ""
+        assert explain(kind, []).startswith(f"{head}KIND:       {kind}\nVERSION:    {version}\n\n")
 
 
 def test_wrap_keeps_line_breaks_and_gives_long_words_their_own_line() -> None:

@@ -22,10 +22,12 @@ from podctl.api.labels import (
     Requirement,
     Selector,
     SelectorError,
+    format_label_selector,
     format_labels,
     format_selector_map,
     parse_label_args,
     parse_selector,
+    selector_from_label_selector,
     selector_from_map,
     validate_label_key,
     validate_label_value,
@@ -404,3 +406,39 @@ def test_parse_selector_round_trips_its_string_form(selector: Selector) -> None:
 def test_parse_selector_raises_only_selector_error(text: str) -> None:
     with contextlib.suppress(SelectorError):
         parse_selector(text)
+
+
+# --- apps/v1 LabelSelector --------------------------------------------------------------
+
+WEB = {"matchLabels": {"app": "web"},
+       "matchExpressions": [{"key": "tier", "operator": "In", "values": ["b", "a"]},
+                            {"key": "env", "operator": "Exists"},
+                            {"key": "canary", "operator": "DoesNotExist"},
+                            {"key": "zone", "operator": "NotIn", "values": ["c"]}]}
+
+
+@pytest.mark.parametrize(("labels", "selected"), [
+    ({"app": "web", "tier": "a", "env": "prod"}, True),
+    ({"app": "web", "tier": "b", "env": "", "zone": "d"}, True),
+    ({"app": "web", "tier": "c", "env": "prod"}, False),  # tier not in (a,b)
+    ({"app": "web", "tier": "a"}, False),  # env missing
+    ({"app": "web", "tier": "a", "env": "x", "canary": "1"}, False),  # canary present
+    ({"app": "web", "tier": "a", "env": "x", "zone": "c"}, False),  # zone in (c)
+    ({"app": "db", "tier": "a", "env": "x"}, False),  # matchLabels
+])
+def test_label_selector_needs_every_requirement(labels: dict[str, str], selected: bool) -> None:
+    assert selector_from_label_selector(WEB).matches(labels) is selected
+
+
+def test_label_selector_formats_sorted_by_key_in_set_syntax() -> None:
+    assert format_label_selector(WEB) == "app=web,!canary,env,tier in (a,b),zone notin (c)"
+    one = {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["a"]}]}
+    assert format_label_selector(one) == "tier in (a)"
+    assert format_label_selector({"matchLabels": {"b": "2", "a": "1"}}) == "a=1,b=2"
+
+
+@pytest.mark.parametrize("empty", [None, {}, {"matchLabels": {}, "matchExpressions": []}])
+def test_empty_label_selector_formats_as_none_and_selects_all(
+        empty: dict[str, object] | None) -> None:
+    assert format_label_selector(empty) == "<none>"
+    assert selector_from_label_selector(empty).matches({"x": "y"})

@@ -133,3 +133,50 @@ def test_min_ready_seconds_is_measured_from_now() -> None:
     assert rc_status(rc, [ready_long], NOW)["availableReplicas"] == 1
     assert rc_status(rc, [ready_long], datetime(2026, 1, 1, 0, 30, tzinfo=UTC))[
         "availableReplicas"] == 0
+
+
+RS: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "ReplicaSet",
+    "metadata": {"name": "web", "namespace": "default", "uid": "rs-1", "generation": 1},
+    "spec": {"replicas": 2,
+             "selector": {"matchLabels": {"app": "kubia"},
+                          "matchExpressions": [
+                              {"key": "tier", "operator": "In", "values": ["web", "api"]},
+                              {"key": "canary", "operator": "DoesNotExist"}]},
+             "template": {"metadata": {"labels": {"app": "kubia", "tier": "web"}},
+                          "spec": {"containers": [{"name": "k", "image": "i"}]}}},
+}
+
+
+def test_replica_set_adopts_what_its_expressions_select() -> None:
+    pods = [pod("web", labels={"app": "kubia", "tier": "web"}),
+            pod("db", labels={"app": "kubia", "tier": "db"}),
+            pod("canary", labels={"app": "kubia", "tier": "api", "canary": "yes"}),
+            pod("bare", labels={"app": "kubia"})]
+    plan = plan_rc(RS, pods, NOW)
+    assert [p["metadata"]["name"] for p in plan.adopt] == ["web"]
+    assert plan.create == 1
+
+
+def test_replica_set_releases_a_pod_that_gains_an_excluded_label() -> None:
+    owned = pod("a", labels={"app": "kubia", "tier": "web", "canary": "1"}, owner="rs-1")
+    plan = plan_rc(RS, [owned], NOW)
+    assert plan.release == [owned] and plan.create == 2
+
+
+def test_replica_set_pods_are_owned_by_an_apps_v1_replica_set() -> None:
+    made = pod_from_template(RS, "web-abcde")
+    assert made["metadata"]["ownerReferences"] == [
+        {"apiVersion": "apps/v1", "blockOwnerDeletion": True, "controller": True,
+         "kind": "ReplicaSet", "name": "web", "uid": "rs-1"}]
+    assert made["metadata"]["labels"] == {"app": "kubia", "tier": "web"}
+
+
+def test_replica_set_surplus_goes_not_ready_first() -> None:
+    pods = [pod("a", labels={"app": "kubia", "tier": "web"}, owner="rs-1"),
+            pod("b", labels={"app": "kubia", "tier": "api"}, owner="rs-1", ready=False),
+            pod("c", labels={"app": "kubia", "tier": "web"}, owner="rs-1")]
+    plan = plan_rc(RS, pods, NOW)
+    assert [p["metadata"]["name"] for p in plan.delete] == ["b"]
+    assert plan.status["replicas"] == 2 and plan.status["readyReplicas"] == 2

@@ -585,3 +585,32 @@ def parse_label_args(args: Iterable[str]) -> tuple[dict[str, str], list[str]]:
     if any(key in labels for key in remove):
         raise LabelSpecError("can not both modify and remove a label in the same command")
     return labels, remove
+
+
+# --- apps/v1 LabelSelector (matchLabels + matchExpressions) ----------------------------
+
+# metav1.LabelSelectorOperator spellings -> the parser's operators.
+LABEL_SELECTOR_OPERATORS = {"In": IN, "NotIn": NOT_IN, "Exists": EXISTS,
+                            "DoesNotExist": DOES_NOT_EXIST}
+
+
+def selector_from_label_selector(spec: Mapping[str, object] | None) -> Selector:
+    """LabelSelectorAsSelector for a validated `{matchLabels, matchExpressions}`: every
+    requirement must hold; the empty selector matches everything. Requirements are sorted by
+    key, as apimachinery sorts them, so str() is kubectl's selector string."""
+    spec = spec or {}
+    labels = spec.get("matchLabels") or {}
+    requirements = [Requirement(str(key), EQUALS, (str(value),))
+                    for key, value in (labels.items() if isinstance(labels, Mapping) else ())]
+    expressions = spec.get("matchExpressions") or []
+    for expr in expressions if isinstance(expressions, list) else ():
+        operator = LABEL_SELECTOR_OPERATORS[str(expr["operator"])]
+        values = () if operator in (EXISTS, DOES_NOT_EXIST) else tuple(
+            sorted(str(v) for v in expr.get("values") or []))
+        requirements.append(Requirement(str(expr["key"]), operator, values))
+    return Selector(tuple(sorted(requirements, key=lambda req: req.key)))
+
+
+def format_label_selector(spec: Mapping[str, object] | None) -> str:
+    """FormatLabelSelector: `app=web,tier in (a,b),!env`, or `<none>` when it is empty."""
+    return str(selector_from_label_selector(spec)) or "<none>"

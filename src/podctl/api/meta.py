@@ -49,6 +49,11 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     # configuration objects (issue 12)
     Resource("configmaps", "configmap", ("cm",), "ConfigMap", True),
     Resource("secrets", "secret", (), "Secret", True),
+    # `get all` lists in this order, as kubectl does: deployments before replicasets.
+    Resource("deployments", "deployment", ("deploy",), "Deployment", True,
+             api_version="apps/v1", categories=("all",)),
+    Resource("replicasets", "replicaset", ("rs",), "ReplicaSet", True, api_version="apps/v1",
+             categories=("all",)),
 )}
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)
@@ -56,12 +61,22 @@ NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)
 _BY_WORD: dict[str, str] = {w: r.kind for r in RESOURCES.values() for w in r.words()}
 
 
+def _group_suffix(kind: str) -> str:
+    """kubectl names resources of a non-core group with it: `replicaset.apps`."""
+    group_version = RESOURCES[kind].api_version
+    return "." + group_version.split("/", 1)[0] if "/" in group_version else ""
+
+
 def plural(kind: str) -> str:
-    return RESOURCES[kind].name
+    return RESOURCES[kind].name + _group_suffix(kind)
 
 
 def singular(kind: str) -> str:
-    return RESOURCES[kind].singular
+    return RESOURCES[kind].singular + _group_suffix(kind)
+
+
+def api_version(kind: str) -> str:
+    return RESOURCES[kind].api_version
 
 
 def new_uid() -> str:

@@ -20,8 +20,8 @@ from podctl.cli import terminal
 @click.option("-v", "--verbose", count=True, envvar="PODCTL_VERBOSE",
               help="Show tracebacks of internal errors (env PODCTL_VERBOSE).")
 def cli(verbose: int) -> None:
-    """podctl runs Kubernetes v1 Pods and ReplicationControllers on a local Docker engine,
-    with kubectl's commands, flags and output."""
+    """podctl runs Kubernetes Pods, ReplicationControllers, ReplicaSets and Deployments on a
+    local Docker engine, with kubectl's commands, flags and output."""
 
 
 def _register() -> None:
@@ -39,13 +39,14 @@ def _register() -> None:
         label,
         logs,
         portforward,
+        rollout,
         run,
         version,
         wait,
     )
 
     for module in (create, apply, run, expose, get, describe, delete, logs, copy, label, wait,
-                   controller, portforward, explain, version, completion):
+                   rollout, controller, portforward, explain, version, completion):
         for command in module.COMMANDS:
             cli.add_command(command)
 

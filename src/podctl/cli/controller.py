@@ -21,7 +21,8 @@ from podctl.cli import terminal
 @click.pass_context
 def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
                    resync: float) -> None:
-    """Run probes, restarts and replication controllers until SIGINT/SIGTERM."""
+    """Run probes, restarts, replication controllers, ReplicaSets and Deployments until
+    SIGINT/SIGTERM."""
     from podctl.home import podctl_home
 
     home = podctl_home()

@@ -112,7 +112,8 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
                 ok = False
                 terminal.err(exc.render())
                 continue
-            if c.obj["kind"] in ("Pod", "ReplicationController", "Service"):
+            if c.obj["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment",
+                                 "Service"):
                 needy.append(c.obj)
     warn_deferred(docker, needy)
     return ok

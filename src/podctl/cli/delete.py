@@ -31,7 +31,7 @@ from podctl.cli.completion import complete_resources
 def delete(args: tuple[str, ...], filenames: tuple[str, ...], namespace: str | None,
            selector: str | None, all_: bool, grace_period: int, now: bool, force: bool,
            cascade: str) -> None:
-    """Delete pods, replication controllers or namespaces."""
+    """Delete pods, replication controllers, ReplicaSets, Deployments or namespaces."""
     from podctl.errors import PodctlError
     from podctl.ops.delete import DeleteRequest, delete_objects, effective_grace
     from podctl.ops.replication import parse_cascade

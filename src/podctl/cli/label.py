@@ -81,7 +81,8 @@ annotate = _metadata_command(
 @namespace_option
 @click.option("--replicas", type=int, required=True, help="The new desired count.")
 def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:
-    """Set a replication controller's replica count: podctl scale rc NAME --replicas=N."""
+    """Set a replication controller's or ReplicaSet's replica count:
+    podctl scale rc NAME --replicas=N."""
     from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
     from podctl.errors import PodctlError
@@ -92,11 +93,11 @@ def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:
     store = open_store()
     docker = DockerWork()
     for kind, names in split_resource_args(args):
-        if kind != "ReplicationController":
-            raise PodctlError(f'cannot scale {kind.lower()}s: only replicationcontrollers '
-                              "have a scale")
+        if kind not in ("ReplicationController", "ReplicaSet", "Deployment"):
+            raise PodctlError(f'cannot scale {kind.lower()}s: only replicationcontrollers, '
+                              "replicasets and deployments have a scale")
         for name in names:
-            terminal.out(do_scale(store, namespace or "default", name, replicas, docker))
+            terminal.out(do_scale(store, kind, namespace or "default", name, replicas, docker))
     warn_deferred(docker, [])
 
 

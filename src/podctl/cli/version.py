@@ -59,18 +59,20 @@ def _print_version(info: dict[str, Any], output: str | None) -> None:
               help="true: namespaced resources only; false: cluster-scoped only.")
 @click.option("--no-headers", is_flag=True, help="Table without its header line.")
 @click.option("--sort-by", type=click.Choice(["name", "kind"]), default=None,
-              help="Order by name or kind (default: name).")
+              help="Order by name or kind (default: API group, then name).")
 def api_resources(output: str | None, namespaced: bool | None, no_headers: bool,
                   sort_by: str | None) -> None:
     """Print the supported API resources: names, short names, scope and kind."""
-    from podctl.api.meta import RESOURCES
+    from podctl.api.meta import RESOURCES, plural
     from podctl.printers.table import render_table
 
     rows = [r for r in RESOURCES.values() if namespaced is None or r.namespaced == namespaced]
-    rows.sort(key=lambda r: r.kind if sort_by == "kind" else r.name)
+    # As kubectl: the core group first, then the others by name (`apps`, ...).
+    rows.sort(key=lambda r: r.kind if sort_by == "kind" else r.name if sort_by == "name"
+              else (plural(r.kind).partition(".")[2], r.name))
     if output == "name":
         for r in rows:
-            terminal.out(r.name)
+            terminal.out(plural(r.kind))
         return
     headers = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
     cells = [[r.name, ",".join(r.shortnames), r.api_version, str(r.namespaced).lower(), r.kind]

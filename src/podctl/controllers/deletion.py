@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods, set_controller_ref
+from podctl.controllers.replication import REPLICATED_KINDS
 from podctl.kubelet.sync import terminate_pod
 from podctl.locks import file_lock
 from podctl.store import Store
@@ -133,9 +134,12 @@ def advance_namespace_deletion(store: Store, name: str, grace: int | None = None
     them), so do its Services and Endpoints, its pods are marked, and the namespace goes
     once it is empty. The store refuses new content in it, so nothing can appear after the
     listing. Returns the pods marked."""
-    for rc in store.list("ReplicationController", name):
-        with file_lock(f"rc-{meta.uid_of(rc)}"):
-            store.delete("ReplicationController", name, meta.name_of(rc), meta.uid_of(rc))
+    for deployment in store.list("Deployment", name):
+        store.delete("Deployment", name, meta.name_of(deployment), meta.uid_of(deployment))
+    for kind in REPLICATED_KINDS:
+        for rc in store.list(kind, name):
+            with file_lock(f"rc-{meta.uid_of(rc)}"):
+                store.delete(kind, name, meta.name_of(rc), meta.uid_of(rc))
     for kind in ("Service", "Endpoints"):
         for obj in store.list(kind, name):
             store.delete(kind, name, meta.name_of(obj), meta.uid_of(obj))

@@ -1,5 +1,6 @@
-"""sync_rc: one level-triggered pass of the replication controller over one RC: a pure plan
-(controllers.replication.plan_rc) from the RC and its namespace's pods, then its execution."""
+"""sync_rc: one level-triggered pass of the replication controller over one RC or ReplicaSet:
+a pure plan (controllers.replication.plan_rc) from it and its namespace's pods, then its
+execution."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from podctl.controllers.bind import store_and_bind
 from podctl.controllers.deletion import advance_owner_deletion, mark_pod_deleting
 from podctl.controllers.owners import set_controller_ref
 from podctl.controllers.replication import (
-    SOURCE,
+    event_source,
     generate_name,
     plan_rc,
     pod_from_template,
@@ -37,7 +38,8 @@ class RCResult:
     requeue: bool = False
 
 
-def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
+def sync_rc(store: Store, namespace: str, name: str,
+            kind: str = "ReplicationController") -> RCResult:
     """Adopt, release, create and delete pods so the RC has `replicas` active pods; drive
     a marked RC's deletion to its end.
 
@@ -46,14 +48,14 @@ def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
     start fails half-way.
     """
     result = RCResult()
-    rc = store.get("ReplicationController", namespace, name)
+    rc = store.get(kind, namespace, name)
     if rc is None:
         return result
     if rc["metadata"].get("deletionTimestamp"):
         result.deleting = advance_owner_deletion(store, rc)
         return result
     with file_lock(f"rc-{meta.uid_of(rc)}"):
-        rc = store.get("ReplicationController", namespace, name)
+        rc = store.get(kind, namespace, name)
         if rc is None or rc["metadata"].get("deletionTimestamp"):
             result.requeue = rc is not None
             return result
@@ -72,14 +74,14 @@ def sync_rc(store: Store, namespace: str, name: str) -> RCResult:
             except PodctlError as exc:
                 failure = str(exc)
                 store.record_event(rc, "Warning", "FailedCreate", f"Error creating: {exc}",
-                                   SOURCE)
+                                   event_source(rc))
                 break
         for pod in plan.delete:
             marked = mark_pod_deleting(store, pod)
             if marked is not None:
                 result.deleting.append(marked)
                 store.record_event(rc, "Normal", "SuccessfulDelete",
-                                   f"Deleted pod: {meta.name_of(pod)}", SOURCE)
+                                   f"Deleted pod: {meta.name_of(pod)}", event_source(rc))
         status = plan.status
         if len(result.created) < plan.create:
             status = rc_status(rc, plan.kept, now, new_pods=len(result.created))
@@ -95,8 +97,10 @@ def _create_pod(store: Store, rc: Obj, taken: set[str]) -> Obj:
             pod = store_and_bind(store, pod_from_template(rc, name))
         except AlreadyExists:
             continue
-        store.record_event(rc, "Normal", "SuccessfulCreate", f"Created pod: {name}", SOURCE)
-        log.info("rc %s/%s created pod %s", meta.namespace_of(rc), meta.name_of(rc), name)
+        store.record_event(rc, "Normal", "SuccessfulCreate", f"Created pod: {name}",
+                           event_source(rc))
+        log.info("%s %s/%s created pod %s", rc["kind"], meta.namespace_of(rc),
+                 meta.name_of(rc), name)
         return pod
 
 

@@ -1,6 +1,7 @@
 """The replication controller: keep `replicas` active pods matching an RC's selector,
 adopting orphans, releasing pods whose labels no longer match, ranking surplus pods for
-deletion as Kubernetes does."""
+deletion as Kubernetes does. ReplicaSets are the same controller (Kubernetes' RC controller
+wraps the ReplicaSet one); only the selector's form and the events' source differ."""
 
 from __future__ import annotations
 
@@ -12,15 +13,30 @@ from datetime import datetime
 from typing import Any
 
 from podctl.api import meta
-from podctl.api.labels import selector_from_map
+from podctl.api.labels import Selector, selector_from_label_selector, selector_from_map
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owner_reference
 
-SOURCE = "replication-controller"
+# The kinds this controller keeps replicas of, and the source of their events.
+SOURCES = {"ReplicationController": "replication-controller",
+           "ReplicaSet": "replicaset-controller"}
+REPLICATED_KINDS = tuple(SOURCES)
 # Kubernetes' generateName alphabet: no vowels (no words), no confusable characters.
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 BURST_LIMIT = 500
+
+
+def event_source(owner: Obj) -> str:
+    return SOURCES[owner["kind"]]
+
+
+def selector_of(owner: Obj) -> Selector:
+    """An RC's equality map, or an apps/v1 LabelSelector (matchLabels, matchExpressions)."""
+    selector = owner["spec"].get("selector") or {}
+    if owner["kind"] == "ReplicationController":
+        return selector_from_map(selector)
+    return selector_from_label_selector(selector)
 
 
 def generate_name(base: str, taken: set[str], rng: random.Random | None = None) -> str:
@@ -74,10 +90,11 @@ class RCPlan:
 
 
 def plan_rc(rc: Obj, pods: list[Obj], now: datetime) -> RCPlan:
-    """Compare an RC with its namespace's pods (status filled) at `now`, and decide."""
+    """Compare an RC or ReplicaSet with its namespace's pods (status filled) at `now`, and
+    decide."""
     plan = RCPlan()
     uid = meta.uid_of(rc)
-    selector = selector_from_map(rc["spec"].get("selector") or {})
+    selector = selector_of(rc)
     for pod in pods:
         owner = meta.controller_of(pod)
         matches = selector.matches(meta.labels_of(pod))

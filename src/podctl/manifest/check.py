@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from podctl.api.meta import NAMESPACED
+from podctl.api.meta import api_version as served_version
+from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
 from podctl.manifest.config_rules import validate_configmap, validate_secret
 from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
@@ -17,11 +19,12 @@ from podctl.manifest.service_rules import validate_endpoints, validate_service
 from podctl.manifest.unsupported import warnings_for
 
 SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints",
-                   "ConfigMap", "Secret")
+                   "ConfigMap", "Secret", "ReplicaSet", "Deployment")
 DEFAULT_NAMESPACE = "default"
 VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "Endpoints": validate_endpoints,
-              "ConfigMap": validate_configmap, "Secret": validate_secret}
+              "ConfigMap": validate_configmap, "Secret": validate_secret,
+              "ReplicaSet": validate_replica_set, "Deployment": validate_deployment}
 
 
 @dataclass
@@ -60,20 +63,22 @@ def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
         return _problem(
             doc,
             ("apiVersion",) if api_version is not None else (),
-            f'apiVersion not set: no matches for kind "{kind}" in version "" (add apiVersion: v1)',
+            f'apiVersion not set: no matches for kind "{kind}" in version "" (add apiVersion: '
+            f'{served_version(kind) if kind in SUPPORTED_KINDS else "v1"})',
         )
-    if kind in SUPPORTED_KINDS and api_version == "v1":
+    if kind in SUPPORTED_KINDS and api_version == served_version(kind):
         return None
     base = f'no matches for kind "{kind}" in version "{api_version}"'
     near = [k for k in SUPPORTED_KINDS if k.lower() == kind.lower()]
     if near and near[0] != kind:
         return _problem(doc, ("kind",), f"{base} (did you mean kind: {near[0]}?)")
     if kind in SUPPORTED_KINDS:
-        return _problem(doc, ("apiVersion",), f"{base} ({kind} is in apiVersion: v1)")
+        return _problem(doc, ("apiVersion",),
+                        f"{base} ({kind} is in apiVersion: {served_version(kind)})")
     return _problem(
         doc, ("kind",),
-        f"{base} (podctl supports only v1 {', '.join(SUPPORTED_KINDS[:-1])} and "
-        f"{SUPPORTED_KINDS[-1]})",
+        f"{base} (podctl supports only v1 Pod, ReplicationController, Namespace, Service, "
+        "Endpoints, ConfigMap and Secret, and apps/v1 ReplicaSet and Deployment)",
     )
 
 

@@ -98,6 +98,27 @@ def _volume(vol: dict[str, Any]) -> None:
             spec["defaultMode"] = DEFAULT_MODE
 
 
+def default_deployment_spec(spec: dict[str, Any]) -> None:
+    """SetDefaults_Deployment: replicas, a 25%/25% RollingUpdate, history and deadline."""
+    for key, value in (("replicas", 1), ("revisionHistoryLimit", 10),
+                       ("progressDeadlineSeconds", 600)):
+        if spec.get(key) is None:
+            spec[key] = value
+    strategy = spec.get("strategy")
+    if not isinstance(strategy, dict):
+        strategy = spec["strategy"] = {}
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate")
+        if not isinstance(rolling, dict):
+            rolling = strategy["rollingUpdate"] = {}
+        rolling.setdefault("maxSurge", "25%")
+        rolling.setdefault("maxUnavailable", "25%")
+    template = spec.get("template")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        apply_pod_spec_defaults(template["spec"], for_pod=False)
+
+
 def apply_pod_spec_defaults(spec: dict[str, Any], for_pod: bool) -> dict[str, Any]:
     """Default a pod spec in place (``for_pod``: also the Pod-only defaults) and return it."""
     if not spec.get("dnsPolicy"):
@@ -222,6 +243,15 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
                 apply_pod_spec_defaults(template["spec"], for_pod=False)
         if spec.get("replicas") is None:
             spec["replicas"] = 1
+    elif kind == "ReplicaSet":
+        # Unlike an RC, nothing comes from the template: no selector, no labels.
+        template = spec.get("template")
+        if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+            apply_pod_spec_defaults(template["spec"], for_pod=False)
+        if spec.get("replicas") is None:
+            spec["replicas"] = 1
+    elif kind == "Deployment":
+        default_deployment_spec(spec)
     elif kind == "Service":
         default_service_spec(spec)
     return out

@@ -128,7 +128,7 @@ def warnings_for(kind: str, obj: dict[str, Any]) -> list[str]:
     spec = obj.get("spec")
     if kind == "Pod":
         return pod_spec_warnings(spec, ("spec",))
-    if kind == "ReplicationController" and isinstance(spec, dict):
+    if kind in ("ReplicationController", "ReplicaSet", "Deployment") and isinstance(spec, dict):
         template = spec.get("template")
         if isinstance(template, dict):
             return pod_spec_warnings(template.get("spec"), ("spec", "template", "spec"))

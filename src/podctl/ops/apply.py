@@ -51,8 +51,16 @@ def merged(existing: Obj, desired: Obj) -> Obj:
     kind = existing["kind"]
     if kind == "Pod":
         out["spec"] = _pod_spec_update(existing, desired)
-    elif kind == "ReplicationController":
+    elif kind in ("ReplicationController", "ReplicaSet", "Deployment"):
+        if kind != "ReplicationController" and desired["spec"].get("selector") != existing[
+                "spec"].get("selector"):
+            raise Invalid(f'The {kind} "{meta.name_of(existing)}" is invalid: '
+                          f"spec.selector: Invalid value: "
+                          f"{_selector_json(desired['spec'].get('selector'))}: "
+                          "field is immutable")
         out["spec"] = copy.deepcopy(desired["spec"])
+        if kind == "Deployment":
+            _keep_paused(out["spec"], existing)
         if out["spec"] != existing["spec"]:
             md["generation"] = int(md.get("generation", 1)) + 1
     elif kind in ("ConfigMap", "Secret"):
@@ -72,6 +80,33 @@ def _config_update(out: Obj, desired: Obj) -> None:
             out[field] = copy.deepcopy(desired[field])
         else:
             out.pop(field, None)
+
+
+def _keep_paused(spec: Obj, existing: Obj) -> None:
+    """`rollout pause` sets spec.paused outside the applied configuration: as kubectl's
+    three-way merge, a re-apply that never mentioned the field leaves it alone."""
+    try:
+        applied = json.loads((existing["metadata"].get("annotations") or {}).get(
+            LAST_APPLIED, "{}"))
+    except ValueError:
+        applied = {}
+    mentioned = "paused" in ((applied.get("spec") or {}) if isinstance(applied, dict) else {})
+    if "paused" not in spec and not mentioned and existing["spec"].get("paused"):
+        spec["paused"] = existing["spec"]["paused"]
+
+
+def _selector_json(selector: Obj | None) -> str:
+    """A LabelSelector as the API server prints it in errors: Go's JSON field order
+    (matchLabels, matchExpressions; key, operator, values), empty fields left out."""
+    selector = selector or {}
+    out: Obj = {}
+    if selector.get("matchLabels"):
+        out["matchLabels"] = dict(sorted(selector["matchLabels"].items()))
+    if selector.get("matchExpressions"):
+        out["matchExpressions"] = [
+            {k: e[k] for k in ("key", "operator", "values") if e.get(k)}
+            for e in selector["matchExpressions"]]
+    return json.dumps(out, separators=(",", ":"))
 
 
 def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
@@ -124,10 +159,10 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
 
         # the new image; a pod that ran keeps its old container meanwhile
         docker.run(lambda: sync_pod(store, namespace, name))
-    if stored["kind"] == "ReplicationController":
+    if stored["kind"] in ("ReplicationController", "ReplicaSet", "Deployment"):
         from podctl.ops.replication import reconcile_if_no_controller
 
-        docker.run(lambda: reconcile_if_no_controller(store, namespace, name))
+        docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))
     if stored["kind"] in ("ConfigMap", "Secret"):
         from podctl.ops.create import users_if_no_controller
 

@@ -33,10 +33,12 @@ def needs_controller(obj: Obj) -> bool:
 def controller_hint(objs: list[Obj]) -> str | None:
     """The warning text when some object needs a controller and none runs, else None.
 
-    Replication controllers always do: only a running controller keeps their count; so do
-    Services with a selector, whose Endpoints follow their pods.
+    Replication controllers and ReplicaSets always do: only a running controller keeps
+    their count; so do Services with a selector, whose Endpoints follow their pods.
     """
-    if not any(o["kind"] == "ReplicationController" or needs_controller(o) for o in objs):
+    if not any(o["kind"] in ("ReplicationController", "ReplicaSet", "Deployment")
+               or needs_controller(o)
+               for o in objs):
         return None
 
     return None if controller_running(podctl_home()) else HINT

@@ -37,11 +37,11 @@ def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None
     namespace, name = meta.namespace_of(stored), meta.name_of(stored)
     if stored["kind"] == "Pod" and stored["spec"].get("nodeName"):
         docker.run(lambda: sync_pod(store, namespace, name, progress))
-    elif stored["kind"] == "ReplicationController":
+    elif stored["kind"] in ("ReplicationController", "ReplicaSet", "Deployment"):
         from podctl.ops.replication import reconcile_if_no_controller
 
-        docker.run(lambda: reconcile_if_no_controller(store, namespace, name))
-    if stored["kind"] in ("Pod", "ReplicationController", "Service"):
+        docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))
+    if stored["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service"):
         docker.run(lambda: endpoints_if_no_controller(store, namespace))
     if stored["kind"] in ("ConfigMap", "Secret"):
         docker.run(lambda: users_if_no_controller(store, stored["kind"], namespace, name))

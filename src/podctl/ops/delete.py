@@ -125,8 +125,13 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
                 yield delete_namespace(store, name, request.grace), None
             except PodctlError as exc:
                 yield "", exc
-        elif kind == "ReplicationController":
-            yield delete_rc(store, namespace, name, request.cascade, request.grace), None
+        elif kind in ("ReplicationController", "ReplicaSet"):
+            yield delete_rc(store, kind, namespace, name, request.cascade, request.grace), None
+        elif kind == "Deployment":
+            from podctl.ops.deployment import delete_deployment
+
+            yield delete_deployment(store, namespace, name, request.cascade,
+                                    request.grace), None
         else:
             store.delete(kind, namespace, name)
             if kind == "Service":

@@ -33,7 +33,7 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
                     if p["spec"].get("nodeName") == obj["metadata"]["name"]
                     and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
             texts.append(printer.describe_node(obj, pods, events, now))
-        elif kind == "ReplicationController":
+        elif kind in ("ReplicationController", "ReplicaSet"):
             pods = owned_pods(store, obj)
             try:
                 pods = pods_with_status(store, pods)
@@ -41,6 +41,14 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
                 unreachable.append(exc.detail)
                 pods = pods_without_engine(store, pods)
             texts.append(printer.describe_rc(obj, pods, events, now))
+        elif kind == "Deployment":
+            from podctl.controllers.deployment import new_replica_set
+            from podctl.controllers.deployment_sync import owned_replica_sets
+
+            owned = owned_replica_sets(store, obj)
+            new = new_replica_set(obj, owned)
+            old = [rs for rs in owned if rs is not new]
+            texts.append(printer.describe_deployment(obj, old, new, events, now))
         elif kind == "Service":
             endpoints = store.get("Endpoints", obj["metadata"]["namespace"],
                                   obj["metadata"]["name"])

@@ -1,4 +1,5 @@
-"""`expose`: the Service kubectl derives from a pod, replication controller or Service."""
+"""`expose`: the Service kubectl derives from a pod, replication controller, ReplicaSet or
+Service."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from podctl.api.meta import Obj
 from podctl.errors import PodctlError
 from podctl.ops.run import parse_labels
 
-EXPOSABLE = ("Pod", "ReplicationController", "Service")
+EXPOSABLE = ("Pod", "ReplicationController", "ReplicaSet", "Service")
 
 
 @dataclass
@@ -36,10 +37,26 @@ def _selector(obj: Obj, request: ExposeRequest) -> dict[str, str]:
                               "introspection: the pod has no labels and cannot be exposed")
         return dict(labels)
     selector = obj["spec"].get("selector") or {}
+    if kind == "ReplicaSet":
+        selector = _map_selector(selector)
     if not selector:
         raise PodctlError("couldn't retrieve selectors via --selector flag or introspection: "
                           "the service has no pod selector set")
     return dict(selector)
+
+
+def _map_selector(selector: Obj) -> dict[str, str]:
+    """A Service selects by equality only: kubectl refuses a set-based selector, naming the
+    expressions as Go's %+v prints them."""
+    expressions = selector.get("matchExpressions") or []
+    if expressions:
+        shown = " ".join(
+            f"{{Key:{e.get('key', '')} Operator:{e.get('operator', '')} "
+            f"Values:[{' '.join(e.get('values') or [])}]}}" for e in expressions)
+        raise PodctlError("couldn't retrieve selectors via --selector flag or introspection: "
+                          f'couldn\'t convert expressions - "[{shown}]" to map-based selector '
+                          "format")
+    return dict(selector.get("matchLabels") or {})
 
 
 def _source_ports(obj: Obj) -> list[tuple[int, str]]:

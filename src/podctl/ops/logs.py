@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from podctl.api import meta
 from podctl.api.meta import Obj, kind_for
 from podctl.controllers.owners import owned_pods
 from podctl.errors import BadRequest, PodctlError
@@ -28,15 +29,15 @@ def pod_for(namespace: str, arg: str) -> tuple[str, int]:
     kind = kind_for(word)
     if kind == "Pod":
         return name, 1
-    if kind != "ReplicationController":
-        raise PodctlError(f"cannot attach to {word}: only pods and replication controllers "
-                          "are supported")
+    if kind not in ("ReplicationController", "ReplicaSet"):
+        raise PodctlError(f"cannot attach to {word}: only pods, replication controllers "
+                          "and replica sets are supported")
 
     store = open_store()
-    rc = store.require("ReplicationController", namespace, name)
+    rc = store.require(kind, namespace, name)
     pods = pods_with_status(store, owned_pods(store, rc))
     if not pods:
-        raise PodctlError(f"no pods found for replicationcontroller/{name}")
+        raise PodctlError(f"no pods found for {meta.singular(kind)}/{name}")
     running = [p for p in pods if p["status"].get("phase") == "Running"] or pods
     return str(running[0]["metadata"]["name"]), len(pods)
 

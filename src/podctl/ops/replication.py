@@ -1,5 +1,5 @@
-"""CLI-side replication controller operations: reconcile at once when no controller runs,
-scale, and delete with kubectl's cascade modes."""
+"""CLI-side replication controller and ReplicaSet operations: reconcile at once when no
+controller runs, scale, and delete with kubectl's cascade modes."""
 
 from __future__ import annotations
 
@@ -27,22 +27,29 @@ from podctl.ops.deferred import NOT_STOPPED, PENDING, DockerWork
 from podctl.store import Store
 
 
-def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
-    """With no controller running, do its job for this RC once, here; True if done."""
+def reconcile_if_no_controller(store: Store, namespace: str, name: str,
+                               kind: str = "ReplicationController") -> bool:
+    """With no controller running, do its job for this RC or ReplicaSet (or Deployment)
+    once, here; True if done."""
+    if kind == "Deployment":
+        from podctl.ops.deployment import reconcile_if_no_controller as roll_out
+
+        return roll_out(store, namespace, name)
     if controller_running(podctl_home()):
         return False
-    result = sync_rc(store, namespace, name)
+    result = sync_rc(store, namespace, name, kind)
     if result.created:
         with ThreadPoolExecutor(max_workers=min(8, len(result.created))) as pool:
             list(pool.map(lambda p: sync_pod(store, namespace, meta.name_of(p)),
                           result.created))
     list(finish_pods(store, result.deleting))
     if result.created or result.deleting:
-        sync_rc(store, namespace, name)  # status after the changes
+        sync_rc(store, namespace, name, kind)  # status after the changes
     return True
 
 
-def scale(store: Store, namespace: str, name: str, replicas: int, docker: DockerWork) -> str:
+def scale(store: Store, kind: str, namespace: str, name: str, replicas: int,
+          docker: DockerWork) -> str:
     if replicas < 0:
         raise PodctlError("The --replicas=COUNT flag is required, and COUNT must be "
                           "greater than or equal to 0")
@@ -57,34 +64,36 @@ def scale(store: Store, namespace: str, name: str, replicas: int, docker: Docker
         rc["metadata"]["generation"] = int(rc["metadata"].get("generation", 1)) + 1
         return True
 
-    if store.mutate("ReplicationController", namespace, name, change) is None:
-        raise NotFound("replicationcontrollers", name)
-    docker.run(lambda: reconcile_if_no_controller(store, namespace, name),
+    if store.mutate(kind, namespace, name, change) is None:
+        raise NotFound(meta.plural(kind), name)
+    docker.run(lambda: reconcile_if_no_controller(store, namespace, name, kind),
                NOT_STOPPED if shrinking else PENDING)
-    return f"replicationcontroller/{name} scaled"
+    return f"{meta.singular(kind)}/{name} scaled"
 
 
-def delete_rc(store: Store, namespace: str, name: str, cascade: str, grace: int = -1) -> str:
-    """Delete an RC with kubectl's cascade modes; waits until its pods are gone.
+def delete_rc(store: Store, kind: str, namespace: str, name: str, cascade: str,
+              grace: int = -1) -> str:
+    """Delete an RC or ReplicaSet with kubectl's cascade modes; waits until its pods are gone.
 
     Foreground and orphan first mark the RC (deletionTimestamp and kubectl's finalizer), so
     that the controller finishes the job if this command dies half-way; background marks
     the pods before the RC goes, and the controller's garbage collection covers the rest.
     """
-    rc = store.require("ReplicationController", namespace, name)
+    rc = store.require(kind, namespace, name)
+    deleted = f'{meta.singular(kind)} "{name}" deleted'
     pod_grace = grace if grace >= 0 else None
     if cascade == "background":
         with file_lock(f"rc-{meta.uid_of(rc)}"):
             marked = mark_pods_deleting(store, owned_pods(store, rc), pod_grace)
-            store.delete("ReplicationController", namespace, name, meta.uid_of(rc))
+            store.delete(kind, namespace, name, meta.uid_of(rc))
         list(finish_pods(store, marked))
-        return f'replicationcontroller "{name}" deleted'
+        return deleted
     if mark_owner_deleting(store, rc, ORPHAN if cascade == "orphan" else FOREGROUND) is None:
-        raise NotFound("replicationcontrollers", name)
+        raise NotFound(meta.plural(kind), name)
     while True:
         advance_owner_deletion(store, rc, pod_grace)
         if store.get_by_uid(meta.uid_of(rc)) is None:
-            return f'replicationcontroller "{name}" deleted'
+            return deleted
         # Finishing is idempotent: pods a controller is finishing too are simply waited for.
         list(finish_pods(store, [p for p in owned_pods(store, rc)
                                  if p["metadata"].get("deletionTimestamp")]))

@@ -74,9 +74,9 @@ class PodFollower:
 
 
 class ReplicaFollower:
-    """One running pod of a ReplicationController (its own pods) or a Service (the pods
-    its selector matches); it sticks to that pod while it runs and moves to another one
-    when the pod stops or is being deleted."""
+    """One running pod of a ReplicationController or ReplicaSet (its own pods) or a Service
+    (the pods its selector matches); it sticks to that pod while it runs and moves to
+    another one when the pod stops or is being deleted."""
 
     def __init__(self, store: Store, pods: PodSource, kind: str, namespace: str,
                  name: str) -> None:
@@ -183,7 +183,7 @@ def _kind_and_name(resource: str) -> tuple[str, str]:
     kind = meta.kind_for(word)
     if kind is None:
         raise PodctlError(f'the server doesn\'t have a resource type "{word}"')
-    if kind not in ("Pod", "ReplicationController", "Service"):
+    if kind not in ("Pod", "ReplicationController", "ReplicaSet", "Service"):
         raise PodctlError(f"cannot attach to *v1.{kind}: not implemented")
     return kind, name
 

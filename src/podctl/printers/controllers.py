@@ -1,10 +1,10 @@
-"""kubectl's columns for replication controllers, nodes and events."""
+"""kubectl's columns for replication controllers, ReplicaSets, nodes and events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from podctl.api.labels import format_selector_map
+from podctl.api.labels import format_label_selector, format_selector_map
 from podctl.api.meta import Obj
 from podctl.printers.age import age
 
@@ -24,7 +24,9 @@ def rc_row(rc: Obj, now: datetime, wide: bool) -> list[str]:
         containers = rc["spec"].get("template", {}).get("spec", {}).get("containers", [])
         row += [",".join(c["name"] for c in containers),
                 ",".join(c["image"] for c in containers),
-                format_selector_map(rc["spec"].get("selector") or {})]
+                format_label_selector(rc["spec"].get("selector"))
+                if rc["kind"] == "ReplicaSet"
+                else format_selector_map(rc["spec"].get("selector") or {})]
     return row
 
 
@@ -54,3 +56,20 @@ def event_row(event: Obj, now: datetime, wide: bool) -> list[str]:
             str(event.get("reason", "")),
             f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
             str(event.get("message", ""))]
+
+
+DEPLOY_HEADERS = ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+
+
+def deployment_row(deployment: Obj, now: datetime, wide: bool) -> list[str]:
+    spec, status = deployment["spec"], deployment.get("status") or {}
+    row = [deployment["metadata"]["name"],
+           f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+           str(status.get("updatedReplicas", 0)), str(status.get("availableReplicas", 0)),
+           age(deployment["metadata"].get("creationTimestamp"), now)]
+    if wide:
+        containers = spec.get("template", {}).get("spec", {}).get("containers", [])
+        row += [",".join(c["name"] for c in containers),
+                ",".join(c["image"] for c in containers),
+                format_label_selector(spec.get("selector"))]
+    return row

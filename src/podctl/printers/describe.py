@@ -7,8 +7,8 @@ from typing import Any
 
 from podctl.api import meta
 from podctl.api.fieldpath import field_value
-from podctl.api.labels import format_selector_map
-from podctl.api.meta import Obj
+from podctl.api.labels import format_label_selector, format_selector_map
+from podctl.api.meta import Obj, controller_of
 from podctl.printers.age import age, human_duration
 from podctl.printers.table import format_columns
 
@@ -360,41 +360,97 @@ def describe_generic(obj: Obj, events: list[dict[str, Any]], now: datetime) -> s
 
 
 def describe_rc(rc: Obj, pods: list[Obj], events: list[dict[str, Any]], now: datetime) -> str:
-    """kubectl describe rc: counts, pod phases, the pod template and events."""
+    """kubectl describe rc (and rs): counts, pod phases, the pod template and events."""
     md, spec, status = rc["metadata"], rc["spec"], rc.get("status") or {}
     template = spec.get("template") or {}
     phases = [(p.get("status") or {}).get("phase", "Pending") for p in pods]
     w = Lines()
     w.add(0, f"Name:\t{md['name']}")
     w.add(0, f"Namespace:\t{md['namespace']}")
-    w.add(0, f"Selector:\t{format_selector_map(spec.get('selector') or {})}")
+    selector = (format_label_selector(spec.get("selector")) if rc["kind"] == "ReplicaSet"
+                else format_selector_map(spec.get("selector") or {}))
+    w.add(0, f"Selector:\t{selector}")
     multiline_map(w, "Labels", md.get("labels"))
     multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    owner = controller_of(rc)
+    if owner:
+        w.add(0, f"Controlled By:\t{owner.get('kind')}/{owner.get('name')}")
     w.add(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} "
              "desired")
     w.add(0, f"Pods Status:\t{phases.count('Running')} Running / "
              f"{phases.count('Pending')} Waiting / {phases.count('Succeeded')} Succeeded / "
              f"{phases.count('Failed')} Failed")
+    _pod_template(w, rc, template)
+    _conditions(w, status.get("conditions") or [])
+    return w.text() + describe_events(events, now)
+
+
+def _pod_template(w: Lines, owner: Obj, template: Obj) -> None:
     w.add(0, "Pod Template:")
     multiline_map(w, "  Labels", (template.get("metadata") or {}).get("labels"))
     if (template.get("metadata") or {}).get("annotations"):
         multiline_map(w, "  Annotations", template["metadata"]["annotations"], ": ")
     w.add(1, "Containers:")
     for c in (template.get("spec") or {}).get("containers", []):
-        _container(w, rc, c, None, space=" ")
+        _container(w, owner, c, None, space=" ")
     volumes = (template.get("spec") or {}).get("volumes") or []
     if volumes:
         _volumes(w, volumes, level=1)
     else:
         w.add(1, "Volumes:\t<none>")
-    conditions = status.get("conditions") or []
+
+
+def describe_pod_template(owner: Obj, template: Obj) -> str:
+    """The `Pod Template:` block alone (rollout history --revision)."""
+    w = Lines()
+    _pod_template(w, owner, template)
+    return w.text()
+
+
+def _conditions(w: Lines, conditions: list[Obj]) -> None:
     if conditions:
         w.add(0, "Conditions:")
         w.add(1, "Type\tStatus\tReason")
         w.add(1, "----\t------\t------")
         for cond in conditions:
             w.add(1, f"{cond['type']} \t{cond['status']}\t{cond.get('reason', '')}")
+
+
+def describe_deployment(deployment: Obj, old: list[Obj], new: Obj | None,
+                        events: list[dict[str, Any]], now: datetime) -> str:
+    """kubectl describe deployment: replica counts, strategy, template, conditions, the new
+    and old ReplicaSets, events."""
+    md, spec, status = deployment["metadata"], deployment["spec"], deployment.get("status") or {}
+    strategy = spec.get("strategy") or {}
+    w = Lines()
+    w.add(0, f"Name:\t{md['name']}")
+    w.add(0, f"Namespace:\t{md['namespace']}")
+    w.add(0, f"CreationTimestamp:\t{rfc1123z(md.get('creationTimestamp'))}")
+    multiline_map(w, "Labels", md.get("labels"))
+    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    w.add(0, f"Selector:\t{format_label_selector(spec.get('selector'))}")
+    w.add(0, f"Replicas:\t{spec.get('replicas', 1)} desired | "
+             f"{status.get('updatedReplicas', 0)} updated | {status.get('replicas', 0)} total | "
+             f"{status.get('availableReplicas', 0)} available | "
+             f"{status.get('unavailableReplicas', 0)} unavailable")
+    w.add(0, f"StrategyType:\t{strategy.get('type', 'RollingUpdate')}")
+    w.add(0, f"MinReadySeconds:\t{spec.get('minReadySeconds', 0)}")
+    rolling = strategy.get("rollingUpdate")
+    if strategy.get("type", "RollingUpdate") == "RollingUpdate" and rolling:
+        w.add(0, f"RollingUpdateStrategy:\t{rolling.get('maxUnavailable')} max unavailable, "
+                 f"{rolling.get('maxSurge')} max surge")
+    _pod_template(w, deployment, spec.get("template") or {})
+    _conditions(w, status.get("conditions") or [])
+    if old or new is not None:
+        shown = ", ".join(_rs_summary(rs) for rs in old) or "<none>"
+        w.add(0, f"OldReplicaSets:\t{shown}")
+        w.add(0, f"NewReplicaSet:\t{_rs_summary(new) if new is not None else '<none>'}")
     return w.text() + describe_events(events, now)
+
+
+def _rs_summary(rs: Obj) -> str:
+    return (f"{rs['metadata']['name']} ({(rs.get('status') or {}).get('replicas', 0)}/"
+            f"{rs['spec'].get('replicas', 0)} replicas created)")
 
 
 def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],

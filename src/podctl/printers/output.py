@@ -19,11 +19,13 @@ from podctl.printers.config import (
     secret_row,
 )
 from podctl.printers.controllers import (
+    DEPLOY_HEADERS,
     EVENT_HEADERS,
     NODE_HEADERS,
     NODE_WIDE_HEADERS,
     RC_HEADERS,
     RC_WIDE_HEADERS,
+    deployment_row,
     event_row,
     node_row,
     rc_row,
@@ -55,6 +57,8 @@ def _namespace_row(obj: Obj, now: datetime, wide: bool) -> list[str]:
 TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "Pod": (POD_HEADERS, POD_WIDE_HEADERS, pod_row),
     "ReplicationController": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
+    "ReplicaSet": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
+    "Deployment": (DEPLOY_HEADERS, RC_WIDE_HEADERS, deployment_row),
     "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
     "Node": (NODE_HEADERS, NODE_WIDE_HEADERS, node_row),
     "Event": (EVENT_HEADERS, [], event_row),

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from referencing import Registry, Resource
 
+from podctl.api.meta import api_version as served_version
 from podctl.manifest import read_manifests
 from podctl.manifest.check import SUPPORTED_KINDS
 from podctl.manifest.schema import FieldError, load_schema, validate_structure
@@ -51,7 +52,9 @@ def _registry() -> Registry[Any]:
 @cache
 def upstream_validator(kind: str) -> jsonschema.Draft202012Validator:
     """One compiled validator per kind: the upstream strict schema, as kubernetes-validate uses."""
-    root = json.loads((STRICT / f"{kind.lower()}-v1.json").read_text(encoding="utf-8"))
+    # Files are named kind-version, with the group between them outside the core group.
+    name = f"{kind.lower()}-{served_version(kind).replace('/', '-')}.json"
+    root = json.loads((STRICT / name).read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(root, registry=_registry())
 
 
@@ -89,7 +92,7 @@ def _walker_departs(obj: dict[str, Any], error: FieldError) -> bool:
 def walker_verdict(obj: dict[str, Any], exceptions: bool = True) -> list[str]:
     """The walker's schema-level problems: kind/apiVersion as check_document, then structure."""
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
-    if api_version != "v1" or kind not in SUPPORTED_KINDS:
+    if kind not in SUPPORTED_KINDS or api_version != served_version(kind):
         return [f"no matches for kind {kind!r} in version {api_version!r}"]
     obj = copy.deepcopy(obj)  # the walker stores whole floats as ints; the oracle sees floats
     return [
@@ -152,7 +155,8 @@ def _corpus() -> list[tuple[str, dict[str, Any]]]:
 
 CORPUS = _corpus()
 SOURCES = [
-    obj for _, obj in CORPUS if obj.get("kind") in SUPPORTED_KINDS and obj.get("apiVersion") == "v1"
+    obj for _, obj in CORPUS
+    if obj.get("kind") in SUPPORTED_KINDS and obj.get("apiVersion") == served_version(obj["kind"])
 ]
 
 
@@ -227,7 +231,8 @@ def manifests() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
 
     def build(kind: str) -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
         body = _strategy(kinds[kind], 0)
-        return body.map(lambda obj: (kind, {**obj, "apiVersion": "v1", "kind": kind}))
+        return body.map(
+            lambda obj: (kind, {**obj, "apiVersion": served_version(kind), "kind": kind}))
 
     return st.sampled_from(SUPPORTED_KINDS).flatmap(build)
 

@@ -21,7 +21,8 @@ def test_schema_is_small_and_pinned() -> None:
     schema = load_schema()
     assert schema.version.count(".") == 2
     assert set(schema.kinds) == {"Pod", "ReplicationController", "Namespace", "Service",
-                                 "Endpoints", "ConfigMap", "Secret", "List"}
+                                 "Endpoints", "ConfigMap", "Secret", "ReplicaSet", "Deployment",
+                                 "List"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 

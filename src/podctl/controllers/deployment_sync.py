@@ -1,0 +1,170 @@
+"""sync_deployment: one level-triggered pass of the deployment controller over one
+Deployment: a pure plan (controllers.deployment.plan_deployment) from it and its namespace's
+ReplicaSets, then its execution. The ReplicaSets' own controller makes and removes pods."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.controllers.deletion import FOREGROUND, ORPHAN, mark_owner_deleting
+from podctl.controllers.deployment import REVISION, SOURCE, plan_deployment
+from podctl.controllers.owners import owner_reference
+from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError
+from podctl.locks import file_lock
+from podctl.store import Store
+
+log = logging.getLogger("podctl.deployment")
+
+
+@dataclass
+class DeploymentResult:
+    """ReplicaSets this pass created or changed (their controller has work), and whether
+    the Deployment must be looked at again."""
+
+    touched: list[str] = field(default_factory=list)
+    requeue: bool = False
+
+
+def owned_replica_sets(store: Store, deployment: Obj) -> list[Obj]:
+    uid = meta.uid_of(deployment)
+    return [rs for rs in store.list("ReplicaSet", meta.namespace_of(deployment))
+            if (meta.controller_of(rs) or {}).get("uid") == uid]
+
+
+def advance_deployment_deletion(store: Store, deployment: Obj) -> list[Obj]:
+    """One step of a marked Deployment's deletion: its ReplicaSets are released (orphan) or
+    marked deleting (they take their pods along); the Deployment goes once none is left.
+    Returns the ReplicaSets still owned."""
+    with file_lock(f"deploy-{meta.uid_of(deployment)}"):
+        fresh = store.get("Deployment", meta.namespace_of(deployment), meta.name_of(deployment))
+        if fresh is None or meta.uid_of(fresh) != meta.uid_of(deployment):
+            return []
+        owned = owned_replica_sets(store, fresh)
+        if ORPHAN in (fresh["metadata"].get("finalizers") or []):
+            for rs in owned:
+                _release(store, rs)
+            owned = []
+        for rs in owned:
+            mark_owner_deleting(store, rs, FOREGROUND)
+        if not owned:
+            store.delete("Deployment", meta.namespace_of(fresh), meta.name_of(fresh),
+                         meta.uid_of(fresh))
+    return owned
+
+
+def sync_deployment(store: Store, namespace: str, name: str) -> DeploymentResult:
+    result = DeploymentResult()
+    deployment = store.get("Deployment", namespace, name)
+    if deployment is None:
+        return result
+    if deployment["metadata"].get("deletionTimestamp"):
+        result.touched = [meta.name_of(rs) for rs in advance_deployment_deletion(store,
+                                                                                 deployment)]
+        return result
+    with file_lock(f"deploy-{meta.uid_of(deployment)}"):
+        deployment = store.get("Deployment", namespace, name)
+        if deployment is None:
+            return result
+        plan = plan_deployment(deployment, store.list("ReplicaSet", namespace),
+                               datetime.now(UTC))
+        for rs in plan.adopt:
+            _adopt(store, rs, deployment)
+        if plan.create is not None:
+            try:
+                store.create(plan.create)
+                result.touched.append(meta.name_of(plan.create))
+            except (AlreadyExists, PodctlError) as exc:
+                store.record_event(deployment, "Warning", "ReplicaSetCreateError",
+                                   f"Failed to create new replica set "
+                                   f'"{meta.name_of(plan.create)}": {exc}', SOURCE)
+                result.requeue = True
+        for step in plan.scale:
+            if _scale(store, step.rs, step.replicas, step.annotations):
+                result.touched.append(meta.name_of(step.rs))
+        for rs in plan.delete:
+            store.delete("ReplicaSet", namespace, meta.name_of(rs), meta.uid_of(rs))
+        for message in plan.events:
+            store.record_event(deployment, "Normal", "ScalingReplicaSet", message, SOURCE)
+        result.requeue = not _write(store, deployment, plan.revision, plan.status) \
+            or result.requeue
+    if result.touched:
+        log.info("deployment %s/%s: %s", namespace, name, "; ".join(plan.events) or "synced")
+    return result
+
+
+def _adopt(store: Store, rs: Obj, deployment: Obj) -> None:
+    def change(fresh: Obj) -> bool:
+        if meta.controller_of(fresh) is not None:
+            return False
+        refs = list(fresh["metadata"].get("ownerReferences") or [])
+        fresh["metadata"]["ownerReferences"] = [*refs, owner_reference(deployment)]
+        return True
+
+    store.mutate("ReplicaSet", meta.namespace_of(rs), meta.name_of(rs), change, meta.uid_of(rs))
+
+
+def _release(store: Store, rs: Obj) -> None:
+    def change(fresh: Obj) -> bool:
+        refs = fresh["metadata"].get("ownerReferences") or []
+        kept = [r for r in refs if not r.get("controller")]
+        if kept == refs:
+            return False
+        if kept:
+            fresh["metadata"]["ownerReferences"] = kept
+        else:
+            fresh["metadata"].pop("ownerReferences", None)
+        return True
+
+    store.mutate("ReplicaSet", meta.namespace_of(rs), meta.name_of(rs), change, meta.uid_of(rs))
+
+
+def _scale(store: Store, rs: Obj, replicas: int, annotations: dict[str, str]) -> bool:
+    def change(fresh: Obj) -> bool:
+        md = fresh["metadata"]
+        current = md.get("annotations") or {}
+        if fresh["spec"].get("replicas") == replicas and all(
+                current.get(k) == v for k, v in annotations.items()):
+            return False
+        md["annotations"] = {**current, **annotations}
+        if fresh["spec"].get("replicas") != replicas:
+            fresh["spec"]["replicas"] = replicas
+            md["generation"] = int(md.get("generation", 1)) + 1
+        return True
+
+    before = rs["spec"].get("replicas")
+    stored = store.mutate("ReplicaSet", meta.namespace_of(rs), meta.name_of(rs), change,
+                          meta.uid_of(rs))
+    return stored is not None and stored["spec"].get("replicas") != before
+
+
+def _write(store: Store, deployment: Obj, revision: str, status: Obj) -> bool:
+    """The revision annotation and the status as computed from `deployment` as read; False
+    when it changed meanwhile (the caller plans again)."""
+    annotations = deployment["metadata"].get("annotations") or {}
+    if revision and annotations.get(REVISION) != revision:
+        def change(fresh: Obj) -> bool:
+            if meta.uid_of(fresh) != meta.uid_of(deployment):
+                return False
+            fresh["metadata"]["annotations"] = {
+                **(fresh["metadata"].get("annotations") or {}), REVISION: revision}
+            return True
+
+        stored = store.mutate("Deployment", meta.namespace_of(deployment),
+                              meta.name_of(deployment), change, meta.uid_of(deployment))
+        if stored is None:
+            return True
+        deployment = stored
+    if status == deployment.get("status"):
+        return True
+    deployment["status"] = status
+    try:
+        store.update_status(deployment)
+    except Conflict:
+        return False
+    except NotFound:
+        return True
+    return True

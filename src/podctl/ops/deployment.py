@@ -1,0 +1,215 @@
+"""CLI-side Deployment operations: roll out at once when no controller runs, delete with
+kubectl's cascade modes, and `rollout status`."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.controllers.deletion import (
+    FOREGROUND,
+    ORPHAN,
+    advance_owner_deletion,
+    finish_pods,
+    mark_owner_deleting,
+)
+from podctl.controllers.deployment import NOT_COPIED, revision_of, without_hash
+from podctl.controllers.deployment_sync import (
+    advance_deployment_deletion,
+    owned_replica_sets,
+    sync_deployment,
+)
+from podctl.controllers.owners import owned_pods
+from podctl.errors import NotFound, PodctlError
+from podctl.home import podctl_home
+from podctl.leader import controller_running
+from podctl.ops.replication import reconcile_if_no_controller as reconcile_replica_set
+from podctl.store import Store
+
+# Rollout steps one command carries out without a controller before leaving the rest.
+MAX_STEPS = 50
+POLL_SECONDS = 0.5
+
+
+def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
+    """With no controller running, roll the Deployment out here: its step, then its
+    ReplicaSets' pods, until a step changes nothing; True if done."""
+    if controller_running(podctl_home()):
+        return False
+    for _ in range(MAX_STEPS):
+        result = sync_deployment(store, namespace, name)
+        deployment = store.get("Deployment", namespace, name)
+        if deployment is None:
+            return True
+        for rs in owned_replica_sets(store, deployment):
+            reconcile_replica_set(store, namespace, meta.name_of(rs), "ReplicaSet")
+        if not result.touched and not result.requeue:
+            sync_deployment(store, namespace, name)  # status after the pods' changes
+            return True
+    return True
+
+
+def delete_deployment(store: Store, namespace: str, name: str, cascade: str,
+                      grace: int = -1) -> str:
+    """Mark the Deployment (kubectl's finalizer says what happens to its ReplicaSets), then
+    drive it to its end: a controller finishes the job if this command dies half-way."""
+    deployment = store.require("Deployment", namespace, name)
+    pod_grace = grace if grace >= 0 else None
+    if mark_owner_deleting(store, deployment,
+                           ORPHAN if cascade == "orphan" else FOREGROUND) is None:
+        raise NotFound(meta.plural("Deployment"), name)
+    while store.get_by_uid(meta.uid_of(deployment)) is not None:
+        for rs in advance_deployment_deletion(store, deployment):
+            advance_owner_deletion(store, rs, pod_grace)
+            list(finish_pods(store, [p for p in owned_pods(store, rs)
+                                     if p["metadata"].get("deletionTimestamp")]))
+    return f'{meta.singular("Deployment")} "{name}" deleted'
+
+
+def rollout_status_line(deployment: Obj) -> tuple[str, bool]:
+    """kubectl's status line for a Deployment and whether the rollout is over; PodctlError
+    when it exceeded its progress deadline."""
+    name, spec = meta.name_of(deployment), deployment["spec"]
+    status = deployment.get("status") or {}
+    if int(deployment["metadata"].get("generation", 1)) > int(
+            status.get("observedGeneration", 0)):
+        return "Waiting for deployment spec update to be observed...", False
+    progressing: Obj = next((c for c in status.get("conditions") or []
+                        if c.get("type") == "Progressing"), {})
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        raise PodctlError(f'deployment "{name}" exceeded its progress deadline')
+    wanted = int(spec.get("replicas", 1))
+    updated = int(status.get("updatedReplicas", 0))
+    replicas = int(status.get("replicas", 0))
+    available = int(status.get("availableReplicas", 0))
+    waiting = f'Waiting for deployment "{name}" rollout to finish: '
+    if updated < wanted:
+        return f"{waiting}{updated} out of {wanted} new replicas have been updated...", False
+    if replicas > updated:
+        return f"{waiting}{replicas - updated} old replicas are pending termination...", False
+    if available < updated:
+        return f"{waiting}{available} of {updated} updated replicas are available...", False
+    return f'deployment "{name}" successfully rolled out', True
+
+
+def rollout_status(store: Store, namespace: str, name: str, watch: bool,
+                   timeout: float) -> Iterator[str]:
+    """Status lines as they change until the rollout is over (or once, without watch)."""
+    deadline = time.monotonic() + timeout if timeout > 0 else None
+    last = ""
+    while True:
+        deployment = store.get("Deployment", namespace, name)
+        if deployment is None:
+            if last:
+                raise PodctlError("object has been deleted")
+            raise NotFound(meta.plural("Deployment"), name)
+        line, done = rollout_status_line(deployment)
+        if line != last:
+            yield line
+            last = line
+        if done or not watch:
+            return
+        if deadline is not None and time.monotonic() >= deadline:
+            raise PodctlError("timed out waiting for the condition")
+        time.sleep(POLL_SECONDS)
+
+
+def set_paused(store: Store, namespace: str, name: str, paused: bool) -> str:
+    """`rollout pause|resume`: spec.paused, refused when it already has that value."""
+    already = False
+
+    def change(deployment: Obj) -> bool:
+        nonlocal already
+        already = bool(deployment["spec"].get("paused")) == paused
+        if already:
+            return False
+        if paused:
+            deployment["spec"]["paused"] = True
+        else:
+            deployment["spec"].pop("paused", None)
+        md = deployment["metadata"]
+        md["generation"] = int(md.get("generation", 1)) + 1
+        return True
+
+    if store.mutate("Deployment", namespace, name, change) is None:
+        raise NotFound(meta.plural("Deployment"), name)
+    if already:
+        state = "already paused" if paused else "not paused"
+        raise PodctlError(f'{meta.plural("Deployment")} "{name}" is {state}')
+    return f"{meta.singular('Deployment')}/{name} {'paused' if paused else 'resumed'}"
+
+
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+
+
+def _history(store: Store, deployment: Obj) -> dict[int, Obj]:
+    return {revision_of(rs): rs for rs in owned_replica_sets(store, deployment)}
+
+
+def rollout_history(store: Store, namespace: str, name: str, revision: int = 0) -> str:
+    """`rollout history`: the revisions and their change causes, or one revision's pod
+    template (in describe's layout)."""
+    from podctl.printers.describe import describe_pod_template
+
+    deployment = store.require("Deployment", namespace, name)
+    history = _history(store, deployment)
+    label = f"{meta.singular('Deployment')}/{name}"
+    if revision:
+        if revision not in history:
+            raise PodctlError("unable to find the specified revision")
+        return (f"{label} with revision #{revision}\n"
+                + describe_pod_template(deployment, history[revision]["spec"]["template"]))
+    if not history:
+        return "No rollout history found.\n"
+    rows = [("REVISION", "CHANGE-CAUSE")] + [
+        (str(number), (history[number]["metadata"].get("annotations") or {}).get(
+            CHANGE_CAUSE, "<none>")) for number in sorted(history)]
+    width = max(len(number) for number, _ in rows) + 2  # kubectl's tabwriter padding here
+    # The first line is the name printer's with an empty operation: a trailing space.
+    return f"{label} \n" + "".join(f"{n.ljust(width)}{cause}\n" for n, cause in rows)
+
+
+def rollout_undo(store: Store, namespace: str, name: str, to_revision: int = 0) -> str:
+    """`rollout undo`: the Deployment's template (and annotations) back from a revision's
+    ReplicaSet; the controller then reuses that ReplicaSet under a new revision."""
+    deployment = store.require("Deployment", namespace, name)
+    label = f"{meta.singular('Deployment')}/{name}"
+    if deployment["spec"].get("paused"):
+        raise PodctlError("you cannot rollback a paused deployment; resume it first with "
+                          "'kubectl rollout resume' and try again")
+    history = _history(store, deployment)
+    if not history:
+        raise PodctlError(f'no rollout history found for deployment "{name}"')
+    if to_revision:
+        target = history.get(to_revision)
+        if target is None:
+            raise PodctlError(f"unable to find specified revision {to_revision} in history")
+    else:
+        numbers = sorted(history)
+        if len(numbers) < 2:
+            raise PodctlError(f'no rollout history found for deployment "{name}"')
+        to_revision = numbers[-2]
+        target = history[to_revision]
+    template = without_hash(target["spec"]["template"])
+    if template == without_hash(deployment["spec"]["template"]):
+        return (f"{label} skipped rollback (current template already matches revision "
+                f"{to_revision})")
+
+    def change(fresh: Obj) -> bool:
+        md = fresh["metadata"]
+        kept = {k: v for k, v in (md.get("annotations") or {}).items() if k in NOT_COPIED}
+        copied = {k: v for k, v in (target["metadata"].get("annotations") or {}).items()
+                  if k not in NOT_COPIED}
+        md["annotations"] = {**copied, **kept}
+        if not md["annotations"]:
+            md.pop("annotations")
+        fresh["spec"]["template"] = copy.deepcopy(template)
+        md["generation"] = int(md.get("generation", 1)) + 1
+        return True
+
+    if store.mutate("Deployment", namespace, name, change, meta.uid_of(deployment)) is None:
+        raise NotFound(meta.plural("Deployment"), name)
+    return f"{label} rolled back"
