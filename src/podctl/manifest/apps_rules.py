@@ -79,23 +79,7 @@ def validate_replica_set(obj: dict[str, Any]) -> Errors:
     path: FieldPath = ("spec",)
     _nonneg(errs, spec.get("replicas"), (*path, "replicas"))
     _nonneg(errs, spec.get("minReadySeconds"), (*path, "minReadySeconds"))
-    selector = spec.get("selector")
-    if not isinstance(selector, dict):
-        return errs  # the strict schema reports it: `spec.selector: Required value`
-    before = len(errs)
-    validate_label_selector(errs, selector, (*path, "selector"))
-    if len(errs) > before or not _well_formed(selector):
-        # The selector cannot be turned into one, so the template is never looked at.
-        errs.append(invalid((*path, "selector"), selector, "invalid label selector"))
-        return errs
-    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-        errs.append(invalid((*path, "selector"), selector,
-                            "empty selector is invalid for deployment"))
-    template = spec.get("template")
-    if not isinstance(template, dict):
-        errs.append(required((*path, "template")))
-        return errs
-    validate_replica_template(errs, template, selector, (*path, "template"), "ReplicaSet")
+    _selector_and_template(errs, spec, path)
     return errs
 
 
@@ -163,23 +147,29 @@ def validate_deployment(obj: dict[str, Any]) -> Errors:
         if isinstance(ready, int) and deadline <= ready:
             errs.append(invalid((*path, "progressDeadlineSeconds"), deadline,
                                 "must be greater than minReadySeconds"))
+    _selector_and_template(errs, spec, path)
+    return errs
+
+
+def _selector_and_template(errs: Errors, spec: dict[str, Any], path: FieldPath) -> None:
+    """The selector, then the pod template it must match (ReplicaSet and Deployment)."""
     selector = spec.get("selector")
     if not isinstance(selector, dict):
-        return errs  # the strict schema reports it: `spec.selector: Required value`
+        return  # the strict schema reports it: `spec.selector: Required value`
     before = len(errs)
     validate_label_selector(errs, selector, (*path, "selector"))
     if len(errs) > before or not _well_formed(selector):
+        # The selector cannot be turned into one, so the template is never looked at.
         errs.append(invalid((*path, "selector"), selector, "invalid label selector"))
-        return errs
+        return
     if not selector.get("matchLabels") and not selector.get("matchExpressions"):
         errs.append(invalid((*path, "selector"), selector,
                             "empty selector is invalid for deployment"))
     template = spec.get("template")
     if not isinstance(template, dict):
         errs.append(required((*path, "template")))
-        return errs
+        return
     validate_replica_template(errs, template, selector, (*path, "template"), "ReplicaSet")
-    return errs
 
 
 def _strategy(errs: Errors, strategy: dict[str, Any], path: FieldPath) -> None:
