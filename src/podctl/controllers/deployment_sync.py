@@ -12,8 +12,8 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import FOREGROUND, ORPHAN, mark_owner_deleting
 from podctl.controllers.deployment import REVISION, SOURCE, plan_deployment
-from podctl.controllers.owners import owner_reference
-from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError
+from podctl.controllers.owners import owner_reference, write_status
+from podctl.errors import AlreadyExists, PodctlError
 from podctl.locks import file_lock
 from podctl.store import Store
 
@@ -158,13 +158,4 @@ def _write(store: Store, deployment: Obj, revision: str, status: Obj) -> bool:
         if stored is None:
             return True
         deployment = stored
-    if status == deployment.get("status"):
-        return True
-    deployment["status"] = status
-    try:
-        store.update_status(deployment)
-    except Conflict:
-        return False
-    except NotFound:
-        return True
-    return True
+    return write_status(store, deployment, status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.errors import Conflict, NotFound
 from podctl.store import Store
 
 
@@ -45,3 +46,19 @@ def owners_gone(store: Store, obj: Obj) -> bool:
     """Every owner this object names is gone: the garbage collector deletes it."""
     refs = obj["metadata"].get("ownerReferences") or []
     return bool(refs) and all(store.get_by_uid(str(r.get("uid"))) is None for r in refs)
+
+
+def write_status(store: Store, obj: Obj, status: Obj) -> bool:
+    """Write a controller's status for `obj` as it was read (status only, carrying its
+    resourceVersion); False when the object changed meanwhile, so the status would describe
+    an old spec and the caller must compute it again."""
+    if status == obj.get("status"):
+        return True
+    obj["status"] = status
+    try:
+        store.update_status(obj)
+    except Conflict:
+        return False
+    except NotFound:
+        return True
+    return True

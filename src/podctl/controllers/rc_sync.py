@@ -12,7 +12,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
 from podctl.controllers.deletion import advance_owner_deletion, mark_pod_deleting
-from podctl.controllers.owners import set_controller_ref
+from podctl.controllers.owners import set_controller_ref, write_status
 from podctl.controllers.replication import (
     event_source,
     generate_name,
@@ -20,7 +20,7 @@ from podctl.controllers.replication import (
     pod_from_template,
     rc_status,
 )
-from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError
+from podctl.errors import AlreadyExists, PodctlError
 from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
 from podctl.store import Store
@@ -117,13 +117,4 @@ def _write_status(store: Store, rc: Obj, status: Obj, failure: str) -> bool:
                                  or meta.now_rfc3339(), "message": failure,
                                  "reason": "FailedCreate", "status": "True",
                                  "type": "ReplicaFailure"}]
-    if status == rc.get("status"):
-        return True
-    rc["status"] = status
-    try:
-        store.update_status(rc)
-    except Conflict:
-        return False
-    except NotFound:
-        return True
-    return True
+    return write_status(store, rc, status)
