@@ -115,4 +115,21 @@ def undo(args: tuple[str, ...], namespace: str | None, to_revision: int) -> None
         warn_deferred(docker, [])
 
 
+@rollout.command("restart")
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
+@namespace_option
+def restart(args: tuple[str, ...], namespace: str | None) -> None:
+    """Replace a Deployment's pods by a rollout: rollout restart deployment/NAME."""
+    from podctl.cli.create import warn_deferred
+    from podctl.ops.deferred import PENDING, DockerWork
+    from podctl.ops.deployment import reconcile_if_no_controller, rollout_restart
+    from podctl.ops.session import open_store
+
+    store, name, ns = open_store(), _one_deployment(args), namespace or "default"
+    terminal.out(rollout_restart(store, ns, name))
+    docker = DockerWork()
+    docker.run(lambda: reconcile_if_no_controller(store, ns, name), PENDING)
+    warn_deferred(docker, [])
+
+
 COMMANDS = [rollout]
