@@ -113,7 +113,7 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
                 terminal.err(exc.render())
                 continue
             if c.obj["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment",
-                                 "Service"):
+                                 "DaemonSet", "Service"):
                 needy.append(c.obj)
     warn_deferred(docker, needy)
     return ok

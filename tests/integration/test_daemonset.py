@@ -1,0 +1,72 @@
+"""DaemonSets (apps/v1) with the real engine and controller: the node's labels decide
+whether it runs the daemon pod."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .conftest import BUSYBOX_IMAGE, Podctl
+from .test_controller import Start
+
+DAEMON_SET = f"""\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: ssd-monitor
+spec:
+  selector:
+    matchLabels:
+      app: ssd-monitor
+  template:
+    metadata:
+      labels:
+        app: ssd-monitor
+    spec:
+      terminationGracePeriodSeconds: 1
+      nodeSelector:
+        disk: ssd
+      containers:
+      - name: main
+        image: {BUSYBOX_IMAGE}
+        command: ["sleep", "3600"]
+"""
+
+
+def live_pods(podctl: Podctl) -> list[dict[str, Any]]:
+    return [p for p in json.loads(podctl("get", "pods", "-o", "json"))["items"]
+            if not p["metadata"].get("deletionTimestamp")]
+
+
+def ds_row(podctl: Podctl) -> list[str]:
+    header, row = podctl("get", "ds").splitlines()
+    assert header.split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE",
+                              "AVAILABLE", "NODE", "SELECTOR", "AGE"]
+    return row.split()[:7]
+
+
+def test_node_selector_daemon_set_follows_the_node_label(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    assert podctl.apply_yaml(DAEMON_SET) == "daemonset.apps/ssd-monitor created\n"
+    node = podctl("get", "nodes", "-o", "name").strip()
+    podctl.wait_for(lambda: ds_row(podctl) == ["ssd-monitor", "0", "0", "0", "0", "0",
+                                               "disk=ssd"], message="nothing desired")
+    assert live_pods(podctl) == []
+
+    assert podctl("label", node, "disk=ssd") == f"{node} labeled\n"
+    podctl.wait_for(lambda: ds_row(podctl) == ["ssd-monitor", "1", "1", "1", "1", "1",
+                                               "disk=ssd"], timeout=60,
+                    message="one ready daemon pod")
+    [pod] = live_pods(podctl)
+    assert pod["metadata"]["name"].startswith("ssd-monitor-")
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet"
+    assert pod["spec"]["nodeName"] == node.split("/", 1)[1]
+    assert "controller-revision-hash" in pod["metadata"]["labels"]
+
+    assert podctl("label", node, "disk-") == f"{node} unlabeled\n"
+    podctl.wait_for(lambda: live_pods(podctl) == [], timeout=60, message="pod removed")
+    podctl.wait_for(lambda: ds_row(podctl)[1:3] == ["0", "0"], message="nothing desired")
+    events = podctl("get", "events")
+    assert f"Deleted pod: {pod['metadata']['name']}" in events
+    assert podctl("delete", "ds", "ssd-monitor") == 'daemonset.apps "ssd-monitor" deleted\n'
