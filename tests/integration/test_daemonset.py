@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .conftest import BUSYBOX_IMAGE, Podctl
+from .conftest import BUSYBOX_IMAGE, KUBIA_IMAGE, Podctl
 from .test_controller import Start
 
 DAEMON_SET = f"""\
@@ -64,9 +64,18 @@ def test_node_selector_daemon_set_follows_the_node_label(
     assert pod["spec"]["nodeName"] == node.split("/", 1)[1]
     assert "controller-revision-hash" in pod["metadata"]["labels"]
 
+    assert podctl("set", "image", "ds/ssd-monitor", f"main={KUBIA_IMAGE}") == \
+        "daemonset.apps/ssd-monitor image updated\n"
+    status = podctl("rollout", "status", "ds/ssd-monitor", "--timeout=90s", timeout=120)
+    assert status.splitlines()[-1] == 'daemon set "ssd-monitor" successfully rolled out'
+    podctl.wait_for(lambda: [p["spec"]["containers"][0]["image"] for p in live_pods(podctl)]
+                    == [KUBIA_IMAGE], timeout=60, message="the pod on the new image")
+    [updated] = live_pods(podctl)
+    assert updated["metadata"]["name"] != pod["metadata"]["name"]
+
     assert podctl("label", node, "disk-") == f"{node} unlabeled\n"
     podctl.wait_for(lambda: live_pods(podctl) == [], timeout=60, message="pod removed")
     podctl.wait_for(lambda: ds_row(podctl)[1:3] == ["0", "0"], message="nothing desired")
     events = podctl("get", "events")
-    assert f"Deleted pod: {pod['metadata']['name']}" in events
+    assert f"Deleted pod: {updated['metadata']['name']}" in events
     assert podctl("delete", "ds", "ssd-monitor") == 'daemonset.apps "ssd-monitor" deleted\n'

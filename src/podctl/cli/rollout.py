@@ -33,10 +33,10 @@ def status(args: tuple[str, ...], namespace: str | None, watch: bool, timeout: s
     if len(targets) != 1 or len(targets[0][1]) != 1:
         raise PodctlError("rollout status requires exactly one resource: deployment/NAME")
     kind, names = targets[0]
-    if kind != "Deployment":
+    if kind not in ("Deployment", "DaemonSet"):
         raise PodctlError(f"no status viewer has been implemented for {kind}")
     for line in rollout_status(open_store(), namespace or "default", names[0], watch,
-                               _seconds(timeout)):
+                               _seconds(timeout), kind):
         terminal.out(line)
 
 

@@ -18,13 +18,14 @@ def set_group() -> None:
 @click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
 @namespace_option
 def image(args: tuple[str, ...], namespace: str | None) -> None:
-    """Change a Deployment's container images, which rolls it out:
+    """Change a Deployment's or DaemonSet's container images, which rolls it out:
     set image deployment/NAME CONTAINER=IMAGE... (CONTAINER * means all)."""
     from functools import partial
 
     from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
     from podctl.errors import PodctlError
+    from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
     from podctl.ops.deferred import PENDING, DockerWork
     from podctl.ops.deployment import reconcile_if_no_controller, set_image
     from podctl.ops.session import open_store
@@ -36,11 +37,15 @@ def image(args: tuple[str, ...], namespace: str | None) -> None:
         raise PodctlError("at least one image update is required")
     store, ns, docker = open_store(), namespace or "default", DockerWork()
     for kind, names in split_resource_args(args[:split]):
-        if kind != "Deployment":
-            raise PodctlError(f"{kind.lower()}s are not supported, only deployments")
+        if kind not in ("Deployment", "DaemonSet"):
+            raise PodctlError(f"{kind.lower()}s are not supported, only deployments and "
+                              "daemonsets")
         for name in names:
-            terminal.out(set_image(store, ns, name, images))
-            docker.run(partial(reconcile_if_no_controller, store, ns, name), PENDING)
+            terminal.out(set_image(store, ns, name, images, kind))
+            if kind == "DaemonSet":
+                docker.run(partial(reconcile_ds, store, ns, name), PENDING)
+            else:
+                docker.run(partial(reconcile_if_no_controller, store, ns, name), PENDING)
     warn_deferred(docker, [])
 
 

@@ -96,17 +96,20 @@ def rollout_status_line(deployment: Obj) -> tuple[str, bool]:
 
 
 def rollout_status(store: Store, namespace: str, name: str, watch: bool,
-                   timeout: float) -> Iterator[str]:
+                   timeout: float, kind: str = "Deployment") -> Iterator[str]:
     """Status lines as they change until the rollout is over (or once, without watch)."""
+    from podctl.ops.daemonset import rollout_status_line as daemon_set_line
+
+    line_of = daemon_set_line if kind == "DaemonSet" else rollout_status_line
     deadline = time.monotonic() + timeout if timeout > 0 else None
     last = ""
     while True:
-        deployment = store.get("Deployment", namespace, name)
-        if deployment is None:
+        obj = store.get(kind, namespace, name)
+        if obj is None:
             if last:
                 raise PodctlError("object has been deleted")
-            raise NotFound(meta.plural("Deployment"), name)
-        line, done = rollout_status_line(deployment)
+            raise NotFound(meta.plural(kind), name)
+        line, done = line_of(obj)
         if line != last:
             yield line
             last = line
@@ -220,10 +223,11 @@ def _containers_of(template: Obj) -> list[Obj]:
     return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
 
 
-def set_image(store: Store, namespace: str, name: str, images: dict[str, str]) -> str:
+def set_image(store: Store, namespace: str, name: str, images: dict[str, str],
+              kind: str = "Deployment") -> str:
     """`set image deployment/NAME CONTAINER=IMAGE...` (`*` names every container): a new
-    template, hence a rollout."""
-    deployment = store.require("Deployment", namespace, name)
+    template, hence a rollout (of a Deployment or DaemonSet)."""
+    deployment = store.require(kind, namespace, name)
     known = {c.get("name") for c in _containers_of(deployment["spec"]["template"])}
     for container in images:
         if container != "*" and container not in known:
@@ -241,9 +245,9 @@ def set_image(store: Store, namespace: str, name: str, images: dict[str, str]) -
             md["generation"] = int(md.get("generation", 1)) + 1
         return changed
 
-    if store.mutate("Deployment", namespace, name, change, meta.uid_of(deployment)) is None:
-        raise NotFound(meta.plural("Deployment"), name)
-    return f"{meta.singular('Deployment')}/{name} image updated"
+    if store.mutate(kind, namespace, name, change, meta.uid_of(deployment)) is None:
+        raise NotFound(meta.plural(kind), name)
+    return f"{meta.singular(kind)}/{name} image updated"
 
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
