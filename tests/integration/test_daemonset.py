@@ -63,6 +63,10 @@ def test_node_selector_daemon_set_follows_the_node_label(
     assert pod["metadata"]["ownerReferences"][0]["kind"] == "DaemonSet"
     assert pod["spec"]["nodeName"] == node.split("/", 1)[1]
     assert "controller-revision-hash" in pod["metadata"]["labels"]
+    described = podctl("describe", "ds", "ssd-monitor").splitlines()
+    assert "Node-Selector:  disk=ssd" in described
+    assert "Desired Number of Nodes Scheduled: 1" in described
+    assert "Pods Status:  1 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described
 
     assert podctl("set", "image", "ds/ssd-monitor", f"main={KUBIA_IMAGE}") == \
         "daemonset.apps/ssd-monitor image updated\n"
