@@ -83,3 +83,26 @@ def test_node_selector_daemon_set_follows_the_node_label(
     events = podctl("get", "events")
     assert f"Deleted pod: {updated['metadata']['name']}" in events
     assert podctl("delete", "ds", "ssd-monitor") == 'daemonset.apps "ssd-monitor" deleted\n'
+
+
+def test_no_execute_taint_evicts_the_daemon_pod_until_it_goes(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    podctl.apply_yaml(DAEMON_SET.replace("      nodeSelector:\n        disk: ssd\n", ""))
+    node = podctl("get", "nodes", "-o", "name").strip()
+    podctl.wait_for(lambda: len(live_pods(podctl)) == 1, timeout=60, message="a daemon pod")
+
+    assert podctl("taint", node, "dedicated=x:NoSchedule") == f"{node} tainted\n"
+    again = podctl.run("taint", node, "dedicated=y:NoSchedule")
+    assert (again.code, again.err) == (
+        1, f"error: Node {node.split('/', 1)[1]} already has dedicated taint(s) with same "
+           "effect(s) and --overwrite is false\n")
+    # NoSchedule alone: the running daemon pod stays, but no node is desired any more.
+    podctl.wait_for(lambda: ds_row(podctl)[1] == "0", message="nothing desired")
+    assert len(live_pods(podctl)) == 1
+
+    assert podctl("taint", node, "evict:NoExecute") == f"{node} tainted\n"
+    podctl.wait_for(lambda: live_pods(podctl) == [], timeout=60, message="pod evicted")
+    assert podctl("taint", node, "evict-", "dedicated-") == f"{node} untainted\n"
+    podctl.wait_for(lambda: len(live_pods(podctl)) == 1, timeout=60, message="pod back")
+    podctl("delete", "ds", "ssd-monitor")
