@@ -105,4 +105,10 @@ def test_no_execute_taint_evicts_the_daemon_pod_until_it_goes(
     podctl.wait_for(lambda: live_pods(podctl) == [], timeout=60, message="pod evicted")
     assert podctl("taint", node, "evict-", "dedicated-") == f"{node} untainted\n"
     podctl.wait_for(lambda: len(live_pods(podctl)) == 1, timeout=60, message="pod back")
+
+    [before] = live_pods(podctl)
+    assert podctl("rollout", "restart", "ds/ssd-monitor") == \
+        "daemonset.apps/ssd-monitor restarted\n"
+    podctl.wait_for(lambda: [p["metadata"]["name"] for p in live_pods(podctl)] not in (
+        [], [before["metadata"]["name"]]), timeout=60, message="a new pod")
     podctl("delete", "ds", "ssd-monitor")

@@ -119,16 +119,28 @@ def undo(args: tuple[str, ...], namespace: str | None, to_revision: int) -> None
 @click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
 @namespace_option
 def restart(args: tuple[str, ...], namespace: str | None) -> None:
-    """Replace a Deployment's pods by a rollout: rollout restart deployment/NAME."""
+    """Replace a Deployment's or DaemonSet's pods by a rollout:
+    rollout restart deployment/NAME|daemonset/NAME."""
+    from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
+    from podctl.errors import PodctlError
+    from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
     from podctl.ops.deferred import PENDING, DockerWork
     from podctl.ops.deployment import reconcile_if_no_controller, rollout_restart
     from podctl.ops.session import open_store
 
-    store, name, ns = open_store(), _one_deployment(args), namespace or "default"
-    terminal.out(rollout_restart(store, ns, name))
+    targets = split_resource_args(args)
+    if len(targets) != 1 or len(targets[0][1]) != 1:
+        raise PodctlError("exactly one resource is required: deployment/NAME")
+    kind, [name] = targets[0]
+    if kind not in ("Deployment", "DaemonSet"):
+        raise PodctlError(f"{kind.lower()}s are not supported, only deployments and "
+                          "daemonsets")
+    store, ns = open_store(), namespace or "default"
+    terminal.out(rollout_restart(store, ns, name, kind))
     docker = DockerWork()
-    docker.run(lambda: reconcile_if_no_controller(store, ns, name), PENDING)
+    reconcile = reconcile_ds if kind == "DaemonSet" else reconcile_if_no_controller
+    docker.run(lambda: reconcile(store, ns, name), PENDING)
     warn_deferred(docker, [])
 
 

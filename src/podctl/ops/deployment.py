@@ -253,12 +253,12 @@ def set_image(store: Store, namespace: str, name: str, images: dict[str, str],
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
-def rollout_restart(store: Store, namespace: str, name: str) -> str:
+def rollout_restart(store: Store, namespace: str, name: str, kind: str = "Deployment") -> str:
     """`rollout restart`: a restartedAt template annotation (local RFC 3339 time) makes a new
-    template, so the pods are replaced by a normal rollout."""
+    template, so the pods are replaced by a normal rollout (Deployment or DaemonSet)."""
     from datetime import datetime
 
-    deployment = store.require("Deployment", namespace, name)
+    deployment = store.require(kind, namespace, name)
     if deployment["spec"].get("paused"):
         raise PodctlError("can't restart paused deployment (run rollout resume first)")
     now = datetime.now().astimezone().replace(microsecond=0)
@@ -278,13 +278,13 @@ def rollout_restart(store: Store, namespace: str, name: str) -> str:
         md["generation"] = int(md.get("generation", 1)) + 1
         return True
 
-    if store.mutate("Deployment", namespace, name, change, meta.uid_of(deployment)) is None:
-        raise NotFound(meta.plural("Deployment"), name)
+    if store.mutate(kind, namespace, name, change, meta.uid_of(deployment)) is None:
+        raise NotFound(meta.plural(kind), name)
     if twice:
         raise PodctlError(f"failed to create patch for {name}: if restart has already been "
                           "triggered within the past second, please wait before attempting "
                           "to trigger another")
-    return f"{meta.singular('Deployment')}/{name} restarted"
+    return f"{meta.singular(kind)}/{name} restarted"
 
 
 def container_name(image: str) -> str:
