@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     from bench import (
         bench_controller,
+        bench_deployment,
         bench_pods,
         bench_portforward,
         bench_replication,
@@ -30,6 +31,8 @@ def main() -> None:
     bench_portforward.main()
     print("== issue 11: services ==", flush=True)
     bench_services.main()
+    print("== issue 12: deployments ==", flush=True)
+    bench_deployment.main()
 
 
 if __name__ == "__main__":

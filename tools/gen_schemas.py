@@ -33,6 +33,7 @@ ROOTS = {
     "Secret": "io.k8s.api.core.v1.Secret",
     "ReplicaSet": "io.k8s.api.apps.v1.ReplicaSet",
     "Deployment": "io.k8s.api.apps.v1.Deployment",
+    "DaemonSet": "io.k8s.api.apps.v1.DaemonSet",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {
@@ -48,6 +49,7 @@ EXPLAIN_ROOTS = {
     "Secret": ("v1", "io.k8s.api.core.v1.Secret"),
     "ReplicaSet": ("apps/v1", "io.k8s.api.apps.v1.ReplicaSet"),
     "Deployment": ("apps/v1", "io.k8s.api.apps.v1.Deployment"),
+    "DaemonSet": ("apps/v1", "io.k8s.api.apps.v1.DaemonSet"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"

@@ -16,6 +16,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
+from podctl.controllers.daemonset import sync_daemon_set
 from podctl.controllers.dataplane import DNS_POD, PROXY_POD, SYSTEM_NAMESPACE, sync_dataplane
 from podctl.controllers.deletion import (
     FOREGROUND,
@@ -45,9 +46,9 @@ from podctl.workqueue import Workers, WorkQueue
 log = logging.getLogger("podctl.controller")
 
 WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Node", "Namespace",
-                 "Service", "Endpoints", "ConfigMap", "Secret")
+                 "Service", "Endpoints", "ConfigMap", "Secret", "DaemonSet")
 # Kinds a pod change in their namespace may concern.
-POD_WATCHERS = (*REPLICATED_KINDS, "Service")
+POD_WATCHERS = (*REPLICATED_KINDS, "Service", "DaemonSet")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
@@ -176,6 +177,11 @@ class Controller:
             self.sync_rc(namespace, name, kind)
         elif kind == "Deployment":
             self.sync_deployment(namespace, name)
+        elif kind == "DaemonSet":
+            self.sync_daemon_set(namespace, name)
+        elif kind == "Node":
+            for ds in self.store.list("DaemonSet"):  # its labels or taints may have changed
+                self.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
         elif kind == "Namespace":
             self.sync_namespace(name)
         elif kind == "Service":
@@ -248,6 +254,13 @@ class Controller:
             self.queue.add(("ReplicaSet", namespace, rs))
         if result.requeue:
             self.queue.add(("Deployment", namespace, name))
+
+    def sync_daemon_set(self, namespace: str, name: str) -> None:
+        result = sync_daemon_set(self.store, namespace, name)
+        for pod in result.created + result.deleting:
+            self.queue.add(("Pod", namespace, meta.name_of(pod)))
+        if result.requeue:
+            self.queue.add(("DaemonSet", namespace, name), delay=1.0)
 
     def sync_rc(self, namespace: str, name: str, kind: str = "ReplicationController") -> None:
         owner = self.store.get(kind, namespace, name)

@@ -49,6 +49,9 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     # configuration objects (issue 12)
     Resource("configmaps", "configmap", ("cm",), "ConfigMap", True),
     Resource("secrets", "secret", (), "Secret", True),
+    # DaemonSets (issue 12), listed by `get all` before deployments as kubectl does.
+    Resource("daemonsets", "daemonset", ("ds",), "DaemonSet", True, api_version="apps/v1",
+             categories=("all",)),
     # `get all` lists in this order, as kubectl does: deployments before replicasets.
     Resource("deployments", "deployment", ("deploy",), "Deployment", True,
              api_version="apps/v1", categories=("all",)),

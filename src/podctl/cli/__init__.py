@@ -41,12 +41,14 @@ def _register() -> None:
         portforward,
         rollout,
         run,
+        set_cmd,
+        taint,
         version,
         wait,
     )
 
     for module in (create, apply, run, expose, get, describe, delete, logs, copy, label, wait,
-                   rollout, controller, portforward, explain, version, completion):
+                   rollout, set_cmd, taint, controller, portforward, explain, version, completion):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -113,7 +113,7 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
                 terminal.err(exc.render())
                 continue
             if c.obj["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment",
-                                 "Service"):
+                                 "DaemonSet", "Service"):
                 needy.append(c.obj)
     warn_deferred(docker, needy)
     return ok
@@ -210,6 +210,47 @@ def create_secret_generic(name: str, namespace: str | None, literals: tuple[str,
     """Create a Secret from literals, files, directories or env files."""
     _create_config("Secret", name, namespace, literals, files, env_files, dry_run, output,
                    secret_type)
+
+
+@create.command("deployment")
+@click.argument("name")
+@click.option("--image", "images", multiple=True, required=True,
+              help="A container's image (repeatable: one container each).")
+@click.option("--replicas", type=int, default=1, show_default=True,
+              help="Number of replicas to create.")
+@click.option("--port", type=int, default=-1, help="The port the first container exposes.")
+@click.option("--dry-run", "dry_run", default="none",
+              type=click.Choice(["none", "client", "server"]), is_flag=False,
+              flag_value="client")
+@namespace_option
+def create_deployment(name: str, images: tuple[str, ...], replicas: int, port: int,
+                      dry_run: str, namespace: str | None) -> None:
+    """Create a Deployment running the given images (labels app=NAME)."""
+    from podctl.errors import AlreadyExists, PodctlError
+    from podctl.manifest import check_document
+    from podctl.manifest.load import Document
+    from podctl.ops.create import create_object
+    from podctl.ops.deferred import DockerWork
+    from podctl.ops.deployment import build_deployment
+    from podctl.ops.session import open_store
+
+    obj = build_deployment(name, list(images), replicas, port)
+    checked = check_document(Document("-", 0, obj, None), namespace)
+    # kubectl wraps the API server's answer: `failed to create deployment: <status error>`.
+    failed = "failed to create deployment: "
+    if checked.obj is None:
+        messages = [p.message for p in checked.problems]
+        detail = messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
+        raise PodctlError(f'{failed}Deployment.apps "{name}" is invalid: {detail}')
+    if dry_run != "none":
+        terminal.out(f"deployment.apps/{name} created (dry run)")
+        return
+    docker = DockerWork()
+    try:
+        terminal.out(create_object(open_store(), checked.obj, docker))
+    except AlreadyExists as exc:
+        raise PodctlError(f"{failed}{exc}") from exc
+    warn_deferred(docker, [checked.obj])
 
 
 @click.command("validate")

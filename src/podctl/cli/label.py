@@ -64,7 +64,10 @@ def _update_metadata(field: str, args: tuple[str, ...], namespace: str | None,
             from podctl.ops.nodes import retry_pending
 
             if not controller_running(podctl_home()):
+                from podctl.ops.daemonset import resync_all
+
                 retry_pending(store)
+                resync_all(store)
     if not ok:
         sys.exit(1)
 

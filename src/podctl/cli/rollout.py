@@ -33,10 +33,10 @@ def status(args: tuple[str, ...], namespace: str | None, watch: bool, timeout: s
     if len(targets) != 1 or len(targets[0][1]) != 1:
         raise PodctlError("rollout status requires exactly one resource: deployment/NAME")
     kind, names = targets[0]
-    if kind != "Deployment":
+    if kind not in ("Deployment", "DaemonSet"):
         raise PodctlError(f"no status viewer has been implemented for {kind}")
     for line in rollout_status(open_store(), namespace or "default", names[0], watch,
-                               _seconds(timeout)):
+                               _seconds(timeout), kind):
         terminal.out(line)
 
 
@@ -113,6 +113,35 @@ def undo(args: tuple[str, ...], namespace: str | None, to_revision: int) -> None
         docker = DockerWork()
         docker.run(lambda: reconcile_if_no_controller(store, ns, name), PENDING)
         warn_deferred(docker, [])
+
+
+@rollout.command("restart")
+@click.argument("args", nargs=-1, required=True, shell_complete=complete_resources)
+@namespace_option
+def restart(args: tuple[str, ...], namespace: str | None) -> None:
+    """Replace a Deployment's or DaemonSet's pods by a rollout:
+    rollout restart deployment/NAME|daemonset/NAME."""
+    from podctl.cli.common import split_resource_args
+    from podctl.cli.create import warn_deferred
+    from podctl.errors import PodctlError
+    from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
+    from podctl.ops.deferred import PENDING, DockerWork
+    from podctl.ops.deployment import reconcile_if_no_controller, rollout_restart
+    from podctl.ops.session import open_store
+
+    targets = split_resource_args(args)
+    if len(targets) != 1 or len(targets[0][1]) != 1:
+        raise PodctlError("exactly one resource is required: deployment/NAME")
+    kind, [name] = targets[0]
+    if kind not in ("Deployment", "DaemonSet"):
+        raise PodctlError(f"{kind.lower()}s are not supported, only deployments and "
+                          "daemonsets")
+    store, ns = open_store(), namespace or "default"
+    terminal.out(rollout_restart(store, ns, name, kind))
+    docker = DockerWork()
+    reconcile = reconcile_ds if kind == "DaemonSet" else reconcile_if_no_controller
+    docker.run(lambda: reconcile(store, ns, name), PENDING)
+    warn_deferred(docker, [])
 
 
 COMMANDS = [rollout]

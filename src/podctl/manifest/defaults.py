@@ -119,6 +119,25 @@ def default_deployment_spec(spec: dict[str, Any]) -> None:
         apply_pod_spec_defaults(template["spec"], for_pod=False)
 
 
+def default_daemon_set_spec(spec: dict[str, Any]) -> None:
+    """SetDefaults_DaemonSet: a RollingUpdate of one unavailable pod, no surge; history."""
+    if spec.get("revisionHistoryLimit") is None:
+        spec["revisionHistoryLimit"] = 10
+    strategy = spec.get("updateStrategy")
+    if not isinstance(strategy, dict):
+        strategy = spec["updateStrategy"] = {}
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate")
+        if not isinstance(rolling, dict):
+            rolling = strategy["rollingUpdate"] = {}
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    template = spec.get("template")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        apply_pod_spec_defaults(template["spec"], for_pod=False)
+
+
 def apply_pod_spec_defaults(spec: dict[str, Any], for_pod: bool) -> dict[str, Any]:
     """Default a pod spec in place (``for_pod``: also the Pod-only defaults) and return it."""
     if not spec.get("dnsPolicy"):
@@ -252,6 +271,8 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
             spec["replicas"] = 1
     elif kind == "Deployment":
         default_deployment_spec(spec)
+    elif kind == "DaemonSet":
+        default_daemon_set_spec(spec)
     elif kind == "Service":
         default_service_spec(spec)
     return out

@@ -51,7 +51,7 @@ def merged(existing: Obj, desired: Obj) -> Obj:
     kind = existing["kind"]
     if kind == "Pod":
         out["spec"] = _pod_spec_update(existing, desired)
-    elif kind in ("ReplicationController", "ReplicaSet", "Deployment"):
+    elif kind in ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet"):
         if kind != "ReplicationController" and desired["spec"].get("selector") != existing[
                 "spec"].get("selector"):
             raise Invalid(f'The {kind} "{meta.name_of(existing)}" is invalid: '
@@ -163,6 +163,10 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
         from podctl.ops.replication import reconcile_if_no_controller
 
         docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))
+    if stored["kind"] == "DaemonSet":
+        from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
+
+        docker.run(lambda: reconcile_ds(store, namespace, name))
     if stored["kind"] in ("ConfigMap", "Secret"):
         from podctl.ops.create import users_if_no_controller
 

@@ -36,7 +36,7 @@ def controller_hint(objs: list[Obj]) -> str | None:
     Replication controllers and ReplicaSets always do: only a running controller keeps
     their count; so do Services with a selector, whose Endpoints follow their pods.
     """
-    if not any(o["kind"] in ("ReplicationController", "ReplicaSet", "Deployment")
+    if not any(o["kind"] in ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet")
                or needs_controller(o)
                for o in objs):
         return None

@@ -41,6 +41,10 @@ def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None
         from podctl.ops.replication import reconcile_if_no_controller
 
         docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))
+    elif stored["kind"] == "DaemonSet":
+        from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
+
+        docker.run(lambda: reconcile_ds(store, namespace, name))
     if stored["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service"):
         docker.run(lambda: endpoints_if_no_controller(store, namespace))
     if stored["kind"] in ("ConfigMap", "Secret"):

@@ -96,17 +96,20 @@ def rollout_status_line(deployment: Obj) -> tuple[str, bool]:
 
 
 def rollout_status(store: Store, namespace: str, name: str, watch: bool,
-                   timeout: float) -> Iterator[str]:
+                   timeout: float, kind: str = "Deployment") -> Iterator[str]:
     """Status lines as they change until the rollout is over (or once, without watch)."""
+    from podctl.ops.daemonset import rollout_status_line as daemon_set_line
+
+    line_of = daemon_set_line if kind == "DaemonSet" else rollout_status_line
     deadline = time.monotonic() + timeout if timeout > 0 else None
     last = ""
     while True:
-        deployment = store.get("Deployment", namespace, name)
-        if deployment is None:
+        obj = store.get(kind, namespace, name)
+        if obj is None:
             if last:
                 raise PodctlError("object has been deleted")
-            raise NotFound(meta.plural("Deployment"), name)
-        line, done = rollout_status_line(deployment)
+            raise NotFound(meta.plural(kind), name)
+        line, done = line_of(obj)
         if line != last:
             yield line
             last = line
@@ -213,3 +216,103 @@ def rollout_undo(store: Store, namespace: str, name: str, to_revision: int = 0) 
     if store.mutate("Deployment", namespace, name, change, meta.uid_of(deployment)) is None:
         raise NotFound(meta.plural("Deployment"), name)
     return f"{label} rolled back"
+
+
+def _containers_of(template: Obj) -> list[Obj]:
+    spec = template.get("spec") or {}
+    return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
+
+
+def set_image(store: Store, namespace: str, name: str, images: dict[str, str],
+              kind: str = "Deployment") -> str:
+    """`set image deployment/NAME CONTAINER=IMAGE...` (`*` names every container): a new
+    template, hence a rollout (of a Deployment or DaemonSet)."""
+    deployment = store.require(kind, namespace, name)
+    known = {c.get("name") for c in _containers_of(deployment["spec"]["template"])}
+    for container in images:
+        if container != "*" and container not in known:
+            raise PodctlError(f'unable to find container named "{container}"')
+
+    def change(fresh: Obj) -> bool:
+        changed = False
+        for container in _containers_of(fresh["spec"]["template"]):
+            image = images.get(container.get("name", ""), images.get("*"))
+            if image is not None and container.get("image") != image:
+                container["image"] = image
+                changed = True
+        if changed:
+            md = fresh["metadata"]
+            md["generation"] = int(md.get("generation", 1)) + 1
+        return changed
+
+    if store.mutate(kind, namespace, name, change, meta.uid_of(deployment)) is None:
+        raise NotFound(meta.plural(kind), name)
+    return f"{meta.singular(kind)}/{name} image updated"
+
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def rollout_restart(store: Store, namespace: str, name: str, kind: str = "Deployment") -> str:
+    """`rollout restart`: a restartedAt template annotation (local RFC 3339 time) makes a new
+    template, so the pods are replaced by a normal rollout (Deployment or DaemonSet)."""
+    from datetime import datetime
+
+    deployment = store.require(kind, namespace, name)
+    if deployment["spec"].get("paused"):
+        raise PodctlError("can't restart paused deployment (run rollout resume first)")
+    now = datetime.now().astimezone().replace(microsecond=0)
+    stamp = now.isoformat()
+    twice = False
+
+    def change(fresh: Obj) -> bool:
+        nonlocal twice
+        template_md = fresh["spec"]["template"].setdefault("metadata", {})
+        annotations = template_md.setdefault("annotations", {})
+        # kubectl's patch would be empty: the same second's stamp is already there.
+        twice = annotations.get(RESTARTED_AT) == stamp
+        if twice:
+            return False
+        annotations[RESTARTED_AT] = stamp
+        md = fresh["metadata"]
+        md["generation"] = int(md.get("generation", 1)) + 1
+        return True
+
+    if store.mutate(kind, namespace, name, change, meta.uid_of(deployment)) is None:
+        raise NotFound(meta.plural(kind), name)
+    if twice:
+        raise PodctlError(f"failed to create patch for {name}: if restart has already been "
+                          "triggered within the past second, please wait before attempting "
+                          "to trigger another")
+    return f"{meta.singular(kind)}/{name} restarted"
+
+
+def container_name(image: str) -> str:
+    """kubectl create deployment's container name: the image's last path segment without
+    tag or digest; `_` and `.` become `-` plus a random suffix (DNS-1123)."""
+    import secrets
+    import string
+
+    name = image.split("/")[-1].split(":")[0].split("@")[0]
+    if "_" in name or "." in name:
+        alphabet = string.ascii_lowercase + string.digits
+        suffix = "".join(secrets.choice(alphabet) for _ in range(5))
+        name = f"{name.replace('_', '-').replace('.', '-')}-{suffix}"
+    return name
+
+
+def build_deployment(name: str, images: list[str], replicas: int, port: int) -> Obj:
+    """The object `kubectl create deployment` generates: labels app=NAME everywhere, one
+    container per image, the port on the first one."""
+    labels = {"app": name}
+    containers: list[Obj] = [{"name": container_name(image), "image": image}
+                             for image in images]
+    if port >= 0 and containers:
+        containers[0]["ports"] = [{"containerPort": port}]
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "labels": dict(labels)},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
+                 "template": {"metadata": {"labels": dict(labels)},
+                              "spec": {"containers": containers}}},
+    }

@@ -41,6 +41,16 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
                 unreachable.append(exc.detail)
                 pods = pods_without_engine(store, pods)
             texts.append(printer.describe_rc(obj, pods, events, now))
+        elif kind == "DaemonSet":
+            from podctl.printers.daemonsets import describe_daemon_set
+
+            pods = owned_pods(store, obj)
+            try:
+                pods = pods_with_status(store, pods)
+            except DockerUnavailable as exc:
+                unreachable.append(exc.detail)
+                pods = pods_without_engine(store, pods)
+            texts.append(describe_daemon_set(obj, pods, events, now))
         elif kind == "Deployment":
             from podctl.controllers.deployment import new_replica_set
             from podctl.controllers.deployment_sync import owned_replica_sets

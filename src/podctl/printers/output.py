@@ -30,6 +30,7 @@ from podctl.printers.controllers import (
     node_row,
     rc_row,
 )
+from podctl.printers.daemonsets import DS_HEADERS, DS_WIDE_HEADERS, daemon_set_row
 from podctl.printers.pods import POD_HEADERS, POD_WIDE_HEADERS, pod_row
 from podctl.printers.services import (
     ENDPOINTS_HEADERS,
@@ -59,6 +60,7 @@ TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "ReplicationController": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
     "ReplicaSet": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
     "Deployment": (DEPLOY_HEADERS, RC_WIDE_HEADERS, deployment_row),
+    "DaemonSet": (DS_HEADERS, DS_WIDE_HEADERS, daemon_set_row),
     "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
     "Node": (NODE_HEADERS, NODE_WIDE_HEADERS, node_row),
     "Event": (EVENT_HEADERS, [], event_row),
