@@ -132,6 +132,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "services                 svc          v1           true         Service",
         "deployments              deploy       apps/v1      true         Deployment",
         "replicasets              rs           apps/v1      true         ReplicaSet",
+        "cronjobs                 cj           batch/v1     true         CronJob",
+        "jobs                                  batch/v1     true         Job",
     ]
 
 
@@ -141,7 +143,7 @@ def test_api_resources_filters_and_formats() -> None:
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "pods", "replicationcontrollers", "secrets",
-        "services", "deployments", "replicasets"]
+        "services", "deployments", "replicasets", "cronjobs", "jobs"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == ["replicasets.apps", "replicationcontrollers", "secrets",
                                      "services"]
@@ -187,8 +189,8 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
-        "configmaps", "deployments", "endpoints", "events", "namespaces", "nodes", "pods",
-        "replicasets", "replicationcontrollers", "secrets", "services"]
+        "configmaps", "cronjobs", "deployments", "endpoints", "events", "jobs", "namespaces",
+        "nodes", "pods", "replicasets", "replicationcontrollers", "secrets", "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]
