@@ -85,7 +85,7 @@ def test_completions_with_parallelism_complete(podctl: Podctl, controller: Start
     assert header.split() == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
     assert row.split()[:3] == ["count", "Complete", "5/5"]
     described = podctl("describe", "job", "count")
-    assert "Pods Statuses:  0 Active (0 Ready) / 5 Succeeded / 0 Failed" in described
+    assert "0 Active (0 Ready) / 5 Succeeded / 0 Failed" in described
     assert "Normal  Completed" in described
     assert podctl("delete", "job", "count") == 'job.batch "count" deleted\n'
     podctl.wait_for(lambda: not job_pods(podctl, "count"), timeout=60, message="pods gone")
@@ -108,8 +108,9 @@ def test_failing_command_exceeds_the_backoff_limit(podctl: Podctl, controller: S
     assert status["failed"] == 2 and "completionTime" not in status
     pods = job_pods(podctl, "broken")
     assert len(pods) == 2 and {p["status"]["phase"] for p in pods} == {"Failed"}
-    events = podctl("get", "events", "--field-selector", "involvedObject.name=broken")
-    assert "BackoffLimitExceeded" in events
+    described = podctl("describe", "job", "broken")
+    assert "Warning  BackoffLimitExceeded" in described
+    assert "Job has reached the specified backoff limit" in described
     assert podctl("get", "job", "broken", "--no-headers").split()[1:3] == ["Failed", "0/1"]
     waited = podctl.run("wait", "--for=condition=complete", "job/broken", "--timeout=1s")
     assert waited.code == 1
