@@ -245,6 +245,10 @@ class Controller:
             records = inventory.list_containers(meta.uid_of(pod))
             inventory.inspect(r for r in records if r.running and not r.is_sandbox)
         self.prober.update_pod(pod, records)
+        owner = meta.controller_of(pod)
+        if owner is not None and owner.get("kind") == "Job":
+            # The kubelet's pass may have just finished the pod: a phase its Job counts.
+            self.queue.add(("Job", namespace, str(owner.get("name"))))
         if namespace == SYSTEM_NAMESPACE and name in (PROXY_POD, DNS_POD):
             self.queue.add(DATAPLANE)  # a new container has no records or rules yet
 
