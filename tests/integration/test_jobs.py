@@ -145,7 +145,25 @@ def test_cronjob_every_minute_starts_a_job(podctl: Podctl, controller: Start) ->
     minutes = int(job["metadata"]["name"].removeprefix("tick-"))
     assert job["metadata"]["ownerReferences"][0]["name"] == "tick"
     podctl.wait_for(lambda: job_json(podctl, job["metadata"]["name"]).get("status", {}).get(
-        "succeeded") == 1, timeout=60, message="the scheduled Job's success")
+        "succeeded") == 1, timeout=30, message="the scheduled Job's success")
     row = podctl("get", "cronjobs", "--no-headers").split()
     assert row[:4] == ["tick", "*", "*", "*"] and minutes > 0
     podctl("delete", "cronjob", "tick")
+
+
+def test_indexed_job_gives_each_pod_its_index(podctl: Podctl, controller: Start) -> None:
+    controller()
+    podctl.apply_yaml(JOB.format(name="idx", completions=3, parallelism=3, backoff=6,
+                                 script="echo item $JOB_COMPLETION_INDEX").replace(
+        "  backoffLimit", "  completionMode: Indexed\n  backoffLimit"))
+    out = podctl("wait", "--for=condition=complete", "job/idx", "--timeout=90s", timeout=120)
+    assert out == "job.batch/idx condition met\n"
+    pods = job_pods(podctl, "idx")
+    logs = {}
+    for p in pods:
+        index = p["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"]
+        assert p["metadata"]["name"].startswith(f"idx-{index}-")
+        logs[index] = podctl("logs", p["metadata"]["name"]).strip()
+    assert logs == {"0": "item 0", "1": "item 1", "2": "item 2"}
+    assert job_json(podctl, "idx")["status"]["completedIndexes"] == "0-2"
+    podctl("delete", "job", "idx")
