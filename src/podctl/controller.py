@@ -292,6 +292,12 @@ class Controller:
             self.queue.add(("CronJob", namespace, str(controller.get("name"))))
 
     def sync_cronjob(self, namespace: str, name: str) -> None:
+        if self.store.get("CronJob", namespace, name) is None:
+            # Deleted: its Jobs are the garbage collector's now.
+            for job in self.store.list("Job", namespace):
+                if (meta.controller_of(job) or {}).get("name") == name:
+                    self.queue.add(("Job", namespace, meta.name_of(job)))
+            return
         result = sync_cronjob(self.store, namespace, name)
         for job in result.created:
             self.queue.add(("Job", namespace, meta.name_of(job)))

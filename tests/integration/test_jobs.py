@@ -118,7 +118,8 @@ def test_failing_command_exceeds_the_backoff_limit(podctl: Podctl, controller: S
     podctl("delete", "job", "broken")
 
 
-def test_create_job_from_cronjob(podctl: Podctl) -> None:
+def test_create_job_from_cronjob(podctl: Podctl, controller: Start) -> None:
+    controller()
     podctl.apply_yaml(CRONJOB.replace("* * * * *", "0 0 1 1 *"))
     assert podctl("create", "job", "manual", "--from=cronjob/tick") == \
         "job.batch/manual created\n"
@@ -129,7 +130,12 @@ def test_create_job_from_cronjob(podctl: Podctl) -> None:
         "sh", "-c", "echo tick"]
     missing = podctl.run("create", "job", "x", "--from=cronjob/nope")
     assert missing.code == 1 and 'cronjobs.batch "nope" not found' in missing.err
-    podctl("delete", "cronjob", "tick")
+    podctl.wait_for(lambda: job_json(podctl, "manual").get("status", {}).get("succeeded") == 1,
+                    timeout=60, message="the manual Job's success")
+    assert podctl("delete", "cronjob", "tick") == 'cronjob.batch "tick" deleted\n'
+    # the garbage collector takes the Job the CronJob owned, and its pod
+    podctl.wait_for(lambda: "manual" not in podctl("get", "jobs", "-o", "name")
+                    and not job_pods(podctl, "manual"), timeout=30, message="the Job collected")
 
 
 @pytest.mark.slow  # waits for the next minute: up to ~70 s
