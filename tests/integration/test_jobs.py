@@ -173,3 +173,21 @@ def test_indexed_job_gives_each_pod_its_index(podctl: Podctl, controller: Start)
     assert logs == {"0": "item 0", "1": "item 1", "2": "item 2"}
     assert job_json(podctl, "idx")["status"]["completedIndexes"] == "0-2"
     podctl("delete", "job", "idx")
+
+
+def test_deadline_fails_the_job_then_its_ttl_deletes_it(podctl: Podctl,
+                                                         controller: Start) -> None:
+    controller()
+    podctl.apply_yaml(JOB.format(name="slow", completions=1, parallelism=1, backoff=6,
+                                 script="sleep 300").replace(
+        "  backoffLimit", "  activeDeadlineSeconds: 3\n  ttlSecondsAfterFinished: 5\n"
+        "  backoffLimit"))
+    out = podctl("wait", "--for=condition=failed", "job/slow", "--timeout=60s", timeout=90)
+    assert out == "job.batch/slow condition met\n"
+    [condition] = [c for c in job_json(podctl, "slow")["status"]["conditions"]
+                   if c["type"] == "Failed"]
+    assert (condition["reason"], condition["message"]) == (
+        "DeadlineExceeded", "Job was active longer than specified deadline")
+    assert not job_pods(podctl, "slow")  # the running pod was deleted, not counted
+    podctl.wait_for(lambda: "slow" not in podctl("get", "jobs", "-o", "name"), timeout=30,
+                    message="the TTL controller's deletion")
