@@ -191,3 +191,20 @@ def test_deadline_fails_the_job_then_its_ttl_deletes_it(podctl: Podctl,
     assert not job_pods(podctl, "slow")  # the running pod was deleted, not counted
     podctl.wait_for(lambda: "slow" not in podctl("get", "jobs", "-o", "name"), timeout=30,
                     message="the TTL controller's deletion")
+
+
+def test_on_failure_restarts_the_container_in_the_same_pod(podctl: Podctl,
+                                                           controller: Start) -> None:
+    controller()
+    podctl.apply_yaml(JOB.format(name="retry", completions=1, parallelism=1, backoff=1,
+                                 script="exit 1").replace("Never", "OnFailure"))
+    out = podctl("wait", "--for=condition=failed", "job/retry", "--timeout=90s", timeout=120)
+    assert out == "job.batch/retry condition met\n"
+    [condition] = [c for c in job_json(podctl, "retry")["status"]["conditions"]
+                   if c["type"] == "Failed"]
+    assert condition["reason"] == "BackoffLimitExceeded"
+    described = podctl("describe", "job", "retry")
+    # one pod, restarted in place by the kubelet, then deleted when the Job failed
+    assert described.count("Created pod:") == 1 and "Deleted pod:" in described
+    podctl.wait_for(lambda: not job_pods(podctl, "retry"), timeout=30, message="pod deleted")
+    podctl("delete", "job", "retry")

@@ -132,6 +132,12 @@ def test_on_failure_counts_container_restarts() -> None:
     assert plan.delete == [crashing]
     assert conditions(plan.status) == {"FailureTarget": "BackoffLimitExceeded"}
     assert conditions(plan_job(j, [pod("Running", restarts=2)], NOW).status) == {}
+    # once its pod is gone the restarts it counted are too: the decision stands
+    j["status"] = plan.status
+    gone = plan_job(j, [], NOW)
+    assert gone.create == []
+    assert conditions(gone.status) == {"FailureTarget": "BackoffLimitExceeded",
+                                       "Failed": "BackoffLimitExceeded"}
 
 
 def test_deadline_wins_over_backoff_and_deletes_running_pods() -> None:

@@ -137,6 +137,12 @@ def plan_job(job: Obj, pods: list[Obj], now: datetime) -> JobPlan:
         plan.events.append(("Normal", "Resumed", "Job resumed"))
         status["startTime"] = stamp  # the deadline counts from the resume
     status.setdefault("startTime", stamp)
+    target = condition(job, "FailureTarget") or condition(job, "SuccessCriteriaMet")
+    if target is not None:
+        # Decided already: the pods it counted may be gone by now (deleted on the way).
+        _finish(plan, job, (str(target.get("reason")), str(target.get("message"))),
+                target["type"] == "SuccessCriteriaMet", active, terminating, stamp)
+        return plan
     failure = _failure(job, failed, active, now, plan)
     success = None
     if indexed:
