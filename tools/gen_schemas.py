@@ -5,8 +5,8 @@ Dev-time only. Input: the ``_definitions.json`` of one Kubernetes minor version 
 PyPI's ``kubernetes-validate`` package (``pip install kubernetes-validate``). Outputs:
 
 - a compact validation schema holding only the definitions that Pod, ReplicationController,
-  Namespace, Service, Endpoints, ConfigMap, Secret, apps/v1 ReplicaSet and Deployment, and
-  List need (no prose, so validation loads fast);
+  Namespace, Service, Endpoints, ConfigMap, Secret, apps/v1 ReplicaSet and Deployment,
+  batch/v1 Job and CronJob, and List need (no prose, so validation loads fast);
 - next to it, ``k8s-core-v1-explain.json``: the upstream descriptions of every field reachable
   from EXPLAIN_ROOTS, with kubectl's type names, for ``podctl explain``. More kinds: list them.
 
@@ -34,6 +34,8 @@ ROOTS = {
     "ReplicaSet": "io.k8s.api.apps.v1.ReplicaSet",
     "Deployment": "io.k8s.api.apps.v1.Deployment",
     "DaemonSet": "io.k8s.api.apps.v1.DaemonSet",
+    "Job": "io.k8s.api.batch.v1.Job",
+    "CronJob": "io.k8s.api.batch.v1.CronJob",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {
@@ -50,6 +52,8 @@ EXPLAIN_ROOTS = {
     "ReplicaSet": ("apps/v1", "io.k8s.api.apps.v1.ReplicaSet"),
     "Deployment": ("apps/v1", "io.k8s.api.apps.v1.Deployment"),
     "DaemonSet": ("apps/v1", "io.k8s.api.apps.v1.DaemonSet"),
+    "Job": ("batch/v1", "io.k8s.api.batch.v1.Job"),
+    "CronJob": ("batch/v1", "io.k8s.api.batch.v1.CronJob"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
@@ -70,8 +74,9 @@ def short_name(ref: str) -> str:
     other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
-    if ref.startswith("io.k8s.api.apps.v1."):
-        return "apps." + ref.removeprefix("io.k8s.api.apps.v1.")
+    for group in ("apps", "batch"):
+        if ref.startswith(f"io.k8s.api.{group}.v1."):
+            return f"{group}." + ref.removeprefix(f"io.k8s.api.{group}.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):
         return "meta." + ref.removeprefix("io.k8s.apimachinery.pkg.apis.meta.v1.")
     return ref

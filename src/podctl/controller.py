@@ -16,6 +16,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
+from podctl.controllers.cronjob_sync import sync_cronjob
 from podctl.controllers.daemonset import sync_daemon_set
 from podctl.controllers.dataplane import DNS_POD, PROXY_POD, SYSTEM_NAMESPACE, sync_dataplane
 from podctl.controllers.deletion import (
@@ -27,6 +28,7 @@ from podctl.controllers.deletion import (
 )
 from podctl.controllers.deployment_sync import sync_deployment
 from podctl.controllers.endpoints import sync_endpoints
+from podctl.controllers.job_sync import sync_job
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import REPLICATED_KINDS
@@ -46,9 +48,9 @@ from podctl.workqueue import Workers, WorkQueue
 log = logging.getLogger("podctl.controller")
 
 WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Node", "Namespace",
-                 "Service", "Endpoints", "ConfigMap", "Secret", "DaemonSet")
+                 "Service", "Endpoints", "ConfigMap", "Secret", "DaemonSet", "Job", "CronJob")
 # Kinds a pod change in their namespace may concern.
-POD_WATCHERS = (*REPLICATED_KINDS, "Service", "DaemonSet")
+POD_WATCHERS = (*REPLICATED_KINDS, "Service", "DaemonSet", "Job")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
@@ -182,6 +184,10 @@ class Controller:
         elif kind == "Node":
             for ds in self.store.list("DaemonSet"):  # its labels or taints may have changed
                 self.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
+        elif kind == "Job":
+            self.sync_job(namespace, name)
+        elif kind == "CronJob":
+            self.sync_cronjob(namespace, name)
         elif kind == "Namespace":
             self.sync_namespace(name)
         elif kind == "Service":
@@ -245,6 +251,10 @@ class Controller:
             records = inventory.list_containers(meta.uid_of(pod))
             inventory.inspect(r for r in records if r.running and not r.is_sandbox)
         self.prober.update_pod(pod, records)
+        owner = meta.controller_of(pod)
+        if owner is not None and owner.get("kind") == "Job":
+            # The kubelet's pass may have just finished the pod: a phase its Job counts.
+            self.queue.add(("Job", namespace, str(owner.get("name"))))
         if namespace == SYSTEM_NAMESPACE and name in (PROXY_POD, DNS_POD):
             self.queue.add(DATAPLANE)  # a new container has no records or rules yet
 
@@ -277,6 +287,35 @@ class Controller:
         if controller is not None and controller.get("kind") == "Deployment":
             # Its status (ready, available pods) is what the Deployment's rollout waits on.
             self.queue.add(("Deployment", namespace, str(controller.get("name"))))
+
+    def sync_job(self, namespace: str, name: str) -> None:
+        job = self.store.get("Job", namespace, name)
+        if job is not None and not job["metadata"].get("deletionTimestamp") \
+                and owners_gone(self.store, job):
+            # The garbage collector's job: a Job whose CronJob was deleted.
+            mark_owner_deleting(self.store, job, FOREGROUND)
+        result = sync_job(self.store, namespace, name)
+        for pod in result.created + result.deleting:
+            self.queue.add(("Pod", namespace, meta.name_of(pod)))
+        if result.requeue_after is not None:
+            self.queue.add(("Job", namespace, name), delay=result.requeue_after)
+        controller = meta.controller_of(job) if job is not None else None
+        if controller is not None and controller.get("kind") == "CronJob":
+            # Its active list, last success and history limits follow its Jobs.
+            self.queue.add(("CronJob", namespace, str(controller.get("name"))))
+
+    def sync_cronjob(self, namespace: str, name: str) -> None:
+        if self.store.get("CronJob", namespace, name) is None:
+            # Deleted: its Jobs are the garbage collector's now.
+            for job in self.store.list("Job", namespace):
+                if (meta.controller_of(job) or {}).get("name") == name:
+                    self.queue.add(("Job", namespace, meta.name_of(job)))
+            return
+        result = sync_cronjob(self.store, namespace, name)
+        for job in result.created:
+            self.queue.add(("Job", namespace, meta.name_of(job)))
+        if result.requeue_after is not None:
+            self.queue.add(("CronJob", namespace, name), delay=result.requeue_after)
 
     def sync_namespace(self, name: str) -> None:
         """A Terminating namespace (whoever started its deletion) is emptied, then removed."""

@@ -134,6 +134,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "daemonsets               ds           apps/v1      true         DaemonSet",
         "deployments              deploy       apps/v1      true         Deployment",
         "replicasets              rs           apps/v1      true         ReplicaSet",
+        "cronjobs                 cj           batch/v1     true         CronJob",
+        "jobs                                  batch/v1     true         Job",
     ]
 
 
@@ -143,7 +145,7 @@ def test_api_resources_filters_and_formats() -> None:
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "pods", "replicationcontrollers", "secrets",
-        "services", "daemonsets", "deployments", "replicasets"]
+        "services", "daemonsets", "deployments", "replicasets", "cronjobs", "jobs"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == ["replicasets.apps", "replicationcontrollers", "secrets",
                                      "services"]
@@ -189,7 +191,8 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
-        "configmaps", "daemonsets", "deployments", "endpoints", "events", "namespaces",
+        "configmaps", "cronjobs", "daemonsets", "deployments", "endpoints", "events", "jobs",
+        "namespaces",
         "nodes", "pods", "replicasets", "replicationcontrollers", "secrets", "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]

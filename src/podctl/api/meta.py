@@ -57,6 +57,10 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              api_version="apps/v1", categories=("all",)),
     Resource("replicasets", "replicaset", ("rs",), "ReplicaSet", True, api_version="apps/v1",
              categories=("all",)),
+    # batch (issue 12): kubectl's `get all` lists cronjobs before jobs.
+    Resource("cronjobs", "cronjob", ("cj",), "CronJob", True, api_version="batch/v1",
+             categories=("all",)),
+    Resource("jobs", "job", (), "Job", True, api_version="batch/v1", categories=("all",)),
 )}
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)

@@ -253,6 +253,25 @@ def create_deployment(name: str, images: tuple[str, ...], replicas: int, port: i
     warn_deferred(docker, [checked.obj])
 
 
+@create.command("job")
+@click.argument("name")
+@click.argument("command", nargs=-1)
+@click.option("--image", default=None, help="The image of the Job's one container.")
+@click.option("--from", "source", default=None, metavar="cronjob/NAME",
+              help="Copy the Job template of this CronJob.")
+@namespace_option
+def create_job(name: str, command: tuple[str, ...], image: str | None, source: str | None,
+               namespace: str | None) -> None:
+    """Create a Job from an image and command (after --), or from a CronJob's template."""
+    from podctl.ops.jobs import build_job
+    from podctl.ops.jobs import create_job as make
+    from podctl.ops.session import open_store
+
+    store = open_store()
+    job = build_job(store, name, namespace or "default", image, list(command), source)
+    terminal.out(make(store, job))
+
+
 @click.command("validate")
 @filename_option(required=True)
 @namespace_option

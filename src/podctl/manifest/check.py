@@ -9,6 +9,7 @@ from typing import Any
 from podctl.api.meta import NAMESPACED
 from podctl.api.meta import api_version as served_version
 from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
+from podctl.manifest.batch_rules import validate_cronjob, validate_job
 from podctl.manifest.config_rules import validate_configmap, validate_secret
 from podctl.manifest.daemonset_rules import validate_daemon_set
 from podctl.manifest.defaults import default_object
@@ -20,13 +21,14 @@ from podctl.manifest.service_rules import validate_endpoints, validate_service
 from podctl.manifest.unsupported import warnings_for
 
 SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints",
-                   "ConfigMap", "Secret", "ReplicaSet", "Deployment", "DaemonSet")
+                   "ConfigMap", "Secret", "ReplicaSet", "Deployment", "DaemonSet", "Job",
+                   "CronJob")
 DEFAULT_NAMESPACE = "default"
 VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "Endpoints": validate_endpoints,
               "ConfigMap": validate_configmap, "Secret": validate_secret,
               "ReplicaSet": validate_replica_set, "Deployment": validate_deployment,
-              "DaemonSet": validate_daemon_set}
+              "DaemonSet": validate_daemon_set, "Job": validate_job, "CronJob": validate_cronjob}
 
 
 @dataclass
@@ -80,7 +82,8 @@ def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
     return _problem(
         doc, ("kind",),
         f"{base} (podctl supports only v1 Pod, ReplicationController, Namespace, Service, "
-        "Endpoints, ConfigMap and Secret, and apps/v1 ReplicaSet, Deployment and DaemonSet)",
+        "Endpoints, ConfigMap and Secret, apps/v1 ReplicaSet, Deployment and DaemonSet, and "
+        "batch/v1 Job and CronJob)",
     )
 
 

@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 from podctl.api.images import default_pull_policy
+from podctl.api.meta import new_uid
 
 PROBE_DEFAULTS = (
     ("timeoutSeconds", 1),
@@ -136,6 +137,49 @@ def default_daemon_set_spec(spec: dict[str, Any]) -> None:
     template = spec.get("template")
     if isinstance(template, dict) and isinstance(template.get("spec"), dict):
         apply_pod_spec_defaults(template["spec"], for_pod=False)
+
+
+JOB_LABELS = ("batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name",
+              "controller-uid", "job-name")
+
+
+def default_job(job: dict[str, Any]) -> None:
+    """SetDefaults_Job plus what the API server's Job strategy adds at create: a UID-based
+    selector and the job labels on the template (and the Job, when it has none)."""
+    meta = _metadata(job)
+    spec = job.setdefault("spec", {})
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    template = spec.setdefault("template", {})
+    if isinstance(template.get("spec"), dict):
+        apply_pod_spec_defaults(template["spec"], for_pod=False)
+    if spec.get("manualSelector") is True:
+        return
+    uid = meta.setdefault("uid", new_uid())
+    name = str(meta.get("name", ""))
+    job_labels = dict(zip(JOB_LABELS, (uid, name, uid, name), strict=True))
+    spec["selector"] = {"matchLabels": {JOB_LABELS[0]: uid}}
+    tmeta = template.setdefault("metadata", {})
+    tmeta["labels"] = {**(tmeta.get("labels") or {}), **job_labels}
+    if not meta.get("labels"):
+        meta["labels"] = dict(tmeta["labels"])
+
+
+def default_cronjob_spec(spec: dict[str, Any]) -> None:
+    """SetDefaults_CronJob, and the pod defaults of its Job template."""
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    jspec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    tspec = (jspec.get("template") or {}).get("spec")
+    if isinstance(tspec, dict):
+        apply_pod_spec_defaults(tspec, for_pod=False)
 
 
 def apply_pod_spec_defaults(spec: dict[str, Any], for_pod: bool) -> dict[str, Any]:
@@ -273,6 +317,10 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
         default_deployment_spec(spec)
     elif kind == "DaemonSet":
         default_daemon_set_spec(spec)
+    elif kind == "Job":
+        default_job(out)
+    elif kind == "CronJob":
+        default_cronjob_spec(spec)
     elif kind == "Service":
         default_service_spec(spec)
     return out

@@ -41,6 +41,8 @@ def merged(existing: Obj, desired: Obj) -> Obj:
 
     Raises Invalid for a pod spec change the API server forbids.
     """
+    if existing["kind"] == "Job":
+        desired = _job_with_uid(desired, meta.uid_of(existing))
     out = copy.deepcopy(existing)
     md, new_md = out["metadata"], desired["metadata"]
     for key in ("labels", "annotations"):
@@ -65,6 +67,23 @@ def merged(existing: Obj, desired: Obj) -> Obj:
             md["generation"] = int(md.get("generation", 1)) + 1
     elif kind in ("ConfigMap", "Secret"):
         _config_update(out, desired)
+    elif kind in ("Job", "CronJob"):
+        if kind == "Job" and desired["spec"].get("template") != existing["spec"].get("template"):
+            raise Invalid(f'The Job "{meta.name_of(existing)}" is invalid: spec.template: '
+                          "Invalid value: the pod template: field is immutable")
+        out["spec"] = copy.deepcopy(desired["spec"])
+        if out["spec"] != existing["spec"]:
+            md["generation"] = int(md.get("generation", 1)) + 1
+    return out
+
+
+def _job_with_uid(desired: Obj, uid: str) -> Obj:
+    """The desired Job as defaulted for the stored one: its generated selector and labels
+    name the stored Job's UID, not the one defaulting made up for the manifest."""
+    made_up = desired["metadata"].get("uid")
+    if not made_up or made_up == uid:
+        return desired
+    out: Obj = json.loads(json.dumps(desired).replace(made_up, uid))
     return out
 
 

@@ -34,9 +34,11 @@ def controller_hint(objs: list[Obj]) -> str | None:
     """The warning text when some object needs a controller and none runs, else None.
 
     Replication controllers and ReplicaSets always do: only a running controller keeps
-    their count; so do Services with a selector, whose Endpoints follow their pods.
+    their count; so do Jobs and CronJobs, whose pods only the controller starts, and
+    Services with a selector, whose Endpoints follow their pods.
     """
-    if not any(o["kind"] in ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet")
+    if not any(o["kind"] in ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet",
+                             "Job", "CronJob")
                or needs_controller(o)
                for o in objs):
         return None

@@ -125,7 +125,7 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
                 yield delete_namespace(store, name, request.grace), None
             except PodctlError as exc:
                 yield "", exc
-        elif kind in ("ReplicationController", "ReplicaSet", "DaemonSet"):
+        elif kind in ("ReplicationController", "ReplicaSet", "DaemonSet", "Job"):
             yield delete_rc(store, kind, namespace, name, request.cascade, request.grace), None
         elif kind == "Deployment":
             from podctl.ops.deployment import delete_deployment

@@ -59,6 +59,14 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             new = new_replica_set(obj, owned)
             old = [rs for rs in owned if rs is not new]
             texts.append(printer.describe_deployment(obj, old, new, events, now))
+        elif kind == "Job":
+            from podctl.printers.batch import describe_job
+
+            texts.append(describe_job(obj, owned_pods(store, obj), events, now))
+        elif kind == "CronJob":
+            from podctl.printers.batch import describe_cronjob
+
+            texts.append(describe_cronjob(obj, events, now))
         elif kind == "Service":
             endpoints = store.get("Endpoints", obj["metadata"]["namespace"],
                                   obj["metadata"]["name"])

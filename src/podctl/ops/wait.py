@@ -77,5 +77,6 @@ def wait_for(store: Store, request: GetRequest, condition: Condition,
             return
         if time.monotonic() >= deadline:
             kind, _, name = sorted(pending)[0]
-            raise PodctlError(f"timed out waiting for the condition on {meta.plural(kind)}/{name}")
+            raise PodctlError(  # kubectl names the resource without its group here
+                f"timed out waiting for the condition on {meta.RESOURCES[kind].name}/{name}")
         time.sleep(POLL_SECONDS)

@@ -12,6 +12,14 @@ from podctl.api.labels import format_labels
 from podctl.api.meta import Obj
 from podctl.errors import PodctlError
 from podctl.printers.age import age
+from podctl.printers.batch import (
+    CRONJOB_HEADERS,
+    CRONJOB_WIDE_HEADERS,
+    JOB_HEADERS,
+    JOB_WIDE_HEADERS,
+    cronjob_row,
+    job_row,
+)
 from podctl.printers.config import (
     CONFIGMAP_HEADERS,
     SECRET_HEADERS,
@@ -68,6 +76,8 @@ TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "Endpoints": (ENDPOINTS_HEADERS, [], endpoints_row),
     "ConfigMap": (CONFIGMAP_HEADERS, [], configmap_row),
     "Secret": (SECRET_HEADERS, [], secret_row),
+    "Job": (JOB_HEADERS, JOB_WIDE_HEADERS, job_row),
+    "CronJob": (CRONJOB_HEADERS, CRONJOB_WIDE_HEADERS, cronjob_row),
 }
 
 
