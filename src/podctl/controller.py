@@ -264,6 +264,8 @@ class Controller:
             self.queue.add(("ReplicaSet", namespace, rs))
         if result.requeue:
             self.queue.add(("Deployment", namespace, name))
+        if result.recheck_in is not None:
+            self.queue.add(("Deployment", namespace, name), delay=result.recheck_in)
 
     def sync_daemon_set(self, namespace: str, name: str) -> None:
         result = sync_daemon_set(self.store, namespace, name)

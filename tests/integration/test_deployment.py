@@ -4,9 +4,10 @@ rollout status, scale, cascading delete."""
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
-from .conftest import Podctl
+from .conftest import PODCTL, Podctl
 from .test_controller import Start
 
 DEPLOYMENT = """\
@@ -140,3 +141,69 @@ def test_history_and_undo(podctl: Podctl) -> None:
     gone = podctl.run("rollout", "undo", "deployment/web", "--to-revision=1")
     assert gone.code != 0 and "unable to find specified revision 1 in history" in gone.err
     podctl("delete", "deploy", "web")
+
+
+GATED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: gated
+spec:
+  replicas: 3
+  progressDeadlineSeconds: 8
+  selector:
+    matchLabels: {{app: gated}}
+  template:
+    metadata:
+      labels: {{app: gated}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: kubia
+        image: podctl/kubia:1
+        env: [{{name: VERSION, value: "{version}"}}]
+        readinessProbe:
+          exec: {{command: ["{probe}"]}}
+          periodSeconds: 1
+"""
+
+
+def _ready_pods(podctl: Podctl) -> int:
+    items = json.loads(podctl("get", "pods", "-l", "app=gated", "-o", "json"))["items"]
+    return sum(1 for p in items if not p["metadata"].get("deletionTimestamp")
+               and any(c["type"] == "Ready" and c["status"] == "True"
+                       for c in p["status"].get("conditions") or []))
+
+
+def test_a_rollout_keeps_enough_pods_ready_and_a_stalled_one_reports_its_deadline(
+        podctl: Podctl, controller: Start) -> None:
+    """maxUnavailable 25% of 3 rounds down to 0: never fewer than 3 ready pods while the
+    rollout runs; an image that never gets ready stalls it past progressDeadlineSeconds."""
+    controller()
+    path = podctl.tmp / "gated.yaml"
+    path.write_text(GATED.format(version="1", probe="true"))
+    podctl("apply", "-f", str(path))
+    podctl("rollout", "status", "deploy/gated", "--timeout=90s", timeout=120)
+    path.write_text(GATED.format(version="2", probe="true"))
+    podctl("apply", "-f", str(path))
+    seen: list[int] = []
+    rollout = subprocess.Popen([PODCTL, "rollout", "status", "deploy/gated", "--timeout=90s"],
+                               env=podctl.env, stdout=subprocess.PIPE, text=True)
+    while rollout.poll() is None:
+        seen.append(_ready_pods(podctl))
+    assert rollout.returncode == 0
+    assert rollout.stdout is not None
+    assert rollout.stdout.read().splitlines()[-1] == \
+        'deployment "gated" successfully rolled out'
+    assert seen and min(seen) >= 3, seen
+
+    path.write_text(GATED.format(version="3", probe="false"))  # never ready
+    podctl("apply", "-f", str(path))
+    stalled = podctl.run("rollout", "status", "deploy/gated", "--timeout=60s", timeout=90)
+    assert stalled.code == 1
+    assert stalled.err.strip().endswith('deployment "gated" exceeded its progress deadline')
+    progressing = next(c for c in json.loads(podctl("get", "deploy", "gated", "-o", "json"))[
+        "status"]["conditions"] if c["type"] == "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("False",
+                                                              "ProgressDeadlineExceeded")
+    assert _ready_pods(podctl) == 3  # the old pods keep serving

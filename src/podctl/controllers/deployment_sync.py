@@ -27,6 +27,7 @@ class DeploymentResult:
 
     touched: list[str] = field(default_factory=list)
     requeue: bool = False
+    recheck_in: float | None = None  # seconds until its progress deadline would pass
 
 
 def owned_replica_sets(store: Store, deployment: Obj) -> list[Obj]:
@@ -69,8 +70,8 @@ def sync_deployment(store: Store, namespace: str, name: str) -> DeploymentResult
         deployment = store.get("Deployment", namespace, name)
         if deployment is None:
             return result
-        plan = plan_deployment(deployment, store.list("ReplicaSet", namespace),
-                               datetime.now(UTC))
+        now = datetime.now(UTC)
+        plan = plan_deployment(deployment, store.list("ReplicaSet", namespace), now)
         for rs in plan.adopt:
             _adopt(store, rs, deployment)
         if plan.create is not None:
@@ -91,9 +92,24 @@ def sync_deployment(store: Store, namespace: str, name: str) -> DeploymentResult
             store.record_event(deployment, "Normal", "ScalingReplicaSet", message, SOURCE)
         result.requeue = not _write(store, deployment, plan.revision, plan.status) \
             or result.requeue
+        result.recheck_in = deadline_in(deployment, plan.status, now)
     if result.touched:
         log.info("deployment %s/%s: %s", namespace, name, "; ".join(plan.events) or "synced")
     return result
+
+
+def deadline_in(deployment: Obj, status: Obj, now: datetime) -> float | None:
+    """While a rollout progresses, the seconds until its progressDeadlineSeconds passes with
+    no progress: nothing else would wake the Deployment then to report
+    ProgressDeadlineExceeded."""
+    deadline = deployment["spec"].get("progressDeadlineSeconds")
+    progressing = next((c for c in status.get("conditions") or []
+                        if c.get("type") == "Progressing"), None)
+    if deadline is None or progressing is None or progressing.get("status") != "True" \
+            or progressing.get("reason") == "NewReplicaSetAvailable":
+        return None
+    last = meta.parse_time(progressing.get("lastUpdateTime") or meta.format_time(now))
+    return max(0.0, (last - now).total_seconds() + int(deadline)) + 1.0
 
 
 def _adopt(store: Store, rs: Obj, deployment: Obj) -> None:
