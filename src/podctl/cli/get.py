@@ -61,9 +61,10 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         if hint:
             terminal.warn(hint)
     columns = [k for spec in label_columns for k in spec.split(",") if k]
+    with_kind = len({kind for kind, _ in request.targets}) > 1
     if objs or not missing:
         _print(objs, single, request.namespace, output, all_namespaces, show_labels, columns,
-               header=not no_headers)
+               header=not no_headers, with_kind=with_kind)
     for error in missing:
         terminal.err(error.render())
     if missing:
@@ -75,13 +76,13 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         header_shown = bool(objs) or no_headers
         for changed in watch_objects(request):
             _print(changed, False, request.namespace, output, all_namespaces, show_labels,
-                   columns, header=not header_shown)
+                   columns, header=not header_shown, with_kind=with_kind)
             header_shown = True
 
 
 def _print(objs: list[dict[str, object]], single: bool, namespace: str | None,
            output: str | None, all_namespaces: bool, show_labels: bool,
-           label_columns: list[str], header: bool = True) -> None:
+           label_columns: list[str], header: bool = True, with_kind: bool = False) -> None:
     from datetime import UTC, datetime
 
     from podctl.printers.output import is_table, render
@@ -95,7 +96,7 @@ def _print(objs: list[dict[str, object]], single: bool, namespace: str | None,
         return
     text = render(objs, output, single=single, now=datetime.now(UTC),
                   all_namespaces=all_namespaces, show_labels=show_labels,
-                  label_columns=label_columns, headers=header)
+                  label_columns=label_columns, headers=header, with_kind=with_kind)
     terminal.out(text, end="")
 
 

@@ -105,8 +105,11 @@ def check_format(output: str | None, show_labels: bool) -> None:
 
 def render(objs: list[Obj], output: str | None, *, single: bool, now: datetime,
            all_namespaces: bool = False, show_labels: bool = False,
-           label_columns: list[str] | None = None, headers: bool = True) -> str:
-    """Text for `get`; `single` means one object was asked for by name (no List wrapper)."""
+           label_columns: list[str] | None = None, headers: bool = True,
+           with_kind: bool = False) -> str:
+    """Text for `get`; `single` means one object was asked for by name (no List wrapper);
+    `with_kind` prefixes table names with their type, as kubectl does when several types
+    were asked for (`get all`), whatever was found."""
     name, _, arg = (output or "").partition("=")
     data: Any = objs[0] if single and len(objs) == 1 else as_list(objs)
     if name == "json":
@@ -128,7 +131,8 @@ def render(objs: list[Obj], output: str | None, *, single: bool, now: datetime,
     if name == "custom-columns":
         return _custom_columns(objs, arg)
     return table(objs, now, wide=name == "wide", all_namespaces=all_namespaces,
-                 show_labels=show_labels, label_columns=label_columns or [], header=headers)
+                 show_labels=show_labels, label_columns=label_columns or [], header=headers,
+                 with_kind=with_kind)
 
 
 def _strip_quotes(text: str) -> str:
@@ -165,7 +169,8 @@ def _custom_columns(objs: list[Obj], spec: str) -> str:
 
 
 def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
-          show_labels: bool, label_columns: list[str], header: bool = True) -> str:
+          show_labels: bool, label_columns: list[str], header: bool = True,
+          with_kind: bool = False) -> str:
     """kubectl's human-readable table; several kinds print one table each."""
     chunks = []
     kinds = list(dict.fromkeys(o["kind"] for o in objs))
@@ -175,7 +180,7 @@ def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
         rows = []
         for obj in (o for o in objs if o["kind"] == kind):
             row = row_fn(obj, now, wide)
-            if len(kinds) > 1:
+            if with_kind or len(kinds) > 1:
                 row[0] = f"{meta.singular(kind)}/{row[0]}"
             labels = meta.labels_of(obj)
             row += [labels.get(key, "") for key in label_columns]
