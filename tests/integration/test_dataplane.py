@@ -21,7 +21,13 @@ import pytest
 from podctl.proxy import apply, dns, rules
 from podctl.runtime import sandbox
 
-from .conftest import BUSYBOX_IMAGE, PAUSE_IMAGE, Podctl, remove_pod_leftovers
+from .conftest import (
+    BUSYBOX_IMAGE,
+    PAUSE_IMAGE,
+    Podctl,
+    remove_home_networks,
+    remove_pod_leftovers,
+)
 
 KUBIA = """
 apiVersion: v1
@@ -135,8 +141,6 @@ def plane(tmp_path_factory: pytest.TempPathFactory,
     tmp: Path = tmp_path_factory.mktemp("dataplane")
     pc = Podctl(tmp / "home", tmp)
     homeid = uuid.uuid4().hex[:8]
-    third = random.randint(100, 250)
-    vips = [f"10.96.{third}.{n}" for n in random.sample(range(20, 250), 4)]
     client_uid = str(uuid.uuid4())
     created: list[str] = []
     try:
@@ -144,6 +148,10 @@ def plane(tmp_path_factory: pytest.TempPathFactory,
             pc("create", "namespace", "kube-system")
         pc.apply_yaml(KUBIA.format(name=f"kubia-a-{homeid}") + "---\n"
                       + KUBIA.format(name=f"kubia-b-{homeid}"))
+        # The made-up services take addresses in the /24 the engine reserved for this home,
+        # so they can never shadow another home's cluster IPs while tests run in parallel.
+        third = pc("get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}").split(".")[2]
+        vips = [f"10.96.{third}.{n}" for n in random.sample(range(20, 250), 4)]
         pc.apply_yaml(SYSTEM.format(sfx=homeid))
         ips = {}
         for name in (f"kubia-a-{homeid}", f"kubia-b-{homeid}"):
@@ -177,6 +185,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory,
             remove_pod_leftovers(docker_client, client_uid)
             for uid in pc.pod_uids():
                 remove_pod_leftovers(docker_client, uid)
+            remove_home_networks(docker_client, pc.home)
 
 
 @pytest.fixture(scope="module")
