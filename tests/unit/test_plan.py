@@ -157,3 +157,14 @@ def test_init_containers_of_an_old_sandbox_run_again() -> None:
     sb = sandbox(1)
     records = [sb, in_sandbox(record("i1", 0, "exited", 0), "old-sandbox")]
     assert compute_pod_actions(init_pod(), records, {}, NOW).start == {"i1": 1}
+
+
+def test_an_app_older_than_its_restarted_sandbox_gets_a_new_sandbox() -> None:
+    """`docker restart` of a sandbox leaves its app in the previous network namespace."""
+    restarted = record("POD", 0, "running", ip="10.0.0.5", started="2026-01-01T00:05:00Z")
+    stale = record("a", 0, "running", started="2026-01-01T00:04:59Z")
+    actions = compute_pod_actions(pod("a"), [restarted, stale], {}, NOW)
+    assert actions.create_sandbox and actions.sandbox_changed and actions.sandbox_attempt == 1
+    assert {r.container for r in actions.kill} == {"POD", "a"}
+    joined = record("a", 0, "running", started="2026-01-01T00:05:01Z")
+    assert compute_pod_actions(pod("a"), [restarted, joined], {}, NOW).is_noop()

@@ -100,7 +100,7 @@ def _compare(pod: Obj, records: list[ContainerRecord]) -> PodActions:
     init_names = [c["name"] for c in spec.get("initContainers") or []]
     ever_ran = any(by_name.get(n) for n in names)
 
-    if sandbox is None or not sandbox.running:
+    if sandbox is None or not sandbox.running or _restarted_under(sandbox, records, spec):
         if sandbox is not None and policy == "Never" and ever_ran:
             actions.pod_finished = True
             actions.kill = [r for r in records if r.running]
@@ -146,6 +146,19 @@ def _compare(pod: Obj, records: list[ContainerRecord]) -> PodActions:
             actions.start[name] = latest.attempt  # created but never started: start it
     actions.pod_finished = bool(names) and finished == len(names)
     return actions
+
+
+def _restarted_under(sandbox: ContainerRecord, records: list[ContainerRecord],
+                     spec: Obj) -> bool:
+    """A running app container that started before its running sandbox did joined the
+    namespaces of the sandbox's previous run (someone restarted the sandbox under it):
+    it is cut off from the pod's network, so the pod gets a new sandbox, as the kubelet
+    does when a sandbox changed."""
+    if spec.get("hostNetwork") or not sandbox.started_at:
+        return False
+    since = meta.parse_time(sandbox.started_at)
+    return any(r.running and not r.is_sandbox and r.started_at
+               and meta.parse_time(r.started_at) < since for r in records)
 
 
 def _init_step(actions: PodActions, init_names: list[str],
