@@ -17,7 +17,8 @@ from podctl.controllers.cronjob import (
     job_ref,
     plan_cronjob,
 )
-from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError
+from podctl.controllers.owners import owned, write_status
+from podctl.errors import AlreadyExists, PodctlError
 from podctl.locks import file_lock
 from podctl.store import Store
 
@@ -32,12 +33,6 @@ class CronResult:
     requeue_after: float | None = None
 
 
-def owned_jobs(store: Store, cronjob: Obj) -> list[Obj]:
-    uid = meta.uid_of(cronjob)
-    return [j for j in store.list("Job", meta.namespace_of(cronjob))
-            if (meta.controller_of(j) or {}).get("uid") == uid]
-
-
 def sync_cronjob(store: Store, namespace: str, name: str) -> CronResult:
     """Start the Job a schedule calls for; apply the concurrency policy and history limits."""
     result = CronResult()
@@ -48,7 +43,7 @@ def sync_cronjob(store: Store, namespace: str, name: str) -> CronResult:
         cronjob = store.get("CronJob", namespace, name)
         if cronjob is None:
             return result
-        plan = plan_cronjob(cronjob, owned_jobs(store, cronjob), datetime.now(UTC))
+        plan = plan_cronjob(cronjob, owned(store, cronjob, "Job"), datetime.now(UTC))
         for job in plan.delete:
             # Background propagation: the garbage collector takes the Job's pods.
             if store.delete("Job", namespace, meta.name_of(job), meta.uid_of(job)):
@@ -71,14 +66,8 @@ def sync_cronjob(store: Store, namespace: str, name: str) -> CronResult:
                                    f"Error creating job: {exc}", SOURCE)
         for type_, reason, message in plan.events:
             store.record_event(cronjob, type_, reason, message, SOURCE)
-        if plan.status != cronjob.get("status"):
-            cronjob["status"] = plan.status
-            try:
-                store.update_status(cronjob)
-            except Conflict:
-                result.requeue_after = 0.0
-                return result
-            except NotFound:
-                return result
+        if not write_status(store, cronjob, plan.status):
+            result.requeue_after = 0.0
+            return result
         result.requeue_after = plan.requeue_after
     return result

@@ -14,8 +14,9 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
 from podctl.controllers.deletion import advance_owner_deletion, mark_pod_deleting
 from podctl.controllers.deployment import template_hash
+from podctl.controllers.owners import write_status
 from podctl.controllers.replication import generate_name, is_ready, pod_from_template
-from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError
+from podctl.errors import AlreadyExists, PodctlError
 from podctl.kubelet.node import ensure_node
 from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
@@ -255,14 +256,8 @@ def sync_daemon_set(store: Store, namespace: str, name: str) -> DSResult:
                 store.record_event(ds, "Warning", "FailedCreate", f"Error creating: {exc}",
                                    SOURCE)
                 result.requeue = True
-        if plan.status != ds.get("status"):
-            ds["status"] = plan.status
-            try:
-                store.update_status(ds)
-            except Conflict:
-                result.requeue = True
-            except NotFound:
-                pass
+        if not write_status(store, ds, plan.status):
+            result.requeue = True
     return result
 
 

@@ -12,7 +12,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import FOREGROUND, ORPHAN, mark_owner_deleting
 from podctl.controllers.deployment import REVISION, SOURCE, plan_deployment
-from podctl.controllers.owners import owner_reference, write_status
+from podctl.controllers.owners import owned, owner_reference, write_status
 from podctl.errors import AlreadyExists, PodctlError
 from podctl.locks import file_lock
 from podctl.store import Store
@@ -31,9 +31,7 @@ class DeploymentResult:
 
 
 def owned_replica_sets(store: Store, deployment: Obj) -> list[Obj]:
-    uid = meta.uid_of(deployment)
-    return [rs for rs in store.list("ReplicaSet", meta.namespace_of(deployment))
-            if (meta.controller_of(rs) or {}).get("uid") == uid]
+    return owned(store, deployment, "ReplicaSet")
 
 
 def advance_deployment_deletion(store: Store, deployment: Obj) -> list[Obj]:

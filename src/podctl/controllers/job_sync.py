@@ -17,9 +17,9 @@ from podctl.controllers.deletion import (
     mark_pod_deleting,
 )
 from podctl.controllers.job import SOURCE, plan_job, pod_from_job
-from podctl.controllers.owners import owned_pods
+from podctl.controllers.owners import owned_pods, write_status
 from podctl.controllers.replication import generate_name
-from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError
+from podctl.errors import AlreadyExists, PodctlError
 from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
 from podctl.store import Store
@@ -69,15 +69,9 @@ def sync_job(store: Store, namespace: str, name: str) -> JobResult:
                 break
         for type_, reason, message in plan.events:
             store.record_event(job, type_, reason, message, SOURCE)
-        if plan.status != job.get("status"):
-            job["status"] = plan.status
-            try:
-                store.update_status(job)
-            except Conflict:
-                result.requeue_after = 0.0
-                return result
-            except NotFound:
-                return result
+        if not write_status(store, job, plan.status):
+            result.requeue_after = 0.0
+            return result
         if result.requeue_after is None:
             result.requeue_after = plan.requeue_after
     if plan.delete_job:

@@ -15,11 +15,15 @@ def owner_reference(owner: Obj) -> Obj:
             "uid": meta.uid_of(owner)}
 
 
-def owned_pods(store: Store, owner: Obj) -> list[Obj]:
-    """Pods whose controller reference names this owner."""
+def owned(store: Store, owner: Obj, kind: str) -> list[Obj]:
+    """Objects of `kind` whose controller reference names this owner."""
     uid = meta.uid_of(owner)
-    return [p for p in store.list("Pod", meta.namespace_of(owner))
-            if (meta.controller_of(p) or {}).get("uid") == uid]
+    return [o for o in store.list(kind, meta.namespace_of(owner))
+            if (meta.controller_of(o) or {}).get("uid") == uid]
+
+
+def owned_pods(store: Store, owner: Obj) -> list[Obj]:
+    return owned(store, owner, "Pod")
 
 
 def set_controller_ref(store: Store, pod: Obj, owner: Obj | None) -> None:
