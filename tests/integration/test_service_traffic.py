@@ -192,8 +192,6 @@ def test_readiness_node_port_affinity_and_headless_dns(
     assert "8080" in srv
 
 
-@pytest.mark.skip(reason="known bug, open: in 2 of 5 CI runs the Service did not answer "
-                  "within 60 s after `docker restart` of every container of the home")
 def test_services_work_again_after_every_container_restarts(
         podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
     controller()
