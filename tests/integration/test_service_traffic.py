@@ -145,6 +145,14 @@ def test_expose_rc_reaches_every_replica_by_name_and_cluster_ip(
                     message="30 requests to http://kubia reaching all 3 replicas")
     assert set(_hosts(_from_pod(podctl, "http://kubia.default.svc.cluster.local", 3))) <= \
         replicas
+    podctl.apply_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: alias}\nspec:\n"
+                      "  type: ExternalName\n  externalName: kubia.default.svc.cluster.local\n")
+
+    def aliased() -> bool:  # busybox's nslookup fails on the search path's NXDOMAINs
+        answer = podctl.run("exec", "client", "--", "nslookup", "alias").out
+        return "canonical name = kubia.default.svc.cluster.local" in answer
+    podctl.wait_for(aliased, timeout=20, message="the ExternalName CNAME")
+    assert set(_hosts(_from_pod(podctl, "http://alias", 3))) <= replicas
     ip = _cluster_ip(podctl, "kubia")
     assert set(_hosts(_from_host(f"http://{ip}", 30))) == replicas  # from the host too
     podctl("scale", "rc", "kubia", "--replicas=2")
