@@ -42,7 +42,9 @@ test: setup images lint
 	$(BIN)/pytest -q tests -m serial
 	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) -m "not serial" --durations=15
 
+# The podman peer is optional: when it cannot be set up, the bench says why and goes on.
 bench: setup images
+	-bash scripts/ensure-podman.sh
 	$(BIN)/python bench/run.py
 
 clean:
