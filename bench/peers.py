@@ -96,6 +96,25 @@ class Rows:
             print(spread(label, [a / b for a, b in pairs], "x"))
 
 
+def raw_parallel(api: docker.APIClient, tag: str) -> None:
+    """The pod with the SDK in this process on podctl's schedule: the sandbox starts while
+    the apps are created, then both apps start at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    infra = api.create_container(PAUSE, name=f"bench-raw-{tag}-pause",
+                                 host_config=api.create_host_config(ipc_mode="shareable"))
+    joined = f"container:{infra['Id']}"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sandbox = pool.submit(api.start, infra)
+        apps = [api.create_container(image, command=cmd, name=f"bench-raw-{tag}-{name}",
+                                     host_config=api.create_host_config(network_mode=joined,
+                                                                        ipc_mode=joined))
+                for name, image, cmd in (("web", "podctl/kubia:1", None),
+                                         ("side", "podctl/busybox:1", ["sleep", "3600"]))]
+        sandbox.result()
+        list(pool.map(api.start, apps))
+
+
 def docker_pod(tag: str, side_car: bool = True) -> list[str]:
     """A pod's containers with the Go CLI: pause, then the apps joined to it (kubia, and
     the busybox side car unless told not to)."""
@@ -125,6 +144,9 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
             t_podctl = run(env, "create", "-f", "-", stdin=manifest)
             raw_tags.append(tag)
             t_sdk = timed(lambda tag=tag: raw_in_process(client.api, tag))
+            tag2 = uuid.uuid4().hex[:8]
+            raw_tags.append(tag2)
+            t_sdk_par = timed(lambda tag2=tag2: raw_parallel(client.api, tag2))
             t_cli = timed(lambda tag=tag: cli_names.extend(docker_pod(tag)))
             if podman:
                 spec = work / f"pod-{i}.yaml"
@@ -138,6 +160,7 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
             if i:
                 create.add("podctl create -f (process)", t_podctl)
                 create.add("SDK in-process", t_sdk)
+                create.add("SDK in-process, apps started in parallel", t_sdk_par)
                 create.add("docker run -d x3 (Go CLI)", t_cli)
                 delete.add("podctl delete --grace-period=0 --force", d_podctl)
                 delete.add("docker rm -f (3 containers)", d_cli)
@@ -153,6 +176,8 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
         remove_home(env, client)
         shutil.rmtree(work, ignore_errors=True)
     ratios = [("podctl / SDK in-process", "podctl create -f (process)", "SDK in-process"),
+              ("podctl / SDK in-process, parallel apps", "podctl create -f (process)",
+               "SDK in-process, apps started in parallel"),
               ("podctl / docker run -d x3", "podctl create -f (process)",
                "docker run -d x3 (Go CLI)")]
     if podman:
@@ -291,14 +316,20 @@ def rounds_get(client: docker.DockerClient, pods: int, rounds: int) -> None:
 
 
 def rounds_help(rounds: int) -> None:
+    """`--help` against a bare interpreter, and against one that imports click (podctl's
+    command-line library, which `--help` cannot do without)."""
     rows = Rows()
     for i in range(rounds + 1):
         t_help = cmd(PODCTL, "--help")
         t_python = cmd(sys.executable, "-c", "pass")
+        t_click = cmd(sys.executable, "-c", "import click")
         if i:
             rows.add("podctl --help", t_help)
             rows.add("bare python start", t_python)
-    rows.print("--help", [("--help / bare python", "podctl --help", "bare python start")])
+            rows.add("python -c 'import click'", t_click)
+    rows.print("--help", [("--help / bare python", "podctl --help", "bare python start"),
+                          ("--help / python importing click", "podctl --help",
+                           "python -c 'import click'")])
 
 
 def main() -> None:
