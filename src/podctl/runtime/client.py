@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from podctl.errors import DockerUnavailable, PodctlError
+from podctl.errors import DockerUnavailable
 
 TIMEOUT = 120
 
@@ -59,30 +59,66 @@ def unix_socket() -> str | None:
     return host.removeprefix("unix://") if host.startswith("unix://") else None
 
 
-def container_list(filters: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """Every container (running or not) matching Docker's list filters, as the engine's
-    list call gives them.
-
-    A CLI that lists and exits spends more on importing the SDK (requests, urllib3) and on
-    its API version handshake than on the call itself, so on a unix socket this is one
-    request with the standard library; other transports go through the SDK.
-    """
+def ping() -> None:
+    """Raise DockerUnavailable unless the engine answers."""
     path = unix_socket()
     if path is None:
+        docker_api()  # connects: its API version handshake is the ping
+        return
+    status, _, payload = _unix_request(path, "GET", "/_ping", b"")
+    if status != 200:
+        raise DockerUnavailable(f"ping answered {status}: {payload[:80]!r}")
+
+
+def container_list(filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Every container (running or not) matching Docker's list filters, as the engine's
+    list call gives them."""
+    found: list[dict[str, Any]] = engine_call(
+        "GET", "/containers/json", {"all": "1", "filters": json.dumps(filters)})
+    return found
+
+
+def engine_call(method: str, path: str, query: dict[str, str] | None = None,
+                body: object = None) -> Any:
+    """One Engine API request; its JSON answer (None when empty). An error answer raises
+    the SDK's own exception for it (docker.errors.NotFound, APIError...).
+
+    A command that makes a few calls and exits spends more on importing the SDK
+    (requests, urllib3: ~90 ms) and on its API version handshake than on the calls, so on
+    a unix socket this is one request with the standard library; other transports (tcp,
+    TLS, ssh) go through the SDK's session.
+    """
+    target = path + (f"?{urlencode(query)}" if query else "")
+    data = b"" if body is None else json.dumps(body).encode()
+    path_ = unix_socket()
+    if path_ is None:
+        api = docker_api()
         with translate_errors():
-            found: list[dict[str, Any]] = docker_api().containers(all=True, filters=filters)
-        return found
+            response = api.request(method, f"{api.base_url}/v{api.api_version}{target}",
+                                   data=data or None,
+                                   headers={"Content-Type": "application/json"} if data else {})
+        status, reason, payload = response.status_code, response.reason, response.content
+    else:
+        status, reason, payload = _unix_request(path_, method, target, data)
+    if status >= 400:
+        _raise_api_error(status, reason, payload)
+    return json.loads(payload) if payload.strip() else None
+
+
+def _unix_request(socket_path: str, method: str, target: str,
+                  data: bytes) -> tuple[int, str, bytes]:
     import socket
 
-    query = urlencode({"all": "1", "filters": json.dumps(filters)})
     # HTTP/1.0: the engine sends the body unchunked and closes the connection after it.
-    request = f"GET /containers/json?{query} HTTP/1.0\r\nHost: docker\r\n\r\n".encode()
+    head = f"{method} {target} HTTP/1.0\r\nHost: docker\r\n"
+    if data:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
     chunks = []
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(TIMEOUT)
-            sock.connect(path)
-            sock.sendall(request)
+            sock.connect(socket_path)
+            sock.sendall(head.encode() + b"\r\n" + data)
             while chunk := sock.recv(1 << 16):
                 chunks.append(chunk)
     except FileNotFoundError as exc:
@@ -91,13 +127,22 @@ def container_list(filters: dict[str, list[str]]) -> list[dict[str, Any]]:
         raise DockerUnavailable("connection refused") from exc
     except OSError as exc:
         raise DockerUnavailable(_short(exc)) from exc
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    status = head.split(b" ", 2)[1:2]
-    if status != [b"200"]:
-        try:
-            message = json.loads(body).get("message") or body.decode()
-        except ValueError:
-            message = body.decode(errors="replace")
-        raise PodctlError(f"Error response from daemon: {message.strip()}")
-    listed: list[dict[str, Any]] = json.loads(body)
-    return listed
+    response, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line = response.split(b"\r\n", 1)[0].decode(errors="replace").split(" ", 2)
+    if len(status_line) < 2 or not status_line[1].isdigit():
+        raise DockerUnavailable(f"unexpected answer: {status_line[0][:80]!r}")
+    return int(status_line[1]), status_line[2] if len(status_line) > 2 else "", payload
+
+
+def _raise_api_error(status: int, reason: str, payload: bytes) -> None:
+    """Raise what the SDK raises for this answer, made by the SDK's own function."""
+    import docker.errors
+    import requests
+
+    response = requests.Response()
+    response.status_code, response.reason = status, reason
+    response._content = payload  # requests has no public way to give a response a body
+    try:
+        response.raise_for_status()
+    except requests.exceptions.HTTPError as exc:
+        docker.errors.create_api_error_from_http_exception(exc)

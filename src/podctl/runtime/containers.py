@@ -6,7 +6,7 @@ from typing import Any
 
 from podctl.api.meta import Obj
 from podctl.runtime import naming, specs
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import docker_api, engine_call, translate_errors
 
 
 def create_container(
@@ -57,8 +57,7 @@ def _docker_mount(mount: specs.Mount) -> Any:
 
 
 def start(container_id: str) -> None:
-    with translate_errors():
-        docker_api().start(container_id)
+    engine_call("POST", f"/containers/{container_id}/start")
 
 
 def stop(container_id: str, grace_seconds: int) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podctl.api.images import split_reference
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import docker_api, engine_call, translate_errors
 
 
 @dataclass(frozen=True)
@@ -36,18 +36,19 @@ class ImageResult:
 
 
 def image_present(ref: str) -> dict[str, Any] | None:
-    import docker.errors
+    from urllib.parse import quote
 
-    with translate_errors():
-        try:
-            info: dict[str, Any] = docker_api().inspect_image(ref)
-            return info
-        except docker.errors.ImageNotFound:
+    try:
+        info: dict[str, Any] = engine_call("GET", f"/images/{quote(ref, safe='/:@')}/json")
+        return info
+    except Exception as exc:
+        # A missing or malformed name (404, 400) is an absent image; the SDK's errors are
+        # imported only on this path.
+        import docker.errors
+
+        if isinstance(exc, docker.errors.APIError) and exc.status_code in (400, 404):
             return None
-        except docker.errors.APIError as exc:
-            if exc.status_code in (400, 404):
-                return None
-            raise
+        raise
 
 
 def ensure_image(ref: str, policy: str, progress: ProgressFn | None = None) -> ImageResult:
