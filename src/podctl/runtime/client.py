@@ -90,8 +90,8 @@ def engine_call(method: str, path: str, query: dict[str, str] | None = None,
     """
     target = path + (f"?{urlencode(query)}" if query else "")
     data = b"" if body is None else json.dumps(body).encode()
-    path_ = unix_socket()
-    if path_ is None:
+    socket_path = unix_socket()
+    if socket_path is None:
         api = docker_api()
         with translate_errors():
             response = api.request(method, f"{api.base_url}/v{api.api_version}{target}",
@@ -99,7 +99,7 @@ def engine_call(method: str, path: str, query: dict[str, str] | None = None,
                                    headers={"Content-Type": "application/json"} if data else {})
         status, reason, payload = response.status_code, response.reason, response.content
     else:
-        status, reason, payload = _unix_request(path_, method, target, data)
+        status, reason, payload = _unix_request(socket_path, method, target, data)
     if status >= 400:
         _raise_api_error(status, reason, payload)
     return json.loads(payload) if payload.strip() else None
