@@ -79,9 +79,11 @@ def container_list(filters: dict[str, list[str]]) -> list[dict[str, Any]]:
 
 
 def engine_call(method: str, path: str, query: dict[str, str] | None = None,
-                body: object = None) -> Any:
-    """One Engine API request; its JSON answer (None when empty). An error answer raises
-    the SDK's own exception for it (docker.errors.NotFound, APIError...).
+                body: object = None, allow: tuple[int, ...] = (),
+                timeout: float = TIMEOUT) -> Any:
+    """One Engine API request; its JSON answer (None when empty, or when its status is
+    one of `allow`). Another error answer raises the SDK's own exception for it
+    (docker.errors.NotFound, APIError...).
 
     A command that makes a few calls and exits spends more on importing the SDK
     (requests, urllib3: ~90 ms) and on its API version handshake than on the calls, so on
@@ -95,18 +97,20 @@ def engine_call(method: str, path: str, query: dict[str, str] | None = None,
         api = docker_api()
         with translate_errors():
             response = api.request(method, f"{api.base_url}/v{api.api_version}{target}",
-                                   data=data or None,
+                                   data=data or None, timeout=timeout,
                                    headers={"Content-Type": "application/json"} if data else {})
         status, reason, payload = response.status_code, response.reason, response.content
     else:
-        status, reason, payload = _unix_request(socket_path, method, target, data)
+        status, reason, payload = _unix_request(socket_path, method, target, data, timeout)
+    if status in allow:
+        return None
     if status >= 400:
         _raise_api_error(status, reason, payload)
     return json.loads(payload) if payload.strip() else None
 
 
-def _unix_request(socket_path: str, method: str, target: str,
-                  data: bytes) -> tuple[int, str, bytes]:
+def _unix_request(socket_path: str, method: str, target: str, data: bytes,
+                  timeout: float = TIMEOUT) -> tuple[int, str, bytes]:
     import socket
 
     # HTTP/1.0: the engine sends the body unchunked and closes the connection after it.
@@ -116,7 +120,7 @@ def _unix_request(socket_path: str, method: str, target: str,
     chunks = []
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(TIMEOUT)
+            sock.settimeout(timeout)
             sock.connect(socket_path)
             sock.sendall(head.encode() + b"\r\n" + data)
             while chunk := sock.recv(1 << 16):
