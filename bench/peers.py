@@ -129,6 +129,14 @@ def docker_pod(tag: str, side_car: bool = True) -> list[str]:
     return [name for name, _ in made]
 
 
+def in_turn(i: int, steps: list[tuple[str, Callable[[], float]]]) -> dict[str, float]:
+    """Run the steps starting with a different one each round (no tool always goes first,
+    into an engine the previous one left busy); their times by name."""
+    k = i % len(steps)
+    times = {name: step() for name, step in steps[k:] + steps[:k]}
+    return {name: times[name] for name, _ in steps}
+
+
 def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
     """The 2-container pod: create and delete with podctl, the SDK, the CLI and podman."""
     env = scratch_env()
@@ -136,42 +144,47 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
     create, delete = Rows(), Rows()
     raw_tags: list[str] = []
     cli_names: list[str] = []
-    podman_files: list[Path] = []
+
+    def one_round(i: int) -> tuple[dict[str, float], dict[str, float]]:
+        name, tag, tag2 = f"peer-{i}", uuid.uuid4().hex[:8], uuid.uuid4().hex[:8]
+        raw_tags.extend([tag, tag2])
+        spec = work / f"pod-{i}.yaml"
+        spec.write_text(for_podman(POD.format(name=f"peer-{tag}")))
+        ups: list[tuple[str, Callable[[], float]]] = [
+            ("podctl create -f (process)",
+             lambda: run(env, "create", "-f", "-", stdin=POD.format(name=name))),
+            ("SDK in-process", lambda: timed(lambda: raw_in_process(client.api, tag))),
+            ("SDK in-process, apps started in parallel",
+             lambda: timed(lambda: raw_parallel(client.api, tag2))),
+            ("docker run -d x3 (Go CLI)",
+             lambda: timed(lambda: cli_names.extend(docker_pod(tag)))),
+        ]
+        downs: list[tuple[str, Callable[[], float]]] = [
+            ("podctl delete --grace-period=0 --force",
+             lambda: run(env, "delete", "pod", name, "--grace-period=0", "--force")),
+            ("docker rm -f (3 containers)", lambda: cmd(DOCKER, "rm", "-f", *cli_names[-3:])),
+        ]
+        if podman:
+            ups.append(("podman kube play", lambda: cmd(PODMAN, "kube", "play", str(spec))))
+            downs.append(("podman kube down", lambda: cmd(PODMAN, "kube", "down", str(spec))))
+        made, removed = in_turn(i, ups), in_turn(i, downs)
+        remove_raw(client, tag)
+        remove_raw(client, tag2)
+        return made, removed
+
     try:
         for i in range(rounds + 1):  # round 0 warms caches and is dropped
-            name, tag = f"peer-{i}", uuid.uuid4().hex[:8]
-            manifest = POD.format(name=name)
-            t_podctl = run(env, "create", "-f", "-", stdin=manifest)
-            raw_tags.append(tag)
-            t_sdk = timed(lambda tag=tag: raw_in_process(client.api, tag))
-            tag2 = uuid.uuid4().hex[:8]
-            raw_tags.append(tag2)
-            t_sdk_par = timed(lambda tag2=tag2: raw_parallel(client.api, tag2))
-            t_cli = timed(lambda tag=tag: cli_names.extend(docker_pod(tag)))
-            if podman:
-                spec = work / f"pod-{i}.yaml"
-                spec.write_text(for_podman(POD.format(name=f"peer-{tag}")))
-                podman_files.append(spec)
-                t_play = cmd(PODMAN, "kube", "play", str(spec))
-            d_podctl = run(env, "delete", "pod", name, "--grace-period=0", "--force")
-            d_cli = cmd(DOCKER, "rm", "-f", *cli_names[-3:])
-            if podman:
-                d_down = cmd(PODMAN, "kube", "down", str(spec))
+            made, removed = one_round(i)
             if i:
-                create.add("podctl create -f (process)", t_podctl)
-                create.add("SDK in-process", t_sdk)
-                create.add("SDK in-process, apps started in parallel", t_sdk_par)
-                create.add("docker run -d x3 (Go CLI)", t_cli)
-                delete.add("podctl delete --grace-period=0 --force", d_podctl)
-                delete.add("docker rm -f (3 containers)", d_cli)
-                if podman:
-                    create.add("podman kube play", t_play)
-                    delete.add("podman kube down", d_down)
+                for key, seconds in made.items():
+                    create.add(key, seconds)
+                for key, seconds in removed.items():
+                    delete.add(key, seconds)
     finally:
         for tag in raw_tags:
             remove_raw(client, tag)
         subprocess.run([DOCKER, "rm", "-f", *cli_names], capture_output=True)
-        for spec in podman_files:
+        for spec in work.glob("*.yaml"):
             subprocess.run([PODMAN, "kube", "down", str(spec)], capture_output=True)
         remove_home(env, client)
         shutil.rmtree(work, ignore_errors=True)
@@ -222,52 +235,51 @@ def rounds_workload(client: docker.DockerClient, podman: bool, rounds: int) -> N
     controller = start_controller(env)
     work = Path(tempfile.mkdtemp(prefix="podctl-peers-"))
     up, down = Rows(), Rows()
-    podman_files: list[Path] = []
     cli_names: list[str] = []
     api = client.api
+
+    def one_round(i: int) -> tuple[dict[str, float], dict[str, float]]:
+        name, tag = f"wl{i}", uuid.uuid4().hex[:8]
+        spec = work / f"deploy-{i}.yaml"
+        spec.write_text(DEPLOYMENT.format(name=f"wl-{tag}", never=", imagePullPolicy: Never"))
+
+        def podctl_up() -> None:
+            run(env, "create", "-n", namespace, "-f", "-",
+                stdin=DEPLOYMENT.format(name=name, never=""))
+            until(lambda: running_apps(api, namespace, f"{name}-") == 3)
+
+        def cli_up() -> None:
+            for r in range(3):
+                cli_names.extend(docker_pod(f"{tag}{r}", side_car=False))
+
+        def podctl_down() -> None:
+            run(env, "delete", "-n", namespace, "deployment", name)
+            until(lambda: containers_of(api, namespace, f"{name}-") == 0)
+
+        ups: list[tuple[str, Callable[[], float]]] = [
+            ("podctl create + 3 pods running", lambda: timed(podctl_up)),
+            ("docker run -d x6 (Go CLI)", lambda: timed(cli_up))]
+        downs: list[tuple[str, Callable[[], float]]] = [
+            ("podctl delete deployment, containers gone", lambda: timed(podctl_down)),
+            ("docker rm -f (6 containers)", lambda: cmd(DOCKER, "rm", "-f", *cli_names[-6:]))]
+        if podman:
+            ups.append(("podman kube play", lambda: cmd(PODMAN, "kube", "play", str(spec))))
+            downs.append(("podman kube down", lambda: cmd(PODMAN, "kube", "down", str(spec))))
+        return in_turn(i, ups), in_turn(i, downs)
+
     try:
-        for i in range(rounds + 1):
-            name, tag = f"wl{i}", uuid.uuid4().hex[:8]
-            manifest = DEPLOYMENT.format(name=name, never="")
-
-            def podctl_up(name: str = name, manifest: str = manifest) -> None:
-                run(env, "create", "-n", namespace, "-f", "-", stdin=manifest)
-                until(lambda: running_apps(api, namespace, f"{name}-") == 3)
-
-            def cli_up(tag: str = tag) -> None:
-                for r in range(3):
-                    cli_names.extend(docker_pod(f"{tag}{r}", side_car=False))
-
-            t_podctl = timed(podctl_up)
-            t_cli = timed(cli_up)
-            if podman:
-                spec = work / f"deploy-{i}.yaml"
-                spec.write_text(DEPLOYMENT.format(name=f"wl-{tag}",
-                                                  never=", imagePullPolicy: Never"))
-                podman_files.append(spec)
-                t_play = cmd(PODMAN, "kube", "play", str(spec))
-
-            def podctl_down(name: str = name) -> None:
-                run(env, "delete", "-n", namespace, "deployment", name)
-                until(lambda: containers_of(api, namespace, f"{name}-") == 0)
-
-            d_podctl = timed(podctl_down)
-            d_cli = cmd(DOCKER, "rm", "-f", *cli_names[-6:])
-            if podman:
-                d_down = cmd(PODMAN, "kube", "down", str(spec))
+        for i in range(rounds + 1):  # round 0 warms caches and is dropped
+            made, removed = one_round(i)
             if i:
-                up.add("podctl create + 3 pods running", t_podctl)
-                up.add("docker run -d x6 (Go CLI)", t_cli)
-                down.add("podctl delete deployment, containers gone", d_podctl)
-                down.add("docker rm -f (6 containers)", d_cli)
-                if podman:
-                    up.add("podman kube play", t_play)
-                    down.add("podman kube down", d_down)
+                for key, seconds in made.items():
+                    up.add(key, seconds)
+                for key, seconds in removed.items():
+                    down.add(key, seconds)
     finally:
         controller.terminate()
         controller.wait()
         subprocess.run([DOCKER, "rm", "-f", *cli_names], capture_output=True)
-        for spec in podman_files:
+        for spec in work.glob("*.yaml"):
             subprocess.run([PODMAN, "kube", "down", str(spec)], capture_output=True)
         remove_home(env, client)
         shutil.rmtree(work, ignore_errors=True)
@@ -304,11 +316,13 @@ def rounds_get(client: docker.DockerClient, pods: int, rounds: int) -> None:
                                 capture_output=True, text=True, check=True).stdout.split()
         assert len(listed) == 2 * pods, f"docker ps -a sees {len(listed)} containers"
         for i in range(rounds + 1):
-            t_get = run(env, "get", "pods")
-            t_ps = cmd(DOCKER, "ps", "-a", "--filter", label)
+            times = in_turn(i, [
+                (f"podctl get pods ({pods} pods)", lambda: run(env, "get", "pods")),
+                ("docker ps -a (same containers)",
+                 lambda: cmd(DOCKER, "ps", "-a", "--filter", label))])
             if i:
-                rows.add(f"podctl get pods ({pods} pods)", t_get)
-                rows.add("docker ps -a (same containers)", t_ps)
+                for key, seconds in times.items():
+                    rows.add(key, seconds)
     finally:
         remove_home(env, client)
     rows.print("get pods", [("podctl / docker ps -a", f"podctl get pods ({pods} pods)",
@@ -320,13 +334,13 @@ def rounds_help(rounds: int) -> None:
     command-line library, which `--help` cannot do without)."""
     rows = Rows()
     for i in range(rounds + 1):
-        t_help = cmd(PODCTL, "--help")
-        t_python = cmd(sys.executable, "-c", "pass")
-        t_click = cmd(sys.executable, "-c", "import click")
+        times = in_turn(i, [("podctl --help", lambda: cmd(PODCTL, "--help")),
+                            ("bare python start", lambda: cmd(sys.executable, "-c", "pass")),
+                            ("python -c 'import click'",
+                             lambda: cmd(sys.executable, "-c", "import click"))])
         if i:
-            rows.add("podctl --help", t_help)
-            rows.add("bare python start", t_python)
-            rows.add("python -c 'import click'", t_click)
+            for key, seconds in times.items():
+                rows.add(key, seconds)
     rows.print("--help", [("--help / bare python", "podctl --help", "bare python start"),
                           ("--help / python importing click", "podctl --help",
                            "python -c 'import click'")])
