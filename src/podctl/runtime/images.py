@@ -36,19 +36,12 @@ class ImageResult:
 
 
 def image_present(ref: str) -> dict[str, Any] | None:
+    """The image's inspect answer, or None when absent (404) or not a valid name (400)."""
     from urllib.parse import quote
 
-    try:
-        info: dict[str, Any] = engine_call("GET", f"/images/{quote(ref, safe='/:@')}/json")
-        return info
-    except Exception as exc:
-        # A missing or malformed name (404, 400) is an absent image; the SDK's errors are
-        # imported only on this path.
-        import docker.errors
-
-        if isinstance(exc, docker.errors.APIError) and exc.status_code in (400, 404):
-            return None
-        raise
+    info: dict[str, Any] | None = engine_call(
+        "GET", f"/images/{quote(ref, safe='/:')}/json", allow=(400, 404))
+    return info
 
 
 def ensure_image(ref: str, policy: str, progress: ProgressFn | None = None) -> ImageResult:
