@@ -18,6 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -96,13 +97,19 @@ class Rows:
             print(spread(label, [a / b for a, b in pairs], "x"))
 
 
-def raw_parallel(api: docker.APIClient, tag: str) -> None:
+def raw_parallel(api: docker.APIClient, tag: str, network: str | None = None) -> None:
     """The pod with the SDK in this process on podctl's schedule: the sandbox starts while
-    the apps are created, then both apps start at once."""
+    the apps are created, then both apps start at once. With `network`, the sandbox joins
+    that network as podctl's do (a user-defined bridge costs more to join than Docker's
+    default one)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    joins = None if network is None else api.create_networking_config(
+        {network: api.create_endpoint_config()})
     infra = api.create_container(PAUSE, name=f"bench-raw-{tag}-pause",
-                                 host_config=api.create_host_config(ipc_mode="shareable"))
+                                 host_config=api.create_host_config(ipc_mode="shareable",
+                                                                    network_mode=network),
+                                 networking_config=joins)
     joined = f"container:{infra['Id']}"
     with ThreadPoolExecutor(max_workers=2) as pool:
         sandbox = pool.submit(api.start, infra)
@@ -113,6 +120,16 @@ def raw_parallel(api: docker.APIClient, tag: str) -> None:
                                          ("side", "podctl/busybox:1", ["sleep", "3600"]))]
         sandbox.result()
         list(pool.map(api.start, apps))
+
+
+def podctl_network(api: docker.APIClient) -> str:
+    """The id of the network podctl's pods live on (its first pod made it)."""
+    from podctl.runtime.network import NETWORK_NAME
+
+    for network in api.networks(names=[NETWORK_NAME]):
+        if network["Name"] == NETWORK_NAME:
+            return str(network["Id"])
+    raise RuntimeError(f"no {NETWORK_NAME} network: podctl has made no pod yet")
 
 
 def docker_pod(tag: str, side_car: bool = True) -> list[str]:
@@ -146,8 +163,9 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
     cli_names: list[str] = []
 
     def one_round(i: int) -> tuple[dict[str, float], dict[str, float]]:
-        name, tag, tag2 = f"peer-{i}", uuid.uuid4().hex[:8], uuid.uuid4().hex[:8]
-        raw_tags.extend([tag, tag2])
+        name = f"peer-{i}"
+        tag, tag2, tag3 = (uuid.uuid4().hex[:8] for _ in range(3))
+        raw_tags.extend([tag, tag2, tag3])
         spec = work / f"pod-{i}.yaml"
         spec.write_text(for_podman(POD.format(name=f"peer-{tag}")))
         ups: list[tuple[str, Callable[[], float]]] = [
@@ -156,6 +174,8 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
             ("SDK in-process", lambda: timed(lambda: raw_in_process(client.api, tag))),
             ("SDK in-process, apps started in parallel",
              lambda: timed(lambda: raw_parallel(client.api, tag2))),
+            ("SDK, parallel apps, on podctl's network", lambda: timed(
+                partial(raw_parallel, client.api, tag3, podctl_network(client.api)))),
             ("docker run -d x3 (Go CLI)",
              lambda: timed(lambda: cli_names.extend(docker_pod(tag)))),
         ]
@@ -168,8 +188,8 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
             ups.append(("podman kube play", lambda: cmd(PODMAN, "kube", "play", str(spec))))
             downs.append(("podman kube down", lambda: cmd(PODMAN, "kube", "down", str(spec))))
         made, removed = in_turn(i, ups), in_turn(i, downs)
-        remove_raw(client, tag)
-        remove_raw(client, tag2)
+        for each in (tag, tag2, tag3):
+            remove_raw(client, each)
         return made, removed
 
     try:
@@ -191,6 +211,8 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
     ratios = [("podctl / SDK in-process", "podctl create -f (process)", "SDK in-process"),
               ("podctl / SDK in-process, parallel apps", "podctl create -f (process)",
                "SDK in-process, apps started in parallel"),
+              ("podctl / SDK, parallel apps, podctl's network", "podctl create -f (process)",
+               "SDK, parallel apps, on podctl's network"),
               ("podctl / docker run -d x3", "podctl create -f (process)",
                "docker run -d x3 (Go CLI)")]
     if podman:
