@@ -17,12 +17,15 @@ def main() -> None:
         bench_replication,
         bench_services,
         bench_validate,
+        peers,
     )
 
     print("== issue 3: manifest validation ==", flush=True)
     bench_validate.main()
     print("== issue 2: pods ==", flush=True)
     bench_pods.main()
+    print("== issue 13: podctl beside podman and the docker CLI ==", flush=True)
+    peers.main()
     print("== issue 4: controller ==", flush=True)
     bench_controller.main()
     print("== issue 5: replication controllers ==", flush=True)

@@ -7,53 +7,94 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 import click
 
 from podctl import __version__
 from podctl.cli import terminal
 
+# Each command: the module under podctl.cli that defines it and its help's first paragraph.
+# `podctl --help` lists these without importing any command module (each brings its own
+# dependencies); a command is imported when it runs. tests/unit/test_cli_lazy.py checks the
+# table against the commands themselves.
+COMMAND_TABLE: dict[str, tuple[str, str]] = {
+    "annotate": ("label", "Update annotations: podctl annotate pods|rc|node NAME... k=v k2- "
+                 "[--overwrite]."),
+    "api-resources": ("version", "Print the supported API resources: names, short names, "
+                      "scope and kind."),
+    "apply": ("apply", "Create objects, or update existing ones (an RC's replicas, selector, "
+              "template)."),
+    "completion": ("completion", "Print the completion script for SHELL; load it with e.g. "
+                   "`source <(podctl completion bash)`."),
+    "cp": ("copy", "Copy files to or from a container: podctl cp POD:PATH LOCAL, podctl cp "
+           "LOCAL POD:PATH."),
+    "create": ("create", "Create objects from manifests (-f FILE|DIR|-), or a namespace."),
+    "delete": ("delete", "Delete pods, replication controllers, ReplicaSets, Deployments or "
+               "namespaces."),
+    "describe": ("describe", "Show details of pods, replication controllers, ReplicaSets, "
+                 "Deployments, namespaces or nodes."),
+    "edit": ("apply", "Edit an object in $EDITOR (validated on save): podctl edit rc NAME."),
+    "exec": ("logs", "Run a command in a container: podctl exec POD [-c C] [-it] -- CMD..."),
+    "explain": ("explain", "Document a resource or one of its fields: `explain pods`, "
+                "`explain pod.spec.containers.livenessProbe`."),
+    "expose": ("expose", "Expose a pod, rc or service as a new Service: podctl expose TYPE "
+               "NAME --port=80."),
+    "get": ("get", "Display one or many resources (pods, rc, namespaces, nodes, all)."),
+    "label": ("label", "Update labels: podctl label pods|rc|node NAME... k=v k2- "
+              "[--overwrite]."),
+    "logs": ("logs", "Print the logs of a container in a pod."),
+    "port-forward": ("portforward", "Forward local ports to a pod (pod/NAME, NAME or "
+                     "rc/NAME), following the pod when its sandbox is recreated and, for an "
+                     "rc, moving to another running replica."),
+    "rollout": ("rollout", "Manage the rollout of a Deployment."),
+    "run": ("run", "Create and start a pod running one image: podctl run NAME --image=IMG "
+            "[-- ARGS]."),
+    "run-controller": ("controller", "Run probes, restarts, replication controllers, "
+                       "ReplicaSets and Deployments until SIGINT/SIGTERM."),
+    "scale": ("label", "Set a replication controller's or ReplicaSet's replica count: podctl "
+              "scale rc NAME --replicas=N."),
+    "set": ("set_cmd", "Change parts of an object: set image."),
+    "stop-controller": ("controller", "Stop the active controller (SIGTERM); pods keep "
+                        "running."),
+    "taint": ("taint", "Update the node's taints (DaemonSet pods must tolerate them): podctl "
+              "taint node NAME key=value:NoSchedule key2:NoExecute- ..."),
+    "validate": ("create", "Check manifests against the Kubernetes v1 schema and rules, "
+                 "without Docker."),
+    "version": ("version", "Print the client version and the Docker engine's (the server's) "
+                "version."),
+    "wait": ("wait", "Wait until pods or RCs meet a condition, or are deleted."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """The top-level group: commands come from COMMAND_TABLE, imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_TABLE)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMAND_TABLE:
+            return None
+        from importlib import import_module
+
+        module = import_module(f"podctl.cli.{COMMAND_TABLE[cmd_name][0]}")
+        found: click.Command = next(c for c in module.COMMANDS if c.name == cmd_name)
+        return found
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Stand-ins with the same help text give the same listing as the real commands.
+        stand_ins = click.Group(commands=[click.Command(name, help=text)
+                                          for name, (_, text) in COMMAND_TABLE.items()])
+        stand_ins.format_commands(ctx, formatter)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="podctl")
 @click.option("-v", "--verbose", count=True, envvar="PODCTL_VERBOSE",
               help="Show tracebacks of internal errors (env PODCTL_VERBOSE).")
 def cli(verbose: int) -> None:
     """podctl runs Kubernetes Pods, ReplicationControllers, ReplicaSets and Deployments on a
     local Docker engine, with kubectl's commands, flags and output."""
-
-
-def _register() -> None:
-    from podctl.cli import (
-        apply,
-        completion,
-        controller,
-        copy,
-        create,
-        delete,
-        describe,
-        explain,
-        expose,
-        get,
-        label,
-        logs,
-        portforward,
-        rollout,
-        run,
-        set_cmd,
-        taint,
-        version,
-        wait,
-    )
-
-    for module in (create, apply, run, expose, get, describe, delete, logs, copy, label, wait,
-                   rollout, set_cmd, taint, controller, portforward, explain, version, completion):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def _verbose() -> bool:
@@ -77,7 +118,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except PodctlError as exc:
         if _verbose():
-            terminal.err(traceback.format_exc().rstrip("\n"))
+            _traceback()
         terminal.err(exc.render())
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -91,8 +132,14 @@ def main() -> None:
             terminal.err(f"error: {exc}")
             sys.exit(1)
         if _verbose():
-            terminal.err(traceback.format_exc().rstrip("\n"))
+            _traceback()
         else:
             terminal.err(f"error: internal error: {type(exc).__name__}: {exc} "
                          "(run with -v for the traceback)")
         sys.exit(1)
+
+
+def _traceback() -> None:
+    import traceback
+
+    terminal.err(traceback.format_exc().rstrip("\n"))

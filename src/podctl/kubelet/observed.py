@@ -22,13 +22,13 @@ def pods_with_status(store: Store, pods: list[Obj], detailed: bool = False) -> l
     uids = {meta.uid_of(p) for p in pods}
     wanted = [r for r in records if r.pod_uid in uids]
     inventory.inspect(r for r in wanted if detailed or inventory.needs_inspect(r))
-    nodes = {n["metadata"]["name"]: n for n in store.list("Node")}
+    facts = {n["metadata"]["name"]: node_facts(n) for n in store.list("Node")}
     states = store.pod_states()
     probes = store.probe_results()
     out = []
     for pod in pods:
         uid = meta.uid_of(pod)
-        node = node_facts(nodes.get(pod["spec"].get("nodeName", "")))
+        node = facts.get(pod["spec"].get("nodeName", ""))
         full = dict(pod)
         state = {**states.get(uid, {}), "probes": probes}
         full["status"] = compute_status(pod, grouped.get(uid, []), state, node)

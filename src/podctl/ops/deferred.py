@@ -35,10 +35,10 @@ class DockerWork:
         """
         if self.unreachable is None and not self._asked:
             self._asked = True
-            from podctl.runtime.client import docker_api
+            from podctl.runtime.client import ping
 
             try:
-                docker_api()
+                ping()
             except DockerUnavailable as exc:
                 self.unreachable = exc.detail
         if self.unreachable is None:

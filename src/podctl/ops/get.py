@@ -9,12 +9,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from podctl.api.meta import Obj
-from podctl.controllers.services import ensure_kubernetes_service
 from podctl.errors import DockerUnavailable, NotFound
-from podctl.kubelet.node import ensure_node
 from podctl.kubelet.observed import pods_with_status
-from podctl.ops.nodes import nodes_with_status
-from podctl.ops.session import home_service_range, open_store
+from podctl.ops.session import open_store
 from podctl.ops.views import pods_without_engine, select, user_selector
 from podctl.store import Store
 
@@ -51,6 +48,9 @@ def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = No
                 unreachable.append(exc.detail)
                 found = pods_without_engine(store, found)
         elif kind == "Node":
+            # Node status needs the kubelet and the engine's facts; `get pods` does not.
+            from podctl.ops.nodes import nodes_with_status
+
             found = nodes_with_status(store, found)
         objs.extend(found)
     return objs
@@ -61,9 +61,14 @@ def get_objects(request: GetRequest, missing: list[NotFound] | None = None,
     """The objects to print, and whether exactly one was named (no List wrapper)."""
     store = open_store()
     if any(kind == "Node" for kind, _ in request.targets):
+        from podctl.kubelet.node import ensure_node
+
         ensure_node(store)
     if any(kind == "Service" for kind, _ in request.targets) and request.namespace in (
             None, "default"):
+        from podctl.controllers.services import ensure_kubernetes_service
+        from podctl.ops.session import home_service_range
+
         with suppress(DockerUnavailable):  # a home that never reserved its range yet
             ensure_kubernetes_service(store, home_service_range)
     single = len(request.targets) == 1 and len(request.targets[0][1]) == 1

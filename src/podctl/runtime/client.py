@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from podctl.errors import DockerUnavailable
+
+TIMEOUT = 120
 
 
 @cache
@@ -21,7 +26,7 @@ def docker_api() -> Any:
 
     try:
         return docker.APIClient(
-            **kwargs_from_env(), version="auto", timeout=120, max_pool_size=32
+            **kwargs_from_env(), version="auto", timeout=TIMEOUT, max_pool_size=32
         )
     except docker.errors.DockerException as exc:
         raise DockerUnavailable(_short(exc)) from exc
@@ -45,3 +50,103 @@ def translate_errors() -> Iterator[None]:
         yield
     except requests.exceptions.ConnectionError as exc:
         raise DockerUnavailable(_short(exc)) from exc
+
+
+def unix_socket() -> str | None:
+    """The engine's unix socket per DOCKER_HOST (Docker's default when unset), or None when
+    DOCKER_HOST names another transport (tcp, TLS, ssh), which only the SDK speaks."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return host.removeprefix("unix://") if host.startswith("unix://") else None
+
+
+def ping() -> None:
+    """Raise DockerUnavailable unless the engine answers."""
+    path = unix_socket()
+    if path is None:
+        docker_api()  # connects: its API version handshake is the ping
+        return
+    status, _, payload = _unix_request(path, "GET", "/_ping", b"")
+    if status != 200:
+        raise DockerUnavailable(f"ping answered {status}: {payload[:80]!r}")
+
+
+def container_list(filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Every container (running or not) matching Docker's list filters, as the engine's
+    list call gives them."""
+    found: list[dict[str, Any]] = engine_call(
+        "GET", "/containers/json", {"all": "1", "filters": json.dumps(filters)})
+    return found
+
+
+def engine_call(method: str, path: str, query: dict[str, str] | None = None,
+                body: object = None, allow: tuple[int, ...] = (),
+                timeout: float = TIMEOUT) -> Any:
+    """One Engine API request; its JSON answer (None when empty, or when its status is
+    one of `allow`). Another error answer raises the SDK's own exception for it
+    (docker.errors.NotFound, APIError...).
+
+    A command that makes a few calls and exits spends more on importing the SDK
+    (requests, urllib3: ~90 ms) and on its API version handshake than on the calls, so on
+    a unix socket this is one request with the standard library; other transports (tcp,
+    TLS, ssh) go through the SDK's session.
+    """
+    target = path + (f"?{urlencode(query)}" if query else "")
+    data = b"" if body is None else json.dumps(body).encode()
+    socket_path = unix_socket()
+    if socket_path is None:
+        api = docker_api()
+        with translate_errors():
+            response = api.request(method, f"{api.base_url}/v{api.api_version}{target}",
+                                   data=data or None, timeout=timeout,
+                                   headers={"Content-Type": "application/json"} if data else {})
+        status, reason, payload = response.status_code, response.reason, response.content
+    else:
+        status, reason, payload = _unix_request(socket_path, method, target, data, timeout)
+    if status in allow:
+        return None
+    if status >= 400:
+        _raise_api_error(status, reason, payload)
+    return json.loads(payload) if payload.strip() else None
+
+
+def _unix_request(socket_path: str, method: str, target: str, data: bytes,
+                  timeout: float = TIMEOUT) -> tuple[int, str, bytes]:
+    import socket
+
+    # HTTP/1.0: the engine sends the body unchunked and closes the connection after it.
+    head = f"{method} {target} HTTP/1.0\r\nHost: docker\r\n"
+    if data:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    chunks = []
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(socket_path)
+            sock.sendall(head.encode() + b"\r\n" + data)
+            while chunk := sock.recv(1 << 16):
+                chunks.append(chunk)
+    except FileNotFoundError as exc:
+        raise DockerUnavailable("no daemon socket") from exc
+    except ConnectionRefusedError as exc:
+        raise DockerUnavailable("connection refused") from exc
+    except OSError as exc:
+        raise DockerUnavailable(_short(exc)) from exc
+    response, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line = response.split(b"\r\n", 1)[0].decode(errors="replace").split(" ", 2)
+    if len(status_line) < 2 or not status_line[1].isdigit():
+        raise DockerUnavailable(f"unexpected answer: {status_line[0][:80]!r}")
+    return int(status_line[1]), status_line[2] if len(status_line) > 2 else "", payload
+
+
+def _raise_api_error(status: int, reason: str, payload: bytes) -> None:
+    """Raise what the SDK raises for this answer, made by the SDK's own function."""
+    import docker.errors
+    import requests
+
+    response = requests.Response()
+    response.status_code, response.reason = status, reason
+    response._content = payload  # requests has no public way to give a response a body
+    try:
+        response.raise_for_status()
+    except requests.exceptions.HTTPError as exc:
+        docker.errors.create_api_error_from_http_exception(exc)

@@ -6,7 +6,7 @@ from typing import Any
 
 from podctl.api.meta import Obj
 from podctl.runtime import naming, specs
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import TIMEOUT, docker_api, engine_call, translate_errors
 
 
 def create_container(
@@ -57,36 +57,19 @@ def _docker_mount(mount: specs.Mount) -> Any:
 
 
 def start(container_id: str) -> None:
-    with translate_errors():
-        docker_api().start(container_id)
+    engine_call("POST", f"/containers/{container_id}/start")
 
 
 def stop(container_id: str, grace_seconds: int) -> None:
-    """SIGTERM, then SIGKILL after the grace period (0 kills at once)."""
-    import docker.errors
-
-    api = docker_api()
-    with translate_errors():
-        try:
-            if grace_seconds <= 0:
-                api.kill(container_id)
-            else:
-                api.stop(container_id, timeout=grace_seconds)
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # 409: not running, nothing to stop
-                raise
+    """SIGTERM, then SIGKILL after the grace period (0 kills at once). A container that is
+    gone (404) or not running (409) has nothing to stop."""
+    if grace_seconds <= 0:
+        engine_call("POST", f"/containers/{container_id}/kill", allow=(404, 409))
+    else:
+        engine_call("POST", f"/containers/{container_id}/stop", {"t": str(grace_seconds)},
+                    allow=(404, 409), timeout=TIMEOUT + grace_seconds)
 
 
 def remove(container_id: str) -> None:
-    import docker.errors
-
-    with translate_errors():
-        try:
-            docker_api().remove_container(container_id, force=True)
-        except docker.errors.NotFound:
-            return
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # removal already in progress
-                raise
+    """Force-remove; one already gone (404) or being removed (409) is left alone."""
+    engine_call("DELETE", f"/containers/{container_id}", {"force": "1"}, allow=(404, 409))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podctl.api.images import split_reference
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import docker_api, engine_call, translate_errors
 
 
 @dataclass(frozen=True)
@@ -36,18 +36,12 @@ class ImageResult:
 
 
 def image_present(ref: str) -> dict[str, Any] | None:
-    import docker.errors
+    """The image's inspect answer, or None when absent (404) or not a valid name (400)."""
+    from urllib.parse import quote
 
-    with translate_errors():
-        try:
-            info: dict[str, Any] = docker_api().inspect_image(ref)
-            return info
-        except docker.errors.ImageNotFound:
-            return None
-        except docker.errors.APIError as exc:
-            if exc.status_code in (400, 404):
-                return None
-            raise
+    info: dict[str, Any] | None = engine_call(
+        "GET", f"/images/{quote(ref, safe='/:')}/json", allow=(400, 404))
+    return info
 
 
 def ensure_image(ref: str, policy: str, progress: ProgressFn | None = None) -> ImageResult:

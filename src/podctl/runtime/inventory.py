@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from podctl.runtime import naming
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import container_list, docker_api, translate_errors
 from podctl.runtime.network import NETWORK_NAME
 from podctl.runtime.records import ContainerRecord, add_inspect, from_list_entry
 
@@ -16,8 +15,7 @@ from podctl.runtime.records import ContainerRecord, add_inspect, from_list_entry
 def list_containers(pod_uid: str | None = None) -> list[ContainerRecord]:
     """This home's containers (running or not), optionally of one pod."""
     label = f"{naming.POD_UID}={pod_uid}" if pod_uid else naming.home_selector()
-    with translate_errors():
-        entries = docker_api().containers(all=True, filters={"label": label})
+    entries = container_list({"label": [label]})
     return [from_list_entry(e, NETWORK_NAME) for e in entries]
 
 
@@ -44,6 +42,8 @@ def inspect(records: Iterable[ContainerRecord]) -> None:
             record.state = "removed"
             return
         add_inspect(record, info)
+
+    from concurrent.futures import ThreadPoolExecutor
 
     with translate_errors():
         if len(todo) == 1:

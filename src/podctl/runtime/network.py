@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
-from typing import Any
 
 from podctl.runtime import naming
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import docker_api, engine_call, translate_errors
 
 NETWORK_NAME = "podctl"
 
@@ -14,11 +14,11 @@ NETWORK_NAME = "podctl"
 @cache
 def ensure_network() -> str:
     """The id of podctl's bridge network, creating it if missing."""
+    found = _find()
+    if found:
+        return found
     api = docker_api()
     with translate_errors():
-        found = _find(api)
-        if found:
-            return found
         import docker.errors
 
         try:
@@ -29,15 +29,16 @@ def ensure_network() -> str:
         except docker.errors.APIError as exc:
             if exc.status_code != 409:
                 raise
-        found = _find(api)
+        found = _find()
         if not found:
             raise RuntimeError(f"network {NETWORK_NAME} vanished after creation")
         return found
 
 
-def _find(api: Any) -> str | None:
+def _find() -> str | None:
     """Oldest network with our name: concurrent creators may race and make two."""
-    nets = [n for n in api.networks(names=[NETWORK_NAME]) if n.get("Name") == NETWORK_NAME]
+    listed = engine_call("GET", "/networks", {"filters": json.dumps({"name": [NETWORK_NAME]})})
+    nets = [n for n in listed if n.get("Name") == NETWORK_NAME]
     if not nets:
         return None
     nets.sort(key=lambda n: (n.get("Created", ""), n["Id"]))

@@ -8,7 +8,7 @@ from typing import Any
 
 from podctl.api.meta import Obj
 from podctl.runtime import naming
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import engine_call
 from podctl.runtime.images import image_present
 from podctl.runtime.network import NETWORK_NAME, ensure_network
 
@@ -120,41 +120,60 @@ def create_sandbox(pod: Obj, attempt: int, image: str, dns: PodDNS | None = None
     no published ports (a hostPort is the port itself). `dns` (see pod_dns) sets the
     resolver of the whole pod.
     """
-    api = docker_api()
-    spec = pod["spec"]
-    host_network = bool(spec.get("hostNetwork"))
+    host_network = bool(pod["spec"].get("hostNetwork"))
     network_id = None if host_network else ensure_network()
-    bindings = {} if host_network else host_port_bindings(pod)
-    host_config = api.create_host_config(
-        network_mode="host" if host_network else network_id,
-        ipc_mode="host" if spec.get("hostIPC") else "shareable",
-        pid_mode="host" if spec.get("hostPID") else None,
-        port_bindings=bindings or None,
-        cpu_shares=2,
-        init=False,
-        dns=list(dns.nameservers) if dns and dns.nameservers else None,
-        dns_search=list(dns.searches) if dns and dns.searches else None,
-        dns_opt=list(dns.options) if dns and dns.options else None,
-    )
-    networking = (None if network_id is None else
-                  api.create_networking_config({network_id: api.create_endpoint_config()}))
-    with translate_errors():
-        created: dict[str, Any] = api.create_container(
-            image=image,
-            name=naming.sandbox_name(pod, attempt),
-            hostname=None if host_network else pod_hostname(pod),
-            labels=naming.sandbox_labels(pod, attempt),
-            ports=[tuple(k.split("/")) for k in bindings] or None,
-            host_config=host_config,
-            networking_config=networking,
-            stop_signal="SIGTERM",
-        )
+    created = engine_call("POST", "/containers/create",
+                          {"name": naming.sandbox_name(pod, attempt)},
+                          sandbox_config(pod, attempt, image, network_id, dns))
     return str(created["Id"])
 
 
+def sandbox_config(pod: Obj, attempt: int, image: str, network_id: str | None,
+                   dns: PodDNS | None) -> dict[str, Any]:
+    """The Engine API's create body for the sandbox, as the SDK's create_container would
+    send it (tests/unit/test_sandbox_config.py compares the two).
+
+    Written out here so that creating a pod's sandbox, the first step of its start, does
+    not wait for the SDK's import; the app containers, created while it starts, use it.
+    """
+    spec = pod["spec"]
+    host_network = network_id is None
+    bindings = {} if host_network else host_port_bindings(pod)
+    host_config: dict[str, Any] = {
+        "NetworkMode": "host" if host_network else network_id,
+        "IpcMode": "host" if spec.get("hostIPC") else "shareable",
+    }
+    if spec.get("hostPID"):
+        host_config["PidMode"] = "host"
+    if bindings:
+        host_config["PortBindings"] = {
+            key: [{"HostIp": ip, "HostPort": str(port)} for ip, port in targets]
+            for key, targets in bindings.items()}
+    host_config["CpuShares"] = 2
+    host_config["Init"] = False
+    if dns and dns.nameservers:
+        host_config["Dns"] = list(dns.nameservers)
+    if dns and dns.searches:
+        host_config["DnsSearch"] = list(dns.searches)
+    if dns and dns.options:
+        host_config["DnsOptions"] = list(dns.options)
+    return {
+        "Hostname": None if host_network else pod_hostname(pod),
+        "Domainname": None, "User": None, "Tty": False, "OpenStdin": False,
+        "StdinOnce": False, "AttachStdin": False, "AttachStdout": True,
+        "AttachStderr": True, "Env": None, "Cmd": None, "Image": image,
+        "Volumes": None, "Entrypoint": None, "WorkingDir": None, "NetworkDisabled": False,
+        "MacAddress": None, "Labels": naming.sandbox_labels(pod, attempt),
+        "StopSignal": "SIGTERM", "Healthcheck": None, "StopTimeout": None, "Runtime": None,
+        "ExposedPorts": {key: {} for key in bindings} or None,
+        "HostConfig": host_config,
+        "NetworkingConfig": (None if network_id is None else
+                             {"EndpointsConfig": {network_id: {}}}),
+    }
+
+
 def sandbox_ip(sandbox_id: str) -> str:
-    with translate_errors():
-        info = docker_api().inspect_container(sandbox_id)
+    info = engine_call("GET", f"/containers/{sandbox_id}/json")
     networks = (info.get("NetworkSettings") or {}).get("Networks") or {}
     if NETWORK_NAME in networks:
         return str(networks[NETWORK_NAME].get("IPAddress") or "")

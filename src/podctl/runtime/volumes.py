@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from podctl.api.meta import Obj
 from podctl.api.quantity import bytes_of
 from podctl.runtime import naming
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import docker_api, engine_call, translate_errors
 from podctl.runtime.specs import VolumeSources
 
 
@@ -62,13 +63,7 @@ class HostPathError(Exception):
 
 
 def remove_pod_volumes(pod_uid: str) -> None:
-    import docker.errors
-
-    api = docker_api()
-    with translate_errors():
-        found = api.volumes(filters={"label": f"{naming.POD_UID}={pod_uid}"})
-        for volume in found.get("Volumes") or []:
-            try:
-                api.remove_volume(volume["Name"], force=True)
-            except docker.errors.NotFound:
-                continue
+    found = engine_call("GET", "/volumes",
+                        {"filters": json.dumps({"label": [f"{naming.POD_UID}={pod_uid}"]})})
+    for volume in found.get("Volumes") or []:
+        engine_call("DELETE", f"/volumes/{volume['Name']}", {"force": "1"}, allow=(404,))
