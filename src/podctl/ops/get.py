@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from podctl.api.meta import Obj
 from podctl.controllers.services import ensure_kubernetes_service
 from podctl.errors import DockerUnavailable, NotFound
-from podctl.kubelet.node import ensure_node
+from podctl.kubelet.node import ensure_node, nodes_with_status
 from podctl.kubelet.observed import pods_with_status
-from podctl.ops.nodes import nodes_with_status
 from podctl.ops.session import home_service_range, open_store
 from podctl.ops.views import pods_without_engine, select, user_selector
 from podctl.store import Store

@@ -12,9 +12,9 @@ from podctl.controllers.deletion import (
     FOREGROUND,
     ORPHAN,
     advance_owner_deletion,
+    delete_owner_background,
     finish_pods,
     mark_owner_deleting,
-    mark_pods_deleting,
 )
 from podctl.controllers.owners import owned_pods
 from podctl.controllers.rc_sync import sync_rc
@@ -22,7 +22,6 @@ from podctl.errors import NotFound, PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
-from podctl.locks import file_lock
 from podctl.ops.deferred import NOT_STOPPED, PENDING, DockerWork
 from podctl.store import Store
 
@@ -83,10 +82,7 @@ def delete_rc(store: Store, kind: str, namespace: str, name: str, cascade: str,
     deleted = f'{meta.singular(kind)} "{name}" deleted'
     pod_grace = grace if grace >= 0 else None
     if cascade == "background":
-        with file_lock(f"rc-{meta.uid_of(rc)}"):
-            marked = mark_pods_deleting(store, owned_pods(store, rc), pod_grace)
-            store.delete(kind, namespace, name, meta.uid_of(rc))
-        list(finish_pods(store, marked))
+        list(finish_pods(store, delete_owner_background(store, rc, pod_grace)))
         return deleted
     if mark_owner_deleting(store, rc, ORPHAN if cascade == "orphan" else FOREGROUND) is None:
         raise NotFound(meta.plural(kind), name)

@@ -1,0 +1,276 @@
+"""Watch: store changes as ADDED/MODIFIED/DELETED events. One hub per server scans the store
+when a write is announced (our own writes, the controller's and every podctl command's, see
+podctl.notify) and fans the changes out to each watcher; pods' live status (computed from
+Docker, not stored) is re-read on a short tick while someone watches pods."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.apiserver import objects
+from podctl.apiserver.status import ApiError
+from podctl.apiserver.tables import build_table, wants_table
+from podctl.notify import WATCHERS_DIR, ChangeListener
+from podctl.store import Store
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from podctl.apiserver.routes import Call, Context
+
+# Kinds kept in the store's objects table (events live in their own table).
+STORED_KINDS = tuple(kind for kind in meta.RESOURCES if kind != "Event")
+# Kinds whose served status is computed live: re-read this often while watched.
+LIVE_KINDS = ("Pod",)
+LIVE_SECONDS = 1.0
+HISTORY = 2000
+BOOKMARK_SECONDS = 30.0
+
+Key = tuple[str, str, str]
+
+
+@dataclass
+class Change:
+    rv: int
+    kind: str
+    old: Obj | None  # None: it was added
+    new: Obj | None  # None: it was deleted
+    served: bool = False  # `new` already has its live status
+
+
+@dataclass
+class Watcher:
+    kind: str
+    namespace: str | None
+    matches: Callable[[Obj], bool]
+    queue: asyncio.Queue[Change] = field(default_factory=asyncio.Queue)
+
+
+class Hub:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.watchers: list[Watcher] = []
+        self.history: deque[Change] = deque(maxlen=HISTORY)
+        self.oldest = 0  # changes after this revision are all in history
+        self.revision = 0
+        self._wake = asyncio.Event()
+        self._objects: dict[Key, Obj] = {}
+        self._versions: dict[Key, int] = {}
+        self._live: dict[Key, str] = {}
+        self._listener: ChangeListener | None = None
+        self.ready = asyncio.Event()
+
+    def wake_threadsafe(self) -> None:
+        self.loop.call_soon_threadsafe(self._wake.set)
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+
+    async def run(self, store: Store, home: Path) -> None:
+        directory = home / WATCHERS_DIR
+        directory.mkdir(mode=0o700, exist_ok=True)
+        self._listener = ChangeListener(home, directory / f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self._listener.sock.setblocking(False)
+        self.loop.add_reader(self._listener.sock.fileno(), self._announced)
+        await asyncio.to_thread(self._scan, store, True)
+        self.oldest = self.revision
+        self.ready.set()
+        while True:
+            live = any(w.kind in LIVE_KINDS for w in self.watchers)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), LIVE_SECONDS if live else 5.0)
+            self._wake.clear()
+            changes = await asyncio.to_thread(self._scan, store, False)
+            for change in changes:
+                self.history.append(change)
+                if len(self.history) == self.history.maxlen:
+                    self.oldest = self.history[0].rv - 1
+                for watcher in self.watchers:
+                    if watcher.kind == change.kind:
+                        watcher.queue.put_nowait(change)
+
+    def _announced(self) -> None:
+        if self._listener is not None:
+            self._listener.drain()
+        self._wake.set()
+
+    def _scan(self, store: Store, first: bool) -> list[Change]:
+        """The changes since the last scan (none reported on the first: it is the start)."""
+        revision = store.revision()
+        versions = store.versions(STORED_KINDS)
+        changes: list[Change] = []
+        for key, rv in versions.items():
+            if self._versions.get(key) == rv:
+                continue
+            obj = store.get(*key)
+            if obj is None:
+                continue  # deleted since versions(): the next scan reports it
+            old = self._objects.get(key)
+            self._objects[key] = obj
+            self._versions[key] = rv
+            changes.append(Change(rv, key[0], old, obj))
+        for key in set(self._versions) - set(versions):
+            old = self._objects.pop(key, None)
+            del self._versions[key]
+            self._live.pop(key, None)
+            changes.append(Change(revision, key[0], old, None))
+        if any(w.kind in LIVE_KINDS for w in self.watchers) or first:
+            changes += self._live_changes(store, revision, changes)
+        self.revision = max(revision, self.revision)
+        changes.sort(key=lambda c: c.rv)
+        return [] if first else changes
+
+    def _live_changes(self, store: Store, revision: int, stored: list[Change]) -> list[Change]:
+        """Pods whose computed status changed with no store write: MODIFIED at the current
+        revision."""
+        out = []
+        written = {(c.kind, *(_key_of(c.new or c.old or {}))) for c in stored}
+        for kind in LIVE_KINDS:
+            keys = [k for k in self._objects if k[0] == kind]
+            views = objects.served(store, kind, [self._objects[k] for k in keys])
+            for key, view in zip(keys, views, strict=True):
+                status = json.dumps(view.get("status"), sort_keys=True)
+                before = self._live.get(key)
+                self._live[key] = status
+                if before is not None and before != status and key not in written:
+                    out.append(Change(revision, kind, self._objects[key], view, served=True))
+        return out
+
+    def subscribe(self, watcher: Watcher) -> None:
+        self.watchers.append(watcher)
+
+    def unsubscribe(self, watcher: Watcher) -> None:
+        self.watchers.remove(watcher)
+
+
+def _key_of(obj: Obj) -> tuple[str, str]:
+    return (meta.namespace_of(obj), meta.name_of(obj))
+
+
+def event_for(watcher: Watcher, change: Change) -> tuple[str, Obj] | None:
+    """What a change means to one watcher: selection changes turn into ADDED/DELETED."""
+    def visible(obj: Obj | None) -> bool:
+        if obj is None:
+            return False
+        if watcher.namespace is not None and meta.namespace_of(obj) != watcher.namespace:
+            return False
+        return watcher.matches(obj)
+
+    was, now = visible(change.old), visible(change.new)
+    if now and change.new is not None:
+        return ("MODIFIED" if was else "ADDED", change.new)
+    if was and change.old is not None:
+        return ("DELETED", change.old)
+    return None
+
+
+async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
+    from aiohttp import web
+
+    hub: Hub = ctx.hub
+    kind = call.target.kind
+    if kind == "Event":
+        raise ApiError("MethodNotAllowed", "watching events is not supported by podctl", {})
+    query = objects.ListQuery(label_selector=request.query.get("labelSelector"),
+                              field_selector=request.query.get("fieldSelector"))
+    labels, field_reqs = objects.selection(query)
+
+    def matches(obj: Obj) -> bool:
+        return objects.selected(obj, labels, field_reqs)
+
+    await hub.ready.wait()
+    watcher = Watcher(kind, call.namespace, matches)
+    since_text = request.query.get("resourceVersion") or ""
+    try:
+        since = int(since_text) if since_text else 0
+    except ValueError as exc:
+        raise ApiError("BadRequest", f"invalid resource version: {since_text}") from exc
+    table = wants_table(request.headers.get("Accept", ""))
+    include = request.query.get("includeObject", "Metadata")
+    bookmarks = request.query.get("allowWatchBookmarks") in ("1", "true")
+    timeout = float(request.query.get("timeoutSeconds") or 0) or None
+    hub.subscribe(watcher)
+    response = web.StreamResponse(headers={"Content-Type": "application/json",
+                                           "Transfer-Encoding": "chunked"})
+    await response.prepare(request)
+    first_table = True
+
+    async def send(kind_: str, obj: Obj) -> None:
+        nonlocal first_table
+        body = objects.with_type(kind, obj)
+        if table:
+            body = build_table(kind, [obj], datetime.now(UTC), include)
+            if not first_table:
+                body["columnDefinitions"] = []
+            first_table = False
+        await response.write(json.dumps({"type": kind_, "object": body}).encode() + b"\n")
+
+    try:
+        if since == 0:
+            # No resourceVersion: the current state first, as ADDED events.
+            page = await asyncio.to_thread(objects.list_objects, ctx.store, kind,
+                                           call.namespace, query)
+            for obj in page.items:
+                await send("ADDED", obj)
+            since = int(page.resource_version)
+        elif since < hub.oldest:
+            expired = ApiError("Expired", f"too old resource version: {since} ({hub.oldest})")
+            status = {**expired.status(), "code": 410}
+            await response.write(json.dumps({"type": "ERROR", "object": status}).encode()
+                                 + b"\n")
+            return response
+        else:
+            for change in list(hub.history):
+                if change.kind == kind and change.rv > since:
+                    event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
+                    if event is not None:
+                        await send(*event)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        while True:
+            wait = BOOKMARK_SECONDS if bookmarks else None
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                wait = min(wait, left) if wait is not None else left
+            try:
+                change = await asyncio.wait_for(watcher.queue.get(), wait)
+            except TimeoutError:
+                if bookmarks:
+                    mark = {"kind": kind, "apiVersion": meta.api_version(kind),
+                            "metadata": {"resourceVersion": str(hub.revision)}}
+                    await response.write(json.dumps({"type": "BOOKMARK", "object": mark})
+                                         .encode() + b"\n")
+                continue
+            if change.rv <= since:
+                continue  # the list the client started from already showed it
+            event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
+            if event is not None:
+                await send(*event)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.unsubscribe(watcher)
+    return response
+
+
+def _live_view(ctx: Context, change: Change) -> Change:
+    """A stored change of a pod with its live status (what a GET would show)."""
+    if change.kind not in LIVE_KINDS or change.new is None or change.served:
+        return change
+    new = objects.served(ctx.store, change.kind, [change.new])[0]
+    return Change(change.rv, change.kind, change.old, new, served=True)
