@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from podctl.api.meta import Obj
-from podctl.apiserver import objects, resources
+from podctl.apiserver import objects, resources, writes
+from podctl.apiserver import patch as patches
 from podctl.apiserver.resources import Target
 from podctl.apiserver.status import ApiError, from_error
 from podctl.apiserver.tables import build_table, wants_table
@@ -102,25 +103,40 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     ctx: Context = request.app["ctx"]
     segments = [s for s in request.path.split("/") if s]
     try:
+        if segments[:1] == ["openapi"]:
+            return _openapi(segments[1:])
         doc = resources.document(segments)
         if doc is not None:
             return json_response(doc)
         call = parse_call(segments) if segments and segments[0] in ("api", "apis") \
             and len(segments) >= 2 else None
         if call is None:
-            raise ApiError("NotFound", "the server could not find the requested resource",
-                           {})
+            raise NOT_FOUND
         if call.subresource is not None:
             handler = SUBRESOURCE_HANDLERS.get((call.target.resource.name, call.subresource))
             if handler is None:
-                raise ApiError("NotFound", "the server could not find the requested resource",
-                               {})
+                raise NOT_FOUND
             return await handler(ctx, call, request)
         return await _resource(ctx, call, request)
     except ApiError as exc:
         return error_response(exc)
     except PodctlError as exc:
         return error_response(from_error(exc, call.target.group if call else ""))
+
+
+def _openapi(segments: list[str]) -> web.Response:
+    from podctl.apiserver import openapi
+
+    body: bytes | None = None
+    if segments == ["v3"]:
+        body = json.dumps(openapi.root()).encode()
+    elif segments[:1] == ["v3"]:
+        body = openapi.v3_document("/".join(segments[1:]))
+    elif segments == ["v2"]:
+        body = openapi.v2_document()
+    if body is None:
+        raise ApiError("NotFound", "the server could not find the requested resource", {})
+    return web.Response(body=body, content_type="application/json")
 
 
 async def _resource(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
@@ -135,16 +151,132 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
         obj = await blocking(objects.get_object, ctx.store, call.target.kind,
                              call.namespace or "", call.name)
         return _answer(call, request, [obj], single=True)
-    raise ApiError("MethodNotAllowed", "the server does not allow this method on the "
-                   "requested resource", {})
+    kind, namespace = call.target.kind, call.namespace or ""
+    dry_run = request.query.get("dryRun") == "All"
+    if method == "POST" and call.name is None:
+        if call.target.resource.namespaced and call.namespace is None:
+            raise NOT_FOUND
+        created = await blocking(writes.create, ctx.store, kind, namespace,
+                                 await read_body(request), dry_run)
+        return json_response(objects.with_type(kind, created), 200 if dry_run else 201)
+    if method == "DELETE":
+        opts = writes.delete_options(dict(request.query), await read_body(request, True))
+        if call.name is None:
+            query = list_query(request)
+            return json_response(await blocking(writes.delete_collection, ctx.store, kind,
+                                                call.namespace, query, opts))
+        return json_response(await blocking(writes.delete, ctx.store, kind, namespace,
+                                            call.name, opts))
+    if call.name is None:
+        raise NOT_ALLOWED
+    if method == "PUT":
+        updated = await blocking(writes.replace, ctx.store, kind, namespace, call.name,
+                                 await read_body(request), dry_run)
+        return json_response(objects.with_type(kind, updated))
+    if method == "PATCH":
+        patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
+                                 patch_type(request), await read_body(request), dry_run)
+        return json_response(objects.with_type(kind, patched))
+    raise NOT_ALLOWED
+
+
+NOT_FOUND = ApiError("NotFound", "the server could not find the requested resource", {})
+NOT_ALLOWED = ApiError("MethodNotAllowed",
+                       "the server does not allow this method on the requested resource", {})
+
+
+async def read_body(request: web.Request, optional: bool = False) -> Any:
+    """The request's JSON body (None when `optional` and there is none)."""
+    raw = await request.read()
+    if not raw.strip():
+        if optional:
+            return None
+        raise ApiError("BadRequest", "the body of the request was empty")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        if request.content_type.endswith("yaml"):
+            import yaml
+
+            try:
+                return yaml.safe_load(raw)
+            except yaml.YAMLError:
+                pass
+        raise ApiError("BadRequest", f"the body of the request was in an unknown format: "
+                       f"{exc}") from exc
+
+
+def patch_type(request: web.Request) -> str:
+    content_type = request.content_type
+    if content_type == patches.APPLY_PATCH:
+        raise ApiError("UnsupportedMediaType", "podctl does not do server-side apply yet; "
+                       "use client-side apply (kubectl apply without --server-side)", {})
+    if content_type not in (patches.MERGE_PATCH, patches.JSON_PATCH, patches.STRATEGIC):
+        raise ApiError("UnsupportedMediaType",
+                       f"the body of the request was in an unknown format - accepted media "
+                       f"types include: {patches.JSON_PATCH}, {patches.MERGE_PATCH}, "
+                       f"{patches.STRATEGIC}", {})
+    return content_type
+
+
+def list_query(request: web.Request) -> objects.ListQuery:
+    try:
+        limit = int(request.query.get("limit") or 0)
+    except ValueError as exc:
+        raise ApiError("BadRequest", "limit must be a number") from exc
+    return objects.ListQuery(label_selector=request.query.get("labelSelector"),
+                             field_selector=request.query.get("fieldSelector"),
+                             limit=limit, continue_token=request.query.get("continue") or None)
+
+
+@subresource("pods", "status")
+@subresource("replicationcontrollers", "status")
+@subresource("replicasets", "status")
+@subresource("deployments", "status")
+@subresource("daemonsets", "status")
+@subresource("jobs", "status")
+@subresource("cronjobs", "status")
+@subresource("namespaces", "status")
+@subresource("nodes", "status")
+@subresource("services", "status")
+async def status_subresource(ctx: Context, call: Call,
+                             request: web.Request) -> web.StreamResponse:
+    kind, namespace, name = call.target.kind, call.namespace or "", call.name or ""
+    if request.method == "GET":
+        return json_response(objects.with_type(kind, await blocking(
+            objects.get_object, ctx.store, kind, namespace, name)))
+    if request.method == "PUT":
+        obj = await blocking(writes.replace_status, ctx.store, kind, namespace, name,
+                             await read_body(request))
+    elif request.method == "PATCH":
+        obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
+                             patch_type(request), await read_body(request))
+    else:
+        raise NOT_ALLOWED
+    return json_response(objects.with_type(kind, obj))
+
+
+@subresource("replicationcontrollers", "scale")
+@subresource("replicasets", "scale")
+@subresource("deployments", "scale")
+async def scale_subresource(ctx: Context, call: Call,
+                            request: web.Request) -> web.StreamResponse:
+    kind, namespace, name = call.target.kind, call.namespace or "", call.name or ""
+    if request.method == "GET":
+        scale = await blocking(writes.get_scale, ctx.store, kind, namespace, name)
+    elif request.method == "PUT":
+        scale = await blocking(writes.replace_scale, ctx.store, kind, namespace, name,
+                               await read_body(request))
+    elif request.method == "PATCH":
+        scale = await blocking(writes.patch_scale, ctx.store, kind, namespace, name,
+                               patch_type(request), await read_body(request))
+    else:
+        raise NOT_ALLOWED
+    return json_response(scale)
 
 
 async def _list(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
-    query = objects.ListQuery(
-        label_selector=request.query.get("labelSelector"),
-        field_selector=request.query.get("fieldSelector"),
-        limit=int(request.query.get("limit") or 0),
-        continue_token=request.query.get("continue") or None)
+    query = list_query(request)
     page = await blocking(objects.list_objects, ctx.store, call.target.kind, call.namespace,
                           query)
     body = objects.list_body(call.target.kind, page)
