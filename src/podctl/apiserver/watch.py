@@ -218,14 +218,26 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
             first_table = False
         await response.write(json.dumps({"type": kind_, "object": body}).encode() + b"\n")
 
+    async def bookmark(revision: int, initial_end: bool = False) -> None:
+        md: Obj = {"resourceVersion": str(revision)}
+        if initial_end:
+            md["annotations"] = {"k8s.io/initial-events-end": "true"}
+        mark = {"kind": kind, "apiVersion": meta.api_version(kind), "metadata": md}
+        await response.write(json.dumps({"type": "BOOKMARK", "object": mark}).encode()
+                             + b"\n")
+
     try:
-        if since == 0:
-            # No resourceVersion: the current state first, as ADDED events.
+        initial = request.query.get("sendInitialEvents") in ("1", "true")
+        if since == 0 or initial:
+            # The current state first, as ADDED events (a watch-list ends them with a
+            # bookmark saying so).
             page = await asyncio.to_thread(objects.list_objects, ctx.store, kind,
                                            call.namespace, query)
             for obj in page.items:
                 await send("ADDED", obj)
             since = int(page.resource_version)
+            if initial:
+                await bookmark(since, initial_end=True)
         elif since < hub.oldest:
             expired = ApiError("Expired", f"too old resource version: {since} ({hub.oldest})")
             status = {**expired.status(), "code": 410}
@@ -251,10 +263,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
                 change = await asyncio.wait_for(watcher.queue.get(), wait)
             except TimeoutError:
                 if bookmarks:
-                    mark = {"kind": kind, "apiVersion": meta.api_version(kind),
-                            "metadata": {"resourceVersion": str(hub.revision)}}
-                    await response.write(json.dumps({"type": "BOOKMARK", "object": mark})
-                                         .encode() + b"\n")
+                    await bookmark(max(hub.revision, since))
                 continue
             if change.rv <= since:
                 continue  # the list the client started from already showed it

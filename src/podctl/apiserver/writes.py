@@ -76,6 +76,13 @@ def validated(kind: str, namespace: str, body: Any) -> Obj:
         return node
     checked = check_document(Document("", 0, body, None), namespace or None)
     if checked.obj is None:
+        unknown = [p.message for p in checked.problems if p.message.startswith("unknown field")]
+        if unknown:
+            # Strict decoding fails before validation, as a BadRequest.
+            group_version = meta.api_version(kind)
+            raise ApiError("BadRequest", f'{kind} in version "{group_version.split("/")[-1]}" '
+                           f"cannot be handled as a {kind}: strict decoding error: "
+                           + ", ".join(unknown))
         name = str(md.get("name") or md.get("generateName") or "")
         raise invalid(kind, name, [_causes(p.message) for p in checked.problems])
     out: Obj = checked.obj
