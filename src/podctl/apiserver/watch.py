@@ -203,8 +203,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
     bookmarks = request.query.get("allowWatchBookmarks") in ("1", "true")
     timeout = float(request.query.get("timeoutSeconds") or 0) or None
     hub.subscribe(watcher)
-    response = web.StreamResponse(headers={"Content-Type": "application/json",
-                                           "Transfer-Encoding": "chunked"})
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
     await response.prepare(request)
     first_table = True
 
@@ -243,6 +243,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
             status = {**expired.status(), "code": 410}
             await response.write(json.dumps({"type": "ERROR", "object": status}).encode()
                                  + b"\n")
+            await response.write_eof()
             return response
         else:
             for change in list(hub.history):
@@ -270,10 +271,11 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
             event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
             if event is not None:
                 await send(*event)
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        return response  # the client went away
     finally:
         hub.unsubscribe(watcher)
+    await response.write_eof()  # the end of the chunked stream: the watch ended cleanly
     return response
 
 
