@@ -316,3 +316,51 @@ def test_a_non_loopback_bind_needs_tls(podctl: Podctl) -> None:
     assert result.code == 1
     assert result.err == ("error: refusing to serve the API on 0.0.0.0 without TLS: only a "
                           "loopback address may go without it (drop --api-no-tls)\n")
+
+
+LOGGER = """apiVersion: v1
+kind: Pod
+metadata:
+  name: logger
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: count
+    image: podctl/busybox:1
+    command: ["sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"]
+  - name: crash
+    image: podctl/busybox:1
+    command: ["sh", "-c", "echo attempt; sleep 1; exit 3"]
+"""
+
+
+def test_kubectl_logs_follow_tail_and_previous(podctl: Podctl, api: ApiController) -> None:
+    kubectl = api
+    assert kubectl("create", "-f", "-", input=LOGGER) == "pod/logger created\n"
+    poll(lambda: "line 3" in kubectl("logs", "logger", "-c", "count"), 60, "log lines")
+    last = kubectl("logs", "logger", "-c", "count", "--tail=1").splitlines()
+    assert len(last) == 1 and last[0].startswith("line ")
+    stamped = kubectl("logs", "logger", "-c", "count", "--tail=2", "--timestamps").splitlines()
+    assert len(stamped) == 2
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line \d+", stamped[0])
+    defaulted = kubectl.run("logs", "logger", "--tail=1")
+    assert defaulted.code == 0 and defaulted.out.startswith("line ")
+    assert defaulted.err == 'Defaulted container "count" out of: count, crash\n'
+    follow = subprocess.Popen([KUBECTL, "logs", "-f", "logger", "-c", "count"], env=api.env,
+                              text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert follow.stdout is not None
+        first = int(follow.stdout.readline().split()[1])
+        # Lines keep coming after the ones already written: the stream follows.
+        later = [follow.stdout.readline() for _ in range(10)]
+        assert [int(line.split()[1]) for line in later] == list(range(first + 1, first + 11))
+    finally:
+        os.kill(follow.pid, 15)
+        follow.wait(timeout=10)
+    restarts = 'jsonpath={.status.containerStatuses[?(@.name=="crash")].restartCount}'
+    poll(lambda: kubectl("get", "pod", "logger", "-o", restarts) not in ("", "0"), 60,
+         "the crashing container to restart")
+    assert kubectl("logs", "logger", "-c", "crash", "--previous") == "attempt\n"
+    assert kubectl.fails("logs", "logger", "-c", "count", "--previous") == (
+        'Error from server (BadRequest): previous terminated container "count" in pod '
+        '"logger" not found\n')

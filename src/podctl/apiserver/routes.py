@@ -296,7 +296,15 @@ def _answer(call: Call, request: web.Request, objs: list[Obj],
     return json_response(objects.with_type(kind, objs[0]))
 
 
+# Modules registering more subresource handlers (streaming ones): imported when serving.
+HANDLER_MODULES = ("podctl.apiserver.podlogs",)
+
+
 def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:
+    import importlib
+
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
     app = web.Application(middlewares=middlewares, client_max_size=32 * 1024 * 1024)
     app["ctx"] = ctx
     app.router.add_route("*", "/{tail:.*}", dispatch)
