@@ -187,6 +187,10 @@ NOT_ALLOWED = ApiError("MethodNotAllowed",
 
 async def read_body(request: web.Request, optional: bool = False) -> Any:
     """The request's JSON body (None when `optional` and there is none)."""
+    if request.content_type == "application/vnd.kubernetes.protobuf":
+        raise ApiError("UnsupportedMediaType", "the body of the request was in an unknown "
+                       "format - accepted media types include: application/json, "
+                       "application/yaml", {})
     raw = await request.read()
     if not raw.strip():
         if optional:

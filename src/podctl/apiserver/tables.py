@@ -34,7 +34,8 @@ def build_table(kind: str, objs: list[Obj], now: datetime, include_object: str =
                 list_meta: Obj | None = None) -> Obj:
     """A Table of `objs` (all of `kind`); include_object is None, Metadata or Object."""
     headers, wide_headers, row_fn = TABLES[kind]
-    columns = [{"name": h, "type": "string", "format": "",
+    # format "name" marks the cell kubectl prefixes with the kind (`get all`).
+    columns = [{"name": h, "type": "string", "format": "name" if h == "NAME" else "",
                 "description": _NAME_DESCRIPTION if h == "NAME" else "", "priority": 0}
                for h in headers]
     columns += [{"name": h, "type": "string", "format": "", "description": "", "priority": 1}

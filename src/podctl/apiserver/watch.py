@@ -1,21 +1,24 @@
 """Watch: store changes as ADDED/MODIFIED/DELETED events. One hub per server scans the store
 when a write is announced (our own writes, the controller's and every podctl command's, see
 podctl.notify) and fans the changes out to each watcher; pods' live status (computed from
-Docker, not stored) is re-read on a short tick while someone watches pods."""
+Docker, not stored) is re-read when Docker reports a container event, and on a short tick
+(readiness probes) while someone watches pods."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import logging
 import os
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
@@ -30,12 +33,15 @@ if TYPE_CHECKING:
 
     from podctl.apiserver.routes import Call, Context
 
+log = logging.getLogger("podctl.apiserver")
+
 # Kinds kept in the store's objects table (events live in their own table).
 STORED_KINDS = tuple(kind for kind in meta.RESOURCES if kind != "Event")
 # Kinds whose served status is computed live: re-read this often while watched.
 LIVE_KINDS = ("Pod",)
 LIVE_SECONDS = 1.0
 HISTORY = 2000
+DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 BOOKMARK_SECONDS = 30.0
 
 Key = tuple[str, str, str]
@@ -70,14 +76,37 @@ class Hub:
         self._versions: dict[Key, int] = {}
         self._live: dict[Key, str] = {}
         self._listener: ChangeListener | None = None
+        self._docker_stream: Any = None
+        self._closed = threading.Event()
         self.ready = asyncio.Event()
 
     def wake_threadsafe(self) -> None:
         self.loop.call_soon_threadsafe(self._wake.set)
 
     def close(self) -> None:
+        self._closed.set()
         if self._listener is not None:
             self._listener.close()
+        if self._docker_stream is not None:
+            self._docker_stream.close()
+
+    def _follow_docker(self) -> None:
+        """Containers starting and dying change pods' live status with no store write:
+        Docker's event stream wakes the scan at once (the tick covers a broken stream)."""
+        from podctl.runtime import naming
+        from podctl.runtime.client import docker_api
+
+        while not self._closed.is_set():
+            try:
+                self._docker_stream = docker_api().events(
+                    decode=True,
+                    filters={"type": "container", "label": naming.home_selector()})
+                for event in self._docker_stream:
+                    if (event.get("Action") or event.get("status")) in DOCKER_ACTIONS:
+                        self.wake_threadsafe()
+            except Exception:  # the engine went away: retry, the tick polls meanwhile
+                log.debug("docker event stream broke", exc_info=True)
+            self._closed.wait(LIVE_SECONDS)
 
     async def run(self, store: Store, home: Path) -> None:
         directory = home / WATCHERS_DIR
@@ -85,6 +114,8 @@ class Hub:
         self._listener = ChangeListener(home, directory / f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self._listener.sock.setblocking(False)
         self.loop.add_reader(self._listener.sock.fileno(), self._announced)
+        threading.Thread(target=self._follow_docker, name="api-docker-events",
+                         daemon=True).start()
         await asyncio.to_thread(self._scan, store, True)
         self.oldest = self.revision
         self.ready.set()
