@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from podctl.api.meta import Obj
-from podctl.apiserver import objects, resources, writes
+from podctl.apiserver import objects, protobuf, resources, writes
 from podctl.apiserver import patch as patches
 from podctl.apiserver.resources import Target
 from podctl.apiserver.status import ApiError, from_error
@@ -187,11 +187,13 @@ NOT_ALLOWED = ApiError("MethodNotAllowed",
 
 async def read_body(request: web.Request, optional: bool = False) -> Any:
     """The request's JSON body (None when `optional` and there is none)."""
-    if request.content_type == "application/vnd.kubernetes.protobuf":
-        raise ApiError("UnsupportedMediaType", "the body of the request was in an unknown "
-                       "format - accepted media types include: application/json, "
-                       "application/yaml", {})
     raw = await request.read()
+    if request.content_type == protobuf.CONTENT_TYPE:
+        try:
+            return protobuf.decode(raw)
+        except (protobuf.ProtobufError, ValueError, KeyError, IndexError) as exc:
+            raise ApiError("BadRequest", f"the body of the request was in an unknown format: "
+                           f"{exc}") from exc
     if not raw.strip():
         if optional:
             return None
