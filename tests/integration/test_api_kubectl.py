@@ -337,7 +337,9 @@ spec:
 def test_kubectl_logs_follow_tail_and_previous(podctl: Podctl, api: ApiController) -> None:
     kubectl = api
     assert kubectl("create", "-f", "-", input=LOGGER) == "pod/logger created\n"
-    poll(lambda: "line 3" in kubectl("logs", "logger", "-c", "count"), 60, "log lines")
+    # Until the container runs, kubectl logs fails (waiting to start): polled.
+    poll(lambda: "line 3" in kubectl.run("logs", "logger", "-c", "count").out, 60,
+         "log lines")
     last = kubectl("logs", "logger", "-c", "count", "--tail=1").splitlines()
     assert len(last) == 1 and last[0].startswith("line ")
     stamped = kubectl("logs", "logger", "-c", "count", "--tail=2", "--timestamps").splitlines()
@@ -364,3 +366,22 @@ def test_kubectl_logs_follow_tail_and_previous(podctl: Podctl, api: ApiControlle
     assert kubectl.fails("logs", "logger", "-c", "count", "--previous") == (
         'Error from server (BadRequest): previous terminated container "count" in pod '
         '"logger" not found\n')
+
+
+def test_kubectl_typed_create_commands(podctl: Podctl, api: ApiController) -> None:
+    """These kubectl commands send protobuf bodies."""
+    kubectl = api
+    assert kubectl("create", "namespace", "team") == "namespace/team created\n"
+    assert kubectl("create", "configmap", "cfg", "-n", "team", "--from-literal=a=b") == \
+        "configmap/cfg created\n"
+    assert kubectl("create", "secret", "generic", "sec", "-n", "team",
+                   "--from-literal=pw=s3cret") == "secret/sec created\n"
+    assert podctl("get", "cm", "cfg", "-n", "team", "-o", "jsonpath={.data.a}") == "b"
+    assert podctl("get", "secret", "sec", "-n", "team", "-o", "jsonpath={.data.pw}") == \
+        "czNjcmV0"
+    assert kubectl("create", "deployment", "web", "-n", "team", "--image=podctl/kubia:1") == \
+        "deployment.apps/web created\n"
+    assert kubectl("rollout", "status", "deploy/web", "-n", "team", "--timeout=90s").endswith(
+        'deployment "web" successfully rolled out\n')
+    assert podctl("get", "deploy", "web", "-n", "team", "-o",
+                  "jsonpath={.spec.strategy.type}") == "RollingUpdate"
