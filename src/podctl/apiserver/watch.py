@@ -257,6 +257,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
         await response.write(json.dumps({"type": "BOOKMARK", "object": mark}).encode()
                              + b"\n")
 
+    replayed: set[int] = set()  # history changes sent before the queue's
     try:
         initial = request.query.get("sendInitialEvents") in ("1", "true")
         if since == 0 or initial:
@@ -279,6 +280,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
         else:
             for change in list(hub.history):
                 if change.kind == kind and change.rv > since:
+                    replayed.add(id(change))
                     event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
                     if event is not None:
                         await send(*event)
@@ -297,8 +299,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
                 if bookmarks:
                     await bookmark(max(hub.revision, since))
                 continue
-            if change.rv <= since:
-                continue  # the list the client started from already showed it
+            if change.rv <= since or id(change) in replayed:
+                continue  # the list the client started from (or the replay) showed it
             event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
             if event is not None:
                 await send(*event)
