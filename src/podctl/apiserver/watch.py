@@ -279,7 +279,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
             return response
         else:
             for change in list(hub.history):
-                if change.kind == kind and change.rv > since:
+                if change.kind == kind and (change.rv > since or
+                                            (change.served and change.rv == since)):
                     replayed.add(id(change))
                     event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
                     if event is not None:
@@ -299,8 +300,11 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
                 if bookmarks:
                     await bookmark(max(hub.revision, since))
                 continue
-            if change.rv <= since or id(change) in replayed:
-                continue  # the list the client started from (or the replay) showed it
+            if id(change) in replayed or (change.rv <= since and not change.served):
+                # The list the client started from (or the replay) showed it. A live status
+                # change carries the store's revision, which no write may have moved since
+                # that list: it is news all the same.
+                continue
             event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
             if event is not None:
                 await send(*event)
