@@ -67,7 +67,8 @@ class ApiController:
     def __call__(self, *args: str, input: str | None = None,
                  env: dict[str, str] | None = None, timeout: float = 90) -> str:
         result = self.run(*args, input=input, env=env, timeout=timeout)
-        assert result.code == 0, f"kubectl {' '.join(args)}\n{result}"
+        assert result.code == 0, (f"kubectl {' '.join(args)}\n{result}\nserver log:\n"
+                                  f"{self.log.read_text()[-3000:]}")
         return result.out
 
     def fails(self, *args: str, input: str | None = None) -> str:

@@ -75,6 +75,7 @@ class Hub:
         self._objects: dict[Key, Obj] = {}
         self._versions: dict[Key, int] = {}
         self._live: dict[Key, str] = {}
+        self._scanning = threading.Lock()  # scans and primes run in worker threads
         self._listener: ChangeListener | None = None
         self._docker_stream: Any = None
         self._closed = threading.Event()
@@ -124,7 +125,11 @@ class Hub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), LIVE_SECONDS if live else 5.0)
             self._wake.clear()
-            changes = await asyncio.to_thread(self._scan, store, False)
+            try:
+                changes = await asyncio.to_thread(self._scan, store, False)
+            except Exception:  # a busy engine or store: the next wake or tick tries again
+                log.exception("watch: scanning the store failed; retrying")
+                continue
             for change in changes:
                 self.history.append(change)
                 if len(self.history) == self.history.maxlen:
@@ -140,6 +145,19 @@ class Hub:
 
     def _scan(self, store: Store, first: bool) -> list[Change]:
         """The changes since the last scan (none reported on the first: it is the start)."""
+        with self._scanning:
+            return self._scan_locked(store, first)
+
+    def prime_live(self, store: Store, kind: str) -> None:
+        """Before a watcher of a live kind lists: the live status of every known object
+        not yet remembered, so a change after its list is seen as one."""
+        with self._scanning:
+            missing = [k for k in self._objects if k[0] == kind and k not in self._live]
+            views = objects.served(store, kind, [self._objects[k] for k in missing])
+            for key, view in zip(missing, views, strict=True):
+                self._live[key] = json.dumps(view.get("status"), sort_keys=True)
+
+    def _scan_locked(self, store: Store, first: bool) -> list[Change]:
         revision = store.revision()
         versions = store.versions(STORED_KINDS)
         changes: list[Change] = []
@@ -234,6 +252,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
     bookmarks = request.query.get("allowWatchBookmarks") in ("1", "true")
     timeout = float(request.query.get("timeoutSeconds") or 0) or None
     hub.subscribe(watcher)
+    if kind in LIVE_KINDS:
+        await asyncio.to_thread(hub.prime_live, ctx.store, kind)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
@@ -280,7 +300,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
         else:
             for change in list(hub.history):
                 if change.kind == kind and (change.rv > since or
-                                            (change.served and change.rv == since)):
+                                            (kind in LIVE_KINDS and change.rv == since)):
                     replayed.add(id(change))
                     event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
                     if event is not None:
@@ -300,10 +320,11 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
                 if bookmarks:
                     await bookmark(max(hub.revision, since))
                 continue
-            if id(change) in replayed or (change.rv <= since and not change.served):
-                # The list the client started from (or the replay) showed it. A live status
-                # change carries the store's revision, which no write may have moved since
-                # that list: it is news all the same.
+            if id(change) in replayed or (change.rv <= since and kind not in LIVE_KINDS):
+                # The list the client started from (or the replay) showed it. Not so sure
+                # for a pod: its live status may have moved between that list and the scan
+                # (which carries the store's revision, unmoved by a status change); a
+                # repeated MODIFIED is harmless, a lost Ready is not.
                 continue
             event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
             if event is not None:
@@ -320,5 +341,9 @@ def _live_view(ctx: Context, change: Change) -> Change:
     """A stored change of a pod with its live status (what a GET would show)."""
     if change.kind not in LIVE_KINDS or change.new is None or change.served:
         return change
-    new = objects.served(ctx.store, change.kind, [change.new])[0]
+    try:
+        new = objects.served(ctx.store, change.kind, [change.new])[0]
+    except Exception:  # the stored object still tells the change; the status follows
+        log.exception("watch: reading a pod's live status failed")
+        return change
     return Change(change.rv, change.kind, change.old, new, served=True)
