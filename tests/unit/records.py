@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from podctl.api.meta import parse_time
 from podctl.runtime.records import ContainerRecord
 
 
@@ -14,6 +15,7 @@ def record(container: str, attempt: int = 0, state: str = "running", exit_code: 
         state=state, created=1_700_000_000 + attempt, image="img", image_id="sha256:abc",
         labels={}, ip=ip, inspected=True, exit_code=exit_code, started_at=started,
         finished_at=finished, oom_killed=oom, error=error,
+        started=parse_time(started) if started else None,
     )
 
 

@@ -168,3 +168,31 @@ def test_an_app_older_than_its_restarted_sandbox_gets_a_new_sandbox() -> None:
     assert {r.container for r in actions.kill} == {"POD", "a"}
     joined = record("a", 0, "running", started="2026-01-01T00:05:01Z")
     assert compute_pod_actions(pod("a"), [restarted, joined], {}, NOW).is_noop()
+
+
+def test_a_sandbox_restarted_within_the_same_second_is_still_seen() -> None:
+    restarted = record("POD", 0, "running", ip="10.0.0.5", started="2026-01-01T00:05:00.800Z")
+    stale = record("a", 0, "running", started="2026-01-01T00:05:00.300Z")
+    assert compute_pod_actions(pod("a"), [restarted, stale], {}, NOW).create_sandbox
+
+
+def test_a_container_that_could_not_start_backs_off_from_its_creation() -> None:
+    """ContainerCannotRun leaves no finish time; its back-off must still run out."""
+    failed = record("a", 1, "created", 127, started=None, error="namespace path: lstat")
+    created = datetime.fromtimestamp(failed.created, UTC)
+    waiting = compute_pod_actions(pod("a"), [sandbox(), failed], _state(1),
+                                  created + timedelta(seconds=4))
+    assert waiting.backoff == {"a": BackOff(10.0, 6.0)} and not waiting.start
+    later = compute_pod_actions(pod("a"), [sandbox(), failed], _state(1),
+                                created + timedelta(seconds=11))
+    assert later.start == {"a": 2}
+
+
+def test_old_attempts_brought_back_by_docker_restart_are_stopped() -> None:
+    old_sandbox = record("POD", 0, "running")
+    current = sandbox(1)
+    old = record("a", 0, "running")
+    latest = record("a", 1, "running")
+    actions = compute_pod_actions(pod("a"), [old_sandbox, current, old, latest], {}, NOW)
+    assert not actions.create_sandbox and not actions.start
+    assert actions.kill == [old_sandbox, old]

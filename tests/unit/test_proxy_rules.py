@@ -202,3 +202,11 @@ def test_dns_records_for_cluster_ip_headless_and_named_ports() -> None:
 def test_dns_upstreams_replace_the_pods_resolv_conf() -> None:
     conf = render_dns([], upstreams=["192.0.2.53"]).conf.splitlines()
     assert conf[-2:] == ["no-resolv", "server=192.0.2.53"]
+
+
+def test_an_external_name_service_is_a_cname_to_its_target() -> None:
+    alias = DnsService("default", "alias", None, external_name="kubia.default.svc.cluster.local.")
+    files = render_dns([alias])
+    assert "cname=alias.default.svc.cluster.local,kubia.default.svc.cluster.local,5" in \
+        files.conf.splitlines()
+    assert files.hosts == ""

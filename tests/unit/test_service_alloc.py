@@ -161,3 +161,36 @@ def test_homes_start_their_search_at_different_blocks() -> None:
     assert len(starts) > 15
     assert servicenet.block(0) == ipaddress.IPv4Network("10.96.0.0/24")
     assert servicenet.block(4095) == ipaddress.IPv4Network("10.111.255.0/24")
+
+
+def update(store: Store, existing: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    return services.update_service(store, existing, desired, reserve, always_free)
+
+
+def test_an_update_keeps_the_cluster_ip_it_leaves_out(store: Store) -> None:
+    stored = create(store, service("web"))
+    updated = update(store, stored, service("web", port_lines="  - port: 81\n"))
+    assert updated["spec"]["clusterIP"] == stored["spec"]["clusterIP"]
+    assert updated["spec"]["clusterIPs"] == stored["spec"]["clusterIPs"]
+    assert [p["port"] for p in updated["spec"]["ports"]] == [81]
+
+
+def test_the_cluster_ip_may_not_change_once_set(store: Store) -> None:
+    stored = create(store, service("web"))
+    with pytest.raises(Invalid) as err:
+        update(store, stored, service("web", "  clusterIP: 10.96.7.77\n"))
+    assert str(err.value) == ('The Service "web" is invalid: spec.clusterIPs[0]: Invalid '
+                              'value: []string{"10.96.7.77"}: may not change once set')
+
+
+def test_an_update_keeps_node_ports_of_the_ports_that_stay(store: Store) -> None:
+    stored = create(store, service("web", "  type: NodePort\n"))
+    held = stored["spec"]["ports"][0]["nodePort"]
+    two = service("web", "  type: NodePort\n",
+                  "  - {name: a, port: 80}\n  - {name: b, port: 90}\n")
+    updated = update(store, stored, two)
+    ports = updated["spec"]["ports"]
+    assert ports[0]["nodePort"] == held
+    assert ports[1]["nodePort"] not in (None, held)
+    back = update(store, updated, service("web"))
+    assert "nodePort" not in back["spec"]["ports"][0] and back["spec"]["type"] == "ClusterIP"

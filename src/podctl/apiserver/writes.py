@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from typing import Any
 
 from podctl.api import meta
@@ -25,7 +27,7 @@ from podctl.controllers.deletion import (
     mark_pod_deleting,
 )
 from podctl.controllers.replication import NAME_ALPHABET, set_replicas
-from podctl.controllers.services import create_service
+from podctl.controllers.services import create_service, update_service
 from podctl.errors import Conflict, DockerUnavailable, Invalid
 from podctl.home import home_id
 from podctl.manifest import Document, check_document
@@ -110,8 +112,7 @@ def create(store: Store, kind: str, namespace: str, body: Any, dry_run: bool = F
             # The node registers from the engine's first answer; a controller binds later.
             return store.create({**obj, "status": {"phase": "Pending"}})
     if kind == "Service":
-        return create_service(store, obj, lambda: reserve_service_range(
-            home_id(store.path.parent)))
+        return create_service(store, obj, _reserve(store))
     return store.create(obj)
 
 
@@ -120,6 +121,17 @@ def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
     if obj is None:
         raise objects.not_found(kind, name)
     return obj
+
+
+def _invalid_from(kind: str, name: str, exc: Invalid) -> ApiError:
+    """podctl's `The Pod "x" is invalid: <cause>` as the API's Invalid Status."""
+    text = str(exc)
+    head = f'The {kind} "{name}" is invalid: '
+    return invalid(kind, name, [_causes(text[len(head):] if text.startswith(head) else text)])
+
+
+def _reserve(store: Store) -> Callable[[], IPv4Network]:
+    return lambda: reserve_service_range(home_id(store.path.parent))
 
 
 def _updated(kind: str, current: Obj, desired: Obj) -> Obj:
@@ -141,18 +153,13 @@ def _updated(kind: str, current: Obj, desired: Obj) -> Obj:
                 out["metadata"].pop(key, None)
         if kind == "Endpoints":
             out["subsets"] = copy.deepcopy(desired.get("subsets") or [])
-        elif kind == "Service":
-            out["spec"] = _service_spec(current, desired)
         elif kind == "Node":
             out["spec"] = copy.deepcopy(desired.get("spec") or {})
     else:
         try:
             out = merged(current, desired)
         except Invalid as exc:
-            text = str(exc)
-            head = f'The {kind} "{meta.name_of(current)}" is invalid: '
-            body = text[len(head):] if text.startswith(head) else text
-            raise invalid(kind, meta.name_of(current), [_causes(body)]) from exc
+            raise _invalid_from(kind, meta.name_of(current), exc) from exc
     for key in ("finalizers", "ownerReferences"):
         if md.get(key):
             out["metadata"][key] = copy.deepcopy(md[key])
@@ -165,19 +172,6 @@ def _updated(kind: str, current: Obj, desired: Obj) -> Obj:
     return out
 
 
-def _service_spec(current: Obj, desired: Obj) -> Obj:
-    spec = copy.deepcopy(desired.get("spec") or {})
-    old = current.get("spec") or {}
-    for key in ("clusterIP", "clusterIPs"):
-        if not spec.get(key) and old.get(key):
-            spec[key] = copy.deepcopy(old[key])
-    if old.get("clusterIP") and spec.get("clusterIP") != old["clusterIP"]:
-        raise invalid("Service", meta.name_of(current), [(
-            "spec.clusterIPs[0]",
-            f'Invalid value: []string{{"{spec.get("clusterIP")}"}}: may not change once set')])
-    return spec
-
-
 def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
             dry_run: bool = False) -> Obj:
     """PUT: a full update; Conflict when the body's resourceVersion is not the stored one."""
@@ -186,6 +180,11 @@ def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
     desired = validated(kind, namespace, body)
     desired["metadata"]["resourceVersion"] = (body.get("metadata") or {}).get("resourceVersion")
     out = _updated(kind, current, desired)
+    if kind == "Service":
+        try:
+            out["spec"] = update_service(store, current, desired, _reserve(store))["spec"]
+        except Invalid as exc:
+            raise _invalid_from(kind, name, exc) from exc
     if dry_run:
         return out
     try:

@@ -96,13 +96,19 @@ def _run_editor(text: str, stem: str) -> str:
     import subprocess
     import tempfile
 
+    from podctl.errors import PodctlError
+
     editor = os.environ.get("KUBE_EDITOR") or os.environ.get("EDITOR") or "vi"
     with tempfile.NamedTemporaryFile("w", prefix=f"podctl-edit-{stem}-", suffix=".yaml",
                                      delete=False) as handle:
         handle.write(text)
         path = handle.name
     try:
-        subprocess.run([*shlex.split(editor), path], check=True)
+        # kubectl hands an editor with arguments to the shell, quoting and all
+        command = [os.environ.get("SHELL") or "/bin/sh", "-c", f"{editor} {shlex.quote(path)}"] \
+            if " " in editor else [editor, path]
+        if subprocess.run(command).returncode != 0:
+            raise PodctlError(f'there was a problem with the editor "{editor}"')
         with open(path) as edited:
             return edited.read()
     finally:

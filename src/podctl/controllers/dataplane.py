@@ -118,6 +118,8 @@ def plan(services: list[Obj], endpoints: list[Obj]) -> tuple[list[ServicePort],
         spec = service["spec"]
         ns, name = meta.namespace_of(service), meta.name_of(service)
         if spec.get("type") == "ExternalName":
+            if spec.get("externalName"):
+                records.append(dns.DnsService(ns, name, None, external_name=spec["externalName"]))
             continue
         subsets = (by_key.get((ns, name)) or {}).get("subsets") or []
         cluster_ip = spec.get("clusterIP")

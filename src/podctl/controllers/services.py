@@ -3,6 +3,7 @@ the `kubernetes` Service in `default`, as the API server allocates them at creat
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import random
 import socket
@@ -88,26 +89,77 @@ def create_service(store: Store, service: Obj, reserve: Reserve,
         service, existing, network, port_free))
 
 
+def update_service(store: Store, existing: Obj, desired: Obj, reserve: Reserve,
+                   port_free: PortFree = host_port_free) -> Obj:
+    """The stored Service with the desired spec, as the API server updates one: the cluster
+    IP may not change once set and is kept when the update leaves it out, node ports are
+    kept for the ports that stay, and what the new spec needs anew is allocated."""
+    out = copy.deepcopy(existing)
+    spec = copy.deepcopy(desired["spec"])
+    old = existing["spec"]
+    kept_ip = old.get("clusterIP") if old.get("type") != "ExternalName" else None
+    if spec.get("type") == "ExternalName":
+        spec.pop("clusterIP", None)
+        spec.pop("clusterIPs", None)
+    elif kept_ip and not spec.get("clusterIP"):
+        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if key in old:
+                spec[key] = copy.deepcopy(old[key])
+    elif kept_ip and spec.get("clusterIP") != kept_ip:
+        raise Invalid(f'The Service "{meta.name_of(existing)}" is invalid: '
+                      f'spec.clusterIPs[0]: Invalid value: []string{{"{spec["clusterIP"]}"}}: '
+                      "may not change once set")
+    held: dict[tuple[str, int], int] = {(p.get("protocol", "TCP"), p["port"]): p["nodePort"]
+                                        for p in old.get("ports") or [] if p.get("nodePort")}
+    if _wants_node_ports(spec):
+        for port in spec.get("ports") or []:
+            stays = (port.get("protocol", "TCP"), port["port"])
+            if not port.get("nodePort") and stays in held:
+                port["nodePort"] = held[stays]
+    else:
+        for port in spec.get("ports") or []:
+            port.pop("nodePort", None)
+    out["spec"] = spec
+    if spec == old:
+        return out
+    namespace, name = meta.namespace_of(existing), meta.name_of(existing)
+    others = [s for s in store.list("Service")
+              if (meta.namespace_of(s), meta.name_of(s)) != (namespace, name)]
+    allocate(out, others, service_network(store, reserve), port_free,
+             held_ip=kept_ip,
+             held_ports={(protocol, node_port) for (protocol, _), node_port in held.items()})
+    return out
+
+
+def _wants_node_ports(spec: Obj) -> bool:
+    service_type = spec.get("type", "ClusterIP")
+    return service_type == "NodePort" or (
+        service_type == "LoadBalancer" and bool(spec.get("allocateLoadBalancerNodePorts", True)))
+
+
 def allocate(service: Obj, existing: Iterable[Obj], network: ipaddress.IPv4Network,
-             port_free: PortFree, rng: random.Random | None = None) -> None:
+             port_free: PortFree, rng: random.Random | None = None,
+             held_ip: str | None = None,
+             held_ports: set[tuple[str, int]] | None = None) -> None:
     """Fill the Service's cluster IP and node ports in place; Invalid as the API server
-    words it when a requested value is out of range or taken."""
+    words it when a requested value is out of range or taken. What an update keeps
+    (`held_ip`, `held_ports`) is the Service's own and is not checked again."""
     rng = rng or random.Random()
     spec = service["spec"]
     others = list(existing)
     errors: list[str] = []
     service_type = spec.get("type", "ClusterIP")
-    if service_type != "ExternalName" and spec.get("clusterIP") != "None":
+    kept = bool(held_ip) and spec.get("clusterIP") == held_ip
+    if service_type != "ExternalName" and spec.get("clusterIP") != "None" and not kept:
         used = {ip for other in others for ip in other["spec"].get("clusterIPs") or []}
         ip = _allocate_ip(spec.get("clusterIP") or "", used, network, rng, errors)
         if ip:
             spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
-    wants_node_ports = service_type == "NodePort" or (
-        service_type == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts", True))
-    if wants_node_ports:
+    if _wants_node_ports(spec):
         used_ports = {(p.get("protocol", "TCP"), p["nodePort"]) for other in others
                       for p in other["spec"].get("ports") or [] if p.get("nodePort")}
-        _allocate_node_ports(spec.get("ports") or [], used_ports, port_free, rng, errors)
+        _allocate_node_ports(spec.get("ports") or [], used_ports, port_free, rng, errors,
+                             held_ports or set())
     if errors:
         head = f'The Service "{meta.name_of(service)}" is invalid: '
         raise Invalid(head + errors[0] if len(errors) == 1
@@ -143,10 +195,14 @@ def _allocate_ip(requested: str, used: set[str], network: ipaddress.IPv4Network,
 
 
 def _allocate_node_ports(ports: list[dict[str, Any]], used: set[tuple[str, int]],
-                         port_free: PortFree, rng: random.Random, errors: list[str]) -> None:
+                         port_free: PortFree, rng: random.Random, errors: list[str],
+                         held: set[tuple[str, int]]) -> None:
     for i, port in enumerate(ports):
         protocol = port.get("protocol", "TCP")
         wanted = port.get("nodePort")
+        if wanted and (protocol, wanted) in held:
+            used.add((protocol, wanted))
+            continue
         if wanted:
             detail = None
             if not NODE_PORT_MIN <= wanted <= NODE_PORT_MAX:

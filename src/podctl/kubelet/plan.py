@@ -5,7 +5,7 @@ included, so that sync_pod only carries it out."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from podctl.api import meta
@@ -74,7 +74,10 @@ def _apply_backoff(actions: PodActions, state: dict[str, Any], now: datetime) ->
     The counter of quick restarts resets when the dead container had run long enough."""
     cstates = state.get("containers") or {}
     for name, dead in actions.restart_wanted.items():
-        finished = meta.parse_time(dead.finished_at) if dead.finished_at else now
+        # A container that could not start (ContainerCannotRun) never finished: its
+        # failure is as old as its creation, or its back-off would never run out.
+        finished = meta.parse_time(dead.finished_at) if dead.finished_at else \
+            datetime.fromtimestamp(dead.created, UTC)
         started = meta.parse_time(dead.started_at) if dead.started_at else finished
         count = int((cstates.get(name) or {}).get("quickRestarts", 0))
         if (finished - started).total_seconds() >= backoff.RESET_SECONDS:
@@ -122,6 +125,7 @@ def _compare(pod: Obj, records: list[ContainerRecord]) -> PodActions:
                 actions.start[name] = latest.attempt + 1
         return actions
 
+    actions.kill = _stale(records, sandbox, by_name)
     if init_names and _init_step(actions, init_names, by_name, sandbox.id, policy):
         return actions
     finished = 0
@@ -154,11 +158,22 @@ def _restarted_under(sandbox: ContainerRecord, records: list[ContainerRecord],
     namespaces of the sandbox's previous run (someone restarted the sandbox under it):
     it is cut off from the pod's network, so the pod gets a new sandbox, as the kubelet
     does when a sandbox changed."""
-    if spec.get("hostNetwork") or not sandbox.started_at:
+    if spec.get("hostNetwork") or sandbox.started is None:
         return False
-    since = meta.parse_time(sandbox.started_at)
-    return any(r.running and not r.is_sandbox and r.started_at
-               and meta.parse_time(r.started_at) < since for r in records)
+    since = sandbox.started
+    return any(r.running and not r.is_sandbox and r.started is not None and r.started < since
+               for r in records)
+
+
+def _stale(records: list[ContainerRecord], sandbox: ContainerRecord,
+           by_name: dict[str, list[ContainerRecord]]) -> list[ContainerRecord]:
+    """Running containers that are not their name's newest attempt, and running sandboxes
+    that are not the current one: `docker restart` brought them back. An old app attempt
+    would hold the pod's ports against the newest one, so they are stopped."""
+    stale = [r for r in records if r.is_sandbox and r.running and r is not sandbox]
+    for attempts in by_name.values():
+        stale.extend(r for r in attempts[1:] if r.running)
+    return stale
 
 
 def _init_step(actions: PodActions, init_names: list[str],

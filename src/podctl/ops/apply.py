@@ -7,9 +7,11 @@ import json
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.services import update_service
 from podctl.errors import NotFound
 from podctl.manifest.update import LAST_APPLIED, merged
 from podctl.ops.deferred import DockerWork
+from podctl.ops.session import home_service_range
 from podctl.store import Store
 
 
@@ -37,6 +39,8 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
     def merge(fresh: Obj) -> bool:
         nonlocal wrote, spec_changed
         updated = merged(fresh, desired)
+        if fresh["kind"] == "Service":
+            updated["spec"] = update_service(store, fresh, desired, home_service_range)["spec"]
         wrote = updated != fresh
         if not wrote:
             return False

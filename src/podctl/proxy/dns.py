@@ -16,8 +16,10 @@ Records (the Kubernetes DNS specification; TTL 5 s as CoreDNS):
   targeting the Service name, or per ready endpoint of a headless Service targeting
   `<hostname or dashed IP>.<svc>.<ns>.svc.<zone>`;
 - PTR for each of those addresses, which dnsmasq derives from the hosts file.
-ExternalName Services are left out: dnsmasq answers a CNAME only for targets it knows
-itself.
+- CNAME `<svc>.<ns>.svc.<zone>` → `externalName` for an ExternalName Service. dnsmasq
+  answers a CNAME only for a target it has records for itself, so one naming another
+  Service of the cluster works, and one naming an outside host gets NXDOMAIN (dnsmasq
+  cannot chase a CNAME upstream).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class DnsService:
     cluster_ip: str | None  # None: headless
     ports: tuple[DnsPort, ...] = ()
     endpoints: tuple[DnsEndpoint, ...] = ()
+    external_name: str | None = None  # an ExternalName Service's target host
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,12 @@ def render_dns(services: Iterable[DnsService], domain: str = "cluster.local",
         conf += [f"server={s}" for s in servers]
     hosts: list[str] = []
     srv: list[str] = []
+    cnames: list[str] = []
     for svc in sorted(services, key=lambda s: (s.namespace, s.name)):
         fqdn = f"{svc.name}.{svc.namespace}.svc.{domain}"
+        if svc.external_name is not None:
+            cnames.append(f"cname={fqdn},{svc.external_name.rstrip('.')},{TTL}")
+            continue
         if svc.cluster_ip is not None:
             hosts.append(f"{svc.cluster_ip} {fqdn}")
             srv += [f"srv-host=_{p.name}._{p.protocol.lower()}.{fqdn},{fqdn},{p.port},0,100"
@@ -111,7 +118,7 @@ def render_dns(services: Iterable[DnsService], domain: str = "cluster.local",
                     f"{ports.get(p.name, p.port)},0,100"
                     for p in sorted(svc.ports, key=lambda p: (p.name, p.protocol))
                     if p.name]
-    return DnsFiles("\n".join(conf + srv) + "\n", "".join(f"{h}\n" for h in hosts))
+    return DnsFiles("\n".join(conf + srv + cnames) + "\n", "".join(f"{h}\n" for h in hosts))
 
 
 def install(container_id: str, files: DnsFiles) -> str:

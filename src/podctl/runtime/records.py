@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from podctl.api.meta import format_time, parse_time
@@ -30,6 +31,9 @@ class ContainerRecord:
     exit_code: int | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    # started_at to the microsecond: a restart under a running container can fall within
+    # the second that started_at is rounded to
+    started: datetime | None = None
     oom_killed: bool = False
     error: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -73,6 +77,7 @@ def add_inspect(record: ContainerRecord, info: dict[str, Any]) -> None:
     record.oom_killed = bool(state.get("OOMKilled"))
     record.error = state.get("Error") or ""
     record.started_at = _docker_time(state.get("StartedAt"))
+    record.started = parse_time(state["StartedAt"]) if record.started_at else None
     record.finished_at = _docker_time(state.get("FinishedAt"))
     record.image_id = info.get("Image", record.image_id)
     record.extra["config_image"] = (info.get("Config") or {}).get("Image", "")
