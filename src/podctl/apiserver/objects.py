@@ -15,7 +15,7 @@ from podctl.api.meta import Obj
 from podctl.apiserver import fields
 from podctl.apiserver.status import ApiError
 from podctl.controllers.services import ensure_kubernetes_service
-from podctl.errors import DockerUnavailable, NotFound
+from podctl.errors import DockerUnavailable
 from podctl.home import home_id
 from podctl.kubelet.node import ensure_node, nodes_with_status
 from podctl.kubelet.observed import pods_with_status
@@ -164,7 +164,3 @@ def _decode_continue(token: str) -> tuple[str, str]:
         return str(namespace), str(name)
     raise ApiError("BadRequest", "continue key is not valid: incorrect encoded start "
                    "resourceVersion (version meta.k8s.io/v1)")
-
-
-__all__ = ["ApiError", "ListQuery", "NotFound", "Page", "get_object", "list_body",
-           "list_objects", "served", "with_type"]

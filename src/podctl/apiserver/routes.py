@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from podctl.errors import PodctlError
 from podctl.store import Store
 
 T = TypeVar("T")
+log = logging.getLogger("podctl.apiserver")
 
 
 @dataclass
@@ -102,6 +104,7 @@ def parse_call(segments: list[str]) -> Call | None:
 async def dispatch(request: web.Request) -> web.StreamResponse:
     ctx: Context = request.app["ctx"]
     segments = [s for s in request.path.split("/") if s]
+    call: Call | None = None
     try:
         if segments[:1] == ["openapi"]:
             return _openapi(segments[1:])
@@ -122,6 +125,12 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return error_response(exc)
     except PodctlError as exc:
         return error_response(from_error(exc, call.target.group if call else ""))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception as exc:  # a bug or a failing engine: the client gets a Status too
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(ApiError("InternalError", f"an error on the server ({exc}) "
+                                       "has prevented the request from succeeding"))
 
 
 def _openapi(segments: list[str]) -> web.Response:
@@ -135,7 +144,7 @@ def _openapi(segments: list[str]) -> web.Response:
     elif segments == ["v2"]:
         body = openapi.v2_document()
     if body is None:
-        raise ApiError("NotFound", "the server could not find the requested resource", {})
+        raise NOT_FOUND
     return web.Response(body=body, content_type="application/json")
 
 
@@ -150,7 +159,7 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
             return await _list(ctx, call, request)
         obj = await blocking(objects.get_object, ctx.store, call.target.kind,
                              call.namespace or "", call.name)
-        return _answer(call, request, [obj], single=True)
+        return _answer(call, request, obj)
     kind, namespace = call.target.kind, call.namespace or ""
     dry_run = request.query.get("dryRun") == "All"
     if method == "POST" and call.name is None:
@@ -293,13 +302,13 @@ async def _list(ctx: Context, call: Call, request: web.Request) -> web.StreamRes
     return json_response(body)
 
 
-def _answer(call: Call, request: web.Request, objs: list[Obj],
-            single: bool) -> web.Response:
+def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
+    """One object, as JSON or as a one-row Table."""
     kind = call.target.kind
     if wants_table(request.headers.get("Accept", "")):
-        return json_response(build_table(kind, objs, datetime.now(UTC),
+        return json_response(build_table(kind, [obj], datetime.now(UTC),
                                          request.query.get("includeObject", "Metadata")))
-    return json_response(objects.with_type(kind, objs[0]))
+    return json_response(objects.with_type(kind, obj))
 
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.
