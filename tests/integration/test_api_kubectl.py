@@ -380,8 +380,24 @@ def test_kubectl_typed_create_commands(podctl: Podctl, api: ApiController) -> No
     assert podctl("get", "cm", "cfg", "-n", "team", "-o", "jsonpath={.data.a}") == "b"
     assert podctl("get", "secret", "sec", "-n", "team", "-o", "jsonpath={.data.pw}") == \
         "czNjcmV0"
+    events = subprocess.Popen([KUBECTL, "get", "events", "-n", "team", "-w", "--watch-only"],
+                              env=api.env, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in events.stdout or []],
+                     daemon=True).start()
     assert kubectl("create", "deployment", "web", "-n", "team", "--image=podctl/kubia:1") == \
         "deployment.apps/web created\n"
+    try:
+        # The events of the rollout reach the watch (a table of their own, no store write).
+        seen: list[str] = []
+        deadline = time.monotonic() + 60
+        while not any(re.search(r"Normal\s+Started\s+pod/web-", line) for line in seen):
+            assert time.monotonic() < deadline, seen
+            seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+    finally:
+        os.kill(events.pid, 15)
+        events.wait(timeout=10)
     assert kubectl("rollout", "status", "deploy/web", "-n", "team", "--timeout=90s").endswith(
         'deployment "web" successfully rolled out\n')
     assert podctl("get", "deploy", "web", "-n", "team", "-o",

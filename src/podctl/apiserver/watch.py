@@ -75,6 +75,7 @@ class Hub:
         self._objects: dict[Key, Obj] = {}
         self._versions: dict[Key, int] = {}
         self._live: dict[Key, str] = {}
+        self._events: dict[tuple[str, str], Obj] = {}
         self._scanning = threading.Lock()  # scans and primes run in worker threads
         self._listener: ChangeListener | None = None
         self._docker_stream: Any = None
@@ -121,7 +122,7 @@ class Hub:
         self.oldest = self.revision
         self.ready.set()
         while True:
-            live = any(w.kind in LIVE_KINDS for w in self.watchers)
+            live = any(w.kind in (*LIVE_KINDS, "Event") for w in self.watchers)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), LIVE_SECONDS if live else 5.0)
             self._wake.clear()
@@ -157,6 +158,13 @@ class Hub:
             for key, view in zip(missing, views, strict=True):
                 self._live[key] = json.dumps(view.get("status"), sort_keys=True)
 
+    def prime_events(self, store: Store) -> None:
+        """Before an events watcher lists: the events as they are, the base of its changes."""
+        with self._scanning:
+            if not any(w.kind == "Event" for w in self.watchers[:-1]):
+                self._events = {(meta.namespace_of(e), meta.name_of(e)): e
+                                for e in store.list_events()}
+
     def _scan_locked(self, store: Store, first: bool) -> list[Change]:
         revision = store.revision()
         versions = store.versions(STORED_KINDS)
@@ -178,9 +186,22 @@ class Hub:
             changes.append(Change(revision, key[0], old, None))
         if any(w.kind in LIVE_KINDS for w in self.watchers) or first:
             changes += self._live_changes(store, revision, changes)
+        if any(w.kind == "Event" for w in self.watchers) or first:
+            changes += self._event_changes(store, revision)
         self.revision = max(revision, self.revision)
         changes.sort(key=lambda c: c.rv)
         return [] if first else changes
+
+    def _event_changes(self, store: Store, revision: int) -> list[Change]:
+        """Events live in their own table, written without a notification (a repeat only
+        bumps a count): compared on the tick while someone watches them."""
+        current = {(meta.namespace_of(e), meta.name_of(e)): e for e in store.list_events()}
+        out = [Change(revision, "Event", self._events.get(key), event, served=True)
+               for key, event in current.items() if self._events.get(key) != event]
+        out += [Change(revision, "Event", old, None) for key, old in self._events.items()
+                if key not in current]
+        self._events = current
+        return out
 
     def _live_changes(self, store: Store, revision: int, stored: list[Change]) -> list[Change]:
         """Pods whose computed status changed with no store write: MODIFIED at the current
@@ -231,8 +252,6 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
 
     hub: Hub = ctx.hub
     kind = call.target.kind
-    if kind == "Event":
-        raise ApiError("MethodNotAllowed", "watching events is not supported by podctl", {})
     query = objects.ListQuery(label_selector=request.query.get("labelSelector"),
                               field_selector=request.query.get("fieldSelector"))
     labels, field_reqs = objects.selection(query)
@@ -254,6 +273,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
     hub.subscribe(watcher)
     if kind in LIVE_KINDS:
         await asyncio.to_thread(hub.prime_live, ctx.store, kind)
+    elif kind == "Event":
+        await asyncio.to_thread(hub.prime_events, ctx.store)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
@@ -320,7 +341,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
                 if bookmarks:
                     await bookmark(max(hub.revision, since))
                 continue
-            if id(change) in replayed or (change.rv <= since and kind not in LIVE_KINDS):
+            if id(change) in replayed or (change.rv <= since and kind not in LIVE_KINDS
+                                          and kind != "Event"):
                 # The list the client started from (or the replay) showed it. Not so sure
                 # for a pod: its live status may have moved between that list and the scan
                 # (which carries the store's revision, unmoved by a status change); a
