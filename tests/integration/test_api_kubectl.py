@@ -339,13 +339,15 @@ def test_kubectl_logs_follow_tail_and_previous(podctl: Podctl, api: ApiControlle
     kubectl = api
     assert kubectl("create", "-f", "-", input=LOGGER) == "pod/logger created\n"
     # Until the container runs, kubectl logs fails (waiting to start): polled.
-    poll(lambda: "line 3" in kubectl.run("logs", "logger", "-c", "count").out, 60,
+    poll(lambda: "line 12" in kubectl.run("logs", "logger", "-c", "count").out, 60,
          "log lines")
     last = kubectl("logs", "logger", "-c", "count", "--tail=1").splitlines()
     assert len(last) == 1 and last[0].startswith("line ")
     stamped = kubectl("logs", "logger", "-c", "count", "--tail=2", "--timestamps").splitlines()
     assert len(stamped) == 2
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line \d+", stamped[0])
+    # --since: only what came within the last second (a line every 0.2 s; 13 so far).
+    assert 1 <= len(kubectl("logs", "logger", "-c", "count", "--since=1s").splitlines()) <= 8
     defaulted = kubectl.run("logs", "logger", "--tail=1")
     assert defaulted.code == 0 and defaulted.out.startswith("line ")
     assert defaulted.err == 'Defaulted container "count" out of: count, crash\n'

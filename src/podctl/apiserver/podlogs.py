@@ -1,13 +1,15 @@
 """pods/log: a container's output from Docker, as the kubelet serves it through the API
-(container, follow, previous, tailLines, timestamps, limitBytes)."""
+(container, follow, previous, tailLines, timestamps, sinceSeconds, sinceTime, limitBytes)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from podctl.api.meta import parse_time
 from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, subresource
 from podctl.apiserver.status import ApiError
 from podctl.kubelet import lookup
@@ -26,6 +28,20 @@ def _number(request: web.Request, name: str) -> int | None:
         return int(str(text))
     except ValueError as exc:
         raise ApiError("BadRequest", f"{name}: invalid value {text!r}") from exc
+
+
+def _since(request: web.Request) -> datetime | None:
+    """sinceSeconds (kubectl logs --since) or sinceTime (--since-time), as a moment."""
+    seconds = _number(request, "sinceSeconds")
+    if seconds is not None:
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    text = request.query.get("sinceTime")
+    if not text:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise ApiError("BadRequest", f"sinceTime: invalid value {text!r}") from exc
 
 
 def _container(ctx: Context, namespace: str, name: str, container: str | None,
@@ -52,7 +68,7 @@ async def pod_log(ctx: Context, call: Call, request: web.Request) -> web.StreamR
                             request.query.get("container") or None, previous)
     chunks: Iterator[bytes] = log_chunks(target.container_id, follow and not previous,
                                          -1 if tail is None else tail,
-                                         _flag(request, "timestamps"))
+                                         _flag(request, "timestamps"), _since(request))
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})
     response.enable_chunked_encoding()
     await response.prepare(request)
