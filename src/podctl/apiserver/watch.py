@@ -113,6 +113,7 @@ class Hub:
     async def run(self, store: Store, home: Path) -> None:
         directory = home / WATCHERS_DIR
         directory.mkdir(mode=0o700, exist_ok=True)
+        _remove_dead_sockets(directory)
         self._listener = ChangeListener(home, directory / f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self._listener.sock.setblocking(False)
         self.loop.add_reader(self._listener.sock.fileno(), self._announced)
@@ -224,6 +225,22 @@ class Hub:
 
     def unsubscribe(self, watcher: Watcher) -> None:
         self.watchers.remove(watcher)
+
+
+def _remove_dead_sockets(directory: Path) -> None:
+    """Sockets of API servers that died without closing them: nobody reads them."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        probe.setblocking(False)
+        for path in directory.iterdir():
+            try:
+                probe.sendto(b"", str(path))
+            except ConnectionRefusedError:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            except OSError:
+                continue
 
 
 def _key_of(obj: Obj) -> tuple[str, str]:

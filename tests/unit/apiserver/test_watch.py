@@ -53,3 +53,20 @@ def test_a_selector_turns_label_changes_into_added_and_deleted() -> None:
     assert event_for(watcher, Change(9, "ConfigMap", outside, outside)) is None
     other_namespace = {**inside, "metadata": {**inside["metadata"], "namespace": "kube-system"}}
     assert event_for(watcher, Change(10, "ConfigMap", None, other_namespace)) is None
+
+
+def test_dead_servers_sockets_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    import socket
+
+    from podctl.apiserver.watch import _remove_dead_sockets
+
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    live.bind(str(tmp_path / "live"))
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(str(tmp_path / "dead"))
+    dead.close()  # its file stays, as after a crash
+    try:
+        _remove_dead_sockets(tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["live"]
+    finally:
+        live.close()
