@@ -404,3 +404,21 @@ def test_kubectl_typed_create_commands(podctl: Podctl, api: ApiController) -> No
         'deployment "web" successfully rolled out\n')
     assert podctl("get", "deploy", "web", "-n", "team", "-o",
                   "jsonpath={.spec.strategy.type}") == "RollingUpdate"
+
+
+def test_a_standby_controller_serves_the_api(podctl: Podctl, controller: Any) -> None:
+    """The leader acts on what a standby's API stores."""
+    leader = controller()
+    leader.wait_log("controller active")
+    standby = ApiController(podctl)
+    try:
+        assert "waiting as standby" in poll(lambda: (
+            text if "waiting as standby" in (text := standby.log.read_text()) else ""), 30,
+            "the API controller to wait as standby")
+        assert standby("create", "-f", str(MANIFESTS / "kubia-manual.yaml")) == \
+            "pod/kubia-manual created\n"
+        assert standby("wait", "--for=condition=Ready", "pod/kubia-manual",
+                       "--timeout=60s") == "pod/kubia-manual condition met\n"
+        assert "kubia-manual" in podctl("get", "pods")
+    finally:
+        standby.stop()
