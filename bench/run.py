@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main() -> None:
     from bench import (
+        bench_api,
         bench_controller,
         bench_deployment,
         bench_pods,
@@ -36,6 +37,8 @@ def main() -> None:
     bench_services.main()
     print("== issue 12: deployments ==", flush=True)
     bench_deployment.main()
+    print("== issue 14: the Kubernetes API ==", flush=True)
+    bench_api.main()
 
 
 if __name__ == "__main__":

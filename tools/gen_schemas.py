@@ -56,6 +56,25 @@ EXPLAIN_ROOTS = {
     "CronJob": ("batch/v1", "io.k8s.api.batch.v1.CronJob"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
+# The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
+# the server validates fields itself): upstream definitions reachable from these.
+OPENAPI_NAME = "k8s-openapi.json"
+OPENAPI_EXTRA = (
+    "io.k8s.api.autoscaling.v1.Scale",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent",
+    "io.k8s.api.core.v1.PodList", "io.k8s.api.core.v1.ReplicationControllerList",
+    "io.k8s.api.core.v1.NamespaceList", "io.k8s.api.core.v1.NodeList",
+    "io.k8s.api.core.v1.EventList", "io.k8s.api.core.v1.ServiceList",
+    "io.k8s.api.core.v1.EndpointsList", "io.k8s.api.core.v1.ConfigMapList",
+    "io.k8s.api.core.v1.SecretList", "io.k8s.api.apps.v1.ReplicaSetList",
+    "io.k8s.api.apps.v1.DeploymentList", "io.k8s.api.apps.v1.DaemonSetList",
+    "io.k8s.api.batch.v1.JobList", "io.k8s.api.batch.v1.CronJobList",
+)
+# Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
+OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
+                   "io.k8s.apimachinery.pkg.api.resource.Quantity": ""}
 LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 # Definitions with a special decoding rule get a primitive type instead of a definition.
 PRIMITIVE_DEFS = {
@@ -245,6 +264,68 @@ def explain_bundle(defs: dict[str, Any], version: str) -> dict[str, Any]:
     }
 
 
+def _openapi_node(node: Any, top: bool = False) -> Any:
+    """A JSON-schema node back in OpenAPI form: plain types, component refs, no strictness."""
+    if isinstance(node, list):
+        return [_openapi_node(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$ref":
+            out[key] = "#/components/schemas/" + value.rsplit("/", 1)[-1]
+        elif key == "type" and isinstance(value, list):
+            kinds = [v for v in value if v != "null"]
+            out[key] = kinds[0] if len(kinds) == 1 else kinds
+        elif key == "additionalProperties" and value is False:
+            continue
+        elif key == "properties" and isinstance(value, dict):
+            props = {}
+            for name, prop in value.items():
+                converted = _openapi_node(prop)
+                if top and name in ("apiVersion", "kind"):
+                    converted.pop("enum", None)  # strict-schema addition, not upstream's
+                props[name] = converted
+            out[key] = props
+        else:
+            out[key] = _openapi_node(value)
+    return out
+
+
+def openapi_bundle(defs: dict[str, Any], version: str) -> dict[str, Any]:
+    """Upstream definitions reachable from the served kinds, in OpenAPI v3 component form
+    (with descriptions and the x-kubernetes-* extensions kubectl and patches read)."""
+    wanted = [name for _, name in EXPLAIN_ROOTS.values()] + list(OPENAPI_EXTRA)
+    seen: dict[str, Any] = {}
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        node = defs[name]
+        if name in OPENAPI_FORMATS:
+            converted: dict[str, Any] = {"type": "string"}
+            if OPENAPI_FORMATS[name]:
+                converted["format"] = OPENAPI_FORMATS[name]
+            if "description" in node:
+                converted["description"] = node["description"]
+            seen[name] = converted
+            continue
+        seen[name] = _openapi_node(node, top=True)
+        wanted += [ref for ref in set(_refs(node)) if ref not in seen]
+    return {"kubernetesVersion": version, "schemas": dict(sorted(seen.items()))}
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"].rsplit("/", 1)[-1]] if isinstance(node.get("$ref"), str) else []
+        for value in node.values():
+            found += _refs(value)
+        return found
+    if isinstance(node, list):
+        return [ref for item in node for ref in _refs(item)]
+    return []
+
+
 def find_definitions(version: str) -> Path:
     """Locate ``_definitions.json`` of the installed kubernetes-validate package."""
     try:
@@ -268,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--explain-out", type=Path,
                     help=f"default: {EXPLAIN_NAME} next to --out")
+    ap.add_argument("--openapi-out", type=Path,
+                    help=f"default: {OPENAPI_NAME} next to --out")
     args = ap.parse_args(argv)
     src = args.definitions or find_definitions(args.version)
     raw = json.loads(src.read_text())
@@ -302,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(explain, separators=(",", ":"))
     explain_out.write_text(text + "\n")
     print(f"wrote {explain_out} ({len(text)} bytes, {len(explain['definitions'])} definitions)",
+          file=sys.stderr)
+    openapi = openapi_bundle(defs, args.version)
+    openapi_out = args.openapi_out or args.out.with_name(OPENAPI_NAME)
+    text = json.dumps(openapi, separators=(",", ":"))
+    openapi_out.write_text(text + "\n")
+    print(f"wrote {openapi_out} ({len(text)} bytes, {len(openapi['schemas'])} schemas)",
           file=sys.stderr)
     return 0
 

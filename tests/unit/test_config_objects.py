@@ -19,7 +19,7 @@ from podctl.manifest.config_rules import (
     validate_update,
 )
 from podctl.manifest.defaults import default_object
-from podctl.ops.apply import merged
+from podctl.manifest.update import merged
 from podctl.ops.configdata import SourceError, Sources, build, parse_file_source
 from podctl.printers.config import configmap_row, describe_configmap, describe_secret, secret_row
 

@@ -9,7 +9,7 @@ import pytest
 
 from podctl.errors import Invalid
 from podctl.manifest.defaults import default_object
-from podctl.ops.apply import merged
+from podctl.manifest.update import merged
 
 MANIFEST: dict[str, Any] = {
     "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},

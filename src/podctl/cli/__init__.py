@@ -40,6 +40,8 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "expose": ("expose", "Expose a pod, rc or service as a new Service: podctl expose TYPE "
                "NAME --port=80."),
     "get": ("get", "Display one or many resources (pods, rc, namespaces, nodes, all)."),
+    "kubeconfig": ("controller", "Print a kubeconfig for the API `run-controller --api` "
+                   "serves (context `podctl`)."),
     "label": ("label", "Update labels: podctl label pods|rc|node NAME... k=v k2- "
               "[--overwrite]."),
     "logs": ("logs", "Print the logs of a container in a pod."),

@@ -11,6 +11,8 @@ import click
 
 from podctl.cli import terminal
 
+API_ADDRESS = "127.0.0.1:6443"
+
 
 @click.command("run-controller")
 @click.option("--detach", is_flag=True, help="Run in the background (pid file in $PODCTL_HOME).")
@@ -18,17 +20,29 @@ from podctl.cli import terminal
               help="Write the log here instead of stderr.")
 @click.option("--resync", type=float, default=30.0, show_default=True,
               help="Seconds between full resyncs (events act at once).")
+@click.option("--api", "api", is_flag=False, flag_value=API_ADDRESS, default=None,
+              metavar="[HOST:PORT]",
+              help=f"Serve the Kubernetes API (default {API_ADDRESS}); see `podctl kubeconfig`.")
+@click.option("--api-tls/--api-no-tls", default=True, show_default=True,
+              help="Serve the API over TLS (a self-signed CA kept in $PODCTL_HOME). kubectl "
+                   "sends its token over TLS only; plain HTTP is for loopback only.")
 @click.pass_context
 def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
-                   resync: float) -> None:
+                   resync: float, api: str | None, api_tls: bool) -> None:
     """Run probes, restarts, replication controllers, ReplicaSets and Deployments until
     SIGINT/SIGTERM."""
     from podctl.home import podctl_home
 
     home = podctl_home()
     verbose = int((ctx.find_root().params or {}).get("verbose") or 0)
+    server = None
+    if api is not None:
+        from podctl.apiserver.server import ApiServer, parse_address
+
+        server = ApiServer(home, *parse_address(api), tls=api_tls)  # refuses a bad bind early
     if detach:
-        _detach(home, log_file or str(home / "controller.log"), resync, verbose)
+        extra = ([f"--api={api}"] + ([] if api_tls else ["--api-no-tls"])) if api else []
+        _detach(home, log_file or str(home / "controller.log"), resync, verbose, extra)
         return
     _configure_logging(log_file, verbose)
     import threading
@@ -38,7 +52,14 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    controller.run(stop, resync_seconds=resync)
+    if server is not None:
+        # Before the leader lock: a standby serves too (reads and writes go to the store).
+        server.start()
+    try:
+        controller.run(stop, resync_seconds=resync)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def _configure_logging(log_file: str | None, verbose: int) -> None:
@@ -51,14 +72,15 @@ def _configure_logging(log_file: str | None, verbose: int) -> None:
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
-def _detach(home: object, log_file: str, resync: float, verbose: int) -> None:
+def _detach(home: object, log_file: str, resync: float, verbose: int,
+            extra: list[str]) -> None:
     import subprocess
     from pathlib import Path
 
     from podctl.leader import holder_pid
 
     args = [sys.executable, "-m", "podctl.cli"] + ["-v"] * verbose + [
-        "run-controller", "--log-file", log_file, "--resync", str(resync)]
+        "run-controller", "--log-file", log_file, "--resync", str(resync), *extra]
     with open(os.devnull, "rb") as null_in, open(log_file, "ab") as out:
         child = subprocess.Popen(args, stdin=null_in, stdout=out, stderr=out,
                                  start_new_session=True)
@@ -93,4 +115,32 @@ def stop_controller() -> None:
     terminal.out(f"controller (pid {pid}) stopped")
 
 
-COMMANDS = [run_controller, stop_controller]
+@click.command("kubeconfig")
+@click.option("--merge", is_flag=True,
+              help="Add the podctl context to ~/.kube/config (or $KUBECONFIG) and use it.")
+def kubeconfig(merge: bool) -> None:
+    """Print a kubeconfig for the API `run-controller --api` serves (context `podctl`)."""
+    import yaml
+
+    from podctl.apiserver import credentials
+    from podctl.home import podctl_home
+
+    ours = credentials.kubeconfig(podctl_home())
+    if not merge:
+        terminal.out(yaml.safe_dump(ours, sort_keys=False).rstrip("\n"))
+        return
+    from pathlib import Path
+
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    path = Path(paths[0]) if paths else Path.home() / ".kube" / "config"
+    existing = yaml.safe_load(path.read_text()) if path.exists() else None
+    merged = credentials.merge(existing or {}, ours)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # It holds a token: only its owner may read it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        yaml.safe_dump(merged, out, sort_keys=False)
+    terminal.out(f'Context "podctl" merged into {path}; it is the current context now.')
+
+
+COMMANDS = [run_controller, stop_controller, kubeconfig]

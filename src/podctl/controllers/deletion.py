@@ -14,6 +14,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods, set_controller_ref
 from podctl.controllers.replication import REPLICATED_KINDS
+from podctl.errors import Forbidden
 from podctl.kubelet.sync import terminate_pod
 from podctl.locks import file_lock
 from podctl.store import Store
@@ -96,6 +97,17 @@ def mark_owner_deleting(store: Store, owner: Obj, finalizer: str) -> Obj | None:
                         meta.uid_of(owner))
 
 
+def delete_owner_background(store: Store, owner: Obj, grace: int | None = None) -> list[Obj]:
+    """Background cascade: the owner goes at once and its pods are marked (the garbage
+    collector's share, done here so they need not wait for a resync). Under the owner's
+    lock, so no pod is adopted or created meanwhile. Returns the pods marked."""
+    with file_lock(f"rc-{meta.uid_of(owner)}"):
+        marked = mark_pods_deleting(store, owned_pods(store, owner), grace)
+        store.delete(owner["kind"], meta.namespace_of(owner), meta.name_of(owner),
+                     meta.uid_of(owner))
+    return marked
+
+
 def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -> list[Obj]:
     """One step of a marked owner's deletion: orphan or mark its pods, and remove the owner
     once no pod it owns is left. Returns the pods this step marked deleting.
@@ -116,6 +128,12 @@ def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -
             store.delete(fresh["kind"], meta.namespace_of(fresh), meta.name_of(fresh),
                          meta.uid_of(fresh))
     return marked
+
+
+def check_deletable(name: str) -> None:
+    """The API server's guard for the namespaces the cluster itself needs."""
+    if name in ("default", "kube-system", "kube-public"):
+        raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
 
 
 def mark_namespace_deleting(store: Store, name: str) -> Obj | None:

@@ -16,6 +16,7 @@ from podctl.api import meta
 from podctl.api.labels import Selector, selector_from_label_selector, selector_from_map
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owner_reference
+from podctl.store import Store
 
 # The kinds this controller keeps replicas of, and the source of their events.
 SOURCES = {"ReplicationController": "replication-controller",
@@ -25,6 +26,26 @@ REPLICATED_KINDS = tuple(SOURCES)
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 BURST_LIMIT = 500
+
+
+def set_replicas(store: Store, kind: str, namespace: str, name: str,
+                 replicas: int) -> int | None:
+    """Scale an RC, ReplicaSet or Deployment (its generation moves when the count does);
+    the count before, None when there is no such object."""
+    before: int | None = None
+
+    def change(owner: Obj) -> bool:
+        nonlocal before
+        before = int(owner["spec"].get("replicas") or 0)
+        if owner["spec"].get("replicas") == replicas:
+            return False
+        owner["spec"]["replicas"] = replicas
+        owner["metadata"]["generation"] = int(owner["metadata"].get("generation", 1)) + 1
+        return True
+
+    if store.mutate(kind, namespace, name, change) is None:
+        return None
+    return before
 
 
 def event_source(owner: Obj) -> str:

@@ -9,12 +9,12 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import (
     advance_namespace_deletion,
+    check_deletable,
     finish_pods,
     mark_namespace_deleting,
     mark_pod_deleting,
 )
 from podctl.errors import NotFound, PodctlError
-from podctl.ops.namespaces import check_deletable
 from podctl.ops.replication import delete_rc
 from podctl.ops.session import open_store
 from podctl.ops.views import user_selector

@@ -49,7 +49,7 @@ def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = No
                 found = pods_without_engine(store, found)
         elif kind == "Node":
             # Node status needs the kubelet and the engine's facts; `get pods` does not.
-            from podctl.ops.nodes import nodes_with_status
+            from podctl.kubelet.node import nodes_with_status
 
             found = nodes_with_status(store, found)
         objs.extend(found)

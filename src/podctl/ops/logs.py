@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from podctl.api import meta
-from podctl.api.meta import Obj, kind_for
+from podctl.api.meta import kind_for
 from podctl.controllers.owners import owned_pods
-from podctl.errors import BadRequest, PodctlError
+from podctl.errors import PodctlError
+from podctl.kubelet import lookup
+from podctl.kubelet.lookup import Target
 from podctl.kubelet.observed import pods_with_status
 from podctl.ops.session import open_store
-
-
-@dataclass(frozen=True)
-class Target:
-    pod: Obj
-    container: str
-    container_id: str
-    defaulted_from: list[str] | None  # all names, when the container was not given
-    phase: str
 
 
 def pod_for(namespace: str, arg: str) -> tuple[str, int]:
@@ -45,46 +36,9 @@ def pod_for(namespace: str, arg: str) -> tuple[str, int]:
 def resolve(namespace: str, pod_name: str, container: str | None,
             previous: bool = False) -> Target:
     """The container a logs/exec command means; errors as kubectl words them."""
-    store = open_store()
-    pod = store.require("Pod", namespace, pod_name)
-    names = [c["name"] for c in pod["spec"].get("containers", [])]
-    defaulted = None
-    if container is None:
-        default = (pod["metadata"].get("annotations") or {}).get(
-            "kubectl.kubernetes.io/default-container")
-        container = str(default) if default in names else names[0]
-        defaulted = names if len(names) > 1 else None
-    elif container not in names:
-        raise BadRequest(f'container {container} is not valid for pod {pod_name}')
-    status = pods_with_status(store, [pod])[0]["status"]
-    cstatus: Obj = next((cs for cs in status.get("containerStatuses") or []
-                    if cs["name"] == container), {"state": {}})
-    if previous:
-        last = (cstatus.get("lastState") or {}).get("terminated")
-        if not last:
-            raise BadRequest(f'previous terminated container "{container}" in pod '
-                             f'"{pod_name}" not found')
-        return Target(pod, container, str(last["containerID"]).removeprefix("docker://"),
-                      defaulted, status["phase"])
-    waiting = cstatus["state"].get("waiting")
-    if not cstatus.get("containerID"):
-        reason = (waiting or {}).get("reason", "ContainerCreating")
-        raise BadRequest(f'container "{container}" in pod "{pod_name}" is waiting to start: '
-                         f"{_waiting_text(reason)}")
-    return Target(pod, container, str(cstatus["containerID"]).removeprefix("docker://"),
-                  defaulted, status["phase"])
-
-
-def _waiting_text(reason: str) -> str:
-    return {"ErrImagePull": "trying and failing to pull image",
-            "ImagePullBackOff": "trying and failing to pull image",
-            "ErrImageNeverPull": "image can't be pulled"}.get(reason, reason)
+    return lookup.resolve(open_store(), namespace, pod_name, container, previous)
 
 
 def exec_target(namespace: str, pod_name: str, container: str | None) -> Target:
     """Like resolve, but refuses pods that have finished, as kubectl exec does."""
-    target = resolve(namespace, pod_name, container)
-    if target.phase in ("Succeeded", "Failed"):
-        raise PodctlError(f"cannot exec into a container in a completed pod; "
-                          f"current phase is {target.phase}")
-    return target
+    return lookup.exec_target(open_store(), namespace, pod_name, container)

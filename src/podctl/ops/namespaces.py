@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from podctl.errors import Invalid, ServerError
+from podctl.errors import Invalid
 from podctl.store import Store
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -13,10 +13,6 @@ _LABEL_MESSAGE = (
     "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
     "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
 )
-
-
-class Forbidden(ServerError):
-    reason = "Forbidden"
 
 
 def create_namespace(store: Store | None, name: str, dry_run: bool = False) -> str:
@@ -30,8 +26,3 @@ def create_namespace(store: Store | None, name: str, dry_run: bool = False) -> s
     store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name},
                   "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
     return f"namespace/{name} created"
-
-
-def check_deletable(name: str) -> None:
-    if name in ("default", "kube-system", "kube-public"):
-        raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')

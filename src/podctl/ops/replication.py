@@ -6,23 +6,22 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from podctl.api import meta
-from podctl.api.meta import Obj
 from podctl.controllers.deletion import (
     CASCADES,
     FOREGROUND,
     ORPHAN,
     advance_owner_deletion,
+    delete_owner_background,
     finish_pods,
     mark_owner_deleting,
-    mark_pods_deleting,
 )
 from podctl.controllers.owners import owned_pods
 from podctl.controllers.rc_sync import sync_rc
+from podctl.controllers.replication import set_replicas
 from podctl.errors import NotFound, PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
-from podctl.locks import file_lock
 from podctl.ops.deferred import NOT_STOPPED, PENDING, DockerWork
 from podctl.store import Store
 
@@ -53,19 +52,10 @@ def scale(store: Store, kind: str, namespace: str, name: str, replicas: int,
     if replicas < 0:
         raise PodctlError("The --replicas=COUNT flag is required, and COUNT must be "
                           "greater than or equal to 0")
-    shrinking = False
-
-    def change(rc: Obj) -> bool:
-        nonlocal shrinking
-        shrinking = replicas < int(rc["spec"].get("replicas") or 0)
-        if rc["spec"].get("replicas") == replicas:
-            return False
-        rc["spec"]["replicas"] = replicas
-        rc["metadata"]["generation"] = int(rc["metadata"].get("generation", 1)) + 1
-        return True
-
-    if store.mutate(kind, namespace, name, change) is None:
+    before = set_replicas(store, kind, namespace, name, replicas)
+    if before is None:
         raise NotFound(meta.plural(kind), name)
+    shrinking = replicas < before
     docker.run(lambda: reconcile_if_no_controller(store, namespace, name, kind),
                NOT_STOPPED if shrinking else PENDING)
     return f"{meta.singular(kind)}/{name} scaled"
@@ -83,10 +73,7 @@ def delete_rc(store: Store, kind: str, namespace: str, name: str, cascade: str,
     deleted = f'{meta.singular(kind)} "{name}" deleted'
     pod_grace = grace if grace >= 0 else None
     if cascade == "background":
-        with file_lock(f"rc-{meta.uid_of(rc)}"):
-            marked = mark_pods_deleting(store, owned_pods(store, rc), pod_grace)
-            store.delete(kind, namespace, name, meta.uid_of(rc))
-        list(finish_pods(store, marked))
+        list(finish_pods(store, delete_owner_background(store, rc, pod_grace)))
         return deleted
     if mark_owner_deleting(store, rc, ORPHAN if cascade == "orphan" else FOREGROUND) is None:
         raise NotFound(meta.plural(kind), name)

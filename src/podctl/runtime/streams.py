@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from podctl.errors import PodctlError
@@ -13,12 +14,16 @@ from podctl.runtime.client import docker_api, translate_errors
 WriteBytes = Callable[[bytes], None]
 
 
-def log_chunks(container_id: str, follow: bool, tail: int, timestamps: bool) -> Iterator[bytes]:
-    """stdout and stderr of a container, interleaved as Docker stored them."""
+def log_chunks(container_id: str, follow: bool, tail: int, timestamps: bool,
+               since: datetime | None = None) -> Iterator[bytes]:
+    """stdout and stderr of a container, interleaved as Docker stored them (from `since`
+    when given)."""
+    # A Unix time: Docker's client takes it whatever the datetime's zone.
+    extra: dict[str, Any] = {"since": max(since.timestamp(), 1.0)} if since is not None else {}
     with translate_errors():
         stream: Any = docker_api().logs(
             container_id, stdout=True, stderr=True, stream=True, follow=follow,
-            timestamps=timestamps, tail="all" if tail < 0 else tail,
+            timestamps=timestamps, tail="all" if tail < 0 else tail, **extra,
         )
         yield from stream
 

@@ -1,0 +1,151 @@
+"""The API's secrets in $PODCTL_HOME: the bearer token, the self-signed CA and server
+certificate (for binds beyond loopback), the address a running server announced, and the
+kubeconfig that ties them together."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TOKEN_FILE = "api-token"
+CA_CERT = "api-ca.crt"
+CA_KEY = "api-ca.key"
+SERVER_CERT = "api-server.crt"
+SERVER_KEY = "api-server.key"
+ANNOUNCE_FILE = "api-server.json"
+NAME = "podctl"
+DEFAULT_SERVER = "https://127.0.0.1:6443"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def token(home: Path) -> str:
+    """This home's bearer token, made on first use; only its owner can read it."""
+    path = home / TOKEN_FILE
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(32).encode())
+    return path.read_text().strip()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class TlsFiles:
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+
+def ensure_tls(home: Path, host: str) -> TlsFiles:
+    """A CA kept in the home (made once) and a server certificate it signs for `host`,
+    loopback and the machine's name; remade when `host` is not among its names."""
+    files = TlsFiles(home / CA_CERT, home / SERVER_CERT, home / SERVER_KEY)
+    names_file = home / "api-server.names"
+    wanted = sorted({host, "127.0.0.1", "localhost"})
+    if files.cert.exists() and names_file.exists() and \
+            json.loads(names_file.read_text()) == wanted and files.ca_cert.exists():
+        return files
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca_key_path = home / CA_KEY
+    if ca_key_path.exists() and files.ca_cert.exists():
+        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
+        ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    else:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podctl-ca")])
+        ca_cert = _certificate(x509, hashes, ca_name, ca_name, ca_key.public_key(), ca_key,
+                               ca=True, names=[])
+        _write_private(ca_key_path, ca_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+        files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podctl-apiserver")])
+    cert = _certificate(x509, hashes, subject, ca_cert.subject, key.public_key(), ca_key,
+                        ca=False, names=wanted)
+    _write_private(files.key, key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    names_file.write_text(json.dumps(wanted))
+    return files
+
+
+def _certificate(x509: Any, hashes: Any, subject: Any, issuer: Any, public_key: Any,
+                 signer: Any, *, ca: bool, names: list[str]) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+               .public_key(public_key).serial_number(x509.random_serial_number())
+               .not_valid_before(now - timedelta(minutes=5))
+               .not_valid_after(now + timedelta(days=3650 if ca else 825))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if names:
+        alt = []
+        for name in names:
+            try:
+                alt.append(x509.IPAddress(ipaddress.ip_address(name)))
+            except ValueError:
+                alt.append(x509.DNSName(name))
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt), critical=False)
+    return builder.sign(signer, hashes.SHA256())
+
+
+def announce(home: Path, server: str, ca_file: Path | None) -> None:
+    """Record where this home's API answers, for `podctl kubeconfig`."""
+    data = {"server": server, "ca": str(ca_file) if ca_file else None, "pid": os.getpid()}
+    (home / ANNOUNCE_FILE).write_text(json.dumps(data))
+
+
+def kubeconfig(home: Path) -> dict[str, Any]:
+    """A kubeconfig with cluster, user and context all named `podctl`."""
+    server, ca = DEFAULT_SERVER, None
+    announced = home / ANNOUNCE_FILE
+    if announced.exists():
+        data = json.loads(announced.read_text())
+        server, ca = data.get("server") or server, data.get("ca")
+    cluster: dict[str, Any] = {"server": server}
+    if ca and Path(ca).exists():
+        cluster["certificate-authority-data"] = base64.b64encode(Path(ca).read_bytes()).decode()
+    return {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": NAME, "cluster": cluster}],
+        "users": [{"name": NAME, "user": {"token": token(home)}}],
+        "contexts": [{"name": NAME, "context": {"cluster": NAME, "user": NAME}}],
+        "current-context": NAME,
+    }
+
+
+def merge(existing: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    """`existing` with our cluster, user and context put in place of any named the same,
+    and ours made current."""
+    merged = dict(existing or {})
+    merged.setdefault("apiVersion", "v1")
+    merged.setdefault("kind", "Config")
+    for section in ("clusters", "users", "contexts"):
+        kept = [e for e in merged.get(section) or [] if e.get("name") != NAME]
+        merged[section] = kept + ours[section]
+    merged["current-context"] = NAME
+    return merged

@@ -1,0 +1,204 @@
+"""Request bodies in application/vnd.kubernetes.protobuf, as kubectl's typed clients send
+them (`kubectl create deployment|configmap|secret|namespace`, `kubectl run`): the `k8s\\0`
+envelope (runtime.Unknown) around the object's protobuf, decoded into its JSON form with the
+field numbers of src/podctl/schemas/k8s-proto.json (tools/gen_protos.py)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import struct
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from podctl.api.meta import Obj, format_time
+
+TABLE = Path(__file__).resolve().parent.parent / "schemas" / "k8s-proto.json"
+MAGIC = b"k8s\x00"
+CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
+META = "k8s.io.apimachinery.pkg.apis.meta.v1."
+GROUPS = {"": "core", "apps": "apps", "batch": "batch", "autoscaling": "autoscaling"}
+
+
+class ProtobufError(ValueError):
+    pass
+
+
+@functools.cache
+def _messages() -> dict[str, dict[str, list[Any]]]:
+    data: dict[str, dict[str, list[Any]]] = json.loads(TABLE.read_text())["messages"]
+    return data
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ProtobufError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def _fields(buf: bytes) -> list[tuple[int, int, Any]]:
+    """(field number, wire type, raw value) in order."""
+    out = []
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        value: Any
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+        elif wire == 1:
+            value, pos = buf[pos:pos + 8], pos + 8
+        elif wire == 2:
+            size, pos = _varint(buf, pos)
+            value, pos = buf[pos:pos + size], pos + size
+        elif wire == 5:
+            value, pos = buf[pos:pos + 4], pos + 4
+        else:
+            raise ProtobufError(f"unsupported wire type {wire}")
+        out.append((number, wire, value))
+    return out
+
+
+def _signed(value: int, bits: int = 64) -> int:
+    return value - (1 << 64) if value >= 1 << (bits - 1) else value
+
+
+def _scalar(kind: str, wire: int, value: Any) -> Any:
+    if kind == "string":
+        return bytes(value).decode()
+    if kind == "bytes":
+        return base64.b64encode(bytes(value)).decode()
+    if kind == "bool":
+        return bool(value)
+    if kind in ("int32", "int64"):
+        return _signed(int(value))
+    if kind in ("uint32", "uint64"):
+        return int(value)
+    if kind == "double":
+        return struct.unpack("<d", value)[0]
+    if kind == "float":
+        return struct.unpack("<f", value)[0]
+    raise ProtobufError(f"unsupported type {kind}")
+
+
+def _packed(kind: str, buf: bytes) -> list[Any]:
+    out, pos = [], 0
+    while pos < len(buf):
+        value, pos = _varint(buf, pos)
+        out.append(_scalar(kind, 0, value))
+    return out
+
+
+def _go_duration(nanos: int) -> str:
+    """metav1.Duration as Go prints it (1h2m3s, 500ms)."""
+    if nanos == 0:
+        return "0s"
+    seconds, rest = divmod(nanos, 1_000_000_000)
+    if seconds == 0:
+        return f"{rest / 1_000_000:g}ms"
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    text = f"{seconds + rest / 1e9:g}s"
+    if hours or minutes:
+        text = f"{minutes}m{text}"
+    return f"{hours}h{text}" if hours else text
+
+
+def _special(name: str, buf: bytes) -> tuple[bool, Any]:
+    """Types with their own JSON form: times, quantities, int-or-strings, raw JSON."""
+    if name in (META + "Time", META + "MicroTime"):
+        values = {n: v for n, _, v in _fields(buf)}
+        if not values.get(1) and not values.get(2):
+            return True, None  # Go's zero time: unset
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=_signed(values.get(1, 0)), microseconds=values.get(2, 0) // 1000)
+        if name.endswith("MicroTime"):
+            return True, moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return True, format_time(moment)
+    if name == META + "Duration":
+        values = {n: v for n, _, v in _fields(buf)}
+        return True, _go_duration(_signed(values.get(1, 0)))
+    if name == "k8s.io.apimachinery.pkg.api.resource.Quantity":
+        values = {n: v for n, _, v in _fields(buf)}
+        return True, bytes(values.get(1, b"")).decode()
+    if name == "k8s.io.apimachinery.pkg.util.intstr.IntOrString":
+        values = {n: v for n, _, v in _fields(buf)}
+        if values.get(1, 0) == 1:
+            return True, bytes(values.get(3, b"")).decode()
+        return True, _signed(values.get(2, 0), 32)
+    if name in ("k8s.io.apimachinery.pkg.runtime.RawExtension", META + "FieldsV1"):
+        values = {n: v for n, _, v in _fields(buf)}
+        raw = bytes(values.get(1, b""))
+        return True, json.loads(raw) if raw else None
+    return False, None
+
+
+def decode_message(buf: bytes, name: str) -> Any:
+    handled, value = _special(name, buf)
+    if handled:
+        return value
+    spec = _messages().get(name)
+    if spec is None:
+        raise ProtobufError(f"no protobuf table for {name}")
+    out: dict[str, Any] = {}
+    for number, wire, raw in _fields(buf):
+        field = spec.get(str(number))
+        if field is None:
+            continue  # a field newer than the table: ignored, as an old server would
+        json_name, label, kind = field
+        if label == "m":
+            key_kind, value_kind = kind
+            entry = {n: (w, v) for n, w, v in _fields(raw)}
+            key = _value(key_kind, *entry.get(1, (2, b"")))
+            out.setdefault(json_name, {})[key] = _value(value_kind, *entry.get(2, (2, b"")))
+        elif label == "r":
+            if wire == 2 and kind in ("int32", "int64", "bool", "uint32", "uint64"):
+                out.setdefault(json_name, []).extend(_packed(kind, raw))
+            else:
+                out.setdefault(json_name, []).append(_value(kind, wire, raw))
+        else:
+            value = _value(kind, wire, raw)
+            # Go writes every non-pointer field; its JSON leaves the empty ones out (all of
+            # ObjectMeta's, zero numbers included).
+            if value != "" and value is not None and not (
+                    name == META + "ObjectMeta" and value in (0, False)):
+                out[json_name] = value
+    return out
+
+
+def _value(kind: str, wire: int, raw: Any) -> Any:
+    if kind in ("string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "double",
+                "float"):
+        return _scalar(kind, wire, raw)
+    return decode_message(bytes(raw), kind)
+
+
+def message_for(api_version: str, kind: str) -> str:
+    group, _, version = api_version.rpartition("/")
+    if kind == "DeleteOptions":
+        return META + "DeleteOptions"
+    package = GROUPS.get(group)
+    if package is None:
+        raise ProtobufError(f"no protobuf table for {api_version}")
+    return f"k8s.io.api.{package}.{version}.{kind}"
+
+
+def decode(body: bytes) -> Obj:
+    """A protobuf request body as the JSON object it stands for."""
+    if not body.startswith(MAGIC):
+        raise ProtobufError("not a Kubernetes protobuf message (no k8s envelope)")
+    unknown = decode_message(body[len(MAGIC):], "k8s.io.apimachinery.pkg.runtime.Unknown")
+    type_meta = unknown.get("typeMeta") or {}
+    api_version, kind = type_meta.get("apiVersion", ""), type_meta.get("kind", "")
+    raw = base64.b64decode(unknown.get("raw", ""))
+    obj: Obj = decode_message(raw, message_for(api_version, kind))
+    return {"apiVersion": api_version, "kind": kind, **obj}

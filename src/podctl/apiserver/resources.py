@@ -1,0 +1,153 @@
+"""What the API serves: group versions, resources and subresources, as discovery shows them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from podctl.api import meta
+from podctl.api.meta import Obj, Resource
+
+# Subresources per resource name, with the kind their body is and the verbs they take.
+SUBRESOURCES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "pods": {"status": ("Pod", ("get", "patch", "update")),
+             "log": ("Pod", ("get",))},
+    "replicationcontrollers": {"status": ("ReplicationController", ("get", "patch", "update")),
+                               "scale": ("Scale", ("get", "patch", "update"))},
+    "replicasets": {"status": ("ReplicaSet", ("get", "patch", "update")),
+                    "scale": ("Scale", ("get", "patch", "update"))},
+    "deployments": {"status": ("Deployment", ("get", "patch", "update")),
+                    "scale": ("Scale", ("get", "patch", "update"))},
+    "daemonsets": {"status": ("DaemonSet", ("get", "patch", "update"))},
+    "jobs": {"status": ("Job", ("get", "patch", "update"))},
+    "cronjobs": {"status": ("CronJob", ("get", "patch", "update"))},
+    "namespaces": {"status": ("Namespace", ("get", "patch", "update"))},
+    "nodes": {"status": ("Node", ("get", "patch", "update"))},
+    "services": {"status": ("Service", ("get", "patch", "update"))},
+}
+# Kinds whose scale subresource is autoscaling/v1 Scale.
+SCALABLE = frozenset({"ReplicationController", "ReplicaSet", "Deployment"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """One resource of one group version, as a request path names it."""
+
+    group: str  # "" for the core group
+    version: str
+    resource: Resource
+
+    @property
+    def kind(self) -> str:
+        return self.resource.kind
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+def group_versions() -> dict[str, list[Resource]]:
+    """group/version -> its resources, in the order podctl lists kinds."""
+    out: dict[str, list[Resource]] = {}
+    for resource in meta.RESOURCES.values():
+        out.setdefault(resource.api_version, []).append(resource)
+    return out
+
+
+def find(group: str, version: str, name: str) -> Target | None:
+    """The resource a path names (`/apis/apps/v1/deployments` -> Deployment)."""
+    group_version = f"{group}/{version}" if group else version
+    for resource in meta.RESOURCES.values():
+        if resource.api_version == group_version and resource.name == name:
+            return Target(group, version, resource)
+    return None
+
+
+def target_of(kind: str) -> Target:
+    resource = meta.RESOURCES[kind]
+    group, _, version = resource.api_version.rpartition("/")
+    return Target(group, version, resource)
+
+
+def api_versions() -> Obj:
+    """GET /api."""
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}]}
+
+
+def api_group_list() -> Obj:
+    """GET /apis: the named groups (the core group is /api's)."""
+    groups = []
+    for group_version in group_versions():
+        if "/" not in group_version:
+            continue
+        group, version = group_version.split("/", 1)
+        entry = {"groupVersion": group_version, "version": version}
+        groups.append({"name": group, "versions": [entry], "preferredVersion": entry})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def api_group(group: str) -> Obj | None:
+    """GET /apis/<group>."""
+    for entry in api_group_list()["groups"]:
+        if entry["name"] == group:
+            return {"kind": "APIGroup", "apiVersion": "v1", **entry}
+    return None
+
+
+def resource_list(group_version: str) -> Obj | None:
+    """GET /api/v1 or /apis/<group>/<version>: resources with verbs, short names,
+    categories, and their subresources."""
+    resources = group_versions().get(group_version)
+    if resources is None:
+        return None
+    out: list[Obj] = []
+    for r in resources:
+        entry: Obj = {"name": r.name, "singularName": r.singular, "namespaced": r.namespaced,
+                      "kind": r.kind, "verbs": list(r.verbs)}
+        if r.shortnames:
+            entry["shortNames"] = list(r.shortnames)
+        if r.categories:
+            entry["categories"] = list(r.categories)
+        out.append(entry)
+        for sub, (kind, verbs) in SUBRESOURCES.get(r.name, {}).items():
+            sub_entry: Obj = {"name": f"{r.name}/{sub}", "singularName": "",
+                              "namespaced": r.namespaced, "kind": kind, "verbs": list(verbs)}
+            if kind == "Scale":
+                sub_entry.update(group="autoscaling", version="v1")
+            out.append(sub_entry)
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+            "resources": out}
+
+
+def version_info() -> Obj:
+    """GET /version: the Kubernetes release whose API podctl serves (its schema's)."""
+    import platform
+
+    from podctl import __version__
+    from podctl.manifest.schema import load_schema
+
+    release = load_schema().version
+    major, minor, *_ = release.split(".")
+    machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine().lower(),
+                                                           platform.machine().lower())
+    return {"major": major, "minor": minor, "gitVersion": f"v{release}",
+            "gitCommit": f"podctl-{__version__}", "gitTreeState": "clean",
+            "buildDate": "", "goVersion": f"python{platform.python_version()}",
+            "compiler": "podctl", "platform": f"linux/{machine}"}
+
+
+def document(segments: list[str]) -> Obj | None:
+    """The discovery document a path names, if it names one."""
+    if segments == ["api"]:
+        return api_versions()
+    if segments == ["apis"]:
+        return api_group_list()
+    if segments == ["version"]:
+        return version_info()
+    if len(segments) == 2 and segments[0] == "api":
+        return resource_list(segments[1])
+    if len(segments) == 2 and segments[0] == "apis":
+        return api_group(segments[1])
+    if len(segments) == 3 and segments[0] == "apis":
+        return resource_list(f"{segments[1]}/{segments[2]}")
+    return None

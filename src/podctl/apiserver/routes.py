@@ -1,0 +1,326 @@
+"""The one routing table of the API: paths to discovery documents, resource verbs and
+subresource handlers. A subresource (pods/log, pods/exec, deployments/scale...) is one
+`@subresource(resource, name)` function; everything else is resolved here."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from podctl.api.meta import Obj
+from podctl.apiserver import objects, protobuf, resources, writes
+from podctl.apiserver import patch as patches
+from podctl.apiserver.resources import Target
+from podctl.apiserver.status import ApiError, from_error
+from podctl.apiserver.tables import build_table, wants_table
+from podctl.errors import PodctlError
+from podctl.store import Store
+
+T = TypeVar("T")
+log = logging.getLogger("podctl.apiserver")
+
+
+@dataclass
+class Context:
+    """What every handler may use: the store (shared, thread-safe) and the home."""
+
+    store: Store
+    home: Path
+    hub: Any = None  # the watch hub (podctl.apiserver.watch.Hub) once serving
+
+
+@dataclass
+class Call:
+    """A resource request as its path names it."""
+
+    target: Target
+    namespace: str | None  # None: across namespaces (or a cluster-scoped kind)
+    name: str | None
+    subresource: str | None
+
+
+SubresourceHandler = Callable[[Context, Call, web.Request], Awaitable[web.StreamResponse]]
+# (resource, subresource) -> handler; streaming ones (log, exec, attach, portforward) too.
+SUBRESOURCE_HANDLERS: dict[tuple[str, str], SubresourceHandler] = {}
+
+
+def subresource(resource: str, name: str) -> Callable[[SubresourceHandler], SubresourceHandler]:
+    def register(handler: SubresourceHandler) -> SubresourceHandler:
+        SUBRESOURCE_HANDLERS[(resource, name)] = handler
+        return handler
+
+    return register
+
+
+def json_response(body: Obj, status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(body).encode(), status=status,
+                        content_type="application/json")
+
+
+def error_response(error: ApiError) -> web.Response:
+    return json_response(error.status(), error.code)
+
+
+async def blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Store and Docker calls block: run them off the event loop."""
+    return await asyncio.to_thread(fn, *args)
+
+
+def parse_call(segments: list[str]) -> Call | None:
+    """`api/v1/...` or `apis/<group>/<version>/...` after the group version: [namespaces,
+    <ns>,] <resource> [, <name> [, <subresource>]]. None when nothing is named there."""
+    if segments[0] == "api":
+        group, version, rest = "", segments[1], segments[2:]
+    else:
+        if len(segments) < 3:
+            return None
+        group, version, rest = segments[1], segments[2], segments[3:]
+    namespace: str | None = None
+    if len(rest) >= 3 and rest[0] == "namespaces" and \
+            resources.find(group, version, rest[2]) is not None:
+        namespace, rest = rest[1], rest[2:]
+    if not rest or len(rest) > 3:
+        return None
+    target = resources.find(group, version, rest[0])
+    if target is None:
+        return None
+    if not target.resource.namespaced:
+        namespace = None
+    elif namespace is None and len(rest) > 1:
+        return None
+    name = rest[1] if len(rest) > 1 else None
+    sub = rest[2] if len(rest) > 2 else None
+    return Call(target, namespace, name, sub)
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    ctx: Context = request.app["ctx"]
+    segments = [s for s in request.path.split("/") if s]
+    call: Call | None = None
+    try:
+        if segments[:1] == ["openapi"]:
+            return _openapi(segments[1:])
+        doc = resources.document(segments)
+        if doc is not None:
+            return json_response(doc)
+        call = parse_call(segments) if segments and segments[0] in ("api", "apis") \
+            and len(segments) >= 2 else None
+        if call is None:
+            raise NOT_FOUND
+        if call.subresource is not None:
+            handler = SUBRESOURCE_HANDLERS.get((call.target.resource.name, call.subresource))
+            if handler is None:
+                raise NOT_FOUND
+            return await handler(ctx, call, request)
+        return await _resource(ctx, call, request)
+    except ApiError as exc:
+        return error_response(exc)
+    except PodctlError as exc:
+        return error_response(from_error(exc, call.target.group if call else ""))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception as exc:  # a bug or a failing engine: the client gets a Status too
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(ApiError("InternalError", f"an error on the server ({exc}) "
+                                       "has prevented the request from succeeding"))
+
+
+def _openapi(segments: list[str]) -> web.Response:
+    from podctl.apiserver import openapi
+
+    body: bytes | None = None
+    if segments == ["v3"]:
+        body = json.dumps(openapi.root()).encode()
+    elif segments[:1] == ["v3"]:
+        body = openapi.v3_document("/".join(segments[1:]))
+    elif segments == ["v2"]:
+        body = openapi.v2_document()
+    if body is None:
+        raise NOT_FOUND
+    return web.Response(body=body, content_type="application/json")
+
+
+async def _resource(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
+    method = request.method
+    if method == "GET":
+        if call.name is None:
+            if request.query.get("watch") in ("1", "true"):
+                from podctl.apiserver.watch import serve_watch
+
+                return await serve_watch(ctx, call, request)
+            return await _list(ctx, call, request)
+        obj = await blocking(objects.get_object, ctx.store, call.target.kind,
+                             call.namespace or "", call.name)
+        return _answer(call, request, obj)
+    kind, namespace = call.target.kind, call.namespace or ""
+    dry_run = request.query.get("dryRun") == "All"
+    if method == "POST" and call.name is None:
+        if call.target.resource.namespaced and call.namespace is None:
+            raise NOT_FOUND
+        created = await blocking(writes.create, ctx.store, kind, namespace,
+                                 await read_body(request), dry_run)
+        return json_response(objects.with_type(kind, created), 200 if dry_run else 201)
+    if method == "DELETE":
+        opts = writes.delete_options(dict(request.query), await read_body(request, True))
+        if call.name is None:
+            query = list_query(request)
+            return json_response(await blocking(writes.delete_collection, ctx.store, kind,
+                                                call.namespace, query, opts))
+        return json_response(await blocking(writes.delete, ctx.store, kind, namespace,
+                                            call.name, opts))
+    if call.name is None:
+        raise NOT_ALLOWED
+    if method == "PUT":
+        updated = await blocking(writes.replace, ctx.store, kind, namespace, call.name,
+                                 await read_body(request), dry_run)
+        return json_response(objects.with_type(kind, updated))
+    if method == "PATCH":
+        patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
+                                 patch_type(request), await read_body(request), dry_run)
+        return json_response(objects.with_type(kind, patched))
+    raise NOT_ALLOWED
+
+
+NOT_FOUND = ApiError("NotFound", "the server could not find the requested resource", {})
+NOT_ALLOWED = ApiError("MethodNotAllowed",
+                       "the server does not allow this method on the requested resource", {})
+
+
+async def read_body(request: web.Request, optional: bool = False) -> Any:
+    """The request's JSON body (None when `optional` and there is none)."""
+    raw = await request.read()
+    if request.content_type == protobuf.CONTENT_TYPE:
+        try:
+            return protobuf.decode(raw)
+        except (protobuf.ProtobufError, ValueError, KeyError, IndexError) as exc:
+            raise ApiError("BadRequest", f"the body of the request was in an unknown format: "
+                           f"{exc}") from exc
+    if not raw.strip():
+        if optional:
+            return None
+        raise ApiError("BadRequest", "the body of the request was empty")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        if request.content_type.endswith("yaml"):
+            import yaml
+
+            try:
+                return yaml.safe_load(raw)
+            except yaml.YAMLError:
+                pass
+        raise ApiError("BadRequest", f"the body of the request was in an unknown format: "
+                       f"{exc}") from exc
+
+
+def patch_type(request: web.Request) -> str:
+    content_type = request.content_type
+    if content_type == patches.APPLY_PATCH:
+        raise ApiError("UnsupportedMediaType", "podctl does not do server-side apply yet; "
+                       "use client-side apply (kubectl apply without --server-side)", {})
+    if content_type not in (patches.MERGE_PATCH, patches.JSON_PATCH, patches.STRATEGIC):
+        raise ApiError("UnsupportedMediaType",
+                       f"the body of the request was in an unknown format - accepted media "
+                       f"types include: {patches.JSON_PATCH}, {patches.MERGE_PATCH}, "
+                       f"{patches.STRATEGIC}", {})
+    return content_type
+
+
+def list_query(request: web.Request) -> objects.ListQuery:
+    try:
+        limit = int(request.query.get("limit") or 0)
+    except ValueError as exc:
+        raise ApiError("BadRequest", "limit must be a number") from exc
+    return objects.ListQuery(label_selector=request.query.get("labelSelector"),
+                             field_selector=request.query.get("fieldSelector"),
+                             limit=limit, continue_token=request.query.get("continue") or None)
+
+
+@subresource("pods", "status")
+@subresource("replicationcontrollers", "status")
+@subresource("replicasets", "status")
+@subresource("deployments", "status")
+@subresource("daemonsets", "status")
+@subresource("jobs", "status")
+@subresource("cronjobs", "status")
+@subresource("namespaces", "status")
+@subresource("nodes", "status")
+@subresource("services", "status")
+async def status_subresource(ctx: Context, call: Call,
+                             request: web.Request) -> web.StreamResponse:
+    kind, namespace, name = call.target.kind, call.namespace or "", call.name or ""
+    if request.method == "GET":
+        return json_response(objects.with_type(kind, await blocking(
+            objects.get_object, ctx.store, kind, namespace, name)))
+    if request.method == "PUT":
+        obj = await blocking(writes.replace_status, ctx.store, kind, namespace, name,
+                             await read_body(request))
+    elif request.method == "PATCH":
+        obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
+                             patch_type(request), await read_body(request))
+    else:
+        raise NOT_ALLOWED
+    return json_response(objects.with_type(kind, obj))
+
+
+@subresource("replicationcontrollers", "scale")
+@subresource("replicasets", "scale")
+@subresource("deployments", "scale")
+async def scale_subresource(ctx: Context, call: Call,
+                            request: web.Request) -> web.StreamResponse:
+    kind, namespace, name = call.target.kind, call.namespace or "", call.name or ""
+    if request.method == "GET":
+        scale = await blocking(writes.get_scale, ctx.store, kind, namespace, name)
+    elif request.method == "PUT":
+        scale = await blocking(writes.replace_scale, ctx.store, kind, namespace, name,
+                               await read_body(request))
+    elif request.method == "PATCH":
+        scale = await blocking(writes.patch_scale, ctx.store, kind, namespace, name,
+                               patch_type(request), await read_body(request))
+    else:
+        raise NOT_ALLOWED
+    return json_response(scale)
+
+
+async def _list(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
+    query = list_query(request)
+    page = await blocking(objects.list_objects, ctx.store, call.target.kind, call.namespace,
+                          query)
+    body = objects.list_body(call.target.kind, page)
+    if wants_table(request.headers.get("Accept", "")):
+        return json_response(build_table(call.target.kind, page.items, datetime.now(UTC),
+                                         request.query.get("includeObject", "Metadata"),
+                                         body["metadata"]))
+    return json_response(body)
+
+
+def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
+    """One object, as JSON or as a one-row Table."""
+    kind = call.target.kind
+    if wants_table(request.headers.get("Accept", "")):
+        return json_response(build_table(kind, [obj], datetime.now(UTC),
+                                         request.query.get("includeObject", "Metadata")))
+    return json_response(objects.with_type(kind, obj))
+
+
+# Modules registering more subresource handlers (streaming ones): imported when serving.
+HANDLER_MODULES = ("podctl.apiserver.podlogs",)
+
+
+def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:
+    import importlib
+
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+    app = web.Application(middlewares=middlewares, client_max_size=32 * 1024 * 1024)
+    app["ctx"] = ctx
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app

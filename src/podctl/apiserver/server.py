@@ -1,0 +1,149 @@
+"""Run the API in a thread of the controller process: aiohttp on its own event loop, every
+request authenticated by the home's bearer token, TLS beyond loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+import logging
+import ssl
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from podctl.apiserver import credentials
+from podctl.errors import PodctlError
+from podctl.notify import notify_controller
+from podctl.store import open_store
+
+log = logging.getLogger("podctl.apiserver")
+
+DEFAULT_ADDRESS = "127.0.0.1:6443"
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise PodctlError(f'invalid --api address "{text}": expected HOST:PORT')
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def check_bind(host: str, tls: bool) -> None:
+    if not tls and not credentials.is_loopback(host):
+        raise PodctlError(f"refusing to serve the API on {host} without TLS: only a loopback "
+                          "address may go without it (drop --api-no-tls)")
+
+
+class ApiServer:
+    """Started by `run-controller --api`; serves until stop()."""
+
+    def __init__(self, home: Path, host: str, port: int, tls: bool = True) -> None:
+        check_bind(host, tls)
+        self.home, self.host, self.port, self.tls = home, host, port, tls
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="apiserver", daemon=True)
+
+    def start(self) -> None:
+        """Serve in the background; raises when the address cannot be bound."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise PodctlError(f"cannot serve the API on {self.host}:{self.port}: "
+                              f"{self._error}")
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+        self._thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start() when it came before serving
+            self._error = exc
+            self._ready.set()
+            if not isinstance(exc, OSError | PodctlError):
+                log.exception("the API server failed")
+
+    async def _serve(self) -> None:
+        from aiohttp import web
+
+        from podctl.apiserver import routes, watch
+
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        hub = watch.Hub(self._loop)
+        # Our own writes wake the controller (it may be another process) and our watchers.
+        store = open_store(self.home, functools.partial(_wrote, self.home, hub))
+        ctx = routes.Context(store, self.home, hub)
+        expected = credentials.token(self.home)
+        app = routes.make_app(ctx, [_auth_middleware(expected)])
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        ssl_context = None
+        ca_file = None
+        if self.tls:
+            files = credentials.ensure_tls(self.home, self.host)
+            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_context.load_cert_chain(files.cert, files.key)
+            ca_file = files.ca_cert
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=ssl_context,
+                           shutdown_timeout=1)
+        await site.start()
+        if self.port == 0:
+            self.port = _bound_port(site)
+        credentials.announce(self.home, self.url, ca_file)
+        hub_task = asyncio.create_task(hub.run(store, self.home))
+        log.info("serving the Kubernetes API at %s", self.url)
+        self._ready.set()
+        try:
+            await self._stopped.wait()
+        finally:
+            hub_task.cancel()
+            await runner.cleanup()
+            hub.close()
+            store.close()
+
+
+def _bound_port(site: object) -> int:
+    server = getattr(site, "_server", None)
+    sockets = getattr(server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else 0
+
+
+def _wrote(home: Path, hub: object) -> None:
+    notify_controller(home)
+    wake = getattr(hub, "wake_threadsafe", None)
+    if wake is not None:
+        wake()
+
+
+Handler = Callable[..., Awaitable[object]]
+
+
+def _auth_middleware(expected: str) -> object:
+    from aiohttp import web
+
+    from podctl.apiserver.routes import json_response
+    from podctl.apiserver.status import ApiError
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> object:
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                  expected.encode()):
+            error = ApiError("Unauthorized", "Unauthorized")
+            return json_response(error.status(), error.code)
+        return await handler(request)
+
+    return auth

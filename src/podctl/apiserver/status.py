@@ -1,0 +1,71 @@
+"""metav1.Status bodies: what kubectl reads its error lines from."""
+
+from __future__ import annotations
+
+from podctl.api.meta import Obj
+from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError, ServerError
+
+CODES = {"NotFound": 404, "AlreadyExists": 409, "Conflict": 409, "Invalid": 422,
+         "BadRequest": 400, "Forbidden": 403, "Unauthorized": 401, "MethodNotAllowed": 405,
+         "Gone": 410, "NotAcceptable": 406, "UnsupportedMediaType": 415,
+         "InternalError": 500}
+
+
+class ApiError(Exception):
+    """A request the API refuses, carried to the router as its Status."""
+
+    def __init__(self, reason: str, message: str, details: Obj | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+    @property
+    def code(self) -> int:
+        return CODES.get(self.reason, 500)
+
+    def status(self) -> Obj:
+        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                     "status": "Failure", "message": self.message, "reason": self.reason,
+                     "code": self.code}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+def invalid(kind: str, name: str, causes: list[tuple[str, str]]) -> ApiError:
+    """422 Invalid with one cause per field error (field, message without the field):
+    kubectl rebuilds `The Pod "x" is invalid: <field>: <message>` from them."""
+    shown = [f"{field}: {message}" if field else message for field, message in causes]
+    message = f'{kind} "{name}" is invalid: ' + (
+        shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]")
+    return ApiError("Invalid", message, {
+        "name": name, "kind": kind,
+        "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f}
+                   for f, m in causes]})
+
+
+def from_error(exc: PodctlError, group: str = "") -> ApiError:
+    """The Status a podctl error stands for, with the details kubectl uses."""
+    if isinstance(exc, NotFound | AlreadyExists):
+        resource, _, _ = exc.resource.partition(".")
+        details: Obj = {"name": exc.name, "kind": resource}
+        if group:
+            details["group"] = group
+        return ApiError(exc.reason, f'{exc.resource} "{exc.name}" '
+                        + ("not found" if isinstance(exc, NotFound) else "already exists"),
+                        details)
+    if isinstance(exc, Conflict):
+        return ApiError("Conflict", str(exc))
+    if isinstance(exc, ServerError):
+        return ApiError(exc.reason, str(exc))
+    return ApiError("BadRequest", str(exc))
+
+
+def success(kind: str, name: str, uid: str, group: str = "") -> Obj:
+    """What DELETE answers when the object is gone at once."""
+    details: Obj = {"name": name, "kind": kind, "uid": uid}
+    if group:
+        details["group"] = group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": details}

@@ -1,0 +1,388 @@
+"""Watch: store changes as ADDED/MODIFIED/DELETED events. One hub per server scans the store
+when a write is announced (our own writes, the controller's and every podctl command's, see
+podctl.notify) and fans the changes out to each watcher; pods' live status (computed from
+Docker, not stored) is re-read when Docker reports a container event, and on a short tick
+(readiness probes) while someone watches pods."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.apiserver import objects
+from podctl.apiserver.status import ApiError
+from podctl.apiserver.tables import build_table, wants_table
+from podctl.notify import WATCHERS_DIR, ChangeListener
+from podctl.store import Store
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from podctl.apiserver.routes import Call, Context
+
+log = logging.getLogger("podctl.apiserver")
+
+# Kinds kept in the store's objects table (events live in their own table).
+STORED_KINDS = tuple(kind for kind in meta.RESOURCES if kind != "Event")
+# Kinds whose served status is computed live: re-read this often while watched.
+LIVE_KINDS = ("Pod",)
+LIVE_SECONDS = 1.0
+HISTORY = 2000
+DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
+BOOKMARK_SECONDS = 30.0
+
+Key = tuple[str, str, str]
+
+
+@dataclass
+class Change:
+    rv: int
+    kind: str
+    old: Obj | None  # None: it was added
+    new: Obj | None  # None: it was deleted
+    served: bool = False  # `new` already has its live status
+
+
+@dataclass
+class Watcher:
+    kind: str
+    namespace: str | None
+    matches: Callable[[Obj], bool]
+    queue: asyncio.Queue[Change] = field(default_factory=asyncio.Queue)
+
+
+class Hub:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.watchers: list[Watcher] = []
+        self.history: deque[Change] = deque(maxlen=HISTORY)
+        self.oldest = 0  # changes after this revision are all in history
+        self.revision = 0
+        self._wake = asyncio.Event()
+        self._objects: dict[Key, Obj] = {}
+        self._versions: dict[Key, int] = {}
+        self._live: dict[Key, str] = {}
+        self._events: dict[tuple[str, str], Obj] = {}
+        self._scanning = threading.Lock()  # scans and primes run in worker threads
+        self._listener: ChangeListener | None = None
+        self._docker_stream: Any = None
+        self._closed = threading.Event()
+        self.ready = asyncio.Event()
+
+    def wake_threadsafe(self) -> None:
+        self.loop.call_soon_threadsafe(self._wake.set)
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._listener is not None:
+            self._listener.close()
+        if self._docker_stream is not None:
+            self._docker_stream.close()
+
+    def _follow_docker(self) -> None:
+        """Containers starting and dying change pods' live status with no store write:
+        Docker's event stream wakes the scan at once (the tick covers a broken stream)."""
+        from podctl.runtime import naming
+        from podctl.runtime.client import docker_api
+
+        while not self._closed.is_set():
+            try:
+                self._docker_stream = docker_api().events(
+                    decode=True,
+                    filters={"type": "container", "label": naming.home_selector()})
+                for event in self._docker_stream:
+                    if (event.get("Action") or event.get("status")) in DOCKER_ACTIONS:
+                        self.wake_threadsafe()
+            except Exception:  # the engine went away: retry, the tick polls meanwhile
+                log.debug("docker event stream broke", exc_info=True)
+            self._closed.wait(LIVE_SECONDS)
+
+    async def run(self, store: Store, home: Path) -> None:
+        directory = home / WATCHERS_DIR
+        directory.mkdir(mode=0o700, exist_ok=True)
+        _remove_dead_sockets(directory)
+        self._listener = ChangeListener(home, directory / f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self._listener.sock.setblocking(False)
+        self.loop.add_reader(self._listener.sock.fileno(), self._announced)
+        threading.Thread(target=self._follow_docker, name="api-docker-events",
+                         daemon=True).start()
+        await asyncio.to_thread(self._scan, store, True)
+        self.oldest = self.revision
+        self.ready.set()
+        while True:
+            live = any(w.kind in (*LIVE_KINDS, "Event") for w in self.watchers)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), LIVE_SECONDS if live else 5.0)
+            self._wake.clear()
+            try:
+                changes = await asyncio.to_thread(self._scan, store, False)
+            except Exception:  # a busy engine or store: the next wake or tick tries again
+                log.exception("watch: scanning the store failed; retrying")
+                continue
+            for change in changes:
+                self.history.append(change)
+                if len(self.history) == self.history.maxlen:
+                    self.oldest = self.history[0].rv - 1
+                for watcher in self.watchers:
+                    if watcher.kind == change.kind:
+                        watcher.queue.put_nowait(change)
+
+    def _announced(self) -> None:
+        if self._listener is not None:
+            self._listener.drain()
+        self._wake.set()
+
+    def _scan(self, store: Store, first: bool) -> list[Change]:
+        """The changes since the last scan (none reported on the first: it is the start)."""
+        with self._scanning:
+            return self._scan_locked(store, first)
+
+    def prime_live(self, store: Store, kind: str) -> None:
+        """Before a watcher of a live kind lists: the live status of every known object
+        not yet remembered, so a change after its list is seen as one."""
+        with self._scanning:
+            missing = [k for k in self._objects if k[0] == kind and k not in self._live]
+            views = objects.served(store, kind, [self._objects[k] for k in missing])
+            for key, view in zip(missing, views, strict=True):
+                self._live[key] = json.dumps(view.get("status"), sort_keys=True)
+
+    def prime_events(self, store: Store) -> None:
+        """Before an events watcher lists: the events as they are, the base of its changes."""
+        with self._scanning:
+            if not any(w.kind == "Event" for w in self.watchers[:-1]):
+                self._events = {(meta.namespace_of(e), meta.name_of(e)): e
+                                for e in store.list_events()}
+
+    def _scan_locked(self, store: Store, first: bool) -> list[Change]:
+        revision = store.revision()
+        versions = store.versions(STORED_KINDS)
+        changes: list[Change] = []
+        for key, rv in versions.items():
+            if self._versions.get(key) == rv:
+                continue
+            obj = store.get(*key)
+            if obj is None:
+                continue  # deleted since versions(): the next scan reports it
+            old = self._objects.get(key)
+            self._objects[key] = obj
+            self._versions[key] = rv
+            changes.append(Change(rv, key[0], old, obj))
+        for key in set(self._versions) - set(versions):
+            old = self._objects.pop(key, None)
+            del self._versions[key]
+            self._live.pop(key, None)
+            changes.append(Change(revision, key[0], old, None))
+        if any(w.kind in LIVE_KINDS for w in self.watchers) or first:
+            changes += self._live_changes(store, revision, changes)
+        if any(w.kind == "Event" for w in self.watchers) or first:
+            changes += self._event_changes(store, revision)
+        self.revision = max(revision, self.revision)
+        changes.sort(key=lambda c: c.rv)
+        return [] if first else changes
+
+    def _event_changes(self, store: Store, revision: int) -> list[Change]:
+        """Events live in their own table, written without a notification (a repeat only
+        bumps a count): compared on the tick while someone watches them."""
+        current = {(meta.namespace_of(e), meta.name_of(e)): e for e in store.list_events()}
+        out = [Change(revision, "Event", self._events.get(key), event, served=True)
+               for key, event in current.items() if self._events.get(key) != event]
+        out += [Change(revision, "Event", old, None) for key, old in self._events.items()
+                if key not in current]
+        self._events = current
+        return out
+
+    def _live_changes(self, store: Store, revision: int, stored: list[Change]) -> list[Change]:
+        """Pods whose computed status changed with no store write: MODIFIED at the current
+        revision."""
+        out = []
+        written = {(c.kind, *(_key_of(c.new or c.old or {}))) for c in stored}
+        for kind in LIVE_KINDS:
+            keys = [k for k in self._objects if k[0] == kind]
+            views = objects.served(store, kind, [self._objects[k] for k in keys])
+            for key, view in zip(keys, views, strict=True):
+                status = json.dumps(view.get("status"), sort_keys=True)
+                before = self._live.get(key)
+                self._live[key] = status
+                if before is not None and before != status and key not in written:
+                    out.append(Change(revision, kind, self._objects[key], view, served=True))
+        return out
+
+    def subscribe(self, watcher: Watcher) -> None:
+        self.watchers.append(watcher)
+
+    def unsubscribe(self, watcher: Watcher) -> None:
+        self.watchers.remove(watcher)
+
+
+def _remove_dead_sockets(directory: Path) -> None:
+    """Sockets of API servers that died without closing them: nobody reads them."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        probe.setblocking(False)
+        for path in directory.iterdir():
+            try:
+                probe.sendto(b"", str(path))
+            except ConnectionRefusedError:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            except OSError:
+                continue
+
+
+def _key_of(obj: Obj) -> tuple[str, str]:
+    return (meta.namespace_of(obj), meta.name_of(obj))
+
+
+def event_for(watcher: Watcher, change: Change) -> tuple[str, Obj] | None:
+    """What a change means to one watcher: selection changes turn into ADDED/DELETED."""
+    def visible(obj: Obj | None) -> bool:
+        if obj is None:
+            return False
+        if watcher.namespace is not None and meta.namespace_of(obj) != watcher.namespace:
+            return False
+        return watcher.matches(obj)
+
+    was, now = visible(change.old), visible(change.new)
+    if now and change.new is not None:
+        return ("MODIFIED" if was else "ADDED", change.new)
+    if was and change.old is not None:
+        return ("DELETED", change.old)
+    return None
+
+
+async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
+    from aiohttp import web
+
+    hub: Hub = ctx.hub
+    kind = call.target.kind
+    query = objects.ListQuery(label_selector=request.query.get("labelSelector"),
+                              field_selector=request.query.get("fieldSelector"))
+    labels, field_reqs = objects.selection(query)
+
+    def matches(obj: Obj) -> bool:
+        return objects.selected(obj, labels, field_reqs)
+
+    await hub.ready.wait()
+    watcher = Watcher(kind, call.namespace, matches)
+    since_text = request.query.get("resourceVersion") or ""
+    try:
+        since = int(since_text) if since_text else 0
+    except ValueError as exc:
+        raise ApiError("BadRequest", f"invalid resource version: {since_text}") from exc
+    table = wants_table(request.headers.get("Accept", ""))
+    include = request.query.get("includeObject", "Metadata")
+    bookmarks = request.query.get("allowWatchBookmarks") in ("1", "true")
+    timeout = float(request.query.get("timeoutSeconds") or 0) or None
+    hub.subscribe(watcher)
+    if kind in LIVE_KINDS:
+        await asyncio.to_thread(hub.prime_live, ctx.store, kind)
+    elif kind == "Event":
+        await asyncio.to_thread(hub.prime_events, ctx.store)
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    first_table = True
+
+    async def send(kind_: str, obj: Obj) -> None:
+        nonlocal first_table
+        body = objects.with_type(kind, obj)
+        if table:
+            body = build_table(kind, [obj], datetime.now(UTC), include)
+            if not first_table:
+                body["columnDefinitions"] = []
+            first_table = False
+        await response.write(json.dumps({"type": kind_, "object": body}).encode() + b"\n")
+
+    async def bookmark(revision: int, initial_end: bool = False) -> None:
+        md: Obj = {"resourceVersion": str(revision)}
+        if initial_end:
+            md["annotations"] = {"k8s.io/initial-events-end": "true"}
+        mark = {"kind": kind, "apiVersion": meta.api_version(kind), "metadata": md}
+        await response.write(json.dumps({"type": "BOOKMARK", "object": mark}).encode()
+                             + b"\n")
+
+    replayed: set[int] = set()  # history changes sent before the queue's
+    try:
+        initial = request.query.get("sendInitialEvents") in ("1", "true")
+        if since == 0 or initial:
+            # The current state first, as ADDED events (a watch-list ends them with a
+            # bookmark saying so).
+            page = await asyncio.to_thread(objects.list_objects, ctx.store, kind,
+                                           call.namespace, query)
+            for obj in page.items:
+                await send("ADDED", obj)
+            since = int(page.resource_version)
+            if initial:
+                await bookmark(since, initial_end=True)
+        elif since < hub.oldest:
+            expired = ApiError("Expired", f"too old resource version: {since} ({hub.oldest})")
+            status = {**expired.status(), "code": 410}
+            await response.write(json.dumps({"type": "ERROR", "object": status}).encode()
+                                 + b"\n")
+            await response.write_eof()
+            return response
+        else:
+            for change in list(hub.history):
+                if change.kind == kind and (change.rv > since or
+                                            (kind in LIVE_KINDS and change.rv == since)):
+                    replayed.add(id(change))
+                    event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
+                    if event is not None:
+                        await send(*event)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        while True:
+            wait = BOOKMARK_SECONDS if bookmarks else None
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                wait = min(wait, left) if wait is not None else left
+            try:
+                change = await asyncio.wait_for(watcher.queue.get(), wait)
+            except TimeoutError:
+                if bookmarks:
+                    await bookmark(max(hub.revision, since))
+                continue
+            if id(change) in replayed or (change.rv <= since and kind not in LIVE_KINDS
+                                          and kind != "Event"):
+                # The list the client started from (or the replay) showed it. Not so sure
+                # for a pod: its live status may have moved between that list and the scan
+                # (which carries the store's revision, unmoved by a status change); a
+                # repeated MODIFIED is harmless, a lost Ready is not.
+                continue
+            event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
+            if event is not None:
+                await send(*event)
+    except ConnectionResetError:
+        return response  # the client went away
+    finally:
+        hub.unsubscribe(watcher)
+    await response.write_eof()  # the end of the chunked stream: the watch ended cleanly
+    return response
+
+
+def _live_view(ctx: Context, change: Change) -> Change:
+    """A stored change of a pod with its live status (what a GET would show)."""
+    if change.kind not in LIVE_KINDS or change.new is None or change.served:
+        return change
+    try:
+        new = objects.served(ctx.store, change.kind, [change.new])[0]
+    except Exception:  # the stored object still tells the change; the status follows
+        log.exception("watch: reading a pod's live status failed")
+        return change
+    return Change(change.rv, change.kind, change.old, new, served=True)

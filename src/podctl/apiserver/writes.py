@@ -1,0 +1,391 @@
+"""The writing verbs: POST (validated and defaulted as `podctl create` does), PUT (the
+update rules `podctl apply` follows, a stale resourceVersion is a Conflict), PATCH, DELETE
+with podctl's deletion model, and the scale and status subresources. No HTTP here."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Network
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.apiserver import objects, openapi
+from podctl.apiserver.patch import PatchError, Schemas, apply_patch
+from podctl.apiserver.status import ApiError, invalid, success
+from podctl.controllers.bind import store_and_bind
+from podctl.controllers.deletion import (
+    FOREGROUND,
+    ORPHAN,
+    check_deletable,
+    delete_owner_background,
+    mark_namespace_deleting,
+    mark_owner_deleting,
+    mark_pod_deleting,
+)
+from podctl.controllers.replication import NAME_ALPHABET, set_replicas
+from podctl.controllers.services import create_service, update_service
+from podctl.errors import Conflict, DockerUnavailable, Invalid
+from podctl.home import home_id
+from podctl.manifest import Document, check_document
+from podctl.manifest.update import merged
+from podctl.runtime.servicenet import reserve_service_range
+from podctl.store import Store
+
+OWNER_KINDS = ("ReplicationController", "ReplicaSet", "DaemonSet", "Job")
+READ_ONLY = ("Event",)
+# Fields the server sets: a client's values are ignored on create.
+SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                 "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink")
+CONFLICT_RETRIES = 5
+
+
+def _refuse_read_only(kind: str) -> None:
+    if kind in READ_ONLY:
+        raise ApiError("MethodNotAllowed", f"podctl records {meta.plural(kind)} itself; they "
+                       "cannot be written through the API", {})
+
+
+def _causes(message: str) -> tuple[str, str]:
+    """`spec.x: Required value` -> (field, rest), as the API's StatusCause holds them."""
+    field, sep, rest = message.partition(": ")
+    if sep and field and " " not in field:
+        return field, rest
+    return "", message
+
+
+def validated(kind: str, namespace: str, body: Any) -> Obj:
+    """The body checked and defaulted as the API server would (Invalid with causes)."""
+    if not isinstance(body, dict):
+        raise ApiError("BadRequest", "the body of the request was in an unknown format")
+    if body.get("kind") not in (None, kind):
+        raise ApiError("BadRequest", f'the object provided is unrecognized (must be of type '
+                       f'{kind}): {body.get("kind")}')
+    body = dict(copy.deepcopy(body))
+    body.setdefault("kind", kind)
+    body.setdefault("apiVersion", meta.api_version(kind))
+    md = body.setdefault("metadata", {})
+    if kind in meta.NAMESPACED:
+        if md.get("namespace") and md["namespace"] != namespace:
+            raise ApiError("BadRequest", "the namespace of the provided object does not match "
+                           "the namespace sent on the request")
+        md["namespace"] = namespace
+    if kind == "Node":
+        node: Obj = body
+        return node
+    checked = check_document(Document("", 0, body, None), namespace or None)
+    if checked.obj is None:
+        unknown = [p.message for p in checked.problems if p.message.startswith("unknown field")]
+        if unknown:
+            # Strict decoding fails before validation, as a BadRequest.
+            group_version = meta.api_version(kind)
+            raise ApiError("BadRequest", f'{kind} in version "{group_version.split("/")[-1]}" '
+                           f"cannot be handled as a {kind}: strict decoding error: "
+                           + ", ".join(unknown))
+        name = str(md.get("name") or md.get("generateName") or "")
+        raise invalid(kind, name, [_causes(p.message) for p in checked.problems])
+    out: Obj = checked.obj
+    return out
+
+
+def create(store: Store, kind: str, namespace: str, body: Any, dry_run: bool = False) -> Obj:
+    _refuse_read_only(kind)
+    md = body.get("metadata") if isinstance(body, dict) else None
+    if isinstance(md, dict) and not md.get("name") and md.get("generateName"):
+        suffix = "".join(random.choice(NAME_ALPHABET) for _ in range(5))
+        md["name"] = f"{md['generateName']}{suffix}"
+    obj = validated(kind, namespace, body)
+    for key in SERVER_FIELDS:
+        obj["metadata"].pop(key, None)
+    if kind == "Namespace":
+        obj["status"] = {"phase": "Active"}
+    if dry_run:
+        obj["metadata"].update(uid=meta.new_uid(), creationTimestamp=meta.now_rfc3339())
+        return obj
+    if kind == "Pod":
+        try:
+            return store_and_bind(store, obj)
+        except DockerUnavailable:
+            # The node registers from the engine's first answer; a controller binds later.
+            return store.create({**obj, "status": {"phase": "Pending"}})
+    if kind == "Service":
+        return create_service(store, obj, _reserve(store))
+    return store.create(obj)
+
+
+def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
+    obj = store.get(kind, namespace, name)
+    if obj is None:
+        raise objects.not_found(kind, name)
+    return obj
+
+
+def _invalid_from(kind: str, name: str, exc: Invalid) -> ApiError:
+    """podctl's `The Pod "x" is invalid: <cause>` as the API's Invalid Status."""
+    text = str(exc)
+    head = f'The {kind} "{name}" is invalid: '
+    return invalid(kind, name, [_causes(text[len(head):] if text.startswith(head) else text)])
+
+
+def _reserve(store: Store) -> Callable[[], IPv4Network]:
+    return lambda: reserve_service_range(home_id(store.path.parent))
+
+
+def _updated(kind: str, current: Obj, desired: Obj) -> Obj:
+    """The stored object after a full update to `desired`."""
+    md = desired["metadata"]
+    if md.get("name") != meta.name_of(current):
+        raise ApiError("BadRequest", "the name of the object "
+                       f'({md.get("name")}) does not match the name on the URL '
+                       f"({meta.name_of(current)})")
+    if md.get("uid") and md["uid"] != meta.uid_of(current):
+        raise ApiError("Conflict", f"Precondition failed: UID in precondition: {md['uid']}, "
+                       f"UID in object meta: {meta.uid_of(current)}")
+    if kind in ("Service", "Endpoints", "Namespace", "Node"):
+        out = copy.deepcopy(current)
+        for key in ("labels", "annotations"):
+            if md.get(key):
+                out["metadata"][key] = dict(md[key])
+            else:
+                out["metadata"].pop(key, None)
+        if kind == "Endpoints":
+            out["subsets"] = copy.deepcopy(desired.get("subsets") or [])
+        elif kind == "Node":
+            out["spec"] = copy.deepcopy(desired.get("spec") or {})
+    else:
+        try:
+            out = merged(current, desired)
+        except Invalid as exc:
+            raise _invalid_from(kind, meta.name_of(current), exc) from exc
+    for key in ("finalizers", "ownerReferences"):
+        if md.get(key):
+            out["metadata"][key] = copy.deepcopy(md[key])
+        else:
+            out["metadata"].pop(key, None)
+    # The PUT's precondition: the version the client read (none: unconditional).
+    out["metadata"]["resourceVersion"] = md.get("resourceVersion")
+    if out["metadata"]["resourceVersion"] is None:
+        out["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    return out
+
+
+def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
+            dry_run: bool = False) -> Obj:
+    """PUT: a full update; Conflict when the body's resourceVersion is not the stored one."""
+    _refuse_read_only(kind)
+    current = _stored(store, kind, namespace, name)
+    desired = validated(kind, namespace, body)
+    desired["metadata"]["resourceVersion"] = (body.get("metadata") or {}).get("resourceVersion")
+    out = _updated(kind, current, desired)
+    if kind == "Service":
+        try:
+            out["spec"] = update_service(store, current, desired, _reserve(store))["spec"]
+        except Invalid as exc:
+            raise _invalid_from(kind, name, exc) from exc
+    if dry_run:
+        return out
+    try:
+        return store.update(out)
+    except Conflict as exc:
+        raise ApiError("Conflict", str(exc), {"name": name, "kind": meta.RESOURCES[kind].name}
+                       ) from exc
+
+
+def patch(store: Store, kind: str, namespace: str, name: str, content_type: str, body: Any,
+          dry_run: bool = False) -> Obj:
+    """PATCH: the patch applied to the stored object, written as an update (retried on a
+    conflict when the patch itself names no resourceVersion)."""
+    _refuse_read_only(kind)
+    for _ in range(CONFLICT_RETRIES):
+        current = _stored(store, kind, namespace, name)
+        patched = _patched(kind, current, content_type, body)
+        pinned = (patched.get("metadata") or {}).get("resourceVersion") != \
+            current["metadata"]["resourceVersion"]
+        if not pinned:
+            patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        try:
+            return replace(store, kind, namespace, name, patched, dry_run)
+        except ApiError as exc:
+            if exc.reason != "Conflict" or pinned:
+                raise
+    raise ApiError("Conflict", str(Conflict(meta.plural(kind), name)))
+
+
+def _patched(kind: str, current: Obj, content_type: str, body: Any) -> Obj:
+    served = objects.with_type(kind, current)
+    schema = {"$ref": openapi.COMPONENTS + (openapi.schema_name(kind) or "")}
+    try:
+        return apply_patch(content_type, served, body, schema, _schemas())
+    except PatchError as exc:
+        raise ApiError("BadRequest", str(exc)) from exc
+
+
+def _schemas() -> Schemas:
+    return Schemas(openapi.bundle()["schemas"])
+
+
+# -- status and scale ------------------------------------------------------------------------
+
+
+def replace_status(store: Store, kind: str, namespace: str, name: str, body: Any) -> Obj:
+    current = _stored(store, kind, namespace, name)
+    if not isinstance(body, dict):
+        raise ApiError("BadRequest", "the body of the request was in an unknown format")
+    out = copy.deepcopy(current)
+    out["status"] = copy.deepcopy(body.get("status"))
+    out["metadata"]["resourceVersion"] = (body.get("metadata") or {}).get(
+        "resourceVersion") or current["metadata"]["resourceVersion"]
+    try:
+        return store.update_status(out)
+    except Conflict as exc:
+        raise ApiError("Conflict", str(exc)) from exc
+
+
+def patch_status(store: Store, kind: str, namespace: str, name: str, content_type: str,
+                 body: Any) -> Obj:
+    current = _stored(store, kind, namespace, name)
+    return replace_status(store, kind, namespace, name,
+                          _patched(kind, current, content_type, body))
+
+
+def scale_of(obj: Obj) -> Obj:
+    """The autoscaling/v1 Scale of an RC, ReplicaSet or Deployment."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    selector = spec.get("selector") or {}
+    if obj["kind"] != "ReplicationController":
+        selector = selector.get("matchLabels") or {}
+    md = obj["metadata"]
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: md[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                            "creationTimestamp") if k in md},
+            "spec": {"replicas": int(spec.get("replicas") or 0)},
+            "status": {"replicas": int(status.get("replicas") or 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))}}
+
+
+def get_scale(store: Store, kind: str, namespace: str, name: str) -> Obj:
+    return scale_of(_stored(store, kind, namespace, name))
+
+
+def replace_scale(store: Store, kind: str, namespace: str, name: str, body: Any) -> Obj:
+    current = _stored(store, kind, namespace, name)
+    if not isinstance(body, dict) or not isinstance((body.get("spec") or {}).get("replicas"),
+                                                    int):
+        raise invalid("Scale", name, [("spec.replicas", "Required value")])
+    replicas = body["spec"]["replicas"]
+    if replicas < 0:
+        raise invalid("Scale", name, [("spec.replicas", f"Invalid value: {replicas}: must be "
+                                       "greater than or equal to 0")])
+    wanted = (body.get("metadata") or {}).get("resourceVersion")
+    if wanted and wanted != current["metadata"]["resourceVersion"]:
+        raise ApiError("Conflict", str(Conflict(meta.plural(kind), name)))
+    if set_replicas(store, kind, namespace, name, replicas) is None:
+        raise objects.not_found(kind, name)
+    return get_scale(store, kind, namespace, name)
+
+
+def patch_scale(store: Store, kind: str, namespace: str, name: str, content_type: str,
+                body: Any) -> Obj:
+    scale = get_scale(store, kind, namespace, name)
+    schema = {"$ref": openapi.COMPONENTS + "io.k8s.api.autoscaling.v1.Scale"}
+    try:
+        patched = apply_patch(content_type, scale, body, schema, _schemas())
+    except PatchError as exc:
+        raise ApiError("BadRequest", str(exc)) from exc
+    return replace_scale(store, kind, namespace, name, patched)
+
+
+# -- delete ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DeleteOptions:
+    grace: int | None = None
+    propagation: str | None = None  # Background, Foreground, Orphan
+    dry_run: bool = False
+    uid: str | None = None
+    resource_version: str | None = None
+
+
+def delete_options(query: dict[str, str], body: Any) -> DeleteOptions:
+    """DeleteOptions from the query and the body (the body wins, as the API reads it)."""
+    opts = DeleteOptions()
+    source: dict[str, Any] = dict(query)
+    if isinstance(body, dict):
+        source.update({k: v for k, v in body.items() if v is not None})
+    if source.get("gracePeriodSeconds") not in (None, ""):
+        try:
+            opts.grace = int(source["gracePeriodSeconds"])
+        except (TypeError, ValueError) as exc:
+            raise ApiError("BadRequest", "invalid gracePeriodSeconds") from exc
+    if source.get("orphanDependents") in (True, "true"):
+        opts.propagation = "Orphan"
+    if source.get("propagationPolicy"):
+        opts.propagation = str(source["propagationPolicy"])
+        if opts.propagation not in ("Background", "Foreground", "Orphan"):
+            raise invalid("DeleteOptions", "", [(
+                "propagationPolicy", f'Unsupported value: "{opts.propagation}": supported '
+                'values: "Foreground", "Background", "Orphan", "nil"')])
+    dry = source.get("dryRun")
+    opts.dry_run = dry == "All" or (isinstance(dry, list) and "All" in dry)
+    pre = source.get("preconditions") or {}
+    if isinstance(pre, dict):
+        opts.uid, opts.resource_version = pre.get("uid"), pre.get("resourceVersion")
+    return opts
+
+
+def delete(store: Store, kind: str, namespace: str, name: str, opts: DeleteOptions) -> Obj:
+    """DELETE with podctl's deletion model: the object is marked (deletionTimestamp and the
+    finalizer saying what happens to its dependents) and the controller finishes it; what
+    has nothing to wait for goes at once. The marked object, or a Success Status."""
+    _refuse_read_only(kind)
+    current = _stored(store, kind, namespace, name)
+    group = meta.api_version(kind).rpartition("/")[0]
+    gone = success(meta.RESOURCES[kind].name, name, meta.uid_of(current), group)
+    if opts.uid and opts.uid != meta.uid_of(current):
+        raise ApiError("Conflict", f"Precondition failed: UID in precondition: {opts.uid}, "
+                       f"UID in object meta: {meta.uid_of(current)}")
+    if opts.resource_version and opts.resource_version != current["metadata"][
+            "resourceVersion"]:
+        raise ApiError("Conflict", f"Precondition failed: ResourceVersion in precondition: "
+                       f"{opts.resource_version}, ResourceVersion in object meta: "
+                       f"{current['metadata']['resourceVersion']}")
+    if kind == "Namespace":
+        check_deletable(name)
+    if opts.dry_run:
+        return objects.with_type(kind, current)
+    marked: Obj | None
+    if kind == "Pod":
+        marked = mark_pod_deleting(store, current, opts.grace)
+    elif kind == "Namespace":
+        marked = mark_namespace_deleting(store, name) or store.get(kind, "", name)
+    elif kind in OWNER_KINDS and opts.propagation in (None, "Background"):
+        delete_owner_background(store, current, opts.grace)
+        return gone
+    elif kind in (*OWNER_KINDS, "Deployment"):
+        marked = mark_owner_deleting(store, current,
+                                     ORPHAN if opts.propagation == "Orphan" else FOREGROUND)
+    else:
+        store.delete(kind, namespace, name, meta.uid_of(current))
+        if kind == "Service":
+            # What the endpoints controller does for a Service that is gone.
+            store.delete("Endpoints", namespace, name)
+        return gone
+    if marked is None or store.get_by_uid(meta.uid_of(current)) is None:
+        return gone
+    return objects.with_type(kind, marked)
+
+
+def delete_collection(store: Store, kind: str, namespace: str | None,
+                      query: objects.ListQuery, opts: DeleteOptions) -> Obj:
+    page = objects.list_objects(store, kind, namespace, query)
+    for obj in page.items:
+        try:
+            delete(store, kind, meta.namespace_of(obj), meta.name_of(obj), opts)
+        except ApiError as exc:
+            if exc.reason != "NotFound":
+                raise
+    return objects.list_body(kind, objects.Page(page.items, str(store.revision())))

@@ -1,0 +1,135 @@
+"""Updates as the API server allows them: which parts of a stored object a new version may
+change (pod specs hardly, selectors never), and when its generation moves. Shared by
+`apply`/`edit` and the API server's PUT and PATCH."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.errors import Invalid
+from podctl.manifest.config_rules import validate_update
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+POD_MUTABLE = ("`spec.containers[*].image`,`spec.initContainers[*].image`,"
+               "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
+               "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
+               "it was previously negative)")
+
+
+
+def merged(existing: Obj, desired: Obj) -> Obj:
+    """The existing object updated with the desired one's mutable parts.
+
+    Raises Invalid for a pod spec change the API server forbids.
+    """
+    if existing["kind"] == "Job":
+        desired = _job_with_uid(desired, meta.uid_of(existing))
+    out = copy.deepcopy(existing)
+    md, new_md = out["metadata"], desired["metadata"]
+    for key in ("labels", "annotations"):
+        if new_md.get(key):
+            md[key] = dict(new_md[key])
+        else:
+            md.pop(key, None)
+    kind = existing["kind"]
+    if kind == "Pod":
+        out["spec"] = _pod_spec_update(existing, desired)
+    elif kind in ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet"):
+        if kind != "ReplicationController" and desired["spec"].get("selector") != existing[
+                "spec"].get("selector"):
+            raise Invalid(f'The {kind} "{meta.name_of(existing)}" is invalid: '
+                          f"spec.selector: Invalid value: "
+                          f"{_selector_json(desired['spec'].get('selector'))}: "
+                          "field is immutable")
+        out["spec"] = copy.deepcopy(desired["spec"])
+        if kind == "Deployment":
+            _keep_paused(out["spec"], existing)
+        if out["spec"] != existing["spec"]:
+            md["generation"] = int(md.get("generation", 1)) + 1
+    elif kind in ("ConfigMap", "Secret"):
+        _config_update(out, desired)
+    elif kind in ("Job", "CronJob"):
+        if kind == "Job" and desired["spec"].get("template") != existing["spec"].get("template"):
+            raise Invalid(f'The Job "{meta.name_of(existing)}" is invalid: spec.template: '
+                          "Invalid value: the pod template: field is immutable")
+        out["spec"] = copy.deepcopy(desired["spec"])
+        if out["spec"] != existing["spec"]:
+            md["generation"] = int(md.get("generation", 1)) + 1
+    return out
+
+
+def _job_with_uid(desired: Obj, uid: str) -> Obj:
+    """The desired Job as defaulted for the stored one: its generated selector and labels
+    name the stored Job's UID, not the one defaulting made up for the manifest."""
+    made_up = desired["metadata"].get("uid")
+    if not made_up or made_up == uid:
+        return desired
+    out: Obj = json.loads(json.dumps(desired).replace(made_up, uid))
+    return out
+
+
+def _config_update(out: Obj, desired: Obj) -> None:
+    """A ConfigMap or Secret takes the desired data, unless the API server forbids it."""
+    errs = validate_update(out, desired)
+    if errs:
+        body = errs[0].message if len(errs) == 1 else "\n" + "\n".join(
+            f"* {e.message}" for e in errs)
+        raise Invalid(f'The {out["kind"]} "{meta.name_of(out)}" is invalid: {body}')
+    for field in ("data", "binaryData", "immutable", "type"):
+        if field in desired:
+            out[field] = copy.deepcopy(desired[field])
+        else:
+            out.pop(field, None)
+
+
+def _keep_paused(spec: Obj, existing: Obj) -> None:
+    """`rollout pause` sets spec.paused outside the applied configuration: as kubectl's
+    three-way merge, a re-apply that never mentioned the field leaves it alone."""
+    try:
+        applied = json.loads((existing["metadata"].get("annotations") or {}).get(
+            LAST_APPLIED, "{}"))
+    except ValueError:
+        applied = {}
+    mentioned = "paused" in ((applied.get("spec") or {}) if isinstance(applied, dict) else {})
+    if "paused" not in spec and not mentioned and existing["spec"].get("paused"):
+        spec["paused"] = existing["spec"]["paused"]
+
+
+def _selector_json(selector: Obj | None) -> str:
+    """A LabelSelector as the API server prints it in errors: Go's JSON field order
+    (matchLabels, matchExpressions; key, operator, values), empty fields left out."""
+    selector = selector or {}
+    out: Obj = {}
+    if selector.get("matchLabels"):
+        out["matchLabels"] = dict(sorted(selector["matchLabels"].items()))
+    if selector.get("matchExpressions"):
+        out["matchExpressions"] = [
+            {k: e[k] for k in ("key", "operator", "values") if e.get(k)}
+            for e in selector["matchExpressions"]]
+    return json.dumps(out, separators=(",", ":"))
+
+
+def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
+    old, new = existing["spec"], copy.deepcopy(desired["spec"])
+    comparable = copy.deepcopy(new)
+    comparable["nodeName"] = old.get("nodeName")
+    if not comparable.get("nodeName"):
+        comparable.pop("nodeName")
+    for kind in ("containers", "initContainers"):
+        for mine, theirs in zip(comparable.get(kind) or [], old.get(kind) or [], strict=False):
+            mine["image"] = theirs.get("image")
+    for key in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
+        comparable.pop(key, None)
+    baseline = {k: v for k, v in old.items()
+                if k not in ("activeDeadlineSeconds", "tolerations",
+                             "terminationGracePeriodSeconds")}
+    if comparable != baseline:
+        raise Invalid(f'The Pod "{meta.name_of(existing)}" is invalid: spec: Forbidden: pod '
+                      f"updates may not change fields other than {POD_MUTABLE}")
+    if old.get("nodeName"):
+        new["nodeName"] = old["nodeName"]
+    return dict(new)

@@ -1,0 +1,95 @@
+"""The API's token, certificates and kubeconfig in $PODCTL_HOME, and the bundled OpenAPI."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from podctl.apiserver import credentials, openapi
+from podctl.apiserver.server import check_bind, parse_address
+from podctl.errors import PodctlError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_token_is_made_once_and_private(tmp_path: Path) -> None:
+    first = credentials.token(tmp_path)
+    assert len(first) >= 40 and credentials.token(tmp_path) == first
+    assert (tmp_path / credentials.TOKEN_FILE).stat().st_mode & 0o077 == 0
+
+
+def test_kubeconfig_names_everything_podctl_and_carries_the_ca(tmp_path: Path) -> None:
+    files = credentials.ensure_tls(tmp_path, "127.0.0.1")
+    credentials.announce(tmp_path, "https://127.0.0.1:7443", files.ca_cert)
+    config = credentials.kubeconfig(tmp_path)
+    assert config["current-context"] == "podctl"
+    cluster = config["clusters"][0]
+    assert cluster["name"] == "podctl" and cluster["cluster"]["server"] == \
+        "https://127.0.0.1:7443"
+    ca = base64.b64decode(cluster["cluster"]["certificate-authority-data"]).decode()
+    # The CA verifies the server certificate for the bound address.
+    context = ssl.create_default_context(cadata=ca)
+    context.load_cert_chain(files.cert, files.key)
+    assert config["users"][0]["user"]["token"] == credentials.token(tmp_path)
+    assert config["contexts"][0] == {"name": "podctl",
+                                     "context": {"cluster": "podctl", "user": "podctl"}}
+
+
+def test_merge_replaces_our_entries_and_keeps_the_others() -> None:
+    ours = {"clusters": [{"name": "podctl", "cluster": {"server": "https://new"}}],
+            "users": [{"name": "podctl", "user": {"token": "t"}}],
+            "contexts": [{"name": "podctl", "context": {"cluster": "podctl", "user": "podctl"}}]}
+    existing = {"apiVersion": "v1", "kind": "Config", "current-context": "work",
+                "clusters": [{"name": "work", "cluster": {"server": "https://work"}},
+                             {"name": "podctl", "cluster": {"server": "https://old"}}],
+                "users": [], "contexts": [{"name": "work", "context": {}}]}
+    merged = credentials.merge(existing, ours)
+    assert [c["name"] for c in merged["clusters"]] == ["work", "podctl"]
+    assert merged["clusters"][1]["cluster"]["server"] == "https://new"
+    assert [c["name"] for c in merged["contexts"]] == ["work", "podctl"]
+    assert merged["current-context"] == "podctl"
+
+
+def test_binds_beyond_loopback_need_tls() -> None:
+    check_bind("127.0.0.1", tls=False)
+    check_bind("::1", tls=False)
+    check_bind("0.0.0.0", tls=True)
+    with pytest.raises(PodctlError, match=r"refusing to serve the API on 0\.0\.0\.0 without TLS"):
+        check_bind("0.0.0.0", tls=False)
+    assert parse_address("127.0.0.1:6443") == ("127.0.0.1", 6443)
+    assert parse_address("[::1]:0") == ("::1", 0)
+    with pytest.raises(PodctlError):
+        parse_address("nonsense")
+
+
+def test_openapi_documents_name_every_kind_and_field_validation() -> None:
+    doc = json.loads(openapi.group_version_document("v1"))
+    patch = doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {"group": "", "version": "v1",
+                                                         "kind": "Pod"}
+    assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
+    root = openapi.root()["paths"]
+    assert set(root) == {"api/v1", "apis/apps/v1", "apis/batch/v1"}
+    assert root["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
+    containers = doc["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"][
+        "containers"]
+    assert containers["x-kubernetes-patch-merge-key"] == "name"
+    v2 = json.loads(openapi.v2_document())
+    assert v2["swagger"] == "2.0" and "#/components/" not in json.dumps(v2["definitions"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("kubernetes_validate") is None,
+                    reason="dev-time input kubernetes-validate is not installed")
+def test_generator_reproduces_the_openapi_bundle(tmp_path: Path) -> None:
+    out = tmp_path / "openapi.json"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "gen_schemas.py"), "--out",
+                    str(tmp_path / "schema.json"), "--openapi-out", str(out)],
+                   check=True, capture_output=True)
+    assert json.loads(out.read_text()) == json.loads(openapi.BUNDLE.read_text())

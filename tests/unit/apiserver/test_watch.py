@@ -1,0 +1,72 @@
+"""The watch hub's scan of the store, and what each change means to one watcher."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from podctl.api.labels import parse_selector
+from podctl.apiserver.watch import Change, Hub, Watcher, event_for
+from podctl.store import open_store
+
+
+def config_map(name: str, labels: dict[str, str]) -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "default", "labels": labels},
+            "data": {"k": "v"}}
+
+
+def test_scan_reports_additions_changes_and_deletions_with_store_versions(
+        tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    loop = asyncio.new_event_loop()
+    try:
+        hub = Hub(loop)
+        assert hub._scan(store, first=True) == []  # the starting point reports nothing
+        made = store.create(config_map("a", {"app": "x"}))
+        added = hub._scan(store, first=False)
+        assert [(c.kind, c.old, c.new is not None) for c in added] == [("ConfigMap", None, True)]
+        assert added[0].rv == int(made["metadata"]["resourceVersion"])
+        made["data"] = {"k": "changed"}
+        store.update(made)
+        changed = hub._scan(store, first=False)
+        assert changed[0].old is not None and changed[0].old["data"] == {"k": "v"}
+        assert changed[0].new is not None and changed[0].new["data"] == {"k": "changed"}
+        store.delete("ConfigMap", "default", "a")
+        deleted = hub._scan(store, first=False)
+        assert deleted[0].new is None and deleted[0].rv == store.revision()
+        assert hub._scan(store, first=False) == []
+    finally:
+        loop.close()
+        store.close()
+
+
+def test_a_selector_turns_label_changes_into_added_and_deleted() -> None:
+    selector = parse_selector("app=x")
+    watcher = Watcher("ConfigMap", "default",
+                      lambda obj: selector.matches(obj["metadata"].get("labels")))
+    inside, outside = config_map("a", {"app": "x"}), config_map("a", {"app": "y"})
+    assert event_for(watcher, Change(5, "ConfigMap", None, inside)) == ("ADDED", inside)
+    assert event_for(watcher, Change(6, "ConfigMap", inside, inside)) == ("MODIFIED", inside)
+    assert event_for(watcher, Change(7, "ConfigMap", inside, outside)) == ("DELETED", inside)
+    assert event_for(watcher, Change(8, "ConfigMap", outside, inside)) == ("ADDED", inside)
+    assert event_for(watcher, Change(9, "ConfigMap", outside, outside)) is None
+    other_namespace = {**inside, "metadata": {**inside["metadata"], "namespace": "kube-system"}}
+    assert event_for(watcher, Change(10, "ConfigMap", None, other_namespace)) is None
+
+
+def test_dead_servers_sockets_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    import socket
+
+    from podctl.apiserver.watch import _remove_dead_sockets
+
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    live.bind(str(tmp_path / "live"))
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(str(tmp_path / "dead"))
+    dead.close()  # its file stays, as after a crash
+    try:
+        _remove_dead_sockets(tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["live"]
+    finally:
+        live.close()

@@ -1,0 +1,65 @@
+"""The writing verbs' pure parts: validation into Status causes, DeleteOptions, Scale."""
+
+from __future__ import annotations
+
+import pytest
+
+from podctl.apiserver.status import ApiError
+from podctl.apiserver.writes import delete_options, scale_of, validated
+
+
+def test_validation_failures_are_invalid_with_one_cause_per_field() -> None:
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c"}]}}
+    with pytest.raises(ApiError) as caught:
+        validated("Pod", "default", body)
+    status = caught.value.status()
+    assert (status["code"], status["reason"]) == (422, "Invalid")
+    assert status["details"]["causes"] == [{"reason": "FieldValueInvalid",
+                                            "message": "Required value",
+                                            "field": "spec.containers[0].image"}]
+
+
+def test_unknown_fields_are_strict_decoding_errors() -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "bogus": 1}
+    with pytest.raises(ApiError) as caught:
+        validated("ConfigMap", "default", body)
+    assert caught.value.reason == "BadRequest"
+    assert caught.value.message == ('ConfigMap in version "v1" cannot be handled as a '
+                                    'ConfigMap: strict decoding error: unknown field "bogus"')
+
+
+def test_the_body_namespace_must_be_the_paths() -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c",
+                                                                   "namespace": "other"}}
+    with pytest.raises(ApiError, match="does not match the namespace sent on the request"):
+        validated("ConfigMap", "default", body)
+    defaulted = validated("ConfigMap", "default", {"metadata": {"name": "c"}})
+    assert defaulted["metadata"]["namespace"] == "default"
+    assert (defaulted["apiVersion"], defaulted["kind"]) == ("v1", "ConfigMap")
+
+
+def test_delete_options_from_query_and_body() -> None:
+    opts = delete_options({"gracePeriodSeconds": "5", "dryRun": "All"}, None)
+    assert (opts.grace, opts.dry_run, opts.propagation) == (5, True, None)
+    opts = delete_options({}, {"kind": "DeleteOptions", "propagationPolicy": "Orphan",
+                               "preconditions": {"uid": "u1"}})
+    assert (opts.propagation, opts.uid) == ("Orphan", "u1")
+    assert delete_options({}, {"orphanDependents": True}).propagation == "Orphan"
+    with pytest.raises(ApiError):
+        delete_options({"propagationPolicy": "Sideways"}, None)
+
+
+def test_scale_of_a_deployment_and_an_rc() -> None:
+    deployment = {"kind": "Deployment", "metadata": {"name": "web", "namespace": "default",
+                                                     "uid": "u", "resourceVersion": "7"},
+                  "spec": {"replicas": 3, "selector": {"matchLabels": {"b": "2", "a": "1"}}},
+                  "status": {"replicas": 2}}
+    assert scale_of(deployment) == {
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": "web", "namespace": "default", "uid": "u",
+                     "resourceVersion": "7"},
+        "spec": {"replicas": 3}, "status": {"replicas": 2, "selector": "a=1,b=2"}}
+    rc = {"kind": "ReplicationController", "metadata": {"name": "rc"},
+          "spec": {"replicas": 1, "selector": {"app": "x"}}}
+    assert scale_of(rc)["status"] == {"replicas": 0, "selector": "app=x"}
