@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from typing import Any
 
 from podctl.runtime import naming
@@ -49,8 +50,14 @@ def inspect(records: Iterable[ContainerRecord]) -> None:
         if len(todo) == 1:
             one(todo[0])
         else:
-            with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
-                list(pool.map(one, todo))
+            list(_pool().map(one, todo))
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """Shared by every caller: a controller inspects on each sync, and starting threads
+    for each would cost more than the inspects."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="inspect")
 
 
 def needs_inspect(record: ContainerRecord) -> bool:
