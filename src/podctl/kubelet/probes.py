@@ -7,7 +7,10 @@ import http.client
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -124,11 +127,16 @@ def tcp_socket(probe: Obj, pod_ip: str, container: Obj, timeout: float) -> Outco
         return Outcome(FAILURE, f"dial tcp {_hostport(host, port)}: {detail}")
 
 
+@cache
+def _exec_pool() -> ThreadPoolExecutor:
+    """Where exec probes wait for their commands, so the prober's thread can give up at the
+    timeout. Shared: a thread started per probe would cost more than the probe's own work;
+    sized so that commands hanging past their timeout do not hold up the others."""
+    return ThreadPoolExecutor(max_workers=64, thread_name_prefix="exec-probe")
+
+
 def exec_in(container_id: str, command: list[str], timeout: float) -> Outcome:
     """Run the command in the container (no shell); exit 0 is success, output is the text."""
-    from concurrent.futures import ThreadPoolExecutor
-    from concurrent.futures import TimeoutError as FutureTimeout
-
     from podctl.runtime.client import docker_api
 
     api = docker_api()
@@ -139,15 +147,12 @@ def exec_in(container_id: str, command: list[str], timeout: float) -> Outcome:
         code = api.exec_inspect(created["Id"]).get("ExitCode")
         return int(code if code is not None else 1), output.decode(errors="replace")
 
-    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        code, output = pool.submit(run).result(timeout=timeout)
+        code, output = _exec_pool().submit(run).result(timeout=timeout)
     except FutureTimeout:
         return Outcome(FAILURE, f"command {command!r} timed out")
     except Exception as exc:  # the container went away or Docker refused: not a verdict
         return Outcome(UNKNOWN, str(exc))
-    finally:
-        pool.shutdown(wait=False)
     if code == 0:
         return Outcome(SUCCESS, output)
     return Outcome(FAILURE, output.strip() or f"command exited with code {code}")
