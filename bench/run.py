@@ -15,6 +15,7 @@ def main() -> None:
         bench_pods,
         bench_portforward,
         bench_replication,
+        bench_scale,
         bench_services,
         bench_validate,
     )
@@ -33,6 +34,8 @@ def main() -> None:
     bench_services.main()
     print("== issue 12: deployments ==", flush=True)
     bench_deployment.main()
+    print("== issue 13: scale ==", flush=True)
+    bench_scale.main()
 
 
 if __name__ == "__main__":
