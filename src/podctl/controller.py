@@ -251,9 +251,8 @@ class Controller:
 
     def _wake_pending(self) -> None:
         """A node changed (labels): pods waiting for one are scheduled again."""
-        for pod in self.store.list("Pod"):
-            if not pod["spec"].get("nodeName"):
-                self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))
+        for namespace, name in self.store.unscheduled_pods():
+            self.queue.add(("Pod", namespace, name))
 
     def sync_pod(self, namespace: str, name: str) -> None:
         pod = self.store.get("Pod", namespace, name)
