@@ -6,8 +6,8 @@ of every pod (wall time and CPU), its idle CPU afterwards (a periodic resync inc
 `delete pods --all`; then how each grows from the smallest size to the largest, and an RC
 scaled 0 -> 100 against the same sandboxes made with the SDK.
 
-The largest size is PODCTL_BENCH_SCALE_TOP (default 500); a 2-core machine needs about
-three minutes per 500 pods created and deleted.
+The largest size is PODCTL_BENCH_SCALE_TOP (default 500). On a shared 2-core machine the
+500-pod step alone took over 15 minutes, most of it Docker removing containers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import sys
 import time
 
 import docker
@@ -99,11 +100,14 @@ def growth(series: list[dict[str, float | int]]) -> dict[str, float | int]:
 
 def main() -> None:
     client = docker.from_env()
-    series = [one_size(client, pods) for pods in SERIES]
-    results: dict[str, dict[str, float | int]] = {f"pods_{s['pods']}": s for s in series}
-    results[f"growth_{SERIES[0]}_to_{SERIES[-1]}"] = growth(series)
-    results[f"rc_0_to_{RC_REPLICAS}"] = bench_replication.bench_scale(client, RC_REPLICAS)
-    print_results(results)
+    series = []
+    for pods in SERIES:  # each size printed as it ends: the whole series takes a while
+        series.append(one_size(client, pods))
+        print_results({f"pods_{pods}": series[-1]})
+        sys.stdout.flush()
+    print_results({f"growth_{SERIES[0]}_to_{SERIES[-1]}": growth(series),
+                   f"rc_0_to_{RC_REPLICAS}": bench_replication.bench_scale(client,
+                                                                           RC_REPLICAS)})
 
 
 if __name__ == "__main__":
