@@ -72,8 +72,7 @@ def finish_pods(store: Store, pods: list[Obj]) -> Iterator[Obj]:
     """finish_pod for many, in parallel; yields each when gone, in the order given."""
     if not pods:
         return
-    # Mostly waiting (grace periods, Docker's stops): more at once than the engine's cores.
-    with ThreadPoolExecutor(max_workers=min(16, len(pods))) as pool:
+    with ThreadPoolExecutor(max_workers=min(8, len(pods))) as pool:
         futures = [pool.submit(finish_pod, store, pod) for pod in pods]
         for pod, future in zip(pods, futures, strict=True):
             future.result()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -306,9 +307,11 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
         for record in apps:
             _emit(store, pod, "Normal", "Killing", f"Stopping container {record.container}",
                   record.container)
+        deadline = time.monotonic() + grace
         _parallel(lambda r: ctr.stop(r.id, grace), apps)
-        # The sandbox holds nothing that needs a graceful stop: removing it kills it, one
-        # Docker call where a stop and a remove were two.
+        remaining = max(0, int(deadline - time.monotonic()))
+        _parallel(lambda r: ctr.stop(r.id, min(remaining, 2)),
+                  [r for r in records if r.is_sandbox and r.running])
         _parallel(ctr.remove, [r.id for r in records])
         if any("emptyDir" in v for v in pod["spec"].get("volumes") or []):
             volumes.remove_pod_volumes(uid)
