@@ -8,7 +8,6 @@ import os
 import statistics
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import docker
@@ -38,6 +37,9 @@ spec:
     image: podctl/busybox:1
     command: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]
 """
+# Probed pods at each step (the cost per probe must not grow); the largest is
+# PODCTL_BENCH_SCALE_TOP, as in bench_scale.
+PROBED_SERIES = sorted({50, 200, int(os.environ.get("PODCTL_BENCH_SCALE_TOP", "500"))})
 PLAIN = """
 apiVersion: v1
 kind: Pod
@@ -151,12 +153,11 @@ def rss_mb(pid: int) -> float:
 def bench_probes(client: docker.DockerClient, pods: int, seconds: float) -> dict[str, float]:
     env = scratch_env()
     try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda i: run(env, "create", "-f", "-",
-                                        stdin=PROBED.format(name=f"probed-{i}")), range(pods)))
+        run(env, "create", "-f", "-",
+            stdin="---\n".join(PROBED.format(name=f"probed-{i}") for i in range(pods)))
         proc = start_controller(env)
         try:
-            time.sleep(5)  # every worker scheduled, first results written
+            time.sleep(5 + pods / 25)  # every pod synced, every worker scheduled
             cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
             time.sleep(seconds)
             cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
@@ -169,15 +170,17 @@ def bench_probes(client: docker.DockerClient, pods: int, seconds: float) -> dict
     finally:
         remove_home(env, client)
     return {"pods": pods, "probes_per_second": 2.0 * pods, "seconds": seconds,
-            "cpu_percent_of_one_core": 100 * (cpu1 - cpu0) / (t1 - t0), "rss_mb": rss,
-            "pods_ready": ready}
+            "cpu_percent_of_one_core": 100 * (cpu1 - cpu0) / (t1 - t0),
+            "cpu_ms_per_probe": 1000 * (cpu1 - cpu0) / (t1 - t0) / (2.0 * pods),
+            "rss_mb": rss, "pods_ready": ready}
 
 
 def main() -> None:
     client = docker.from_env()
     results = {"restart": bench_restart(client, rounds=10),
                "restart_during_five_30s_stops": bench_restart(client, rounds=6, stuck=5),
-               "probes": bench_probes(client, pods=50, seconds=60)}
+               **{f"probes_{pods}_pods": bench_probes(client, pods=pods, seconds=60)
+                  for pods in PROBED_SERIES}}
     print_results(results)
 
 

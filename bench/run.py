@@ -16,6 +16,7 @@ def main() -> None:
         bench_pods,
         bench_portforward,
         bench_replication,
+        bench_scale,
         bench_services,
         bench_validate,
         peers,
@@ -37,6 +38,8 @@ def main() -> None:
     bench_services.main()
     print("== issue 12: deployments ==", flush=True)
     bench_deployment.main()
+    print("== issue 13: scale ==", flush=True)
+    bench_scale.main()
     print("== issue 14: the Kubernetes API ==", flush=True)
     bench_api.main()
 

@@ -72,6 +72,8 @@ class Controller:
         self.uids: dict[tuple[str, str], str] = {}
         self._events_stream: Any = None
         self._resync_now = threading.Event()
+        # (namespace, pod name) -> its containers' (id, state) at the last relist.
+        self._containers: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
         # Containers a failed probe wants killed, done by that pod's own worker.
         self._kills: dict[tuple[str, str], list[tuple[str, int]]] = {}
         self._kills_lock = threading.Lock()
@@ -95,18 +97,29 @@ class Controller:
     # -- event sources -------------------------------------------------------------------
 
     def _watch_store(self, stop: threading.Event) -> None:
-        """Enqueue objects whose resourceVersion changed; everything at each resync."""
+        """Enqueue objects whose resourceVersion changed; at each resync every object but
+        the pods whose containers did not change (see _relist); everything at start-up and
+        after the Docker event stream was down."""
         listener = ChangeListener(self.store.path.parent)
         known: dict[tuple[str, str, str], int] = {}
         next_resync = 0.0
+        everything = True  # at start-up nothing is known
         try:
             while not stop.is_set():
-                full = time.monotonic() >= next_resync or self._resync_now.is_set()
-                if full:
+                resync = time.monotonic() >= next_resync
+                if self._resync_now.is_set():
                     self._resync_now.clear()
+                    everything = True
+                relisted: set[tuple[str, str]] | None = None
+                if resync or everything:
                     next_resync = time.monotonic() + self.resync_seconds
+                    relisted = self._relist()
+                    everything = everything or relisted is None
                 current = self.store.versions(WATCHED_KINDS)
-                changed = [key for key, rv in current.items() if full or known.get(key) != rv]
+                changed = [key for key, rv in current.items()
+                           if everything or known.get(key) != rv
+                           or (relisted is not None and _resync_due(key, relisted))]
+                everything = False
                 changed += list(known.keys() - current.keys())
                 for key in changed:
                     self.queue.add(key)
@@ -118,6 +131,28 @@ class Controller:
                 listener.wait(timeout=1.0)
         finally:
             listener.close()
+
+    def _relist(self) -> set[tuple[str, str]] | None:
+        """The kubelet's PLEG relist: one list call for every container of the home; the
+        (namespace, name) of pods whose containers changed since the last relist (a missed
+        event). Resyncing only those keeps an idle controller idle however many pods it
+        runs; None (resync every pod) when Docker cannot be asked."""
+        try:
+            records = inventory.list_containers()
+        except Exception as exc:
+            log.warning("relist failed (%s); resyncing every pod", exc)
+            self._containers = {}
+            return None
+        seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for record in records:
+            pod = (record.labels.get(naming.POD_NAMESPACE, ""),
+                   record.labels.get(naming.POD_NAME, ""))
+            seen.setdefault(pod, set()).add((record.id, record.state))
+        current = {pod: frozenset(found) for pod, found in seen.items()}
+        changed = {pod for pod in current.keys() | self._containers.keys()
+                   if current.get(pod) != self._containers.get(pod)}
+        self._containers = current
+        return changed
 
     def _watch_docker(self, stop: threading.Event) -> None:
         """Docker's event stream: a container of a pod started, died or vanished."""
@@ -216,9 +251,8 @@ class Controller:
 
     def _wake_pending(self) -> None:
         """A node changed (labels): pods waiting for one are scheduled again."""
-        for pod in self.store.list("Pod"):
-            if not pod["spec"].get("nodeName"):
-                self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))
+        for namespace, name in self.store.unscheduled_pods():
+            self.queue.add(("Pod", namespace, name))
 
     def sync_pod(self, namespace: str, name: str) -> None:
         pod = self.store.get("Pod", namespace, name)
@@ -355,6 +389,13 @@ class Controller:
             kills = self._kills.pop((namespace, name), [])
         for container_id, grace in kills:
             ctr.stop(container_id, grace)
+
+
+def _resync_due(key: tuple[str, str, str], relisted: set[tuple[str, str]]) -> bool:
+    """At a periodic resync a pod is synced again only when its containers changed unseen;
+    every other object (a cheap store-only sync) always is."""
+    kind, namespace, name = key
+    return kind != "Pod" or (namespace, name) in relisted
 
 
 def supervise(name: str, loop: Callable[[threading.Event], None], stop: threading.Event,

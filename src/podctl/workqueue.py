@@ -114,6 +114,12 @@ class Workers:
         with self._lock:
             return self._threads
 
+    @property
+    def busy(self) -> int:
+        """Threads running a job now."""
+        with self._lock:
+            return self._threads - self._idle
+
     def _run(self) -> None:
         while True:
             try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from podctl.controllers.replication import (
     NAME_ALPHABET,
+    concerns,
     deletion_rank,
     generate_name,
     plan_rc,
@@ -69,6 +70,14 @@ def test_finished_and_deleting_pods_do_not_count() -> None:
 def test_pods_of_another_controller_are_left_alone() -> None:
     plan = plan_rc(RC, [pod("a", owner="rc-2")], NOW)
     assert not plan.adopt and plan.create == 3
+
+
+def test_an_rc_concerns_its_own_pods_and_the_orphans_it_selects() -> None:
+    pods = [pod("own", owner="rc-1"), pod("own-unmatched", labels={}, owner="rc-1"),
+            pod("orphan"), pod("orphan-other", labels={"app": "other"}),
+            pod("other-rcs", owner="rc-2")]
+    assert [p["metadata"]["name"] for p in pods if concerns(RC, p)] == [
+        "own", "own-unmatched", "orphan"]
 
 
 def test_surplus_deletes_pending_then_unready_then_newest() -> None:

@@ -55,6 +55,13 @@ def test_list_is_per_namespace_and_sorted(store: Store) -> None:
     assert [p["metadata"]["name"] for p in store.list("Pod")] == ["a", "b", "c"]
 
 
+def test_unscheduled_pods_are_those_without_a_node(store: Store) -> None:
+    store.create(pod("waiting"))
+    store.create({**pod("empty"), "spec": {"nodeName": ""}})
+    store.create({**pod("bound"), "spec": {"nodeName": "node-1"}})
+    assert sorted(store.unscheduled_pods()) == [("default", "empty"), ("default", "waiting")]
+
+
 def test_update_with_stale_version_conflicts(store: Store) -> None:
     created = store.create(pod("a"))
     stale = copy.deepcopy(created)

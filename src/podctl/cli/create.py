@@ -92,8 +92,7 @@ def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: 
 
 
 def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
-    from podctl.errors import PodctlError
-    from podctl.ops.create import create_object
+    from podctl.ops.create import create_objects
     from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
 
@@ -102,19 +101,17 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
     docker = DockerWork()
     ok = True
     needy = []
-    for source, checked in checked_files:
-        for c in checked:
-            if c.obj is None:
-                continue
-            try:
-                terminal.out(create_object(store, c.obj, docker, source, progress))
-            except PodctlError as exc:
-                ok = False
-                terminal.err(exc.render())
-                continue
-            if c.obj["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment",
-                                 "DaemonSet", "Service"):
-                needy.append(c.obj)
+    documents = [(source, c.obj) for source, checked in checked_files for c in checked
+                 if c.obj is not None]
+    for obj, line, error in create_objects(store, documents, docker, progress):
+        if error is not None:
+            ok = False
+            terminal.err(error.render())
+            continue
+        terminal.out(line)
+        if obj["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment",
+                           "DaemonSet", "Service"):
+            needy.append(obj)
     warn_deferred(docker, needy)
     return ok
 

@@ -14,6 +14,7 @@ from podctl.controllers.bind import store_and_bind
 from podctl.controllers.deletion import advance_owner_deletion, mark_pod_deleting
 from podctl.controllers.owners import set_controller_ref, write_status
 from podctl.controllers.replication import (
+    concerns,
     event_source,
     generate_name,
     plan_rc,
@@ -59,7 +60,8 @@ def sync_rc(store: Store, namespace: str, name: str,
         if rc is None or rc["metadata"].get("deletionTimestamp"):
             result.requeue = rc is not None
             return result
-        pods = pods_with_status(store, store.list("Pod", namespace))
+        everyone = store.list("Pod", namespace)
+        pods = pods_with_status(store, [p for p in everyone if concerns(rc, p)])
         now = datetime.now(UTC)
         plan = plan_rc(rc, pods, now)
         for pod in plan.adopt:
@@ -67,7 +69,7 @@ def sync_rc(store: Store, namespace: str, name: str,
         for pod in plan.release:
             set_controller_ref(store, pod, None)
         failure = ""
-        taken = {meta.name_of(p) for p in pods}
+        taken = {meta.name_of(p) for p in everyone}
         for _ in range(plan.create):
             try:
                 result.created.append(_create_pod(store, rc, taken))

@@ -110,6 +110,15 @@ class RCPlan:
         return [p for p in self.active if p not in self.delete]
 
 
+def concerns(rc: Obj, pod: Obj) -> bool:
+    """Whether plan_rc looks at the pod at all: the RC's own pods and orphans it selects
+    (the status of any other pod need not be computed)."""
+    owner = meta.controller_of(pod)
+    if owner is not None:
+        return bool(owner.get("uid") == meta.uid_of(rc))
+    return selector_of(rc).matches(meta.labels_of(pod))
+
+
 def plan_rc(rc: Obj, pods: list[Obj], now: datetime) -> RCPlan:
     """Compare an RC or ReplicaSet with its namespace's pods (status filled) at `now`, and
     decide."""

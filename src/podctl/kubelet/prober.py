@@ -1,8 +1,13 @@
 """The prober manager: one worker per probe of each running container, run on a shared
-thread pool so a slow probe never holds up another; results go to the store."""
+thread pool so a slow probe never holds up another; results go to the store.
+
+The workers wait in a heap ordered by when each is due: one scheduling wake-up hands out
+every probe due within a few milliseconds, and no wake-up scans every worker."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -24,6 +29,9 @@ KINDS = (("startup", "startupProbe"), ("liveness", "livenessProbe"),
 # The kubelet never gives a container less than this between SIGTERM and SIGKILL.
 MINIMUM_GRACE_SECONDS = 2
 TITLES = {"startup": "Startup", "liveness": "Liveness", "readiness": "Readiness"}
+# Probes due this close together run in one wake-up of the scheduler (the kubelet's own
+# probe tickers are no more exact than this).
+BATCH_SECONDS = 0.02
 
 ProbeFn = Callable[[Obj, str, Obj, str], Outcome]
 KillFn = Callable[[Obj, str, str, int], None]  # pod, container name, container id, grace
@@ -43,7 +51,6 @@ class Worker:
     successes: int = 0
     failures: int = 0
     result: bool | None = None
-    busy: bool = False
     key: tuple[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +69,10 @@ class Prober:
         self.on_change = on_change
         self.probe = probe
         self.workers: dict[tuple[str, str], Worker] = {}
+        # (due, tie-breaker, worker) of every worker not being run; a worker removed from
+        # `workers` is dropped when it comes up.
+        self._due: list[tuple[float, int, Worker]] = []
+        self._order = itertools.count()
         self.started: set[str] = set()  # container ids whose startup probe passed
         self.lock = threading.Condition()
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="probe")
@@ -98,7 +109,7 @@ class Prober:
                     self.workers[key].pod = pod
                 else:
                     self.workers[key] = worker
-            self.lock.notify()
+                    self._schedule(worker)
         self._publish_initial(uid, fresh)
 
     def _publish_initial(self, uid: str, workers: list[Worker]) -> None:
@@ -122,18 +133,25 @@ class Prober:
             for key in [k for k, w in self.workers.items() if meta.uid_of(w.pod) == uid]:
                 del self.workers[key]
 
+    def _schedule(self, worker: Worker) -> None:
+        """Queue a worker for its due time (the lock held); wake the loop if it is first."""
+        heapq.heappush(self._due, (worker.due, next(self._order), worker))
+        if self._due[0][2] is worker:
+            self.lock.notify()
+
     def run(self, stop: threading.Event) -> None:
         """The scheduling loop: hand due workers to the pool, sleep until the next is due."""
         while not stop.is_set():
-            now = time.monotonic()
+            due = []
             with self.lock:
-                due = [w for w in self.workers.values() if not w.busy and w.due <= now]
-                for worker in due:
-                    worker.busy = True
-                pending = [w.due for w in self.workers.values() if not w.busy]
-                wait = min(pending, default=now + 1.0) - now
+                horizon = time.monotonic() + BATCH_SECONDS
+                while self._due and self._due[0][0] <= horizon:
+                    worker = heapq.heappop(self._due)[2]
+                    if self.workers.get(worker.key) is worker:
+                        due.append(worker)
                 if not due:
-                    self.lock.wait(timeout=max(0.01, min(wait, 1.0)))
+                    wait = self._due[0][0] - horizon if self._due else 1.0
+                    self.lock.wait(timeout=min(max(wait, 0.0), 1.0))
             for worker in due:
                 self.pool.submit(self._attempt, worker)
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -145,9 +163,9 @@ class Prober:
             log.exception("probe of %s failed unexpectedly", worker.key)
         finally:
             with self.lock:
-                worker.busy = False
                 worker.due = time.monotonic() + float(worker.probe.get("periodSeconds", 10))
-                self.lock.notify()
+                if self.workers.get(worker.key) is worker:
+                    self._schedule(worker)
 
     def _probe_once(self, worker: Worker) -> None:
         has_startup = bool(worker.container.get("startupProbe"))

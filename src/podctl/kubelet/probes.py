@@ -7,7 +7,10 @@ import http.client
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -70,18 +73,16 @@ def _hostport(host: str, port: int) -> str:
 def _one_request(url: str, headers: dict[str, str], timeout: float
                  ) -> tuple[Outcome, str | None]:
     parts = urlsplit(url)
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        connection = http.client.HTTPSConnection(parts.hostname or "", parts.port,
-                                                 timeout=timeout, context=context)
-    else:
-        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
     path = parts.path or "/"
     if parts.query:
         path += f"?{parts.query}"
+    if parts.scheme != "https":
+        return _plain_request(url, parts, path, headers, timeout)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    connection = http.client.HTTPSConnection(parts.hostname or "", parts.port,
+                                             timeout=timeout, context=context)
     try:
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
@@ -98,6 +99,89 @@ def _one_request(url: str, headers: dict[str, str], timeout: float
     if 200 <= response.status < 400:
         return Outcome(SUCCESS, body), None
     return Outcome(FAILURE, f"HTTP probe failed with statuscode: {response.status}"), None
+
+
+def _plain_request(url: str, parts: Any, path: str, headers: dict[str, str],
+                   timeout: float) -> tuple[Outcome, str | None]:
+    """One plain-HTTP GET on a socket of its own, read as far as a probe needs: the status,
+    Location and up to BODY_LIMIT bytes of body. http.client parses every header line
+    through the email package, which costs more CPU than the whole exchange here, and
+    probes run many times a second."""
+    host_header = next((v for k, v in headers.items() if k.lower() == "host"), parts.netloc)
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host_header}"]
+    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "host"]
+    lines.append("Connection: close")  # the kubelet's prober disables keep-alive
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((parts.hostname or "", parts.port or 80),
+                                      timeout=timeout) as sock:
+            sock.sendall(request)
+            response = _read_response(sock, deadline)
+    except TimeoutError:
+        return Outcome(FAILURE, f'Get "{url}": context deadline exceeded (Client.Timeout '
+                                "exceeded while awaiting headers)"), None
+    except OSError as exc:
+        return Outcome(FAILURE, f'Get "{url}": {_dial_error(parts, exc)}'), None
+    if response is None:
+        return Outcome(FAILURE, f'Get "{url}": malformed HTTP response'), None
+    status, location, body = response
+    if 300 <= status < 400 and location:
+        return Outcome(WARNING, body), location
+    if 200 <= status < 400:
+        return Outcome(SUCCESS, body), None
+    return Outcome(FAILURE, f"HTTP probe failed with statuscode: {status}"), None
+
+
+BODY_LIMIT = 10 * 1024
+HEAD_LIMIT = 64 * 1024
+
+
+def _read_response(sock: socket.socket, deadline: float) -> tuple[int, str, str] | None:
+    """(status, Location, body text) of a response; None when it is not HTTP."""
+    data = bytearray()
+
+    def more() -> bool:
+        sock.settimeout(max(0.001, deadline - time.monotonic()))
+        chunk = sock.recv(65536)
+        data.extend(chunk)
+        return bool(chunk)
+
+    while (end := data.find(b"\r\n\r\n")) < 0:
+        if len(data) > HEAD_LIMIT or not more():
+            return None
+    status_line, *field_lines = data[:end].decode("latin-1").split("\r\n")
+    words = status_line.split(" ", 2)
+    if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():
+        return None
+    fields: dict[str, str] = {}
+    for line in field_lines:
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip().lower(), value.strip())
+    del data[:end + 4]
+    chunked = "chunked" in fields.get("transfer-encoding", "").lower()
+    length = fields.get("content-length", "")
+    wanted = min(int(length), BODY_LIMIT) if length.isdigit() and not chunked else BODY_LIMIT
+    while len(data) < wanted and not (chunked and b"0\r\n\r\n" in data) and more():
+        pass
+    body = _dechunk(bytes(data)) if chunked else bytes(data)
+    return int(words[1]), fields.get("location", ""), body[:BODY_LIMIT].decode(errors="replace")
+
+
+def _dechunk(data: bytes) -> bytes:
+    """The payload of a chunked body (as much of it as was read)."""
+    out = bytearray()
+    while data:
+        size_line, _, rest = data.partition(b"\r\n")
+        try:
+            size = int(size_line.split(b";")[0], 16)
+        except ValueError:
+            break
+        if size == 0:
+            break
+        out += rest[:size]
+        data = rest[size + 2:]
+    return bytes(out)
 
 
 def _dial_error(parts: Any, exc: OSError) -> str:
@@ -124,11 +208,16 @@ def tcp_socket(probe: Obj, pod_ip: str, container: Obj, timeout: float) -> Outco
         return Outcome(FAILURE, f"dial tcp {_hostport(host, port)}: {detail}")
 
 
+@cache
+def _exec_pool() -> ThreadPoolExecutor:
+    """Where exec probes wait for their commands, so the prober's thread can give up at the
+    timeout. Shared: a thread started per probe would cost more than the probe's own work;
+    sized so that commands hanging past their timeout do not hold up the others."""
+    return ThreadPoolExecutor(max_workers=64, thread_name_prefix="exec-probe")
+
+
 def exec_in(container_id: str, command: list[str], timeout: float) -> Outcome:
     """Run the command in the container (no shell); exit 0 is success, output is the text."""
-    from concurrent.futures import ThreadPoolExecutor
-    from concurrent.futures import TimeoutError as FutureTimeout
-
     from podctl.runtime.client import docker_api
 
     api = docker_api()
@@ -139,15 +228,12 @@ def exec_in(container_id: str, command: list[str], timeout: float) -> Outcome:
         code = api.exec_inspect(created["Id"]).get("ExitCode")
         return int(code if code is not None else 1), output.decode(errors="replace")
 
-    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        code, output = pool.submit(run).result(timeout=timeout)
+        code, output = _exec_pool().submit(run).result(timeout=timeout)
     except FutureTimeout:
         return Outcome(FAILURE, f"command {command!r} timed out")
     except Exception as exc:  # the container went away or Docker refused: not a verdict
         return Outcome(UNKNOWN, str(exc))
-    finally:
-        pool.shutdown(wait=False)
     if code == 0:
         return Outcome(SUCCESS, output)
     return Outcome(FAILURE, output.strip() or f"command exited with code {code}")

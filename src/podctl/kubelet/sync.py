@@ -313,5 +313,6 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
         _parallel(lambda r: ctr.stop(r.id, min(remaining, 2)),
                   [r for r in records if r.is_sandbox and r.running])
         _parallel(ctr.remove, [r.id for r in records])
-        volumes.remove_pod_volumes(uid)
+        if any("emptyDir" in v for v in pod["spec"].get("volumes") or []):
+            volumes.remove_pod_volumes(uid)
         configvolumes.remove(store.path.parent, uid)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
 from podctl.controllers.endpoints import sync_endpoints
 from podctl.controllers.services import create_service
-from podctl.errors import AlreadyExists, DockerUnavailable, NotFound
+from podctl.errors import AlreadyExists, DockerUnavailable, NotFound, PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
@@ -17,6 +23,11 @@ from podctl.runtime.configenv import references
 from podctl.runtime.images import ProgressFn
 from podctl.store import Store
 
+# Pods whose containers start at once in a `create -f` of many: Docker starts several pods
+# in parallel several times faster than one after another; more only queue in the engine.
+START_WORKERS = 8
+ENDPOINTS_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service")
+
 
 def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None = None,
                   progress: ProgressFn | None = None) -> str:
@@ -24,16 +35,120 @@ def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None
 
     With the Docker engine down the object is still stored, and `docker` says what waits.
     """
+    stored = _store_object(store, obj, docker, source)
+    _docker_half(store, stored, docker, progress)
+    if stored["kind"] in ENDPOINTS_KINDS:
+        namespace = meta.namespace_of(stored)
+        docker.run(lambda: endpoints_if_no_controller(store, namespace))
+    return _created(stored)
+
+
+Outcome = tuple[Obj, str, PodctlError | None]  # the document, its line or its error
+
+
+def create_objects(store: Store, documents: Iterable[tuple[str | None, Obj]],
+                   docker: DockerWork, progress: ProgressFn | None = None
+                   ) -> Iterator[Outcome]:
+    """create_object for many documents (source file, object), with each document's line or
+    error yielded in the given order, as one-by-one creation prints them.
+
+    Objects are stored one after another, in order, as kubectl creates them; the pods'
+    containers start meanwhile on a bounded pool. Any other object's Docker work waits for
+    the pods before it, so it sees what a one-by-one create would; Endpoints are brought
+    up to date once per namespace, at the end."""
+    outcomes: queue.SimpleQueue[tuple[Obj, Future[str]] | None] = queue.SimpleQueue()
+    abandoned = threading.Event()  # the caller stopped (a crash): create nothing more
+    with ThreadPoolExecutor(max_workers=START_WORKERS, thread_name_prefix="start") as pool:
+        threading.Thread(target=_create_in_order, name="create", daemon=True,
+                         args=(store, documents, docker, progress, pool, outcomes,
+                               abandoned)).start()
+        try:
+            while (item := outcomes.get()) is not None:
+                obj, line = item
+                try:
+                    yield obj, line.result(), None
+                except PodctlError as exc:
+                    yield obj, "", exc
+        finally:
+            abandoned.set()
+
+
+def _create_in_order(store: Store, documents: Iterable[tuple[str | None, Obj]],
+                     docker: DockerWork, progress: ProgressFn | None, pool: ThreadPoolExecutor,
+                     outcomes: queue.SimpleQueue[tuple[Obj, Future[str]] | None],
+                     abandoned: threading.Event) -> None:
+    starting: list[Future[str]] = []
+    namespaces: dict[str, None] = {}  # whose Endpoints to sync at the end, in order
+    try:
+        for source, obj in documents:
+            if abandoned.is_set():
+                return
+            line: Future[str] = Future()
+            outcomes.put((obj, line))
+            try:
+                stored = _store_object(store, obj, docker, source)
+            except BaseException as exc:
+                line.set_exception(exc)
+                continue
+            if stored["kind"] in ENDPOINTS_KINDS:
+                namespaces[meta.namespace_of(stored)] = None
+            if stored["kind"] == "Pod":
+                starting.append(pool.submit(_start_pod, store, stored, docker, progress))
+                _chain(starting[-1], line)
+                continue
+            wait(starting)
+            starting.clear()
+            try:
+                _docker_half(store, stored, docker, progress)
+                line.set_result(_created(stored))
+            except BaseException as exc:
+                line.set_exception(exc)
+        wait(starting)
+        for namespace in namespaces:
+            docker.run(functools.partial(endpoints_if_no_controller, store, namespace))
+    except BaseException as exc:
+        failed: Future[str] = Future()
+        failed.set_exception(exc)
+        outcomes.put(({}, failed))
+    finally:
+        outcomes.put(None)
+
+
+def _chain(source: Future[str], target: Future[str]) -> None:
+    def copy(done: Future[str]) -> None:
+        failure = done.exception()
+        if failure is not None:
+            target.set_exception(failure)
+        else:
+            target.set_result(done.result())
+
+    source.add_done_callback(copy)
+
+
+def _start_pod(store: Store, pod: Obj, docker: DockerWork, progress: ProgressFn | None) -> str:
+    _docker_half(store, pod, docker, progress)
+    return _created(pod)
+
+
+def _created(stored: Obj) -> str:
+    return f"{meta.singular(stored['kind'])}/{meta.name_of(stored)} created"
+
+
+def _store_object(store: Store, obj: Obj, docker: DockerWork, source: str | None) -> Obj:
     context = f'error when creating "{source}": ' if source else ""
     try:
         if obj["kind"] == "Pod":
-            stored = _store_pod(store, obj, docker)
-        elif obj["kind"] == "Service":
-            stored = create_service(store, obj, home_service_range)
-        else:
-            stored = store.create(obj)
+            return _store_pod(store, obj, docker)
+        if obj["kind"] == "Service":
+            return create_service(store, obj, home_service_range)
+        return store.create(obj)
     except (AlreadyExists, NotFound) as exc:
         raise type(exc)(exc.resource, exc.name, context) from exc
+
+
+def _docker_half(store: Store, stored: Obj, docker: DockerWork,
+                 progress: ProgressFn | None) -> None:
+    """Start what the stored object asks for, when no controller is there to do it."""
     namespace, name = meta.namespace_of(stored), meta.name_of(stored)
     if stored["kind"] == "Pod" and stored["spec"].get("nodeName"):
         docker.run(lambda: sync_pod(store, namespace, name, progress))
@@ -45,11 +160,8 @@ def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None
         from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
 
         docker.run(lambda: reconcile_ds(store, namespace, name))
-    if stored["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service"):
-        docker.run(lambda: endpoints_if_no_controller(store, namespace))
     if stored["kind"] in ("ConfigMap", "Secret"):
         docker.run(lambda: users_if_no_controller(store, stored["kind"], namespace, name))
-    return f"{meta.singular(stored['kind'])}/{name} created"
 
 
 def users_if_no_controller(store: Store, kind: str, namespace: str, name: str) -> None:

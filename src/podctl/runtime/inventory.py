@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from podctl.runtime import naming
 from podctl.runtime.client import container_list, docker_api, translate_errors
 from podctl.runtime.network import NETWORK_NAME
 from podctl.runtime.records import ContainerRecord, add_inspect, from_list_entry
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 
 def list_containers(pod_uid: str | None = None) -> list[ContainerRecord]:
@@ -43,14 +47,20 @@ def inspect(records: Iterable[ContainerRecord]) -> None:
             return
         add_inspect(record, info)
 
-    from concurrent.futures import ThreadPoolExecutor
-
     with translate_errors():
         if len(todo) == 1:
             one(todo[0])
         else:
-            with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
-                list(pool.map(one, todo))
+            list(_pool().map(one, todo))
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """Shared by every caller: a controller inspects on each sync, and starting threads
+    for each would cost more than the inspects."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="inspect")
 
 
 def needs_inspect(record: ContainerRecord) -> bool:

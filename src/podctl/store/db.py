@@ -199,6 +199,12 @@ class Store:
                           kinds)
         return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
+    def unscheduled_pods(self) -> builtins.list[tuple[str, str]]:
+        """(namespace, name) of pods bound to no node, found without decoding every pod."""
+        rows = self._read("SELECT namespace, name FROM objects WHERE kind='Pod' "
+                          "AND COALESCE(json_extract(data, '$.spec.nodeName'), '') = ''")
+        return [(r[0], r[1]) for r in rows]
+
     def update(self, obj: Obj) -> Obj:
         """Replace a stored object, as a PUT does: the resourceVersion it carries must still
         be the stored one (Conflict otherwise), so no writer undoes another's change."""
