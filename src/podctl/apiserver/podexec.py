@@ -186,9 +186,14 @@ async def _stream(ws: web.WebSocketResponse, container_id: str, opts: Options, a
 async def _client_input(ws: web.WebSocketResponse, session: hijack.Session, v5: bool) -> None:
     """The client's stdin, resizes and (v5) channel closes, until it hangs up."""
     async for message in ws:
-        if message.type != WSMsgType.BINARY:
+        # Binary as kubectl sends; the Python client sends text frames (as upstream reads
+        # both alike).
+        if message.type == WSMsgType.BINARY:
+            parsed = parse(message.data)
+        elif message.type == WSMsgType.TEXT:
+            parsed = parse(message.data.encode())
+        else:
             continue
-        parsed = parse(message.data)
         if parsed is None:
             continue
         channel, payload = parsed

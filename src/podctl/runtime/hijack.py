@@ -3,6 +3,7 @@ on one socket, for the API server's pods/exec and pods/attach."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -31,7 +32,8 @@ class Session:
         """(STDOUT or STDERR, bytes) as the process writes them, until it ends."""
         from docker.utils.socket import frames_iter
 
-        for stream, data in frames_iter(self.sock, self.tty):
+        demux: Any = frames_iter  # untyped in docker-py
+        for stream, data in demux(self.sock, self.tty):
             if data:
                 yield (STDERR if stream == STDERR else STDOUT), data
 
@@ -40,10 +42,8 @@ class Session:
 
     def close_stdin(self) -> None:
         """Half-close: Docker closes the process's stdin, the output keeps coming."""
-        try:
+        with contextlib.suppress(OSError):
             self._socket.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
 
     def resize(self, width: int, height: int) -> None:
         api = docker_api()
@@ -69,10 +69,8 @@ class Session:
 
     def close(self) -> None:
         # shutdown, not only close: it wakes a thread blocked reading the socket.
-        try:
+        with contextlib.suppress(OSError):
             self._socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         close = getattr(self.sock, "close", None)
         if close is not None:
             close()
