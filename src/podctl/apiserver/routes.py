@@ -312,7 +312,7 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
 
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.
-HANDLER_MODULES = ("podctl.apiserver.podlogs",)
+HANDLER_MODULES = ("podctl.apiserver.podlogs", "podctl.apiserver.podexec")
 
 
 def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:

@@ -74,6 +74,17 @@ def _inside_null_item(obj: Any, path: tuple[Any, ...]) -> bool:
     return False
 
 
+def _is_null(obj: Any, path: tuple[Any, ...]) -> bool:
+    """Whether ``path`` names a key that is present with a null value."""
+    node = obj
+    for elem in path[:-1]:
+        try:
+            node = node[elem]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(node, dict) and path[-1] in node and node[path[-1]] is None
+
+
 def _walker_departs(obj: dict[str, Any], error: FieldError) -> bool:
     """An error the walker reports on purpose where the strict schema is silent."""
     # The schema marks quantities only as "string or number"; the API server parses them, so
@@ -83,6 +94,11 @@ def _walker_departs(obj: dict[str, Any], error: FieldError) -> bool:
     # format: int32/int64 is an annotation to jsonschema; the API server's decoder rejects
     # numbers that overflow the Go field.
     if "out of range for int" in error.message:
+        return True
+    # A required field given as null: the decoder reads the zero value and the API server's
+    # own rules reject it (a null workload spec has no selector); the strict schema only
+    # asks that the key be present.
+    if error.message.endswith(": Required value") and _is_null(obj, error.path):
         return True
     # A null list item of a struct type is decoded as the zero struct, whose required fields
     # are then missing; the strict schema lets the null item pass (its items are nullable).
@@ -378,6 +394,8 @@ DEPARTURES: list[tuple[str, dict[str, Any], bool, bool]] = [
     ("null struct item", {**_pod(), "spec": {"containers": [None]}}, False, True),
     ("null quantity", _pod(resources={"limits": {"cpu": None}}), True, False),
     ("no kind", {"apiVersion": "v1", "metadata": {"name": "n"}}, False, True),
+    ("null required spec", {"apiVersion": "apps/v1", "kind": "ReplicaSet", "spec": None},
+     False, True),
 ]
 
 
