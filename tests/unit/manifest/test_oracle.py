@@ -61,28 +61,27 @@ def upstream_validator(kind: str) -> jsonschema.Draft202012Validator:
 # --- the walker's schema-level verdict, and its intended departures -------------------------
 
 
-def _inside_null_item(obj: Any, path: tuple[Any, ...]) -> bool:
-    """Whether ``path`` passes through a null list item before its last element."""
-    node = obj
-    for elem in path[:-1]:
+def _nodes(obj: Any, path: tuple[Any, ...]) -> list[tuple[Any, Any]]:
+    """(key, value) of each step along ``path`` that exists."""
+    steps, node = [], obj
+    for elem in path:
         try:
             node = node[elem]
         except (KeyError, IndexError, TypeError):
-            return False
-        if node is None and isinstance(elem, int):
-            return True
-    return False
+            break
+        steps.append((elem, node))
+    return steps
+
+
+def _inside_null_item(obj: Any, path: tuple[Any, ...]) -> bool:
+    """Whether ``path`` passes through a null list item before its last element."""
+    return any(node is None and isinstance(elem, int) for elem, node in _nodes(obj, path[:-1]))
 
 
 def _is_null(obj: Any, path: tuple[Any, ...]) -> bool:
     """Whether ``path`` names a key that is present with a null value."""
-    node = obj
-    for elem in path[:-1]:
-        try:
-            node = node[elem]
-        except (KeyError, IndexError, TypeError):
-            return False
-    return isinstance(node, dict) and path[-1] in node and node[path[-1]] is None
+    steps = _nodes(obj, path)
+    return len(steps) == len(path) and steps[-1][1] is None
 
 
 def _walker_departs(obj: dict[str, Any], error: FieldError) -> bool:
