@@ -180,7 +180,13 @@ class Hub:
             self._objects[key] = obj
             self._versions[key] = rv
             changes.append(Change(rv, key[0], old, obj))
-        for key in set(self._versions) - set(versions):
+        gone = set(self._versions) - set(versions)
+        if gone:
+            # A delete may have landed after `revision` was read: stamped with that older
+            # revision, it could look as old as a client's list that still showed the
+            # object, and be skipped (kubectl delete would wait for it forever).
+            revision = max(revision, store.revision())
+        for key in gone:
             old = self._objects.pop(key, None)
             del self._versions[key]
             self._live.pop(key, None)

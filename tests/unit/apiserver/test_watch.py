@@ -41,6 +41,30 @@ def test_scan_reports_additions_changes_and_deletions_with_store_versions(
         store.close()
 
 
+def test_a_delete_during_a_scan_is_stamped_after_it(tmp_path: Path) -> None:
+    """A delete between the scan's revision read and its versions read is newer than a
+    list that still showed the object, so a watch from that list gets it."""
+    store = open_store(tmp_path)
+    loop = asyncio.new_event_loop()
+    try:
+        hub = Hub(loop)
+        store.create(config_map("a", {"app": "x"}))
+        hub._scan(store, first=True)
+        listed = store.revision()  # a client's list, the object in it
+        versions = store.versions
+
+        def delete_then_read(kinds: tuple[str, ...]) -> dict[tuple[str, str, str], int]:
+            store.delete("ConfigMap", "default", "a")
+            return versions(kinds)
+
+        store.versions = delete_then_read  # type: ignore[method-assign]
+        deleted = hub._scan(store, first=False)
+        assert [c.new for c in deleted] == [None] and deleted[0].rv > listed
+    finally:
+        loop.close()
+        store.close()
+
+
 def test_a_selector_turns_label_changes_into_added_and_deleted() -> None:
     selector = parse_selector("app=x")
     watcher = Watcher("ConfigMap", "default",
