@@ -97,6 +97,15 @@ class Rows:
             print(spread(label, [a / b for a, b in pairs], "x"))
 
 
+def versus(subject: str, peers: list[tuple[str, str]],
+           podman: str | None) -> list[tuple[str, str, str]]:
+    """Ratios of `subject` to each (short label, sample name) peer, and to podman's sample
+    of that name when podman was measured."""
+    if podman is not None:
+        peers = [*peers, (podman, podman)]
+    return [(f"podctl / {short}", subject, name) for short, name in peers]
+
+
 def raw_parallel(api: docker.APIClient, tag: str, network: str | None = None) -> None:
     """The pod with the SDK in this process on podctl's schedule: the sandbox starts while
     the apps are created, then both apps start at once. With `network`, the sandbox joins
@@ -208,23 +217,15 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
             subprocess.run([PODMAN, "kube", "down", str(spec)], capture_output=True)
         remove_home(env, client)
         shutil.rmtree(work, ignore_errors=True)
-    ratios = [("podctl / SDK in-process", "podctl create -f (process)", "SDK in-process"),
-              ("podctl / SDK in-process, parallel apps", "podctl create -f (process)",
-               "SDK in-process, apps started in parallel"),
-              ("podctl / SDK, parallel apps, podctl's network", "podctl create -f (process)",
-               "SDK, parallel apps, on podctl's network"),
-              ("podctl / docker run -d x3", "podctl create -f (process)",
-               "docker run -d x3 (Go CLI)")]
-    if podman:
-        ratios.append(("podctl / podman kube play", "podctl create -f (process)",
-                       "podman kube play"))
-    create.print("create a 2-container pod", ratios)
-    ratios = [("podctl / docker rm -f", "podctl delete --grace-period=0 --force",
-               "docker rm -f (3 containers)")]
-    if podman:
-        ratios.append(("podctl / podman kube down", "podctl delete --grace-period=0 --force",
-                       "podman kube down"))
-    delete.print("delete that pod", ratios)
+    subject = "podctl create -f (process)"
+    create.print("create a 2-container pod", versus(subject, [
+        ("SDK in-process", "SDK in-process"),
+        ("SDK in-process, parallel apps", "SDK in-process, apps started in parallel"),
+        ("SDK, parallel apps, podctl's network", "SDK, parallel apps, on podctl's network"),
+        ("docker run -d x3", "docker run -d x3 (Go CLI)")], "podman kube play" if podman else None))
+    delete.print("delete that pod", versus(
+        "podctl delete --grace-period=0 --force", [("docker rm -f", "docker rm -f (3 containers)")],
+        "podman kube down" if podman else None))
 
 
 def running_apps(api: docker.APIClient, namespace: str, prefix: str) -> int:
@@ -305,18 +306,12 @@ def rounds_workload(client: docker.DockerClient, podman: bool, rounds: int) -> N
             subprocess.run([PODMAN, "kube", "down", str(spec)], capture_output=True)
         remove_home(env, client)
         shutil.rmtree(work, ignore_errors=True)
-    ratios = [("podctl / docker run -d x6", "podctl create + 3 pods running",
-               "docker run -d x6 (Go CLI)")]
-    if podman:
-        ratios.append(("podctl / podman kube play", "podctl create + 3 pods running",
-                       "podman kube play"))
-    up.print("3-replica Deployment up", ratios)
-    ratios = [("podctl / docker rm -f", "podctl delete deployment, containers gone",
-               "docker rm -f (6 containers)")]
-    if podman:
-        ratios.append(("podctl / podman kube down", "podctl delete deployment, containers gone",
-                       "podman kube down"))
-    down.print("3-replica Deployment down", ratios)
+    up.print("3-replica Deployment up", versus(
+        "podctl create + 3 pods running", [("docker run -d x6", "docker run -d x6 (Go CLI)")],
+        "podman kube play" if podman else None))
+    down.print("3-replica Deployment down", versus(
+        "podctl delete deployment, containers gone",
+        [("docker rm -f", "docker rm -f (6 containers)")], "podman kube down" if podman else None))
 
 
 def rounds_get(client: docker.DockerClient, pods: int, rounds: int) -> None:
