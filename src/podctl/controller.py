@@ -18,7 +18,7 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import sync_cronjob
 from podctl.controllers.daemonset import sync_daemon_set
-from podctl.controllers.dataplane import DNS_POD, PROXY_POD, SYSTEM_NAMESPACE, sync_dataplane
+from podctl.controllers.dataplane import DNS_POD, PROXY_POD, sync_dataplane
 from podctl.controllers.deletion import (
     FOREGROUND,
     advance_namespace_deletion,
@@ -32,6 +32,7 @@ from podctl.controllers.job_sync import sync_job
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import REPLICATED_KINDS
+from podctl.controllers.services import SYSTEM_NAMESPACE
 from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod

@@ -33,8 +33,7 @@ def delete(args: tuple[str, ...], filenames: tuple[str, ...], namespace: str | N
            cascade: str) -> None:
     """Delete pods, replication controllers, ReplicaSets, Deployments or namespaces."""
     from podctl.errors import PodctlError
-    from podctl.ops.delete import DeleteRequest, delete_objects, effective_grace
-    from podctl.ops.replication import parse_cascade
+    from podctl.ops.delete import DeleteRequest, delete_objects, effective_grace, parse_cascade
 
     cascade, deprecation = parse_cascade(cascade)
     if deprecation:

@@ -14,7 +14,9 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
 from podctl.controllers.services import (
+    DNS_SERVICE,
     KUBERNETES,
+    SYSTEM_NAMESPACE,
     Reserve,
     create_service,
     dns_ip,
@@ -29,10 +31,8 @@ from podctl.store import Store
 
 log = logging.getLogger("podctl.dataplane")
 
-SYSTEM_NAMESPACE = "kube-system"
 PROXY_POD = "kube-proxy"
 DNS_POD = "kube-dns"
-DNS_SERVICE = "kube-dns"
 APPLIED = "dataplane-applied"  # a store counter: this home's rules are in the kernel
 
 
@@ -100,12 +100,6 @@ def ensure_system(store: Store, reserve: Reserve) -> None:
         if store.get("Pod", SYSTEM_NAMESPACE, meta.name_of(pod)) is None:
             with contextlib.suppress(AlreadyExists):
                 store_and_bind(store, pod)
-
-
-def cluster_dns(store: Store) -> str | None:
-    """The cluster DNS address pods get, once the home has one."""
-    service = store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE)
-    return str(service["spec"]["clusterIP"]) if service is not None else None
 
 
 def plan(services: list[Obj], endpoints: list[Obj]) -> tuple[list[ServicePort],

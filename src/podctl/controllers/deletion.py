@@ -15,7 +15,7 @@ from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods, set_controller_ref
 from podctl.controllers.replication import REPLICATED_KINDS
 from podctl.errors import Forbidden
-from podctl.kubelet.sync import terminate_pod
+from podctl.kubelet.teardown import terminate_pod
 from podctl.locks import file_lock
 from podctl.store import Store
 

@@ -24,6 +24,8 @@ _NODE_PORTS = NODE_PORT_MAX - NODE_PORT_MIN + 1
 NODE_PORT_STATIC_BAND = min(max(16, _NODE_PORTS // 32), 128)
 IP_STATIC_BAND = 16
 KUBERNETES = "kubernetes"
+SYSTEM_NAMESPACE = "kube-system"
+DNS_SERVICE = "kube-dns"
 DNS_HOST = 10  # kubeadm's cluster DNS address: the range's tenth
 GATEWAY_HOST = 254  # the reserving Docker network's gateway: the host holds it
 
@@ -233,3 +235,9 @@ def _pick_node_port(protocol: str, used: set[tuple[str, int]], port_free: PortFr
             if (protocol, candidate) not in used and port_free(candidate, protocol):
                 return candidate
     return None
+
+
+def cluster_dns(store: Store) -> str | None:
+    """The cluster DNS address pods get, once the home has one."""
+    service = store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE)
+    return str(service["spec"]["clusterIP"]) if service is not None else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,21 +12,20 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
-from podctl.controllers.dataplane import cluster_dns
-from podctl.controllers.services import KUBERNETES, ensure_kubernetes_service
+from podctl.controllers.services import KUBERNETES, cluster_dns, ensure_kubernetes_service
 from podctl.home import home_id
 from podctl.kubelet import backoff
 from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import current_sandbox
+from podctl.kubelet.teardown import emit, parallel
 from podctl.locks import file_lock
 from podctl.runtime import configenv, configvolumes, images, inventory, sandbox, specs, volumes
 from podctl.runtime import containers as ctr
+from podctl.runtime.client import api_error
 from podctl.runtime.records import ContainerRecord
 from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
-
-KUBELET = "kubelet"
 
 
 @dataclass
@@ -37,12 +35,6 @@ class SyncResult:
 
     retry_in: float | None = None
     records: list[ContainerRecord] | None = None
-
-
-def _emit(store: Store, pod: Obj, type_: str, reason: str, message: str,
-          container: str | None = None) -> None:
-    field_path = f"spec.containers{{{container}}}" if container else ""
-    store.record_event(pod, type_, reason, message, KUBELET, field_path)
 
 
 def sync_pod(store: Store, namespace: str, name: str,
@@ -79,15 +71,15 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
              state: dict[str, Any],
              actions: PodActions, progress: images.ProgressFn | None) -> SyncResult:
     grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
-    _parallel(ctr.remove, [r.id for r in actions.remove])
+    parallel(ctr.remove, [r.id for r in actions.remove])
     if actions.sandbox_changed:
-        _emit(store, pod, "Normal", "SandboxChanged",
+        emit(store, pod, "Normal", "SandboxChanged",
               "Pod sandbox changed, it will be killed and re-created.")
     for name in actions.changed:
-        _emit(store, pod, "Normal", "Killing",
+        emit(store, pod, "Normal", "Killing",
               f"Container {name} definition changed, will be restarted", name)
     if actions.kill:
-        _parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
+        parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
     _record_backoff(store, pod, state, actions)
     with ThreadPoolExecutor(max_workers=1) as background:
         if actions.create_sandbox:
@@ -108,7 +100,7 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
             failure = pod_ip.exception()
             if failure is None:
                 raise
-            _emit(store, pod, "Warning", "FailedCreatePodSandBox",
+            emit(store, pod, "Warning", "FailedCreatePodSandBox",
                   f"Failed to create pod sandbox: {_api_message(failure)}")
             return SyncResult(retry_in=backoff.BASE_SECONDS)
     return SyncResult(retry_in=actions.retry_in)
@@ -136,7 +128,7 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -
         hint = ("" if "PODCTL_PAUSE_IMAGE" in os.environ else
                 f" (offline? `make images` builds {sandbox.LOCAL_PAUSE_IMAGE}, which podctl "
                 "then uses)")
-        _emit(store, pod, "Warning", "FailedCreatePodSandBox",
+        emit(store, pod, "Warning", "FailedCreatePodSandBox",
               f"Failed to create pod sandbox: {got.message}{hint}")
         return None
     # The cluster DNS, once the home has one (its first Service brings it), as the kubelet's
@@ -161,7 +153,7 @@ def _record_backoff(store: Store, pod: Obj, state: dict[str, Any],
             "message": f"back-off {int(wait.delay)}s restarting failed container={name} "
                        f"pod={pod_ref}",
         }
-        _emit(store, pod, "Warning", "BackOff",
+        emit(store, pod, "Warning", "BackOff",
               f"Back-off restarting failed container {name} in pod {pod_ref}", name)
 
 
@@ -177,7 +169,7 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
         bound = configvolumes.prepare(store.path.parent, pod, config, allocatable(node_obj))
         sources = volumes.prepare_volumes(pod, bound)
     except (volumes.HostPathError, configvolumes.MountError) as exc:
-        _emit(store, pod, "Warning", "FailedMount", str(exc))
+        emit(store, pod, "Warning", "FailedMount", str(exc))
         return
     by_name = {c["name"]: c for c in
                pod["spec"].get("containers", []) + (pod["spec"].get("initContainers") or [])}
@@ -200,7 +192,7 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
         if waiting:
             cstate["waiting"] = waiting
 
-    _parallel(one, list(start))
+    parallel(one, list(start))
 
 
 def service_links(store: Store, pod: Obj) -> dict[str, str]:
@@ -239,46 +231,44 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
                ctx: specs.PodContext, sources: specs.VolumeSources, sandbox_started: Future[str],
                progress: images.ProgressFn | None) -> dict[str, str] | None:
     """Pull per policy, create and start one container; the waiting state on failure."""
-    import docker.errors
-
     name, image = spec["name"], spec["image"]
     policy = spec.get("imagePullPolicy") or default_pull_policy(image)
     if policy == "Always":
-        _emit(store, pod, "Normal", "Pulling", f'Pulling image "{image}"', name)
+        emit(store, pod, "Normal", "Pulling", f'Pulling image "{image}"', name)
     got = images.ensure_image(image, policy, progress)
     if not got.ok:
-        _emit(store, pod, "Warning", "Failed", got.message, name)
-        _emit(store, pod, "Warning", "Failed", f"Error: {got.reason}", name)
+        emit(store, pod, "Warning", "Failed", got.message, name)
+        emit(store, pod, "Warning", "Failed", f"Error: {got.reason}", name)
         return {"reason": got.reason, "message": got.message}
     if got.pulled:
-        _emit(store, pod, "Normal", "Pulled",
+        emit(store, pod, "Normal", "Pulled",
               f'Successfully pulled image "{image}" in {got.seconds:.3g}s '
               f"({got.seconds:.3g}s including waiting). Image size: {got.size} bytes.", name)
     elif policy != "Always":
-        _emit(store, pod, "Normal", "Pulled",
+        emit(store, pod, "Normal", "Pulled",
               f'Container image "{image}" already present on machine', name)
     try:
         for warning in configenv.env_from(meta.namespace_of(pod), spec, ctx.config).warnings:
-            _emit(store, pod, "Warning", "InvalidEnvironmentVariableNames", warning)
+            emit(store, pod, "Warning", "InvalidEnvironmentVariableNames", warning)
         mounts = specs.container_mounts(pod, spec, sources)
         container_id = ctr.create_container(pod, spec, attempt, sandbox_id, ctx, mounts)
     except configenv.ConfigError as exc:
-        _emit(store, pod, "Warning", "Failed", f"Error: {exc}", name)
+        emit(store, pod, "Warning", "Failed", f"Error: {exc}", name)
         return {"reason": "CreateContainerConfigError", "message": str(exc)}
-    except (docker.errors.APIError, ValueError) as exc:
+    except (api_error(), ValueError) as exc:
         message = _api_message(exc)
-        _emit(store, pod, "Warning", "Failed", f"Error: {message}", name)
+        emit(store, pod, "Warning", "Failed", f"Error: {message}", name)
         return {"reason": "CreateContainerError", "message": message}
-    _emit(store, pod, "Normal", "Created", f"Created container: {name}", name)
+    emit(store, pod, "Normal", "Created", f"Created container: {name}", name)
     sandbox_started.result()
     try:
         ctr.start(container_id)
-    except docker.errors.APIError as exc:
+    except api_error() as exc:
         message = _api_message(exc)
-        _emit(store, pod, "Warning", "Failed",
+        emit(store, pod, "Warning", "Failed",
               f'Error: failed to start container "{name}": {message}', name)
         return None  # Docker keeps the error on the container: status says ContainerCannotRun
-    _emit(store, pod, "Normal", "Started", f"Started container {name}", name)
+    emit(store, pod, "Normal", "Started", f"Started container {name}", name)
     return None
 
 
@@ -287,32 +277,3 @@ def _api_message(exc: BaseException) -> str:
     return " ".join(str(explanation or exc).split())
 
 
-def _parallel(fn: Any, items: list[Any]) -> None:
-    """Run fn over items on threads: Docker's start calls dominate a pod's start-up time."""
-    if len(items) <= 1:
-        for item in items:
-            fn(item)
-        return
-    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-        for future in [pool.submit(fn, item) for item in items]:
-            future.result()
-
-
-def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
-    """Stop the pod's containers gracefully, then remove them, the sandbox and its volumes."""
-    uid = meta.uid_of(pod)
-    with file_lock(f"pod-{uid}"):
-        records = inventory.list_containers(uid)
-        apps = [r for r in records if not r.is_sandbox and r.running]
-        for record in apps:
-            _emit(store, pod, "Normal", "Killing", f"Stopping container {record.container}",
-                  record.container)
-        deadline = time.monotonic() + grace
-        _parallel(lambda r: ctr.stop(r.id, grace), apps)
-        remaining = max(0, int(deadline - time.monotonic()))
-        _parallel(lambda r: ctr.stop(r.id, min(remaining, 2)),
-                  [r for r in records if r.is_sandbox and r.running])
-        _parallel(ctr.remove, [r.id for r in records])
-        if any("emptyDir" in v for v in pod["spec"].get("volumes") or []):
-            volumes.remove_pod_volumes(uid)
-        configvolumes.remove(store.path.parent, uid)

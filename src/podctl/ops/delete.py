@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import (
+    CASCADES,
     advance_namespace_deletion,
     check_deletable,
     finish_pods,
@@ -15,10 +16,23 @@ from podctl.controllers.deletion import (
     mark_pod_deleting,
 )
 from podctl.errors import NotFound, PodctlError
-from podctl.ops.replication import delete_rc
 from podctl.ops.session import open_store
 from podctl.ops.views import user_selector
 from podctl.store import Store
+
+
+def parse_cascade(value: str) -> tuple[str, str | None]:
+    """kubectl's --cascade values, with its deprecation warnings for booleans."""
+    if value in CASCADES:
+        return value, None
+    if value == "true":
+        return "background", ("--cascade=true is deprecated (boolean value) and can be "
+                              "replaced with --cascade=background.")
+    if value == "false":
+        return "orphan", ("--cascade=false is deprecated (boolean value) and can be "
+                          "replaced with --cascade=orphan.")
+    raise PodctlError(f'invalid cascade value ({value}). Must be "background", '
+                      '"foreground", or "orphan".')
 
 
 def effective_grace(grace_period: int, now: bool, force: bool) -> int:
@@ -126,6 +140,8 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
             except PodctlError as exc:
                 yield "", exc
         elif kind in ("ReplicationController", "ReplicaSet", "DaemonSet", "Job"):
+            from podctl.ops.replication import delete_rc
+
             yield delete_rc(store, kind, namespace, name, request.cascade, request.grace), None
         elif kind == "Deployment":
             from podctl.ops.deployment import delete_deployment

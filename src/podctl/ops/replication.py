@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from podctl.api import meta
 from podctl.controllers.deletion import (
-    CASCADES,
     FOREGROUND,
     ORPHAN,
     advance_owner_deletion,
@@ -86,15 +85,3 @@ def delete_rc(store: Store, kind: str, namespace: str, name: str, cascade: str,
                                  if p["metadata"].get("deletionTimestamp")]))
 
 
-def parse_cascade(value: str) -> tuple[str, str | None]:
-    """kubectl's --cascade values, with its deprecation warnings for booleans."""
-    if value in CASCADES:
-        return value, None
-    if value == "true":
-        return "background", ("--cascade=true is deprecated (boolean value) and can be "
-                              "replaced with --cascade=background.")
-    if value == "false":
-        return "orphan", ("--cascade=false is deprecated (boolean value) and can be "
-                          "replaced with --cascade=orphan.")
-    raise PodctlError(f'invalid cascade value ({value}). Must be "background", '
-                      '"foreground", or "orphan".')

@@ -138,6 +138,17 @@ def _unix_request(socket_path: str, method: str, target: str, data: bytes,
     return int(status_line[1]), status_line[2] if len(status_line) > 2 else "", payload
 
 
+def api_error() -> type[Exception]:
+    """The SDK's APIError, the base of what engine_call raises, for an except clause.
+
+    Python evaluates an except clause only when an exception reaches it, so code that
+    catches `api_error()` imports the SDK only when something failed.
+    """
+    import docker.errors
+
+    return docker.errors.APIError
+
+
 def _raise_api_error(status: int, reason: str, payload: bytes) -> None:
     """Raise what the SDK raises for this answer, made by the SDK's own function."""
     import docker.errors
