@@ -107,3 +107,39 @@ def test_workers_follow_the_running_container(store: Store) -> None:
     assert [k[0] for k in prober.workers] == [record("a", 1).id]
     prober.forget_pod("uid-1")
     assert prober.workers == {}
+
+
+class FirstVerdictFirst(Store):
+    """A store whose reading of the stored results, as a new worker's initial result is
+    published, waits (a little) for that worker's first verdict: the interleaving in which
+    an initial result published after the worker ran overwrote its verdict."""
+
+    verdict = threading.Event()
+
+    def probe_results(self, pod_uid: str | None = None) -> dict[str, dict[str, bool]]:
+        self.verdict.wait(timeout=0.5)
+        return super().probe_results(pod_uid)
+
+    def set_probe_result(self, pod_uid: str, container_id: str, probe: str, ok: bool) -> None:
+        super().set_probe_result(pod_uid, container_id, probe, ok)
+        if ok:
+            self.verdict.set()
+
+
+def test_a_first_verdict_is_not_overwritten_by_the_initial_result(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    store.__class__ = FirstVerdictFirst
+    prober = Prober(store, kill=lambda *a: None, probe=Script())
+    stop = threading.Event()
+    thread = threading.Thread(target=prober.run, args=(stop,))
+    thread.start()
+    try:
+        app = record("a")
+        prober.update_pod(probed_pod(readinessProbe={"periodSeconds": 3600}), [sandbox(), app])
+        deadline = time.monotonic() + 5
+        while not FirstVerdictFirst.verdict.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join()
+    assert store.probe_results() == {app.id: {"readiness": True}}

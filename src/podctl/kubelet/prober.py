@@ -107,10 +107,15 @@ class Prober:
             for key, worker in wanted.items():
                 if key in self.workers:
                     self.workers[key].pod = pod
-                else:
-                    self.workers[key] = worker
-                    self._schedule(worker)
+        # The initial results go to the store before the workers can run: a first verdict
+        # stored in between would be overwritten, and the worker, its result unchanged,
+        # would never store it again (a Ready pod shown 0/1 for good).
         self._publish_initial(uid, fresh)
+        with self.lock:
+            for worker in fresh:
+                if worker.key not in self.workers:
+                    self.workers[worker.key] = worker
+                    self._schedule(worker)
 
     def _publish_initial(self, uid: str, workers: list[Worker]) -> None:
         """A new worker's initial result is the truth until its first verdict, as in the
