@@ -104,7 +104,7 @@ class Prober:
                         if meta.uid_of(w.pod) == uid and k not in wanted]:
                 del self.workers[key]
             fresh = [w for k, w in wanted.items() if k not in self.workers]
-            for key, worker in wanted.items():
+            for key in wanted:
                 if key in self.workers:
                     self.workers[key].pod = pod
         # The initial results go to the store before the workers can run: a first verdict
