@@ -15,11 +15,13 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from podctl.api.fieldpath import field_value
 from podctl.api.meta import Obj
-from podctl.runtime.configenv import ConfigObjects
-from podctl.runtime.specs import resource_field_value
+
+if TYPE_CHECKING:
+    # A type only: the functions import what they compute with, so removing a pod loads none.
+    from podctl.runtime.configenv import ConfigObjects
 
 DATA = "..data"
 DATA_TMP = "..data_tmp"
@@ -93,6 +95,8 @@ def _downward_files(pod: Obj, source: Obj, default: int,
                     allocatable: dict[str, str]) -> Payload:
     """metadata fields (whole label and annotation maps as `key="value"` lines) and
     container resources, one file per item."""
+    from podctl.runtime.specs import resource_field_value
+
     containers = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
     files: Payload = {}
     for item in source.get("items") or []:
@@ -107,6 +111,8 @@ def _downward_files(pod: Obj, source: Obj, default: int,
 
 
 def _metadata_field(pod: Obj, path: str) -> str:
+    from podctl.api.fieldpath import field_value
+
     if path in ("metadata.labels", "metadata.annotations"):
         items = pod["metadata"].get(path.split(".")[1]) or {}
         return "\n".join(f"{k}={json.dumps(str(v), ensure_ascii=False)}"
