@@ -36,6 +36,16 @@ def run(env: dict[str, str], *args: str, stdin: str | None = None) -> float:
     return elapsed
 
 
+def podctl_network(api: docker.APIClient) -> str:
+    """The id of the network podctl's pods live on (its first pod made it)."""
+    from podctl.runtime.network import NETWORK_NAME
+
+    for network in api.networks(names=[NETWORK_NAME]):
+        if network["Name"] == NETWORK_NAME:
+            return str(network["Id"])
+    raise RuntimeError(f"no {NETWORK_NAME} network: podctl has made no pod yet")
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 

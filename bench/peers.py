@@ -24,7 +24,16 @@ from pathlib import Path
 import docker
 
 from bench.bench_pods import POD, raw_in_process, remove_raw
-from bench.common import PAUSE, PODCTL, ROOT, remove_home, run, scratch_env, timed
+from bench.common import (
+    PAUSE,
+    PODCTL,
+    ROOT,
+    podctl_network,
+    remove_home,
+    run,
+    scratch_env,
+    timed,
+)
 
 DOCKER = shutil.which("docker") or "docker"
 PODMAN = shutil.which("podman") or "podman"
@@ -129,16 +138,6 @@ def raw_parallel(api: docker.APIClient, tag: str, network: str | None = None) ->
                                          ("side", "podctl/busybox:1", ["sleep", "3600"]))]
         sandbox.result()
         list(pool.map(api.start, apps))
-
-
-def podctl_network(api: docker.APIClient) -> str:
-    """The id of the network podctl's pods live on (its first pod made it)."""
-    from podctl.runtime.network import NETWORK_NAME
-
-    for network in api.networks(names=[NETWORK_NAME]):
-        if network["Name"] == NETWORK_NAME:
-            return str(network["Id"])
-    raise RuntimeError(f"no {NETWORK_NAME} network: podctl has made no pod yet")
 
 
 def docker_pod(tag: str, side_car: bool = True) -> list[str]:
