@@ -54,6 +54,7 @@ EXPLAIN_ROOTS = {
     "DaemonSet": ("apps/v1", "io.k8s.api.apps.v1.DaemonSet"),
     "Job": ("batch/v1", "io.k8s.api.batch.v1.Job"),
     "CronJob": ("batch/v1", "io.k8s.api.batch.v1.CronJob"),
+    "EndpointSlice": ("discovery.k8s.io/v1", "io.k8s.api.discovery.v1.EndpointSlice"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -71,6 +72,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.core.v1.SecretList", "io.k8s.api.apps.v1.ReplicaSetList",
     "io.k8s.api.apps.v1.DeploymentList", "io.k8s.api.apps.v1.DaemonSetList",
     "io.k8s.api.batch.v1.JobList", "io.k8s.api.batch.v1.CronJobList",
+    "io.k8s.api.discovery.v1.EndpointSliceList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
@@ -93,7 +95,7 @@ def short_name(ref: str) -> str:
     other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
-    for group in ("apps", "batch"):
+    for group in ("apps", "batch", "discovery"):
         if ref.startswith(f"io.k8s.api.{group}.v1."):
             return f"{group}." + ref.removeprefix(f"io.k8s.api.{group}.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):

@@ -28,6 +28,7 @@ from podctl.controllers.deletion import (
 )
 from podctl.controllers.deployment_sync import sync_deployment
 from podctl.controllers.endpoints import sync_endpoints
+from podctl.controllers.endpointslices import slice_service, sync_endpoint_slices
 from podctl.controllers.job_sync import sync_job
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
@@ -49,7 +50,8 @@ from podctl.workqueue import Workers, WorkQueue
 log = logging.getLogger("podctl.controller")
 
 WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Node", "Namespace",
-                 "Service", "Endpoints", "ConfigMap", "Secret", "DaemonSet", "Job", "CronJob")
+                 "Service", "Endpoints", "EndpointSlice", "ConfigMap", "Secret", "DaemonSet",
+                 "Job", "CronJob")
 # Kinds a pod change in their namespace may concern.
 POD_WATCHERS = (*REPLICATED_KINDS, "Service", "DaemonSet", "Job")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
@@ -230,7 +232,12 @@ class Controller:
             done = sync_endpoints(self.store, namespace, name)
             if done:
                 log.info("endpoints %s/%s %s", namespace, name, done)
+            sliced = sync_endpoint_slices(self.store, namespace, name)
+            if sliced:
+                log.info("endpointslices of %s/%s: %s", namespace, name, sliced)
             self.queue.add(DATAPLANE)
+        elif kind == "EndpointSlice":
+            self.queue.add(("Service", namespace, slice_service(self.store, namespace, name)))
         elif kind == "Endpoints":
             self.queue.add(DATAPLANE)
         elif kind in ("ConfigMap", "Secret"):

@@ -29,6 +29,8 @@ class Resource:
     verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch",
                               "update", "watch")
     categories: tuple[str, ...] = ()
+    # The warning the API server attaches to every request for a deprecated kind.
+    deprecation: str | None = None
 
     def words(self) -> tuple[str, ...]:
         """Every spelling kubectl accepts for this resource, lower case."""
@@ -45,7 +47,9 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("nodes", "node", ("no",), "Node", False),
     Resource("events", "event", ("ev",), "Event", True),
     Resource("services", "service", ("svc",), "Service", True, categories=("all",)),
-    Resource("endpoints", "endpoints", ("ep",), "Endpoints", True),
+    Resource("endpoints", "endpoints", ("ep",), "Endpoints", True,
+             deprecation="v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 "
+                         "EndpointSlice"),
     # configuration objects (issue 12)
     Resource("configmaps", "configmap", ("cm",), "ConfigMap", True),
     Resource("secrets", "secret", (), "Secret", True),
@@ -61,6 +65,11 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("cronjobs", "cronjob", ("cj",), "CronJob", True, api_version="batch/v1",
              categories=("all",)),
     Resource("jobs", "job", (), "Job", True, api_version="batch/v1", categories=("all",)),
+    # After batch, as the API server orders its groups. Kept by podctl's EndpointSlice
+    # controller only: read and deleted (it makes them again), never written by users.
+    Resource("endpointslices", "endpointslice", (), "EndpointSlice", True,
+             api_version="discovery.k8s.io/v1",
+             verbs=("delete", "deletecollection", "get", "list", "watch")),
 )}
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)

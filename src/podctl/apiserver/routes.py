@@ -315,6 +315,18 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
 HANDLER_MODULES = ("podctl.apiserver.podlogs", "podctl.apiserver.podexec")
 
 
+async def _deprecation_warning(request: web.Request, response: web.StreamResponse) -> None:
+    """Every request for a deprecated kind, whatever its verb or outcome, carries the
+    API server's warning (kubectl prints it as `Warning: ...`), watches included."""
+    segments = [s for s in request.path.split("/") if s]
+    if len(segments) < 3 or segments[0] not in ("api", "apis"):
+        return
+    call = parse_call(segments)
+    deprecation = call.target.resource.deprecation if call is not None else None
+    if deprecation:
+        response.headers.add("Warning", f'299 - "{deprecation}"')
+
+
 def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:
     import importlib
 
@@ -322,5 +334,6 @@ def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:
         importlib.import_module(module)
     app = web.Application(middlewares=middlewares, client_max_size=32 * 1024 * 1024)
     app["ctx"] = ctx
+    app.on_response_prepare.append(_deprecation_warning)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

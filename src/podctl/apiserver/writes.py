@@ -26,6 +26,7 @@ from podctl.controllers.deletion import (
     mark_owner_deleting,
     mark_pod_deleting,
 )
+from podctl.controllers.endpointslices import delete_service_endpoints
 from podctl.controllers.replication import NAME_ALPHABET, set_replicas
 from podctl.controllers.services import create_service, update_service
 from podctl.errors import Conflict, DockerUnavailable, Invalid
@@ -36,7 +37,11 @@ from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
 
 OWNER_KINDS = ("ReplicationController", "ReplicaSet", "DaemonSet", "Job")
-READ_ONLY = ("Event",)
+# Kinds podctl writes itself, with who does.
+READ_ONLY = {"Event": "podctl records events itself",
+             "EndpointSlice": "podctl's EndpointSlice controller keeps endpointslices itself"}
+# Of those, kinds a client may still delete: the controller makes them again.
+DELETABLE = ("EndpointSlice",)
 # Fields the server sets: a client's values are ignored on create.
 SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
                  "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink")
@@ -45,8 +50,8 @@ CONFLICT_RETRIES = 5
 
 def _refuse_read_only(kind: str) -> None:
     if kind in READ_ONLY:
-        raise ApiError("MethodNotAllowed", f"podctl records {meta.plural(kind)} itself; they "
-                       "cannot be written through the API", {})
+        raise ApiError("MethodNotAllowed", f"{READ_ONLY[kind]}; they cannot be written "
+                       "through the API", {})
 
 
 def _causes(message: str) -> tuple[str, str]:
@@ -341,7 +346,8 @@ def delete(store: Store, kind: str, namespace: str, name: str, opts: DeleteOptio
     """DELETE with podctl's deletion model: the object is marked (deletionTimestamp and the
     finalizer saying what happens to its dependents) and the controller finishes it; what
     has nothing to wait for goes at once. The marked object, or a Success Status."""
-    _refuse_read_only(kind)
+    if kind not in DELETABLE:
+        _refuse_read_only(kind)
     current = _stored(store, kind, namespace, name)
     group = meta.api_version(kind).rpartition("/")[0]
     gone = success(meta.RESOURCES[kind].name, name, meta.uid_of(current), group)
@@ -371,8 +377,8 @@ def delete(store: Store, kind: str, namespace: str, name: str, opts: DeleteOptio
     else:
         store.delete(kind, namespace, name, meta.uid_of(current))
         if kind == "Service":
-            # What the endpoints controller does for a Service that is gone.
-            store.delete("Endpoints", namespace, name)
+            # What the endpoint controllers do for a Service that is gone.
+            delete_service_endpoints(store, namespace, name)
         return gone
     if marked is None or store.get_by_uid(meta.uid_of(current)) is None:
         return gone

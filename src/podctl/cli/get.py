@@ -44,9 +44,12 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
 
     missing: list[NotFound] = []
     unreachable: list[str] = []
-    if any(kind == "Endpoints" for kind, _ in request.targets):
-        terminal.warn("v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 "
-                      "EndpointSlice")
+    from podctl.api.meta import RESOURCES
+
+    for deprecation in dict.fromkeys(RESOURCES[kind].deprecation
+                                     for kind, _ in request.targets):
+        if deprecation:
+            terminal.warn(deprecation)
     objs, single = get_objects(request, missing, unreachable)
     if sort_by:
         from podctl.printers.output import sort_by as order

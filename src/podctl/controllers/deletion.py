@@ -149,16 +149,16 @@ def mark_namespace_deleting(store: Store, name: str) -> Obj | None:
 
 def advance_namespace_deletion(store: Store, name: str, grace: int | None = None) -> list[Obj]:
     """One step of a Terminating namespace's deletion: its controllers go (their pods with
-    them), so do its Services, Endpoints, ConfigMaps and Secrets, its pods are marked, and
-    the namespace goes once it is empty. The store refuses new content in it, so nothing
-    can appear after the listing. Returns the pods marked."""
+    them), so do its Services, Endpoints, EndpointSlices, ConfigMaps and Secrets, its pods
+    are marked, and the namespace goes once it is empty. The store refuses new content in
+    it, so nothing can appear after the listing. Returns the pods marked."""
     for deployment in store.list("Deployment", name):
         store.delete("Deployment", name, meta.name_of(deployment), meta.uid_of(deployment))
     for kind in REPLICATED_KINDS:
         for rc in store.list(kind, name):
             with file_lock(f"rc-{meta.uid_of(rc)}"):
                 store.delete(kind, name, meta.name_of(rc), meta.uid_of(rc))
-    for kind in ("Service", "Endpoints", "ConfigMap", "Secret"):
+    for kind in ("Service", "Endpoints", "EndpointSlice", "ConfigMap", "Secret"):
         for obj in store.list(kind, name):
             store.delete(kind, name, meta.name_of(obj), meta.uid_of(obj))
     pods = store.list("Pod", name)

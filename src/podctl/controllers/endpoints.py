@@ -4,6 +4,7 @@ what changed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from podctl.api import meta
@@ -52,11 +53,20 @@ def _ready(pod: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
+def pod_hostname(service: Obj, pod: Obj) -> str | None:
+    """The pod's hostname when its subdomain is the Service (ShouldSetHostname)."""
+    spec = pod.get("spec") or {}
+    if spec.get("hostname") and spec.get("subdomain") == meta.name_of(service):
+        return str(spec["hostname"])
+    return None
+
+
 def _address(service: Obj, pod: Obj) -> Obj:
     spec = pod.get("spec") or {}
     address: Obj = {"ip": pod["status"]["podIP"]}
-    if spec.get("hostname") and spec.get("subdomain") == meta.name_of(service):
-        address["hostname"] = spec["hostname"]
+    hostname = pod_hostname(service, pod)
+    if hostname:
+        address["hostname"] = hostname
     if spec.get("nodeName"):
         address["nodeName"] = spec["nodeName"]
     address["targetRef"] = {"kind": "Pod", "namespace": meta.namespace_of(pod),
@@ -64,33 +74,71 @@ def _address(service: Obj, pod: Obj) -> Obj:
     return address
 
 
+# A resolved Service port: (name, number, protocol, appProtocol or None).
+Port = tuple[str, int, str, str | None]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A selected pod that may be an endpoint, with the Service ports it resolves."""
+
+    pod: Obj
+    ports: tuple[Port, ...]
+    serving: bool  # the pod is Ready
+    terminating: bool
+
+    def ready(self, service: Obj) -> bool:
+        """Ready as both controllers mean it: never while terminating, unless the Service
+        publishes not-ready addresses."""
+        return bool(service["spec"].get("publishNotReadyAddresses")) or \
+            (self.serving and not self.terminating)
+
+
+def candidates(service: Obj, pods: list[Obj]) -> list[Candidate]:
+    """The pods that may be endpoints (ShouldPodBeInEndpoints, terminating ones included)
+    with the ports each resolves (FindPort per Service port; an unresolved port is left
+    out). Shared by the Endpoints and the EndpointSlice plans."""
+    out = []
+    for pod in pods:
+        status = pod.get("status") or {}
+        if status.get("phase") in TERMINAL_PHASES or not status.get("podIP"):
+            continue
+        ports: list[Port] = []
+        for service_port in service["spec"].get("ports") or []:
+            number = find_port(pod, service_port)
+            if number is not None:
+                ports.append((service_port.get("name", ""), number,
+                              service_port.get("protocol", "TCP"),
+                              service_port.get("appProtocol")))
+        out.append(Candidate(pod, tuple(ports), _ready(pod),
+                             bool(pod["metadata"].get("deletionTimestamp"))))
+    return out
+
+
+def owned_labels(service: Obj) -> dict[str, str]:
+    """The Service's labels, with the headless mark when it has no cluster IP."""
+    labels = dict(meta.labels_of(service))
+    if service["spec"].get("clusterIP") == "None":
+        labels[HEADLESS_LABEL] = ""
+    return labels
+
+
 def plan_endpoints(service: Obj, pods: list[Obj]) -> Obj:
     """The Endpoints a Service with a selector should have, given its selected pods with
     their status (syncService of the endpoints controller)."""
     spec = service["spec"]
     publish = bool(spec.get("publishNotReadyAddresses"))
-    subsets: dict[tuple[tuple[str, int, str], ...], dict[str, list[Obj]]] = {}
-    for pod in pods:
-        status = pod.get("status") or {}
-        terminating = bool(pod["metadata"].get("deletionTimestamp"))
-        if status.get("phase") in TERMINAL_PHASES or not status.get("podIP"):
+    subsets: dict[tuple[Port, ...], dict[str, list[Obj]]] = {}
+    for candidate in candidates(service, pods):
+        if candidate.terminating and not publish:
             continue
-        if terminating and not publish:
+        if spec.get("ports") and not candidate.ports:
             continue
-        ports = []
-        for service_port in spec.get("ports") or []:
-            number = find_port(pod, service_port)
-            if number is not None:
-                ports.append((service_port.get("name", ""), number,
-                              service_port.get("protocol", "TCP")))
-        if spec.get("ports") and not ports:
-            continue
-        ready = publish or (_ready(pod) and not terminating)
-        bucket = subsets.setdefault(tuple(ports), {"addresses": [], "notReadyAddresses": []})
-        bucket["addresses" if ready else "notReadyAddresses"].append(_address(service, pod))
-    labels = dict(meta.labels_of(service))
-    if spec.get("clusterIP") == "None":
-        labels[HEADLESS_LABEL] = ""
+        bucket = subsets.setdefault(candidate.ports,
+                                    {"addresses": [], "notReadyAddresses": []})
+        field = "addresses" if candidate.ready(service) else "notReadyAddresses"
+        bucket[field].append(_address(service, candidate.pod))
+    labels = owned_labels(service)
     metadata: Obj = {"name": meta.name_of(service), "namespace": meta.namespace_of(service)}
     if labels:
         metadata["labels"] = labels
@@ -101,15 +149,23 @@ def plan_endpoints(service: Obj, pods: list[Obj]) -> Obj:
     return endpoints
 
 
-def _subset(ports: tuple[tuple[str, int, str], ...], bucket: dict[str, list[Obj]]) -> Obj:
+def endpoint_port(port: Port) -> Obj:
+    """An EndpointPort, as both APIs spell it (an unnamed port has no name here)."""
+    name, number, protocol, app_protocol = port
+    out: Obj = {**({"name": name} if name else {}), "port": number, "protocol": protocol}
+    if app_protocol:
+        out["appProtocol"] = app_protocol
+    return out
+
+
+def _subset(ports: tuple[Port, ...], bucket: dict[str, list[Obj]]) -> Obj:
     subset: Obj = {}
     for field in ("addresses", "notReadyAddresses"):
         if bucket[field]:
             subset[field] = sorted(bucket[field],
                                    key=lambda a: (a["ip"], a["targetRef"]["uid"]))
     if ports:
-        subset["ports"] = [{**({"name": name} if name else {}), "port": number,
-                            "protocol": protocol} for name, number, protocol in ports]
+        subset["ports"] = [endpoint_port(port) for port in ports]
     return subset
 
 

@@ -12,6 +12,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
 from podctl.controllers.endpoints import sync_endpoints
+from podctl.controllers.endpointslices import sync_endpoint_slices
 from podctl.controllers.services import create_service
 from podctl.errors import AlreadyExists, DockerUnavailable, NotFound, PodctlError
 from podctl.home import podctl_home
@@ -175,12 +176,13 @@ def users_if_no_controller(store: Store, kind: str, namespace: str, name: str) -
 
 
 def endpoints_if_no_controller(store: Store, namespace: str) -> None:
-    """With no controller running, bring the namespace's Endpoints up to date once, here,
-    as the endpoints controller would after this write."""
+    """With no controller running, bring the namespace's Endpoints and EndpointSlices up to
+    date once, here, as the endpoint controllers would after this write."""
     if controller_running(podctl_home()):
         return
     for service in store.list("Service", namespace):
         sync_endpoints(store, namespace, meta.name_of(service))
+        sync_endpoint_slices(store, namespace, meta.name_of(service))
 
 
 def _store_pod(store: Store, pod: Obj, docker: DockerWork) -> Obj:

@@ -15,6 +15,7 @@ from podctl.controllers.deletion import (
     mark_namespace_deleting,
     mark_pod_deleting,
 )
+from podctl.controllers.endpointslices import delete_service_endpoints
 from podctl.errors import NotFound, PodctlError
 from podctl.ops.session import open_store
 from podctl.ops.views import user_selector
@@ -151,8 +152,8 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
         else:
             store.delete(kind, namespace, name)
             if kind == "Service":
-                # What the endpoints controller does for a Service that is gone.
-                store.delete("Endpoints", namespace, name)
+                # What the endpoint controllers do for a Service that is gone.
+                delete_service_endpoints(store, namespace, name)
             yield f'{meta.singular(kind)} "{name}" deleted', None
     for line in delete_pods(store, pods, request.grace, request.force):
         yield line, None

@@ -68,11 +68,14 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
 
             texts.append(describe_cronjob(obj, events, now))
         elif kind == "Service":
-            endpoints = store.get("Endpoints", obj["metadata"]["namespace"],
-                                  obj["metadata"]["name"])
-            texts.append(service_printer.describe_service(obj, endpoints, events, now))
+            from podctl.controllers.endpointslices import service_slices
+
+            slices = service_slices(store, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            texts.append(service_printer.describe_service(obj, slices, events, now))
         elif kind == "Endpoints":
             texts.append(service_printer.describe_endpoints(obj, events, now))
+        elif kind == "EndpointSlice":
+            texts.append(service_printer.describe_endpoint_slice(obj, events, now))
         elif kind == "ConfigMap":
             texts.append(config_printer.describe_configmap(obj, events, now))
         elif kind == "Secret":

@@ -42,8 +42,10 @@ from podctl.printers.daemonsets import DS_HEADERS, DS_WIDE_HEADERS, daemon_set_r
 from podctl.printers.pods import POD_HEADERS, POD_WIDE_HEADERS, pod_row
 from podctl.printers.services import (
     ENDPOINTS_HEADERS,
+    ENDPOINTSLICE_HEADERS,
     SERVICE_HEADERS,
     SERVICE_WIDE_HEADERS,
+    endpoint_slice_row,
     endpoints_row,
     service_row,
 )
@@ -74,6 +76,7 @@ TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
     "Event": (EVENT_HEADERS, [], event_row),
     "Service": (SERVICE_HEADERS, SERVICE_WIDE_HEADERS, service_row),
     "Endpoints": (ENDPOINTS_HEADERS, [], endpoints_row),
+    "EndpointSlice": (ENDPOINTSLICE_HEADERS, [], endpoint_slice_row),
     "ConfigMap": (CONFIGMAP_HEADERS, [], configmap_row),
     "Secret": (SECRET_HEADERS, [], secret_row),
     "Job": (JOB_HEADERS, JOB_WIDE_HEADERS, job_row),

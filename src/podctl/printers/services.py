@@ -1,4 +1,4 @@
-"""kubectl's columns and describe layouts for Services and Endpoints."""
+"""kubectl's columns and describe layouts for Services, Endpoints and EndpointSlices."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from podctl.printers.describe import Lines, describe_events, multiline_map
 SERVICE_HEADERS = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
 SERVICE_WIDE_HEADERS = ["SELECTOR"]
 ENDPOINTS_HEADERS = ["NAME", "ENDPOINTS", "AGE"]
+ENDPOINTSLICE_HEADERS = ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
 SHOWN_ENDPOINTS = 3
 LB_INGRESS_WIDTH = 16
 
@@ -55,34 +56,29 @@ def service_row(svc: Obj, now: datetime, wide: bool) -> list[str]:
     return row
 
 
-def endpoint_list(subsets: list[Obj], port_name: str | None = None) -> tuple[str, int]:
-    """Ready `ip:port` entries, subset by subset, port by port: the first three, then
-    ` + N more...`; with `port_name`, only that port's. The text and how many there are."""
+def endpoints_text(subsets: list[Obj]) -> str:
+    """Ready `ip:port` entries (bare IPs from a subset without ports), subset by subset,
+    port by port: the first three, then ` + N more...`."""
     entries: list[str] = []
     for subset in subsets:
-        ports = [p for p in subset.get("ports") or []
-                 if port_name is None or p.get("name", "") == port_name]
         addresses = subset.get("addresses") or []
-        if not subset.get("ports") and port_name is None:
+        if not subset.get("ports"):
             entries.extend(a["ip"] for a in addresses)
             continue
-        for port in ports:
+        for port in subset["ports"]:
             entries.extend(f"{a['ip']}:{port['port']}" for a in addresses)
-    text = ",".join(entries[:SHOWN_ENDPOINTS])
-    if len(entries) > SHOWN_ENDPOINTS:
-        text += f" + {len(entries) - SHOWN_ENDPOINTS} more..."
-    return text, len(entries)
+    return _more(entries, len(entries), "<none>")
 
 
 def endpoints_row(ep: Obj, now: datetime, wide: bool) -> list[str]:
-    text, _ = endpoint_list(ep.get("subsets") or [])
-    return [ep["metadata"]["name"], text or "<none>",
+    return [ep["metadata"]["name"], endpoints_text(ep.get("subsets") or []),
             age(ep["metadata"].get("creationTimestamp"), now)]
 
 
-def describe_service(svc: Obj, endpoints: Obj | None, events: list[dict[str, Any]],
+def describe_service(svc: Obj, slices: list[Obj], events: list[dict[str, Any]],
                      now: datetime) -> str:
-    """kubectl describe svc (endpoints per port come from the Service's Endpoints)."""
+    """kubectl describe svc: endpoints per port come from the EndpointSlices labelled with
+    the Service's name."""
     md, spec = svc["metadata"], svc.get("spec") or {}
     status = svc.get("status") or {}
     service_type = spec.get("type", "ClusterIP")
@@ -109,7 +105,6 @@ def describe_service(svc: Obj, endpoints: Obj | None, events: list[dict[str, Any
                for i in (status.get("loadBalancer") or {}).get("ingress") or []]
     if ingress:
         w.add(0, f"LoadBalancer Ingress:\t{', '.join(ingress)}")
-    subsets = (endpoints or {}).get("subsets") or []
     for port in spec.get("ports") or []:
         name = port.get("name") or "<unset>"
         protocol = port.get("protocol", "TCP")
@@ -119,13 +114,109 @@ def describe_service(svc: Obj, endpoints: Obj | None, events: list[dict[str, Any
             w.add(0, f"AppProtocol:\t{port['appProtocol']}")
         if port.get("nodePort"):
             w.add(0, f"NodePort:\t{name}  {port['nodePort']}/{protocol}")
-        text, _ = endpoint_list(subsets, port.get("name", ""))
-        w.add(0, f"Endpoints:\t{text if endpoints is not None else '<none>'}")
+        w.add(0, f"Endpoints:\t{slice_endpoints(slices, port.get('name', ''))}")
     w.add(0, f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}")
     if spec.get("externalTrafficPolicy"):
         w.add(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}")
     if spec.get("internalTrafficPolicy"):
         w.add(0, f"Internal Traffic Policy:\t{spec['internalTrafficPolicy']}")
+    return _with_events(w, events, now)
+
+
+def _more(entries: list[str], count: int, empty: str) -> str:
+    """The first three entries, then ` + N more...` counting every one seen."""
+    text = ",".join(entries[:SHOWN_ENDPOINTS])
+    if count > SHOWN_ENDPOINTS:
+        return f"{text} + {count - SHOWN_ENDPOINTS} more..."
+    return text or empty
+
+
+def slice_ports_text(ports: list[Obj] | None) -> str:
+    """PORTS: each port's number (its name when it has none, `*` without either)."""
+    shown = [str(p["port"]) if p.get("port") is not None else p.get("name") or "*"
+             for p in ports or []]
+    return _more(shown, len(shown), "<unset>")
+
+
+def slice_addresses_text(endpoints: list[Obj] | None) -> str:
+    """ENDPOINTS: every address of every endpoint, ready or not."""
+    shown = [a for e in endpoints or [] for a in e.get("addresses") or []]
+    return _more(shown, len(shown), "<unset>")
+
+
+def endpoint_slice_row(eps: Obj, now: datetime, wide: bool) -> list[str]:
+    return [eps["metadata"]["name"], str(eps.get("addressType", "")),
+            slice_ports_text(eps.get("ports")), slice_addresses_text(eps.get("endpoints")),
+            age(eps["metadata"].get("creationTimestamp"), now)]
+
+
+def _is_ready(endpoint: Obj) -> bool:
+    """An endpoint whose readiness is unset counts as ready."""
+    return (endpoint.get("conditions") or {}).get("ready") is not False
+
+
+def slice_endpoints(slices: list[Obj], port_name: str) -> str:
+    """describe svc's Endpoints line for one Service port: ready `ip:port` of the slices'
+    ports of that name (bare addresses from a slice without ports), the first three then
+    ` + N more...`; `<none>` without any slice. As kubectl counts: once three are shown,
+    any further endpoint, even a not-ready one, makes the ` + N more...` suffix."""
+    if not slices:
+        return "<none>"
+    shown: list[str] = []
+    more, count = False, 0
+    for eps in slices:
+        ports = eps.get("ports") or []
+        targets: list[int | None] = [None] if not ports else \
+            [p.get("port") for p in ports if p.get("name") == port_name]
+        for target in targets:
+            for endpoint in eps.get("endpoints") or []:
+                if len(shown) == SHOWN_ENDPOINTS:
+                    more = True
+                if not _is_ready(endpoint):
+                    continue
+                if not more:
+                    address = endpoint["addresses"][0]
+                    shown.append(address if target is None else f"{address}:{target}")
+                count += 1
+    text = ",".join(shown)
+    return f"{text} + {count - SHOWN_ENDPOINTS} more..." if more else text
+
+
+def describe_endpoint_slice(eps: Obj, events: list[dict[str, Any]], now: datetime) -> str:
+    md = eps["metadata"]
+    w = Lines()
+    w.add(0, f"Name:\t{md['name']}")
+    w.add(0, f"Namespace:\t{md['namespace']}")
+    multiline_map(w, "Labels", md.get("labels"))
+    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    w.add(0, f"AddressType:\t{eps.get('addressType', '')}")
+    ports = eps.get("ports") or []
+    if not ports:
+        w.add(0, "Ports: <unset>")
+    else:
+        w.add(0, "Ports:")
+        w.add(1, "Name\tPort\tProtocol")
+        w.add(1, "----\t----\t--------")
+        for port in ports:
+            number = port.get("port")
+            w.add(1, f"{port.get('name') or '<unset>'}\t"
+                     f"{'<unset>' if number is None else number}\t{port.get('protocol', '')}")
+    endpoints = eps.get("endpoints") or []
+    if not endpoints:
+        w.add(0, "Endpoints: <none>")
+    else:
+        w.add(0, "Endpoints:")
+        for endpoint in endpoints:
+            w.add(1, f"- Addresses:\t{', '.join(endpoint.get('addresses') or []) or '<none>'}")
+            w.add(2, "Conditions:")
+            ready = (endpoint.get("conditions") or {}).get("ready")
+            w.add(3, f"Ready:\t{'<unset>' if ready is None else str(ready).lower()}")
+            w.add(2, f"Hostname:\t{endpoint.get('hostname', '<unset>')}")
+            ref = endpoint.get("targetRef")
+            if ref:
+                w.add(2, f"TargetRef:\t{ref.get('kind', '')}/{ref.get('name', '')}")
+            w.add(2, f"NodeName:\t{endpoint.get('nodeName', '<unset>')}")
+            w.add(2, f"Zone:\t{endpoint.get('zone', '<unset>')}")
     return _with_events(w, events, now)
 
 
