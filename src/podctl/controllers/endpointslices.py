@@ -216,7 +216,10 @@ def _update(store: Store, current: Obj, desired: Obj) -> bool:
         nonlocal wrote
         if _same(fresh, desired):
             return False
-        fresh["metadata"]["labels"] = dict(desired["metadata"]["labels"])
+        md = fresh["metadata"]
+        md["labels"] = dict(desired["metadata"]["labels"])
+        # The API server counts every change of a slice in its generation.
+        md["generation"] = int(md.get("generation", 1)) + 1
         for key in ("addressType", "endpoints", "ports"):
             fresh[key] = copy.deepcopy(desired[key])
         wrote = True
