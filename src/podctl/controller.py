@@ -28,7 +28,7 @@ from podctl.controllers.deletion import (
 )
 from podctl.controllers.deployment_sync import sync_deployment
 from podctl.controllers.endpoints import sync_endpoints
-from podctl.controllers.endpointslices import slice_service, sync_endpoint_slices
+from podctl.controllers.endpointslices import SERVICE_NAME_LABEL, sync_endpoint_slices
 from podctl.controllers.job_sync import sync_job
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
@@ -80,6 +80,8 @@ class Controller:
         # Containers a failed probe wants killed, done by that pod's own worker.
         self._kills: dict[tuple[str, str], list[tuple[str, int]]] = {}
         self._kills_lock = threading.Lock()
+        # (namespace, slice name) -> the Service it is for, to sync once the slice is deleted.
+        self._slice_services: dict[tuple[str, str], str] = {}
 
     def run(self, stop: threading.Event) -> None:
         loops: list[tuple[str, Callable[[threading.Event], None]]] = [
@@ -237,7 +239,7 @@ class Controller:
                 log.info("endpointslices of %s/%s: %s", namespace, name, sliced)
             self.queue.add(DATAPLANE)
         elif kind == "EndpointSlice":
-            self.queue.add(("Service", namespace, slice_service(self.store, namespace, name)))
+            self._slice_changed(namespace, name)
         elif kind == "Endpoints":
             self.queue.add(DATAPLANE)
         elif kind in ("ConfigMap", "Secret"):
@@ -249,6 +251,19 @@ class Controller:
 
     def _reserve(self) -> ipaddress.IPv4Network:
         return reserve_service_range(home_id(self.store.path.parent))
+
+    def _slice_changed(self, namespace: str, name: str) -> None:
+        """Only a deleted slice calls for its Service's sync: clients may delete slices but
+        never write them, and the controller's own writes need no answer. Which Service a
+        deleted slice was for is remembered from when it existed (or, for one never seen,
+        read from its generated name)."""
+        found = self.store.get("EndpointSlice", namespace, name)
+        if found is not None:
+            self._slice_services[(namespace, name)] = \
+                meta.labels_of(found).get(SERVICE_NAME_LABEL, "")
+            return
+        service = self._slice_services.pop((namespace, name), None) or name.rpartition("-")[0]
+        self.queue.add(("Service", namespace, service))
 
     def _wake_users(self, kind: str, namespace: str, name: str) -> None:
         """A ConfigMap or Secret changed: the pods that use it may be waiting for it

@@ -86,6 +86,20 @@ def test_kubectl_reads_the_slices_of_a_deployment_service(podctl: Podctl,
     assert listed.out.splitlines()[1].split()[1] == ",".join(f"{ip}:8080" for ip in pod_ips)
     assert kubectl.run("get", "endpointslices").err == ""
 
+    # Clients may delete a slice (the controller makes it again) but never write one.
+    assert kubectl("delete", "endpointslice", name) == \
+        f'endpointslice.discovery.k8s.io "{name}" deleted from default namespace\n'
+    remade = poll(lambda: (s := slices(kubectl, "web")) and len(ready_ips(s)) == 2 and s,
+                  60, "the slice made again")
+    name = remade[0]["metadata"]["name"]
+    mine = podctl.tmp / "slice.yaml"
+    mine.write_text("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n"
+                    "  name: mine\naddressType: IPv4\nendpoints:\n- addresses: [10.1.2.3]\n")
+    assert kubectl.fails("create", "-f", str(mine)) == (
+        f'Error from server (MethodNotAllowed): error when creating "{mine}": podctl\'s '
+        "EndpointSlice controller keeps endpointslices itself; they cannot be written "
+        "through the API\n")
+
     kubectl("scale", "deployment", "web", "--replicas=0")
     emptied = poll(lambda: (s := slices(kubectl, "web")) and not s[0].get("endpoints") and s,
                    90, "the slice to empty")

@@ -166,15 +166,6 @@ def delete_slices(store: Store, namespace: str, name: str) -> int:
                for s in _managed_slices(store, namespace, name))
 
 
-def slice_service(store: Store, namespace: str, name: str) -> str:
-    """The Service a changed slice is for: its label while it exists; once deleted, its
-    name without the generated suffix (a base cut to fit is found by the next resync)."""
-    found = store.get(KIND, namespace, name)
-    if found is not None and meta.labels_of(found).get(SERVICE_NAME_LABEL):
-        return meta.labels_of(found)[SERVICE_NAME_LABEL]
-    return name.rpartition("-")[0]
-
-
 def delete_service_endpoints(store: Store, namespace: str, name: str) -> None:
     """What the endpoint controllers do once a Service is gone: its Endpoints and its
     slices go."""
