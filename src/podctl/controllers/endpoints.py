@@ -115,12 +115,8 @@ def candidates(service: Obj, pods: list[Obj]) -> list[Candidate]:
     return out
 
 
-def owned_labels(service: Obj) -> dict[str, str]:
-    """The Service's labels, with the headless mark when it has no cluster IP."""
-    labels = dict(meta.labels_of(service))
-    if service["spec"].get("clusterIP") == "None":
-        labels[HEADLESS_LABEL] = ""
-    return labels
+def headless(service: Obj) -> bool:
+    return bool(service["spec"].get("clusterIP") == "None")
 
 
 def plan_endpoints(service: Obj, pods: list[Obj]) -> Obj:
@@ -138,7 +134,9 @@ def plan_endpoints(service: Obj, pods: list[Obj]) -> Obj:
                                     {"addresses": [], "notReadyAddresses": []})
         field = "addresses" if candidate.ready(service) else "notReadyAddresses"
         bucket[field].append(_address(service, candidate.pod))
-    labels = owned_labels(service)
+    labels = dict(meta.labels_of(service))
+    if headless(service):
+        labels[HEADLESS_LABEL] = ""
     metadata: Obj = {"name": meta.name_of(service), "namespace": meta.namespace_of(service)}
     if labels:
         metadata["labels"] = labels

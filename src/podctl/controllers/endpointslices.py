@@ -21,8 +21,8 @@ from podctl.controllers.endpoints import (
     Port,
     candidates,
     endpoint_port,
+    headless,
     managed,
-    owned_labels,
     pod_hostname,
     selected,
 )
@@ -44,7 +44,8 @@ def slice_labels(service: Obj) -> dict[str, str]:
     """The Service's own labels but the reserved ones, then the headless mark, the
     Service's name and the manager."""
     labels = {k: v for k, v in meta.labels_of(service).items() if k not in RESERVED_LABELS}
-    labels.update({k: v for k, v in owned_labels(service).items() if k == HEADLESS_LABEL})
+    if headless(service):
+        labels[HEADLESS_LABEL] = ""
     labels[SERVICE_NAME_LABEL] = meta.name_of(service)
     labels[MANAGED_BY_LABEL] = CONTROLLER_NAME
     return labels
