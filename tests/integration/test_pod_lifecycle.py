@@ -126,6 +126,36 @@ spec:
     assert 1.5 < elapsed < 8, elapsed
 
 
+def test_deleting_many_pods_gives_each_its_graceful_stop(
+    podctl: Podctl, docker_client: docker.DockerClient
+) -> None:
+    """More pods than a small pool of workers: each still gets SIGTERM first (their grace
+    periods run together, as on a node), none only a SIGKILL once its grace ran out while
+    it waited for its turn."""
+    count = 10
+    podctl.apply_yaml("---\n".join(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: stubborn-{i}}}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - {{name: sleeper, image: podctl/busybox:1, command: [sleep, "3600"]}}
+""" for i in range(count)))
+    uids = set(podctl.pod_uids())
+    since = int(time.time()) - 1
+    podctl("delete", "pods", "--all")
+    signals: dict[str, list[str]] = {}
+    for event in docker_client.events(since=since, until=int(time.time()) + 1, decode=True,
+                                      filters={"event": "kill",
+                                               "label": "io.kubernetes.docker.type=container"}):
+        labels = event["Actor"]["Attributes"]
+        if labels.get("io.kubernetes.pod.uid") in uids:
+            signals.setdefault(labels["io.kubernetes.pod.uid"], []).append(labels["signal"])
+    assert len(signals) == count
+    assert all(sent[0] == "15" for sent in signals.values()), signals
+
+
 def test_delete_by_file_and_by_selector(podctl: Podctl) -> None:
     podctl("create", "-f", str(MANIFESTS / "kubia-manual.yaml"))
     podctl("create", "-f", str(MANIFESTS / "kubia-manual-with-labels.yaml"))

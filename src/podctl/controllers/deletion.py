@@ -22,6 +22,7 @@ from podctl.store import Store
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 CASCADES = ("background", "foreground", "orphan")
+FINISHING = 256
 
 
 def mark_pod_deleting(store: Store, pod: Obj, grace: int | None = None) -> Obj | None:
@@ -70,10 +71,15 @@ def finish_pod(store: Store, pod: Obj) -> None:
 
 
 def finish_pods(store: Store, pods: list[Obj]) -> Iterator[Obj]:
-    """finish_pod for many, in parallel; yields each when gone, in the order given."""
+    """finish_pod for many, in parallel; yields each when gone, in the order given.
+
+    Every pod's graceful stop starts at once, as on a node: pods waiting for a free thread
+    would see their grace period (counted from the mark) run out, and get SIGKILL with no
+    SIGTERM first. Up to FINISHING at once; each holds one connection to the engine.
+    """
     if not pods:
         return
-    with ThreadPoolExecutor(max_workers=min(8, len(pods))) as pool:
+    with ThreadPoolExecutor(max_workers=min(FINISHING, len(pods))) as pool:
         futures = [pool.submit(finish_pod, store, pod) for pod in pods]
         for pod, future in zip(pods, futures, strict=True):
             future.result()

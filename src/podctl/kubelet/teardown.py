@@ -5,6 +5,7 @@ Apart from the kubelet's sync so that `delete` loads only what tearing down need
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,10 @@ from podctl.runtime import inventory
 from podctl.store import Store
 
 KUBELET = "kubelet"
+# Pods whose containers this process removes at once. Their graceful stops all run
+# together (each pod its whole grace period, as on a node), but removals are the engine's
+# own work: a burst of them from many pods at once only queues inside dockerd.
+_REMOVING = threading.BoundedSemaphore(8)
 
 
 def emit(store: Store, pod: Obj, type_: str, reason: str, message: str,
@@ -55,10 +60,12 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
         if grace > 0:
             deadline = time.monotonic() + grace
             parallel(lambda r: ctr.stop(r.id, grace), apps)
-            remaining = max(0, int(deadline - time.monotonic()))
-            parallel(lambda r: ctr.stop(r.id, min(remaining, 2)),
-                     [r for r in records if r.is_sandbox and r.running])
-        parallel(ctr.remove, [r.id for r in records])
+        with _REMOVING:
+            if grace > 0:
+                remaining = max(0, int(deadline - time.monotonic()))
+                parallel(lambda r: ctr.stop(r.id, min(remaining, 2)),
+                         [r for r in records if r.is_sandbox and r.running])
+            parallel(ctr.remove, [r.id for r in records])
         if any("emptyDir" in v for v in pod["spec"].get("volumes") or []):
             volumes.remove_pod_volumes(uid)
         configvolumes.remove(store.path.parent, uid)
