@@ -347,7 +347,8 @@ def rounds_get(client: docker.DockerClient, pods: int, rounds: int) -> None:
 
 def rounds_help(rounds: int) -> None:
     """`--help` against a bare interpreter, and against one that imports click (podctl's
-    command-line library, which `--help` cannot do without)."""
+    command-line library). After its first run (the dropped round 0) podctl prints the
+    top-level help from its cache (podctl/launch.py) without importing click."""
     rows = Rows()
     for i in range(rounds + 1):
         times = in_turn(i, [("podctl --help", lambda: cmd(PODCTL, "--help")),
