@@ -188,7 +188,8 @@ def test_deadline_fails_the_job_then_its_ttl_deletes_it(podctl: Podctl,
                    if c["type"] == "Failed"]
     assert (condition["reason"], condition["message"]) == (
         "DeadlineExceeded", "Job was active longer than specified deadline")
-    assert not job_pods(podctl, "slow")  # the running pod was deleted, not counted
+    # The condition lands once the pod is terminal; its removal from the store may follow.
+    podctl.wait_for(lambda: not job_pods(podctl, "slow"), message="the running pod's deletion")
     podctl.wait_for(lambda: "slow" not in podctl("get", "jobs", "-o", "name"), timeout=30,
                     message="the TTL controller's deletion")
 
