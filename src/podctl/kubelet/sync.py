@@ -74,10 +74,10 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
     parallel(ctr.remove, [r.id for r in actions.remove])
     if actions.sandbox_changed:
         emit(store, pod, "Normal", "SandboxChanged",
-              "Pod sandbox changed, it will be killed and re-created.")
+             "Pod sandbox changed, it will be killed and re-created.")
     for name in actions.changed:
         emit(store, pod, "Normal", "Killing",
-              f"Container {name} definition changed, will be restarted", name)
+             f"Container {name} definition changed, will be restarted", name)
     if actions.kill:
         parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
     _record_backoff(store, pod, state, actions)
@@ -101,7 +101,7 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
             if failure is None:
                 raise
             emit(store, pod, "Warning", "FailedCreatePodSandBox",
-                  f"Failed to create pod sandbox: {_api_message(failure)}")
+                 f"Failed to create pod sandbox: {_api_message(failure)}")
             return SyncResult(retry_in=backoff.BASE_SECONDS)
     return SyncResult(retry_in=actions.retry_in)
 
@@ -129,7 +129,7 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -
                 f" (offline? `make images` builds {sandbox.LOCAL_PAUSE_IMAGE}, which podctl "
                 "then uses)")
         emit(store, pod, "Warning", "FailedCreatePodSandBox",
-              f"Failed to create pod sandbox: {got.message}{hint}")
+             f"Failed to create pod sandbox: {got.message}{hint}")
         return None
     # The cluster DNS, once the home has one (its first Service brings it), as the kubelet's
     # --cluster-dns: a pod made before keeps the node's resolver until its sandbox is new.
@@ -154,7 +154,7 @@ def _record_backoff(store: Store, pod: Obj, state: dict[str, Any],
                        f"pod={pod_ref}",
         }
         emit(store, pod, "Warning", "BackOff",
-              f"Back-off restarting failed container {name} in pod {pod_ref}", name)
+             f"Back-off restarting failed container {name} in pod {pod_ref}", name)
 
 
 def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, Any],
@@ -242,11 +242,11 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
         return {"reason": got.reason, "message": got.message}
     if got.pulled:
         emit(store, pod, "Normal", "Pulled",
-              f'Successfully pulled image "{image}" in {got.seconds:.3g}s '
-              f"({got.seconds:.3g}s including waiting). Image size: {got.size} bytes.", name)
+             f'Successfully pulled image "{image}" in {got.seconds:.3g}s '
+             f"({got.seconds:.3g}s including waiting). Image size: {got.size} bytes.", name)
     elif policy != "Always":
         emit(store, pod, "Normal", "Pulled",
-              f'Container image "{image}" already present on machine', name)
+             f'Container image "{image}" already present on machine', name)
     try:
         for warning in configenv.env_from(meta.namespace_of(pod), spec, ctx.config).warnings:
             emit(store, pod, "Warning", "InvalidEnvironmentVariableNames", warning)
@@ -266,7 +266,7 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
     except api_error() as exc:
         message = _api_message(exc)
         emit(store, pod, "Warning", "Failed",
-              f'Error: failed to start container "{name}": {message}', name)
+             f'Error: failed to start container "{name}": {message}', name)
         return None  # Docker keeps the error on the container: status says ContainerCannotRun
     emit(store, pod, "Normal", "Started", f"Started container {name}", name)
     return None
