@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from podctl.manifest.problems import ManifestError, Problem
     from podctl.manifest.render import Excerpt, excerpts, format_problems
 
-_HOMES = {
+_SUBMODULE = {
     "Checked": "check", "check_document": "check", "invalid_summary": "check",
     "default_pod_spec": "defaults",
     "Document": "load", "FileResult": "load", "read_manifests": "load",
@@ -41,9 +41,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
+    submodule = _SUBMODULE.get(name)
+    if submodule is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{home}"), name)
+    value = getattr(import_module(f"{__name__}.{submodule}"), name)
     globals()[name] = value
     return value

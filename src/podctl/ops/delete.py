@@ -15,7 +15,6 @@ from podctl.controllers.deletion import (
     mark_namespace_deleting,
     mark_pod_deleting,
 )
-from podctl.controllers.endpointslices import delete_service_endpoints
 from podctl.errors import NotFound, PodctlError
 from podctl.ops.session import open_store
 from podctl.ops.views import user_selector
@@ -152,6 +151,8 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
         else:
             store.delete(kind, namespace, name)
             if kind == "Service":
+                from podctl.controllers.endpointslices import delete_service_endpoints
+
                 # What the endpoint controllers do for a Service that is gone.
                 delete_service_endpoints(store, namespace, name)
             yield f'{meta.singular(kind)} "{name}" deleted', None
