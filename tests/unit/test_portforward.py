@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from podctl.portforward.ports import (
     parse_addresses,
     parse_ports,
 )
-from podctl.portforward.relay import PUMPS
+from podctl.portforward.relay import PUMPS, on_this_host
 from podctl.portforward.target import Endpoint, Sighting, _kind_and_name
 
 # ---------------------------------------------------------------------------------------
@@ -469,6 +470,46 @@ def test_no_sockets_pipes_or_threads_left_after_200_connections(
     # <=: other tests in this worker process may still be releasing their own fds/threads
     assert settle(lambda: open_fds() <= fds and threads_but_idle_pumps() <= threads), (
         open_fds(), fds, threads_but_idle_pumps(), threads)
+
+
+def test_a_client_on_this_host_is_sent_to_without_pacing(upstream: Upstream,
+                                                          serve: Callable[..., Served]) -> None:
+    served = serve(Moving("127.0.0.1"), upstream.port)
+    with served.connect() as sock:
+        sock.sendall(b"echo\nx")
+        assert sock.recv(10) == b"x"  # relaying: the forward's end is set up
+        forward_end = accepted_socket(sock.getsockname())
+        with forward_end:
+            cc = forward_end.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16)
+        assert cc.rstrip(b"\0") == b"reno"
+
+
+def test_only_loopback_connections_are_on_this_host() -> None:
+    assert on_this_host("127.0.0.1", "127.0.0.1")
+    assert on_this_host("127.0.0.1", "127.0.0.5")
+    assert on_this_host("::1", "::1")
+    assert on_this_host("192.0.2.2", "192.0.2.2")  # the host's own address goes over lo
+    assert not on_this_host("192.0.2.2", "192.0.2.7")
+    assert not on_this_host("fd00::2", "fd00::3")
+
+
+def accepted_socket(peer: tuple[str, int]) -> socket.socket:
+    """A duplicate of this process's socket connected to `peer` (the forward accepted it)."""
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            copy = os.dup(int(fd))
+        except OSError:  # the listing's own fd, closed by now
+            continue
+        try:
+            sock = socket.socket(fileno=copy)
+        except OSError:  # not a socket
+            os.close(copy)
+            continue
+        with suppress(OSError):
+            if sock.type == socket.SOCK_STREAM and sock.getpeername() == peer:
+                return sock
+        sock.close()
+    raise AssertionError(f"no socket connected to {peer}")
 
 
 # ---------------------------------------------------------------------------------------
