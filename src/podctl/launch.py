@@ -32,8 +32,14 @@ def main() -> None:
         text = _render_help()
         if cached is not None:
             _keep(cached, text)
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader left (`podctl --help | true`): no traceback, and none from the flush at
+        # exit either; the status is the one the commands give in that case.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 def help_cache() -> str | None:

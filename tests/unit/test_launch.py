@@ -64,3 +64,17 @@ def test_other_arguments_go_to_click(tmp_path: Path) -> None:
     command = run("get", "--help", cache=cache, columns=80)
     assert command.returncode == 0 and command.stdout.startswith("Usage: podctl get ")
     assert not cache.exists()
+
+
+def test_a_reader_that_left_gets_no_traceback(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    for _ in range(2):  # the miss (click prints) and the hit (the kept text)
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            env = {**os.environ, "XDG_CACHE_HOME": str(cache), "COLUMNS": "80"}
+            proc = subprocess.run([PODCTL, "--help"], env=env, stdout=write_end,
+                                  stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write_end)
+        assert (proc.returncode, proc.stderr) == (1, "")
