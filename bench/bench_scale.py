@@ -1,7 +1,8 @@
 """Issue 13 scale benchmark: podctl with 100 to 500 pods on one engine.
 
 For each size in the series, in a fresh home: one `create -f` of that many pod documents,
-`get pods`, `describe pod` (one) and `describe pods` (all), the controller's start-up sync
+`get pods` (beside `docker ps -a` listing the same containers: the engine's own list grows
+with them), `describe pod` (one) and `describe pods` (all), the controller's start-up sync
 of every pod (wall time and CPU), its idle CPU afterwards (a periodic resync included) and
 `delete pods --all`; then how each grows from the smallest size to the largest, and an RC
 scaled 0 -> 100 against the same sandboxes made with the SDK.
@@ -42,6 +43,22 @@ def median_s(env: dict[str, str], args: list[str], rounds: int) -> float:
     return statistics.median(run(env, *args) for _ in range(rounds))
 
 
+def docker_ps_s(env: dict[str, str], rounds: int) -> float:
+    """Median wall time of the Go CLI's `docker ps -a` of the home's containers."""
+    from pathlib import Path
+
+    from podctl.home import home_id
+
+    label = f"label=io.podctl.home={home_id(Path(env['PODCTL_HOME']))}"
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        subprocess.run(["docker", "ps", "-a", "--filter", label], capture_output=True,
+                       check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def settle(pid: int, quiet_seconds: float = 3.0, busy_share: float = 0.02) -> float:
     """Seconds until the process's CPU use over `quiet_seconds` drops below `busy_share`
     of a core (the quiet window not counted)."""
@@ -59,6 +76,7 @@ def one_size(client: docker.DockerClient, pods: int) -> dict[str, float | int]:
         documents = "---\n".join(POD.format(i=i) for i in range(pods))
         create_s = run(env, "create", "-f", "-", stdin=documents)
         get_s = median_s(env, ["get", "pods"], 5)
+        ps_s = docker_ps_s(env, 5)
         describe_one_s = median_s(env, ["describe", "pod", "pod-0"], 5)
         describe_all_s = median_s(env, ["describe", "pods"], 1)
         proc = start_controller(env)
@@ -79,6 +97,7 @@ def one_size(client: docker.DockerClient, pods: int) -> dict[str, float | int]:
         remove_home(env, client)
     return {"pods": pods, "running": running, "create_f_s": create_s,
             "create_ms_per_pod": 1000 * create_s / pods, "get_pods_ms": 1000 * get_s,
+            "docker_ps_a_ms": 1000 * ps_s, "get_pods_over_docker_ps": get_s / ps_s,
             "describe_one_ms": 1000 * describe_one_s, "describe_all_s": describe_all_s,
             "controller_startup_sync_s": sync_s,
             "controller_startup_cpu_s": sync_cpu_s, "controller_idle_cpu_pct": idle,
@@ -91,8 +110,8 @@ def growth(series: list[dict[str, float | int]]) -> dict[str, float | int]:
     the first line)."""
     low, high = series[0], series[-1]
     out: dict[str, float | int] = {"pods_ratio": high["pods"] / low["pods"]}
-    for key in ("create_f_s", "get_pods_ms", "describe_one_ms", "describe_all_s",
-                "controller_startup_sync_s", "controller_startup_cpu_s",
+    for key in ("create_f_s", "get_pods_ms", "docker_ps_a_ms", "describe_one_ms",
+                "describe_all_s", "controller_startup_sync_s", "controller_startup_cpu_s",
                 "controller_idle_cpu_pct", "controller_rss_mb", "delete_all_s"):
         out[key] = float(high[key]) / max(float(low[key]), 1e-9)
     return out
