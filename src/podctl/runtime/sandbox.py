@@ -133,8 +133,8 @@ def sandbox_config(pod: Obj, attempt: int, image: str, network_id: str | None,
     """The Engine API's create body for the sandbox, as the SDK's create_container would
     send it (tests/unit/test_sandbox_config.py compares the two).
 
-    Written out here so that creating a pod's sandbox, the first step of its start, does
-    not wait for the SDK's import; the app containers, created while it starts, use it.
+    Written out here, as the app containers' is (runtime.containers), so that starting a
+    pod never waits for the SDK's import.
     """
     spec = pod["spec"]
     host_network = network_id is None
