@@ -27,8 +27,7 @@ from podctl.controllers.deletion import (
     mark_pod_deleting,
 )
 from podctl.controllers.deployment_sync import sync_deployment
-from podctl.controllers.endpoints import sync_endpoints
-from podctl.controllers.endpointslices import SERVICE_NAME_LABEL, sync_endpoint_slices
+from podctl.controllers.endpointslices import SERVICE_NAME_LABEL, sync_service_endpoints
 from podctl.controllers.job_sync import sync_job
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
@@ -231,10 +230,9 @@ class Controller:
         elif kind == "Namespace":
             self.sync_namespace(name)
         elif kind == "Service":
-            done = sync_endpoints(self.store, namespace, name)
+            done, sliced = sync_service_endpoints(self.store, namespace, name)
             if done:
                 log.info("endpoints %s/%s %s", namespace, name, done)
-            sliced = sync_endpoint_slices(self.store, namespace, name)
             if sliced:
                 log.info("endpointslices of %s/%s: %s", namespace, name, sliced)
             self.queue.add(DATAPLANE)

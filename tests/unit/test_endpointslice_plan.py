@@ -128,17 +128,17 @@ def test_reconcile_creates_what_no_spare_slice_can_hold_and_deletes_extra_ones()
 def test_sync_writes_the_placeholder_once_remakes_it_and_deletes_with_the_service(
         tmp_path: Any) -> None:
     from podctl.api import meta
-    from podctl.controllers.endpointslices import sync_endpoint_slices
+    from podctl.controllers.endpointslices import sync_service_endpoints
     from podctl.store import open_store
 
     store = open_store(tmp_path)
     store.create(svc())
-    done = sync_endpoint_slices(store, "default", "kubia")
+    done = sync_service_endpoints(store, "default", "kubia")[1]
     [made] = store.list("EndpointSlice", "default")
     assert done == f"created {meta.name_of(made)}"
     assert made["metadata"]["ownerReferences"][0]["uid"] == \
         meta.uid_of(store.require("Service", "default", "kubia"))
-    assert sync_endpoint_slices(store, "default", "kubia") is None  # nothing changed
+    assert sync_service_endpoints(store, "default", "kubia")[1] is None  # nothing changed
     # A slice left by an older Service of that name goes; a deleted one is made again.
     foreign = copy.deepcopy(made)
     foreign["metadata"] = {**made["metadata"], "name": "kubia-zzzzz", "uid": "other"}
@@ -146,10 +146,10 @@ def test_sync_writes_the_placeholder_once_remakes_it_and_deletes_with_the_servic
                                                "uid": "uid-gone"}]
     store.create(foreign)
     store.delete("EndpointSlice", "default", meta.name_of(made))
-    done = sync_endpoint_slices(store, "default", "kubia")
+    done = sync_service_endpoints(store, "default", "kubia")[1]
     [again] = store.list("EndpointSlice", "default")
     assert meta.name_of(again) not in (meta.name_of(made), "kubia-zzzzz")
     assert done == f"created {meta.name_of(again)}, deleted kubia-zzzzz"
     store.delete("Service", "default", "kubia")
-    assert sync_endpoint_slices(store, "default", "kubia") == "deleted"
+    assert sync_service_endpoints(store, "default", "kubia")[1] == "deleted"
     assert store.list("EndpointSlice", "default") == []

@@ -11,7 +11,6 @@ from podctl.api import meta
 from podctl.api.labels import selector_from_map
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists
-from podctl.kubelet.observed import pods_with_status
 from podctl.store import Store
 
 HEADLESS_LABEL = "service.kubernetes.io/headless"
@@ -170,18 +169,6 @@ def _subset(ports: tuple[Port, ...], bucket: dict[str, list[Obj]]) -> Obj:
 def _same(current: Obj, desired: Obj) -> bool:
     return (current.get("subsets") or []) == (desired.get("subsets") or []) and \
         meta.labels_of(current) == meta.labels_of(desired)
-
-
-def sync_endpoints(store: Store, namespace: str, name: str) -> str | None:
-    """Bring one Service's Endpoints in line with its pods; what was done, or None."""
-    service = store.get("Service", namespace, name)
-    if service is None:
-        return "deleted" if store.delete("Endpoints", namespace, name) else None
-    if not managed(service):
-        return None
-    pods = pods_with_status(store, selected(service, store.list("Pod", namespace)))
-    desired = plan_endpoints(service, pods)
-    return write_endpoints(store, desired)
 
 
 def write_endpoints(store: Store, desired: Obj) -> str | None:

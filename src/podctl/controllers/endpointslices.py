@@ -23,8 +23,10 @@ from podctl.controllers.endpoints import (
     endpoint_port,
     headless,
     managed,
+    plan_endpoints,
     pod_hostname,
     selected,
+    write_endpoints,
 )
 from podctl.controllers.owners import owner_reference
 from podctl.controllers.replication import generate_name
@@ -174,14 +176,23 @@ def delete_service_endpoints(store: Store, namespace: str, name: str) -> None:
     delete_slices(store, namespace, name)
 
 
-def sync_endpoint_slices(store: Store, namespace: str, name: str) -> str | None:
-    """Bring one Service's EndpointSlices in line with its pods; what was done, or None."""
+def sync_service_endpoints(store: Store, namespace: str, name: str
+                           ) -> tuple[str | None, str | None]:
+    """Bring one Service's Endpoints and EndpointSlices in line with its pods, read once for
+    both (their status costs a Docker list call); what was done to each, or None."""
     service = store.get("Service", namespace, name)
     if service is None:
-        return "deleted" if delete_slices(store, namespace, name) else None
+        return ("deleted" if store.delete("Endpoints", namespace, name) else None,
+                "deleted" if delete_slices(store, namespace, name) else None)
     if not managed(service):
-        return None
+        return None, None
     pods = pods_with_status(store, selected(service, store.list("Pod", namespace)))
+    return (write_endpoints(store, plan_endpoints(service, pods)),
+            _write_slices(store, service, pods))
+
+
+def _write_slices(store: Store, service: Obj, pods: list[Obj]) -> str | None:
+    namespace, name = meta.namespace_of(service), meta.name_of(service)
     existing = _managed_slices(store, namespace, name)
     changes = reconcile(service, existing, plan_endpoint_slices(service, pods))
     done = []

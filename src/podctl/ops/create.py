@@ -11,8 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
-from podctl.controllers.endpoints import sync_endpoints
-from podctl.controllers.endpointslices import sync_endpoint_slices
+from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.services import create_service
 from podctl.errors import AlreadyExists, DockerUnavailable, NotFound, PodctlError
 from podctl.home import podctl_home
@@ -181,8 +180,7 @@ def endpoints_if_no_controller(store: Store, namespace: str) -> None:
     if controller_running(podctl_home()):
         return
     for service in store.list("Service", namespace):
-        sync_endpoints(store, namespace, meta.name_of(service))
-        sync_endpoint_slices(store, namespace, meta.name_of(service))
+        sync_service_endpoints(store, namespace, meta.name_of(service))
 
 
 def _store_pod(store: Store, pod: Obj, docker: DockerWork) -> Obj:
