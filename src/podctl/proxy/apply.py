@@ -30,12 +30,11 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from podctl.proxy.rules import ServicePort, render, render_removal
 from podctl.runtime import naming
 from podctl.runtime.client import docker_api, translate_errors
-from podctl.runtime.network import ensure_network
+from podctl.runtime.network import network_info
 
 PROXY_IMAGE = "podctl/kube-proxy:1"
 CLEANUP_LABEL = "io.podctl.proxy-cleanup"
@@ -81,9 +80,7 @@ class PodNetwork:
 
 
 def pod_network() -> PodNetwork:
-    api = docker_api()
-    with translate_errors():
-        info: dict[str, Any] = api.inspect_network(ensure_network())
+    info = network_info()
     options = info.get("Options") or {}
     bridge = options.get("com.docker.network.bridge.name") or f"br-{info['Id'][:12]}"
     subnets = [c["Subnet"] for c in (info.get("IPAM") or {}).get("Config") or []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import Any
 
 from podctl.runtime import naming
-from podctl.runtime.client import docker_api, engine_call, translate_errors
+from podctl.runtime.client import engine_call
 
 NETWORK_NAME = "podctl"
 
@@ -17,22 +18,14 @@ def ensure_network() -> str:
     found = _find()
     if found:
         return found
-    api = docker_api()
-    with translate_errors():
-        import docker.errors
-
-        try:
-            api.create_network(
-                NETWORK_NAME, driver="bridge", check_duplicate=True,
-                labels={naming.NETWORK_LABEL: "true"},
-            )
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:
-                raise
-        found = _find()
-        if not found:
-            raise RuntimeError(f"network {NETWORK_NAME} vanished after creation")
-        return found
+    # 409: another podctl made it first.
+    engine_call("POST", "/networks/create", body={
+        "Name": NETWORK_NAME, "Driver": "bridge", "CheckDuplicate": True,
+        "Labels": {naming.NETWORK_LABEL: "true"}}, allow=(409,))
+    found = _find()
+    if not found:
+        raise RuntimeError(f"network {NETWORK_NAME} vanished after creation")
+    return found
 
 
 def _find() -> str | None:
@@ -45,12 +38,15 @@ def _find() -> str | None:
     return str(nets[0]["Id"])
 
 
+def network_info() -> dict[str, Any]:
+    """The engine's inspect answer for podctl's network."""
+    info: dict[str, Any] = engine_call("GET", f"/networks/{ensure_network()}")
+    return info
+
+
 def gateway_ip() -> str:
     """The host's address on the pod network: the node's IP as pods see it."""
-    api = docker_api()
-    with translate_errors():
-        info = api.inspect_network(ensure_network())
-    for cfg in (info.get("IPAM") or {}).get("Config") or []:
+    for cfg in (network_info().get("IPAM") or {}).get("Config") or []:
         if cfg.get("Gateway"):
             return str(cfg["Gateway"])
     return ""
