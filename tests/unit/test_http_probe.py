@@ -4,11 +4,14 @@ reads statuses, bodies (plain, sized, chunked) and redirects, and its failure te
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from podctl.apiserver.credentials import ensure_tls
 from podctl.kubelet.probes import FAILURE, SUCCESS, WARNING, http_get
 
 Reply = Callable[[bytes], bytes]  # request head -> response bytes
@@ -17,8 +20,9 @@ Reply = Callable[[bytes], bytes]  # request head -> response bytes
 class Server:
     """Answers each connection with reply(request head), then closes it."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, tls: ssl.SSLContext | None = None) -> None:
         self.reply = reply
+        self.tls = tls
         self.requests: list[bytes] = []
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
@@ -28,6 +32,8 @@ class Server:
         while True:
             try:
                 conn, _ = self.sock.accept()
+                if self.tls is not None:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
             except OSError:
                 return
             with conn:
@@ -142,3 +148,25 @@ def test_a_server_that_never_answers_times_out() -> None:
         outcome = http_get(probe(port), "127.0.0.1", {}, 0.2)
     assert outcome.result == FAILURE
     assert "context deadline exceeded" in outcome.output
+
+
+def test_https_is_probed_without_checking_the_certificate(tmp_path: Path) -> None:
+    """A self-signed server (the kubelet never verifies a probe's TLS): its 2xx is a
+    success with the body, its 5xx a failure naming the status."""
+    files = ensure_tls(tmp_path, "127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files.cert, files.key)
+    statuses = iter([b"200 OK", b"503 Service Unavailable"])
+
+    def tls_reply(head: bytes) -> bytes:
+        return b"HTTP/1.1 " + next(statuses) + b"\r\nContent-Length: 2\r\n\r\nok"
+
+    server = Server(tls_reply, context)
+    try:
+        scheme = {"scheme": "HTTPS"}
+        ok = http_get(probe(server.port, **scheme), "127.0.0.1", {}, 2.0)
+        failed = http_get(probe(server.port, **scheme), "127.0.0.1", {}, 2.0)
+    finally:
+        server.sock.close()
+    assert (ok.result, ok.output) == (SUCCESS, "ok")
+    assert (failed.result, failed.output) == (FAILURE, "HTTP probe failed with statuscode: 503")

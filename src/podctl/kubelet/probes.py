@@ -76,48 +76,9 @@ def _one_request(url: str, headers: dict[str, str], timeout: float
     path = parts.path or "/"
     if parts.query:
         path += f"?{parts.query}"
-    if parts.scheme != "https":
-        return _plain_request(url, parts, path, headers, timeout)
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    connection = http.client.HTTPSConnection(parts.hostname or "", parts.port,
-                                             timeout=timeout, context=context)
+    exchange = _https_exchange if parts.scheme == "https" else _plain_exchange
     try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        body = response.read(10 * 1024).decode(errors="replace")
-    except TimeoutError:
-        return Outcome(FAILURE, f'Get "{url}": context deadline exceeded (Client.Timeout '
-                                "exceeded while awaiting headers)"), None
-    except OSError as exc:
-        return Outcome(FAILURE, f'Get "{url}": {_dial_error(parts, exc)}'), None
-    finally:
-        connection.close()
-    if 300 <= response.status < 400 and response.getheader("Location"):
-        return Outcome(WARNING, body), response.getheader("Location")
-    if 200 <= response.status < 400:
-        return Outcome(SUCCESS, body), None
-    return Outcome(FAILURE, f"HTTP probe failed with statuscode: {response.status}"), None
-
-
-def _plain_request(url: str, parts: Any, path: str, headers: dict[str, str],
-                   timeout: float) -> tuple[Outcome, str | None]:
-    """One plain-HTTP GET on a socket of its own, read as far as a probe needs: the status,
-    Location and up to BODY_LIMIT bytes of body. http.client parses every header line
-    through the email package, which costs more CPU than the whole exchange here, and
-    probes run many times a second."""
-    host_header = next((v for k, v in headers.items() if k.lower() == "host"), parts.netloc)
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host_header}"]
-    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "host"]
-    lines.append("Connection: close")  # the kubelet's prober disables keep-alive
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    deadline = time.monotonic() + timeout
-    try:
-        with socket.create_connection((parts.hostname or "", parts.port or 80),
-                                      timeout=timeout) as sock:
-            sock.sendall(request)
-            response = _read_response(sock, deadline)
+        response = exchange(parts, path, headers, timeout)
     except TimeoutError:
         return Outcome(FAILURE, f'Get "{url}": context deadline exceeded (Client.Timeout '
                                 "exceeded while awaiting headers)"), None
@@ -131,6 +92,42 @@ def _plain_request(url: str, parts: Any, path: str, headers: dict[str, str],
     if 200 <= status < 400:
         return Outcome(SUCCESS, body), None
     return Outcome(FAILURE, f"HTTP probe failed with statuscode: {status}"), None
+
+
+def _https_exchange(parts: Any, path: str, headers: dict[str, str], timeout: float
+                    ) -> tuple[int, str, str]:
+    """One GET over TLS, the server's certificate unchecked as the kubelet's prober does:
+    (status, Location, up to BODY_LIMIT bytes of body)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    connection = http.client.HTTPSConnection(parts.hostname or "", parts.port,
+                                             timeout=timeout, context=context)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read(BODY_LIMIT).decode(errors="replace")
+        return response.status, response.getheader("Location") or "", body
+    finally:
+        connection.close()
+
+
+def _plain_exchange(parts: Any, path: str, headers: dict[str, str], timeout: float
+                    ) -> tuple[int, str, str] | None:
+    """One plain-HTTP GET on a socket of its own, read as far as a probe needs: the status,
+    Location and up to BODY_LIMIT bytes of body (None for an answer that is not HTTP).
+    http.client parses every header line through the email package, which costs more CPU
+    than the whole exchange here, and probes run many times a second."""
+    host_header = next((v for k, v in headers.items() if k.lower() == "host"), parts.netloc)
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host_header}"]
+    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "host"]
+    lines.append("Connection: close")  # the kubelet's prober disables keep-alive
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((parts.hostname or "", parts.port or 80),
+                                  timeout=timeout) as sock:
+        sock.sendall(request)
+        return _read_response(sock, deadline)
 
 
 BODY_LIMIT = 10 * 1024
