@@ -21,12 +21,12 @@ from podctl.controllers.deletion import (
     FOREGROUND,
     ORPHAN,
     check_deletable,
+    delete_at_once,
     delete_owner_background,
     mark_namespace_deleting,
     mark_owner_deleting,
     mark_pod_deleting,
 )
-from podctl.controllers.endpointslices import delete_service_endpoints
 from podctl.controllers.replication import NAME_ALPHABET, set_replicas
 from podctl.controllers.services import create_service, update_service
 from podctl.errors import Conflict, DockerUnavailable, Invalid
@@ -375,10 +375,7 @@ def delete(store: Store, kind: str, namespace: str, name: str, opts: DeleteOptio
         marked = mark_owner_deleting(store, current,
                                      ORPHAN if opts.propagation == "Orphan" else FOREGROUND)
     else:
-        store.delete(kind, namespace, name, meta.uid_of(current))
-        if kind == "Service":
-            # What the endpoint controllers do for a Service that is gone.
-            delete_service_endpoints(store, namespace, name)
+        delete_at_once(store, kind, namespace, name, meta.uid_of(current))
         return gone
     if marked is None or store.get_by_uid(meta.uid_of(current)) is None:
         return gone

@@ -57,6 +57,20 @@ def mark_pods_deleting(store: Store, pods: list[Obj], grace: int | None = None) 
     return marked
 
 
+def delete_at_once(store: Store, kind: str, namespace: str, name: str,
+                   uid: str | None = None) -> bool:
+    """Remove an object that has nothing to wait for; a Service takes its Endpoints and
+    EndpointSlices with it, as the endpoint controllers do once it is gone. False when it
+    was already gone."""
+    deleted = store.delete(kind, namespace, name, uid)
+    if kind == "Service":
+        # Loaded here: `delete pod` never needs the slice controller.
+        from podctl.controllers.endpointslices import delete_service_endpoints
+
+        delete_service_endpoints(store, namespace, name)
+    return deleted
+
+
 def finish_pod(store: Store, pod: Obj) -> None:
     """Stop and remove a pod marked deleting, then remove it from the store. The grace
     period runs from the mark: a delete finished after its command died waits only what

@@ -11,6 +11,7 @@ from podctl.controllers.deletion import (
     CASCADES,
     advance_namespace_deletion,
     check_deletable,
+    delete_at_once,
     finish_pods,
     mark_namespace_deleting,
     mark_pod_deleting,
@@ -149,12 +150,7 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
             yield delete_deployment(store, namespace, name, request.cascade,
                                     request.grace), None
         else:
-            store.delete(kind, namespace, name)
-            if kind == "Service":
-                from podctl.controllers.endpointslices import delete_service_endpoints
-
-                # What the endpoint controllers do for a Service that is gone.
-                delete_service_endpoints(store, namespace, name)
+            delete_at_once(store, kind, namespace, name)
             yield f'{meta.singular(kind)} "{name}" deleted', None
     for line in delete_pods(store, pods, request.grace, request.force):
         yield line, None
