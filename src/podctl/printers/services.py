@@ -67,7 +67,7 @@ def endpoints_text(subsets: list[Obj]) -> str:
             continue
         for port in subset["ports"]:
             entries.extend(f"{a['ip']}:{port['port']}" for a in addresses)
-    return _more(entries, len(entries), "<none>")
+    return _more(entries, "<none>")
 
 
 def endpoints_row(ep: Obj, now: datetime, wide: bool) -> list[str]:
@@ -123,11 +123,11 @@ def describe_service(svc: Obj, slices: list[Obj], events: list[dict[str, Any]],
     return _with_events(w, events, now)
 
 
-def _more(entries: list[str], count: int, empty: str) -> str:
-    """The first three entries, then ` + N more...` counting every one seen."""
+def _more(entries: list[str], empty: str) -> str:
+    """The first three entries, then ` + N more...`; `empty` when there is none."""
     text = ",".join(entries[:SHOWN_ENDPOINTS])
-    if count > SHOWN_ENDPOINTS:
-        return f"{text} + {count - SHOWN_ENDPOINTS} more..."
+    if len(entries) > SHOWN_ENDPOINTS:
+        return f"{text} + {len(entries) - SHOWN_ENDPOINTS} more..."
     return text or empty
 
 
@@ -135,13 +135,13 @@ def slice_ports_text(ports: list[Obj] | None) -> str:
     """PORTS: each port's number (its name when it has none, `*` without either)."""
     shown = [str(p["port"]) if p.get("port") is not None else p.get("name") or "*"
              for p in ports or []]
-    return _more(shown, len(shown), "<unset>")
+    return _more(shown, "<unset>")
 
 
 def slice_addresses_text(endpoints: list[Obj] | None) -> str:
     """ENDPOINTS: every address of every endpoint, ready or not."""
     shown = [a for e in endpoints or [] for a in e.get("addresses") or []]
-    return _more(shown, len(shown), "<unset>")
+    return _more(shown, "<unset>")
 
 
 def endpoint_slice_row(eps: Obj, now: datetime, wide: bool) -> list[str]:
