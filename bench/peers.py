@@ -106,6 +106,20 @@ class Rows:
             print(spread(label, [a / b for a, b in pairs], "x"))
 
 
+Samples = dict[str, float]  # seconds by name, for one round
+
+
+def measure(rounds: int, one_round: Callable[[int], tuple[Samples, ...]], *rows: Rows) -> None:
+    """Round 0, which warms caches and is dropped, then `rounds` rounds; each round gives
+    one set of samples per Rows, in order."""
+    for i in range(rounds + 1):
+        samples = one_round(i)
+        if i:
+            for row, taken in zip(rows, samples, strict=True):
+                for key, seconds in taken.items():
+                    row.add(key, seconds)
+
+
 def versus(subject: str, peers: list[tuple[str, str]],
            podman: str | None) -> list[tuple[str, str, str]]:
     """Ratios of `subject` to each (short label, sample name) peer, and to podman's sample
@@ -170,7 +184,7 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
     raw_tags: list[str] = []
     cli_names: list[str] = []
 
-    def one_round(i: int) -> tuple[dict[str, float], dict[str, float]]:
+    def one_round(i: int) -> tuple[Samples, Samples]:
         name = f"peer-{i}"
         tag, tag2, tag3 = (uuid.uuid4().hex[:8] for _ in range(3))
         raw_tags.extend([tag, tag2, tag3])
@@ -201,13 +215,7 @@ def rounds_pod(client: docker.DockerClient, podman: bool, rounds: int) -> None:
         return made, removed
 
     try:
-        for i in range(rounds + 1):  # round 0 warms caches and is dropped
-            made, removed = one_round(i)
-            if i:
-                for key, seconds in made.items():
-                    create.add(key, seconds)
-                for key, seconds in removed.items():
-                    delete.add(key, seconds)
+        measure(rounds, one_round, create, delete)
     finally:
         for tag in raw_tags:
             remove_raw(client, tag)
@@ -260,7 +268,7 @@ def rounds_workload(client: docker.DockerClient, podman: bool, rounds: int) -> N
     cli_names: list[str] = []
     api = client.api
 
-    def one_round(i: int) -> tuple[dict[str, float], dict[str, float]]:
+    def one_round(i: int) -> tuple[Samples, Samples]:
         name, tag = f"wl{i}", uuid.uuid4().hex[:8]
         spec = work / f"deploy-{i}.yaml"
         spec.write_text(DEPLOYMENT.format(name=f"wl-{tag}", never=", imagePullPolicy: Never"))
@@ -290,13 +298,7 @@ def rounds_workload(client: docker.DockerClient, podman: bool, rounds: int) -> N
         return in_turn(i, ups), in_turn(i, downs)
 
     try:
-        for i in range(rounds + 1):  # round 0 warms caches and is dropped
-            made, removed = one_round(i)
-            if i:
-                for key, seconds in made.items():
-                    up.add(key, seconds)
-                for key, seconds in removed.items():
-                    down.add(key, seconds)
+        measure(rounds, one_round, up, down)
     finally:
         controller.terminate()
         controller.wait()
@@ -331,14 +333,10 @@ def rounds_get(client: docker.DockerClient, pods: int, rounds: int) -> None:
         listed = subprocess.run([DOCKER, "ps", "-a", "--filter", label, "-q"],
                                 capture_output=True, text=True, check=True).stdout.split()
         assert len(listed) == 2 * pods, f"docker ps -a sees {len(listed)} containers"
-        for i in range(rounds + 1):
-            times = in_turn(i, [
-                (f"podctl get pods ({pods} pods)", lambda: run(env, "get", "pods")),
-                ("docker ps -a (same containers)",
-                 lambda: cmd(DOCKER, "ps", "-a", "--filter", label))])
-            if i:
-                for key, seconds in times.items():
-                    rows.add(key, seconds)
+        measure(rounds, lambda i: (in_turn(i, [
+            (f"podctl get pods ({pods} pods)", lambda: run(env, "get", "pods")),
+            ("docker ps -a (same containers)",
+             lambda: cmd(DOCKER, "ps", "-a", "--filter", label))]),), rows)
     finally:
         remove_home(env, client)
     rows.print("get pods", [("podctl / docker ps -a", f"podctl get pods ({pods} pods)",
@@ -350,14 +348,11 @@ def rounds_help(rounds: int) -> None:
     command-line library). After its first run (the dropped round 0) podctl prints the
     top-level help from its cache (podctl/launch.py) without importing click."""
     rows = Rows()
-    for i in range(rounds + 1):
-        times = in_turn(i, [("podctl --help", lambda: cmd(PODCTL, "--help")),
-                            ("bare python start", lambda: cmd(sys.executable, "-c", "pass")),
-                            ("python -c 'import click'",
-                             lambda: cmd(sys.executable, "-c", "import click"))])
-        if i:
-            for key, seconds in times.items():
-                rows.add(key, seconds)
+    measure(rounds, lambda i: (in_turn(i, [
+        ("podctl --help", lambda: cmd(PODCTL, "--help")),
+        ("bare python start", lambda: cmd(sys.executable, "-c", "pass")),
+        ("python -c 'import click'", lambda: cmd(sys.executable, "-c", "import click"))]),),
+        rows)
     rows.print("--help", [("--help / bare python", "podctl --help", "bare python start"),
                           ("--help / python importing click", "podctl --help",
                            "python -c 'import click'")])
