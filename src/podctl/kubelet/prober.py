@@ -19,6 +19,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.kubelet.probes import FAILURE, SUCCESS, UNKNOWN, WARNING, Outcome, run_probe
 from podctl.kubelet.status import current_sandbox, latest_by_container
+from podctl.kubelet.common import emit
 from podctl.runtime.records import ContainerRecord
 from podctl.store import Store
 
@@ -231,8 +232,7 @@ class Prober:
         self.kill(worker.pod, name, worker.container_id, int(grace))
 
     def _event(self, worker: Worker, type_: str, reason: str, message: str) -> None:
-        self.store.record_event(worker.pod, type_, reason, message, "kubelet",
-                                f"spec.containers{{{worker.container['name']}}}")
+        emit(self.store, worker.pod, type_, reason, message, worker.container["name"])
 
 
 def _first_due(record: ContainerRecord, probe: Obj) -> float:

@@ -18,7 +18,7 @@ from podctl.kubelet import backoff
 from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import current_sandbox
-from podctl.kubelet.teardown import emit, parallel
+from podctl.kubelet.common import emit, parallel
 from podctl.locks import file_lock
 from podctl.runtime import configenv, configvolumes, images, inventory, sandbox, specs, volumes
 from podctl.runtime import containers as ctr

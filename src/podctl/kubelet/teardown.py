@@ -7,39 +7,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.kubelet.common import emit, parallel
 from podctl.locks import file_lock
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory
 from podctl.store import Store
 
-KUBELET = "kubelet"
 # Pods whose containers this process removes at once. Their graceful stops all run
 # together (each pod its whole grace period, as on a node), but removals are the engine's
 # own work: a burst of them from many pods at once only queues inside dockerd.
 _REMOVING = threading.BoundedSemaphore(8)
-
-
-def emit(store: Store, pod: Obj, type_: str, reason: str, message: str,
-         container: str | None = None) -> None:
-    field_path = f"spec.containers{{{container}}}" if container else ""
-    store.record_event(pod, type_, reason, message, KUBELET, field_path)
-
-
-def parallel(fn: Callable[[Any], object], items: list[Any]) -> None:
-    """Run fn over items on threads: Docker's calls dominate a pod's start and end."""
-    if len(items) <= 1:
-        for item in items:
-            fn(item)
-        return
-    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-        for future in [pool.submit(fn, item) for item in items]:
-            future.result()
 
 
 def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
