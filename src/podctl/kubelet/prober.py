@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.kubelet.common import emit
 from podctl.kubelet.probes import FAILURE, SUCCESS, UNKNOWN, WARNING, Outcome, run_probe
 from podctl.kubelet.status import current_sandbox, latest_by_container
-from podctl.kubelet.common import emit
 from podctl.runtime.records import ContainerRecord
 from podctl.store import Store
 

@@ -15,10 +15,10 @@ from podctl.api.meta import Obj
 from podctl.controllers.services import KUBERNETES, cluster_dns, ensure_kubernetes_service
 from podctl.home import home_id
 from podctl.kubelet import backoff
+from podctl.kubelet.common import emit, parallel
 from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import current_sandbox
-from podctl.kubelet.common import emit, parallel
 from podctl.locks import file_lock
 from podctl.runtime import configenv, configvolumes, images, inventory, sandbox, specs, volumes
 from podctl.runtime import containers as ctr
