@@ -52,6 +52,23 @@ def translate_errors() -> Iterator[None]:
         raise DockerUnavailable(_short(exc)) from exc
 
 
+# What docker.APIClient.create_container sends for each field its caller leaves unset:
+# podctl's create bodies are these with their own fields over them.
+_CREATE_DEFAULTS: dict[str, Any] = {
+    "Hostname": None, "Domainname": None, "ExposedPorts": None, "User": None, "Tty": False,
+    "OpenStdin": False, "StdinOnce": False, "AttachStdin": False, "AttachStdout": True,
+    "AttachStderr": True, "Env": None, "Cmd": None, "Image": None, "Volumes": None,
+    "NetworkDisabled": False, "Entrypoint": None, "WorkingDir": None, "HostConfig": None,
+    "NetworkingConfig": None, "MacAddress": None, "Labels": None, "StopSignal": None,
+    "Healthcheck": None, "StopTimeout": None, "Runtime": None,
+}
+
+
+def create_body(**fields: Any) -> dict[str, Any]:
+    """A container create request's body: the SDK's defaults, then `fields`."""
+    return {**_CREATE_DEFAULTS, **fields}
+
+
 def unix_socket() -> str | None:
     """The engine's unix socket per DOCKER_HOST (Docker's default when unset), or None when
     DOCKER_HOST names another transport (tcp, TLS, ssh), which only the SDK speaks."""

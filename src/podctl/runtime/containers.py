@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from podctl.api.meta import Obj
 from podctl.runtime import naming
-from podctl.runtime.client import TIMEOUT, engine_call
+from podctl.runtime.client import TIMEOUT, create_body, engine_call
 
 if TYPE_CHECKING:
     from podctl.runtime import specs
@@ -64,17 +64,11 @@ def container_config(pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
             {"Target": m.target, "Source": m.source, "Type": m.kind, "ReadOnly": m.read_only}
             for m in mounts]
     stdin = bool(spec.get("stdin"))
-    return {
-        "Hostname": None, "Domainname": None, "ExposedPorts": None, "User": None,
-        "Tty": bool(spec.get("tty")), "OpenStdin": stdin, "StdinOnce": stdin,
-        "AttachStdin": stdin, "AttachStdout": True, "AttachStderr": True,
-        "Env": [f"{k}={v}" for k, v in env.items()] or None,
-        "Cmd": cmd, "Image": spec["image"], "Volumes": None, "NetworkDisabled": False,
-        "Entrypoint": entrypoint, "WorkingDir": spec.get("workingDir"),
-        "HostConfig": host_config, "NetworkingConfig": None, "MacAddress": None,
-        "Labels": naming.container_labels(pod, spec, attempt, sandbox_id),
-        "StopSignal": None, "Healthcheck": None, "StopTimeout": None, "Runtime": None,
-    }
+    return create_body(
+        Tty=bool(spec.get("tty")), OpenStdin=stdin, StdinOnce=stdin, AttachStdin=stdin,
+        Env=[f"{k}={v}" for k, v in env.items()] or None, Cmd=cmd, Image=spec["image"],
+        Entrypoint=entrypoint, WorkingDir=spec.get("workingDir"), HostConfig=host_config,
+        Labels=naming.container_labels(pod, spec, attempt, sandbox_id))
 
 
 def start(container_id: str) -> None:

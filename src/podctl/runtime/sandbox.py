@@ -8,7 +8,7 @@ from typing import Any
 
 from podctl.api.meta import Obj
 from podctl.runtime import naming
-from podctl.runtime.client import engine_call
+from podctl.runtime.client import create_body, engine_call
 from podctl.runtime.images import image_present
 from podctl.runtime.network import NETWORK_NAME, ensure_network
 
@@ -157,19 +157,11 @@ def sandbox_config(pod: Obj, attempt: int, image: str, network_id: str | None,
         host_config["DnsSearch"] = list(dns.searches)
     if dns and dns.options:
         host_config["DnsOptions"] = list(dns.options)
-    return {
-        "Hostname": None if host_network else pod_hostname(pod),
-        "Domainname": None, "User": None, "Tty": False, "OpenStdin": False,
-        "StdinOnce": False, "AttachStdin": False, "AttachStdout": True,
-        "AttachStderr": True, "Env": None, "Cmd": None, "Image": image,
-        "Volumes": None, "Entrypoint": None, "WorkingDir": None, "NetworkDisabled": False,
-        "MacAddress": None, "Labels": naming.sandbox_labels(pod, attempt),
-        "StopSignal": "SIGTERM", "Healthcheck": None, "StopTimeout": None, "Runtime": None,
-        "ExposedPorts": {key: {} for key in bindings} or None,
-        "HostConfig": host_config,
-        "NetworkingConfig": (None if network_id is None else
-                             {"EndpointsConfig": {network_id: {}}}),
-    }
+    return create_body(
+        Hostname=None if host_network else pod_hostname(pod), Image=image,
+        Labels=naming.sandbox_labels(pod, attempt), StopSignal="SIGTERM",
+        ExposedPorts={key: {} for key in bindings} or None, HostConfig=host_config,
+        NetworkingConfig=None if network_id is None else {"EndpointsConfig": {network_id: {}}})
 
 
 def sandbox_ip(sandbox_id: str) -> str:
