@@ -106,14 +106,17 @@ def decode_json(raw: bytes) -> Decoded:
     last of duplicate keys wins (each reported)."""
     if nesting_depth_exceeds(raw):
         raise BodyError("exceeded max depth")
-    duplicates: list[str] = []
+    repeated: list[tuple[dict[str, Any], list[str]]] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        again = []
         for key, value in items:
             if key in out:
-                duplicates.append(f"duplicate field {json.dumps(key)}")
+                again.append(key)
             out[key] = value
+        if again:
+            repeated.append((out, again))
         return out
 
     try:
@@ -125,7 +128,27 @@ def decode_json(raw: bytes) -> Decoded:
         raise BodyError(_json_error(exc)) from exc
     except (ValueError, RecursionError) as exc:  # bad UTF-8, a 5000-digit number
         raise BodyError(f"invalid character in JSON input: {exc}") from exc
-    return Decoded(value, duplicates)
+    return Decoded(value, _duplicate_paths(value, repeated) if repeated else [])
+
+
+def _duplicate_paths(value: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -> list[str]:
+    """`duplicate field "spec.replicas"` for each key given twice, found by a walk with a
+    stack (the nesting is bounded, but no recursion is needed)."""
+    keys = {id(obj): again for obj, again in repeated}  # the list keeps the ids alive
+    out: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            out += [f"duplicate field {json.dumps(_join(path, k))}" for k in keys.get(id(node), [])]
+            stack += [(v, _join(path, k)) for k, v in reversed(node.items())]
+        elif isinstance(node, list):
+            stack += [(v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node)))]
+    return out
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
 
 
 def json_kind(value: Any) -> str:
