@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiohttp import WSMsgType, web
 
 from podctl.api.meta import Obj
+from podctl.apiserver.params import go_bool
 from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, subresource
 from podctl.apiserver.status import ApiError
 from podctl.errors import PodctlError
@@ -85,7 +86,7 @@ class Options:
 def options(request: web.Request, attach: bool) -> Options:
     def flag(name: str, default: bool = False) -> bool:
         value = request.query.get(name)
-        return default if value is None else value.lower() in ("1", "true")
+        return default if value is None else go_bool(value)
 
     opts = Options(request.query.get("container") or None, request.query.getall("command", []),
                    flag("stdin"), flag("stdout", True), flag("stderr", True), flag("tty"))

@@ -302,3 +302,45 @@ def test_list_resource_versions_the_store_can_serve() -> None:
         'parsing "abc": invalid syntax')
     assert refusal(start, resource_version="3", continue_token="x").message == \
         "specifying resource version is not allowed when using continue"
+
+
+def test_pod_log_options_are_decoded_and_validated() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from podctl.apiserver import podlogs
+
+    def options(query: str) -> podlogs.LogOptions:
+        return podlogs.log_options(make_mocked_request("GET", f"/log?{query}"), "p")
+
+    opts = options("tailLines=5&follow=yes&limitBytes=10&sinceSeconds=60")
+    assert (opts.tail, opts.follow, opts.limit, opts.previous) == (5, True, 10, False)
+    assert opts.since is not None
+    assert options(f"sinceSeconds={10**18}").since is None  # before any start: no limit
+    assert refusal(options, "tailLines=-1").message == (
+        'PodLogOptions "p" is invalid: tailLines: Invalid value: -1: must be greater than or '
+        "equal to 0")
+    assert "limitBytes: Invalid value: 0: must be greater than 0" in \
+        refusal(options, "limitBytes=0").message
+    assert refusal(options, "tailLines=ten").message == \
+        'strconv.ParseInt: parsing "ten": invalid syntax'
+    assert refusal(options, "sinceTime=yesterday").code == 400
+    assert "at most one of `sinceTime` or `sinceSeconds`" in refusal(
+        options, "sinceSeconds=5&sinceTime=2024-01-01T00:00:00Z").message
+
+
+def test_openapi_v2_answers_kubectls_protobuf_request() -> None:
+    from podctl.apiserver import openapi
+
+    assert openapi.wants_protobuf("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    assert not openapi.wants_protobuf("application/json")
+    document = {number: value for number, _, value in protobuf._fields(openapi.v2_protobuf())}
+    assert document[1] == b"2.0"
+    definitions = [dict((n, v) for n, _, v in protobuf._fields(entry))
+                   for _, _, entry in protobuf._fields(document[9])]
+    names = {d[1].decode(): d[2] for d in definitions}
+    deployment = {n: v for n, _, v in protobuf._fields(names["io.k8s.api.apps.v1.Deployment"])}
+    extension = dict((n, v) for n, _, v in protobuf._fields(deployment[31]))
+    assert extension[1] == b"x-kubernetes-group-version-kind"
+    any_value = dict((n, v) for n, _, v in protobuf._fields(extension[2]))
+    assert json.loads(any_value[2]) == [{"group": "apps", "kind": "Deployment",
+                                         "version": "v1"}]
