@@ -122,7 +122,7 @@ spec:
 
 
 def test_a_replica_count_beyond_int32_is_refused_and_a_server_dry_run_changes_nothing(
-        api: ApiController, raw: Raw) -> None:
+        api: ApiController, raw: Raw, podctl: Podctl) -> None:
     kubectl = api
     name = f"kweb-{uuid.uuid4().hex[:6]}"
     assert kubectl("create", "-f", "-", input=deployment(name, 0)) == \
@@ -137,6 +137,9 @@ def test_a_replica_count_beyond_int32_is_refused_and_a_server_dry_run_changes_no
     assert refused.startswith("The request is invalid: patch: Invalid value: ")
     assert refused.endswith("json: cannot unmarshal number 1000000000000 into Go struct "
                             "field ScaleSpec.spec.replicas of type int32\n")
+    # podctl's own scale writes the store directly: the same bound, the same line.
+    mine = podctl.run("scale", f"deploy/{name}", "--replicas=1000000000000")
+    assert mine.code == 1 and mine.err.splitlines()[-1] == refused.splitlines()[-1]
     # The same bound when the Deployment itself is written.
     refused = kubectl.fails("create", "-f", "-", input=deployment(f"{name}-x", 10**12))
     assert refused == ('Error from server (BadRequest): error when creating "STDIN": '

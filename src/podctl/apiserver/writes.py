@@ -344,6 +344,17 @@ def scale_of(obj: Obj) -> Obj:
                        "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))}}
 
 
+def scale_overflow(obj: Obj, replicas: int) -> str:
+    """kubectl's line for a scale of `obj` to a count beyond int32: the refusal of its merge
+    patch, as the API words it."""
+    scale = scale_of(obj)
+    scale["spec"]["replicas"] = replicas
+    patched = json.dumps(scale, separators=(",", ":"))
+    return (f"The request is invalid: patch: Invalid value: {go_quote(patched)}: json: cannot "
+            f"unmarshal number {replicas} into Go struct field ScaleSpec.spec.replicas of type "
+            "int32")
+
+
 def get_scale(store: Store, kind: str, namespace: str, name: str) -> Obj:
     return scale_of(_stored(store, kind, namespace, name))
 
