@@ -246,7 +246,7 @@ async def object_body(request: web.Request, kind: str,
     opts = params.write_options(request.query.getall("dryRun", []), request.query,
                                 options_kind)
     try:
-        decoded = await asyncio.to_thread(bodies.decode, raw, content_type)
+        decoded = await bodies.in_decoder(bodies.decode, raw, content_type)
     except bodies.BodyError as exc:
         reason = f"couldn't get version/kind; json parse error: {exc}" \
             if content_type == JSON else str(exc)
@@ -263,7 +263,7 @@ async def patch_body(request: web.Request) -> tuple[str, Any, params.WriteOption
     opts = params.write_options(request.query.getall("dryRun", []), request.query,
                                 "PatchOptions")
     try:
-        decoded = await asyncio.to_thread(bodies.decode_json, raw)
+        decoded = await bodies.in_decoder(bodies.decode_json, raw)
     except bodies.BodyError as exc:
         raise ApiError("BadRequest", f"error decoding patch: {exc}") from exc
     if content_type != patches.JSON_PATCH and not isinstance(decoded.value, dict):
@@ -286,7 +286,7 @@ async def optional_body(request: web.Request) -> Any:
         return None
     content_type = input_type(request)
     try:
-        return (await asyncio.to_thread(bodies.decode, raw, content_type)).value
+        return (await bodies.in_decoder(bodies.decode, raw, content_type)).value
     except bodies.BodyError as exc:
         raise ApiError("BadRequest", f"the object provided is unrecognized (must be of type "
                        f"DeleteOptions): {exc} ({bodies.summary(raw)})") from exc
