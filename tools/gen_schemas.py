@@ -36,6 +36,9 @@ ROOTS = {
     "DaemonSet": "io.k8s.api.apps.v1.DaemonSet",
     "Job": "io.k8s.api.batch.v1.Job",
     "CronJob": "io.k8s.api.batch.v1.CronJob",
+    # the API decodes node writes and the scale subresource's body by the same walk
+    "Node": "io.k8s.api.core.v1.Node",
+    "Scale": "io.k8s.api.autoscaling.v1.Scale",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {
@@ -95,7 +98,7 @@ def short_name(ref: str) -> str:
     other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
-    for group in ("apps", "batch", "discovery"):
+    for group in ("apps", "batch", "discovery", "autoscaling"):
         if ref.startswith(f"io.k8s.api.{group}.v1."):
             return f"{group}." + ref.removeprefix(f"io.k8s.api.{group}.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):

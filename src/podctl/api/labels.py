@@ -158,7 +158,7 @@ _GO_SHORT_ESCAPES = {
 }
 
 
-def _go_quote(text: str) -> str:
+def go_quote(text: str) -> str:
     """Quote like Go's %q (strconv.Quote), used in field.Invalid messages."""
     out: list[str] = []
     for ch in text:
@@ -178,7 +178,7 @@ def _go_quote(text: str) -> str:
 
 def _field_invalid(path: str, value: str, detail: str) -> str:
     """Render field.Invalid(path, value, detail).Error()."""
-    return f"{path}: Invalid value: {_go_quote(value)}: {detail}"
+    return f"{path}: Invalid value: {go_quote(value)}: {detail}"
 
 
 def _aggregate(messages: Sequence[str]) -> str:
@@ -576,7 +576,7 @@ def parse_label_args(args: Iterable[str]) -> tuple[dict[str, str], list[str]]:
                 raise LabelSpecError(f"invalid label spec: {spec}")
             errs = validate_label_value(parts[1])
             if errs:
-                raise LabelSpecError(f"invalid label value: {_go_quote(spec)}: {';'.join(errs)}")
+                raise LabelSpecError(f"invalid label value: {go_quote(spec)}: {';'.join(errs)}")
             labels[parts[0]] = parts[1]
         elif spec.endswith("-"):
             remove.append(spec[:-1])

@@ -4,8 +4,9 @@ PUT, PATCH or DELETE does, with the API server's rules and errors. No HTTP here.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import posixpath
+import string
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from podctl.api import meta
 from podctl.api.labels import Selector, SelectorError, parse_selector
 from podctl.api.meta import Obj
 from podctl.apiserver import fields
+from podctl.apiserver.bodies import BodyError, decode_json
+from podctl.apiserver.params import EXACT, ListOptions, parse_resource_version
 from podctl.apiserver.status import ApiError
 from podctl.controllers.services import ensure_kubernetes_service
 from podctl.errors import DockerUnavailable
@@ -80,14 +83,6 @@ def not_found(kind: str, name: str) -> ApiError:
 
 
 @dataclass
-class ListQuery:
-    label_selector: str | None = None
-    field_selector: str | None = None
-    limit: int = 0
-    continue_token: str | None = None
-
-
-@dataclass
 class Page:
     items: list[Obj]
     resource_version: str
@@ -95,14 +90,15 @@ class Page:
     remaining: int | None = None
 
 
-def selection(query: ListQuery) -> tuple[Selector | None, list[fields.Requirement]]:
-    """The parsed label and field selectors (Invalid as BadRequest, as the API answers)."""
+def selection(kind: str, query: ListOptions) -> tuple[Selector | None,
+                                                      list[fields.Requirement]]:
+    """The parsed label and field selectors (BadRequest, as the API answers)."""
     try:
         labels = parse_selector(query.label_selector) if query.label_selector else None
     except SelectorError as exc:
-        raise ApiError("BadRequest", f"unable to parse requirement: {exc}") from exc
+        raise ApiError("BadRequest", str(exc)) from exc
     try:
-        field_reqs = fields.parse_field_selector(query.field_selector)
+        field_reqs = fields.parse_field_selector(query.field_selector, kind)
     except fields.FieldSelectorError as exc:
         raise ApiError("BadRequest", str(exc)) from exc
     return labels, field_reqs
@@ -114,12 +110,14 @@ def selected(obj: Obj, labels: Selector | None, field_reqs: list[fields.Requirem
     return fields.matches(field_reqs, obj)
 
 
-def list_objects(store: Store, kind: str, namespace: str | None, query: ListQuery) -> Page:
+def list_objects(store: Store, kind: str, namespace: str | None, query: ListOptions,
+                 oldest: int = 0) -> Page:
     """One page of a LIST: selectors applied, ordered by namespace and name; the continue
-    token is where the next page starts."""
-    revision = str(store.revision())
-    labels, field_reqs = selection(query)
-    after = _decode_continue(query.continue_token) if query.continue_token else None
+    token is where the next page starts. `oldest`: the first revision a continue token may
+    carry (older ones have expired)."""
+    labels, field_reqs = selection(kind, query)
+    revision = store.revision()
+    after = start_after(query, revision, oldest)
     pool = stored_list(store, kind, namespace)
     if after is not None:
         pool = [o for o in pool if (meta.namespace_of(o), meta.name_of(o)) > after]
@@ -133,9 +131,39 @@ def list_objects(store: Store, kind: str, namespace: str | None, query: ListQuer
         remaining = len(pool) - query.limit
         pool = pool[:query.limit]
         last = pool[-1]
-        token = _encode_continue(meta.namespace_of(last), meta.name_of(last))
+        token = encode_continue(meta.namespace_of(last), meta.name_of(last), revision)
     items = pool if status_fields else served(store, kind, pool)
-    return Page(items, revision, token, remaining)
+    return Page(items, str(revision), token, remaining)
+
+
+def start_after(query: ListOptions, revision: int, oldest: int) -> tuple[str, str] | None:
+    """Where a list starts (a continue token's key), after checking that the store can serve
+    the resourceVersion asked for: podctl keeps no history, so only the current one."""
+    if query.continue_token:
+        if query.resource_version not in ("", "0"):
+            raise ApiError("BadRequest", "specifying resource version is not allowed when "
+                           "using continue")
+        return decode_continue(query.continue_token, oldest)
+    if query.resource_version in ("", "0"):
+        return None
+    try:
+        wanted = parse_resource_version(query.resource_version)
+    except ValueError as exc:
+        raise ApiError("BadRequest", f"invalid resource version: {exc}") from exc
+    exact = query.resource_version_match == EXACT or (
+        not query.resource_version_match and query.limit > 0)
+    if wanted > revision:
+        raise too_large_resource_version(wanted, revision)
+    if exact and wanted < revision:
+        raise ApiError("Expired", "The resourceVersion for the provided list is too old.")
+    return None
+
+
+def too_large_resource_version(wanted: int, current: int) -> ApiError:
+    return ApiError("Timeout", f"Timeout: Too large resource version: {wanted}, current: "
+                    f"{current}", {"causes": [{"reason": "ResourceVersionTooLarge",
+                                              "message": "Too large resource version"}],
+                                   "retryAfterSeconds": 1})
 
 
 def list_body(kind: str, page: Page) -> Obj:
@@ -154,13 +182,58 @@ def with_type(kind: str, obj: Obj) -> Obj:
             **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
 
 
-def _encode_continue(namespace: str, name: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([namespace, name]).encode()).decode()
+_URL_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_")
+CONTINUE_VERSION = "meta.k8s.io/v1"
+INVALID_CONTINUE = "invalid continue token: continue key is not valid"
+INCONSISTENT_CONTINUE = (
+    "The provided continue parameter is too old to display a consistent list result. You "
+    "can start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted "
+    "between the time the first chunk was returned and now may show up in the list.")
 
 
-def _decode_continue(token: str) -> tuple[str, str]:
-    with suppress(ValueError, binascii.Error, TypeError):
-        namespace, name = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(namespace), str(name)
-    raise ApiError("BadRequest", "continue key is not valid: incorrect encoded start "
-                   "resourceVersion (version meta.k8s.io/v1)")
+def encode_continue(namespace: str, name: str, revision: int) -> str:
+    """The API server's continue token: its version, the list's revision, and the key
+    right after the last item."""
+    key = f"{namespace}/{name}" if namespace else name
+    token = {"v": CONTINUE_VERSION, "rv": revision, "start": key + "\x00"}
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
+
+
+def decode_continue(token: str, oldest: int) -> tuple[str, str]:
+    """(namespace, name) a continue token resumes after; BadRequest for one the server
+    never made, Expired (with a token for the rest) for one older than `oldest`."""
+    try:
+        data = decode_json(_raw_url_b64decode(token)).value
+    except (ValueError, BodyError) as exc:
+        raise ApiError("BadRequest", f"{INVALID_CONTINUE}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("v") != CONTINUE_VERSION:
+        version = data.get("v") if isinstance(data, dict) else None
+        raise ApiError("BadRequest", f"{INVALID_CONTINUE}: server does not recognize this "
+                       f"encoded version {version or ''}".rstrip())
+    revision, start = data.get("rv"), data.get("start")
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision == 0:
+        raise ApiError("BadRequest", f"{INVALID_CONTINUE}: incorrect encoded start "
+                       f"resourceVersion (version {CONTINUE_VERSION})")
+    if not isinstance(start, str) or not start:
+        raise ApiError("BadRequest", f"{INVALID_CONTINUE}: encoded start key empty "
+                       f"(version {CONTINUE_VERSION})")
+    key = start.removesuffix("\x00")
+    if posixpath.normpath("/" + key) != "/" + key:
+        raise ApiError("BadRequest", f"{INVALID_CONTINUE}: {start}")
+    namespace, _, name = key.rpartition("/")
+    if 0 < revision < oldest:
+        raise ApiError("Expired", INCONSISTENT_CONTINUE,
+                       metadata={"continue": encode_continue(namespace, name, -1)})
+    return namespace, name
+
+
+def _raw_url_b64decode(text: str) -> bytes:
+    """base64.RawURLEncoding.DecodeString, with Go's error."""
+    bad = next((i for i, ch in enumerate(text) if ch not in _URL_ALPHABET), None)
+    if bad is None and len(text) % 4 == 1:
+        bad = len(text) - 1
+    if bad is not None:
+        raise ValueError(f"illegal base64 data at input byte {bad}")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -132,3 +132,75 @@ def v2_document() -> bytes:
            "info": {"title": "Kubernetes", "version": f"v{bundle()['kubernetesVersion']}"},
            "paths": paths, "definitions": bundle()["schemas"]}
     return json.dumps(doc).replace(COMPONENTS, "#/definitions/").encode()
+
+
+# -- /openapi/v2 as protobuf ----------------------------------------------------------------
+# kubectl asks for the gnostic openapi_v2.Document in protobuf (and cannot fall back to JSON):
+# the definitions, encoded with the field numbers of gnostic's OpenAPIv2.proto.
+
+# What the answer is labelled (the older name, which kubectl asks for, has an "@" that Go's
+# media type parser refuses in a Content-Type).
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+_V2_PROTOBUF_TYPES = (V2_PROTOBUF, "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+
+
+def wants_protobuf(accept: str) -> bool:
+    """Whether an Accept header prefers the protobuf document (kubectl's only choice)."""
+    first = accept.split(",")[0].split(";")[0].strip().lower()
+    return first in _V2_PROTOBUF_TYPES
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes | str) -> bytes:
+    data = payload.encode() if isinstance(payload, str) else payload
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _named(name: str, value: bytes) -> bytes:
+    return _field(1, name) + _field(2, value)
+
+
+def _schema_message(schema: dict[str, Any]) -> bytes:
+    """openapi.v2.Schema: $ref 1, format 2, description 4, required 19,
+    additionalProperties 21, type 22, items 23, properties 25, vendor extensions 31."""
+    out = bytearray()
+    for number, key in ((1, "$ref"), (2, "format"), (4, "description")):
+        if isinstance(schema.get(key), str):
+            out += _field(number, schema[key])
+    for name in schema.get("required") or []:
+        out += _field(19, name)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        out += _field(21, _field(1, _schema_message(extra)))
+    if isinstance(schema.get("type"), str):
+        out += _field(22, _field(1, schema["type"]))
+    if isinstance(schema.get("items"), dict):
+        out += _field(23, _field(1, _schema_message(schema["items"])))
+    if isinstance(schema.get("properties"), dict):
+        out += _field(25, b"".join(_field(1, _named(name, _schema_message(prop)))
+                                   for name, prop in schema["properties"].items()))
+    for key, value in schema.items():
+        if key.startswith("x-"):
+            # NamedAny: the extension's value as YAML (JSON is YAML).
+            out += _field(31, _named(key, _field(2, json.dumps(value))))
+    return bytes(out)
+
+
+@functools.cache
+def v2_protobuf() -> bytes:
+    """GET /openapi/v2 as protobuf: swagger 1, info 2, definitions 9."""
+    definitions = json.loads(v2_document())["definitions"]
+    info = _field(1, "Kubernetes") + _field(2, f"v{bundle()['kubernetesVersion']}")
+    return (_field(1, "2.0") + _field(2, info) + _field(9, b"".join(
+        _field(1, _named(name, _schema_message(schema)))
+        for name, schema in definitions.items())))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiohttp import WSMsgType, web
 
 from podctl.api.meta import Obj
+from podctl.apiserver.params import go_bool
 from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, subresource
 from podctl.apiserver.status import ApiError
 from podctl.errors import PodctlError
@@ -85,7 +86,7 @@ class Options:
 def options(request: web.Request, attach: bool) -> Options:
     def flag(name: str, default: bool = False) -> bool:
         value = request.query.get(name)
-        return default if value is None else value.lower() in ("1", "true")
+        return default if value is None else go_bool(value)
 
     opts = Options(request.query.get("container") or None, request.query.getall("command", []),
                    flag("stdin"), flag("stdout", True), flag("stderr", True), flag("tty"))
@@ -134,9 +135,14 @@ async def _serve(ctx: Context, call: Call, request: web.Request,
     await ws.prepare(request)
     try:
         await _stream(ws, target.container_id, opts, attach, ready.protocol == V5)
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception:  # the WebSocket is open: no Status can be answered any more
+        log.exception("the %s stream failed", "attach" if attach else "exec")
     finally:
         if not ws.closed:
-            await ws.close()
+            with contextlib.suppress(ConnectionResetError):
+                await ws.close()
     return ws
 
 
@@ -164,8 +170,13 @@ async def _stream(ws: web.WebSocketResponse, container_id: str, opts: Options, a
     try:
         frames: Iterator[tuple[int, bytes]] = session.frames()
         while True:
-            # Docker's socket blocks: each read in a thread, the loop stays free.
-            item = await asyncio.to_thread(next, frames, None)
+            try:
+                # Docker's socket blocks: each read in a thread, the loop stays free.
+                item = await asyncio.to_thread(next, frames, None)
+            except (ValueError, OSError):
+                if reader.done() or ws.closed:
+                    return  # the client left and its input task closed the connection
+                raise
             if item is None:
                 break
             channel, data = item
@@ -178,7 +189,7 @@ async def _stream(ws: web.WebSocketResponse, container_id: str, opts: Options, a
         pass  # the client went away; the process's connection is closed below
     finally:
         reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
             await reader
         await blocking(session.close)
 
@@ -198,7 +209,10 @@ async def _client_input(ws: web.WebSocketResponse, session: hijack.Session, v5: 
             continue
         channel, payload = parsed
         if channel == STDIN and payload:
-            await blocking(session.write, payload)
+            try:
+                await blocking(session.write, payload)
+            except (OSError, ValueError):
+                break  # the process's stdin is gone: nothing more to give it
         elif channel == RESIZE:
             size = terminal_size(payload)
             if size is not None:

@@ -5,43 +5,76 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
+from podctl.api.labels import go_quote
 from podctl.api.meta import parse_time
+from podctl.apiserver.params import go_bool, go_int
 from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, subresource
-from podctl.apiserver.status import ApiError
+from podctl.apiserver.status import ApiError, invalid
 from podctl.kubelet import lookup
 from podctl.runtime.streams import log_chunks
 
 
 def _flag(request: web.Request, name: str) -> bool:
-    return request.query.get(name, "").lower() in ("1", "true")
+    return go_bool(request.query.get(name))
 
 
 def _number(request: web.Request, name: str) -> int | None:
     text = request.query.get(name)
-    if text in (None, ""):
-        return None
-    try:
-        return int(str(text))
-    except ValueError as exc:
-        raise ApiError("BadRequest", f"{name}: invalid value {text!r}") from exc
+    return None if text is None else go_int(text)
 
 
-def _since(request: web.Request) -> datetime | None:
-    """sinceSeconds (kubectl logs --since) or sinceTime (--since-time), as a moment."""
-    seconds = _number(request, "sinceSeconds")
+@dataclass(frozen=True)
+class LogOptions:
+    follow: bool
+    previous: bool
+    timestamps: bool
+    tail: int | None
+    limit: int | None
+    since: datetime | None
+
+
+def log_options(request: web.Request, name: str) -> LogOptions:
+    """PodLogOptions decoded (400) and validated (422) in upstream's words."""
+    tail, limit = _number(request, "tailLines"), _number(request, "limitBytes")
+    seconds, since_time = _number(request, "sinceSeconds"), request.query.get("sinceTime")
+    errors = []
+    if tail is not None and tail < 0:
+        errors.append(("tailLines", f"Invalid value: {tail}: must be greater than or equal "
+                       "to 0"))
+    if limit is not None and limit < 1:
+        errors.append(("limitBytes", f"Invalid value: {limit}: must be greater than 0"))
+    if seconds is not None and since_time is not None:
+        errors.append(("", "Forbidden: at most one of `sinceTime` or `sinceSeconds` may be "
+                       "specified"))
+    elif seconds is not None and seconds < 1:
+        errors.append(("sinceSeconds", f"Invalid value: {seconds}: must be greater than 0"))
+    if errors:
+        raise invalid("PodLogOptions", name, errors)
+    return LogOptions(_flag(request, "follow"), _flag(request, "previous"),
+                      _flag(request, "timestamps"), tail, limit, _since(seconds, since_time))
+
+
+def _since(seconds: int | None, text: str | None) -> datetime | None:
+    """sinceSeconds (kubectl logs --since) or sinceTime (--since-time), as a moment; one
+    before any container's start is no limit at all."""
     if seconds is not None:
-        return datetime.now(UTC) - timedelta(seconds=seconds)
-    text = request.query.get("sinceTime")
+        try:
+            return datetime.now(UTC) - timedelta(seconds=seconds)
+        except OverflowError:
+            return None
     if not text:
         return None
     try:
         return parse_time(text)
     except ValueError as exc:
-        raise ApiError("BadRequest", f"sinceTime: invalid value {text!r}") from exc
+        raise ApiError("BadRequest", f"parsing time {go_quote(text)} as "
+                       f'"2006-01-02T15:04:05Z07:00": cannot parse {go_quote(text)} as '
+                       '"2006"') from exc
 
 
 def _container(ctx: Context, namespace: str, name: str, container: str | None,
@@ -61,14 +94,13 @@ async def pod_log(ctx: Context, call: Call, request: web.Request) -> web.StreamR
     if request.method != "GET":
         raise NOT_ALLOWED
     namespace, name = call.namespace or "", call.name or ""
-    follow, previous = _flag(request, "follow"), _flag(request, "previous")
-    tail = _number(request, "tailLines")
-    limit = _number(request, "limitBytes")
+    opts = log_options(request, name)
     target = await blocking(_container, ctx, namespace, name,
-                            request.query.get("container") or None, previous)
-    chunks: Iterator[bytes] = log_chunks(target.container_id, follow and not previous,
-                                         -1 if tail is None else tail,
-                                         _flag(request, "timestamps"), _since(request))
+                            request.query.get("container") or None, opts.previous)
+    chunks: Iterator[bytes] = log_chunks(target.container_id, opts.follow and not opts.previous,
+                                         -1 if opts.tail is None else opts.tail,
+                                         opts.timestamps, opts.since)
+    limit = opts.limit
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})
     response.enable_chunked_encoding()
     await response.prepare(request)

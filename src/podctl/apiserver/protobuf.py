@@ -14,12 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from podctl.api.meta import Obj, format_time
+from podctl.apiserver.bodies import BodyError, decode_json
+from podctl.manifest.yamlparse import MAX_DEPTH
 
 TABLE = Path(__file__).resolve().parent.parent / "schemas" / "k8s-proto.json"
 MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 GROUPS = {"": "core", "apps": "apps", "batch": "batch", "autoscaling": "autoscaling"}
+
+
+# A varint is at most 10 bytes (64 bits); a longer run is hostile, not a number.
+MAX_VARINT_BYTES = 10
 
 
 class ProtobufError(ValueError):
@@ -34,15 +40,22 @@ def _messages() -> dict[str, dict[str, list[Any]]]:
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     value = shift = 0
-    while True:
+    for _ in range(MAX_VARINT_BYTES):
         if pos >= len(buf):
             raise ProtobufError("truncated varint")
         byte = buf[pos]
         pos += 1
         value |= (byte & 0x7F) << shift
         if not byte & 0x80:
-            return value, pos
+            return value & 0xFFFFFFFFFFFFFFFF, pos
         shift += 7
+    raise ProtobufError("varint longer than 10 bytes")
+
+
+def _take(buf: bytes, pos: int, size: int) -> tuple[bytes, int]:
+    if pos + size > len(buf):
+        raise ProtobufError("unexpected EOF")
+    return buf[pos:pos + size], pos + size
 
 
 def _fields(buf: bytes) -> list[tuple[int, int, Any]]:
@@ -56,12 +69,12 @@ def _fields(buf: bytes) -> list[tuple[int, int, Any]]:
         if wire == 0:
             value, pos = _varint(buf, pos)
         elif wire == 1:
-            value, pos = buf[pos:pos + 8], pos + 8
+            value, pos = _take(buf, pos, 8)
         elif wire == 2:
             size, pos = _varint(buf, pos)
-            value, pos = buf[pos:pos + size], pos + size
+            value, pos = _take(buf, pos, size)
         elif wire == 5:
-            value, pos = buf[pos:pos + 4], pos + 4
+            value, pos = _take(buf, pos, 4)
         else:
             raise ProtobufError(f"unsupported wire type {wire}")
         out.append((number, wire, value))
@@ -73,20 +86,24 @@ def _signed(value: int, bits: int = 64) -> int:
 
 
 def _scalar(kind: str, wire: int, value: Any) -> Any:
-    if kind == "string":
-        return bytes(value).decode()
-    if kind == "bytes":
-        return base64.b64encode(bytes(value)).decode()
+    # The wire type must carry what the field is: bytes(an int) would allocate that many.
+    if kind in ("string", "bytes"):
+        if not isinstance(value, bytes):
+            raise ProtobufError(f"wrong wire type {wire} for a {kind}")
+        return value.decode() if kind == "string" else base64.b64encode(value).decode()
+    if kind in ("double", "float"):
+        size = 8 if kind == "double" else 4
+        if not isinstance(value, bytes) or len(value) != size:
+            raise ProtobufError(f"wrong wire type {wire} for a {kind}")
+        return struct.unpack("<d" if size == 8 else "<f", value)[0]
+    if not isinstance(value, int):
+        raise ProtobufError(f"wrong wire type {wire} for a {kind}")
     if kind == "bool":
         return bool(value)
     if kind in ("int32", "int64"):
-        return _signed(int(value))
+        return _signed(value)
     if kind in ("uint32", "uint64"):
-        return int(value)
-    if kind == "double":
-        return struct.unpack("<d", value)[0]
-    if kind == "float":
-        return struct.unpack("<f", value)[0]
+        return value
     raise ProtobufError(f"unsupported type {kind}")
 
 
@@ -138,11 +155,13 @@ def _special(name: str, buf: bytes) -> tuple[bool, Any]:
     if name in ("k8s.io.apimachinery.pkg.runtime.RawExtension", META + "FieldsV1"):
         values = {n: v for n, _, v in _fields(buf)}
         raw = bytes(values.get(1, b""))
-        return True, json.loads(raw) if raw else None
+        return True, decode_json(raw).value if raw else None
     return False, None
 
 
-def decode_message(buf: bytes, name: str) -> Any:
+def decode_message(buf: bytes, name: str, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise ProtobufError(f"message nesting is deeper than {MAX_DEPTH} levels")
     handled, value = _special(name, buf)
     if handled:
         return value
@@ -158,15 +177,16 @@ def decode_message(buf: bytes, name: str) -> Any:
         if label == "m":
             key_kind, value_kind = kind
             entry = {n: (w, v) for n, w, v in _fields(raw)}
-            key = _value(key_kind, *entry.get(1, (2, b"")))
-            out.setdefault(json_name, {})[key] = _value(value_kind, *entry.get(2, (2, b"")))
+            key = _value(key_kind, *entry.get(1, (2, b"")), depth)
+            out.setdefault(json_name, {})[key] = _value(value_kind, *entry.get(2, (2, b"")),
+                                                        depth)
         elif label == "r":
             if wire == 2 and kind in ("int32", "int64", "bool", "uint32", "uint64"):
                 out.setdefault(json_name, []).extend(_packed(kind, raw))
             else:
-                out.setdefault(json_name, []).append(_value(kind, wire, raw))
+                out.setdefault(json_name, []).append(_value(kind, wire, raw, depth))
         else:
-            value = _value(kind, wire, raw)
+            value = _value(kind, wire, raw, depth)
             # Go writes every non-pointer field; its JSON leaves the empty ones out (all of
             # ObjectMeta's, zero numbers included).
             if value != "" and value is not None and not (
@@ -175,11 +195,13 @@ def decode_message(buf: bytes, name: str) -> Any:
     return out
 
 
-def _value(kind: str, wire: int, raw: Any) -> Any:
+def _value(kind: str, wire: int, raw: Any, depth: int) -> Any:
     if kind in ("string", "bytes", "bool", "int32", "int64", "uint32", "uint64", "double",
                 "float"):
         return _scalar(kind, wire, raw)
-    return decode_message(bytes(raw), kind)
+    if not isinstance(raw, bytes):
+        raise ProtobufError(f"wrong wire type for a {kind}")
+    return decode_message(raw, kind, depth + 1)
 
 
 def message_for(api_version: str, kind: str) -> str:
@@ -196,9 +218,15 @@ def decode(body: bytes) -> Obj:
     """A protobuf request body as the JSON object it stands for."""
     if not body.startswith(MAGIC):
         raise ProtobufError("not a Kubernetes protobuf message (no k8s envelope)")
-    unknown = decode_message(body[len(MAGIC):], "k8s.io.apimachinery.pkg.runtime.Unknown")
-    type_meta = unknown.get("typeMeta") or {}
-    api_version, kind = type_meta.get("apiVersion", ""), type_meta.get("kind", "")
-    raw = base64.b64decode(unknown.get("raw", ""))
-    obj: Obj = decode_message(raw, message_for(api_version, kind))
+    try:
+        unknown = decode_message(body[len(MAGIC):], "k8s.io.apimachinery.pkg.runtime.Unknown")
+        type_meta = unknown.get("typeMeta") or {}
+        api_version, kind = type_meta.get("apiVersion", ""), type_meta.get("kind", "")
+        raw = base64.b64decode(unknown.get("raw", ""))
+        obj: Obj = decode_message(raw, message_for(api_version, kind))
+    except BodyError as exc:
+        raise ProtobufError(f"a RawExtension is not JSON: {exc}") from exc
+    except (TypeError, OverflowError, struct.error, AttributeError) as exc:
+        # A field of the wrong wire type where a message was expected, a time out of range.
+        raise ProtobufError(f"malformed message: {exc}") from exc
     return {"apiVersion": api_version, "kind": kind, **obj}

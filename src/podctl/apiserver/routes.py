@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from podctl.api.meta import Obj
-from podctl.apiserver import objects, protobuf, resources, writes
+from podctl.apiserver import bodies, objects, params, protobuf, resources, writes
 from podctl.apiserver import patch as patches
+from podctl.apiserver.openapi import V2_PROTOBUF
 from podctl.apiserver.resources import Target
 from podctl.apiserver.status import ApiError, from_error
 from podctl.apiserver.tables import build_table, wants_table
@@ -107,7 +108,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     call: Call | None = None
     try:
         if segments[:1] == ["openapi"]:
-            return _openapi(segments[1:])
+            return _openapi(segments[1:], request.headers.get("Accept", ""))
         doc = resources.document(segments)
         if doc is not None:
             return json_response(doc)
@@ -133,9 +134,13 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
                                        "has prevented the request from succeeding"))
 
 
-def _openapi(segments: list[str]) -> web.Response:
+def _openapi(segments: list[str], accept: str) -> web.Response:
     from podctl.apiserver import openapi
 
+    if segments == ["v2"] and openapi.wants_protobuf(accept):
+        return web.Response(body=openapi.v2_protobuf(), content_type=openapi.V2_PROTOBUF)
+    if not _accepts_json(accept):
+        raise NOT_ACCEPTABLE
     body: bytes | None = None
     if segments == ["v3"]:
         body = json.dumps(openapi.root()).encode()
@@ -148,11 +153,22 @@ def _openapi(segments: list[str]) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
+def _accepts_json(accept: str) -> bool:
+    """Whether an Accept header takes JSON (kubectl asks /openapi/v2 for protobuf only)."""
+    if not accept.strip():
+        return True
+    for choice in accept.split(","):
+        media = choice.split(";")[0].strip().lower()
+        if media in ("application/json", "application/*", "*/*"):
+            return True
+    return False
+
+
 async def _resource(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
     method = request.method
     if method == "GET":
         if call.name is None:
-            if request.query.get("watch") in ("1", "true"):
+            if params.go_bool(request.query.get("watch")):
                 from podctl.apiserver.watch import serve_watch
 
                 return await serve_watch(ctx, call, request)
@@ -161,64 +177,119 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
                              call.namespace or "", call.name)
         return _answer(call, request, obj)
     kind, namespace = call.target.kind, call.namespace or ""
-    dry_run = request.query.get("dryRun") == "All"
     if method == "POST" and call.name is None:
         if call.target.resource.namespaced and call.namespace is None:
             raise NOT_FOUND
-        created = await blocking(writes.create, ctx.store, kind, namespace,
-                                 await read_body(request), dry_run)
-        return json_response(objects.with_type(kind, created), 200 if dry_run else 201)
+        body, opts = await object_body(request, kind, "CreateOptions")
+        created = await blocking(writes.create, ctx.store, kind, namespace, body, opts)
+        # 201 for a dry run too, as upstream answers it.
+        return written(objects.with_type(kind, created), opts, 201)
     if method == "DELETE":
-        opts = writes.delete_options(dict(request.query), await read_body(request, True))
+        delete_opts = writes.delete_options(request.query, request.query.getall("dryRun", []),
+                                            await optional_body(request))
         if call.name is None:
-            query = list_query(request)
+            query = params.list_options(request.query)
             return json_response(await blocking(writes.delete_collection, ctx.store, kind,
-                                                call.namespace, query, opts))
+                                                call.namespace, query, delete_opts))
         return json_response(await blocking(writes.delete, ctx.store, kind, namespace,
-                                            call.name, opts))
+                                            call.name, delete_opts))
     if call.name is None:
         raise NOT_ALLOWED
     if method == "PUT":
-        updated = await blocking(writes.replace, ctx.store, kind, namespace, call.name,
-                                 await read_body(request), dry_run)
-        return json_response(objects.with_type(kind, updated))
+        body, opts = await object_body(request, kind, "UpdateOptions")
+        updated = await blocking(writes.replace, ctx.store, kind, namespace, call.name, body,
+                                 opts)
+        return written(objects.with_type(kind, updated), opts)
     if method == "PATCH":
+        content_type, body, opts = await patch_body(request)
         patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
-                                 patch_type(request), await read_body(request), dry_run)
-        return json_response(objects.with_type(kind, patched))
+                                 content_type, body, opts)
+        return written(objects.with_type(kind, patched), opts)
     raise NOT_ALLOWED
 
 
 NOT_FOUND = ApiError("NotFound", "the server could not find the requested resource", {})
 NOT_ALLOWED = ApiError("MethodNotAllowed",
                        "the server does not allow this method on the requested resource", {})
+NOT_ACCEPTABLE = ApiError("NotAcceptable", "only the following media types are accepted: "
+                          f"application/json, {V2_PROTOBUF}", {})
+JSON, YAML = "application/json", "application/yaml"
+INPUT_TYPES = (JSON, YAML, protobuf.CONTENT_TYPE)
+# The API server's cap on the operations of one JSON patch.
+MAX_JSON_PATCH_OPERATIONS = 10000
 
 
-async def read_body(request: web.Request, optional: bool = False) -> Any:
-    """The request's JSON body (None when `optional` and there is none)."""
-    raw = await request.read()
-    if request.content_type == protobuf.CONTENT_TYPE:
-        try:
-            return protobuf.decode(raw)
-        except (protobuf.ProtobufError, ValueError, KeyError, IndexError) as exc:
-            raise ApiError("BadRequest", f"the body of the request was in an unknown format: "
-                           f"{exc}") from exc
-    if not raw.strip():
-        if optional:
-            return None
-        raise ApiError("BadRequest", "the body of the request was empty")
+def written(body: Obj, opts: params.WriteOptions, status: int = 200) -> web.Response:
+    """A write's answer, with a `Warning` header for each field a Warn validation dropped."""
+    response = json_response(body, status)
+    for warning in opts.warnings:
+        response.headers.add("Warning", f"299 - {json.dumps(warning)}")
+    return response
+
+
+def input_type(request: web.Request) -> str:
+    """The body's media type, one the API decodes (JSON when none is named), else 415."""
+    if "Content-Type" not in request.headers:
+        return JSON
+    if request.content_type not in INPUT_TYPES:
+        raise ApiError("UnsupportedMediaType", "the body of the request was in an unknown "
+                       "format - accepted media types include: " + ", ".join(INPUT_TYPES), {})
+    return request.content_type
+
+
+async def object_body(request: web.Request, kind: str,
+                      options_kind: str) -> tuple[Any, params.WriteOptions]:
+    """A create or update's body and options, in upstream's order: media type (415), size
+    (413), options (400/422), then the decoding, in a worker thread (400)."""
+    content_type = input_type(request)
+    raw = await bodies.read_limited(request)
+    opts = params.write_options(request.query.getall("dryRun", []), request.query,
+                                options_kind)
     try:
-        return json.loads(raw)
-    except ValueError as exc:
-        if request.content_type.endswith("yaml"):
-            import yaml
+        decoded = await bodies.in_decoder(bodies.decode, raw, content_type)
+    except bodies.BodyError as exc:
+        reason = f"couldn't get version/kind; json parse error: {exc}" \
+            if content_type == JSON else str(exc)
+        raise ApiError("BadRequest", f"the object provided is unrecognized (must be of type "
+                       f"{kind}): {reason} ({bodies.summary(raw)})") from exc
+    opts.duplicates = decoded.duplicates
+    return decoded.value, opts
 
-            try:
-                return yaml.safe_load(raw)
-            except yaml.YAMLError:
-                pass
-        raise ApiError("BadRequest", f"the body of the request was in an unknown format: "
-                       f"{exc}") from exc
+
+async def patch_body(request: web.Request) -> tuple[str, Any, params.WriteOptions]:
+    """A patch's type (415), body (413), options and JSON (400)."""
+    content_type = patch_type(request)
+    raw = await bodies.read_limited(request)
+    opts = params.write_options(request.query.getall("dryRun", []), request.query,
+                                "PatchOptions")
+    try:
+        decoded = await bodies.in_decoder(bodies.decode_json, raw)
+    except bodies.BodyError as exc:
+        raise ApiError("BadRequest", f"error decoding patch: {exc}") from exc
+    if content_type != patches.JSON_PATCH and not isinstance(decoded.value, dict):
+        prefix = "error decoding patch: " if content_type == patches.MERGE_PATCH else ""
+        raise ApiError("BadRequest", f"{prefix}json: cannot unmarshal "
+                       f"{bodies.json_kind(decoded.value)} into Go value of type "
+                       "map[string]interface {}")
+    if content_type == patches.JSON_PATCH and isinstance(decoded.value, list) and \
+            len(decoded.value) > MAX_JSON_PATCH_OPERATIONS:
+        raise bodies.too_large(f"The allowed maximum operations in a JSON patch is "
+                               f"{MAX_JSON_PATCH_OPERATIONS}, got {len(decoded.value)}")
+    opts.duplicates = decoded.duplicates
+    return content_type, decoded.value, opts
+
+
+async def optional_body(request: web.Request) -> Any:
+    """A DELETE's options body; None when there is none."""
+    raw = await bodies.read_limited(request)
+    if not raw.strip():
+        return None
+    content_type = input_type(request)
+    try:
+        return (await bodies.in_decoder(bodies.decode, raw, content_type)).value
+    except bodies.BodyError as exc:
+        raise ApiError("BadRequest", f"the object provided is unrecognized (must be of type "
+                       f"DeleteOptions): {exc} ({bodies.summary(raw)})") from exc
 
 
 def patch_type(request: web.Request) -> str:
@@ -232,16 +303,6 @@ def patch_type(request: web.Request) -> str:
                        f"types include: {patches.JSON_PATCH}, {patches.MERGE_PATCH}, "
                        f"{patches.STRATEGIC}", {})
     return content_type
-
-
-def list_query(request: web.Request) -> objects.ListQuery:
-    try:
-        limit = int(request.query.get("limit") or 0)
-    except ValueError as exc:
-        raise ApiError("BadRequest", "limit must be a number") from exc
-    return objects.ListQuery(label_selector=request.query.get("labelSelector"),
-                             field_selector=request.query.get("fieldSelector"),
-                             limit=limit, continue_token=request.query.get("continue") or None)
 
 
 @subresource("pods", "status")
@@ -261,14 +322,16 @@ async def status_subresource(ctx: Context, call: Call,
         return json_response(objects.with_type(kind, await blocking(
             objects.get_object, ctx.store, kind, namespace, name)))
     if request.method == "PUT":
-        obj = await blocking(writes.replace_status, ctx.store, kind, namespace, name,
-                             await read_body(request))
+        body, opts = await object_body(request, kind, "UpdateOptions")
+        obj = await blocking(writes.replace_status, ctx.store, kind, namespace, name, body,
+                             opts)
     elif request.method == "PATCH":
+        content_type, body, opts = await patch_body(request)
         obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
-                             patch_type(request), await read_body(request))
+                             content_type, body, opts)
     else:
         raise NOT_ALLOWED
-    return json_response(objects.with_type(kind, obj))
+    return written(objects.with_type(kind, obj), opts)
 
 
 @subresource("replicationcontrollers", "scale")
@@ -278,22 +341,26 @@ async def scale_subresource(ctx: Context, call: Call,
                             request: web.Request) -> web.StreamResponse:
     kind, namespace, name = call.target.kind, call.namespace or "", call.name or ""
     if request.method == "GET":
-        scale = await blocking(writes.get_scale, ctx.store, kind, namespace, name)
-    elif request.method == "PUT":
-        scale = await blocking(writes.replace_scale, ctx.store, kind, namespace, name,
-                               await read_body(request))
+        return json_response(await blocking(writes.get_scale, ctx.store, kind, namespace,
+                                            name))
+    if request.method == "PUT":
+        body, opts = await object_body(request, "Scale", "UpdateOptions")
+        scale = await blocking(writes.replace_scale, ctx.store, kind, namespace, name, body,
+                               opts)
     elif request.method == "PATCH":
+        content_type, body, opts = await patch_body(request)
         scale = await blocking(writes.patch_scale, ctx.store, kind, namespace, name,
-                               patch_type(request), await read_body(request))
+                               content_type, body, opts)
     else:
         raise NOT_ALLOWED
-    return json_response(scale)
+    return written(scale, opts)
 
 
 async def _list(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
-    query = list_query(request)
+    query = params.list_options(request.query)
+    oldest = ctx.hub.oldest if ctx.hub is not None else 0
     page = await blocking(objects.list_objects, ctx.store, call.target.kind, call.namespace,
-                          query)
+                          query, oldest)
     body = objects.list_body(call.target.kind, page)
     if wants_table(request.headers.get("Accept", "")):
         return json_response(build_table(call.target.kind, page.items, datetime.now(UTC),
@@ -332,7 +399,7 @@ def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:
 
     for module in HANDLER_MODULES:
         importlib.import_module(module)
-    app = web.Application(middlewares=middlewares, client_max_size=32 * 1024 * 1024)
+    app = web.Application(middlewares=middlewares, client_max_size=bodies.MAX_BODY_BYTES)
     app["ctx"] = ctx
     app.on_response_prepare.append(_deprecation_warning)
     app.router.add_route("*", "/{tail:.*}", dispatch)

@@ -7,25 +7,27 @@ from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError, Server
 
 CODES = {"NotFound": 404, "AlreadyExists": 409, "Conflict": 409, "Invalid": 422,
          "BadRequest": 400, "Forbidden": 403, "Unauthorized": 401, "MethodNotAllowed": 405,
-         "Gone": 410, "NotAcceptable": 406, "UnsupportedMediaType": 415,
-         "InternalError": 500}
+         "Gone": 410, "Expired": 410, "NotAcceptable": 406, "UnsupportedMediaType": 415,
+         "RequestEntityTooLarge": 413, "Timeout": 504, "InternalError": 500}
 
 
 class ApiError(Exception):
     """A request the API refuses, carried to the router as its Status."""
 
-    def __init__(self, reason: str, message: str, details: Obj | None = None) -> None:
+    def __init__(self, reason: str, message: str, details: Obj | None = None,
+                 metadata: Obj | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.details = details
+        self.metadata = metadata or {}
 
     @property
     def code(self) -> int:
         return CODES.get(self.reason, 500)
 
     def status(self) -> Obj:
-        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {},
+        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": dict(self.metadata),
                      "status": "Failure", "message": self.message, "reason": self.reason,
                      "code": self.code}
         if self.details is not None:
@@ -33,16 +35,20 @@ class ApiError(Exception):
         return body
 
 
-def invalid(kind: str, name: str, causes: list[tuple[str, str]]) -> ApiError:
+def invalid(kind: str, name: str, causes: list[tuple[str, str]],
+            group: str = "") -> ApiError:
     """422 Invalid with one cause per field error (field, message without the field):
     kubectl rebuilds `The Pod "x" is invalid: <field>: <message>` from them."""
     shown = [f"{field}: {message}" if field else message for field, message in causes]
-    message = f'{kind} "{name}" is invalid: ' + (
+    qualified = f"{kind}.{group}" if group else kind
+    message = f'{qualified} "{name}" is invalid: ' + (
         shown[0] if len(shown) == 1 else "[" + ", ".join(shown) + "]")
-    return ApiError("Invalid", message, {
-        "name": name, "kind": kind,
-        "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f}
-                   for f, m in causes]})
+    details: Obj = {"name": name, "kind": kind}
+    if group:
+        details["group"] = group
+    details["causes"] = [{"reason": "FieldValueInvalid", "message": m, "field": f}
+                         for f, m in causes]
+    return ApiError("Invalid", message, details)
 
 
 def from_error(exc: PodctlError, group: str = "") -> ApiError:

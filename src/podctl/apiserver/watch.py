@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.apiserver import objects
-from podctl.apiserver.status import ApiError
+from podctl.apiserver import objects, params
+from podctl.apiserver.status import ApiError, invalid
 from podctl.apiserver.tables import build_table, wants_table
 from podctl.notify import WATCHERS_DIR, ChangeListener
 from podctl.store import Store
@@ -275,24 +275,21 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
 
     hub: Hub = ctx.hub
     kind = call.target.kind
-    query = objects.ListQuery(label_selector=request.query.get("labelSelector"),
-                              field_selector=request.query.get("fieldSelector"))
-    labels, field_reqs = objects.selection(query)
+    opts = params.list_options(request.query)
+    labels, field_reqs = objects.selection(kind, opts)
+    since = _since(call, opts.resource_version)
+    query = params.ListOptions(label_selector=opts.label_selector,
+                               field_selector=opts.field_selector)
 
     def matches(obj: Obj) -> bool:
         return objects.selected(obj, labels, field_reqs)
 
     await hub.ready.wait()
     watcher = Watcher(kind, call.namespace, matches)
-    since_text = request.query.get("resourceVersion") or ""
-    try:
-        since = int(since_text) if since_text else 0
-    except ValueError as exc:
-        raise ApiError("BadRequest", f"invalid resource version: {since_text}") from exc
     table = wants_table(request.headers.get("Accept", ""))
     include = request.query.get("includeObject", "Metadata")
-    bookmarks = request.query.get("allowWatchBookmarks") in ("1", "true")
-    timeout = float(request.query.get("timeoutSeconds") or 0) or None
+    bookmarks = opts.allow_bookmarks
+    timeout = opts.timeout_seconds or None
     hub.subscribe(watcher)
     if kind in LIVE_KINDS:
         await asyncio.to_thread(hub.prime_live, ctx.store, kind)
@@ -323,7 +320,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
 
     replayed: set[int] = set()  # history changes sent before the queue's
     try:
-        initial = request.query.get("sendInitialEvents") in ("1", "true")
+        initial = bool(opts.send_initial_events)
         if since == 0 or initial:
             # The current state first, as ADDED events (a watch-list ends them with a
             # bookmark saying so).
@@ -380,6 +377,19 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
         hub.unsubscribe(watcher)
     await response.write_eof()  # the end of the chunked stream: the watch ended cleanly
     return response
+
+
+def _since(call: Call, text: str) -> int:
+    """The revision a watch starts after (0: from the current state); a resourceVersion
+    that does not parse is Invalid on the resource, as the storage layer answers."""
+    if text in ("", "0"):
+        return 0
+    try:
+        return params.parse_resource_version(text)
+    except ValueError as exc:
+        field, _, detail = str(exc).partition(": ")
+        raise invalid(call.target.resource.name, "", [(field, detail)],
+                      call.target.group) from exc
 
 
 def _live_view(ctx: Context, change: Change) -> Change:

@@ -7,14 +7,20 @@ import sys
 import click
 
 from podctl.cli import terminal
-from podctl.cli.common import filename_option, namespace_option
+from podctl.cli.common import (
+    field_validation,
+    filename_option,
+    namespace_option,
+    validate_option,
+)
 from podctl.cli.completion import complete_resources
 
 
 @click.command("apply")
 @filename_option(required=True)
 @namespace_option
-def apply(filenames: tuple[str, ...], namespace: str | None) -> None:
+@validate_option
+def apply(filenames: tuple[str, ...], namespace: str | None, validate: str) -> None:
     """Create objects, or update existing ones (an RC's replicas, selector, template)."""
     from podctl.cli.create import check_files, warn_deferred
     from podctl.errors import PodctlError
@@ -22,7 +28,7 @@ def apply(filenames: tuple[str, ...], namespace: str | None) -> None:
     from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
 
-    ok, passed = check_files(filenames, namespace)
+    ok, passed = check_files(filenames, namespace, field_validation(validate))
     store = open_store()
     docker = DockerWork()
     for source, checked in passed:

@@ -31,6 +31,26 @@ def filename_option(required: bool = False) -> Callable[[F], F]:
     return wrap
 
 
+def validate_option(fn: F) -> F:
+    """kubectl's --validate: how the server treats unknown fields (strict, warn, ignore)."""
+    return click.option("--validate", "validate", default="strict", is_flag=False,
+                        flag_value="strict", metavar="strict|warn|ignore",
+                        help="Unknown fields: refuse (strict, true), drop with a warning "
+                             "(warn) or drop silently (ignore, false).")(fn)
+
+
+def field_validation(flag: str) -> str:
+    """The fieldValidation a --validate value stands for (kubectl's error otherwise)."""
+    from podctl.errors import PodctlError
+    from podctl.manifest.check import VALIDATE_FLAG
+
+    directive = VALIDATE_FLAG.get(flag.lower())
+    if directive is None:
+        raise PodctlError(f'invalid - validate option "{flag}"; must be one of: strict (or '
+                          "true), warn, ignore (or false)")
+    return directive
+
+
 def split_resource_args(args: tuple[str, ...]) -> list[tuple[str, list[str]]]:
     """kubectl's resource arguments: `pods a b`, `pod/a rc/b`, `pods,rc` -> (kind, names)."""
     from podctl.api.meta import RESOURCES, kind_for

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import click
 
 from podctl.cli import terminal
-from podctl.cli.common import filename_option, namespace_option
+from podctl.cli.common import (
+    field_validation,
+    filename_option,
+    namespace_option,
+    validate_option,
+)
 
 if TYPE_CHECKING:
     from podctl.api.meta import Obj
@@ -31,20 +36,21 @@ class _AliasedGroup(click.Group):
 @click.option("--dry-run", "dry_run", default="none",
               type=click.Choice(["none", "client", "server"]), is_flag=False, flag_value="client",
               help="client: only validate and print what would be created.")
+@validate_option
 @click.pass_context
 def create(ctx: click.Context, filenames: tuple[str, ...], namespace: str | None,
-           dry_run: str) -> None:
+           dry_run: str, validate: str) -> None:
     """Create objects from manifests (-f FILE|DIR|-), or a namespace."""
     if ctx.invoked_subcommand is not None:
         return
     if not filenames:
         raise click.UsageError("must specify one of -f and -k", ctx)
-    ok = apply_manifests(filenames, namespace, dry_run != "none")
+    ok = apply_manifests(filenames, namespace, dry_run != "none", field_validation(validate))
     if not ok:
         sys.exit(1)
 
 
-def check_files(filenames: tuple[str, ...], namespace: str | None
+def check_files(filenames: tuple[str, ...], namespace: str | None, validation: str = "Strict"
                 ) -> tuple[bool, list[tuple[str, list[Checked]]]]:
     """Read and check every file, printing warnings and problems; the files that passed."""
     from podctl.manifest import check_document, excerpts, read_manifests
@@ -52,7 +58,7 @@ def check_files(filenames: tuple[str, ...], namespace: str | None
     ok = True
     passed: list[tuple[str, list[Checked]]] = []
     for result in read_manifests(list(filenames), sys.stdin):
-        checked = [check_document(doc, namespace) for doc in result.documents]
+        checked = [check_document(doc, namespace, validation) for doc in result.documents]
         for c in checked:
             for warning in c.warnings:
                 terminal.warn(warning)
@@ -76,9 +82,10 @@ def _invalid_header(obj: dict[str, object]) -> str:
     return f'The {kind} "{name}" is invalid:'
 
 
-def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: bool) -> bool:
+def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: bool,
+                    validation: str = "Strict") -> bool:
     """Create the objects of every file without problems. True if everything went."""
-    ok, passed = check_files(filenames, namespace)
+    ok, passed = check_files(filenames, namespace, validation)
     if dry_run:
         from podctl.api import meta
 

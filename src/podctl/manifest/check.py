@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +17,14 @@ from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
 from podctl.manifest.problems import FieldPath, Problem, render_value
 from podctl.manifest.rules import VALIDATORS as WORKLOAD_VALIDATORS
-from podctl.manifest.schema import FieldError, validate_structure
+from podctl.manifest.schema import FieldError, decode_structure, validate_structure
 from podctl.manifest.service_rules import validate_endpoints, validate_service
 from podctl.manifest.unsupported import warnings_for
 
+STRICT, WARN, IGNORE = "Strict", "Warn", "Ignore"
+# kubectl's --validate values, as the fieldValidation each sends.
+VALIDATE_FLAG = {"strict": STRICT, "true": STRICT, "warn": WARN, "ignore": IGNORE,
+                 "false": IGNORE}
 SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints",
                    "ConfigMap", "Secret", "ReplicaSet", "Deployment", "DaemonSet", "Job",
                    "CronJob")
@@ -103,8 +108,11 @@ def _namespace_problem(doc: Document, kind: str, namespace: str | None) -> Probl
     return None
 
 
-def check_document(doc: Document, namespace: str | None = None) -> Checked:
-    """Validate one document like the API server (strict) and return it defaulted."""
+def check_document(doc: Document, namespace: str | None = None,
+                   validation: str = STRICT) -> Checked:
+    """Validate one document like the API server and return it defaulted. `validation` is
+    what kubectl's --validate sends as fieldValidation: Strict refuses unknown fields, Warn
+    drops each with a warning, Ignore drops them silently."""
     obj = doc.obj
     kind = obj.get("kind") if isinstance(obj, dict) else None
     if not isinstance(obj, dict):
@@ -112,6 +120,10 @@ def check_document(doc: Document, namespace: str | None = None) -> Checked:
     bad_kind = _kind_problem(doc, obj.get("apiVersion"), kind)
     if bad_kind is not None or not isinstance(kind, str):
         return Checked(doc, None, [bad_kind] if bad_kind else [], [])
+    dropped: list[str] = []
+    if validation != STRICT:
+        obj = copy.deepcopy(obj)
+        dropped = decode_structure(obj, kind, prune=True).unknown
     errors: list[FieldError] = validate_structure(obj, kind)
     errors.extend(VALIDATORS[kind](obj))
     problems = [_problem(doc, e.path, e.message, e.at_key) for e in errors]
@@ -119,7 +131,7 @@ def check_document(doc: Document, namespace: str | None = None) -> Checked:
     if ns_problem is not None:
         problems.append(ns_problem)
     problems.sort(key=lambda p: (p.line or 0, p.col or 0))
-    warnings = warnings_for(kind, obj)
+    warnings = (dropped if validation == WARN else []) + warnings_for(kind, obj)
     if problems:
         return Checked(doc, None, problems, warnings)
     defaulted = default_object(kind, obj, namespace or DEFAULT_NAMESPACE)

@@ -73,6 +73,7 @@ class _Walker:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.errors: list[FieldError] = []
+        self.prune = False  # drop unknown fields from the object (after recording them)
 
     def type_error(self, path: FieldPath, value: Any, expected: str, hint: str = "") -> None:
         """Record a wrong-type error."""
@@ -81,6 +82,25 @@ class _Walker:
             f"expected {expected}, got {type_name(value)}"
         )
         self.errors.append(FieldError(path, msg + (f" ({hint})" if hint else "")))
+
+    def mistyped(self, path: FieldPath, value: Any, t: Any, expected: str,
+                 hint: str = "") -> None:
+        """A value of the wrong type for schema type ``t``."""
+        self.type_error(path, value, expected, hint)
+
+    def out_of_range(self, path: FieldPath, value: int, t: str) -> None:
+        self.errors.append(
+            FieldError(path, f"{format_path(path)}: Invalid value: {value}: out of range for {t}")
+        )
+
+    def bad_quantity(self, path: FieldPath, value: Any) -> None:
+        self.errors.append(
+            FieldError(
+                path,
+                f"{format_path(path)}: Invalid value: {render_value(value)}: "
+                f"quantities must match the regular expression '{QUANTITY_REGEX}'",
+            )
+        )
 
     def walk(self, value: Any, t: Any, path: FieldPath, parent: str | None) -> Any:
         """Check ``value`` against type ``t``; returns it, or the int an integral float means."""
@@ -106,7 +126,7 @@ class _Walker:
                     hint = 'a list is needed here: start each item with "- "'
                 elif isinstance(value, str):
                     hint = 'write a list: each item on its own line, starting with "- "'
-                self.type_error(path, value, "list", hint)
+                self.mistyped(path, value, t, "list", hint)
                 return
             for i, item in enumerate(value):
                 if item is None and _struct_of(inner) == inner:
@@ -115,13 +135,14 @@ class _Walker:
                     value[i] = new
             return
         if not isinstance(value, dict):
-            self.type_error(path, value, "mapping", _mapping_hint(value))
+            self.mistyped(path, value, t, "mapping", _mapping_hint(value))
             return
         for k, v in value.items():
             if inner == "string" and k in _SET_BASED and isinstance(v, dict | list):
-                self.type_error(
+                self.mistyped(
                     (*path, MapKey(k)),
                     v,
+                    "string",
                     "string",
                     f"{format_path(path)} is a plain map of labels, not a LabelSelector: "
                     f"move the labels out of {k}",
@@ -143,7 +164,7 @@ class _Walker:
                 hint = ""
                 if isinstance(value, bool | int | float):
                     hint = f"put the value in quotes: {json.dumps(render_value(value))}"
-                self.type_error(path, value, "string", hint)
+                self.mistyped(path, value, t, "string", hint)
         elif t in ("int32", "int64"):
             if isinstance(value, bool) or not isinstance(value, int):
                 hint = (
@@ -151,18 +172,14 @@ class _Walker:
                     if isinstance(value, str) and value.strip().lstrip("-").isdigit()
                     else ""
                 )
-                self.type_error(path, value, "integer", hint)
+                self.mistyped(path, value, t, "integer", hint)
                 return value
             low, high = _INT32 if t == "int32" else _INT64
             if not low <= value <= high:
-                self.errors.append(
-                    FieldError(
-                        path, f"{format_path(path)}: Invalid value: {value}: out of range for {t}"
-                    )
-                )
+                self.out_of_range(path, value, t)
         elif t == "number":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                self.type_error(path, value, "number")
+                self.mistyped(path, value, t, "number")
         elif t == "boolean":
             if not isinstance(value, bool):
                 hint = (
@@ -170,23 +187,17 @@ class _Walker:
                     if str(value).lower() in ("true", "false")
                     else "use true or false"
                 )
-                self.type_error(path, value, "boolean", hint)
+                self.mistyped(path, value, t, "boolean", hint)
         elif t == "int-or-string":
             if isinstance(value, bool) or not isinstance(value, int | str):
-                self.type_error(path, value, "integer or string")
+                self.mistyped(path, value, t, "integer or string")
         elif t == "quantity":
             if isinstance(value, bool) or not isinstance(value, int | float | str):
-                self.type_error(path, value, _EXPECTED["quantity"])
+                self.mistyped(path, value, t, _EXPECTED["quantity"])
             elif parse_quantity(value) is None:
-                self.errors.append(
-                    FieldError(
-                        path,
-                        f"{format_path(path)}: Invalid value: {render_value(value)}: "
-                        f"quantities must match the regular expression '{QUANTITY_REGEX}'",
-                    )
-                )
+                self.bad_quantity(path, value)
         elif t == "object" and not isinstance(value, dict):
-            self.type_error(path, value, "mapping", _mapping_hint(value))
+            self.mistyped(path, value, t, "mapping", _mapping_hint(value))
         return value
 
     def walk_struct(self, value: Any, name: str, path: FieldPath, parent: str | None) -> Any:
@@ -197,13 +208,15 @@ class _Walker:
         if "type" in definition:
             return self.walk(value, definition["type"], path, parent)
         if not isinstance(value, dict):
-            self.type_error(path, value, "mapping", _mapping_hint(value))
+            self.mistyped(path, value, name, "mapping", _mapping_hint(value))
             return value
         props: dict[str, Any] = definition.get("properties", {})
-        for key, item in value.items():
+        for key, item in list(value.items()):
             ft = props.get(key)
             if ft is None:
                 self.unknown(path, key, name, parent)
+                if self.prune:
+                    del value[key]
             elif (new := self.walk(item, ft, (*path, key), name)) is not item:
                 value[key] = new
         for key in definition.get("required", ()):
@@ -261,3 +274,110 @@ def validate_structure(obj: dict[str, Any], kind: str) -> list[FieldError]:
     walker = _Walker(schema)
     walker.walk_struct(obj, schema.kinds[kind], (), None)
     return walker.errors
+
+
+# -- decoding as the API server does --------------------------------------------------------
+
+_GO_PRIMITIVES = {
+    "string": "string",
+    "int32": "int32",
+    "int64": "int64",
+    "number": "float64",
+    "boolean": "bool",
+    "quantity": "resource.Quantity",
+    "int-or-string": "intstr.IntOrString",
+    "object": "map[string]interface {}",
+}
+
+
+def go_type(t: Any) -> str:
+    """The Go type the API's decoder fills for schema type ``t`` (v1.PodSpec, []v1.Container,
+    map[string]string, int32...)."""
+    if isinstance(t, list):
+        kind, inner = t
+        return ("[]" if kind == "array" else "map[string]") + go_type(inner)
+    if t in _GO_PRIMITIVES:
+        return _GO_PRIMITIVES[t]
+    return "v1." + str(t).rpartition(".")[2]
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+@dataclass
+class Decoded:
+    """What decoding an object into its Go type finds: the unknown fields (strict decoding
+    errors) and the first value the decoder refuses, in Go's words."""
+
+    unknown: list[str]
+    error: str | None
+
+
+class _Decoder(_Walker):
+    """The walk with Go's json decoder's view of each mistake: the first mistyped value
+    (`json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of
+    type int32`) and every unknown field; validation proper is not its business."""
+
+    def __init__(self, schema: Schema) -> None:
+        super().__init__(schema)
+        self.structs: list[str] = []
+        self.unknown_fields: list[str] = []
+        self.first: str | None = None
+
+    def walk_struct(self, value: Any, name: str, path: FieldPath, parent: str | None) -> Any:
+        if not isinstance(value, dict) or "type" in self.schema.definitions.get(name, {}):
+            return super().walk_struct(value, name, path, parent)
+        self.structs.append(name)
+        try:
+            return super().walk_struct(value, name, path, parent)
+        finally:
+            self.structs.pop()
+
+    def refuse(self, message: str) -> None:
+        if self.first is None:
+            self.first = message
+
+    def field_message(self, path: FieldPath, what: str, t: Any) -> str:
+        owner = self.structs[-1].rpartition(".")[2] if self.structs else "?"
+        go_path = ".".join(p for p in path if isinstance(p, str) and not isinstance(p, MapKey))
+        return f"json: cannot unmarshal {what} into Go struct field {owner}.{go_path} of type " \
+            f"{go_type(t)}"
+
+    def mistyped(self, path: FieldPath, value: Any, t: Any, expected: str,
+                 hint: str = "") -> None:
+        if t == "quantity":
+            self.bad_quantity(path, value)
+        elif t == "int-or-string":
+            what = f"number {value}" if isinstance(value, float) else _json_kind(value)
+            self.refuse(f"json: cannot unmarshal {what} into Go value of type int32")
+        elif t in ("int32", "int64") and isinstance(value, float):
+            self.refuse(self.field_message(path, f"number {value}", t))
+        else:
+            self.refuse(self.field_message(path, _json_kind(value), t))
+
+    def out_of_range(self, path: FieldPath, value: int, t: str) -> None:
+        self.refuse(self.field_message(path, f"number {value}", t))
+
+    def bad_quantity(self, path: FieldPath, value: Any) -> None:
+        self.refuse(f"quantities must match the regular expression '{QUANTITY_REGEX}'")
+
+    def unknown(self, path: FieldPath, key: str, name: str, parent: str | None) -> None:
+        self.unknown_fields.append(f'unknown field "{format_path((*path, key))}"')
+
+
+def decode_structure(obj: dict[str, Any], kind: str, prune: bool) -> Decoded:
+    """Decode ``obj`` as a ``kind`` the way the API server's strict JSON decoder reads it;
+    ``prune``: unknown fields are dropped from ``obj`` too (fieldValidation Warn/Ignore).
+    Whole floats in integer fields become ints, as in validate_structure."""
+    schema = load_schema()
+    decoder = _Decoder(schema)
+    decoder.prune = prune
+    decoder.walk_struct(obj, schema.kinds[kind], (), None)
+    return Decoded(decoder.unknown_fields, decoder.first)

@@ -17,12 +17,14 @@ from podctl.controllers.deletion import (
 from podctl.controllers.owners import owned_pods
 from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import set_replicas
-from podctl.errors import NotFound, PodctlError
+from podctl.errors import Invalid, NotFound, PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
 from podctl.ops.deferred import NOT_STOPPED, PENDING, DockerWork
 from podctl.store import Store
+
+INT32_MAX = 2**31 - 1
 
 
 def reconcile_if_no_controller(store: Store, namespace: str, name: str,
@@ -51,6 +53,11 @@ def scale(store: Store, kind: str, namespace: str, name: str, replicas: int,
     if replicas < 0:
         raise PodctlError("The --replicas=COUNT flag is required, and COUNT must be "
                           "greater than or equal to 0")
+    if replicas > INT32_MAX:
+        # What the API server answers kubectl's patch of the scale subresource.
+        from podctl.apiserver.writes import scale_overflow
+
+        raise Invalid(scale_overflow(store.require(kind, namespace, name), replicas))
     before = set_replicas(store, kind, namespace, name, replicas)
     if before is None:
         raise NotFound(meta.plural(kind), name)

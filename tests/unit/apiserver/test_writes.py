@@ -39,15 +39,40 @@ def test_the_body_namespace_must_be_the_paths() -> None:
     assert (defaulted["apiVersion"], defaulted["kind"]) == ("v1", "ConfigMap")
 
 
-def test_delete_options_from_query_and_body() -> None:
-    opts = delete_options({"gracePeriodSeconds": "5", "dryRun": "All"}, None)
+def test_delete_options_from_the_body_else_the_query() -> None:
+    opts = delete_options({"gracePeriodSeconds": "5"}, ["All"], None)
     assert (opts.grace, opts.dry_run, opts.propagation) == (5, True, None)
-    opts = delete_options({}, {"kind": "DeleteOptions", "propagationPolicy": "Orphan",
-                               "preconditions": {"uid": "u1"}})
-    assert (opts.propagation, opts.uid) == ("Orphan", "u1")
-    assert delete_options({}, {"orphanDependents": True}).propagation == "Orphan"
-    with pytest.raises(ApiError):
-        delete_options({"propagationPolicy": "Sideways"}, None)
+    opts = delete_options({"gracePeriodSeconds": "5"}, [], {
+        "kind": "DeleteOptions", "propagationPolicy": "Orphan", "preconditions": {"uid": "u1"}})
+    assert (opts.propagation, opts.uid, opts.grace) == ("Orphan", "u1", None)
+    assert delete_options({}, [], {"orphanDependents": True}).propagation == "Orphan"
+    assert delete_options({}, [], {"dryRun": ["All"]}).dry_run
+    # A negative grace period is 1 s, as the pod strategy makes it; a huge one is capped.
+    assert delete_options({"gracePeriodSeconds": "-3"}, [], None).grace == 1
+    assert delete_options({}, [], {"gracePeriodSeconds": 10**15}).grace == 2**31 - 1
+
+
+def test_delete_options_refused_in_upstreams_words() -> None:
+    def refused(query: dict[str, str], dry_run: list[str], body: object) -> tuple[int, str]:
+        with pytest.raises(ApiError) as caught:
+            delete_options(query, dry_run, body)
+        return caught.value.code, caught.value.message
+
+    assert refused({"propagationPolicy": "Sideways"}, [], None) == (
+        422, 'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+        '"Sideways": supported values: "Foreground", "Background", "Orphan", "nil"')
+    assert refused({}, ["x"], None) == (
+        422, 'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: '
+        '[]string{"x"}: supported values: "All"')
+    assert refused({"gracePeriodSeconds": "soon"}, [], None) == (
+        400, 'strconv.ParseInt: parsing "soon": invalid syntax')
+    assert refused({}, [], [1]) == (
+        400, "json: cannot unmarshal array into Go value of type v1.DeleteOptions")
+    assert refused({}, [], {"gracePeriodSeconds": "5"}) == (
+        400, "json: cannot unmarshal string into Go struct field "
+        "DeleteOptions.gracePeriodSeconds of type int64")
+    assert refused({}, [], {"dryRun": "All"})[0] == 400
+    assert refused({}, [], {"orphanDependents": False, "propagationPolicy": "Orphan"})[0] == 422
 
 
 def test_scale_of_a_deployment_and_an_rc() -> None:
