@@ -64,6 +64,7 @@ RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 # How long a stopping controller waits for its loops and syncs (which see the stop between
 # batches and pods) before it returns; a pod worker still inside a Docker call is left.
 STOP_GRACE = 1.0
+SIGNAL_POLL = 0.1
 
 
 class Controller:
@@ -97,7 +98,10 @@ class Controller:
                                     daemon=True) for name, loop in loops]
         for thread in threads:
             thread.start()
-        stop.wait()
+        # A signal may land on any thread; its Python handler (which sets `stop`) runs only
+        # when the main thread runs bytecode, never while it blocks in an untimed wait.
+        while not stop.wait(SIGNAL_POLL):
+            pass
         log.info("stopping; pods keep running")
         self.queue.close()
         if self._events_stream is not None:
