@@ -5,18 +5,25 @@ pods it leaves are reported as they are."""
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import sqlite3
-import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker
 import pytest
 
-from .conftest import PODCTL, ControllerProcess, Podctl
+from podctl.controllers.deletion import delete_owner_background
+from podctl.controllers.replication import set_replicas
+from podctl.home import podctl_home
+from podctl.notify import notify_controller
+from podctl.store import Store, open_store
+
+from .conftest import ControllerProcess, Podctl
 
 Start = Callable[[], ControllerProcess]
 
@@ -61,21 +68,31 @@ def big_exists(podctl: Podctl) -> bool:
                               "AND name='big'"))
 
 
-def poll(predicate: Callable[[], bool], timeout: float, message: str) -> None:
+def poll(predicate: Callable[[], bool], timeout: float,
+         message: str | Callable[[], str]) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
+            what = message if isinstance(message, str) else message()
+            raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
 
 
-def scale_up(podctl: Podctl, controller: Start, at_least: int) -> ControllerProcess:
-    """A controller making the 100 000 pods, once it has made `at_least`."""
-    running = controller()
-    running.wait_log("controller active")
+def scale_up(podctl: Podctl, at_least: int) -> None:
+    """Ask for 100 000 pods; return once the controller has made `at_least`."""
     podctl.apply_yaml(RS)
     poll(lambda: pods_of_big(podctl) >= at_least, 30, f"{at_least} pods of the ReplicaSet")
-    return running
+
+
+@pytest.fixture
+def writer(podctl: Podctl, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The home's store as `podctl scale` and `podctl delete` write it (the same functions,
+    which wake the controller), from this process: the write lands the moment the test
+    decides, whatever the load, so the bound is measured from a known count of pods."""
+    monkeypatch.setenv("PODCTL_HOME", str(podctl.home))  # the owners' locks live there
+    store = open_store(podctl_home(), functools.partial(notify_controller, podctl.home))
+    yield store
+    store.close()
 
 
 def assert_one_batch_at_most(before: int, after: int) -> None:
@@ -85,44 +102,50 @@ def assert_one_batch_at_most(before: int, after: int) -> None:
 
 
 def home_containers(podctl: Podctl, client: docker.DockerClient) -> list[Any]:
+    """The containers of the home's pods in the default namespace."""
     from podctl.home import home_id
 
-    return list(client.containers.list(
-        all=True, filters={"label": f"io.podctl.home={home_id(podctl.home)}"}))
+    return list(client.containers.list(all=True, filters={"label": [
+        f"io.podctl.home={home_id(podctl.home)}", "io.kubernetes.pod.namespace=default"]}))
 
 
 def wait_all_gone(podctl: Podctl, client: docker.DockerClient) -> None:
-    poll(lambda: pods_of_big(podctl) == 0, 90, "every pod of the ReplicaSet to go")
-    poll(lambda: not [c for c in home_containers(podctl, client)
-                      if c.labels.get("io.kubernetes.pod.namespace") == "default"],
-         30, "every container of the ReplicaSet's pods to go")
+    poll(lambda: pods_of_big(podctl) == 0, 90,
+         lambda: f"every pod of the ReplicaSet to go ({pods_of_big(podctl)} left)")
+    poll(lambda: not home_containers(podctl, client), 30,
+         "every container of the ReplicaSet's pods to go")
 
 
 def test_100000_replicas_scaled_back_to_0_stop_within_one_batch(
-        podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
-    scale_up(podctl, controller, 1)
-    podctl("scale", "rs", "big", "--replicas=0")
+        podctl: Podctl, controller: Start, writer: Store,
+        docker_client: docker.DockerClient) -> None:
+    controller().wait_log("controller active")
+    scale_up(podctl, 1)
+    assert set_replicas(writer, "ReplicaSet", "default", "big", 0) == 100000
     before = created_by_big(podctl)
     wait_all_gone(podctl, docker_client)
     assert_one_batch_at_most(before, created_by_big(podctl))
-    rs = podctl("get", "rs", "big", "-o", "jsonpath={.status.replicas}")
-    assert rs == "0"
+    podctl.wait_for(lambda: podctl("get", "rs", "big", "-o", "jsonpath={.status.replicas}")
+                    == "0", message="the ReplicaSet's status to say 0 replicas")
     podctl("delete", "rs", "big")
 
 
 def test_a_replicaset_deleted_during_its_scale_up_stops_creating(
-        podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
-    scale_up(podctl, controller, 1)
-    deleting = subprocess.Popen([PODCTL, "delete", "rs", "big"], env=podctl.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        # When it is gone from the store, not when the command ends (after its pods).
-        poll(lambda: not big_exists(podctl), 30, "the ReplicaSet to be deleted")
-        before = created_by_big(podctl)
-        out, _ = deleting.communicate(timeout=90)
-    finally:
-        deleting.kill()
-    assert deleting.returncode == 0 and 'replicaset.apps "big" deleted' in out, out
+        podctl: Podctl, controller: Start, writer: Store,
+        docker_client: docker.DockerClient) -> None:
+    controller().wait_log("controller active")
+    scale_up(podctl, 1)
+    # Background propagation, as `podctl delete rs` and the API's DELETE: the ReplicaSet
+    # goes first, then its pods are marked once the sync making them has stopped.
+    big = writer.get("ReplicaSet", "default", "big")
+    assert big is not None
+    deleting = threading.Thread(target=delete_owner_background, args=(writer, big))
+    deleting.start()
+    # Counted when it is gone, not when the delete returns (it waits for that sync).
+    poll(lambda: not big_exists(podctl), 30, "the ReplicaSet to go")
+    before = created_by_big(podctl)
+    deleting.join(timeout=60)
+    assert not deleting.is_alive()
     wait_all_gone(podctl, docker_client)
     assert_one_batch_at_most(before, created_by_big(podctl))
 
@@ -131,7 +154,9 @@ def test_a_replicaset_deleted_during_its_scale_up_stops_creating(
 def test_a_stopped_controller_exits_within_2s_during_a_large_scale_up(
         podctl: Podctl, controller: Start, docker_client: docker.DockerClient,
         sig: signal.Signals) -> None:
-    running = scale_up(podctl, controller, 20)  # pod workers are inside Docker calls now
+    running = controller()
+    running.wait_log("controller active")
+    scale_up(podctl, 5)  # pod workers are inside Docker calls now
     sent = time.monotonic()
     running.proc.send_signal(sig)
     running.proc.wait(timeout=10)
@@ -155,8 +180,10 @@ def test_a_stopped_controller_exits_within_2s_during_a_large_scale_up(
             mine = [c for c in containers
                     if c.labels["io.kubernetes.pod.uid"] == pod["metadata"]["uid"]]
             assert len(mine) == 2 and all(c.status == "running" for c in mine), mine
-    # The next controller takes the count back; nothing of the pods is left.
-    controller().wait_log("controller active")
+    # With no controller the CLI takes the count back itself; the next controller finds
+    # nothing to do, and nothing of the pods is left.
     podctl("scale", "rs", "big", "--replicas=0")
+    controller().wait_log("controller active")
     wait_all_gone(podctl, docker_client)
     podctl("delete", "rs", "big")
+    assert created_by_big(podctl) == left

@@ -226,19 +226,19 @@ def test_create_pods_expects_its_writes_and_events_each_pod(store: Store) -> Non
 
 def test_a_failed_creation_backs_off_with_a_failed_create_event(store: Store) -> None:
     rs = replica_set(store, 100000)
-    control = OwnerControl()
+    control = OwnerControl(backoff=Backoff(base=60.0))  # does not run out during the test
 
     def full(_: int) -> dict[str, Any]:
         raise OSError(28, "No space left on device")
 
     first = create_pods(store, rs, 500, full, control, "replicaset-controller")
-    assert first.pods == [] and first.retry_in == 0.005
+    assert first.pods == [] and first.retry_in == 60.0
     assert first.failure == "[Errno 28] No space left on device"
     assert reasons(store, rs) == [
         ("FailedCreate", "Error creating: [Errno 28] No space left on device", 1)]
     # Asked again at once (a pod of its namespace changed): nothing is tried.
     again = create_pods(store, rs, 500, full, control, "replicaset-controller")
-    assert again.backing_off and again.retry_in is not None and again.retry_in <= 0.005
+    assert again.backing_off and again.retry_in is not None and again.retry_in <= 60.0
     assert reasons(store, rs)[0][2] == 1
 
 

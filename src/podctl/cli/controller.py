@@ -71,9 +71,7 @@ def _exit_leaving_docker_calls() -> None:
     kill -9."""
     import logging
 
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    logging.shutdown()  # terminal.out and err flush as they write; the log handlers here
     os._exit(0)
 
 
