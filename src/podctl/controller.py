@@ -110,7 +110,8 @@ class Controller:
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if not self.workers.wait_idle(max(0.0, deadline - time.monotonic())):
-            log.info("%d sync(s) still in Docker calls; leaving them", self.workers.busy)
+            log.info("leaving %d sync(s) still running (inside Docker calls)",
+                     self.workers.busy)
 
     # -- event sources -------------------------------------------------------------------
 

@@ -71,7 +71,7 @@ def _exit_leaving_docker_calls() -> None:
     kill -9."""
     import logging
 
-    logging.shutdown()  # terminal.out and err flush as they write; the log handlers here
+    logging.shutdown()  # flushes the log; terminal.out and err flush as they write
     os._exit(0)
 
 
