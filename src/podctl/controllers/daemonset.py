@@ -232,7 +232,8 @@ def sync_daemon_set(store: Store, namespace: str, name: str,
         result.deleting = advance_owner_deletion(store, ds)
         return result
     node = ensure_node(store)
-    with file_lock(f"ds-{meta.uid_of(ds)}"):
+    # The lock every owner's sync and deletion take (controllers.deletion).
+    with file_lock(f"rc-{meta.uid_of(ds)}"):
         ds = store.get("DaemonSet", namespace, name)
         if ds is None or ds["metadata"].get("deletionTimestamp"):
             result.retry_in = 1.0 if ds is not None else None
