@@ -248,10 +248,13 @@ def test_creation_stops_when_the_owner_is_scaled_down(store: Store) -> None:
     taken: set[str] = set()
     make = maker(rs, taken)
 
+    def scale_to_0(owner: dict[str, Any]) -> bool:
+        owner["spec"]["replicas"] = 0
+        return True
+
     def make_then_scale(ordinal: int) -> dict[str, Any]:
         if ordinal == 5:  # in the batch of 4 (pods 3 to 6): the next batch must not start
-            store.mutate("ReplicaSet", "default", "web",
-                         lambda o: bool(o["spec"].update(replicas=0) or True))
+            store.mutate("ReplicaSet", "default", "web", scale_to_0)
         return make(ordinal)
 
     done = create_pods(store, rs, 500, make_then_scale, control, "replicaset-controller")
