@@ -33,6 +33,7 @@ from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import REPLICATED_KINDS
 from podctl.controllers.services import SYSTEM_NAMESPACE
+from podctl.controllers.slowstart import OwnerControl
 from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod
@@ -60,6 +61,10 @@ DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 MAX_WORKERS = 64
 RETRY_SECONDS = 5.0
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+# How long a stopping controller waits for its loops and syncs (which see the stop between
+# batches and pods) before it returns; a pod worker still inside a Docker call is left.
+STOP_GRACE = 1.0
+SIGNAL_POLL = 0.1
 
 
 class Controller:
@@ -70,6 +75,8 @@ class Controller:
         self.queue = WorkQueue()
         self.workers = Workers(MAX_WORKERS, name="sync")
         self.resync_seconds = resync_seconds
+        # Expectations, back-off and the stop signal the pod-owning syncs share.
+        self.owners = OwnerControl()
         self.prober = Prober(store, self._kill_for_probe, on_change=self._pod_status_changed)
         self.uids: dict[tuple[str, str], str] = {}
         self._events_stream: Any = None
@@ -83,6 +90,7 @@ class Controller:
         self._slice_services: dict[tuple[str, str], str] = {}
 
     def run(self, stop: threading.Event) -> None:
+        self.owners.stop = stop
         loops: list[tuple[str, Callable[[threading.Event], None]]] = [
             ("store", self._watch_store), ("docker", self._watch_docker),
             ("prober", self.prober.run), ("dispatch", self._dispatch)]
@@ -90,13 +98,20 @@ class Controller:
                                     daemon=True) for name, loop in loops]
         for thread in threads:
             thread.start()
-        stop.wait()
+        # A signal may land on any thread; its Python handler (which sets `stop`) runs only
+        # when the main thread runs bytecode, never while it blocks in an untimed wait.
+        while not stop.wait(SIGNAL_POLL):
+            pass
         log.info("stopping; pods keep running")
         self.queue.close()
         if self._events_stream is not None:
             self._events_stream.close()
+        deadline = time.monotonic() + STOP_GRACE
         for thread in threads:
-            thread.join(timeout=2)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if not self.workers.wait_idle(max(0.0, deadline - time.monotonic())):
+            log.info("leaving %d sync(s) still running (inside Docker calls)",
+                     self.workers.busy)
 
     # -- event sources -------------------------------------------------------------------
 
@@ -119,7 +134,10 @@ class Controller:
                     next_resync = time.monotonic() + self.resync_seconds
                     relisted = self._relist()
                     everything = everything or relisted is None
+                revision = self.store.revision()
                 current = self.store.versions(WATCHED_KINDS)
+                # Before the owners are woken: their syncs may act on what was seen.
+                self.owners.expectations.observed(revision)
                 changed = [key for key, rv in current.items()
                            if everything or known.get(key) != rv
                            or (relisted is not None and _resync_due(key, relisted))]
@@ -323,11 +341,11 @@ class Controller:
             self.queue.add(("Deployment", namespace, name), delay=result.recheck_in)
 
     def sync_daemon_set(self, namespace: str, name: str) -> None:
-        result = sync_daemon_set(self.store, namespace, name)
+        result = sync_daemon_set(self.store, namespace, name, self.owners)
         for pod in result.created + result.deleting:
             self.queue.add(("Pod", namespace, meta.name_of(pod)))
-        if result.requeue:
-            self.queue.add(("DaemonSet", namespace, name), delay=1.0)
+        if result.retry_in is not None:
+            self.queue.add(("DaemonSet", namespace, name), delay=result.retry_in)
 
     def sync_rc(self, namespace: str, name: str, kind: str = "ReplicationController") -> None:
         owner = self.store.get(kind, namespace, name)
@@ -335,11 +353,13 @@ class Controller:
                 and owners_gone(self.store, owner):
             # The garbage collector's job: a ReplicaSet whose Deployment was deleted.
             mark_owner_deleting(self.store, owner, FOREGROUND)
-        result = sync_rc(self.store, namespace, name, kind)
+        result = sync_rc(self.store, namespace, name, kind, self.owners)
         for pod in result.created + result.deleting:
             self.queue.add(("Pod", namespace, meta.name_of(pod)))
         if result.requeue:
             self.queue.add((kind, namespace, name))
+        if result.retry_in is not None:
+            self.queue.add((kind, namespace, name), delay=result.retry_in)
         controller = meta.controller_of(owner) if owner is not None else None
         if controller is not None and controller.get("kind") == "Deployment":
             # Its status (ready, available pods) is what the Deployment's rollout waits on.
@@ -351,7 +371,7 @@ class Controller:
                 and owners_gone(self.store, job):
             # The garbage collector's job: a Job whose CronJob was deleted.
             mark_owner_deleting(self.store, job, FOREGROUND)
-        result = sync_job(self.store, namespace, name)
+        result = sync_job(self.store, namespace, name, self.owners)
         for pod in result.created + result.deleting:
             self.queue.add(("Pod", namespace, meta.name_of(pod)))
         if result.requeue_after is not None:

@@ -92,6 +92,7 @@ class Workers:
         self.idle_seconds = idle_seconds
         self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)  # a job ended
         self._threads = 0
         self._idle = 0  # threads waiting for a job
         self._waiting = 0  # jobs no thread has taken yet
@@ -120,6 +121,12 @@ class Workers:
         with self._lock:
             return self._threads - self._idle
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no job runs or waits, at most `timeout` seconds; whether it is so."""
+        with self._finished:
+            return self._finished.wait_for(
+                lambda: self._waiting == 0 and self._threads == self._idle, timeout)
+
     def _run(self) -> None:
         while True:
             try:
@@ -140,3 +147,4 @@ class Workers:
                 log.exception("a job of %s failed", self.name)
             with self._lock:
                 self._idle += 1
+                self._finished.notify_all()

@@ -82,3 +82,13 @@ def test_idle_workers_end() -> None:
     while workers.threads and time.monotonic() < deadline:
         time.sleep(0.01)
     assert workers.threads == 0
+
+
+def test_workers_wait_idle_until_jobs_end() -> None:
+    workers = Workers(4, name="t")
+    release = threading.Event()
+    workers.submit(release.wait)
+    assert not workers.wait_idle(0.05)
+    release.set()
+    assert workers.wait_idle(5)
+    assert workers.busy == 0

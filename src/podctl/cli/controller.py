@@ -60,6 +60,19 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     finally:
         if server is not None:
             server.stop()
+    _exit_leaving_docker_calls()
+
+
+def _exit_leaving_docker_calls() -> None:
+    """Exit now, as a Go controller's main returning does. Pod workers may still be inside
+    Docker calls on thread pools, which a normal exit would wait for (a graceful stop takes
+    up to its grace period): the pods keep running, the store's transactions are atomic,
+    and the next controller carries on from what the engine and the store hold, as after a
+    kill -9."""
+    import logging
+
+    logging.shutdown()  # flushes the log; terminal.out and err flush as they write
+    os._exit(0)
 
 
 def _configure_logging(log_file: str | None, verbose: int) -> None:

@@ -29,7 +29,11 @@ def store_and_bind(store: Store, pod: Obj) -> Obj:
                 pod["spec"]["nodeName"] = meta.name_of(node)
         pod.setdefault("status", {"phase": "Pending"})
         stored = store.create(pod)
-    if schedule:
+    if schedule and reason is None:
+        # A new pod has no kubelet memory to clear: only the event, without the pod's
+        # lock, which its worker may already hold for its whole first start.
+        _scheduled(store, stored, node)
+    elif schedule:
         _record(store, stored, node, reason)
     return stored
 
@@ -74,9 +78,12 @@ def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:
                                    "since": since}
             store.put_pod_state(uid, state)
     if reason is None:
-        store.record_event(pod, "Normal", "Scheduled",
-                           scheduler.assigned_message(pod, meta.name_of(node)),
-                           scheduler.SCHEDULER)
+        _scheduled(store, pod, node)
     else:
         store.record_event(pod, "Warning", "FailedScheduling",
                            scheduler.failed_scheduling_message(reason), scheduler.SCHEDULER)
+
+
+def _scheduled(store: Store, pod: Obj, node: Obj) -> None:
+    store.record_event(pod, "Normal", "Scheduled",
+                       scheduler.assigned_message(pod, meta.name_of(node)), scheduler.SCHEDULER)

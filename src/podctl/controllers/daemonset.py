@@ -4,25 +4,22 @@ plan of creations and deletions, rolling updates included, and its execution."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.bind import store_and_bind
-from podctl.controllers.deletion import advance_owner_deletion, mark_pod_deleting
+from podctl.controllers.deletion import advance_owner_deletion
 from podctl.controllers.deployment import template_hash
 from podctl.controllers.owners import write_status
-from podctl.controllers.replication import generate_name, is_ready, pod_from_template
-from podctl.errors import AlreadyExists, PodctlError
+from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name, owner_key
+from podctl.controllers.replication import is_ready, pod_from_template
+from podctl.controllers.slowstart import OwnerControl
 from podctl.kubelet.node import ensure_node
 from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
 from podctl.store import Store
-
-log = logging.getLogger("podctl.daemonset")
 
 SOURCE = "daemonset-controller"
 REVISION_HASH = "controller-revision-hash"
@@ -153,8 +150,10 @@ def _available(pod: Obj, min_ready: int, now: datetime) -> bool:
     return min_ready == 0 or (since is not None and (now - since).total_seconds() >= min_ready)
 
 
-def plan_daemon_set(ds: Obj, node: Obj, owned: list[Obj], now: datetime) -> DSPlan:
-    """What one sync must do on the node, given the DaemonSet's pods (status filled)."""
+def plan_daemon_set(ds: Obj, node: Obj, owned: list[Obj], now: datetime,
+                    manage: bool = True) -> DSPlan:
+    """What one sync must do on the node, given the DaemonSet's pods (status filled);
+    without `manage` (the previous sync's changes are not seen yet) only the status."""
     plan = DSPlan()
     spec = ds["spec"]
     current = template_hash(ds["spec"]["template"])
@@ -169,7 +168,6 @@ def plan_daemon_set(ds: Obj, node: Obj, owned: list[Obj], now: datetime) -> DSPl
     should_run, should_continue = node_should_run(ds, node)
     if not should_run and not should_continue:
         plan.delete += running
-        running = []
     elif should_run:
         strategy = spec.get("updateStrategy") or {}
         new = [p for p in running if meta.labels_of(p).get(REVISION_HASH) == current]
@@ -186,6 +184,8 @@ def plan_daemon_set(ds: Obj, node: Obj, owned: list[Obj], now: datetime) -> DSPl
         else:
             plan.delete += old
             plan.create = not new
+    if not manage:
+        plan = DSPlan()
     kept = [p for p in running if p not in plan.delete]
     plan.status = _status(ds, should_run, kept, current, min_ready, now, plan.create)
     return plan
@@ -212,71 +212,60 @@ def _status(ds: Obj, should_run: bool, running: list[Obj], current: str, min_rea
 
 @dataclass
 class DSResult:
+    """Pods this pass created or marked deleting; when to sync again (None: no need)."""
+
     created: list[Obj] = field(default_factory=list)
     deleting: list[Obj] = field(default_factory=list)
-    requeue: bool = False
+    retry_in: float | None = None
 
 
-def sync_daemon_set(store: Store, namespace: str, name: str) -> DSResult:
+def sync_daemon_set(store: Store, namespace: str, name: str,
+                    control: OwnerControl | None = None) -> DSResult:
     """One pass over a DaemonSet against the node; a marked DaemonSet is driven to its end."""
+    control = control or OwnerControl()
     result = DSResult()
     ds = store.get("DaemonSet", namespace, name)
     if ds is None:
+        control.expectations.forget(("DaemonSet", namespace, name))
         return result
     if ds["metadata"].get("deletionTimestamp"):
         result.deleting = advance_owner_deletion(store, ds)
         return result
     node = ensure_node(store)
-    with file_lock(f"ds-{meta.uid_of(ds)}"):
+    # The lock every owner's sync and deletion take (controllers.deletion).
+    with file_lock(f"rc-{meta.uid_of(ds)}"):
         ds = store.get("DaemonSet", namespace, name)
         if ds is None or ds["metadata"].get("deletionTimestamp"):
-            result.requeue = ds is not None
+            result.retry_in = 1.0 if ds is not None else None
             return result
         uid = meta.uid_of(ds)
         pods = store.list("Pod", namespace)
         owned = pods_with_status(store, [p for p in pods
                                          if (meta.controller_of(p) or {}).get("uid") == uid])
         now = datetime.now(UTC)
-        plan = plan_daemon_set(ds, node, owned, now)
+        plan = plan_daemon_set(ds, node, owned, now,
+                               control.expectations.satisfied(owner_key(ds)))
         for pod in plan.failed:
             store.record_event(ds, "Warning", "FailedDaemonPod",
                                f"Found failed daemon pod {namespace}/{meta.name_of(pod)} on "
                                f"node {meta.name_of(node)}, will try to kill it", SOURCE)
-        for pod in plan.delete:
-            marked = mark_pod_deleting(store, pod)
-            if marked is not None:
-                result.deleting.append(marked)
-                store.record_event(ds, "Normal", "SuccessfulDelete",
-                                   f"Deleted pod: {meta.name_of(pod)}", SOURCE)
-        if plan.create:
-            try:
-                result.created.append(_create_pod(store, ds, node,
-                                                  {meta.name_of(p) for p in pods}))
-            except PodctlError as exc:
-                store.record_event(ds, "Warning", "FailedCreate", f"Error creating: {exc}",
-                                   SOURCE)
-                result.requeue = True
+        result.deleting = delete_pods(store, ds, plan.delete, control, SOURCE)
+        taken = {meta.name_of(p) for p in pods}
+        created = create_pods(store, ds, int(plan.create),
+                              lambda _: _daemon_pod(ds, node, fresh_name(name, taken)),
+                              control, SOURCE)
+        result.created, result.retry_in = created.pods, created.retry_in
         if not write_status(store, ds, plan.status):
-            result.requeue = True
+            result.retry_in = 1.0
     return result
 
 
-def _create_pod(store: Store, ds: Obj, node: Obj, taken: set[str]) -> Obj:
-    while True:
-        name = generate_name(meta.name_of(ds), taken)
-        taken.add(name)
-        pod = pod_from_template(ds, name)
-        labels = pod["metadata"].setdefault("labels", {})
-        labels[REVISION_HASH] = template_hash(ds["spec"]["template"])
-        labels[TEMPLATE_GENERATION] = str(ds["metadata"].get("generation", 1))
-        # One node: bound here, as the scheduler would after the controller's node affinity.
-        pod["spec"]["nodeName"] = meta.name_of(node)
-        pod["spec"]["tolerations"] = daemon_tolerations(pod["spec"])
-        try:
-            stored = store_and_bind(store, pod)
-        except AlreadyExists:
-            continue
-        store.record_event(ds, "Normal", "SuccessfulCreate", f"Created pod: {name}", SOURCE)
-        log.info("DaemonSet %s/%s created pod %s", meta.namespace_of(ds), meta.name_of(ds),
-                 name)
-        return stored
+def _daemon_pod(ds: Obj, node: Obj, name: str) -> Obj:
+    pod = pod_from_template(ds, name)
+    labels = pod["metadata"].setdefault("labels", {})
+    labels[REVISION_HASH] = template_hash(ds["spec"]["template"])
+    labels[TEMPLATE_GENERATION] = str(ds["metadata"].get("generation", 1))
+    # One node: bound here, as the scheduler would after the controller's node affinity.
+    pod["spec"]["nodeName"] = meta.name_of(node)
+    pod["spec"]["tolerations"] = daemon_tolerations(pod["spec"])
+    return pod

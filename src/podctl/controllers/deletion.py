@@ -119,13 +119,14 @@ def mark_owner_deleting(store: Store, owner: Obj, finalizer: str) -> Obj | None:
 
 def delete_owner_background(store: Store, owner: Obj, grace: int | None = None) -> list[Obj]:
     """Background cascade: the owner goes at once and its pods are marked (the garbage
-    collector's share, done here so they need not wait for a resync). Under the owner's
-    lock, so no pod is adopted or created meanwhile. Returns the pods marked."""
+    collector's share, done here so they need not wait for a resync). The owner goes
+    first, so a sync creating its pods stops at its next batch; the pods are listed under
+    the owner's lock, once that sync is over, so none it made is missed. Returns the pods
+    marked."""
+    store.delete(owner["kind"], meta.namespace_of(owner), meta.name_of(owner),
+                 meta.uid_of(owner))
     with file_lock(f"rc-{meta.uid_of(owner)}"):
-        marked = mark_pods_deleting(store, owned_pods(store, owner), grace)
-        store.delete(owner["kind"], meta.namespace_of(owner), meta.name_of(owner),
-                     meta.uid_of(owner))
-    return marked
+        return mark_pods_deleting(store, owned_pods(store, owner), grace)
 
 
 def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -> list[Obj]:

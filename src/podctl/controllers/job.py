@@ -5,6 +5,7 @@ when to look again (after K pkg/controller/job/job_controller.go)."""
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owner_reference
 from podctl.controllers.replication import is_active, is_ready
+from podctl.controllers.slowstart import BURST_REPLICAS
 
 SOURCE = "job-controller"
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"
@@ -101,8 +103,10 @@ def _set_condition(status: Obj, kind: str, state: str, reason: str, message: str
                        "lastProbeTime": now, "lastTransitionTime": now})
 
 
-def plan_job(job: Obj, pods: list[Obj], now: datetime) -> JobPlan:
-    """Decide for a Job, given the pods it controls (status filled), at `now`."""
+def plan_job(job: Obj, pods: list[Obj], now: datetime, manage: bool = True) -> JobPlan:
+    """Decide for a Job, given the pods it controls (status filled), at `now`. Without
+    `manage` (the previous sync's changes are not seen yet) it creates and deletes no pod
+    for parallelism; a finished or failing Job's pods still go."""
     plan = JobPlan()
     spec = job["spec"]
     status: Obj = copy.deepcopy(job.get("status") or {})
@@ -158,7 +162,8 @@ def plan_job(job: Obj, pods: list[Obj], now: datetime) -> JobPlan:
         _finish(plan, job, outcome, success is not None and failure is None, active,
                 terminating, stamp)
         return plan
-    _plan_pods(plan, job, active, succeeded, failed, done_indexes, now)
+    if manage:
+        _plan_pods(plan, job, active, succeeded, failed, done_indexes, now)
     return plan
 
 
@@ -225,7 +230,7 @@ def _plan_ttl(plan: JobPlan, job: Obj, done: Obj, now: datetime) -> None:
 def _plan_pods(plan: JobPlan, job: Obj, active: list[Obj], succeeded: list[Obj],
                failed: list[Obj], done_indexes: set[int], now: datetime) -> None:
     """Create up to parallelism pods for the work left, after the failure backoff; delete
-    the surplus."""
+    the surplus; at most a burst of each."""
     spec = job["spec"]
     parallelism = int(spec.get("parallelism", 1))
     completions = spec.get("completions")
@@ -243,18 +248,20 @@ def _plan_pods(plan: JobPlan, job: Obj, active: list[Obj], succeeded: list[Obj],
                 seen.add(index)
                 keep.append(pod)
         plan.delete += keep[parallelism:]
-        missing = [i for i in range(int(completions or 0))
-                   if i not in done_indexes and i not in seen]
-        wanted: list[int | None] = list(missing[:max(0, parallelism - len(keep))])
+        # Lazily: completions may be large, only the first few missing indexes are used.
+        missing = (i for i in range(int(completions or 0))
+                   if i not in done_indexes and i not in seen)
+        room = min(max(0, parallelism - len(keep)), BURST_REPLICAS)
+        wanted: list[int | None] = list(itertools.islice(missing, room))
     else:
         if completions is None:
             target = 0 if succeeded else parallelism
         else:
             target = min(parallelism, int(completions) - len(succeeded))
-        surplus = len(active) - target
+        surplus = min(len(active) - target, BURST_REPLICAS)
         if surplus > 0:
             plan.delete += newest_first[:surplus]
-        wanted = [None] * max(0, target - len(active))
+        wanted = [None] * min(max(0, target - len(active)), BURST_REPLICAS)
     if wanted and spec["template"]["spec"].get("restartPolicy") == "Never":
         last_success = max((finished_at(p) for p in succeeded), default=None)
         recent = sorted(finished_at(p) for p in failed

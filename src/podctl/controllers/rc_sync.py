@@ -4,53 +4,54 @@ execution."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.bind import store_and_bind
-from podctl.controllers.deletion import advance_owner_deletion, mark_pod_deleting
+from podctl.controllers.deletion import advance_owner_deletion
 from podctl.controllers.owners import set_controller_ref, write_status
+from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name, owner_key
 from podctl.controllers.replication import (
     concerns,
     event_source,
-    generate_name,
     plan_rc,
     pod_from_template,
     rc_status,
 )
-from podctl.errors import AlreadyExists, PodctlError
+from podctl.controllers.slowstart import OwnerControl
 from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
 from podctl.store import Store
-
-log = logging.getLogger("podctl.replication")
 
 
 @dataclass
 class RCResult:
     """Pods this pass created (to start) and marked for deletion (to stop); `requeue` when
-    the RC changed under the pass, so its status must be computed again."""
+    the RC changed under the pass, so its status must be computed again; `retry_in` when
+    creating must be tried again later (after a failure's back-off)."""
 
     created: list[Obj] = field(default_factory=list)
     deleting: list[Obj] = field(default_factory=list)
     requeue: bool = False
+    retry_in: float | None = None
 
 
-def sync_rc(store: Store, namespace: str, name: str,
-            kind: str = "ReplicationController") -> RCResult:
+def sync_rc(store: Store, namespace: str, name: str, kind: str = "ReplicationController",
+            control: OwnerControl | None = None) -> RCResult:
     """Adopt, release, create and delete pods so the RC has `replicas` active pods; drive
     a marked RC's deletion to its end.
 
     Holds the RC's lock: a CLI and a controller (or two controllers) never both count.
     Pods are stored before any container exists, so they are counted even if their
-    start fails half-way.
+    start fails half-way. Creation goes in slow-start batches that stop as soon as the RC
+    is scaled, edited or deleted, or the controller stops.
     """
+    control = control or OwnerControl()
     result = RCResult()
     rc = store.get(kind, namespace, name)
     if rc is None:
+        control.expectations.forget((kind, namespace, name))
         return result
     if rc["metadata"].get("deletionTimestamp"):
         result.deleting = advance_owner_deletion(store, rc)
@@ -63,47 +64,30 @@ def sync_rc(store: Store, namespace: str, name: str,
         everyone = store.list("Pod", namespace)
         pods = pods_with_status(store, [p for p in everyone if concerns(rc, p)])
         now = datetime.now(UTC)
-        plan = plan_rc(rc, pods, now)
+        plan = plan_rc(rc, pods, now, control.expectations.satisfied(owner_key(rc)))
         for pod in plan.adopt:
             set_controller_ref(store, pod, rc)
         for pod in plan.release:
             set_controller_ref(store, pod, None)
-        failure = ""
         taken = {meta.name_of(p) for p in everyone}
-        for _ in range(plan.create):
-            try:
-                result.created.append(_create_pod(store, rc, taken))
-            except PodctlError as exc:
-                failure = str(exc)
-                store.record_event(rc, "Warning", "FailedCreate", f"Error creating: {exc}",
-                                   event_source(rc))
-                break
-        for pod in plan.delete:
-            marked = mark_pod_deleting(store, pod)
-            if marked is not None:
-                result.deleting.append(marked)
-                store.record_event(rc, "Normal", "SuccessfulDelete",
-                                   f"Deleted pod: {meta.name_of(pod)}", event_source(rc))
+        created = create_pods(
+            store, rc, plan.create,
+            lambda _: pod_from_template(rc, fresh_name(meta.name_of(rc), taken)), control,
+            event_source(rc))
+        result.created, result.retry_in = created.pods, created.retry_in
+        result.deleting = delete_pods(store, rc, plan.delete, control, event_source(rc))
         status = plan.status
         if len(result.created) < plan.create:
             status = rc_status(rc, plan.kept, now, new_pods=len(result.created))
+        # While backing off nothing was tried: the last failure still stands.
+        failure = created.failure or (_failure_of(rc) if created.backing_off else "")
         result.requeue = not _write_status(store, rc, status, failure)
     return result
 
 
-def _create_pod(store: Store, rc: Obj, taken: set[str]) -> Obj:
-    while True:
-        name = generate_name(meta.name_of(rc), taken)
-        taken.add(name)
-        try:
-            pod = store_and_bind(store, pod_from_template(rc, name))
-        except AlreadyExists:
-            continue
-        store.record_event(rc, "Normal", "SuccessfulCreate", f"Created pod: {name}",
-                           event_source(rc))
-        log.info("%s %s/%s created pod %s", rc["kind"], meta.namespace_of(rc),
-                 meta.name_of(rc), name)
-        return pod
+def _failure_of(rc: Obj) -> str:
+    return str(next((c.get("message") for c in (rc.get("status") or {}).get("conditions") or []
+                     if c.get("type") == "ReplicaFailure"), ""))
 
 
 def _write_status(store: Store, rc: Obj, status: Obj, failure: str) -> bool:

@@ -16,6 +16,7 @@ from podctl.api import meta
 from podctl.api.labels import Selector, selector_from_label_selector, selector_from_map
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owner_reference
+from podctl.controllers.slowstart import BURST_REPLICAS
 from podctl.store import Store
 
 # The kinds this controller keeps replicas of, and the source of their events.
@@ -25,7 +26,6 @@ REPLICATED_KINDS = tuple(SOURCES)
 # Kubernetes' generateName alphabet: no vowels (no words), no confusable characters.
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
-BURST_LIMIT = 500
 
 
 def set_replicas(store: Store, kind: str, namespace: str, name: str,
@@ -119,9 +119,10 @@ def concerns(rc: Obj, pod: Obj) -> bool:
     return selector_of(rc).matches(meta.labels_of(pod))
 
 
-def plan_rc(rc: Obj, pods: list[Obj], now: datetime) -> RCPlan:
+def plan_rc(rc: Obj, pods: list[Obj], now: datetime, manage: bool = True) -> RCPlan:
     """Compare an RC or ReplicaSet with its namespace's pods (status filled) at `now`, and
-    decide."""
+    decide. Without `manage` (the previous sync's changes are not seen yet) it only adopts
+    and releases; creations and deletions are at most a burst each."""
     plan = RCPlan()
     uid = meta.uid_of(rc)
     selector = selector_of(rc)
@@ -139,11 +140,12 @@ def plan_rc(rc: Obj, pods: list[Obj], now: datetime) -> RCPlan:
             elif is_active(pod):
                 plan.active.append(pod)
     wanted = int(rc["spec"].get("replicas", 1))
-    diff = len(plan.active) - wanted
+    diff = len(plan.active) - wanted if manage else 0
     if diff < 0:
-        plan.create = min(-diff, BURST_LIMIT)
+        plan.create = min(-diff, BURST_REPLICAS)
     elif diff > 0:
-        plan.delete = sorted(plan.active, key=lambda p: deletion_rank(p, now))[:diff]
+        ranked = sorted(plan.active, key=lambda p: deletion_rank(p, now))
+        plan.delete = ranked[:min(diff, BURST_REPLICAS)]
     plan.status = rc_status(rc, plan.kept, now, new_pods=plan.create)
     return plan
 

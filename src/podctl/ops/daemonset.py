@@ -6,6 +6,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.daemonset import sync_daemon_set
 from podctl.controllers.deletion import finish_pods
+from podctl.controllers.slowstart import OwnerControl
 from podctl.errors import PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
@@ -18,12 +19,13 @@ def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
     its containers; True if done here."""
     if controller_running(podctl_home()):
         return False
-    result = sync_daemon_set(store, namespace, name)
+    control = OwnerControl()  # its expectations keep the second pass to the status
+    result = sync_daemon_set(store, namespace, name, control)
     for pod in result.created:
         sync_pod(store, namespace, meta.name_of(pod))
     list(finish_pods(store, result.deleting))
     if result.created or result.deleting:
-        sync_daemon_set(store, namespace, name)  # status after the changes
+        sync_daemon_set(store, namespace, name, control)  # status after the changes
     return True
 
 

@@ -17,6 +17,7 @@ from podctl.controllers.deletion import (
 from podctl.controllers.owners import owned_pods
 from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import set_replicas
+from podctl.controllers.slowstart import OwnerControl
 from podctl.errors import Invalid, NotFound, PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
@@ -37,14 +38,16 @@ def reconcile_if_no_controller(store: Store, namespace: str, name: str,
         return roll_out(store, namespace, name)
     if controller_running(podctl_home()):
         return False
-    result = sync_rc(store, namespace, name, kind)
+    # One memory for both passes: its expectations keep the second to the status.
+    control = OwnerControl()
+    result = sync_rc(store, namespace, name, kind, control)
     if result.created:
         with ThreadPoolExecutor(max_workers=min(8, len(result.created))) as pool:
             list(pool.map(lambda p: sync_pod(store, namespace, meta.name_of(p)),
                           result.created))
     list(finish_pods(store, result.deleting))
     if result.created or result.deleting:
-        sync_rc(store, namespace, name, kind)  # status after the changes
+        sync_rc(store, namespace, name, kind, control)  # status after the changes
     return True
 
 
