@@ -147,7 +147,7 @@ class Client:
     def send(self, method: str, path: str, headers: dict[str, str] | None = None,
              body: bytes | None = None, read: bool = True) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPSConnection(self.url.hostname or "", self.url.port,
-                                           context=self.context, timeout=30)
+                                           context=self.context, timeout=10)
         try:
             conn.putrequest(method, path, skip_accept_encoding=True)
             for key, value in {"Authorization": f"Bearer {self.token}",
@@ -250,12 +250,19 @@ def requests(draw: st.DrawFn, resources: list[Resource]) -> Request:
     query = draw(st.dictionaries(st.sampled_from(PARAMETERS), TEXTS, max_size=4))
     if draw(st.integers(0, 4)) == 0:
         query["watch"] = "true"
-    if query.get("watch") in ("1", "true") or query.get("follow") == "true":
-        query.setdefault("timeoutSeconds", "1")
+    if streams(query) and query.get("timeoutSeconds", "").isdigit():
+        query["timeoutSeconds"] = "1"  # a valid timeout, but a short one
     headers = {"Content-Type": draw(st.sampled_from(CONTENT_TYPES)),
                "Accept": draw(st.sampled_from(ACCEPTS))}
     headers = {k: v for k, v in headers.items() if v}
     return Request(method, path, query, headers, draw(bodies(resource, name)), resource)
+
+
+def streams(query: dict[str, str]) -> bool:
+    """A watch or a followed log, as the API server reads booleans: present and not
+    "0" or "false" is true, the empty value included."""
+    return any(key in query and query[key] != "0" and query[key].lower() != "false"
+               for key in ("watch", "follow"))
 
 
 def control_characters(path: str) -> bool:
@@ -309,8 +316,7 @@ def test_random_requests_never_break_the_server(fuzzed: tuple[ApiController, Cli
         watched = base if "/" not in base.name and "list" in base.verbs \
             and base.name not in CONTROLLER_WRITTEN else None
         before = fingerprint(client, watched) if watched and request.method != "GET" else None
-        streaming = request.query.get("watch") in ("1", "true") or \
-            request.query.get("follow") == "true"
+        streaming = streams(request.query)
         status, headers, data = client.send(
             request.method, f"{request.path}?{urlencode(request.query)}", request.headers,
             request.body, read=not streaming)
