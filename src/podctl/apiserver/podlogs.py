@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -119,5 +120,6 @@ async def pod_log(ctx: Context, call: Call, request: web.Request) -> web.StreamR
                 break
     except ConnectionResetError:
         return response
-    await response.write_eof()
+    with contextlib.suppress(ConnectionResetError):  # the client left at the end
+        await response.write_eof()
     return response

@@ -402,5 +402,6 @@ def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=bodies.MAX_BODY_BYTES)
     app["ctx"] = ctx
     app.on_response_prepare.append(_deprecation_warning)
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # `[\s\S]*`, not `.*`: a name may hold any character, a newline too (%0A).
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     return app

@@ -375,7 +375,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
         return response  # the client went away
     finally:
         hub.unsubscribe(watcher)
-    await response.write_eof()  # the end of the chunked stream: the watch ended cleanly
+    with contextlib.suppress(ConnectionResetError):  # the client left as the watch ended
+        await response.write_eof()  # the end of the chunked stream: the watch ended cleanly
     return response
 
 
