@@ -37,6 +37,7 @@ from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import LeaderLock, holder_pid
+from podctl.locks import collect_garbage, object_locks, stale
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming
@@ -55,6 +56,9 @@ WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "No
 POD_WATCHERS = (*REPLICATED_KINDS, "Service", "DaemonSet", "Job")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
+# One key for the lock files of deleted objects: a burst of deletions is one sweep.
+LOCKS = ("Locks", "", "")
+LOCKS_RETRY_SECONDS = 1.0
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 # Objects synced at once; more wait in the queue. Each busy one holds a thread, idle ones end.
 MAX_WORKERS = 64
@@ -124,7 +128,10 @@ class Controller:
                            if everything or known.get(key) != rv
                            or (relisted is not None and _resync_due(key, relisted))]
                 everything = False
-                changed += list(known.keys() - current.keys())
+                deleted = list(known.keys() - current.keys())
+                changed += deleted
+                if deleted or resync:
+                    self.queue.add(LOCKS)
                 for key in changed:
                     self.queue.add(key)
                 for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
@@ -242,10 +249,22 @@ class Controller:
             self.queue.add(DATAPLANE)
         elif kind in ("ConfigMap", "Secret"):
             self._wake_users(kind, namespace, name)
+        elif kind == "Locks":
+            self._collect_locks()
         elif kind == "DataPlane":
             synced = sync_dataplane(self.store, self._reserve)
             if synced:
                 log.info("data plane: %s", synced)
+
+    def _collect_locks(self) -> None:
+        """Remove the lock files of objects that are gone; one still held (its object's
+        last sync is finishing) is tried again shortly."""
+        home = self.store.path.parent
+        removed = collect_garbage(home, self.store.uids())
+        if removed:
+            log.debug("removed %d lock files of deleted objects", removed)
+        if stale(object_locks(home), self.store.uids()):
+            self.queue.add(LOCKS, delay=LOCKS_RETRY_SECONDS)
 
     def _reserve(self) -> ipaddress.IPv4Network:
         return reserve_service_range(home_id(self.store.path.parent))

@@ -182,6 +182,10 @@ class Store:
         rows = self._read("SELECT data FROM objects WHERE uid=?", (uid,))
         return json.loads(rows[0][0]) if rows else None
 
+    def uids(self) -> set[str]:
+        """The uid of every stored object."""
+        return {str(r[0]) for r in self._read("SELECT uid FROM objects")}
+
     def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Objects of a kind, in one namespace or all (None), ordered by namespace and name."""
         if namespace is None or kind not in meta.NAMESPACED:
