@@ -75,11 +75,13 @@ class Store:
         self._lock = threading.RLock()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that read-modify-write
         # cycles of concurrent podctl processes serialize instead of failing.
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        # It holds Secrets: only its owner may read it (SQLite gives its WAL the same mode).
+        # It holds Secrets: only its owner may read it, from its first byte (SQLite gives
+        # its WAL the same mode); one made by an older podctl is tightened.
         with suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
             if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
                 path.chmod(0o600)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
