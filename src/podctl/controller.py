@@ -18,7 +18,13 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import sync_cronjob
 from podctl.controllers.daemonset import sync_daemon_set
-from podctl.controllers.dataplane import DNS_POD, PROXY_POD, sync_dataplane
+from podctl.controllers.dataplane import (
+    DNS_POD,
+    PROXY_POD,
+    remove_rules,
+    sync_dataplane,
+    wanted,
+)
 from podctl.controllers.deletion import (
     FOREGROUND,
     advance_namespace_deletion,
@@ -63,6 +69,7 @@ DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 # Objects synced at once; more wait in the queue. Each busy one holds a thread, idle ones end.
 MAX_WORKERS = 64
 RETRY_SECONDS = 5.0
+PLANE_STOP_WAIT = 5.0  # how long a stop waits for a data plane sync in flight
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
@@ -85,6 +92,9 @@ class Controller:
         self._kills_lock = threading.Lock()
         # (namespace, slice name) -> the Service it is for, to sync once the slice is deleted.
         self._slice_services: dict[tuple[str, str], str] = {}
+        # Held by a data plane sync; once the controller stops, no sync writes rules again.
+        self._plane_lock = threading.Lock()
+        self._plane_stopped = False
 
     def run(self, stop: threading.Event) -> None:
         loops: list[tuple[str, Callable[[threading.Event], None]]] = [
@@ -101,6 +111,26 @@ class Controller:
             self._events_stream.close()
         for thread in threads:
             thread.join(timeout=2)
+        self._stop_dataplane()
+
+    def _stop_dataplane(self) -> None:
+        """The home's rules go with its controller: nothing would keep them in line with
+        the Services now. A sync in flight is waited for, so it cannot write them again
+        after they were removed; the next controller writes them anew."""
+        if not self._plane_lock.acquire(timeout=PLANE_STOP_WAIT):
+            log.warning("a data plane sync is still running; its rules stay until the next "
+                        "controller or `podctl reset`")
+            return
+        try:
+            self._plane_stopped = True
+            removed = remove_rules(self.store, home_id(self.store.path.parent))
+            if removed:
+                log.info("data plane: removed this home's rules (%d lines)", removed)
+        except Exception as exc:
+            log.warning("could not remove this home's rules (%s); the next controller or "
+                        "`podctl reset` will", exc)
+        finally:
+            self._plane_lock.release()
 
     # -- event sources -------------------------------------------------------------------
 
@@ -252,7 +282,10 @@ class Controller:
         elif kind == "Locks":
             self._collect_locks()
         elif kind == "DataPlane":
-            synced = sync_dataplane(self.store, self._reserve)
+            with self._plane_lock:
+                if self._plane_stopped:
+                    return
+                synced = sync_dataplane(self.store, self._reserve)
             if synced:
                 log.info("data plane: %s", synced)
 
@@ -300,8 +333,10 @@ class Controller:
             uid = self.uids.pop((namespace, name), None)
             if uid:
                 self.prober.forget_pod(uid)
-            if namespace == SYSTEM_NAMESPACE and name == PROXY_POD:
-                self.queue.add(DATAPLANE)  # its rules go with it
+            if (namespace == SYSTEM_NAMESPACE and name == PROXY_POD) or not wanted(self.store):
+                # Its rules go with it; or it may have been the last pod that needed the
+                # cluster DNS, and the plane can go.
+                self.queue.add(DATAPLANE)
             return
         self.uids[(namespace, name)] = meta.uid_of(pod)
         if not pod["metadata"].get("deletionTimestamp") and owners_gone(self.store, pod):

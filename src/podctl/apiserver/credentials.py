@@ -20,6 +20,7 @@ CA_KEY = "api-ca.key"
 SERVER_CERT = "api-server.crt"
 SERVER_KEY = "api-server.key"
 ANNOUNCE_FILE = "api-server.json"
+NAMES_FILE = "api-server.names"
 NAME = "podctl"
 DEFAULT_SERVER = "https://127.0.0.1:6443"
 
@@ -94,7 +95,7 @@ def ensure_tls(home: Path, host: str) -> TlsFiles:
     """A CA kept in the home (made once) and a server certificate it signs for `host`,
     loopback and the machine's name; remade when `host` is not among its names."""
     files = TlsFiles(home / CA_CERT, home / SERVER_CERT, home / SERVER_KEY)
-    names_file = home / "api-server.names"
+    names_file = home / NAMES_FILE
     wanted = sorted({host, "127.0.0.1", "localhost"})
     if files.cert.exists() and names_file.exists() and \
             json.loads(names_file.read_text()) == wanted and files.ca_cert.exists():
@@ -185,6 +186,35 @@ def merge_into(path: Path, ours: dict[str, Any]) -> None:
     merged = merge(existing if isinstance(existing, dict) else {}, ours)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     write_private(path, yaml.safe_dump(merged, sort_keys=False).encode())
+
+
+def default_kubeconfig() -> Path:
+    """Where kubectl reads and writes its config: $KUBECONFIG's first file, else
+    ~/.kube/config."""
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return Path(paths[0]) if paths else Path.home() / ".kube" / "config"
+
+
+def forget(path: Path, home: Path) -> bool:
+    """Remove our cluster, user and context from the kubeconfig at `path` if they are this
+    home's (its token), as `kind delete cluster` removes its own; whether they were."""
+    import yaml
+
+    token_file = home / TOKEN_FILE
+    if not path.exists() or not token_file.exists():
+        return False
+    config = yaml.safe_load(path.read_text())
+    mine = token_file.read_text().strip()
+    if not isinstance(config, dict) or not any(
+            u.get("name") == NAME and (u.get("user") or {}).get("token") == mine
+            for u in config.get("users") or [] if isinstance(u, dict)):
+        return False
+    for section in ("clusters", "users", "contexts"):
+        config[section] = [e for e in config.get(section) or [] if e.get("name") != NAME]
+    if config.get("current-context") == NAME:
+        config["current-context"] = ""
+    write_private(path, yaml.safe_dump(config, sort_keys=False).encode())
+    return True
 
 
 def merge(existing: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:

@@ -48,6 +48,9 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "port-forward": ("portforward", "Forward local ports to a pod (pod/NAME, NAME or "
                      "rc/NAME), following the pod when its sandbox is recreated and, for an "
                      "rc, moving to another running replica."),
+    "reset": ("reset", "Delete this home (podctl's `kind delete cluster`): its controller, "
+              "iptables rules, containers, volumes, networks, kubeconfig context and "
+              "$PODCTL_HOME itself."),
     "rollout": ("rollout", "Manage the rollout of a Deployment."),
     "run": ("run", "Create and start a pod running one image: podctl run NAME --image=IMG "
             "[-- ARGS]."),

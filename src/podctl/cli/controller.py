@@ -129,10 +129,7 @@ def kubeconfig(merge: bool) -> None:
     if not merge:
         terminal.out(yaml.safe_dump(ours, sort_keys=False).rstrip("\n"))
         return
-    from pathlib import Path
-
-    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
-    path = Path(paths[0]) if paths else Path.home() / ".kube" / "config"
+    path = credentials.default_kubeconfig()
     credentials.merge_into(path, ours)
     terminal.out(f'Context "podctl" merged into {path}; it is the current context now.')
 
