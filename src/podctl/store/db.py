@@ -76,9 +76,11 @@ class Store:
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that read-modify-write
         # cycles of concurrent podctl processes serialize instead of failing.
         # It holds Secrets: only its owner may read it, from its first byte (SQLite gives
-        # its WAL the same mode); one made by an older podctl is tightened.
+        # its WAL the same mode); one made by an older podctl is tightened. O_EXCL: closing
+        # any descriptor of an open database would drop this process's SQLite locks on it.
         with suppress(OSError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        with suppress(OSError):
             if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
                 path.chmod(0o600)
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
