@@ -13,6 +13,7 @@ from datetime import datetime
 from podctl.api import meta
 from podctl.api.labels import Selector, selector_from_label_selector, selector_from_map
 from podctl.api.meta import Obj
+from podctl.errors import PodctlError
 
 # Kinds whose pods a selector names: spec.selector as a map, or as a LabelSelector.
 MAP_SELECTOR = frozenset({"ReplicationController", "Service"})
@@ -24,6 +25,29 @@ ATTACH = "attach"
 
 class SelectorError(Exception):
     """The object names no pods (its kind has no selector, or a Service has none)."""
+
+
+def split_argument(arg: str) -> tuple[str, str]:
+    """(kind, name) of POD or TYPE/NAME, refused in the words of kubectl's builder."""
+    word, slash, name = arg.partition("/")
+    if not slash:
+        return "Pod", arg
+    if not word or not name or "/" in name:
+        raise PodctlError("arguments in resource/name form must have a single resource "
+                          "and name")
+    kind = meta.kind_for(word) or _qualified(word)
+    if kind is None:
+        raise PodctlError(f'the server doesn\'t have a resource type "{word}"')
+    return kind, name
+
+
+def _qualified(word: str) -> str | None:
+    """The kind of a group-qualified word (`deployments.apps`, `jobs.batch`)."""
+    base, _, group = word.partition(".")
+    kind = meta.kind_for(base)
+    if kind is None or not group:
+        return None
+    return kind if meta.api_version(kind).partition("/")[0] == group.lower() else None
 
 
 def go_type(kind: str) -> str:
