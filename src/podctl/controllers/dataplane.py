@@ -185,7 +185,8 @@ def sync_dataplane(store: Store, reserve: Reserve) -> dict[str, Any]:
     if proxy is not None:
         # Counted before the rules are written: a controller stopped half-way through
         # leaves a count that says there may be rules to remove.
-        store.set_counter(APPLIED, 1)
+        if not store.counter(APPLIED):
+            store.set_counter(APPLIED, 1)
         apply.sync(proxy, homeid, ports, service_range=service_network(store, reserve))
         done["ports"] = len(ports)
     dns_container = _running(store, DNS_POD, "dnsmasq")
