@@ -167,3 +167,73 @@ def test_attach_streams_a_running_process_and_feeds_its_stdin(
     # stdin reaches the process; the attach ends with it.
     result = podctl.run("attach", "reader", "-i", "-q", input="one\ntwo\n", timeout=30)
     assert (result.code, result.out, result.err) == (0, "got one\ngot two\nbye\n", "")
+
+
+SHELL = """
+apiVersion: v1
+kind: Pod
+metadata: {name: shell}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: sh, image: podctl/busybox:1, command: [sh], stdin: true, tty: true}
+"""
+
+
+def test_attach_with_a_terminal_runs_raw_and_detaches_with_ctrl_p_ctrl_q(
+        podctl: Podctl, controller: Start) -> None:
+    import os
+    import pty
+    import select
+    import time
+
+    controller()
+    podctl.apply_yaml(SHELL)
+    podctl("wait", "--for=condition=Ready", "pod/shell", "--timeout=60s")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: podctl on a terminal of its own
+        os.execve(PODCTL, [PODCTL, "attach", "shell", "-i", "-t"], podctl.env)
+    seen = b""
+
+    def read_until(text: bytes, timeout: float = 20) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while text not in seen:
+            assert time.monotonic() < deadline, seen
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:  # the child has gone and its terminal with it
+                    break
+        assert text in seen, seen
+
+    try:
+        # The shell's prompt, redrawn when the attach sets the terminal's size: from then
+        # on keys go to it (typed earlier, they could meet a terminal not yet raw).
+        read_until(b"/ # ")
+        os.write(fd, b"echo hello-$((1+2))\r")
+        read_until(b"hello-3")  # typed raw, answered by the container's shell
+        os.write(fd, b"\x10\x11")  # Docker's detach keys
+        read_until(b"Session ended, resume using 'podctl attach shell -c sh -n default "
+                   b"-i -t' command")
+    finally:
+        status = _reap(pid)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert podctl.pod_json("shell")["status"]["phase"] == "Running"  # detached, not ended
+
+
+def _reap(pid: int, timeout: float = 10) -> int:
+    """The child's wait status; killed if it has not ended by itself in time."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
