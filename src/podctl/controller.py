@@ -18,7 +18,13 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import sync_cronjob
 from podctl.controllers.daemonset import sync_daemon_set
-from podctl.controllers.dataplane import DNS_POD, PROXY_POD, sync_dataplane
+from podctl.controllers.dataplane import (
+    DNS_POD,
+    PROXY_POD,
+    remove_rules,
+    sync_dataplane,
+    wanted,
+)
 from podctl.controllers.deletion import (
     FOREGROUND,
     advance_namespace_deletion,
@@ -38,6 +44,7 @@ from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import LeaderLock, holder_pid
+from podctl.locks import collect_garbage, object_locks, stale
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming
@@ -56,10 +63,14 @@ WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "No
 POD_WATCHERS = (*REPLICATED_KINDS, "Service", "DaemonSet", "Job")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
+# One key for the lock files of deleted objects: a burst of deletions is one sweep.
+LOCKS = ("Locks", "", "")
+LOCKS_RETRY_SECONDS = 1.0
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 # Objects synced at once; more wait in the queue. Each busy one holds a thread, idle ones end.
 MAX_WORKERS = 64
 RETRY_SECONDS = 5.0
+PLANE_STOP_WAIT = 5.0  # how long a stop waits for a data plane sync in flight
 RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 # How long a stopping controller waits for its loops and syncs (which see the stop between
 # batches and pods) before it returns; a pod worker still inside a Docker call is left.
@@ -88,6 +99,9 @@ class Controller:
         self._kills_lock = threading.Lock()
         # (namespace, slice name) -> the Service it is for, to sync once the slice is deleted.
         self._slice_services: dict[tuple[str, str], str] = {}
+        # Held by a data plane sync; once the controller stops, no sync writes rules again.
+        self._plane_lock = threading.Lock()
+        self._plane_stopped = False
 
     def run(self, stop: threading.Event) -> None:
         self.owners.stop = stop
@@ -112,6 +126,26 @@ class Controller:
         if not self.workers.wait_idle(max(0.0, deadline - time.monotonic())):
             log.info("leaving %d sync(s) still running (inside Docker calls)",
                      self.workers.busy)
+        self._stop_dataplane()
+
+    def _stop_dataplane(self) -> None:
+        """The home's rules go with its controller: nothing would keep them in line with
+        the Services now. A sync in flight is waited for, so it cannot write them again
+        after they were removed; the next controller writes them anew."""
+        if not self._plane_lock.acquire(timeout=PLANE_STOP_WAIT):
+            log.warning("a data plane sync is still running; its rules stay until the next "
+                        "controller or `podctl reset`")
+            return
+        try:
+            self._plane_stopped = True
+            removed = remove_rules(self.store, home_id(self.store.path.parent))
+            if removed:
+                log.info("data plane: removed this home's rules (%d lines)", removed)
+        except Exception as exc:
+            log.warning("could not remove this home's rules (%s); the next controller or "
+                        "`podctl reset` will", exc)
+        finally:
+            self._plane_lock.release()
 
     # -- event sources -------------------------------------------------------------------
 
@@ -142,7 +176,10 @@ class Controller:
                            if everything or known.get(key) != rv
                            or (relisted is not None and _resync_due(key, relisted))]
                 everything = False
-                changed += list(known.keys() - current.keys())
+                deleted = list(known.keys() - current.keys())
+                changed += deleted
+                if deleted or resync:
+                    self.queue.add(LOCKS)
                 for key in changed:
                     self.queue.add(key)
                 for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
@@ -260,10 +297,25 @@ class Controller:
             self.queue.add(DATAPLANE)
         elif kind in ("ConfigMap", "Secret"):
             self._wake_users(kind, namespace, name)
+        elif kind == "Locks":
+            self._collect_locks()
         elif kind == "DataPlane":
-            synced = sync_dataplane(self.store, self._reserve)
+            with self._plane_lock:
+                if self._plane_stopped:
+                    return
+                synced = sync_dataplane(self.store, self._reserve)
             if synced:
                 log.info("data plane: %s", synced)
+
+    def _collect_locks(self) -> None:
+        """Remove the lock files of objects that are gone; one still held (its object's
+        last sync is finishing) is tried again shortly."""
+        home = self.store.path.parent
+        removed = collect_garbage(home, self.store.uids())
+        if removed:
+            log.debug("removed %d lock files of deleted objects", removed)
+        if stale(object_locks(home), self.store.uids()):
+            self.queue.add(LOCKS, delay=LOCKS_RETRY_SECONDS)
 
     def _reserve(self) -> ipaddress.IPv4Network:
         return reserve_service_range(home_id(self.store.path.parent))
@@ -299,8 +351,10 @@ class Controller:
             uid = self.uids.pop((namespace, name), None)
             if uid:
                 self.prober.forget_pod(uid)
-            if namespace == SYSTEM_NAMESPACE and name == PROXY_POD:
-                self.queue.add(DATAPLANE)  # its rules go with it
+            if (namespace == SYSTEM_NAMESPACE and name == PROXY_POD) or not wanted(self.store):
+                # Its rules go with it; or it may have been the last pod that needed the
+                # cluster DNS, and the plane can go.
+                self.queue.add(DATAPLANE)
             return
         self.uids[(namespace, name)] = meta.uid_of(pod)
         if not pod["metadata"].get("deletionTimestamp") and owners_gone(self.store, pod):

@@ -23,6 +23,8 @@ from typing import Any
 import docker
 import pytest
 
+from tests.session import track_home
+
 PAUSE_IMAGE = os.environ.get("PODCTL_PAUSE_IMAGE", "podctl/pause:1.0")
 KUBIA_IMAGE = "podctl/kubia:1"
 BUSYBOX_IMAGE = "podctl/busybox:1"
@@ -56,8 +58,12 @@ class Podctl:
     """Runs the real `podctl` command with this test's home."""
 
     def __init__(self, home: Path, tmp: Path) -> None:
+        from podctl.home import home_id
+
         self.home = home
         self.tmp = tmp
+        self.homeid = home_id(home)
+        track_home(self.homeid)
         self.env = dict(os.environ, PODCTL_HOME=str(home), PODCTL_PAUSE_IMAGE=PAUSE_IMAGE)
         self.env.pop("PODCTL_VERBOSE", None)
 
@@ -105,25 +111,22 @@ def podctl(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Podct
     home = tmp_path / "home"
     tool = Podctl(home, tmp_path)
     yield tool
-    for uid in tool.pod_uids():
-        remove_pod_leftovers(docker_client, uid)
-    remove_home_rules(home)
-    remove_home_networks(docker_client, home)
+    remove_home(home)
 
 
-def remove_home_rules(home: Path) -> None:
-    """The home's iptables chains, when its kube-proxy ever wrote some."""
-    from podctl.controllers.dataplane import APPLIED
+def remove_home(home: Path) -> None:
+    """What `podctl reset` removes from the engine: the home's rules (when its store says it
+    may have some), everything labelled with it, and the shared pod network once no home is
+    left. Its controllers are stopped by then (the `controller` fixture)."""
     from podctl.home import home_id
-    from podctl.proxy import apply
+    from podctl.ops.reset import remove_rules
+    from podctl.runtime import leftovers
 
-    db = home / "store.db"
-    if not db.exists():
-        return
-    with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT value FROM counters WHERE name=?", (APPLIED,)).fetchone()
-    if row and row[0]:
-        apply.remove_all(home_id(home))
+    homeid = home_id(home)
+    if (home / "store.db").exists():
+        remove_rules(home, homeid)
+    leftovers.remove(leftovers.find(homeid))
+    leftovers.remove_pod_network_if_unused()
 
 
 def remove_home_networks(client: docker.DockerClient, home: Path) -> None:

@@ -20,12 +20,13 @@ import pytest
 
 from podctl.proxy import apply, dns, rules
 from podctl.runtime import sandbox
+from tests.session import track_home
 
 from .conftest import (
     BUSYBOX_IMAGE,
     PAUSE_IMAGE,
     Podctl,
-    remove_home_networks,
+    remove_home,
     remove_pod_leftovers,
 )
 
@@ -140,7 +141,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory,
             pytest.fail(f"image {image} is missing: run `make images`")
     tmp: Path = tmp_path_factory.mktemp("dataplane")
     pc = Podctl(tmp / "home", tmp)
-    homeid = uuid.uuid4().hex[:8]
+    homeid = pc.homeid
     client_uid = str(uuid.uuid4())
     created: list[str] = []
     try:
@@ -180,12 +181,10 @@ def plane(tmp_path_factory: pytest.TempPathFactory,
                     _free_node_port(), client.id, apply.pod_network())
     finally:
         try:
-            apply.remove_all(homeid)
+            apply.remove_all(homeid)  # written here without a controller: no count of them
         finally:
             remove_pod_leftovers(docker_client, client_uid)
-            for uid in pc.pod_uids():
-                remove_pod_leftovers(docker_client, uid)
-            remove_home_networks(docker_client, pc.home)
+            remove_home(pc.home)
 
 
 @pytest.fixture(scope="module")
@@ -278,9 +277,12 @@ def test_sync_is_idempotent_and_other_homes_are_left_alone(synced: Plane) -> Non
     apply.sync(synced.proxy, synced.homeid, synced.services(), synced.network)
     assert sorted(rules.owned_lines(synced.homeid, synced.saved())) == sorted(before)
     other = uuid.uuid4().hex[:8]
+    track_home(other)
+    # An address of this home's range: no other home's sweep of dead homes looks there.
+    vip = synced.vip_empty.rsplit(".", 1)[0] + ".251"
     try:
         apply.sync(synced.proxy, other, [rules.ServicePort(
-            "default/fake", "10.96.99.99", 80, endpoints=(rules.Endpoint(synced.ip_a, 8080),))],
+            "default/fake", vip, 80, endpoints=(rules.Endpoint(synced.ip_a, 8080),))],
             synced.network)
         assert rules.owned_lines(other, synced.saved())
     finally:

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from podctl.cli.portforward import _running_timeout
+from podctl.api.podpick import split_argument
+from podctl.cli.common import running_timeout as _running_timeout
 from podctl.errors import PodctlError
 from podctl.portforward.forward import PortForward
 from podctl.portforward.ports import (
@@ -32,7 +33,7 @@ from podctl.portforward.ports import (
     parse_ports,
 )
 from podctl.portforward.relay import PUMPS, on_this_host
-from podctl.portforward.target import Endpoint, Sighting, _kind_and_name
+from podctl.portforward.target import Endpoint, Sighting
 
 # ---------------------------------------------------------------------------------------
 # Arguments
@@ -125,17 +126,16 @@ def test_go_spellings() -> None:
     ("replicationcontroller/kubia", ("ReplicationController", "kubia")),
 ])
 def test_resource_argument(arg: str, kind: tuple[str, str]) -> None:
-    assert _kind_and_name(arg) == kind
+    assert split_argument(arg) == kind
 
 
 @pytest.mark.parametrize(("arg", "message"), [
     ("widget/kubia", 'the server doesn\'t have a resource type "widget"'),
-    ("node/n1", "cannot attach to *v1.Node: not implemented"),
     ("pod/", "arguments in resource/name form must have a single resource and name"),
 ])
 def test_bad_resource_argument(arg: str, message: str) -> None:
     with pytest.raises(PodctlError) as caught:
-        _kind_and_name(arg)
+        split_argument(arg)
     assert str(caught.value) == message
 
 

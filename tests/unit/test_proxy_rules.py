@@ -6,10 +6,13 @@ from podctl.proxy.dns import DnsEndpoint, DnsPort, DnsService, render_dns
 from podctl.proxy.rules import (
     Endpoint,
     ServicePort,
+    homes,
+    homes_touching,
     owned_lines,
     port_key,
     render,
     render_removal,
+    render_removals,
     sep_chain,
     svc_chain,
 )
@@ -210,3 +213,37 @@ def test_an_external_name_service_is_a_cname_to_its_target() -> None:
     assert "cname=alias.default.svc.cluster.local,kubia.default.svc.cluster.local,5" in \
         files.conf.splitlines()
     assert files.hosts == ""
+
+
+DEAD_HOME_SAVE = (
+    "*filter\n:INPUT ACCEPT [0:0]\n:PODCTL-dead000001-SERVICES - [0:0]\n"
+    ":PODCTL-abcd12340a-SERVICES - [0:0]\n"
+    "-A INPUT -m conntrack --ctstate NEW -j PODCTL-dead000001-SERVICES\n"
+    "-A INPUT -m conntrack --ctstate NEW -j PODCTL-abcd12340a-SERVICES\n"
+    "-A PODCTL-dead000001-SERVICES -d 10.96.7.50/32 -p tcp -j REJECT\n"
+    "-A PODCTL-abcd12340a-SERVICES -d 10.96.8.50/32 -p tcp -j REJECT\nCOMMIT\n"
+    "*nat\n:PREROUTING ACCEPT [0:0]\n:PODCTL-dead000001-SERVICES - [0:0]\n"
+    ":PODCTL-dead000001-SEP-X - [0:0]\n:PODCTL-beef000002-SERVICES - [0:0]\n"
+    "-A PREROUTING -j PODCTL-dead000001-SERVICES\n"
+    "-A PREROUTING -j PODCTL-beef000002-SERVICES\n"
+    "-A PODCTL-dead000001-SEP-X -p tcp -j DNAT --to-destination 172.18.0.9:8080\n"
+    "-A PODCTL-beef000002-SERVICES -d 10.96.70.1/32 -j RETURN\nCOMMIT\n")
+
+
+def test_the_homes_holding_rules_for_a_range_are_found_by_their_destinations() -> None:
+    import ipaddress
+
+    assert homes(DEAD_HOME_SAVE) == {"dead000001", "abcd12340a", "beef000002"}
+    range7 = ipaddress.IPv4Network("10.96.7.0/24")
+    assert homes_touching(DEAD_HOME_SAVE, range7) == {"dead000001"}
+    # 10.96.70.1 is not in 10.96.7.0/24: a prefix of the text is not a match.
+    assert homes_touching(DEAD_HOME_SAVE, ipaddress.IPv4Network("10.96.9.0/24")) == set()
+
+
+def test_removal_of_several_homes_leaves_the_others() -> None:
+    text = render_removals(["dead000001", "beef000002"], DEAD_HOME_SAVE)
+    assert "abcd12340a" not in text
+    assert "-D PREROUTING -j PODCTL-dead000001-SERVICES" in text
+    assert "-D PREROUTING -j PODCTL-beef000002-SERVICES" in text
+    assert "-X PODCTL-dead000001-SEP-X" in text and "-X PODCTL-beef000002-SERVICES" in text
+    assert render_removals([], DEAD_HOME_SAVE) == ""

@@ -115,7 +115,7 @@ def test_pod_dns_cluster_first_default_and_dns_config() -> None:
 
     assert pod_dns({}, "web", "10.96.5.10") == PodDNS(
         ("10.96.5.10",), ("web.svc.cluster.local", "svc.cluster.local", "cluster.local"),
-        ("ndots:5",))
+        ("ndots:5",), cluster_dns="10.96.5.10")
     assert pod_dns({"hostNetwork": True}, "web", "10.96.5.10") is None
     assert pod_dns({"dnsPolicy": "ClusterFirstWithHostNet", "hostNetwork": True}, "web",
                    "10.96.5.10") is not None

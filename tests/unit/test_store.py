@@ -137,3 +137,38 @@ def test_pod_state_round_trips(store: Store) -> None:
     store.put_pod_state("u", {"containers": {"a": {"ready": True}}})
     assert store.pod_state("u") == {"containers": {"a": {"ready": True}}}
     assert store.pod_states() == {"u": {"containers": {"a": {"ready": True}}}}
+
+
+def _in_another_process(home: Path, write: str = "", read: str = "") -> bool:
+    """A fresh process (as a CLI command is) that opens the store, maybe writes or reads
+    a pod, and closes it: the last connection of its process, so SQLite may checkpoint."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from podctl.store import open_store\n"
+        "store = open_store(Path(sys.argv[1]))\n"
+        "if sys.argv[2]: store.create({'apiVersion': 'v1', 'kind': 'Pod', 'spec': {},"
+        " 'metadata': {'name': sys.argv[2], 'namespace': 'default'}})\n"
+        "seen = bool(sys.argv[3]) and store.get('Pod', 'default', sys.argv[3]) is not None\n"
+        "store.close()\n"
+        "print(seen)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(home), write, read],
+                          capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.strip() == "True"
+
+
+def test_a_second_store_in_a_process_keeps_it_in_step_with_other_processes(
+        tmp_path: Path) -> None:
+    first = open_store(tmp_path)
+    second = open_store(tmp_path)  # as the API server's beside the controller's
+    # Had opening it dropped this process's locks on the file, the next process would take
+    # itself for the last user, fold the WAL in and remove it under our feet: what we
+    # write next would go where nobody else looks, and we would not see its writes.
+    _in_another_process(tmp_path, read="nothing")
+    assert (tmp_path / "store.db-wal").exists()
+    _in_another_process(tmp_path, write="from-afar")
+    first.create(pod("mine"))
+    assert _in_another_process(tmp_path, read="mine")
+    assert second.get("Pod", "default", "from-afar") is not None
+    assert (tmp_path / "store.db").stat().st_mode & 0o777 == 0o600

@@ -9,6 +9,7 @@ import ipaddress
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,21 +20,58 @@ CA_KEY = "api-ca.key"
 SERVER_CERT = "api-server.crt"
 SERVER_KEY = "api-server.key"
 ANNOUNCE_FILE = "api-server.json"
+NAMES_FILE = "api-server.names"
 NAME = "podctl"
 DEFAULT_SERVER = "https://127.0.0.1:6443"
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+def _private_temp(path: Path, data: bytes) -> Path:
+    """A new file beside `path` holding `data`, readable by its owner only from the start
+    (mkstemp makes it 0600), flushed to disk."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` (the file a symlink names) with `data` in one step, mode 0600: no
+    reader ever sees it half written or readable by others, whatever mode it had."""
+    target = Path(os.path.realpath(path))
+    temp = _private_temp(target, data)
+    try:
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _create_private(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` unless it exists (whoever came first wins); whether it was
+    this call that wrote it."""
+    temp = _private_temp(path, data)
+    try:
+        os.link(temp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        temp.unlink()
 
 
 def token(home: Path) -> str:
     """This home's bearer token, made on first use; only its owner can read it."""
     path = home / TOKEN_FILE
     if not path.exists():
-        _write_private(path, secrets.token_urlsafe(32).encode())
+        _create_private(path, secrets.token_urlsafe(32).encode())
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # made by an older podctl, or loosened by hand
     return path.read_text().strip()
 
 
@@ -57,7 +95,7 @@ def ensure_tls(home: Path, host: str) -> TlsFiles:
     """A CA kept in the home (made once) and a server certificate it signs for `host`,
     loopback and the machine's name; remade when `host` is not among its names."""
     files = TlsFiles(home / CA_CERT, home / SERVER_CERT, home / SERVER_KEY)
-    names_file = home / "api-server.names"
+    names_file = home / NAMES_FILE
     wanted = sorted({host, "127.0.0.1", "localhost"})
     if files.cert.exists() and names_file.exists() and \
             json.loads(names_file.read_text()) == wanted and files.ca_cert.exists():
@@ -76,7 +114,7 @@ def ensure_tls(home: Path, host: str) -> TlsFiles:
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podctl-ca")])
         ca_cert = _certificate(x509, hashes, ca_name, ca_name, ca_key.public_key(), ca_key,
                                ca=True, names=[])
-        _write_private(ca_key_path, ca_key.private_bytes(
+        write_private(ca_key_path, ca_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()))
         files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
@@ -84,7 +122,7 @@ def ensure_tls(home: Path, host: str) -> TlsFiles:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podctl-apiserver")])
     cert = _certificate(x509, hashes, subject, ca_cert.subject, key.public_key(), ca_key,
                         ca=False, names=wanted)
-    _write_private(files.key, key.private_bytes(
+    write_private(files.key, key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()))
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -136,6 +174,47 @@ def kubeconfig(home: Path) -> dict[str, Any]:
         "contexts": [{"name": NAME, "context": {"cluster": NAME, "user": NAME}}],
         "current-context": NAME,
     }
+
+
+def merge_into(path: Path, ours: dict[str, Any]) -> None:
+    """Merge our entries into the kubeconfig at `path` (made if missing) and make our
+    context current. It holds a token: the file is left 0600 whatever mode it had, as
+    kubectl writes kubeconfigs."""
+    import yaml
+
+    existing = yaml.safe_load(path.read_text()) if path.exists() else None
+    merged = merge(existing if isinstance(existing, dict) else {}, ours)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(path, yaml.safe_dump(merged, sort_keys=False).encode())
+
+
+def default_kubeconfig() -> Path:
+    """Where kubectl reads and writes its config: $KUBECONFIG's first file, else
+    ~/.kube/config."""
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return Path(paths[0]) if paths else Path.home() / ".kube" / "config"
+
+
+def forget(path: Path, home: Path) -> bool:
+    """Remove our cluster, user and context from the kubeconfig at `path` if they are this
+    home's (its token), as `kind delete cluster` removes its own; whether they were."""
+    import yaml
+
+    token_file = home / TOKEN_FILE
+    if not path.exists() or not token_file.exists():
+        return False
+    config = yaml.safe_load(path.read_text())
+    mine = token_file.read_text().strip()
+    if not isinstance(config, dict) or not any(
+            u.get("name") == NAME and (u.get("user") or {}).get("token") == mine
+            for u in config.get("users") or [] if isinstance(u, dict)):
+        return False
+    for section in ("clusters", "users", "contexts"):
+        config[section] = [e for e in config.get(section) or [] if e.get("name") != NAME]
+    if config.get("current-context") == NAME:
+        config["current-context"] = ""
+    write_private(path, yaml.safe_dump(config, sort_keys=False).encode())
+    return True
 
 
 def merge(existing: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
                  "[--overwrite]."),
     "api-resources": ("version", "Print the supported API resources: names, short names, "
                       "scope and kind."),
+    "attach": ("logs", "Attach to a process that is already running inside an existing "
+               "container."),
     "apply": ("apply", "Create objects, or update existing ones (an RC's replicas, selector, "
               "template)."),
     "completion": ("completion", "Print the completion script for SHELL; load it with e.g. "
@@ -34,7 +36,8 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "describe": ("describe", "Show details of pods, replication controllers, ReplicaSets, "
                  "Deployments, namespaces or nodes."),
     "edit": ("apply", "Edit an object in $EDITOR (validated on save): podctl edit rc NAME."),
-    "exec": ("logs", "Run a command in a container: podctl exec POD [-c C] [-it] -- CMD..."),
+    "exec": ("logs", "Run a command in a container: podctl exec (POD | TYPE/NAME) [-c C] "
+             "[-it] -- CMD..."),
     "explain": ("explain", "Document a resource or one of its fields: `explain pods`, "
                 "`explain pod.spec.containers.livenessProbe`."),
     "expose": ("expose", "Expose a pod, rc or service as a new Service: podctl expose TYPE "
@@ -45,9 +48,12 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "label": ("label", "Update labels: podctl label pods|rc|node NAME... k=v k2- "
               "[--overwrite]."),
     "logs": ("logs", "Print the logs of a container in a pod."),
-    "port-forward": ("portforward", "Forward local ports to a pod (pod/NAME, NAME or "
-                     "rc/NAME), following the pod when its sandbox is recreated and, for an "
-                     "rc, moving to another running replica."),
+    "port-forward": ("portforward", "Forward local ports to a pod (NAME, pod/NAME or "
+                     "TYPE/NAME of a workload or Service), following the pod when its sandbox "
+                     "is recreated and, for a workload, moving to another running pod."),
+    "reset": ("reset", "Delete this home (podctl's `kind delete cluster`): its controller, "
+              "iptables rules, containers, volumes, networks, kubeconfig context and "
+              "$PODCTL_HOME itself."),
     "rollout": ("rollout", "Manage the rollout of a Deployment."),
     "run": ("run", "Create and start a pod running one image: podctl run NAME --image=IMG "
             "[-- ARGS]."),

@@ -142,17 +142,8 @@ def kubeconfig(merge: bool) -> None:
     if not merge:
         terminal.out(yaml.safe_dump(ours, sort_keys=False).rstrip("\n"))
         return
-    from pathlib import Path
-
-    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
-    path = Path(paths[0]) if paths else Path.home() / ".kube" / "config"
-    existing = yaml.safe_load(path.read_text()) if path.exists() else None
-    merged = credentials.merge(existing or {}, ours)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # It holds a token: only its owner may read it.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        yaml.safe_dump(merged, out, sort_keys=False)
+    path = credentials.default_kubeconfig()
+    credentials.merge_into(path, ours)
     terminal.out(f'Context "podctl" merged into {path}; it is the current context now.')
 
 

@@ -7,7 +7,8 @@ Imported by every command at start-up, so rich and logging are imported only whe
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -55,6 +56,40 @@ def copy_out(chunks: Iterable[bytes], flush_each: bool) -> None:
         if flush_each:
             buffer.flush()
     buffer.flush()
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def terminal_size() -> tuple[int, int] | None:
+    """(columns, rows) of the terminal on stdin, or None when stdin is not one."""
+    import os
+
+    try:
+        size = os.get_terminal_size(sys.stdin.fileno())
+    except (OSError, ValueError):
+        return None
+    return size.columns, size.lines
+
+
+@contextmanager
+def raw_stdin(raw: bool) -> Iterator[None]:
+    """The terminal on stdin in raw mode for the block (keys go to the container as typed,
+    Ctrl-C included), restored afterwards whatever happens."""
+    if not raw or not sys.stdin.isatty():
+        yield
+        return
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def log_handler() -> logging.Handler:

@@ -1,8 +1,9 @@
 """The Services data plane as Kubernetes runs it: system pods in kube-system — a kube-proxy
 (host network, NET_ADMIN) whose iptables rules the controller writes through Docker exec,
 and a cluster DNS behind the `kube-dns` Service — kept in line with the home's Services and
-Endpoints. They are made when the home's first Service appears; the rules go when the
-kube-proxy pod is deleted."""
+Endpoints. They are made when the home's first Service appears, and go, rules first, once
+no user Service is left and no pod was given the cluster DNS. The rules also go when the
+kube-proxy pod is deleted and when the controller stops (see remove_rules)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
+from podctl.controllers.deletion import mark_pod_deleting
 from podctl.controllers.services import (
     DNS_SERVICE,
     KUBERNETES,
@@ -27,6 +29,7 @@ from podctl.home import home_id
 from podctl.manifest.defaults import default_object
 from podctl.proxy import apply, dns
 from podctl.proxy.rules import Endpoint, ServicePort, port_key
+from podctl.runtime import inventory
 from podctl.store import Store
 
 log = logging.getLogger("podctl.dataplane")
@@ -163,11 +166,13 @@ def _running(store: Store, name: str, container: str) -> str | None:
 
 def sync_dataplane(store: Store, reserve: Reserve) -> dict[str, Any]:
     """Bring the kernel's rules and the DNS records in line with the store; make the system
-    pods when a Service needs them; remove this home's rules once the kube-proxy pod is
-    gone. What it did, for the log."""
+    pods when a Service needs them, and take the whole plane away once nothing needs it;
+    remove this home's rules once the kube-proxy pod is gone. What it did, for the log."""
     homeid = home_id(store.path.parent)
-    if wanted(store):
+    if wanted(store) or (_has_plane(store) and inventory.cluster_dns_users(homeid)):
         ensure_system(store, reserve)
+    elif _has_plane(store):
+        return teardown(store, homeid)
     proxy = _running(store, PROXY_POD, "kube-proxy")
     if store.get("Pod", SYSTEM_NAMESPACE, PROXY_POD) is None:
         if store.counter(APPLIED):
@@ -178,11 +183,48 @@ def sync_dataplane(store: Store, reserve: Reserve) -> dict[str, Any]:
     ports, records = plan(store.list("Service"), store.list("Endpoints"))
     done: dict[str, Any] = {}
     if proxy is not None:
-        apply.sync(proxy, homeid, ports)
-        store.set_counter(APPLIED, 1)
+        # Counted before the rules are written: a controller stopped half-way through
+        # leaves a count that says there may be rules to remove.
+        if not store.counter(APPLIED):
+            store.set_counter(APPLIED, 1)
+        apply.sync(proxy, homeid, ports, service_range=service_network(store, reserve))
         done["ports"] = len(ports)
     dns_container = _running(store, DNS_POD, "dnsmasq")
     if dns_container is not None:
         dns.install(dns_container, dns.render_dns(records))
         done["dns"] = len(records)
     return done
+
+
+def _has_plane(store: Store) -> bool:
+    """The plane is up, or coming up: the DNS Service or a system pod not being deleted."""
+    if store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE) is not None:
+        return True
+    return any(pod is not None and not pod["metadata"].get("deletionTimestamp")
+               for pod in (store.get("Pod", SYSTEM_NAMESPACE, name)
+                           for name in (PROXY_POD, DNS_POD)))
+
+
+def teardown(store: Store, homeid: str) -> dict[str, Any]:
+    """No user Service is left and no pod resolves names through the cluster DNS: the
+    rules go at once (through the running kube-proxy), then the DNS Service, so that no
+    new pod is given it, and the system pods."""
+    removed = remove_rules(store, homeid)
+    service = store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE)
+    if service is not None:
+        store.delete("Service", SYSTEM_NAMESPACE, DNS_SERVICE, meta.uid_of(service))
+    for name in (PROXY_POD, DNS_POD):
+        pod = store.get("Pod", SYSTEM_NAMESPACE, name)
+        if pod is not None:
+            mark_pod_deleting(store, pod)
+    return {"torn down": homeid, "rule lines removed": removed}
+
+
+def remove_rules(store: Store, homeid: str) -> int:
+    """Remove this home's rules if it may have some (through its kube-proxy when that
+    runs); how many lines of the tables were the home's."""
+    if not store.counter(APPLIED):
+        return 0
+    removed = apply.remove_all(homeid, _running(store, PROXY_POD, "kube-proxy"))
+    store.set_counter(APPLIED, 0)
+    return removed

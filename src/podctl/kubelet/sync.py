@@ -122,6 +122,9 @@ def _running_sandbox(records: list[ContainerRecord]) -> tuple[str, Future[str]]:
 
 
 def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -> str | None:
+    # The home holds its service range before it puts anything on the shared pod network:
+    # a reset of another home removes that network only when no home holds a range.
+    ensure_kubernetes_service(store, lambda: reserve_service_range(home_id(store.path.parent)))
     image = sandbox.pause_image()
     got = images.ensure_image(image, "IfNotPresent")
     if not got.ok:

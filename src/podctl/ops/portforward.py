@@ -6,16 +6,17 @@ from collections.abc import Sequence
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.endpoints import selected
-from podctl.controllers.owners import owned_pods
+from podctl.api.podpick import selector_for
 from podctl.kubelet.observed import pods_with_status
+from podctl.ops.podfor import selected
 from podctl.ops.session import open_store
 from podctl.portforward.plan import Plan, plan
 from podctl.store import Store
 
 
 class _StorePods:
-    """The forward's PodSource: live status from the runtime, replicas by owner reference."""
+    """The forward's PodSource: live status from the runtime, the pods an object selects
+    found as logs, exec and attach find them."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -23,11 +24,8 @@ class _StorePods:
     def with_status(self, pods: list[Obj]) -> list[Obj]:
         return pods_with_status(self._store, pods)
 
-    def owned_by(self, rc: Obj) -> list[Obj]:
-        return owned_pods(self._store, rc)
-
-    def selected_by(self, service: Obj) -> list[Obj]:
-        return selected(service, self._store.list("Pod", meta.namespace_of(service)))
+    def selected_by(self, owner: Obj) -> list[Obj]:
+        return selected(self._store, meta.namespace_of(owner), selector_for(owner))
 
 
 def plan_forward(namespace: str, resource: str, port_args: Sequence[str],

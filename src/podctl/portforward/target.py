@@ -14,6 +14,14 @@ from typing import Protocol
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.api.podpick import (
+    ATTACH,
+    SelectorError,
+    failure_prefix,
+    selector_for,
+    sort_pods,
+    split_argument,
+)
 from podctl.errors import PodctlError
 from podctl.store import Store
 
@@ -39,13 +47,12 @@ class Sighting:
 
 
 class PodSource(Protocol):
-    """The read side a forward needs: pods with their live status, and an RC's pods."""
+    """The read side a forward needs: pods with their live status, and the pods an object
+    (a workload or a Service) selects."""
 
     def with_status(self, pods: list[Obj]) -> list[Obj]: ...
 
-    def owned_by(self, rc: Obj) -> list[Obj]: ...
-
-    def selected_by(self, service: Obj) -> list[Obj]: ...
+    def selected_by(self, owner: Obj) -> list[Obj]: ...
 
 
 class Follower(Protocol):
@@ -74,9 +81,8 @@ class PodFollower:
 
 
 class ReplicaFollower:
-    """One running pod of a ReplicationController or ReplicaSet (its own pods) or a Service
-    (the pods its selector matches); it sticks to that pod while it runs and moves to
-    another one when the pod stops or is being deleted."""
+    """One running pod of the pods a workload or a Service selects; it sticks to that pod
+    while it runs and moves to another one when the pod stops or is being deleted."""
 
     def __init__(self, store: Store, pods: PodSource, kind: str, namespace: str,
                  name: str) -> None:
@@ -108,20 +114,20 @@ class ReplicaFollower:
                 return chosen
             if time.monotonic() >= deadline:
                 if pods:
-                    return min(pods, key=_rank)
+                    return sort_pods(pods, ATTACH)[0]
                 raise PodctlError("timed out waiting for the condition")
             time.sleep(_WAIT_POLL_SECONDS)
 
     def _live_pods(self, owner: Obj) -> list[Obj]:
-        found = (self._pods.selected_by(owner) if self.kind == "Service"
-                 else self._pods.owned_by(owner))
-        pods = [p for p in found if not p["metadata"].get("deletionTimestamp")]
+        pods = [p for p in self._pods.selected_by(owner)
+                if not p["metadata"].get("deletionTimestamp")]
         return self._pods.with_status(pods)
 
     def _choose(self, pods: list[Obj]) -> Obj | None:
+        """The pod followed so far while it runs, else the running pod kubectl would pick."""
         running = [p for p in pods if endpoint_of(p) is not None]
         same = [p for p in running if meta.uid_of(p) == self._current]
-        chosen = same[0] if same else min(running, key=_rank, default=None)
+        chosen = same[0] if same else next(iter(sort_pods(running, ATTACH)), None)
         self._current = meta.uid_of(chosen) if chosen else ""
         return chosen
 
@@ -129,12 +135,15 @@ class ReplicaFollower:
 def follow(store: Store, pods: PodSource, namespace: str, resource: str,
            wait_seconds: float) -> tuple[Follower, Obj]:
     """The follower for kubectl's TYPE/NAME argument and the pod (with status) it starts on."""
-    kind, name = _kind_and_name(resource)
+    kind, name = split_argument(resource)
     if kind == "Pod":
         pod = store.require("Pod", namespace, name)
         return PodFollower(store, pods, namespace, name), pods.with_status([pod])[0]
-    if kind == "Service" and not store.require(kind, namespace, name)["spec"].get("selector"):
-        raise PodctlError(f"invalid service '{name}': Service is defined without a selector")
+    owner = store.require(kind, namespace if kind in meta.NAMESPACED else "", name)
+    try:
+        selector_for(owner)
+    except SelectorError as exc:
+        raise PodctlError(f"{failure_prefix(ATTACH, kind)}: {exc}") from exc
     replicas = ReplicaFollower(store, pods, kind, namespace, name)
     return replicas, replicas.wait_for_pod(wait_seconds)
 
@@ -172,27 +181,4 @@ def endpoint_of(pod: Obj) -> Endpoint | None:
         return None
     return Endpoint(meta.name_of(pod), meta.uid_of(pod), str(status["podIP"]))
 
-
-def _kind_and_name(resource: str) -> tuple[str, str]:
-    word, slash, name = resource.partition("/")
-    if not slash:
-        return "Pod", resource
-    if not name:
-        raise PodctlError("arguments in resource/name form must have a single resource "
-                          "and name")
-    kind = meta.kind_for(word)
-    if kind is None:
-        raise PodctlError(f'the server doesn\'t have a resource type "{word}"')
-    if kind not in ("Pod", "ReplicationController", "ReplicaSet", "Service"):
-        raise PodctlError(f"cannot attach to *v1.{kind}: not implemented")
-    return kind, name
-
-
-def _rank(pod: Obj) -> tuple[bool, bool, str, str]:
-    """Ready running pods first, then the oldest: the replica most likely to stay."""
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-    running = endpoint_of(pod) is not None
-    return (not running, not ready, str(pod["metadata"].get("creationTimestamp", "")),
-            meta.name_of(pod))
 

@@ -24,20 +24,33 @@ finds them writable already).
 
 from __future__ import annotations
 
+import contextlib
 import io
+import ipaddress
+import logging
 import tarfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from podctl.proxy.rules import ServicePort, render, render_removal
+from podctl.proxy.rules import (
+    ServicePort,
+    homes_touching,
+    owned_lines,
+    render,
+    render_removal,
+    render_removals,
+)
 from podctl.runtime import naming
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import container_list, docker_api, translate_errors
+from podctl.runtime.leftovers import CLEANUP_LABEL
 from podctl.runtime.network import network_info
+from podctl.runtime.servicenet import live_homes
+
+log = logging.getLogger("podctl.proxy")
 
 PROXY_IMAGE = "podctl/kube-proxy:1"
-CLEANUP_LABEL = "io.podctl.proxy-cleanup"
 _PAYLOAD_DIR = "/run"
 
 # Which iptables dockerd writes with: its DOCKER chain shows up in that backend only.
@@ -95,6 +108,16 @@ def find_container(pod_uid: str, container: str) -> str | None:
         found = docker_api().containers(filters={"label": [
             f"{naming.POD_UID}={pod_uid}", f"{naming.CONTAINER_NAME}={container}"],
             "status": "running"})
+    return str(found[0]["Id"]) if found else None
+
+
+def home_proxy(homeid: str) -> str | None:
+    """The running kube-proxy container of a home, found by its labels alone (its store
+    may be gone)."""
+    found = container_list({"label": [f"{naming.HOME}={homeid}",
+                                      f"{naming.POD_NAMESPACE}=kube-system",
+                                      f"{naming.CONTAINER_NAME}=kube-proxy"],
+                            "status": ["running"]})
     return str(found[0]["Id"]) if found else None
 
 
@@ -158,44 +181,77 @@ def restore(container_id: str, variant: str, payload: str) -> None:
 
 
 def sync(container_id: str, homeid: str, services: Iterable[ServicePort],
-         network: PodNetwork | None = None) -> str:
+         network: PodNetwork | None = None,
+         service_range: ipaddress.IPv4Network | None = None) -> str:
     """Make the host's rules for this home exactly `services`; returns the payload.
 
     Call it on every change of a Service or its endpoints, after a controller start,
     and whenever the kube-proxy container (re)starts (a dockerd restart or a reboot
     restarts it): it is idempotent and rebuilds jumps that someone removed.
+
+    With `service_range` (the home's /24), rules of dead homes for addresses in it go
+    first: this home must not inherit what a home that held the range before left.
     """
     network = network or pod_network()
     variant = backend(container_id)
     br_netfilter = prepare_host(container_id, network)
     saved = saved_rules(container_id, variant)
+    if service_range is not None:
+        remove_dead_homes(container_id, variant, saved, service_range, keep=homeid)
     payload = render(homeid, services, saved,
                      pod_cidr=network.cidr if br_netfilter and network.cidr else None)
     restore(container_id, variant, payload)
     return payload
 
 
-def remove_all(homeid: str, container_id: str | None = None) -> None:
-    """Delete every chain and jump of this home, and nothing else.
+def remove_dead_homes(container_id: str, variant: str, saved: str,
+                      service_range: ipaddress.IPv4Network, keep: str) -> set[str]:
+    """Remove the rules of homes that match addresses in `service_range` but have no
+    service range of their own any more: Docker hands a /24 to one home at a time, so a
+    home whose rules reach into this one's range and which holds none is gone (reset, or
+    its controller killed before it could clean up). A live home always holds its range
+    before it writes a rule, so none of its rules is ever taken. The homes removed."""
+    candidates = homes_touching(saved, service_range) - {keep}
+    dead = candidates - live_homes() if candidates else set()
+    if dead:
+        log.warning("removing the iptables rules of gone homes %s (they match %s)",
+                    ", ".join(sorted(dead)), service_range)
+        restore(container_id, variant, render_removals(dead, saved))
+    return dead
 
-    Without a running kube-proxy container (its pod is already gone) a short-lived one
-    is started from the same image, with the same host network and capability.
-    """
+
+@contextlib.contextmanager
+def proxy_container(container_id: str | None = None, homeid: str = "") -> Iterator[str]:
+    """A container that can read and write the host's rules: `container_id` (a home's
+    running kube-proxy) or, without one, a short-lived one from the same image with the
+    same host network and capability, removed afterwards (labelled with the home it works
+    for, so that a reset finds it if its maker died before removing it)."""
     if container_id is not None:
-        _remove_in(container_id, homeid)
+        yield container_id
         return
     api = docker_api()
     with translate_errors():
         created = api.create_container(
-            PROXY_IMAGE, labels={CLEANUP_LABEL: homeid},
+            PROXY_IMAGE, labels={CLEANUP_LABEL: homeid or "none"},
             host_config=api.create_host_config(network_mode="host", cap_add=["NET_ADMIN"]))
         try:
             api.start(created["Id"])
-            _remove_in(str(created["Id"]), homeid)
+            yield str(created["Id"])
         finally:
             api.remove_container(created["Id"], force=True)
 
 
-def _remove_in(container_id: str, homeid: str) -> None:
-    variant = backend(container_id)
-    restore(container_id, variant, render_removal(homeid, saved_rules(container_id, variant)))
+def host_rules(container_id: str | None = None) -> str:
+    """iptables-save of the host's filter and nat tables, read through a proxy container."""
+    with proxy_container(container_id) as found:
+        return saved_rules(found, backend(found))
+
+
+def remove_all(homeid: str, container_id: str | None = None) -> int:
+    """Delete every chain and jump of this home, and nothing else; how many lines of the
+    tables were this home's."""
+    with proxy_container(container_id, homeid) as found:
+        variant = backend(found)
+        saved = saved_rules(found, variant)
+        restore(found, variant, render_removal(homeid, saved))
+        return len(owned_lines(homeid, saved))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -278,13 +279,21 @@ def _nat(homeid: str, ports: list[ServicePort], saved: Saved, pod_cidr: str | No
 
 def render_removal(homeid: str, saved_text: str) -> str:
     """The payload that deletes every jump to, and every chain of, this home."""
+    return render_removals([homeid], saved_text)
+
+
+def render_removals(homeids: Iterable[str], saved_text: str) -> str:
+    """The payload that deletes every jump to, and every chain of, these homes."""
     saved = parse_save(saved_text)
-    own = prefix(homeid)
+    owns = tuple(prefix(h) for h in sorted(set(homeids)))
+    if not owns:
+        return ""
+    theirs = re.compile("-j (?:" + "|".join(re.escape(o) for o in owns) + r")\S+$")
     out = []
     for table in ("filter", "nat"):
-        chains = sorted(ch for ch in saved.chains.get(table, set()) if ch.startswith(own))
+        chains = sorted(ch for ch in saved.chains.get(table, set()) if ch.startswith(owns))
         deletes = [f"-D {r}" for r in saved.rules.get(table, [])
-                   if not r.startswith(own) and re.search(rf"-j {re.escape(own)}\S+$", r)]
+                   if not r.startswith(owns) and theirs.search(r)]
         if not chains and not deletes:
             continue
         out.append(f"*{table}")
@@ -293,6 +302,32 @@ def render_removal(homeid: str, saved_text: str) -> str:
         out += [f"-X {ch}" for ch in chains]
         out.append("COMMIT")
     return "\n".join(out) + "\n" if out else ""
+
+
+_HOME_CHAIN = re.compile(r"^PODCTL-([0-9a-f]+)-")
+_DESTINATION = re.compile(r"(?:^|\s)-d (\d+\.\d+\.\d+\.\d+)(?:/32)?(?:\s|$)")
+
+
+def homes(saved_text: str) -> set[str]:
+    """The id of every home with a chain in this iptables-save output."""
+    saved = parse_save(saved_text)
+    return {m[1] for chains in saved.chains.values() for ch in chains
+            if (m := _HOME_CHAIN.match(ch))}
+
+
+def homes_touching(saved_text: str, network: ipaddress.IPv4Network) -> set[str]:
+    """The homes whose chains match destinations in `network` (a service range): once
+    another home holds that range, their rules would catch its cluster IPs."""
+    saved = parse_save(saved_text)
+    found = set()
+    for rules in saved.rules.values():
+        for rule in rules:
+            home = _HOME_CHAIN.match(rule)
+            if home is None or home[1] in found:
+                continue
+            if any(ipaddress.IPv4Address(ip) in network for ip in _DESTINATION.findall(rule)):
+                found.add(home[1])
+    return found
 
 
 def owned_lines(homeid: str, saved_text: str) -> list[str]:

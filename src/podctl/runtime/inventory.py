@@ -23,6 +23,12 @@ def list_containers(pod_uid: str | None = None) -> list[ContainerRecord]:
     return [from_list_entry(e, NETWORK_NAME) for e in entries]
 
 
+def cluster_dns_users(homeid: str) -> set[str]:
+    """The uids of the home's pods whose sandbox was given the cluster DNS."""
+    entries = container_list({"label": [f"{naming.HOME}={homeid}", naming.CLUSTER_DNS]})
+    return {str((e.get("Labels") or {}).get(naming.POD_UID, "")) for e in entries} - {""}
+
+
 def by_pod(records: Iterable[ContainerRecord]) -> dict[str, list[ContainerRecord]]:
     grouped: dict[str, list[ContainerRecord]] = defaultdict(list)
     for record in records:

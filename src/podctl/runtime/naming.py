@@ -23,6 +23,8 @@ MANAGED = "io.podctl.managed"
 # The $PODCTL_HOME a container belongs to: homes sharing an engine never see each other's.
 HOME = "io.podctl.home"
 NETWORK_LABEL = "io.podctl.network"
+# On a pod sandbox given the home's cluster DNS: the address it was given.
+CLUSTER_DNS = "io.podctl.cluster-dns"
 
 TYPE_SANDBOX = "podsandbox"
 TYPE_CONTAINER = "container"

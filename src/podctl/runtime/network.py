@@ -38,9 +38,19 @@ def _find() -> str | None:
     return str(nets[0]["Id"])
 
 
+def forget_network() -> None:
+    """Forget the network's id: the last home's reset removed it (it is made again)."""
+    ensure_network.cache_clear()
+
+
 def network_info() -> dict[str, Any]:
     """The engine's inspect answer for podctl's network."""
-    info: dict[str, Any] = engine_call("GET", f"/networks/{ensure_network()}")
+    info: dict[str, Any] | None = engine_call("GET", f"/networks/{ensure_network()}",
+                                              allow=(404,))
+    if info is None:
+        forget_network()
+        info = engine_call("GET", f"/networks/{ensure_network()}")
+    assert info is not None
     return info
 
 

@@ -10,7 +10,7 @@ from podctl.api.meta import Obj
 from podctl.runtime import naming
 from podctl.runtime.client import create_body, engine_call
 from podctl.runtime.images import image_present
-from podctl.runtime.network import NETWORK_NAME, ensure_network
+from podctl.runtime.network import NETWORK_NAME, ensure_network, forget_network
 
 DEFAULT_PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 # What `make images` builds from images/pause: used when the default image is absent, so
@@ -56,6 +56,9 @@ class PodDNS:
     nameservers: tuple[str, ...]
     searches: tuple[str, ...]
     options: tuple[str, ...]
+    # The cluster DNS it was given, if any: the home's data plane must stay while such a
+    # pod lives, or its names stop resolving.
+    cluster_dns: str | None = None
 
 
 def pod_dns(spec: Obj, namespace: str, cluster_dns: str | None,
@@ -110,7 +113,9 @@ def pod_dns(spec: Obj, namespace: str, cluster_dns: str | None,
     for opt in config.get("options") or []:
         text = opt["name"] + (f":{opt['value']}" if opt.get("value") is not None else "")
         options = [o for o in options if o.split(":", 1)[0] != opt["name"]] + [text]
-    return PodDNS(tuple(nameservers[:3]), tuple(searches), tuple(options))
+    kept = tuple(nameservers[:3])
+    given = cluster_dns if cluster_first and cluster_dns in kept else None
+    return PodDNS(kept, tuple(searches), tuple(options), given)
 
 
 def create_sandbox(pod: Obj, attempt: int, image: str, dns: PodDNS | None = None) -> str:
@@ -122,9 +127,21 @@ def create_sandbox(pod: Obj, attempt: int, image: str, dns: PodDNS | None = None
     """
     host_network = bool(pod["spec"].get("hostNetwork"))
     network_id = None if host_network else ensure_network()
-    created = engine_call("POST", "/containers/create",
-                          {"name": naming.sandbox_name(pod, attempt)},
-                          sandbox_config(pod, attempt, image, network_id, dns))
+    query = {"name": naming.sandbox_name(pod, attempt)}
+    try:
+        created = engine_call("POST", "/containers/create", query,
+                              sandbox_config(pod, attempt, image, network_id, dns))
+    except Exception as exc:
+        # Only an error brings the SDK's exceptions in: a pod start never waits for them.
+        import docker.errors
+
+        if network_id is None or not isinstance(exc, docker.errors.NotFound) \
+                or "network" not in str(exc).lower():
+            raise
+        # The last home on the engine was reset and took the shared network with it.
+        forget_network()
+        created = engine_call("POST", "/containers/create", query,
+                              sandbox_config(pod, attempt, image, ensure_network(), dns))
     return str(created["Id"])
 
 
@@ -157,9 +174,12 @@ def sandbox_config(pod: Obj, attempt: int, image: str, network_id: str | None,
         host_config["DnsSearch"] = list(dns.searches)
     if dns and dns.options:
         host_config["DnsOptions"] = list(dns.options)
+    labels = naming.sandbox_labels(pod, attempt)
+    if dns and dns.cluster_dns:
+        labels[naming.CLUSTER_DNS] = dns.cluster_dns
     return create_body(
         Hostname=None if host_network else pod_hostname(pod), Image=image,
-        Labels=naming.sandbox_labels(pod, attempt), StopSignal="SIGTERM",
+        Labels=labels, StopSignal="SIGTERM",
         ExposedPorts={key: {} for key in bindings} or None, HostConfig=host_config,
         NetworkingConfig=None if network_id is None else {"EndpointsConfig": {network_id: {}}})
 

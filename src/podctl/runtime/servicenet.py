@@ -85,3 +85,11 @@ def _find(api: Any, home_id: str) -> ipaddress.IPv4Network | None:
                 return ipaddress.IPv4Network(cfg["Subnet"])
     return None
 
+
+
+def live_homes() -> set[str]:
+    """The ids of the homes that hold a service range on this engine (every home that has
+    ever written a rule holds one until it is reset)."""
+    with translate_errors():
+        nets = docker_api().networks(filters={"label": HOME_LABEL})
+    return {str((n.get("Labels") or {}).get(HOME_LABEL)) for n in nets} - {"None", ""}

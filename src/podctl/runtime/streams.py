@@ -50,3 +50,36 @@ def exec_interactive(container_id: str, command: list[str], tty: bool) -> int:
         raise PodctlError("interactive exec (-i/-t) needs the docker command-line client")
     flags = ["-i"] + (["-t"] if tty else [])
     return subprocess.call([docker, "exec", *flags, container_id, *command])
+
+
+def attach(container_id: str, stdin_fd: int | None, tty: bool, out: WriteBytes,
+           err: WriteBytes, size: tuple[int, int] | None = None) -> None:
+    """Join the container's main process, as `docker attach` does: its output to `out` and
+    `err` (one stream with a terminal) until it ends or the attach is detached (Docker's
+    ctrl-p ctrl-q); with `stdin_fd`, what is read there goes to its stdin."""
+    import os
+    import threading
+
+    from podctl.runtime.hijack import STDERR, open_attach
+
+    session = open_attach(container_id, stdin=stdin_fd is not None, stdout=True,
+                          stderr=not tty)
+    try:
+        if size is not None and session.tty:
+            # One size off first, then the real one: the application redraws its screen.
+            session.resize(size[0] + 1, size[1] + 1)
+            session.resize(*size)
+        if stdin_fd is not None:
+            def pump() -> None:
+                try:
+                    while data := os.read(stdin_fd, 4096):
+                        session.write(data)
+                except OSError:
+                    pass
+                session.close_stdin()
+
+            threading.Thread(target=pump, name="attach-stdin", daemon=True).start()
+        for stream, data in session.frames():
+            (err if stream == STDERR else out)(data)
+    finally:
+        session.close()

@@ -75,11 +75,15 @@ class Store:
         self._lock = threading.RLock()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that read-modify-write
         # cycles of concurrent podctl processes serialize instead of failing.
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        # It holds Secrets: only its owner may read it (SQLite gives its WAL the same mode).
+        # It holds Secrets: only its owner may read it, from its first byte (SQLite gives
+        # its WAL the same mode); one made by an older podctl is tightened. O_EXCL: closing
+        # any descriptor of an open database would drop this process's SQLite locks on it.
+        with suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
         with suppress(OSError):
             if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
                 path.chmod(0o600)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
@@ -181,6 +185,10 @@ class Store:
     def get_by_uid(self, uid: str) -> Obj | None:
         rows = self._read("SELECT data FROM objects WHERE uid=?", (uid,))
         return json.loads(rows[0][0]) if rows else None
+
+    def uids(self) -> set[str]:
+        """The uid of every stored object."""
+        return {str(r[0]) for r in self._read("SELECT uid FROM objects")}
 
     def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Objects of a kind, in one namespace or all (None), ordered by namespace and name."""

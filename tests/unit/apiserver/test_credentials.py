@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import os
 import ssl
 import subprocess
 import sys
@@ -94,3 +95,50 @@ def test_generator_reproduces_the_openapi_bundle(tmp_path: Path) -> None:
                     str(tmp_path / "schema.json"), "--openapi-out", str(out)],
                    check=True, capture_output=True)
     assert json.loads(out.read_text()) == json.loads(openapi.BUNDLE.read_text())
+
+
+def test_secrets_are_private_from_their_first_byte(tmp_path: Path) -> None:
+    # A umask that would make every new file world-readable: the secrets must not care.
+    old = os.umask(0o022)
+    try:
+        credentials.ensure_tls(tmp_path, "127.0.0.1")
+        credentials.token(tmp_path)
+    finally:
+        os.umask(old)
+    for name in (credentials.TOKEN_FILE, credentials.CA_KEY, credentials.SERVER_KEY):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    # No temporary file is left beside them.
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_loosened_token_file_is_tightened(tmp_path: Path) -> None:
+    first = credentials.token(tmp_path)
+    (tmp_path / credentials.TOKEN_FILE).chmod(0o644)
+    assert credentials.token(tmp_path) == first
+    assert (tmp_path / credentials.TOKEN_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def test_concurrent_first_uses_agree_on_one_token(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        tokens = set(pool.map(lambda _: credentials.token(tmp_path), range(32)))
+    assert len(tokens) == 1
+
+
+def test_merge_into_a_world_readable_kubeconfig_leaves_it_0600(tmp_path: Path) -> None:
+    import yaml
+
+    real = tmp_path / "real-config"
+    real.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config",
+                                    "current-context": "work", "clusters": [], "users": [],
+                                    "contexts": [{"name": "work", "context": {}}]}))
+    real.chmod(0o644)
+    link = tmp_path / "config"
+    link.symlink_to(real)
+    credentials.merge_into(link, credentials.kubeconfig(tmp_path))
+    assert link.is_symlink()  # the file it names is what changed
+    assert real.stat().st_mode & 0o777 == 0o600
+    merged = yaml.safe_load(real.read_text())
+    assert [c["name"] for c in merged["contexts"]] == ["work", "podctl"]
+    assert merged["current-context"] == "podctl"

@@ -1,0 +1,66 @@
+"""What a test session left on the host, for the check that ends every run (tests/conftest.py).
+
+Every home a test makes is recorded (one line per home id in a file of the session's own
+directory, shared with the xdist workers through the environment); at the end the homes'
+labels and chain names say what is left. Other sessions sharing the engine have homes of their
+own, which are never looked at.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SESSION_ENV = "PODCTL_TEST_SESSION"
+HOMES_FILE = "homes"
+
+
+def track_home(homeid: str) -> None:
+    """Record a home this session made (a no-op outside a session, e.g. a bare import)."""
+    directory = os.environ.get(SESSION_ENV)
+    if not directory:
+        return
+    # One short O_APPEND write: lines from parallel workers never interleave.
+    fd = os.open(Path(directory) / HOMES_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, f"{homeid}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def tracked_homes(directory: Path) -> set[str]:
+    path = directory / HOMES_FILE
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def leftovers(homeids: set[str]) -> list[str]:
+    """One line per home with something left on the engine or in the host's rules, and
+    one for the shared pod network if no home is left to use it."""
+    from podctl.proxy import apply, rules
+    from podctl.runtime import leftovers as engine
+    from podctl.runtime.network import NETWORK_NAME
+
+    found = []
+    for homeid in sorted(homeids):
+        objects = engine.find(homeid)
+        parts = [f"{what}: {', '.join(names)}" for what, names in (
+            ("containers", objects.containers), ("volumes", objects.volumes),
+            ("networks", objects.networks)) if names]
+        if parts:
+            found.append(f"home {homeid}: " + "; ".join(parts))
+    saved = apply.host_rules()
+    for homeid in sorted(rules.homes(saved) & homeids):
+        lines = rules.owned_lines(homeid, saved)
+        found.append(f"home {homeid}: {len(lines)} iptables rule lines (PODCTL-{homeid}-*)")
+    if not engine.any_home_left() and _network_exists(NETWORK_NAME):
+        found.append(f'the shared pod network "{NETWORK_NAME}", though no home is left')
+    return found
+
+
+def _network_exists(name: str) -> bool:
+    import json
+
+    from podctl.runtime.client import engine_call
+
+    listed = engine_call("GET", "/networks", {"filters": json.dumps({"name": [name]})})
+    return any(n.get("Name") == name for n in listed)
