@@ -33,6 +33,23 @@ def tracked_homes(directory: Path) -> set[str]:
     return set(path.read_text().split()) if path.exists() else set()
 
 
+def homes_on_host() -> set[str]:
+    """Every home with something on the engine or in the host's rules, whoever made it: on
+    a CI machine, where nothing but the tests runs podctl, they are all the run's."""
+    import json
+
+    from podctl.proxy import apply, rules
+    from podctl.runtime import naming
+    from podctl.runtime.client import container_list, engine_call
+
+    query = {"filters": json.dumps({"label": [naming.HOME]})}
+    labelled = [*container_list({"label": [naming.HOME]}),
+                *(engine_call("GET", "/volumes", query)["Volumes"] or []),
+                *engine_call("GET", "/networks", query)]
+    found = {str((entry.get("Labels") or {}).get(naming.HOME)) for entry in labelled}
+    return found | rules.homes(apply.host_rules())
+
+
 def leftovers(homeids: set[str]) -> list[str]:
     """One line per home with something left on the engine or in the host's rules, and
     one for the shared pod network if no home is left to use it."""
