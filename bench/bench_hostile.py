@@ -175,19 +175,21 @@ class Tally:
             self.counts[key] += 1
 
 
+BIG = b'{"metadata":{"name":"big"},"data":{"k":"' + b"x" * (50 * 2**20) + b'"}}'
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
 def attacker(kind: str, server: Server, stop: threading.Event, tally: Tally,
              levels: int) -> None:
-    big = b'{"metadata":{"name":"big"},"data":{"k":"' + b"x" * (50 * 2**20) + b'"}}'
-    deep = b"[" * 100_000 + b"]" * 100_000
     i = 0
     while not stop.is_set():
         if kind in ("slowloris", "idle"):
             tally.add(f"{kind} {hold(server, stop, drip=kind == 'slowloris')}")
             continue
         if kind == "big body":
-            status, _ = send(server, "POST", CONFIGMAPS, big)
+            status, _ = send(server, "POST", CONFIGMAPS, BIG)
         elif kind == "deep JSON":
-            status, _ = send(server, "POST", CONFIGMAPS, deep)
+            status, _ = send(server, "POST", CONFIGMAPS, DEEP)
         elif kind == "alias bomb":
             status, _ = send(server, "POST", CONFIGMAPS, alias_bomb(levels),
                              "application/yaml")
@@ -203,12 +205,13 @@ HOSTILE = {"slowloris": 10, "idle": 10, "big body": 6, "deep JSON": 8, "alias bo
            "bad parameters": 10}
 
 
-def hostile_process(server: Server, levels: int, stop: Any, results: Any) -> None:
+def hostile_process(server: Server, levels: int, kinds: dict[str, int], stop: Any,
+                    results: Any) -> None:
     stopping = threading.Event()
     tally = Tally(Counter(), threading.Lock())
     threads = [threading.Thread(target=attacker, args=(kind, server, stopping, tally, levels),
                                 daemon=True)
-               for kind, count in HOSTILE.items() for _ in range(count)]
+               for kind, count in kinds.items() for _ in range(count)]
     for thread in threads:
         thread.start()
     stop.wait()
@@ -221,7 +224,8 @@ def hostile_process(server: Server, levels: int, stop: Any, results: Any) -> Non
 
 # -- the run -------------------------------------------------------------------------------
 
-def bench(client: docker.DockerClient) -> dict[str, dict[str, float | int]]:
+def bench(client: docker.DockerClient, kinds: dict[str, int] = HOSTILE
+          ) -> dict[str, dict[str, float | int]]:
     env = scratch_env()
     proc, kenv = _start(env)
     try:
@@ -237,7 +241,8 @@ def bench(client: docker.DockerClient) -> dict[str, dict[str, float | int]]:
         levels = bomb_levels(server)
         context = multiprocessing.get_context("spawn")
         stop, results = context.Event(), context.Queue()
-        hostile = context.Process(target=hostile_process, args=(server, levels, stop, results))
+        hostile = context.Process(target=hostile_process,
+                                  args=(server, levels, kinds, stop, results))
         hostile.start()
         time.sleep(HOSTILE_SECONDS_BEFORE)
         loaded = latencies(server, SAMPLES)

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from podctl.apiserver import pools
 from podctl.apiserver.limits import (
     RETRY_AFTER_SECONDS,
     TIMED_OUT,
@@ -83,6 +84,9 @@ class Filters:
         kind = self.in_flight.enter(info)
         if kind is None:
             return too_many_requests()
+        # This request's task only; a long-running one's short calls (a watch's reads, an
+        # exec's stdin) are not held up behind writes.
+        pools.serving_a_write.set(info.mutating and not info.long_running)
         try:
             if info.long_running:
                 return await handler(request)

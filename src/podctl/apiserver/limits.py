@@ -36,8 +36,9 @@ MAX_MUTATING = 20
 # Upstream counts no long-running request; podctl bounds them too: each watch holds a
 # buffer of events, each log follow, exec or attach a thread and a Docker connection.
 MAX_LONG_RUNNING = 100
-# Threads for ordinary requests' store and Docker calls (see pools.py).
-REQUEST_THREADS = 8
+# Threads for ordinary requests' work (see pools.py): a few for reads, fewer for writes.
+READ_THREADS = 6
+WRITE_THREADS = 2
 RETRY_AFTER_SECONDS = 1
 TOO_MANY = "Too many requests, please try again later."
 TIMED_OUT = "Timeout: request did not complete within the allotted timeout"

@@ -115,7 +115,8 @@ class ApiServer:
                                keepalive_timeout=limits.HEADER_SECONDS,
                                handler_cancellation=True, shutdown_timeout=1)
         await runner.setup()
-        thread_pools = pools.Pools(limits.REQUEST_THREADS, limits.MAX_LONG_RUNNING)
+        thread_pools = pools.Pools(limits.READ_THREADS, limits.WRITE_THREADS,
+                                   limits.MAX_LONG_RUNNING)
         pools.install(thread_pools)
         sweeper = asyncio.create_task(filters.sweep_bodies())
         try:

@@ -16,7 +16,7 @@ from podctl.apiserver import limits
 from podctl.apiserver.health import Health, Outcome, render
 from podctl.apiserver.limits import InFlight, body_overdue, request_seconds
 from podctl.apiserver.metrics import ApiMetrics
-from podctl.apiserver.pools import Pools, install
+from podctl.apiserver.pools import Pools, install, run_in, serving_a_write
 from podctl.apiserver.requestinfo import RequestInfo, parse_duration, request_info
 from podctl.apiserver.status import ApiError
 from podctl.apiserver.watch import WATCH_BUFFER, Change, Watcher
@@ -190,7 +190,7 @@ def test_readyz_checks_fail_for_a_dead_store_an_unsynced_hub_and_stopped_loops(
         await asyncio.sleep(0)
         assert await health.checks["informer-sync"]() == "the watch hub stopped"
 
-    install(Pools(1, 1))
+    install(Pools(1, 1, 1))
     try:
         asyncio.run(check())
     finally:
@@ -262,3 +262,21 @@ def test_metrics_expose_requests_in_flight_the_queue_and_pod_syncs() -> None:
     assert not any(name.endswith("_created") for name, _ in samples)
     assert not any(dict(key).get("resource") == "pods" and dict(key).get("verb") == "GET"
                    for name, key in samples if name == "apiserver_request_total")
+
+
+def test_a_writes_blocking_calls_go_to_the_write_threads_of_its_own_task() -> None:
+    pools = Pools(1, 1, 1)
+
+    async def serve(write: bool) -> str:
+        serving_a_write.set(write)
+        return await run_in(pools.requests, lambda: threading.current_thread().name)
+
+    async def both() -> list[str]:
+        # Concurrent requests, each in its own task as aiohttp serves them.
+        return list(await asyncio.gather(serve(True), serve(False), serve(True)))
+
+    try:
+        names = asyncio.run(both())
+    finally:
+        pools.shutdown()
+    assert [name.split("_")[0] for name in names] == ["api-write", "api-read", "api-write"]
