@@ -36,6 +36,10 @@ MAX_MUTATING = 20
 # Upstream counts no long-running request; podctl bounds them too: each watch holds a
 # buffer of events, each log follow, exec or attach a thread and a Docker connection.
 MAX_LONG_RUNNING = 100
+# Open connections at most (each an fd, and memory for its buffers); never more than a
+# quarter of the process's file descriptors, so the controller's Docker and store
+# connections always find one. A connection over the limit is closed at once.
+MAX_CONNECTIONS = 1000
 # Threads for ordinary requests' work (see pools.py): a few for reads, fewer for writes.
 READ_THREADS = 6
 WRITE_THREADS = 2
@@ -96,3 +100,9 @@ def body_overdue(elapsed: float, received: int) -> bool:
     """Whether a body still arriving after `elapsed` seconds, `received` bytes of it so
     far, has been too slow."""
     return elapsed > BODY_SECONDS + received / BODY_MIN_RATE
+
+
+def max_connections(fd_limit: int) -> int:
+    """MAX_CONNECTIONS, or a quarter of `fd_limit` (the process's soft RLIMIT_NOFILE; -1 for
+    none) when that is less."""
+    return MAX_CONNECTIONS if fd_limit < 0 else max(1, min(MAX_CONNECTIONS, fd_limit // 4))

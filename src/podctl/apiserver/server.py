@@ -7,6 +7,7 @@ import asyncio
 import functools
 import hmac
 import logging
+import resource
 import ssl
 import threading
 from collections.abc import Awaitable, Callable
@@ -121,7 +122,9 @@ class ApiServer:
         sweeper = asyncio.create_task(filters.sweep_bodies())
         try:
             assert runner.server is not None
-            listener = await self._listen(runner.server)
+            listener = await self._listen(functools.partial(
+                _admit, runner.server,
+                limits.max_connections(resource.getrlimit(resource.RLIMIT_NOFILE)[0])))
             log.info("serving the Kubernetes API at %s", self.url)
             self._ready.set()
             await self._stopped.wait()
@@ -156,6 +159,20 @@ class ApiServer:
             self.port = int(listener.sockets[0].getsockname()[1])
         credentials.announce(self.home, self.url, ca_file)
         return listener
+
+
+class _Refused(asyncio.Protocol):
+    """A connection over the limit: closed as soon as it is made."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+def _admit(server: web.Server, limit: int) -> asyncio.BaseProtocol:
+    """aiohttp's protocol for a new connection, or a refusal once `limit` are open."""
+    if len(server.connections) >= limit:
+        return _Refused()
+    return server()
 
 
 async def _metrics(metrics: ApiMetrics, request: web.Request) -> web.Response:

@@ -14,10 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from podctl import instrument
 from podctl.apiserver import limits
 from podctl.apiserver.health import Health, Outcome, render
-from podctl.apiserver.limits import InFlight, body_overdue, request_seconds
+from podctl.apiserver.limits import InFlight, body_overdue, max_connections, request_seconds
 from podctl.apiserver.metrics import ApiMetrics
 from podctl.apiserver.pools import Pools, install, run_in, serving_a_write
 from podctl.apiserver.requestinfo import RequestInfo, parse_duration, request_info
+from podctl.apiserver.server import _admit
 from podctl.apiserver.status import ApiError
 from podctl.apiserver.watch import WATCH_BUFFER, Change, Watcher
 from podctl.store import open_store
@@ -280,3 +281,35 @@ def test_a_writes_blocking_calls_go_to_the_write_threads_of_its_own_task() -> No
     finally:
         pools.shutdown()
     assert [name.split("_")[0] for name in names] == ["api-write", "api-read", "api-write"]
+
+
+def test_connections_are_bounded_by_a_share_of_the_file_descriptors() -> None:
+    assert max_connections(-1) == limits.MAX_CONNECTIONS  # no limit
+    assert max_connections(1_000_000) == limits.MAX_CONNECTIONS
+    assert max_connections(1024) == 256
+    assert max_connections(2) == 1
+
+
+class _Server:
+    """What `_admit` asks of aiohttp's server: its open connections, a new protocol."""
+
+    def __init__(self, open_now: int) -> None:
+        self.connections = [object()] * open_now
+
+    def __call__(self) -> asyncio.Protocol:
+        return asyncio.Protocol()
+
+
+class _Transport(asyncio.Transport):
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_connection_over_the_limit_is_closed_when_made() -> None:
+    assert type(_admit(_Server(2), 3)) is asyncio.Protocol
+    refused = _admit(_Server(3), 3)
+    transport = _Transport()
+    refused.connection_made(transport)
+    assert transport.closed
