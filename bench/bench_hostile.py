@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import socket
 import ssl
+import statistics
 import subprocess
 import threading
 import time
@@ -28,7 +29,8 @@ from bench.bench_api import KUBECTL, POD, _start
 from bench.common import print_results, remove_home, scratch_env
 
 PODS = 10
-SAMPLES = 400
+ROUNDS = 3
+SAMPLES = 200  # per window: the p99 is its third-highest
 HOSTILE_SECONDS_BEFORE = 3.0  # let every hostile client get going before measuring
 GOAL = 2.0
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
@@ -224,10 +226,33 @@ def hostile_process(server: Server, levels: int, kinds: dict[str, int], stop: An
 
 # -- the run -------------------------------------------------------------------------------
 
+def hostile_window(server: Server, levels: int, kinds: dict[str, int]
+                   ) -> tuple[list[float], float, dict[str, int]]:
+    """The normal client's latencies while the hostile clients run; the server's RSS then,
+    and what the hostile clients were answered."""
+    context = multiprocessing.get_context("spawn")
+    stop, results = context.Event(), context.Queue()
+    hostile = context.Process(target=hostile_process, args=(server, levels, kinds, stop, results))
+    hostile.start()
+    try:
+        time.sleep(HOSTILE_SECONDS_BEFORE)
+        loaded = latencies(server, SAMPLES)
+        rss = rss_mb(server.pid)
+    finally:
+        stop.set()
+        seen: dict[str, int] = results.get(timeout=180)
+        hostile.join(timeout=60)
+    return loaded, rss, seen
+
+
 def bench(client: docker.DockerClient, kinds: dict[str, int] = HOSTILE
           ) -> dict[str, dict[str, float | int]]:
+    """ROUNDS of a quiet window then a hostile one, back to back: on a machine others share,
+    the load drifts, and only windows close in time compare."""
     env = scratch_env()
     proc, kenv = _start(env)
+    ratios, quiet_p99s, loaded_p99s, rss_during = [], [], [], 0.0
+    seen: Counter[str] = Counter()
     try:
         manifest = "".join(POD.format(name=f"listed-{i}") for i in range(PODS))
         subprocess.run([KUBECTL, "create", "-f", "-"], input=manifest.encode(), env=kenv,
@@ -236,32 +261,31 @@ def bench(client: docker.DockerClient, kinds: dict[str, int] = HOSTILE
                         "--timeout=300s"], env=kenv, capture_output=True, check=True)
         server = Server.of(Path(env["PODCTL_HOME"]))
         latencies(server, 50)  # warm
-        quiet = latencies(server, SAMPLES)
         rss_before = rss_mb(server.pid)
         levels = bomb_levels(server)
-        context = multiprocessing.get_context("spawn")
-        stop, results = context.Event(), context.Queue()
-        hostile = context.Process(target=hostile_process,
-                                  args=(server, levels, kinds, stop, results))
-        hostile.start()
-        time.sleep(HOSTILE_SECONDS_BEFORE)
-        loaded = latencies(server, SAMPLES)
-        rss_during = rss_mb(server.pid)
-        stop.set()
-        seen: dict[str, int] = results.get(timeout=180)
-        hostile.join(timeout=60)
+        for _ in range(ROUNDS):
+            quiet = p99_ms(latencies(server, SAMPLES))
+            loaded_samples, rss, answered = hostile_window(server, levels, kinds)
+            loaded = p99_ms(loaded_samples)
+            quiet_p99s.append(quiet)
+            loaded_p99s.append(loaded)
+            ratios.append(loaded / quiet)
+            rss_during = max(rss_during, rss)
+            seen.update(answered)
         time.sleep(2)
         rss_after = rss_mb(server.pid)
     finally:
         proc.terminate()
         proc.wait()
         remove_home(env, client)
-    quiet_p99, loaded_p99 = p99_ms(quiet), p99_ms(loaded)
+    ratio = statistics.median(ratios)
     return {
-        "latency": {"quiet_p99_ms": quiet_p99, "hostile_p99_ms": loaded_p99,
-                    "ratio": loaded_p99 / quiet_p99, "goal_ratio": GOAL,
-                    "within_goal": int(loaded_p99 <= GOAL * quiet_p99)},
-        "rss": {"before_mb": rss_before, "during_mb": rss_during, "after_mb": rss_after},
+        "latency (medians of rounds)": {
+            "quiet_p99_ms": statistics.median(quiet_p99s),
+            "hostile_p99_ms": statistics.median(loaded_p99s), "ratio": ratio,
+            "goal_ratio": GOAL, "within_goal": int(ratio <= GOAL)},
+        "ratio by round": {f"round_{i + 1}": r for i, r in enumerate(ratios)},
+        "rss": {"before_mb": rss_before, "during_max_mb": rss_during, "after_mb": rss_after},
         "hostile requests": {**dict(sorted(seen.items())), "alias_bomb_levels": levels},
     }
 
