@@ -13,6 +13,7 @@ def main() -> None:
         bench_api,
         bench_controller,
         bench_deployment,
+        bench_hostile,
         bench_pods,
         bench_portforward,
         bench_replication,
@@ -42,6 +43,8 @@ def main() -> None:
     bench_scale.main()
     print("== issue 14: the Kubernetes API ==", flush=True)
     bench_api.main()
+    print("== issue 19: the API beside 50 hostile clients ==", flush=True)
+    bench_hostile.main()
 
 
 if __name__ == "__main__":

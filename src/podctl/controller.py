@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Any
 
+from podctl import instrument
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
@@ -112,10 +113,12 @@ class Controller:
                                     daemon=True) for name, loop in loops]
         for thread in threads:
             thread.start()
+        instrument.controller_started(self.queue, {t.name: t for t in threads})
         # A signal may land on any thread; its Python handler (which sets `stop`) runs only
         # when the main thread runs bytecode, never while it blocks in an untimed wait.
         while not stop.wait(SIGNAL_POLL):
             pass
+        instrument.controller_stopped()
         log.info("stopping; pods keep running")
         self.queue.close()
         if self._events_stream is not None:
@@ -187,6 +190,7 @@ class Controller:
                 if any(kind in ("Node", "Pod") for kind, _, _ in changed):
                     self._wake_pending()  # labels changed or host ports were freed
                 known = current
+                instrument.beat("store")
                 listener.wait(timeout=1.0)
         finally:
             listener.close()
@@ -268,7 +272,10 @@ class Controller:
         kind, namespace, name = (str(part) for part in key)
         log.debug("sync %s %s/%s", kind, namespace, name)
         if kind == "Pod":
+            operation = "sync" if (namespace, name) in self.uids else "create"
+            started = time.monotonic()
             self.sync_pod(namespace, name)
+            instrument.pod_synced(operation, time.monotonic() - started)
         elif kind in REPLICATED_KINDS:
             self.sync_rc(namespace, name, kind)
         elif kind == "Deployment":

@@ -23,17 +23,24 @@ class WorkQueue:
         self._dirty: set[Hashable] = set()
         self._seq = 0
         self._closed = False
+        self.adds = 0  # keys that became due and were not due already (workqueue_adds_total)
 
     def add(self, key: Hashable, delay: float = 0.0) -> None:
         with self._cv:
             if delay > 0:
                 self._seq += 1
                 heapq.heappush(self._delayed, (time.monotonic() + delay, self._seq, key))
-            elif key in self._active:
-                self._dirty.add(key)
             else:
-                self._ready[key] = None
+                self._insert(key)
             self._cv.notify()
+
+    def _insert(self, key: Hashable) -> None:
+        if key in self._active:
+            self.adds += key not in self._dirty
+            self._dirty.add(key)
+        else:
+            self.adds += key not in self._ready
+            self._ready[key] = None
 
     def get(self, timeout: float | None = None) -> Hashable | None:
         """The next key to handle (now owned by the caller); None after the timeout (never
@@ -70,14 +77,17 @@ class WorkQueue:
         with self._cv:
             return len(self._ready) + len(self._delayed)
 
+    @property
+    def depth(self) -> int:
+        """Keys ready for a worker now (workqueue_depth: delayed ones not yet due are not)."""
+        with self._cv:
+            return len(self._ready)
+
     def _promote_delayed(self) -> None:
         now = time.monotonic()
         while self._delayed and self._delayed[0][0] <= now:
             _, _, key = heapq.heappop(self._delayed)
-            if key in self._active:
-                self._dirty.add(key)
-            else:
-                self._ready[key] = None
+            self._insert(key)
 
 
 class Workers:

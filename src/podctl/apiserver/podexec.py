@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 
 from podctl.api.meta import Obj
 from podctl.apiserver.params import go_bool
-from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, subresource
+from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, streaming, subresource
 from podctl.apiserver.status import ApiError
 from podctl.errors import PodctlError
 from podctl.kubelet import lookup
@@ -172,7 +172,7 @@ async def _stream(ws: web.WebSocketResponse, container_id: str, opts: Options, a
         while True:
             try:
                 # Docker's socket blocks: each read in a thread, the loop stays free.
-                item = await asyncio.to_thread(next, frames, None)
+                item = await streaming(next, frames, None)
             except (ValueError, OSError):
                 if reader.done() or ws.closed:
                     return  # the client left and its input task closed the connection

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from aiohttp import web
 from podctl.api.labels import go_quote
 from podctl.api.meta import parse_time
 from podctl.apiserver.params import go_bool, go_int
-from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, subresource
+from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, streaming, subresource
 from podctl.apiserver.status import ApiError, invalid
 from podctl.kubelet import lookup
 from podctl.runtime.streams import log_chunks
@@ -109,7 +108,7 @@ async def pod_log(ctx: Context, call: Call, request: web.Request) -> web.StreamR
     try:
         while True:
             # Docker's stream blocks: each read in a thread, the loop stays free.
-            chunk = await asyncio.to_thread(next, chunks, None)
+            chunk = await streaming(next, chunks, None)
             if chunk is None:
                 break
             if limit is not None:

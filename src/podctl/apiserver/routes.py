@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from podctl.api.meta import Obj
-from podctl.apiserver import bodies, objects, params, protobuf, resources, writes
+from podctl.apiserver import bodies, objects, params, pools, protobuf, resources, writes
 from podctl.apiserver import patch as patches
 from podctl.apiserver.openapi import V2_PROTOBUF
 from podctl.apiserver.resources import Target
@@ -71,8 +71,14 @@ def error_response(error: ApiError) -> web.Response:
 
 
 async def blocking(fn: Callable[..., T], *args: Any) -> T:
-    """Store and Docker calls block: run them off the event loop."""
-    return await asyncio.to_thread(fn, *args)
+    """Store and Docker calls block: run them on the API's request threads."""
+    return await pools.run_in(pools.installed().requests, fn, *args)
+
+
+async def streaming(fn: Callable[..., T], *args: Any) -> T:
+    """A read that blocks for as long as a stream lasts (a log follow, exec output): on the
+    threads of long-running requests, never on the requests' own."""
+    return await pools.run_in(pools.installed().streams, fn, *args)
 
 
 def parse_call(segments: list[str]) -> Call | None:
@@ -359,14 +365,22 @@ async def scale_subresource(ctx: Context, call: Call,
 async def _list(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
     query = params.list_options(request.query)
     oldest = ctx.hub.oldest if ctx.hub is not None else 0
-    page = await blocking(objects.list_objects, ctx.store, call.target.kind, call.namespace,
-                          query, oldest)
+    table = wants_table(request.headers.get("Accept", ""))
+    encoded = await blocking(_encoded_list, ctx.store, call, query, oldest, table,
+                             request.query.get("includeObject", "Metadata"))
+    return web.Response(body=encoded, content_type="application/json")
+
+
+def _encoded_list(store: Store, call: Call, query: params.ListOptions, oldest: int,
+                  table: bool, include: str) -> bytes:
+    """A list as the client reads it, built and encoded on a request thread: however big,
+    it costs the event loop nothing."""
+    page = objects.list_objects(store, call.target.kind, call.namespace, query, oldest)
     body = objects.list_body(call.target.kind, page)
-    if wants_table(request.headers.get("Accept", "")):
-        return json_response(build_table(call.target.kind, page.items, datetime.now(UTC),
-                                         request.query.get("includeObject", "Metadata"),
-                                         body["metadata"]))
-    return json_response(body)
+    if table:
+        body = build_table(call.target.kind, page.items, datetime.now(UTC), include,
+                           body["metadata"])
+    return json.dumps(body).encode()
 
 
 def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
@@ -394,7 +408,13 @@ async def _deprecation_warning(request: web.Request, response: web.StreamRespons
         response.headers.add("Warning", f'299 - "{deprecation}"')
 
 
-def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:
+PathHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def make_app(ctx: Context, middlewares: list[Any],
+             paths: Sequence[tuple[str, PathHandler]] = ()) -> web.Application:
+    """The application: `paths` (outside the resource tree: /metrics, /healthz...) first,
+    then every other path to `dispatch`."""
     import importlib
 
     for module in HANDLER_MODULES:
@@ -402,6 +422,8 @@ def make_app(ctx: Context, middlewares: list[Any]) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=bodies.MAX_BODY_BYTES)
     app["ctx"] = ctx
     app.on_response_prepare.append(_deprecation_warning)
+    for path, handler in paths:
+        app.router.add_route("*", path, handler)
     # `[\s\S]*`, not `.*`: a name may hold any character, a newline too (%0A).
     app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     return app

@@ -7,15 +7,23 @@ import asyncio
 import functools
 import hmac
 import logging
+import resource
 import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from podctl.apiserver import credentials
 from podctl.errors import PodctlError
 from podctl.notify import notify_controller
 from podctl.store import open_store
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from podctl.apiserver.health import Health
+    from podctl.apiserver.metrics import ApiMetrics
 
 log = logging.getLogger("podctl.apiserver")
 
@@ -45,6 +53,7 @@ class ApiServer:
         self._stopped: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._health: Health | None = None
         self._thread = threading.Thread(target=self._run, name="apiserver", daemon=True)
 
     def start(self) -> None:
@@ -56,6 +65,8 @@ class ApiServer:
                               f"{self._error}")
 
     def stop(self) -> None:
+        if self._health is not None:
+            self._health.stopping = True
         if self._loop is not None and self._stopped is not None:
             self._loop.call_soon_threadsafe(self._stopped.set)
         self._thread.join(timeout=5)
@@ -77,7 +88,10 @@ class ApiServer:
     async def _serve(self) -> None:
         from aiohttp import web
 
-        from podctl.apiserver import routes, watch
+        from podctl.apiserver import limits, pools, routes, watch
+        from podctl.apiserver.filters import Filters
+        from podctl.apiserver.health import Health
+        from podctl.apiserver.metrics import ApiMetrics
 
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
@@ -85,10 +99,52 @@ class ApiServer:
         # Our own writes wake the controller (it may be another process) and our watchers.
         store = open_store(self.home, functools.partial(_wrote, self.home, hub))
         ctx = routes.Context(store, self.home, hub)
-        expected = credentials.token(self.home)
-        app = routes.make_app(ctx, [_auth_middleware(expected)])
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        in_flight = limits.InFlight()
+        metrics = ApiMetrics(in_flight)
+        filters = Filters(metrics, in_flight)
+        hub_task = asyncio.create_task(hub.run(store, self.home))
+        self._health = Health(store, self.home, hub, hub_task)
+        paths: list[tuple[str, routes.PathHandler]] = [
+            *self._health.routes(), ("/metrics", functools.partial(_metrics, metrics))]
+        app = routes.make_app(
+            ctx, filters.around(_auth_middleware(credentials.token(self.home))), paths)
+        # keepalive_timeout: aiohttp arms it when a connection opens and when a response
+        # ends, and closes the connection if no whole request head came by then: the
+        # header timeout and the idle timeout in one. handler_cancellation: a client that
+        # hangs up ends its handler (a watch, a log follow) at once.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               keepalive_timeout=limits.HEADER_SECONDS,
+                               handler_cancellation=True, shutdown_timeout=1)
         await runner.setup()
+        thread_pools = pools.Pools(limits.READ_THREADS, limits.WRITE_THREADS,
+                                   limits.MAX_LONG_RUNNING)
+        pools.install(thread_pools)
+        sweeper = asyncio.create_task(filters.sweep_bodies())
+        try:
+            assert runner.server is not None
+            listener = await self._listen(functools.partial(
+                _admit, runner.server,
+                limits.max_connections(resource.getrlimit(resource.RLIMIT_NOFILE)[0])))
+            log.info("serving the Kubernetes API at %s", self.url)
+            self._ready.set()
+            await self._stopped.wait()
+            listener.close()
+        finally:
+            sweeper.cancel()
+            hub_task.cancel()
+            await runner.cleanup()
+            hub.close()
+            store.close()
+            pools.install(None)
+            thread_pools.shutdown()
+
+    async def _listen(self, protocol: Callable[[], asyncio.BaseProtocol]
+                      ) -> asyncio.AbstractServer:
+        """Listen (TLS beyond loopback): asyncio's server rather than aiohttp's site, which
+        cannot bound the TLS handshake (asyncio waits 60 s for one by default)."""
+        from podctl.apiserver.limits import HEADER_SECONDS
+
+        assert self._loop is not None
         ssl_context = None
         ca_file = None
         if self.tls:
@@ -96,28 +152,37 @@ class ApiServer:
             ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ssl_context.load_cert_chain(files.cert, files.key)
             ca_file = files.ca_cert
-        site = web.TCPSite(runner, self.host, self.port, ssl_context=ssl_context,
-                           shutdown_timeout=1)
-        await site.start()
+        listener = await self._loop.create_server(
+            protocol, self.host, self.port, ssl=ssl_context,
+            ssl_handshake_timeout=HEADER_SECONDS if ssl_context else None)
         if self.port == 0:
-            self.port = _bound_port(site)
+            self.port = int(listener.sockets[0].getsockname()[1])
         credentials.announce(self.home, self.url, ca_file)
-        hub_task = asyncio.create_task(hub.run(store, self.home))
-        log.info("serving the Kubernetes API at %s", self.url)
-        self._ready.set()
-        try:
-            await self._stopped.wait()
-        finally:
-            hub_task.cancel()
-            await runner.cleanup()
-            hub.close()
-            store.close()
+        return listener
 
 
-def _bound_port(site: object) -> int:
-    server = getattr(site, "_server", None)
-    sockets = getattr(server, "sockets", None) or []
-    return int(sockets[0].getsockname()[1]) if sockets else 0
+class _Refused(asyncio.Protocol):
+    """A connection over the limit: closed as soon as it is made."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+def _admit(server: web.Server, limit: int) -> asyncio.BaseProtocol:
+    """aiohttp's protocol for a new connection, or a refusal once `limit` are open."""
+    if len(server.connections) >= limit:
+        return _Refused()
+    return server()
+
+
+async def _metrics(metrics: ApiMetrics, request: web.Request) -> web.Response:
+    from aiohttp import web
+
+    from podctl.apiserver.metrics import CONTENT_TYPE
+    from podctl.apiserver.routes import blocking
+
+    return web.Response(body=await blocking(metrics.exposition),
+                        headers={"Content-Type": CONTENT_TYPE})
 
 
 def _wrote(home: Path, hub: object) -> None:
@@ -128,6 +193,9 @@ def _wrote(home: Path, hub: object) -> None:
 
 
 Handler = Callable[..., Awaitable[object]]
+# What upstream's system:public-info-viewer lets anyone read without credentials (a wrong
+# token is still refused, as upstream's authentication refuses it before authorization).
+PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
 
 
 def _auth_middleware(expected: str) -> object:
@@ -138,6 +206,9 @@ def _auth_middleware(expected: str) -> object:
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> object:
+        if "Authorization" not in request.headers and request.method in ("GET", "HEAD") \
+                and request.path in PUBLIC_PATHS:
+            return await handler(request)
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.apiserver import objects, params
+from podctl.apiserver.routes import blocking
 from podctl.apiserver.status import ApiError, invalid
 from podctl.apiserver.tables import build_table, wants_table
 from podctl.notify import WATCHERS_DIR, ChangeListener
@@ -43,6 +44,11 @@ LIVE_SECONDS = 1.0
 HISTORY = 2000
 DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 BOOKMARK_SECONDS = 30.0
+# Changes waiting for one watcher. One that falls this far behind (a client not reading)
+# is closed, as the API server's watch cache closes an unresponsive watcher: its client
+# watches again from the last version it saw. Buffering without bound would let one slow
+# client hold every change in memory.
+WATCH_BUFFER = 500
 
 Key = tuple[str, str, str]
 
@@ -61,7 +67,20 @@ class Watcher:
     kind: str
     namespace: str | None
     matches: Callable[[Obj], bool]
-    queue: asyncio.Queue[Change] = field(default_factory=asyncio.Queue)
+    # None after the changes: the watcher fell behind and its watch ends
+    queue: asyncio.Queue[Change | None] = field(
+        default_factory=lambda: asyncio.Queue(WATCH_BUFFER))
+
+    def offer(self, change: Change) -> bool:
+        """Queue a change; False when the buffer is full (the watch is then ended)."""
+        try:
+            self.queue.put_nowait(change)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+            return False
+        return True
 
 
 class Hub:
@@ -136,9 +155,11 @@ class Hub:
                 self.history.append(change)
                 if len(self.history) == self.history.maxlen:
                     self.oldest = self.history[0].rv - 1
-                for watcher in self.watchers:
-                    if watcher.kind == change.kind:
-                        watcher.queue.put_nowait(change)
+                for watcher in list(self.watchers):
+                    if watcher.kind == change.kind and not watcher.offer(change):
+                        log.info("closing a watch of %s: it fell %d changes behind",
+                                 watcher.kind, WATCH_BUFFER)
+                        self.unsubscribe(watcher)
 
     def _announced(self) -> None:
         if self._listener is not None:
@@ -230,7 +251,8 @@ class Hub:
         self.watchers.append(watcher)
 
     def unsubscribe(self, watcher: Watcher) -> None:
-        self.watchers.remove(watcher)
+        if watcher in self.watchers:
+            self.watchers.remove(watcher)
 
 
 def _remove_dead_sockets(directory: Path) -> None:
@@ -292,9 +314,9 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
     timeout = opts.timeout_seconds or None
     hub.subscribe(watcher)
     if kind in LIVE_KINDS:
-        await asyncio.to_thread(hub.prime_live, ctx.store, kind)
+        await blocking(hub.prime_live, ctx.store, kind)
     elif kind == "Event":
-        await asyncio.to_thread(hub.prime_events, ctx.store)
+        await blocking(hub.prime_events, ctx.store)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
@@ -324,8 +346,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
         if since == 0 or initial:
             # The current state first, as ADDED events (a watch-list ends them with a
             # bookmark saying so).
-            page = await asyncio.to_thread(objects.list_objects, ctx.store, kind,
-                                           call.namespace, query)
+            page = await blocking(objects.list_objects, ctx.store, kind, call.namespace,
+                                  query)
             for obj in page.items:
                 await send("ADDED", obj)
             since = int(page.resource_version)
@@ -343,7 +365,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
                 if change.kind == kind and (change.rv > since or
                                             (kind in LIVE_KINDS and change.rv == since)):
                     replayed.add(id(change))
-                    event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
+                    event = event_for(watcher, await blocking(_live_view, ctx, change))
                     if event is not None:
                         await send(*event)
         loop = asyncio.get_running_loop()
@@ -356,11 +378,14 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
                     break
                 wait = min(wait, left) if wait is not None else left
             try:
-                change = await asyncio.wait_for(watcher.queue.get(), wait)
+                queued = await asyncio.wait_for(watcher.queue.get(), wait)
             except TimeoutError:
                 if bookmarks:
                     await bookmark(max(hub.revision, since))
                 continue
+            if queued is None:
+                break  # it fell behind: end the watch cleanly, the client watches again
+            change = queued
             if id(change) in replayed or (change.rv <= since and kind not in LIVE_KINDS
                                           and kind != "Event"):
                 # The list the client started from (or the replay) showed it. Not so sure
@@ -368,7 +393,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
                 # (which carries the store's revision, unmoved by a status change); a
                 # repeated MODIFIED is harmless, a lost Ready is not.
                 continue
-            event = event_for(watcher, await asyncio.to_thread(_live_view, ctx, change))
+            event = event_for(watcher, await blocking(_live_view, ctx, change))
             if event is not None:
                 await send(*event)
     except ConnectionResetError:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from podctl.apiserver import routes
+from podctl.apiserver import pools, routes
 from podctl.store import Store, open_store
 
 DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -60,7 +60,14 @@ def serve(store: Store, home: Path, scenario: Callable[[Call], Awaitable[None]])
 
             await scenario(call)
 
-    asyncio.run(main())
+    # The threads the server runs its handlers' store calls on (ApiServer installs them).
+    thread_pools = pools.Pools(2, 1, 1)
+    pools.install(thread_pools)
+    try:
+        asyncio.run(main())
+    finally:
+        pools.install(None)
+        thread_pools.shutdown()
 
 
 def test_writes_honour_dry_run_on_every_verb_and_subresource(store: Store,
