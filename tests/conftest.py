@@ -40,6 +40,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     directory = config.stash[_DIRECTORY]
     try:
         homes = tracked_homes(directory)
+        if homes:
+            _remove_pod_network_if_unused()
         if os.environ.get("CI") == "true":
             homes |= homes_on_host()
         left = leftovers(homes) if homes else []
@@ -54,3 +56,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_sep("=", "leftovers", red=True)
         reporter.write_line(message)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _remove_pod_network_if_unused() -> None:
+    """The shared pod network goes once every test is done and no home is left, as the last
+    home's `podctl reset` would take it (tests leave it to the end: see remove_home)."""
+    from podctl.runtime import leftovers
+
+    leftovers.remove_pod_network_if_unused()

@@ -116,8 +116,9 @@ def podctl(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Podct
 
 def remove_home(home: Path) -> None:
     """What `podctl reset` removes from the engine: the home's rules (when its store says it
-    may have some), everything labelled with it, and the shared pod network once no home is
-    left. Its controllers are stopped by then (the `controller` fixture)."""
+    may have some) and everything labelled with it. Its controllers are stopped by then (the
+    `controller` fixture). The shared pod network stays until the session ends: other
+    tests' homes, starting in parallel, may be about to put their first pod on it."""
     from podctl.home import home_id
     from podctl.ops.reset import remove_rules
     from podctl.runtime import leftovers
@@ -126,7 +127,6 @@ def remove_home(home: Path) -> None:
     if (home / "store.db").exists():
         remove_rules(home, homeid)
     leftovers.remove(leftovers.find(homeid))
-    leftovers.remove_pod_network_if_unused()
 
 
 def remove_home_networks(client: docker.DockerClient, home: Path) -> None:

@@ -94,8 +94,14 @@ ALIAS_BOMB = "\n".join(
     ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: bomb}", "a0: &a0 [x, x, x, x, x, x]"]
     + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 6)}]" for i in range(1, 10)]
     + ["data: {k: *a9}"]).encode()
+# Shallow anchors, each aliasing the one before: 15 × 90 levels deep once expanded.
+ALIAS_DEPTH = "\n".join(
+    ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: deep}"]
+    + [f"a{i}: &a{i} " + "[" * 90 + (f"*a{i - 1}" if i else "x") + "]" * 90 for i in range(15)]
+    + ["data: {k: *a14}"]).encode()
 # Bodies that cost a careless server its memory, its stack or its time.
 HOSTILE = [
+    ALIAS_DEPTH,
     b"[" * 100_000 + b"]" * 100_000,
     b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
     b"- " * 50_000 + b"x",

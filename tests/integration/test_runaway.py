@@ -186,3 +186,46 @@ def test_a_stopped_controller_exits_within_2s_during_a_large_scale_up(
     wait_all_gone(podctl, docker_client)
     podctl("delete", "rs", "big")
     assert created_by_big(podctl) == left
+
+
+HOST_PORT_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: clash
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: pause
+    image: podctl/pause:1.0
+    ports:
+    - containerPort: 80
+      hostPort: {port}
+"""
+
+
+def test_a_sandbox_the_engine_refuses_is_retried_with_back_off(podctl: Podctl,
+                                                               controller: Start) -> None:
+    """A host port something else on the host holds: the engine refuses every sandbox.
+    Each failed sandbox's removal is a Docker event that wakes the pod again; the kubelet
+    still waits 1, 2, 4, 8, then 10 s between attempts rather than looping."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        controller()
+        podctl.apply_yaml(HOST_PORT_POD.format(port=port))
+
+        def attempts() -> int:
+            return query(podctl, "SELECT SUM(count) FROM events WHERE object_name='clash' "
+                                 "AND reason='FailedCreatePodSandBox'")
+
+        podctl.wait_for(lambda: attempts() >= 1, message="a refused sandbox")
+        first = time.monotonic()
+        podctl.wait_for(lambda: attempts() >= 3, timeout=30, message="the second retry")
+        # The 1 s and 2 s waits came between them.
+        assert time.monotonic() - first >= 2.5
+        assert attempts() <= 4
+        assert "Running" not in podctl("get", "pod", "clash")

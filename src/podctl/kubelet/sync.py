@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,6 @@ from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
 from podctl.controllers.services import KUBERNETES, cluster_dns, ensure_kubernetes_service
 from podctl.home import home_id
-from podctl.kubelet import backoff
 from podctl.kubelet.common import emit, parallel
 from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
@@ -26,6 +26,12 @@ from podctl.runtime.client import api_error
 from podctl.runtime.records import ContainerRecord
 from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
+
+# After a sandbox the engine refused: upstream's pod worker retries a failed sync after
+# 10 s; the first retries come sooner here, for a refusal that a moment cures.
+SANDBOX_RETRY_BASE = 1.0
+SANDBOX_RETRY_MAX = 10.0
+SANDBOX_BACKOFF = "sandboxBackoff"  # in the pod's kubelet state: failures, until (epoch s)
 
 
 @dataclass
@@ -83,9 +89,12 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
     _record_backoff(store, pod, state, actions)
     with ThreadPoolExecutor(max_workers=1) as background:
         if actions.create_sandbox:
+            wait = _sandbox_wait(state)
+            if wait > 0:
+                return SyncResult(retry_in=wait)
             sandbox_id = _make_sandbox(store, pod, state, actions.sandbox_attempt)
             if sandbox_id is None:
-                return SyncResult(retry_in=backoff.BASE_SECONDS)
+                return SyncResult(retry_in=_sandbox_failed(state))
             # Starting the sandbox is the slowest step (network set-up): app containers are
             # pulled and created meanwhile, and started once it runs.
             pod_ip = background.submit(_start_sandbox, sandbox_id)
@@ -102,8 +111,26 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
                 raise
             emit(store, pod, "Warning", "FailedCreatePodSandBox",
                  f"Failed to create pod sandbox: {_api_message(failure)}")
-            return SyncResult(retry_in=backoff.BASE_SECONDS)
+            return SyncResult(retry_in=_sandbox_failed(state))
+    if actions.create_sandbox:
+        state.pop(SANDBOX_BACKOFF, None)
     return SyncResult(retry_in=actions.retry_in)
+
+
+def _sandbox_wait(state: dict[str, Any]) -> float:
+    """Seconds before the pod's sandbox may be made again after a failure (0: now). The
+    failed sandbox's own removal wakes the pod at once: without this wait, a sandbox the
+    engine keeps refusing would be made and removed several times a second."""
+    until = float((state.get(SANDBOX_BACKOFF) or {}).get("until", 0.0))
+    return max(0.0, until - time.time())
+
+
+def _sandbox_failed(state: dict[str, Any]) -> float:
+    """Count a failed sandbox: the wait before the next one (1, 2, 4, 8, then 10 s)."""
+    failures = int((state.get(SANDBOX_BACKOFF) or {}).get("failures", 0))
+    delay = min(SANDBOX_RETRY_MAX, SANDBOX_RETRY_BASE * 2.0 ** min(failures, 16))
+    state[SANDBOX_BACKOFF] = {"failures": failures + 1, "until": time.time() + delay}
+    return delay
 
 
 def _start_sandbox(sandbox_id: str) -> str:

@@ -102,7 +102,8 @@ _NO_KEY = object()
 class _Frame:
     """An open mapping or sequence while its events stream in."""
 
-    __slots__ = ("anchor", "container", "count", "is_map", "key", "key_pos", "merges", "path")
+    __slots__ = ("anchor", "container", "count", "height", "is_map", "key", "key_pos", "merges",
+                 "path")
 
     def __init__(self, container: Any, is_map: bool, path: Path, anchor: str | None) -> None:
         self.container = container
@@ -112,6 +113,7 @@ class _Frame:
         self.key: Any = _NO_KEY
         self.key_pos = (-1, -1)
         self.count = 1
+        self.height = 1  # levels of nesting in it, itself included (aliased nodes too)
         self.merges: list[Any] = []
 
 
@@ -226,7 +228,8 @@ class _Builder:
     def _loop(self, loader: Any) -> None:
         """The event loop (one pass, explicit stack)."""
         stack: list[_Frame] = []
-        anchors: dict[str, tuple[Any, int]] = {}
+        anchors: dict[str, tuple[Any, int, int]] = {}
+        aliased = False  # the document shares nodes between its aliases: copied at its end
         open_anchors: set[str] = set()
         positions: dict[Path, Pos] = {}
         root: Any = None
@@ -239,7 +242,7 @@ class _Builder:
             ev = loader.get_event()
             et = type(ev)
             value: Any
-            count = 1
+            count, height = 1, 0
             anchor: str | None = None
             if et is scalar_ev:
                 value = self.scalar(ev)
@@ -270,7 +273,8 @@ class _Builder:
                 value, count, anchor = frame.container, frame.count, frame.anchor
                 if anchor:
                     open_anchors.discard(anchor)
-                self._attach(stack, value, count, anchor, anchors, ev, positions, placed=True)
+                self._attach(stack, (value, count, frame.height), anchor, anchors, ev,
+                             positions, placed=True)
                 if not stack:
                     root = value
                 continue
@@ -289,15 +293,20 @@ class _Builder:
                         ev.start_mark.column + 1,
                         f"found undefined alias *{name}: define it with &{name} before using it",
                     )
-                target, count = anchors[name]
+                value, count, height = anchors[name]
                 budget.spend(count, ev.start_mark.line + 1, ev.start_mark.column + 1)
-                value = _copy(target)
+                # Shared until the document ends, then copied once: a document refused for
+                # its aliases (a bomb) costs no copying at all.
+                aliased = True
             elif et is yaml.DocumentStartEvent:
                 stack, anchors, positions, root = [], {}, {}, None
                 open_anchors = set()
+                aliased = False
                 root_line = ev.start_mark.line + 1
                 continue
             elif et is yaml.DocumentEndEvent:
+                if aliased:
+                    root = _copy(root)
                 if root is not None:
                     first = positions.get((), (root_line - 1, 0, -1, -1))
                     self.result.docs.append(RawDoc(root, first[0] + 1, positions))
@@ -311,7 +320,8 @@ class _Builder:
                 root = value
                 positions[()] = (ev.start_mark.line, ev.start_mark.column, -1, -1)
                 continue
-            self._attach(stack, value, count, anchor, anchors, ev, positions, placed=False)
+            self._attach(stack, (value, count, height), anchor, anchors, ev, positions,
+                         placed=False)
 
     def _child_path(self, stack: list[_Frame], ev: Any, positions: dict[Path, Pos]) -> Path:
         """Path of a collection that starts now, recording its position."""
@@ -339,22 +349,30 @@ class _Builder:
     def _attach(
         self,
         stack: list[_Frame],
-        value: Any,
-        count: int,
+        node: tuple[Any, int, int],
         anchor: str | None,
-        anchors: dict[str, tuple[Any, int]],
+        anchors: dict[str, tuple[Any, int, int]],
         ev: Any,
         positions: dict[Path, Pos],
         placed: bool,
     ) -> None:
-        """Put a finished node into its parent (as key, value or item)."""
+        """Put a finished node (value, nodes in it, its height) into its parent (as key,
+        value or item)."""
+        value, count, height = node
         if anchor:
-            anchors[anchor] = (value, count)
+            anchors[anchor] = node
         if not stack:
             return
+        mark = ev.start_mark
+        if len(stack) + height > MAX_DEPTH:
+            # An alias nests what it stands for where it is used: the depth the document
+            # has once expanded is what every reader of it walks.
+            raise _Fatal(mark.line + 1, mark.column + 1,
+                         f"nesting is deeper than {MAX_DEPTH} levels; refusing to load this "
+                         "document")
         parent = stack[-1]
         parent.count += count
-        mark = ev.start_mark
+        parent.height = max(parent.height, height + 1)
         if not parent.is_map:
             if not placed:
                 path = (*parent.path, len(parent.container))

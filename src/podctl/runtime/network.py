@@ -18,13 +18,19 @@ def ensure_network() -> str:
     found = _find()
     if found:
         return found
-    # 409: another podctl made it first.
-    engine_call("POST", "/networks/create", body={
+    # 409: another podctl made it first (engines that still check duplicate names).
+    created = engine_call("POST", "/networks/create", body={
         "Name": NETWORK_NAME, "Driver": "bridge", "CheckDuplicate": True,
         "Labels": {naming.NETWORK_LABEL: "true"}}, allow=(409,))
     found = _find()
     if not found:
         raise RuntimeError(f"network {NETWORK_NAME} vanished after creation")
+    mine = (created or {}).get("Id")
+    if mine and mine != found:
+        # Newer engines make a second network of the same name when two podctl processes
+        # race; everyone uses the oldest, and a name that matches two networks makes the
+        # engine refuse to start a container on either ("network podctl is ambiguous").
+        engine_call("DELETE", f"/networks/{mine}", allow=(403, 404, 409))
     return found
 
 

@@ -190,3 +190,28 @@ def test_alias_budget_counts_merge_keys(tmp_path: Path) -> None:
     (result,) = read_manifests([str(path)])
     assert [(p.line, p.col) for p in result.problems] == [(5, 7)]
     assert "billion laughs" in result.problems[0].message
+
+
+def test_aliases_cannot_nest_past_the_depth_limit() -> None:
+    """Each anchor is shallow, but every alias nests the one before it: expanded, the
+    document is 15 × 90 levels deep, and is refused where it would cross 100."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: deep}"]
+    for i in range(15):
+        inner = f"*a{i - 1}" if i else "x"
+        lines.append(f"a{i}: &a{i} " + "[" * 90 + inner + "]" * 90)
+    result = parse_text("\n".join(lines), "deep.yaml")
+    assert result.documents == []
+    assert [(p.line, p.col, p.message) for p in result.problems] == [
+        (5, 99, "nesting is deeper than 100 levels; refusing to load this document")]
+
+
+def test_aliased_nodes_are_copies_of_their_anchor() -> None:
+    """Changing one use of an anchor (as defaulting does) changes no other use."""
+    result = parse_text("a: &a {x: [1, {y: 2}]}\nb: *a\nc: [*a]\nd:\n  <<: *a\n  z: 3\n",
+                        "aliases.yaml")
+    raw = result.documents[0].obj
+    assert raw["b"] == raw["c"][0] == raw["a"] == {"x": [1, {"y": 2}]}
+    assert raw["d"] == {"z": 3, "x": [1, {"y": 2}]}
+    uses = [raw["a"], raw["b"], raw["c"][0], raw["d"]]
+    assert len({id(u) for u in uses}) == 4
+    assert len({id(u["x"]) for u in uses}) == 4 and len({id(u["x"][1]) for u in uses}) == 4
