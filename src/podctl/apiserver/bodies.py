@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import socket
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +46,18 @@ async def in_decoder(fn: Callable[..., T], *args: Any) -> T:
 
 class BodyError(ValueError):
     """A body that does not decode; str() is the decoder's reason in Go's words."""
+
+
+# A body left unread (a 413) is still received, so that a client that sends all of it
+# before reading (Python's http.client, urllib3) finds the answer; but as raw bytes, never
+# decrypted or parsed, in a thread, at most this much and for this long.
+DISCARD_BYTES = 256 * 1024 * 1024
+DISCARD_SECONDS = 10.0
+# Each discarding thread waits in recv, without the interpreter lock. Past that many at
+# once, a connection is closed at once, as Go's server closes it.
+DISCARD_THREADS = 16
+_DISCARDERS = ThreadPoolExecutor(max_workers=DISCARD_THREADS, thread_name_prefix="api-discard")
+_DISCARD_SLOTS = threading.BoundedSemaphore(DISCARD_THREADS)
 
 
 def too_large(detail: str = f"limit is {MAX_BODY_BYTES}") -> ApiError:
@@ -243,3 +259,47 @@ def decode_yaml(raw: bytes) -> Decoded:
         where = f"line {issue.line}: " if issue.line is not None else ""
         raise BodyError(f"{_YAML_PREFIX}{where}{issue.message}")
     return Decoded(result.docs[0].value if result.docs else None, duplicates)
+
+
+async def refuse_unread(request: web.Request, response: web.Response) -> web.StreamResponse:
+    """Answer a request whose body is left unread (a 413), then take in the rest of the
+    body below TLS and HTTP: the connection's own reading paused, its socket read in a
+    thread and dropped, until the client closes or the bounds are reached. aiohttp would
+    decrypt and parse every byte of it on the event loop every other request needs."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    transport = request.transport
+    raw = transport.get_extra_info("socket") if transport is not None else None
+    if transport is not None and raw is not None and _DISCARD_SLOTS.acquire(blocking=False):
+        try:
+            loop = asyncio.get_running_loop()
+            flushed = loop.time() + 1.0
+            while transport.get_write_buffer_size() and loop.time() < flushed:
+                await asyncio.sleep(0.005)
+            transport.pause_reading()
+            await loop.run_in_executor(_DISCARDERS, _discard, os.dup(raw.fileno()))
+        finally:
+            _DISCARD_SLOTS.release()
+    request.protocol.force_close()
+    return response
+
+
+def _discard(fd: int) -> None:
+    """Receive and drop a socket's bytes until it closes, DISCARD_BYTES or DISCARD_SECONDS."""
+    buffer = bytearray(1024 * 1024)
+    deadline = time.monotonic() + DISCARD_SECONDS
+    with socket.socket(fileno=fd) as sock:
+        received = 0
+        while received < DISCARD_BYTES:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            sock.settimeout(left)
+            try:
+                count = sock.recv_into(buffer)
+            except OSError:  # the timeout, or a reset
+                return
+            if count == 0:
+                return
+            received += count

@@ -129,6 +129,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return await handler(ctx, call, request)
         return await _resource(ctx, call, request)
     except ApiError as exc:
+        if exc.reason == "RequestEntityTooLarge" and not request.content.at_eof():
+            return await bodies.refuse_unread(request, error_response(exc))
         return error_response(exc)
     except PodctlError as exc:
         return error_response(from_error(exc, call.target.group if call else ""))
