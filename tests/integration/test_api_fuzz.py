@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -307,6 +308,7 @@ def test_random_requests_never_break_the_server(fuzzed: tuple[ApiController, Cli
                                                                       "/portforward"))]
     assert len(resources) > 20
     seen = {"offset": 0, "requests": 0}
+    answers: Counter[str] = Counter()
 
     def new_log() -> str:
         text = api.log.read_text(errors="replace")
@@ -327,6 +329,7 @@ def test_random_requests_never_break_the_server(fuzzed: tuple[ApiController, Cli
             request.method, f"{request.path}?{urlencode(request.query)}", request.headers,
             request.body, read=not streaming)
         seen["requests"] += 1
+        answers[f"{status // 100}xx"] += 1
         assert status < 500, f"{status} for\n{request}\n{data[:1000]!r}"
         if status >= 400 and request.method != "HEAD":
             if not headers.get("Content-Type", "").startswith("application/json"):
@@ -351,3 +354,6 @@ def test_random_requests_never_break_the_server(fuzzed: tuple[ApiController, Cli
         "ConfigMapList"
     assert time.monotonic() - quick < 2
     assert seen["requests"] >= min(EXAMPLES, 50), (seen, time.monotonic() - started)
+    # The figures, for `pytest -s`: what the random requests were answered.
+    print(f"\n{seen['requests']} random requests in {time.monotonic() - started:.0f} s: "
+          + ", ".join(f"{count} {kind}" for kind, count in sorted(answers.items())))
