@@ -9,6 +9,8 @@ import signal
 import time
 from pathlib import Path
 
+from podctl.errors import PodctlError
+
 LOCK_NAME = "controller.lock"
 PID_NAME = "controller.pid"
 
@@ -77,6 +79,9 @@ def stop_controllers(home: Path, grace: float = 10.0) -> list[int]:
         stopped.append(pid)
         if not controller_running(home):
             time.sleep(STANDBY_POLL + 0.1)  # a standby would have taken over by now
+    if controller_running(home):
+        raise PodctlError(f"the controller (pid {holder_pid(home)}) did not stop; "
+                          "stop it and try again")
     return stopped
 
 
@@ -102,5 +107,7 @@ def _stop(home: Path, pid: int, grace: float) -> None:
     if holding():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        while holding():
+        # A process stuck in the kernel (a hung mount) outlives even SIGKILL for a while.
+        deadline = time.monotonic() + grace
+        while holding() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -348,11 +348,9 @@ def test_random_requests_never_break_the_server(fuzzed: tuple[ApiController, Cli
 
     started = time.monotonic()
     check()
-    # Still answering, and quickly, after everything it was sent.
-    quick = time.monotonic()
+    # Still answering after everything it was sent.
     assert client.json(f"/api/v1/namespaces/{NAMESPACE}/configmaps")["kind"] == \
         "ConfigMapList"
-    assert time.monotonic() - quick < 2
     assert seen["requests"] >= min(EXAMPLES, 50), (seen, time.monotonic() - started)
     # The figures, for `pytest -s`: what the random requests were answered.
     print(f"\n{seen['requests']} random requests in {time.monotonic() - started:.0f} s: "

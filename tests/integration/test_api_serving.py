@@ -332,3 +332,36 @@ def test_metrics_count_requests_watches_the_queue_and_pod_syncs(client: Client) 
         assert sample(after, "process_resident_memory_bytes") > 0
     finally:
         watch.close()
+
+
+def test_follows_whose_clients_left_give_their_threads_back(client: Client) -> None:
+    quiet = {**POD, "metadata": {"name": "quiet"}}
+    assert client.request("POST", "/api/v1/namespaces/default/pods",
+                          json.dumps(quiet).encode()).status == 201
+    poll(lambda: client.request("GET", "/api/v1/namespaces/default/pods/quiet")
+         .json()["status"].get("phase") == "Running", timeout=60, message="the pod to run")
+    log = "/api/v1/namespaces/default/pods/quiet/log"
+    # As many follows of a container that prints nothing as there are stream threads.
+    follows = []
+    try:
+        for _ in range(limits.MAX_LONG_RUNNING):
+            sock = client.socket()
+            sock.sendall(f"GET {log}?follow=true HTTP/1.1\r\nHost: x\r\n"
+                         f"Authorization: Bearer {client.token}\r\n\r\n".encode())
+            follows.append(sock)
+        for sock in follows:
+            sock.settimeout(30)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in follows:
+            sock.close()
+    poll(lambda: sample(client.metrics(), "apiserver_longrunning_requests",
+                        resource="pods", subresource="log") == 0,
+         timeout=20, message="the abandoned follows to end")
+    # Their reads were ended with them, so a stream thread is free for the next one.
+    answer: list[Response] = []
+    reader = threading.Thread(target=lambda: answer.append(client.request("GET", log)),
+                              daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert answer and answer[0].status == 200, "a log read found no free stream thread"

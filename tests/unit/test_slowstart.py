@@ -14,6 +14,7 @@ import pytest
 
 from podctl.controllers.job import plan_job
 from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name
+from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import plan_rc, pod_from_template
 from podctl.controllers.slowstart import (
     BURST_REPLICAS,
@@ -284,3 +285,18 @@ def test_deletions_stop_with_the_controller(store: Store) -> None:
     control.stop.clear()
     marked = delete_pods(store, rs, made, control, "replicaset-controller")
     assert len(marked) == 6 and all(p["metadata"]["deletionTimestamp"] for p in marked)
+
+
+def test_an_owner_made_again_after_its_deletion_inherits_no_back_off(store: Store) -> None:
+    rs = replica_set(store, 1)
+    control = OwnerControl(backoff=Backoff(base=60.0))
+
+    def full(_: int) -> dict[str, Any]:
+        raise OSError(28, "No space left on device")
+
+    assert create_pods(store, rs, 1, full, control, "replicaset-controller").retry_in == 60.0
+    store.delete("ReplicaSet", "default", "web")
+    sync_rc(store, "default", "web", "ReplicaSet", control)  # sees it gone
+    again = replica_set(store, 1)
+    made = create_pods(store, again, 1, maker(again, set()), control, "replicaset-controller")
+    assert len(made.pods) == 1 and not made.backing_off

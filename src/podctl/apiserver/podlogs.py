@@ -16,7 +16,7 @@ from podctl.apiserver.params import go_bool, go_int
 from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, streaming, subresource
 from podctl.apiserver.status import ApiError, invalid
 from podctl.kubelet import lookup
-from podctl.runtime.streams import log_chunks
+from podctl.runtime.streams import LogStream
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -97,10 +97,20 @@ async def pod_log(ctx: Context, call: Call, request: web.Request) -> web.StreamR
     opts = log_options(request, name)
     target = await blocking(_container, ctx, namespace, name,
                             request.query.get("container") or None, opts.previous)
-    chunks: Iterator[bytes] = log_chunks(target.container_id, opts.follow and not opts.previous,
-                                         -1 if opts.tail is None else opts.tail,
-                                         opts.timestamps, opts.since)
-    limit = opts.limit
+    stream = await streaming(LogStream, target.container_id,
+                             opts.follow and not opts.previous,
+                             -1 if opts.tail is None else opts.tail, opts.timestamps, opts.since)
+    try:
+        return await _send(request, iter(stream), opts.limit)
+    finally:
+        # A client that hangs up cancels this handler (handler_cancellation), not the read
+        # a quiet follow blocks in its thread: closing the stream ends that read and gives
+        # back the thread and Docker's connection.
+        stream.close()
+
+
+async def _send(request: web.Request, chunks: Iterator[bytes],
+                limit: int | None) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/plain"})
     response.enable_chunked_encoding()
     await response.prepare(request)

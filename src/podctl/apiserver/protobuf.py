@@ -146,17 +146,27 @@ def _special(name: str, buf: bytes) -> tuple[bool, Any]:
         return True, _go_duration(_signed(values.get(1, 0)))
     if name == "k8s.io.apimachinery.pkg.api.resource.Quantity":
         values = {n: v for n, _, v in _fields(buf)}
-        return True, bytes(values.get(1, b"")).decode()
+        return True, _bytes(values, 1).decode()
     if name == "k8s.io.apimachinery.pkg.util.intstr.IntOrString":
         values = {n: v for n, _, v in _fields(buf)}
         if values.get(1, 0) == 1:
-            return True, bytes(values.get(3, b"")).decode()
+            return True, _bytes(values, 3).decode()
         return True, _signed(values.get(2, 0), 32)
     if name in ("k8s.io.apimachinery.pkg.runtime.RawExtension", META + "FieldsV1"):
         values = {n: v for n, _, v in _fields(buf)}
-        raw = bytes(values.get(1, b""))
+        raw = _bytes(values, 1)
         return True, decode_json(raw).value if raw else None
     return False, None
+
+
+def _bytes(values: dict[int, Any], number: int) -> bytes:
+    """A length-delimited field of a special message: a varint in its place would be read
+    by bytes() as a size to allocate."""
+    value = values.get(number, b"")
+    if not isinstance(value, bytes):
+        raise ProtobufError(f"wrong wire type for field {number}: a length-delimited one "
+                            "was expected")
+    return value
 
 
 def decode_message(buf: bytes, name: str, depth: int = 0) -> Any:

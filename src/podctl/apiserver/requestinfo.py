@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from podctl.apiserver import patch as patches
+from podctl.apiserver.params import go_bool
+from podctl.apiserver.resources import SUBRESOURCES
 from podctl.apiserver.routes import parse_call
 
 # The upstream long-running check: watches and proxies, and these subresources, hold their
@@ -49,10 +51,6 @@ class RequestInfo:
                 self.subresource, self.scope, "apiserver")
 
 
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.lower() not in ("0", "false")
-
-
 def request_info(method: str, path: str, query: Mapping[str, str],
                  content_type: str = "") -> RequestInfo:
     method = method.upper()
@@ -69,8 +67,13 @@ def request_info(method: str, path: str, query: Mapping[str, str],
     sub = call.subresource or ""
     verb = _resource_verb(method, call.name is None, sub, query, content_type)
     scope = "namespace" if call.namespace else "resource" if call.name else "cluster"
-    return RequestInfo(verb, call.target.group, call.target.version, call.target.resource.name,
-                       sub, scope,
+    resource = call.target.resource.name
+    served = sub in SUBRESOURCES.get(resource, {}) or \
+        (resource == "pods" and sub in CONNECT_SUBRESOURCES)
+    # Metrics label only what is served: any other name a path makes up is "" (each label
+    # value is a series of its own, kept for the process's life).
+    return RequestInfo(verb, call.target.group, call.target.version, resource,
+                       sub if served else "", scope,
                        long_running=verb == "WATCH" or sub in LONG_RUNNING_SUBRESOURCES,
                        dry_run="All" if query.get("dryRun") == "All" else "")
 
@@ -82,7 +85,7 @@ def _resource_verb(method: str, collection: bool, sub: str, query: Mapping[str, 
     if method in ("GET", "HEAD"):
         if not collection:
             return "GET"
-        return "WATCH" if _truthy(query.get("watch")) else "LIST"
+        return "WATCH" if go_bool(query.get("watch")) else "LIST"
     if method == "DELETE":
         return "DELETECOLLECTION" if collection else "DELETE"
     if method == "PATCH":

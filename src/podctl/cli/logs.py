@@ -29,7 +29,7 @@ def logs(pod: str, container_arg: str | None, namespace: str | None, container: 
     """Print the logs of a container in a pod."""
     from podctl.api import meta
     from podctl.ops.logs import pod_for_logs, resolve
-    from podctl.runtime.streams import log_chunks
+    from podctl.runtime.streams import LogStream
 
     ns = namespace or "default"
     picked = pod_for_logs(ns, pod, running_timeout(pod_running_timeout))
@@ -40,7 +40,7 @@ def logs(pod: str, container_arg: str | None, namespace: str | None, container: 
     if target.defaulted_from:
         terminal.err(f'Defaulted container "{target.container}" out of: '
                      f"{', '.join(target.defaulted_from)}")
-    terminal.copy_out(log_chunks(target.container_id, follow, tail, timestamps),
+    terminal.copy_out(LogStream(target.container_id, follow, tail, timestamps),
                       flush_each=follow)
 
 

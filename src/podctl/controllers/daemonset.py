@@ -226,7 +226,7 @@ def sync_daemon_set(store: Store, namespace: str, name: str,
     result = DSResult()
     ds = store.get("DaemonSet", namespace, name)
     if ds is None:
-        control.expectations.forget(("DaemonSet", namespace, name))
+        control.forget(("DaemonSet", namespace, name))
         return result
     if ds["metadata"].get("deletionTimestamp"):
         result.deleting = advance_owner_deletion(store, ds)

@@ -41,7 +41,7 @@ def sync_job(store: Store, namespace: str, name: str,
     result = JobResult()
     job = store.get("Job", namespace, name)
     if job is None:
-        control.expectations.forget(("Job", namespace, name))
+        control.forget(("Job", namespace, name))
         return result
     if job["metadata"].get("deletionTimestamp"):
         result.deleting = advance_owner_deletion(store, job)

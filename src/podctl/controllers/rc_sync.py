@@ -51,7 +51,7 @@ def sync_rc(store: Store, namespace: str, name: str, kind: str = "ReplicationCon
     result = RCResult()
     rc = store.get(kind, namespace, name)
     if rc is None:
-        control.expectations.forget((kind, namespace, name))
+        control.forget((kind, namespace, name))
         return result
     if rc["metadata"].get("deletionTimestamp"):
         result.deleting = advance_owner_deletion(store, rc)

@@ -154,3 +154,8 @@ class OwnerControl:
     expectations: Expectations = field(default_factory=Expectations)
     backoff: Backoff = field(default_factory=Backoff)
     stop: threading.Event = field(default_factory=threading.Event)
+
+    def forget(self, owner: OwnerKey) -> None:
+        """The owner is gone: a new one of the same name starts with no debts."""
+        self.expectations.forget(owner)
+        self.backoff.forget(owner)

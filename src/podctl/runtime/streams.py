@@ -14,18 +14,27 @@ from podctl.runtime.client import docker_api, translate_errors
 WriteBytes = Callable[[bytes], None]
 
 
-def log_chunks(container_id: str, follow: bool, tail: int, timestamps: bool,
-               since: datetime | None = None) -> Iterator[bytes]:
+class LogStream:
     """stdout and stderr of a container, interleaved as Docker stored them (from `since`
-    when given)."""
-    # A Unix time: Docker's client takes it whatever the datetime's zone.
-    extra: dict[str, Any] = {"since": max(since.timestamp(), 1.0)} if since is not None else {}
-    with translate_errors():
-        stream: Any = docker_api().logs(
-            container_id, stdout=True, stderr=True, stream=True, follow=follow,
-            timestamps=timestamps, tail="all" if tail < 0 else tail, **extra,
-        )
-        yield from stream
+    when given): iterable, and closable from another thread — which ends a read that a
+    quiet `follow` keeps blocked, so a client that left frees its thread and connection."""
+
+    def __init__(self, container_id: str, follow: bool, tail: int, timestamps: bool,
+                 since: datetime | None = None) -> None:
+        # A Unix time: Docker's client takes it whatever the datetime's zone.
+        extra: dict[str, Any] = {"since": max(since.timestamp(), 1.0)} if since else {}
+        with translate_errors():
+            self._stream: Any = docker_api().logs(
+                container_id, stdout=True, stderr=True, stream=True, follow=follow,
+                timestamps=timestamps, tail="all" if tail < 0 else tail, **extra,
+            )
+
+    def __iter__(self) -> Iterator[bytes]:
+        with translate_errors():
+            yield from self._stream
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def exec_command(container_id: str, command: list[str], out: WriteBytes,

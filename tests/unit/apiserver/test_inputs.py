@@ -86,6 +86,14 @@ def test_a_yaml_alias_bomb_is_refused_at_once_in_little_memory() -> None:
     assert peak < 50 * 1024 * 1024
 
 
+def test_a_yaml_body_of_too_many_nodes_is_refused_where_it_crosses_the_limit() -> None:
+    flat = b"data: [" + b",".join([b"1"] * 300_000) + b"]"
+    with pytest.raises(bodies.BodyError) as caught:
+        bodies.decode_yaml(flat)
+    assert str(caught.value) == ("error converting YAML to JSON: yaml: line 1: the document "
+                                 "holds more than 250000 nodes; refusing to load it")
+
+
 def test_yaml_depth_duplicates_and_syntax() -> None:
     deep = b"data: " + b"[" * 100_000 + b"]" * 100_000
     with pytest.raises(bodies.BodyError, match=r"^error converting YAML to JSON: yaml: line 1"):

@@ -205,6 +205,20 @@ def test_aliases_cannot_nest_past_the_depth_limit() -> None:
         (5, 99, "nesting is deeper than 100 levels; refusing to load this document")]
 
 
+def test_a_document_of_too_many_nodes_is_refused_but_not_the_stream() -> None:
+    """The node limit is a document's own: a stream of large documents loads."""
+    items = ", ".join(["1"] * 200_000)
+    big = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: NAME}}\nx: [{items}]\n"
+    result = parse_text("---\n".join(big.replace("NAME", f"c{i}") for i in range(2)),
+                        "big.yaml")
+    assert (len(result.documents), result.problems) == (2, [])
+    huge = big.replace("NAME", "huge").replace("x: [", f"x: [{items}, ")
+    result = parse_text(huge, "huge.yaml")
+    assert result.documents == []
+    assert [(p.line, p.message) for p in result.problems] == [
+        (4, "the document holds more than 250000 nodes; refusing to load it")]
+
+
 def test_aliased_nodes_are_copies_of_their_anchor() -> None:
     """Changing one use of an anchor (as defaulting does) changes no other use."""
     result = parse_text("a: &a {x: [1, {y: 2}]}\nb: *a\nc: [*a]\nd:\n  <<: *a\n  z: 3\n",
