@@ -33,8 +33,8 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "create": ("create", "Create objects from manifests (-f FILE|DIR|-), or a namespace."),
     "delete": ("delete", "Delete pods, replication controllers, ReplicaSets, Deployments or "
                "namespaces."),
-    "describe": ("describe", "Show details of pods, replication controllers, ReplicaSets, "
-                 "Deployments, namespaces or nodes."),
+    "describe": ("describe", "Show details of objects of any kind podctl serves, with their "
+                 "events."),
     "edit": ("apply", "Edit an object in $EDITOR (validated on save): podctl edit rc NAME."),
     "exec": ("logs", "Run a command in a container: podctl exec (POD | TYPE/NAME) [-c C] "
              "[-it] -- CMD..."),
@@ -57,8 +57,9 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "rollout": ("rollout", "Manage the rollout of a Deployment."),
     "run": ("run", "Create and start a pod running one image: podctl run NAME --image=IMG "
             "[-- ARGS]."),
-    "run-controller": ("controller", "Run probes, restarts, replication controllers, "
-                       "ReplicaSets and Deployments until SIGINT/SIGTERM."),
+    "run-controller": ("controller", "Run the kubelet's and the controllers' loops (probes, "
+                       "restarts, every controller, the Services data plane) until "
+                       "SIGINT/SIGTERM."),
     "scale": ("label", "Set a replication controller's or ReplicaSet's replica count: podctl "
               "scale rc NAME --replicas=N."),
     "set": ("set_cmd", "Change parts of an object: set image."),
@@ -101,8 +102,9 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", count=True, envvar="PODCTL_VERBOSE",
               help="Show tracebacks of internal errors (env PODCTL_VERBOSE).")
 def cli(verbose: int) -> None:
-    """podctl runs Kubernetes Pods, ReplicationControllers, ReplicaSets and Deployments on a
-    local Docker engine, with kubectl's commands, flags and output."""
+    """podctl runs Kubernetes manifests (pods, workloads, Services, ConfigMaps, Secrets) on a
+    local Docker engine, with kubectl's commands, flags and output; `run-controller --api`
+    serves the Kubernetes API to the real kubectl."""
 
 
 def _verbose() -> bool:

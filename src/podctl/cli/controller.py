@@ -29,8 +29,8 @@ API_ADDRESS = "127.0.0.1:6443"
 @click.pass_context
 def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
                    resync: float, api: str | None, api_tls: bool) -> None:
-    """Run probes, restarts, replication controllers, ReplicaSets and Deployments until
-    SIGINT/SIGTERM."""
+    """Run the kubelet's and the controllers' loops (probes, restarts, every controller,
+    the Services data plane) until SIGINT/SIGTERM."""
     from podctl.home import podctl_home
 
     home = podctl_home()

@@ -16,8 +16,7 @@ from podctl.cli.completion import complete_resources
 @selector_option
 def describe(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
              selector: str | None) -> None:
-    """Show details of pods, replication controllers, ReplicaSets, Deployments, namespaces or
-    nodes."""
+    """Show details of objects of any kind podctl serves, with their events."""
     from podctl.ops.describe import describe_objects
     from podctl.ops.get import GetRequest
 
