@@ -5,7 +5,7 @@ PYTHON ?= python3
 export PODCTL_PAUSE_IMAGE ?= podctl/pause:1.0
 PYTEST_WORKERS ?= 3
 
-.PHONY: setup docker images demo test unit integration lint bench clean
+.PHONY: setup docker images demo test unit integration lint bench reach clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: setup images
 	-bash scripts/ensure-podman.sh
 	$(BIN)/python -m compileall -q src/podctl
 	$(BIN)/python bench/run.py
+
+# How much of a folder of real manifests podctl takes, by kind: make reach MANIFESTS="dir ..."
+reach: setup
+	$(BIN)/python tools/reach.py $(MANIFESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
