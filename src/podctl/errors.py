@@ -47,8 +47,22 @@ class BadRequest(ServerError):
     reason = "BadRequest"
 
 
+class Precondition(ServerError):
+    """A write's precondition (the uid or resourceVersion it names) does not hold."""
+
+    reason = "Conflict"
+
+
 class Invalid(PodctlError):
-    """An object the API server would reject (`The Pod "x" is invalid: ...`)."""
+    """An object the API server would reject (`The Pod "x" is invalid: ...`); `causes`, when
+    known, are its field errors as (field, message without the field)."""
+
+    def __init__(self, message: str, kind: str = "", name: str = "",
+                 causes: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+        self.causes = causes
 
     def render(self) -> str:
         return str(self)

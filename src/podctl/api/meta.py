@@ -31,6 +31,22 @@ class Resource:
     categories: tuple[str, ...] = ()
     # The warning the API server attaches to every request for a deprecated kind.
     deprecation: str | None = None
+    # -- the kind's traits on the write path (the registry reads them) --
+    # Serves a /status subresource: a client's status is dropped on create and update.
+    status: bool = False
+    # Serves an autoscaling/v1 /scale subresource.
+    scalable: bool = False
+    # Owns pods through ownerReferences: a background delete cascades to them at once.
+    owns_pods: bool = False
+    # Deleted with a finalizer saying what happens to its dependents (foreground, orphan).
+    cascades: bool = False
+    # What a PUT changes beside labels and annotations: None, the kind's update rules
+    # (manifest.update); else only these top-level fields, taken as they come.
+    updates: tuple[str, ...] | None = None
+    # Who writes it when users may not (they cannot create or update it through the API).
+    written_by: str | None = None
+    # Checked and defaulted by podctl's schema and rules (the registry validates it).
+    validated: bool = True
 
     def words(self) -> tuple[str, ...]:
         """Every spelling kubectl accepts for this resource, lower case."""
@@ -39,15 +55,20 @@ class Resource:
 
 # The one table of resources podctl serves: names, short names, kinds and scope, by kind.
 RESOURCES: dict[str, Resource] = {r.kind: r for r in (
-    Resource("pods", "pod", ("po",), "Pod", True, categories=("all",)),
+    Resource("pods", "pod", ("po",), "Pod", True, categories=("all",), status=True),
     Resource("replicationcontrollers", "replicationcontroller", ("rc",),
-             "ReplicationController", True, categories=("all",)),
+             "ReplicationController", True, categories=("all",), status=True, scalable=True,
+             owns_pods=True, cascades=True),
     Resource("namespaces", "namespace", ("ns",), "Namespace", False,
-             verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    Resource("nodes", "node", ("no",), "Node", False),
-    Resource("events", "event", ("ev",), "Event", True),
-    Resource("services", "service", ("svc",), "Service", True, categories=("all",)),
-    Resource("endpoints", "endpoints", ("ep",), "Endpoints", True,
+             verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
+             status=True, updates=()),
+    Resource("nodes", "node", ("no",), "Node", False, status=True, updates=("spec",),
+             validated=False),
+    Resource("events", "event", ("ev",), "Event", True, written_by="podctl records events "
+             "itself", validated=False),
+    Resource("services", "service", ("svc",), "Service", True, categories=("all",),
+             status=True, updates=("spec",)),
+    Resource("endpoints", "endpoints", ("ep",), "Endpoints", True, updates=("subsets",),
              deprecation="v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 "
                          "EndpointSlice"),
     # configuration objects (issue 12)
@@ -55,22 +76,30 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("secrets", "secret", (), "Secret", True),
     # DaemonSets (issue 12), listed by `get all` before deployments as kubectl does.
     Resource("daemonsets", "daemonset", ("ds",), "DaemonSet", True, api_version="apps/v1",
-             categories=("all",)),
+             categories=("all",), status=True, owns_pods=True, cascades=True),
     # `get all` lists in this order, as kubectl does: deployments before replicasets.
     Resource("deployments", "deployment", ("deploy",), "Deployment", True,
-             api_version="apps/v1", categories=("all",)),
+             api_version="apps/v1", categories=("all",), status=True, scalable=True,
+             cascades=True),
     Resource("replicasets", "replicaset", ("rs",), "ReplicaSet", True, api_version="apps/v1",
-             categories=("all",)),
+             categories=("all",), status=True, scalable=True, owns_pods=True, cascades=True),
     # batch (issue 12): kubectl's `get all` lists cronjobs before jobs.
     Resource("cronjobs", "cronjob", ("cj",), "CronJob", True, api_version="batch/v1",
-             categories=("all",)),
-    Resource("jobs", "job", (), "Job", True, api_version="batch/v1", categories=("all",)),
+             categories=("all",), status=True),
+    Resource("jobs", "job", (), "Job", True, api_version="batch/v1", categories=("all",),
+             status=True, owns_pods=True, cascades=True),
     # After batch, as the API server orders its groups. Kept by podctl's EndpointSlice
     # controller only: read and deleted (it makes them again), never written by users.
     Resource("endpointslices", "endpointslice", (), "EndpointSlice", True,
              api_version="discovery.k8s.io/v1",
-             verbs=("delete", "deletecollection", "get", "list", "watch")),
+             verbs=("delete", "deletecollection", "get", "list", "watch"),
+             written_by="podctl's EndpointSlice controller keeps endpointslices itself",
+             validated=False),
 )}
+
+# generateName's suffix: five of these (no vowels, so no words), as the API server draws it.
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+GENERATED_PREFIX_MAX = 58  # the longest prefix kept: the name stays within 63 characters
 
 NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)
 

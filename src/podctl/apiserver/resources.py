@@ -7,25 +7,26 @@ from dataclasses import dataclass
 from podctl.api import meta
 from podctl.api.meta import Obj, Resource
 
-# Subresources per resource name, with the kind their body is and the verbs they take.
-SUBRESOURCES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
-    "pods": {"status": ("Pod", ("get", "patch", "update")),
-             "log": ("Pod", ("get",))},
-    "replicationcontrollers": {"status": ("ReplicationController", ("get", "patch", "update")),
-                               "scale": ("Scale", ("get", "patch", "update"))},
-    "replicasets": {"status": ("ReplicaSet", ("get", "patch", "update")),
-                    "scale": ("Scale", ("get", "patch", "update"))},
-    "deployments": {"status": ("Deployment", ("get", "patch", "update")),
-                    "scale": ("Scale", ("get", "patch", "update"))},
-    "daemonsets": {"status": ("DaemonSet", ("get", "patch", "update"))},
-    "jobs": {"status": ("Job", ("get", "patch", "update"))},
-    "cronjobs": {"status": ("CronJob", ("get", "patch", "update"))},
-    "namespaces": {"status": ("Namespace", ("get", "patch", "update"))},
-    "nodes": {"status": ("Node", ("get", "patch", "update"))},
-    "services": {"status": ("Service", ("get", "patch", "update"))},
-}
+_SUB_VERBS = ("get", "patch", "update")
+
+
+def _subresources(resource: Resource) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """A resource's subresources from its kind's traits, with the kind their body is and
+    the verbs they take."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    if resource.status:
+        out["status"] = (resource.kind, _SUB_VERBS)
+    if resource.kind == "Pod":
+        out["log"] = ("Pod", ("get",))
+    if resource.scalable:
+        out["scale"] = ("Scale", _SUB_VERBS)
+    return out
+
+
+# Subresources per resource name.
+SUBRESOURCES = {r.name: subs for r in meta.RESOURCES.values() if (subs := _subresources(r))}
 # Kinds whose scale subresource is autoscaling/v1 Scale.
-SCALABLE = frozenset({"ReplicationController", "ReplicaSet", "Deployment"})
+SCALABLE = frozenset(kind for kind, r in meta.RESOURCES.items() if r.scalable)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from podctl.api.meta import Obj
-from podctl.errors import AlreadyExists, Conflict, NotFound, PodctlError, ServerError
+from podctl.errors import AlreadyExists, Conflict, Invalid, NotFound, PodctlError, ServerError
+
+_INVALID = re.compile(r'The (\S+) "([^"]*)" is invalid: (.*)', re.DOTALL)
 
 CODES = {"NotFound": 404, "AlreadyExists": 409, "Conflict": 409, "Invalid": 422,
          "BadRequest": 400, "Forbidden": 403, "Unauthorized": 401, "MethodNotAllowed": 405,
@@ -63,9 +67,25 @@ def from_error(exc: PodctlError, group: str = "") -> ApiError:
                         details)
     if isinstance(exc, Conflict):
         return ApiError("Conflict", str(exc))
+    if isinstance(exc, Invalid):
+        return _invalid_status(exc, group)
     if isinstance(exc, ServerError):
         return ApiError(exc.reason, str(exc))
     return ApiError("BadRequest", str(exc))
+
+
+def _invalid_status(exc: Invalid, group: str) -> ApiError:
+    """podctl's `The Pod "x" is invalid: <causes>` as the API's Invalid Status."""
+    from podctl.registry import field_cause
+
+    if exc.causes is not None:
+        return invalid(exc.kind, exc.name, exc.causes, group)
+    found = _INVALID.fullmatch(str(exc))
+    if found is None:
+        return ApiError("BadRequest", str(exc))
+    kind, name, rest = found.groups()
+    lines = rest[1:].split("\n* ") if rest.startswith("\n* ") else [rest]
+    return invalid(kind, name, [field_cause(line) for line in lines], group)
 
 
 def success(kind: str, name: str, uid: str, group: str = "") -> Obj:

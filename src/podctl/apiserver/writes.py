@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import copy
 import json
-import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Network
 from typing import Any
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.labels import go_quote
 from podctl.api.meta import Obj
@@ -29,50 +28,20 @@ from podctl.apiserver.params import (
 from podctl.apiserver.patch import STRATEGIC, PatchError, Schemas, apply_patch
 from podctl.apiserver.status import ApiError, invalid, success
 from podctl.controllers.bind import store_and_bind
-from podctl.controllers.deletion import (
-    FOREGROUND,
-    ORPHAN,
-    check_deletable,
-    delete_at_once,
-    delete_owner_background,
-    mark_namespace_deleting,
-    mark_owner_deleting,
-    mark_pod_deleting,
-)
-from podctl.controllers.replication import NAME_ALPHABET, set_replicas
-from podctl.controllers.services import create_service, update_service
-from podctl.errors import Conflict, DockerUnavailable, Invalid
-from podctl.home import home_id
-from podctl.manifest import Document, check_document
+from podctl.controllers.deletion import delete_object
+from podctl.controllers.replication import set_replicas
+from podctl.errors import Conflict, NotFound
 from podctl.manifest.schema import decode_structure, go_type, load_schema
-from podctl.manifest.update import merged
-from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
 
-OWNER_KINDS = ("ReplicationController", "ReplicaSet", "DaemonSet", "Job")
-# Kinds podctl writes itself, with who does.
-READ_ONLY = {"Event": "podctl records events itself",
-             "EndpointSlice": "podctl's EndpointSlice controller keeps endpointslices itself"}
-# Of those, kinds a client may still delete: the controller makes them again.
-DELETABLE = ("EndpointSlice",)
-# Fields the server sets: a client's values are ignored on create.
-SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
-                 "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink")
 CONFLICT_RETRIES = 5
 
 
 def _refuse_read_only(kind: str) -> None:
-    if kind in READ_ONLY:
-        raise ApiError("MethodNotAllowed", f"{READ_ONLY[kind]}; they cannot be written "
-                       "through the API", {})
-
-
-def _causes(message: str) -> tuple[str, str]:
-    """`spec.x: Required value` -> (field, rest), as the API's StatusCause holds them."""
-    field, sep, rest = message.partition(": ")
-    if sep and field and " " not in field:
-        return field, rest
-    return "", message
+    writer = meta.RESOURCES[kind].written_by
+    if writer:
+        raise ApiError("MethodNotAllowed", f"{writer}; they cannot be written through the "
+                       "API", {})
 
 
 def decoded(kind: str, body: Any, opts: WriteOptions, patched: str | None = None) -> Obj:
@@ -110,10 +79,9 @@ def _decode_failure(kind: str, message: str, patched: str | None) -> ApiError:
     return invalid("", "", [("patch", f"Invalid value: {go_quote(patched)}: {message}")])
 
 
-def validated(kind: str, namespace: str, body: Any, opts: WriteOptions | None = None,
-              patched: str | None = None) -> Obj:
-    """The body decoded, checked and defaulted as the API server would (Invalid with
-    causes)."""
+def decoded_body(kind: str, namespace: str, body: Any, opts: WriteOptions | None = None,
+                 patched: str | None = None) -> Obj:
+    """The body decoded as the API server reads it, in the request's namespace."""
     opts = opts if opts is not None else WriteOptions(validation=STRICT)
     if isinstance(body, dict) and body.get("kind") not in (None, kind):
         raise ApiError("BadRequest", f'the object provided is unrecognized (must be of type '
@@ -129,40 +97,17 @@ def validated(kind: str, namespace: str, body: Any, opts: WriteOptions | None = 
             raise ApiError("BadRequest", "the namespace of the provided object does not match "
                            "the namespace sent on the request")
         md["namespace"] = namespace
-    if kind == "Node":
-        node: Obj = body
-        return node
-    checked = check_document(Document("", 0, body, None), namespace or None)
-    if checked.obj is None:
-        name = str(md.get("name") or md.get("generateName") or "")
-        raise invalid(kind, name, [_causes(p.message) for p in checked.problems])
-    out: Obj = checked.obj
+    out: Obj = body
     return out
 
 
 def create(store: Store, kind: str, namespace: str, body: Any, opts: WriteOptions) -> Obj:
+    """POST: the body decoded, then the registry's create (a pod then bound to the node)."""
     _refuse_read_only(kind)
-    md = body.get("metadata") if isinstance(body, dict) else None
-    if isinstance(md, dict) and not md.get("name") and isinstance(md.get("generateName"), str):
-        suffix = "".join(random.choice(NAME_ALPHABET) for _ in range(5))
-        md["name"] = f"{md['generateName']}{suffix}"
-    obj = validated(kind, namespace, body, opts)
-    for key in SERVER_FIELDS:
-        obj["metadata"].pop(key, None)
-    if kind == "Namespace":
-        obj["status"] = {"phase": "Active"}
-    if opts.dry_run:
-        obj["metadata"].update(uid=meta.new_uid(), creationTimestamp=meta.now_rfc3339())
-        return obj
+    obj = decoded_body(kind, namespace, body, opts)
     if kind == "Pod":
-        try:
-            return store_and_bind(store, obj)
-        except DockerUnavailable:
-            # The node registers from the engine's first answer; a controller binds later.
-            return store.create({**obj, "status": {"phase": "Pending"}})
-    if kind == "Service":
-        return create_service(store, obj, _reserve(store))
-    return store.create(obj)
+        return store_and_bind(store, obj, namespace or None, dry_run=opts.dry_run)
+    return registry.create(store, obj, namespace or None, dry_run=opts.dry_run)
 
 
 def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
@@ -172,72 +117,19 @@ def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
     return obj
 
 
-def _invalid_from(kind: str, name: str, exc: Invalid) -> ApiError:
-    """podctl's `The Pod "x" is invalid: <cause>` as the API's Invalid Status."""
-    text = str(exc)
-    head = f'The {kind} "{name}" is invalid: '
-    return invalid(kind, name, [_causes(text[len(head):] if text.startswith(head) else text)])
-
-
-def _reserve(store: Store) -> Callable[[], IPv4Network]:
-    return lambda: reserve_service_range(home_id(store.path.parent))
-
-
-def _updated(kind: str, current: Obj, desired: Obj) -> Obj:
-    """The stored object after a full update to `desired`."""
-    md = desired["metadata"]
-    if md.get("name") != meta.name_of(current):
-        raise ApiError("BadRequest", "the name of the object "
-                       f'({md.get("name")}) does not match the name on the URL '
-                       f"({meta.name_of(current)})")
-    if md.get("uid") and md["uid"] != meta.uid_of(current):
-        raise ApiError("Conflict", f"Precondition failed: UID in precondition: {md['uid']}, "
-                       f"UID in object meta: {meta.uid_of(current)}")
-    if kind in ("Service", "Endpoints", "Namespace", "Node"):
-        out = copy.deepcopy(current)
-        for key in ("labels", "annotations"):
-            if md.get(key):
-                out["metadata"][key] = dict(md[key])
-            else:
-                out["metadata"].pop(key, None)
-        if kind == "Endpoints":
-            out["subsets"] = copy.deepcopy(desired.get("subsets") or [])
-        elif kind == "Node":
-            out["spec"] = copy.deepcopy(desired.get("spec") or {})
-    else:
-        try:
-            out = merged(current, desired)
-        except Invalid as exc:
-            raise _invalid_from(kind, meta.name_of(current), exc) from exc
-    for key in ("finalizers", "ownerReferences"):
-        if md.get(key):
-            out["metadata"][key] = copy.deepcopy(md[key])
-        else:
-            out["metadata"].pop(key, None)
-    # The PUT's precondition: the version the client read (none: unconditional).
-    out["metadata"]["resourceVersion"] = md.get("resourceVersion")
-    if out["metadata"]["resourceVersion"] is None:
-        out["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-    return out
-
-
 def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
             opts: WriteOptions, patched: str | None = None) -> Obj:
     """PUT: a full update; Conflict when the body's resourceVersion is not the stored one."""
     _refuse_read_only(kind)
     current = _stored(store, kind, namespace, name)
-    desired = validated(kind, namespace, body, opts, patched)
-    desired["metadata"]["resourceVersion"] = _resource_version(body)
-    out = _updated(kind, current, desired)
-    if kind == "Service":
-        try:
-            out["spec"] = update_service(store, current, desired, _reserve(store))["spec"]
-        except Invalid as exc:
-            raise _invalid_from(kind, name, exc) from exc
-    if opts.dry_run:
-        return out
+    desired = decoded_body(kind, namespace, body, opts, patched)
+    if desired["metadata"].get("name") != name:
+        raise ApiError("BadRequest", "the name of the object "
+                       f'({desired["metadata"].get("name")}) does not match the name on the '
+                       f"URL ({name})")
+    desired["metadata"]["namespace"] = meta.namespace_of(current)
     try:
-        return store.update(out)
+        return registry.update(store, desired, dry_run=opts.dry_run)
     except Conflict as exc:
         raise ApiError("Conflict", str(exc), {"name": name, "kind": meta.RESOURCES[kind].name}
                        ) from exc
@@ -307,16 +199,13 @@ def replace_status(store: Store, kind: str, namespace: str, name: str, body: Any
                    opts: WriteOptions, patched: str | None = None) -> Obj:
     """PUT .../status: the body's status on the stored object, decoded as the whole object
     is (so a mistyped status never reaches the controllers)."""
-    current = _stored(store, kind, namespace, name)
     body = decoded(kind, body, opts, patched)
-    out = copy.deepcopy(current)
-    out["status"] = body.get("status")
-    out["metadata"]["resourceVersion"] = _resource_version(body) or \
-        current["metadata"]["resourceVersion"]
-    if opts.dry_run:
-        return out
+    md = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    desired = {"kind": kind, "status": body.get("status"),
+               "metadata": {"name": name, "namespace": namespace,
+                            "resourceVersion": md.get("resourceVersion")}}
     try:
-        return store.update_status(out)
+        return registry.update_status(store, desired, dry_run=opts.dry_run)
     except Conflict as exc:
         raise ApiError("Conflict", str(exc)) from exc
 
@@ -480,43 +369,17 @@ def _delete_errors(source: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def delete(store: Store, kind: str, namespace: str, name: str, opts: DeleteOptions) -> Obj:
-    """DELETE with podctl's deletion model: the object is marked (deletionTimestamp and the
-    finalizer saying what happens to its dependents) and the controller finishes it; what
-    has nothing to wait for goes at once. The marked object, or a Success Status."""
-    if kind not in DELETABLE:
+    """DELETE through podctl's one delete (controllers.deletion.delete_object): the marked
+    object, or a Success Status when it is gone."""
+    if meta.RESOURCES[kind].written_by and "delete" not in meta.RESOURCES[kind].verbs:
         _refuse_read_only(kind)
     current = _stored(store, kind, namespace, name)
     group = meta.api_version(kind).rpartition("/")[0]
     gone = success(meta.RESOURCES[kind].name, name, meta.uid_of(current), group)
-    if opts.uid and opts.uid != meta.uid_of(current):
-        raise ApiError("Conflict", f"Precondition failed: UID in precondition: {opts.uid}, "
-                       f"UID in object meta: {meta.uid_of(current)}")
-    if opts.resource_version and opts.resource_version != current["metadata"][
-            "resourceVersion"]:
-        raise ApiError("Conflict", f"Precondition failed: ResourceVersion in precondition: "
-                       f"{opts.resource_version}, ResourceVersion in object meta: "
-                       f"{current['metadata']['resourceVersion']}")
-    if kind == "Namespace":
-        check_deletable(name)
-    if opts.dry_run:
-        return objects.with_type(kind, current)
-    marked: Obj | None
-    if kind == "Pod":
-        marked = mark_pod_deleting(store, current, opts.grace)
-    elif kind == "Namespace":
-        marked = mark_namespace_deleting(store, name) or store.get(kind, "", name)
-    elif kind in OWNER_KINDS and opts.propagation in (None, "Background"):
-        delete_owner_background(store, current, opts.grace)
-        return gone
-    elif kind in (*OWNER_KINDS, "Deployment"):
-        marked = mark_owner_deleting(store, current,
-                                     ORPHAN if opts.propagation == "Orphan" else FOREGROUND)
-    else:
-        delete_at_once(store, kind, namespace, name, meta.uid_of(current))
-        return gone
-    if marked is None or store.get_by_uid(meta.uid_of(current)) is None:
-        return gone
-    return objects.with_type(kind, marked)
+    done = delete_object(store, kind, namespace, name, grace=opts.grace,
+                         propagation=opts.propagation, uid=opts.uid,
+                         resource_version=opts.resource_version, dry_run=opts.dry_run)
+    return gone if done.marked is None else objects.with_type(kind, done.marked)
 
 
 def delete_collection(store: Store, kind: str, namespace: str | None,
@@ -525,6 +388,8 @@ def delete_collection(store: Store, kind: str, namespace: str | None,
     for obj in page.items:
         try:
             delete(store, kind, meta.namespace_of(obj), meta.name_of(obj), opts)
+        except NotFound:
+            continue
         except ApiError as exc:
             if exc.reason != "NotFound":
                 raise

@@ -36,7 +36,8 @@ def apply(filenames: tuple[str, ...], namespace: str | None, validate: str) -> N
             if c.obj is None:
                 continue
             try:
-                line, warning = apply_object(store, c.obj, c.document.obj, source, docker)
+                line, warning = apply_object(store, c.obj, c.document.obj, source, docker,
+                                             field_validation(validate))
             except PodctlError as exc:
                 ok = False
                 terminal.err(exc.render())

@@ -95,10 +95,11 @@ def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: 
                     terminal.out(f"{meta.singular(c.obj['kind'])}/{meta.name_of(c.obj)} "
                                  "created (dry run)")
         return ok
-    return _create_all(passed) and ok
+    return _create_all(passed, namespace, validation) and ok
 
 
-def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
+def _create_all(checked_files: list[tuple[str, list[Checked]]], namespace: str | None,
+                validation: str) -> bool:
     from podctl.ops.create import create_objects
     from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
@@ -108,9 +109,11 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]]) -> bool:
     docker = DockerWork()
     ok = True
     needy = []
-    documents = [(source, c.obj) for source, checked in checked_files for c in checked
-                 if c.obj is not None]
-    for obj, line, error in create_objects(store, documents, docker, progress):
+    # The documents as written: the registry validates and defaults them, as the API does.
+    documents = [(source, c.document.obj) for source, checked in checked_files
+                 for c in checked if c.obj is not None]
+    for obj, line, error in create_objects(store, documents, docker, progress, namespace,
+                                           validation):
         if error is not None:
             ok = False
             terminal.err(error.render())

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers import scheduler
+from podctl.errors import DockerUnavailable
 from podctl.kubelet.node import ensure_node
 from podctl.locks import file_lock
 from podctl.store import Store
@@ -17,25 +21,26 @@ def _unfit_reason(store: Store, pod: Obj, node: Obj) -> str | None:
     return scheduler.unschedulable_reason(pod, node, bound)
 
 
-def store_and_bind(store: Store, pod: Obj) -> Obj:
-    """Store a new pod, bound to the node when it fits; a pod naming its node skips this."""
-    node = ensure_node(store)
-    with file_lock("scheduler"):
-        reason = None
-        schedule = not pod["spec"].get("nodeName")
-        if schedule:
-            reason = _unfit_reason(store, pod, node)
-            if reason is None:
-                pod["spec"]["nodeName"] = meta.name_of(node)
-        pod.setdefault("status", {"phase": "Pending"})
-        stored = store.create(pod)
-    if schedule and reason is None:
-        # A new pod has no kubelet memory to clear: only the event, without the pod's
-        # lock, which its worker may already hold for its whole first start.
-        _scheduled(store, stored, node)
-    elif schedule:
-        _record(store, stored, node, reason)
+def store_and_bind(store: Store, pod: Obj, namespace: str | None = None, *,
+                   dry_run: bool = False) -> Obj:
+    """Create a pod through the registry, then bind it to the node when it fits (the
+    scheduler's first try, at once); with the engine down it waits unbound and a
+    controller binds it."""
+    stored = registry.create(store, pod, namespace, dry_run=dry_run)
+    if dry_run:
+        return stored
+    with contextlib.suppress(DockerUnavailable):
+        stored = bind_created(store, stored)
     return stored
+
+
+def bind_created(store: Store, pod: Obj) -> Obj:
+    """A stored pod bound to the node when it fits (one naming its node already is): the
+    stored pod, fresh. DockerUnavailable while the node cannot register."""
+    if pod["spec"].get("nodeName"):
+        return pod
+    bind_pending(store, pod)
+    return store.get("Pod", meta.namespace_of(pod), meta.name_of(pod)) or pod
 
 
 def bind_pending(store: Store, pod: Obj) -> bool:

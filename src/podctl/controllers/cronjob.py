@@ -15,7 +15,6 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.job import finished
 from podctl.controllers.owners import owner_reference
-from podctl.manifest.defaults import default_job
 
 SOURCE = "cronjob-controller"
 SCHEDULED_AT = "batch.kubernetes.io/cronjob-scheduled-timestamp"
@@ -140,7 +139,7 @@ def _set_active(status: Obj, active: list[Obj]) -> None:
 
 
 def job_from_cronjob(cronjob: Obj, name: str, annotations: dict[str, str]) -> Obj:
-    """A defaulted Job from the CronJob's jobTemplate, owned by it."""
+    """A Job from the CronJob's jobTemplate, owned by it (the registry defaults it)."""
     template = copy.deepcopy(cronjob["spec"]["jobTemplate"])
     md = template.get("metadata") or {}
     job_md: Obj = {"name": name, "namespace": meta.namespace_of(cronjob),
@@ -150,5 +149,4 @@ def job_from_cronjob(cronjob: Obj, name: str, annotations: dict[str, str]) -> Ob
     job_md["annotations"] = {**(md.get("annotations") or {}), **annotations}
     job: Obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": job_md,
                 "spec": template.get("spec") or {}}
-    default_job(job)
     return job

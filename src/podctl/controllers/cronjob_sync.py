@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.cronjob import (
@@ -54,7 +55,7 @@ def sync_cronjob(store: Store, namespace: str, name: str) -> CronResult:
             job = job_from_cronjob(cronjob, name_,
                                    {SCHEDULED_AT: meta.format_time(plan.create)})
             try:
-                result.created.append(store.create(job))
+                result.created.append(registry.create(store, job))
                 store.record_event(cronjob, "Normal", "SuccessfulCreate",
                                    f"Created job {name_}", SOURCE)
                 log.info("cronjob %s/%s created job %s", namespace, name, name_)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from typing import Any
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
@@ -20,7 +21,6 @@ from podctl.controllers.services import (
     KUBERNETES,
     SYSTEM_NAMESPACE,
     Reserve,
-    create_service,
     dns_ip,
     service_network,
 )
@@ -92,13 +92,11 @@ def ensure_system(store: Store, reserve: Reserve) -> None:
     """kube-system, the `kube-dns` Service and the two system pods, made once."""
     if store.get("Namespace", "", SYSTEM_NAMESPACE) is None:
         with contextlib.suppress(AlreadyExists):
-            store.create({"apiVersion": "v1", "kind": "Namespace",
-                          "metadata": {"name": SYSTEM_NAMESPACE},
-                          "spec": {"finalizers": ["kubernetes"]},
-                          "status": {"phase": "Active"}})
+            registry.create(store, {"apiVersion": "v1", "kind": "Namespace",
+                                    "metadata": {"name": SYSTEM_NAMESPACE}})
     if store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE) is None:
         with contextlib.suppress(AlreadyExists):
-            create_service(store, dns_service(dns_ip(service_network(store, reserve))), reserve)
+            registry.create(store, dns_service(dns_ip(service_network(store, reserve))))
     for pod in system_pods():
         if store.get("Pod", SYSTEM_NAMESPACE, meta.name_of(pod)) is None:
             with contextlib.suppress(AlreadyExists):

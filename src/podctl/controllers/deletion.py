@@ -8,13 +8,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from podctl.admission import DELETE, Attributes, chain_for
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods, set_controller_ref
 from podctl.controllers.replication import REPLICATED_KINDS
-from podctl.errors import Forbidden
+from podctl.errors import NotFound, Precondition
 from podctl.kubelet.teardown import terminate_pod
 from podctl.locks import file_lock
 from podctl.store import Store
@@ -151,12 +153,6 @@ def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -
     return marked
 
 
-def check_deletable(name: str) -> None:
-    """The API server's guard for the namespaces the cluster itself needs."""
-    if name in ("default", "kube-system", "kube-public"):
-        raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
-
-
 def mark_namespace_deleting(store: Store, name: str) -> Obj | None:
     def change(fresh: Obj) -> bool:
         if fresh["metadata"].get("deletionTimestamp"):
@@ -171,7 +167,7 @@ def mark_namespace_deleting(store: Store, name: str) -> Obj | None:
 def advance_namespace_deletion(store: Store, name: str, grace: int | None = None) -> list[Obj]:
     """One step of a Terminating namespace's deletion: its controllers go (their pods with
     them), so do its Services, Endpoints, EndpointSlices, ConfigMaps and Secrets, its pods
-    are marked, and the namespace goes once it is empty. The store refuses new content in
+    are marked, and the namespace goes once it is empty. Admission refuses new content in
     it, so nothing can appear after the listing. Returns the pods marked."""
     for deployment in store.list("Deployment", name):
         store.delete("Deployment", name, meta.name_of(deployment), meta.uid_of(deployment))
@@ -187,3 +183,59 @@ def advance_namespace_deletion(store: Store, name: str, grace: int | None = None
     if not pods:
         store.delete("Namespace", "", name)
     return marked
+
+
+@dataclass
+class Deletion:
+    """What a delete did: the object as marked, when something is left to finish (None
+    when it went at once), and the pods a background cascade marked."""
+
+    marked: Obj | None
+    pods: list[Obj] = field(default_factory=list)
+
+
+def delete_object(store: Store, kind: str, namespace: str, name: str, *,
+                  grace: int | None = None, propagation: str | None = None,
+                  uid: str | None = None, resource_version: str | None = None,
+                  dry_run: bool = False) -> Deletion:
+    """The one delete, for the API and podctl's commands alike: preconditions, admission,
+    then by the kind's traits — a pod or a namespace is marked, an owner of pods goes at
+    once with its pods marked (background) or is marked with the finalizer saying what
+    happens to its dependents (foreground, orphan), the rest goes at once. Whoever asked
+    finishes what is marked, or the controller does."""
+    current = store.get(kind, namespace, name)
+    attrs = Attributes(DELETE, kind, namespace, name, None, old=current, dry_run=dry_run)
+    store.check(chain_for(store).admitter(attrs))
+    if current is None:
+        raise NotFound(meta.plural(kind), name)
+    _check_preconditions(current, uid, resource_version)
+    if dry_run:
+        return Deletion(current)
+    traits = meta.RESOURCES[kind]
+    marked: Obj | None
+    if kind == "Pod":
+        marked = mark_pod_deleting(store, current, grace)
+    elif kind == "Namespace":
+        marked = mark_namespace_deleting(store, name) or store.get(kind, "", name)
+    elif traits.owns_pods and propagation in (None, "Background"):
+        return Deletion(None, delete_owner_background(store, current, grace))
+    elif traits.cascades:
+        marked = mark_owner_deleting(store, current,
+                                     ORPHAN if propagation == "Orphan" else FOREGROUND)
+    else:
+        delete_at_once(store, kind, namespace, name, meta.uid_of(current))
+        return Deletion(None)
+    if marked is None or store.get_by_uid(meta.uid_of(current)) is None:
+        return Deletion(None)
+    return Deletion(marked)
+
+
+def _check_preconditions(current: Obj, uid: str | None, resource_version: str | None
+                         ) -> None:
+    if uid and uid != meta.uid_of(current):
+        raise Precondition(f"Precondition failed: UID in precondition: {uid}, UID in object "
+                           f"meta: {meta.uid_of(current)}")
+    stored_rv = current["metadata"]["resourceVersion"]
+    if resource_version and resource_version != stored_rv:
+        raise Precondition(f"Precondition failed: ResourceVersion in precondition: "
+                           f"{resource_version}, ResourceVersion in object meta: {stored_rv}")

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import FOREGROUND, ORPHAN, mark_owner_deleting
@@ -74,7 +75,7 @@ def sync_deployment(store: Store, namespace: str, name: str) -> DeploymentResult
             _adopt(store, rs, deployment)
         if plan.create is not None:
             try:
-                store.create(plan.create)
+                registry.create(store, plan.create)
                 result.touched.append(meta.name_of(plan.create))
             except (AlreadyExists, PodctlError) as exc:
                 store.record_event(deployment, "Warning", "ReplicaSetCreateError",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.labels import selector_from_map
 from podctl.api.meta import Obj
@@ -176,7 +177,7 @@ def write_endpoints(store: Store, desired: Obj) -> str | None:
     namespace, name = meta.namespace_of(desired), meta.name_of(desired)
     if store.get("Endpoints", namespace, name) is None:
         try:
-            store.create(desired)
+            registry.create(store, desired)
             return "created"
         except AlreadyExists:
             pass

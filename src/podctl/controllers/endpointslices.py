@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.endpoints import (
@@ -202,7 +203,7 @@ def _write_slices(store: Store, service: Obj, pods: list[Obj]) -> str | None:
     taken = {meta.name_of(s) for s in store.list(KIND, namespace)}
     for desired in changes.create:
         desired["metadata"]["name"] = generate_name(name, taken)
-        taken.add(store.create(desired)["metadata"]["name"])
+        taken.add(registry.create(store, desired)["metadata"]["name"])
         done.append(f"created {desired['metadata']['name']}")
     for gone in changes.delete:
         if store.delete(KIND, namespace, meta.name_of(gone), meta.uid_of(gone)):

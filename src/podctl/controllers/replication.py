@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.labels import Selector, selector_from_label_selector, selector_from_map
 from podctl.api.meta import Obj
@@ -23,8 +24,6 @@ from podctl.store import Store
 SOURCES = {"ReplicationController": "replication-controller",
            "ReplicaSet": "replicaset-controller"}
 REPLICATED_KINDS = tuple(SOURCES)
-# Kubernetes' generateName alphabet: no vowels (no words), no confusable characters.
-NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 
 
@@ -43,7 +42,7 @@ def set_replicas(store: Store, kind: str, namespace: str, name: str,
         owner["metadata"]["generation"] = int(owner["metadata"].get("generation", 1)) + 1
         return True
 
-    if store.mutate(kind, namespace, name, change) is None:
+    if registry.mutate(store, kind, namespace, name, change) is None:
         return None
     return before
 
@@ -63,9 +62,9 @@ def selector_of(owner: Obj) -> Selector:
 def generate_name(base: str, taken: set[str], rng: random.Random | None = None) -> str:
     """`<base>-` plus five random characters, as generateName does (base cut to 58)."""
     rng = rng or random.Random()
-    prefix = f"{base}-"[:58]
+    prefix = f"{base}-"[:meta.GENERATED_PREFIX_MAX]
     while True:
-        name = prefix + "".join(rng.choice(NAME_ALPHABET) for _ in range(5))
+        name = prefix + "".join(rng.choice(meta.NAME_ALPHABET) for _ in range(5))
         if name not in taken:
             return name
 

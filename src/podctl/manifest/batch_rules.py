@@ -77,10 +77,18 @@ def validate_job(obj: dict[str, Any]) -> Errors:
     validate_metadata(errs, obj.get("metadata"), True, names.dns1123_subdomain)
     spec = _d(obj.get("spec"))
     selector = spec.get("selector")
-    if isinstance(selector, dict) and spec.get("manualSelector") is not True:
+    if isinstance(selector, dict) and spec.get("manualSelector") is not True and \
+            selector != _generated_selector(obj):
         errs.append(invalid(("spec", "selector"), selector, "`selector` not auto-generated"))
     validate_job_spec(errs, spec, ("spec",))
     return errs
+
+
+def _generated_selector(job: dict[str, Any]) -> dict[str, Any] | None:
+    """The selector the API server generated for a stored Job (its uid's label): an update
+    sends it back, and it is the Job's own."""
+    uid = _d(job.get("metadata")).get("uid")
+    return {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}} if uid else None
 
 
 def schedule_problem(schedule: str) -> str | None:

@@ -46,8 +46,6 @@ def merged(existing: Obj, desired: Obj) -> Obj:
                           f"{_selector_json(desired['spec'].get('selector'))}: "
                           "field is immutable")
         out["spec"] = copy.deepcopy(desired["spec"])
-        if kind == "Deployment":
-            _keep_paused(out["spec"], existing)
         if out["spec"] != existing["spec"]:
             md["generation"] = int(md.get("generation", 1)) + 1
     elif kind in ("ConfigMap", "Secret"):
@@ -86,7 +84,7 @@ def _config_update(out: Obj, desired: Obj) -> None:
             out.pop(field, None)
 
 
-def _keep_paused(spec: Obj, existing: Obj) -> None:
+def keep_paused(spec: Obj, existing: Obj) -> None:
     """`rollout pause` sets spec.paused outside the applied configuration: as kubectl's
     three-way merge, a re-apply that never mentioned the field leaves it alone."""
     try:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import copy
 import json
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.services import update_service
-from podctl.errors import NotFound
-from podctl.manifest.update import LAST_APPLIED, merged
+from podctl.errors import NotFound, PodctlError
+from podctl.manifest.update import LAST_APPLIED, keep_paused
 from podctl.ops.deferred import DockerWork
-from podctl.ops.session import home_service_range
 from podctl.store import Store
 
 
@@ -23,6 +22,23 @@ def missing_annotation_warning(obj: Obj) -> str:
             "annotation will be patched automatically.")
 
 
+def _applied(fresh: Obj, desired: Obj) -> Obj:
+    """The object kubectl's apply makes of the stored one: the desired object, at the
+    stored version, keeping what apply never set (owner references, finalizers, a
+    Deployment paused by `rollout pause`)."""
+    out = copy.deepcopy(desired)
+    md, stored_md = out.setdefault("metadata", {}), fresh["metadata"]
+    for key in ("uid", "resourceVersion", "namespace"):
+        if key in stored_md:
+            md[key] = stored_md[key]
+    for key in ("finalizers", "ownerReferences"):
+        if key not in md and key in stored_md:
+            md[key] = copy.deepcopy(stored_md[key])
+    if fresh["kind"] == "Deployment" and isinstance(out.get("spec"), dict):
+        keep_paused(out["spec"], fresh)
+    return out
+
+
 def with_last_applied(obj: Obj, written: Obj) -> Obj:
     """The object carrying what the user applied, as kubectl records it."""
     out = copy.deepcopy(obj)
@@ -31,31 +47,31 @@ def with_last_applied(obj: Obj, written: Obj) -> Obj:
     return out
 
 
-def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork) -> bool:
-    """Store the merge of desired into the stored object (re-merged on a conflict, as
-    kubectl's patch is applied to whatever is stored); False when nothing changed."""
-    wrote = spec_changed = False
+def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork,
+                  validation: str = registry.STRICT) -> bool:
+    """Write `desired` over the stored object through the registry (a PUT of what kubectl's
+    patch would make of it, re-made on a conflict from whatever is stored then); False when
+    nothing changed."""
+    read: Obj = {}
 
-    def merge(fresh: Obj) -> bool:
-        nonlocal wrote, spec_changed
-        updated = merged(fresh, desired)
-        if fresh["kind"] == "Service":
-            updated["spec"] = update_service(store, fresh, desired, home_service_range)["spec"]
-        wrote = updated != fresh
-        if not wrote:
-            return False
-        spec_changed = updated.get("spec") != fresh.get("spec")
+    def change(fresh: Obj) -> bool:
+        read.clear()
+        read.update(copy.deepcopy(fresh))
+        applied = _applied(fresh, desired)
         fresh.clear()
-        fresh.update(updated)
+        fresh.update(applied)
         return True
 
-    namespace = meta.namespace_of(existing) if existing["kind"] in meta.NAMESPACED else ""
+    kind = existing["kind"]
+    namespace = meta.namespace_of(existing) if kind in meta.NAMESPACED else ""
     name = meta.name_of(existing)
-    stored = store.mutate(existing["kind"], namespace, name, merge, meta.uid_of(existing))
+    stored = registry.mutate(store, kind, namespace, name, change, meta.uid_of(existing),
+                             validation=validation)
     if stored is None:
-        raise NotFound(meta.plural(existing["kind"]), name)
-    if not wrote:
+        raise NotFound(meta.plural(kind), name)
+    if stored["metadata"]["resourceVersion"] == read["metadata"]["resourceVersion"]:
         return False
+    spec_changed = stored.get("spec") != read.get("spec")
     if stored["kind"] == "Pod" and spec_changed:
         from podctl.kubelet.sync import sync_pod
 
@@ -76,19 +92,24 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork)
     return True
 
 
-def apply_object(store: Store, obj: Obj, written: Obj, source: str,
-                 docker: DockerWork) -> tuple[str, str | None]:
-    """Create or update one object; kubectl's line and an optional warning."""
+def apply_object(store: Store, obj: Obj, written: Obj, source: str, docker: DockerWork,
+                 validation: str = registry.STRICT) -> tuple[str, str | None]:
+    """Create or update one object (`obj` checked and defaulted, `written` as the manifest
+    has it: what the registry gets, with the last-applied annotation); kubectl's line and
+    an optional warning."""
     from podctl.ops.create import create_object
 
-    desired = with_last_applied(obj, written)
+    if not meta.name_of(obj):
+        raise PodctlError(f"from {source}: cannot use generate name with apply")
+    desired = with_last_applied(written, written)
     ns = meta.namespace_of(obj) if obj["kind"] in meta.NAMESPACED else ""
     existing = store.get(obj["kind"], ns, meta.name_of(obj))
     label = f"{meta.singular(obj['kind'])}/{meta.name_of(obj)}"
     if existing is None:
-        return create_object(store, desired, docker, source), None
+        return create_object(store, desired, docker, source, namespace=ns or None,
+                             validation=validation), None
     warning = None
     if LAST_APPLIED not in (existing["metadata"].get("annotations") or {}):
         warning = missing_annotation_warning(existing)
-    changed = update_object(store, existing, desired, docker)
+    changed = update_object(store, existing, desired, docker, validation)
     return f"{label} {'configured' if changed else 'unchanged'}", warning

@@ -13,7 +13,6 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import Invalid, PodctlError
 from podctl.manifest.config_rules import config_key, validate_configmap, validate_secret
-from podctl.manifest.defaults import default_object
 from podctl.ops.create import create_object
 from podctl.ops.deferred import DockerWork
 from podctl.store import Store
@@ -169,5 +168,4 @@ def create_config(store: Store | None, obj: Obj, dry_run: bool = False) -> str:
     if dry_run:
         return line + " (dry run)"
     assert store is not None
-    return create_object(store, default_object(obj["kind"], obj, meta.namespace_of(obj)),
-                         DockerWork())
+    return create_object(store, obj, DockerWork())

@@ -8,17 +8,16 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.bind import store_and_bind
+from podctl.controllers.bind import bind_created
 from podctl.controllers.endpointslices import sync_service_endpoints
-from podctl.controllers.services import create_service
-from podctl.errors import AlreadyExists, DockerUnavailable, NotFound, PodctlError
+from podctl.errors import DockerUnavailable, PodctlError
 from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import controller_running
 from podctl.ops.deferred import DockerWork
-from podctl.ops.session import home_service_range
 from podctl.runtime.configenv import references
 from podctl.runtime.images import ProgressFn
 from podctl.store import Store
@@ -26,20 +25,24 @@ from podctl.store import Store
 # Pods whose containers start at once in a `create -f` of many: Docker starts several pods
 # in parallel several times faster than one after another; more only queue in the engine.
 START_WORKERS = 8
-ENDPOINTS_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service")
+STRICT = registry.STRICT
+# Kinds whose writes change what Endpoints hold: pods, what makes pods, Services.
+ENDPOINTS_KINDS = ("Pod", "Service", *(k for k, r in meta.RESOURCES.items()
+                                       if r.scalable))
 
 
 def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None = None,
-                  progress: ProgressFn | None = None) -> str:
-    """Store a validated, defaulted object and start it; returns kubectl's result line.
+                  progress: ProgressFn | None = None, namespace: str | None = None,
+                  validation: str = STRICT) -> str:
+    """Store an object through the registry and start it; returns kubectl's result line.
 
     With the Docker engine down the object is still stored, and `docker` says what waits.
     """
-    stored = _store_object(store, obj, docker, source)
+    stored = _store_object(store, obj, docker, source, namespace, validation)
     _docker_half(store, stored, docker, progress)
     if stored["kind"] in ENDPOINTS_KINDS:
-        namespace = meta.namespace_of(stored)
-        docker.run(lambda: endpoints_if_no_controller(store, namespace))
+        ns = meta.namespace_of(stored)
+        docker.run(lambda: endpoints_if_no_controller(store, ns))
     return _created(stored)
 
 
@@ -47,7 +50,8 @@ Outcome = tuple[Obj, str, PodctlError | None]  # the document, its line or its e
 
 
 def create_objects(store: Store, documents: Iterable[tuple[str | None, Obj]],
-                   docker: DockerWork, progress: ProgressFn | None = None
+                   docker: DockerWork, progress: ProgressFn | None = None,
+                   namespace: str | None = None, validation: str = STRICT
                    ) -> Iterator[Outcome]:
     """create_object for many documents (source file, object), with each document's line or
     error yielded in the given order, as one-by-one creation prints them.
@@ -61,7 +65,7 @@ def create_objects(store: Store, documents: Iterable[tuple[str | None, Obj]],
     with ThreadPoolExecutor(max_workers=START_WORKERS, thread_name_prefix="start") as pool:
         threading.Thread(target=_create_in_order, name="create", daemon=True,
                          args=(store, documents, docker, progress, pool, outcomes,
-                               abandoned)).start()
+                               abandoned, (namespace, validation))).start()
         try:
             while (item := outcomes.get()) is not None:
                 obj, line = item
@@ -76,7 +80,7 @@ def create_objects(store: Store, documents: Iterable[tuple[str | None, Obj]],
 def _create_in_order(store: Store, documents: Iterable[tuple[str | None, Obj]],
                      docker: DockerWork, progress: ProgressFn | None, pool: ThreadPoolExecutor,
                      outcomes: queue.SimpleQueue[tuple[Obj, Future[str]] | None],
-                     abandoned: threading.Event) -> None:
+                     abandoned: threading.Event, where: tuple[str | None, str]) -> None:
     starting: list[Future[str]] = []
     namespaces: dict[str, None] = {}  # whose Endpoints to sync at the end, in order
     try:
@@ -86,7 +90,7 @@ def _create_in_order(store: Store, documents: Iterable[tuple[str | None, Obj]],
             line: Future[str] = Future()
             outcomes.put((obj, line))
             try:
-                stored = _store_object(store, obj, docker, source)
+                stored = _store_object(store, obj, docker, source, *where)
             except BaseException as exc:
                 line.set_exception(exc)
                 continue
@@ -134,16 +138,18 @@ def _created(stored: Obj) -> str:
     return f"{meta.singular(stored['kind'])}/{meta.name_of(stored)} created"
 
 
-def _store_object(store: Store, obj: Obj, docker: DockerWork, source: str | None) -> Obj:
+def _store_object(store: Store, obj: Obj, docker: DockerWork, source: str | None,
+                  namespace: str | None = None, validation: str = STRICT) -> Obj:
+    """The object through the registry (validated, defaulted, admitted), a pod then bound
+    to the node when it fits; with the engine down it waits unbound, and `docker` says so."""
     context = f'error when creating "{source}": ' if source else ""
-    try:
-        if obj["kind"] == "Pod":
-            return _store_pod(store, obj, docker)
-        if obj["kind"] == "Service":
-            return create_service(store, obj, home_service_range)
-        return store.create(obj)
-    except (AlreadyExists, NotFound) as exc:
-        raise type(exc)(exc.resource, exc.name, context) from exc
+    stored = registry.create(store, obj, namespace, validation=validation, context=context)
+    if stored["kind"] == "Pod":
+        try:
+            return bind_created(store, stored)
+        except DockerUnavailable as exc:
+            docker.note_unreachable(exc)
+    return stored
 
 
 def _docker_half(store: Store, stored: Obj, docker: DockerWork,
@@ -181,13 +187,3 @@ def endpoints_if_no_controller(store: Store, namespace: str) -> None:
         return
     for service in store.list("Service", namespace):
         sync_service_endpoints(store, namespace, meta.name_of(service))
-
-
-def _store_pod(store: Store, pod: Obj, docker: DockerWork) -> Obj:
-    try:
-        return store_and_bind(store, pod)
-    except DockerUnavailable as exc:
-        # The node registers itself from the engine's first answer: till then the pod waits
-        # unscheduled, and a controller binds it.
-        docker.note_unreachable(exc)
-        return store.create({**pod, "status": {"phase": "Pending"}})

@@ -10,11 +10,8 @@ from podctl.api.meta import Obj
 from podctl.controllers.deletion import (
     CASCADES,
     advance_namespace_deletion,
-    check_deletable,
-    delete_at_once,
+    delete_object,
     finish_pods,
-    mark_namespace_deleting,
-    mark_pod_deleting,
 )
 from podctl.errors import NotFound, PodctlError
 from podctl.ops.session import open_store
@@ -51,25 +48,32 @@ def effective_grace(grace_period: int, now: bool, force: bool) -> int:
 
 
 def delete_pods(store: Store, pods: list[Obj], grace_period: int = -1,
-                force: bool = False) -> Iterator[str]:
-    """Delete pods in parallel; yields kubectl's line for each, in the order given.
-
-    Each pod is marked first, so a controller finishes it if this command dies."""
+                force: bool = False) -> Iterator[Outcome]:
+    """Delete pods in parallel; yields kubectl's line (or the error) for each, in the order
+    given. Each pod is marked first, so a controller finishes it if this command dies."""
     grace = grace_period if grace_period >= 0 else None
-    marked = [m for m in (mark_pod_deleting(store, pod, grace) for pod in pods) if m]
     verb = "force deleted" if force and grace_period <= 0 else "deleted"
+    marked: list[Obj] = []
+    for pod in pods:
+        try:
+            deletion = delete_object(store, "Pod", meta.namespace_of(pod), meta.name_of(pod),
+                                     grace=grace, uid=meta.uid_of(pod))
+        except NotFound:
+            continue  # gone meanwhile, as kubectl finds it
+        except PodctlError as exc:
+            yield "", exc
+            continue
+        if deletion.marked is not None:
+            marked.append(deletion.marked)
     for pod in finish_pods(store, marked):
-        yield f'pod "{meta.name_of(pod)}" {verb}'
+        yield f'pod "{meta.name_of(pod)}" {verb}', None
 
 
 def delete_namespace(store: Store, name: str, grace_period: int = -1) -> str:
     """Delete a namespace with everything in it: Terminating first (no new content), then
     its contents, then itself; a controller finishes it if this command dies half-way."""
-    check_deletable(name)
-    store.require("Namespace", "", name)
     grace = grace_period if grace_period >= 0 else None
-    if mark_namespace_deleting(store, name) is None:
-        raise NotFound("namespaces", name)
+    delete_object(store, "Namespace", "", name, grace=grace)
     while store.get("Namespace", "", name) is not None:
         advance_namespace_deletion(store, name, grace)
         # Finishing is idempotent: pods a controller is finishing too are simply waited for.
@@ -135,22 +139,28 @@ def _delete(store: Store, wanted: list[tuple[str, str, str]],
             yield "", NotFound(meta.plural(kind) if kind in meta.RESOURCES else kind, name)
         elif kind == "Pod":
             pods.append(obj)
-        elif kind == "Namespace":
+        else:
             try:
-                yield delete_namespace(store, name, request.grace), None
+                yield _delete_one(store, kind, namespace, name, request), None
             except PodctlError as exc:
                 yield "", exc
-        elif kind in ("ReplicationController", "ReplicaSet", "DaemonSet", "Job"):
-            from podctl.ops.replication import delete_rc
+    yield from delete_pods(store, pods, request.grace, request.force)
 
-            yield delete_rc(store, kind, namespace, name, request.cascade, request.grace), None
-        elif kind == "Deployment":
-            from podctl.ops.deployment import delete_deployment
 
-            yield delete_deployment(store, namespace, name, request.cascade,
-                                    request.grace), None
-        else:
-            delete_at_once(store, kind, namespace, name)
-            yield f'{meta.singular(kind)} "{name}" deleted', None
-    for line in delete_pods(store, pods, request.grace, request.force):
-        yield line, None
+def _delete_one(store: Store, kind: str, namespace: str, name: str,
+                request: DeleteRequest) -> str:
+    """One object through the one delete, then finished here, as kubectl waits for it."""
+    if kind == "Namespace":
+        return delete_namespace(store, name, request.grace)
+    deletion = delete_object(store, kind, namespace, name,
+                             grace=request.grace if request.grace >= 0 else None,
+                             propagation=request.cascade.capitalize())
+    if kind == "Deployment" and deletion.marked is not None:
+        from podctl.ops.deployment import finish_deployment_deletion
+
+        finish_deployment_deletion(store, deletion.marked, request.grace)
+    elif meta.RESOURCES[kind].owns_pods:
+        from podctl.ops.replication import finish_owner_deletion
+
+        finish_owner_deletion(store, deletion, request.grace)
+    return f'{meta.singular(kind)} "{name}" deleted'

@@ -7,14 +7,12 @@ import copy
 import time
 from collections.abc import Iterator
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import (
-    FOREGROUND,
-    ORPHAN,
     advance_owner_deletion,
     finish_pods,
-    mark_owner_deleting,
 )
 from podctl.controllers.deployment import NOT_COPIED, revision_of, without_hash
 from podctl.controllers.deployment_sync import (
@@ -52,21 +50,15 @@ def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
     return True
 
 
-def delete_deployment(store: Store, namespace: str, name: str, cascade: str,
-                      grace: int = -1) -> str:
-    """Mark the Deployment (kubectl's finalizer says what happens to its ReplicaSets), then
-    drive it to its end: a controller finishes the job if this command dies half-way."""
-    deployment = store.require("Deployment", namespace, name)
+def finish_deployment_deletion(store: Store, deployment: Obj, grace: int = -1) -> None:
+    """Drive a marked Deployment (its finalizer says what happens to its ReplicaSets) to
+    its end here: a controller finishes the job if this command dies half-way."""
     pod_grace = grace if grace >= 0 else None
-    if mark_owner_deleting(store, deployment,
-                           ORPHAN if cascade == "orphan" else FOREGROUND) is None:
-        raise NotFound(meta.plural("Deployment"), name)
     while store.get_by_uid(meta.uid_of(deployment)) is not None:
         for rs in advance_deployment_deletion(store, deployment):
             advance_owner_deletion(store, rs, pod_grace)
             list(finish_pods(store, [p for p in owned_pods(store, rs)
                                      if p["metadata"].get("deletionTimestamp")]))
-    return f'{meta.singular("Deployment")} "{name}" deleted'
 
 
 def rollout_status_line(deployment: Obj) -> tuple[str, bool]:
@@ -137,7 +129,7 @@ def set_paused(store: Store, namespace: str, name: str, paused: bool) -> str:
         md["generation"] = int(md.get("generation", 1)) + 1
         return True
 
-    if store.mutate("Deployment", namespace, name, change) is None:
+    if registry.mutate(store, "Deployment", namespace, name, change) is None:
         raise NotFound(meta.plural("Deployment"), name)
     if already:
         state = "already paused" if paused else "not paused"
@@ -213,7 +205,8 @@ def rollout_undo(store: Store, namespace: str, name: str, to_revision: int = 0) 
         md["generation"] = int(md.get("generation", 1)) + 1
         return True
 
-    if store.mutate("Deployment", namespace, name, change, meta.uid_of(deployment)) is None:
+    if registry.mutate(store, "Deployment", namespace, name, change,
+                       meta.uid_of(deployment)) is None:
         raise NotFound(meta.plural("Deployment"), name)
     return f"{label} rolled back"
 
@@ -245,7 +238,7 @@ def set_image(store: Store, namespace: str, name: str, images: dict[str, str],
             md["generation"] = int(md.get("generation", 1)) + 1
         return changed
 
-    if store.mutate(kind, namespace, name, change, meta.uid_of(deployment)) is None:
+    if registry.mutate(store, kind, namespace, name, change, meta.uid_of(deployment)) is None:
         raise NotFound(meta.plural(kind), name)
     return f"{meta.singular(kind)}/{name} image updated"
 
@@ -278,7 +271,7 @@ def rollout_restart(store: Store, namespace: str, name: str, kind: str = "Deploy
         md["generation"] = int(md.get("generation", 1)) + 1
         return True
 
-    if store.mutate(kind, namespace, name, change, meta.uid_of(deployment)) is None:
+    if registry.mutate(store, kind, namespace, name, change, meta.uid_of(deployment)) is None:
         raise NotFound(meta.plural(kind), name)
     if twice:
         raise PodctlError(f"failed to create patch for {name}: if restart has already been "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.cronjob import job_from_cronjob
 from podctl.errors import PodctlError
-from podctl.manifest.defaults import default_job
 from podctl.store import Store
 
 # kubectl marks a Job started by hand from a CronJob so it is told from scheduled ones.
@@ -15,7 +15,7 @@ INSTANTIATE = "cronjob.kubernetes.io/instantiate"
 
 def build_job(store: Store, name: str, namespace: str, image: str | None,
               command: list[str], source: str | None) -> Obj:
-    """The defaulted Job kubectl would send, from an image and command or a CronJob."""
+    """The Job kubectl would send, from an image and command or a CronJob."""
     if bool(image) == bool(source):
         raise PodctlError("either --image or --from must be specified")
     if source:
@@ -31,10 +31,9 @@ def build_job(store: Store, name: str, namespace: str, image: str | None,
                 "metadata": {"name": name, "namespace": namespace},
                 "spec": {"template": {"spec": {"containers": [container],
                                                "restartPolicy": "Never"}}}}
-    default_job(job)
     return job
 
 
 def create_job(store: Store, job: Obj) -> str:
-    store.create(job)
+    registry.create(store, job)
     return f"job.batch/{meta.name_of(job)} created"

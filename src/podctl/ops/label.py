@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.labels import LabelSpecError, parse_label_args, validate_label_key
 from podctl.api.meta import Obj
@@ -45,7 +46,8 @@ def relabel(store: Store, obj: Obj, changes: dict[str, str], removals: list[str]
     kind = meta.singular(obj["kind"])
     word = "labeled" if field == "labels" else "annotated"
     namespace = meta.namespace_of(obj) if obj["kind"] in meta.NAMESPACED else ""
-    if store.mutate(obj["kind"], namespace, meta.name_of(obj), change, meta.uid_of(obj)) is None:
+    if registry.mutate(store, obj["kind"], namespace, meta.name_of(obj), change,
+                       meta.uid_of(obj)) is None:
         raise NotFound(meta.plural(obj["kind"]), meta.name_of(obj))
     if not changed:
         return f"{kind}/{meta.name_of(obj)} not {word}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from podctl import registry
 from podctl.errors import Invalid
 from podctl.store import Store
 
@@ -23,6 +24,5 @@ def create_namespace(store: Store | None, name: str, dry_run: bool = False) -> s
     if dry_run:
         return f"namespace/{name} created (dry run)"
     assert store is not None
-    store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name},
-                  "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+    registry.create(store, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     return f"namespace/{name} created"

@@ -6,14 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from podctl.api import meta
-from podctl.controllers.deletion import (
-    FOREGROUND,
-    ORPHAN,
-    advance_owner_deletion,
-    delete_owner_background,
-    finish_pods,
-    mark_owner_deleting,
-)
+from podctl.controllers.deletion import Deletion, advance_owner_deletion, finish_pods
 from podctl.controllers.owners import owned_pods
 from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import set_replicas
@@ -70,28 +63,22 @@ def scale(store: Store, kind: str, namespace: str, name: str, replicas: int,
     return f"{meta.singular(kind)}/{name} scaled"
 
 
-def delete_rc(store: Store, kind: str, namespace: str, name: str, cascade: str,
-              grace: int = -1) -> str:
-    """Delete an RC or ReplicaSet with kubectl's cascade modes; waits until its pods are gone.
-
-    Foreground and orphan first mark the RC (deletionTimestamp and kubectl's finalizer), so
-    that the controller finishes the job if this command dies half-way; background marks
-    the pods before the RC goes, and the controller's garbage collection covers the rest.
-    """
-    rc = store.require(kind, namespace, name)
-    deleted = f'{meta.singular(kind)} "{name}" deleted'
+def finish_owner_deletion(store: Store, deletion: Deletion, grace: int = -1) -> None:
+    """Drive an RC's, ReplicaSet's, DaemonSet's or Job's delete to its end here, waiting
+    until its pods are gone: the pods a background delete marked are stopped; a marked
+    owner (foreground, orphan) has its pods marked or orphaned, then goes. The controller
+    finishes the job if this command dies half-way."""
+    list(finish_pods(store, deletion.pods))
+    owner = deletion.marked
+    if owner is None:
+        return
     pod_grace = grace if grace >= 0 else None
-    if cascade == "background":
-        list(finish_pods(store, delete_owner_background(store, rc, pod_grace)))
-        return deleted
-    if mark_owner_deleting(store, rc, ORPHAN if cascade == "orphan" else FOREGROUND) is None:
-        raise NotFound(meta.plural(kind), name)
     while True:
-        advance_owner_deletion(store, rc, pod_grace)
-        if store.get_by_uid(meta.uid_of(rc)) is None:
-            return deleted
+        advance_owner_deletion(store, owner, pod_grace)
+        if store.get_by_uid(meta.uid_of(owner)) is None:
+            return
         # Finishing is idempotent: pods a controller is finishing too are simply waited for.
-        list(finish_pods(store, [p for p in owned_pods(store, rc)
+        list(finish_pods(store, [p for p in owned_pods(store, owner)
                                  if p["metadata"].get("deletionTimestamp")]))
 
 

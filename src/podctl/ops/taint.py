@@ -3,6 +3,7 @@ applied to the stored Node, with its result words (tainted, untainted, modified)
 
 from __future__ import annotations
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import NotFound, PodctlError
@@ -75,6 +76,6 @@ def taint_node(store: Store, name: str, specs: list[str], overwrite: bool) -> st
             spec.pop("taints", None)
         return new != old
 
-    if store.mutate("Node", "", name, change) is None:
+    if registry.mutate(store, "Node", "", name, change) is None:
         raise NotFound(meta.plural("Node"), name)
     return f"node/{name} {operation}"

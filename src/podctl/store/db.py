@@ -15,7 +15,7 @@ from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.errors import AlreadyExists, Conflict, Forbidden, NotFound
+from podctl.errors import AlreadyExists, Conflict, NotFound
 from podctl.home import podctl_home
 
 SCHEMA = """
@@ -60,6 +60,26 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 );
 """
+
+
+class Snapshot:
+    """The stored objects as a write transaction sees them (admission reads through it)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        ns = namespace if kind in meta.NAMESPACED else ""
+        row = self._db.execute("SELECT data FROM objects WHERE kind=? AND namespace=? AND "
+                               "name=?", (kind, ns, name)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list(self, kind: str) -> builtins.list[Obj]:
+        rows = self._db.execute("SELECT data FROM objects WHERE kind=?", (kind,)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+
+Admit = Callable[[Snapshot], None]
 
 
 class Store:
@@ -127,13 +147,12 @@ class Store:
         if self._on_write is not None:
             self._on_write()
 
-    def create(self, obj: Obj,
-               admit: Callable[[builtins.list[Obj]], None] | None = None) -> Obj:
+    def create(self, obj: Obj, admit: Admit | None = None) -> Obj:
         """Store a new object, filling uid, creationTimestamp and resourceVersion.
 
-        `admit` sees every stored object of the kind inside the write transaction and may
-        complete the object or raise: what it allocates (cluster IPs, node ports) cannot be
-        taken by a concurrent create."""
+        `admit` reads the store inside the write transaction and may complete the object or
+        raise: what it checks (the namespace is not being deleted) cannot change, and what
+        it allocates (cluster IPs, node ports) cannot be taken by a concurrent create."""
         kind = obj["kind"]
         md = obj.setdefault("metadata", {})
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
@@ -142,21 +161,10 @@ class Store:
         if kind in meta.NAMESPACED:
             md.setdefault("generation", 1)
         with self.transaction() as db:
-            if kind in meta.NAMESPACED:
-                namespace = self._get(db, "Namespace", "", ns)
-                if namespace is None:
-                    raise NotFound("namespaces", ns)
-                if namespace["metadata"].get("deletionTimestamp"):
-                    # Checked in the same transaction as the insert: a namespace being
-                    # deleted can never gain a pod after its content was listed.
-                    raise Forbidden(
-                        f'{meta.plural(kind)} "{md["name"]}" is forbidden: unable to create '
-                        f"new content in namespace {ns} because it is being terminated")
+            if admit is not None:
+                admit(Snapshot(db))
             if self._get(db, kind, ns, md["name"]) is not None:
                 raise AlreadyExists(meta.plural(kind), md["name"])
-            if admit is not None:
-                rows = db.execute("SELECT data FROM objects WHERE kind=?", (kind,)).fetchall()
-                admit([json.loads(r[0]) for r in rows])
             rv = self._next_rv(db)
             md["resourceVersion"] = str(rv)
             db.execute(
@@ -165,6 +173,11 @@ class Store:
             )
         self._changed()
         return obj
+
+    def check(self, admit: Admit) -> None:
+        """Run `admit` on the stored objects as a write would, writing nothing (a dry run)."""
+        with self._lock:
+            admit(Snapshot(self._db))
 
     def _get(self, db: sqlite3.Connection, kind: str, ns: str, name: str) -> Obj | None:
         row = db.execute(
@@ -213,10 +226,11 @@ class Store:
                           "AND COALESCE(json_extract(data, '$.spec.nodeName'), '') = ''")
         return [(r[0], r[1]) for r in rows]
 
-    def update(self, obj: Obj) -> Obj:
+    def update(self, obj: Obj, admit: Admit | None = None) -> Obj:
         """Replace a stored object, as a PUT does: the resourceVersion it carries must still
-        be the stored one (Conflict otherwise), so no writer undoes another's change."""
-        return self._write(obj, status_only=False)
+        be the stored one (Conflict otherwise), so no writer undoes another's change.
+        `admit` as for create, run once the version checked out."""
+        return self._write(obj, status_only=False, admit=admit)
 
     def update_status(self, obj: Obj) -> Obj:
         """Write only `status` (the /status subresource): spec and metadata stay as stored,
@@ -239,7 +253,7 @@ class Store:
             except Conflict:
                 continue
 
-    def _write(self, obj: Obj, status_only: bool) -> Obj:
+    def _write(self, obj: Obj, status_only: bool, admit: Admit | None = None) -> Obj:
         kind = obj["kind"]
         md = obj["metadata"]
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
@@ -250,6 +264,8 @@ class Store:
             read_rv = md.get("resourceVersion")
             if read_rv is not None and current["metadata"]["resourceVersion"] != read_rv:
                 raise Conflict(meta.plural(kind), md["name"])
+            if admit is not None:
+                admit(Snapshot(db))
             rv = self._next_rv(db)
             if status_only:
                 current["status"] = obj.get("status")

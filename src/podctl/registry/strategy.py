@@ -1,0 +1,107 @@
+"""What each kind's registry does to an object on its way to the store (upstream's
+strategies: PrepareForCreate, PrepareForUpdate, the status subresource), from the kind's
+traits in api.meta.RESOURCES. Pure: no store, no engine."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+from podctl.admission.serviceips import carry_over
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.errors import Precondition
+from podctl.manifest.update import merged
+
+# Fields the server sets: a client's values are dropped on create.
+SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                 "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink")
+# The status a new object starts with, where the API server gives it one at create.
+INITIAL_STATUS: dict[str, Obj] = {"Pod": {"phase": "Pending"},
+                                  "Namespace": {"phase": "Active"},
+                                  "Service": {"loadBalancer": {}}}
+
+
+def prepare_for_create(obj: Obj) -> Obj:
+    """A copy without what only the server sets: server-set metadata, and the status of a
+    kind that has a status subresource (its own writer fills it)."""
+    out = copy.deepcopy(obj)
+    md = out.get("metadata")
+    if isinstance(md, dict):
+        for key in SERVER_FIELDS:
+            md.pop(key, None)
+    if _traits(out).status:
+        out.pop("status", None)
+    return out
+
+
+def generate_name(obj: Obj, rng: random.Random | None = None) -> bool:
+    """Give a nameless object with generateName its name; whether it made one."""
+    md = obj.get("metadata")
+    if not isinstance(md, dict) or md.get("name"):
+        return False
+    base = md.get("generateName")
+    if not isinstance(base, str) or not base:
+        return False
+    rng = rng or random.Random()
+    suffix = "".join(rng.choice(meta.NAME_ALPHABET) for _ in range(5))
+    md["name"] = base[:meta.GENERATED_PREFIX_MAX] + suffix
+    return True
+
+
+def initial_status(obj: Obj) -> None:
+    """The status the kind starts with, where it has one."""
+    status = INITIAL_STATUS.get(str(obj.get("kind")))
+    if status is not None:
+        obj["status"] = copy.deepcopy(status)
+
+
+def prepare_for_update(current: Obj, desired: Obj) -> Obj:
+    """The stored object after a full update (PUT) to `desired`: labels, annotations,
+    finalizers and owner references as sent, the rest as the kind's rules allow (its
+    status and server-set metadata stay as stored)."""
+    md = desired["metadata"]
+    if md.get("uid") and md["uid"] != meta.uid_of(current):
+        raise Precondition(f"Precondition failed: UID in precondition: {md['uid']}, UID in "
+                           f"object meta: {meta.uid_of(current)}")
+    fields = _traits(current).updates
+    if fields is None:
+        out = merged(current, desired)
+    else:
+        out = copy.deepcopy(current)
+        for key in ("labels", "annotations"):
+            if md.get(key):
+                out["metadata"][key] = dict(md[key])
+            else:
+                out["metadata"].pop(key, None)
+        for key in fields:
+            out[key] = copy.deepcopy(desired.get(key) or ({} if key == "spec" else []))
+    if current["kind"] == "Service":
+        carry_over(current, out)
+    for key in ("finalizers", "ownerReferences"):
+        if md.get(key):
+            out["metadata"][key] = copy.deepcopy(md[key])
+        else:
+            out["metadata"].pop(key, None)
+    # The update's precondition: the version the writer read (none: unconditional).
+    out["metadata"]["resourceVersion"] = md.get("resourceVersion") or \
+        current["metadata"]["resourceVersion"]
+    return out
+
+
+def prepare_for_status(current: Obj, desired: Obj) -> Obj:
+    """The stored object with the desired status (the /status subresource): nothing else
+    of `desired` is taken."""
+    out = copy.deepcopy(current)
+    out["status"] = copy.deepcopy(desired.get("status"))
+    rv = (desired.get("metadata") or {}).get("resourceVersion")
+    out["metadata"]["resourceVersion"] = rv or current["metadata"]["resourceVersion"]
+    return out
+
+
+def _traits(obj: Obj) -> meta.Resource:
+    kind = str(obj.get("kind"))
+    return meta.RESOURCES.get(kind, _UNKNOWN)
+
+
+_UNKNOWN = meta.Resource("", "", (), "", True)
