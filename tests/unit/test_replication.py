@@ -6,8 +6,8 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+from podctl.api import meta
 from podctl.controllers.replication import (
-    NAME_ALPHABET,
     concerns,
     deletion_rank,
     generate_name,
@@ -100,7 +100,7 @@ def test_deletion_rank_prefers_unscheduled() -> None:
 def test_generated_names_use_kubernetes_alphabet() -> None:
     name = generate_name("kubia", set(), random.Random(1))
     assert name.startswith("kubia-") and len(name) == 11
-    assert set(name[6:]) <= set(NAME_ALPHABET)
+    assert set(name[6:]) <= set(meta.NAME_ALPHABET)
     long = generate_name("x" * 70, set())  # generateName "xxx...-" is cut to 58 characters
     assert long.startswith("x" * 58) and len(long) == 63
 

@@ -1,4 +1,5 @@
-"""Service allocation: cluster IPs from the home's /24, node ports, the `kubernetes` Service.
+"""Service allocation (the ServiceIPAllocator admission plugin, through the registry):
+cluster IPs from the home's /24, node ports, the `kubernetes` Service.
 
 The range is reserved by a fake here (the real one is a Docker network: see the
 integration tests); everything else runs against a real store."""
@@ -14,7 +15,10 @@ from typing import Any
 
 import pytest
 
-from podctl.controllers import services
+from podctl import registry
+from podctl.admission import Chain
+from podctl.admission import serviceips as services
+from podctl.admission.lifecycle import NamespaceLifecycle
 from podctl.errors import Invalid
 from podctl.manifest import check_document
 from podctl.manifest.load import parse_text
@@ -46,8 +50,15 @@ def service(name: str, extra: str = "", port_lines: str = "  - port: 80\n") -> d
     return checked.obj
 
 
-def create(store: Store, obj: dict[str, Any]) -> dict[str, Any]:
-    return services.create_service(store, obj, reserve, always_free)
+def chain(store: Store, port_free: services.PortFree = always_free) -> Chain:
+    allocator = services.ServiceIPAllocator(lambda: services.service_network(store, reserve),
+                                            port_free)
+    return Chain([NamespaceLifecycle(), allocator])
+
+
+def create(store: Store, obj: dict[str, Any],
+           port_free: services.PortFree = always_free) -> dict[str, Any]:
+    return registry.create(store, obj, chain=chain(store, port_free))
 
 
 def test_the_kubernetes_service_takes_the_first_address(store: Store) -> None:
@@ -128,9 +139,8 @@ def test_a_node_port_held_on_the_host_is_refused(store: Store) -> None:
         assert not services.host_port_free(port, "TCP")
     taken = {30100}
     with pytest.raises(Invalid, match="provided port is already allocated"):
-        services.create_service(
-            store, service("b", "  type: NodePort\n", "  - port: 80\n    nodePort: 30100\n"),
-            reserve, lambda port, protocol: port not in taken)
+        create(store, service("b", "  type: NodePort\n", "  - port: 80\n    nodePort: 30100\n"),
+               lambda port, protocol: port not in taken)
 
 
 def test_random_node_ports_skip_ports_held_on_the_host() -> None:
@@ -164,7 +174,9 @@ def test_homes_start_their_search_at_different_blocks() -> None:
 
 
 def update(store: Store, existing: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
-    return services.update_service(store, existing, desired, reserve, always_free)
+    assert (desired["kind"], desired["metadata"]["name"]) == ("Service", existing["metadata"][
+        "name"])
+    return registry.update(store, desired, chain=chain(store))
 
 
 def test_an_update_keeps_the_cluster_ip_it_leaves_out(store: Store) -> None:

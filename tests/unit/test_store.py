@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from podctl.errors import AlreadyExists, Conflict, Forbidden, NotFound
+from podctl.errors import AlreadyExists, Conflict
 from podctl.store import open_store
 from podctl.store.db import Store
 
@@ -40,11 +40,6 @@ def test_create_twice_is_already_exists(store: Store) -> None:
     store.create(pod("a"))
     with pytest.raises(AlreadyExists, match='pods "a" already exists'):
         store.create(pod("a"))
-
-
-def test_create_in_missing_namespace_is_not_found(store: Store) -> None:
-    with pytest.raises(NotFound, match='namespaces "nope" not found'):
-        store.create(pod("a", "nope"))
 
 
 def test_list_is_per_namespace_and_sorted(store: Store) -> None:
@@ -109,15 +104,6 @@ def test_mutate_loses_no_write_under_racing_writers(tmp_path: Path) -> None:
         thread.join()
     assert open_store(tmp_path).require("Pod", "default", "counter")["metadata"]["labels"] == {
         "n": "600"}
-
-
-def test_no_new_content_in_a_terminating_namespace(store: Store) -> None:
-    ns = store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}})
-    ns["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    store.update(ns)
-    with pytest.raises(Forbidden, match='pods "a" is forbidden: unable to create new content '
-                       "in namespace gone because it is being terminated"):
-        store.create(pod("a", "gone"))
 
 
 def test_events_repeat_counts_and_outlive_the_object(store: Store) -> None:

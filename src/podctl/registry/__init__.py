@@ -179,4 +179,5 @@ def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
 
 
 def _namespace(obj: Obj) -> str:
-    return meta.namespace_of(obj) if obj.get("kind") in meta.NAMESPACED else ""
+    """The object's namespace (`default` when it names none), "" for cluster-scoped kinds."""
+    return (meta.namespace_of(obj) or "default") if obj.get("kind") in meta.NAMESPACED else ""

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from podctl.apiserver.status import ApiError
-from podctl.apiserver.writes import delete_options, scale_of, validated
+from podctl import registry
+from podctl.apiserver.status import ApiError, from_error
+from podctl.apiserver.writes import decoded_body, delete_options, scale_of
+from podctl.errors import Invalid
 
 
 def test_validation_failures_are_invalid_with_one_cause_per_field() -> None:
     body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"containers": [{"name": "c"}]}}
-    with pytest.raises(ApiError) as caught:
-        validated("Pod", "default", body)
-    status = caught.value.status()
+    with pytest.raises(Invalid) as caught:
+        registry.validated(body, "default")
+    status = from_error(caught.value).status()
     assert (status["code"], status["reason"]) == (422, "Invalid")
     assert status["details"]["causes"] == [{"reason": "FieldValueInvalid",
                                             "message": "Required value",
@@ -23,7 +25,7 @@ def test_validation_failures_are_invalid_with_one_cause_per_field() -> None:
 def test_unknown_fields_are_strict_decoding_errors() -> None:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "bogus": 1}
     with pytest.raises(ApiError) as caught:
-        validated("ConfigMap", "default", body)
+        decoded_body("ConfigMap", "default", body)
     assert caught.value.reason == "BadRequest"
     assert caught.value.message == ('ConfigMap in version "v1" cannot be handled as a '
                                     'ConfigMap: strict decoding error: unknown field "bogus"')
@@ -33,8 +35,8 @@ def test_the_body_namespace_must_be_the_paths() -> None:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c",
                                                                    "namespace": "other"}}
     with pytest.raises(ApiError, match="does not match the namespace sent on the request"):
-        validated("ConfigMap", "default", body)
-    defaulted = validated("ConfigMap", "default", {"metadata": {"name": "c"}})
+        decoded_body("ConfigMap", "default", body)
+    defaulted = decoded_body("ConfigMap", "default", {"metadata": {"name": "c"}})
     assert defaulted["metadata"]["namespace"] == "default"
     assert (defaulted["apiVersion"], defaulted["kind"]) == ("v1", "ConfigMap")
 
