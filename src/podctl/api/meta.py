@@ -45,6 +45,8 @@ class Resource:
     updates: tuple[str, ...] | None = None
     # Who writes it when users may not (they cannot create or update it through the API).
     written_by: str | None = None
+    # Users may delete it even so (its writer makes it again when it is needed).
+    user_deletes: bool = True
     # Checked and defaulted by podctl's schema and rules (the registry validates it).
     validated: bool = True
 
@@ -65,7 +67,7 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("nodes", "node", ("no",), "Node", False, status=True, updates=("spec",),
              validated=False),
     Resource("events", "event", ("ev",), "Event", True, written_by="podctl records events "
-             "itself", validated=False),
+             "itself", user_deletes=False, validated=False),
     Resource("services", "service", ("svc",), "Service", True, categories=("all",),
              status=True, updates=("spec",)),
     Resource("endpoints", "endpoints", ("ep",), "Endpoints", True, updates=("subsets",),

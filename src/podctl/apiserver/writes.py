@@ -371,7 +371,7 @@ def _delete_errors(source: dict[str, Any]) -> list[tuple[str, str]]:
 def delete(store: Store, kind: str, namespace: str, name: str, opts: DeleteOptions) -> Obj:
     """DELETE through podctl's one delete (controllers.deletion.delete_object): the marked
     object, or a Success Status when it is gone."""
-    if meta.RESOURCES[kind].written_by and "delete" not in meta.RESOURCES[kind].verbs:
+    if not meta.RESOURCES[kind].user_deletes:
         _refuse_read_only(kind)
     current = _stored(store, kind, namespace, name)
     group = meta.api_version(kind).rpartition("/")[0]
