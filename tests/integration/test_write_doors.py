@@ -286,11 +286,25 @@ def _compare_written(podctl: Podctl, api: ApiController, key: str, text: str) ->
         found = stored(podctl, kind, f"door-{door}", name.replace("DOOR", door))
         if len(found) != 1:
             return [f"{key}: the {door} door stored {len(found)} objects"]
+        kept = _client_values_kept(found[0], md)
+        if kept:
+            return [f"{key}: the {door} door kept the client's {', '.join(kept)}"]
         results[door] = [normalized(found[0], door)]
     first, *others = list(results.items())
     return [f"{key}: {first[0]} and {door} differ\n  {json.dumps(first[1][0], sort_keys=True)}"
             f"\n  {json.dumps(objs[0], sort_keys=True)}"
             for door, objs in others if objs != first[1]]
+
+
+def _client_values_kept(obj: dict[str, Any], sent: dict[str, Any]) -> list[str]:
+    """Server-set fields the client sent that were stored as sent (none may be)."""
+    md = obj["metadata"]
+    kept = [key for key in ("uid", "creationTimestamp") if key in sent and md[key] == sent[key]]
+    if "generation" in sent and md.get("generation") == sent["generation"]:
+        kept.append("generation")
+    if obj["kind"] == "Namespace" and obj.get("status") != {"phase": "Active"}:
+        kept.append(f"status {obj.get('status')}")
+    return kept
 
 
 def _compare_refused(podctl: Podctl, api: ApiController, key: str, text: str) -> list[str]:

@@ -100,7 +100,9 @@ def apply_object(store: Store, obj: Obj, written: Obj, source: str, docker: Dock
     from podctl.ops.create import create_object
 
     if not meta.name_of(obj):
-        raise PodctlError(f"from {source}: cannot use generate name with apply")
+        # kubectl names the object by what it has: its generateName
+        raise PodctlError(f"from {obj['metadata'].get('generateName')}: cannot use generate "
+                          "name with apply")
     desired = with_last_applied(written, written)
     ns = meta.namespace_of(obj) if obj["kind"] in meta.NAMESPACED else ""
     existing = store.get(obj["kind"], ns, meta.name_of(obj))

@@ -16,6 +16,7 @@ Forbidden, Conflict), each kubectl's line; the API turns them into Status bodies
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 
 from podctl.admission import CREATE, UPDATE, Attributes, Chain, chain_for
@@ -102,12 +103,14 @@ def validated(obj: Obj, namespace: str | None, validation: str = STRICT) -> Obj:
     return checked.obj
 
 
+# A field path: names and dots, subscripts holding anything (`data[bad key]`).
+_FIELD = re.compile(r"((?:[\w.-]|\[[^\]]*\])+): (.*)", re.DOTALL)
+
+
 def field_cause(message: str) -> tuple[str, str]:
     """`spec.x: Required value` -> (field, rest), as a Status cause holds them."""
-    field, sep, rest = message.partition(": ")
-    if sep and field and " " not in field:
-        return field, rest
-    return "", message
+    found = _FIELD.fullmatch(message)
+    return (found.group(1), found.group(2)) if found else ("", message)
 
 
 def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: bool = False,
