@@ -18,7 +18,9 @@ from podctl.store import Store, open_store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    # apply's follow-ups look for this home's controller: never another home's
+    monkeypatch.setenv("PODCTL_HOME", str(tmp_path))
     return open_store(tmp_path)
 
 
@@ -258,3 +260,60 @@ def test_delete_preconditions_admission_and_dry_run(store: Store) -> None:
         delete_object(store, "Namespace", "", "default")
     with pytest.raises(NotFound, match='pods "gone" not found'):
         delete_object(store, "Pod", "default", "gone")
+
+
+# -- apply's update, through the registry -------------------------------------------------
+
+
+def no_follow_ups() -> Any:
+    """apply's in-process follow-ups (a reconcile when no controller runs) are not the
+    registry's: they start containers, so here they are only counted."""
+    from podctl.ops.deferred import DockerWork
+
+    class Counted(DockerWork):
+        skipped = 0
+
+        def run(self, work: Any, waits: str = "") -> None:
+            Counted.skipped += 1
+
+    return Counted()
+
+
+def test_apply_updates_through_the_registry(store: Store) -> None:
+    from podctl.ops.apply import update_object, with_last_applied
+
+    written = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "manual"},
+               "subsets": [{"addresses": [{"ip": "10.1.2.3"}], "ports": [{"port": 80}]}]}
+    created = registry.create(store, with_last_applied(written, written))
+    assert not update_object(store, created, with_last_applied(written, written), no_follow_ups())
+    assert store.require("Endpoints", "default", "manual") == created
+    moved = copy.deepcopy(written)
+    moved["subsets"][0]["addresses"] = [{"ip": "10.1.2.4"}]
+    assert update_object(store, created, with_last_applied(moved, moved), no_follow_ups())
+    assert store.require("Endpoints", "default", "manual")["subsets"] == [
+        {"addresses": [{"ip": "10.1.2.4"}], "ports": [{"port": 80, "protocol": "TCP"}]}]
+
+
+def test_apply_keeps_a_paused_rollout_and_owner_references(store: Store) -> None:
+    from podctl.ops.apply import update_object, with_last_applied
+
+    written = owner("Deployment") | {"metadata": {"name": "d"}}
+    created = registry.create(store, with_last_applied(written, written))
+
+    def pause(deployment: dict[str, Any]) -> bool:
+        deployment["spec"]["paused"] = True
+        deployment["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "X",
+                                                      "name": "x", "uid": "u"}]
+        return True
+
+    paused = registry.mutate(store, "Deployment", "default", "d", pause)
+    assert paused is not None and paused["metadata"]["generation"] == 2
+    changed = copy.deepcopy(written)
+    changed["spec"]["replicas"] = 3
+    assert update_object(store, created, with_last_applied(changed, changed), no_follow_ups())
+    applied = store.require("Deployment", "default", "d")
+    assert applied["spec"]["paused"] is True and applied["spec"]["replicas"] == 3
+    assert applied["metadata"]["ownerReferences"][0]["name"] == "x"
+    resumed = registry.mutate(store, "Deployment", "default", "d",
+                              lambda d: d["spec"].pop("paused") is True)
+    assert resumed is not None and "paused" not in resumed["spec"]
