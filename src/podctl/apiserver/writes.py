@@ -1,6 +1,7 @@
-"""The writing verbs: POST (validated and defaulted as `podctl create` does), PUT (the
-update rules `podctl apply` follows, a stale resourceVersion is a Conflict), PATCH, DELETE
-with podctl's deletion model, and the scale and status subresources. No HTTP here."""
+"""The writing verbs: the body decoded as the API server's decoder reads it, then the one
+write path every door shares — podctl.registry for POST, PUT, PATCH (once the patch is
+applied) and the status subresource, controllers.deletion.delete_object for DELETE — and
+the scale subresource. No HTTP here."""
 
 from __future__ import annotations
 
