@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import Conflict, NotFound
@@ -60,7 +61,7 @@ def write_status(store: Store, obj: Obj, status: Obj) -> bool:
         return True
     obj["status"] = status
     try:
-        store.update_status(obj)
+        registry.update_status(store, obj)
     except Conflict:
         return False
     except NotFound:
