@@ -35,28 +35,31 @@ def create(store: Store, obj: Obj, namespace: str | None = None, *,
            validation: str = STRICT, dry_run: bool = False, chain: Chain | None = None,
            context: str = "") -> Obj:
     """Store a new object (namespace: where one without its own goes, else `default`);
-    the stored object. `context` prefixes NotFound and AlreadyExists as kubectl's
-    `error when creating "FILE": `."""
+    the stored object. `context` prefixes the server's errors as kubectl does for a file's
+    object (`error when creating "FILE": `)."""
     prepared = strategy.prepare_for_create(obj)
     generated = strategy.generate_name(prepared)
     for _ in range(GENERATE_ATTEMPTS):
         try:
             return _create(store, prepared, namespace, validation, dry_run, chain)
         except AlreadyExists as exc:
-            if not generated:
+            if generated:
+                prepared["metadata"].pop("name")
+                strategy.generate_name(prepared)
+                continue
+            if context:
                 raise in_context(exc, context) from exc
-            prepared["metadata"].pop("name")
-            strategy.generate_name(prepared)
+            raise
         except ServerError as exc:
-            raise in_context(exc, context) from exc
+            if context:
+                raise in_context(exc, context) from exc
+            raise
     raise AlreadyExists(meta.plural(str(obj["kind"])), meta.name_of(prepared), context)
 
 
 def in_context(exc: ServerError, context: str) -> ServerError:
     """The server's error as kubectl prints it for one file's object: `error when creating
     "FILE": <message>`."""
-    if not context:
-        return exc
     if isinstance(exc, NotFound | AlreadyExists):
         return type(exc)(exc.resource, exc.name, context)
     out = ServerError(context + str(exc))
