@@ -283,6 +283,9 @@ def _compare_written(podctl: Podctl, api: ApiController, key: str, text: str) ->
         if result.code != 0:
             return [f"{key}: the {door} door refused it\n{result}"]
         name = md.get("name") or md["generateName"]
+        said = re.fullmatch(r"(\S+)/(\S+) created\n", result.out)
+        if said is None or not said.group(2).startswith(name.replace("DOOR", door)):
+            return [f"{key}: the {door} door said {result.out!r}"]
         found = stored(podctl, kind, f"door-{door}", name.replace("DOOR", door))
         if len(found) != 1:
             return [f"{key}: the {door} door stored {len(found)} objects"]

@@ -84,7 +84,7 @@ def _invalid_status(exc: Invalid, group: str) -> ApiError:
     if found is None:
         return ApiError("BadRequest", str(exc))
     kind, name, rest = found.groups()
-    lines = rest[1:].split("\n* ") if rest.startswith("\n* ") else [rest]
+    lines = rest[3:].split("\n* ") if rest.startswith("\n* ") else [rest]
     return invalid(kind, name, [field_cause(line) for line in lines], group)
 
 

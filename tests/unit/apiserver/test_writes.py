@@ -90,3 +90,18 @@ def test_scale_of_a_deployment_and_an_rc() -> None:
     rc = {"kind": "ReplicationController", "metadata": {"name": "rc"},
           "spec": {"replicas": 1, "selector": {"app": "x"}}}
     assert scale_of(rc)["status"] == {"replicas": 0, "selector": "app=x"}
+
+
+def test_podctls_invalid_messages_become_invalid_statuses_with_causes() -> None:
+    one = Invalid('The Pod "p" is invalid: spec: Forbidden: pod updates may not change '
+                  "fields other than x")
+    status = from_error(one).status()
+    assert (status["code"], status["message"]) == (422, 'Pod "p" is invalid: spec: Forbidden: '
+                                                   "pod updates may not change fields other "
+                                                   "than x")
+    assert status["details"]["causes"][0]["field"] == "spec"
+    many = Invalid('The ConfigMap "c" is invalid: \n* data[bad key]: Invalid value: "bad key"'
+                   ': no\n* metadata.name: Required value')
+    causes = from_error(many).status()["details"]["causes"]
+    assert [(c["field"], c["message"]) for c in causes] == [
+        ("data[bad key]", 'Invalid value: "bad key": no'), ("metadata.name", "Required value")]
