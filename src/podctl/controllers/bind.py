@@ -35,16 +35,34 @@ def store_and_bind(store: Store, pod: Obj, namespace: str | None = None, *,
 
 
 def bind_created(store: Store, pod: Obj) -> Obj:
-    """A stored pod bound to the node when it fits (one naming its node already is): the
-    stored pod, fresh. DockerUnavailable while the node cannot register."""
+    """A pod just stored, bound to the node when it fits (one naming its node already
+    is): the stored pod, fresh. DockerUnavailable while the node cannot register."""
     if pod["spec"].get("nodeName"):
         return pod
-    bind_pending(store, pod)
-    return store.get("Pod", meta.namespace_of(pod), meta.name_of(pod)) or pod
+    bound, node, reason = _try_bind(store, pod)
+    if bound is None:  # gone, or bound meanwhile by a controller's scheduler
+        return store.get("Pod", meta.namespace_of(pod), meta.name_of(pod)) or pod
+    if reason is None:
+        # A new pod has no kubelet memory to clear: only the event, without the pod's
+        # lock, which its worker may already hold for its whole first start.
+        _scheduled(store, bound, node)
+    else:
+        _record(store, bound, node, reason)
+    return bound
 
 
 def bind_pending(store: Store, pod: Obj) -> bool:
     """Retry scheduling a stored pod without a node (labels changed, ports freed)."""
+    bound, node, reason = _try_bind(store, pod)
+    if bound is None:
+        return False
+    _record(store, bound, node, reason)
+    return reason is None
+
+
+def _try_bind(store: Store, pod: Obj) -> tuple[Obj | None, Obj, str | None]:
+    """The pod as stored after one try to bind it, the node, and why it does not fit (None:
+    bound); no pod when it is gone or someone else bound it meanwhile."""
     node = ensure_node(store)
     reason: str | None = None
     tried = False
@@ -62,10 +80,9 @@ def bind_pending(store: Store, pod: Obj) -> bool:
     with file_lock("scheduler"):
         bound = store.mutate("Pod", meta.namespace_of(pod), meta.name_of(pod), bind,
                              meta.uid_of(pod))
-        if bound is None or not tried:
-            return False
-    _record(store, bound, node, reason)
-    return reason is None
+    if bound is None or not tried:
+        return None, node, None
+    return bound, node, reason
 
 
 def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:

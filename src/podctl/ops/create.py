@@ -26,9 +26,7 @@ from podctl.store import Store
 # in parallel several times faster than one after another; more only queue in the engine.
 START_WORKERS = 8
 STRICT = registry.STRICT
-# Kinds whose writes change what Endpoints hold: pods, what makes pods, Services.
-ENDPOINTS_KINDS = ("Pod", "Service", *(k for k, r in meta.RESOURCES.items()
-                                       if r.scalable))
+ENDPOINTS_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Service")
 
 
 def create_object(store: Store, obj: Obj, docker: DockerWork, source: str | None = None,
