@@ -42,12 +42,7 @@ def bind_created(store: Store, pod: Obj) -> Obj:
     bound, node, reason = _try_bind(store, pod)
     if bound is None:  # gone, or bound meanwhile by a controller's scheduler
         return store.get("Pod", meta.namespace_of(pod), meta.name_of(pod)) or pod
-    if reason is None:
-        # A new pod has no kubelet memory to clear: only the event, without the pod's
-        # lock, which its worker may already hold for its whole first start.
-        _scheduled(store, bound, node)
-    else:
-        _record(store, bound, node, reason)
+    _record(store, bound, node, reason)
     return bound
 
 
@@ -88,6 +83,11 @@ def _try_bind(store: Store, pod: Obj) -> tuple[Obj | None, Obj, str | None]:
 def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:
     """The scheduler's event, and the message the PodScheduled condition shows."""
     uid = meta.uid_of(pod)
+    if reason is None and "scheduling" not in store.pod_state(uid):
+        # Nothing to clear (a pod bound at its first try): not under the pod's lock, which
+        # its worker may already hold for its whole first start.
+        _scheduled(store, pod, node)
+        return
     # The pod's lock: sync_pod reads and writes the same kubelet memory under it.
     with file_lock(f"pod-{uid}"):
         state = store.pod_state(uid)
