@@ -41,8 +41,10 @@ from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import REPLICATED_KINDS
 from podctl.controllers.services import SYSTEM_NAMESPACE
 from podctl.controllers.slowstart import OwnerControl
+from podctl.errors import DockerUnavailable
 from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
+from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import sync_pod
 from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
@@ -93,6 +95,12 @@ class Controller:
         self.uids: dict[tuple[str, str], str] = {}
         self._events_stream: Any = None
         self._resync_now = threading.Event()
+        self._relist_now = threading.Event()  # the engine may have gone: see whether it has
+        self._registered = False  # the node and the `kubernetes` Service are in the store
+        # (namespace, pod) -> the resourceVersion of the kubelet's own last status write:
+        # that change needs no sync of the pod (it came from one), only its watchers'.
+        self._own_status: dict[tuple[str, str], int] = {}
+        self._own_lock = threading.Lock()
         # (namespace, pod name) -> its containers' (id, state) at the last relist.
         self._containers: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
         # Containers a failed probe wants killed, done by that pod's own worker.
@@ -106,6 +114,7 @@ class Controller:
 
     def run(self, stop: threading.Event) -> None:
         self.owners.stop = stop
+        self._register()
         loops: list[tuple[str, Callable[[threading.Event], None]]] = [
             ("store", self._watch_store), ("docker", self._watch_docker),
             ("prober", self.prober.run), ("dispatch", self._dispatch)]
@@ -150,6 +159,22 @@ class Controller:
         finally:
             self._plane_lock.release()
 
+    def _register(self) -> None:
+        """What exists from a cluster's start: the node (the kubelet registers it) and the
+        `kubernetes` Service (the API server's), made here and never by a read. With the
+        engine down, the next successful relist makes them."""
+        from podctl.controllers.services import ensure_kubernetes_service
+        from podctl.kubelet.node import ensure_node
+
+        try:
+            ensure_node(self.store)
+            ensure_kubernetes_service(self.store, self._reserve)
+        except DockerUnavailable as exc:
+            log.warning("the Docker engine does not answer (%s); the node registers once "
+                        "it does", exc.detail)
+            return
+        self._registered = True
+
     # -- event sources -------------------------------------------------------------------
 
     def _watch_store(self, stop: threading.Event) -> None:
@@ -166,8 +191,10 @@ class Controller:
                 if self._resync_now.is_set():
                     self._resync_now.clear()
                     everything = True
+                relist_now = self._relist_now.is_set()
+                self._relist_now.clear()
                 relisted: set[tuple[str, str]] | None = None
-                if resync or everything:
+                if resync or everything or relist_now:
                     next_resync = time.monotonic() + self.resync_seconds
                     relisted = self._relist()
                     everything = everything or relisted is None
@@ -184,7 +211,8 @@ class Controller:
                 if deleted or resync:
                     self.queue.add(LOCKS)
                 for key in changed:
-                    self.queue.add(key)
+                    if not self._own_write(key, current.get(key)):
+                        self.queue.add(key)
                 for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
                     self._wake_namespace(namespace, current)
                 if any(kind in ("Node", "Pod") for kind, _, _ in changed):
@@ -205,7 +233,13 @@ class Controller:
         except Exception as exc:
             log.warning("relist failed (%s); resyncing every pod", exc)
             self._containers = {}
+            if isinstance(exc, DockerUnavailable):
+                # The pods' state cannot be obtained: started ones are Unknown until the
+                # engine answers again (its return resyncs every pod).
+                mark_unknown(self.store, self.store.list("Pod"))
             return None
+        if not self._registered:
+            self._register()
         seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
         for record in records:
             pod = (record.labels.get(naming.POD_NAMESPACE, ""),
@@ -221,12 +255,14 @@ class Controller:
         """Docker's event stream: a container of a pod started, died or vanished."""
         connected_before = False
         while not stop.is_set():
+            up = False
             try:
                 stream = docker_api().events(
                     decode=True,
                     filters={"type": "container", "label": naming.home_selector()},
                 )
                 self._events_stream = stream
+                up = True
                 if connected_before:
                     # Whatever happened while the stream was down came with no event.
                     log.info("docker event stream reconnected; resyncing everything")
@@ -244,6 +280,8 @@ class Controller:
                 if stop.is_set():
                     return
                 log.warning("docker event stream broke (%s); reconnecting", exc)
+            if up and not stop.is_set():
+                self._relist_now.set()  # the stream ended: is the engine gone?
             if not stop.is_set():
                 connected_before = True
                 stop.wait(1.0)
@@ -380,11 +418,9 @@ class Controller:
         log.debug("synced pod %s/%s: %s", namespace, name, result)
         if result.retry_in is not None:
             self.queue.add(("Pod", namespace, name), delay=result.retry_in)
-        records = result.records
-        if records is None:  # the sync changed containers: see them as they are now
-            records = inventory.list_containers(meta.uid_of(pod))
-            inventory.inspect(r for r in records if r.running and not r.is_sandbox)
-        self.prober.update_pod(pod, records)
+        self._wrote_status(namespace, name, result.status_version)
+        if result.records is not None:
+            self.prober.update_pod(pod, result.records)
         owner = meta.controller_of(pod)
         if owner is not None and owner.get("kind") == "Job":
             # The kubelet's pass may have just finished the pod: a phase its Job counts.
@@ -475,7 +511,28 @@ class Controller:
         self.queue.add(("Namespace", "", namespace))
 
     def _pod_status_changed(self, pod: Obj) -> None:
-        self._wake_namespace(meta.namespace_of(pod))
+        """A probe's verdict changed: the status manager writes the pod's readiness (its
+        watchers, woken by the write, see it)."""
+        stored, wrote = set_readiness(self.store, pod)
+        if wrote and stored is not None:
+            self._wrote_status(meta.namespace_of(pod), meta.name_of(pod),
+                               str(stored["metadata"]["resourceVersion"]))
+
+    def _wrote_status(self, namespace: str, name: str, version: str | None) -> None:
+        if version is not None:
+            with self._own_lock:
+                self._own_status[(namespace, name)] = int(version)
+
+    def _own_write(self, key: tuple[str, str, str], version: int | None) -> bool:
+        """Whether the store watcher's change of `key` is the kubelet's own status write."""
+        kind, namespace, name = key
+        if kind != "Pod" or version is None:
+            return False
+        with self._own_lock:
+            own = self._own_status.get((namespace, name))
+            if own is not None and version >= own:
+                del self._own_status[(namespace, name)]
+            return own == version
 
     def _kill_for_probe(self, pod: Obj, container: str, container_id: str, grace: int) -> None:
         """Hand the kill to the pod's own worker: a long grace period holds up no probe."""

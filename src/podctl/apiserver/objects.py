@@ -7,7 +7,6 @@ import base64
 import json
 import posixpath
 import string
-from contextlib import suppress
 from dataclasses import dataclass
 
 from podctl.api import meta
@@ -17,26 +16,13 @@ from podctl.apiserver import fields
 from podctl.apiserver.bodies import BodyError, decode_json
 from podctl.apiserver.params import EXACT, ListOptions, parse_resource_version
 from podctl.apiserver.status import ApiError
-from podctl.controllers.services import ensure_kubernetes_service
-from podctl.errors import DockerUnavailable
-from podctl.home import home_id
-from podctl.kubelet.node import ensure_node, nodes_with_status
-from podctl.kubelet.observed import pods_with_status
-from podctl.kubelet.status import compute_status
-from podctl.runtime.servicenet import reserve_service_range
+from podctl.kubelet.node import nodes_with_status
 from podctl.store import Store
 
 
-def served(store: Store, kind: str, objs: list[Obj], detailed: bool = False) -> list[Obj]:
-    """Objects as the API shows them: pods and nodes with their live status (`detailed`:
-    start times of running containers too, one inspect each)."""
-    if kind == "Pod":
-        try:
-            return pods_with_status(store, objs, detailed=detailed)
-        except DockerUnavailable:
-            states = store.pod_states()
-            return [{**p, "status": compute_status(p, [], states.get(meta.uid_of(p), {}), None)}
-                    for p in objs]
+def served(store: Store, kind: str, objs: list[Obj]) -> list[Obj]:
+    """Objects as the API shows them: as stored (a pod's status is the kubelet's write),
+    nodes with the engine's facts."""
     if kind == "Node":
         return nodes_with_status(store, objs)
     return objs
@@ -45,19 +31,7 @@ def served(store: Store, kind: str, objs: list[Obj], detailed: bool = False) -> 
 def stored_list(store: Store, kind: str, namespace: str | None) -> list[Obj]:
     if kind == "Event":
         return store.list_events(namespace)
-    ensure_builtin(store, kind, namespace)
     return store.list(kind, namespace)
-
-
-def ensure_builtin(store: Store, kind: str, namespace: str | None) -> None:
-    """What exists in every cluster from the start, made on first sight as `podctl get`
-    does: the node (the Docker engine) and the `kubernetes` Service."""
-    with suppress(DockerUnavailable):
-        if kind == "Node":
-            ensure_node(store)
-        elif kind == "Service" and namespace in (None, "default"):
-            ensure_kubernetes_service(store, lambda: reserve_service_range(
-                home_id(store.path.parent)))
 
 
 def get_object(store: Store, kind: str, namespace: str, name: str) -> Obj:
@@ -67,11 +41,10 @@ def get_object(store: Store, kind: str, namespace: str, name: str) -> Obj:
             raise ApiError("NotFound", f'events "{name}" not found',
                            {"name": name, "kind": "events"})
         return found[0]
-    ensure_builtin(store, kind, namespace)
     obj = store.get(kind, namespace, name)
     if obj is None:
         raise not_found(kind, name)
-    return served(store, kind, [obj], detailed=True)[0]
+    return served(store, kind, [obj])[0]
 
 
 def not_found(kind: str, name: str) -> ApiError:
@@ -121,10 +94,6 @@ def list_objects(store: Store, kind: str, namespace: str | None, query: ListOpti
     pool = stored_list(store, kind, namespace)
     if after is not None:
         pool = [o for o in pool if (meta.namespace_of(o), meta.name_of(o)) > after]
-    # Status fields (status.phase) need the live status before selecting.
-    status_fields = any(r.field.startswith("status.") for r in field_reqs)
-    if status_fields:
-        pool = served(store, kind, pool)
     pool = [o for o in pool if selected(o, labels, field_reqs)]
     token, remaining = "", None
     if query.limit > 0 and len(pool) > query.limit:
@@ -132,8 +101,7 @@ def list_objects(store: Store, kind: str, namespace: str | None, query: ListOpti
         pool = pool[:query.limit]
         last = pool[-1]
         token = encode_continue(meta.namespace_of(last), meta.name_of(last), revision)
-    items = pool if status_fields else served(store, kind, pool)
-    return Page(items, str(revision), token, remaining)
+    return Page(served(store, kind, pool), str(revision), token, remaining)
 
 
 def start_after(query: ListOptions, revision: int, oldest: int) -> tuple[str, str] | None:

@@ -1,8 +1,7 @@
 """Watch: store changes as ADDED/MODIFIED/DELETED events. One hub per server scans the store
 when a write is announced (our own writes, the controller's and every podctl command's, see
-podctl.notify) and fans the changes out to each watcher; pods' live status (computed from
-Docker, not stored) is re-read when Docker reports a container event, and on a short tick
-(readiness probes) while someone watches pods."""
+podctl.notify) and fans the changes out to each watcher. A pod's status is stored (the
+kubelet writes it), so each of its changes is a write with its own resourceVersion."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from podctl.api import meta
 from podctl.api.meta import Obj
@@ -38,11 +37,10 @@ log = logging.getLogger("podctl.apiserver")
 
 # Kinds kept in the store's objects table (events live in their own table).
 STORED_KINDS = tuple(kind for kind in meta.RESOURCES if kind != "Event")
-# Kinds whose served status is computed live: re-read this often while watched.
-LIVE_KINDS = ("Pod",)
-LIVE_SECONDS = 1.0
+# Events are written without a notification (a repeat only bumps a count): while someone
+# watches them they are compared this often.
+EVENT_SECONDS = 1.0
 HISTORY = 2000
-DOCKER_ACTIONS = {"start", "die", "oom", "destroy", "stop", "kill"}
 BOOKMARK_SECONDS = 30.0
 # Changes waiting for one watcher. One that falls this far behind (a client not reading)
 # is closed, as the API server's watch cache closes an unresponsive watcher: its client
@@ -59,7 +57,6 @@ class Change:
     kind: str
     old: Obj | None  # None: it was added
     new: Obj | None  # None: it was deleted
-    served: bool = False  # `new` already has its live status
 
 
 @dataclass
@@ -93,41 +90,17 @@ class Hub:
         self._wake = asyncio.Event()
         self._objects: dict[Key, Obj] = {}
         self._versions: dict[Key, int] = {}
-        self._live: dict[Key, str] = {}
         self._events: dict[tuple[str, str], Obj] = {}
         self._scanning = threading.Lock()  # scans and primes run in worker threads
         self._listener: ChangeListener | None = None
-        self._docker_stream: Any = None
-        self._closed = threading.Event()
         self.ready = asyncio.Event()
 
     def wake_threadsafe(self) -> None:
         self.loop.call_soon_threadsafe(self._wake.set)
 
     def close(self) -> None:
-        self._closed.set()
         if self._listener is not None:
             self._listener.close()
-        if self._docker_stream is not None:
-            self._docker_stream.close()
-
-    def _follow_docker(self) -> None:
-        """Containers starting and dying change pods' live status with no store write:
-        Docker's event stream wakes the scan at once (the tick covers a broken stream)."""
-        from podctl.runtime import naming
-        from podctl.runtime.client import docker_api
-
-        while not self._closed.is_set():
-            try:
-                self._docker_stream = docker_api().events(
-                    decode=True,
-                    filters={"type": "container", "label": naming.home_selector()})
-                for event in self._docker_stream:
-                    if (event.get("Action") or event.get("status")) in DOCKER_ACTIONS:
-                        self.wake_threadsafe()
-            except Exception:  # the engine went away: retry, the tick polls meanwhile
-                log.debug("docker event stream broke", exc_info=True)
-            self._closed.wait(LIVE_SECONDS)
 
     async def run(self, store: Store, home: Path) -> None:
         directory = home / WATCHERS_DIR
@@ -136,15 +109,13 @@ class Hub:
         self._listener = ChangeListener(home, directory / f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self._listener.sock.setblocking(False)
         self.loop.add_reader(self._listener.sock.fileno(), self._announced)
-        threading.Thread(target=self._follow_docker, name="api-docker-events",
-                         daemon=True).start()
         await asyncio.to_thread(self._scan, store, True)
         self.oldest = self.revision
         self.ready.set()
         while True:
-            live = any(w.kind in (*LIVE_KINDS, "Event") for w in self.watchers)
+            events = any(w.kind == "Event" for w in self.watchers)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), LIVE_SECONDS if live else 5.0)
+                await asyncio.wait_for(self._wake.wait(), EVENT_SECONDS if events else 5.0)
             self._wake.clear()
             try:
                 changes = await asyncio.to_thread(self._scan, store, False)
@@ -170,15 +141,6 @@ class Hub:
         """The changes since the last scan (none reported on the first: it is the start)."""
         with self._scanning:
             return self._scan_locked(store, first)
-
-    def prime_live(self, store: Store, kind: str) -> None:
-        """Before a watcher of a live kind lists: the live status of every known object
-        not yet remembered, so a change after its list is seen as one."""
-        with self._scanning:
-            missing = [k for k in self._objects if k[0] == kind and k not in self._live]
-            views = objects.served(store, kind, [self._objects[k] for k in missing])
-            for key, view in zip(missing, views, strict=True):
-                self._live[key] = json.dumps(view.get("status"), sort_keys=True)
 
     def prime_events(self, store: Store) -> None:
         """Before an events watcher lists: the events as they are, the base of its changes."""
@@ -210,10 +172,7 @@ class Hub:
         for key in gone:
             old = self._objects.pop(key, None)
             del self._versions[key]
-            self._live.pop(key, None)
             changes.append(Change(revision, key[0], old, None))
-        if any(w.kind in LIVE_KINDS for w in self.watchers) or first:
-            changes += self._live_changes(store, revision, changes)
         if any(w.kind == "Event" for w in self.watchers) or first:
             changes += self._event_changes(store, revision)
         self.revision = max(revision, self.revision)
@@ -224,27 +183,11 @@ class Hub:
         """Events live in their own table, written without a notification (a repeat only
         bumps a count): compared on the tick while someone watches them."""
         current = {(meta.namespace_of(e), meta.name_of(e)): e for e in store.list_events()}
-        out = [Change(revision, "Event", self._events.get(key), event, served=True)
+        out = [Change(revision, "Event", self._events.get(key), event)
                for key, event in current.items() if self._events.get(key) != event]
         out += [Change(revision, "Event", old, None) for key, old in self._events.items()
                 if key not in current]
         self._events = current
-        return out
-
-    def _live_changes(self, store: Store, revision: int, stored: list[Change]) -> list[Change]:
-        """Pods whose computed status changed with no store write: MODIFIED at the current
-        revision."""
-        out = []
-        written = {(c.kind, *(_key_of(c.new or c.old or {}))) for c in stored}
-        for kind in LIVE_KINDS:
-            keys = [k for k in self._objects if k[0] == kind]
-            views = objects.served(store, kind, [self._objects[k] for k in keys])
-            for key, view in zip(keys, views, strict=True):
-                status = json.dumps(view.get("status"), sort_keys=True)
-                before = self._live.get(key)
-                self._live[key] = status
-                if before is not None and before != status and key not in written:
-                    out.append(Change(revision, kind, self._objects[key], view, served=True))
         return out
 
     def subscribe(self, watcher: Watcher) -> None:
@@ -269,10 +212,6 @@ def _remove_dead_sockets(directory: Path) -> None:
                     path.unlink()
             except OSError:
                 continue
-
-
-def _key_of(obj: Obj) -> tuple[str, str]:
-    return (meta.namespace_of(obj), meta.name_of(obj))
 
 
 def event_for(watcher: Watcher, change: Change) -> tuple[str, Obj] | None:
@@ -313,9 +252,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
     bookmarks = opts.allow_bookmarks
     timeout = opts.timeout_seconds or None
     hub.subscribe(watcher)
-    if kind in LIVE_KINDS:
-        await blocking(hub.prime_live, ctx.store, kind)
-    elif kind == "Event":
+    if kind == "Event":
         await blocking(hub.prime_events, ctx.store)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
@@ -362,10 +299,9 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
             return response
         else:
             for change in list(hub.history):
-                if change.kind == kind and (change.rv > since or
-                                            (kind in LIVE_KINDS and change.rv == since)):
+                if change.kind == kind and change.rv > since:
                     replayed.add(id(change))
-                    event = event_for(watcher, await blocking(_live_view, ctx, change))
+                    event = event_for(watcher, change)
                     if event is not None:
                         await send(*event)
         loop = asyncio.get_running_loop()
@@ -386,14 +322,9 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
             if queued is None:
                 break  # it fell behind: end the watch cleanly, the client watches again
             change = queued
-            if id(change) in replayed or (change.rv <= since and kind not in LIVE_KINDS
-                                          and kind != "Event"):
-                # The list the client started from (or the replay) showed it. Not so sure
-                # for a pod: its live status may have moved between that list and the scan
-                # (which carries the store's revision, unmoved by a status change); a
-                # repeated MODIFIED is harmless, a lost Ready is not.
-                continue
-            event = event_for(watcher, await blocking(_live_view, ctx, change))
+            if id(change) in replayed or (change.rv <= since and kind != "Event"):
+                continue  # the list the client started from (or the replay) showed it
+            event = event_for(watcher, change)
             if event is not None:
                 await send(*event)
     except ConnectionResetError:
@@ -416,15 +347,3 @@ def _since(call: Call, text: str) -> int:
         field, _, detail = str(exc).partition(": ")
         raise invalid(call.target.resource.name, "", [(field, detail)],
                       call.target.group) from exc
-
-
-def _live_view(ctx: Context, change: Change) -> Change:
-    """A stored change of a pod with its live status (what a GET would show)."""
-    if change.kind not in LIVE_KINDS or change.new is None or change.served:
-        return change
-    try:
-        new = objects.served(ctx.store, change.kind, [change.new])[0]
-    except Exception:  # the stored object still tells the change; the status follows
-        log.exception("watch: reading a pod's live status failed")
-        return change
-    return Change(change.rv, change.kind, change.old, new, served=True)

@@ -22,7 +22,7 @@ def describe(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
 
     request = GetRequest(targets=split_resource_args(args),
                          namespace=None if all_namespaces else (namespace or "default"),
-                         selector=selector, detailed=True)
+                         selector=selector)
     unreachable: list[str] = []
     texts = describe_objects(request, unreachable)
     if unreachable:

@@ -30,14 +30,13 @@ def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         sort_by: str | None) -> None:
     """Display one or many resources (pods, rc, namespaces, nodes, all)."""
     from podctl.ops.get import GetRequest, get_objects
-    from podctl.printers.output import check_format, is_table
+    from podctl.printers.output import check_format
 
     check_format(output, show_labels)
     request = GetRequest(
         targets=split_resource_args(args),
         namespace=None if all_namespaces else (namespace or "default"),
         selector=selector,
-        detailed=not is_table(output) and output != "name",
     )
     from podctl.errors import NotFound
     from podctl.ops.controller_hint import controller_hint

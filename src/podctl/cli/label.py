@@ -42,10 +42,6 @@ def _update_metadata(field: str, args: tuple[str, ...], namespace: str | None,
     store = open_store()
     ok = True
     for kind, names in targets:
-        if kind == "Node":
-            from podctl.kubelet.node import ensure_node
-
-            ensure_node(store)
         ns = namespace or "default"
         if not names and not (all_ or selector):
             raise PodctlError("resource(s) were provided, but no name was specified")

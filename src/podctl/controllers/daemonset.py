@@ -17,7 +17,6 @@ from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name, 
 from podctl.controllers.replication import is_ready, pod_from_template
 from podctl.controllers.slowstart import OwnerControl
 from podctl.kubelet.node import ensure_node
-from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
 from podctl.store import Store
 
@@ -240,8 +239,7 @@ def sync_daemon_set(store: Store, namespace: str, name: str,
             return result
         uid = meta.uid_of(ds)
         pods = store.list("Pod", namespace)
-        owned = pods_with_status(store, [p for p in pods
-                                         if (meta.controller_of(p) or {}).get("uid") == uid])
+        owned = [p for p in pods if (meta.controller_of(p) or {}).get("uid") == uid]
         now = datetime.now(UTC)
         plan = plan_daemon_set(ds, node, owned, now,
                                control.expectations.satisfied(owner_key(ds)))

@@ -31,7 +31,6 @@ from podctl.controllers.endpoints import (
 )
 from podctl.controllers.owners import owner_reference
 from podctl.controllers.replication import generate_name
-from podctl.kubelet.observed import pods_with_status
 from podctl.store import Store
 
 KIND = "EndpointSlice"
@@ -180,14 +179,14 @@ def delete_service_endpoints(store: Store, namespace: str, name: str) -> None:
 def sync_service_endpoints(store: Store, namespace: str, name: str
                            ) -> tuple[str | None, str | None]:
     """Bring one Service's Endpoints and EndpointSlices in line with its pods, read once for
-    both (their status costs a Docker list call); what was done to each, or None."""
+    both; what was done to each, or None."""
     service = store.get("Service", namespace, name)
     if service is None:
         return ("deleted" if store.delete("Endpoints", namespace, name) else None,
                 "deleted" if delete_slices(store, namespace, name) else None)
     if not managed(service):
         return None, None
-    pods = pods_with_status(store, selected(service, store.list("Pod", namespace)))
+    pods = selected(service, store.list("Pod", namespace))
     return (write_endpoints(store, plan_endpoints(service, pods)),
             _write_slices(store, service, pods))
 

@@ -18,7 +18,6 @@ from podctl.controllers.job import SOURCE, plan_job, pod_from_job
 from podctl.controllers.owners import owned_pods, write_status
 from podctl.controllers.podcontrol import Created, create_pods, delete_pods, fresh_name, owner_key
 from podctl.controllers.slowstart import OwnerControl
-from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
 from podctl.store import Store
 
@@ -51,7 +50,7 @@ def sync_job(store: Store, namespace: str, name: str,
         if job is None or job["metadata"].get("deletionTimestamp"):
             result.requeue_after = 0.0 if job is not None else None
             return result
-        pods = pods_with_status(store, owned_pods(store, job))
+        pods = owned_pods(store, job)
         plan = plan_job(job, pods, datetime.now(UTC),
                         control.expectations.satisfied(owner_key(job)))
         result.deleting = delete_pods(store, job, plan.delete, control, SOURCE)

@@ -20,7 +20,6 @@ from podctl.controllers.replication import (
     rc_status,
 )
 from podctl.controllers.slowstart import OwnerControl
-from podctl.kubelet.observed import pods_with_status
 from podctl.locks import file_lock
 from podctl.store import Store
 
@@ -62,7 +61,7 @@ def sync_rc(store: Store, namespace: str, name: str, kind: str = "ReplicationCon
             result.requeue = rc is not None
             return result
         everyone = store.list("Pod", namespace)
-        pods = pods_with_status(store, [p for p in everyone if concerns(rc, p)])
+        pods = [p for p in everyone if concerns(rc, p)]
         now = datetime.now(UTC)
         plan = plan_rc(rc, pods, now, control.expectations.satisfied(owner_key(rc)))
         for pod in plan.adopt:

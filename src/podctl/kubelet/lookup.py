@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from podctl.api.meta import Obj
 from podctl.errors import BadRequest, PodctlError
-from podctl.kubelet.observed import pods_with_status
 from podctl.store import Store
 
 
@@ -33,7 +32,7 @@ def resolve(store: Store, namespace: str, pod_name: str, container: str | None,
         defaulted = names if len(names) > 1 else None
     elif container not in names:
         raise BadRequest(f'container {container} is not valid for pod {pod_name}')
-    status = pods_with_status(store, [pod])[0]["status"]
+    status = pod.get("status") or {}
     cstatus: Obj = next((cs for cs in status.get("containerStatuses") or []
                     if cs["name"] == container), {"state": {}})
     if previous:

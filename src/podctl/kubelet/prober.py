@@ -1,5 +1,6 @@
 """The prober manager: one worker per probe of each running container, run on a shared
-thread pool so a slow probe never holds up another; results go to the store.
+thread pool so a slow probe never holds up another; results go to the store, and a
+changed verdict to `on_change` (the status manager writes the pod's readiness).
 
 The workers wait in a heap ordered by when each is due: one scheduling wake-up hands out
 every probe due within a few milliseconds, and no wake-up scans every worker."""
@@ -212,6 +213,8 @@ class Prober:
         elif worker.kind == "startup" and new:
             self.started.add(worker.container_id)
             self.store.set_probe_result(uid, worker.container_id, "startup", True)
+            if self.on_change is not None:  # started (and maybe ready) now
+                self.on_change(worker.pod)
         elif new is False:
             self._fail_container(worker)
 

@@ -86,8 +86,7 @@ def container_status(
             last = terminated_state(previous)
     running = "running" in state
     passed = (probes or {}).get(latest.id, {}) if latest is not None else {}
-    started = running and (not spec.get("startupProbe") or passed.get("startup") is True)
-    ready = started and (not spec.get("readinessProbe") or passed.get("readiness") is True)
+    started, ready = probe_flags(spec, running, passed)
     if latest is not None:
         status["imageID"] = f"docker://{latest.image_id}" if latest.image_id else ""
         status["containerID"] = f"docker://{latest.id}"
@@ -219,20 +218,7 @@ def _conditions(pod: Obj, statuses: list[Obj], phase: str, sandbox: ContainerRec
                 state: dict[str, Any], uninitialized: list[str]) -> list[Obj]:
     created = pod["metadata"].get("creationTimestamp")
     started = state.get("startTime") or created
-    unready = [s["name"] for s in statuses if not s["ready"]]
-    ready_since = max((s["state"]["running"]["startedAt"] or started for s in statuses
-                       if "running" in s["state"]), default=started)
-    if phase in ("Succeeded", "Failed"):
-        ready = _condition("Ready", False, ready_since, "PodCompleted")
-        containers_ready = _condition("ContainersReady", False, ready_since, "PodCompleted")
-    elif unready:
-        message = f"containers with unready status: [{' '.join(unready)}]"
-        ready = _condition("Ready", False, ready_since, "ContainersNotReady", message)
-        containers_ready = _condition("ContainersReady", False, ready_since,
-                                      "ContainersNotReady", message)
-    else:
-        ready = _condition("Ready", True, ready_since)
-        containers_ready = _condition("ContainersReady", True, ready_since)
+    ready, containers_ready = ready_conditions(statuses, phase, started)
     sandbox_ready = sandbox is not None and sandbox.running
     if uninitialized:
         initialized = _condition("Initialized", False, started, "ContainersNotInitialized",
@@ -246,6 +232,31 @@ def _conditions(pod: Obj, statuses: list[Obj], phase: str, sandbox: ContainerRec
         containers_ready,
         _condition("PodScheduled", True, created),
     ]
+
+
+def ready_conditions(statuses: list[Obj], phase: str, started: str
+                     ) -> tuple[Obj, Obj]:
+    """The Ready and ContainersReady conditions of a pod whose containers are `statuses`."""
+    unready = [s["name"] for s in statuses if not s["ready"]]
+    ready_since = max((s["state"]["running"]["startedAt"] or started for s in statuses
+                       if "running" in s["state"]), default=started)
+    if phase in ("Succeeded", "Failed"):
+        return (_condition("Ready", False, ready_since, "PodCompleted"),
+                _condition("ContainersReady", False, ready_since, "PodCompleted"))
+    if unready:
+        message = f"containers with unready status: [{' '.join(unready)}]"
+        return (_condition("Ready", False, ready_since, "ContainersNotReady", message),
+                _condition("ContainersReady", False, ready_since, "ContainersNotReady",
+                           message))
+    return (_condition("Ready", True, ready_since),
+            _condition("ContainersReady", True, ready_since))
+
+
+def probe_flags(spec: Obj, running: bool, passed: dict[str, bool]) -> tuple[bool, bool]:
+    """(started, ready) of a container from its probes' results so far."""
+    started = running and (not spec.get("startupProbe") or passed.get("startup") is True)
+    ready = started and (not spec.get("readinessProbe") or passed.get("readiness") is True)
+    return started, ready
 
 
 def qos_class(spec: Obj) -> str:

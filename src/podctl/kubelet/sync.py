@@ -18,7 +18,8 @@ from podctl.home import home_id
 from podctl.kubelet.common import emit, parallel
 from podctl.kubelet.node import ensure_node, node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
-from podctl.kubelet.status import current_sandbox
+from podctl.kubelet.status import NodeFacts, current_sandbox
+from podctl.kubelet.statusmanager import kubelet_status, write_status
 from podctl.locks import file_lock
 from podctl.runtime import configenv, configvolumes, images, inventory, sandbox, specs, volumes
 from podctl.runtime import containers as ctr
@@ -36,11 +37,13 @@ SANDBOX_BACKOFF = "sandboxBackoff"  # in the pod's kubelet state: failures, unti
 
 @dataclass
 class SyncResult:
-    """When the pod wants to be looked at again (back-off), if at all; and, when the sync
-    changed nothing, the containers it saw (so callers need not list them again)."""
+    """When the pod wants to be looked at again (back-off), if at all; the containers as
+    the sync left them (None when it did not get that far); and the resourceVersion of the
+    status it wrote, if it wrote one."""
 
     retry_in: float | None = None
     records: list[ContainerRecord] | None = None
+    status_version: str | None = None
 
 
 def sync_pod(store: Store, namespace: str, name: str,
@@ -62,15 +65,31 @@ def sync_pod(store: Store, namespace: str, name: str,
         state = store.pod_state(meta.uid_of(pod))
         before = copy.deepcopy(state)
         actions = compute_pod_actions(pod, records, state, datetime.now(UTC))
+        facts = node_facts(node)
+        if not actions.is_noop():
+            # What the pod is about to go through (ContainerCreating, a restart) is its
+            # status while the engine works, as the kubelet writes it before acting.
+            _write_status(store, pod, records, state, facts)
         # Files of configMap and secret volumes follow their objects (env does not).
         configvolumes.refresh(store.path.parent, pod, config_objects(store, pod),
                               allocatable(node))
         result = _execute(store, pod, node, records, state, actions, progress)
         if state != before:
             store.put_pod_state(meta.uid_of(pod), state)
-        if actions.is_noop():
-            result.records = records
+        if not actions.is_noop():  # see the containers as they are now
+            records = inventory.list_containers(meta.uid_of(pod))
+            inventory.inspect(records)
+        result.records = records
+        result.status_version = _write_status(store, pod, records, state, facts)
         return result
+
+
+def _write_status(store: Store, pod: Obj, records: list[ContainerRecord],
+                  state: dict[str, Any], node: NodeFacts | None) -> str | None:
+    """The status manager's write; the resourceVersion it made, if it wrote."""
+    stored, wrote = write_status(store, pod, kubelet_status(
+        records, state, store.probe_results(meta.uid_of(pod)), node))
+    return str(stored["metadata"]["resourceVersion"]) if wrote and stored is not None else None
 
 
 def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],

@@ -1,15 +1,13 @@
-"""`describe`: objects with live status and their events, rendered by the printers."""
+"""`describe`: objects with their status and events, rendered by the printers."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from podctl.controllers.owners import owned_pods
-from podctl.errors import DockerUnavailable
-from podctl.kubelet.observed import pods_with_status
 from podctl.ops.get import GetRequest, fetch
 from podctl.ops.session import open_store
-from podctl.ops.views import pods_without_engine
+from podctl.ops.views import pods_with_status
 from podctl.printers import config as config_printer
 from podctl.printers import describe as printer
 from podctl.printers import services as service_printer
@@ -34,22 +32,12 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
                     and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
             texts.append(printer.describe_node(obj, pods, events, now))
         elif kind in ("ReplicationController", "ReplicaSet"):
-            pods = owned_pods(store, obj)
-            try:
-                pods = pods_with_status(store, pods)
-            except DockerUnavailable as exc:
-                unreachable.append(exc.detail)
-                pods = pods_without_engine(store, pods)
+            pods = pods_with_status(store, owned_pods(store, obj), unreachable)
             texts.append(printer.describe_rc(obj, pods, events, now))
         elif kind == "DaemonSet":
             from podctl.printers.daemonsets import describe_daemon_set
 
-            pods = owned_pods(store, obj)
-            try:
-                pods = pods_with_status(store, pods)
-            except DockerUnavailable as exc:
-                unreachable.append(exc.detail)
-                pods = pods_without_engine(store, pods)
+            pods = pods_with_status(store, owned_pods(store, obj), unreachable)
             texts.append(describe_daemon_set(obj, pods, events, now))
         elif kind == "Deployment":
             from podctl.controllers.deployment import new_replica_set

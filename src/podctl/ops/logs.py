@@ -10,6 +10,8 @@ from podctl.kubelet import lookup
 from podctl.kubelet.lookup import Target
 from podctl.ops.podfor import Picked, pick
 from podctl.ops.session import open_store
+from podctl.ops.views import pods_with_status
+from podctl.store import Store
 
 
 def pod_for_logs(namespace: str, arg: str, timeout: float) -> Picked:
@@ -25,18 +27,24 @@ def pod_to_attach(namespace: str, arg: str, timeout: float) -> Picked:
 def resolve(namespace: str, pod_name: str, container: str | None,
             previous: bool = False) -> Target:
     """The container a logs command means; errors as kubectl words them."""
-    store = open_store()
-    if container is not None:
-        check_container(store.require("Pod", namespace, pod_name), container)
+    store = _refreshed(namespace, pod_name, container)
     return lookup.resolve(store, namespace, pod_name, container, previous)
 
 
 def exec_target(namespace: str, pod_name: str, container: str | None) -> Target:
     """Like resolve, but refuses pods that have finished, as kubectl exec does."""
-    store = open_store()
-    if container is not None:
-        check_container(store.require("Pod", namespace, pod_name), container)
+    store = _refreshed(namespace, pod_name, container)
     return lookup.exec_target(store, namespace, pod_name, container)
+
+
+def _refreshed(namespace: str, pod_name: str, container: str | None) -> Store:
+    """The store, once the pod's status there is fresh (see views.pods_with_status)."""
+    store = open_store()
+    pod = store.require("Pod", namespace, pod_name)
+    if container is not None:
+        check_container(pod, container)
+    pods_with_status(store, [pod])
+    return store
 
 
 def attach_target(pod: Obj, container: str | None) -> Target:

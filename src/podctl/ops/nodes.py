@@ -5,14 +5,12 @@ from __future__ import annotations
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
-from podctl.kubelet.node import ensure_node
 from podctl.kubelet.sync import sync_pod
 from podctl.store import Store
 
 
 def retry_pending(store: Store) -> list[Obj]:
     """Schedule pods waiting for a node (after a label change) and start those that fit."""
-    ensure_node(store)
     started = []
     for pod in store.list("Pod"):
         if not pod["spec"].get("nodeName") and bind_pending(store, pod):

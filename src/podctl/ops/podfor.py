@@ -19,7 +19,7 @@ from podctl.api.podpick import (
     split_argument,
 )
 from podctl.errors import NotFound, PodctlError
-from podctl.kubelet.observed import pods_with_status
+from podctl.ops.views import pods_with_status
 from podctl.store import Store
 
 POLL_SECONDS = 0.5
@@ -28,7 +28,7 @@ WAIT_TIMEOUT = "timed out waiting for the condition"
 
 @dataclass(frozen=True)
 class Picked:
-    pod: Obj  # with its live status
+    pod: Obj  # with its status
     count: int  # the pods the argument could have meant (1 for a pod named directly)
 
 

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.api.podpick import selector_for
-from podctl.kubelet.observed import pods_with_status
 from podctl.ops.podfor import selected
 from podctl.ops.session import open_store
+from podctl.ops.views import pods_with_status
 from podctl.portforward.plan import Plan, plan
 from podctl.store import Store
 
 
 class _StorePods:
-    """The forward's PodSource: live status from the runtime, the pods an object selects
+    """The forward's PodSource: pods' status as stored, the pods an object selects
     found as logs, exec and attach find them."""
 
     def __init__(self, store: Store) -> None:

@@ -1,13 +1,13 @@
-"""Read side: which stored objects a command names (names, label selectors), and pod
-status when the engine does not answer."""
+"""Read side: which stored objects a command names (names, label selectors), and pods'
+status as stored (refreshed from the engine once when no kubelet keeps it)."""
 
 from __future__ import annotations
 
 from podctl.api import meta
 from podctl.api.labels import Selector, SelectorError, parse_selector
 from podctl.api.meta import Obj
-from podctl.errors import NotFound, PodctlError
-from podctl.kubelet.status import compute_status
+from podctl.errors import DockerUnavailable, NotFound, PodctlError
+from podctl.leader import controller_running
 from podctl.store import Store
 
 
@@ -47,18 +47,21 @@ def engine_down_warning(detail: str) -> str:
             "knows (Unknown for pods that had started)")
 
 
-def pods_without_engine(store: Store, pods: list[Obj]) -> list[Obj]:
-    """Pods with the status the store alone gives, for when the engine does not answer.
+def pods_with_status(store: Store, pods: list[Obj],
+                     unreachable: list[str] | None = None) -> list[Obj]:
+    """Pods with their status as the store has it: the kubelet of a running controller
+    writes it. With none running, it is refreshed from the engine here, once, through the
+    kubelet's own status write; when the engine does not answer, pods that had started
+    are written Unknown (as pods of an unreachable node) and why lands in `unreachable`
+    (raised when that is None)."""
+    if not pods or controller_running(store.path.parent):
+        return pods
+    from podctl.kubelet import statusmanager
 
-    As for pods of an unreachable node: one that had started is Unknown (its state cannot be
-    obtained), one that never started is still Pending.
-    """
-    states = store.pod_states()
-    out = []
-    for pod in pods:
-        state = states.get(meta.uid_of(pod), {})
-        status = compute_status(pod, [], state, None)
-        if pod["spec"].get("nodeName") and state.get("startTime"):
-            status = {**status, "phase": "Unknown", "startTime": state["startTime"]}
-        out.append({**pod, "status": status})
-    return out
+    try:
+        return statusmanager.refresh(store, pods)
+    except DockerUnavailable as exc:
+        if unreachable is None:
+            raise
+        unreachable.append(exc.detail)
+        return statusmanager.mark_unknown(store, pods)
