@@ -22,11 +22,24 @@ def node_name(podctl: Podctl) -> str:
     return podctl("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}")
 
 
+def registered_node(podctl: Podctl, controller: Start) -> str:
+    """The node's name once a controller registered it, the kubelet's job at its start (no
+    read makes it); the controller is stopped again."""
+    process = controller()
+    podctl.wait_for(lambda: podctl("get", "nodes", "-o", "name").strip() != "",
+                    message="the node to register")
+    process.stop()
+    return node_name(podctl)
+
+
 def phase(podctl: Podctl, pod: str) -> str:
     return str(podctl.pod_json(pod)["status"]["phase"])
 
 
-def test_get_and_describe_node(podctl: Podctl) -> None:
+def test_get_and_describe_node(podctl: Podctl, controller: Start) -> None:
+    assert podctl("get", "nodes", "-o", "name") == ""  # a read never makes it
+    controller()
+    podctl.wait_for(lambda: podctl("get", "nodes") != "", message="the node to register")
     header, row = podctl("get", "nodes").splitlines()
     assert header.split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert row.split()[1:3] == ["Ready", "<none>"]
@@ -65,8 +78,8 @@ def test_controller_schedules_when_labels_change(podctl: Podctl, controller: Sta
     assert podctl("label", "node", name, "gpu-") == f"node/{name} unlabeled\n"
 
 
-def test_hostname_selector_and_explicit_node_name(podctl: Podctl) -> None:
-    name = node_name(podctl)
+def test_hostname_selector_and_explicit_node_name(podctl: Podctl, controller: Start) -> None:
+    name = registered_node(podctl, controller)
     podctl.apply_yaml(f"""
 apiVersion: v1
 kind: Pod
