@@ -172,6 +172,9 @@ class Hub:
         for key in gone:
             old = self._objects.pop(key, None)
             del self._versions[key]
+            if old is not None:  # a DELETED event carries the deletion's version
+                old = {**old, "metadata": {**old["metadata"],
+                                           "resourceVersion": str(revision)}}
             changes.append(Change(revision, key[0], old, None))
         if any(w.kind == "Event" for w in self.watchers) or first:
             changes += self._event_changes(store, revision)
