@@ -39,10 +39,11 @@ from podctl.controllers.job_sync import sync_job
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import REPLICATED_KINDS
-from podctl.controllers.services import SYSTEM_NAMESPACE
+from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
 from podctl.errors import DockerUnavailable
 from podctl.home import home_id, podctl_home
+from podctl.kubelet.node import ensure_node
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import sync_pod
@@ -163,9 +164,6 @@ class Controller:
         """What exists from a cluster's start: the node (the kubelet registers it) and the
         `kubernetes` Service (the API server's), made here and never by a read. With the
         engine down, the next successful relist makes them."""
-        from podctl.controllers.services import ensure_kubernetes_service
-        from podctl.kubelet.node import ensure_node
-
         try:
             ensure_node(self.store)
             ensure_kubernetes_service(self.store, self._reserve)

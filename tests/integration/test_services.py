@@ -194,6 +194,8 @@ def test_two_homes_get_different_ranges(podctl: Podctl, tmp_path: Path,
                                         docker_client: docker.DockerClient) -> None:
     other = Podctl(tmp_path / f"other-{uuid.uuid4().hex[:6]}", tmp_path)
     try:
+        for home in (podctl, other):  # a home's first Service reserves its range (no read)
+            home.apply_yaml(SERVICE.split("---")[0])
         mine, theirs = service_range(podctl), service_range(other)
         assert not mine.overlaps(theirs)
         assert service_range(podctl) == mine  # found again, not reserved anew
