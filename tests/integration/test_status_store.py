@@ -30,7 +30,9 @@ ENGINE = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 class EngineCounter:
     """A unix socket in front of the Docker engine that passes every byte through and
-    counts the connections and the API requests made through it."""
+    counts the connections and the API requests made through it; `down` makes the engine
+    vanish for whoever uses this socket (connections cut, socket gone), `up` brings it
+    back."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -38,10 +40,23 @@ class EngineCounter:
         self.connections = 0
         self.requests = 0
         self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self.up()
+
+    def up(self) -> None:
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._server.bind(str(path))
+        self._server.bind(str(self.path))
         self._server.listen(64)
-        threading.Thread(target=self._accept, daemon=True).start()
+        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
+
+    def down(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+        with self._lock:
+            cut, self._open = self._open, []
+        for end in cut:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
 
     @property
     def env(self) -> dict[str, str]:
@@ -56,18 +71,21 @@ class EngineCounter:
             self.connections = self.requests = 0
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
 
-    def _accept(self) -> None:
+    def _accept(self, server: socket.socket) -> None:
         while True:
             try:
-                client, _ = self._server.accept()
+                client, _ = server.accept()
             except OSError:
                 return
-            with self._lock:
-                self.connections += 1
             upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             upstream.connect(self.engine)
+            with self._lock:
+                self.connections += 1
+                self._open += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, True),
                              daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False),
@@ -213,5 +231,36 @@ def test_watch_sees_each_status_change_as_its_own_version_and_writes_answer_it(
         assert terminating and all(e[2] == "Running" for e in terminating), seen
         versions = [int(e[1]) for e in seen]
         assert versions == sorted(set(versions)), seen
+    finally:
+        api.stop()
+
+
+def test_an_engine_gone_under_a_running_controller_shows_started_pods_unknown(
+        podctl: Podctl, counter: EngineCounter) -> None:
+    """The controller's engine (and this test's podctl's) is the counting socket: cut, the
+    kubelet writes started pods Unknown, as the CLI and the API both show; back, Running."""
+    from kubernetes import client, config
+
+    podctl.env = {**podctl.env, **counter.env}
+    api = ApiController(podctl)
+    try:
+        config.load_kube_config(config_file=str(api.kubeconfig))
+        core = client.CoreV1Api()
+
+        def phases() -> tuple[str, str]:
+            row = podctl("get", "pods", "--no-headers").split()
+            return row[2], core.read_namespaced_pod("kubia-manual", "default").status.phase
+
+        podctl("create", "-f", str(MANIFESTS / "kubia-manual.yaml"))
+        podctl.wait_for(lambda: phases() == ("Running", "Running"), timeout=60,
+                        message="Running")
+        counter.down()
+        podctl.wait_for(lambda: phases() == ("Unknown", "Unknown"), timeout=30,
+                        message="Unknown in the CLI and the API")
+        row = podctl("get", "pods", "--no-headers").split()
+        assert row[1] == "0/1"  # not ready while nothing can tell
+        counter.up()
+        podctl.wait_for(lambda: phases() == ("Running", "Running"), timeout=60,
+                        message="Running again once the engine answers")
     finally:
         api.stop()
