@@ -10,8 +10,7 @@ from podctl.api.meta import Obj
 from podctl.controllers import scheduler
 from podctl.errors import DockerUnavailable
 from podctl.kubelet.node import ensure_node
-from podctl.kubelet.status import compute_status
-from podctl.kubelet.statusmanager import write_status
+from podctl.kubelet.statusmanager import write_scheduling
 from podctl.locks import file_lock
 from podctl.store import Store
 
@@ -102,7 +101,7 @@ def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:
                                    "since": since}
             store.put_pod_state(uid, state)
             # The scheduler's condition (PodScheduled False, and why) in the pod's status.
-            write_status(store, pod, lambda fresh: compute_status(fresh, [], state, None))
+            write_scheduling(store, pod, state)
     if reason is None:
         _scheduled(store, pod, node)
     else:
