@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -22,5 +21,7 @@ def podctl_home(create: bool = True) -> Path:
 def home_id(home: Path | None = None) -> str:
     """A short id of the home, stable for its resolved path: it names and labels what the
     home owns on a Docker engine that several homes share."""
+    import hashlib  # loads OpenSSL: off the path of commands that never need the id
+
     path = (home or podctl_home(create=False)).resolve()
     return hashlib.sha256(str(path).encode()).hexdigest()[:10]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 from pathlib import Path
 
 SOCKET_NAME = "controller.sock"
@@ -14,6 +13,8 @@ WATCHERS_DIR = "api-watch"
 
 
 def notify_controller(home: Path) -> None:
+    import socket  # only writes notify: a read's start stays lighter
+
     targets = [home / SOCKET_NAME]
     with contextlib.suppress(OSError):
         targets += [Path(entry.path) for entry in os.scandir(home / WATCHERS_DIR)]
@@ -29,6 +30,8 @@ class ChangeListener:
     when a change was announced."""
 
     def __init__(self, home: Path, path: Path | None = None) -> None:
+        import socket
+
         self.path = path or home / SOCKET_NAME
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()

@@ -134,7 +134,8 @@ def refresh(store: Store, pods: list[Obj]) -> list[Obj]:
     for pod in pods:
         known_from_status(grouped.get(meta.uid_of(pod), []), pod.get("status") or {})
     uids = {meta.uid_of(p) for p in pods}
-    inventory.inspect(r for r in records if r.pod_uid in uids)
+    # A sandbox's address and state are in the list itself.
+    inventory.inspect(r for r in records if r.pod_uid in uids and not r.is_sandbox)
     facts = {meta.name_of(n): node_facts(n) for n in store.list("Node")}
     states = store.pod_states()
     probes = store.probe_results()

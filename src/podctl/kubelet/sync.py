@@ -78,7 +78,8 @@ def sync_pod(store: Store, namespace: str, name: str,
             store.put_pod_state(meta.uid_of(pod), state)
         if not actions.is_noop():  # see the containers as they are now
             records = inventory.list_containers(meta.uid_of(pod))
-            inventory.inspect(records)
+            # A sandbox's address and state are in the list; its containers' times are not.
+            inventory.inspect(r for r in records if not r.is_sandbox)
         result.records = records
         result.status_version = _write_status(store, pod, records, state, facts)
         return result

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from podctl.api.meta import Obj
 from podctl.home import podctl_home
-from podctl.kubelet.plan import should_restart
 from podctl.leader import controller_running
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -25,8 +24,11 @@ def needs_controller(obj: Obj) -> bool:
     policy = pod["spec"].get("restartPolicy", "Always")
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
         terminated = (status.get("state") or {}).get("terminated")
-        if terminated and should_restart(policy, terminated.get("exitCode")):
-            return True
+        if terminated:
+            from podctl.kubelet.plan import should_restart  # off `get`'s path
+
+            if should_restart(policy, terminated.get("exitCode")):
+                return True
     return False
 
 

@@ -4,13 +4,15 @@ its socket), so it reacts to a command without waiting for its resync."""
 from __future__ import annotations
 
 import functools
-from ipaddress import IPv4Network
+from typing import TYPE_CHECKING
 
-from podctl.home import home_id, podctl_home
+from podctl.home import podctl_home
 from podctl.notify import notify_controller
-from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store
 from podctl.store import open_store as open_plain_store
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Network
 
 
 def open_store() -> Store:
@@ -20,4 +22,7 @@ def open_store() -> Store:
 
 def home_service_range() -> IPv4Network:
     """This home's /24 of service IPs, reserved on the engine the first time."""
+    from podctl.home import home_id
+    from podctl.runtime.servicenet import reserve_service_range  # off the read path
+
     return reserve_service_range(home_id())
