@@ -38,6 +38,13 @@ def live_pods(podctl: Podctl) -> list[dict[str, Any]]:
             if not p["metadata"].get("deletionTimestamp")]
 
 
+def registered_node(podctl: Podctl) -> str:
+    """node/NAME, once the controller registered it (at its start; no read makes it)."""
+    podctl.wait_for(lambda: podctl("get", "nodes", "-o", "name").strip() != "",
+                    message="the node to register")
+    return podctl("get", "nodes", "-o", "name").strip()
+
+
 def ds_row(podctl: Podctl) -> list[str]:
     header, row = podctl("get", "ds").splitlines()
     assert header.split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE",
@@ -49,7 +56,7 @@ def test_node_selector_daemon_set_follows_the_node_label(
         podctl: Podctl, controller: Start) -> None:
     controller()
     assert podctl.apply_yaml(DAEMON_SET) == "daemonset.apps/ssd-monitor created\n"
-    node = podctl("get", "nodes", "-o", "name").strip()
+    node = registered_node(podctl)
     podctl.wait_for(lambda: ds_row(podctl) == ["ssd-monitor", "0", "0", "0", "0", "0",
                                                "disk=ssd"], message="nothing desired")
     assert live_pods(podctl) == []
@@ -89,7 +96,7 @@ def test_no_execute_taint_evicts_the_daemon_pod_until_it_goes(
         podctl: Podctl, controller: Start) -> None:
     controller()
     podctl.apply_yaml(DAEMON_SET.replace("      nodeSelector:\n        disk: ssd\n", ""))
-    node = podctl("get", "nodes", "-o", "name").strip()
+    node = registered_node(podctl)
     podctl.wait_for(lambda: len(live_pods(podctl)) == 1, timeout=60, message="a daemon pod")
 
     assert podctl("taint", node, "dedicated=x:NoSchedule") == f"{node} tainted\n"
