@@ -1,5 +1,5 @@
 """The kubelet's status manager: a pod's status, generated from what the engine reports, is
-written to the store's status subresource only when it changed, carrying the
+written as the registry's status subresource write only when it changed, carrying the
 resourceVersion it was read at (again on a fresh read after a conflict). Readers read the
 store; each change is one write, so watchers see one MODIFIED event with its own
 resourceVersion per change."""
@@ -10,6 +10,7 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import Conflict, NotFound
@@ -64,7 +65,7 @@ def write_status(store: Store, pod: Obj, generate: Generate) -> tuple[Obj | None
             return current, False
         current["status"] = new
         try:
-            return store.update_status(current), True
+            return registry.update_status(store, current), True
         except Conflict:
             continue
         except NotFound:
