@@ -10,7 +10,6 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import Conflict, NotFound
@@ -64,6 +63,8 @@ def write_status(store: Store, pod: Obj, generate: Generate) -> tuple[Obj | None
         if new == old:
             return current, False
         current["status"] = new
+        from podctl import registry  # only a change is written: a settled read needs none
+
         try:
             return registry.update_status(store, current), True
         except Conflict:
@@ -141,11 +142,17 @@ def refresh(store: Store, pods: list[Obj]) -> list[Obj]:
     states = store.pod_states()
     probes = store.probe_results()
     out = []
+    now = meta.now_rfc3339()
     for pod in pods:
         uid = meta.uid_of(pod)
         node = facts.get(pod["spec"].get("nodeName", ""))
-        stored, _ = write_status(store, pod, kubelet_status(grouped.get(uid, []),
-                                                            states.get(uid, {}), probes, node))
+        generate = kubelet_status(grouped.get(uid, []), states.get(uid, {}), probes, node)
+        old = pod.get("status") or {}
+        terminating = bool(pod["metadata"].get("deletionTimestamp"))
+        if reconcile(old, generate(pod), terminating, now) == old:
+            out.append(pod)  # settled: nothing to write, no second read
+            continue
+        stored, _ = write_status(store, pod, generate)
         out.append(stored or pod)
     return out
 
