@@ -16,9 +16,7 @@ from typing import Any
 from podctl import instrument
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.bind import bind_pending
-from podctl.controllers.cronjob_sync import sync_cronjob
-from podctl.controllers.daemonset import sync_daemon_set
+from podctl.controllers import driver
 from podctl.controllers.dataplane import (
     DNS_POD,
     PROXY_POD,
@@ -26,19 +24,8 @@ from podctl.controllers.dataplane import (
     sync_dataplane,
     wanted,
 )
-from podctl.controllers.deletion import (
-    FOREGROUND,
-    advance_namespace_deletion,
-    finish_pod,
-    mark_owner_deleting,
-    mark_pod_deleting,
-)
-from podctl.controllers.deployment_sync import sync_deployment
-from podctl.controllers.endpointslices import SERVICE_NAME_LABEL, sync_service_endpoints
-from podctl.controllers.job_sync import sync_job
-from podctl.controllers.owners import owners_gone
-from podctl.controllers.rc_sync import sync_rc
-from podctl.controllers.replication import REPLICATED_KINDS
+from podctl.controllers.driver import DATAPLANE, POD_OWNERS, Context, Handler, PodHooks
+from podctl.controllers.endpointslices import SERVICE_NAME_LABEL
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
 from podctl.errors import DockerUnavailable
@@ -46,14 +33,13 @@ from podctl.home import home_id, podctl_home
 from podctl.kubelet.node import ensure_node
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
-from podctl.kubelet.sync import sync_pod
+from podctl.kubelet.sync import SyncResult
 from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming
 from podctl.runtime.client import docker_api
-from podctl.runtime.configenv import references
 from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store, open_store
 from podctl.workqueue import Workers, WorkQueue
@@ -64,9 +50,7 @@ WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "No
                  "Service", "Endpoints", "EndpointSlice", "ConfigMap", "Secret", "DaemonSet",
                  "Job", "CronJob")
 # Kinds a pod change in their namespace may concern.
-POD_WATCHERS = (*REPLICATED_KINDS, "Service", "DaemonSet", "Job")
-# One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
-DATAPLANE = ("DataPlane", "", "")
+POD_WATCHERS = (*POD_OWNERS, "Service")
 # One key for the lock files of deleted objects: a burst of deletions is one sweep.
 LOCKS = ("Locks", "", "")
 LOCKS_RETRY_SECONDS = 1.0
@@ -82,8 +66,9 @@ STOP_GRACE = 1.0
 SIGNAL_POLL = 0.1
 
 
-class Controller:
-    """Wires event sources to a work queue and the queue to per-object sync workers."""
+class Controller(PodHooks):
+    """Wires event sources to a work queue and the queue to per-object sync workers, which
+    run the driver's handlers (the pod's with the prober's hooks)."""
 
     def __init__(self, store: Store, resync_seconds: float = 30.0) -> None:
         self.store = store
@@ -112,6 +97,14 @@ class Controller:
         # Held by a data plane sync; once the controller stops, no sync writes rules again.
         self._plane_lock = threading.Lock()
         self._plane_stopped = False
+        self.context = Context(store, self.owners, self.queue)
+        self.handlers: dict[str, Handler] = {
+            **driver.HANDLERS,
+            "Pod": lambda ctx, namespace, name: driver.sync_pod(ctx, namespace, name, self),
+            "EndpointSlice": lambda _, namespace, name: self._slice_changed(namespace, name),
+            "Locks": lambda *_: self._collect_locks(),
+            "DataPlane": lambda *_: self._sync_dataplane(),
+        }
 
     def run(self, stop: threading.Event) -> None:
         self.owners.stop = stop
@@ -213,8 +206,8 @@ class Controller:
                         self.queue.add(key)
                 for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
                     self._wake_namespace(namespace, current)
-                if any(kind in ("Node", "Pod") for kind, _, _ in changed):
-                    self._wake_pending()  # labels changed or host ports were freed
+                if any(kind == "Pod" for kind, _, _ in changed):
+                    self._wake_pending()  # host ports were freed (a node's change: its handler)
                 known = current
                 instrument.beat("store")
                 listener.wait(timeout=1.0)
@@ -307,48 +300,19 @@ class Controller:
         assert isinstance(key, tuple)
         kind, namespace, name = (str(part) for part in key)
         log.debug("sync %s %s/%s", kind, namespace, name)
+        started = time.monotonic()
+        operation = "sync" if (namespace, name) in self.uids else "create"
+        driver.handle(self.context, (kind, namespace, name), self.handlers)
         if kind == "Pod":
-            operation = "sync" if (namespace, name) in self.uids else "create"
-            started = time.monotonic()
-            self.sync_pod(namespace, name)
             instrument.pod_synced(operation, time.monotonic() - started)
-        elif kind in REPLICATED_KINDS:
-            self.sync_rc(namespace, name, kind)
-        elif kind == "Deployment":
-            self.sync_deployment(namespace, name)
-        elif kind == "DaemonSet":
-            self.sync_daemon_set(namespace, name)
-        elif kind == "Node":
-            for ds in self.store.list("DaemonSet"):  # its labels or taints may have changed
-                self.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
-        elif kind == "Job":
-            self.sync_job(namespace, name)
-        elif kind == "CronJob":
-            self.sync_cronjob(namespace, name)
-        elif kind == "Namespace":
-            self.sync_namespace(name)
-        elif kind == "Service":
-            done, sliced = sync_service_endpoints(self.store, namespace, name)
-            if done:
-                log.info("endpoints %s/%s %s", namespace, name, done)
-            if sliced:
-                log.info("endpointslices of %s/%s: %s", namespace, name, sliced)
-            self.queue.add(DATAPLANE)
-        elif kind == "EndpointSlice":
-            self._slice_changed(namespace, name)
-        elif kind == "Endpoints":
-            self.queue.add(DATAPLANE)
-        elif kind in ("ConfigMap", "Secret"):
-            self._wake_users(kind, namespace, name)
-        elif kind == "Locks":
-            self._collect_locks()
-        elif kind == "DataPlane":
-            with self._plane_lock:
-                if self._plane_stopped:
-                    return
-                synced = sync_dataplane(self.store, self._reserve)
-            if synced:
-                log.info("data plane: %s", synced)
+
+    def _sync_dataplane(self) -> None:
+        with self._plane_lock:
+            if self._plane_stopped:
+                return
+            synced = sync_dataplane(self.store, self._reserve)
+        if synced:
+            log.info("data plane: %s", synced)
 
     def _collect_locks(self) -> None:
         """Remove the lock files of objects that are gone; one still held (its object's
@@ -376,126 +340,38 @@ class Controller:
         service = self._slice_services.pop((namespace, name), None) or name.rpartition("-")[0]
         self.queue.add(("Service", namespace, service))
 
-    def _wake_users(self, kind: str, namespace: str, name: str) -> None:
-        """A ConfigMap or Secret changed: the pods that use it may be waiting for it
-        (CreateContainerConfigError) or have volume files to bring up to date."""
-        for pod in self.store.list("Pod", namespace):
-            if (kind, name) in references(pod):
-                self.queue.add(("Pod", namespace, meta.name_of(pod)))
-
     def _wake_pending(self) -> None:
-        """A node changed (labels): pods waiting for one are scheduled again."""
+        """A pod changed (host ports freed): pods waiting for a node are scheduled again."""
         for namespace, name in self.store.unscheduled_pods():
             self.queue.add(("Pod", namespace, name))
 
-    def sync_pod(self, namespace: str, name: str) -> None:
-        pod = self.store.get("Pod", namespace, name)
-        if pod is None:
-            uid = self.uids.pop((namespace, name), None)
-            if uid:
-                self.prober.forget_pod(uid)
-            if (namespace == SYSTEM_NAMESPACE and name == PROXY_POD) or not wanted(self.store):
-                # Its rules go with it; or it may have been the last pod that needed the
-                # cluster DNS, and the plane can go.
-                self.queue.add(DATAPLANE)
-            return
-        self.uids[(namespace, name)] = meta.uid_of(pod)
-        if not pod["metadata"].get("deletionTimestamp") and owners_gone(self.store, pod):
-            # The garbage collector's job: its owner was deleted (background cascade).
-            pod = mark_pod_deleting(self.store, pod) or pod
-        if pod["metadata"].get("deletionTimestamp"):
-            # In this pod's own worker: its graceful stop delays no other pod.
-            self.prober.forget_pod(meta.uid_of(pod))
-            finish_pod(self.store, pod)
-            log.info("pod %s/%s deleted", namespace, name)
-            return
+    # -- the pod pass's hooks (driver.sync_pod) ----------------------------------------
+
+    def gone(self, namespace: str, name: str) -> None:
+        uid = self.uids.pop((namespace, name), None)
+        if uid:
+            self.prober.forget_pod(uid)
+        if (namespace == SYSTEM_NAMESPACE and name == PROXY_POD) or not wanted(self.store):
+            # Its rules go with it; or it may have been the last pod that needed the
+            # cluster DNS, and the plane can go.
+            self.queue.add(DATAPLANE)
+
+    def seen(self, pod: Obj) -> None:
+        self.uids[(meta.namespace_of(pod), meta.name_of(pod))] = meta.uid_of(pod)
+
+    def finishing(self, pod: Obj) -> None:
+        self.prober.forget_pod(meta.uid_of(pod))
+
+    def before_sync(self, namespace: str, name: str) -> None:
         self._run_probe_kills(namespace, name)
-        if not pod["spec"].get("nodeName") and not bind_pending(self.store, pod):
-            return
-        result = sync_pod(self.store, namespace, name)
-        log.debug("synced pod %s/%s: %s", namespace, name, result)
-        if result.retry_in is not None:
-            self.queue.add(("Pod", namespace, name), delay=result.retry_in)
+
+    def synced(self, pod: Obj, result: SyncResult) -> None:
+        namespace, name = meta.namespace_of(pod), meta.name_of(pod)
         self._wrote_status(namespace, name, result.status_version)
         if result.records is not None:
             self.prober.update_pod(pod, result.records)
-        owner = meta.controller_of(pod)
-        if owner is not None and owner.get("kind") == "Job":
-            # The kubelet's pass may have just finished the pod: a phase its Job counts.
-            self.queue.add(("Job", namespace, str(owner.get("name"))))
         if namespace == SYSTEM_NAMESPACE and name in (PROXY_POD, DNS_POD):
             self.queue.add(DATAPLANE)  # a new container has no records or rules yet
-
-    def sync_deployment(self, namespace: str, name: str) -> None:
-        result = sync_deployment(self.store, namespace, name)
-        for rs in result.touched:
-            self.queue.add(("ReplicaSet", namespace, rs))
-        if result.requeue:
-            self.queue.add(("Deployment", namespace, name))
-        if result.recheck_in is not None:
-            self.queue.add(("Deployment", namespace, name), delay=result.recheck_in)
-
-    def sync_daemon_set(self, namespace: str, name: str) -> None:
-        result = sync_daemon_set(self.store, namespace, name, self.owners)
-        for pod in result.created + result.deleting:
-            self.queue.add(("Pod", namespace, meta.name_of(pod)))
-        if result.retry_in is not None:
-            self.queue.add(("DaemonSet", namespace, name), delay=result.retry_in)
-
-    def sync_rc(self, namespace: str, name: str, kind: str = "ReplicationController") -> None:
-        owner = self.store.get(kind, namespace, name)
-        if owner is not None and not owner["metadata"].get("deletionTimestamp") \
-                and owners_gone(self.store, owner):
-            # The garbage collector's job: a ReplicaSet whose Deployment was deleted.
-            mark_owner_deleting(self.store, owner, FOREGROUND)
-        result = sync_rc(self.store, namespace, name, kind, self.owners)
-        for pod in result.created + result.deleting:
-            self.queue.add(("Pod", namespace, meta.name_of(pod)))
-        if result.requeue:
-            self.queue.add((kind, namespace, name))
-        if result.retry_in is not None:
-            self.queue.add((kind, namespace, name), delay=result.retry_in)
-        controller = meta.controller_of(owner) if owner is not None else None
-        if controller is not None and controller.get("kind") == "Deployment":
-            # Its status (ready, available pods) is what the Deployment's rollout waits on.
-            self.queue.add(("Deployment", namespace, str(controller.get("name"))))
-
-    def sync_job(self, namespace: str, name: str) -> None:
-        job = self.store.get("Job", namespace, name)
-        if job is not None and not job["metadata"].get("deletionTimestamp") \
-                and owners_gone(self.store, job):
-            # The garbage collector's job: a Job whose CronJob was deleted.
-            mark_owner_deleting(self.store, job, FOREGROUND)
-        result = sync_job(self.store, namespace, name, self.owners)
-        for pod in result.created + result.deleting:
-            self.queue.add(("Pod", namespace, meta.name_of(pod)))
-        if result.requeue_after is not None:
-            self.queue.add(("Job", namespace, name), delay=result.requeue_after)
-        controller = meta.controller_of(job) if job is not None else None
-        if controller is not None and controller.get("kind") == "CronJob":
-            # Its active list, last success and history limits follow its Jobs.
-            self.queue.add(("CronJob", namespace, str(controller.get("name"))))
-
-    def sync_cronjob(self, namespace: str, name: str) -> None:
-        if self.store.get("CronJob", namespace, name) is None:
-            # Deleted: its Jobs are the garbage collector's now.
-            for job in self.store.list("Job", namespace):
-                if (meta.controller_of(job) or {}).get("name") == name:
-                    self.queue.add(("Job", namespace, meta.name_of(job)))
-            return
-        result = sync_cronjob(self.store, namespace, name)
-        for job in result.created:
-            self.queue.add(("Job", namespace, meta.name_of(job)))
-        if result.requeue_after is not None:
-            self.queue.add(("CronJob", namespace, name), delay=result.requeue_after)
-
-    def sync_namespace(self, name: str) -> None:
-        """A Terminating namespace (whoever started its deletion) is emptied, then removed."""
-        namespace = self.store.get("Namespace", "", name)
-        if namespace is None or not namespace["metadata"].get("deletionTimestamp"):
-            return
-        for pod in advance_namespace_deletion(self.store, name):
-            self.queue.add(("Pod", name, meta.name_of(pod)))
 
     def _wake_namespace(self, namespace: str,
                         versions: dict[tuple[str, str, str], int] | None = None) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from podctl.controllers.job import plan_job
 from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name
-from podctl.controllers.rc_sync import sync_rc
+from podctl.controllers.rc_sync import ReplicaSync
 from podctl.controllers.replication import plan_rc, pod_from_template
 from podctl.controllers.slowstart import (
     BURST_REPLICAS,
@@ -296,7 +296,7 @@ def test_an_owner_made_again_after_its_deletion_inherits_no_back_off(store: Stor
 
     assert create_pods(store, rs, 1, full, control, "replicaset-controller").retry_in == 60.0
     store.delete("ReplicaSet", "default", "web")
-    sync_rc(store, "default", "web", "ReplicaSet", control)  # sees it gone
+    ReplicaSync("ReplicaSet").run(store, "default", "web", control)  # sees it gone
     again = replica_set(store, 1)
     made = create_pods(store, again, 1, maker(again, set()), control, "replicaset-controller")
     assert len(made.pods) == 1 and not made.backing_off

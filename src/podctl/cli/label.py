@@ -55,15 +55,10 @@ def _update_metadata(field: str, args: tuple[str, ...], namespace: str | None,
         for obj in objs:
             terminal.out(relabel(store, obj, changes, removals, overwrite, field))
         if kind == "Node" and objs and field == "labels":
-            from podctl.home import podctl_home
-            from podctl.leader import controller_running
-            from podctl.ops.nodes import retry_pending
+            from podctl.ops.followup import follow_up
 
-            if not controller_running(podctl_home()):
-                from podctl.ops.daemonset import resync_all
-
-                retry_pending(store)
-                resync_all(store)
+            # Pending pods and DaemonSets judge the node again.
+            follow_up(store, *(("Node", "", str(o["metadata"]["name"])) for o in objs))
     if not ok:
         sys.exit(1)
 

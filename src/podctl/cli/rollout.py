@@ -71,13 +71,14 @@ def resume(args: tuple[str, ...], namespace: str | None) -> None:
     """Roll out what changed while paused: rollout resume deployment/NAME."""
     from podctl.cli.create import warn_deferred
     from podctl.ops.deferred import PENDING, DockerWork
-    from podctl.ops.deployment import reconcile_if_no_controller, set_paused
+    from podctl.ops.deployment import set_paused
+    from podctl.ops.followup import follow_up
     from podctl.ops.session import open_store
 
     store, name, ns = open_store(), _one_deployment(args), namespace or "default"
     terminal.out(set_paused(store, ns, name, False))
     docker = DockerWork()
-    docker.run(lambda: reconcile_if_no_controller(store, ns, name), PENDING)
+    docker.run(lambda: follow_up(store, ("Deployment", ns, name)), PENDING)
     warn_deferred(docker, [])
 
 
@@ -103,7 +104,8 @@ def undo(args: tuple[str, ...], namespace: str | None, to_revision: int) -> None
     """Go back to an earlier revision's template: rollout undo deployment/NAME."""
     from podctl.cli.create import warn_deferred
     from podctl.ops.deferred import PENDING, DockerWork
-    from podctl.ops.deployment import reconcile_if_no_controller, rollout_undo
+    from podctl.ops.deployment import rollout_undo
+    from podctl.ops.followup import follow_up
     from podctl.ops.session import open_store
 
     store, name, ns = open_store(), _one_deployment(args), namespace or "default"
@@ -111,7 +113,7 @@ def undo(args: tuple[str, ...], namespace: str | None, to_revision: int) -> None
     terminal.out(line)
     if line.endswith("rolled back"):
         docker = DockerWork()
-        docker.run(lambda: reconcile_if_no_controller(store, ns, name), PENDING)
+        docker.run(lambda: follow_up(store, ("Deployment", ns, name)), PENDING)
         warn_deferred(docker, [])
 
 
@@ -124,9 +126,9 @@ def restart(args: tuple[str, ...], namespace: str | None) -> None:
     from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
     from podctl.errors import PodctlError
-    from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
     from podctl.ops.deferred import PENDING, DockerWork
-    from podctl.ops.deployment import reconcile_if_no_controller, rollout_restart
+    from podctl.ops.deployment import rollout_restart
+    from podctl.ops.followup import follow_up
     from podctl.ops.session import open_store
 
     targets = split_resource_args(args)
@@ -139,8 +141,7 @@ def restart(args: tuple[str, ...], namespace: str | None) -> None:
     store, ns = open_store(), namespace or "default"
     terminal.out(rollout_restart(store, ns, name, kind))
     docker = DockerWork()
-    reconcile = reconcile_ds if kind == "DaemonSet" else reconcile_if_no_controller
-    docker.run(lambda: reconcile(store, ns, name), PENDING)
+    docker.run(lambda: follow_up(store, (kind, ns, name)), PENDING)
     warn_deferred(docker, [])
 
 

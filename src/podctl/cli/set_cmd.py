@@ -20,14 +20,12 @@ def set_group() -> None:
 def image(args: tuple[str, ...], namespace: str | None) -> None:
     """Change a Deployment's or DaemonSet's container images, which rolls it out:
     set image deployment/NAME CONTAINER=IMAGE... (CONTAINER * means all)."""
-    from functools import partial
-
     from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
     from podctl.errors import PodctlError
-    from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
-    from podctl.ops.deferred import PENDING, DockerWork
-    from podctl.ops.deployment import reconcile_if_no_controller, set_image
+    from podctl.ops.deferred import DockerWork
+    from podctl.ops.deployment import set_image
+    from podctl.ops.followup import after_write
     from podctl.ops.session import open_store
 
     # kubectl reads the first KEY=VALUE word as the start of the image list.
@@ -42,10 +40,7 @@ def image(args: tuple[str, ...], namespace: str | None) -> None:
                               "daemonsets")
         for name in names:
             terminal.out(set_image(store, ns, name, images, kind))
-            if kind == "DaemonSet":
-                docker.run(partial(reconcile_ds, store, ns, name), PENDING)
-            else:
-                docker.run(partial(reconcile_if_no_controller, store, ns, name), PENDING)
+            after_write(store, store.require(kind, ns, name), docker)
     warn_deferred(docker, [])
 
 

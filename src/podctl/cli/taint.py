@@ -16,9 +16,7 @@ def taint(args: tuple[str, ...], overwrite: bool) -> None:
     podctl taint node NAME key=value:NoSchedule key2:NoExecute- ..."""
     from podctl.cli.common import split_resource_args
     from podctl.errors import PodctlError
-    from podctl.home import podctl_home
-    from podctl.leader import controller_running
-    from podctl.ops.daemonset import resync_all
+    from podctl.ops.followup import follow_up
     from podctl.ops.session import open_store
     from podctl.ops.taint import taint_node
 
@@ -34,8 +32,7 @@ def taint(args: tuple[str, ...], overwrite: bool) -> None:
             raise PodctlError(f"invalid resource type {kind.lower()}s, only nodes are supported")
         for name in names:
             terminal.out(taint_node(store, name, specs, overwrite))
-    if not controller_running(podctl_home()):
-        resync_all(store)
+            follow_up(store, ("Node", "", name))  # DaemonSets and pending pods judge it again
 
 
 COMMANDS = [taint]

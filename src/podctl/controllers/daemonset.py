@@ -5,19 +5,16 @@ plan of creations and deletions, rolling updates included, and its execution."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.deletion import advance_owner_deletion
 from podctl.controllers.deployment import template_hash
-from podctl.controllers.owners import write_status
-from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name, owner_key
+from podctl.controllers.ownersync import OwnerSync, Pass
+from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name
 from podctl.controllers.replication import is_ready, pod_from_template
-from podctl.controllers.slowstart import OwnerControl
 from podctl.kubelet.node import ensure_node
-from podctl.locks import file_lock
 from podctl.store import Store
 
 SOURCE = "daemonset-controller"
@@ -210,52 +207,42 @@ def _status(ds: Obj, should_run: bool, running: list[Obj], current: str, min_rea
 
 
 @dataclass
-class DSResult:
-    """Pods this pass created or marked deleting; when to sync again (None: no need)."""
-
-    created: list[Obj] = field(default_factory=list)
-    deleting: list[Obj] = field(default_factory=list)
-    retry_in: float | None = None
+class Observed:
+    node: Obj
+    owned: list[Obj]  # its pods
+    taken: set[str]  # the namespace's pod names
 
 
-def sync_daemon_set(store: Store, namespace: str, name: str,
-                    control: OwnerControl | None = None) -> DSResult:
-    """One pass over a DaemonSet against the node; a marked DaemonSet is driven to its end."""
-    control = control or OwnerControl()
-    result = DSResult()
-    ds = store.get("DaemonSet", namespace, name)
-    if ds is None:
-        control.forget(("DaemonSet", namespace, name))
-        return result
-    if ds["metadata"].get("deletionTimestamp"):
-        result.deleting = advance_owner_deletion(store, ds)
-        return result
-    node = ensure_node(store)
-    # The lock every owner's sync and deletion take (controllers.deletion).
-    with file_lock(f"rc-{meta.uid_of(ds)}"):
-        ds = store.get("DaemonSet", namespace, name)
-        if ds is None or ds["metadata"].get("deletionTimestamp"):
-            result.retry_in = 1.0 if ds is not None else None
-            return result
-        uid = meta.uid_of(ds)
-        pods = store.list("Pod", namespace)
+class DaemonSetSync(OwnerSync[Observed, DSPlan]):
+    """One pass over a DaemonSet against the node."""
+
+    kind = "DaemonSet"
+
+    def observe(self, store: Store, owner: Obj) -> Observed:
+        node = ensure_node(store)
+        uid = meta.uid_of(owner)
+        pods = store.list("Pod", meta.namespace_of(owner))
         owned = [p for p in pods if (meta.controller_of(p) or {}).get("uid") == uid]
-        now = datetime.now(UTC)
-        plan = plan_daemon_set(ds, node, owned, now,
-                               control.expectations.satisfied(owner_key(ds)))
+        return Observed(node, owned, {meta.name_of(p) for p in pods})
+
+    def plan(self, step: Pass[Observed]) -> DSPlan:
+        return plan_daemon_set(step.owner, step.observed.node, step.observed.owned, step.now,
+                               step.manage)
+
+    def act(self, step: Pass[Observed], plan: DSPlan) -> None:
+        store, ds, node, result = step.store, step.owner, step.observed.node, step.result
         for pod in plan.failed:
             store.record_event(ds, "Warning", "FailedDaemonPod",
-                               f"Found failed daemon pod {namespace}/{meta.name_of(pod)} on "
-                               f"node {meta.name_of(node)}, will try to kill it", SOURCE)
-        result.deleting = delete_pods(store, ds, plan.delete, control, SOURCE)
-        taken = {meta.name_of(p) for p in pods}
-        created = create_pods(store, ds, int(plan.create),
-                              lambda _: _daemon_pod(ds, node, fresh_name(name, taken)),
-                              control, SOURCE)
-        result.created, result.retry_in = created.pods, created.retry_in
-        if not write_status(store, ds, plan.status):
-            result.retry_in = 1.0
-    return result
+                               f"Found failed daemon pod {meta.namespace_of(ds)}/"
+                               f"{meta.name_of(pod)} on node {meta.name_of(node)}, will try "
+                               "to kill it", SOURCE)
+        result.deleting = delete_pods(store, ds, plan.delete, step.control, SOURCE)
+        created = create_pods(
+            store, ds, int(plan.create),
+            lambda _: _daemon_pod(ds, node, fresh_name(meta.name_of(ds), step.observed.taken)),
+            step.control, SOURCE)
+        result.created = created.pods
+        result.again(created.retry_in)
 
 
 def _daemon_pod(ds: Obj, node: Obj, name: str) -> Obj:

@@ -14,11 +14,10 @@ from datetime import UTC, datetime, timedelta
 from podctl.admission import DELETE, Attributes, chain_for
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.owners import owned_pods, set_controller_ref
+from podctl.controllers.owners import owned_pods, owner_lock, set_controller_ref
 from podctl.controllers.replication import REPLICATED_KINDS
 from podctl.errors import NotFound, Precondition
 from podctl.kubelet.teardown import terminate_pod
-from podctl.locks import file_lock
 from podctl.store import Store
 
 FOREGROUND = "foregroundDeletion"
@@ -127,7 +126,7 @@ def delete_owner_background(store: Store, owner: Obj, grace: int | None = None) 
     marked."""
     store.delete(owner["kind"], meta.namespace_of(owner), meta.name_of(owner),
                  meta.uid_of(owner))
-    with file_lock(f"rc-{meta.uid_of(owner)}"):
+    with owner_lock(meta.uid_of(owner)):
         return mark_pods_deleting(store, owned_pods(store, owner), grace)
 
 
@@ -137,7 +136,7 @@ def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -
 
     Holds the owner's lock, the one its sync holds, so no pod is adopted or created meanwhile.
     """
-    with file_lock(f"rc-{meta.uid_of(owner)}"):
+    with owner_lock(meta.uid_of(owner)):
         fresh = store.get(owner["kind"], meta.namespace_of(owner), meta.name_of(owner))
         if fresh is None or meta.uid_of(fresh) != meta.uid_of(owner):
             return []
@@ -173,7 +172,7 @@ def advance_namespace_deletion(store: Store, name: str, grace: int | None = None
         store.delete("Deployment", name, meta.name_of(deployment), meta.uid_of(deployment))
     for kind in REPLICATED_KINDS:
         for rc in store.list(kind, name):
-            with file_lock(f"rc-{meta.uid_of(rc)}"):
+            with owner_lock(meta.uid_of(rc)):
                 store.delete(kind, name, meta.name_of(rc), meta.uid_of(rc))
     for kind in ("Service", "Endpoints", "EndpointSlice", "ConfigMap", "Secret"):
         for obj in store.list(kind, name):

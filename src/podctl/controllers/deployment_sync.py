@@ -1,34 +1,23 @@
-"""sync_deployment: one level-triggered pass of the deployment controller over one
-Deployment: a pure plan (controllers.deployment.plan_deployment) from it and its namespace's
-ReplicaSets, then its execution. The ReplicaSets' own controller makes and removes pods."""
+"""The deployment controller's level-triggered pass over one Deployment: a pure plan
+(controllers.deployment.plan_deployment) from it and its namespace's ReplicaSets, then its
+execution. The ReplicaSets' own controller makes and removes pods."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import FOREGROUND, ORPHAN, mark_owner_deleting
-from podctl.controllers.deployment import REVISION, SOURCE, plan_deployment
-from podctl.controllers.owners import owned, owner_reference, write_status
+from podctl.controllers.deployment import REVISION, SOURCE, DeploymentPlan, plan_deployment
+from podctl.controllers.owners import owned, owner_lock, owner_reference, write_status
+from podctl.controllers.ownersync import OwnerSync, Pass, SyncResult
 from podctl.errors import AlreadyExists, PodctlError
-from podctl.locks import file_lock
 from podctl.store import Store
 
 log = logging.getLogger("podctl.deployment")
-
-
-@dataclass
-class DeploymentResult:
-    """ReplicaSets this pass created or changed (their controller has work), and whether
-    the Deployment must be looked at again."""
-
-    touched: list[str] = field(default_factory=list)
-    requeue: bool = False
-    recheck_in: float | None = None  # seconds until its progress deadline would pass
 
 
 def owned_replica_sets(store: Store, deployment: Obj) -> list[Obj]:
@@ -39,7 +28,7 @@ def advance_deployment_deletion(store: Store, deployment: Obj) -> list[Obj]:
     """One step of a marked Deployment's deletion: its ReplicaSets are released (orphan) or
     marked deleting (they take their pods along); the Deployment goes once none is left.
     Returns the ReplicaSets still owned."""
-    with file_lock(f"deploy-{meta.uid_of(deployment)}"):
+    with owner_lock(meta.uid_of(deployment)):
         fresh = store.get("Deployment", meta.namespace_of(deployment), meta.name_of(deployment))
         if fresh is None or meta.uid_of(fresh) != meta.uid_of(deployment):
             return []
@@ -56,45 +45,53 @@ def advance_deployment_deletion(store: Store, deployment: Obj) -> list[Obj]:
     return owned
 
 
-def sync_deployment(store: Store, namespace: str, name: str) -> DeploymentResult:
-    result = DeploymentResult()
-    deployment = store.get("Deployment", namespace, name)
-    if deployment is None:
-        return result
-    if deployment["metadata"].get("deletionTimestamp"):
-        result.touched = [meta.name_of(rs) for rs in advance_deployment_deletion(store,
-                                                                                 deployment)]
-        return result
-    with file_lock(f"deploy-{meta.uid_of(deployment)}"):
-        deployment = store.get("Deployment", namespace, name)
-        if deployment is None:
-            return result
-        now = datetime.now(UTC)
-        plan = plan_deployment(deployment, store.list("ReplicaSet", namespace), now)
+class DeploymentSync(OwnerSync[list[Obj], DeploymentPlan]):
+    """Roll a Deployment's ReplicaSets toward its template; their controller makes the
+    pods. ReplicaSets it created or scaled are woken."""
+
+    kind = "Deployment"
+    dependents = "ReplicaSet"
+    collected = False
+
+    def observe(self, store: Store, owner: Obj) -> list[Obj]:
+        return store.list("ReplicaSet", meta.namespace_of(owner))
+
+    def plan(self, step: Pass[list[Obj]]) -> DeploymentPlan:
+        return plan_deployment(step.owner, step.observed, step.now)
+
+    def act(self, step: Pass[list[Obj]], plan: DeploymentPlan) -> None:
+        store, deployment, result = step.store, step.owner, step.result
+        namespace = meta.namespace_of(deployment)
         for rs in plan.adopt:
             _adopt(store, rs, deployment)
+        touched: list[str] = []
         if plan.create is not None:
             try:
                 registry.create(store, plan.create)
-                result.touched.append(meta.name_of(plan.create))
+                touched.append(meta.name_of(plan.create))
             except (AlreadyExists, PodctlError) as exc:
                 store.record_event(deployment, "Warning", "ReplicaSetCreateError",
                                    f"Failed to create new replica set "
                                    f'"{meta.name_of(plan.create)}": {exc}', SOURCE)
-                result.requeue = True
-        for step in plan.scale:
-            if _scale(store, step.rs, step.replicas, step.annotations):
-                result.touched.append(meta.name_of(step.rs))
+                result.again(0.0)
+        touched += [meta.name_of(step_.rs) for step_ in plan.scale
+                    if _scale(store, step_.rs, step_.replicas, step_.annotations)]
         for rs in plan.delete:
             store.delete("ReplicaSet", namespace, meta.name_of(rs), meta.uid_of(rs))
         for message in plan.events:
             store.record_event(deployment, "Normal", "ScalingReplicaSet", message, SOURCE)
-        result.requeue = not _write(store, deployment, plan.revision, plan.status) \
-            or result.requeue
-        result.recheck_in = deadline_in(deployment, plan.status, now)
-    if result.touched:
-        log.info("deployment %s/%s: %s", namespace, name, "; ".join(plan.events) or "synced")
-    return result
+        result.wake = [("ReplicaSet", namespace, rs) for rs in touched]
+        result.again(deadline_in(deployment, plan.status, step.now))
+        if touched:
+            log.info("deployment %s/%s: %s", namespace, meta.name_of(deployment),
+                     "; ".join(plan.events) or "synced")
+
+    def write(self, step: Pass[list[Obj]], plan: DeploymentPlan) -> bool:
+        return _write(step.store, step.owner, plan.revision, plan.status)
+
+    def advance_deletion(self, store: Store, owner: Obj, result: SyncResult) -> None:
+        result.wake = [("ReplicaSet", meta.namespace_of(owner), meta.name_of(rs))
+                       for rs in advance_deployment_deletion(store, owner)]
 
 
 def deadline_in(deployment: Obj, status: Obj, now: datetime) -> float | None:

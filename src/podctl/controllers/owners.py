@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import Conflict, NotFound
+from podctl.locks import file_lock
 from podctl.store import Store
+
+
+def owner_lock(uid: str) -> AbstractContextManager[None]:
+    """The one lock of an owner object, held by its controller's sync and by every step of
+    its deletion, so no dependent is adopted or made while the deletion lists them."""
+    return file_lock(f"rc-{uid}")
 
 
 def owner_reference(owner: Obj) -> Obj:

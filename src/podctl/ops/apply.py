@@ -11,6 +11,7 @@ from podctl.api.meta import Obj
 from podctl.errors import NotFound, PodctlError
 from podctl.manifest.update import LAST_APPLIED, keep_paused
 from podctl.ops.deferred import DockerWork
+from podctl.ops.followup import after_write
 from podctl.store import Store
 
 
@@ -77,18 +78,7 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork,
 
         # the new image; a pod that ran keeps its old container meanwhile
         docker.run(lambda: sync_pod(store, namespace, name))
-    if stored["kind"] in ("ReplicationController", "ReplicaSet", "Deployment"):
-        from podctl.ops.replication import reconcile_if_no_controller
-
-        docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))
-    if stored["kind"] == "DaemonSet":
-        from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
-
-        docker.run(lambda: reconcile_ds(store, namespace, name))
-    if stored["kind"] in ("ConfigMap", "Secret"):
-        from podctl.ops.create import users_if_no_controller
-
-        docker.run(lambda: users_if_no_controller(store, stored["kind"], namespace, name))
+    after_write(store, stored, docker)
     return True
 
 

@@ -12,13 +12,10 @@ from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_created
-from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.errors import DockerUnavailable, PodctlError
-from podctl.home import podctl_home
 from podctl.kubelet.sync import sync_pod
-from podctl.leader import controller_running
 from podctl.ops.deferred import DockerWork
-from podctl.runtime.configenv import references
+from podctl.ops.followup import after_write, follow_up, services_of
 from podctl.runtime.images import ProgressFn
 from podctl.store import Store
 
@@ -156,32 +153,10 @@ def _docker_half(store: Store, stored: Obj, docker: DockerWork,
     namespace, name = meta.namespace_of(stored), meta.name_of(stored)
     if stored["kind"] == "Pod" and stored["spec"].get("nodeName"):
         docker.run(lambda: sync_pod(store, namespace, name, progress))
-    elif stored["kind"] in ("ReplicationController", "ReplicaSet", "Deployment"):
-        from podctl.ops.replication import reconcile_if_no_controller
-
-        docker.run(lambda: reconcile_if_no_controller(store, namespace, name, stored["kind"]))
-    elif stored["kind"] == "DaemonSet":
-        from podctl.ops.daemonset import reconcile_if_no_controller as reconcile_ds
-
-        docker.run(lambda: reconcile_ds(store, namespace, name))
-    if stored["kind"] in ("ConfigMap", "Secret"):
-        docker.run(lambda: users_if_no_controller(store, stored["kind"], namespace, name))
-
-
-def users_if_no_controller(store: Store, kind: str, namespace: str, name: str) -> None:
-    """With no controller running, sync here, once, the pods that use a ConfigMap or Secret
-    just written: one waiting for it starts, mounted files follow it."""
-    if controller_running(podctl_home()):
-        return
-    for pod in store.list("Pod", namespace):
-        if (kind, name) in references(pod) and pod["spec"].get("nodeName"):
-            sync_pod(store, namespace, meta.name_of(pod))
+    after_write(store, stored, docker)
 
 
 def endpoints_if_no_controller(store: Store, namespace: str) -> None:
     """With no controller running, bring the namespace's Endpoints and EndpointSlices up to
     date once, here, as the endpoint controllers would after this write."""
-    if controller_running(podctl_home()):
-        return
-    for service in store.list("Service", namespace):
-        sync_service_endpoints(store, namespace, meta.name_of(service))
+    follow_up(store, *services_of(store, namespace))

@@ -1,5 +1,5 @@
-"""CLI-side Deployment operations: roll out at once when no controller runs, delete with
-kubectl's cascade modes, and `rollout status`."""
+"""CLI-side Deployment operations: delete with kubectl's cascade modes, `rollout status`,
+history, undo, pause, restart and `set image`."""
 
 from __future__ import annotations
 
@@ -10,44 +10,14 @@ from collections.abc import Iterator
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.deletion import (
-    advance_owner_deletion,
-    finish_pods,
-)
+from podctl.controllers.deletion import advance_owner_deletion, finish_pods
 from podctl.controllers.deployment import NOT_COPIED, revision_of, without_hash
-from podctl.controllers.deployment_sync import (
-    advance_deployment_deletion,
-    owned_replica_sets,
-    sync_deployment,
-)
+from podctl.controllers.deployment_sync import advance_deployment_deletion, owned_replica_sets
 from podctl.controllers.owners import owned_pods
 from podctl.errors import NotFound, PodctlError
-from podctl.home import podctl_home
-from podctl.leader import controller_running
-from podctl.ops.replication import reconcile_if_no_controller as reconcile_replica_set
 from podctl.store import Store
 
-# Rollout steps one command carries out without a controller before leaving the rest.
-MAX_STEPS = 50
 POLL_SECONDS = 0.5
-
-
-def reconcile_if_no_controller(store: Store, namespace: str, name: str) -> bool:
-    """With no controller running, roll the Deployment out here: its step, then its
-    ReplicaSets' pods, until a step changes nothing; True if done."""
-    if controller_running(podctl_home()):
-        return False
-    for _ in range(MAX_STEPS):
-        result = sync_deployment(store, namespace, name)
-        deployment = store.get("Deployment", namespace, name)
-        if deployment is None:
-            return True
-        for rs in owned_replica_sets(store, deployment):
-            reconcile_replica_set(store, namespace, meta.name_of(rs), "ReplicaSet")
-        if not result.touched and not result.requeue:
-            sync_deployment(store, namespace, name)  # status after the pods' changes
-            return True
-    return True
 
 
 def finish_deployment_deletion(store: Store, deployment: Obj, grace: int = -1) -> None:

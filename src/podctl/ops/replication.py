@@ -1,47 +1,18 @@
-"""CLI-side replication controller and ReplicaSet operations: reconcile at once when no
-controller runs, scale, and delete with kubectl's cascade modes."""
+"""CLI-side replication controller and ReplicaSet operations: scale, and delete with
+kubectl's cascade modes."""
 
 from __future__ import annotations
-
-from concurrent.futures import ThreadPoolExecutor
 
 from podctl.api import meta
 from podctl.controllers.deletion import Deletion, advance_owner_deletion, finish_pods
 from podctl.controllers.owners import owned_pods
-from podctl.controllers.rc_sync import sync_rc
 from podctl.controllers.replication import set_replicas
-from podctl.controllers.slowstart import OwnerControl
 from podctl.errors import Invalid, NotFound, PodctlError
-from podctl.home import podctl_home
-from podctl.kubelet.sync import sync_pod
-from podctl.leader import controller_running
 from podctl.ops.deferred import NOT_STOPPED, PENDING, DockerWork
+from podctl.ops.followup import follow_up
 from podctl.store import Store
 
 INT32_MAX = 2**31 - 1
-
-
-def reconcile_if_no_controller(store: Store, namespace: str, name: str,
-                               kind: str = "ReplicationController") -> bool:
-    """With no controller running, do its job for this RC or ReplicaSet (or Deployment)
-    once, here; True if done."""
-    if kind == "Deployment":
-        from podctl.ops.deployment import reconcile_if_no_controller as roll_out
-
-        return roll_out(store, namespace, name)
-    if controller_running(podctl_home()):
-        return False
-    # One memory for both passes: its expectations keep the second to the status.
-    control = OwnerControl()
-    result = sync_rc(store, namespace, name, kind, control)
-    if result.created:
-        with ThreadPoolExecutor(max_workers=min(8, len(result.created))) as pool:
-            list(pool.map(lambda p: sync_pod(store, namespace, meta.name_of(p)),
-                          result.created))
-    list(finish_pods(store, result.deleting))
-    if result.created or result.deleting:
-        sync_rc(store, namespace, name, kind, control)  # status after the changes
-    return True
 
 
 def scale(store: Store, kind: str, namespace: str, name: str, replicas: int,
@@ -58,7 +29,7 @@ def scale(store: Store, kind: str, namespace: str, name: str, replicas: int,
     if before is None:
         raise NotFound(meta.plural(kind), name)
     shrinking = replicas < before
-    docker.run(lambda: reconcile_if_no_controller(store, namespace, name, kind),
+    docker.run(lambda: follow_up(store, (kind, namespace, name)),
                NOT_STOPPED if shrinking else PENDING)
     return f"{meta.singular(kind)}/{name} scaled"
 

@@ -1,0 +1,227 @@
+"""The one reconcile driver: every controller is a handler registered for a kind, given a
+key (kind, namespace, name) and a queue for the keys its work concerns next (a pod it made,
+its owner, the ReplicaSets a Deployment scaled). `run-controller` drains them from its work
+queue; a command that needs the controller's follow-up while none runs drains the same
+handlers here, in-process (`drain`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.controllers.bind import bind_pending
+from podctl.controllers.cronjob_sync import CronJobSync
+from podctl.controllers.daemonset import DaemonSetSync
+from podctl.controllers.deletion import advance_namespace_deletion, finish_pod, mark_pod_deleting
+from podctl.controllers.deployment_sync import DeploymentSync
+from podctl.controllers.endpointslices import sync_service_endpoints
+from podctl.controllers.job_sync import JobSync
+from podctl.controllers.owners import owners_gone
+from podctl.controllers.ownersync import Key, OwnerSync
+from podctl.controllers.rc_sync import ReplicaSync
+from podctl.controllers.slowstart import OwnerControl
+from podctl.kubelet import sync as kubelet
+from podctl.runtime.configenv import references
+from podctl.store import Store
+
+log = logging.getLogger("podctl.controller")
+
+OWNER_SYNCS: dict[str, OwnerSync[Any, Any]] = {sync.kind: sync for sync in (
+    ReplicaSync("ReplicationController"), ReplicaSync("ReplicaSet"), JobSync(),
+    DaemonSetSync(), DeploymentSync(), CronJobSync())}
+# The kinds whose controllers make pods: a pod change in their namespace may concern them.
+POD_OWNERS = tuple(kind for kind, sync in OWNER_SYNCS.items() if sync.dependents == "Pod")
+# One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
+DATAPLANE = ("DataPlane", "", "")
+# Passes of one key in one in-process drain, at most (a rollout's steps, status passes).
+MAX_PASSES = 50
+# Keys handled at once in an in-process drain (pods start in parallel, as on a node).
+DRAIN_WORKERS = 8
+
+
+class Queue(Protocol):
+    def add(self, key: Hashable, delay: float = 0.0) -> None: ...
+
+
+@dataclass
+class Context:
+    """What a handler works with: the store, the pod owners' shared memory (expectations,
+    back-off, stop signal) and where follow-up keys go."""
+
+    store: Store
+    control: OwnerControl
+    queue: Queue
+
+
+Handler = Callable[[Context, str, str], None]
+
+
+def sync_owner(ctx: Context, kind: str, namespace: str, name: str) -> None:
+    result = OWNER_SYNCS[kind].run(ctx.store, namespace, name, ctx.control)
+    for obj in result.created + result.deleting:
+        ctx.queue.add((str(obj["kind"]), namespace, meta.name_of(obj)))
+    for key in result.wake:
+        ctx.queue.add(key)
+    if result.requeue_after is not None:
+        ctx.queue.add((kind, namespace, name), delay=result.requeue_after)
+
+
+class PodHooks:
+    """What a pod's pass tells its caller (the controller's prober); nothing by default."""
+
+    def gone(self, namespace: str, name: str) -> None:
+        pass
+
+    def seen(self, pod: Obj) -> None:
+        pass
+
+    def finishing(self, pod: Obj) -> None:
+        pass
+
+    def before_sync(self, namespace: str, name: str) -> None:
+        pass
+
+    def synced(self, pod: Obj, result: kubelet.SyncResult) -> None:
+        pass
+
+
+NO_HOOKS = PodHooks()
+
+
+def sync_pod(ctx: Context, namespace: str, name: str, hooks: PodHooks = NO_HOOKS) -> None:
+    """The garbage collector's, the scheduler's and the kubelet's pass over one pod; its
+    controller is woken after it (its status counts the pod)."""
+    store = ctx.store
+    pod = store.get("Pod", namespace, name)
+    if pod is None:
+        hooks.gone(namespace, name)
+        return
+    hooks.seen(pod)
+    if not pod["metadata"].get("deletionTimestamp") and owners_gone(store, pod):
+        # The garbage collector's job: its owner was deleted (background cascade).
+        pod = mark_pod_deleting(store, pod) or pod
+    if pod["metadata"].get("deletionTimestamp"):
+        # In this pod's own worker: its graceful stop delays no other pod.
+        hooks.finishing(pod)
+        finish_pod(store, pod)
+        log.info("pod %s/%s deleted", namespace, name)
+        _wake_controller(ctx, pod)
+        return
+    hooks.before_sync(namespace, name)
+    if not pod["spec"].get("nodeName") and not bind_pending(store, pod):
+        return
+    result = kubelet.sync_pod(store, namespace, name)
+    log.debug("synced pod %s/%s: %s", namespace, name, result)
+    if result.retry_in is not None:
+        ctx.queue.add(("Pod", namespace, name), delay=result.retry_in)
+    hooks.synced(pod, result)
+    _wake_controller(ctx, pod)
+
+
+def _wake_controller(ctx: Context, pod: Obj) -> None:
+    owner = meta.controller_of(pod)
+    if owner is not None and owner.get("kind") in OWNER_SYNCS:
+        ctx.queue.add((str(owner["kind"]), meta.namespace_of(pod), str(owner.get("name"))))
+
+
+def sync_node(ctx: Context, _namespace: str, _name: str) -> None:
+    """A node's labels or taints changed: every DaemonSet judges it again, and pods
+    waiting for a node are scheduled again."""
+    for ds in ctx.store.list("DaemonSet"):
+        ctx.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
+    for namespace, name in ctx.store.unscheduled_pods():
+        ctx.queue.add(("Pod", namespace, name))
+
+
+def sync_namespace(ctx: Context, _namespace: str, name: str) -> None:
+    """A Terminating namespace (whoever started its deletion) is emptied, then removed."""
+    namespace = ctx.store.get("Namespace", "", name)
+    if namespace is None or not namespace["metadata"].get("deletionTimestamp"):
+        return
+    for pod in advance_namespace_deletion(ctx.store, name):
+        ctx.queue.add(("Pod", name, meta.name_of(pod)))
+
+
+def sync_service(ctx: Context, namespace: str, name: str) -> None:
+    done, sliced = sync_service_endpoints(ctx.store, namespace, name)
+    if done:
+        log.info("endpoints %s/%s %s", namespace, name, done)
+    if sliced:
+        log.info("endpointslices of %s/%s: %s", namespace, name, sliced)
+    ctx.queue.add(DATAPLANE)
+
+
+def sync_endpoints(ctx: Context, _namespace: str, _name: str) -> None:
+    ctx.queue.add(DATAPLANE)
+
+
+def wake_users(kind: str) -> Handler:
+    def handler(ctx: Context, namespace: str, name: str) -> None:
+        """A ConfigMap or Secret changed: the pods that use it may be waiting for it
+        (CreateContainerConfigError) or have volume files to bring up to date."""
+        for pod in ctx.store.list("Pod", namespace):
+            if (kind, name) in references(pod):
+                ctx.queue.add(("Pod", namespace, meta.name_of(pod)))
+
+    return handler
+
+
+def _owner_handler(kind: str) -> Handler:
+    return lambda ctx, namespace, name: sync_owner(ctx, kind, namespace, name)
+
+
+HANDLERS: dict[str, Handler] = {
+    **{kind: _owner_handler(kind) for kind in OWNER_SYNCS},
+    "Pod": sync_pod, "Node": sync_node, "Namespace": sync_namespace,
+    "Service": sync_service, "Endpoints": sync_endpoints,
+    "ConfigMap": wake_users("ConfigMap"), "Secret": wake_users("Secret"),
+}
+
+
+def handle(ctx: Context, key: Key, handlers: dict[str, Handler] = HANDLERS) -> None:
+    kind, namespace, name = key
+    handler = handlers.get(kind)
+    if handler is not None:
+        handler(ctx, namespace, name)
+
+
+class _Waves:
+    """The in-process queue: keys ready now, handled in waves; work asked for later (a
+    back-off, a deadline) is a running controller's."""
+
+    def __init__(self, keys: Iterable[Key]) -> None:
+        self._lock = threading.Lock()
+        self._ready: dict[Key, None] = dict.fromkeys(keys)
+
+    def add(self, key: Hashable, delay: float = 0.0) -> None:
+        if delay <= 0:
+            assert isinstance(key, tuple)
+            with self._lock:
+                self._ready[key] = None
+
+    def take(self) -> list[Key]:
+        with self._lock:
+            wave, self._ready = list(self._ready), {}
+        return wave
+
+
+def drain(store: Store, keys: Iterable[Key]) -> None:
+    """Run the controllers here, once, from `keys` until no key has work left now: what a
+    controller would do after a command's write, for a command run while none runs. Each
+    wave's writes are seen by the next (the store is read directly), so the owners'
+    expectations are met before each wave; a key is handled MAX_PASSES times at most."""
+    waves = _Waves(keys)
+    ctx = Context(store, OwnerControl(), waves)
+    passes: Counter[Key] = Counter()
+    with ThreadPoolExecutor(max_workers=DRAIN_WORKERS, thread_name_prefix="drain") as pool:
+        while wave := [key for key in waves.take() if passes[key] < MAX_PASSES]:
+            passes.update(wave)
+            ctx.control.expectations.observed(store.revision())
+            list(pool.map(lambda key: handle(ctx, key), wave))

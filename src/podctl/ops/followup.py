@@ -1,0 +1,40 @@
+"""The controller's follow-up to a command's write when no controller runs: the same
+handlers `run-controller` drains, drained here, once (controllers.driver.drain)."""
+
+from __future__ import annotations
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.home import podctl_home
+from podctl.leader import controller_running
+from podctl.ops.deferred import PENDING, DockerWork
+from podctl.store import Store
+
+Key = tuple[str, str, str]
+# What a stored object of these kinds asks of a controller at once: pods to make or stop
+# (Jobs and CronJobs wait for one: see controller_hint), pods waiting for the object.
+FOLLOWED = ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet", "ConfigMap",
+            "Secret")
+
+
+def follow_up(store: Store, *keys: Key) -> bool:
+    """With no controller running, do its work for `keys` (and what it leads to) here;
+    True if done here."""
+    if controller_running(podctl_home()):
+        return False
+    from podctl.controllers.driver import drain  # the controllers load only when needed
+
+    drain(store, keys)
+    return True
+
+
+def after_write(store: Store, stored: Obj, docker: DockerWork, waits: str = PENDING) -> None:
+    """The follow-up a stored (created or changed) object needs, when no controller runs."""
+    if stored["kind"] in FOLLOWED:
+        key = (str(stored["kind"]), meta.namespace_of(stored), meta.name_of(stored))
+        docker.run(lambda: follow_up(store, key), waits)
+
+
+def services_of(store: Store, namespace: str) -> list[Key]:
+    """The namespace's Services: their Endpoints follow its pods."""
+    return [("Service", namespace, meta.name_of(s)) for s in store.list("Service", namespace)]
