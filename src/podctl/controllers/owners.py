@@ -12,10 +12,14 @@ from podctl.locks import file_lock
 from podctl.store import Store
 
 
+def owner_lock_name(uid: str) -> str:
+    return f"rc-{uid}"
+
+
 def owner_lock(uid: str) -> AbstractContextManager[None]:
     """The one lock of an owner object, held by its controller's sync and by every step of
     its deletion, so no dependent is adopted or made while the deletion lists them."""
-    return file_lock(f"rc-{uid}")
+    return file_lock(owner_lock_name(uid))
 
 
 def owner_reference(owner: Obj) -> Obj:
