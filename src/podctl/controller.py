@@ -46,9 +46,9 @@ from podctl.workqueue import Workers, WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-WATCHED_KINDS = ("Pod", "ReplicationController", "ReplicaSet", "Deployment", "Node", "Namespace",
-                 "Service", "Endpoints", "EndpointSlice", "ConfigMap", "Secret", "DaemonSet",
-                 "Job", "CronJob")
+# Every kind a handler is registered for, and the slices (whose Service is synced again
+# when one is deleted).
+WATCHED_KINDS = (*driver.HANDLERS, "EndpointSlice")
 # Kinds a pod change in their namespace may concern.
 POD_WATCHERS = (*POD_OWNERS, "Service")
 # One key for the lock files of deleted objects: a burst of deletions is one sweep.

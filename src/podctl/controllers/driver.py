@@ -212,7 +212,7 @@ class _Waves:
         return wave
 
 
-def drain(store: Store, keys: Iterable[Key]) -> None:
+def drain(store: Store, keys: Iterable[Key], handlers: dict[str, Handler] = HANDLERS) -> None:
     """Run the controllers here, once, from `keys` until no key has work left now: what a
     controller would do after a command's write, for a command run while none runs. Each
     wave's writes are seen by the next (the store is read directly), so the owners'
@@ -224,4 +224,4 @@ def drain(store: Store, keys: Iterable[Key]) -> None:
         while wave := [key for key in waves.take() if passes[key] < MAX_PASSES]:
             passes.update(wave)
             ctx.control.expectations.observed(store.revision())
-            list(pool.map(lambda key: handle(ctx, key), wave))
+            list(pool.map(lambda key: handle(ctx, key, handlers), wave))

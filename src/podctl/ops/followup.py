@@ -22,9 +22,10 @@ def follow_up(store: Store, *keys: Key) -> bool:
     True if done here."""
     if controller_running(podctl_home()):
         return False
-    from podctl.controllers.driver import drain  # the controllers load only when needed
+    if keys:
+        from podctl.controllers.driver import drain  # the controllers load only when needed
 
-    drain(store, keys)
+        drain(store, keys)
     return True
 
 
