@@ -24,7 +24,7 @@ from podctl.controllers.dataplane import (
     sync_dataplane,
     wanted,
 )
-from podctl.controllers.driver import DATAPLANE, POD_OWNERS, Context, Handler, PodHooks
+from podctl.controllers.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
 from podctl.controllers.endpointslices import SERVICE_NAME_LABEL
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
@@ -49,8 +49,6 @@ log = logging.getLogger("podctl.controller")
 # Every kind a handler is registered for, and the slices (whose Service is synced again
 # when one is deleted).
 WATCHED_KINDS = (*driver.HANDLERS, "EndpointSlice")
-# Kinds a pod change in their namespace may concern.
-POD_WATCHERS = (*POD_OWNERS, "Service")
 # One key for the lock files of deleted objects: a burst of deletions is one sweep.
 LOCKS = ("Locks", "", "")
 LOCKS_RETRY_SECONDS = 1.0
@@ -375,14 +373,11 @@ class Controller(PodHooks):
 
     def _wake_namespace(self, namespace: str,
                         versions: dict[tuple[str, str, str], int] | None = None) -> None:
-        """A pod changed: the replication controllers, ReplicaSets and Services of its
-        namespace may care, and so does the namespace itself when it is being deleted."""
+        """A pod changed: wake what its change concerns (driver.pod_fanout)."""
         if versions is None:
             versions = self.store.versions(POD_WATCHERS)
-        for kind, ns, name in versions:
-            if kind in POD_WATCHERS and ns == namespace:
-                self.queue.add((kind, ns, name))
-        self.queue.add(("Namespace", "", namespace))
+        for key in driver.pod_fanout(namespace, versions):
+            self.queue.add(key)
 
     def _pod_status_changed(self, pod: Obj) -> None:
         """A probe's verdict changed: the status manager writes the pod's readiness (its

@@ -119,3 +119,22 @@ def test_no_execute_taint_evicts_the_daemon_pod_until_it_goes(
     podctl.wait_for(lambda: [p["metadata"]["name"] for p in live_pods(podctl)] not in (
         [], [before["metadata"]["name"]]), timeout=60, message="a new pod")
     podctl("delete", "ds", "ssd-monitor")
+
+
+def test_without_a_controller_label_and_taint_are_followed_before_the_command_returns(
+        podctl: Podctl) -> None:
+    """The commands drain the controllers' handlers in-process: node → DaemonSet → its pod
+    (made, started, or stopped) → the DaemonSet's status, all before they print."""
+    podctl.apply_yaml(DAEMON_SET)
+    node = podctl("get", "nodes", "-o", "name").strip()
+    assert ds_row(podctl)[1:6] == ["0", "0", "0", "0", "0"]
+
+    podctl("label", node, "disk=ssd")
+    [pod] = live_pods(podctl)
+    assert pod["status"]["phase"] == "Running"
+    assert ds_row(podctl)[1:6] == ["1", "1", "1", "1", "1"]
+
+    podctl("taint", node, "evict:NoExecute")
+    assert podctl("get", "pods", "-o", "name") == ""
+    assert ds_row(podctl)[1:6] == ["0", "0", "0", "0", "0"]
+    podctl("delete", "ds", "ssd-monitor")

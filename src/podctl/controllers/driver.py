@@ -36,8 +36,10 @@ log = logging.getLogger("podctl.controller")
 OWNER_SYNCS: dict[str, OwnerSync[Any, Any]] = {sync.kind: sync for sync in (
     ReplicaSync("ReplicationController"), ReplicaSync("ReplicaSet"), JobSync(),
     DaemonSetSync(), DeploymentSync(), CronJobSync())}
-# The kinds whose controllers make pods: a pod change in their namespace may concern them.
+# The kinds whose controllers make pods, and those a pod change in their namespace may
+# concern (an owner may adopt or release it, a Service's endpoints follow it).
 POD_OWNERS = tuple(kind for kind, sync in OWNER_SYNCS.items() if sync.dependents == "Pod")
+POD_WATCHERS = (*POD_OWNERS, "Service")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 # Passes of one key in one in-process drain, at most (a rollout's steps, status passes).
@@ -61,6 +63,14 @@ class Context:
 
 
 Handler = Callable[[Context, str, str], None]
+
+
+def pod_fanout(namespace: str, objects: Iterable[Key]) -> list[Key]:
+    """What a pod's change (made, relabelled, its containers' state) wakes besides the pod:
+    the owners and Services of its namespace, among `objects`, and the namespace itself
+    (a Terminating one waits for its pods)."""
+    return [*(key for key in objects if key[0] in POD_WATCHERS and key[1] == namespace),
+            ("Namespace", "", namespace)]
 
 
 def sync_owner(ctx: Context, kind: str, namespace: str, name: str) -> None:
