@@ -11,7 +11,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from podctl.controllers import deletion, ownersync, podcontrol
 from podctl.controllers.driver import OWNER_SYNCS
 from podctl.controllers.owners import owner_lock_name
 from podctl.controllers.slowstart import OwnerControl
-from podctl.store import open_store
 from podctl.store.db import Store
 
 TEMPLATE = {"metadata": {"labels": {"app": "o"}},
@@ -40,11 +38,8 @@ OWNERS: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    monkeypatch.setenv("PODCTL_HOME", str(tmp_path))
-    opened = open_store(tmp_path)
-    opened.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node"}})
-    return opened
+def store(node_store: Store) -> Store:
+    return node_store
 
 
 def held(name: str) -> bool:

@@ -7,7 +7,6 @@ import copy
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,6 @@ from podctl.controllers.slowstart import (
     batch_sizes,
     slow_start,
 )
-from podctl.store import open_store
 from podctl.store.db import Store
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -189,11 +187,8 @@ def test_backoff_doubles_per_failure_up_to_its_cap_and_is_per_owner() -> None:
 # -- podcontrol against a real store -----------------------------------------------------
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    monkeypatch.setenv("PODCTL_HOME", str(tmp_path))
-    opened = open_store(tmp_path)
-    opened.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node"}})
-    return opened
+def store(node_store: Store) -> Store:
+    return node_store
 
 
 def replica_set(store: Store, replicas: int) -> dict[str, Any]:
