@@ -4,13 +4,17 @@ controller runs): waves until nothing is left now, bounded, later work left alon
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from podctl.controllers import driver
+from podctl.controllers.deletion import FOREGROUND, mark_owner_deleting
 from podctl.controllers.driver import Context, Handler
 from podctl.controllers.ownersync import Key
+from podctl.controllers.slowstart import OwnerControl
 from podctl.store import open_store
 from podctl.store.db import Store
 
@@ -70,3 +74,46 @@ def test_each_wave_sees_the_writes_of_the_one_before(store: Store) -> None:
 
     driver.drain(store, [("K", "", "first")], {"K": write_then_check})
     assert seen == [True, True]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.keys: list[Key] = []
+
+    def add(self, key: Hashable, delay: float = 0.0) -> None:
+        assert isinstance(key, tuple)
+        self.keys.append(key)
+
+
+def owned_by(owner: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"apiVersion": "apps/v1", "kind": owner["kind"], "name": owner["metadata"]["name"],
+             "uid": owner["metadata"]["uid"], "controller": True}]
+
+
+def test_a_deployment_being_deleted_and_its_replica_set_do_not_wake_each_other_in_turn(
+        store: Store) -> None:
+    """While the pods stop, neither pass wakes the other again and again: the Deployment
+    wakes a ReplicaSet once, when it marks it; the ReplicaSet wakes its Deployment."""
+    deployment = store.create({"apiVersion": "apps/v1", "kind": "Deployment",
+                               "metadata": {"name": "d", "namespace": "default"},
+                               "spec": {"selector": {"matchLabels": {"app": "d"}}}})
+    rs = store.create({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                       "metadata": {"name": "d-1", "namespace": "default",
+                                    "ownerReferences": owned_by(deployment)},
+                       "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}}}})
+    store.create({"apiVersion": "v1", "kind": "Pod",
+                  "metadata": {"name": "d-1-a", "namespace": "default",
+                               "ownerReferences": owned_by(rs)},
+                  "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    assert mark_owner_deleting(store, deployment, FOREGROUND) is not None
+    queue = Recorder()
+    ctx = Context(store, OwnerControl(), queue)
+
+    driver.handle(ctx, ("Deployment", "default", "d"))
+    assert queue.keys == [("ReplicaSet", "default", "d-1")]
+    queue.keys.clear()
+    driver.handle(ctx, ("ReplicaSet", "default", "d-1"))
+    assert sorted(queue.keys) == [("Deployment", "default", "d"), ("Pod", "default", "d-1-a")]
+    queue.keys.clear()
+    driver.handle(ctx, ("Deployment", "default", "d"))
+    assert queue.keys == []

@@ -90,8 +90,11 @@ class DeploymentSync(OwnerSync[list[Obj], DeploymentPlan]):
         return _write(step.store, step.owner, plan.revision, plan.status)
 
     def advance_deletion(self, store: Store, owner: Obj, result: SyncResult) -> None:
+        # Only those this step marked: one already marked is woken by its own pods' changes
+        # (waking it again, which wakes its Deployment, would go round while pods stop).
         result.wake = [("ReplicaSet", meta.namespace_of(owner), meta.name_of(rs))
-                       for rs in advance_deployment_deletion(store, owner)]
+                       for rs in advance_deployment_deletion(store, owner)
+                       if not rs["metadata"].get("deletionTimestamp")]
 
 
 def deadline_in(deployment: Obj, status: Obj, now: datetime) -> float | None:

@@ -136,8 +136,10 @@ class OwnerSync(ABC, Generic[Seen, P]):
         result.deleting = advance_owner_deletion(store, owner)
 
     def _dependents_of_gone(self, store: Store, namespace: str, name: str) -> list[Key]:
-        """The objects that named a deleted owner as controller: the garbage collector's."""
+        """The objects that named a deleted owner as controller and are not being deleted
+        yet: the garbage collector's."""
         return [(self.dependents, namespace, meta.name_of(o))
                 for o in store.list(self.dependents, namespace)
                 if (meta.controller_of(o) or {}).get("kind") == self.kind
-                and (meta.controller_of(o) or {}).get("name") == name]
+                and (meta.controller_of(o) or {}).get("name") == name
+                and not o["metadata"].get("deletionTimestamp")]
