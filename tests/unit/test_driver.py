@@ -117,3 +117,21 @@ def test_a_deployment_being_deleted_and_its_replica_set_do_not_wake_each_other_i
     queue.keys.clear()
     driver.handle(ctx, ("Deployment", "default", "d"))
     assert queue.keys == []
+
+
+def test_every_graceful_stop_of_a_drain_starts_at_once(store: Store) -> None:
+    """As on a node: a pod waiting for a free thread would see its grace period (counted
+    from its mark) run out and be killed with no SIGTERM first."""
+    count = driver.DRAIN_WORKERS * 3
+    for i in range(count):
+        store.create({"apiVersion": "v1", "kind": "Pod",
+                      "metadata": {"name": f"p{i}", "namespace": "default",
+                                   "deletionTimestamp": "2026-01-01T00:00:00Z"},
+                      "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    together = threading.Barrier(count, timeout=10)
+
+    def stop(_ctx: Context, _namespace: str, _name: str) -> None:
+        together.wait()  # broken (an error) unless every stop runs at the same time
+
+    driver.drain(store, [("Pod", "default", f"p{i}") for i in range(count)], {"Pod": stop})
+    assert not together.broken

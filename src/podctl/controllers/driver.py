@@ -19,7 +19,12 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import CronJobSync
 from podctl.controllers.daemonset import DaemonSetSync
-from podctl.controllers.deletion import advance_namespace_deletion, finish_pod, mark_pod_deleting
+from podctl.controllers.deletion import (
+    FINISHING,
+    advance_namespace_deletion,
+    finish_pod,
+    mark_pod_deleting,
+)
 from podctl.controllers.deployment_sync import DeploymentSync
 from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.job_sync import JobSync
@@ -230,8 +235,22 @@ def drain(store: Store, keys: Iterable[Key], handlers: dict[str, Handler] = HAND
     waves = _Waves(keys)
     ctx = Context(store, OwnerControl(), waves)
     passes: Counter[Key] = Counter()
-    with ThreadPoolExecutor(max_workers=DRAIN_WORKERS, thread_name_prefix="drain") as pool:
+    with ThreadPoolExecutor(max_workers=DRAIN_WORKERS, thread_name_prefix="drain") as pool, \
+            ThreadPoolExecutor(max_workers=FINISHING, thread_name_prefix="stop") as stops:
         while wave := [key for key in waves.take() if passes[key] < MAX_PASSES]:
             passes.update(wave)
             ctx.control.expectations.observed(store.revision())
-            list(pool.map(lambda key: handle(ctx, key, handlers), wave))
+            # Every graceful stop starts at once, as on a node (see finish_pods); other
+            # work (starting pods) on a bounded pool.
+            done = [(stops if _stopping(store, key) else pool).submit(handle, ctx, key,
+                                                                       handlers)
+                    for key in wave]
+            for future in done:
+                future.result()
+
+
+def _stopping(store: Store, key: Key) -> bool:
+    if key[0] != "Pod":
+        return False
+    pod = store.get("Pod", key[1], key[2])
+    return pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
