@@ -5,6 +5,7 @@ Every step is idempotent, so both may run at once."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,6 @@ from podctl.admission import DELETE, Attributes, chain_for
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods, owner_lock, set_controller_ref
-from podctl.controllers.replication import REPLICATED_KINDS
 from podctl.errors import NotFound, Precondition
 from podctl.kubelet.teardown import terminate_pod
 from podctl.store import Store
@@ -164,19 +164,16 @@ def mark_namespace_deleting(store: Store, name: str) -> Obj | None:
 
 
 def advance_namespace_deletion(store: Store, name: str, grace: int | None = None) -> list[Obj]:
-    """One step of a Terminating namespace's deletion: its controllers go (their pods with
-    them), so do its Services, Endpoints, EndpointSlices, ConfigMaps and Secrets, its pods
-    are marked, and the namespace goes once it is empty. Admission refuses new content in
-    it, so nothing can appear after the listing. Returns the pods marked."""
-    for deployment in store.list("Deployment", name):
-        store.delete("Deployment", name, meta.name_of(deployment), meta.uid_of(deployment))
-    for kind in REPLICATED_KINDS:
-        for rc in store.list(kind, name):
-            with owner_lock(meta.uid_of(rc)):
-                store.delete(kind, name, meta.name_of(rc), meta.uid_of(rc))
-    for kind in ("Service", "Endpoints", "EndpointSlice", "ConfigMap", "Secret"):
+    """One step of a Terminating namespace's deletion: everything in it goes (the pods'
+    owners under their lock, so an owner's pass in flight ends first), its pods are marked,
+    and the namespace goes once it is empty. Admission refuses new content in it, so
+    nothing can appear after the listing. Returns the pods marked."""
+    owners = {(meta.controller_of(p) or {}).get("uid") for p in store.list("Pod", name)}
+    for kind in (k for k in meta.RESOURCES if k in meta.NAMESPACED and k != "Pod"):
         for obj in store.list(kind, name):
-            store.delete(kind, name, meta.name_of(obj), meta.uid_of(obj))
+            uid = meta.uid_of(obj)
+            with owner_lock(uid) if uid in owners else contextlib.nullcontext():
+                store.delete(kind, name, meta.name_of(obj), uid)
     pods = store.list("Pod", name)
     marked = mark_pods_deleting(store, pods, grace)
     if not pods:

@@ -23,7 +23,6 @@ from podctl.store import Store
 # The kinds this controller keeps replicas of, and the source of their events.
 SOURCES = {"ReplicationController": "replication-controller",
            "ReplicaSet": "replicaset-controller"}
-REPLICATED_KINDS = tuple(SOURCES)
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 
 
