@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from podctl.api import meta
 from podctl.controllers import driver
 from podctl.controllers.deletion import FOREGROUND, mark_owner_deleting
 from podctl.controllers.driver import Context, Handler
@@ -135,3 +136,9 @@ def test_every_graceful_stop_of_a_drain_starts_at_once(store: Store) -> None:
 
     driver.drain(store, [("Pod", "default", f"p{i}") for i in range(count)], {"Pod": stop})
     assert not together.broken
+
+
+def test_the_pod_owners_controllers_are_the_kinds_that_own_pods() -> None:
+    assert {kind for kind, sync in driver.OWNER_SYNCS.items() if sync.dependents == "Pod"} \
+        == set(driver.POD_OWNERS) \
+        == {kind for kind, traits in meta.RESOURCES.items() if traits.owns_pods}

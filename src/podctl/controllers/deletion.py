@@ -168,11 +168,12 @@ def advance_namespace_deletion(store: Store, name: str, grace: int | None = None
     owners under their lock, so an owner's pass in flight ends first), its pods are marked,
     and the namespace goes once it is empty. Admission refuses new content in it, so
     nothing can appear after the listing. Returns the pods marked."""
-    owners = {(meta.controller_of(p) or {}).get("uid") for p in store.list("Pod", name)}
-    for kind in (k for k in meta.RESOURCES if k in meta.NAMESPACED and k != "Pod"):
+    for kind, traits in meta.RESOURCES.items():
+        if not traits.namespaced or kind == "Pod":
+            continue
         for obj in store.list(kind, name):
             uid = meta.uid_of(obj)
-            with owner_lock(uid) if uid in owners else contextlib.nullcontext():
+            with owner_lock(uid) if traits.owns_pods else contextlib.nullcontext():
                 store.delete(kind, name, meta.name_of(obj), uid)
     pods = store.list("Pod", name)
     marked = mark_pods_deleting(store, pods, grace)

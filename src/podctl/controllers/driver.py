@@ -43,7 +43,7 @@ OWNER_SYNCS: dict[str, OwnerSync[Any, Any]] = {sync.kind: sync for sync in (
     DaemonSetSync(), DeploymentSync(), CronJobSync())}
 # The kinds whose controllers make pods, and those a pod change in their namespace may
 # concern (an owner may adopt or release it, a Service's endpoints follow it).
-POD_OWNERS = tuple(kind for kind, sync in OWNER_SYNCS.items() if sync.dependents == "Pod")
+POD_OWNERS = tuple(kind for kind in OWNER_SYNCS if meta.RESOURCES[kind].owns_pods)
 POD_WATCHERS = (*POD_OWNERS, "Service")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
