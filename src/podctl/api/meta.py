@@ -49,6 +49,12 @@ class Resource:
     user_deletes: bool = True
     # Checked and defaulted by podctl's schema and rules (the registry validates it).
     validated: bool = True
+    # A create keeps the status it is sent (a Node: its kubelet registers it with its
+    # status, as upstream's node strategy allows).
+    status_on_create: bool = False
+    # Its generation counts every change of its content or labels (an EndpointSlice, which
+    # has no spec), not only of its spec.
+    generation_counts_all: bool = False
 
     def words(self) -> tuple[str, ...]:
         """Every spelling kubectl accepts for this resource, lower case."""
@@ -65,7 +71,7 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
              status=True, updates=()),
     Resource("nodes", "node", ("no",), "Node", False, status=True, updates=("spec",),
-             validated=False),
+             validated=False, status_on_create=True),
     Resource("events", "event", ("ev",), "Event", True, written_by="podctl records events "
              "itself", user_deletes=False, validated=False),
     Resource("services", "service", ("svc",), "Service", True, categories=("all",),
@@ -91,12 +97,13 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("jobs", "job", (), "Job", True, api_version="batch/v1", categories=("all",),
              status=True, owns_pods=True, cascades=True),
     # After batch, as the API server orders its groups. Kept by podctl's EndpointSlice
-    # controller only: read and deleted (it makes them again), never written by users.
+    # controller only: read and deleted (it makes them again), never written by users. An
+    # update takes its endpoints and ports: its addressType is immutable, as upstream's.
     Resource("endpointslices", "endpointslice", (), "EndpointSlice", True,
              api_version="discovery.k8s.io/v1",
              verbs=("delete", "deletecollection", "get", "list", "watch"),
              written_by="podctl's EndpointSlice controller keeps endpointslices itself",
-             validated=False),
+             validated=False, updates=("endpoints", "ports"), generation_counts_all=True),
 )}
 
 # generateName's suffix: five of these (no vowels, so no words), as the API server draws it.

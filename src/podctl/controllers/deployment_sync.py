@@ -119,7 +119,8 @@ def _adopt(store: Store, rs: Obj, deployment: Obj) -> None:
         fresh["metadata"]["ownerReferences"] = [*refs, owner_reference(deployment)]
         return True
 
-    store.mutate("ReplicaSet", meta.namespace_of(rs), meta.name_of(rs), change, meta.uid_of(rs))
+    registry.mutate(store, "ReplicaSet", meta.namespace_of(rs), meta.name_of(rs), change,
+                    meta.uid_of(rs))
 
 
 def _release(store: Store, rs: Obj) -> None:
@@ -134,7 +135,8 @@ def _release(store: Store, rs: Obj) -> None:
             fresh["metadata"].pop("ownerReferences", None)
         return True
 
-    store.mutate("ReplicaSet", meta.namespace_of(rs), meta.name_of(rs), change, meta.uid_of(rs))
+    registry.mutate(store, "ReplicaSet", meta.namespace_of(rs), meta.name_of(rs), change,
+                    meta.uid_of(rs))
 
 
 def _scale(store: Store, rs: Obj, replicas: int, annotations: dict[str, str]) -> bool:
@@ -145,14 +147,12 @@ def _scale(store: Store, rs: Obj, replicas: int, annotations: dict[str, str]) ->
                 current.get(k) == v for k, v in annotations.items()):
             return False
         md["annotations"] = {**current, **annotations}
-        if fresh["spec"].get("replicas") != replicas:
-            fresh["spec"]["replicas"] = replicas
-            md["generation"] = int(md.get("generation", 1)) + 1
+        fresh["spec"]["replicas"] = replicas  # the registry's update counts the generation
         return True
 
     before = rs["spec"].get("replicas")
-    stored = store.mutate("ReplicaSet", meta.namespace_of(rs), meta.name_of(rs), change,
-                          meta.uid_of(rs))
+    stored = registry.mutate(store, "ReplicaSet", meta.namespace_of(rs), meta.name_of(rs),
+                             change, meta.uid_of(rs))
     return stored is not None and stored["spec"].get("replicas") != before
 
 
@@ -168,8 +168,8 @@ def _write(store: Store, deployment: Obj, revision: str, status: Obj) -> bool:
                 **(fresh["metadata"].get("annotations") or {}), REVISION: revision}
             return True
 
-        stored = store.mutate("Deployment", meta.namespace_of(deployment),
-                              meta.name_of(deployment), change, meta.uid_of(deployment))
+        stored = registry.mutate(store, "Deployment", meta.namespace_of(deployment),
+                                 meta.name_of(deployment), change, meta.uid_of(deployment))
         if stored is None:
             return True
         deployment = stored

@@ -192,7 +192,7 @@ def write_endpoints(store: Store, desired: Obj) -> str | None:
         wrote = True
         return True
 
-    store.mutate("Endpoints", namespace, name, change)
+    registry.mutate(store, "Endpoints", namespace, name, change)
     return "updated" if wrote else None
 
 

@@ -219,15 +219,13 @@ def _update(store: Store, current: Obj, desired: Obj) -> bool:
         nonlocal wrote
         if _same(fresh, desired):
             return False
-        md = fresh["metadata"]
-        md["labels"] = dict(desired["metadata"]["labels"])
-        # The API server counts every change of a slice in its generation.
-        md["generation"] = int(md.get("generation", 1)) + 1
-        for key in ("addressType", "endpoints", "ports"):
+        fresh["metadata"]["labels"] = dict(desired["metadata"]["labels"])
+        # The registry's update counts the change in the slice's generation.
+        for key in ("endpoints", "ports"):
             fresh[key] = copy.deepcopy(desired[key])
         wrote = True
         return True
 
-    store.mutate(KIND, meta.namespace_of(current), meta.name_of(current), change,
-                 uid=meta.uid_of(current))
+    registry.mutate(store, KIND, meta.namespace_of(current), meta.name_of(current), change,
+                    uid=meta.uid_of(current))
     return wrote

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podctl import __version__
+from podctl import __version__, registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists, DockerUnavailable
@@ -48,14 +48,15 @@ def node_object(info: dict[str, object], host_ip: str) -> Obj:
 
 
 def ensure_node(store: Store) -> Obj:
-    """The local node, registered in the store on first use (one docker info call)."""
+    """The local node, registered through the registry on first use (one docker info
+    call), with its status, as upstream's kubelet creates its Node through the API."""
     nodes = store.list("Node")
     if nodes:
         return nodes[0]
 
     node = node_object(engine_info(), gateway_ip())
     try:
-        return store.create(node)
+        return registry.create(store, node)
     except AlreadyExists:
         return store.list("Node")[0]
 

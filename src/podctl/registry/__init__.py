@@ -122,9 +122,9 @@ def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: boo
     resourceVersion that is no longer the stored one; the stored object."""
     kind = str(desired["kind"])
     current = _stored(store, kind, _namespace(desired), meta.name_of(desired))
-    body = copy.deepcopy(desired)
-    if meta.RESOURCES[kind].status:
-        body.pop("status", None)
+    # Validation works on a copy (defaulting makes it), so the body's need not be deep.
+    body = {k: v for k, v in desired.items()
+            if not (k == "status" and meta.RESOURCES[kind].status)}
     checked = validated(body, _namespace(current) or None, validation)
     checked["metadata"]["resourceVersion"] = desired["metadata"].get("resourceVersion")
     checked["metadata"]["uid"] = desired["metadata"].get("uid")
@@ -162,14 +162,14 @@ def mutate(store: Store, kind: str, namespace: str, name: str, change: Callable[
     it changed anything; on a Conflict it runs again on a fresh read. None when the object
     (with that uid) is gone; the stored object otherwise."""
     for _ in range(CONFLICT_RETRIES):
+        # Each read is a fresh object of this call's own: `change` may edit it in place.
         current = store.get(kind, namespace, name)
         if current is None or (uid is not None and meta.uid_of(current) != uid):
             return None
-        edited = copy.deepcopy(current)
-        if not change(edited):
+        if not change(current):
             return current
         try:
-            return update(store, edited, validation=validation, chain=chain)
+            return update(store, current, validation=validation, chain=chain)
         except Conflict:
             continue
         except NotFound:

@@ -30,7 +30,8 @@ def prepare_for_create(obj: Obj) -> Obj:
     if isinstance(md, dict):
         for key in SERVER_FIELDS:
             md.pop(key, None)
-    if _traits(out).status:
+    traits = _traits(out)
+    if traits.status and not traits.status_on_create:
         out.pop("status", None)
     return out
 
@@ -59,23 +60,17 @@ def initial_status(obj: Obj) -> None:
 def prepare_for_update(current: Obj, desired: Obj) -> Obj:
     """The stored object after a full update (PUT) to `desired`: labels, annotations,
     finalizers and owner references as sent, the rest as the kind's rules allow (its
-    status and server-set metadata stay as stored)."""
+    status and server-set metadata stay as stored). `desired` is the caller's to give
+    away: parts of it may become the result's."""
     md = desired["metadata"]
     if md.get("uid") and md["uid"] != meta.uid_of(current):
         raise Precondition(f"Precondition failed: UID in precondition: {md['uid']}, UID in "
                            f"object meta: {meta.uid_of(current)}")
-    fields = _traits(current).updates
-    if fields is None:
-        out = merged(current, desired)
-    else:
-        out = copy.deepcopy(current)
-        for key in ("labels", "annotations"):
-            if md.get(key):
-                out["metadata"][key] = dict(md[key])
-            else:
-                out["metadata"].pop(key, None)
-        for key in fields:
-            out[key] = copy.deepcopy(desired.get(key) or ({} if key == "spec" else []))
+    traits = _traits(current)
+    out = merged(current, desired) if traits.updates is None else _fields_updated(
+        current, desired, traits.updates)
+    if traits.generation_counts_all and _content(out) != _content(current):
+        out["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
     if current["kind"] == "Service":
         carry_over(current, out)
     for key in ("finalizers", "ownerReferences"):
@@ -87,6 +82,34 @@ def prepare_for_update(current: Obj, desired: Obj) -> Obj:
     out["metadata"]["resourceVersion"] = md.get("resourceVersion") or \
         current["metadata"]["resourceVersion"]
     return out
+
+
+def _fields_updated(current: Obj, desired: Obj, fields: tuple[str, ...]) -> Obj:
+    """The stored object with the desired labels, annotations and `fields` (a field the
+    update leaves out is dropped, as the API server omits it; an absent spec is empty).
+    Copies only the metadata: `desired` is the update's own validated copy, and `current`
+    is only read after (deep copies of every write were most of an Endpoints update)."""
+    out = {**current, "metadata": copy.deepcopy(current["metadata"])}
+    md = desired["metadata"]
+    for key in ("labels", "annotations"):
+        if md.get(key):
+            out["metadata"][key] = dict(md[key])
+        else:
+            out["metadata"].pop(key, None)
+    for key in fields:
+        if key in desired:
+            out[key] = desired[key]
+        elif key == "spec":
+            out[key] = {}
+        else:
+            out.pop(key, None)
+    return out
+
+
+def _content(obj: Obj) -> tuple[Obj, object]:
+    """What an EndpointSlice's generation counts: everything but its metadata, and its
+    labels."""
+    return {k: v for k, v in obj.items() if k != "metadata"}, obj["metadata"].get("labels")
 
 
 def prepare_for_status(current: Obj, desired: Obj) -> Obj:
