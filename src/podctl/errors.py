@@ -85,8 +85,9 @@ class Conflict(ServerError):
 
     reason = "Conflict"
 
-    def __init__(self, resource: str, name: str) -> None:
+    def __init__(self, resource: str, name: str, detail: str = "") -> None:
         super().__init__(
-            f'Operation cannot be fulfilled on {resource} "{name}": the object has been '
-            "modified; please apply your changes to the latest version and try again"
+            f'Operation cannot be fulfilled on {resource} "{name}": ' + (detail or (
+                "the object has been modified; please apply your changes to the latest "
+                "version and try again"))
         )

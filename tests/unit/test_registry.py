@@ -11,7 +11,7 @@ import pytest
 
 from podctl import registry
 from podctl.api import meta
-from podctl.controllers.deletion import FOREGROUND, ORPHAN, delete_object
+from podctl.controllers.deletion import FOREGROUND, ORPHAN, delete_object, mark_pod_deleting
 from podctl.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound, Precondition
 from podctl.registry import strategy
 from podctl.store import Store, open_store
@@ -189,6 +189,88 @@ def test_status_writes_take_only_the_status(store: Store) -> None:
     written = registry.update_status(store, desired)
     assert written["status"] == {"phase": "Running"}
     assert "labels" not in written["metadata"]
+
+
+def test_a_binding_sets_the_node_once_and_refuses_a_pod_bound_or_being_deleted(
+        store: Store) -> None:
+    created = registry.create(store, pod())
+    bound = registry.bind(store, "default", "p", "node-a", meta.uid_of(created))
+    assert bound["spec"]["nodeName"] == "node-a"
+    assert bound["metadata"]["resourceVersion"] != created["metadata"]["resourceVersion"]
+    with pytest.raises(Conflict, match='pods/binding "p": pod p is already assigned to node '
+                                       '"node-a"'):
+        registry.bind(store, "default", "p", "node-b")
+    with pytest.raises(NotFound):
+        registry.bind(store, "default", "p", "node-b", "another-uid")
+    assert mark_pod_deleting(store, registry.create(store, pod("q"))) is not None
+    with pytest.raises(Conflict, match="being deleted, cannot be assigned to a host"):
+        registry.bind(store, "default", "q", "node-a")
+
+
+def test_a_node_keeps_the_status_it_is_created_with(store: Store) -> None:
+    status = {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "spec": {},
+            "status": status}
+    assert registry.create(store, node)["status"] == status
+
+
+def test_an_endpointslice_update_counts_its_generation_and_keeps_its_address_type(
+        store: Store) -> None:
+    created = registry.create(store, {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "s-x", "labels": {"a": "1"}}, "addressType": "IPv4",
+        "endpoints": None, "ports": None})
+    assert created["metadata"]["generation"] == 1
+    desired = copy.deepcopy(created)
+    desired["endpoints"] = [{"addresses": ["10.0.0.2"]}]
+    desired["addressType"] = "IPv6"
+    updated = registry.update(store, desired)
+    assert updated["endpoints"] == [{"addresses": ["10.0.0.2"]}]
+    assert updated["addressType"] == "IPv4" and updated["metadata"]["generation"] == 2
+    relabeled = copy.deepcopy(updated)
+    relabeled["metadata"]["labels"] = {"a": "2"}
+    again = registry.update(store, relabeled)
+    assert again["metadata"]["generation"] == 3
+    assert registry.update(store, copy.deepcopy(again))["metadata"]["generation"] == 3
+
+
+def test_an_endpoints_update_leaves_out_what_it_does_not_send(store: Store) -> None:
+    created = registry.create(store, {
+        "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "e"},
+        "subsets": [{"addresses": [{"ip": "10.0.0.3"}], "ports": [{"port": 80}]}]})
+    desired = copy.deepcopy(created)
+    del desired["subsets"]
+    assert "subsets" not in registry.update(store, desired)
+
+
+def test_a_deployments_replicaset_scale_counts_one_generation(store: Store) -> None:
+    from podctl.controllers.deployment_sync import _scale
+
+    template = {"metadata": {"labels": {"app": "x"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    rs = registry.create(store, {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "x"}},
+                 "template": template}})
+    assert _scale(store, rs, 3, {"deployment.kubernetes.io/desired-replicas": "3"})
+    scaled = store.require("ReplicaSet", "default", "rs")
+    assert scaled["spec"]["replicas"] == 3 and scaled["metadata"]["generation"] == 2
+    assert not _scale(store, scaled, 3, {"deployment.kubernetes.io/desired-replicas": "3"})
+    assert store.require("ReplicaSet", "default", "rs")["metadata"]["generation"] == 2
+
+
+def test_only_the_registry_writes_objects_but_for_the_named_exceptions() -> None:
+    """Every object write outside the registry and the store is one of those that say
+    why: the deletion model's (the registry's delete), and the bootstrap `kubernetes`
+    Service's (the allocator's own range)."""
+    import re
+
+    src = Path(registry.__file__).parents[1]
+    writes = re.compile(r"store\.(mutate|create|update)\(")
+    writers = {str(p.relative_to(src)) for p in src.rglob("*.py")
+               if p.parts[len(src.parts)] not in ("registry", "store")
+               and writes.search(p.read_text())}
+    assert writers == {"controllers/deletion.py", "admission/serviceips.py"}
 
 
 def test_a_service_update_keeps_its_cluster_ip_and_changes_nothing_when_equal(

@@ -58,7 +58,9 @@ def kubernetes_service(network: ipaddress.IPv4Network) -> Obj:
 
 
 def ensure_kubernetes_service(store: Store, reserve: Reserve) -> Obj:
-    """The stored `kubernetes` Service, created (and the home's range reserved) if missing."""
+    """The stored `kubernetes` Service, created (and the home's range reserved) if missing.
+    Stored directly, as the API server's bootstrap controller does: a create through the
+    registry would run this allocator, which needs this Service to know its range."""
     found = store.get("Service", "default", KUBERNETES)
     if found is not None:
         return found

@@ -8,7 +8,7 @@ from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers import scheduler
-from podctl.errors import DockerUnavailable
+from podctl.errors import Conflict, DockerUnavailable, NotFound
 from podctl.kubelet.node import ensure_node
 from podctl.kubelet.statusmanager import write_scheduling
 from podctl.locks import file_lock
@@ -58,27 +58,23 @@ def bind_pending(store: Store, pod: Obj) -> bool:
 
 def _try_bind(store: Store, pod: Obj) -> tuple[Obj | None, Obj, str | None]:
     """The pod as stored after one try to bind it, the node, and why it does not fit (None:
-    bound); no pod when it is gone or someone else bound it meanwhile."""
+    bound); no pod when it is gone, being deleted or someone else bound it meanwhile.
+    The fit is judged and the binding written under the scheduler's lock, so two pods
+    never take the same host port or the node's last room."""
     node = ensure_node(store)
-    reason: str | None = None
-    tried = False
-
-    def bind(fresh: Obj) -> bool:
-        nonlocal reason, tried
-        tried = not fresh["spec"].get("nodeName")
-        if not tried:
-            return False  # bound meanwhile by someone else
-        reason = _unfit_reason(store, fresh, node)
-        if reason is None:
-            fresh["spec"]["nodeName"] = meta.name_of(node)
-        return reason is None
-
+    namespace, name, uid = meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod)
     with file_lock("scheduler"):
-        bound = store.mutate("Pod", meta.namespace_of(pod), meta.name_of(pod), bind,
-                             meta.uid_of(pod))
-    if bound is None or not tried:
-        return None, node, None
-    return bound, node, reason
+        fresh = store.get("Pod", namespace, name)
+        if fresh is None or meta.uid_of(fresh) != uid or fresh["spec"].get("nodeName"):
+            return None, node, None
+        reason = _unfit_reason(store, fresh, node)
+        if reason is not None:
+            return fresh, node, reason
+        try:
+            # The pods/binding subresource: it refuses a pod bound or deleted meanwhile.
+            return registry.bind(store, namespace, name, meta.name_of(node), uid), node, None
+        except (Conflict, NotFound):
+            return None, node, None
 
 
 def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:

@@ -1,7 +1,11 @@
 """Deletion as the API server and the garbage collector do it: an object is first marked
 (deletionTimestamp, and a finalizer saying how its dependents go), then whoever gets there
 first finishes it — the command that started it, or the controller when that command died.
-Every step is idempotent, so both may run at once."""
+Every step is idempotent, so both may run at once.
+
+This module is the registry's delete (podctl.registry names it so): its marks, finalizers and
+cascades write to the store itself, as the API server's own deletion does, not through an
+update, which would take no deletionTimestamp from its writer."""
 
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ create: server-set fields and the status dropped, generateName, validation and d
 (podctl.manifest's rules), the kind's initial status, admission (podctl.admission: the
 namespace's lifecycle, Service allocation...), stored. update (PUT, and PATCH once the patch
 is applied): validation, the kind's update rules, admission, stored at the resourceVersion
-the writer read. update_status: the /status subresource. mutate: read-modify-write through
-update, retried on a conflict. Deletion (marks, finalizers, cascades) is the deletion
-model's: podctl.controllers.deletion.delete_object.
+the writer read. update_status: the /status subresource. bind: the pods/binding
+subresource (the scheduler's write). mutate: read-modify-write through update, retried on
+a conflict. Deletion (marks, finalizers, cascades) is the deletion model's:
+podctl.controllers.deletion.delete_object.
 
 Nothing here prints or speaks HTTP: errors are podctl's (Invalid, NotFound, AlreadyExists,
 Forbidden, Conflict), each kubectl's line; the API turns them into Status bodies.
@@ -153,6 +154,28 @@ def update_status(store: Store, desired: Obj, *, dry_run: bool = False) -> Obj:
     if dry_run:
         return out
     return store.update_status(out)
+
+
+def bind(store: Store, namespace: str, name: str, node: str, uid: str | None = None) -> Obj:
+    """The pods/binding subresource, as upstream's BindingREST: the pod's spec.nodeName set
+    once, at the resourceVersion read. Conflict for a pod bound already or being deleted;
+    NotFound when the pod (with that uid) is gone. The bound pod."""
+    for _ in range(CONFLICT_RETRIES):
+        pod = _stored(store, "Pod", namespace, name)
+        if uid is not None and meta.uid_of(pod) != uid:
+            raise NotFound("pods", name)
+        if pod["spec"].get("nodeName"):
+            raise Conflict("pods/binding", name, f"pod {name} is already assigned to node "
+                                                 f'"{pod["spec"]["nodeName"]}"')
+        if pod["metadata"].get("deletionTimestamp"):
+            raise Conflict("pods/binding", name,
+                           f"pod {name} is being deleted, cannot be assigned to a host")
+        pod["spec"]["nodeName"] = node
+        try:
+            return store.update(pod)
+        except Conflict:
+            continue
+    raise Conflict("pods", name)
 
 
 def mutate(store: Store, kind: str, namespace: str, name: str, change: Callable[[Obj], bool],
