@@ -13,10 +13,9 @@ from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Any
 
-from podctl import instrument
+from podctl import driver, instrument
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers import driver
 from podctl.controllers.dataplane import (
     DNS_POD,
     PROXY_POD,
@@ -24,18 +23,18 @@ from podctl.controllers.dataplane import (
     sync_dataplane,
     wanted,
 )
-from podctl.controllers.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
 from podctl.controllers.endpointslices import SERVICE_NAME_LABEL
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
+from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
 from podctl.errors import DockerUnavailable
 from podctl.home import home_id, podctl_home
-from podctl.kubelet.node import ensure_node
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import SyncResult
 from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
+from podctl.node import ensure_node
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import inventory, naming

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from podctl import driver
 from podctl.api import meta
-from podctl.controllers import driver
 from podctl.controllers.deletion import FOREGROUND, mark_owner_deleting
-from podctl.controllers.driver import Context, Handler
 from podctl.controllers.ownersync import Key
 from podctl.controllers.slowstart import OwnerControl
+from podctl.driver import Context, Handler
 from podctl.store import open_store
 from podctl.store.db import Store
 

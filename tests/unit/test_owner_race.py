@@ -17,9 +17,9 @@ import pytest
 
 from podctl import locks
 from podctl.controllers import deletion, ownersync, podcontrol
-from podctl.controllers.driver import OWNER_SYNCS
 from podctl.controllers.owners import owner_lock_name
 from podctl.controllers.slowstart import OwnerControl
+from podctl.driver import OWNER_SYNCS
 from podctl.store.db import Store
 
 TEMPLATE = {"metadata": {"labels": {"app": "o"}},

@@ -70,6 +70,12 @@ def ensure_kubernetes_service(store: Store, reserve: Reserve) -> Obj:
         return store.require("Service", "default", KUBERNETES)
 
 
+def cluster_dns(store: Store) -> str | None:
+    """The cluster DNS address pods get, once the home has one."""
+    service = store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE)
+    return str(service["spec"]["clusterIP"]) if service is not None else None
+
+
 def service_network(store: Store, reserve: Reserve) -> ipaddress.IPv4Network:
     """The home's service range: the /24 its `kubernetes` Service's IP lies in."""
     ip = ensure_kubernetes_service(store, reserve)["spec"]["clusterIP"]

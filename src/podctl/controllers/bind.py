@@ -7,11 +7,11 @@ import contextlib
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.api.podstatus import unscheduled_status
 from podctl.controllers import scheduler
 from podctl.errors import Conflict, DockerUnavailable, NotFound
-from podctl.kubelet.node import ensure_node
-from podctl.kubelet.statusmanager import write_scheduling
 from podctl.locks import file_lock
+from podctl.node import ensure_node
 from podctl.store import Store
 
 
@@ -96,13 +96,38 @@ def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:
             state["scheduling"] = {"message": scheduler.failed_scheduling_message(reason),
                                    "since": since}
             store.put_pod_state(uid, state)
-            # The scheduler's condition (PodScheduled False, and why) in the pod's status.
-            write_scheduling(store, pod, state)
+            _write_unschedulable(store, pod, state["scheduling"])
     if reason is None:
         _scheduled(store, pod, node)
     else:
         store.record_event(pod, "Warning", "FailedScheduling",
                            scheduler.failed_scheduling_message(reason), scheduler.SCHEDULER)
+
+
+def _write_unschedulable(store: Store, pod: Obj, scheduling: Obj) -> None:
+    """The scheduler's condition in the pod's status (PodScheduled False, and why), as
+    upstream's scheduler writes it; nothing once the pod is gone or bound meanwhile. The
+    condition keeps its transition time while it stays False."""
+    namespace, name, uid = meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod)
+    for _ in range(registry.CONFLICT_RETRIES):
+        fresh = store.get("Pod", namespace, name)
+        if fresh is None or meta.uid_of(fresh) != uid or fresh["spec"].get("nodeName"):
+            return
+        old = fresh.get("status") or {}
+        new = unscheduled_status(fresh, scheduling)
+        previous = {c.get("type"): c for c in old.get("conditions") or []}.get("PodScheduled")
+        if previous is not None and previous.get("status") == "False":
+            new["conditions"][0]["lastTransitionTime"] = previous.get("lastTransitionTime")
+        if new == old:
+            return
+        fresh["status"] = new
+        try:
+            registry.update_status(store, fresh)
+            return
+        except Conflict:
+            continue
+        except NotFound:
+            return
 
 
 def _scheduled(store: Store, pod: Obj, node: Obj) -> None:

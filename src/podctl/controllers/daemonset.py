@@ -14,7 +14,7 @@ from podctl.controllers.deployment import template_hash
 from podctl.controllers.ownersync import OwnerSync, Pass
 from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name
 from podctl.controllers.replication import is_ready, pod_from_template
-from podctl.kubelet.node import ensure_node
+from podctl.node import ensure_node
 from podctl.store import Store
 
 SOURCE = "daemonset-controller"

@@ -10,9 +10,6 @@ update, which would take no deletionTimestamp from its writer."""
 from __future__ import annotations
 
 import contextlib
-import math
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,13 +18,11 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods, owner_lock, set_controller_ref
 from podctl.errors import NotFound, Precondition
-from podctl.kubelet.teardown import terminate_pod
 from podctl.store import Store
 
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 CASCADES = ("background", "foreground", "orphan")
-FINISHING = 256
 
 
 def mark_pod_deleting(store: Store, pod: Obj, grace: int | None = None) -> Obj | None:
@@ -74,35 +69,6 @@ def delete_at_once(store: Store, kind: str, namespace: str, name: str,
 
         delete_service_endpoints(store, namespace, name)
     return deleted
-
-
-def finish_pod(store: Store, pod: Obj) -> None:
-    """Stop and remove a pod marked deleting, then remove it from the store. The grace
-    period runs from the mark: a delete finished after its command died waits only what
-    is left of it."""
-    md = pod["metadata"]
-    grace = int(md.get("deletionGracePeriodSeconds", 30))
-    if md.get("deletionTimestamp"):
-        left = (meta.parse_time(md["deletionTimestamp"]) - datetime.now(UTC)).total_seconds()
-        grace = min(grace, max(0, math.ceil(left)))
-    terminate_pod(store, pod, grace)
-    store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
-
-
-def finish_pods(store: Store, pods: list[Obj]) -> Iterator[Obj]:
-    """finish_pod for many, in parallel; yields each when gone, in the order given.
-
-    Every pod's graceful stop starts at once, as on a node: pods waiting for a free thread
-    would see their grace period (counted from the mark) run out, and get SIGKILL with no
-    SIGTERM first. Up to FINISHING at once; each holds one connection to the engine.
-    """
-    if not pods:
-        return
-    with ThreadPoolExecutor(max_workers=min(FINISHING, len(pods))) as pool:
-        futures = [pool.submit(finish_pod, store, pod) for pod in pods]
-        for pod, future in zip(pods, futures, strict=True):
-            future.result()
-            yield pod
 
 
 def mark_owner_deleting(store: Store, owner: Obj, finalizer: str) -> Obj | None:

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from podctl.api.meta import Obj
+from podctl.api.podstatus import condition as _condition
+from podctl.api.podstatus import qos_class, unscheduled_status
 from podctl.runtime.records import ContainerRecord
 
 
@@ -130,17 +132,6 @@ def pod_phase(restart_policy: str, statuses: list[Obj]) -> str:
     return "Pending"
 
 
-def _condition(type_: str, ok: bool, when: str | None, reason: str = "",
-               message: str = "") -> Obj:
-    cond: Obj = {"lastProbeTime": None, "lastTransitionTime": when,
-                 "status": "True" if ok else "False", "type": type_}
-    if reason:
-        cond["reason"] = reason
-    if message:
-        cond["message"] = message
-    return cond
-
-
 def compute_status(
     pod: Obj,
     records: list[ContainerRecord],
@@ -152,14 +143,8 @@ def compute_status(
     "probes" mapping container ids to their passing readiness/startup probes."""
     spec = pod["spec"]
     created = pod["metadata"].get("creationTimestamp")
-    scheduling = state.get("scheduling") or {}
     if not spec.get("nodeName"):
-        return {
-            "conditions": [_condition("PodScheduled", False, scheduling.get("since", created),
-                                      "Unschedulable", scheduling.get("message", ""))],
-            "phase": "Pending",
-            "qosClass": qos_class(spec),
-        }
+        return unscheduled_status(pod, state.get("scheduling") or {})
     if node is None:  # bound to a node that does not exist: nothing will run it
         return {"conditions": [_condition("PodScheduled", True, created)], "phase": "Pending",
                 "qosClass": qos_class(spec)}
@@ -257,21 +242,3 @@ def probe_flags(spec: Obj, running: bool, passed: dict[str, bool]) -> tuple[bool
     started = running and (not spec.get("startupProbe") or passed.get("startup") is True)
     ready = started and (not spec.get("readinessProbe") or passed.get("readiness") is True)
     return started, ready
-
-
-def qos_class(spec: Obj) -> str:
-    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
-    containers = list(spec.get("containers", [])) + list(spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        limits, requests = res.get("limits") or {}, res.get("requests") or {}
-        if limits or requests:
-            any_set = True
-        for name in ("cpu", "memory"):
-            if name not in limits or str(requests.get(name, limits[name])) != str(limits[name]):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"

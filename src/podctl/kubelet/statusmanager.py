@@ -73,11 +73,6 @@ def write_status(store: Store, pod: Obj, generate: Generate) -> tuple[Obj | None
             return None, False
 
 
-def write_scheduling(store: Store, pod: Obj, state: dict[str, Any]) -> None:
-    """The scheduler's word on a pod it could not place (PodScheduled False, and why)."""
-    write_status(store, pod, lambda fresh: compute_status(fresh, [], state, None))
-
-
 def kubelet_status(records: list[ContainerRecord], state: dict[str, Any],
                    probes: dict[str, dict[str, bool]], node: NodeFacts | None) -> Generate:
     """The status the kubelet generates from the pod's containers and its memory."""

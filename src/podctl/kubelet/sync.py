@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from podctl.admission.serviceips import KUBERNETES, cluster_dns, ensure_kubernetes_service
 from podctl.api import meta
 from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
-from podctl.controllers.services import KUBERNETES, cluster_dns, ensure_kubernetes_service
 from podctl.home import home_id
 from podctl.kubelet.common import emit, parallel
-from podctl.kubelet.node import ensure_node, node_facts
+from podctl.kubelet.node import node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import NodeFacts, current_sandbox
 from podctl.kubelet.statusmanager import kubelet_status, write_status
 from podctl.locks import file_lock
+from podctl.node import ensure_node
 from podctl.runtime import configenv, configvolumes, images, inventory, sandbox, specs, volumes
 from podctl.runtime import containers as ctr
 from podctl.runtime.client import api_error

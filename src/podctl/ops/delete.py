@@ -7,13 +7,9 @@ from dataclasses import dataclass, field
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.deletion import (
-    CASCADES,
-    advance_namespace_deletion,
-    delete_object,
-    finish_pods,
-)
+from podctl.controllers.deletion import CASCADES, advance_namespace_deletion, delete_object
 from podctl.errors import NotFound, PodctlError
+from podctl.kubelet.teardown import finish_pods
 from podctl.ops.session import open_store
 from podctl.ops.views import user_selector
 from podctl.store import Store

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.deletion import advance_owner_deletion, finish_pods
+from podctl.controllers.deletion import advance_owner_deletion
 from podctl.controllers.deployment import NOT_COPIED, revision_of, without_hash
 from podctl.controllers.deployment_sync import advance_deployment_deletion, owned_replica_sets
 from podctl.controllers.owners import owned_pods
 from podctl.errors import NotFound, PodctlError
+from podctl.kubelet.teardown import finish_pods
 from podctl.store import Store
 
 POLL_SECONDS = 0.5

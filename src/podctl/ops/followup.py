@@ -1,5 +1,5 @@
 """The controller's follow-up to a command's write when no controller runs: the same
-handlers `run-controller` drains, drained here, once (controllers.driver.drain)."""
+handlers `run-controller` drains, drained here, once (podctl.driver.drain)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def follow_up(store: Store, *keys: Key) -> bool:
     if controller_running(podctl_home()):
         return False
     if keys:
-        from podctl.controllers.driver import drain  # the controllers load only when needed
+        from podctl.driver import drain  # the controllers load only when needed
 
         drain(store, keys)
     return True

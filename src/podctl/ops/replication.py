@@ -4,10 +4,11 @@ kubectl's cascade modes."""
 from __future__ import annotations
 
 from podctl.api import meta
-from podctl.controllers.deletion import Deletion, advance_owner_deletion, finish_pods
+from podctl.controllers.deletion import Deletion, advance_owner_deletion
 from podctl.controllers.owners import owned_pods
 from podctl.controllers.replication import set_replicas
 from podctl.errors import Invalid, NotFound, PodctlError
+from podctl.kubelet.teardown import finish_pods
 from podctl.ops.deferred import NOT_STOPPED, PENDING, DockerWork
 from podctl.ops.followup import follow_up
 from podctl.store import Store

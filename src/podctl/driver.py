@@ -2,7 +2,10 @@
 key (kind, namespace, name) and a queue for the keys its work concerns next (a pod it made,
 its owner, the ReplicaSets a Deployment scaled). `run-controller` drains them from its work
 queue; a command that needs the controller's follow-up while none runs drains the same
-handlers here, in-process (`drain`)."""
+handlers here, in-process (`drain`).
+
+Above both the controllers and the kubelet, as the process that runs them together: its pod
+handler runs the scheduler's and the garbage collector's share, then the kubelet's."""
 
 from __future__ import annotations
 
@@ -19,12 +22,7 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import CronJobSync
 from podctl.controllers.daemonset import DaemonSetSync
-from podctl.controllers.deletion import (
-    FINISHING,
-    advance_namespace_deletion,
-    finish_pod,
-    mark_pod_deleting,
-)
+from podctl.controllers.deletion import advance_namespace_deletion, mark_pod_deleting
 from podctl.controllers.deployment_sync import DeploymentSync
 from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.job_sync import JobSync
@@ -33,6 +31,7 @@ from podctl.controllers.ownersync import Key, OwnerSync
 from podctl.controllers.rc_sync import ReplicaSync
 from podctl.controllers.slowstart import OwnerControl
 from podctl.kubelet import sync as kubelet
+from podctl.kubelet.teardown import FINISHING, finish_pod
 from podctl.runtime.configenv import references
 from podctl.store import Store
 
