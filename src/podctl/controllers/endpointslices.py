@@ -10,7 +10,6 @@ from pod to pod), which is what upstream does too below 100 endpoints."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from podctl import registry
@@ -222,7 +221,7 @@ def _update(store: Store, current: Obj, desired: Obj) -> bool:
         fresh["metadata"]["labels"] = dict(desired["metadata"]["labels"])
         # The registry's update counts the change in the slice's generation.
         for key in ("endpoints", "ports"):
-            fresh[key] = copy.deepcopy(desired[key])
+            fresh[key] = desired[key]  # the registry's update copies what it stores
         wrote = True
         return True
 

@@ -271,7 +271,7 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
 
 def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, Any]:
     """A defaulted copy of a validated object; ``status`` is dropped (the store writes its own)."""
-    out: dict[str, Any] = _drop_nulls(copy.deepcopy(obj))
+    out: dict[str, Any] = _drop_nulls(obj)  # rebuilds every dict and list: a deep copy
     out.pop("status", None)
     meta = _metadata(out)
     if kind == "Namespace":

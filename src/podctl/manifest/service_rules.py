@@ -3,6 +3,7 @@ validateServicePort, ValidateEndpoints); range and allocation checks happen at c
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -29,6 +30,7 @@ IP_FAMILIES = ("IPv4", "IPv6")
 MAX_AFFINITY_TIMEOUT = 86400
 EXTERNAL_TYPES = ("NodePort", "LoadBalancer")
 INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+LINK_LOCAL_MULTICAST = ipaddress.ip_network("224.0.0.0/24")
 
 
 def go_service_port(protocol: str, port: int = 0, node_port: int = 0) -> str:
@@ -212,19 +214,26 @@ def validate_service(obj: dict[str, Any]) -> Errors:
 
 def non_special_ip(ip: str) -> list[str]:
     """ValidateNonSpecialIP: an endpoint address must be a routable unicast address."""
+    return list(_ip_problems(ip))
+
+
+# Every Endpoints write is validated, and the endpoint controllers write the same pods'
+# addresses again and again: parsing each was most of that validation.
+@functools.lru_cache(maxsize=4096)
+def _ip_problems(ip: str) -> tuple[str, ...]:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
-        return [INVALID_IP]
+        return (INVALID_IP,)
     if address.is_unspecified:
-        return ["may not be unspecified (0.0.0.0)"]
+        return ("may not be unspecified (0.0.0.0)",)
     if address.is_loopback:
-        return ["may not be in the loopback range (127.0.0.0/8, ::1/128)"]
-    if address in ipaddress.ip_network("224.0.0.0/24"):
-        return ["may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"]
+        return ("may not be in the loopback range (127.0.0.0/8, ::1/128)",)
+    if address in LINK_LOCAL_MULTICAST:
+        return ("may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)",)
     if address.is_link_local:
-        return ["may not be in the link-local range (169.254.0.0/16, fe80::/10)"]
-    return []
+        return ("may not be in the link-local range (169.254.0.0/16, fe80::/10)",)
+    return ()
 
 
 def validate_endpoints(obj: dict[str, Any]) -> Errors:

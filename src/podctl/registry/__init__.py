@@ -16,7 +16,6 @@ Forbidden, Conflict), each kubectl's line; the API turns them into Status bodies
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 
@@ -90,7 +89,7 @@ def validated(obj: Obj, namespace: str | None, validation: str = STRICT) -> Obj:
     in kubectl's words. Kinds podctl's rules do not cover pass as they are."""
     kind = str(obj.get("kind"))
     if kind in meta.RESOURCES and not meta.RESOURCES[kind].validated:
-        out = copy.deepcopy(obj)
+        out: Obj = meta.clone(obj)
         if kind in meta.NAMESPACED:
             out["metadata"].setdefault("namespace", namespace or "default")
         return out

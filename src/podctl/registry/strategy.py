@@ -89,7 +89,7 @@ def _fields_updated(current: Obj, desired: Obj, fields: tuple[str, ...]) -> Obj:
     update leaves out is dropped, as the API server omits it; an absent spec is empty).
     Copies only the metadata: `desired` is the update's own validated copy, and `current`
     is only read after (deep copies of every write were most of an Endpoints update)."""
-    out = {**current, "metadata": copy.deepcopy(current["metadata"])}
+    out = {**current, "metadata": meta.clone(current["metadata"])}
     md = desired["metadata"]
     for key in ("labels", "annotations"):
         if md.get(key):
