@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from podctl.api import meta
 from podctl.kubelet.status import NodeFacts, compute_status
 from podctl.kubelet.statusmanager import (
     known_from_status,
@@ -121,6 +122,22 @@ def test_known_from_status_spares_the_inspect_of_unmoved_containers() -> None:
     assert b.inspected and (b.exit_code, b.finished_at) == (3, "2026-01-01T00:05:00Z")
     assert not a_new.inspected  # a new container: only an inspect can tell
     assert not listed[0].inspected  # the sandbox's IP comes from the list itself
+
+
+def test_a_fresh_sigkill_exit_is_inspected_again_for_a_late_oom_report() -> None:
+    """Docker may set OOMKilled just after the exit the status was written from."""
+    def listed_after(finished: str) -> Any:
+        stored = compute_status(pod("a"), [sandbox(), record("a", state="exited",
+                                                            exit_code=137,
+                                                            finished=finished)], {}, NODE)
+        again = record("a", state="exited")
+        again.inspected, again.exit_code = False, None
+        known_from_status([again], stored)
+        return again
+
+    just_now = meta.now_rfc3339()
+    assert not listed_after(just_now).inspected  # asked again: the reason may change
+    assert listed_after("2026-01-01T00:05:00Z").inspected  # long ago: settled
 
 
 def test_unknown_is_not_ready_and_keeps_the_rest() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from podctl.api import meta
@@ -18,6 +19,9 @@ from podctl.runtime.records import ContainerRecord
 from podctl.store import Store
 
 TERMINAL = ("Succeeded", "Failed")
+# Docker may learn that a container was OOM-killed just after it saw the exit: a stored
+# SIGKILL exit not marked OOMKilled is asked again for this long after it ended.
+OOM_REPORT_LAG = 10.0
 READY_TYPES = ("Ready", "ContainersReady")
 
 Generate = Callable[[Obj], Obj]  # the pod as read now -> the status it should have
@@ -101,11 +105,22 @@ def known_from_status(records: Iterable[ContainerRecord], status: Obj) -> None:
             _fill(record, known["running"]["startedAt"])
         elif record.state in ("exited", "dead") and "terminated" in known:
             block = known["terminated"]
+            if _oom_may_follow(block):
+                continue
             _fill(record, block.get("startedAt"))
             record.exit_code = block.get("exitCode")
             record.finished_at = block.get("finishedAt")
             record.oom_killed = block.get("reason") == "OOMKilled"
             record.error = str(block.get("message") or "")
+
+
+def _oom_may_follow(terminated: Obj) -> bool:
+    if terminated.get("exitCode") != 137 or terminated.get("reason") == "OOMKilled":
+        return False
+    finished = terminated.get("finishedAt")
+    if not finished:
+        return True
+    return (datetime.now(UTC) - meta.parse_time(finished)).total_seconds() < OOM_REPORT_LAG
 
 
 def _fill(record: ContainerRecord, started_at: str | None) -> None:
