@@ -159,6 +159,11 @@ class Hub:
             obj = store.get(*key)
             if obj is None:
                 continue  # deleted since versions(): the next scan reports it
+            # A write may land between versions() and get(): the object read is the one
+            # reported, at its own version, so the next scan does not report it again.
+            rv = int(obj["metadata"]["resourceVersion"])
+            if self._versions.get(key) == rv:
+                continue
             old = self._objects.get(key)
             self._objects[key] = obj
             self._versions[key] = rv

@@ -65,6 +65,35 @@ def test_a_delete_during_a_scan_is_stamped_after_it(tmp_path: Path) -> None:
         store.close()
 
 
+def test_a_write_between_the_versions_and_the_read_is_reported_once(tmp_path: Path) -> None:
+    """The object read after versions() may be newer than they said: it is reported at its
+    own version, and the next scan does not report that version again."""
+    store = open_store(tmp_path)
+    loop = asyncio.new_event_loop()
+    try:
+        hub = Hub(loop)
+        hub._scan(store, first=True)
+        store.create(config_map("a", {"app": "x"}))
+        versions = store.versions
+
+        def read_then_write(kinds: tuple[str, ...]) -> dict[tuple[str, str, str], int]:
+            seen = versions(kinds)
+            store.mutate("ConfigMap", "default", "a",
+                         lambda cm: bool(cm["metadata"]["labels"].update(app="y") or True))
+            return seen
+
+        store.versions = read_then_write  # type: ignore[method-assign]
+        first = hub._scan(store, first=False)
+        store.versions = versions  # type: ignore[method-assign]
+        again = hub._scan(store, first=False)
+        reported = [c.new["metadata"]["resourceVersion"] for c in first + again if c.new]
+        assert len(reported) == len(set(reported)) == 1
+        assert [c.rv for c in first] == [int(reported[0])]
+    finally:
+        loop.close()
+        store.close()
+
+
 def test_a_selector_turns_label_changes_into_added_and_deleted() -> None:
     selector = parse_selector("app=x")
     watcher = Watcher("ConfigMap", "default",
