@@ -25,10 +25,11 @@ from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists, Conflict, Invalid, NotFound, ServerError
 from podctl.registry import strategy
 from podctl.store import Store
+from podctl.store.db import CONFLICT_RETRIES as CONFLICT_RETRIES
+from podctl.store.db import read_modify_write
 
 STRICT = "Strict"
 GENERATE_ATTEMPTS = 8  # generated names that may collide before the create gives up
-CONFLICT_RETRIES = 64  # mutate's re-reads when other writers keep winning
 
 
 def create(store: Store, obj: Obj, namespace: str | None = None, *,
@@ -183,20 +184,11 @@ def mutate(store: Store, kind: str, namespace: str, name: str, change: Callable[
     """Read-modify-write through update: `change` edits a copy in place and says whether
     it changed anything; on a Conflict it runs again on a fresh read. None when the object
     (with that uid) is gone; the stored object otherwise."""
-    for _ in range(CONFLICT_RETRIES):
-        # Each read is a fresh object of this call's own: `change` may edit it in place.
-        current = store.get(kind, namespace, name)
-        if current is None or (uid is not None and meta.uid_of(current) != uid):
-            return None
-        if not change(current):
-            return current
-        try:
-            return update(store, current, validation=validation, chain=chain)
-        except Conflict:
-            continue
-        except NotFound:
-            return None
-    raise Conflict(meta.plural(kind), name)
+    # Each read is a fresh object of this call's own: `change` may edit it in place.
+    return read_modify_write(
+        lambda: store.get(kind, namespace, name), change,
+        lambda current: update(store, current, validation=validation, chain=chain),
+        kind, name, uid)
 
 
 def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:

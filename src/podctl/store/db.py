@@ -239,19 +239,9 @@ class Store:
 
     def mutate(self, kind: str, namespace: str, name: str, change: Callable[[Obj], bool],
                uid: str | None = None) -> Obj | None:
-        """Read-modify-write with the API server's conflict retry: `change` edits the object
-        in place and says whether it changed anything; on Conflict it runs again on a fresh
-        read. None when the object (with that uid) is gone; the stored object otherwise."""
-        while True:
-            current = self.get(kind, namespace, name)
-            if current is None or (uid is not None and meta.uid_of(current) != uid):
-                return None
-            if not change(current):
-                return current
-            try:
-                return self.update(current)
-            except Conflict:
-                continue
+        """Read-modify-write with the API server's conflict retry (read_modify_write)."""
+        return read_modify_write(lambda: self.get(kind, namespace, name), change, self.update,
+                                 kind, name, uid)
 
     def _write(self, obj: Obj, status_only: bool, admit: Admit | None = None) -> Obj:
         kind = obj["kind"]
@@ -440,3 +430,27 @@ def open_store(home: Path | None = None, on_write: Callable[[], None] | None = N
             # Two processes creating a brand-new database can collide on the schema.
             time.sleep(delay)
     return Store(path, on_write)
+
+
+CONFLICT_RETRIES = 64  # re-reads when other writers keep winning
+
+
+def read_modify_write(read: Callable[[], Obj | None], change: Callable[[Obj], bool],
+                      write: Callable[[Obj], Obj], kind: str, name: str,
+                      uid: str | None = None) -> Obj | None:
+    """`change` edits a fresh read in place and says whether it changed anything; `write`
+    stores it, and on a Conflict all runs again on a new read. None when the object (with
+    that uid) is gone; the stored object otherwise."""
+    for _ in range(CONFLICT_RETRIES):
+        current = read()
+        if current is None or (uid is not None and meta.uid_of(current) != uid):
+            return None
+        if not change(current):
+            return current
+        try:
+            return write(current)
+        except Conflict:
+            continue
+        except NotFound:
+            return None
+    raise Conflict(meta.plural(kind), name)
