@@ -79,6 +79,18 @@ class Client:
                      f"Content-Length: {length}\r\n\r\n".encode() + start)
         return sock
 
+    def open_streams(self, path: str, count: int, into: list[socket.socket]) -> None:
+        """`count` long-running GETs of `path`, each answered 200, kept open in `into` (the
+        caller closes them, whatever happens)."""
+        for _ in range(count):
+            sock = self.socket()
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+                         f"Authorization: Bearer {self.token}\r\n\r\n".encode())
+            into.append(sock)
+        for sock in into[-count:]:
+            sock.settimeout(30)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+
     def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         answer = self.request("GET", "/metrics")
         assert answer.status == 200, answer
@@ -216,16 +228,9 @@ def test_requests_beyond_the_in_flight_limit_get_429_while_others_are_served(
 
 def test_long_running_requests_are_bounded_apart(client: Client, api: ApiController) -> None:
     path = "/api/v1/namespaces/default/configmaps?watch=1"
-    watches = []
+    watches: list[socket.socket] = []
     try:
-        for _ in range(limits.MAX_LONG_RUNNING):
-            sock = client.socket()
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n"
-                         f"Authorization: Bearer {client.token}\r\n\r\n".encode())
-            watches.append(sock)
-        for sock in watches:
-            sock.settimeout(30)
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        client.open_streams(path, limits.MAX_LONG_RUNNING, watches)
         metrics = client.metrics()
         assert sample(metrics, "apiserver_longrunning_requests", verb="WATCH",
                       resource="configmaps") == limits.MAX_LONG_RUNNING
@@ -342,16 +347,9 @@ def test_follows_whose_clients_left_give_their_threads_back(client: Client) -> N
          .json()["status"].get("phase") == "Running", timeout=60, message="the pod to run")
     log = "/api/v1/namespaces/default/pods/quiet/log"
     # As many follows of a container that prints nothing as there are stream threads.
-    follows = []
+    follows: list[socket.socket] = []
     try:
-        for _ in range(limits.MAX_LONG_RUNNING):
-            sock = client.socket()
-            sock.sendall(f"GET {log}?follow=true HTTP/1.1\r\nHost: x\r\n"
-                         f"Authorization: Bearer {client.token}\r\n\r\n".encode())
-            follows.append(sock)
-        for sock in follows:
-            sock.settimeout(30)
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        client.open_streams(f"{log}?follow=true", limits.MAX_LONG_RUNNING, follows)
     finally:
         for sock in follows:
             sock.close()
