@@ -1,10 +1,12 @@
-"""The `podctl` executable: `podctl --help` as click last printed it, everything else by click.
+"""The `podctl` executable: `podctl --help` as click last printed it, a plain `get` without
+click (`cli/getcmd.py`), everything else by click.
 
-Importing click alone takes twice an interpreter's start, and the top-level help, the
-first thing a new user types, needs nothing else. So the text click prints for it is kept
-in the user's cache directory, under a name made of all it depends on: podctl's version,
-the command table's module, click's installed copy, the terminal's width and the language.
-A change to any of them misses the cache, and click prints (and the cache keeps) it anew.
+Importing click alone takes twice an interpreter's start, and neither the top-level help,
+the first thing a new user types, nor a `get`, the most frequent, needs it. The text click
+prints for the help is kept in the user's cache directory, under a name made of all it
+depends on: podctl's version, the command table's module (podctl.cli.main), click's
+installed copy, the terminal's width and the language. A change to any of them misses the
+cache, and click prints (and the cache keeps) it anew.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ _LANGUAGE = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["get"] and _quick_get(sys.argv[2:]):
+        return
     if sys.argv[1:] not in HELP_ARGS:
-        from podctl.cli import main as click_main
+        from podctl.cli.main import main as click_main
 
         click_main()
         return
@@ -42,6 +46,20 @@ def main() -> None:
         sys.exit(1)
 
 
+def _quick_get(argv: list[str]) -> bool:
+    """Run `get` without click when click would read its arguments the same way."""
+    from podctl.cli.getcmd import quick_args, run
+
+    args = quick_args(argv)
+    if args is None:
+        return False
+    from podctl.cli.failures import reported
+
+    with reported():
+        run(args)
+    return True
+
+
 def help_cache() -> str | None:
     """Where the help for this podctl, click, width and language is kept; None when the
     pieces of its name cannot be found."""
@@ -51,7 +69,7 @@ def help_cache() -> str | None:
     from podctl import __version__
 
     click_spec = find_spec("click")
-    table = find_spec("podctl.cli")
+    table = find_spec("podctl.cli.main")
     if click_spec is None or click_spec.origin is None or table is None or table.origin is None:
         return None
     try:
@@ -85,7 +103,7 @@ def _render_help() -> str:
     """The top-level help exactly as `podctl --help` prints it through click."""
     import click
 
-    from podctl.cli import cli
+    from podctl.cli.main import cli
 
     with click.Context(cli, info_name="podctl", **cli.context_settings) as ctx:
         return ctx.get_help() + "\n"

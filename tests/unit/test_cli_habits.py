@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from podctl.cli import cli
-from podctl.cli.common import split_resource_args
+from podctl.cli.main import cli
+from podctl.cli.resourceargs import split_resource_args
 from podctl.errors import PodctlError
 from podctl.store import open_store
 

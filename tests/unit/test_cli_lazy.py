@@ -10,7 +10,7 @@ import click
 import pytest
 
 import podctl.cli
-from podctl.cli import COMMAND_TABLE, cli
+from podctl.cli.main import COMMAND_TABLE, cli
 
 
 def defined_commands() -> dict[str, tuple[str, click.Command]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 EQUALS = "="
 DOUBLE_EQUALS = "=="
@@ -200,17 +200,22 @@ def _parse_int64(text: str) -> int | None:
 # --- Requirement / Selector ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Requirement:
-    """One selector term: `key operator values`, matched like apimachinery's Requirement."""
-
+# NamedTuples, not dataclasses: `dataclasses` imports `inspect`, a fifth of a `get`'s start.
+class _Term(NamedTuple):
     key: str
     operator: str
     values: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
-        if self.operator not in OPERATORS:
-            raise ValueError(f"unknown label selector operator {self.operator!r}")
+
+class Requirement(_Term):
+    """One selector term: `key operator values`, matched like apimachinery's Requirement."""
+
+    __slots__ = ()
+
+    def __new__(cls, key: str, operator: str, values: tuple[str, ...] = ()) -> Requirement:
+        if operator not in OPERATORS:
+            raise ValueError(f"unknown label selector operator {operator!r}")
+        return super().__new__(cls, key, operator, values)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Report whether `labels` satisfy this requirement."""
@@ -247,11 +252,10 @@ class Requirement:
         return f"{self.key}{symbol}{values}"
 
 
-@dataclass(frozen=True)
-class Selector:
+class Selector(NamedTuple):
     """AND of requirements; the empty selector matches everything."""
 
-    requirements: tuple[Requirement, ...] = field(default=())
+    requirements: tuple[Requirement, ...] = ()
 
     def matches(self, labels: Mapping[str, str] | None) -> bool:
         """Report whether `labels` (None meaning no labels) satisfy every requirement."""
@@ -327,10 +331,10 @@ _WHITESPACE = frozenset(" \t\r\n")
 _EOF = "\x00"
 
 
-@dataclass
 class _Lexer:
-    text: str
-    pos: int = 0
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
 
     def read(self) -> str:
         if self.pos < len(self.text):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from podctl.api.meta import Obj
-from podctl.printers.output import TABLES
+from podctl.printers.output import table_columns
 
 # Column descriptions kubectl shows nowhere but clients may: the printer's header suffices.
 _NAME_DESCRIPTION = ("Name must be unique within a namespace. "
@@ -33,7 +33,7 @@ def partial_metadata(obj: Obj) -> Obj:
 def build_table(kind: str, objs: list[Obj], now: datetime, include_object: str = "Metadata",
                 list_meta: Obj | None = None) -> Obj:
     """A Table of `objs` (all of `kind`); include_object is None, Metadata or Object."""
-    headers, wide_headers, row_fn = TABLES[kind]
+    headers, wide_headers, row_fn = table_columns(kind)
     # format "name" marks the cell kubectl prefixes with the kind (`get all`).
     columns = [{"name": h, "type": "string", "format": "name" if h == "NAME" else "",
                 "description": _NAME_DESCRIPTION if h == "NAME" else "", "priority": 0}

@@ -1,3 +1,3 @@
-from podctl.cli import main
+from podctl.cli.main import main
 
 main()

@@ -58,8 +58,8 @@ def edit(args: tuple[str, ...], namespace: str | None) -> None:
     import yaml
 
     from podctl.api import meta
-    from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import PodctlError
     from podctl.manifest import check_document, format_problems
     from podctl.manifest.load import parse_text

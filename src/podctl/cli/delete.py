@@ -11,9 +11,9 @@ from podctl.cli.common import (
     filename_option,
     namespace_option,
     selector_option,
-    split_resource_args,
 )
 from podctl.cli.completion import complete_resources
+from podctl.cli.resourceargs import split_resource_args
 
 
 @click.command("delete")

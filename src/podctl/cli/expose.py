@@ -34,7 +34,7 @@ def expose(args: tuple[str, ...], port: str | None, target_port: str | None,
            cluster_ip: str | None, external_ip: str | None, dry_run: str,
            output: str | None, namespace: str | None) -> None:
     """Expose a pod, rc or service as a new Service: podctl expose TYPE NAME --port=80."""
-    from podctl.cli.common import split_resource_args
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import PodctlError
     from podctl.manifest import Document, check_document, invalid_summary
     from podctl.ops.expose import ExposeRequest, service_manifest

@@ -28,7 +28,7 @@ def _metadata_command(name: str, field: str, help_text: str) -> click.Command:
 def _update_metadata(field: str, args: tuple[str, ...], namespace: str | None,
                      selector: str | None, all_: bool, overwrite: bool) -> None:
     from podctl.api.meta import NAMESPACED
-    from podctl.cli.common import split_resource_args
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import NotFound, PodctlError
     from podctl.ops.label import parse_changes, relabel
     from podctl.ops.session import open_store
@@ -77,8 +77,8 @@ annotate = _metadata_command(
 def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:
     """Set a replication controller's or ReplicaSet's replica count:
     podctl scale rc NAME --replicas=N."""
-    from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import PodctlError
     from podctl.ops.deferred import DockerWork
     from podctl.ops.replication import scale as do_scale

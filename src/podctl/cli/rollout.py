@@ -24,7 +24,7 @@ def rollout() -> None:
               help="How long to watch; 0 means forever (30s, 5m, 1h...).")
 def status(args: tuple[str, ...], namespace: str | None, watch: bool, timeout: str) -> None:
     """Print a Deployment's rollout status until it is done: rollout status deployment/NAME."""
-    from podctl.cli.common import split_resource_args
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import PodctlError
     from podctl.ops.deployment import rollout_status
     from podctl.ops.session import open_store
@@ -41,7 +41,7 @@ def status(args: tuple[str, ...], namespace: str | None, watch: bool, timeout: s
 
 
 def _one_deployment(args: tuple[str, ...]) -> str:
-    from podctl.cli.common import split_resource_args
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import PodctlError
 
     targets = split_resource_args(args)
@@ -123,8 +123,8 @@ def undo(args: tuple[str, ...], namespace: str | None, to_revision: int) -> None
 def restart(args: tuple[str, ...], namespace: str | None) -> None:
     """Replace a Deployment's or DaemonSet's pods by a rollout:
     rollout restart deployment/NAME|daemonset/NAME."""
-    from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import PodctlError
     from podctl.ops.deferred import PENDING, DockerWork
     from podctl.ops.deployment import rollout_restart

@@ -20,8 +20,8 @@ def set_group() -> None:
 def image(args: tuple[str, ...], namespace: str | None) -> None:
     """Change a Deployment's or DaemonSet's container images, which rolls it out:
     set image deployment/NAME CONTAINER=IMAGE... (CONTAINER * means all)."""
-    from podctl.cli.common import split_resource_args
     from podctl.cli.create import warn_deferred
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import PodctlError
     from podctl.ops.deferred import DockerWork
     from podctl.ops.deployment import set_image

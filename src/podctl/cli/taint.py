@@ -14,7 +14,7 @@ from podctl.cli.completion import complete_resources
 def taint(args: tuple[str, ...], overwrite: bool) -> None:
     """Update the node's taints (DaemonSet pods must tolerate them):
     podctl taint node NAME key=value:NoSchedule key2:NoExecute- ..."""
-    from podctl.cli.common import split_resource_args
+    from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import PodctlError
     from podctl.ops.followup import follow_up
     from podctl.ops.session import open_store

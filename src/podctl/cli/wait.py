@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from podctl.cli import terminal
-from podctl.cli.common import namespace_option, selector_option, split_resource_args
+from podctl.cli.common import namespace_option, selector_option
 from podctl.cli.completion import complete_resources
+from podctl.cli.resourceargs import split_resource_args
 
 
 def _seconds(text: str) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from podctl.api.meta import Obj
 from podctl.errors import NotFound
@@ -16,8 +16,7 @@ from podctl.store import Store
 WATCH_INTERVAL = 0.5
 
 
-@dataclass
-class GetRequest:
+class GetRequest(NamedTuple):
     targets: list[tuple[str, list[str]]]  # (kind, names)
     namespace: str | None  # None: all namespaces
     selector: str | None = None

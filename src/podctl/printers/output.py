@@ -12,43 +12,6 @@ from podctl.api.labels import format_labels
 from podctl.api.meta import Obj
 from podctl.errors import PodctlError
 from podctl.printers.age import age
-from podctl.printers.batch import (
-    CRONJOB_HEADERS,
-    CRONJOB_WIDE_HEADERS,
-    JOB_HEADERS,
-    JOB_WIDE_HEADERS,
-    cronjob_row,
-    job_row,
-)
-from podctl.printers.config import (
-    CONFIGMAP_HEADERS,
-    SECRET_HEADERS,
-    configmap_row,
-    secret_row,
-)
-from podctl.printers.controllers import (
-    DEPLOY_HEADERS,
-    EVENT_HEADERS,
-    NODE_HEADERS,
-    NODE_WIDE_HEADERS,
-    RC_HEADERS,
-    RC_WIDE_HEADERS,
-    deployment_row,
-    event_row,
-    node_row,
-    rc_row,
-)
-from podctl.printers.daemonsets import DS_HEADERS, DS_WIDE_HEADERS, daemon_set_row
-from podctl.printers.pods import POD_HEADERS, POD_WIDE_HEADERS, pod_row
-from podctl.printers.services import (
-    ENDPOINTS_HEADERS,
-    ENDPOINTSLICE_HEADERS,
-    SERVICE_HEADERS,
-    SERVICE_WIDE_HEADERS,
-    endpoint_slice_row,
-    endpoints_row,
-    service_row,
-)
 from podctl.printers.table import render_table
 
 RowFn = Callable[[Obj, datetime, bool], list[str]]
@@ -65,23 +28,37 @@ def _namespace_row(obj: Obj, now: datetime, wide: bool) -> list[str]:
     return [meta.name_of(obj), phase, age(obj["metadata"].get("creationTimestamp"), now)]
 
 
-TABLES: dict[str, tuple[list[str], list[str], RowFn]] = {
-    "Pod": (POD_HEADERS, POD_WIDE_HEADERS, pod_row),
-    "ReplicationController": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
-    "ReplicaSet": (RC_HEADERS, RC_WIDE_HEADERS, rc_row),
-    "Deployment": (DEPLOY_HEADERS, RC_WIDE_HEADERS, deployment_row),
-    "DaemonSet": (DS_HEADERS, DS_WIDE_HEADERS, daemon_set_row),
-    "Namespace": (["NAME", "STATUS", "AGE"], [], _namespace_row),
-    "Node": (NODE_HEADERS, NODE_WIDE_HEADERS, node_row),
-    "Event": (EVENT_HEADERS, [], event_row),
-    "Service": (SERVICE_HEADERS, SERVICE_WIDE_HEADERS, service_row),
-    "Endpoints": (ENDPOINTS_HEADERS, [], endpoints_row),
-    "EndpointSlice": (ENDPOINTSLICE_HEADERS, [], endpoint_slice_row),
-    "ConfigMap": (CONFIGMAP_HEADERS, [], configmap_row),
-    "Secret": (SECRET_HEADERS, [], secret_row),
-    "Job": (JOB_HEADERS, JOB_WIDE_HEADERS, job_row),
-    "CronJob": (CRONJOB_HEADERS, CRONJOB_WIDE_HEADERS, cronjob_row),
+# Each kind's columns and row function, by module and names: a printer module is imported only
+# when its kind is printed, so `get pods` does not load every kind's printers (and the describe
+# layouts they share), a third of its start-up.
+_TABLES: dict[str, tuple[str, str, str | None, str]] = {
+    "Pod": ("pods", "POD_HEADERS", "POD_WIDE_HEADERS", "pod_row"),
+    "ReplicationController": ("controllers", "RC_HEADERS", "RC_WIDE_HEADERS", "rc_row"),
+    "ReplicaSet": ("controllers", "RC_HEADERS", "RC_WIDE_HEADERS", "rc_row"),
+    "Deployment": ("controllers", "DEPLOY_HEADERS", "RC_WIDE_HEADERS", "deployment_row"),
+    "DaemonSet": ("daemonsets", "DS_HEADERS", "DS_WIDE_HEADERS", "daemon_set_row"),
+    "Node": ("controllers", "NODE_HEADERS", "NODE_WIDE_HEADERS", "node_row"),
+    "Event": ("controllers", "EVENT_HEADERS", None, "event_row"),
+    "Service": ("services", "SERVICE_HEADERS", "SERVICE_WIDE_HEADERS", "service_row"),
+    "Endpoints": ("services", "ENDPOINTS_HEADERS", None, "endpoints_row"),
+    "EndpointSlice": ("services", "ENDPOINTSLICE_HEADERS", None, "endpoint_slice_row"),
+    "ConfigMap": ("config", "CONFIGMAP_HEADERS", None, "configmap_row"),
+    "Secret": ("config", "SECRET_HEADERS", None, "secret_row"),
+    "Job": ("batch", "JOB_HEADERS", "JOB_WIDE_HEADERS", "job_row"),
+    "CronJob": ("batch", "CRONJOB_HEADERS", "CRONJOB_WIDE_HEADERS", "cronjob_row"),
 }
+
+
+def table_columns(kind: str) -> tuple[list[str], list[str], RowFn]:
+    """A kind's headers, wide-only headers and row function."""
+    if kind == "Namespace":
+        return ["NAME", "STATUS", "AGE"], [], _namespace_row
+    from importlib import import_module
+
+    module_name, headers, wide_headers, row_fn = _TABLES[kind]
+    module = import_module(f"podctl.printers.{module_name}")
+    wide = list(getattr(module, wide_headers)) if wide_headers else []
+    return list(getattr(module, headers)), wide, getattr(module, row_fn)
 
 
 def is_table(output: str | None) -> bool:
@@ -178,7 +155,7 @@ def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
     chunks = []
     kinds = list(dict.fromkeys(o["kind"] for o in objs))
     for kind in kinds:
-        headers, wide_headers, row_fn = TABLES[kind]
+        headers, wide_headers, row_fn = table_columns(kind)
         cols = list(headers) + (list(wide_headers) if wide else [])
         rows = []
         for obj in (o for o in objs if o["kind"] == kind):
