@@ -1,6 +1,7 @@
-"""The DaemonSet controller over podctl's one node: whether the node should run the daemon
-pod (nodeName, nodeSelector, required node affinity, taints and tolerations), then a pure
-plan of creations and deletions, rolling updates included, and its execution."""
+"""The DaemonSet controller: whether each node should run the daemon pod (nodeName,
+nodeSelector, required node affinity, taints and tolerations), then a pure plan over every
+node of creations and deletions, rolling updates within maxUnavailable or maxSurge
+included, and its execution."""
 
 from __future__ import annotations
 
@@ -92,9 +93,7 @@ def _term_matches(term: Obj, node: Obj) -> bool:
 
 
 def _affinity_matches(pod_spec: Obj, node: Obj) -> bool:
-    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution") or {})
-    terms = required.get("nodeSelectorTerms")
+    terms = _required_terms(pod_spec)
     if not terms:
         return True
     return any(_term_matches(t, node) for t in terms)
@@ -127,7 +126,7 @@ def _is_zero(value: Any) -> bool:
 
 @dataclass
 class DSPlan:
-    create: bool = False
+    create_on: list[str] = field(default_factory=list)  # nodes to make a daemon pod on
     delete: list[Obj] = field(default_factory=list)
     failed: list[Obj] = field(default_factory=list)
     status: Obj = field(default_factory=dict)
@@ -146,69 +145,177 @@ def _available(pod: Obj, min_ready: int, now: datetime) -> bool:
     return min_ready == 0 or (since is not None and (now - since).total_seconds() >= min_ready)
 
 
-def plan_daemon_set(ds: Obj, node: Obj, owned: list[Obj], now: datetime,
+def target_node(pod: Obj) -> str:
+    """The node a daemon pod is for: its nodeName once bound, else the node its
+    metadata.name node affinity names (upstream's GetTargetNodeName)."""
+    if pod["spec"].get("nodeName"):
+        return str(pod["spec"]["nodeName"])
+    for term in _required_terms(pod["spec"]):
+        for requirement in term.get("matchFields") or []:
+            if (requirement.get("key") == "metadata.name" and requirement.get("operator") == "In"
+                    and len(requirement.get("values") or []) == 1):
+                return str(requirement["values"][0])
+    return ""
+
+
+def _required_terms(pod_spec: Obj) -> list[Obj]:
+    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution") or {})
+    return list(required.get("nodeSelectorTerms") or [])
+
+
+def _scaled(value: Any, total: int) -> int:
+    """An int-or-percent of `total`, rounded up (as the DaemonSet controller scales
+    maxUnavailable and maxSurge)."""
+    if isinstance(value, str) and value.endswith("%"):
+        return -(-int(value[:-1]) * total // 100)
+    return int(value or 0)
+
+
+def _budgets(ds: Obj, desired: int) -> tuple[int, int]:
+    """(maxSurge, maxUnavailable) in pods; both zero means one unavailable at a time."""
+    rolling = (ds["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
+    surge = _scaled(rolling.get("maxSurge", 0), desired)
+    unavailable = _scaled(rolling.get("maxUnavailable", 1), desired)
+    return surge, (1 if surge == 0 and unavailable == 0 else unavailable)
+
+
+@dataclass
+class _OnNode:
+    """One node's daemon pods, as the plan sorts them."""
+
+    name: str
+    should_run: bool
+    should_continue: bool
+    running: list[Obj]  # live and not finished, oldest first
+    new: list[Obj]  # of those, the ones of the current template
+    old: list[Obj]
+
+
+def plan_daemon_set(ds: Obj, nodes: list[Obj], owned: list[Obj], now: datetime,
                     manage: bool = True) -> DSPlan:
-    """What one sync must do on the node, given the DaemonSet's pods (status filled);
-    without `manage` (the previous sync's changes are not seen yet) only the status."""
+    """What one sync must do over every node, given the DaemonSet's pods (status filled):
+    upstream's manage loop (a pod where one should run, none where none should, one per
+    node) and rolling update (old pods replaced within maxUnavailable, or beside new ones
+    within maxSurge); without `manage` (the previous sync's changes are not seen yet) only
+    the status. Pods bound to a node that is gone are the pod garbage collector's."""
     plan = DSPlan()
-    spec = ds["spec"]
     current = template_hash(ds["spec"]["template"])
-    min_ready = int(spec.get("minReadySeconds") or 0)
+    min_ready = int(ds["spec"].get("minReadySeconds") or 0)
     live = [p for p in owned if not p["metadata"].get("deletionTimestamp")]
     finished = [p for p in live if (p.get("status") or {}).get("phase") in ("Succeeded",
                                                                              "Failed")]
     plan.failed = [p for p in finished if p["status"]["phase"] == "Failed"]
     plan.delete = list(finished)
-    running = sorted((p for p in live if p not in finished),
-                     key=lambda p: (p["metadata"].get("creationTimestamp", ""), meta.name_of(p)))
-    should_run, should_continue = node_should_run(ds, node)
-    if not should_run and not should_continue:
-        plan.delete += running
-    elif should_run:
-        strategy = spec.get("updateStrategy") or {}
+    by_node: dict[str, list[Obj]] = {}
+    for pod in sorted((p for p in live if p not in finished),
+                      key=lambda p: (p["metadata"].get("creationTimestamp", ""),
+                                     meta.name_of(p))):
+        by_node.setdefault(target_node(pod), []).append(pod)
+    on_nodes = []
+    for node in nodes:
+        name = meta.name_of(node)
+        should_run, should_continue = node_should_run(ds, node)
+        running = by_node.get(name, [])
         new = [p for p in running if meta.labels_of(p).get(REVISION_HASH) == current]
-        old = [p for p in running if p not in new]
-        if strategy.get("type") == "OnDelete":
-            new, old = running, []
-        surge = not _is_zero((strategy.get("rollingUpdate") or {}).get("maxSurge"))
-        plan.delete += new[1:]  # more than one pod on the node: the oldest stays
-        if surge:
-            # The new pod starts beside the old one, which goes once it is available.
-            if new and _available(new[0], min_ready, now):
-                plan.delete += old
-            plan.create = not new
-        else:
-            plan.delete += old
-            plan.create = not new
+        if (ds["spec"].get("updateStrategy") or {}).get("type") == "OnDelete":
+            new = list(running)
+        on_nodes.append(_OnNode(name, should_run, should_continue, running, new,
+                                [p for p in running if p not in new]))
+    desired = sum(n.should_run for n in on_nodes)
+    surge, unavailable = _budgets(ds, desired)
+    for n in on_nodes:
+        if not n.should_continue:
+            plan.delete += n.running
+        elif len(n.new) > 1 or len(n.old) > 1:
+            plan.delete += n.new[1:] + n.old[1:]  # more than one: the oldest stays
+    if surge:
+        _surge(on_nodes, surge, min_ready, now, plan)
+    else:
+        _replace(on_nodes, unavailable, min_ready, now, plan)
     if not manage:
         plan = DSPlan()
-    kept = [p for p in running if p not in plan.delete]
-    plan.status = _status(ds, should_run, kept, current, min_ready, now, plan.create)
+    plan.status = _status(ds, on_nodes, plan, current, min_ready, now)
     return plan
 
 
-def _status(ds: Obj, should_run: bool, running: list[Obj], current: str, min_ready: int,
-            now: datetime, creating: bool) -> Obj:
-    desired = 1 if should_run else 0
-    scheduled = 1 if running or creating else 0
-    ready = [p for p in running if is_ready(p)]
-    available = [p for p in running if _available(p, min_ready, now)]
-    updated = [p for p in running if meta.labels_of(p).get(REVISION_HASH) == current]
+def _replace(on_nodes: list[_OnNode], max_unavailable: int, min_ready: int, now: datetime,
+             plan: DSPlan) -> None:
+    """Without surge: old pods deleted while the unavailable stay within the budget (an
+    unavailable old pod always may go), a new pod made where none is left."""
+    unavailable, allowed, candidates = 0, [], []
+    for n in (n for n in on_nodes if n.should_run):
+        new, old = n.new[:1], n.old[:1]
+        if bool(new) == bool(old):
+            unavailable += 1  # nothing yet, or both: the manage loop's to settle
+        elif new:
+            unavailable += not _available(new[0], min_ready, now)
+        elif not _available(old[0], min_ready, now):
+            allowed.append(old[0])
+        elif unavailable < max_unavailable:
+            candidates.append(old[0])
+    room = min(max(max_unavailable - unavailable, 0), len(candidates))
+    plan.delete += allowed + candidates[:room]
+    for n in (n for n in on_nodes if n.should_run and not n.new):
+        if not n.old or n.old[0] in plan.delete:
+            plan.create_on.append(n.name)
+
+
+def _surge(on_nodes: list[_OnNode], max_surge: int, min_ready: int, now: datetime,
+           plan: DSPlan) -> None:
+    """With surge: a new pod beside the old one on up to maxSurge nodes at a time (an
+    unavailable old pod's node always), the old one deleted once the new is available."""
+    surging = 0
+    for n in (n for n in on_nodes if n.should_run):
+        new, old = n.new[:1], n.old[:1]
+        if not new and not old:
+            plan.create_on.append(n.name)
+        elif not old:
+            continue
+        elif not new:
+            if not _available(old[0], min_ready, now):
+                plan.create_on.append(n.name)
+            elif surging < max_surge:
+                surging += 1
+                plan.create_on.append(n.name)
+        elif _available(new[0], min_ready, now):
+            plan.delete.append(old[0])
+        else:
+            surging += 1
+
+
+def _status(ds: Obj, on_nodes: list[_OnNode], plan: DSPlan, current: str, min_ready: int,
+            now: datetime) -> Obj:
+    """The DaemonSet's status counted per node, as upstream's: the pod a node keeps is its
+    oldest one not being deleted, or the one being made."""
+    desired = scheduled = misscheduled = ready = available = updated = 0
+    for n in on_nodes:
+        kept = [p for p in n.running if p not in plan.delete]
+        creating = n.name in plan.create_on
+        if not n.should_run:
+            misscheduled += bool(kept)
+            continue
+        desired += 1
+        scheduled += bool(kept) or creating
+        ready += any(is_ready(p) for p in kept)
+        available += any(_available(p, min_ready, now) for p in kept)
+        updated += any(meta.labels_of(p).get(REVISION_HASH) == current
+                       for p in kept) or creating
     return {
-        "currentNumberScheduled": scheduled if should_run else 0,
+        "currentNumberScheduled": scheduled,
         "desiredNumberScheduled": desired,
-        "numberAvailable": min(len(available), 1),
-        "numberMisscheduled": 0 if should_run else (1 if running else 0),
-        "numberReady": min(len(ready), 1),
-        "numberUnavailable": max(desired - min(len(available), 1), 0),
+        "numberAvailable": available,
+        "numberMisscheduled": misscheduled,
+        "numberReady": ready,
+        "numberUnavailable": max(desired - available, 0),
         "observedGeneration": int(ds["metadata"].get("generation", 1)),
-        "updatedNumberScheduled": 1 if (updated or creating) and should_run else 0,
+        "updatedNumberScheduled": updated,
     }
 
 
 @dataclass
 class Observed:
-    node: Obj
+    nodes: list[Obj]
     owned: list[Obj]  # its pods
     taken: set[str]  # the namespace's pod names
 
@@ -219,38 +326,43 @@ class DaemonSetSync(OwnerSync[Observed, DSPlan]):
     kind = "DaemonSet"
 
     def observe(self, store: Store, owner: Obj) -> Observed:
-        node = ensure_node(store)
+        ensure_node(store)
         uid = meta.uid_of(owner)
         pods = store.list("Pod", meta.namespace_of(owner))
         owned = [p for p in pods if (meta.controller_of(p) or {}).get("uid") == uid]
-        return Observed(node, owned, {meta.name_of(p) for p in pods})
+        return Observed(store.list("Node"), owned, {meta.name_of(p) for p in pods})
 
     def plan(self, step: Pass[Observed]) -> DSPlan:
-        return plan_daemon_set(step.owner, step.observed.node, step.observed.owned, step.now,
-                               step.manage)
+        return plan_daemon_set(step.owner, step.observed.nodes, step.observed.owned,
+                               step.now, step.manage)
 
     def act(self, step: Pass[Observed], plan: DSPlan) -> None:
-        store, ds, node, result = step.store, step.owner, step.observed.node, step.result
+        store, ds, result = step.store, step.owner, step.result
         for pod in plan.failed:
             store.record_event(ds, "Warning", "FailedDaemonPod",
                                f"Found failed daemon pod {meta.namespace_of(ds)}/"
-                               f"{meta.name_of(pod)} on node {meta.name_of(node)}, will try "
+                               f"{meta.name_of(pod)} on node {target_node(pod)}, will try "
                                "to kill it", SOURCE)
         result.deleting = delete_pods(store, ds, plan.delete, step.control, SOURCE)
         created = create_pods(
-            store, ds, int(plan.create),
-            lambda _: _daemon_pod(ds, node, fresh_name(meta.name_of(ds), step.observed.taken)),
+            store, ds, len(plan.create_on),
+            lambda i: _daemon_pod(ds, plan.create_on[i],
+                                  fresh_name(meta.name_of(ds), step.observed.taken)),
             step.control, SOURCE)
         result.created = created.pods
         result.again(created.retry_in)
 
 
-def _daemon_pod(ds: Obj, node: Obj, name: str) -> Obj:
+def _daemon_pod(ds: Obj, node_name: str, name: str) -> Obj:
+    """A daemon pod for one node. As upstream's, it is not bound here: its required node
+    affinity becomes the one term `metadata.name In [node]` and the scheduler binds it."""
     pod = pod_from_template(ds, name)
     labels = pod["metadata"].setdefault("labels", {})
     labels[REVISION_HASH] = template_hash(ds["spec"]["template"])
     labels[TEMPLATE_GENERATION] = str(ds["metadata"].get("generation", 1))
-    # One node: bound here, as the scheduler would after the controller's node affinity.
-    pod["spec"]["nodeName"] = meta.name_of(node)
-    pod["spec"]["tolerations"] = daemon_tolerations(pod["spec"])
+    spec = pod["spec"]
+    node_affinity = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
+    node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node_name]}]}]}
+    spec["tolerations"] = daemon_tolerations(spec)
     return pod
