@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from podctl.apiserver.requestinfo import RequestInfo, parse_duration
+from podctl.api.duration import parse_duration
+from podctl.apiserver.requestinfo import RequestInfo
 from podctl.apiserver.status import ApiError
 
 # A whole request head (and, with TLS, the handshake before it) must arrive within this

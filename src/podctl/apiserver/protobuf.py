@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from podctl.api.duration import go_duration
 from podctl.api.meta import Obj, format_time
 from podctl.apiserver.bodies import BodyError, decode_json
 from podctl.manifest.yamlparse import MAX_DEPTH
@@ -115,19 +116,6 @@ def _packed(kind: str, buf: bytes) -> list[Any]:
     return out
 
 
-def _go_duration(nanos: int) -> str:
-    """metav1.Duration as Go prints it (1h2m3s, 500ms)."""
-    if nanos == 0:
-        return "0s"
-    seconds, rest = divmod(nanos, 1_000_000_000)
-    if seconds == 0:
-        return f"{rest / 1_000_000:g}ms"
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    text = f"{seconds + rest / 1e9:g}s"
-    if hours or minutes:
-        text = f"{minutes}m{text}"
-    return f"{hours}h{text}" if hours else text
 
 
 def _special(name: str, buf: bytes) -> tuple[bool, Any]:
@@ -143,7 +131,7 @@ def _special(name: str, buf: bytes) -> tuple[bool, Any]:
         return True, format_time(moment)
     if name == META + "Duration":
         values = {n: v for n, _, v in _fields(buf)}
-        return True, _go_duration(_signed(values.get(1, 0)))
+        return True, go_duration(_signed(values.get(1, 0)))
     if name == "k8s.io.apimachinery.pkg.api.resource.Quantity":
         values = {n: v for n, _, v in _fields(buf)}
         return True, _bytes(values, 1).decode()

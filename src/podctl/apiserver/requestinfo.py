@@ -4,7 +4,6 @@ Pure functions of the method, path, query and content type."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -93,33 +92,3 @@ def _resource_verb(method: str, collection: bool, sub: str, query: Mapping[str, 
     return method if method in ("POST", "PUT") else "other"
 
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
-          "h": 3600.0}
-_NUMBER = re.compile(r"\d*(\.\d*)?")
-_UNIT = re.compile(r"[^\d.]*")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go duration ("1m30s", "250ms", "1.5h"), as the `timeout` parameter is
-    written; ValueError with Go's wording otherwise."""
-    rest = text[1:] if text[:1] in ("+", "-") else text
-    if rest == "0":
-        return 0.0
-    if not rest:
-        raise ValueError(f'time: invalid duration "{text}"')
-    total = 0.0
-    while rest:
-        number = _NUMBER.match(rest)
-        digits = number.group(0) if number else ""
-        if digits in ("", "."):
-            raise ValueError(f'time: invalid duration "{text}"')
-        rest = rest[len(digits):]
-        unit_match = _UNIT.match(rest)
-        unit = unit_match.group(0) if unit_match else ""
-        if not unit:
-            raise ValueError(f'time: missing unit in duration "{text}"')
-        if unit not in _UNITS:
-            raise ValueError(f'time: unknown unit "{unit}" in duration "{text}"')
-        total += float(digits) * _UNITS[unit]
-        rest = rest[len(unit):]
-    return -total if text.startswith("-") else total

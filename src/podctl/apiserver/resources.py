@@ -18,11 +18,15 @@ def _subresources(resource: Resource) -> dict[str, tuple[str, tuple[str, ...]]]:
         out["status"] = (resource.kind, _SUB_VERBS)
     if resource.kind == "Pod":
         out["log"] = ("Pod", ("get",))
+        # kubectl drain evicts when discovery lists this, with policy/v1 Eviction bodies.
+        out["eviction"] = ("Eviction", ("create",))
     if resource.scalable:
         out["scale"] = ("Scale", _SUB_VERBS)
     return out
 
 
+# The group version of a subresource's kind outside its resource's group.
+SUBRESOURCE_GROUPS = {"Scale": ("autoscaling", "v1"), "Eviction": ("policy", "v1")}
 # Subresources per resource name.
 SUBRESOURCES = {r.name: subs for r in meta.RESOURCES.values() if (subs := _subresources(r))}
 # Kinds whose scale subresource is autoscaling/v1 Scale.
@@ -113,8 +117,9 @@ def resource_list(group_version: str) -> Obj | None:
         for sub, (kind, verbs) in SUBRESOURCES.get(r.name, {}).items():
             sub_entry: Obj = {"name": f"{r.name}/{sub}", "singularName": "",
                               "namespaced": r.namespaced, "kind": kind, "verbs": list(verbs)}
-            if kind == "Scale":
-                sub_entry.update(group="autoscaling", version="v1")
+            if kind in SUBRESOURCE_GROUPS:
+                group, version = SUBRESOURCE_GROUPS[kind]
+                sub_entry.update(group=group, version=version)
             out.append(sub_entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
             "resources": out}

@@ -395,7 +395,8 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
 
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.
-HANDLER_MODULES = ("podctl.apiserver.podlogs", "podctl.apiserver.podexec")
+HANDLER_MODULES = ("podctl.apiserver.podlogs", "podctl.apiserver.podexec",
+                   "podctl.apiserver.podeviction")
 
 
 async def _deprecation_warning(request: web.Request, response: web.StreamResponse) -> None:

@@ -26,6 +26,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
               "template)."),
     "completion": ("completion", "Print the completion script for SHELL; load it with e.g. "
                    "`source <(podctl completion bash)`."),
+    "cordon": ("drain", "Mark node as unschedulable."),
     "cp": ("copy", "Copy files to or from a container: podctl cp POD:PATH LOCAL, podctl cp "
            "LOCAL POD:PATH."),
     "create": ("create", "Create objects from manifests (-f FILE|DIR|-), or a namespace."),
@@ -33,6 +34,10 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
                "namespaces."),
     "describe": ("describe", "Show details of objects of any kind podctl serves, with their "
                  "events."),
+    "drain": ("drain", "Drain node in preparation for maintenance: cordon it, then evict its "
+              "pods (refusing bare pods without --force, DaemonSet pods without "
+              "--ignore-daemonsets and pods with emptyDir data without "
+              "--delete-emptydir-data)."),
     "edit": ("apply", "Edit an object in $EDITOR (validated on save): podctl edit rc NAME."),
     "exec": ("logs", "Run a command in a container: podctl exec (POD | TYPE/NAME) [-c C] "
              "[-it] -- CMD..."),
@@ -65,6 +70,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
                         "running."),
     "taint": ("taint", "Update the node's taints (DaemonSet pods must tolerate them): podctl "
               "taint node NAME key=value:NoSchedule key2:NoExecute- ..."),
+    "uncordon": ("drain", "Mark node as schedulable."),
     "validate": ("create", "Check manifests against the Kubernetes v1 schema and rules, "
                  "without Docker."),
     "version": ("version", "Print the client version and the Docker engine's (the server's) "

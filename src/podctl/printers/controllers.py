@@ -30,10 +30,21 @@ def rc_row(rc: Obj, now: datetime, wide: bool) -> list[str]:
     return row
 
 
+def node_status(node: Obj) -> str:
+    """kubectl's STATUS of a node: its Ready condition (`Unknown` when it has none yet),
+    then `SchedulingDisabled` when it is cordoned."""
+    conditions = (node.get("status") or {}).get("conditions") or []
+    ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+    state = "Unknown" if ready is None else "Ready" if ready.get("status") == "True" \
+        else "NotReady"
+    if (node.get("spec") or {}).get("unschedulable"):
+        state += ",SchedulingDisabled"
+    return state
+
+
 def node_row(node: Obj, now: datetime, wide: bool) -> list[str]:
     status = node.get("status") or {}
-    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
-    state = "Ready" if ready is None or ready.get("status") == "True" else "NotReady"
+    state = node_status(node)
     roles = sorted(k.split("/", 1)[1] for k in node["metadata"].get("labels") or {}
                    if k.startswith("node-role.kubernetes.io/"))
     info = status.get("nodeInfo") or {}

@@ -12,12 +12,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from podctl import instrument
+from podctl.api.duration import parse_duration
 from podctl.apiserver import limits
 from podctl.apiserver.health import Health, Outcome, render
 from podctl.apiserver.limits import InFlight, body_overdue, max_connections, request_seconds
 from podctl.apiserver.metrics import ApiMetrics
 from podctl.apiserver.pools import Pools, install, run_in, serving_a_write
-from podctl.apiserver.requestinfo import RequestInfo, parse_duration, request_info
+from podctl.apiserver.requestinfo import RequestInfo, request_info
 from podctl.apiserver.server import _admit
 from podctl.apiserver.status import ApiError
 from podctl.apiserver.watch import WATCH_BUFFER, Change, Watcher
