@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from podctl import registry
 from podctl.api import meta
-from podctl.api.duration import go_duration
 from podctl.api.labels import Selector
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import delete_object
@@ -30,6 +29,7 @@ LOCAL_STORAGE_FATAL = "Pods with local storage (use --delete-emptydir-data to ov
 LOCAL_STORAGE_WARNING = "deleting Pods with local storage"
 UNMANAGED_FATAL = "cannot delete Pods that declare no controller (use --force to override)"
 UNMANAGED_WARNING = "deleting Pods that declare no controller"
+DEADLINE = "context deadline exceeded"  # Go's context error when --timeout runs out
 POLL_SECONDS = 0.2  # how often the store is read for the pods still terminating
 
 OKAY, SKIP, WARNING, ERROR = "Okay", "Skip", "Warning", "Error"
@@ -318,8 +318,11 @@ def _wait_gone(store: Store, pods: list[Obj], request: DrainRequest, deadline: f
             now = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod))
             if now is None or meta.uid_of(now) != meta.uid_of(pod):
                 yield OUT, f"pod/{meta.name_of(pod)} {verb}"
-            else:
+            elif _skip_deleted(now, request.flags, datetime.now(UTC), set()).delete:
                 left.append(pod)
+            else:
+                yield OUT, f'pod "{meta.name_of(pod)}" has DeletionTimestamp older than ' \
+                    f"{request.flags.skip_wait_for_delete_timeout} seconds, skipping"
         pending = left
         if not pending:
             return
@@ -330,11 +333,11 @@ def _wait_gone(store: Store, pods: list[Obj], request: DrainRequest, deadline: f
 
 
 def _timed_out(pods: list[Obj], request: DrainRequest) -> list[str]:
+    """kubectl's words when --timeout runs out: the context's own error."""
     if request.disable_eviction:
-        return ["timed out waiting for the condition"]
-    reached = f"global timeout reached: {go_duration(int(request.timeout * 1e9))}"
+        return [DEADLINE]
     return [f'error when waiting for pod "{meta.name_of(p)}" in namespace '
-            f'"{meta.namespace_of(p)}" to terminate: {reached}' for p in pods]
+            f'"{meta.namespace_of(p)}" to terminate: {DEADLINE}' for p in pods]
 
 
 def drain_nodes(store: Store, names: list[str], request: DrainRequest,
