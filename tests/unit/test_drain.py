@@ -267,3 +267,18 @@ def test_two_nodes_failing_end_with_each_aggregate(node_store: Store,
         "default/bare",
         "cannot delete Pods that declare no controller (use --force to override): "
         "default/bare2, default/bare3"]
+
+
+def test_dry_runs_change_nothing(node_store: Store, no_controller: list[Any]) -> None:
+    stored(node_store, pod("a", owner="ReplicaSet/rs"))
+    for mode, suffix in (("client", " (dry run)"), ("server", " (server dry run)")):
+        lines, failed = run(node_store, DrainRequest(DrainFlags(), dry_run=mode),
+                            remove_all(node_store), "node")
+        assert failed is None
+        assert lines == [("out", f"node/node cordoned{suffix}"),
+                         ("out", f"evicting pod default/a{suffix}"),
+                         ("out", f"node/node drained{suffix}")]
+        assert drain.cordon(node_store, "node", False, mode) == \
+            f"node/node already uncordoned{suffix}"
+    assert "unschedulable" not in node_store.get("Node", "", "node").get("spec", {})
+    assert "deletionTimestamp" not in node_store.get("Pod", "default", "a")["metadata"]

@@ -7,7 +7,7 @@ import sys
 import click
 
 from podctl.cli import terminal
-from podctl.cli.common import selector_option
+from podctl.cli.common import F, selector_option
 from podctl.cli.completion import complete_resources
 
 
@@ -21,7 +21,15 @@ def _usage(command: str, nodes: tuple[str, ...], selector: str | None) -> None:
         raise PodctlError("cannot specify both a node name and a --selector option")
 
 
-def _cordon(command: str, nodes: tuple[str, ...], selector: str | None, desired: bool) -> None:
+def dry_run_option(fn: F) -> F:
+    return click.option("--dry-run", "dry_run", default="none",
+                        type=click.Choice(["none", "client", "server"]), is_flag=False,
+                        flag_value="client",
+                        help="client or server: print what would be done, change nothing.")(fn)
+
+
+def _cordon(command: str, nodes: tuple[str, ...], selector: str | None, desired: bool,
+            dry_run: str) -> None:
     from podctl.ops.drain import cordon, nodes_named
     from podctl.ops.followup import follow_up
     from podctl.ops.session import open_store
@@ -30,24 +38,27 @@ def _cordon(command: str, nodes: tuple[str, ...], selector: str | None, desired:
     _usage(command, nodes, selector)
     store = open_store()
     for name in nodes_named(store, list(nodes), user_selector(selector)):
-        terminal.out(cordon(store, name, desired))
-        follow_up(store, ("Node", "", name))  # pending pods are judged again
+        terminal.out(cordon(store, name, desired, dry_run))
+        if dry_run == "none":
+            follow_up(store, ("Node", "", name))  # pending pods are judged again
 
 
 @click.command("cordon")
 @click.argument("nodes", nargs=-1, shell_complete=complete_resources)
 @selector_option
-def cordon(nodes: tuple[str, ...], selector: str | None) -> None:
+@dry_run_option
+def cordon(nodes: tuple[str, ...], selector: str | None, dry_run: str) -> None:
     """Mark node as unschedulable."""
-    _cordon("cordon", nodes, selector, True)
+    _cordon("cordon", nodes, selector, True, dry_run)
 
 
 @click.command("uncordon")
 @click.argument("nodes", nargs=-1, shell_complete=complete_resources)
 @selector_option
-def uncordon(nodes: tuple[str, ...], selector: str | None) -> None:
+@dry_run_option
+def uncordon(nodes: tuple[str, ...], selector: str | None, dry_run: str) -> None:
     """Mark node as schedulable."""
-    _cordon("uncordon", nodes, selector, False)
+    _cordon("uncordon", nodes, selector, False, dry_run)
 
 
 @click.command("drain")
@@ -70,10 +81,11 @@ def uncordon(nodes: tuple[str, ...], selector: str | None) -> None:
 @click.option("--skip-wait-for-delete-timeout", type=int, default=0,
               help="Do not wait for pods whose deletionTimestamp is older than this many "
                    "seconds (0: wait for all).")
+@dry_run_option
 def drain(nodes: tuple[str, ...], selector: str | None, force: bool,
           ignore_daemonsets: bool, delete_emptydir_data: bool, grace_period: int,
           timeout: str, pod_selector: str, disable_eviction: bool,
-          skip_wait_for_delete_timeout: int) -> None:
+          skip_wait_for_delete_timeout: int, dry_run: str) -> None:
     """Drain node in preparation for maintenance: cordon it, then evict its pods (refusing
     bare pods without --force, DaemonSet pods without --ignore-daemonsets and pods with
     emptyDir data without --delete-emptydir-data)."""
@@ -105,7 +117,7 @@ def drain(nodes: tuple[str, ...], selector: str | None, force: bool,
             from exc
     request = DrainRequest(
         DrainFlags(force, ignore_daemonsets, delete_emptydir_data, skip_wait_for_delete_timeout),
-        pods, grace_period, seconds, disable_eviction)
+        pods, grace_period, seconds, disable_eviction, dry_run)
     store = open_store()
     names = nodes_named(store, list(nodes), user_selector(selector))
     try:

@@ -38,9 +38,14 @@ OKAY, SKIP, WARNING, ERROR = "Okay", "Skip", "Warning", "Error"
 # -- cordon ----------------------------------------------------------------------------------
 
 
-def cordon(store: Store, name: str, desired: bool) -> str:
+NONE, CLIENT, SERVER = "none", "client", "server"  # --dry-run
+DRY_RUN_SUFFIX = {NONE: "", CLIENT: " (dry run)", SERVER: " (server dry run)"}
+
+
+def cordon(store: Store, name: str, desired: bool, dry_run: str = NONE) -> str:
     """Set the node's spec.unschedulable (removed when false, as kubectl's patch leaves it);
-    kubectl's line: `node/x cordoned`, `node/x already uncordoned`..."""
+    kubectl's line: `node/x cordoned`, `node/x already uncordoned`... A dry run writes
+    nothing."""
     changed = False
 
     def change(node: Obj) -> bool:
@@ -51,12 +56,13 @@ def cordon(store: Store, name: str, desired: bool) -> str:
             spec["unschedulable"] = True
         else:
             spec.pop("unschedulable", None)
-        return changed
+        return changed and dry_run == NONE
 
     if registry.mutate(store, "Node", "", name, change) is None:
         raise NotFound("nodes", name)
     word = "cordoned" if desired else "uncordoned"
-    return f"node/{name} {word}" if changed else f"node/{name} already {word}"
+    line = f"node/{name} {word}" if changed else f"node/{name} already {word}"
+    return line + DRY_RUN_SUFFIX[dry_run]
 
 
 def nodes_named(store: Store, names: list[str], selector: Selector | None) -> list[str]:
@@ -208,6 +214,7 @@ class DrainRequest:
     grace: int = -1  # -1: each pod's own terminationGracePeriodSeconds
     timeout: float = 0.0  # seconds; 0: no limit
     disable_eviction: bool = False
+    dry_run: str = NONE
 
 
 OUT, ERR = "out", "err"
@@ -245,6 +252,9 @@ def drain_node(store: Store, node: str, request: DrainRequest,
         raise NodeNotDrained(plan.errors)
     if plan.warnings:
         yield ERR, f"Warning: {plan.warnings}"
+    if request.dry_run != NONE:
+        yield from _dry_run(store, plan.pods, request)
+        return
     try:
         yield from _evict_and_wait(store, plan.pods, request, finish)
     except NodeNotDrained as failed:
@@ -255,6 +265,25 @@ def drain_node(store: Store, node: str, request: DrainRequest,
             for pod in pending:
                 yield ERR, f"pod/{meta.name_of(pod)}"
         raise
+
+
+def _dry_run(store: Store, pods: list[Obj], request: DrainRequest) -> Iterator[Line]:
+    """What a dry run prints: each pod it would evict; a server dry run asks the eviction
+    of each (which may refuse it) and waits for none."""
+    errors = []
+    for pod in pods:
+        ns, name = meta.namespace_of(pod), meta.name_of(pod)
+        if not request.disable_eviction:
+            yield OUT, f"evicting pod {ns}/{name}{DRY_RUN_SUFFIX[request.dry_run]}"
+        if request.dry_run == SERVER:
+            try:
+                evict(store, ns, name, dry_run=True)
+            except NotFound:
+                continue
+            except PodctlError as exc:
+                errors.append(f'error when evicting pods/"{name}" -n "{ns}": {exc}')
+    if errors:
+        raise NodeNotDrained(errors)
 
 
 def _evict_and_wait(store: Store, pods: list[Obj], request: DrainRequest,
@@ -345,7 +374,7 @@ def drain_nodes(store: Store, names: list[str], request: DrainRequest,
     """kubectl drain's whole run: every node cordoned, then each drained in turn; the
     lines it prints. Ends with NodeNotDrained (the fatal errors) when a node was not."""
     for name in names:
-        yield OUT, cordon(store, name, True)
+        yield OUT, cordon(store, name, True, request.dry_run)
     failed: list[tuple[str, NodeNotDrained]] = []
     for name in names:
         try:
@@ -355,7 +384,7 @@ def drain_nodes(store: Store, names: list[str], request: DrainRequest,
                 "continuing command..."
             failed.append((name, exc))
             continue
-        yield OUT, f"node/{name} drained"
+        yield OUT, f"node/{name} drained{DRY_RUN_SUFFIX[request.dry_run]}"
     if failed:
         yield ERR, "There are pending nodes to be drained:"
         for name, _ in failed:
