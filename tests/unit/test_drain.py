@@ -102,15 +102,23 @@ def test_aggregate_is_go_utilerrors_text() -> None:
 # -- cordon and the node's STATUS ------------------------------------------------------------
 
 
+def cordon(store: Store, desired: bool, dry_run: str = "none") -> str:
+    return drain.cordon(store, store.get("Node", "", "node"), desired, dry_run)
+
+
 def test_cordon_uncordon_lines_and_field(node_store: Store) -> None:
-    assert drain.cordon(node_store, "node", True) == "node/node cordoned"
-    assert drain.cordon(node_store, "node", True) == "node/node already cordoned"
+    assert cordon(node_store, True) == "node/node cordoned"
+    assert cordon(node_store, True) == "node/node already cordoned"
     assert node_store.get("Node", "", "node")["spec"]["unschedulable"] is True
-    assert drain.cordon(node_store, "node", False) == "node/node uncordoned"
+    assert cordon(node_store, False) == "node/node uncordoned"
     assert "unschedulable" not in node_store.get("Node", "", "node")["spec"]
-    assert drain.cordon(node_store, "node", False) == "node/node already uncordoned"
+    assert cordon(node_store, False) == "node/node already uncordoned"
     with pytest.raises(NotFound, match='nodes "nope" not found'):
-        drain.cordon(node_store, "nope", True)
+        drain.nodes_named(node_store, ["node", "nope"], None)
+    # Judged from the node as the command read it: the same node named twice is
+    # cordoned twice, as kubectl says it.
+    twice = drain.nodes_named(node_store, ["node", "node"], None)
+    assert [drain.cordon(node_store, n, True) for n in twice] == ["node/node cordoned"] * 2
 
 
 def test_node_status_column() -> None:
@@ -175,7 +183,8 @@ def run(store: Store, request: DrainRequest, finish: Any, *nodes: str) -> tuple[
         list[tuple[str, str]], NodeNotDrained | None]:
     lines: list[tuple[str, str]] = []
     try:
-        for line in drain.drain_nodes(store, list(nodes), request, finish):
+        for line in drain.drain_nodes(store, drain.nodes_named(store, list(nodes), None),
+                                      request, finish):
             lines.append(line)
     except NodeNotDrained as exc:
         return lines, exc
@@ -278,7 +287,6 @@ def test_dry_runs_change_nothing(node_store: Store, no_controller: list[Any]) ->
         assert lines == [("out", f"node/node cordoned{suffix}"),
                          ("out", f"evicting pod default/a{suffix}"),
                          ("out", f"node/node drained{suffix}")]
-        assert drain.cordon(node_store, "node", False, mode) == \
-            f"node/node already uncordoned{suffix}"
+        assert cordon(node_store, False, mode) == f"node/node already uncordoned{suffix}"
     assert "unschedulable" not in node_store.get("Node", "", "node").get("spec", {})
     assert "deletionTimestamp" not in node_store.get("Pod", "default", "a")["metadata"]

@@ -18,7 +18,8 @@ def _usage(command: str, nodes: tuple[str, ...], selector: str | None) -> None:
         raise PodctlError(f"USAGE: {command} NODE [flags]\n"
                           f"See 'podctl {command} -h' for help and examples")
     if nodes and selector:
-        raise PodctlError("cannot specify both a node name and a --selector option")
+        raise PodctlError("cannot specify both a node name and a --selector option\n"
+                          f"See 'podctl {command} -h' for help and examples")
 
 
 def dry_run_option(fn: F) -> F:
@@ -37,10 +38,10 @@ def _cordon(command: str, nodes: tuple[str, ...], selector: str | None, desired:
 
     _usage(command, nodes, selector)
     store = open_store()
-    for name in nodes_named(store, list(nodes), user_selector(selector)):
-        terminal.out(cordon(store, name, desired, dry_run))
+    for node in nodes_named(store, list(nodes), user_selector(selector)):
+        terminal.out(cordon(store, node, desired, dry_run))
         if dry_run == "none":
-            follow_up(store, ("Node", "", name))  # pending pods are judged again
+            follow_up(store, ("Node", "", node["metadata"]["name"]))  # pending pods again
 
 
 @click.command("cordon")
@@ -119,9 +120,9 @@ def drain(nodes: tuple[str, ...], selector: str | None, force: bool,
         DrainFlags(force, ignore_daemonsets, delete_emptydir_data, skip_wait_for_delete_timeout),
         pods, grace_period, seconds, disable_eviction, dry_run)
     store = open_store()
-    names = nodes_named(store, list(nodes), user_selector(selector))
+    found = nodes_named(store, list(nodes), user_selector(selector))
     try:
-        for stream, line in drain_nodes(store, names, request, finisher(store)):
+        for stream, line in drain_nodes(store, found, request, finisher(store)):
             (terminal.err if stream == ERR else terminal.out)(line)
     except NodeNotDrained as failed:
         for error in failed.errors:

@@ -42,39 +42,43 @@ NONE, CLIENT, SERVER = "none", "client", "server"  # --dry-run
 DRY_RUN_SUFFIX = {NONE: "", CLIENT: " (dry run)", SERVER: " (server dry run)"}
 
 
-def cordon(store: Store, name: str, desired: bool, dry_run: str = NONE) -> str:
-    """Set the node's spec.unschedulable (removed when false, as kubectl's patch leaves it);
-    kubectl's line: `node/x cordoned`, `node/x already uncordoned`... A dry run writes
-    nothing."""
-    changed = False
+def cordon(store: Store, node: Obj, desired: bool, dry_run: str = NONE) -> str:
+    """Set spec.unschedulable of the node as the command read it (removed when false, as
+    kubectl's patch leaves it); kubectl's line, judged from that reading as kubectl judges
+    it: `node/x cordoned`, `node/x already uncordoned`... A dry run writes nothing."""
+    name = meta.name_of(node)
+    word = "cordoned" if desired else "uncordoned"
+    if bool((node.get("spec") or {}).get("unschedulable")) == desired:
+        return f"node/{name} already {word}{DRY_RUN_SUFFIX[dry_run]}"
 
-    def change(node: Obj) -> bool:
-        nonlocal changed
-        spec = node.setdefault("spec", {})
-        changed = bool(spec.get("unschedulable")) != desired
+    def change(fresh: Obj) -> bool:
+        spec = fresh.setdefault("spec", {})
+        if bool(spec.get("unschedulable")) == desired:
+            return False
         if desired:
             spec["unschedulable"] = True
         else:
             spec.pop("unschedulable", None)
-        return changed and dry_run == NONE
+        return dry_run == NONE
 
     if registry.mutate(store, "Node", "", name, change) is None:
         raise NotFound("nodes", name)
-    word = "cordoned" if desired else "uncordoned"
-    line = f"node/{name} {word}" if changed else f"node/{name} already {word}"
-    return line + DRY_RUN_SUFFIX[dry_run]
+    return f"node/{name} {word}{DRY_RUN_SUFFIX[dry_run]}"
 
 
-def nodes_named(store: Store, names: list[str], selector: Selector | None) -> list[str]:
-    """The nodes a command names, or those its -l selects; NotFound for a missing one
-    before anything is changed, as kubectl resolves them all first."""
+def nodes_named(store: Store, names: list[str], selector: Selector | None) -> list[Obj]:
+    """The nodes a command names, or those its -l selects, as read before anything is
+    changed; NotFound for a missing one, as kubectl resolves them all first."""
     if selector is not None:
-        return sorted(meta.name_of(n) for n in store.list("Node")
-                      if selector.matches(meta.labels_of(n)))
+        return sorted((n for n in store.list("Node") if selector.matches(meta.labels_of(n))),
+                      key=meta.name_of)
+    found = []
     for name in names:
-        if store.get("Node", "", name) is None:
+        node = store.get("Node", "", name)
+        if node is None:
             raise NotFound("nodes", name)
-    return names
+        found.append(node)
+    return found
 
 
 # -- which pods go: kubectl's filters --------------------------------------------------------
@@ -369,12 +373,13 @@ def _timed_out(pods: list[Obj], request: DrainRequest) -> list[str]:
             f'"{meta.namespace_of(p)}" to terminate: {DEADLINE}' for p in pods]
 
 
-def drain_nodes(store: Store, names: list[str], request: DrainRequest,
+def drain_nodes(store: Store, nodes: list[Obj], request: DrainRequest,
                 finish: Callable[[list[Obj]], None]) -> Iterator[Line]:
     """kubectl drain's whole run: every node cordoned, then each drained in turn; the
     lines it prints. Ends with NodeNotDrained (the fatal errors) when a node was not."""
-    for name in names:
-        yield OUT, cordon(store, name, True, request.dry_run)
+    for node in nodes:
+        yield OUT, cordon(store, node, True, request.dry_run)
+    names = [meta.name_of(node) for node in nodes]
     failed: list[tuple[str, NodeNotDrained]] = []
     for name in names:
         try:

@@ -3,6 +3,7 @@ upstream's answers for policy/v1 and v1beta1 bodies, its refusals, and dryRun.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,15 @@ def test_eviction_refusals_and_dry_run(store: Store, tmp_path: Path) -> None:
                                              "does not match the namespace sent on the request")
         status, _, _ = await call("GET", f"{PODS}/p/eviction")
         assert status == 405
+        hostiles = (eviction(deleteOptions=5),
+                    eviction(deleteOptions={"gracePeriodSeconds": "soon"}),
+                    eviction(metadata="p"), json.dumps([eviction()]).encode(),
+                    eviction(kind="Pod"))
+        for hostile in hostiles:
+            status, body, _ = await call("POST", f"{PODS}/p/eviction", hostile)
+            assert (status, body["reason"]) == (400, "BadRequest"), body
+        status, body, _ = await call("POST", f"{PODS}/p/eviction", b"{not json")
+        assert status == 400
         for query, options in (("?dryRun=All", {}), ("", {"dryRun": ["All"]})):
             status, _, _ = await call("POST", f"{PODS}/p/eviction{query}",
                                       eviction(deleteOptions=options))
