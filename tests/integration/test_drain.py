@@ -187,8 +187,10 @@ def test_podctl_drain_refuses_then_evicts_and_the_rc_replaces(
     # A node with no pods: cordoned and drained at once.
     assert podctl("drain", "fake", "--pod-selector=app=none") == \
         "node/fake cordoned\nnode/fake drained\n"
+    # Each judged from the node as read before any change, as kubectl does.
     assert podctl("uncordon", "fake", "fake") == \
-        "node/fake uncordoned\nnode/fake already uncordoned\n"
+        "node/fake uncordoned\nnode/fake uncordoned\n"
+    assert podctl("uncordon", "fake") == "node/fake already uncordoned\n"
     missing = podctl.run("cordon", "nope")
     assert (missing.code, missing.err) == (1, 'Error from server (NotFound): nodes "nope" '
                                            "not found\n")
