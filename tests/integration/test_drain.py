@@ -14,6 +14,7 @@ import yaml
 
 from .conftest import BUSYBOX_IMAGE, ControllerProcess, Podctl, containers_of
 from .test_api_kubectl import ApiController, api, poll
+from .test_faults import STUBBORN_RC, _kill_midway
 
 __all__ = ["api"]  # the fixture, for the kubectl test
 
@@ -242,3 +243,33 @@ def test_kubectl_cordon_drain_and_eviction_through_the_api(
         assert containers_of(docker_client, uid) == []
     assert kubectl("uncordon", host) == f"node/{host} uncordoned\n"
     assert podctl("get", "nodes", host, "--no-headers").split()[1] == "Ready"
+
+
+def test_a_drain_killed_half_way_is_finished_by_the_next(
+        podctl: Podctl, docker_client: docker.DockerClient) -> None:
+    """No controller: the first drain is SIGKILLed once its evictions are written (the
+    pods' graceful stops under way); the evictions stand, and a second drain waits for the
+    same pods, stops what is left of them and has the RC replace them."""
+    podctl.apply_yaml(STUBBORN_RC.format(name="stubborn", namespace="default", replicas=2))
+    podctl.wait_for(lambda: all_running(podctl, host_node(podctl), 2)(), timeout=60,
+                    message="2 running")
+    host = host_node(podctl)
+    first = {p["metadata"]["name"]: p["metadata"]["uid"]
+             for p in on_node(podctl, host).values()}
+
+    def evicted() -> bool:
+        items = json.loads(podctl("get", "pods", "-o", "json"))["items"]
+        return len(items) == 2 and all(p["metadata"].get("deletionTimestamp") for p in items)
+
+    _kill_midway(podctl, ["drain", host], evicted)
+    assert node_status(podctl, host) == "Ready,SchedulingDisabled"
+    again = podctl.run("drain", host, "--timeout=60s")
+    assert again.code == 0, str(again)
+    names = sorted(first)
+    assert again.out.splitlines() == [
+        f"node/{host} already cordoned", *(f"evicting pod default/{n}" for n in names),
+        *(f"pod/{n} evicted" for n in names), f"node/{host} drained"]
+    for uid in first.values():
+        assert containers_of(docker_client, uid) == []
+    podctl.wait_for(lambda: len(pods(podctl)) == 2 and not set(pods(podctl)) & set(first),
+                    message="the RC's replacements")

@@ -290,3 +290,26 @@ def test_dry_runs_change_nothing(node_store: Store, no_controller: list[Any]) ->
         assert cordon(node_store, False, mode) == f"node/node already uncordoned{suffix}"
     assert "unschedulable" not in node_store.get("Node", "", "node").get("spec", {})
     assert "deletionTimestamp" not in node_store.get("Pod", "default", "a")["metadata"]
+
+
+def test_the_commands_kubelet_share_is_retried_while_the_engine_is_away(
+        node_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from podctl.errors import DockerUnavailable
+    from podctl.kubelet import teardown
+
+    made = stored(node_store, pod("a", owner="ReplicaSet/rs"))
+    tries: list[list[str]] = []
+
+    def finish_pods(store: Store, pods: list[Obj]) -> Any:
+        tries.append(names(pods))
+        if len(tries) == 1:
+            raise DockerUnavailable("no daemon socket")
+        for p in pods:
+            store.delete("Pod", meta.namespace_of(p), meta.name_of(p), meta.uid_of(p))
+            yield p
+
+    monkeypatch.setattr(teardown, "finish_pods", finish_pods)
+    monkeypatch.setattr(drain, "FINISH_RETRY_SECONDS", 0)
+    drain.finisher(node_store)([made])
+    assert tries == [["a"], ["a"]]
+    assert node_store.list("Pod") == []

@@ -31,6 +31,7 @@ UNMANAGED_FATAL = "cannot delete Pods that declare no controller (use --force to
 UNMANAGED_WARNING = "deleting Pods that declare no controller"
 DEADLINE = "context deadline exceeded"  # Go's context error when --timeout runs out
 POLL_SECONDS = 0.2  # how often the store is read for the pods still terminating
+FINISH_RETRY_SECONDS = 1.0  # between tries to stop the pods while the engine is away
 
 OKAY, SKIP, WARNING, ERROR = "Okay", "Skip", "Warning", "Error"
 
@@ -402,11 +403,18 @@ def drain_nodes(store: Store, nodes: list[Obj], request: DrainRequest,
 
 def finisher(store: Store) -> Callable[[list[Obj]], None]:
     """The kubelet's share of a delete, done by the command as `delete` does: the marked
-    pods stopped on the engine and removed."""
+    pods stopped on the engine and removed; tried again while the engine does not answer,
+    as a kubelet keeps trying (the drain's wait, and its --timeout, bound it)."""
     from podctl.kubelet.teardown import finish_pods
 
     def finish(pods: list[Obj]) -> None:
-        for _ in finish_pods(store, pods):
-            pass
+        while pods:
+            try:
+                for _ in finish_pods(store, pods):
+                    pass
+                return
+            except PodctlError:
+                time.sleep(FINISH_RETRY_SECONDS)
+                pods = [p for p in (store.get_by_uid(meta.uid_of(pod)) for pod in pods) if p]
 
     return finish
