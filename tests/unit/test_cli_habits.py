@@ -204,6 +204,8 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl delete rc ") == ["kubia-rc"]
     assert complete("podctl get nodes ") == ["node-1"]
     assert complete("podctl get ns ") == ["default", "team"]
+    assert complete("podctl drain ") == ["node-1"]
+    assert complete("podctl cordon node-1 ") == []
 
 
 def test_completion_honours_the_namespace_flag(home: Path) -> None:

@@ -99,6 +99,14 @@ def complete_namespaces(ctx: click.Context, param: click.Parameter,
     return [CompletionItem(n) for n in _names("Namespace", "") if n.startswith(incomplete)]
 
 
+def complete_nodes(ctx: click.Context, param: click.Parameter,
+                   incomplete: str) -> list[CompletionItem]:
+    """`drain <TAB>`, `cordon <TAB>`: the nodes in the store, each named once."""
+    given = [str(a) for a in ctx.params.get(param.name or "") or ()]
+    return [CompletionItem(n) for n in _names("Node", "")
+            if n.startswith(incomplete) and n not in given]
+
+
 def complete_containers(ctx: click.Context, param: click.Parameter,
                         incomplete: str) -> list[CompletionItem]:
     """`-c <TAB>`: the containers of the pod already named on the command line."""

@@ -8,7 +8,7 @@ import click
 
 from podctl.cli import terminal
 from podctl.cli.common import F, selector_option
-from podctl.cli.completion import complete_resources
+from podctl.cli.completion import complete_nodes
 
 
 def _usage(command: str, nodes: tuple[str, ...], selector: str | None) -> None:
@@ -45,7 +45,7 @@ def _cordon(command: str, nodes: tuple[str, ...], selector: str | None, desired:
 
 
 @click.command("cordon")
-@click.argument("nodes", nargs=-1, shell_complete=complete_resources)
+@click.argument("nodes", nargs=-1, shell_complete=complete_nodes)
 @selector_option
 @dry_run_option
 def cordon(nodes: tuple[str, ...], selector: str | None, dry_run: str) -> None:
@@ -54,7 +54,7 @@ def cordon(nodes: tuple[str, ...], selector: str | None, dry_run: str) -> None:
 
 
 @click.command("uncordon")
-@click.argument("nodes", nargs=-1, shell_complete=complete_resources)
+@click.argument("nodes", nargs=-1, shell_complete=complete_nodes)
 @selector_option
 @dry_run_option
 def uncordon(nodes: tuple[str, ...], selector: str | None, dry_run: str) -> None:
@@ -63,7 +63,7 @@ def uncordon(nodes: tuple[str, ...], selector: str | None, dry_run: str) -> None
 
 
 @click.command("drain")
-@click.argument("nodes", nargs=-1, shell_complete=complete_resources)
+@click.argument("nodes", nargs=-1, shell_complete=complete_nodes)
 @selector_option
 @click.option("--force", is_flag=True,
               help="Continue even if there are pods that do not declare a controller.")
