@@ -43,6 +43,18 @@ class Forbidden(ServerError):
     reason = "Forbidden"
 
 
+class NamespaceTerminating(Forbidden):
+    """A create in a namespace being deleted (NamespaceLifecycle's refusal); its Status
+    carries upstream's NamespaceTerminating cause, which kubectl drain looks for."""
+
+    def __init__(self, resource: str, name: str, namespace: str) -> None:
+        super().__init__(f'{resource} "{name}" is forbidden: unable to create new content in '
+                         f"namespace {namespace} because it is being terminated")
+        self.resource = resource
+        self.name = name
+        self.namespace = namespace
+
+
 class BadRequest(ServerError):
     reason = "BadRequest"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from podctl.admission import CREATE, DELETE, Attributes, Plugin
 from podctl.api import meta
-from podctl.errors import Forbidden, NotFound
+from podctl.errors import Forbidden, NamespaceTerminating, NotFound
 from podctl.store import Snapshot, Store
 
 IMMORTAL = ("default", "kube-system", "kube-public")
@@ -33,6 +33,4 @@ class NamespaceLifecycle(Plugin):
         if namespace is None:
             raise NotFound("namespaces", attrs.namespace)
         if namespace["metadata"].get("deletionTimestamp"):
-            raise Forbidden(
-                f'{meta.plural(attrs.kind)} "{attrs.name}" is forbidden: unable to create new '
-                f"content in namespace {attrs.namespace} because it is being terminated")
+            raise NamespaceTerminating(meta.plural(attrs.kind), attrs.name, attrs.namespace)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 from podctl.api.meta import Obj
-from podctl.errors import AlreadyExists, Conflict, Invalid, NotFound, PodctlError, ServerError
+from podctl.errors import (
+    AlreadyExists,
+    Conflict,
+    Invalid,
+    NamespaceTerminating,
+    NotFound,
+    PodctlError,
+    ServerError,
+)
 
 _INVALID = re.compile(r'The (\S+) "([^"]*)" is invalid: (.*)', re.DOTALL)
 
@@ -65,6 +73,15 @@ def from_error(exc: PodctlError, group: str = "") -> ApiError:
         return ApiError(exc.reason, f'{exc.resource} "{exc.name}" '
                         + ("not found" if isinstance(exc, NotFound) else "already exists"),
                         details)
+    if isinstance(exc, NamespaceTerminating):
+        resource, _, _ = exc.resource.partition(".")
+        terminating: Obj = {"name": exc.name, "kind": resource}
+        if group:
+            terminating["group"] = group
+        terminating["causes"] = [{"reason": "NamespaceTerminating",
+                                  "message": f"namespace {exc.namespace} is being terminated",
+                                  "field": "metadata.namespace"}]
+        return ApiError("Forbidden", str(exc), terminating)
     if isinstance(exc, Conflict):
         return ApiError("Conflict", str(exc))
     if isinstance(exc, Invalid):

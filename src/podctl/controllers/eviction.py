@@ -10,7 +10,7 @@ The Eviction itself is a create: the namespace's lifecycle is checked as for one
 from __future__ import annotations
 
 from podctl.controllers.deletion import Deletion, delete_object
-from podctl.errors import Forbidden, NotFound
+from podctl.errors import NamespaceTerminating, NotFound
 from podctl.store import Store
 
 
@@ -23,7 +23,6 @@ def evict(store: Store, namespace: str, name: str, *, grace: int | None = None,
     if ns is None:
         raise NotFound("namespaces", namespace)
     if ns["metadata"].get("deletionTimestamp"):
-        raise Forbidden(f'pods "{name}" is forbidden: unable to create new content in '
-                        f"namespace {namespace} because it is being terminated")
+        raise NamespaceTerminating("pods", name, namespace)
     return delete_object(store, "Pod", namespace, name, grace=grace, uid=uid,
                          resource_version=resource_version, dry_run=dry_run)

@@ -18,7 +18,7 @@ from podctl.api.labels import Selector
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import delete_object
 from podctl.controllers.eviction import evict
-from podctl.errors import Forbidden, NotFound, PodctlError
+from podctl.errors import NamespaceTerminating, NotFound, PodctlError
 from podctl.ops.followup import follow_up
 from podctl.store import Store
 
@@ -308,7 +308,7 @@ def _evict_and_wait(store: Store, pods: list[Obj], request: DrainRequest,
                 evict(store, ns, name, grace=grace)
         except NotFound:
             continue  # gone already: nothing to wait for, nothing printed, as kubectl
-        except Forbidden:
+        except NamespaceTerminating:
             pass  # its namespace is being deleted, which deletes the pod: waited for
         except PodctlError as exc:
             if request.disable_eviction:

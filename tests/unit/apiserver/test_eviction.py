@@ -90,3 +90,24 @@ def test_eviction_refusals_and_dry_run(store: Store, tmp_path: Path) -> None:
             assert "deletionTimestamp" not in store.get("Pod", "default", "p")["metadata"]
 
     serve(store, tmp_path, scenario)
+
+
+def test_eviction_in_a_namespace_being_deleted_names_the_cause(store: Store,
+                                                                tmp_path: Path) -> None:
+    """kubectl drain waits for a pod already being deleted when its eviction is refused
+    with the NamespaceTerminating cause (and only then)."""
+    store.create({"apiVersion": "v1", "kind": "Namespace",
+                  "metadata": {"name": "going", "deletionTimestamp": "2026-01-01T00:00:00Z"}})
+    store.create({**POD, "metadata": {"name": "p", "namespace": "going"}})
+
+    async def scenario(call: Call) -> None:
+        status, body, _ = await call("POST", "/api/v1/namespaces/going/pods/p/eviction",
+                                     eviction())
+        assert (status, body["reason"], body["message"]) == (
+            403, "Forbidden", 'pods "p" is forbidden: unable to create new content in '
+            "namespace going because it is being terminated")
+        assert body["details"] == {"name": "p", "kind": "pods", "causes": [
+            {"reason": "NamespaceTerminating", "message": "namespace going is being terminated",
+             "field": "metadata.namespace"}]}
+
+    serve(store, tmp_path, scenario)
