@@ -33,7 +33,11 @@ def rc_row(rc: Obj, now: datetime, wide: bool) -> list[str]:
 def node_row(node: Obj, now: datetime, wide: bool) -> list[str]:
     status = node.get("status") or {}
     ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
-    state = "Ready" if ready is None or ready.get("status") == "True" else "NotReady"
+    # kubectl's printNode: the Ready condition (Unknown without one), then cordoned.
+    state = ("Unknown" if ready is None else
+             "Ready" if ready.get("status") == "True" else "NotReady")
+    if (node.get("spec") or {}).get("unschedulable"):
+        state += ",SchedulingDisabled"
     roles = sorted(k.split("/", 1)[1] for k in node["metadata"].get("labels") or {}
                    if k.startswith("node-role.kubernetes.io/"))
     info = status.get("nodeInfo") or {}
