@@ -88,7 +88,8 @@ class _Filters:
             return Status((nodeaffinity.NOT_MATCH,), True)
         if resources.ports_clash(pod, info.pods):
             return Status((resources.PORTS_TAKEN,), False)
-        reasons, unresolvable = resources.insufficient(pod, node, info.pods)
+        reasons, unresolvable = resources.insufficient(pod, node, len(info.pods),
+                                                          info.requested)
         if reasons:
             return Status(tuple(reasons), unresolvable)
         for rejected in (self.spread.reject(info), self.interpod.reject(info)):
@@ -138,12 +139,15 @@ def _node_affinity_scores(pod: Obj, feasible: Sequence[NodeInfo], _infos: Sequen
 
 def _least_allocated(pod: Obj, feasible: Sequence[NodeInfo], _infos: Sequence[NodeInfo],
                      _cluster: Cluster) -> dict[str, int]:
-    return {i.name: resources.least_allocated(pod, i.node, i.pods) for i in feasible}
+    return {i.name: resources.least_allocated(pod, i.node, i.non_zero_requested)
+            for i in feasible}
 
 
 def _balanced(pod: Obj, feasible: Sequence[NodeInfo], _infos: Sequence[NodeInfo],
               _cluster: Cluster) -> dict[str, int]:
-    return {i.name: resources.balanced(pod, i.node, i.pods) for i in feasible}
+    if not any(resources.pod_requests(pod).get(n) for n in (resources.CPU, resources.MEMORY)):
+        return {}  # PreScore skips a pod that requests nothing
+    return {i.name: resources.balanced(pod, i.node, i.requested) for i in feasible}
 
 
 def _spread_scores(pod: Obj, feasible: Sequence[NodeInfo], infos: Sequence[NodeInfo],

@@ -107,14 +107,14 @@ def _scalar(name: str) -> bool:
         "kubernetes.io/"))
 
 
-def insufficient(pod: Obj, node: Obj, node_pods: list[Obj]) -> tuple[list[str], bool]:
+def insufficient(pod: Obj, node: Obj, pod_count: int, used: Amounts) -> tuple[list[str], bool]:
     """The fit filter's reasons, in upstream's order (pods, cpu, memory, then extended
     resources), and whether none of them could be solved by preemption (the pod asks for
     more than the node has at all). Ephemeral storage is not tracked by podctl."""
-    have, used, want = allocatable(node), requested(node_pods), pod_requests(pod)
+    have, want = allocatable(node), pod_requests(pod)
     reasons: list[str] = []
     unresolvable = False
-    if len(node_pods) + 1 > have.get(PODS, 0):
+    if pod_count + 1 > have.get(PODS, 0):
         reasons.append(TOO_MANY_PODS)
     names = [CPU, MEMORY, *sorted(n for n in want if _scalar(n))]
     for name in names:
@@ -125,20 +125,20 @@ def insufficient(pod: Obj, node: Obj, node_pods: list[Obj]) -> tuple[list[str], 
     return reasons, unresolvable
 
 
-def least_allocated(pod: Obj, node: Obj, node_pods: list[Obj]) -> int:
+def least_allocated(pod: Obj, node: Obj, non_zero_used: Amounts) -> int:
     """LeastAllocated: the mean over CPU and memory of the share left free, 0-100."""
     have = allocatable(node)
-    used = requested(node_pods, non_zero=True)
+    used = dict(non_zero_used)
     _add(used, pod_requests(pod, non_zero=True))
     scores = [(have[n] - used.get(n, 0)) * MAX_SCORE // have[n] if used.get(n, 0) <= have[n]
               else 0 for n in (CPU, MEMORY) if have.get(n)]
     return sum(scores) // len(scores) if scores else 0
 
 
-def balanced(pod: Obj, node: Obj, node_pods: list[Obj]) -> int:
+def balanced(pod: Obj, node: Obj, used_before: Amounts) -> int:
     """BalancedAllocation: 100 when CPU and memory are equally used, less as they differ."""
     have = allocatable(node)
-    used = requested(node_pods)
+    used = dict(used_before)
     _add(used, pod_requests(pod))
     fractions = [min(used.get(n, 0) / have[n], 1.0) for n in (CPU, MEMORY) if have.get(n)]
     spread = abs(fractions[0] - fractions[1]) / 2 if len(fractions) == 2 else 0.0

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from podctl.api import labels as lbl
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.scheduler.resources import Amounts, requested
 
 TERMINAL = ("Succeeded", "Failed")
 
 
-@dataclass(frozen=True)
+@dataclass
 class NodeInfo:
     node: Obj
     name: str
     labels: dict[str, str]
     pods: list[Obj]
+
+    @cached_property
+    def requested(self) -> Amounts:
+        """What the node's pods request (the fit filter's and balance's measure)."""
+        return requested(self.pods)
+
+    @cached_property
+    def non_zero_requested(self) -> Amounts:
+        """The same with the scorer's defaults for pods that request nothing."""
+        return requested(self.pods, non_zero=True)
 
 
 @dataclass(frozen=True)
