@@ -56,10 +56,20 @@ def _term(owner: Obj, item: Obj) -> Term:
                 namespaces, ns_selector, str(item.get("topologyKey") or ""))
 
 
+def _has_pod_affinity(pod: Obj) -> bool:
+    """Whether the pod states any pod (anti-)affinity: most do not, and a cycle looks at
+    every bound pod."""
+    affinity = (pod.get("spec") or {}).get("affinity")
+    return isinstance(affinity, dict) and bool(
+        affinity.get(AFFINITY) or affinity.get(ANTI_AFFINITY))
+
+
 def terms(owner: Obj, kind: str, required: bool) -> list[tuple[int, Term]]:
     """(weight, term) of the pod's required (weight 0) or preferred terms of one kind."""
-    affinity = (owner.get("spec") or {}).get("affinity") or {}
-    rules = affinity.get(kind) or {} if isinstance(affinity, dict) else {}
+    if not _has_pod_affinity(owner):
+        return []
+    affinity = owner["spec"]["affinity"]
+    rules = affinity.get(kind) or {}
     field = ("requiredDuringSchedulingIgnoredDuringExecution" if required
              else "preferredDuringSchedulingIgnoredDuringExecution")
     found = []
@@ -83,9 +93,11 @@ class InterPodFilter:
         self.affinity_counts: Counter[Pair] = Counter()
         self.anti_counts: Counter[Pair] = Counter()
         self.existing_anti: Counter[Pair] = Counter()
-        for info in infos:
-            for other in info.pods:
-                self._count(info, other)
+        if self.affinity or self.anti or any(_has_pod_affinity(p) for i in infos
+                                             for p in i.pods):
+            for info in infos:
+                for other in info.pods:
+                    self._count(info, other)
 
     def _count(self, info: NodeInfo, other: Obj) -> None:
         for _, term in terms(other, ANTI_AFFINITY, True):
@@ -132,6 +144,8 @@ def scores(pod: Obj, feasible: Sequence[NodeInfo], infos: Sequence[NodeInfo],
             for weight, term, sign in preferred:
                 if term.key in info.labels and term.matches(other, ns_labels):
                     domains[(term.key, info.labels[term.key])] += weight * sign
+            if not _has_pod_affinity(other):
+                continue
             for weight, term, sign in _towards(other):
                 if term.key in info.labels and term.matches(pod, ns_labels):
                     domains[(term.key, info.labels[term.key])] += weight * sign

@@ -6,6 +6,7 @@ Amounts are integers: CPU in millicores, everything else in units (bytes, counts
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from podctl.api.meta import Obj
 from podctl.api.quantity import parse_quantity
@@ -24,7 +25,16 @@ Amounts = dict[str, int]
 
 def amount(name: str, value: object) -> int:
     """A quantity as an integer (CPU in millicores, rounded up); 0 when it is none."""
-    parsed = parse_quantity(value) if isinstance(value, (str, int, float)) else None
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return _amount(name, value)
+    return 0
+
+
+@lru_cache(maxsize=4096)
+def _amount(name: str, value: str | int | float) -> int:
+    # Cached: every cycle reads every bound pod's requests, written with few distinct
+    # quantities, and exact parsing is most of a cycle's cost.
+    parsed = parse_quantity(value)
     if parsed is None or parsed < 0:
         return 0
     scaled = parsed * 1000 if name == CPU else parsed
