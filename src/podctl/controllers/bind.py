@@ -78,6 +78,8 @@ def _try_bind(store: Store, pod: Obj) -> tuple[Obj | None, scheduler.Decision]:
         fresh = store.get("Pod", namespace, name)
         if fresh is None or meta.uid_of(fresh) != uid or fresh["spec"].get("nodeName"):
             return None, nothing
+        if fresh["spec"].get("schedulerName", scheduler.SCHEDULER) != scheduler.SCHEDULER:
+            return None, nothing  # another scheduler's pod: this one never touches it
         decision = scheduler.schedule(fresh, _cluster(store, fresh))
         if decision.node is None:
             return fresh, decision
