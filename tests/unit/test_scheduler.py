@@ -463,3 +463,26 @@ def test_balanced_allocation_breaks_an_even_least_allocated_score() -> None:
              pod("mem-heavy", node_name="b", requests={"memory": "4Gi"})]
     # Both nodes are left as free on average; on b CPU and memory end up equally used.
     assert decide(pod(requests={"cpu": "2"}), [node("a"), node("b")], bound).node == "b"
+
+
+@pytest.mark.parametrize("spec", [
+    {"affinity": "x"}, {"affinity": {"nodeAffinity": "x", "podAffinity": "y"}},
+    {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": ["x", {"matchFields": ["y"], "matchExpressions": [1]}]},
+        "preferredDuringSchedulingIgnoredDuringExecution": ["x", {"weight": "w"}]}}},
+    {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        "x", {"labelSelector": "y", "namespaceSelector": 3}],
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": None, "podAffinityTerm": "z"}]}}},
+    {"tolerations": ["x", {"key": 1, "operator": None}]},
+    {"topologySpreadConstraints": ["x", {"whenUnsatisfiable": "DoNotSchedule",
+                                         "maxSkew": "a", "minDomains": -1,
+                                         "labelSelector": {"matchLabels": "x"}}]},
+    {"overhead": {"cpu": "lots"}, "resources": {"requests": {"cpu": []}}},
+])
+def test_malformed_scheduling_fields_never_raise(spec: Obj) -> None:
+    incoming = pod(**spec)
+    incoming["spec"]["containers"][0]["ports"] = [{"hostPort": "80"}, "x"]
+    incoming["spec"]["containers"][0]["resources"] = {"requests": {"cpu": {"a": 1}}}
+    decided = decide(incoming, THREE, [pod("x", node_name="a", **spec)])
+    assert decided.node is not None or decided.message

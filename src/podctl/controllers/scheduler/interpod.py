@@ -79,7 +79,8 @@ def terms(owner: Obj, kind: str, required: bool) -> list[tuple[int, Term]]:
         if required:
             found.append((0, _term(owner, item)))
         elif isinstance(item.get("podAffinityTerm"), dict):
-            found.append((int(item.get("weight") or 0), _term(owner, item["podAffinityTerm"])))
+            found.append((selectors.integer(item.get("weight"), 0),
+                          _term(owner, item["podAffinityTerm"])))
     return found
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from podctl.api import labels as lbl
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers.scheduler import selectors
 
 NOT_MATCH = "node(s) didn't match Pod's node affinity/selector"
 TERMS_CONFLICT = "pod affinity terms conflict"
@@ -13,8 +14,9 @@ NAME_FIELD = "metadata.name"
 
 
 def _node_affinity(pod: Obj) -> Obj:
-    affinity = pod["spec"].get("affinity") or {}
-    return affinity.get("nodeAffinity") or {} if isinstance(affinity, dict) else {}
+    affinity = pod["spec"].get("affinity")
+    found = affinity.get("nodeAffinity") if isinstance(affinity, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 # NodeSelectorOperator spellings -> label requirement operators (same semantics, Gt/Lt
@@ -34,8 +36,8 @@ def _requirement_matches(requirement: Obj, values_of: dict[str, str]) -> bool:
 def term_matches(term: Obj, node: Obj) -> bool:
     """A NodeSelectorTerm: its expressions (labels) and fields (the name) ANDed; an empty
     term matches no node."""
-    expressions = term.get("matchExpressions") or []
-    fields = term.get("matchFields") or []
+    expressions = [e for e in term.get("matchExpressions") or [] if isinstance(e, dict)]
+    fields = [f for f in term.get("matchFields") or [] if isinstance(f, dict)]
     if not expressions and not fields:
         return False
     labels = meta.labels_of(node)
@@ -66,7 +68,9 @@ def pinned_node_names(pod: Obj) -> set[str] | None:
     names: set[str] = set()
     for term in required.get("nodeSelectorTerms") or []:
         term_names: set[str] | None = None
-        for field in (term or {}).get("matchFields") or []:
+        for field in term.get("matchFields") or [] if isinstance(term, dict) else []:
+            if not isinstance(field, dict):
+                continue
             if field.get("key") == NAME_FIELD and field.get("operator") == "In":
                 values = {str(v) for v in field.get("values") or []}
                 term_names = values if term_names is None else term_names & values
@@ -81,7 +85,10 @@ def preferred_score(pod: Obj, node: Obj) -> int:
     score = 0
     for preferred in _node_affinity(pod).get(
             "preferredDuringSchedulingIgnoredDuringExecution") or []:
-        weight = int(preferred.get("weight") or 0)
-        if weight and term_matches(preferred.get("preference") or {}, node):
+        if not isinstance(preferred, dict):
+            continue
+        weight = selectors.integer(preferred.get("weight"), 0)
+        preference = preferred.get("preference")
+        if weight and isinstance(preference, dict) and term_matches(preference, node):
             score += weight
     return score

@@ -85,7 +85,8 @@ def pod_requests(pod: Obj, *, non_zero: bool = False) -> Amounts:
             _add(with_sidecars, sidecars)
             _max(init_max, with_sidecars)
     _max(total, init_max)
-    pod_level = (spec.get("resources") or {}).get("requests") or {}
+    pod_resources = spec.get("resources") or {}
+    pod_level = {**(pod_resources.get("limits") or {}), **(pod_resources.get("requests") or {})}
     for name in (CPU, MEMORY):
         if name in pod_level:
             total[name] = amount(name, pod_level[name])
@@ -163,9 +164,10 @@ def host_ports(pod: Obj) -> set[tuple[str, str, int]]:
     wanted = set()
     for container in containers:
         for port in container.get("ports") or []:
-            if isinstance(port, dict) and port.get("hostPort"):
+            host_port = port.get("hostPort") if isinstance(port, dict) else None
+            if isinstance(host_port, int) and host_port > 0:
                 wanted.add((str(port.get("protocol") or "TCP"), str(port.get("hostIP") or
-                            "0.0.0.0"), int(port["hostPort"])))
+                            "0.0.0.0"), host_port))
     return wanted
 
 

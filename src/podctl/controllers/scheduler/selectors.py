@@ -33,3 +33,8 @@ def _keys(keys: object) -> list[str]:
 
 def matches(selector: lbl.Selector | None, obj: Obj) -> bool:
     return selector is not None and selector.matches(meta.labels_of(obj))
+
+
+def integer(value: object, default: int) -> int:
+    """An integer field as validation would have let it through, else the default."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else default

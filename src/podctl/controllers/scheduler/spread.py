@@ -49,11 +49,12 @@ def constraints(pod: Obj, hard: bool) -> list[Constraint]:
         if not isinstance(item, dict) or item.get("whenUnsatisfiable") != wanted:
             continue
         found.append(Constraint(
-            key=str(item.get("topologyKey") or ""), max_skew=int(item.get("maxSkew") or 1),
+            key=str(item.get("topologyKey") or ""),
+            max_skew=max(selectors.integer(item.get("maxSkew"), 1), 1),
             hard=hard,
             selector=selectors.from_spec(item.get("labelSelector"), pod,
                                          item.get("matchLabelKeys")),
-            min_domains=int(item.get("minDomains") or 1) if hard else 1,
+            min_domains=selectors.integer(item.get("minDomains"), 1) if hard else 1,
             honor_affinity=item.get("nodeAffinityPolicy", "Honor") == "Honor",
             honor_taints=item.get("nodeTaintsPolicy", "Ignore") == "Honor"))
     return found
