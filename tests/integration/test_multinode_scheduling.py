@@ -21,6 +21,7 @@ from podctl.store import Store, open_store
 
 from .conftest import Podctl
 from .test_api_kubectl import ApiController, poll
+from .test_controller import Start
 
 pytestmark = pytest.mark.integration
 
@@ -232,3 +233,29 @@ def _bound_nodes(api: ApiController, selector: str, count: int) -> list[str] | N
     names = api("get", "pods", "-l", selector, "-o", "jsonpath={.items[*].spec.nodeName}")
     found = names.split()
     return found if len(found) == count else None
+
+
+SERVICE = """
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+"""
+
+
+def test_the_data_plane_pods_stay_on_this_engine(podctl: Podctl, store: Store,
+                                                controller: Start) -> None:
+    controller()
+    poll(lambda: store.list("Node"), 30, "the controller to register its node")
+    host = register_fakes(store)
+    # An empty node far bigger than this engine: the scheduler's favourite for any pod.
+    big = fake_node("zz-a")
+    big["metadata"] = {"name": "zz-big", "labels": {"kubernetes.io/hostname": "zz-big"}}
+    big["status"]["allocatable"] = {"cpu": "64", "memory": "256Gi", "pods": "110"}
+    registry.create(store, big)
+    podctl.apply_yaml(SERVICE)
+    for name in ("kube-proxy", "kube-dns"):
+        poll(lambda name=name: store.get("Pod", "kube-system", name), 30, f"the {name} pod")
+        assert store.require("Pod", "kube-system", name)["spec"]["nodeName"] == host
