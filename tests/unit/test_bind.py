@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from podctl import registry
-from podctl.controllers.bind import _write_unschedulable
+from podctl.controllers.bind import _write_unschedulable, bind_created, bind_pending
 from podctl.kubelet.status import compute_status
 from podctl.store import Store, open_store
 
@@ -46,3 +46,10 @@ def test_nothing_is_written_for_a_pod_bound_meanwhile_or_gone(store: Store) -> N
     store.delete("Pod", "default", "p")
     _write_unschedulable(store, pod, {"message": "m", "since": "2026-01-01T00:00:00Z"})
     assert store.get("Pod", "default", "p") is None
+
+
+def test_a_pod_for_another_scheduler_is_left_alone(store: Store) -> None:
+    pod = registry.create(store, {**POD, "spec": {**POD["spec"], "schedulerName": "mine"}})
+    assert "nodeName" not in bind_created(store, pod)["spec"]
+    assert not bind_pending(store, pod)
+    assert store.events_for(pod["metadata"]["uid"]) == []

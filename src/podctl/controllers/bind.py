@@ -9,17 +9,28 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.api.podstatus import unscheduled_status
 from podctl.controllers import scheduler
+from podctl.controllers.scheduler.spread import default_selector
 from podctl.errors import Conflict, DockerUnavailable, NotFound
 from podctl.locks import file_lock
 from podctl.node import ensure_node
 from podctl.store import Store
 
+# The controllers whose selector the default spreading of their pods uses.
+SPREAD_OWNERS = ("ReplicationController", "ReplicaSet", "StatefulSet")
 
-def _unfit_reason(store: Store, pod: Obj, node: Obj) -> str | None:
-    uid = meta.uid_of(pod)
-    bound = [p for p in store.list("Pod") if p["spec"].get("nodeName")
-             and not p["metadata"].get("deletionTimestamp") and meta.uid_of(p) != uid]
-    return scheduler.unschedulable_reason(pod, node, bound)
+
+def _cluster(store: Store, pod: Obj) -> scheduler.Cluster:
+    """What the scheduler sees, read from the store (the host node registered first)."""
+    ensure_node(store)
+    namespace = meta.namespace_of(pod)
+    ref = meta.controller_of(pod)
+    owner = None
+    if ref is not None and ref.get("kind") in SPREAD_OWNERS:
+        owner = store.get(str(ref["kind"]), namespace, str(ref.get("name")))
+    return scheduler.Cluster(
+        nodes=store.list("Node"), pods=store.list("Pod"),
+        namespace_labels={meta.name_of(n): meta.labels_of(n) for n in store.list("Namespace")},
+        default_selector=default_selector(pod, store.list("Service", namespace), owner))
 
 
 def store_and_bind(store: Store, pod: Obj, namespace: str | None = None, *,
@@ -36,72 +47,73 @@ def store_and_bind(store: Store, pod: Obj, namespace: str | None = None, *,
 
 
 def bind_created(store: Store, pod: Obj) -> Obj:
-    """A pod just stored, bound to the node when it fits (one naming its node already
-    is): the stored pod, fresh. DockerUnavailable while the node cannot register."""
+    """A pod just stored, bound to the node the scheduler picks (one naming its node
+    already is): the stored pod, fresh. DockerUnavailable while the node cannot register."""
     if pod["spec"].get("nodeName"):
         return pod
-    bound, node, reason = _try_bind(store, pod)
+    bound, decision = _try_bind(store, pod)
     if bound is None:  # gone, or bound meanwhile by a controller's scheduler
         return store.get("Pod", meta.namespace_of(pod), meta.name_of(pod)) or pod
-    _record(store, bound, node, reason)
+    _record(store, bound, decision)
     return bound
 
 
 def bind_pending(store: Store, pod: Obj) -> bool:
     """Retry scheduling a stored pod without a node (labels changed, ports freed)."""
-    bound, node, reason = _try_bind(store, pod)
+    bound, decision = _try_bind(store, pod)
     if bound is None:
         return False
-    _record(store, bound, node, reason)
-    return reason is None
+    _record(store, bound, decision)
+    return decision.node is not None
 
 
-def _try_bind(store: Store, pod: Obj) -> tuple[Obj | None, Obj, str | None]:
-    """The pod as stored after one try to bind it, the node, and why it does not fit (None:
-    bound); no pod when it is gone, being deleted or someone else bound it meanwhile.
-    The fit is judged and the binding written under the scheduler's lock, so two pods
-    never take the same host port or the node's last room."""
-    node = ensure_node(store)
+def _try_bind(store: Store, pod: Obj) -> tuple[Obj | None, scheduler.Decision]:
+    """The pod as stored after one try to bind it, and the scheduler's decision; no pod
+    when it is gone, being deleted or someone else bound it meanwhile. The decision is
+    taken and the binding written under the scheduler's lock, so two pods never take
+    the same host port or a node's last room."""
     namespace, name, uid = meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod)
+    nothing = scheduler.Decision(None)
     with file_lock("scheduler"):
         fresh = store.get("Pod", namespace, name)
         if fresh is None or meta.uid_of(fresh) != uid or fresh["spec"].get("nodeName"):
-            return None, node, None
-        reason = _unfit_reason(store, fresh, node)
-        if reason is not None:
-            return fresh, node, reason
+            return None, nothing
+        if fresh["spec"].get("schedulerName", scheduler.SCHEDULER) != scheduler.SCHEDULER:
+            return None, nothing  # another scheduler's pod: this one never touches it
+        decision = scheduler.schedule(fresh, _cluster(store, fresh))
+        if decision.node is None:
+            return fresh, decision
         try:
             # The pods/binding subresource: it refuses a pod bound or deleted meanwhile.
-            return registry.bind(store, namespace, name, meta.name_of(node), uid), node, None
+            return registry.bind(store, namespace, name, decision.node, uid), decision
         except (Conflict, NotFound):
-            return None, node, None
+            return None, nothing
 
 
-def _record(store: Store, pod: Obj, node: Obj, reason: str | None) -> None:
+def _record(store: Store, pod: Obj, decision: scheduler.Decision) -> None:
     """The scheduler's event, and the message the PodScheduled condition shows."""
     uid = meta.uid_of(pod)
-    if reason is None and "scheduling" not in store.pod_state(uid):
+    message = decision.message or ""
+    if decision.node is not None and "scheduling" not in store.pod_state(uid):
         # Nothing to clear (a pod bound at its first try): not under the pod's lock, which
         # its worker may already hold for its whole first start.
-        _scheduled(store, pod, node)
+        _scheduled(store, pod, decision.node)
         return
     # The pod's lock: sync_pod reads and writes the same kubelet memory under it.
     with file_lock(f"pod-{uid}"):
         state = store.pod_state(uid)
-        if reason is None:
+        if decision.node is not None:
             if state.pop("scheduling", None) is not None:
                 store.put_pod_state(uid, state)
         else:
             since = (state.get("scheduling") or {}).get("since") or meta.now_rfc3339()
-            state["scheduling"] = {"message": scheduler.failed_scheduling_message(reason),
-                                   "since": since}
+            state["scheduling"] = {"message": message, "since": since}
             store.put_pod_state(uid, state)
             _write_unschedulable(store, pod, state["scheduling"])
-    if reason is None:
-        _scheduled(store, pod, node)
+    if decision.node is not None:
+        _scheduled(store, pod, decision.node)
     else:
-        store.record_event(pod, "Warning", "FailedScheduling",
-                           scheduler.failed_scheduling_message(reason), scheduler.SCHEDULER)
+        store.record_event(pod, "Warning", "FailedScheduling", message, scheduler.SCHEDULER)
 
 
 def _write_unschedulable(store: Store, pod: Obj, scheduling: Obj) -> None:
@@ -130,6 +142,6 @@ def _write_unschedulable(store: Store, pod: Obj, scheduling: Obj) -> None:
             return
 
 
-def _scheduled(store: Store, pod: Obj, node: Obj) -> None:
-    store.record_event(pod, "Normal", "Scheduled",
-                       scheduler.assigned_message(pod, meta.name_of(node)), scheduler.SCHEDULER)
+def _scheduled(store: Store, pod: Obj, node: str) -> None:
+    store.record_event(pod, "Normal", "Scheduled", scheduler.assigned_message(pod, node),
+                       scheduler.SCHEDULER)

@@ -15,6 +15,8 @@ from podctl.controllers.deployment import template_hash
 from podctl.controllers.ownersync import OwnerSync, Pass
 from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name
 from podctl.controllers.replication import is_ready, pod_from_template
+from podctl.controllers.scheduler import nodeaffinity
+from podctl.controllers.scheduler.taints import tolerates
 from podctl.node import ensure_node
 from podctl.store import Store
 
@@ -45,60 +47,6 @@ def daemon_tolerations(pod_spec: Obj) -> list[Obj]:
     return tolerations
 
 
-def tolerates(toleration: Obj, taint: Obj) -> bool:
-    """Same key (an empty key with Exists is every key), Equal value or Exists; an empty
-    effect matches every effect."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    key = toleration.get("key") or ""
-    if not key:
-        return operator == "Exists"
-    if key != taint.get("key"):
-        return False
-    return operator == "Exists" or (toleration.get("value") or "") == (taint.get("value") or "")
-
-
-def _expression_matches(expression: Obj, values_of: dict[str, str]) -> bool:
-    key, operator = str(expression.get("key", "")), expression.get("operator")
-    values = [str(v) for v in expression.get("values") or []]
-    present = key in values_of
-    value = values_of.get(key, "")
-    if operator == "In":
-        return present and value in values
-    if operator == "NotIn":
-        return not present or value not in values
-    if operator == "Exists":
-        return present
-    if operator == "DoesNotExist":
-        return not present
-    if operator in ("Gt", "Lt") and present and len(values) == 1:
-        try:
-            have, bound = int(value), int(values[0])
-        except ValueError:
-            return False
-        return have > bound if operator == "Gt" else have < bound
-    return False
-
-
-def _term_matches(term: Obj, node: Obj) -> bool:
-    expressions = term.get("matchExpressions") or []
-    fields = term.get("matchFields") or []
-    if not expressions and not fields:
-        return False  # an empty term matches no node
-    return (all(_expression_matches(e, meta.labels_of(node)) for e in expressions)
-            and all(_expression_matches(f, {"metadata.name": meta.name_of(node)})
-                    for f in fields))
-
-
-def _affinity_matches(pod_spec: Obj, node: Obj) -> bool:
-    terms = _required_terms(pod_spec)
-    if not terms:
-        return True
-    return any(_term_matches(t, node) for t in terms)
-
-
 def node_should_run(ds: Obj, node: Obj) -> tuple[bool, bool]:
     """(should run, should continue running) a daemon pod on the node. A pod whose only
     obstacle is a NoSchedule taint keeps running; NoExecute evicts it."""
@@ -106,10 +54,7 @@ def node_should_run(ds: Obj, node: Obj) -> tuple[bool, bool]:
     wanted_node = pod_spec.get("nodeName")
     if wanted_node and wanted_node != meta.name_of(node):
         return False, False
-    labels = meta.labels_of(node)
-    if any(labels.get(k) != v for k, v in (pod_spec.get("nodeSelector") or {}).items()):
-        return False, False
-    if not _affinity_matches(pod_spec, node):
+    if not nodeaffinity.required_matches({"spec": pod_spec}, node):
         return False, False
     tolerations = daemon_tolerations(pod_spec)
     untolerated = [t for t in (node.get("spec") or {}).get("taints") or []

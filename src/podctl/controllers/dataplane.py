@@ -27,6 +27,7 @@ from podctl.controllers.services import (
 from podctl.errors import AlreadyExists
 from podctl.home import home_id
 from podctl.manifest.defaults import default_object
+from podctl.node import ensure_node
 from podctl.proxy import apply, dns
 from podctl.proxy.rules import Endpoint, ServicePort, port_key
 from podctl.runtime import inventory
@@ -97,8 +98,12 @@ def ensure_system(store: Store, reserve: Reserve) -> None:
     if store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE) is None:
         with contextlib.suppress(AlreadyExists):
             registry.create(store, dns_service(dns_ip(service_network(store, reserve))))
+    # The data plane acts on this engine: its pods are bound to its node, whatever the
+    # scheduler would pick among several (a DaemonSet's tolerate-all pods, in effect).
+    host = meta.name_of(ensure_node(store))
     for pod in system_pods():
         if store.get("Pod", SYSTEM_NAMESPACE, meta.name_of(pod)) is None:
+            pod["spec"]["nodeName"] = host
             with contextlib.suppress(AlreadyExists):
                 store_and_bind(store, pod)
 

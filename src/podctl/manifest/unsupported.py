@@ -8,7 +8,6 @@ from podctl.manifest.problems import FieldPath, format_path
 
 POD_SPEC_FIELDS = (
     "activeDeadlineSeconds",
-    "affinity",
     "automountServiceAccountToken",
     "dnsConfig",
     "ephemeralContainers",
@@ -27,8 +26,6 @@ POD_SPEC_FIELDS = (
     "serviceAccount",
     "serviceAccountName",
     "setHostnameAsFQDN",
-    "tolerations",
-    "topologySpreadConstraints",
 )
 POD_SECURITY_FIELDS = (
     "appArmorProfile",

@@ -55,7 +55,8 @@ def test_same_namespace_is_fine() -> None:
 
 
 def test_unsupported_fields_warn_once_each() -> None:
-    """Valid-but-ignored fields each give one warning; the object is still accepted."""
+    """Valid-but-ignored fields each give one warning; the object is still accepted (the
+    scheduler honours tolerations and affinity: no warning for them)."""
     text = POD + (
         "    lifecycle:\n      preStop:\n        exec:\n          command: [sleep, '1']\n"
         "  serviceAccountName: build\n  tolerations:\n  - key: a\n    operator: Exists\n"
@@ -68,9 +69,7 @@ def test_unsupported_fields_warn_once_each() -> None:
     checked = check(text)
     assert checked.problems == []
     assert checked.warnings == [
-        "spec.affinity is not supported by podctl and is ignored",
         "spec.serviceAccountName is not supported by podctl and is ignored",
-        "spec.tolerations is not supported by podctl and is ignored",
         "spec.containers[0].lifecycle is not supported by podctl and is ignored",
         "spec.volumes[1].projected.sources[0].serviceAccountToken is not supported by podctl "
         "and is ignored",
