@@ -298,7 +298,12 @@ spec:
 
 def _restart_dockerd() -> None:
     """Stop the engine (every container dies with it) and start it with the project's script."""
-    pids = subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()
+    # Node containers run dockerd too, in PID namespaces of their own: the engine is the
+    # one in ours.
+    ours = os.readlink("/proc/self/ns/pid")
+    pids = [pid for pid in subprocess.run(["pidof", "dockerd"], capture_output=True,
+                                          text=True).stdout.split()
+            if _pid_namespace(pid) == ours]
     assert len(pids) == 1, f"expected one dockerd, found {pids}"
     pid = int(pids[0])
     os.kill(pid, signal.SIGTERM)
@@ -308,6 +313,13 @@ def _restart_dockerd() -> None:
     assert not Path(f"/proc/{pid}").exists(), "dockerd did not stop"
     subprocess.run(["bash", str(ROOT / "scripts" / "ensure-docker.sh")], check=True,
                    timeout=120)
+
+
+def _pid_namespace(pid: str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
 
 
 def can_restart_dockerd() -> bool:
