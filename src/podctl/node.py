@@ -1,5 +1,7 @@
-"""The local Docker engine as the cluster's one Node: its object, and its registration
-through the registry (as upstream's kubelet registers its Node through the API).
+"""The cluster's Nodes as engines: the local Docker engine is the first node (named after
+its host), a node container (`podctl node add`) each further one. Their objects, the host
+node's registration through the registry (as upstream's kubelet registers its Node through
+the API), and which engine runs a node's pods.
 
 Below both the kubelet and the controllers: the kubelet registers the node it runs pods
 on, and the scheduler and the DaemonSet controller need it to place pods, from a command
@@ -8,21 +10,26 @@ as from the controller, whichever comes first."""
 from __future__ import annotations
 
 from podctl import __version__, registry
+from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists
+from podctl.home import home_id
+from podctl.runtime import engines
 from podctl.runtime.engine import engine_info
 from podctl.runtime.network import gateway_ip
 from podctl.store import Store
 
 
-def node_object(info: dict[str, object], host_ip: str) -> Obj:
-    """A v1 Node for the engine described by `info` (see runtime.engine.engine_info)."""
+def node_object(info: dict[str, object], host_ip: str, kind: str = engines.HOST) -> Obj:
+    """A v1 Node for the engine described by `info` (see runtime.engine.engine_info), of
+    `kind` (engines.HOST or CONTAINER)."""
     name = str(info["name"])
     return {
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {
             "name": name,
+            "annotations": {engines.ENGINE_ANNOTATION: kind},
             "labels": {
                 "kubernetes.io/hostname": name,
                 "kubernetes.io/os": str(info["os"]),
@@ -51,14 +58,43 @@ def node_object(info: dict[str, object], host_ip: str) -> Obj:
 
 
 def ensure_node(store: Store) -> Obj:
-    """The local node, registered through the registry on first use (one docker info
-    call), with its status, as upstream's kubelet creates its Node through the API."""
-    nodes = store.list("Node")
-    if nodes:
-        return nodes[0]
-
-    node = node_object(engine_info(), gateway_ip())
+    """The host's node (the first), registered through the registry on first use (one
+    docker info call, with the host's engine whichever block asks), with its status, as
+    upstream's kubelet creates its Node through the API."""
+    found = host_node(store)
+    if found is not None:
+        return found
+    with engines.using(None):
+        node = node_object(engine_info(), gateway_ip())
     try:
         return registry.create(store, node)
     except AlreadyExists:
-        return store.list("Node")[0]
+        # Registered meanwhile, or by a podctl that did not mark the host's node yet.
+        def mark(stored: Obj) -> bool:
+            annotations = stored["metadata"].setdefault("annotations", {})
+            if annotations.get(engines.ENGINE_ANNOTATION) == engines.HOST:
+                return False
+            annotations[engines.ENGINE_ANNOTATION] = engines.HOST
+            return True
+
+        return registry.mutate(store, "Node", "", meta.name_of(node), mark) or node
+
+
+def host_node(store: Store) -> Obj | None:
+    return next((n for n in store.list("Node") if engines.kind_of(n) == engines.HOST), None)
+
+
+def kubelet_engine(store: Store, node_name: str) -> tuple[Obj, engines.Engine | None] | None:
+    """The node and the engine its pods run on (None: the host's); None when no kubelet
+    of this home runs that node (no such Node, or one registered through the API alone)."""
+    node = store.get("Node", "", node_name) if node_name else None
+    if node is None or engines.kind_of(node) is None:
+        return None
+    return node, engines.engine_of(home_id(store.path.parent), node)
+
+
+def pod_engine(store: Store, pod: Obj) -> engines.Engine | None:
+    """The engine a pod's containers are on: its node's, the host's for a pod on no
+    kubelet's node (it has none anywhere)."""
+    found = kubelet_engine(store, str(pod["spec"].get("nodeName") or ""))
+    return None if found is None else found[1]

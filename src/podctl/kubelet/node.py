@@ -6,8 +6,11 @@ from __future__ import annotations
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import DockerUnavailable
+from podctl.home import home_id
 from podctl.kubelet.status import NodeFacts
 from podctl.node import node_object
+from podctl.runtime import engines
+from podctl.runtime.client import ping
 from podctl.runtime.engine import engine_info
 from podctl.runtime.network import gateway_ip
 from podctl.store import Store
@@ -23,13 +26,15 @@ def node_facts(node: Obj | None) -> NodeFacts | None:
 
 def nodes_with_status(store: Store, nodes: list[Obj]) -> list[Obj]:
     """Nodes as `get`/`describe` show them: the stored Node with live engine facts and a
-    Ready condition that is True while the Docker engine answers."""
+    Ready condition that is True while its Docker engine answers (a node container's own;
+    the host's for the others)."""
     try:
         info: dict[str, object] | None = engine_info()
         host_ip = gateway_ip()
     except DockerUnavailable:
         info, host_ip = None, ""
     now = meta.now_rfc3339()
+    homeid = home_id(store.path.parent)
     out = []
     for node in nodes:
         full = dict(node)
@@ -37,10 +42,21 @@ def nodes_with_status(store: Store, nodes: list[Obj]) -> list[Obj]:
         if info is not None and str(info["name"]) == meta.name_of(node):
             status.update(node_object(info, host_ip)["status"])
         status["allocatable"] = dict(status.get("capacity") or {})
-        status["conditions"] = [_ready(info is not None, now, node)]
+        engine = engines.engine_of(homeid, node)
+        answering = info is not None if engine is None else _answers(engine)
+        status["conditions"] = [_ready(answering, now, node)]
         full["status"] = status
         out.append(full)
     return out
+
+
+def _answers(engine: engines.Engine) -> bool:
+    with engines.using(engine):
+        try:
+            ping()
+            return True
+        except DockerUnavailable:
+            return False
 
 
 def _ready(answering: bool, now: str, node: Obj) -> Obj:

@@ -17,8 +17,9 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.kubelet.common import emit, parallel
 from podctl.locks import file_lock
+from podctl.node import pod_engine
 from podctl.runtime import containers as ctr
-from podctl.runtime import inventory
+from podctl.runtime import engines, inventory
 from podctl.store import Store
 
 # Pods whose containers this process removes at once. Their graceful stops all run
@@ -37,7 +38,9 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
     from podctl.runtime import configvolumes, volumes
 
     uid = meta.uid_of(pod)
-    with file_lock(f"pod-{uid}"):
+    # On the pod's node's engine; a node that is stopped leaves the pod Terminating
+    # (DockerUnavailable: tried again) until it is back or the node is deleted.
+    with file_lock(f"pod-{uid}"), engines.using(pod_engine(store, pod)):
         records = inventory.list_containers(uid)
         apps = [r for r in records if not r.is_sandbox and r.running]
         for record in apps:

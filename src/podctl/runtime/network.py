@@ -6,22 +6,29 @@ import json
 from functools import cache
 from typing import Any
 
-from podctl.runtime import naming
+from podctl.runtime import engines, naming
 from podctl.runtime.client import engine_call
 
 NETWORK_NAME = "podctl"
 
 
-@cache
 def ensure_network() -> str:
-    """The id of podctl's bridge network, creating it if missing."""
+    """The id of podctl's bridge network on this block's engine, creating it if missing."""
+    return _ensure(engines.current())
+
+
+@cache
+def _ensure(engine: engines.Engine | None) -> str:
     found = _find()
     if found:
         return found
+    body: dict[str, Any] = {"Name": NETWORK_NAME, "Driver": "bridge", "CheckDuplicate": True,
+                            "Labels": {naming.NETWORK_LABEL: "true"}}
+    if engine is not None and engine.pod_cidr:
+        # A node's pods get addresses from its pod CIDR (the Node's spec.podCIDR).
+        body["IPAM"] = {"Config": [{"Subnet": engine.pod_cidr}]}
     # 409: another podctl made it first (engines that still check duplicate names).
-    created = engine_call("POST", "/networks/create", body={
-        "Name": NETWORK_NAME, "Driver": "bridge", "CheckDuplicate": True,
-        "Labels": {naming.NETWORK_LABEL: "true"}}, allow=(409,))
+    created = engine_call("POST", "/networks/create", body=body, allow=(409,))
     found = _find()
     if not found:
         raise RuntimeError(f"network {NETWORK_NAME} vanished after creation")
@@ -46,7 +53,7 @@ def _find() -> str | None:
 
 def forget_network() -> None:
     """Forget the network's id: the last home's reset removed it (it is made again)."""
-    ensure_network.cache_clear()
+    _ensure.cache_clear()
 
 
 def network_info() -> dict[str, Any]:
