@@ -54,6 +54,7 @@ def leftovers(homeids: set[str]) -> list[str]:
     """One line per home with something left on the engine or in the host's rules, and
     one for the shared pod network if no home is left to use it."""
     from podctl.proxy import apply, rules
+    from podctl.runtime import engines as sockets
     from podctl.runtime import leftovers as engine
     from podctl.runtime.network import NETWORK_NAME
 
@@ -63,6 +64,8 @@ def leftovers(homeids: set[str]) -> list[str]:
         parts = [f"{what}: {', '.join(names)}" for what, names in (
             ("containers", objects.containers), ("volumes", objects.volumes),
             ("networks", objects.networks)) if names]
+        if sockets.home_sockets(homeid).exists():
+            parts.append(f"node sockets: {sockets.home_sockets(homeid)}")
         if parts:
             found.append(f"home {homeid}: " + "; ".join(parts))
     saved = apply.host_rules()

@@ -4,6 +4,7 @@ changes, with a periodic resync for anything missed."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import logging
@@ -34,11 +35,12 @@ from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import SyncResult
 from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
-from podctl.node import ensure_node
+from podctl.node import ensure_node, pod_engine
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
-from podctl.runtime import inventory, naming
+from podctl.runtime import engines, inventory, naming
 from podctl.runtime.client import docker_api
+from podctl.runtime.records import ContainerRecord
 from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store, open_store
 from podctl.workqueue import Workers, WorkQueue
@@ -61,6 +63,8 @@ RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 # batches and pods) before it returns; a pod worker still inside a Docker call is left.
 STOP_GRACE = 1.0
 SIGNAL_POLL = 0.1
+# How often the node containers are looked for (an event stream per node's engine).
+NODES_POLL = 1.0
 
 
 class Controller(PodHooks):
@@ -84,8 +88,11 @@ class Controller(PodHooks):
         # that change needs no sync of the pod (it came from one), only its watchers'.
         self._own_status: dict[tuple[str, str], int] = {}
         self._own_lock = threading.Lock()
-        # (namespace, pod name) -> its containers' (id, state) at the last relist.
-        self._containers: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
+        # Per node (None: the host's), (namespace, pod name) -> its containers' (id, state)
+        # at the last relist.
+        self._containers: dict[str | None, Snapshot] = {}
+        # The event stream of each node container's engine, by node name.
+        self._node_streams: dict[str, NodeStream] = {}
         # Containers a failed probe wants killed, done by that pod's own worker.
         self._kills: dict[tuple[str, str], list[tuple[str, int]]] = {}
         self._kills_lock = threading.Lock()
@@ -108,6 +115,7 @@ class Controller(PodHooks):
         self._register()
         loops: list[tuple[str, Callable[[threading.Event], None]]] = [
             ("store", self._watch_store), ("docker", self._watch_docker),
+            ("nodes", self._watch_nodes),
             ("prober", self.prober.run), ("dispatch", self._dispatch)]
         threads = [threading.Thread(target=supervise, args=(name, loop, stop), name=name,
                                     daemon=True) for name, loop in loops]
@@ -121,8 +129,10 @@ class Controller(PodHooks):
         instrument.controller_stopped()
         log.info("stopping; pods keep running")
         self.queue.close()
-        if self._events_stream is not None:
-            self._events_stream.close()
+        for stream in [self._events_stream,
+                       *(s.stream for s in list(self._node_streams.values()))]:
+            if stream is not None:
+                stream.close()
         deadline = time.monotonic() + STOP_GRACE
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -220,7 +230,7 @@ class Controller(PodHooks):
             records = inventory.list_containers()
         except Exception as exc:
             log.warning("relist failed (%s); resyncing every pod", exc)
-            self._containers = {}
+            self._containers.pop(None, None)
             if isinstance(exc, DockerUnavailable):
                 # The pods' state cannot be obtained: started ones are Unknown until the
                 # engine answers again (its return resyncs every pod).
@@ -228,33 +238,75 @@ class Controller(PodHooks):
             return None
         if not self._registered:
             self._register()
-        seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        for record in records:
-            pod = (record.labels.get(naming.POD_NAMESPACE, ""),
-                   record.labels.get(naming.POD_NAME, ""))
-            seen.setdefault(pod, set()).add((record.id, record.state))
-        current = {pod: frozenset(found) for pod, found in seen.items()}
-        changed = {pod for pod in current.keys() | self._containers.keys()
-                   if current.get(pod) != self._containers.get(pod)}
+        current: dict[str | None, Snapshot] = {None: _snapshot(records)}
+        for engine in self._node_engines():
+            try:
+                with engines.using(engine):
+                    current[engine.node] = _snapshot(inventory.list_containers())
+            except DockerUnavailable:
+                # A node that is down: its pods are as last seen (its return wakes them).
+                current[engine.node] = self._containers.get(engine.node, {})
+        changed: set[tuple[str, str]] = set()
+        for node, snapshot in current.items():
+            before = self._containers.get(node, {})
+            changed |= {pod for pod in snapshot.keys() | before.keys()
+                        if snapshot.get(pod) != before.get(pod)}
         self._containers = current
         return changed
 
+    def _node_engines(self) -> list[engines.Engine]:
+        homeid = home_id(self.store.path.parent)
+        return [engine for node in self.store.list("Node")
+                if (engine := engines.engine_of(homeid, node)) is not None]
+
     def _watch_docker(self, stop: threading.Event) -> None:
-        """Docker's event stream: a container of a pod started, died or vanished."""
+        """The host's Docker event stream: a container of a pod started, died or vanished."""
+        self._watch_events(stop, None)
+
+    def _watch_nodes(self, stop: threading.Event) -> None:
+        """One event stream per node container's engine (each node's kubelet has its own
+        PLEG), started as nodes are added and ended as they go."""
+        try:
+            while not stop.is_set():
+                wanted = {engine.node: engine for engine in self._node_engines()}
+                for name in self._node_streams.keys() - wanted.keys():
+                    self._node_streams.pop(name).end()
+                for name, engine in wanted.items():
+                    if name not in self._node_streams:
+                        node_stream = NodeStream(engine)
+                        self._node_streams[name] = node_stream
+                        threading.Thread(target=supervise, name=f"docker-{name}", daemon=True,
+                                         args=(f"docker-{name}", functools.partial(
+                                             self._watch_events, engine=engine,
+                                             own=node_stream), node_stream.stop)).start()
+                instrument.beat("nodes")
+                stop.wait(NODES_POLL)
+        finally:
+            for node_stream in self._node_streams.values():
+                node_stream.end()
+
+    def _watch_events(self, stop: threading.Event, engine: engines.Engine | None,
+                      own: NodeStream | None = None) -> None:
+        """An engine's event stream (the host's, or a node's: `own` holds its stream)."""
         connected_before = False
         while not stop.is_set():
             up = False
             try:
-                stream = docker_api().events(
-                    decode=True,
-                    filters={"type": "container", "label": naming.home_selector()},
-                )
-                self._events_stream = stream
+                with engines.using(engine):
+                    stream = docker_api().events(
+                        decode=True,
+                        filters={"type": "container", "label": naming.home_selector()},
+                    )
+                if own is None:
+                    self._events_stream = stream
+                else:
+                    own.stream = stream
+                    if stop.is_set():
+                        return
                 up = True
                 if connected_before:
                     # Whatever happened while the stream was down came with no event.
-                    log.info("docker event stream reconnected; resyncing everything")
-                    self._resync_now.set()
+                    self._reconnected(engine)
                 connected_before = True
                 for event in stream:
                     if (event.get("Action") or event.get("status")) not in DOCKER_ACTIONS:
@@ -267,12 +319,25 @@ class Controller(PodHooks):
             except Exception as exc:
                 if stop.is_set():
                     return
-                log.warning("docker event stream broke (%s); reconnecting", exc)
+                if engine is None or up:
+                    log.warning("docker event stream%s broke (%s); reconnecting",
+                                "" if engine is None else f" of node {engine.node}", exc)
             if up and not stop.is_set():
                 self._relist_now.set()  # the stream ended: is the engine gone?
             if not stop.is_set():
                 connected_before = True
                 stop.wait(1.0)
+
+    def _reconnected(self, engine: engines.Engine | None) -> None:
+        if engine is None:
+            log.info("docker event stream reconnected; resyncing everything")
+            self._resync_now.set()
+            return
+        # The node is back (started again): its kubelet looks at every pod bound to it.
+        log.info("node %s answers again; syncing its pods", engine.node)
+        for pod in self.store.list("Pod"):
+            if pod["spec"].get("nodeName") == engine.node:
+                self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))
 
     # -- workers -------------------------------------------------------------------------
 
@@ -414,8 +479,38 @@ class Controller(PodHooks):
     def _run_probe_kills(self, namespace: str, name: str) -> None:
         with self._kills_lock:
             kills = self._kills.pop((namespace, name), [])
-        for container_id, grace in kills:
-            ctr.stop(container_id, grace)
+        pod = self.store.get("Pod", namespace, name) if kills else None
+        with engines.using(None if pod is None else pod_engine(self.store, pod)):
+            for container_id, grace in kills:
+                ctr.stop(container_id, grace)
+
+
+Snapshot = dict[tuple[str, str], frozenset[tuple[str, str]]]
+
+
+def _snapshot(records: list[ContainerRecord]) -> Snapshot:
+    """(namespace, pod name) -> its containers' (id, state)."""
+    seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for record in records:
+        pod = (record.labels.get(naming.POD_NAMESPACE, ""),
+               record.labels.get(naming.POD_NAME, ""))
+        seen.setdefault(pod, set()).add((record.id, record.state))
+    return {pod: frozenset(found) for pod, found in seen.items()}
+
+
+class NodeStream:
+    """The event stream of one node's engine, and the signal that ends its loop."""
+
+    def __init__(self, engine: engines.Engine) -> None:
+        self.engine = engine
+        self.stop = threading.Event()
+        self.stream: Any = None
+
+    def end(self) -> None:
+        self.stop.set()
+        if self.stream is not None:
+            with contextlib.suppress(Exception):
+                self.stream.close()
 
 
 def _resync_due(key: tuple[str, str, str], relisted: set[tuple[str, str]]) -> bool:

@@ -30,8 +30,10 @@ from podctl.controllers.owners import owners_gone
 from podctl.controllers.ownersync import Key, OwnerSync
 from podctl.controllers.rc_sync import ReplicaSync
 from podctl.controllers.slowstart import OwnerControl
+from podctl.errors import DockerUnavailable
 from podctl.kubelet import sync as kubelet
 from podctl.kubelet.teardown import FINISHING, finish_pod
+from podctl.node import pod_engine
 from podctl.runtime.configenv import references
 from podctl.store import Store
 
@@ -117,6 +119,20 @@ def sync_pod(ctx: Context, namespace: str, name: str, hooks: PodHooks = NO_HOOKS
     if pod is None:
         hooks.gone(namespace, name)
         return
+    try:
+        _sync_pod(ctx, pod, hooks)
+    except DockerUnavailable:
+        if pod_engine(store, pod) is None:
+            raise  # the host's engine: the caller retries
+        # A node container that is down: its kubelet is down with it. The node's return
+        # (its event stream reconnecting) wakes its pods.
+        log.info("pod %s/%s: node %s does not answer; left until it does", namespace, name,
+                 pod["spec"].get("nodeName"))
+
+
+def _sync_pod(ctx: Context, pod: Obj, hooks: PodHooks) -> None:
+    store = ctx.store
+    namespace, name = meta.namespace_of(pod), meta.name_of(pod)
     hooks.seen(pod)
     if not pod["metadata"].get("deletionTimestamp") and owners_gone(store, pod):
         # The garbage collector's job: its owner was deleted (background cascade).

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 from podctl import registry
 from podctl.api import meta
+from podctl.api.labels import validate_label_key, validate_label_value
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import delete_at_once, delete_object
 from podctl.controllers.ownersync import Key
-from podctl.errors import AlreadyExists, NotFound, PodctlError
+from podctl.errors import AlreadyExists, Invalid, NotFound, PodctlError
 from podctl.home import home_id
+from podctl.manifest.names import dns1123_subdomain
 from podctl.node import ensure_node, node_object
 from podctl.ops.taint import parse_taints
 from podctl.runtime import engines, nodecontainers
@@ -45,7 +47,7 @@ def add_node(store: Store, name: str, labels: list[str], taints: list[str]) -> O
     homeid = home_id(store.path.parent)
     ensure_node(store)
     wanted = _node_template(name, parse_labels(labels), parse_taints(taints)[0])
-    registry.validated(wanted, None)  # a bad name, label or taint costs no container
+    _check(wanted)  # a bad name or label costs no container
     if store.get("Node", "", name) is not None:
         raise AlreadyExists("nodes", name)
     # Left by an add or delete that was interrupted: a node that never registered.
@@ -74,6 +76,22 @@ def _node_template(name: str, labels: dict[str, str], taints: list[Obj]) -> Obj:
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": {**labels, "kubernetes.io/hostname": name}},
             "spec": {"taints": taints} if taints else {}}
+
+
+def _check(node: Obj) -> None:
+    """The API server's checks of what `node add` asks for (its name, as a Node's; its
+    labels, the hostname label's value among them: at most 63 characters)."""
+    name = meta.name_of(node)
+    problems = [f'metadata.name: Invalid value: "{name}": {detail}'
+                for detail in dns1123_subdomain(name)]
+    for key, value in meta.labels_of(node).items():
+        problems += [f'metadata.labels: Invalid value: "{key}": {detail}'
+                     for detail in validate_label_key(key)]
+        problems += [f'metadata.labels: Invalid value: "{value}": {detail}'
+                     for detail in validate_label_value(value)]
+    if problems:
+        joined = problems[0] if len(problems) == 1 else f"[{', '.join(problems)}]"
+        raise Invalid(f'The Node "{name}" is invalid: {joined}', "Node", name)
 
 
 def _container_node(store: Store, name: str) -> Obj:

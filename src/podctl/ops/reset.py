@@ -16,7 +16,7 @@ from podctl.leader import LOCK_NAME, PID_NAME, stop_controllers
 from podctl.locks import LOCKS_DIR
 from podctl.notify import SOCKET_NAME, WATCHERS_DIR
 from podctl.proxy import apply
-from podctl.runtime import leftovers
+from podctl.runtime import engines, leftovers
 from podctl.runtime.configvolumes import VOLUMES_DIR
 from podctl.store import Store
 
@@ -58,6 +58,8 @@ def reset(home: Path) -> Report:
     report.engine = leftovers.find(report.homeid)
     report.rule_lines = remove_rules(home, report.homeid)
     leftovers.remove(report.engine)
+    # The node containers' socket directories (gone with their containers just now).
+    shutil.rmtree(engines.home_sockets(report.homeid), ignore_errors=True)
     report.pod_network = leftovers.remove_pod_network_if_unused()
     kubeconfig = credentials.default_kubeconfig()
     if credentials.forget(kubeconfig, home):

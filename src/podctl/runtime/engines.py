@@ -80,11 +80,15 @@ def bound(engine: Engine | None, fn: Callable[..., T]) -> Callable[..., T]:
         return carry(fn)
 
 
+def home_sockets(homeid: str) -> Path:
+    """Where the sockets of a home's nodes are: short and fixed, by the home's id."""
+    return Path(tempfile.gettempdir()) / f"podctl-{os.getuid()}" / homeid
+
+
 def socket_dir(homeid: str, node: str) -> Path:
-    """The host directory a node's dockerd socket appears in: short and fixed, named by
-    the home's id and a hash of the node's name (a Node's name may be 253 bytes)."""
-    digest = hashlib.sha256(node.encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"podctl-{os.getuid()}" / homeid / digest
+    """The host directory a node's dockerd socket appears in, by a hash of the node's
+    name (a Node's name may be 253 bytes)."""
+    return home_sockets(homeid) / hashlib.sha256(node.encode()).hexdigest()[:12]
 
 
 def node_engine(homeid: str, node: str, pod_cidr: str | None = None) -> Engine:

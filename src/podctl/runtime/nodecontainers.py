@@ -6,7 +6,7 @@ CAP_SYS_RESOURCE (dockerd sets up namespaces, mounts, cgroups and netfilter for 
 `--privileged` cannot be used on a host whose capability bounding set lacks
 CAP_SYS_RESOURCE), seccomp and AppArmor unconfined (runc's own syscalls and mounts), the
 host's cgroup hierarchy (cgroup v1 and the cgroupfs driver: runc writes its pods' cgroups
-there, under a parent named for the node), a tmpfs /run (a crashed node must not leave pid
+there, under the node container's own), a tmpfs /run (a crashed node must not leave pid
 files and sockets for its next start) and a volume for /var/lib/docker (overlay2 cannot
 stack on the container's own overlay root).
 """
@@ -32,19 +32,14 @@ def container_name(homeid: str, node: str) -> str:
     return f"podctl-node-{homeid}-{node}"
 
 
-def cgroup_parent(homeid: str, node: str) -> str:
-    return f"/podctl-{homeid}-{node}"
-
-
-def dockerd_args(homeid: str, node: str) -> list[str]:
-    """The node's dockerd command line: where it listens and whose cgroups it makes.
+def dockerd_args() -> list[str]:
+    """The node's dockerd command line (images/node/node-run adds its cgroup parent).
 
     The place for what a node's engine must be told about the cluster's pod network
     (bridge settings, masquerade): a node's pod network itself is made by
     runtime.network.ensure_network from the Node's spec.podCIDR (engines.Engine.pod_cidr).
     """
-    return ["--host", f"unix://{engines.NODE_SOCKET_DIR}/{engines.SOCKET_NAME}",
-            "--cgroup-parent", cgroup_parent(homeid, node)]
+    return ["--host", f"unix://{engines.NODE_SOCKET_DIR}/{engines.SOCKET_NAME}"]
 
 
 def create(homeid: str, node: str, shared_dirs: list[str]) -> str:
@@ -62,8 +57,8 @@ def create(homeid: str, node: str, shared_dirs: list[str]) -> str:
                  *(f"{path}:{path}:ro" for path in shared_dirs)]
         network = ensure_network()
         created = engine_call("POST", "/containers/create", {"name": name}, body=create_body(
-            Image=NODE_IMAGE, Cmd=dockerd_args(homeid, node), Hostname=node[:63],
-            Labels=labels, Env=[f"PODCTL_CGROUP_PARENT={cgroup_parent(homeid, node)}"],
+            Image=NODE_IMAGE, Cmd=dockerd_args(), Hostname=node[:63],
+            Labels=labels,
             HostConfig={
                 "CapAdd": ["ALL"], "CapDrop": ["SYS_RESOURCE"],
                 "SecurityOpt": ["seccomp=unconfined", "apparmor=unconfined"],

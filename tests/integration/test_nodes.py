@@ -1,0 +1,189 @@
+"""Nodes as containers running their own Docker engine: `podctl node add|stop|start|delete|
+load-image`, pods on a node container run by its kubelet, logs/exec/cp reaching them, and
+images of the host's engine copied into a node on demand."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from tests.integration.conftest import BUSYBOX_IMAGE, KUBIA_IMAGE, Podctl
+
+NODE_IMAGE = "podctl/node:1"
+
+
+@pytest.fixture(autouse=True)
+def node_image(docker_client: docker.DockerClient) -> None:
+    try:
+        docker_client.images.get(NODE_IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"image {NODE_IMAGE} is missing: run `make images`")
+
+
+def node_engine(podctl: Podctl, name: str) -> docker.DockerClient:
+    from podctl.runtime import engines
+
+    return docker.DockerClient(base_url=f"unix://{engines.node_engine(podctl.homeid, name).socket}")
+
+
+@pytest.fixture
+def engines_of(podctl: Podctl) -> Iterator[Any]:
+    """Docker clients of the test's node engines, closed at the end."""
+    clients: list[docker.DockerClient] = []
+
+    def open_client(name: str) -> docker.DockerClient:
+        client = node_engine(podctl, name)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        client.close()
+
+
+def nodes(podctl: Podctl) -> dict[str, str]:
+    """NAME -> STATUS of `get nodes`."""
+    rows = podctl("get", "nodes").splitlines()[1:]
+    return {row.split()[0]: row.split()[1] for row in rows}
+
+
+def node_container(docker_client: docker.DockerClient, podctl: Podctl, name: str) -> Any:
+    from podctl.runtime.nodecontainers import container_name
+
+    return docker_client.containers.get(container_name(podctl.homeid, name))
+
+
+def pod_on(node: str, name: str, command: str, image: str = BUSYBOX_IMAGE) -> str:
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1, "containers": [
+            {"name": "c", "image": image, "command": ["sh", "-c", command]}]}})
+
+
+def phase(podctl: Podctl, name: str) -> str:
+    return str((podctl.pod_json(name).get("status") or {}).get("phase"))
+
+
+def test_node_add_runs_pods_with_logs_exec_cp_and_copies_images(
+        podctl: Podctl, controller: Any, engines_of: Any, docker_client: docker.DockerClient,
+        tmp_path: Path) -> None:
+    controller()
+    started = time.monotonic()
+    out = podctl("node", "add", "n2", "--label", "tier=back",
+                 "--taint", "dedicated=infra:NoSchedule")
+    assert out == "node/n2 created\n"
+    podctl.wait_for(lambda: nodes(podctl).get("n2") == "Ready", timeout=30,
+                    message="n2 Ready")
+    print(f"node add -> Ready: {time.monotonic() - started:.2f}s")
+    assert len(nodes(podctl)) == 2  # the host's node stays, first
+
+    node = json.loads(podctl("get", "node", "n2", "-o", "json"))
+    assert node["metadata"]["labels"]["tier"] == "back"
+    assert node["metadata"]["labels"]["kubernetes.io/hostname"] == "n2"
+    assert node["spec"]["taints"] == [{"key": "dedicated", "value": "infra",
+                                       "effect": "NoSchedule"}]
+    address = next(a["address"] for a in node["status"]["addresses"]
+                   if a["type"] == "InternalIP")
+    assert address == node_container(docker_client, podctl, "n2").attrs[
+        "NetworkSettings"]["Networks"]["podctl"]["IPAddress"]
+
+    n2 = engines_of("n2")
+    assert not n2.images.list(name=BUSYBOX_IMAGE)  # a new node has no images of its own
+    podctl.apply_yaml(pod_on("n2", "p", "echo hello from $(hostname); sleep 3600"))
+    podctl.wait_for(lambda: phase(podctl, "p") == "Running", message="p Running")
+    pod = podctl.pod_json("p")
+    assert pod["spec"]["nodeName"] == "n2"
+    assert pod["status"]["hostIP"] == address
+    uid = pod["metadata"]["uid"]
+    # Its containers are the node's engine's, none is the host's.
+    label = f"io.kubernetes.pod.uid={uid}"
+    assert len(n2.containers.list(filters={"label": label})) == 2  # sandbox + app
+    assert not docker_client.containers.list(all=True, filters={"label": label})
+    assert n2.images.list(name=BUSYBOX_IMAGE)  # copied from the host's engine on demand
+
+    podctl.wait_for(lambda: "hello from p" in podctl("logs", "p"), message="logs")
+    assert podctl("exec", "p", "--", "hostname") == "p\n"
+    local = tmp_path / "in.txt"
+    local.write_text("to the node\n")
+    podctl("cp", str(local), "p:/tmp/in.txt")
+    assert podctl("exec", "p", "--", "cat", "/tmp/in.txt") == "to the node\n"
+    podctl("cp", "p:/tmp/in.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "to the node\n"
+
+
+def test_node_stop_is_a_crash_start_restarts_pods_delete_removes_all(
+        podctl: Podctl, controller: Any, docker_client: docker.DockerClient) -> None:
+    from podctl.runtime import engines
+
+    controller()
+    podctl("node", "add", "n2")
+    podctl.apply_yaml(pod_on("n2", "p", "sleep 3600"))
+    podctl.wait_for(lambda: phase(podctl, "p") == "Running", message="p Running")
+    first = podctl.pod_json("p")["status"]["containerStatuses"][0]["containerID"]
+
+    assert podctl("node", "stop", "n2") == "node/n2 stopped\n"
+    node = node_container(docker_client, podctl, "n2")
+    assert node.attrs["State"]["Running"] is False
+    assert nodes(podctl)["n2"] == "NotReady"
+    # A crash, not a drain: the pod object is left as it was, not being deleted.
+    assert not podctl.pod_json("p")["metadata"].get("deletionTimestamp")
+    assert podctl("node", "stop", "n2") == "node/n2 stopped\n"  # stopped already: fine
+
+    assert podctl("node", "start", "n2") == "node/n2 started\n"
+    assert nodes(podctl)["n2"] == "Ready"
+
+    def restarted() -> bool:
+        status = podctl.pod_json("p")["status"]
+        cs = (status.get("containerStatuses") or [{}])[0]
+        return status.get("phase") == "Running" and bool(cs.get("containerID")) and \
+            cs["containerID"] != first and "running" in cs.get("state", {})
+
+    podctl.wait_for(restarted, timeout=30, message="p running again on n2")
+
+    volume = node.attrs["Mounts"]
+    assert any(m.get("Destination") == "/var/lib/docker" for m in volume)
+    assert podctl("node", "delete", "n2") == 'node "n2" deleted\n'
+    assert "n2" not in nodes(podctl)
+    assert podctl.run("get", "pod", "p").code != 0  # its pods went with it
+    with pytest.raises(docker.errors.NotFound):
+        node_container(docker_client, podctl, "n2")
+    assert not docker_client.volumes.list(filters={"label": f"io.podctl.home={podctl.homeid}"})
+    assert not engines.socket_dir(podctl.homeid, "n2").exists()
+
+
+def test_node_refusals(podctl: Podctl) -> None:
+    podctl("node", "add", "n2")
+    host = next(name for name in nodes(podctl) if name != "n2")
+    again = podctl.run("node", "add", "n2")
+    assert again.code == 1
+    assert again.err == 'Error from server (AlreadyExists): nodes "n2" already exists\n'
+    missing = podctl.run("node", "stop", "nope")
+    assert missing.err == 'Error from server (NotFound): nodes "nope" not found\n'
+    first = podctl.run("node", "delete", host)
+    assert first.code == 1 and "the first node" in first.err
+    bad = podctl.run("node", "add", "Bad_Name")
+    assert bad.code == 1 and bad.err.startswith('The Node "Bad_Name" is invalid')
+    taint = podctl.run("node", "add", "n3", "--taint", "k=v:Sometimes")
+    assert taint.code == 1 and "invalid taint effect" in taint.err
+    assert set(nodes(podctl)) == {host, "n2"}  # nothing half made
+
+
+def test_load_image_copies_into_every_node(podctl: Podctl, engines_of: Any) -> None:
+    podctl("node", "add", "n2")
+    podctl("node", "add", "n3")
+    out = podctl("node", "load-image", KUBIA_IMAGE)
+    assert out.count("not yet present on node") == 2
+    for name in ("n2", "n3"):
+        assert engines_of(name).images.list(name=KUBIA_IMAGE)
+    again = podctl("node", "load-image", KUBIA_IMAGE, "--nodes", "n3")
+    assert again.count("already present on node \"n3\"") == 1
+    missing = podctl.run("node", "load-image", "podctl/nothing:9")
+    assert missing.code == 1
+    assert missing.err == 'error: image "podctl/nothing:9" not present on the host\'s ' \
+                          "Docker engine\n"
