@@ -187,3 +187,21 @@ def test_load_image_copies_into_every_node(podctl: Podctl, engines_of: Any) -> N
     assert missing.code == 1
     assert missing.err == 'error: image "podctl/nothing:9" not present on the host\'s ' \
                           "Docker engine\n"
+
+
+def test_kubectl_logs_and_exec_reach_a_pod_on_a_node(podctl: Podctl) -> None:
+    """The API's pods/log and pods/exec (run-controller --api) on a node container's pod."""
+    from tests.integration.test_api_kubectl import ApiController
+
+    podctl("node", "add", "n2")
+    kubectl = ApiController(podctl)
+    try:
+        podctl.apply_yaml(pod_on("n2", "p", "echo from the node; sleep 3600"))
+        kubectl("wait", "--for=condition=Ready", "pod/p", "--timeout=60s")
+        assert kubectl("get", "pod", "p", "-o", "jsonpath={.spec.nodeName}") == "n2"
+        podctl.wait_for(lambda: kubectl("logs", "p") == "from the node\n", message="logs")
+        result = kubectl.run("exec", "p", "--", "sh", "-c", "hostname; exit 3")
+        assert (result.code, result.out) == (3, "p\n"), str(result)
+        assert kubectl("exec", "-i", "p", "--", "cat", input="in\n") == "in\n"
+    finally:
+        kubectl.stop()
