@@ -21,7 +21,7 @@ from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import NodeFacts, current_sandbox
 from podctl.kubelet.statusmanager import kubelet_status, write_status
 from podctl.locks import file_lock
-from podctl.node import kubelet_engine
+from podctl.node import ensure_node, kubelet_engine
 from podctl.runtime import (
     configenv,
     configvolumes,
@@ -63,6 +63,9 @@ def sync_pod(store: Store, namespace: str, name: str,
     if pod is None or pod["metadata"].get("deletionTimestamp") or not pod["spec"].get("nodeName"):
         return SyncResult()
     found = kubelet_engine(store, pod["spec"]["nodeName"])
+    if found is None:
+        ensure_node(store)  # a home whose host node predates its mark gets it now
+        found = kubelet_engine(store, pod["spec"]["nodeName"])
     if found is None:
         return SyncResult()  # a node no kubelet of this home runs
     node, engine = found

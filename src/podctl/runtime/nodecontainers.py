@@ -64,6 +64,9 @@ def create(homeid: str, node: str, shared_dirs: list[str]) -> str:
                 "SecurityOpt": ["seccomp=unconfined", "apparmor=unconfined"],
                 "Binds": binds, "Tmpfs": {"/run": "rw,nosuid,nodev,mode=0755"},
                 "NetworkMode": NETWORK_NAME,
+                # Back after the host's engine restarts (a machine's reboot), as kind's
+                # nodes are; `node stop` (a kill through the API) keeps it stopped.
+                "RestartPolicy": {"Name": "unless-stopped"},
             },
             NetworkingConfig={"EndpointsConfig": {NETWORK_NAME: {"NetworkID": network}}}))
         container_id = str(created["Id"])
