@@ -33,6 +33,7 @@ from podctl.home import home_id, podctl_home
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import SyncResult
+from podctl.kubelet.teardown import remove_orphans
 from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
 from podctl.node import ensure_node, pod_engine
@@ -238,11 +239,14 @@ class Controller(PodHooks):
             return None
         if not self._registered:
             self._register()
+        self._remove_orphans(None, records)
         current: dict[str | None, Snapshot] = {None: _snapshot(records)}
         for engine in self._node_engines():
             try:
                 with engines.using(engine):
-                    current[engine.node] = _snapshot(inventory.list_containers())
+                    listed = inventory.list_containers()
+                    self._remove_orphans(engine, listed)
+                current[engine.node] = _snapshot(listed)
             except DockerUnavailable:
                 # A node that is down: its pods are as last seen (its return wakes them).
                 current[engine.node] = self._containers.get(engine.node, {})
@@ -253,6 +257,14 @@ class Controller(PodHooks):
                         if snapshot.get(pod) != before.get(pod)}
         self._containers = current
         return changed
+
+    def _remove_orphans(self, engine: engines.Engine | None,
+                        records: list[ContainerRecord]) -> None:
+        with engines.using(engine):
+            gone = remove_orphans(self.store, records)
+        if gone:
+            log.info("removed the containers of %d pod(s) no longer in the store%s", len(gone),
+                     "" if engine is None else f" from node {engine.node}")
 
     def _node_engines(self) -> list[engines.Engine]:
         homeid = home_id(self.store.path.parent)
@@ -333,8 +345,10 @@ class Controller(PodHooks):
             log.info("docker event stream reconnected; resyncing everything")
             self._resync_now.set()
             return
-        # The node is back (started again): its kubelet looks at every pod bound to it.
+        # The node is back (started again): its kubelet looks at every pod bound to it, and
+        # the relist removes what belongs to pods deleted meanwhile.
         log.info("node %s answers again; syncing its pods", engine.node)
+        self._relist_now.set()
         for pod in self.store.list("Pod"):
             if pod["spec"].get("nodeName") == engine.node:
                 self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))

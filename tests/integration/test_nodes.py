@@ -205,3 +205,57 @@ def test_kubectl_logs_and_exec_reach_a_pod_on_a_node(podctl: Podctl) -> None:
         assert kubectl("exec", "-i", "p", "--", "cat", input="in\n") == "in\n"
     finally:
         kubectl.stop()
+
+
+def test_pods_deleted_while_their_node_is_down(podctl: Podctl, controller: Any,
+                                               engines_of: Any) -> None:
+    """A graceful delete waits for the node's kubelet (the pod stays Terminating until the
+    node is back); a force delete removes the object at once, and the node's kubelet
+    removes the containers when the node is back."""
+    controller()
+    podctl("node", "add", "n2")
+    for name in ("graceful", "forced"):
+        podctl.apply_yaml(pod_on("n2", name, "sleep 3600"))
+    podctl.wait_for(lambda: phase(podctl, "graceful") == "Running" == phase(podctl, "forced"),
+                    message="both Running")
+    uids = {name: podctl.pod_json(name)["metadata"]["uid"] for name in ("graceful", "forced")}
+    podctl("node", "stop", "n2")
+
+    forced = podctl.run("delete", "pod", "forced", "--force", "--grace-period=0")
+    assert forced.code == 0 and forced.out == 'pod "forced" force deleted\n', str(forced)
+    assert podctl("delete", "pod", "graceful") == 'pod "graceful" deleted\n'
+    assert podctl.pod_json("graceful")["metadata"].get("deletionTimestamp")
+    time.sleep(2)  # longer than its grace period (1 s): still there, its node is down
+    assert podctl.run("get", "pod", "graceful").code == 0
+
+    podctl("node", "start", "n2")
+    podctl.wait_for(lambda: podctl.run("get", "pod", "graceful").code != 0, timeout=30,
+                    message="the graceful delete finished by n2's kubelet")
+    n2 = engines_of("n2")
+
+    def containers_left() -> list[Any]:
+        return [c for uid in uids.values() for c in n2.containers.list(
+            all=True, filters={"label": f"io.kubernetes.pod.uid={uid}"})]
+
+    podctl.wait_for(lambda: not containers_left(), timeout=30,
+                    message="n2's kubelet removed the containers of both pods")
+
+
+def test_a_new_controller_runs_the_node_kubelets(podctl: Podctl, controller: Any) -> None:
+    """kill -9 of the controller: pods on a node keep running, and the next controller
+    follows them (a crash there is restarted)."""
+    first = controller()
+    podctl("node", "add", "n2")
+    podctl.apply_yaml(pod_on("n2", "p", "until [ -f /tmp/stop ]; do sleep 0.1; done; exit 1"))
+    podctl.wait_for(lambda: phase(podctl, "p") == "Running", message="p Running")
+    first.kill()
+    podctl("exec", "p", "--", "touch", "/tmp/stop")  # the container ends, no controller
+    second = controller()
+    second.wait_log("controller active")
+
+    def restarted() -> bool:
+        status = podctl.pod_json("p")["status"]
+        cs = (status.get("containerStatuses") or [{}])[0]
+        return int(cs.get("restartCount") or 0) >= 1 and "running" in cs.get("state", {})
+
+    podctl.wait_for(restarted, timeout=30, message="p restarted by the new controller")
