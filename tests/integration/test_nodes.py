@@ -259,3 +259,36 @@ def test_a_new_controller_runs_the_node_kubelets(podctl: Podctl, controller: Any
         return int(cs.get("restartCount") or 0) >= 1 and "running" in cs.get("state", {})
 
     podctl.wait_for(restarted, timeout=30, message="p restarted by the new controller")
+
+
+def test_interrupted_and_concurrent_adds(podctl: Podctl, docker_client: docker.DockerClient,
+                                         engines_of: Any) -> None:
+    """Two adds of one name at once: one node, one error; an add killed half-way leaves a
+    container that the next add of the name replaces."""
+    import subprocess
+
+    from tests.integration.conftest import PODCTL
+
+    podctl("get", "nodes")  # the host's node first
+    runs = [subprocess.Popen([PODCTL, "node", "add", "twin"], env=podctl.env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(2)]
+    results = sorted((proc.wait(timeout=60), proc.stdout.read(), proc.stderr.read())
+                     for proc in runs if proc.stdout and proc.stderr)
+    assert results[0] == (0, "node/twin created\n", "")
+    assert results[1] == (1, "", 'Error from server (AlreadyExists): nodes "twin" already '
+                                 "exists\n")
+    assert nodes(podctl)["twin"] == "Ready"
+    assert engines_of("twin").ping()
+
+    mine = {"label": [f"io.podctl.home={podctl.homeid}", "io.podctl.node=half"]}
+    half = subprocess.Popen([PODCTL, "node", "add", "half"], env=podctl.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    podctl.wait_for(lambda: bool(docker_client.containers.list(all=True, filters=mine)),
+                    message="half's container")
+    half.kill()
+    half.wait()
+    if "half" not in nodes(podctl):  # killed before it registered: its container is left
+        assert podctl("node", "add", "half") == "node/half created\n"
+    assert nodes(podctl)["half"] == "Ready"
+    assert len(docker_client.containers.list(all=True, filters=mine)) == 1

@@ -5,6 +5,7 @@ the first node."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from podctl.controllers.deletion import delete_at_once, delete_object
 from podctl.controllers.ownersync import Key
 from podctl.errors import AlreadyExists, Invalid, NotFound, PodctlError
 from podctl.home import home_id
+from podctl.locks import file_lock
 from podctl.manifest.names import dns1123_subdomain
 from podctl.node import ensure_node, node_object
 from podctl.ops.taint import parse_taints
@@ -45,17 +47,24 @@ def add_node(store: Store, name: str, labels: list[str], taints: list[str]) -> O
     """A node container whose engine answers, registered as a Node with the given labels
     and taints; the stored Node. The host's node is registered first: it stays the first."""
     homeid = home_id(store.path.parent)
-    ensure_node(store)
     wanted = _node_template(name, parse_labels(labels), parse_taints(taints)[0])
     _check(wanted)  # a bad name or label costs no container
-    if store.get("Node", "", name) is not None:
-        raise AlreadyExists("nodes", name)
-    # Left by an add or delete that was interrupted: a node that never registered.
-    nodecontainers.remove(homeid, name)
+    ensure_node(store)
+    with _node_lock(name):
+        if store.get("Node", "", name) is not None:
+            raise AlreadyExists("nodes", name)
+        _require_image()
+        # Left by an add or delete that was interrupted: a node that never registered.
+        nodecontainers.remove(homeid, name)
+        return _make_node(store, homeid, wanted)
+
+
+def _make_node(store: Store, homeid: str, wanted: Obj) -> Obj:
+    name = meta.name_of(wanted)
     volumes = store.path.parent / VOLUMES_DIR
     volumes.mkdir(mode=0o700, parents=True, exist_ok=True)
-    nodecontainers.create(homeid, name, [str(volumes)])
     try:
+        nodecontainers.create(homeid, name, [str(volumes)])
         engine = engines.node_engine(homeid, name)
         nodecontainers.wait_ready(engine, READY_TIMEOUT)
         with engines.using(engine):
@@ -69,6 +78,21 @@ def add_node(store: Store, name: str, labels: list[str], taints: list[str]) -> O
     except BaseException:
         nodecontainers.remove(homeid, name)
         raise
+
+
+@contextlib.contextmanager
+def _node_lock(name: str) -> Iterator[None]:
+    """One command at a time changes a node (two adds of one name must not remove each
+    other's container)."""
+    with file_lock(f"node-{hashlib.sha256(name.encode()).hexdigest()[:12]}"):
+        yield
+
+
+def _require_image() -> None:
+    with engines.using(None):
+        if image_present(nodecontainers.NODE_IMAGE) is None:
+            raise PodctlError(f'image "{nodecontainers.NODE_IMAGE}" is missing on the host\'s '
+                              "Docker engine: run `make images`")
 
 
 def _node_template(name: str, labels: dict[str, str], taints: list[Obj]) -> Obj:
@@ -111,28 +135,31 @@ def _container_node(store: Store, name: str) -> Obj:
 def stop_node(store: Store, name: str) -> None:
     """The node's container is killed, as a machine that loses power: its pods get no
     graceful deletion, and their objects stay as they were."""
-    _container_node(store, name)
-    nodecontainers.kill(home_id(store.path.parent), name)
+    with _node_lock(name):
+        _container_node(store, name)
+        nodecontainers.kill(home_id(store.path.parent), name)
 
 
 def start_node(store: Store, name: str) -> None:
     """The node's container again, with its engine's images and containers (its volume);
     once its engine answers, its kubelet restarts pods per their restart policy."""
-    node = _container_node(store, name)
     homeid = home_id(store.path.parent)
-    nodecontainers.start(homeid, name)
-    nodecontainers.wait_ready(engines.engine_of(homeid, node) or
-                              engines.node_engine(homeid, name), READY_TIMEOUT)
+    with _node_lock(name):
+        node = _container_node(store, name)
+        nodecontainers.start(homeid, name)
+        nodecontainers.wait_ready(engines.engine_of(homeid, node) or
+                                  engines.node_engine(homeid, name), READY_TIMEOUT)
 
 
 def delete_node(store: Store, name: str) -> list[Key]:
     """The node container, its volume and its Node go, and its pods with them (the pod
     garbage collector's part for pods bound to a node that no longer exists: deleted at
     once, no kubelet is left to stop them); the keys of the owners to wake."""
-    _container_node(store, name)
-    nodecontainers.remove(home_id(store.path.parent), name)
-    with contextlib.suppress(NotFound):
-        delete_object(store, "Node", "", name)
+    with _node_lock(name):
+        _container_node(store, name)
+        nodecontainers.remove(home_id(store.path.parent), name)
+        with contextlib.suppress(NotFound):
+            delete_object(store, "Node", "", name)
     wake: list[Key] = [("Node", "", name)]
     for pod in store.list("Pod"):
         if pod["spec"].get("nodeName") != name:
