@@ -62,7 +62,7 @@ def test_node_add_checks_name_and_labels_as_the_api_server() -> None:
     # The hostname label carries the name: a label value has at most 63 characters.
     with pytest.raises(Invalid, match="must be no more than 63 characters"):
         _check(_node_template("n" * 64, {}, []))
-    with pytest.raises(Invalid, match='metadata.labels: Invalid value: "bad key"'):
+    with pytest.raises(Invalid, match=r'metadata\.labels: Invalid value: "bad key"'):
         _check(_node_template("n2", {"bad key": "v"}, []))
     assert parse_labels(["a=1", "b="]) == {"a": "1", "b": ""}
     with pytest.raises(PodctlError, match="invalid label spec: nolabel"):
