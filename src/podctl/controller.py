@@ -64,8 +64,9 @@ RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 # batches and pods) before it returns; a pod worker still inside a Docker call is left.
 STOP_GRACE = 1.0
 SIGNAL_POLL = 0.1
-# How often the node containers are looked for (an event stream per node's engine).
-NODES_POLL = 1.0
+# How often the node containers are looked for besides a Node's change (an event stream
+# per node's engine).
+NODES_POLL = 30.0
 
 
 class Controller(PodHooks):
@@ -94,6 +95,7 @@ class Controller(PodHooks):
         self._containers: dict[str | None, Snapshot] = {}
         # The event stream of each node container's engine, by node name.
         self._node_streams: dict[str, NodeStream] = {}
+        self._nodes_changed = threading.Event()  # a Node came, went or changed
         # Containers a failed probe wants killed, done by that pod's own worker.
         self._kills: dict[tuple[str, str], list[tuple[str, int]]] = {}
         self._kills_lock = threading.Lock()
@@ -106,6 +108,7 @@ class Controller(PodHooks):
         self.handlers: dict[str, Handler] = {
             **driver.HANDLERS,
             "Pod": lambda ctx, namespace, name: driver.sync_pod(ctx, namespace, name, self),
+            "Node": self._node_changed,
             "EndpointSlice": lambda _, namespace, name: self._slice_changed(namespace, name),
             "Locks": lambda *_: self._collect_locks(),
             "DataPlane": lambda *_: self._sync_dataplane(),
@@ -130,10 +133,11 @@ class Controller(PodHooks):
         instrument.controller_stopped()
         log.info("stopping; pods keep running")
         self.queue.close()
-        for stream in [self._events_stream,
-                       *(s.stream for s in list(self._node_streams.values()))]:
-            if stream is not None:
-                stream.close()
+        self._nodes_changed.set()  # the node watcher sees the stop
+        if self._events_stream is not None:
+            self._events_stream.close()
+        for node_stream in list(self._node_streams.values()):
+            node_stream.end()
         deadline = time.monotonic() + STOP_GRACE
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -292,7 +296,8 @@ class Controller(PodHooks):
                                              self._watch_events, engine=engine,
                                              own=node_stream), node_stream.stop)).start()
                 instrument.beat("nodes")
-                stop.wait(NODES_POLL)
+                self._nodes_changed.wait(NODES_POLL)
+                self._nodes_changed.clear()
         finally:
             for node_stream in self._node_streams.values():
                 node_stream.end()
@@ -339,6 +344,10 @@ class Controller(PodHooks):
             if not stop.is_set():
                 connected_before = True
                 stop.wait(1.0)
+
+    def _node_changed(self, ctx: Context, namespace: str, name: str) -> None:
+        driver.sync_node(ctx, namespace, name)
+        self._nodes_changed.set()
 
     def _reconnected(self, engine: engines.Engine | None) -> None:
         if engine is None:
