@@ -137,6 +137,11 @@ def test_node_stop_is_a_crash_start_restarts_pods_delete_removes_all(
 
     assert podctl("node", "start", "n2") == "node/n2 started\n"
     assert nodes(podctl)["n2"] == "Ready"
+    # Its InternalIP is the address its container has now (Docker may give another).
+    node.reload()
+    registered = json.loads(podctl("get", "node", "n2", "-o", "json"))["status"]["addresses"]
+    assert {"type": "InternalIP", "address": node.attrs["NetworkSettings"]["Networks"][
+        "podctl"]["IPAddress"]} in registered
 
     def restarted() -> bool:
         status = podctl.pod_json("p")["status"]
