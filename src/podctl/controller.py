@@ -36,10 +36,10 @@ from podctl.kubelet.sync import SyncResult
 from podctl.kubelet.teardown import remove_orphans
 from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
-from podctl.node import ensure_node, pod_engine
+from podctl.node import ensure_node, pod_engine, post_address
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
-from podctl.runtime import engines, inventory, naming
+from podctl.runtime import engines, inventory, naming, nodecontainers
 from podctl.runtime.client import docker_api
 from podctl.runtime.records import ContainerRecord
 from podctl.runtime.servicenet import reserve_service_range
@@ -358,6 +358,9 @@ class Controller(PodHooks):
         # the relist removes what belongs to pods deleted meanwhile.
         log.info("node %s answers again; syncing its pods", engine.node)
         self._relist_now.set()
+        homeid = home_id(self.store.path.parent)
+        post_address(self.store, engine.node, nodecontainers.address(
+            nodecontainers.inspect(homeid, engine.node) or {}))
         for pod in self.store.list("Pod"):
             if pod["spec"].get("nodeName") == engine.node:
                 self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from podctl import __version__, registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.errors import AlreadyExists
+from podctl.errors import AlreadyExists, Conflict
 from podctl.home import home_id
 from podctl.runtime import engines
 from podctl.runtime.engine import engine_info
@@ -98,3 +98,23 @@ def pod_engine(store: Store, pod: Obj) -> engines.Engine | None:
     kubelet's node (it has none anywhere)."""
     found = kubelet_engine(store, str(pod["spec"].get("nodeName") or ""))
     return None if found is None else found[1]
+
+
+def post_address(store: Store, name: str, address: str) -> None:
+    """The node's InternalIP as its container has it now: Docker may give a container
+    started again another address on the network than it had."""
+    for _ in range(registry.CONFLICT_RETRIES):
+        node = store.get("Node", "", name)
+        if node is None or not address:
+            return
+        status = node.setdefault("status", {})
+        addresses = [{"type": "InternalIP", "address": address}, *(
+            a for a in status.get("addresses") or [] if a.get("type") != "InternalIP")]
+        if addresses == status.get("addresses"):
+            return
+        status["addresses"] = addresses
+        try:
+            registry.update_status(store, node)
+            return
+        except Conflict:
+            continue

@@ -15,11 +15,11 @@ from podctl.api.labels import validate_label_key, validate_label_value
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import delete_at_once, delete_object
 from podctl.controllers.ownersync import Key
-from podctl.errors import AlreadyExists, Conflict, Invalid, NotFound, PodctlError
+from podctl.errors import AlreadyExists, Invalid, NotFound, PodctlError
 from podctl.home import home_id
 from podctl.locks import file_lock
 from podctl.manifest.names import dns1123_subdomain
-from podctl.node import ensure_node, node_object
+from podctl.node import ensure_node, node_object, post_address
 from podctl.ops.taint import parse_taints
 from podctl.runtime import engines, nodecontainers
 from podctl.runtime.configvolumes import VOLUMES_DIR
@@ -149,28 +149,8 @@ def start_node(store: Store, name: str) -> None:
         nodecontainers.start(homeid, name)
         nodecontainers.wait_ready(engines.engine_of(homeid, node) or
                                   engines.node_engine(homeid, name), READY_TIMEOUT)
-        _post_address(store, name, nodecontainers.address(
+        post_address(store, name, nodecontainers.address(
             nodecontainers.inspect(homeid, name) or {}))
-
-
-def _post_address(store: Store, name: str, address: str) -> None:
-    """The node's InternalIP as its container has it now: Docker may give a container
-    started again another address on the network than it had."""
-    for _ in range(registry.CONFLICT_RETRIES):
-        node = store.get("Node", "", name)
-        if node is None or not address:
-            return
-        status = node.setdefault("status", {})
-        addresses = [{"type": "InternalIP", "address": address}, *(
-            a for a in status.get("addresses") or [] if a.get("type") != "InternalIP")]
-        if addresses == status.get("addresses"):
-            return
-        status["addresses"] = addresses
-        try:
-            registry.update_status(store, node)
-            return
-        except Conflict:
-            continue
 
 
 def delete_node(store: Store, name: str) -> list[Key]:
