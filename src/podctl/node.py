@@ -14,7 +14,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists, Conflict
 from podctl.home import home_id
-from podctl.runtime import engines
+from podctl.runtime import engines, nodecontainers
 from podctl.runtime.engine import engine_info
 from podctl.runtime.network import gateway_ip
 from podctl.store import Store
@@ -98,6 +98,22 @@ def pod_engine(store: Store, pod: Obj) -> engines.Engine | None:
     kubelet's node (it has none anywhere)."""
     found = kubelet_engine(store, str(pod["spec"].get("nodeName") or ""))
     return None if found is None else found[1]
+
+
+def container_node(homeid: str, name: str) -> Obj:
+    """A node container's Node as its kubelet registers it, from its engine and its
+    container; DockerUnavailable when its engine does not answer."""
+    with engines.using(engines.node_engine(homeid, name)):
+        info = engine_info()
+    address = nodecontainers.address(nodecontainers.inspect(homeid, name) or {})
+    return node_object({**info, "name": name}, address, engines.CONTAINER)
+
+
+def container_status(homeid: str, name: str) -> Obj:
+    """A node container's status as its kubelet reports it (addresses, capacity,
+    nodeInfo); DockerUnavailable when its engine does not answer."""
+    status: Obj = container_node(homeid, name)["status"]
+    return status
 
 
 def post_address(store: Store, name: str, address: str) -> None:

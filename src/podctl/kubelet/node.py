@@ -8,9 +8,8 @@ from podctl.api.meta import Obj
 from podctl.errors import DockerUnavailable
 from podctl.home import home_id
 from podctl.kubelet.status import NodeFacts
-from podctl.node import node_object
+from podctl.node import container_status, node_object
 from podctl.runtime import engines
-from podctl.runtime.client import ping
 from podctl.runtime.engine import engine_info
 from podctl.runtime.network import gateway_ip
 from podctl.store import Store
@@ -41,22 +40,17 @@ def nodes_with_status(store: Store, nodes: list[Obj]) -> list[Obj]:
         status = dict(node.get("status") or {})
         if info is not None and str(info["name"]) == meta.name_of(node):
             status.update(node_object(info, host_ip)["status"])
+        answering = info is not None
+        if engines.kind_of(node) == engines.CONTAINER:
+            try:
+                status.update(container_status(homeid, meta.name_of(node)))
+            except DockerUnavailable:
+                answering = False
         status["allocatable"] = dict(status.get("capacity") or {})
-        engine = engines.engine_of(homeid, node)
-        answering = info is not None if engine is None else _answers(engine)
         status["conditions"] = [_ready(answering, now, node)]
         full["status"] = status
         out.append(full)
     return out
-
-
-def _answers(engine: engines.Engine) -> bool:
-    with engines.using(engine):
-        try:
-            ping()
-            return True
-        except DockerUnavailable:
-            return False
 
 
 def _ready(answering: bool, now: str, node: Obj) -> Obj:

@@ -19,11 +19,10 @@ from podctl.errors import AlreadyExists, Invalid, NotFound, PodctlError
 from podctl.home import home_id
 from podctl.locks import file_lock
 from podctl.manifest.names import dns1123_subdomain
-from podctl.node import ensure_node, node_object, post_address
+from podctl.node import container_node, ensure_node, post_address
 from podctl.ops.taint import parse_taints
 from podctl.runtime import engines, nodecontainers
 from podctl.runtime.configvolumes import VOLUMES_DIR
-from podctl.runtime.engine import engine_info
 from podctl.runtime.images import copy_from_host, image_present
 from podctl.store import Store
 
@@ -65,13 +64,8 @@ def _make_node(store: Store, homeid: str, wanted: Obj) -> Obj:
     volumes.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         nodecontainers.create(homeid, name, [str(volumes)])
-        engine = engines.node_engine(homeid, name)
-        nodecontainers.wait_ready(engine, READY_TIMEOUT)
-        with engines.using(engine):
-            info = engine_info()
-        container = nodecontainers.inspect(homeid, name) or {}
-        node = node_object({**info, "name": name}, nodecontainers.address(container),
-                           engines.CONTAINER)
+        nodecontainers.wait_ready(engines.node_engine(homeid, name), READY_TIMEOUT)
+        node = container_node(homeid, name)
         node["metadata"]["labels"].update(wanted["metadata"]["labels"])
         node["spec"] = wanted["spec"]
         return registry.create(store, node)
