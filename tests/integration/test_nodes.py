@@ -188,6 +188,12 @@ def test_load_image_copies_into_every_node(podctl: Podctl, engines_of: Any) -> N
         assert engines_of(name).images.list(name=KUBIA_IMAGE)
     again = podctl("node", "load-image", KUBIA_IMAGE, "--nodes", "n3")
     assert again.count("already present on node \"n3\"") == 1
+    # With no controller: create's one pass starts it on n3, and `get` refreshes its
+    # status from n3's engine (the host's has no container of it).
+    podctl.apply_yaml(pod_on("n3", "web", "exec /app/kubia", image=KUBIA_IMAGE))
+    podctl.wait_for(lambda: phase(podctl, "web") == "Running", message="web Running")
+    row = podctl("get", "pod", "web", "--no-headers").split()
+    assert row[1:3] == ["1/1", "Running"]
     missing = podctl.run("node", "load-image", "podctl/nothing:9")
     assert missing.code == 1
     assert missing.err == 'error: image "podctl/nothing:9" not present on the host\'s ' \
