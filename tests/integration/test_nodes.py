@@ -177,6 +177,11 @@ def test_node_refusals(podctl: Podctl) -> None:
     taint = podctl.run("node", "add", "n3", "--taint", "k=v:Sometimes")
     assert taint.code == 1 and "invalid taint effect" in taint.err
     assert set(nodes(podctl)) == {host, "n2"}  # nothing half made
+    # A node container whose Node was deleted through the API: node delete still removes it.
+    podctl("delete", "node", "n2")
+    assert podctl("node", "delete", "n2") == 'node "n2" deleted\n'
+    assert podctl.run("node", "delete", "n2").err == \
+        'Error from server (NotFound): nodes "n2" not found\n'
 
 
 def test_load_image_copies_into_every_node(podctl: Podctl, engines_of: Any) -> None:

@@ -150,10 +150,16 @@ def start_node(store: Store, name: str) -> None:
 def delete_node(store: Store, name: str) -> list[Key]:
     """The node container, its volume and its Node go, and its pods with them (the pod
     garbage collector's part for pods bound to a node that no longer exists: deleted at
-    once, no kubelet is left to stop them); the keys of the owners to wake."""
+    once, no kubelet is left to stop them); the keys of the owners to wake. A node
+    container whose Node was deleted through the API goes too."""
+    homeid = home_id(store.path.parent)
     with _node_lock(name):
-        _container_node(store, name)
-        nodecontainers.remove(home_id(store.path.parent), name)
+        try:
+            _container_node(store, name)
+        except NotFound:
+            if nodecontainers.inspect(homeid, name) is None:
+                raise
+        nodecontainers.remove(homeid, name)
         with contextlib.suppress(NotFound):
             delete_object(store, "Node", "", name)
     wake: list[Key] = [("Node", "", name)]
