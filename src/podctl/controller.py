@@ -64,6 +64,9 @@ RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 # batches and pods) before it returns; a pod worker still inside a Docker call is left.
 STOP_GRACE = 1.0
 SIGNAL_POLL = 0.1
+# How long a deleted Node stays away before its pods are deleted (upstream's pod GC
+# quarantine).
+ORPHAN_QUARANTINE = 40.0
 # How often the node containers are looked for besides a Node's change (an event stream
 # per node's engine).
 NODES_POLL = 30.0
@@ -111,6 +114,7 @@ class Controller(PodHooks):
             "Node": self._node_changed,
             "EndpointSlice": lambda _, namespace, name: self._slice_changed(namespace, name),
             "Locks": lambda *_: self._collect_locks(),
+            "PodGC": driver.collect_orphaned_pods,
             "DataPlane": lambda *_: self._sync_dataplane(),
         }
 
@@ -348,6 +352,9 @@ class Controller(PodHooks):
     def _node_changed(self, ctx: Context, namespace: str, name: str) -> None:
         driver.sync_node(ctx, namespace, name)
         self._nodes_changed.set()
+        if self.store.get("Node", "", name) is None:
+            # The pod garbage collector waits before it deletes a gone node's pods.
+            self.queue.add(("PodGC", "", name), delay=ORPHAN_QUARANTINE)
 
     def _reconnected(self, engine: engines.Engine | None) -> None:
         if engine is None:

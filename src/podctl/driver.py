@@ -22,7 +22,11 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import CronJobSync
 from podctl.controllers.daemonset import DaemonSetSync
-from podctl.controllers.deletion import advance_namespace_deletion, mark_pod_deleting
+from podctl.controllers.deletion import (
+    advance_namespace_deletion,
+    delete_at_once,
+    mark_pod_deleting,
+)
 from podctl.controllers.deployment_sync import DeploymentSync
 from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.job_sync import JobSync
@@ -168,6 +172,22 @@ def sync_node(ctx: Context, _namespace: str, _name: str) -> None:
         ctx.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
     for namespace, name in ctx.store.unscheduled_pods():
         ctx.queue.add(("Pod", namespace, name))
+
+
+def collect_orphaned_pods(ctx: Context, _namespace: str, node: str) -> None:
+    """The pod garbage collector's share for a deleted Node (upstream's gcOrphaned, once
+    the node has stayed away for its quarantine): the pods bound to it are deleted at
+    once, no kubelet being left to stop them, and their owners replace them."""
+    if ctx.store.get("Node", "", node) is not None:
+        return  # registered again meanwhile
+    for pod in ctx.store.list("Pod"):
+        if pod["spec"].get("nodeName") != node:
+            continue
+        namespace, name = meta.namespace_of(pod), meta.name_of(pod)
+        if delete_at_once(ctx.store, "Pod", namespace, name, meta.uid_of(pod)):
+            log.info("pod %s/%s deleted: its node %s is gone", namespace, name, node)
+            ctx.queue.add(("Pod", namespace, name))
+            _wake_controller(ctx, pod)
 
 
 def sync_namespace(ctx: Context, _namespace: str, name: str) -> None:
