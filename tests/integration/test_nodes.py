@@ -308,3 +308,64 @@ def test_interrupted_and_concurrent_adds(podctl: Podctl, docker_client: docker.D
         assert podctl("node", "add", "half") == "node/half created\n"
     assert nodes(podctl)["half"] == "Ready"
     assert len(docker_client.containers.list(all=True, filters=mine)) == 1
+
+
+RC_AND_DS = """apiVersion: v1
+kind: ReplicationController
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {app: web}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: podctl/busybox:1, command: [sleep, "3600"]}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: podctl/busybox:1, command: [sleep, "3600"]}]
+"""
+
+
+def running_by_node(podctl: Podctl, app: str) -> dict[str, int]:
+    pods = json.loads(podctl("get", "pods", "-l", f"app={app}", "-o", "json"))["items"]
+    counts: dict[str, int] = {}
+    for pod in pods:
+        if (pod.get("status") or {}).get("phase") == "Running" and \
+                not pod["metadata"].get("deletionTimestamp"):
+            node = pod["spec"]["nodeName"]
+            counts[node] = counts.get(node, 0) + 1
+    return counts
+
+
+def test_daemonset_follows_nodes_and_a_deleted_node_pods_are_replaced(
+        podctl: Podctl, controller: Any) -> None:
+    controller()
+    podctl("node", "add", "n2")
+    podctl.apply_yaml(RC_AND_DS)
+    host = next(name for name in nodes(podctl) if name != "n2")
+    podctl.wait_for(lambda: running_by_node(podctl, "agent") == {host: 1, "n2": 1},
+                    timeout=60, message="one agent per node")
+    podctl("node", "add", "n3")
+    podctl.wait_for(lambda: running_by_node(podctl, "agent") == {host: 1, "n2": 1, "n3": 1},
+                    timeout=60, message="an agent on the new node")
+    # The scheduler spreads one owner's pods: some of the RC's are on the added nodes.
+    podctl.wait_for(lambda: sum(running_by_node(podctl, "web").values()) == 3, timeout=60,
+                    message="the RC's 3 pods Running")
+    podctl("node", "delete", "n3")
+    podctl.wait_for(lambda: running_by_node(podctl, "agent") == {host: 1, "n2": 1},
+                    timeout=60, message="the agent gone with its node")
+
+    def replaced() -> bool:
+        counts = running_by_node(podctl, "web")
+        return sum(counts.values()) == 3 and "n3" not in counts
+
+    podctl.wait_for(replaced, timeout=60, message="the RC back to 3 on the other nodes")
