@@ -22,6 +22,7 @@ from podctl.manifest.names import dns1123_subdomain
 from podctl.node import container_node, ensure_node, post_address
 from podctl.ops.taint import parse_taints
 from podctl.runtime import engines, nodecontainers
+from podctl.runtime.client import unix_socket
 from podctl.runtime.configvolumes import VOLUMES_DIR
 from podctl.runtime.images import copy_from_host, image_present
 from podctl.store import Store
@@ -84,6 +85,10 @@ def _node_lock(name: str) -> Iterator[None]:
 
 def _require_image() -> None:
     with engines.using(None):
+        if unix_socket() is None:
+            # A node's socket is bind-mounted out to a path on this machine.
+            raise PodctlError("node containers need the Docker engine on this machine "
+                              "(DOCKER_HOST a unix socket)")
         if image_present(nodecontainers.NODE_IMAGE) is None:
             raise PodctlError(f'image "{nodecontainers.NODE_IMAGE}" is missing on the host\'s '
                               "Docker engine: run `make images`")
