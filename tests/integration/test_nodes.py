@@ -177,6 +177,19 @@ def test_node_refusals(podctl: Podctl) -> None:
     taint = podctl.run("node", "add", "n3", "--taint", "k=v:Sometimes")
     assert taint.code == 1 and "invalid taint effect" in taint.err
     assert set(nodes(podctl)) == {host, "n2"}  # nothing half made
+    # A pod for a node that is down waits for it, with one warning; the node's start (with
+    # no controller, its one pass) runs it.
+    podctl("node", "stop", "n2")
+    path = podctl.tmp / "late.json"
+    path.write_text(pod_on("n2", "late", "sleep 3600"))
+    late = podctl.run("create", "-f", str(path))
+    assert (late.code, late.out) == (0, "pod/late created\n"), str(late)
+    assert late.err == ("Warning: node n2 does not answer: the change is stored and its "
+                        "pods stay Pending until it is back and a controller runs "
+                        "(`podctl run-controller --detach`)\n")
+    assert phase(podctl, "late") == "Pending"
+    podctl("node", "start", "n2")
+    assert phase(podctl, "late") == "Running"
     # A node container whose Node was deleted through the API: node delete still removes it.
     podctl("delete", "node", "n2")
     assert podctl("node", "delete", "n2") == 'node "n2" deleted\n'

@@ -14,6 +14,7 @@ from podctl.admission.serviceips import KUBERNETES, cluster_dns, ensure_kubernet
 from podctl.api import meta
 from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
+from podctl.errors import DockerUnavailable, NodeUnavailable
 from podctl.home import home_id
 from podctl.kubelet.common import emit, parallel
 from podctl.kubelet.node import node_facts
@@ -71,7 +72,12 @@ def sync_pod(store: Store, namespace: str, name: str,
     node, engine = found
     # One kubelet per node: this pod's engine calls go to its node's engine.
     with engines.using(engine):
-        return _sync_on_node(store, namespace, name, node, progress)
+        try:
+            return _sync_on_node(store, namespace, name, node, progress)
+        except DockerUnavailable as exc:
+            if engine is None or isinstance(exc, NodeUnavailable):
+                raise
+            raise NodeUnavailable(engine.node, exc.detail) from exc
 
 
 def _sync_on_node(store: Store, namespace: str, name: str, node: Obj,
