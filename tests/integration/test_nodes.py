@@ -212,6 +212,10 @@ def test_load_image_copies_into_every_node(podctl: Podctl, engines_of: Any) -> N
     podctl.wait_for(lambda: phase(podctl, "web") == "Running", message="web Running")
     row = podctl("get", "pod", "web", "--no-headers").split()
     assert row[1:3] == ["1/1", "Running"]
+    podctl("node", "stop", "n3")
+    down = podctl.run("node", "load-image", BUSYBOX_IMAGE, "--nodes", "n3")
+    assert down.code == 1 and down.err.startswith('error: node "n3" does not answer ('), \
+        str(down)
     missing = podctl.run("node", "load-image", "podctl/nothing:9")
     assert missing.code == 1
     assert missing.err == 'error: image "podctl/nothing:9" not present on the host\'s ' \

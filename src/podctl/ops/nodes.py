@@ -15,7 +15,14 @@ from podctl.api.labels import validate_label_key, validate_label_value
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import delete_at_once, delete_object
 from podctl.controllers.ownersync import Key
-from podctl.errors import AlreadyExists, Invalid, NotFound, PodctlError
+from podctl.errors import (
+    AlreadyExists,
+    DockerUnavailable,
+    Invalid,
+    NodeUnavailable,
+    NotFound,
+    PodctlError,
+)
 from podctl.home import home_id
 from podctl.locks import file_lock
 from podctl.manifest.names import dns1123_subdomain
@@ -117,7 +124,7 @@ def _check(node: Obj) -> None:
         raise Invalid(f'The Node "{name}" is invalid: {joined}', "Node", name)
 
 
-def _container_node(store: Store, name: str) -> Obj:
+def _managed_node(store: Store, name: str) -> Obj:
     node = store.get("Node", "", name)
     if node is None:
         raise NotFound("nodes", name)
@@ -135,7 +142,7 @@ def stop_node(store: Store, name: str) -> None:
     """The node's container is killed, as a machine that loses power: its pods get no
     graceful deletion, and their objects stay as they were."""
     with _node_lock(name):
-        _container_node(store, name)
+        _managed_node(store, name)
         nodecontainers.kill(home_id(store.path.parent), name)
 
 
@@ -144,7 +151,7 @@ def start_node(store: Store, name: str) -> None:
     once its engine answers, its kubelet restarts pods per their restart policy."""
     homeid = home_id(store.path.parent)
     with _node_lock(name):
-        node = _container_node(store, name)
+        node = _managed_node(store, name)
         nodecontainers.start(homeid, name)
         nodecontainers.wait_ready(engines.engine_of(homeid, node) or
                                   engines.node_engine(homeid, name), READY_TIMEOUT)
@@ -160,7 +167,7 @@ def delete_node(store: Store, name: str) -> list[Key]:
     homeid = home_id(store.path.parent)
     with _node_lock(name):
         try:
-            _container_node(store, name)
+            _managed_node(store, name)
         except NotFound:
             if nodecontainers.inspect(homeid, name) is None:
                 raise
@@ -201,14 +208,19 @@ def load_image(store: Store, image: str, nodes: list[str]) -> Iterator[Loaded]:
     if info is None:
         raise PodctlError(f'image "{image}" not present on the host\'s Docker engine')
     image_id = str(info["Id"])
-    targets = [_container_node(store, name) for name in nodes] if nodes else [
+    targets = [_managed_node(store, name) for name in nodes] if nodes else [
         n for n in store.list("Node") if engines.kind_of(n) == engines.CONTAINER]
     homeid = home_id(store.path.parent)
     for node in targets:
-        with engines.using(engines.engine_of(homeid, node)):
-            present = image_present(image)
-            if present is not None and str(present["Id"]) == image_id:
-                yield Loaded(meta.name_of(node), image_id, False)
-                continue
-            copy_from_host(image, replace=True)
+        try:
+            with engines.using(engines.engine_of(homeid, node)):
+                present = image_present(image)
+                if present is not None and str(present["Id"]) == image_id:
+                    yield Loaded(meta.name_of(node), image_id, False)
+                    continue
+                copy_from_host(image, replace=True)
+        except NodeUnavailable:
+            raise
+        except DockerUnavailable as exc:
+            raise NodeUnavailable(meta.name_of(node), exc.detail) from exc
         yield Loaded(meta.name_of(node), image_id, True)
