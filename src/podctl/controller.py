@@ -293,7 +293,7 @@ class Controller(PodHooks):
                     self._node_streams.pop(name).end()
                 for name, engine in wanted.items():
                     if name not in self._node_streams:
-                        node_stream = NodeStream(engine)
+                        node_stream = NodeStream()
                         self._node_streams[name] = node_stream
                         threading.Thread(target=supervise, name=f"docker-{name}", daemon=True,
                                          args=(f"docker-{name}", functools.partial(
@@ -534,8 +534,7 @@ def _snapshot(records: list[ContainerRecord]) -> Snapshot:
 class NodeStream:
     """The event stream of one node's engine, and the signal that ends its loop."""
 
-    def __init__(self, engine: engines.Engine) -> None:
-        self.engine = engine
+    def __init__(self) -> None:
         self.stop = threading.Event()
         self.stream: Any = None
 
