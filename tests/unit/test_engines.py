@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,28 @@ def test_node_add_checks_name_and_labels_as_the_api_server() -> None:
     assert parse_labels(["a=1", "b="]) == {"a": "1", "b": ""}
     with pytest.raises(PodctlError, match="invalid label spec: nolabel"):
         parse_labels(["nolabel"])
+
+
+def test_a_node_that_is_down_holds_up_only_its_own_work(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from podctl.errors import NodeUnavailable
+    from podctl.ops.deferred import PENDING, DockerWork
+    from podctl.runtime import client
+
+    monkeypatch.setenv("PODCTL_HOME", str(tmp_path))
+    monkeypatch.setattr(client, "ping", lambda: None)  # the host's engine answers
+    work = DockerWork()
+    done: list[str] = []
+
+    def on_n2() -> None:
+        raise NodeUnavailable("n2", "connection refused")
+
+    work.run(on_n2, PENDING)
+    work.run(lambda: done.append("on the host"), PENDING)
+    assert done == ["on the host"]
+    assert work.warning() == (
+        "node n2 does not answer: the change is stored and its pods stay Pending until it "
+        "is back and a controller runs (`podctl run-controller --detach`)")
+    assert str(NodeUnavailable("n2", "connection refused")) == (
+        'node "n2" does not answer (connection refused); start it with `podctl node start '
+        'n2`')
