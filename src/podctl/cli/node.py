@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from podctl.cli import terminal
+from podctl.cli.completion import complete_nodes
 
 
 @click.group("node")
@@ -33,7 +34,7 @@ def add(name: str, labels: tuple[str, ...], taints: tuple[str, ...]) -> None:
 
 
 @node.command("stop")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_nodes)
 def stop(name: str) -> None:
     """Stop a node as a crash would: its engine and pods go at once, nothing is deleted."""
     from podctl.ops.nodes import stop_node
@@ -44,7 +45,7 @@ def stop(name: str) -> None:
 
 
 @node.command("start")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_nodes)
 def start(name: str) -> None:
     """Start a stopped node again; its kubelet restarts its pods."""
     from podctl.ops.followup import follow_up
@@ -58,7 +59,7 @@ def start(name: str) -> None:
 
 
 @node.command("delete")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_nodes)
 def delete(name: str) -> None:
     """Delete a node: its container, its engine's data and the pods bound to it."""
     from podctl.ops.followup import follow_up
