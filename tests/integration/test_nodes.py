@@ -386,3 +386,28 @@ def test_daemonset_follows_nodes_and_a_deleted_node_pods_are_replaced(
         return sum(counts.values()) == 3 and "n3" not in counts
 
     podctl.wait_for(replaced, timeout=60, message="the RC back to 3 on the other nodes")
+
+
+def test_host_network_and_host_ports_are_the_node_container_s(podctl: Podctl) -> None:
+    """A node's own network is its container's: a hostNetwork pod there has the node's IP
+    and serves on it; a hostPort is published on the node's address."""
+    from tests.integration.conftest import answers, http_get
+
+    podctl("node", "add", "n2")
+    address = podctl("get", "node", "n2", "-o",
+                     "jsonpath={.status.addresses[?(@.type=='InternalIP')].address}")
+    podctl.apply_yaml(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hn"},
+                                  "spec": {"nodeName": "n2", "hostNetwork": True, "containers": [
+                                      {"name": "web", "image": KUBIA_IMAGE,
+                                       "env": [{"name": "PORT", "value": "8089"}]}]}}))
+    podctl.apply_yaml(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hp"},
+                                  "spec": {"nodeName": "n2", "containers": [
+                                      {"name": "web", "image": KUBIA_IMAGE, "ports": [
+                                          {"containerPort": 8080, "hostPort": 18080}]}]}}))
+    podctl.wait_for(lambda: phase(podctl, "hn") == "Running" == phase(podctl, "hp"),
+                    message="both Running")
+    assert podctl.pod_json("hn")["status"]["podIP"] == address
+    podctl.wait_for(lambda: answers(f"http://{address}:8089/"), message="hn serving")
+    assert http_get(f"http://{address}:8089/") == "You've hit n2\n"
+    podctl.wait_for(lambda: answers(f"http://{address}:18080/"), message="hp's hostPort")
+    assert http_get(f"http://{address}:18080/") == "You've hit hp\n"
