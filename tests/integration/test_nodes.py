@@ -411,3 +411,28 @@ def test_host_network_and_host_ports_are_the_node_container_s(podctl: Podctl) ->
     assert http_get(f"http://{address}:8089/") == "You've hit n2\n"
     podctl.wait_for(lambda: answers(f"http://{address}:18080/"), message="hp's hostPort")
     assert http_get(f"http://{address}:18080/") == "You've hit hp\n"
+
+
+def test_labels_and_taints_of_node_add_steer_the_scheduler(podctl: Podctl,
+                                                           controller: Any) -> None:
+    controller()
+    podctl("node", "add", "n2", "--label", "tier=back", "--taint",
+           "dedicated=infra:NoSchedule")
+
+    def pod(name: str, tolerate: bool) -> str:
+        tolerations = [{"key": "dedicated", "operator": "Equal", "value": "infra",
+                        "effect": "NoSchedule"}] if tolerate else []
+        return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                           "spec": {"nodeSelector": {"tier": "back"},
+                                    "tolerations": tolerations, "containers": [
+                                        {"name": "c", "image": BUSYBOX_IMAGE,
+                                         "command": ["sleep", "3600"]}]}})
+
+    podctl.apply_yaml(pod("tolerant", True))
+    podctl.apply_yaml(pod("intolerant", False))
+    podctl.wait_for(lambda: phase(podctl, "tolerant") == "Running", message="tolerant")
+    assert podctl.pod_json("tolerant")["spec"]["nodeName"] == "n2"
+    stuck = podctl.pod_json("intolerant")
+    assert stuck["status"]["phase"] == "Pending" and not stuck["spec"].get("nodeName")
+    assert "1 node(s) had untolerated taint(s)" in podctl(
+        "describe", "pod", "intolerant")
