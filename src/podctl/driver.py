@@ -32,7 +32,9 @@ from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.job_sync import JobSync
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.ownersync import Key, OwnerSync
+from podctl.controllers.podnetwork import agent_name, is_agent, sync_pod_network
 from podctl.controllers.rc_sync import ReplicaSync
+from podctl.controllers.services import SYSTEM_NAMESPACE
 from podctl.controllers.slowstart import OwnerControl
 from podctl.errors import DockerUnavailable
 from podctl.kubelet import sync as kubelet
@@ -52,6 +54,8 @@ POD_OWNERS = tuple(kind for kind in OWNER_SYNCS if meta.RESOURCES[kind].owns_pod
 POD_WATCHERS = (*POD_OWNERS, "Service")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
+# One key for the pod network's agents and routes: nodes coming and going, agents starting.
+PODNETWORK = ("PodNetwork", "", "")
 # Passes of one key in one in-process drain, at most (a rollout's steps, status passes).
 MAX_PASSES = 50
 # Keys handled at once in an in-process drain (pods start in parallel, as on a node).
@@ -153,6 +157,8 @@ def _sync_pod(ctx: Context, pod: Obj, hooks: PodHooks) -> None:
         return
     result = kubelet.sync_pod(store, namespace, name)
     log.debug("synced pod %s/%s: %s", namespace, name, result)
+    if is_agent(pod):
+        ctx.queue.add(PODNETWORK)  # a new agent's node (a new network namespace) needs all
     if result.retry_in is not None:
         ctx.queue.add(("Pod", namespace, name), delay=result.retry_in)
     hooks.synced(pod, result)
@@ -167,7 +173,8 @@ def _wake_controller(ctx: Context, pod: Obj) -> None:
 
 def sync_node(ctx: Context, _namespace: str, _name: str) -> None:
     """A node's labels or taints changed: every DaemonSet judges it again, and pods
-    waiting for a node are scheduled again."""
+    waiting for a node are scheduled again; the pod network follows nodes."""
+    ctx.queue.add(PODNETWORK)
     for ds in ctx.store.list("DaemonSet"):
         ctx.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
     for namespace, name in ctx.store.unscheduled_pods():
@@ -212,6 +219,14 @@ def sync_endpoints(ctx: Context, _namespace: str, _name: str) -> None:
     ctx.queue.add(DATAPLANE)
 
 
+def sync_podnetwork(ctx: Context, _namespace: str, _name: str) -> None:
+    done = sync_pod_network(ctx.store)
+    if done:
+        log.info("pod network: %s", done)
+    for name in done.get("agents made", []):
+        ctx.queue.add(("Pod", SYSTEM_NAMESPACE, agent_name(name)))
+
+
 def wake_users(kind: str) -> Handler:
     def handler(ctx: Context, namespace: str, name: str) -> None:
         """A ConfigMap or Secret changed: the pods that use it may be waiting for it
@@ -232,6 +247,7 @@ HANDLERS: dict[str, Handler] = {
     "Pod": sync_pod, "Node": sync_node, "Namespace": sync_namespace,
     "Service": sync_service, "Endpoints": sync_endpoints,
     "ConfigMap": wake_users("ConfigMap"), "Secret": wake_users("Secret"),
+    "PodNetwork": sync_podnetwork,
 }
 
 

@@ -16,7 +16,7 @@ from podctl.errors import AlreadyExists, Conflict
 from podctl.home import home_id
 from podctl.runtime import engines, nodecontainers
 from podctl.runtime.engine import engine_info
-from podctl.runtime.network import gateway_ip
+from podctl.runtime.network import gateway_ip, pod_subnet
 from podctl.store import Store
 
 
@@ -66,6 +66,9 @@ def ensure_node(store: Store) -> Obj:
         return found
     with engines.using(None):
         node = node_object(engine_info(), gateway_ip())
+        cidr = pod_subnet()  # the pods' range on the host's engine (Docker chose it)
+    if cidr:
+        node["spec"] = {**node.get("spec", {}), "podCIDR": cidr, "podCIDRs": [cidr]}
     try:
         return registry.create(store, node)
     except AlreadyExists:

@@ -6,6 +6,7 @@ import ipaddress
 
 from podctl.proxy import podnet
 from podctl.proxy.podnet import NodeNet, Route
+from podctl.runtime import podcidrs
 
 HOST = NodeNet("host", "172.18.0.1", "172.18.0.0/16")
 N2 = NodeNet("n2", "172.18.0.5", "10.244.7.0/24")
@@ -57,8 +58,10 @@ def test_a_node_that_moved_gets_its_route_replaced() -> None:
     assert plan.replace == (Route("10.244.7.0/24", "172.18.0.5", M),
                             Route("10.244.200.0/24", "172.18.0.9", M))
     commands = podnet.route_commands(plan)
-    assert commands[0].startswith("ip route del 10.244.7.0/24 via 172.18.0.4 proto 133")
-    assert commands[1] == f"ip route replace 10.244.7.0/24 via 172.18.0.5 proto 133 metric {M}"
+    assert commands[0].startswith("/usr/bin/ip route del 10.244.7.0/24 via 172.18.0.4 "
+                                  "proto 133")
+    assert commands[1] == ("/usr/bin/ip route replace 10.244.7.0/24 via 172.18.0.5 "
+                           f"proto 133 metric {M}")
 
 
 def test_routes_in_place_are_left_alone() -> None:
@@ -71,6 +74,15 @@ def test_a_deleted_nodes_route_goes() -> None:
     current = [*podnet.desired_routes(HOST, NODES, M), Route("10.244.3.0/24", "172.18.0.3", M)]
     plan = podnet.plan_node(HOST, NODES, current, "home-a", None, host=True)
     assert plan.delete == (Route("10.244.3.0/24", "172.18.0.3", M),)
+
+
+def test_a_node_that_is_down_keeps_its_route_until_it_is_back_or_deleted() -> None:
+    current = podnet.desired_routes(HOST, NODES, M)
+    down = [HOST, NodeNet("n2", "", "10.244.7.0/24"), N3]
+    plan = podnet.plan_node(HOST, down, current, "home-a", None, host=True)
+    assert plan.delete == () and plan.replace == ()
+    plan = podnet.plan_node(HOST, [HOST, N3], current, "home-a", None, host=True)
+    assert plan.delete == (Route("10.244.7.0/24", "172.18.0.5", M),)
 
 
 def test_other_homes_routes_stay_while_they_hold_their_cidr() -> None:
@@ -111,8 +123,8 @@ def test_no_rules_without_a_cidr_of_its_own() -> None:
 
 
 def test_node_cidrs_are_24s_of_the_cluster_cidr() -> None:
-    assert podnet.node_cidr(0) == ipaddress.IPv4Network("10.244.0.0/24")
-    assert podnet.node_cidr(255) == ipaddress.IPv4Network("10.244.255.0/24")
-    assert podnet.node_cidr(256) == podnet.node_cidr(0)
-    starts = {podnet.first_index("home-a", f"n{i}") for i in range(20)}
+    assert podcidrs.node_cidr(0) == ipaddress.IPv4Network("10.244.0.0/24")
+    assert podcidrs.node_cidr(255) == ipaddress.IPv4Network("10.244.255.0/24")
+    assert podcidrs.node_cidr(256) == podcidrs.node_cidr(0)
+    starts = {podcidrs.first_index("home-a", f"n{i}") for i in range(20)}
     assert len(starts) > 10 and all(0 <= s < 256 for s in starts)

@@ -28,7 +28,7 @@ from podctl.locks import file_lock
 from podctl.manifest.names import dns1123_subdomain
 from podctl.node import container_node, ensure_node, post_address
 from podctl.ops.taint import parse_taints
-from podctl.runtime import engines, nodecontainers
+from podctl.runtime import engines, nodecontainers, podcidrs
 from podctl.runtime.client import unix_socket
 from podctl.runtime.configvolumes import VOLUMES_DIR
 from podctl.runtime.images import copy_from_host, image_present
@@ -75,7 +75,10 @@ def _make_node(store: Store, homeid: str, wanted: Obj) -> Obj:
         nodecontainers.wait_ready(engines.node_engine(homeid, name), READY_TIMEOUT)
         node = container_node(homeid, name)
         node["metadata"]["labels"].update(wanted["metadata"]["labels"])
-        node["spec"] = wanted["spec"]
+        # Node IPAM's part (upstream's controller sets it just after registration): here
+        # before, since the node's engine makes its pod network from it.
+        cidr = str(podcidrs.reserve(homeid, name))
+        node["spec"] = {**wanted["spec"], "podCIDR": cidr, "podCIDRs": [cidr]}
         return registry.create(store, node)
     except BaseException:
         nodecontainers.remove(homeid, name)

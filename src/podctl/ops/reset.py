@@ -11,6 +11,7 @@ from pathlib import Path
 
 from podctl.apiserver import credentials
 from podctl.controllers.dataplane import APPLIED
+from podctl.controllers.podnetwork import remove_home_routes
 from podctl.home import home_id
 from podctl.leader import LOCK_NAME, PID_NAME, stop_controllers
 from podctl.locks import LOCKS_DIR
@@ -39,6 +40,7 @@ class Report:
     homeid: str
     controllers: list[int] = field(default_factory=list)
     rule_lines: int = 0
+    routes: int = 0
     engine: leftovers.EngineObjects = field(default_factory=leftovers.EngineObjects)
     pod_network: bool = False
     kubeconfig: Path | None = None
@@ -46,8 +48,8 @@ class Report:
     kept: list[str] = field(default_factory=list)  # the user's files left in the home
 
     def nothing(self) -> bool:
-        return not (self.controllers or self.rule_lines or self.engine or self.pod_network
-                    or self.kubeconfig or self.home_removed)
+        return not (self.controllers or self.rule_lines or self.routes or self.engine
+                    or self.pod_network or self.kubeconfig or self.home_removed)
 
 
 def reset(home: Path) -> Report:
@@ -57,6 +59,8 @@ def reset(home: Path) -> Report:
         report.controllers = stop_controllers(home)
     report.engine = leftovers.find(report.homeid)
     report.rule_lines = remove_rules(home, report.homeid)
+    # Before the containers go: the host's agent of this home takes its routes with it.
+    report.routes = remove_home_routes(report.homeid)
     leftovers.remove(report.engine)
     # The node containers' socket directories (gone with their containers just now).
     shutil.rmtree(engines.home_sockets(report.homeid), ignore_errors=True)

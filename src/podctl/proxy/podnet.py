@@ -7,7 +7,7 @@ all it takes to carry pod traffic unNATed between nodes. A node container's pod 
 Docker's masquerade off (the server must see the client's pod IP); the agent masquerades
 only traffic leaving the cluster's pod ranges, as kindnet's ip-masq-agent does. Docker
 accepts into a pod bridge only replies and published ports (the FORWARD chain's policy may
-be DROP), so traffic from other nodes' pods is accepted in DOCKER-USER.
+be DROP), so traffic from other nodes' pods is accepted first in FORWARD.
 
 The routes carry a protocol of podctl's own (ROUTE_PROTO) and a metric per home: several
 homes write routes into the host's table, and a home removes only its own, plus routes
@@ -21,12 +21,11 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-# kind's default pod subnet: every node container's /24 comes from it.
-CLUSTER_CIDR = ipaddress.IPv4Network("10.244.0.0/16")
-NODE_PREFIX = 24
+# iproute2's ip in the agent's image (busybox's sh would run its own applet for `ip`).
+IP = "/usr/bin/ip"
 # The routing protocol number on podctl's routes (rt_protos: unassigned; any 0-255 works).
 ROUTE_PROTO = 133
-# Filter chain jumped to from DOCKER-USER, nat chain from POSTROUTING (node containers).
+# Filter chain jumped to first from FORWARD, nat chain from POSTROUTING (node containers).
 FORWARD_CHAIN = "PODCTL-PODNET"
 MASQ_CHAIN = "PODCTL-PODNET-MASQ"
 _METRIC_BASE = 1024
@@ -112,19 +111,20 @@ def parse_routes(text: str) -> list[Route]:
 
 
 def stale_routes(current: Iterable[Route], desired: Iterable[Route], metric: int,
-                 owners: Mapping[str, int] | None) -> list[Route]:
+                 owners: Mapping[str, int] | None,
+                 held: Iterable[str] = ()) -> list[Route]:
     """The routes of ours to delete: this home's that are not desired, and (when `owners`,
     the metric of the home that holds each reserved CIDR, is known) any podctl route to a
     CIDR that nobody holds or another home holds under another metric: left by a home
-    that is gone, and wrong for whoever holds the CIDR now."""
+    that is gone, and wrong for whoever holds the CIDR now. This home's routes to `held`
+    CIDRs stay (a node that is down keeps its route until it is back or deleted)."""
     wanted = set(desired)
+    kept = set(held)
     stale = []
     for route in current:
-        if route in wanted:
+        if route in wanted or (route.metric == metric and route.dst in kept):
             continue
-        if route.metric == metric:
-            stale.append(route)
-        elif owners is not None and owners.get(route.dst) != route.metric:
+        if route.metric == metric or (owners is not None and owners.get(route.dst) != route.metric):
             stale.append(route)
     return stale
 
@@ -157,7 +157,9 @@ def plan_node(me: NodeNet, nodes: list[NodeNet], current: Iterable[Route], homei
     desired = desired_routes(me, nodes, metric)
     current = list(current)
     replace = tuple(r for r in desired if r not in current)
-    delete = tuple(stale_routes(current, desired, metric, owners))
+    down = {str(n) for node in nodes if not node.address
+            and (n := _network(node.pod_cidr)) is not None}
+    delete = tuple(stale_routes(current, desired, metric, owners, down))
     rules = "" if host else render_rules(me.pod_cidr, (n.pod_cidr for n in nodes))
     return NodePlan(replace, delete, rules)
 
@@ -165,22 +167,8 @@ def plan_node(me: NodeNet, nodes: list[NodeNet], current: Iterable[Route], homei
 def route_commands(plan: NodePlan) -> list[str]:
     """The `ip route` commands of a plan, deletions first (a CIDR may move between
     nodes: its new route must not be removed with the old)."""
-    deletes = [f"ip route del {r.dst} via {r.via} proto {ROUTE_PROTO} metric {r.metric}"
+    deletes = [f"{IP} route del {r.dst} via {r.via} proto {ROUTE_PROTO} metric {r.metric}"
                for r in plan.delete]
-    replaces = [f"ip route replace {r.dst} via {r.via} proto {ROUTE_PROTO} metric {r.metric}"
+    replaces = [f"{IP} route replace {r.dst} via {r.via} proto {ROUTE_PROTO} metric {r.metric}"
                 for r in plan.replace]
     return deletes + replaces
-
-
-def node_cidr(index: int) -> ipaddress.IPv4Network:
-    """The index-th /24 of the cluster CIDR."""
-    blocks = 2 ** (NODE_PREFIX - CLUSTER_CIDR.prefixlen)
-    base = int(CLUSTER_CIDR.network_address) + (index % blocks) * 2 ** (32 - NODE_PREFIX)
-    return ipaddress.IPv4Network((base, NODE_PREFIX))
-
-
-def first_index(homeid: str, node: str) -> int:
-    """Where a node's search for a free /24 starts: spread by home and node, so homes
-    rarely try the same block."""
-    digest = int(hashlib.sha256(f"{homeid}/{node}".encode()).hexdigest(), 16)
-    return digest % 2 ** (NODE_PREFIX - CLUSTER_CIDR.prefixlen)

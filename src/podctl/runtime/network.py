@@ -27,6 +27,9 @@ def _ensure(engine: engines.Engine | None) -> str:
     if engine is not None and engine.pod_cidr:
         # A node's pods get addresses from its pod CIDR (the Node's spec.podCIDR).
         body["IPAM"] = {"Config": [{"Subnet": engine.pod_cidr}]}
+        # Pod to pod across nodes is not NATed (the server sees the client's pod IP): the
+        # node's network agent masquerades only what leaves the pod ranges.
+        body["Options"] = {"com.docker.network.bridge.enable_ip_masquerade": "false"}
     # 409: another podctl made it first (engines that still check duplicate names).
     created = engine_call("POST", "/networks/create", body=body, allow=(409,))
     found = _find()
@@ -72,4 +75,12 @@ def gateway_ip() -> str:
     for cfg in (network_info().get("IPAM") or {}).get("Config") or []:
         if cfg.get("Gateway"):
             return str(cfg["Gateway"])
+    return ""
+
+
+def pod_subnet() -> str:
+    """The IPv4 subnet of this block's engine's pod network: its node's pod CIDR."""
+    for cfg in (network_info().get("IPAM") or {}).get("Config") or []:
+        if cfg.get("Subnet") and ":" not in cfg["Subnet"]:
+            return str(cfg["Subnet"])
     return ""

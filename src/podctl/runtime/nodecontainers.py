@@ -18,8 +18,8 @@ import time
 from typing import Any
 
 from podctl.errors import DockerUnavailable
-from podctl.runtime import engines, naming
-from podctl.runtime.client import create_body, engine_call, ping
+from podctl.runtime import engines, naming, podcidrs
+from podctl.runtime.client import container_list, create_body, engine_call, ping
 from podctl.runtime.network import NETWORK_NAME, ensure_network
 
 NODE_IMAGE = "podctl/node:1"
@@ -39,7 +39,10 @@ def dockerd_args() -> list[str]:
     (bridge settings, masquerade): a node's pod network itself is made by
     runtime.network.ensure_network from the Node's spec.podCIDR (engines.Engine.pod_cidr).
     """
-    return ["--host", f"unix://{engines.NODE_SOCKET_DIR}/{engines.SOCKET_NAME}"]
+    # No docker0: pods are on the node's `podctl` network, on its pod CIDR, and a default
+    # bridge would take a range (172.17.0.0/16) the host's engine has too.
+    return ["--host", f"unix://{engines.NODE_SOCKET_DIR}/{engines.SOCKET_NAME}",
+            "--bridge=none"]
 
 
 def create(homeid: str, node: str, shared_dirs: list[str]) -> str:
@@ -124,3 +127,20 @@ def remove(homeid: str, node: str) -> None:
                     allow=(404,))
         engine_call("DELETE", f"/volumes/{name}", {"force": "1"}, allow=(404,))
     shutil.rmtree(engines.socket_dir(homeid, node), ignore_errors=True)
+    podcidrs.release(homeid, node)
+
+
+def addresses(homeid: str) -> dict[str, str]:
+    """The current address of each of the home's running node containers (one list
+    call): a node started again may have another than it registered with."""
+    with engines.using(None):
+        listed = container_list({"label": [f"{naming.HOME}={homeid}", NODE_LABEL],
+                                 "status": ["running"]})
+    found = {}
+    for entry in listed:
+        node = (entry.get("Labels") or {}).get(NODE_LABEL)
+        networks = (entry.get("NetworkSettings") or {}).get("Networks") or {}
+        ip = (networks.get(NETWORK_NAME) or {}).get("IPAddress")
+        if node and ip:
+            found[str(node)] = str(ip)
+    return found
