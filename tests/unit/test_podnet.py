@@ -105,7 +105,8 @@ def test_routes_of_gone_homes_go() -> None:
 
 
 def test_node_container_rules_accept_pod_ranges_and_masquerade_the_rest() -> None:
-    plan = podnet.plan_node(N2, NODES, [], "home-a", None, host=False)
+    plan = podnet.plan_node(N2, NODES, [], "home-a", None, host=False,
+                            service_cidr="10.96.0.0/12")
     assert plan.rules.splitlines() == [
         "*filter", ":PODCTL-PODNET - [0:0]",
         "-A PODCTL-PODNET -s 10.244.7.0/24 -d 10.244.7.0/24 -j ACCEPT",
@@ -115,6 +116,7 @@ def test_node_container_rules_accept_pod_ranges_and_masquerade_the_rest() -> Non
         "-A PODCTL-PODNET-MASQ -d 10.244.7.0/24 -j RETURN",
         "-A PODCTL-PODNET-MASQ -d 10.244.200.0/24 -j RETURN",
         "-A PODCTL-PODNET-MASQ -d 172.18.0.0/16 -j RETURN",
+        "-A PODCTL-PODNET-MASQ -d 10.96.0.0/12 -j RETURN",
         "-A PODCTL-PODNET-MASQ -j MASQUERADE", "COMMIT"]
 
 

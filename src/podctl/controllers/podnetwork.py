@@ -28,6 +28,7 @@ from podctl.proxy import podnet, podnetapply
 from podctl.proxy.apply import find_container
 from podctl.runtime import engines, nodecontainers, podcidrs
 from podctl.runtime.network import pod_subnet
+from podctl.runtime.servicenet import SERVICE_CIDR
 from podctl.store import Store
 
 log = logging.getLogger("podctl.podnetwork")
@@ -150,7 +151,8 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj], agents: list[Obj]) 
                 seen.add(container)
                 current = podnetapply.current_routes(container)
                 plan = podnet.plan_node(me, net, current, homeid, owners,
-                                        host=engine is None)
+                                        host=engine is None,
+                                        service_cidr=str(SERVICE_CIDR))
                 if _applied.get(container) == plan.rules:
                     # This agent holds these rules already: routes only.
                     plan = dataclasses.replace(plan, rules="")

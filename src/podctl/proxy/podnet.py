@@ -129,26 +129,31 @@ def stale_routes(current: Iterable[Route], desired: Iterable[Route], metric: int
     return stale
 
 
-def render_rules(own_cidr: str, cluster_cidrs: Iterable[str]) -> str:
+def render_rules(own_cidr: str, cluster_cidrs: Iterable[str], service_cidr: str = "") -> str:
     """A node container's iptables-restore --noflush payload: pod traffic from any pod
     range into this node's pods accepted before Docker's FORWARD rules, and masquerade for
-    this node's pods only towards what is not a pod range. The chains are declared, so
-    each restore replaces their content; the jumps are added by the script (once)."""
+    this node's pods only towards what is neither a pod range nor a Service's cluster IP
+    (kube-proxy on the host handles those: its DNAT's replies must come back through it,
+    which its own masquerade of sources off the host's pod network makes sure of). The
+    chains are declared, so each restore replaces their content; the jumps are added by
+    the script (once)."""
     ranges = sorted({str(n) for n in map(_network, cluster_cidrs) if n is not None},
                     key=ipaddress.IPv4Network)
     own = _network(own_cidr)
     if own is None:
         return ""
+    unmasqueraded = [*ranges, *([str(n)] if (n := _network(service_cidr)) else [])]
     lines = ["*filter", f":{FORWARD_CHAIN} - [0:0]"]
     lines += [f"-A {FORWARD_CHAIN} -s {cidr} -d {own} -j ACCEPT" for cidr in ranges]
     lines += ["COMMIT", "*nat", f":{MASQ_CHAIN} - [0:0]"]
-    lines += [f"-A {MASQ_CHAIN} -d {cidr} -j RETURN" for cidr in ranges]
+    lines += [f"-A {MASQ_CHAIN} -d {cidr} -j RETURN" for cidr in unmasqueraded]
     lines += [f"-A {MASQ_CHAIN} -j MASQUERADE", "COMMIT"]
     return "\n".join(lines) + "\n"
 
 
 def plan_node(me: NodeNet, nodes: list[NodeNet], current: Iterable[Route], homeid: str,
-              owners: Mapping[str, int] | None, host: bool) -> NodePlan:
+              owners: Mapping[str, int] | None, host: bool,
+              service_cidr: str = "") -> NodePlan:
     """One node's sync: its routes to every other node, the stale ones to delete, and on
     a node container its rules (the host's pod network is Docker's own, masquerade and
     all: its pods' traffic to other nodes leaves on the bridge it came from, which Docker
@@ -160,7 +165,8 @@ def plan_node(me: NodeNet, nodes: list[NodeNet], current: Iterable[Route], homei
     down = {str(n) for node in nodes if not node.address
             and (n := _network(node.pod_cidr)) is not None}
     delete = tuple(stale_routes(current, desired, metric, owners, down))
-    rules = "" if host else render_rules(me.pod_cidr, (n.pod_cidr for n in nodes))
+    rules = "" if host else render_rules(me.pod_cidr, (n.pod_cidr for n in nodes),
+                                         service_cidr)
     return NodePlan(replace, delete, rules)
 
 
