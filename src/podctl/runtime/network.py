@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from functools import cache
 from typing import Any
 
@@ -30,9 +31,16 @@ def _ensure(engine: engines.Engine | None) -> str:
         # Pod to pod across nodes is not NATed (the server sees the client's pod IP): the
         # node's network agent masquerades only what leaves the pod ranges.
         body["Options"] = {"com.docker.network.bridge.enable_ip_masquerade": "false"}
-    # 409: another podctl made it first (engines that still check duplicate names).
-    created = engine_call("POST", "/networks/create", body=body, allow=(409,))
+    # 409: another podctl made it first (engines that still check duplicate names); 403 on
+    # a node: another of this process's pods made it first, on the same subnet.
+    allow = (403, 409) if "IPAM" in body else (409,)
+    created = engine_call("POST", "/networks/create", body=body, allow=allow)
     found = _find()
+    if not found and "IPAM" in body:
+        found = _wait_found()  # the other maker holds the subnet and is storing its network
+    if not found and "IPAM" in body:
+        raise RuntimeError(f"the node's pod CIDR {body['IPAM']['Config'][0]['Subnet']} "
+                           "overlaps a network of its engine")
     if not found:
         raise RuntimeError(f"network {NETWORK_NAME} vanished after creation")
     mine = (created or {}).get("Id")
@@ -42,6 +50,16 @@ def _ensure(engine: engines.Engine | None) -> str:
         # engine refuse to start a container on either ("network podctl is ambiguous").
         engine_call("DELETE", f"/networks/{mine}", allow=(403, 404, 409))
     return found
+
+
+def _wait_found(timeout: float = 5.0) -> str | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _find()
+        if found:
+            return found
+        time.sleep(0.05)
+    return None
 
 
 def _find() -> str | None:
