@@ -19,8 +19,8 @@ import docker
 
 from bench.common import PODCTL, print_results, run, scratch_env
 
-ROUNDS = 3
-MIB = 512
+ROUNDS = 5
+MIB = 2048
 PORT = 5001
 SERVE = (f"while :; do nc -l -p {PORT} -e dd if=/dev/zero bs=1M count={MIB} "
          "2>/dev/null; done")
@@ -104,10 +104,11 @@ def bench_pods() -> dict[str, float | int]:
             samples = [_transfer([PODCTL, "exec", client, "--", *_client(ips[server])], env)
                        for _ in range(ROUNDS)]
             rates[f"{path}_mib_s"] = _median_rate(samples)
-        same = min(float(rates["same_node_host_mib_s"]), float(rates["same_node_n2_mib_s"]))
-        cross = min(float(rates[f"{p}_mib_s"]) for p in ("host_to_n2", "n2_to_host",
-                                                         "n2_to_n3"))
-        rates["cross_over_same"] = round(cross / same, 2)
+        same = [float(rates[f"{p}_mib_s"]) for p in ("same_node_host", "same_node_n2")]
+        cross = [float(rates[f"{p}_mib_s"]) for p in ("host_to_n2", "n2_to_host", "n2_to_n3")]
+        # The typical ratio, and the worst: the slowest cross path against the fastest same.
+        rates["cross_over_same"] = round(statistics.mean(cross) / statistics.mean(same), 2)
+        rates["worst_cross_over_best_same"] = round(min(cross) / max(same), 2)
         rates["mib_per_transfer"] = MIB
         rates["rounds"] = ROUNDS
     finally:
