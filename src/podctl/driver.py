@@ -32,9 +32,8 @@ from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.job_sync import JobSync
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.ownersync import Key, OwnerSync
-from podctl.controllers.podnetwork import agent_name, is_agent, sync_pod_network
+from podctl.controllers.podnetwork import is_agent, sync_pod_network
 from podctl.controllers.rc_sync import ReplicaSync
-from podctl.controllers.services import SYSTEM_NAMESPACE
 from podctl.controllers.slowstart import OwnerControl
 from podctl.errors import DockerUnavailable
 from podctl.kubelet import sync as kubelet
@@ -220,11 +219,11 @@ def sync_endpoints(ctx: Context, _namespace: str, _name: str) -> None:
 
 
 def sync_podnetwork(ctx: Context, _namespace: str, _name: str) -> None:
-    done = sync_pod_network(ctx.store)
-    if done:
-        log.info("pod network: %s", done)
-    for name in done.get("agents made", []):
-        ctx.queue.add(("Pod", SYSTEM_NAMESPACE, agent_name(name)))
+    synced = sync_pod_network(ctx.store)
+    if synced.done:
+        log.info("pod network: %s", synced.done)
+    for key in synced.wake:
+        ctx.queue.add(key)
 
 
 def wake_users(kind: str) -> Handler:

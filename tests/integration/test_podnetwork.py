@@ -120,6 +120,10 @@ def test_pods_on_different_nodes_talk_unnatted_and_routes_follow_nodes(
         str(cidrs["n2"]): node_ip(docker_client, podctl, "n2"),
         str(cidrs["n3"]): node_ip(docker_client, podctl, "n3")},
         timeout=30, message="the host's routes to n2 and n3")
+    # kind's kindnet: a DaemonSet with an agent on each node, the host's included.
+    agents = json.loads(podctl("get", "pods", "-n", "kube-system", "-l", "app=kindnet",
+                               "-o", "json"))["items"]
+    assert sorted(p["spec"]["nodeName"] for p in agents) == sorted([host, "n2", "n3"])
     # Every client reaches every server, and every server sees the client's own pod IP.
     # (A server Running may take a moment to listen: each first answer is waited for.)
     for client in ("c1", "c2", "c3"):
@@ -160,7 +164,7 @@ def test_pods_on_different_nodes_talk_unnatted_and_routes_follow_nodes(
     podctl("node", "delete", "n2")
     podctl.wait_for(lambda: host_routes(podctl.homeid) == {}, timeout=30,
                     message="no route of this home left")
-    podctl.wait_for(lambda: "kindnet" not in podctl("get", "pods", "-n", "kube-system"),
+    podctl.wait_for(lambda: "kindnet" not in podctl("get", "pods,ds", "-n", "kube-system"),
                     timeout=30, message="the agents gone")
 
 

@@ -1,9 +1,10 @@
-"""Which nodes get a network agent (controllers/podnetwork.plan_agents), pure."""
+"""The network agents' DaemonSet and when a home wants it (controllers/podnetwork), pure."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from podctl.api.labels import selector_from_label_selector
 from podctl.controllers import podnetwork
 from podctl.runtime import engines
 
@@ -13,45 +14,30 @@ def node(name: str, kind: str | None) -> dict[str, Any]:
     return {"kind": "Node", "metadata": {"name": name, "annotations": annotations}}
 
 
-def agent(on: str, deleting: bool = False) -> dict[str, Any]:
-    pod = podnetwork.agent_pod(on)
-    if deleting:
-        pod["metadata"]["deletionTimestamp"] = "2026-12-06T00:00:00Z"
-    return pod
-
-
 def test_one_node_needs_no_agent() -> None:
-    assert podnetwork.plan_agents([node("host", engines.HOST)], []) == ([], [])
+    assert not podnetwork.wanted([node("host", engines.HOST)])
+    # Nodes registered through the API (no kubelet here) need no routes either.
+    assert not podnetwork.wanted([node("host", engines.HOST), node("fake", None)])
 
 
-def test_every_kubelet_node_gets_one_once_a_node_container_exists() -> None:
-    nodes = [node("host", engines.HOST), node("n2", engines.CONTAINER),
-             node("fake", None)]  # registered through the API: no kubelet runs it
-    assert podnetwork.plan_agents(nodes, []) == (["host", "n2"], [])
-    assert podnetwork.plan_agents(nodes, [agent("host"), agent("n2")]) == ([], [])
+def test_a_node_container_asks_for_agents_on_every_node() -> None:
+    assert podnetwork.wanted([node("host", engines.HOST), node("n2", engines.CONTAINER)])
 
 
-def test_agents_go_with_their_node_and_all_with_the_last_node_container() -> None:
-    host, n2, n3 = agent("host"), agent("n2"), agent("n3")
-    nodes = [node("host", engines.HOST), node("n2", engines.CONTAINER)]
-    assert podnetwork.plan_agents(nodes, [host, n2, n3]) == ([], [n3])
-    assert podnetwork.plan_agents(nodes[:1], [host, n2]) == ([], [host, n2])
-
-
-def test_an_agent_being_deleted_is_replaced_not_deleted_again() -> None:
-    nodes = [node("host", engines.HOST), node("n2", engines.CONTAINER)]
-    assert podnetwork.plan_agents(nodes, [agent("host"), agent("n2", deleting=True)]) == \
-        (["n2"], [])
-
-
-def test_the_agent_pod() -> None:
-    pod = podnetwork.agent_pod("n2")
-    assert pod["metadata"]["name"] == "kindnet-n2"
-    assert pod["metadata"]["namespace"] == "kube-system"
-    spec = pod["spec"]
-    assert spec["nodeName"] == "n2" and spec["hostNetwork"] is True
+def test_the_agents_daemonset() -> None:
+    ds = podnetwork.agent_daemonset()
+    assert (ds["kind"], ds["metadata"]["namespace"], ds["metadata"]["name"]) == \
+        ("DaemonSet", "kube-system", "kindnet")
+    template = ds["spec"]["template"]
+    assert selector_from_label_selector(ds["spec"]["selector"]).matches(
+        template["metadata"]["labels"])
+    spec = template["spec"]
+    assert spec["hostNetwork"] is True
     assert spec["tolerations"] == [{"operator": "Exists"}]
-    assert "NET_ADMIN" in spec["containers"][0]["securityContext"]["capabilities"]["add"]
-    assert podnetwork.is_agent(pod)
-    long = podnetwork.agent_name("n" * 250)
-    assert len(long) <= 253 and long.startswith("kindnet-")
+    container = spec["containers"][0]
+    assert container["image"] == "podctl/kindnet:1"
+    assert "NET_ADMIN" in container["securityContext"]["capabilities"]["add"]
+    assert podnetwork.is_agent({"metadata": {"namespace": "kube-system",
+                                             "labels": template["metadata"]["labels"]}})
+    assert not podnetwork.is_agent({"metadata": {"namespace": "default",
+                                                 "labels": template["metadata"]["labels"]}})

@@ -1,8 +1,8 @@
 """The flat pod network's control side: a network agent per node (kind's kindnet: a
-hostNetwork system pod with NET_ADMIN in kube-system, the first node included) and each
-node's routes and rules kept in line with the Nodes, as nodes come, go and come back.
+DaemonSet of hostNetwork pods with NET_ADMIN in kube-system, the first node included) and
+each node's routes and rules kept in line with the Nodes, as nodes come, go and come back.
 
-The agents exist while the home has a node container (one node needs no routes); the
+The DaemonSet exists while the home has a node container (one node needs no routes); the
 last node container deleted, the host's routes of this home go, then the agents. The
 routes stay when the controller stops (pods keep talking); `podctl reset` removes them.
 """
@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import logging
 from typing import Any
 
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.bind import store_and_bind
-from podctl.controllers.deletion import mark_pod_deleting
+from podctl.controllers.deletion import delete_object
 from podctl.controllers.services import SYSTEM_NAMESPACE
 from podctl.errors import AlreadyExists, DockerUnavailable
 from podctl.home import home_id
@@ -37,32 +35,28 @@ AGENT = "kindnet"
 AGENT_CONTAINER = "kindnet-cni"
 AGENT_IMAGE = "podctl/kindnet:1"
 AGENT_LABELS = {"app": "kindnet", "k8s-app": "kindnet", "tier": "node"}
-_NAME_MAX = 253
 # Agent container id -> the rules last written there: a sync with nothing new for a node
 # reads its routes and writes nothing (a new agent, in a new namespace, gets everything).
 _applied: dict[str, str] = {}
 
 
-def agent_name(node: str) -> str:
-    name = f"{AGENT}-{node}"
-    if len(name) <= _NAME_MAX:
-        return name
-    return f"{AGENT}-{hashlib.sha256(node.encode()).hexdigest()[:16]}"
-
-
-def agent_pod(node: str) -> Obj:
-    """The agent bound to `node`, tolerating every taint (a DaemonSet's pods would)."""
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": agent_name(node), "namespace": SYSTEM_NAMESPACE,
-                        "labels": dict(AGENT_LABELS)},
-           "spec": {"nodeName": node, "hostNetwork": True,
-                    "terminationGracePeriodSeconds": 1,
-                    "tolerations": [{"operator": "Exists"}],
-                    "containers": [{"name": AGENT_CONTAINER, "image": AGENT_IMAGE,
+def agent_daemonset() -> Obj:
+    """kind's kindnet DaemonSet: one agent per node, tolerating every taint, so that
+    `drain --ignore-daemonsets` leaves it as it leaves kind's."""
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"name": AGENT, "namespace": SYSTEM_NAMESPACE,
+                       "labels": dict(AGENT_LABELS)},
+          "spec": {"selector": {"matchLabels": {"app": AGENT}},
+                   "template": {
+                       "metadata": {"labels": dict(AGENT_LABELS)},
+                       "spec": {"hostNetwork": True, "terminationGracePeriodSeconds": 1,
+                                "tolerations": [{"operator": "Exists"}],
+                                "containers": [{
+                                    "name": AGENT_CONTAINER, "image": AGENT_IMAGE,
                                     "imagePullPolicy": "Never",
                                     "securityContext": {"capabilities": {
-                                        "add": ["NET_ADMIN", "NET_RAW"]}}}]}}
-    return default_object("Pod", pod, SYSTEM_NAMESPACE)
+                                        "add": ["NET_ADMIN", "NET_RAW"]}}}]}}}}
+    return default_object("DaemonSet", ds, SYSTEM_NAMESPACE)
 
 
 def is_agent(pod: Obj) -> bool:
@@ -75,44 +69,44 @@ def wanted(nodes: list[Obj]) -> bool:
     return any(engines.kind_of(n) == engines.CONTAINER for n in nodes)
 
 
-def plan_agents(nodes: list[Obj], agents: list[Obj]) -> tuple[list[str], list[Obj]]:
-    """(nodes that need an agent, agents to delete), pure: an agent per node that a
-    kubelet of this home runs while any is a node container; none otherwise."""
-    names = {meta.name_of(n) for n in nodes if engines.kind_of(n) is not None} \
-        if wanted(nodes) else set()
-    live = [a for a in agents if not a["metadata"].get("deletionTimestamp")]
-    covered = {a["spec"].get("nodeName") for a in live}
-    delete = [a for a in live if a["spec"].get("nodeName") not in names]
-    return sorted(names - covered), delete
+@dataclasses.dataclass
+class Synced:
+    """What a sync did (for the log) and the keys it wakes (the DaemonSet it made, the
+    agents its deletion marked)."""
+
+    done: dict[str, Any]
+    wake: list[tuple[str, str, str]]
 
 
-def sync_pod_network(store: Store) -> dict[str, Any]:
-    """Agents per node, then each running agent's routes and rules; what it did."""
+def sync_pod_network(store: Store) -> Synced:
+    """The agents' DaemonSet while the home has a node container, then each running
+    agent's routes and rules; with none left, the host's routes of the home, then the
+    DaemonSet and its agents."""
     homeid = home_id(store.path.parent)
     nodes = store.list("Node")
     agents = [p for p in store.list("Pod", SYSTEM_NAMESPACE) if is_agent(p)]
-    create, delete = plan_agents(nodes, agents)
-    done: dict[str, Any] = {}
-    if delete and not wanted(nodes):
-        # The last node container went: this home's routes leave the host first.
-        done["routes removed"] = _remove_host_routes(store, homeid, agents)
-    for pod in delete:
-        mark_pod_deleting(store, pod)
-    if create:
+    ds = store.get("DaemonSet", SYSTEM_NAMESPACE, AGENT)
+    synced = Synced({}, [])
+    if not wanted(nodes):
+        if ds is not None:
+            synced.done["routes removed"] = _remove_host_routes(store, homeid, agents)
+            marked = delete_object(store, "DaemonSet", SYSTEM_NAMESPACE, AGENT).pods
+            synced.done["agents deleted"] = len(marked)
+            synced.wake += [("Pod", SYSTEM_NAMESPACE, meta.name_of(p)) for p in marked]
+        return synced
+    if ds is None:
         _ensure_namespace(store)
-        for node in create:
-            with contextlib.suppress(AlreadyExists):
-                store_and_bind(store, agent_pod(node))
-        done["agents made"] = create
-    if delete:
-        done["agents deleted"] = [meta.name_of(p) for p in delete]
+        with contextlib.suppress(AlreadyExists):
+            registry.create(store, agent_daemonset())
+            synced.done["agents"] = "daemonset made"
+        synced.wake.append(("DaemonSet", SYSTEM_NAMESPACE, AGENT))
     running = [a for a in agents if not a["metadata"].get("deletionTimestamp")
-               and a not in delete]
+               and a["spec"].get("nodeName")]
     if running:
         changed = _sync_nodes(store, homeid, nodes, running)
         if changed:
-            done["routes changed on"] = changed
-    return done
+            synced.done["routes changed on"] = changed
+    return synced
 
 
 def _ensure_namespace(store: Store) -> None:
