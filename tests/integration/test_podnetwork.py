@@ -205,3 +205,33 @@ def test_services_and_dns_reach_pods_across_nodes_and_reset_removes_routes(
     # The host's agent takes the home's route with it, before the containers go.
     assert "Deleted routes: 1 of the pod network\n" in podctl("reset")
     assert host_routes(podctl.homeid) == {}
+
+
+def test_two_homes_on_one_host_keep_apart(podctl: Podctl, tmp_path: Any) -> None:
+    """Each home's node gets its own /24 and its own routes in the host's table; one
+    home's reset takes only its own, and the other's pods still talk across nodes."""
+    from tests.integration.conftest import remove_home
+
+    other = Podctl(tmp_path / "other-home", tmp_path)
+    try:
+        podctl("node", "add", "n2")
+        other("node", "add", "n2")
+        mine = json.loads(podctl("get", "node", "n2", "-o", "json"))["spec"]["podCIDR"]
+        theirs = json.loads(other("get", "node", "n2", "-o", "json"))["spec"]["podCIDR"]
+        assert not ipaddress.IPv4Network(mine).overlaps(ipaddress.IPv4Network(theirs))
+        assert set(host_routes(podctl.homeid)) == {mine}
+        assert set(host_routes(other.homeid)) == {theirs}
+
+        assert "Deleted routes: 1 of the pod network\n" in other("reset")
+        assert host_routes(other.homeid) == {}
+        assert set(host_routes(podctl.homeid)) == {mine}
+        host = next(n["metadata"]["name"] for n in json.loads(podctl(
+            "get", "nodes", "-o", "json"))["items"] if n["metadata"]["name"] != "n2")
+        podctl.apply_yaml(pod_on("n2", "s2", KUBIA_IMAGE))
+        podctl.apply_yaml(pod_on(host, "c1"))
+        running(podctl, "s2", "c1")
+        podctl.wait_for(lambda: "You've hit s2" in fetch(podctl, "c1",
+                                                         ip_of(podctl, "s2") + ":8080"),
+                        timeout=20, message="c1 -> s2 after the other home's reset")
+    finally:
+        remove_home(other.home)
