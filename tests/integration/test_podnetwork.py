@@ -168,7 +168,7 @@ def test_pods_on_different_nodes_talk_unnatted_and_routes_follow_nodes(
                     timeout=30, message="the agents gone")
 
 
-def test_services_and_dns_reach_pods_across_nodes_and_reset_removes_routes(
+def test_services_nodeports_and_dns_across_nodes_and_reset_removes_routes(
         podctl: Podctl, controller: Any) -> None:
     controller()
     podctl("node", "add", "n2")
@@ -179,7 +179,8 @@ def test_services_and_dns_reach_pods_across_nodes_and_reset_removes_routes(
     podctl.apply_yaml(pod_on("n2", "web-2", KUBIA_IMAGE, {"app": "web"}))
     podctl.apply_yaml(json.dumps({
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}))
+        "spec": {"type": "NodePort", "selector": {"app": "web"},
+                 "ports": [{"port": 80, "targetPort": 8080}]}}))
     running(podctl, "web-1", "web-2")
     # Clients made once the cluster DNS exists get it (ClusterFirst).
     podctl.apply_yaml(pod_on(host, "c1"))
@@ -201,6 +202,18 @@ def test_services_and_dns_reach_pods_across_nodes_and_reset_removes_routes(
         assert hit == {"You've hit web-1", "You've hit web-2"}, client
         assert "You've hit web-" in fetch(podctl, client, "web"), client
     assert host_routes(podctl.homeid)
+    # Each node's kube-proxy DNATs at the client's node: the endpoint sees the client's
+    # pod IP whichever node either is on.
+    assert ip_of(podctl, "c2") in seen_by(podctl, "web-1")
+    assert ip_of(podctl, "c1") in seen_by(podctl, "web-2")
+    # A NodePort answers on a node container's address too.
+    service = json.loads(podctl("get", "svc", "web", "-o", "json"))
+    node_port = service["spec"]["ports"][0]["nodePort"]
+    n2 = json.loads(podctl("get", "node", "n2", "-o", "json"))
+    address = next(a["address"] for a in n2["status"]["addresses"]
+                   if a["type"] == "InternalIP")
+    podctl.wait_for(lambda: "You've hit web-" in fetch(podctl, "c1", f"{address}:{node_port}"),
+                    timeout=20, message="the NodePort on n2's address")
 
     # The host's agent takes the home's route with it, before the containers go.
     assert "Deleted routes: 1 of the pod network\n" in podctl("reset")

@@ -38,11 +38,15 @@ AGENT_LABELS = {"app": "kindnet", "k8s-app": "kindnet", "tier": "node"}
 # Agent container id -> the rules last written there: a sync with nothing new for a node
 # reads its routes and writes nothing (a new agent, in a new namespace, gets everything).
 _applied: dict[str, str] = {}
+# The data plane's coalesced key (driver.DATAPLANE): kube-proxy's rules for a new agent.
+DATAPLANE = ("DataPlane", "", "")
 
 
 def agent_daemonset() -> Obj:
     """kind's kindnet DaemonSet: one agent per node, tolerating every taint, so that
-    `drain --ignore-daemonsets` leaves it as it leaves kind's."""
+    `drain --ignore-daemonsets` leaves it as it leaves kind's. On a node container it also
+    holds kube-proxy's rules (controllers/dataplane.py), whose host settings need
+    SYS_ADMIN (remounting /proc/sys and /sys writable, as the host's kube-proxy does)."""
     ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
           "metadata": {"name": AGENT, "namespace": SYSTEM_NAMESPACE,
                        "labels": dict(AGENT_LABELS)},
@@ -55,7 +59,8 @@ def agent_daemonset() -> Obj:
                                     "name": AGENT_CONTAINER, "image": AGENT_IMAGE,
                                     "imagePullPolicy": "Never",
                                     "securityContext": {"capabilities": {
-                                        "add": ["NET_ADMIN", "NET_RAW"]}}}]}}}}
+                                        "add": ["NET_ADMIN", "NET_RAW",
+                                                "SYS_ADMIN"]}}}]}}}}
     return default_object("DaemonSet", ds, SYSTEM_NAMESPACE)
 
 
@@ -103,10 +108,37 @@ def sync_pod_network(store: Store) -> Synced:
     running = [a for a in agents if not a["metadata"].get("deletionTimestamp")
                and a["spec"].get("nodeName")]
     if running:
-        changed = _sync_nodes(store, homeid, nodes, running)
+        changed, fresh = _sync_nodes(store, homeid, nodes, running)
         if changed:
             synced.done["routes changed on"] = changed
+        if fresh:
+            # A node container's new agent (a new node, or its namespace after a
+            # restart) needs kube-proxy's rules too.
+            synced.done["new agents on"] = fresh
+            synced.wake.append(DATAPLANE)
     return synced
+
+
+def node_agents(store: Store) -> list[tuple[str, engines.Engine, str]]:
+    """(node, its engine, its running agent's container) for each node container: where
+    kube-proxy's rules go on that node (the agent is in the node's network namespace)."""
+    homeid = home_id(store.path.parent)
+    by_node = {a["spec"].get("nodeName"): a for a in store.list("Pod", SYSTEM_NAMESPACE)
+               if is_agent(a) and not a["metadata"].get("deletionTimestamp")}
+    found = []
+    for node in store.list("Node"):
+        engine = engines.engine_of(homeid, node)
+        agent = by_node.get(meta.name_of(node))
+        if engine is None or agent is None:
+            continue
+        try:
+            with engines.using(engine):
+                container = find_container(meta.uid_of(agent), AGENT_CONTAINER)
+        except DockerUnavailable:
+            continue
+        if container is not None:
+            found.append((meta.name_of(node), engine, container))
+    return found
 
 
 def _ensure_namespace(store: Store) -> None:
@@ -116,9 +148,11 @@ def _ensure_namespace(store: Store) -> None:
                                     "metadata": {"name": SYSTEM_NAMESPACE}})
 
 
-def _sync_nodes(store: Store, homeid: str, nodes: list[Obj], agents: list[Obj]) -> list[str]:
+def _sync_nodes(store: Store, homeid: str, nodes: list[Obj],
+                agents: list[Obj]) -> tuple[list[str], list[str]]:
     """Each node whose agent runs gets its plan; a node that is down is left for its
-    return (its agent's restart wakes this sync). The nodes whose routes changed."""
+    return (its agent's restart wakes this sync). The nodes whose routes changed, and the
+    node containers whose agent is new."""
     _host_node_cidr(store, nodes)
     addresses = nodecontainers.addresses(homeid)
     net = [podnet.NodeNet(meta.name_of(n), _address(n, addresses),
@@ -129,6 +163,7 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj], agents: list[Obj]) 
                   for cidr, owner in podcidrs.owners().items()}
     by_node = {a["spec"].get("nodeName"): a for a in agents}
     changed: list[str] = []
+    fresh: list[str] = []
     seen: set[str] = set()
     for node in nodes:
         container: str | None = None
@@ -143,6 +178,8 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj], agents: list[Obj]) 
                 if container is None:
                     continue
                 seen.add(container)
+                if engine is not None and container not in _applied:
+                    fresh.append(me.name)
                 current = podnetapply.current_routes(container)
                 plan = podnet.plan_node(me, net, current, homeid, owners,
                                         host=engine is None,
@@ -161,7 +198,7 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj], agents: list[Obj]) 
             changed.append(me.name)
     for gone in set(_applied) - seen:
         del _applied[gone]
-    return changed
+    return changed, fresh
 
 
 def _address(node: Obj, containers: dict[str, str]) -> str:
