@@ -248,3 +248,38 @@ def test_two_homes_on_one_host_keep_apart(podctl: Podctl, tmp_path: Any) -> None
                         timeout=20, message="c1 -> s2 after the other home's reset")
     finally:
         remove_home(other.home)
+
+
+def test_routes_follow_nodes_with_the_controller_killed(
+        podctl: Podctl, controller: Any, docker_client: docker.DockerClient) -> None:
+    """kill -9 of the controller leaves the routes (pods keep talking); a node added and
+    one deleted meanwhile get their routes from the commands' own pass; the next
+    controller finds nothing to change."""
+    first = controller()
+    podctl("node", "add", "n2")
+    podctl("node", "add", "n3")
+    cidr = {name: json.loads(podctl("get", "node", name, "-o", "json"))["spec"]["podCIDR"]
+            for name in ("n2", "n3")}
+    podctl.wait_for(lambda: set(host_routes(podctl.homeid)) == set(cidr.values()),
+                    timeout=30, message="routes to n2 and n3")
+    first.kill()
+    assert set(host_routes(podctl.homeid)) == set(cidr.values())
+
+    podctl("node", "delete", "n3")
+    # Done by the command itself: no controller runs.
+    assert set(host_routes(podctl.homeid)) == {cidr["n2"]}
+    assert cidr["n3"] not in node_routes(docker_client, podctl, "n2")
+    podctl("node", "add", "n4")
+    n4 = json.loads(podctl("get", "node", "n4", "-o", "json"))["spec"]["podCIDR"]
+    assert host_routes(podctl.homeid) == {cidr["n2"]: node_ip(docker_client, podctl, "n2"),
+                                          n4: node_ip(docker_client, podctl, "n4")}
+    assert n4 in node_routes(docker_client, podctl, "n2")
+
+    controller()
+    podctl.apply_yaml(pod_on("n4", "s4", KUBIA_IMAGE))
+    podctl.apply_yaml(pod_on("n2", "c2"))
+    running(podctl, "s4", "c2")
+    podctl.wait_for(lambda: "You've hit s4" in fetch(podctl, "c2",
+                                                     ip_of(podctl, "s4") + ":8080"),
+                    timeout=20, message="c2 -> s4")
+    assert set(seen_by(podctl, "s4")) == {ip_of(podctl, "c2")}
