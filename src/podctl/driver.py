@@ -224,6 +224,8 @@ def sync_podnetwork(ctx: Context, _namespace: str, _name: str) -> None:
         log.info("pod network: %s", synced.done)
     for key in synced.wake:
         ctx.queue.add(key)
+    if synced.plane:
+        ctx.queue.add(DATAPLANE)
 
 
 def wake_users(kind: str) -> Handler:

@@ -33,6 +33,7 @@ from podctl.node import ensure_node
 from podctl.proxy import apply, dns
 from podctl.proxy.rules import Endpoint, ServicePort, port_key
 from podctl.runtime import engines, inventory
+from podctl.runtime.client import api_error
 from podctl.store import Store
 
 log = logging.getLogger("podctl.dataplane")
@@ -239,7 +240,7 @@ def remove_rules(store: Store, homeid: str) -> int:
         try:
             with engines.using(engine):
                 removed += apply.remove_all(homeid, agent)
-        except (DockerUnavailable, apply.ProxyError) as exc:
+        except (DockerUnavailable, apply.ProxyError, api_error()) as exc:
             log.warning("kube-proxy's rules on node %s stay (%s)", name, exc)
     store.set_counter(APPLIED, 0)
     return removed
@@ -256,7 +257,7 @@ def _sync_nodes(store: Store, homeid: str, ports: list[ServicePort],
         try:
             with engines.using(engine):
                 apply.sync(agent, homeid, ports, service_range=service_range)
-        except (DockerUnavailable, apply.ProxyError) as exc:
+        except (DockerUnavailable, apply.ProxyError, api_error()) as exc:
             log.warning("kube-proxy's rules on node %s: %s", name, exc)
             continue
         done.append(name)

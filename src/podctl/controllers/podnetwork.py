@@ -23,8 +23,9 @@ from podctl.errors import AlreadyExists, DockerUnavailable
 from podctl.home import home_id
 from podctl.manifest.defaults import default_object
 from podctl.proxy import podnet, podnetapply
-from podctl.proxy.apply import find_container
+from podctl.proxy.apply import ProxyError, find_container
 from podctl.runtime import engines, nodecontainers, podcidrs
+from podctl.runtime.client import api_error
 from podctl.runtime.network import pod_subnet
 from podctl.runtime.servicenet import SERVICE_CIDR
 from podctl.store import Store
@@ -38,8 +39,6 @@ AGENT_LABELS = {"app": "kindnet", "k8s-app": "kindnet", "tier": "node"}
 # Agent container id -> the rules last written there: a sync with nothing new for a node
 # reads its routes and writes nothing (a new agent, in a new namespace, gets everything).
 _applied: dict[str, str] = {}
-# The data plane's coalesced key (driver.DATAPLANE): kube-proxy's rules for a new agent.
-DATAPLANE = ("DataPlane", "", "")
 
 
 def agent_daemonset() -> Obj:
@@ -76,11 +75,12 @@ def wanted(nodes: list[Obj]) -> bool:
 
 @dataclasses.dataclass
 class Synced:
-    """What a sync did (for the log) and the keys it wakes (the DaemonSet it made, the
-    agents its deletion marked)."""
+    """What a sync did (for the log), the keys it wakes (the DaemonSet it made, the agents
+    its deletion marked), and whether kube-proxy's rules are wanted on a new agent."""
 
     done: dict[str, Any]
     wake: list[tuple[str, str, str]]
+    plane: bool = False
 
 
 def sync_pod_network(store: Store) -> Synced:
@@ -115,7 +115,7 @@ def sync_pod_network(store: Store) -> Synced:
             # A node container's new agent (a new node, or its namespace after a
             # restart) needs kube-proxy's rules too.
             synced.done["new agents on"] = fresh
-            synced.wake.append(DATAPLANE)
+            synced.plane = True
     return synced
 
 
@@ -188,7 +188,8 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj],
                     # This agent holds these rules already: routes only.
                     plan = dataclasses.replace(plan, rules="")
                 podnetapply.apply(container, plan, me.pod_cidr)
-        except (DockerUnavailable, podnetapply.AgentError) as exc:
+        except (DockerUnavailable, podnetapply.AgentError, ProxyError, api_error()) as exc:
+            # That node's agent went or its engine stopped answering: the others go on.
             log.warning("pod network on node %s: %s", me.name, exc)
             _applied.pop(container or "", None)
             continue
