@@ -41,3 +41,21 @@ def test_the_agents_daemonset() -> None:
                                              "labels": template["metadata"]["labels"]}})
     assert not podnetwork.is_agent({"metadata": {"namespace": "default",
                                                  "labels": template["metadata"]["labels"]}})
+
+
+def test_describe_node_shows_its_pod_cidr_as_kubectl() -> None:
+    from datetime import UTC, datetime
+
+    from podctl.printers.describe import describe_node
+
+    node = {"kind": "Node", "metadata": {"name": "n2", "creationTimestamp":
+                                         "2026-12-06T10:00:00Z"},
+            "spec": {"podCIDR": "10.244.7.0/24", "podCIDRs": ["10.244.7.0/24"]},
+            "status": {}}
+    lines = describe_node(node, [], [], datetime(2026, 12, 6, 11, tzinfo=UTC)).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("PodCIDR:"))
+    assert lines[at].split() == ["PodCIDR:", "10.244.7.0/24"]
+    assert lines[at + 1].split() == ["PodCIDRs:", "10.244.7.0/24"]
+    assert lines[at + 2].startswith("Non-terminated Pods:")
+    without = describe_node({**node, "spec": {}}, [], [], datetime(2026, 12, 6, tzinfo=UTC))
+    assert "PodCIDR" not in without
