@@ -436,3 +436,32 @@ def test_labels_and_taints_of_node_add_steer_the_scheduler(podctl: Podctl,
     assert stuck["status"]["phase"] == "Pending" and not stuck["spec"].get("nodeName")
     assert "1 node(s) had untolerated taint(s)" in podctl(
         "describe", "pod", "intolerant")
+
+
+def test_probes_and_port_forward_reach_a_pod_on_a_node(podctl: Podctl,
+                                                       controller: Any) -> None:
+    """HTTP probes are dialled from the host to the pod's IP on its node (the flat pod
+    network routes it), and port-forward reaches it the same way."""
+    from tests.integration.test_portforward import Forward
+
+    controller()
+    podctl("node", "add", "n2")
+    probe = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
+    podctl.apply_yaml(json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+        "spec": {"nodeName": "n2", "terminationGracePeriodSeconds": 1, "containers": [
+            {"name": "web", "image": KUBIA_IMAGE, "readinessProbe": probe,
+             "livenessProbe": probe}]}}))
+
+    def ready() -> bool:
+        conditions = podctl.pod_json("web")["status"].get("conditions") or []
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    podctl.wait_for(ready, timeout=30, message="web Ready by its readiness probe")
+    forward = Forward(podctl, "web", ":8080")
+    try:
+        assert forward.get() == "You've hit web\n"
+    finally:
+        forward.kill()
+    status = podctl.pod_json("web")["status"]
+    assert status["containerStatuses"][0]["restartCount"] == 0  # liveness passed all along
