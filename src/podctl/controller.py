@@ -10,10 +10,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from podctl import driver, instrument
+from podctl.admission.tolerations import DEFAULT_SECONDS, save_settings
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.dataplane import (
@@ -24,11 +26,13 @@ from podctl.controllers.dataplane import (
     wanted,
 )
 from podctl.controllers.endpointslices import SERVICE_NAME_LABEL
+from podctl.controllers.nodelifecycle import GRACE_PERIOD, MONITOR_PERIOD, NodeLifecycle
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
 from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
 from podctl.errors import DockerUnavailable
 from podctl.home import home_id, podctl_home
+from podctl.kubelet.heartbeat import RENEW_INTERVAL, host_heartbeat
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import SyncResult
@@ -67,8 +71,11 @@ class Controller(PodHooks):
     """Wires event sources to a work queue and the queue to per-object sync workers, which
     run the driver's handlers (the pod's with the prober's hooks)."""
 
-    def __init__(self, store: Store, resync_seconds: float = 30.0) -> None:
+    def __init__(self, store: Store, resync_seconds: float = 30.0,
+                 nodes: NodeSettings | None = None) -> None:
         self.store = store
+        self.nodes = nodes or NodeSettings()
+        self.lifecycle = NodeLifecycle(store, self.nodes.grace, self.nodes.period)
         self.queue = WorkQueue()
         self.workers = Workers(MAX_WORKERS, name="sync")
         self.resync_seconds = resync_seconds
@@ -98,6 +105,7 @@ class Controller(PodHooks):
         self.handlers: dict[str, Handler] = {
             **driver.HANDLERS,
             "Pod": lambda ctx, namespace, name: driver.sync_pod(ctx, namespace, name, self),
+            "Node": self._node_changed,
             "EndpointSlice": lambda _, namespace, name: self._slice_changed(namespace, name),
             "Locks": lambda *_: self._collect_locks(),
             "DataPlane": lambda *_: self._sync_dataplane(),
@@ -108,7 +116,8 @@ class Controller(PodHooks):
         self._register()
         loops: list[tuple[str, Callable[[threading.Event], None]]] = [
             ("store", self._watch_store), ("docker", self._watch_docker),
-            ("prober", self.prober.run), ("dispatch", self._dispatch)]
+            ("prober", self.prober.run), ("dispatch", self._dispatch),
+            ("heartbeat", self._heartbeat), ("nodelifecycle", self.lifecycle.run)]
         threads = [threading.Thread(target=supervise, args=(name, loop, stop), name=name,
                                     daemon=True) for name, loop in loops]
         for thread in threads:
@@ -162,6 +171,22 @@ class Controller(PodHooks):
                         "it does", exc.detail)
             return
         self._registered = True
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        """The host node's kubelet's heartbeats, once the node is registered. They renew
+        at least four times per grace period: kubelets here share the controller's
+        process, so a short grace (in tests) must not find a live node silent."""
+        renew = min(RENEW_INTERVAL, self.nodes.grace / 4)
+        while not stop.is_set():
+            beat = host_heartbeat(self.store, renew)
+            if beat is not None:
+                beat.run(stop)
+                return
+            stop.wait(1.0)
+
+    def _node_changed(self, ctx: Context, namespace: str, name: str) -> None:
+        driver.sync_node(ctx, namespace, name)
+        self.lifecycle.wake.set()  # a taint or readiness to act on now
 
     # -- event sources -------------------------------------------------------------------
 
@@ -443,8 +468,21 @@ def supervise(name: str, loop: Callable[[threading.Event], None], stop: threadin
             stop.wait(delay)
 
 
-def run(stop: threading.Event, resync_seconds: float = 30.0) -> None:
+@dataclass(frozen=True)
+class NodeSettings:
+    """The node lifecycle's flags: --node-monitor-grace-period, --node-monitor-period, and
+    the DefaultTolerationSeconds admission's two (kept in the home for every writer)."""
+
+    grace: float = GRACE_PERIOD
+    period: float = MONITOR_PERIOD
+    not_ready_seconds: int = DEFAULT_SECONDS
+    unreachable_seconds: int = DEFAULT_SECONDS
+
+
+def run(stop: threading.Event, resync_seconds: float = 30.0,
+        nodes: NodeSettings | None = None) -> None:
     """Hold the leader lock (waiting as standby while another controller has it), then run."""
+    nodes = nodes or NodeSettings()
     home = podctl_home()
     lock = LeaderLock(home)
     announced = False
@@ -458,7 +496,8 @@ def run(stop: threading.Event, resync_seconds: float = 30.0) -> None:
     log.info("controller active (home %s) at %s", home, datetime.now(UTC).isoformat())
     try:
         # Its own writes wake its store watcher too (a pod it deleted matters to the RCs).
+        save_settings(home, nodes.not_ready_seconds, nodes.unreachable_seconds)
         store = open_store(home, functools.partial(notify_controller, home))
-        Controller(store, resync_seconds=resync_seconds).run(stop)
+        Controller(store, resync_seconds=resync_seconds, nodes=nodes).run(stop)
     finally:
         lock.release()

@@ -145,13 +145,18 @@ def _wake_controller(ctx: Context, pod: Obj) -> None:
         ctx.queue.add((str(owner["kind"]), meta.namespace_of(pod), str(owner.get("name"))))
 
 
-def sync_node(ctx: Context, _namespace: str, _name: str) -> None:
-    """A node's labels or taints changed: every DaemonSet judges it again, and pods
-    waiting for a node are scheduled again."""
+def sync_node(ctx: Context, _namespace: str, name: str) -> None:
+    """A node's labels, taints or readiness changed: every DaemonSet judges it again, pods
+    waiting for a node are scheduled again, and its Terminating pods are finished (they
+    waited for it to be reachable)."""
     for ds in ctx.store.list("DaemonSet"):
         ctx.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
-    for namespace, name in ctx.store.unscheduled_pods():
-        ctx.queue.add(("Pod", namespace, name))
+    for namespace, pod in ctx.store.unscheduled_pods():
+        ctx.queue.add(("Pod", namespace, pod))
+    for pod_obj in ctx.store.list("Pod"):
+        if pod_obj["spec"].get("nodeName") == name and \
+                pod_obj["metadata"].get("deletionTimestamp"):
+            ctx.queue.add(("Pod", meta.namespace_of(pod_obj), meta.name_of(pod_obj)))
 
 
 def sync_namespace(ctx: Context, _namespace: str, name: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from podctl.node import HOST_NODE_FILE
 from podctl.store import open_store
 from podctl.store.db import Store
 
@@ -16,4 +17,5 @@ def node_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.setenv("PODCTL_HOME", str(tmp_path))
     opened = open_store(tmp_path)
     opened.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node"}})
+    (tmp_path / HOST_NODE_FILE).write_text("node\n")
     return opened

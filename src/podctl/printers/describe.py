@@ -465,7 +465,10 @@ def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
     multiline_map(w, "Labels", labels)
     multiline_map(w, "Annotations", md.get("annotations"), ": ")
     w.add(0, f"CreationTimestamp:\t{rfc1123z(md.get('creationTimestamp'))}")
-    w.add(0, "Taints:\t<none>")
+    taints = [_taint(t) for t in (node.get("spec") or {}).get("taints") or []]
+    w.add(0, f"Taints:\t{taints[0] if taints else '<none>'}")
+    for t in taints[1:]:
+        w.add(0, f"\t{t}")
     w.add(0, f"Unschedulable:\t{str(bool(node.get('spec', {}).get('unschedulable'))).lower()}")
     w.add(0, "Conditions:")
     w.add(1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage")
@@ -497,6 +500,11 @@ def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
         w.add(1, f"{meta.namespace_of(pod)}\t{meta.name_of(pod)}\t{totals[0]}\t{totals[1]}\t"
                  f"{totals[2]}\t{totals[3]}\t{age(pod['metadata'].get('creationTimestamp'), now)}")
     return w.text() + describe_events(events, now)
+
+
+def _taint(t: Obj) -> str:
+    value = f"={t['value']}" if t.get("value") else ""
+    return f"{t.get('key', '')}{value}:{t.get('effect', '')}"
 
 
 def _pod_resources(pod: Obj) -> tuple[str, str, str, str]:

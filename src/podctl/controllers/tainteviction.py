@@ -1,0 +1,132 @@
+"""The taint eviction controller (upstream's pkg/controller/tainteviction): a pod on a node
+with NoExecute taints is deleted through the deletion path — at once when it does not
+tolerate one of them, else when the shortest tolerationSeconds of the tolerations it
+uses runs out (a toleration without tolerationSeconds tolerates forever).
+
+The time runs from the taint's `timeAdded` (the node lifecycle controller and `taint`
+stamp theirs), so a controller restarted half-way evicts when the first one would have;
+for a taint without one, from when this controller first saw it. `plan_evictions` is pure;
+`TaintEviction.run` acts."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.controllers.daemonset import tolerates
+from podctl.controllers.deletion import delete_object
+from podctl.errors import NotFound
+from podctl.store import Store
+
+log = logging.getLogger("podctl.controller")
+
+SOURCE = "taint-eviction-controller"
+
+
+@dataclass
+class Evictions:
+    """Pods to delete now, and the seconds until the next one is due (None: none is)."""
+
+    now: list[Obj] = field(default_factory=list)
+    next_in: float | None = None
+
+
+def used_tolerations(tolerations: list[Obj], taints: list[Obj]) -> list[Obj] | None:
+    """For each taint the first toleration that tolerates it (upstream's
+    GetMatchingTolerations); None when a taint is not tolerated."""
+    used = []
+    for taint in taints:
+        match = next((t for t in tolerations if tolerates(t, taint)), None)
+        if match is None:
+            return None
+        used.append(match)
+    return used
+
+
+def toleration_time(used: list[Obj]) -> float | None:
+    """The shortest tolerationSeconds among the used tolerations (at most 0: evict at
+    once); None when they all tolerate forever."""
+    seconds = [int(t["tolerationSeconds"]) for t in used
+               if t.get("tolerationSeconds") is not None]
+    if not seconds:
+        return None
+    return float(max(0, min(seconds)))
+
+
+def plan_evictions(node: Obj, pods: list[Obj], now: datetime) -> Evictions:
+    """Which of the node's pods go now. Every NoExecute taint must carry `timeAdded`
+    (the caller fills what is missing)."""
+    taints = [t for t in (node.get("spec") or {}).get("taints") or []
+              if t.get("effect") == "NoExecute"]
+    out = Evictions()
+    if not taints:
+        return out
+    since = max(meta.parse_time(str(t["timeAdded"])) for t in taints)
+    for pod in pods:
+        if pod["spec"].get("nodeName") != meta.name_of(node) or \
+                pod["metadata"].get("deletionTimestamp"):
+            continue
+        used = used_tolerations(pod["spec"].get("tolerations") or [], taints)
+        seconds = 0.0 if used is None else toleration_time(used)
+        if seconds is None:
+            continue
+        # A pod that came after the taints has its whole toleration from its start.
+        created = pod["metadata"].get("creationTimestamp")
+        start = max(since, meta.parse_time(created)) if created else since
+        left = seconds - (now - start).total_seconds()
+        if left <= 0:
+            out.now.append(pod)
+        elif out.next_in is None or left < out.next_in:
+            out.next_in = left
+    return out
+
+
+class TaintEviction:
+    """Remembers when it first saw a taint that has no timeAdded, and acts."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._first_seen: dict[tuple[str, str, str], str] = {}
+
+    def run(self, now: datetime) -> float | None:
+        """Evict what is due on every node; seconds until the next eviction (None: none
+        is waiting)."""
+        pods: dict[str, list[Obj]] = {}
+        for pod in self.store.list("Pod"):
+            pods.setdefault(pod["spec"].get("nodeName") or "", []).append(pod)
+        next_in: float | None = None
+        seen: dict[tuple[str, str, str], str] = {}
+        for node in self.store.list("Node"):
+            plan = plan_evictions(self._stamped(node, now, seen),
+                                  pods.get(meta.name_of(node), []), now)
+            for pod in plan.now:
+                self._evict(pod)
+            if plan.next_in is not None:
+                next_in = plan.next_in if next_in is None else min(next_in, plan.next_in)
+        self._first_seen = seen  # a taint gone and back counts again
+        return next_in
+
+    def _stamped(self, node: Obj, now: datetime, seen: dict[tuple[str, str, str], str]
+                 ) -> Obj:
+        """The node with a timeAdded on each NoExecute taint (`seen`: what this pass
+        stamped, kept for the next)."""
+        taints = []
+        for taint in (node.get("spec") or {}).get("taints") or []:
+            if taint.get("effect") == "NoExecute" and not taint.get("timeAdded"):
+                key = (meta.name_of(node), str(taint.get("key")), str(taint.get("value", "")))
+                seen[key] = self._first_seen.get(key) or meta.format_time(now)
+                taint = {**taint, "timeAdded": seen[key]}
+            taints.append(taint)
+        return {**node, "spec": {**(node.get("spec") or {}), "taints": taints}}
+
+    def _evict(self, pod: Obj) -> None:
+        namespace, name = meta.namespace_of(pod), meta.name_of(pod)
+        self.store.record_event(pod, "Normal", "TaintManagerEviction",
+                                f"Marking for deletion Pod {namespace}/{name}", SOURCE)
+        log.info("taint eviction: deleting pod %s/%s", namespace, name)
+        with contextlib.suppress(NotFound):
+            delete_object(self.store, "Pod", namespace, name, uid=meta.uid_of(pod))
