@@ -124,8 +124,8 @@ def sync_pod(ctx: Context, namespace: str, name: str, hooks: PodHooks = NO_HOOKS
     if pod["metadata"].get("deletionTimestamp"):
         # In this pod's own worker: its graceful stop delays no other pod.
         hooks.finishing(pod)
-        finish_pod(store, pod)
-        log.info("pod %s/%s deleted", namespace, name)
+        if finish_pod(store, pod):
+            log.info("pod %s/%s deleted", namespace, name)
         _wake_controller(ctx, pod)
         return
     hooks.before_sync(namespace, name)

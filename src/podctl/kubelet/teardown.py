@@ -58,7 +58,7 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
         configvolumes.remove(store.path.parent, uid)
 
 
-def finish_pod(store: Store, pod: Obj) -> None:
+def finish_pod(store: Store, pod: Obj) -> bool:
     """Stop and remove a pod marked deleting, then remove it from the store. The grace
     period runs from the mark: a delete finished after its command died waits only what
     is left of it.
@@ -66,18 +66,19 @@ def finish_pod(store: Store, pod: Obj) -> None:
     A pod on a node that is not Ready (another node's, whose kubelet cannot be reached)
     stays Terminating until that node is back, as upstream's; a force delete (grace 0)
     removes the object at once, and the node's kubelet removes its containers when it
-    returns."""
+    returns. Whether the pod is gone."""
     md = pod["metadata"]
     grace = int(md.get("deletionGracePeriodSeconds", 30))
     if _node_unreachable(store, pod):
         if grace == 0:
             store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
-        return
+        return grace == 0
     if md.get("deletionTimestamp"):
         left = (meta.parse_time(md["deletionTimestamp"]) - datetime.now(UTC)).total_seconds()
         grace = min(grace, max(0, math.ceil(left)))
     terminate_pod(store, pod, grace)
     store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
+    return True
 
 
 def _node_unreachable(store: Store, pod: Obj) -> bool:

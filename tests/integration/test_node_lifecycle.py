@@ -1,0 +1,181 @@
+"""Node lifecycle on the real engine: the host node's heartbeats, a node whose kubelet
+stops posting (a fake node: this test is its kubelet, beating with podctl's own
+Heartbeat, then going silent), NotReady and the unreachable taints, taint eviction after
+the toleration, a ReplicationController's replacement on the Ready node while a bare pod
+is not recreated, and the node's return. Short grace and toleration flags."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from podctl import registry
+from podctl.kubelet.heartbeat import Heartbeat
+from podctl.notify import notify_controller
+from podctl.store import Store, open_store
+
+from .conftest import ControllerProcess, Podctl
+
+Start = Callable[..., ControllerProcess]
+SHORT = ("--node-monitor-grace-period=3s", "--node-monitor-period=1s",
+         "--default-unreachable-toleration-seconds=2")
+FACTS = {"addresses": [{"type": "InternalIP", "address": "192.0.2.10"}],
+         "capacity": {"cpu": "2", "memory": "1024Ki", "pods": "110"},
+         "allocatable": {"cpu": "2", "memory": "1024Ki", "pods": "110"},
+         "nodeInfo": {"kubeletVersion": "fake"}}
+
+
+class FakeKubelet:
+    """A node with no engine: its kubelet's heartbeats, sent from this test."""
+
+    def __init__(self, store: Store, name: str) -> None:
+        self.beat = Heartbeat(store, name, lambda: FACTS, renew_interval=0.3, on_node=True)
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.beat.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def crash(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
+@pytest.fixture
+def store(podctl: Podctl) -> Iterator[Store]:
+    """The test's own writer to the home's store, waking the controller as podctl does."""
+    podctl.home.mkdir(parents=True, exist_ok=True)
+    opened = open_store(podctl.home, functools.partial(notify_controller, podctl.home))
+    yield opened
+    opened.close()
+
+
+def nodes(podctl: Podctl) -> dict[str, str]:
+    rows = podctl("get", "nodes", "--no-headers").splitlines()
+    return {row.split()[0]: row.split()[1] for row in rows}
+
+
+def pod(podctl: Podctl, name: str) -> dict[str, Any] | None:
+    result = podctl.run("get", "pod", name, "-o", "json")
+    return json.loads(result.out) if result.code == 0 else None
+
+
+def rc_yaml(name: str, node: str) -> str:
+    return f"""
+apiVersion: v1
+kind: ReplicationController
+metadata: {{name: {name}}}
+spec:
+  replicas: 1
+  selector: {{app: {name}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: main, image: podctl/busybox:1, command: [sleep, "3600"]}}]
+"""
+
+
+def test_a_silent_node_is_tainted_its_pods_evicted_and_replaced(
+        podctl: Podctl, controller: Start, store: Store) -> None:
+    controller(*SHORT)
+    podctl.wait_for(lambda: "Ready" in nodes(podctl).values(), message="the host node")
+    host = next(iter(nodes(podctl)))
+    assert podctl("get", "leases", "-n", "kube-node-lease", "--no-headers").split()[:2] == \
+        [host, host]
+
+    fake = f"fake-{uuid.uuid4().hex[:6]}"
+    registry.create(store, {"apiVersion": "v1", "kind": "Node", "metadata": {
+        "name": fake, "labels": {"kubernetes.io/hostname": fake}}, "spec": {}})
+    kubelet = FakeKubelet(store, fake)
+    kubelet.start()
+    podctl.wait_for(lambda: nodes(podctl).get(fake) == "Ready", message="the fake node Ready")
+
+    app = f"app-{uuid.uuid4().hex[:6]}"
+    spec = {"nodeName": fake, "containers": [
+        {"name": "main", "image": "podctl/busybox:1", "command": ["sleep", "3600"]}]}
+    registry.create(store, {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": f"{app}-on-fake", "labels": {"app": app}}, "spec": spec})
+    registry.create(store, {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "bare"}, "spec": spec})
+    podctl.apply_yaml(rc_yaml(app, fake))  # adopts the pod already on the fake node
+    podctl.wait_for(lambda: (pod(podctl, f"{app}-on-fake") or {}).get("metadata", {}).get(
+        "ownerReferences") is not None, message="the RC to adopt its pod")
+    assert [t["tolerationSeconds"] for t in pod(podctl, "bare")["spec"]["tolerations"]] == \
+        [300, 2]
+
+    kubelet.crash()
+    podctl.wait_for(lambda: nodes(podctl).get(fake) == "NotReady", timeout=15,
+                    message="the silent node NotReady")
+    described = podctl("describe", "node", fake)
+    assert "node.kubernetes.io/unreachable:NoExecute" in described
+    assert "Kubelet stopped posting node status." in described
+    assert f"Node {fake} status is now: NodeNotReady" in podctl("get", "events", "-A")
+
+    def terminating(name: str) -> bool:
+        found = pod(podctl, name)
+        return found is not None and bool(found["metadata"].get("deletionTimestamp"))
+
+    podctl.wait_for(lambda: terminating("bare") and terminating(f"{app}-on-fake"),
+                    timeout=15, message="the pods evicted after their 2 s toleration")
+    assert "Marking for deletion Pod default/bare" in podctl("get", "events")
+
+    def replaced() -> bool:
+        out = podctl("get", "pods", "-l", f"app={app}", "-o", "json")
+        return any(p["spec"].get("nodeName") == host and p["status"].get("phase") == "Running"
+                   for p in json.loads(out)["items"])
+
+    podctl.wait_for(replaced, timeout=60, message="the RC's replacement Running on the host")
+    # Its kubelet unreachable, the evicted pods stay Terminating; the bare one is not made
+    # again anywhere.
+    assert terminating("bare") and terminating(f"{app}-on-fake")
+    assert [p["metadata"]["name"] for p in json.loads(podctl("get", "pods", "-o", "json"))[
+        "items"] if not p["metadata"]["name"].startswith(app)] == ["bare"]
+
+    kubelet.start()  # the node comes back
+    podctl.wait_for(lambda: nodes(podctl).get(fake) == "Ready", timeout=15,
+                    message="the node Ready again")
+    podctl.wait_for(lambda: pod(podctl, "bare") is None and pod(podctl, f"{app}-on-fake")
+                    is None, timeout=15, message="its Terminating pods finished")
+    assert "Taints:             <none>" in podctl("describe", "node", fake)
+    kubelet.crash()
+
+
+def test_create_without_a_controller_adds_the_controllers_tolerations(
+        podctl: Podctl, controller: Start) -> None:
+    manifest = """
+apiVersion: v1
+kind: Pod
+metadata: {name: NAME}
+spec:
+  nodeSelector: {nowhere: "true"}
+  containers: [{name: main, image: podctl/busybox:1}]
+"""
+    podctl.apply_yaml(manifest.replace("NAME", "before"))
+    lines = [line.split() for line in podctl("describe", "pod", "before").splitlines()]
+    at = lines.index(["Tolerations:", "node.kubernetes.io/not-ready:NoExecute", "op=Exists",
+                      "for", "300s"])
+    assert lines[at + 1] == ["node.kubernetes.io/unreachable:NoExecute", "op=Exists", "for",
+                             "300s"]
+    process = controller("--default-not-ready-toleration-seconds=7",
+                         "--default-unreachable-toleration-seconds=9")
+    process.wait_log("controller active")
+    process.stop()
+    podctl.apply_yaml(manifest.replace("NAME", "after"))
+    seconds = [t["tolerationSeconds"] for t in podctl.pod_json("after")["spec"]["tolerations"]]
+    assert seconds == [7, 9]
+
+
+def test_bad_durations_are_refused(podctl: Podctl) -> None:
+    result = podctl.run("run-controller", "--node-monitor-grace-period=5x")
+    assert result.code != 0
+    assert 'invalid argument "5x" for "--node-monitor-grace-period" flag: time: invalid ' \
+           'duration "5x"' in result.err
