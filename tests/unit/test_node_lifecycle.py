@@ -11,6 +11,7 @@ import pytest
 from podctl import registry
 from podctl.admission.tolerations import save_settings
 from podctl.api import meta
+from podctl.controllers.deletion import delete_object
 from podctl.controllers.nodelifecycle import (
     NOT_READY,
     UNREACHABLE,
@@ -21,7 +22,6 @@ from podctl.controllers.nodelifecycle import (
     taints_after,
     wanted_taints,
 )
-from podctl.controllers.deletion import delete_object
 from podctl.controllers.tainteviction import plan_evictions, toleration_time, used_tolerations
 from podctl.kubelet.heartbeat import Heartbeat, micro_time
 from podctl.kubelet.teardown import finish_pod
