@@ -21,6 +21,7 @@ from podctl.notify import notify_controller
 from podctl.store import Store, open_store
 
 from .conftest import ControllerProcess, Podctl
+from .test_api_kubectl import ApiController
 
 Start = Callable[..., ControllerProcess]
 SHORT = ("--node-monitor-grace-period=3s", "--node-monitor-period=1s",
@@ -179,3 +180,38 @@ def test_bad_durations_are_refused(podctl: Podctl) -> None:
     assert result.code != 0
     assert 'invalid argument "5x" for "--node-monitor-grace-period" flag: time: invalid ' \
            'duration "5x"' in result.err
+
+
+def test_kubectl_sees_leases_nodes_going_not_ready_and_default_tolerations(
+        podctl: Podctl) -> None:
+    api = ApiController(podctl, *SHORT)
+    try:
+        podctl.wait_for(lambda: " Ready " in api("get", "nodes"), message="the host Ready")
+        host = api("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}")
+        header, row = api("get", "leases", "-n", "kube-node-lease").splitlines()
+        assert header.split() == ["NAME", "HOLDER", "AGE"] and row.split()[:2] == [host, host]
+        lease = json.loads(api("get", "lease", host, "-n", "kube-node-lease", "-o", "json"))
+        assert lease["spec"]["leaseDurationSeconds"] == 40
+        # A Node registered with a Ready status whose kubelet never renews a lease.
+        fake = f"fake-{uuid.uuid4().hex[:6]}"
+        api("create", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": fake},
+            "status": {"conditions": [{"type": "Ready", "status": "True",
+                                       "reason": "KubeletReady", "message": "posting"}]}}))
+        podctl.wait_for(lambda: f"{fake}   NotReady" in api("get", "nodes"), timeout=15,
+                        message="the silent node NotReady")
+        taints = json.loads(api("get", "node", fake, "-o", "json"))["spec"]["taints"]
+        assert [(t["key"], t["effect"]) for t in taints] == [
+            ("node.kubernetes.io/unreachable", "NoExecute"),
+            ("node.kubernetes.io/unreachable", "NoSchedule")]
+        assert api("get", "node", host, "-o", "jsonpath={.spec.taints}") == ""
+        api("run", "probe", "--image=podctl/busybox:1", "--", "sleep", "3600")
+        tolerations = json.loads(api("get", "pod", "probe", "-o", "json"))["spec"]["tolerations"]
+        assert [(t["key"], t["tolerationSeconds"]) for t in tolerations] == [
+            ("node.kubernetes.io/not-ready", 300), ("node.kubernetes.io/unreachable", 2)]
+        refused = api.fails("create", "-f", "-", input=json.dumps({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": host, "namespace": "kube-node-lease"}}))
+        assert "podctl's kubelets keep node leases themselves" in refused
+    finally:
+        api.stop()
