@@ -10,6 +10,7 @@ resourceVersion it read, and runs the taint eviction controller after it."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -21,7 +22,8 @@ from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers import tainteviction
-from podctl.errors import Conflict, NotFound
+from podctl.controllers.deletion import delete_object
+from podctl.errors import Conflict, NotFound, Precondition
 from podctl.node import ready_status
 from podctl.store import Store
 from podctl.store.db import read_modify_write
@@ -242,7 +244,9 @@ class NodeLifecycle:
         names = {meta.name_of(n) for n in nodes}
         for name, lease in leases.items():
             if name not in names:
-                self.store.delete("Lease", LEASE_NAMESPACE, name, meta.uid_of(lease))
+                with contextlib.suppress(NotFound, Precondition):  # gone, or made again
+                    delete_object(self.store, "Lease", LEASE_NAMESPACE, name,
+                                  uid=meta.uid_of(lease))
 
 
 def mark_pods_not_ready(store: Store, node_name: str) -> None:
@@ -255,8 +259,8 @@ def mark_pods_not_ready(store: Store, node_name: str) -> None:
         name = meta.name_of(pod)
         written = read_modify_write(
             functools.partial(store.get, "Pod", meta.namespace_of(pod), name),
-            functools.partial(_set_not_ready, now=now), store.update_status, "Pod", name,
-            meta.uid_of(pod))
+            functools.partial(_set_not_ready, now=now),
+            functools.partial(registry.update_status, store), "Pod", name, meta.uid_of(pod))
         if written is not None:
             store.record_event(written, "Warning", "NodeNotReady", "Node is not ready", SOURCE)
 

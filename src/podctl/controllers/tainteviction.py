@@ -95,12 +95,15 @@ class TaintEviction:
     def run(self, now: datetime) -> float | None:
         """Evict what is due on every node; seconds until the next eviction (None: none
         is waiting)."""
+        tainted = [node for node in self.store.list("Node")
+                   if any(t.get("effect") == "NoExecute"
+                          for t in (node.get("spec") or {}).get("taints") or [])]
         pods: dict[str, list[Obj]] = {}
-        for pod in self.store.list("Pod"):
+        for pod in self.store.list("Pod") if tainted else []:  # most passes read no pod
             pods.setdefault(pod["spec"].get("nodeName") or "", []).append(pod)
         next_in: float | None = None
         seen: dict[tuple[str, str, str], str] = {}
-        for node in self.store.list("Node"):
+        for node in tainted:
             plan = plan_evictions(self._stamped(node, now, seen),
                                   pods.get(meta.name_of(node), []), now)
             for pod in plan.now:
