@@ -269,6 +269,10 @@ def test_a_silent_node_loses_its_pods_and_comes_back(node_store: Store) -> None:
     assert bare["metadata"].get("deletionTimestamp")
     assert not store.require("Pod", "default", "patient")["metadata"].get("deletionTimestamp")
     assert next_in is not None and 53 < next_in <= 60
+    disruption = bare["status"]["conditions"][-1]
+    assert (disruption["type"], disruption["status"], disruption["reason"],
+            disruption["message"]) == ("DisruptionTarget", "True", "DeletionByTaintManager",
+                                       "Taint manager: deleting due to NoExecute taint")
     reasons = {(e["reason"], e["message"]) for e in store.events_for(meta.uid_of(bare))}
     assert ("TaintManagerEviction", "Marking for deletion Pod default/bare") in reasons
     node_events = {e["reason"] for e in store.events_for(meta.uid_of(stored))}

@@ -11,20 +11,24 @@ for a taint without one, from when this controller first saw it. `plan_evictions
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.daemonset import tolerates
 from podctl.controllers.deletion import delete_object
-from podctl.errors import NotFound
+from podctl.errors import NotFound, Precondition
 from podctl.store import Store
+from podctl.store.db import read_modify_write
 
 log = logging.getLogger("podctl.controller")
 
 SOURCE = "taint-eviction-controller"
+REASON = "DeletionByTaintManager"
 
 
 @dataclass
@@ -131,5 +135,24 @@ class TaintEviction:
         self.store.record_event(pod, "Normal", "TaintManagerEviction",
                                 f"Marking for deletion Pod {namespace}/{name}", SOURCE)
         log.info("taint eviction: deleting pod %s/%s", namespace, name)
-        with contextlib.suppress(NotFound):
+        read_modify_write(functools.partial(self.store.get, "Pod", namespace, name),
+                          mark_disruption, functools.partial(registry.update_status, self.store),
+                          "Pod", name, meta.uid_of(pod))
+        with contextlib.suppress(NotFound, Precondition):  # gone, or made again meanwhile
             delete_object(self.store, "Pod", namespace, name, uid=meta.uid_of(pod))
+
+
+def mark_disruption(pod: Obj) -> bool:
+    """The DisruptionTarget condition the taint manager sets before it deletes a pod (as
+    upstream's UpdatePodCondition: its time moves only when its status does); whether it
+    changed anything."""
+    wanted = {"type": "DisruptionTarget", "status": "True", "reason": REASON,
+              "message": "Taint manager: deleting due to NoExecute taint"}
+    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+    old = next((c for c in conditions if c.get("type") == "DisruptionTarget"), None)
+    if old is not None and all(old.get(k) == v for k, v in wanted.items()):
+        return False
+    since = old.get("lastTransitionTime") if old and old.get("status") == "True" else None
+    wanted["lastTransitionTime"] = since or meta.now_rfc3339()
+    pod["status"]["conditions"] = [c for c in conditions if c is not old] + [wanted]
+    return True
