@@ -305,3 +305,36 @@ def test_a_deleted_nodes_lease_goes(node_store: Store) -> None:
     store.delete("Node", "", "n3")
     NodeLifecycle(store).monitor(datetime.now(UTC))
     assert store.get("Lease", "kube-node-lease", "n3") is None
+
+
+def test_a_restarted_controller_carries_on_from_the_store(node_store: Store) -> None:
+    """After a kill -9 nothing is in memory: the stored taint's timeAdded still times the
+    eviction, and the node stays Unknown and tainted through the new grace period."""
+    store = node_store
+    registry.create(store, {"apiVersion": "v1", "kind": "Node",
+                            "metadata": {"name": "n2"}, "spec": {}})
+    Heartbeat(store, "n2", lambda: FACTS).beat()
+    save_settings(store.path.parent, 300, 30)
+    registry.create(store, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                            "spec": {"nodeName": "n2",
+                                     "containers": [{"name": "c", "image": "busybox"}]}})
+    now = datetime.now(UTC)
+    first = NodeLifecycle(store, grace=3)
+    first.started = now - timedelta(hours=1)
+    Heartbeat(store, "node", lambda: FACTS).beat(now + timedelta(seconds=10))
+    first.monitor(now + timedelta(seconds=10))
+    tainted = store.require("Node", "", "n2")
+    added = next(t["timeAdded"] for t in tainted["spec"]["taints"] if t["effect"] == "NoExecute")
+
+    second = NodeLifecycle(store, grace=3)  # started now: every node gets a grace period
+    later = meta.parse_time(added) + timedelta(seconds=20)
+    Heartbeat(store, "node", lambda: FACTS).beat(later)
+    second.started = later
+    assert second.monitor(later) == pytest.approx(10, abs=1)
+    again = store.require("Node", "", "n2")
+    assert again["spec"]["taints"] == tainted["spec"]["taints"]
+    assert again["status"]["conditions"] == tainted["status"]["conditions"]
+    assert not store.require("Pod", "default", "p")["metadata"].get("deletionTimestamp")
+    Heartbeat(store, "node", lambda: FACTS).beat(later + timedelta(seconds=11))
+    second.monitor(later + timedelta(seconds=11))
+    assert store.require("Pod", "default", "p")["metadata"].get("deletionTimestamp")
