@@ -128,6 +128,7 @@ class Controller(PodHooks):
         while not stop.wait(SIGNAL_POLL):
             pass
         instrument.controller_stopped()
+        self.lifecycle.wake.set()
         log.info("stopping; pods keep running")
         self.queue.close()
         if self._events_stream is not None:

@@ -215,3 +215,34 @@ def test_kubectl_sees_leases_nodes_going_not_ready_and_default_tolerations(
         assert "podctl's kubelets keep node leases themselves" in refused
     finally:
         api.stop()
+
+
+def test_a_controller_killed_while_a_node_is_down_evicts_once_after_restart(
+        podctl: Podctl, controller: Start, store: Store) -> None:
+    flags = ("--node-monitor-grace-period=3s", "--node-monitor-period=1s",
+             "--default-unreachable-toleration-seconds=6")
+    first = controller(*flags)
+    podctl.wait_for(lambda: "Ready" in nodes(podctl).values(), message="the host node")
+    fake = f"fake-{uuid.uuid4().hex[:6]}"
+    registry.create(store, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": fake},
+                            "spec": {}})
+    kubelet = FakeKubelet(store, fake)
+    kubelet.start()
+    podctl.wait_for(lambda: nodes(podctl).get(fake) == "Ready", message="the fake node Ready")
+    registry.create(store, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                            "spec": {"nodeName": fake, "containers": [
+                                {"name": "main", "image": "podctl/busybox:1"}]}})
+    kubelet.crash()
+    podctl.wait_for(lambda: "unreachable:NoExecute" in podctl("describe", "node", fake),
+                    timeout=15, message="the unreachable taint")
+    first.kill()  # kill -9: nothing of its memory survives
+    assert not (pod(podctl, "p") or {}).get("metadata", {}).get("deletionTimestamp")
+    controller(*flags)
+    podctl.wait_for(lambda: bool((pod(podctl, "p") or {}).get("metadata", {}).get(
+        "deletionTimestamp")), timeout=20, message="the eviction after the restart")
+    evictions = [e for e in json.loads(podctl("get", "events", "-o", "json"))["items"]
+                 if e["reason"] == "TaintManagerEviction"]
+    assert [(e["message"], e["count"]) for e in evictions] == [
+        ("Marking for deletion Pod default/p", 1)]
+    taints = json.loads(podctl("get", "node", fake, "-o", "json"))["spec"]["taints"]
+    assert len(taints) == 2  # kept, not added twice

@@ -191,12 +191,12 @@ class NodeLifecycle:
         self.eviction = tainteviction.TaintEviction(store)
 
     def run(self, stop: threading.Event) -> None:
+        """Until `stop` (whoever sets it sets `wake` too, so no wait outlasts it)."""
         while not stop.is_set():
             self.wake.clear()
             next_eviction = self.monitor(datetime.now(UTC))
             wait = self.period if next_eviction is None else min(self.period, next_eviction)
-            if self.wake.wait(max(0.05, wait)):
-                continue
+            self.wake.wait(max(0.05, wait))
 
     def monitor(self, now: datetime) -> float | None:
         """One pass over every node, then the evictions; seconds until the next one due."""
