@@ -192,6 +192,15 @@ def test_kubectl_sees_leases_nodes_going_not_ready_and_default_tolerations(
         assert header.split() == ["NAME", "HOLDER", "AGE"] and row.split()[:2] == [host, host]
         lease = json.loads(api("get", "lease", host, "-n", "kube-node-lease", "-o", "json"))
         assert lease["spec"]["leaseDurationSeconds"] == 40
+
+        def lease_block(text: str) -> list[str]:
+            lines = text.splitlines()
+            at = lines.index("Lease:")
+            return [" ".join(line.split()) for line in lines[at:at + 3]]
+
+        assert lease_block(api("describe", "node", host)) == \
+            lease_block(podctl("describe", "node", host)) == \
+            ["Lease:", f"HolderIdentity: {host}", "AcquireTime: <unset>"]
         # A Node registered with a Ready status whose kubelet never renews a lease.
         fake = f"fake-{uuid.uuid4().hex[:6]}"
         api("create", "-f", "-", input=json.dumps({

@@ -90,10 +90,17 @@ def down() -> dict[str, Any]:
 
 def test_the_hosts_kubelet_reports_its_engine_down(node_store: Store) -> None:
     add_node(node_store, "n2")
-    Heartbeat(node_store, "n2", down).beat(T0)
+    Heartbeat(node_store, "n2", lambda: FACTS).beat(T0)
+    Heartbeat(node_store, "n2", down).beat(T0 + timedelta(seconds=10))
     assert node_store.get("Lease", LEASE_NAMESPACE, "n2") is not None
-    ready = node_store.require("Node", "", "n2")["status"]["conditions"][-1]
+    node = node_store.require("Node", "", "n2")
+    ready = node["status"]["conditions"][-1]
     assert (ready["status"], ready["reason"]) == ("False", "KubeletNotReady")
+    Heartbeat(node_store, "n2", lambda: FACTS).beat(T0 + timedelta(seconds=20))
+    events = {(e["reason"], e["message"]): e["count"]
+              for e in node_store.events_for(meta.uid_of(node))}
+    assert events == {("NodeReady", "Node n2 status is now: NodeReady"): 2,
+                      ("NodeNotReady", "Node n2 status is now: NodeNotReady"): 1}
 
 
 def test_a_nodes_own_kubelet_goes_silent_with_its_engine(node_store: Store) -> None:

@@ -19,7 +19,8 @@ from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists, Conflict, DockerUnavailable, NotFound
-from podctl.node import host_node_name, host_status, kubelet_conditions
+from podctl.kubelet.common import KUBELET
+from podctl.node import host_node_name, host_status, kubelet_conditions, ready_status
 from podctl.store import Store
 
 log = logging.getLogger("podctl.kubelet")
@@ -28,6 +29,9 @@ LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40  # upstream's nodeLeaseDurationSeconds; renewed at a quarter of it
 RENEW_INTERVAL = 10.0
 REPORT_INTERVAL = 300.0  # nodeStatusReportFrequency: an unchanged status is posted this often
+
+# The event a kubelet records when its node's readiness changes, as upstream's.
+READINESS_EVENTS = {"True": "NodeReady", "False": "NodeNotReady"}
 
 # The node's status as its kubelet sees it now (addresses, capacity, allocatable,
 # nodeInfo); raises DockerUnavailable when the node's engine does not answer.
@@ -132,10 +136,15 @@ class Heartbeat:
         if status is None:
             return
         try:
-            registry.update_status(self.store, {**node, "status": status})
+            stored = registry.update_status(self.store, {**node, "status": status})
         except (Conflict, NotFound):
             return  # the lifecycle controller wrote it meanwhile: the next beat posts again
         self._last_post = now
+        ready = ready_status(stored)
+        if ready != ready_status(node) and ready in READINESS_EVENTS:
+            event = READINESS_EVENTS[ready]
+            self.store.record_event(stored, "Normal", event,
+                                    f"Node {self.node_name} status is now: {event}", KUBELET)
 
 
 def _ensure_lease_namespace(store: Store) -> None:
