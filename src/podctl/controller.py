@@ -174,12 +174,11 @@ class Controller(PodHooks):
         self._registered = True
 
     def _heartbeat(self, stop: threading.Event) -> None:
-        """The host node's kubelet's heartbeats, once the node is registered. They renew
-        at least four times per grace period: kubelets here share the controller's
-        process, so a short grace (in tests) must not find a live node silent."""
-        renew = min(RENEW_INTERVAL, self.nodes.grace / 4)
+        """The host node's kubelet's heartbeats, once the node is registered, at the
+        settings' renew interval (a short grace, in tests, must not find a live node
+        silent)."""
         while not stop.is_set():
-            beat = host_heartbeat(self.store, renew)
+            beat = host_heartbeat(self.store, self.nodes.renew_interval)
             if beat is not None:
                 beat.run(stop)
                 return
@@ -478,6 +477,12 @@ class NodeSettings:
     period: float = MONITOR_PERIOD
     not_ready_seconds: int = DEFAULT_SECONDS
     unreachable_seconds: int = DEFAULT_SECONDS
+
+    @property
+    def renew_interval(self) -> float:
+        """How often each kubelet here heartbeats: upstream's 10 s, or four times per
+        grace period when that is shorter (the kubelets share the controller's process)."""
+        return min(RENEW_INTERVAL, self.grace / 4)
 
 
 def run(stop: threading.Event, resync_seconds: float = 30.0,

@@ -71,19 +71,20 @@ def _covers(toleration: Obj, key: str) -> bool:
 class DefaultTolerationSeconds(Plugin):
     name = "DefaultTolerationSeconds"
 
-    def __init__(self, not_ready: int, unreachable: int) -> None:
-        self.not_ready = not_ready
-        self.unreachable = unreachable
+    def __init__(self, home: Path) -> None:
+        self.home = home
 
     @classmethod
     def for_store(cls, store: Store) -> DefaultTolerationSeconds:
-        return cls(*load_settings(store.path.parent))
+        return cls(store.path.parent)
 
     def handles(self, attrs: Attributes) -> bool:
         return attrs.operation == CREATE and attrs.kind == "Pod"
 
     def admit(self, attrs: Attributes, view: Snapshot) -> None:
         assert attrs.obj is not None
+        # Read here, not when the chain is made: only a pod's creation pays for it.
+        not_ready, unreachable = load_settings(self.home)
         spec = attrs.obj.setdefault("spec", {})
         spec["tolerations"] = with_default_tolerations(
-            list(spec.get("tolerations") or []), self.not_ready, self.unreachable)
+            list(spec.get("tolerations") or []), not_ready, unreachable)
