@@ -22,7 +22,12 @@ from podctl.controllers.nodelifecycle import (
     taints_after,
     wanted_taints,
 )
-from podctl.controllers.tainteviction import plan_evictions, toleration_time, used_tolerations
+from podctl.controllers.tainteviction import (
+    TaintEviction,
+    plan_evictions,
+    toleration_time,
+    used_tolerations,
+)
 from podctl.kubelet.heartbeat import Heartbeat, micro_time
 from podctl.kubelet.teardown import finish_pod
 from podctl.node import kubelet_conditions
@@ -199,6 +204,25 @@ def test_evictions_follow_the_shortest_toleration_from_the_taints_time() -> None
         "none", "short", "late"]
     assert [meta.name_of(p) for p in plan_evictions(tainted, pods, at(301)).now] == [
         "none", "short", "long", "late"]
+
+
+def test_a_taint_with_a_time_no_one_can_read_counts_from_when_it_was_seen(
+        node_store: Store) -> None:
+    store = node_store
+    registry.create(store, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n2"},
+                            "spec": {"taints": [{"key": "k", "effect": "NoExecute",
+                                                 "timeAdded": "garbage"}]}})
+    registry.create(store, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                            "spec": {"nodeName": "n2", "tolerations": [
+                                {"key": "k", "operator": "Exists", "effect": "NoExecute",
+                                 "tolerationSeconds": 5}],
+                                "containers": [{"name": "c", "image": "busybox"}]}})
+    eviction = TaintEviction(store)
+    now = datetime.now(UTC)
+    assert eviction.run(now) == pytest.approx(5, abs=1)
+    assert eviction.run(now + timedelta(seconds=2)) == pytest.approx(3, abs=1)
+    eviction.run(now + timedelta(seconds=6))
+    assert store.require("Pod", "default", "p")["metadata"].get("deletionTimestamp")
 
 
 def test_no_noexecute_taint_evicts_nothing_and_deleting_pods_are_left() -> None:

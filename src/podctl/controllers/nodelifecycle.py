@@ -210,7 +210,11 @@ class NodeLifecycle:
             name = meta.name_of(node)
             plan = plan_node(node, leases.get(name), now, self.grace, self.started,
                              disrupted, self._ready.get(name))
-            self._act(node, plan)
+            try:
+                self._act(node, plan)
+            except Exception:  # one node's failed write holds up no other node
+                log.exception("node %s: its lifecycle pass failed; again next pass", name)
+                continue
             self._ready[name] = plan.ready
         self._collect_leases(nodes, leases)
         return self.eviction.run(now)

@@ -123,7 +123,7 @@ class TaintEviction:
         stamped, kept for the next)."""
         taints = []
         for taint in (node.get("spec") or {}).get("taints") or []:
-            if taint.get("effect") == "NoExecute" and not taint.get("timeAdded"):
+            if taint.get("effect") == "NoExecute" and not _valid_time(taint.get("timeAdded")):
                 key = (meta.name_of(node), str(taint.get("key")), str(taint.get("value", "")))
                 seen[key] = self._first_seen.get(key) or meta.format_time(now)
                 taint = {**taint, "timeAdded": seen[key]}
@@ -140,6 +140,15 @@ class TaintEviction:
                           "Pod", name, meta.uid_of(pod))
         with contextlib.suppress(NotFound, Precondition):  # gone, or made again meanwhile
             delete_object(self.store, "Pod", namespace, name, uid=meta.uid_of(pod))
+
+
+def _valid_time(stamp: object) -> bool:
+    """A timeAdded this controller can count from (a client may have written anything)."""
+    try:
+        meta.parse_time(str(stamp))
+    except ValueError:
+        return False
+    return bool(stamp)
 
 
 def mark_disruption(pod: Obj) -> bool:
