@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from podctl import registry
+from podctl import driver, registry
 from podctl.admission.tolerations import save_settings
 from podctl.api import meta
 from podctl.controllers.deletion import delete_object
@@ -22,6 +22,7 @@ from podctl.controllers.nodelifecycle import (
     taints_after,
     wanted_taints,
 )
+from podctl.controllers.slowstart import OwnerControl
 from podctl.controllers.tainteviction import (
     TaintEviction,
     plan_evictions,
@@ -362,3 +363,37 @@ def test_a_restarted_controller_carries_on_from_the_store(node_store: Store) -> 
     Heartbeat(store, "node", lambda: FACTS).beat(later + timedelta(seconds=11))
     second.monitor(later + timedelta(seconds=11))
     assert store.require("Pod", "default", "p")["metadata"].get("deletionTimestamp")
+
+
+class Keys:
+    def __init__(self) -> None:
+        self.added: list[Any] = []
+
+    def add(self, key: Any, delay: float = 0.0) -> None:
+        self.added.append(key)
+
+
+def test_a_nodes_return_wakes_the_pods_its_fall_held_up(node_store: Store) -> None:
+    """Its Terminating pods, and (once it is Ready) the pods marked not Ready, are synced
+    again by its kubelet; others are left alone."""
+    store = node_store
+    registry.create(store, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n2"},
+                            "spec": {}})
+    for name, node_name, ready in (("marked", "n2", "False"), ("fine", "n2", "True"),
+                                   ("going", "n2", "True"), ("other", "node", "False")):
+        made = registry.create(store, {"apiVersion": "v1", "kind": "Pod",
+                                       "metadata": {"name": name}, "spec": {
+                                           "nodeName": node_name,
+                                           "containers": [{"name": "c", "image": "b"}]}})
+        made["status"]["conditions"] = [{"type": "Ready", "status": ready}]
+        store.update_status(made)
+    delete_object(store, "Pod", "default", "going")
+    keys = Keys()
+    ctx = driver.Context(store, OwnerControl(), keys)
+    driver.sync_node(ctx, "", "n2")  # not Ready (no kubelet ever posted)
+    assert [k for k in keys.added if k[0] == "Pod"] == [("Pod", "default", "going")]
+    Heartbeat(store, "n2", lambda: FACTS).beat()
+    keys.added.clear()
+    driver.sync_node(ctx, "", "n2")
+    assert sorted(k for k in keys.added if k[0] == "Pod") == [
+        ("Pod", "default", "going"), ("Pod", "default", "marked")]
