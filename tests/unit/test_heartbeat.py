@@ -80,8 +80,12 @@ def test_a_beat_makes_then_renews_the_nodes_lease(node_store: Store) -> None:
     beat.beat(T0 + timedelta(seconds=10, microseconds=5))
     assert node_store.require("Lease", LEASE_NAMESPACE, "n2")["spec"]["renewTime"] == \
         "2026-12-06T12:00:10.000005Z"
-    # Nothing changed: the Node is not written again.
+    # Nothing changed: the Node is not written again, by this kubelet or a new one (a
+    # command's one beat) within five minutes of the stored post.
+    Heartbeat(node_store, "n2", lambda: FACTS).beat(T0 + timedelta(seconds=20))
     assert node_store.require("Node", "", "n2")["metadata"]["resourceVersion"] == version
+    Heartbeat(node_store, "n2", lambda: FACTS).beat(T0 + timedelta(minutes=5))
+    assert node_store.require("Node", "", "n2")["metadata"]["resourceVersion"] != version
 
 
 def down() -> dict[str, Any]:

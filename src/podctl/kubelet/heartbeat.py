@@ -131,8 +131,10 @@ class Heartbeat:
             registry.update(self.store, lease)
 
     def _post(self, node: Obj, reported: Obj | None, now: datetime) -> None:
+        # A kubelet just started (or a command's one beat) counts from the stored post.
+        last_post = self._last_post or _stored_post(node)
         status = status_to_post(node.get("status") or {}, reported, reported is not None,
-                                now, self._last_post)
+                                now, last_post)
         if status is None:
             return
         try:
@@ -145,6 +147,17 @@ class Heartbeat:
             event = READINESS_EVENTS[ready]
             self.store.record_event(stored, "Normal", event,
                                     f"Node {self.node_name} status is now: {event}", KUBELET)
+
+
+def _stored_post(node: Obj) -> datetime | None:
+    """When the node's status was last posted: its Ready condition's heartbeat."""
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready" and cond.get("lastHeartbeatTime"):
+            try:
+                return meta.parse_time(str(cond["lastHeartbeatTime"]))
+            except ValueError:
+                return None
+    return None
 
 
 def _ensure_lease_namespace(store: Store) -> None:
