@@ -31,7 +31,7 @@ from podctl.controllers.tainteviction import (
 )
 from podctl.kubelet.heartbeat import Heartbeat, micro_time
 from podctl.kubelet.teardown import finish_pod
-from podctl.node import kubelet_conditions
+from podctl.node import ensure_node, kubelet_conditions
 from podctl.store import Store
 
 T0 = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
@@ -397,3 +397,11 @@ def test_a_nodes_return_wakes_the_pods_its_fall_held_up(node_store: Store) -> No
     driver.sync_node(ctx, "", "n2")
     assert sorted(k for k in keys.added if k[0] == "Pod") == [
         ("Pod", "default", "going"), ("Pod", "default", "marked")]
+
+
+def test_the_host_node_is_the_one_registered_not_the_first_listed(node_store: Store) -> None:
+    """A Node sorting before the host's (registered through the API, or added) does not
+    change which node the host's kubelet is."""
+    registry.create(node_store, {"apiVersion": "v1", "kind": "Node",
+                                 "metadata": {"name": "a-first"}, "spec": {}})
+    assert meta.name_of(ensure_node(node_store)) == "node"

@@ -19,8 +19,8 @@ from datetime import datetime
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.daemonset import tolerates
 from podctl.controllers.deletion import delete_object
+from podctl.controllers.scheduler.taints import node_taints, tolerates
 from podctl.errors import NotFound, Precondition
 from podctl.store import Store
 from podctl.store.db import read_modify_write
@@ -64,8 +64,7 @@ def toleration_time(used: list[Obj]) -> float | None:
 def plan_evictions(node: Obj, pods: list[Obj], now: datetime) -> Evictions:
     """Which of the node's pods go now. Every NoExecute taint must carry `timeAdded`
     (the caller fills what is missing)."""
-    taints = [t for t in (node.get("spec") or {}).get("taints") or []
-              if t.get("effect") == "NoExecute"]
+    taints = [t for t in node_taints(node) if t.get("effect") == "NoExecute"]
     out = Evictions()
     if not taints:
         return out
@@ -100,8 +99,7 @@ class TaintEviction:
         """Evict what is due on every node; seconds until the next eviction (None: none
         is waiting)."""
         tainted = [node for node in self.store.list("Node")
-                   if any(t.get("effect") == "NoExecute"
-                          for t in (node.get("spec") or {}).get("taints") or [])]
+                   if any(t.get("effect") == "NoExecute" for t in node_taints(node))]
         pods: dict[str, list[Obj]] = {}
         for pod in self.store.list("Pod") if tainted else []:  # most passes read no pod
             pods.setdefault(pod["spec"].get("nodeName") or "", []).append(pod)
@@ -122,7 +120,7 @@ class TaintEviction:
         """The node with a timeAdded on each NoExecute taint (`seen`: what this pass
         stamped, kept for the next)."""
         taints = []
-        for taint in (node.get("spec") or {}).get("taints") or []:
+        for taint in node_taints(node):
             if taint.get("effect") == "NoExecute" and not _valid_time(taint.get("timeAdded")):
                 key = (meta.name_of(node), str(taint.get("key")), str(taint.get("value", "")))
                 seen[key] = self._first_seen.get(key) or meta.format_time(now)
