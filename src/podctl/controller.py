@@ -26,7 +26,13 @@ from podctl.controllers.dataplane import (
     wanted,
 )
 from podctl.controllers.endpointslices import SERVICE_NAME_LABEL
-from podctl.controllers.nodelifecycle import GRACE_PERIOD, MONITOR_PERIOD, NodeLifecycle
+from podctl.controllers.nodelifecycle import (
+    GRACE_PERIOD,
+    MONITOR_PERIOD,
+    STARTUP_GRACE_PERIOD,
+    Graces,
+    NodeLifecycle,
+)
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
 from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
@@ -75,7 +81,8 @@ class Controller(PodHooks):
                  nodes: NodeSettings | None = None) -> None:
         self.store = store
         self.nodes = nodes or NodeSettings()
-        self.lifecycle = NodeLifecycle(store, self.nodes.grace, self.nodes.period)
+        self.lifecycle = NodeLifecycle(
+            store, Graces(self.nodes.grace, self.nodes.startup_grace), self.nodes.period)
         self.queue = WorkQueue()
         self.workers = Workers(MAX_WORKERS, name="sync")
         self.resync_seconds = resync_seconds
@@ -470,13 +477,15 @@ def supervise(name: str, loop: Callable[[threading.Event], None], stop: threadin
 
 @dataclass(frozen=True)
 class NodeSettings:
-    """The node lifecycle's flags: --node-monitor-grace-period, --node-monitor-period, and
-    the DefaultTolerationSeconds admission's two (kept in the home for every writer)."""
+    """The node lifecycle's flags: --node-monitor-grace-period, --node-monitor-period,
+    --node-startup-grace-period, and the DefaultTolerationSeconds admission's two (kept in
+    the home for every writer)."""
 
     grace: float = GRACE_PERIOD
     period: float = MONITOR_PERIOD
     not_ready_seconds: int = DEFAULT_SECONDS
     unreachable_seconds: int = DEFAULT_SECONDS
+    startup_grace: float = STARTUP_GRACE_PERIOD
 
     @property
     def renew_interval(self) -> float:

@@ -16,6 +16,7 @@ from podctl.controllers.nodelifecycle import (
     NOT_READY,
     UNREACHABLE,
     UNSCHEDULABLE,
+    Graces,
     NodeLifecycle,
     parse_duration,
     plan_node,
@@ -36,6 +37,7 @@ from podctl.store import Store
 
 T0 = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
 STARTED = T0 - timedelta(hours=1)
+G50 = Graces(50, 60)
 
 
 def at(seconds: float) -> datetime:
@@ -64,12 +66,12 @@ def lease(renewed: datetime) -> dict[str, Any]:
 # -- the lifecycle plan -----------------------------------------------------------------
 
 def test_a_node_heard_of_within_the_grace_period_is_left_alone() -> None:
-    plan = plan_node(node(), lease(at(40)), at(89), 50, STARTED)
+    plan = plan_node(node(), lease(at(40)), at(89), G50, STARTED)
     assert (plan.ready, plan.conditions, plan.taints, plan.events) == ("True", None, None, [])
 
 
 def test_silence_past_the_grace_period_is_unknown_and_tainted_unreachable() -> None:
-    plan = plan_node(node(), lease(at(10)), at(61), 50, STARTED, previous_ready="True")
+    plan = plan_node(node(), lease(at(10)), at(61), G50, STARTED, previous_ready="True")
     assert plan.ready == "Unknown"
     assert plan.conditions is not None
     ready = next(c for c in plan.conditions if c["type"] == "Ready")
@@ -88,21 +90,21 @@ def test_silence_past_the_grace_period_is_unknown_and_tainted_unreachable() -> N
 
 def test_the_lease_or_the_status_heartbeat_whichever_is_later_counts() -> None:
     # The status was posted long ago, the lease renewed recently: alive.
-    assert plan_node(node(heartbeat=at(-500)), lease(at(30)), at(60), 50, STARTED).ready == \
+    assert plan_node(node(heartbeat=at(-500)), lease(at(30)), at(60), G50, STARTED).ready == \
         "True"
     # No lease at all: the status heartbeat alone.
-    assert plan_node(node(heartbeat=at(0)), None, at(49), 50, STARTED).conditions is None
-    assert plan_node(node(heartbeat=at(0)), None, at(51), 50, STARTED).ready == "Unknown"
+    assert plan_node(node(heartbeat=at(0)), None, at(49), G50, STARTED).conditions is None
+    assert plan_node(node(heartbeat=at(0)), None, at(51), G50, STARTED).ready == "Unknown"
 
 
 def test_a_controller_just_started_gives_every_node_a_full_grace_period() -> None:
-    plan = plan_node(node(heartbeat=at(-3600)), lease(at(-3600)), at(30), 50,
+    plan = plan_node(node(heartbeat=at(-3600)), lease(at(-3600)), at(30), G50,
                      started=at(0))
     assert plan.ready == "True" and plan.conditions is None
 
 
 def test_a_node_that_never_posted_is_never_updated() -> None:
-    plan = plan_node(node(ready=None), None, at(61), 50, STARTED)
+    plan = plan_node(node(ready=None), None, at(61), G50, STARTED)
     assert plan.conditions is not None
     ready = next(c for c in plan.conditions if c["type"] == "Ready")
     assert (ready["status"], ready["reason"], ready["message"]) == (
@@ -111,35 +113,46 @@ def test_a_node_that_never_posted_is_never_updated() -> None:
     assert plan.events == []  # it never was Ready
 
 
+def test_a_starting_kubelet_has_the_startup_grace_and_is_not_tainted_meanwhile() -> None:
+    fresh = node(ready=None)
+    fresh["metadata"]["creationTimestamp"] = meta.format_time(T0)
+    waiting = plan_node(fresh, None, at(55), G50, STARTED)
+    assert (waiting.conditions, waiting.taints) == (None, None)  # 55 s < the 60 s startup
+    late = plan_node(fresh, None, at(61), G50, STARTED)
+    assert late.conditions is not None and late.ready == "Unknown"
+    assert late.taints is not None and [(t["key"], t["effect"]) for t in late.taints] == [
+        (UNREACHABLE, "NoExecute"), (UNREACHABLE, "NoSchedule")]
+
+
 def test_unknown_already_writes_nothing_and_keeps_its_taints() -> None:
-    first = plan_node(node(), None, at(61), 50, STARTED)
+    first = plan_node(node(), None, at(61), G50, STARTED)
     assert first.conditions is not None and first.taints is not None
     tainted = node(taints=first.taints)
     tainted["status"]["conditions"] = first.conditions
-    again = plan_node(tainted, None, at(120), 50, STARTED, previous_ready="Unknown")
+    again = plan_node(tainted, None, at(120), G50, STARTED, previous_ready="Unknown")
     assert (again.conditions, again.taints, again.events) == (None, None, [])
 
 
 def test_ready_false_is_tainted_not_ready_and_ready_again_untainted() -> None:
     user_taint = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
-    plan = plan_node(node(ready="False", taints=[user_taint]), lease(at(1)), at(2), 50,
+    plan = plan_node(node(ready="False", taints=[user_taint]), lease(at(1)), at(2), G50,
                      STARTED, previous_ready="True")
     assert plan.taints == [user_taint,
                            {"key": NOT_READY, "effect": "NoExecute",
                             "timeAdded": meta.format_time(at(2))},
                            {"key": NOT_READY, "effect": "NoSchedule"}]
     assert plan.events and plan.events[0][0] == "NodeNotReady"
-    back = plan_node(node(taints=plan.taints), lease(at(3)), at(4), 50, STARTED,
+    back = plan_node(node(taints=plan.taints), lease(at(3)), at(4), G50, STARTED,
                      previous_ready="False")
     assert back.taints == [user_taint]  # only the user's taint stays
     cleared = plan_node(node(taints=[{"key": UNREACHABLE, "effect": "NoExecute"}]),
-                        lease(at(3)), at(4), 50, STARTED)
+                        lease(at(3)), at(4), G50, STARTED)
     assert cleared.taints == []
 
 
 def test_cordoned_is_tainted_unschedulable() -> None:
     assert wanted_taints("True", True, False) == {(UNSCHEDULABLE, "NoSchedule")}
-    plan = plan_node(node(unschedulable=True), lease(at(1)), at(2), 50, STARTED)
+    plan = plan_node(node(unschedulable=True), lease(at(1)), at(2), G50, STARTED)
     assert plan.taints == [{"key": UNSCHEDULABLE, "effect": "NoSchedule"}]
 
 
@@ -265,7 +278,7 @@ def test_a_silent_node_loses_its_pods_and_comes_back(node_store: Store) -> None:
     now = datetime.now(UTC)
     kubelet.beat(now)
     other.beat(now + timedelta(seconds=4))
-    lifecycle = NodeLifecycle(store, grace=3, period=1)
+    lifecycle = NodeLifecycle(store, Graces(3, 3), period=1)
     lifecycle.started = now - timedelta(hours=1)
     save_settings(store.path.parent, 300, 1)  # run-controller's admission flags
     for name, tolerations in (("bare", []), ("patient", [unreachable(60)])):
@@ -344,14 +357,14 @@ def test_a_restarted_controller_carries_on_from_the_store(node_store: Store) -> 
                             "spec": {"nodeName": "n2",
                                      "containers": [{"name": "c", "image": "busybox"}]}})
     now = datetime.now(UTC)
-    first = NodeLifecycle(store, grace=3)
+    first = NodeLifecycle(store, Graces(3, 3))
     first.started = now - timedelta(hours=1)
     Heartbeat(store, "node", lambda: FACTS).beat(now + timedelta(seconds=10))
     first.monitor(now + timedelta(seconds=10))
     tainted = store.require("Node", "", "n2")
     added = next(t["timeAdded"] for t in tainted["spec"]["taints"] if t["effect"] == "NoExecute")
 
-    second = NodeLifecycle(store, grace=3)  # started now: every node gets a grace period
+    second = NodeLifecycle(store, Graces(3, 3))  # started now: every node gets a grace period
     later = meta.parse_time(added) + timedelta(seconds=20)
     Heartbeat(store, "node", lambda: FACTS).beat(later)
     second.started = later

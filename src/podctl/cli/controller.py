@@ -33,6 +33,10 @@ MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanose
                    "(Unknown) and tainted unreachable.")
 @click.option("--node-monitor-period", "period", default="5s", show_default=True,
               metavar="DURATION", help="How often every node's health is checked.")
+@click.option("--node-startup-grace-period", "startup_grace", default="1m0s",
+              show_default=True, metavar="DURATION",
+              help="How long a registered node's kubelet may take to post its first status "
+                   "before the node is NotReady (Unknown).")
 @click.option("--default-not-ready-toleration-seconds", "not_ready", default=300,
               show_default=True, type=click.IntRange(0, MAX_SECONDS),
               help="tolerationSeconds of the not-ready:NoExecute toleration every pod is "
@@ -44,13 +48,14 @@ MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanose
 @click.pass_context
 def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
                    resync: float, api: str | None, api_tls: bool, grace: str, period: str,
-                   not_ready: int, unreachable: int) -> None:
+                   startup_grace: str, not_ready: int, unreachable: int) -> None:
     """Run the kubelet's and the controllers' loops (probes, restarts, every controller,
     the Services data plane) until SIGINT/SIGTERM."""
     from podctl.home import podctl_home
 
     grace_seconds = _duration(grace, "--node-monitor-grace-period")
     period_seconds = _duration(period, "--node-monitor-period")
+    startup_seconds = _duration(startup_grace, "--node-startup-grace-period")
     home = podctl_home()
     verbose = int((ctx.find_root().params or {}).get("verbose") or 0)
     server = None
@@ -61,6 +66,7 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     if detach:
         extra = ([f"--api={api}"] + ([] if api_tls else ["--api-no-tls"])) if api else []
         extra += [f"--node-monitor-grace-period={grace}", f"--node-monitor-period={period}",
+                  f"--node-startup-grace-period={startup_grace}",
                   f"--default-not-ready-toleration-seconds={not_ready}",
                   f"--default-unreachable-toleration-seconds={unreachable}"]
         _detach(home, log_file or str(home / "controller.log"), resync, verbose, extra)
@@ -76,7 +82,8 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     if server is not None:
         # Before the leader lock: a standby serves too (reads and writes go to the store).
         server.start()
-    nodes = controller.NodeSettings(grace_seconds, period_seconds, not_ready, unreachable)
+    nodes = controller.NodeSettings(grace_seconds, period_seconds, not_ready, unreachable,
+                                    startup_seconds)
     try:
         controller.run(stop, resync_seconds=resync, nodes=nodes)
     finally:

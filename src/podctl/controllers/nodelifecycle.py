@@ -31,6 +31,7 @@ from podctl.store.db import read_modify_write
 log = logging.getLogger("podctl.controller")
 
 GRACE_PERIOD = 50.0  # --node-monitor-grace-period, upstream's default in 1.37
+STARTUP_GRACE_PERIOD = 60.0  # --node-startup-grace-period
 MONITOR_PERIOD = 5.0  # --node-monitor-period
 LEASE_NAMESPACE = "kube-node-lease"
 SOURCE = "node-controller"
@@ -62,11 +63,12 @@ class NodePlan:
 
 def last_heartbeat(node: Obj, lease: Obj | None, started: datetime) -> datetime:
     """When the node's kubelet was last heard of: its Lease's renewal or its Ready
-    condition's heartbeat, and never before this controller started watching (upstream
-    gives every node it first sees a full grace period)."""
+    condition's heartbeat, and never before the node was made or this controller started
+    watching (upstream gives every node it first sees a full grace period)."""
     moments = [started]
     renewed = ((lease or {}).get("spec") or {}).get("renewTime")
-    for stamp in (renewed, _ready_condition(node).get("lastHeartbeatTime")):
+    for stamp in (renewed, _ready_condition(node).get("lastHeartbeatTime"),
+                  node["metadata"].get("creationTimestamp")):
         if stamp:
             try:
                 moments.append(meta.parse_time(str(stamp)))
@@ -140,10 +142,21 @@ def taints_after(node: Obj, wanted: set[tuple[str, str]], now: str) -> list[Obj]
     return out if out != current else None
 
 
-def conditions_after(node: Obj, lease: Obj | None, now: datetime, grace: float,
+@dataclass(frozen=True)
+class Graces:
+    """How long a kubelet may be silent: `monitor` once it posted a Ready condition,
+    `startup` before its first (upstream's --node-monitor-grace-period and
+    --node-startup-grace-period)."""
+
+    monitor: float = GRACE_PERIOD
+    startup: float = STARTUP_GRACE_PERIOD
+
+
+def conditions_after(node: Obj, lease: Obj | None, now: datetime, graces: Graces,
                      started: datetime) -> list[Obj] | None:
-    """The node's conditions to write when its kubelet has been silent past the grace
+    """The node's conditions to write when its kubelet has been silent past its grace
     period (None: as they are)."""
+    grace = graces.monitor if _ready_condition(node) else graces.startup
     if (now - last_heartbeat(node, lease, started)).total_seconds() <= grace:
         return None
     return unknown_conditions(node, meta.format_time(now))
@@ -155,15 +168,18 @@ def with_conditions(node: Obj, conditions: list[Obj] | None) -> Obj:
     return {**node, "status": {**(node.get("status") or {}), "conditions": conditions}}
 
 
-def plan_node(node: Obj, lease: Obj | None, now: datetime, grace: float,
+def plan_node(node: Obj, lease: Obj | None, now: datetime, graces: Graces,
               started: datetime, disrupted: bool = False,
               previous_ready: str | None = None) -> NodePlan:
     """One pass over one node. `previous_ready`: its Ready status at this controller's
-    last pass (None: not seen yet), from which a fall out of Ready is told."""
-    conditions = conditions_after(node, lease, now, grace, started)
-    ready = ready_status(with_conditions(node, conditions))
+    last pass (None: not seen yet), from which a fall out of Ready is told. A node with
+    no Ready condition yet (its kubelet starting) is not tainted for it, as upstream's."""
+    conditions = conditions_after(node, lease, now, graces, started)
+    after = with_conditions(node, conditions)
+    ready = ready_status(after)
     unschedulable = bool((node.get("spec") or {}).get("unschedulable"))
-    wanted = wanted_taints(ready, unschedulable, disrupted)
+    wanted = wanted_taints(ready if _ready_condition(after) else "True", unschedulable,
+                           disrupted)
     plan = NodePlan(meta.name_of(node), ready, conditions,
                     taints_after(node, wanted, meta.format_time(now)))
     if previous_ready == "True" and ready != "True":
@@ -180,10 +196,10 @@ class NodeLifecycle:
     """Monitors every node each monitor period (and when woken), then runs the taint
     eviction pass, waking again when the next eviction is due."""
 
-    def __init__(self, store: Store, grace: float = GRACE_PERIOD,
+    def __init__(self, store: Store, graces: Graces | None = None,
                  period: float = MONITOR_PERIOD) -> None:
         self.store = store
-        self.grace = grace
+        self.graces = graces or Graces()
         self.period = period
         self.started = datetime.now(UTC)
         self.wake = threading.Event()
@@ -204,11 +220,11 @@ class NodeLifecycle:
         leases = {meta.name_of(lease): lease
                   for lease in self.store.list("Lease", LEASE_NAMESPACE)}
         readiness = [ready_status(with_conditions(n, conditions_after(
-            n, leases.get(meta.name_of(n)), now, self.grace, self.started))) for n in nodes]
+            n, leases.get(meta.name_of(n)), now, self.graces, self.started))) for n in nodes]
         disrupted = fully_disrupted(readiness)
         for node in nodes:
             name = meta.name_of(node)
-            plan = plan_node(node, leases.get(name), now, self.grace, self.started,
+            plan = plan_node(node, leases.get(name), now, self.graces, self.started,
                              disrupted, self._ready.get(name))
             try:
                 self._act(node, plan)
