@@ -170,3 +170,15 @@ def test_a_reapplied_pod_keeps_its_tolerations(node_store: Store) -> None:
     more = [{"key": "k", "operator": "Exists"}]
     added = merged(stored, {**stored, "spec": {**stored["spec"], "tolerations": more}})
     assert added["spec"]["tolerations"] == stored["spec"]["tolerations"] + more
+
+
+def test_a_post_that_lost_a_race_is_made_again_on_a_fresh_read(node_store: Store) -> None:
+    add_node(node_store, "n2")
+    stale = node_store.require("Node", "", "n2")
+    registry.mutate(node_store, "Node", "", "n2",
+                    lambda n: bool(n["spec"].update(taints=[{"key": "k", "effect": "NoSchedule"}])
+                                   or True))
+    Heartbeat(node_store, "n2", lambda: FACTS)._post(stale, FACTS, T0)
+    node = node_store.require("Node", "", "n2")
+    assert node["status"]["conditions"][-1]["status"] == "True"
+    assert node["spec"]["taints"] == [{"key": "k", "effect": "NoSchedule"}]

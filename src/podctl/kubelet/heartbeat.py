@@ -130,7 +130,8 @@ class Heartbeat:
         with contextlib.suppress(Conflict, NotFound):
             registry.update(self.store, lease)
 
-    def _post(self, node: Obj, reported: Obj | None, now: datetime) -> None:
+    def _post(self, node: Obj, reported: Obj | None, now: datetime,
+              retry: bool = True) -> None:
         # A kubelet just started (or a command's one beat) counts from the stored post.
         last_post = self._last_post or _stored_post(node)
         status = status_to_post(node.get("status") or {}, reported, reported is not None,
@@ -139,8 +140,14 @@ class Heartbeat:
             return
         try:
             stored = registry.update_status(self.store, {**node, "status": status})
-        except (Conflict, NotFound):
-            return  # the lifecycle controller wrote it meanwhile: the next beat posts again
+        except Conflict:
+            # The lifecycle controller wrote it meanwhile: once more on a fresh read.
+            fresh = self.store.get("Node", "", self.node_name)
+            if retry and fresh is not None:
+                self._post(fresh, reported, now, retry=False)
+            return
+        except NotFound:
+            return
         self._last_post = now
         ready = ready_status(stored)
         if ready != ready_status(node) and ready in READINESS_EVENTS:
