@@ -23,15 +23,15 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 DEFAULT_SECONDS = 300
 MAX_SECONDS = 2**63 // 10**9  # a Go duration in seconds must fit in int64 nanoseconds
 SETTINGS_FILE = "default-tolerations.json"
+SETTINGS_PARTIAL = "default-tolerations.tmp"  # written whole, then renamed
 
 
 def save_settings(home: Path, not_ready: int, unreachable: int) -> None:
     """Keep `run-controller`'s flags where every writer's admission chain reads them;
     written whole and renamed, so no reader sees half of it."""
-    path = home / SETTINGS_FILE
-    partial = path.with_suffix(".tmp")
+    partial = home / SETTINGS_PARTIAL
     partial.write_text(json.dumps({"notReady": not_ready, "unreachable": unreachable}))
-    partial.replace(path)
+    partial.replace(home / SETTINGS_FILE)
 
 
 def load_settings(home: Path) -> tuple[int, int]:

@@ -9,11 +9,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podctl.admission import tolerations
 from podctl.apiserver import credentials
 from podctl.controllers.dataplane import APPLIED
 from podctl.home import home_id
 from podctl.leader import LOCK_NAME, PID_NAME, stop_controllers
 from podctl.locks import LOCKS_DIR
+from podctl.node import HOST_NODE_FILE
 from podctl.notify import SOCKET_NAME, WATCHERS_DIR
 from podctl.proxy import apply
 from podctl.runtime import leftovers
@@ -28,6 +30,7 @@ HOME_ENTRIES = frozenset({
     "controller.log",  # run-controller --detach's default log
     credentials.TOKEN_FILE, credentials.CA_CERT, credentials.CA_KEY, credentials.SERVER_CERT,
     credentials.SERVER_KEY, credentials.ANNOUNCE_FILE, credentials.NAMES_FILE,
+    HOST_NODE_FILE, tolerations.SETTINGS_FILE, tolerations.SETTINGS_PARTIAL,
 })
 
 
