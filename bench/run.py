@@ -15,6 +15,8 @@ def main() -> None:
         bench_deployment,
         bench_hostile,
         bench_node_failure,
+        bench_nodes,
+        bench_podnet,
         bench_pods,
         bench_portforward,
         bench_replication,
@@ -48,6 +50,9 @@ def main() -> None:
     bench_hostile.main()
     print("== issue 21: node failure (a fake node's kubelet goes silent) ==", flush=True)
     bench_node_failure.main()
+    print("== issue 21: nodes ==", flush=True)
+    bench_nodes.main()
+    bench_podnet.main()
 
 
 if __name__ == "__main__":

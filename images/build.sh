@@ -6,6 +6,10 @@
 #   podctl/kube-proxy:1  busybox + this host's iptables (nft and legacy), for the
 #                      hostNetwork system pod that programs Service rules
 #   podctl/dns:1       busybox + this host's dnsmasq, the cluster DNS system pod
+#   podctl/kindnet:1   busybox + this host's iptables and iproute2's ip, the network agent
+#                      on every node (host-gw routes between nodes' pod CIDRs)
+#   podctl/node:1      busybox + this host's dockerd, containerd, runc, docker-init,
+#                      docker-proxy and iptables: a node container (podctl node add)
 #
 # The last two copy Debian binaries (apt-get install iptables dnsmasq-base) and the
 # shared libraries ldd resolves for them into the rootfs, so they are built offline too.
@@ -34,6 +38,16 @@ dns_tag=podctl/dns:1
 xtables_nft=/usr/sbin/xtables-nft-multi
 xtables_legacy=/usr/sbin/xtables-legacy-multi
 dnsmasq=/usr/sbin/dnsmasq
+kindnet_tag=podctl/kindnet:1
+iproute=/usr/bin/ip
+node_tag=podctl/node:1
+# Debian's docker.io, containerd, runc and tini packages, as the host engine runs them.
+dockerd=/usr/sbin/dockerd
+containerd=/usr/bin/containerd
+containerd_shim=/usr/bin/containerd-shim-runc-v2
+runc=/usr/sbin/runc
+docker_init=/usr/bin/docker-init
+docker_proxy=/usr/sbin/docker-proxy
 
 # Applets the images promise; checked so a trimmed busybox fails loudly here
 # rather than as a confusing "not found" inside some test container.
@@ -60,6 +74,11 @@ preflight() {
 	[[ -x $dnsmasq ]] ||
 		die "$dnsmasq not found (install dnsmasq-base, e.g. via 'make images')"
 	command -v ldd >/dev/null 2>&1 || die "ldd not found"
+	[[ -x $iproute ]] || die "$iproute not found (install iproute2)"
+	local f
+	for f in "$dockerd" "$containerd" "$containerd_shim" "$runc" "$docker_init" "$docker_proxy"; do
+		[[ -x $f ]] || die "$f not found (install docker.io, containerd, runc, tini)"
+	done
 	if command -v readelf >/dev/null 2>&1 &&
 		readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter'; then
 		die "$busybox is dynamically linked; install busybox-static"
@@ -221,6 +240,62 @@ build_dns() {
 		--change 'EXPOSE 53/udp 53/tcp'
 }
 
+# The network agent: iptables as kube-proxy's image has it, and iproute2's ip (busybox's
+# applet lacks route protocols and metrics as selectors podctl's routes are told apart by).
+build_kindnet() {
+	local r=$tmp/kindnet ext name
+	make_busybox_rootfs "$r"
+	copy_with_libs "$r" "$xtables_nft" "$xtables_legacy"
+	for ext in /usr/lib/*-linux-gnu/xtables/*.so; do
+		copy_with_libs "$r" "$ext"
+	done
+	for name in iptables iptables-save iptables-restore; do
+		ln -sf xtables-nft-multi "$r/usr/sbin/${name/iptables/iptables-nft}"
+		ln -sf xtables-legacy-multi "$r/usr/sbin/${name/iptables/iptables-legacy}"
+	done
+	copy_with_libs "$r" "$iproute"
+	rm -f "$r/bin/ip"
+	ln -s ../usr/bin/ip "$r/bin/ip"
+	mkdir -p "$r/run"
+	: >"$r/etc/ethertypes"
+	install -m 0755 "$here/kindnet/kindnet-run" "$r/bin/kindnet-run"
+	import_rootfs "$r" "$kindnet_tag" "$1" \
+		--change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENTRYPOINT ["/bin/kindnet-run"]'
+}
+
+# A node: its own Docker engine (see images/README.md for what the container may do).
+# /var/run is /run, a tmpfs in the node container: a crashed node's pid files and sockets
+# must not outlive it, or its dockerd refuses to start again.
+build_node() {
+	local r=$tmp/node ext name
+	make_busybox_rootfs "$r"
+	copy_with_libs "$r" "$dockerd" "$containerd" "$containerd_shim" "$runc" "$docker_proxy" \
+		"$xtables_nft" "$xtables_legacy"
+	mkdir -p "$r/usr/bin"
+	cp -L "$docker_init" "$r/usr/bin/docker-init"
+	for ext in /usr/lib/*-linux-gnu/xtables/*.so; do
+		copy_with_libs "$r" "$ext"
+	done
+	for name in iptables iptables-save iptables-restore ip6tables ip6tables-save \
+		ip6tables-restore; do
+		ln -sf xtables-nft-multi "$r/usr/sbin/$name"
+		ln -sf xtables-nft-multi "$r/usr/sbin/${name/tables/tables-nft}"
+		ln -sf xtables-legacy-multi "$r/usr/sbin/${name/tables/tables-legacy}"
+	done
+	: >"$r/etc/ethertypes"
+	mkdir -p "$r/run" "$r/var/lib/docker" "$r/usr/lib" "$r/podctl"
+	rm -rf "$r/var/run"
+	ln -s ../run "$r/var/run"
+	printf 'PRETTY_NAME="podctl node"\nNAME="podctl node"\nID=podctl-node\n' \
+		>"$r/usr/lib/os-release"
+	ln -s ../usr/lib/os-release "$r/etc/os-release"
+	install -m 0755 "$here/node/node-run" "$r/bin/node-run"
+	import_rootfs "$r" "$node_tag" "$1" \
+		--change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENTRYPOINT ["/usr/bin/docker-init", "--", "/bin/node-run"]'
+}
+
 # build_if_stale TAG BUILD_FUNCTION INPUT...
 build_if_stale() {
 	local tag=$1 fn=$2 hash
@@ -246,5 +321,13 @@ build_if_stale "$proxy_tag" build_kube_proxy "$self" "$busybox" "$xtables_nft" "
 build_if_stale "$dns_tag" build_dns "$here/dns/dns-run" "$here/dns/dns-reload" "$self" \
 	"$busybox" "$dnsmasq"
 
+build_if_stale "$kindnet_tag" build_kindnet "$here/kindnet/kindnet-run" "$self" "$busybox" \
+	"$xtables_nft" "$xtables_legacy" "$iproute"
+
+build_if_stale "$node_tag" build_node "$here/node/node-run" "$self" "$busybox" \
+	"$dockerd" "$containerd" "$containerd_shim" "$runc" "$docker_init" "$docker_proxy" \
+	"$xtables_nft" "$xtables_legacy"
+
 echo "images:"
-printf '  %s\n' "$pause_tag" "$kubia_tag" "$busybox_tag" "$proxy_tag" "$dns_tag"
+printf '  %s\n' "$pause_tag" "$kubia_tag" "$busybox_tag" "$proxy_tag" "$dns_tag" "$kindnet_tag" \
+	"$node_tag"

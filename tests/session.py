@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 SESSION_ENV = "PODCTL_TEST_SESSION"
 HOMES_FILE = "homes"
@@ -53,7 +54,8 @@ def homes_on_host() -> set[str]:
 def leftovers(homeids: set[str]) -> list[str]:
     """One line per home with something left on the engine or in the host's rules, and
     one for the shared pod network if no home is left to use it."""
-    from podctl.proxy import apply, rules
+    from podctl.proxy import apply, podnet, rules
+    from podctl.runtime import engines as sockets
     from podctl.runtime import leftovers as engine
     from podctl.runtime.network import NETWORK_NAME
 
@@ -63,15 +65,43 @@ def leftovers(homeids: set[str]) -> list[str]:
         parts = [f"{what}: {', '.join(names)}" for what, names in (
             ("containers", objects.containers), ("volumes", objects.volumes),
             ("networks", objects.networks)) if names]
+        if sockets.home_sockets(homeid).exists():
+            parts.append(f"node sockets: {sockets.home_sockets(homeid)}")
         if parts:
             found.append(f"home {homeid}: " + "; ".join(parts))
     saved = apply.host_rules()
     for homeid in sorted(rules.homes(saved) & homeids):
         lines = rules.owned_lines(homeid, saved)
         found.append(f"home {homeid}: {len(lines)} iptables rule lines (PODCTL-{homeid}-*)")
+    routes = _host_routes()
+    for homeid in sorted(homeids):
+        mine = [r for r in routes if r.metric == podnet.home_metric(homeid)]
+        if mine:
+            found.append(f"home {homeid}: {len(mine)} routes of the pod network "
+                         f"({', '.join(r.dst for r in mine)})")
     if not engine.any_home_left() and _network_exists(NETWORK_NAME):
         found.append(f'the shared pod network "{NETWORK_NAME}", though no home is left')
     return found
+
+
+def _host_routes() -> list[Any]:
+    """podctl's routes in the host's table, read in a short-lived container of the network
+    agent's image on the host's network (the engine may be another machine's)."""
+    import docker
+
+    from podctl.proxy import podnet
+
+    client = docker.from_env()
+    try:
+        out = client.containers.run(
+            "podctl/kindnet:1", ["-4", "route", "show", "proto", str(podnet.ROUTE_PROTO)],
+            entrypoint=[podnet.IP], network_mode="host", remove=True)
+    except docker.errors.ImageNotFound:
+        return []
+    finally:
+        client.close()
+    routes: list[Any] = podnet.parse_routes(out.decode())
+    return routes
 
 
 def _network_exists(name: str) -> bool:

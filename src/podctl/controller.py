@@ -4,6 +4,7 @@ changes, with a periodic resync for anything missed."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import logging
@@ -38,17 +39,19 @@ from podctl.controllers.slowstart import OwnerControl
 from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
 from podctl.errors import DockerUnavailable
 from podctl.home import home_id, podctl_home
-from podctl.kubelet.heartbeat import RENEW_INTERVAL, host_heartbeat
+from podctl.kubelet.heartbeat import RENEW_INTERVAL, Heartbeat, host_heartbeat
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import SyncResult
+from podctl.kubelet.teardown import remove_orphans
 from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
-from podctl.node import ensure_node
+from podctl.node import container_status, ensure_node, pod_engine, post_address
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
-from podctl.runtime import inventory, naming
+from podctl.runtime import engines, inventory, naming, nodecontainers
 from podctl.runtime.client import docker_api
+from podctl.runtime.records import ContainerRecord
 from podctl.runtime.servicenet import reserve_service_range
 from podctl.store import Store, open_store
 from podctl.workqueue import Workers, WorkQueue
@@ -71,6 +74,12 @@ RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 # batches and pods) before it returns; a pod worker still inside a Docker call is left.
 STOP_GRACE = 1.0
 SIGNAL_POLL = 0.1
+# How long a deleted Node stays away before its pods are deleted (upstream's pod GC
+# quarantine).
+ORPHAN_QUARANTINE = 40.0
+# How often the node containers are looked for besides a Node's change (an event stream
+# per node's engine).
+NODES_POLL = 30.0
 
 
 class Controller(PodHooks):
@@ -98,8 +107,12 @@ class Controller(PodHooks):
         # that change needs no sync of the pod (it came from one), only its watchers'.
         self._own_status: dict[tuple[str, str], int] = {}
         self._own_lock = threading.Lock()
-        # (namespace, pod name) -> its containers' (id, state) at the last relist.
-        self._containers: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
+        # Per node (None: the host's), (namespace, pod name) -> its containers' (id, state)
+        # at the last relist.
+        self._containers: dict[str | None, Snapshot] = {}
+        # The event stream of each node container's engine, by node name.
+        self._node_streams: dict[str, NodeStream] = {}
+        self._nodes_changed = threading.Event()  # a Node came, went or changed
         # Containers a failed probe wants killed, done by that pod's own worker.
         self._kills: dict[tuple[str, str], list[tuple[str, int]]] = {}
         self._kills_lock = threading.Lock()
@@ -115,6 +128,7 @@ class Controller(PodHooks):
             "Node": self._node_changed,
             "EndpointSlice": lambda _, namespace, name: self._slice_changed(namespace, name),
             "Locks": lambda *_: self._collect_locks(),
+            "PodGC": driver.collect_orphaned_pods,
             "DataPlane": lambda *_: self._sync_dataplane(),
         }
 
@@ -123,6 +137,7 @@ class Controller(PodHooks):
         self._register()
         loops: list[tuple[str, Callable[[threading.Event], None]]] = [
             ("store", self._watch_store), ("docker", self._watch_docker),
+            ("nodes", self._watch_nodes),
             ("prober", self.prober.run), ("dispatch", self._dispatch),
             ("heartbeat", self._heartbeat), ("nodelifecycle", self.lifecycle.run)]
         threads = [threading.Thread(target=supervise, args=(name, loop, stop), name=name,
@@ -138,8 +153,11 @@ class Controller(PodHooks):
         self.lifecycle.wake.set()
         log.info("stopping; pods keep running")
         self.queue.close()
+        self._nodes_changed.set()  # the node watcher sees the stop
         if self._events_stream is not None:
             self._events_stream.close()
+        for node_stream in list(self._node_streams.values()):
+            node_stream.end()
         deadline = time.monotonic() + STOP_GRACE
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -190,10 +208,6 @@ class Controller(PodHooks):
                 beat.run(stop)
                 return
             stop.wait(1.0)
-
-    def _node_changed(self, ctx: Context, namespace: str, name: str) -> None:
-        driver.sync_node(ctx, namespace, name)
-        self.lifecycle.wake.set()  # a taint or readiness to act on now
 
     # -- event sources -------------------------------------------------------------------
 
@@ -252,7 +266,7 @@ class Controller(PodHooks):
             records = inventory.list_containers()
         except Exception as exc:
             log.warning("relist failed (%s); resyncing every pod", exc)
-            self._containers = {}
+            self._containers.pop(None, None)
             if isinstance(exc, DockerUnavailable):
                 # The pods' state cannot be obtained: started ones are Unknown until the
                 # engine answers again (its return resyncs every pod).
@@ -260,33 +274,98 @@ class Controller(PodHooks):
             return None
         if not self._registered:
             self._register()
-        seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        for record in records:
-            pod = (record.labels.get(naming.POD_NAMESPACE, ""),
-                   record.labels.get(naming.POD_NAME, ""))
-            seen.setdefault(pod, set()).add((record.id, record.state))
-        current = {pod: frozenset(found) for pod, found in seen.items()}
-        changed = {pod for pod in current.keys() | self._containers.keys()
-                   if current.get(pod) != self._containers.get(pod)}
+        self._remove_orphans(None, records)
+        current: dict[str | None, Snapshot] = {None: _snapshot(records)}
+        for engine in self._node_engines():
+            try:
+                with engines.using(engine):
+                    listed = inventory.list_containers()
+                    self._remove_orphans(engine, listed)
+                current[engine.node] = _snapshot(listed)
+            except DockerUnavailable:
+                # A node that is down: its pods are as last seen (its return wakes them).
+                current[engine.node] = self._containers.get(engine.node, {})
+        changed: set[tuple[str, str]] = set()
+        for node, snapshot in current.items():
+            before = self._containers.get(node, {})
+            changed |= {pod for pod in snapshot.keys() | before.keys()
+                        if snapshot.get(pod) != before.get(pod)}
         self._containers = current
         return changed
 
+    def _remove_orphans(self, engine: engines.Engine | None,
+                        records: list[ContainerRecord]) -> None:
+        with engines.using(engine):
+            gone = remove_orphans(self.store, records)
+        if gone:
+            log.info("removed the containers of %d pod(s) no longer in the store%s", len(gone),
+                     "" if engine is None else f" from node {engine.node}")
+
+    def _node_engines(self) -> list[engines.Engine]:
+        homeid = home_id(self.store.path.parent)
+        return [engine for node in self.store.list("Node")
+                if (engine := engines.engine_of(homeid, node)) is not None]
+
     def _watch_docker(self, stop: threading.Event) -> None:
-        """Docker's event stream: a container of a pod started, died or vanished."""
+        """The host's Docker event stream: a container of a pod started, died or vanished."""
+        self._watch_events(stop, None)
+
+    def _watch_nodes(self, stop: threading.Event) -> None:
+        """One event stream per node container's engine (each node's kubelet has its own
+        PLEG), started as nodes are added and ended as they go."""
+        try:
+            while not stop.is_set():
+                wanted = {engine.node: engine for engine in self._node_engines()}
+                for name in self._node_streams.keys() - wanted.keys():
+                    self._node_streams.pop(name).end()
+                for name, engine in wanted.items():
+                    if name not in self._node_streams:
+                        node_stream = NodeStream()
+                        self._node_streams[name] = node_stream
+                        threading.Thread(target=supervise, name=f"docker-{name}", daemon=True,
+                                         args=(f"docker-{name}", functools.partial(
+                                             self._watch_events, engine=engine,
+                                             own=node_stream), node_stream.stop)).start()
+                        # The node's kubelet's heartbeats, silent while its engine is.
+                        threading.Thread(target=self._node_heartbeat(name).run,
+                                         name=f"heartbeat-{name}", daemon=True,
+                                         args=(node_stream.stop,)).start()
+                instrument.beat("nodes")
+                self._nodes_changed.wait(NODES_POLL)
+                self._nodes_changed.clear()
+        finally:
+            for node_stream in self._node_streams.values():
+                node_stream.end()
+
+    def _node_heartbeat(self, name: str) -> Heartbeat:
+        """A node container's kubelet's heartbeats: its Lease and status, from its own
+        engine; nothing while that engine does not answer (the node is down)."""
+        probe = functools.partial(container_status, home_id(self.store.path.parent), name)
+        return Heartbeat(self.store, name, probe, renew_interval=self.nodes.renew_interval,
+                         on_node=True)
+
+    def _watch_events(self, stop: threading.Event, engine: engines.Engine | None,
+                      own: NodeStream | None = None) -> None:
+        """An engine's event stream (the host's, or a node's: `own` holds its stream)."""
         connected_before = False
         while not stop.is_set():
             up = False
             try:
-                stream = docker_api().events(
-                    decode=True,
-                    filters={"type": "container", "label": naming.home_selector()},
-                )
-                self._events_stream = stream
+                with engines.using(engine):
+                    stream = docker_api().events(
+                        decode=True,
+                        filters={"type": "container", "label": naming.home_selector()},
+                    )
+                if own is None:
+                    self._events_stream = stream
+                else:
+                    own.stream = stream
+                    if stop.is_set():
+                        return
                 up = True
                 if connected_before:
                     # Whatever happened while the stream was down came with no event.
-                    log.info("docker event stream reconnected; resyncing everything")
-                    self._resync_now.set()
+                    self._reconnected(engine)
                 connected_before = True
                 for event in stream:
                     if (event.get("Action") or event.get("status")) not in DOCKER_ACTIONS:
@@ -299,12 +378,38 @@ class Controller(PodHooks):
             except Exception as exc:
                 if stop.is_set():
                     return
-                log.warning("docker event stream broke (%s); reconnecting", exc)
+                if engine is None or up:
+                    log.warning("docker event stream%s broke (%s); reconnecting",
+                                "" if engine is None else f" of node {engine.node}", exc)
             if up and not stop.is_set():
                 self._relist_now.set()  # the stream ended: is the engine gone?
             if not stop.is_set():
                 connected_before = True
                 stop.wait(1.0)
+
+    def _node_changed(self, ctx: Context, namespace: str, name: str) -> None:
+        driver.sync_node(ctx, namespace, name)
+        self._nodes_changed.set()
+        self.lifecycle.wake.set()  # a taint or readiness to act on now
+        if self.store.get("Node", "", name) is None:
+            # The pod garbage collector waits before it deletes a gone node's pods.
+            self.queue.add(("PodGC", "", name), delay=ORPHAN_QUARANTINE)
+
+    def _reconnected(self, engine: engines.Engine | None) -> None:
+        if engine is None:
+            log.info("docker event stream reconnected; resyncing everything")
+            self._resync_now.set()
+            return
+        # The node is back (started again): its kubelet looks at every pod bound to it, and
+        # the relist removes what belongs to pods deleted meanwhile.
+        log.info("node %s answers again; syncing its pods", engine.node)
+        self._relist_now.set()
+        homeid = home_id(self.store.path.parent)
+        post_address(self.store, engine.node, nodecontainers.address(
+            nodecontainers.inspect(homeid, engine.node) or {}))
+        for pod in self.store.list("Pod"):
+            if pod["spec"].get("nodeName") == engine.node:
+                self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))
 
     # -- workers -------------------------------------------------------------------------
 
@@ -446,8 +551,37 @@ class Controller(PodHooks):
     def _run_probe_kills(self, namespace: str, name: str) -> None:
         with self._kills_lock:
             kills = self._kills.pop((namespace, name), [])
-        for container_id, grace in kills:
-            ctr.stop(container_id, grace)
+        pod = self.store.get("Pod", namespace, name) if kills else None
+        with engines.using(None if pod is None else pod_engine(self.store, pod)):
+            for container_id, grace in kills:
+                ctr.stop(container_id, grace)
+
+
+Snapshot = dict[tuple[str, str], frozenset[tuple[str, str]]]
+
+
+def _snapshot(records: list[ContainerRecord]) -> Snapshot:
+    """(namespace, pod name) -> its containers' (id, state)."""
+    seen: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for record in records:
+        pod = (record.labels.get(naming.POD_NAMESPACE, ""),
+               record.labels.get(naming.POD_NAME, ""))
+        seen.setdefault(pod, set()).add((record.id, record.state))
+    return {pod: frozenset(found) for pod, found in seen.items()}
+
+
+class NodeStream:
+    """The event stream of one node's engine, and the signal that ends its loop."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.stream: Any = None
+
+    def end(self) -> None:
+        self.stop.set()
+        if self.stream is not None:
+            with contextlib.suppress(Exception):
+                self.stream.close()
 
 
 def _resync_due(key: tuple[str, str, str], relisted: set[tuple[str, str]]) -> bool:

@@ -22,17 +22,23 @@ from podctl.api.meta import Obj
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import CronJobSync
 from podctl.controllers.daemonset import DaemonSetSync
-from podctl.controllers.deletion import advance_namespace_deletion, mark_pod_deleting
+from podctl.controllers.deletion import (
+    advance_namespace_deletion,
+    delete_at_once,
+    mark_pod_deleting,
+)
 from podctl.controllers.deployment_sync import DeploymentSync
 from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.job_sync import JobSync
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.ownersync import Key, OwnerSync
+from podctl.controllers.podnetwork import is_agent, sync_pod_network
 from podctl.controllers.rc_sync import ReplicaSync
 from podctl.controllers.slowstart import OwnerControl
+from podctl.errors import DockerUnavailable
 from podctl.kubelet import sync as kubelet
 from podctl.kubelet.teardown import FINISHING, finish_pod
-from podctl.node import ready_status
+from podctl.node import pod_engine, ready_status
 from podctl.runtime.configenv import references
 from podctl.store import Store
 
@@ -47,6 +53,8 @@ POD_OWNERS = tuple(kind for kind in OWNER_SYNCS if meta.RESOURCES[kind].owns_pod
 POD_WATCHERS = (*POD_OWNERS, "Service")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
+# One key for the pod network's agents and routes: nodes coming and going, agents starting.
+PODNETWORK = ("PodNetwork", "", "")
 # Passes of one key in one in-process drain, at most (a rollout's steps, status passes).
 MAX_PASSES = 50
 # Keys handled at once in an in-process drain (pods start in parallel, as on a node).
@@ -118,6 +126,20 @@ def sync_pod(ctx: Context, namespace: str, name: str, hooks: PodHooks = NO_HOOKS
     if pod is None:
         hooks.gone(namespace, name)
         return
+    try:
+        _sync_pod(ctx, pod, hooks)
+    except DockerUnavailable:
+        if pod_engine(store, pod) is None:
+            raise  # the host's engine: the caller retries
+        # A node container that is down: its kubelet is down with it. The node's return
+        # (its event stream reconnecting) wakes its pods.
+        log.info("pod %s/%s: node %s does not answer; left until it does", namespace, name,
+                 pod["spec"].get("nodeName"))
+
+
+def _sync_pod(ctx: Context, pod: Obj, hooks: PodHooks) -> None:
+    store = ctx.store
+    namespace, name = meta.namespace_of(pod), meta.name_of(pod)
     hooks.seen(pod)
     if not pod["metadata"].get("deletionTimestamp") and owners_gone(store, pod):
         # The garbage collector's job: its owner was deleted (background cascade).
@@ -134,6 +156,8 @@ def sync_pod(ctx: Context, namespace: str, name: str, hooks: PodHooks = NO_HOOKS
         return
     result = kubelet.sync_pod(store, namespace, name)
     log.debug("synced pod %s/%s: %s", namespace, name, result)
+    if is_agent(pod):
+        ctx.queue.add(PODNETWORK)  # a new agent's node (a new network namespace) needs all
     if result.retry_in is not None:
         ctx.queue.add(("Pod", namespace, name), delay=result.retry_in)
     hooks.synced(pod, result)
@@ -151,7 +175,9 @@ def sync_node(ctx: Context, _namespace: str, name: str) -> None:
     waiting for a node are scheduled again, and its kubelet looks again at the pods the
     node's fall held up: the Terminating ones (they waited for it to be reachable) and,
     once it is Ready, those the lifecycle controller marked not Ready (its status write
-    puts back what they are, as upstream's status manager reconciles)."""
+    puts back what they are, as upstream's status manager reconciles); the pod network
+    follows nodes."""
+    ctx.queue.add(PODNETWORK)
     for ds in ctx.store.list("DaemonSet"):
         ctx.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
     for namespace, pod in ctx.store.unscheduled_pods():
@@ -168,6 +194,22 @@ def sync_node(ctx: Context, _namespace: str, name: str) -> None:
 def _marked_not_ready(pod: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "False"
                for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def collect_orphaned_pods(ctx: Context, _namespace: str, node: str) -> None:
+    """The pod garbage collector's share for a deleted Node (upstream's gcOrphaned, once
+    the node has stayed away for its quarantine): the pods bound to it are deleted at
+    once, no kubelet being left to stop them, and their owners replace them."""
+    if ctx.store.get("Node", "", node) is not None:
+        return  # registered again meanwhile
+    for pod in ctx.store.list("Pod"):
+        if pod["spec"].get("nodeName") != node:
+            continue
+        namespace, name = meta.namespace_of(pod), meta.name_of(pod)
+        if delete_at_once(ctx.store, "Pod", namespace, name, meta.uid_of(pod)):
+            log.info("pod %s/%s deleted: its node %s is gone", namespace, name, node)
+            ctx.queue.add(("Pod", namespace, name))
+            _wake_controller(ctx, pod)
 
 
 def sync_namespace(ctx: Context, _namespace: str, name: str) -> None:
@@ -192,6 +234,16 @@ def sync_endpoints(ctx: Context, _namespace: str, _name: str) -> None:
     ctx.queue.add(DATAPLANE)
 
 
+def sync_podnetwork(ctx: Context, _namespace: str, _name: str) -> None:
+    synced = sync_pod_network(ctx.store)
+    if synced.done:
+        log.info("pod network: %s", synced.done)
+    for key in synced.wake:
+        ctx.queue.add(key)
+    if synced.plane:
+        ctx.queue.add(DATAPLANE)
+
+
 def wake_users(kind: str) -> Handler:
     def handler(ctx: Context, namespace: str, name: str) -> None:
         """A ConfigMap or Secret changed: the pods that use it may be waiting for it
@@ -212,6 +264,7 @@ HANDLERS: dict[str, Handler] = {
     "Pod": sync_pod, "Node": sync_node, "Namespace": sync_namespace,
     "Service": sync_service, "Endpoints": sync_endpoints,
     "ConfigMap": wake_users("ConfigMap"), "Secret": wake_users("Secret"),
+    "PodNetwork": sync_podnetwork,
 }
 
 

@@ -92,6 +92,16 @@ class DockerUnavailable(PodctlError):
         )
 
 
+class NodeUnavailable(DockerUnavailable):
+    """A node container's engine does not answer (the node is stopped): only its pods wait."""
+
+    def __init__(self, node: str, detail: str) -> None:
+        super().__init__(detail)
+        self.node = node
+        self.args = (f'node "{node}" does not answer ({detail}); start it with '
+                     f"`podctl node start {node}`",)
+
+
 class Conflict(ServerError):
     """The object changed since it was read (optimistic concurrency)."""
 

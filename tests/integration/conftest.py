@@ -119,14 +119,17 @@ def remove_home(home: Path) -> None:
     may have some) and everything labelled with it. Its controllers are stopped by then (the
     `controller` fixture). The shared pod network stays until the session ends: other
     tests' homes, starting in parallel, may be about to put their first pod on it."""
+    from podctl.controllers.podnetwork import remove_home_routes
     from podctl.home import home_id
     from podctl.ops.reset import remove_rules
-    from podctl.runtime import leftovers
+    from podctl.runtime import engines, leftovers
 
     homeid = home_id(home)
     if (home / "store.db").exists():
         remove_rules(home, homeid)
-    leftovers.remove(leftovers.find(homeid))
+    remove_home_routes(homeid)  # through the host's agent, before it goes
+    leftovers.remove(leftovers.find(homeid))  # node containers and their volumes too
+    shutil.rmtree(engines.home_sockets(homeid), ignore_errors=True)
 
 
 def remove_home_networks(client: docker.DockerClient, home: Path) -> None:

@@ -142,3 +142,32 @@ def test_the_pod_owners_controllers_are_the_kinds_that_own_pods() -> None:
     assert {kind for kind, sync in driver.OWNER_SYNCS.items() if sync.dependents == "Pod"} \
         == set(driver.POD_OWNERS) \
         == {kind for kind, traits in meta.RESOURCES.items() if traits.owns_pods}
+
+
+def test_pods_of_a_deleted_node_are_collected_and_their_owners_woken(store: Store) -> None:
+    from podctl import registry
+
+    registry.create(store, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n2"}})
+    def pod(name: str, node: str, owner: str | None = None) -> None:
+        refs = [{"apiVersion": "v1", "kind": "ReplicationController", "name": owner,
+                 "uid": "3f1c1a2e-0000-4000-8000-000000000001", "controller": True}]
+        registry.create(store, {"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": name, **({"ownerReferences": refs} if owner else {})}, "spec": {
+            "nodeName": node, "containers": [{"name": "c", "image": "podctl/busybox:1"}]}},
+            "default")
+
+    pod("on-gone", "gone", owner="rc")
+    pod("bare-on-gone", "gone")
+    pod("on-n2", "n2")
+    woken: list[Hashable] = []
+
+    class Recorder:
+        def add(self, key: Hashable, delay: float = 0.0) -> None:
+            woken.append(key)
+
+    ctx = Context(store, OwnerControl(), Recorder())
+    driver.collect_orphaned_pods(ctx, "", "n2")  # a node that is back: nothing goes
+    assert len(store.list("Pod")) == 3 and woken == []
+    driver.collect_orphaned_pods(ctx, "", "gone")
+    assert [meta.name_of(p) for p in store.list("Pod")] == ["on-n2"]
+    assert ("ReplicationController", "default", "rc") in woken

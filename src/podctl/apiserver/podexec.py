@@ -23,7 +23,7 @@ from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, stream
 from podctl.apiserver.status import ApiError
 from podctl.errors import PodctlError
 from podctl.kubelet import lookup
-from podctl.runtime import hijack
+from podctl.runtime import engines, hijack
 
 log = logging.getLogger("podctl.apiserver")
 
@@ -134,7 +134,7 @@ async def _serve(ctx: Context, call: Call, request: web.Request,
         raise ApiError("BadRequest", f"no supported subprotocol: use {V5} or {V4}")
     await ws.prepare(request)
     try:
-        await _stream(ws, target.container_id, opts, attach, ready.protocol == V5)
+        await _stream(ws, target, opts, attach, ready.protocol == V5)
     except (ConnectionResetError, asyncio.CancelledError):
         raise
     except Exception:  # the WebSocket is open: no Status can be answered any more
@@ -146,17 +146,19 @@ async def _serve(ctx: Context, call: Call, request: web.Request,
     return ws
 
 
-async def _stream(ws: web.WebSocketResponse, container_id: str, opts: Options, attach: bool,
-                  v5: bool) -> None:
+async def _stream(ws: web.WebSocketResponse, target: lookup.Target, opts: Options,
+                  attach: bool, v5: bool) -> None:
     # The kubelet's "connection established" signal: an empty message on the lowest
     # channel the client reads.
     await ws.send_bytes(frame(STDOUT if opts.stdout else STDERR if opts.stderr else ERROR))
     try:
         if attach:
-            session = await blocking(hijack.open_attach, container_id, opts.stdin,
-                                     opts.stdout, opts.stderr)
+            session = await blocking(engines.bound(target.engine, hijack.open_attach),
+                                     target.container_id, opts.stdin, opts.stdout,
+                                     opts.stderr)
         else:
-            session = await blocking(hijack.open_exec, container_id, opts.command, opts.stdin,
+            session = await blocking(engines.bound(target.engine, hijack.open_exec),
+                                     target.container_id, opts.command, opts.stdin,
                                      opts.stdout, opts.stderr, opts.tty)
     except PodctlError as exc:
         await ws.send_bytes(frame(ERROR, json.dumps(failure(str(exc))).encode()))

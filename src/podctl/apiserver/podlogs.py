@@ -16,6 +16,7 @@ from podctl.apiserver.params import go_bool, go_int
 from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, streaming, subresource
 from podctl.apiserver.status import ApiError, invalid
 from podctl.kubelet import lookup
+from podctl.runtime import engines
 from podctl.runtime.streams import LogStream
 
 
@@ -97,7 +98,7 @@ async def pod_log(ctx: Context, call: Call, request: web.Request) -> web.StreamR
     opts = log_options(request, name)
     target = await blocking(_container, ctx, namespace, name,
                             request.query.get("container") or None, opts.previous)
-    stream = await streaming(LogStream, target.container_id,
+    stream = await streaming(engines.bound(target.engine, LogStream), target.container_id,
                              opts.follow and not opts.previous,
                              -1 if opts.tail is None else opts.tail, opts.timestamps, opts.since)
     try:

@@ -29,6 +29,7 @@ def logs(pod: str, container_arg: str | None, namespace: str | None, container: 
     """Print the logs of a container in a pod."""
     from podctl.api import meta
     from podctl.ops.logs import pod_for_logs, resolve
+    from podctl.runtime import engines
     from podctl.runtime.streams import LogStream
 
     ns = namespace or "default"
@@ -40,8 +41,9 @@ def logs(pod: str, container_arg: str | None, namespace: str | None, container: 
     if target.defaulted_from:
         terminal.err(f'Defaulted container "{target.container}" out of: '
                      f"{', '.join(target.defaulted_from)}")
-    terminal.copy_out(LogStream(target.container_id, follow, tail, timestamps),
-                      flush_each=follow)
+    with engines.using(target.engine):
+        stream = LogStream(target.container_id, follow, tail, timestamps)
+    terminal.copy_out(stream, flush_each=follow)
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})
@@ -58,6 +60,7 @@ def exec_(pod: str, command: tuple[str, ...], namespace: str | None, container: 
     """Run a command in a container: podctl exec (POD | TYPE/NAME) [-c C] [-it] -- CMD..."""
     from podctl.api import meta
     from podctl.ops.logs import exec_target, pod_to_attach
+    from podctl.runtime import engines
     from podctl.runtime.streams import exec_command, exec_interactive
 
     ns = namespace or "default"
@@ -66,11 +69,12 @@ def exec_(pod: str, command: tuple[str, ...], namespace: str | None, container: 
     if target.defaulted_from:
         terminal.err(f'Defaulted container "{target.container}" out of: '
                      f"{', '.join(target.defaulted_from)}")
-    if stdin or tty:
-        code = exec_interactive(target.container_id, list(command), tty)
-    else:
-        code = exec_command(target.container_id, list(command), terminal.out_bytes,
-                            terminal.err_bytes)
+    with engines.using(target.engine):
+        if stdin or tty:
+            code = exec_interactive(target.container_id, list(command), tty)
+        else:
+            code = exec_command(target.container_id, list(command), terminal.out_bytes,
+                                terminal.err_bytes)
     if code != 0:
         terminal.err(f"command terminated with exit code {code}")
         sys.exit(code)
@@ -95,6 +99,7 @@ def attach(resources: tuple[str, ...], namespace: str | None, container: str | N
     from podctl.api import meta
     from podctl.errors import PodctlError
     from podctl.ops.logs import attach_target, pod_to_attach
+    from podctl.runtime import engines
     from podctl.runtime.streams import attach as attach_stream
 
     if not resources:
@@ -123,7 +128,7 @@ def attach(resources: tuple[str, ...], namespace: str | None, container: str | N
                      "container logs, including credentials and sensitive information "
                      "passed through the command prompt.")
         terminal.err("If you don't see a command prompt, try pressing enter.")
-    with terminal.raw_stdin(raw):
+    with terminal.raw_stdin(raw), engines.using(target.engine):
         attach_stream(target.container_id, sys.stdin.fileno() if stdin else None, tty,
                       terminal.out_bytes, terminal.err_bytes,
                       terminal.terminal_size() if raw else None)

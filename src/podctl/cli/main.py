@@ -51,6 +51,8 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "label": ("label", "Update labels: podctl label pods|rc|node NAME... k=v k2- "
               "[--overwrite]."),
     "logs": ("logs", "Print the logs of a container in a pod."),
+    "node": ("node", "Add, stop, start and delete nodes (containers running their own Docker "
+             "engine), and load images into them."),
     "port-forward": ("portforward", "Forward local ports to a pod (NAME, pod/NAME or "
                      "TYPE/NAME of a workload or Service), following the pod when its sandbox "
                      "is recreated and, for a workload, moving to another running pod."),

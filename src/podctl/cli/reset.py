@@ -33,6 +33,8 @@ def report_lines(report: Report) -> list[str]:
         return ["Nothing to delete: this home has nothing on the engine or on disk"]
     engine = report.engine
     lines = [f"Stopped controller (pid {pid})" for pid in report.controllers]
+    if report.routes:
+        lines.append(f"Deleted routes: {report.routes} of the pod network")
     if report.rule_lines:
         lines.append(f"Deleted iptables rules: {report.rule_lines} lines of "
                      f"PODCTL-{report.homeid}-*")

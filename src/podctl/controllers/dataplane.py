@@ -8,6 +8,7 @@ kube-proxy pod is deleted and when the controller stops (see remove_rules)."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 from typing import Any
 
@@ -16,6 +17,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.bind import store_and_bind
 from podctl.controllers.deletion import mark_pod_deleting
+from podctl.controllers.podnetwork import node_agents
 from podctl.controllers.services import (
     DNS_SERVICE,
     KUBERNETES,
@@ -24,13 +26,14 @@ from podctl.controllers.services import (
     dns_ip,
     service_network,
 )
-from podctl.errors import AlreadyExists
+from podctl.errors import AlreadyExists, DockerUnavailable
 from podctl.home import home_id
 from podctl.manifest.defaults import default_object
 from podctl.node import ensure_node
 from podctl.proxy import apply, dns
 from podctl.proxy.rules import Endpoint, ServicePort, port_key
-from podctl.runtime import inventory
+from podctl.runtime import engines, inventory
+from podctl.runtime.client import api_error
 from podctl.store import Store
 
 log = logging.getLogger("podctl.dataplane")
@@ -190,8 +193,12 @@ def sync_dataplane(store: Store, reserve: Reserve) -> dict[str, Any]:
         # leaves a count that says there may be rules to remove.
         if not store.counter(APPLIED):
             store.set_counter(APPLIED, 1)
-        apply.sync(proxy, homeid, ports, service_range=service_network(store, reserve))
+        service_range = service_network(store, reserve)
+        apply.sync(proxy, homeid, ports, service_range=service_range)
         done["ports"] = len(ports)
+        nodes = _sync_nodes(store, homeid, ports, service_range)
+        if nodes:
+            done["nodes"] = nodes
     dns_container = _running(store, DNS_POD, "dnsmasq")
     if dns_container is not None:
         dns.install(dns_container, dns.render_dns(records))
@@ -229,5 +236,29 @@ def remove_rules(store: Store, homeid: str) -> int:
     if not store.counter(APPLIED):
         return 0
     removed = apply.remove_all(homeid, _running(store, PROXY_POD, "kube-proxy"))
+    for name, engine, agent in node_agents(store):
+        try:
+            with engines.using(engine):
+                removed += apply.remove_all(homeid, agent)
+        except (DockerUnavailable, apply.ProxyError, api_error()) as exc:
+            log.warning("kube-proxy's rules on node %s stay (%s)", name, exc)
     store.set_counter(APPLIED, 0)
     return removed
+
+
+def _sync_nodes(store: Store, homeid: str, ports: list[ServicePort],
+                service_range: ipaddress.IPv4Network) -> list[str]:
+    """kube-proxy's rules on every node container too (in its network agent, which is in
+    the node's network namespace), so that a node's pods reach Services at their own node
+    and a NodePort answers on the node's address; a node that is down is left (its new
+    agent asks for a sync). The nodes done."""
+    done = []
+    for name, engine, agent in node_agents(store):
+        try:
+            with engines.using(engine):
+                apply.sync(agent, homeid, ports, service_range=service_range)
+        except (DockerUnavailable, apply.ProxyError, api_error()) as exc:
+            log.warning("kube-proxy's rules on node %s: %s", name, exc)
+            continue
+        done.append(name)
+    return done

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from podctl.api.meta import Obj
+from podctl.runtime import engines
 from podctl.store import Store
 
 KUBELET = "kubelet"
@@ -25,5 +26,5 @@ def parallel(fn: Callable[[Any], object], items: list[Any]) -> None:
             fn(item)
         return
     with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-        for future in [pool.submit(fn, item) for item in items]:
+        for future in [pool.submit(engines.carry(fn), item) for item in items]:
             future.result()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from podctl.api.meta import Obj
 from podctl.errors import BadRequest, PodctlError
+from podctl.node import pod_engine
+from podctl.runtime.engines import Engine
 from podctl.store import Store
 
 
@@ -17,6 +19,7 @@ class Target:
     container_id: str
     defaulted_from: list[str] | None  # all names, when the container was not given
     phase: str
+    engine: Engine | None = None  # its node's (runtime.engines); None: the host's
 
 
 def resolve(store: Store, namespace: str, pod_name: str, container: str | None,
@@ -41,14 +44,14 @@ def resolve(store: Store, namespace: str, pod_name: str, container: str | None,
             raise BadRequest(f'previous terminated container "{container}" in pod '
                              f'"{pod_name}" not found')
         return Target(pod, container, str(last["containerID"]).removeprefix("docker://"),
-                      defaulted, status["phase"])
+                      defaulted, status["phase"], pod_engine(store, pod))
     waiting = cstatus["state"].get("waiting")
     if not cstatus.get("containerID"):
         reason = (waiting or {}).get("reason", "ContainerCreating")
         raise BadRequest(f'container "{container}" in pod "{pod_name}" is waiting to start: '
                          f"{_waiting_text(reason)}")
     return Target(pod, container, str(cstatus["containerID"]).removeprefix("docker://"),
-                  defaulted, status["phase"])
+                  defaulted, status["phase"], pod_engine(store, pod))
 
 
 def _waiting_text(reason: str) -> str:

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.kubelet.common import emit
+from podctl.kubelet.node import node_facts
 from podctl.kubelet.probes import FAILURE, SUCCESS, UNKNOWN, WARNING, Outcome, run_probe
 from podctl.kubelet.status import current_sandbox, latest_by_container
+from podctl.node import kubelet_engine
+from podctl.runtime import engines
 from podctl.runtime.records import ContainerRecord
 from podctl.store import Store
 
@@ -50,6 +53,7 @@ class Worker:
     probe: Obj
     pod_ip: str
     due: float  # time.monotonic() of the next attempt
+    engine: engines.Engine | None = None  # its node's (exec probes run there)
     successes: int = 0
     failures: int = 0
     result: bool | None = None
@@ -84,9 +88,13 @@ class Prober:
         uid = meta.uid_of(pod)
         wanted: dict[tuple[str, str], Worker] = {}
         sandbox = current_sandbox(records)
+        found = kubelet_engine(self.store, str(pod["spec"].get("nodeName") or ""))
+        engine = None if found is None else found[1]
         pod_ip = sandbox.ip if sandbox is not None and sandbox.running else ""
         if sandbox is not None and sandbox.running and pod["spec"].get("hostNetwork"):
-            pod_ip = "127.0.0.1"  # the pod's ports are the host's
+            # The pod's ports are its node's: the host's own, or a node container's address.
+            facts = node_facts(found[0]) if found is not None and engine is not None else None
+            pod_ip = facts.host_ip if facts is not None else "127.0.0.1"
         deleting = bool(pod["metadata"].get("deletionTimestamp"))
         latest = latest_by_container(records)
         for container in pod["spec"].get("containers", []):
@@ -100,7 +108,7 @@ class Prober:
                     continue
                 wanted[(record.id, kind)] = Worker(
                     pod, container, record.id, kind, probe, pod_ip,
-                    due=_first_due(record, probe))
+                    due=_first_due(record, probe), engine=engine)
         with self.lock:
             for key in [k for k, w in self.workers.items()
                         if meta.uid_of(w.pod) == uid and k not in wanted]:
@@ -178,7 +186,9 @@ class Prober:
         has_startup = bool(worker.container.get("startupProbe"))
         if worker.kind != "startup" and has_startup and worker.container_id not in self.started:
             return  # liveness and readiness wait for the startup probe
-        outcome = self.probe(worker.probe, worker.pod_ip, worker.container, worker.container_id)
+        with engines.using(worker.engine):
+            outcome = self.probe(worker.probe, worker.pod_ip, worker.container,
+                                 worker.container_id)
         if outcome.result == UNKNOWN:
             return  # probe errors are discarded, as the kubelet does
         ok = outcome.result in (SUCCESS, WARNING)

@@ -13,7 +13,7 @@ from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.errors import Conflict, NotFound
+from podctl.errors import Conflict, DockerUnavailable, NotFound
 from podctl.kubelet.status import NodeFacts, compute_status, probe_flags, ready_conditions
 from podctl.runtime.records import ContainerRecord
 from podctl.store import Store
@@ -130,9 +130,34 @@ def _fill(record: ContainerRecord, started_at: str | None) -> None:
 
 
 def refresh(store: Store, pods: list[Obj]) -> list[Obj]:
-    """With no kubelet running, each pod's status from the engine, once: one list call,
-    an inspect only of containers the stored status does not describe yet, written as
-    the kubelet writes it. Raises DockerUnavailable when the engine does not answer."""
+    """With no kubelet running, each pod's status from its node's engine, once: one list
+    call per engine, an inspect only of containers the stored status does not describe
+    yet, written as the kubelet writes it. Raises DockerUnavailable when the host's engine
+    does not answer; the pods of a node container that does not answer keep their stored
+    status (no kubelet reports for a node that is down)."""
+    from podctl.node import kubelet_engine
+    from podctl.runtime import engines
+
+    by_engine: dict[engines.Engine | None, list[Obj]] = {}
+    nodes: dict[str, engines.Engine | None] = {}
+    for pod in pods:
+        node_name = str(pod["spec"].get("nodeName") or "")
+        if node_name not in nodes:
+            found = kubelet_engine(store, node_name)
+            nodes[node_name] = None if found is None else found[1]
+        by_engine.setdefault(nodes[node_name], []).append(pod)
+    done: dict[str, Obj] = {}
+    for engine, group in by_engine.items():
+        try:
+            with engines.using(engine):
+                done.update((meta.uid_of(p), p) for p in _refresh(store, group))
+        except DockerUnavailable:
+            if engine is None:
+                raise
+    return [done.get(meta.uid_of(p), p) for p in pods]
+
+
+def _refresh(store: Store, pods: list[Obj]) -> list[Obj]:
     from podctl.kubelet.node import node_facts
     from podctl.runtime import inventory
 

@@ -14,6 +14,7 @@ from podctl.admission.serviceips import KUBERNETES, cluster_dns, ensure_kubernet
 from podctl.api import meta
 from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
+from podctl.errors import DockerUnavailable, NodeUnavailable
 from podctl.home import home_id
 from podctl.kubelet.common import emit, parallel
 from podctl.kubelet.node import node_facts
@@ -21,8 +22,17 @@ from podctl.kubelet.plan import PodActions, compute_pod_actions
 from podctl.kubelet.status import NodeFacts, current_sandbox
 from podctl.kubelet.statusmanager import kubelet_status, write_status
 from podctl.locks import file_lock
-from podctl.node import ensure_node
-from podctl.runtime import configenv, configvolumes, images, inventory, sandbox, specs, volumes
+from podctl.node import ensure_node, kubelet_engine
+from podctl.runtime import (
+    configenv,
+    configvolumes,
+    engines,
+    images,
+    inventory,
+    sandbox,
+    specs,
+    volumes,
+)
 from podctl.runtime import containers as ctr
 from podctl.runtime.client import api_error
 from podctl.runtime.records import ContainerRecord
@@ -53,9 +63,28 @@ def sync_pod(store: Store, namespace: str, name: str,
     pod = store.get("Pod", namespace, name)
     if pod is None or pod["metadata"].get("deletionTimestamp") or not pod["spec"].get("nodeName"):
         return SyncResult()
-    node = ensure_node(store)
-    if pod["spec"]["nodeName"] != meta.name_of(node):
-        return SyncResult()  # bound to another node: that node's kubelet would run it
+    found = kubelet_engine(store, pod["spec"]["nodeName"])
+    if found is None:
+        ensure_node(store)  # a home whose host node predates its mark gets it now
+        found = kubelet_engine(store, pod["spec"]["nodeName"])
+    if found is None:
+        return SyncResult()  # a node no kubelet of this home runs
+    node, engine = found
+    # One kubelet per node: this pod's engine calls go to its node's engine.
+    with engines.using(engine):
+        try:
+            return _sync_on_node(store, namespace, name, node, progress)
+        except DockerUnavailable as exc:
+            if engine is None or isinstance(exc, NodeUnavailable):
+                raise
+            raise NodeUnavailable(engine.node, exc.detail) from exc
+
+
+def _sync_on_node(store: Store, namespace: str, name: str, node: Obj,
+                  progress: images.ProgressFn | None) -> SyncResult:
+    pod = store.get("Pod", namespace, name)
+    if pod is None:
+        return SyncResult()
     with file_lock(f"pod-{meta.uid_of(pod)}"):
         pod = store.get("Pod", namespace, name)
         if pod is None or pod["metadata"].get("deletionTimestamp"):
@@ -118,7 +147,7 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
                 return SyncResult(retry_in=_sandbox_failed(state))
             # Starting the sandbox is the slowest step (network set-up): app containers are
             # pulled and created meanwhile, and started once it runs.
-            pod_ip = background.submit(_start_sandbox, sandbox_id)
+            pod_ip = background.submit(engines.carry(_start_sandbox), sandbox_id)
         else:
             sandbox_id, pod_ip = _running_sandbox(records)
         try:
@@ -173,7 +202,8 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -
     # The home holds its service range before it puts anything on the shared pod network:
     # a reset of another home removes that network only when no home holds a range.
     ensure_kubernetes_service(store, lambda: reserve_service_range(home_id(store.path.parent)))
-    image = sandbox.pause_image()
+    with engines.using(None):  # the host's choice; a node gets the image copied
+        image = sandbox.pause_image()
     got = images.ensure_image(image, "IfNotPresent")
     if not got.ok:
         hint = ("" if "PODCTL_PAUSE_IMAGE" in os.environ else

@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.errors import DockerUnavailable
 from podctl.kubelet.common import emit, parallel
 from podctl.locks import file_lock
-from podctl.node import host_node_name, ready_status
+from podctl.node import host_node_name, pod_engine, ready_status
 from podctl.runtime import containers as ctr
-from podctl.runtime import inventory
+from podctl.runtime import engines, inventory
+from podctl.runtime.records import ContainerRecord
 from podctl.store import Store
 
 # Pods whose containers this process removes at once. Their graceful stops all run
@@ -38,7 +40,9 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
     from podctl.runtime import configvolumes, volumes
 
     uid = meta.uid_of(pod)
-    with file_lock(f"pod-{uid}"):
+    # On the pod's node's engine; a node that is stopped leaves the pod Terminating
+    # (DockerUnavailable: tried again) until it is back or the node is deleted.
+    with file_lock(f"pod-{uid}"), engines.using(pod_engine(store, pod)):
         records = inventory.list_containers(uid)
         apps = [r for r in records if not r.is_sandbox and r.running]
         for record in apps:
@@ -76,7 +80,14 @@ def finish_pod(store: Store, pod: Obj) -> bool:
     if md.get("deletionTimestamp"):
         left = (meta.parse_time(md["deletionTimestamp"]) - datetime.now(UTC)).total_seconds()
         grace = min(grace, max(0, math.ceil(left)))
-    terminate_pod(store, pod, grace)
+    try:
+        terminate_pod(store, pod, grace)
+    except DockerUnavailable:
+        forced = int(md.get("deletionGracePeriodSeconds", 30)) == 0
+        if not forced or pod_engine(store, pod) is None:
+            raise
+        # Force deletion of a pod on a node that is down: the object goes now, as the API
+        # server's does; the node's kubelet removes the containers when it is back.
     store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
     return True
 
@@ -107,3 +118,37 @@ def finish_pods(store: Store, pods: list[Obj]) -> Iterator[Obj]:
         for pod, future in zip(pods, futures, strict=True):
             future.result()
             yield pod
+
+
+def left_to_its_node(store: Store, pod: Obj) -> bool:
+    """Whether a pod marked deleting with a grace period must wait for its node: a node
+    container that does not answer finishes it when it is back (upstream: the pod stays
+    Terminating until its kubelet confirms)."""
+    from podctl.runtime.client import ping
+
+    engine = pod_engine(store, pod)
+    if engine is None or int(pod["metadata"].get("deletionGracePeriodSeconds", 30)) == 0:
+        return False
+    with engines.using(engine):
+        try:
+            ping()
+            return False
+        except DockerUnavailable:
+            return True
+
+
+def remove_orphans(store: Store, records: list[ContainerRecord]) -> set[str]:
+    """The kubelet's housekeeping on this block's engine: the containers (and emptyDir
+    volumes) of pods no longer in the store go, as upstream's kubelet kills pods that are
+    not in its desired set (deleted while their node was down, or force-deleted); the
+    uids of those pods. `records` must be listed before the store is read: a pod made
+    after the listing has no container in it."""
+    from podctl.runtime import volumes
+
+    uids = store.uids()
+    orphans = [r for r in records if r.pod_uid and r.pod_uid not in uids]
+    parallel(lambda r: ctr.remove(r.id), orphans)
+    gone = {r.pod_uid for r in orphans}
+    for uid in gone:
+        volumes.remove_pod_volumes(uid)
+    return gone

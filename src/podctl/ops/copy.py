@@ -9,7 +9,9 @@ import tarfile
 from pathlib import Path
 
 from podctl.errors import PodctlError
+from podctl.kubelet.lookup import Target
 from podctl.ops.logs import resolve
+from podctl.runtime import engines
 from podctl.runtime.client import docker_api, translate_errors
 
 
@@ -28,16 +30,21 @@ def copy(namespace: str, source: str, dest: str, container: str | None) -> None:
         raise PodctlError("one of src or dest must be a local file specification and the "
                           "other a remote file specification (pod:path)")
     if src_pod is not None:
-        _from_pod(*_target(namespace, src_pod, container), src_path, Path(dst_path))
+        target = _target(namespace, src_pod, container)
+        with engines.using(target.engine):
+            _from_pod(target.container_id, src_pod.rpartition("/")[2], src_path,
+                      Path(dst_path))
     else:
         assert dst_pod is not None
-        _to_pod(Path(src_path), *_target(namespace, dst_pod, container), dst_path)
+        target = _target(namespace, dst_pod, container)
+        with engines.using(target.engine):
+            _to_pod(Path(src_path), target.container_id, dst_pod.rpartition("/")[2],
+                    dst_path)
 
 
-def _target(namespace: str, pod: str, container: str | None) -> tuple[str, str]:
+def _target(namespace: str, pod: str, container: str | None) -> Target:
     ns, _, name = pod.rpartition("/")
-    target = resolve(ns or namespace, name, container)
-    return target.container_id, name
+    return resolve(ns or namespace, name, container)
 
 
 def _to_pod(local: Path, container_id: str, pod: str, remote: str) -> None:

@@ -9,7 +9,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import CASCADES, advance_namespace_deletion, delete_object
 from podctl.errors import NotFound, PodctlError
-from podctl.kubelet.teardown import finish_pods
+from podctl.kubelet.teardown import finish_pods, left_to_its_node
 from podctl.ops.session import open_store
 from podctl.ops.views import user_selector
 from podctl.store import Store
@@ -61,7 +61,10 @@ def delete_pods(store: Store, pods: list[Obj], grace_period: int = -1,
             continue
         if deletion.marked is not None:
             marked.append(deletion.marked)
-    for pod in finish_pods(store, marked):
+    waiting = [pod for pod in marked if left_to_its_node(store, pod)]
+    for pod in waiting:
+        yield f'pod "{meta.name_of(pod)}" {verb}', None  # Terminating until its node is back
+    for pod in finish_pods(store, [p for p in marked if p not in waiting]):
         yield f'pod "{meta.name_of(pod)}" {verb}', None
 
 

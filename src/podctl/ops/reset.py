@@ -12,13 +12,13 @@ from pathlib import Path
 from podctl.admission import tolerations
 from podctl.apiserver import credentials
 from podctl.controllers.dataplane import APPLIED
+from podctl.controllers.podnetwork import remove_home_routes
 from podctl.home import home_id
 from podctl.leader import LOCK_NAME, PID_NAME, stop_controllers
 from podctl.locks import LOCKS_DIR
-from podctl.node import HOST_NODE_FILE
 from podctl.notify import SOCKET_NAME, WATCHERS_DIR
 from podctl.proxy import apply
-from podctl.runtime import leftovers
+from podctl.runtime import engines, leftovers
 from podctl.runtime.configvolumes import VOLUMES_DIR
 from podctl.store import Store
 
@@ -30,7 +30,7 @@ HOME_ENTRIES = frozenset({
     "controller.log",  # run-controller --detach's default log
     credentials.TOKEN_FILE, credentials.CA_CERT, credentials.CA_KEY, credentials.SERVER_CERT,
     credentials.SERVER_KEY, credentials.ANNOUNCE_FILE, credentials.NAMES_FILE,
-    HOST_NODE_FILE, tolerations.SETTINGS_FILE, tolerations.SETTINGS_PARTIAL,
+    tolerations.SETTINGS_FILE, tolerations.SETTINGS_PARTIAL,
 })
 
 
@@ -42,6 +42,7 @@ class Report:
     homeid: str
     controllers: list[int] = field(default_factory=list)
     rule_lines: int = 0
+    routes: int = 0
     engine: leftovers.EngineObjects = field(default_factory=leftovers.EngineObjects)
     pod_network: bool = False
     kubeconfig: Path | None = None
@@ -49,8 +50,8 @@ class Report:
     kept: list[str] = field(default_factory=list)  # the user's files left in the home
 
     def nothing(self) -> bool:
-        return not (self.controllers or self.rule_lines or self.engine or self.pod_network
-                    or self.kubeconfig or self.home_removed)
+        return not (self.controllers or self.rule_lines or self.routes or self.engine
+                    or self.pod_network or self.kubeconfig or self.home_removed)
 
 
 def reset(home: Path) -> Report:
@@ -60,7 +61,11 @@ def reset(home: Path) -> Report:
         report.controllers = stop_controllers(home)
     report.engine = leftovers.find(report.homeid)
     report.rule_lines = remove_rules(home, report.homeid)
+    # Before the containers go: the host's agent of this home takes its routes with it.
+    report.routes = remove_home_routes(report.homeid)
     leftovers.remove(report.engine)
+    # The node containers' socket directories (gone with their containers just now).
+    shutil.rmtree(engines.home_sockets(report.homeid), ignore_errors=True)
     report.pod_network = leftovers.remove_pod_network_if_unused()
     kubeconfig = credentials.default_kubeconfig()
     if credentials.forget(kubeconfig, home):

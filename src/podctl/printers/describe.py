@@ -494,6 +494,11 @@ def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
                        ("Container Runtime Version", "containerRuntimeVersion"),
                        ("Kubelet Version", "kubeletVersion")):
         w.add(1, f"{title}:\t{info.get(key, '')}")
+    spec = node.get("spec") or {}
+    if spec.get("podCIDR"):
+        w.add(0, f"PodCIDR:\t{spec['podCIDR']}")
+    if spec.get("podCIDRs"):
+        w.add(0, f"PodCIDRs:\t{','.join(spec['podCIDRs'])}")
     w.add(0, f"Non-terminated Pods:\t({len(pods)} in total)")
     w.add(1, "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge")
     w.add(1, "---------\t----\t------------\t----------\t---------------\t-------------\t---")

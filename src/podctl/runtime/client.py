@@ -11,23 +11,34 @@ from typing import Any
 from urllib.parse import urlencode
 
 from podctl.errors import DockerUnavailable
+from podctl.runtime import engines
 
 TIMEOUT = 120
 
 
-@cache
 def docker_api() -> Any:
-    """The low-level APIClient from Docker's own environment (DOCKER_HOST, ...).
+    """The low-level APIClient of the engine this block's calls go to (runtime.engines):
+    the host's from Docker's own environment (DOCKER_HOST, ...), or a node container's.
 
     The low-level client avoids the high-level list's one inspect per container.
     """
+    engine = engines.current()
+    return _api_client(None if engine is None else f"unix://{engine.socket}")
+
+
+@cache
+def _api_client(base_url: str | None) -> Any:
     import docker
     from docker.utils import kwargs_from_env
 
     try:
-        return docker.APIClient(
-            **kwargs_from_env(), version="auto", timeout=TIMEOUT, max_pool_size=32
-        )
+        # A node's engine answers the same API version as the host's (same binaries):
+        # pinning it spares each node client the version handshake, which fails while
+        # the node is down and would then stay failed in this cache.
+        settings = kwargs_from_env() if base_url is None else {
+            "base_url": base_url, "version": _api_client(None).api_version}
+        return docker.APIClient(**{"version": "auto", **settings}, timeout=TIMEOUT,
+                                max_pool_size=32)
     except docker.errors.DockerException as exc:
         raise DockerUnavailable(_short(exc)) from exc
 
@@ -70,8 +81,12 @@ def create_body(**fields: Any) -> dict[str, Any]:
 
 
 def unix_socket() -> str | None:
-    """The engine's unix socket per DOCKER_HOST (Docker's default when unset), or None when
-    DOCKER_HOST names another transport (tcp, TLS, ssh), which only the SDK speaks."""
+    """The engine's unix socket: a node container's (runtime.engines), else per DOCKER_HOST
+    (Docker's default when unset); None when DOCKER_HOST names another transport (tcp,
+    TLS, ssh), which only the SDK speaks."""
+    engine = engines.current()
+    if engine is not None:
+        return engine.socket
     host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     return host.removeprefix("unix://") if host.startswith("unix://") else None
 

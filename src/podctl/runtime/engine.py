@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime.client import engine_call
 
 
 def engine_info() -> dict[str, Any]:
-    """`docker info` and `docker version` merged into what a Node object needs."""
-    api = docker_api()
-    with translate_errors():
-        info: dict[str, Any] = api.info()
-        version: dict[str, Any] = api.version()
+    """`docker info` and `docker version` merged into what a Node object needs (two
+    plain requests: the SDK's import would cost more than both)."""
+    info: dict[str, Any] = engine_call("GET", "/info")
+    version: dict[str, Any] = engine_call("GET", "/version")
     arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(info.get("Architecture", ""),
                                                         info.get("Architecture", ""))
     return {

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from podctl.runtime import engines
 from podctl.runtime.client import docker_api, translate_errors
 
 STDOUT, STDERR = 1, 2
@@ -23,6 +24,9 @@ class Session:
     exec_id: str | None
     tty: bool
     sock: Any  # what docker-py hands back: a socket or a SocketIO around one
+    # The engine the container is on: later calls (resize, exit code) may come from
+    # another thread.
+    engine: engines.Engine | None = None
 
     def __post_init__(self) -> None:
         # Kept apart: a closed SocketIO forgets its socket.
@@ -46,7 +50,8 @@ class Session:
             self._socket.shutdown(socket.SHUT_WR)
 
     def resize(self, width: int, height: int) -> None:
-        api = docker_api()
+        with engines.using(self.engine):
+            api = docker_api()
         with translate_errors():
             if self.exec_id is not None:
                 api.exec_resize(self.exec_id, height=height, width=width)
@@ -58,7 +63,8 @@ class Session:
         Docker records it)."""
         if self.exec_id is None:
             return 0
-        api = docker_api()
+        with engines.using(self.engine):
+            api = docker_api()
         deadline = time.monotonic() + 5
         with translate_errors():
             while True:
@@ -83,7 +89,7 @@ def open_exec(container_id: str, command: list[str], stdin: bool, stdout: bool,
         created = api.exec_create(container_id, command, stdin=stdin, stdout=stdout,
                                   stderr=stderr, tty=tty)
         sock = api.exec_start(created["Id"], tty=tty, socket=True)
-    return Session(container_id, created["Id"], tty, sock)
+    return Session(container_id, created["Id"], tty, sock, engines.current())
 
 
 def open_attach(container_id: str, stdin: bool, stdout: bool, stderr: bool) -> Session:
@@ -92,4 +98,4 @@ def open_attach(container_id: str, stdin: bool, stdout: bool, stderr: bool) -> S
         tty = bool(api.inspect_container(container_id)["Config"].get("Tty"))
         sock = api.attach_socket(container_id, params={
             "stdin": int(stdin), "stdout": int(stdout), "stderr": int(stderr), "stream": 1})
-    return Session(container_id, None, tty, sock)
+    return Session(container_id, None, tty, sock, engines.current())

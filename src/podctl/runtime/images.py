@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from podctl.api.images import split_reference
-from podctl.runtime.client import docker_api, engine_call, translate_errors
+from podctl.runtime import engines
+from podctl.runtime.client import api_error, docker_api, engine_call, translate_errors
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ def ensure_image(ref: str, policy: str, progress: ProgressFn | None = None) -> I
     """Make the image available per policy; never raises for a pull failure."""
     if policy != "Always":
         info = image_present(ref)
+        if info is None and copy_from_host(ref):
+            # On a node: an image the host's engine has is the node's too, no registry.
+            info = image_present(ref)
         if info is not None:
             return ImageResult(ok=True, size=int(info.get("Size", 0)))
         if policy == "Never":
@@ -88,3 +93,33 @@ def _pull_message(ref: str, detail: str) -> str:
     detail = " ".join(detail.split())
     return f'Failed to pull image "{ref}": {detail}'
 
+
+
+_copying: dict[tuple[str, str], threading.Lock] = {}
+_copying_guard = threading.Lock()
+
+
+def copy_from_host(ref: str, replace: bool = False) -> bool:
+    """Copy the image from the host's engine into this block's node engine, as `kind load
+    docker-image` does (save there, load here, streamed: no registry, no file); whether
+    the host had it. Pods of one node asking for one image at once copy it once; one the
+    node has already is copied again only to `replace` it."""
+    engine = engines.current()
+    if engine is None:
+        return False
+    with _copying_guard:
+        lock = _copying.setdefault((engine.socket, ref), threading.Lock())
+    with lock:
+        if not replace and image_present(ref) is not None:
+            return True
+        with engines.using(None):
+            if image_present(ref) is None:
+                return False
+            source = docker_api()
+        with translate_errors():
+            saved = source.get_image(ref, chunk_size=1 << 20)
+            for line in docker_api().load_image(saved, quiet=True):
+                if isinstance(line, dict) and line.get("error"):
+                    raise api_error()(f"loading {ref} into node {engine.node}: "
+                                      f"{line['error']}")
+    return True

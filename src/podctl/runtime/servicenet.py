@@ -13,7 +13,7 @@ import ipaddress
 from typing import Any
 
 from podctl.locks import file_lock
-from podctl.runtime import naming
+from podctl.runtime import engines, naming
 from podctl.runtime.client import docker_api, translate_errors
 
 SERVICE_CIDR = ipaddress.IPv4Network("10.96.0.0/12")
@@ -38,10 +38,12 @@ def first_block(home_id: str) -> int:
 
 
 def reserve_service_range(home_id: str) -> ipaddress.IPv4Network:
-    """The home's /24, reserving one (an internal Docker network) the first time."""
+    """The home's /24, reserving one (an internal Docker network) the first time: always
+    on the host's engine, whichever node's pod asks."""
     import docker.errors
 
-    api = docker_api()
+    with engines.using(None):
+        api = docker_api()
     with translate_errors():
         found = _find(api, home_id)
         if found is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -9,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from podctl.errors import PodctlError
+from podctl.runtime import engines
 from podctl.runtime.client import docker_api, translate_errors
 
 WriteBytes = Callable[[bytes], None]
@@ -58,7 +60,9 @@ def exec_interactive(container_id: str, command: list[str], tty: bool) -> int:
     if docker is None:
         raise PodctlError("interactive exec (-i/-t) needs the docker command-line client")
     flags = ["-i"] + (["-t"] if tty else [])
-    return subprocess.call([docker, "exec", *flags, container_id, *command])
+    engine = engines.current()
+    env = None if engine is None else {**os.environ, "DOCKER_HOST": f"unix://{engine.socket}"}
+    return subprocess.call([docker, "exec", *flags, container_id, *command], env=env)
 
 
 def attach(container_id: str, stdin_fd: int | None, tty: bool, out: WriteBytes,
