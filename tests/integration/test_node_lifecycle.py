@@ -255,3 +255,43 @@ def test_a_controller_killed_while_a_node_is_down_evicts_once_after_restart(
         ("Marking for deletion Pod default/p", 1)]
     taints = json.loads(podctl("get", "node", fake, "-o", "json"))["spec"]["taints"]
     assert len(taints) == 2  # kept, not added twice
+
+
+def test_the_seeds_story_on_a_node_container(podctl: Podctl, controller: Start) -> None:
+    """Chapter 4's promise on a real second node: an RC of 2 spread over the host and n2
+    plus a bare pod on n2; n2 crashes (`node stop`): NotReady, its pods evicted, the RC back
+    to 2 on the host, the bare pod not made again (Terminating while n2 is down); n2
+    started again: Ready, untainted, and its kubelet finishes the evicted pods."""
+    from .test_nodes import pod_on
+
+    controller(*SHORT)
+    podctl("node", "add", "n2")
+    podctl.wait_for(lambda: nodes(podctl).get("n2") == "Ready", message="n2 Ready")
+    podctl.apply_yaml(pod_on("n2", "bare", "sleep 3600"))
+    podctl.apply_yaml(rc_yaml("web", "n2").replace("replicas: 1", "replicas: 2"))
+
+    def web() -> list[Any]:
+        return list(json.loads(podctl("get", "pods", "-l", "app=web", "-o", "json"))["items"])
+
+    def running_off_n2() -> int:
+        return sum(p["status"].get("phase") == "Running" and p["spec"]["nodeName"] != "n2"
+                   and not p["metadata"].get("deletionTimestamp") for p in web())
+
+    podctl.wait_for(lambda: sum(p["status"].get("phase") == "Running" for p in web()) == 2,
+                    timeout=60, message="the RC's pods Running")
+    assert "n2" in {p["spec"]["nodeName"] for p in web()}  # spread over both nodes
+    podctl("node", "stop", "n2")
+    podctl.wait_for(lambda: nodes(podctl).get("n2") == "NotReady", timeout=15,
+                    message="n2 NotReady")
+    podctl.wait_for(lambda: running_off_n2() == 2, timeout=60, message="the RC back to 2")
+    assert (pod(podctl, "bare") or {}).get("metadata", {}).get("deletionTimestamp")
+    assert [p for p in json.loads(podctl("get", "pods", "-o", "json"))["items"]
+            if not p["metadata"]["name"].startswith("web")] == [pod(podctl, "bare")]
+    podctl("node", "start", "n2")
+    podctl.wait_for(lambda: nodes(podctl).get("n2") == "Ready", timeout=30,
+                    message="n2 Ready again")
+    podctl.wait_for(lambda: pod(podctl, "bare") is None
+                    and all(p["spec"]["nodeName"] != "n2" for p in web()),
+                    timeout=60, message="the evicted pods finished on n2")
+    assert "taints" not in json.loads(podctl("get", "node", "n2", "-o", "json"))["spec"]
+    assert running_off_n2() == 2
