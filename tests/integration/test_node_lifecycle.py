@@ -146,7 +146,8 @@ def test_a_silent_node_is_tainted_its_pods_evicted_and_replaced(
                     message="the node Ready again")
     podctl.wait_for(lambda: pod(podctl, "bare") is None and pod(podctl, f"{app}-on-fake")
                     is None, timeout=15, message="its Terminating pods finished")
-    assert "Taints:             <none>" in podctl("describe", "node", fake)
+    podctl.wait_for(lambda: "Taints:             <none>" in podctl("describe", "node", fake),
+                    message="its taints removed")
     kubelet.crash()
 
 
@@ -293,5 +294,6 @@ def test_the_seeds_story_on_a_node_container(podctl: Podctl, controller: Start) 
     podctl.wait_for(lambda: pod(podctl, "bare") is None
                     and all(p["spec"]["nodeName"] != "n2" for p in web()),
                     timeout=60, message="the evicted pods finished on n2")
-    assert "taints" not in json.loads(podctl("get", "node", "n2", "-o", "json"))["spec"]
+    podctl.wait_for(lambda: "taints" not in json.loads(
+        podctl("get", "node", "n2", "-o", "json"))["spec"], message="n2's taints removed")
     assert running_off_n2() == 2
