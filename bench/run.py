@@ -14,6 +14,7 @@ def main() -> None:
         bench_controller,
         bench_deployment,
         bench_hostile,
+        bench_node_failure,
         bench_nodes,
         bench_podnet,
         bench_pods,
@@ -47,6 +48,8 @@ def main() -> None:
     bench_api.main()
     print("== issue 19: the API beside 50 hostile clients ==", flush=True)
     bench_hostile.main()
+    print("== issue 21: node failure (a fake node's kubelet goes silent) ==", flush=True)
+    bench_node_failure.main()
     print("== issue 21: nodes ==", flush=True)
     bench_nodes.main()
     bench_podnet.main()

@@ -58,6 +58,8 @@ EXPLAIN_ROOTS = {
     "Job": ("batch/v1", "io.k8s.api.batch.v1.Job"),
     "CronJob": ("batch/v1", "io.k8s.api.batch.v1.CronJob"),
     "EndpointSlice": ("discovery.k8s.io/v1", "io.k8s.api.discovery.v1.EndpointSlice"),
+    # node heartbeats (issue 21)
+    "Lease": ("coordination.k8s.io/v1", "io.k8s.api.coordination.v1.Lease"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -76,6 +78,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.apps.v1.DeploymentList", "io.k8s.api.apps.v1.DaemonSetList",
     "io.k8s.api.batch.v1.JobList", "io.k8s.api.batch.v1.CronJobList",
     "io.k8s.api.discovery.v1.EndpointSliceList",
+    "io.k8s.api.coordination.v1.LeaseList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",

@@ -11,10 +11,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from podctl import driver, instrument
+from podctl.admission.tolerations import DEFAULT_SECONDS, save_settings
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.dataplane import (
@@ -25,18 +27,26 @@ from podctl.controllers.dataplane import (
     wanted,
 )
 from podctl.controllers.endpointslices import SERVICE_NAME_LABEL
+from podctl.controllers.nodelifecycle import (
+    GRACE_PERIOD,
+    MONITOR_PERIOD,
+    STARTUP_GRACE_PERIOD,
+    Graces,
+    NodeLifecycle,
+)
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
 from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
 from podctl.errors import DockerUnavailable
 from podctl.home import home_id, podctl_home
+from podctl.kubelet.heartbeat import RENEW_INTERVAL, Heartbeat, host_heartbeat
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import SyncResult
 from podctl.kubelet.teardown import remove_orphans
 from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
-from podctl.node import ensure_node, pod_engine, post_address
+from podctl.node import container_status, ensure_node, pod_engine, post_address
 from podctl.notify import ChangeListener, notify_controller
 from podctl.runtime import containers as ctr
 from podctl.runtime import engines, inventory, naming, nodecontainers
@@ -76,8 +86,12 @@ class Controller(PodHooks):
     """Wires event sources to a work queue and the queue to per-object sync workers, which
     run the driver's handlers (the pod's with the prober's hooks)."""
 
-    def __init__(self, store: Store, resync_seconds: float = 30.0) -> None:
+    def __init__(self, store: Store, resync_seconds: float = 30.0,
+                 nodes: NodeSettings | None = None) -> None:
         self.store = store
+        self.nodes = nodes or NodeSettings()
+        self.lifecycle = NodeLifecycle(
+            store, Graces(self.nodes.grace, self.nodes.startup_grace), self.nodes.period)
         self.queue = WorkQueue()
         self.workers = Workers(MAX_WORKERS, name="sync")
         self.resync_seconds = resync_seconds
@@ -124,7 +138,8 @@ class Controller(PodHooks):
         loops: list[tuple[str, Callable[[threading.Event], None]]] = [
             ("store", self._watch_store), ("docker", self._watch_docker),
             ("nodes", self._watch_nodes),
-            ("prober", self.prober.run), ("dispatch", self._dispatch)]
+            ("prober", self.prober.run), ("dispatch", self._dispatch),
+            ("heartbeat", self._heartbeat), ("nodelifecycle", self.lifecycle.run)]
         threads = [threading.Thread(target=supervise, args=(name, loop, stop), name=name,
                                     daemon=True) for name, loop in loops]
         for thread in threads:
@@ -135,6 +150,7 @@ class Controller(PodHooks):
         while not stop.wait(SIGNAL_POLL):
             pass
         instrument.controller_stopped()
+        self.lifecycle.wake.set()
         log.info("stopping; pods keep running")
         self.queue.close()
         self._nodes_changed.set()  # the node watcher sees the stop
@@ -181,6 +197,17 @@ class Controller(PodHooks):
                         "it does", exc.detail)
             return
         self._registered = True
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        """The host node's kubelet's heartbeats, once the node is registered, at the
+        settings' renew interval (a short grace, in tests, must not find a live node
+        silent)."""
+        while not stop.is_set():
+            beat = host_heartbeat(self.store, self.nodes.renew_interval)
+            if beat is not None:
+                beat.run(stop)
+                return
+            stop.wait(1.0)
 
     # -- event sources -------------------------------------------------------------------
 
@@ -299,12 +326,23 @@ class Controller(PodHooks):
                                          args=(f"docker-{name}", functools.partial(
                                              self._watch_events, engine=engine,
                                              own=node_stream), node_stream.stop)).start()
+                        # The node's kubelet's heartbeats, silent while its engine is.
+                        threading.Thread(target=self._node_heartbeat(name).run,
+                                         name=f"heartbeat-{name}", daemon=True,
+                                         args=(node_stream.stop,)).start()
                 instrument.beat("nodes")
                 self._nodes_changed.wait(NODES_POLL)
                 self._nodes_changed.clear()
         finally:
             for node_stream in self._node_streams.values():
                 node_stream.end()
+
+    def _node_heartbeat(self, name: str) -> Heartbeat:
+        """A node container's kubelet's heartbeats: its Lease and status, from its own
+        engine; nothing while that engine does not answer (the node is down)."""
+        probe = functools.partial(container_status, home_id(self.store.path.parent), name)
+        return Heartbeat(self.store, name, probe, renew_interval=self.nodes.renew_interval,
+                         on_node=True)
 
     def _watch_events(self, stop: threading.Event, engine: engines.Engine | None,
                       own: NodeStream | None = None) -> None:
@@ -352,6 +390,7 @@ class Controller(PodHooks):
     def _node_changed(self, ctx: Context, namespace: str, name: str) -> None:
         driver.sync_node(ctx, namespace, name)
         self._nodes_changed.set()
+        self.lifecycle.wake.set()  # a taint or readiness to act on now
         if self.store.get("Node", "", name) is None:
             # The pod garbage collector waits before it deletes a gone node's pods.
             self.queue.add(("PodGC", "", name), delay=ORPHAN_QUARANTINE)
@@ -570,8 +609,29 @@ def supervise(name: str, loop: Callable[[threading.Event], None], stop: threadin
             stop.wait(delay)
 
 
-def run(stop: threading.Event, resync_seconds: float = 30.0) -> None:
+@dataclass(frozen=True)
+class NodeSettings:
+    """The node lifecycle's flags: --node-monitor-grace-period, --node-monitor-period,
+    --node-startup-grace-period, and the DefaultTolerationSeconds admission's two (kept in
+    the home for every writer)."""
+
+    grace: float = GRACE_PERIOD
+    period: float = MONITOR_PERIOD
+    not_ready_seconds: int = DEFAULT_SECONDS
+    unreachable_seconds: int = DEFAULT_SECONDS
+    startup_grace: float = STARTUP_GRACE_PERIOD
+
+    @property
+    def renew_interval(self) -> float:
+        """How often each kubelet here heartbeats: upstream's 10 s, or four times per
+        grace period when that is shorter (the kubelets share the controller's process)."""
+        return min(RENEW_INTERVAL, self.grace / 4)
+
+
+def run(stop: threading.Event, resync_seconds: float = 30.0,
+        nodes: NodeSettings | None = None) -> None:
     """Hold the leader lock (waiting as standby while another controller has it), then run."""
+    nodes = nodes or NodeSettings()
     home = podctl_home()
     lock = LeaderLock(home)
     announced = False
@@ -585,7 +645,8 @@ def run(stop: threading.Event, resync_seconds: float = 30.0) -> None:
     log.info("controller active (home %s) at %s", home, datetime.now(UTC).isoformat())
     try:
         # Its own writes wake its store watcher too (a pod it deleted matters to the RCs).
+        save_settings(home, nodes.not_ready_seconds, nodes.unreachable_seconds)
         store = open_store(home, functools.partial(notify_controller, home))
-        Controller(store, resync_seconds=resync_seconds).run(stop)
+        Controller(store, resync_seconds=resync_seconds, nodes=nodes).run(stop)
     finally:
         lock.release()

@@ -38,7 +38,7 @@ from podctl.controllers.slowstart import OwnerControl
 from podctl.errors import DockerUnavailable
 from podctl.kubelet import sync as kubelet
 from podctl.kubelet.teardown import FINISHING, finish_pod
-from podctl.node import pod_engine
+from podctl.node import pod_engine, ready_status
 from podctl.runtime.configenv import references
 from podctl.store import Store
 
@@ -147,8 +147,8 @@ def _sync_pod(ctx: Context, pod: Obj, hooks: PodHooks) -> None:
     if pod["metadata"].get("deletionTimestamp"):
         # In this pod's own worker: its graceful stop delays no other pod.
         hooks.finishing(pod)
-        finish_pod(store, pod)
-        log.info("pod %s/%s deleted", namespace, name)
+        if finish_pod(store, pod):
+            log.info("pod %s/%s deleted", namespace, name)
         _wake_controller(ctx, pod)
         return
     hooks.before_sync(namespace, name)
@@ -170,14 +170,30 @@ def _wake_controller(ctx: Context, pod: Obj) -> None:
         ctx.queue.add((str(owner["kind"]), meta.namespace_of(pod), str(owner.get("name"))))
 
 
-def sync_node(ctx: Context, _namespace: str, _name: str) -> None:
-    """A node's labels or taints changed: every DaemonSet judges it again, and pods
-    waiting for a node are scheduled again; the pod network follows nodes."""
+def sync_node(ctx: Context, _namespace: str, name: str) -> None:
+    """A node's labels, taints or readiness changed: every DaemonSet judges it again, pods
+    waiting for a node are scheduled again, and its kubelet looks again at the pods the
+    node's fall held up: the Terminating ones (they waited for it to be reachable) and,
+    once it is Ready, those the lifecycle controller marked not Ready (its status write
+    puts back what they are, as upstream's status manager reconciles); the pod network
+    follows nodes."""
     ctx.queue.add(PODNETWORK)
     for ds in ctx.store.list("DaemonSet"):
         ctx.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
-    for namespace, name in ctx.store.unscheduled_pods():
-        ctx.queue.add(("Pod", namespace, name))
+    for namespace, pod in ctx.store.unscheduled_pods():
+        ctx.queue.add(("Pod", namespace, pod))
+    node = ctx.store.get("Node", "", name)
+    ready = node is not None and ready_status(node) == "True"
+    for pod_obj in ctx.store.list("Pod"):
+        if pod_obj["spec"].get("nodeName") == name and (
+                pod_obj["metadata"].get("deletionTimestamp")
+                or (ready and _marked_not_ready(pod_obj))):
+            ctx.queue.add(("Pod", meta.namespace_of(pod_obj), meta.name_of(pod_obj)))
+
+
+def _marked_not_ready(pod: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "False"
+               for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def collect_orphaned_pods(ctx: Context, _namespace: str, node: str) -> None:

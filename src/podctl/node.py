@@ -1,7 +1,8 @@
 """The cluster's Nodes as engines: the local Docker engine is the first node (named after
-its host), a node container (`podctl node add`) each further one. Their objects, the host
-node's registration through the registry (as upstream's kubelet registers its Node through
-the API), and which engine runs a node's pods.
+its host), a node container (`podctl node add`) each further one. Their objects, the
+conditions a kubelet reports, the host node's registration through the registry (as
+upstream's kubelet registers its Node through the API, with the status its setters
+computed), and which engine runs a node's pods.
 
 Below both the kubelet and the controllers: the kubelet registers the node it runs pods
 on, and the scheduler and the DaemonSet controller need it to place pods, from a command
@@ -57,6 +58,58 @@ def node_object(info: dict[str, object], host_ip: str, kind: str = engines.HOST)
     }
 
 
+def host_status() -> Obj:
+    """What the host engine's kubelet reports of its node (addresses, capacity,
+    allocatable, nodeInfo): one `docker info`, `version` and network inspect.
+    DockerUnavailable when the engine does not answer."""
+    with engines.using(None):
+        status: Obj = node_object(engine_info(), gateway_ip())["status"]
+    status["allocatable"] = dict(status["capacity"])
+    return status
+
+
+# The conditions a kubelet reports, in upstream's order: (type, reason, message) while
+# healthy. Pressure is not measured: the engine's host is the machine it runs on.
+HEALTHY = (("MemoryPressure", "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available"),
+           ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+           ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))
+RUNTIME_DOWN = "container runtime is down"
+
+
+def kubelet_conditions(runtime_up: bool, now: str, previous: list[Obj]) -> list[Obj]:
+    """The node conditions a kubelet posts at `now`: Ready while its container runtime
+    answers (else False, KubeletNotReady), no pressure. A condition whose status did not
+    change keeps its lastTransitionTime, as upstream's setters do."""
+    wanted = [(kind, "False", reason, message) for kind, reason, message in HEALTHY]
+    wanted.append(("Ready", "True", "KubeletReady", "kubelet is posting ready status")
+                  if runtime_up else ("Ready", "False", "KubeletNotReady", RUNTIME_DOWN))
+    before = {c.get("type"): c for c in previous}
+    out = []
+    for kind, status, reason, message in wanted:
+        old = before.get(kind) or {}
+        since = old.get("lastTransitionTime") if old.get("status") == status else None
+        out.append({"type": kind, "status": status, "lastHeartbeatTime": now,
+                    "lastTransitionTime": since or now, "reason": reason,
+                    "message": message})
+    return out
+
+
+def ready_status(node: Obj) -> str:
+    """The node's Ready condition's status: True, False, or Unknown (also when it has
+    none)."""
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return str(cond.get("status") or "Unknown")
+    return "Unknown"
+
+
+def host_node_name(store: Store) -> str | None:
+    """The host node's name, once it registered and while its Node is stored."""
+    found = host_node(store)
+    return None if found is None else meta.name_of(found)
+
+
 def ensure_node(store: Store) -> Obj:
     """The host's node (the first), registered through the registry on first use (one
     docker info call, with the host's engine whichever block asks), with its status, as
@@ -69,6 +122,8 @@ def ensure_node(store: Store) -> Obj:
         cidr = pod_subnet()  # the pods' range on the host's engine (Docker chose it)
     if cidr:
         node["spec"] = {**node.get("spec", {}), "podCIDR": cidr, "podCIDRs": [cidr]}
+    node["status"]["allocatable"] = dict(node["status"]["capacity"])
+    node["status"]["conditions"] = kubelet_conditions(True, meta.now_rfc3339(), [])
     try:
         return registry.create(store, node)
     except AlreadyExists:
@@ -105,17 +160,22 @@ def pod_engine(store: Store, pod: Obj) -> engines.Engine | None:
 
 def container_node(homeid: str, name: str) -> Obj:
     """A node container's Node as its kubelet registers it, from its engine and its
-    container; DockerUnavailable when its engine does not answer."""
+    container (Ready: its engine answered); DockerUnavailable when it does not answer."""
     with engines.using(engines.node_engine(homeid, name)):
         info = engine_info()
     address = nodecontainers.address(nodecontainers.inspect(homeid, name) or {})
-    return node_object({**info, "name": name}, address, engines.CONTAINER)
+    node = node_object({**info, "name": name}, address, engines.CONTAINER)
+    node["status"]["allocatable"] = dict(node["status"]["capacity"])
+    node["status"]["conditions"] = kubelet_conditions(True, meta.now_rfc3339(), [])
+    return node
 
 
 def container_status(homeid: str, name: str) -> Obj:
     """A node container's status as its kubelet reports it (addresses, capacity,
-    nodeInfo); DockerUnavailable when its engine does not answer."""
+    allocatable, nodeInfo; its heartbeat sets the conditions); DockerUnavailable when its
+    engine does not answer."""
     status: Obj = container_node(homeid, name)["status"]
+    status.pop("conditions")
     return status
 
 

@@ -180,11 +180,11 @@ class ControllerProcess:
     its default resync (30 s), so every reaction a test sees within its timeouts comes from
     events, not from polling."""
 
-    def __init__(self, podctl: Podctl) -> None:
+    def __init__(self, podctl: Podctl, args: tuple[str, ...] = ()) -> None:
         self.log = podctl.tmp / f"controller-{uuid.uuid4().hex[:6]}.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [PODCTL, "run-controller"],
+                [PODCTL, "run-controller", *args],
                 env=podctl.env, stdout=subprocess.DEVNULL, stderr=log,
             )
 
@@ -212,12 +212,13 @@ class ControllerProcess:
 
 
 @pytest.fixture
-def controller(podctl: Podctl) -> Iterator[Callable[[], ControllerProcess]]:
+def controller(podctl: Podctl) -> Iterator[Callable[..., ControllerProcess]]:
     """Start controllers on demand; every one is stopped at teardown."""
     started: list[ControllerProcess] = []
 
-    def start() -> ControllerProcess:
-        process = ControllerProcess(podctl)
+    def start(*args: str) -> ControllerProcess:
+        """A controller with these flags besides the defaults (short node grace periods)."""
+        process = ControllerProcess(podctl, args)
         started.append(process)
         return process
 

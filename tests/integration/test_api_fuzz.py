@@ -34,7 +34,7 @@ DERANDOMIZE = os.environ.get("CI") == "true"
 NAMESPACE = "default"
 SEED_CONFIGMAP = "fuzz-seed"
 # Written by the controller as it runs: their versions move without any client's request.
-CONTROLLER_WRITTEN = {"events", "endpoints", "endpointslices", "nodes", "pods"}
+CONTROLLER_WRITTEN = {"events", "endpoints", "endpointslices", "leases", "nodes", "pods"}
 
 POD_SPEC = {"containers": [{"name": "c", "image": BUSYBOX_IMAGE, "imagePullPolicy": "Never",
                             "command": ["sleep", "3600"]}],

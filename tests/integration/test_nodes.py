@@ -121,7 +121,8 @@ def test_node_stop_is_a_crash_start_restarts_pods_delete_removes_all(
         podctl: Podctl, controller: Any, docker_client: docker.DockerClient) -> None:
     from podctl.runtime import engines
 
-    controller()
+    # A short grace period: a crashed node is NotReady once its kubelet is silent that long.
+    controller("--node-monitor-grace-period=3s", "--node-monitor-period=1s")
     podctl("node", "add", "n2")
     podctl.apply_yaml(pod_on("n2", "p", "sleep 3600"))
     podctl.wait_for(lambda: phase(podctl, "p") == "Running", message="p Running")
@@ -130,13 +131,15 @@ def test_node_stop_is_a_crash_start_restarts_pods_delete_removes_all(
     assert podctl("node", "stop", "n2") == "node/n2 stopped\n"
     node = node_container(docker_client, podctl, "n2")
     assert node.attrs["State"]["Running"] is False
-    assert nodes(podctl)["n2"] == "NotReady"
+    podctl.wait_for(lambda: nodes(podctl)["n2"] == "NotReady", timeout=15,
+                    message="n2 NotReady once its kubelet is silent past the grace period")
     # A crash, not a drain: the pod object is left as it was, not being deleted.
     assert not podctl.pod_json("p")["metadata"].get("deletionTimestamp")
     assert podctl("node", "stop", "n2") == "node/n2 stopped\n"  # stopped already: fine
 
     assert podctl("node", "start", "n2") == "node/n2 started\n"
-    assert nodes(podctl)["n2"] == "Ready"
+    podctl.wait_for(lambda: nodes(podctl)["n2"] == "Ready", timeout=15,
+                    message="n2 Ready at its kubelet's next heartbeat")
     # Its InternalIP is the address its container has now (Docker may give another).
     node.reload()
     registered = json.loads(podctl("get", "node", "n2", "-o", "json"))["status"]["addresses"]

@@ -121,23 +121,26 @@ def test_api_resources_lists_the_resource_table() -> None:
     code, out = run("api-resources")
     assert code == 0
     assert out.splitlines() == [
-        "NAME                     SHORTNAMES   APIVERSION            NAMESPACED   KIND",
-        "configmaps               cm           v1                    true         ConfigMap",
-        "endpoints                ep           v1                    true         Endpoints",
-        "events                   ev           v1                    true         Event",
-        "namespaces               ns           v1                    false        Namespace",
-        "nodes                    no           v1                    false        Node",
-        "pods                     po           v1                    true         Pod",
-        "replicationcontrollers   rc           v1                    true         "
+        "NAME                     SHORTNAMES   APIVERSION               NAMESPACED   KIND",
+        "configmaps               cm           v1                       true         ConfigMap",
+        "endpoints                ep           v1                       true         Endpoints",
+        "events                   ev           v1                       true         Event",
+        "namespaces               ns           v1                       false        Namespace",
+        "nodes                    no           v1                       false        Node",
+        "pods                     po           v1                       true         Pod",
+        "replicationcontrollers   rc           v1                       true         "
         "ReplicationController",
-        "secrets                               v1                    true         Secret",
-        "services                 svc          v1                    true         Service",
-        "daemonsets               ds           apps/v1               true         DaemonSet",
-        "deployments              deploy       apps/v1               true         Deployment",
-        "replicasets              rs           apps/v1               true         ReplicaSet",
-        "cronjobs                 cj           batch/v1              true         CronJob",
-        "jobs                                  batch/v1              true         Job",
-        "endpointslices                        discovery.k8s.io/v1   true         "
+        "secrets                               v1                       true         Secret",
+        "services                 svc          v1                       true         Service",
+        "daemonsets               ds           apps/v1                  true         DaemonSet",
+        "deployments              deploy       apps/v1                  true         "
+        "Deployment",
+        "replicasets              rs           apps/v1                  true         "
+        "ReplicaSet",
+        "cronjobs                 cj           batch/v1                 true         CronJob",
+        "jobs                                  batch/v1                 true         Job",
+        "leases                                coordination.k8s.io/v1   true         Lease",
+        "endpointslices                        discovery.k8s.io/v1      true         "
         "EndpointSlice",
     ]
 
@@ -148,7 +151,7 @@ def test_api_resources_filters_and_formats() -> None:
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "pods", "replicationcontrollers", "secrets",
-        "services", "daemonsets", "deployments", "replicasets", "cronjobs", "jobs",
+        "services", "daemonsets", "deployments", "replicasets", "cronjobs", "jobs", "leases",
         "endpointslices"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == ["replicasets.apps", "replicationcontrollers", "secrets",
@@ -196,7 +199,7 @@ def test_completes_commands_and_flags(home: Path) -> None:
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
         "configmaps", "cronjobs", "daemonsets", "deployments", "endpoints", "endpointslices",
-        "events", "jobs", "namespaces",
+        "events", "jobs", "leases", "namespaces",
         "nodes", "pods", "replicasets", "replicationcontrollers", "secrets", "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]

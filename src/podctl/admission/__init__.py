@@ -117,8 +117,10 @@ def _register_builtins() -> None:
         return
     from podctl.admission.lifecycle import NamespaceLifecycle
     from podctl.admission.serviceips import ServiceIPAllocator
+    from podctl.admission.tolerations import DefaultTolerationSeconds
 
     for slot, factory in (("NamespaceLifecycle", NamespaceLifecycle.for_store),
+                          ("DefaultTolerationSeconds", DefaultTolerationSeconds.for_store),
                           ("ServiceIPAllocator", ServiceIPAllocator.for_store)):
         _registered.setdefault(slot, factory)
         _builtins.append(slot)

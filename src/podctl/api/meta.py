@@ -95,7 +95,14 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              categories=("all",), status=True),
     Resource("jobs", "job", (), "Job", True, api_version="batch/v1", categories=("all",),
              status=True, owns_pods=True, cascades=True),
-    # After batch, as the API server orders its groups. Kept by podctl's EndpointSlice
+    # After batch, before discovery, as kubectl lists the groups. The kubelets' heartbeats
+    # (kube-node-lease/<node>), written by podctl's kubelets only: podctl serves no users'
+    # leader election, and a user's write could keep a dead node Ready.
+    Resource("leases", "lease", (), "Lease", True, api_version="coordination.k8s.io/v1",
+             verbs=("delete", "deletecollection", "get", "list", "watch"),
+             written_by="podctl's kubelets keep node leases themselves", validated=False,
+             updates=("spec",)),
+    # After coordination, as the API server orders its groups. Kept by podctl's EndpointSlice
     # controller only: read and deleted (it makes them again), never written by users. An
     # update takes its endpoints and ports: its addressType is immutable, as upstream's.
     Resource("endpointslices", "endpointslice", (), "EndpointSlice", True,

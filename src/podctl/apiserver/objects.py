@@ -16,16 +16,7 @@ from podctl.apiserver import fields
 from podctl.apiserver.bodies import BodyError, decode_json
 from podctl.apiserver.params import EXACT, ListOptions, parse_resource_version
 from podctl.apiserver.status import ApiError
-from podctl.kubelet.node import nodes_with_status
 from podctl.store import Store
-
-
-def served(store: Store, kind: str, objs: list[Obj]) -> list[Obj]:
-    """Objects as the API shows them: as stored (a pod's status is the kubelet's write),
-    nodes with the engine's facts."""
-    if kind == "Node":
-        return nodes_with_status(store, objs)
-    return objs
 
 
 def stored_list(store: Store, kind: str, namespace: str | None) -> list[Obj]:
@@ -44,7 +35,7 @@ def get_object(store: Store, kind: str, namespace: str, name: str) -> Obj:
     obj = store.get(kind, namespace, name)
     if obj is None:
         raise not_found(kind, name)
-    return served(store, kind, [obj])[0]
+    return obj
 
 
 def not_found(kind: str, name: str) -> ApiError:
@@ -101,7 +92,7 @@ def list_objects(store: Store, kind: str, namespace: str | None, query: ListOpti
         pool = pool[:query.limit]
         last = pool[-1]
         token = encode_continue(meta.namespace_of(last), meta.name_of(last), revision)
-    return Page(served(store, kind, pool), str(revision), token, remaining)
+    return Page(pool, str(revision), token, remaining)
 
 
 def start_after(query: ListOptions, revision: int, oldest: int) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ import click
 from podctl.cli import terminal
 
 API_ADDRESS = "127.0.0.1:6443"
+MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanoseconds
 
 
 @click.command("run-controller")
@@ -26,13 +27,35 @@ API_ADDRESS = "127.0.0.1:6443"
 @click.option("--api-tls/--api-no-tls", default=True, show_default=True,
               help="Serve the API over TLS (a self-signed CA kept in $PODCTL_HOME). kubectl "
                    "sends its token over TLS only; plain HTTP is for loopback only.")
+@click.option("--node-monitor-grace-period", "grace", default="50s", show_default=True,
+              metavar="DURATION",
+              help="How long a node's kubelet may be silent before the node is NotReady "
+                   "(Unknown) and tainted unreachable.")
+@click.option("--node-monitor-period", "period", default="5s", show_default=True,
+              metavar="DURATION", help="How often every node's health is checked.")
+@click.option("--node-startup-grace-period", "startup_grace", default="1m0s",
+              show_default=True, metavar="DURATION",
+              help="How long a registered node's kubelet may take to post its first status "
+                   "before the node is NotReady (Unknown).")
+@click.option("--default-not-ready-toleration-seconds", "not_ready", default=300,
+              show_default=True, type=click.IntRange(0, MAX_SECONDS),
+              help="tolerationSeconds of the not-ready:NoExecute toleration every pod is "
+                   "given.")
+@click.option("--default-unreachable-toleration-seconds", "unreachable", default=300,
+              show_default=True, type=click.IntRange(0, MAX_SECONDS),
+              help="tolerationSeconds of the unreachable:NoExecute toleration every pod "
+                   "is given.")
 @click.pass_context
 def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
-                   resync: float, api: str | None, api_tls: bool) -> None:
+                   resync: float, api: str | None, api_tls: bool, grace: str, period: str,
+                   startup_grace: str, not_ready: int, unreachable: int) -> None:
     """Run the kubelet's and the controllers' loops (probes, restarts, every controller,
     the Services data plane) until SIGINT/SIGTERM."""
     from podctl.home import podctl_home
 
+    grace_seconds = _duration(grace, "--node-monitor-grace-period")
+    period_seconds = _duration(period, "--node-monitor-period")
+    startup_seconds = _duration(startup_grace, "--node-startup-grace-period")
     home = podctl_home()
     verbose = int((ctx.find_root().params or {}).get("verbose") or 0)
     server = None
@@ -42,6 +65,10 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
         server = ApiServer(home, *parse_address(api), tls=api_tls)  # refuses a bad bind early
     if detach:
         extra = ([f"--api={api}"] + ([] if api_tls else ["--api-no-tls"])) if api else []
+        extra += [f"--node-monitor-grace-period={grace}", f"--node-monitor-period={period}",
+                  f"--node-startup-grace-period={startup_grace}",
+                  f"--default-not-ready-toleration-seconds={not_ready}",
+                  f"--default-unreachable-toleration-seconds={unreachable}"]
         _detach(home, log_file or str(home / "controller.log"), resync, verbose, extra)
         return
     _configure_logging(log_file, verbose)
@@ -55,12 +82,29 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     if server is not None:
         # Before the leader lock: a standby serves too (reads and writes go to the store).
         server.start()
+    nodes = controller.NodeSettings(grace_seconds, period_seconds, not_ready, unreachable,
+                                    startup_seconds)
     try:
-        controller.run(stop, resync_seconds=resync)
+        controller.run(stop, resync_seconds=resync, nodes=nodes)
     finally:
         if server is not None:
             server.stop()
     _exit_leaving_docker_calls()
+
+
+def _duration(text: str, flag: str) -> float:
+    """A Go duration flag's value in seconds, refused as the controller manager does; it
+    must be positive."""
+    from podctl.controllers.nodelifecycle import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise click.UsageError(f'invalid argument "{text}" for "{flag}" flag: {exc}') from exc
+    if seconds <= 0:
+        raise click.UsageError(f'invalid argument "{text}" for "{flag}" flag: must be '
+                               "greater than 0")
+    return seconds
 
 
 def _exit_leaving_docker_calls() -> None:

@@ -18,7 +18,7 @@ from podctl.api.meta import Obj
 from podctl.errors import DockerUnavailable
 from podctl.kubelet.common import emit, parallel
 from podctl.locks import file_lock
-from podctl.node import pod_engine
+from podctl.node import host_node_name, pod_engine, ready_status
 from podctl.runtime import containers as ctr
 from podctl.runtime import engines, inventory
 from podctl.runtime.records import ContainerRecord
@@ -62,12 +62,21 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
         configvolumes.remove(store.path.parent, uid)
 
 
-def finish_pod(store: Store, pod: Obj) -> None:
+def finish_pod(store: Store, pod: Obj) -> bool:
     """Stop and remove a pod marked deleting, then remove it from the store. The grace
     period runs from the mark: a delete finished after its command died waits only what
-    is left of it."""
+    is left of it.
+
+    A pod on a node that is not Ready (another node's, whose kubelet cannot be reached)
+    stays Terminating until that node is back, as upstream's; a force delete (grace 0)
+    removes the object at once, and the node's kubelet removes its containers when it
+    returns. Whether the pod is gone."""
     md = pod["metadata"]
     grace = int(md.get("deletionGracePeriodSeconds", 30))
+    if _node_unreachable(store, pod):
+        if grace == 0:
+            store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
+        return grace == 0
     if md.get("deletionTimestamp"):
         left = (meta.parse_time(md["deletionTimestamp"]) - datetime.now(UTC)).total_seconds()
         grace = min(grace, max(0, math.ceil(left)))
@@ -80,6 +89,19 @@ def finish_pod(store: Store, pod: Obj) -> None:
         # Force deletion of a pod on a node that is down: the object goes now, as the API
         # server's does; the node's kubelet removes the containers when it is back.
     store.delete("Pod", meta.namespace_of(pod), meta.name_of(pod), meta.uid_of(pod))
+    return True
+
+
+def _node_unreachable(store: Store, pod: Obj) -> bool:
+    node_name = pod["spec"].get("nodeName")
+    if not node_name or node_name == host_node_name(store):
+        return False
+    node = store.get("Node", "", node_name)
+    # A node that never reported a Ready condition has no kubelet podctl knows of: the
+    # one finishing pods here does it, as it always did.
+    reported = any(c.get("type") == "Ready"
+                   for c in ((node or {}).get("status") or {}).get("conditions") or [])
+    return node is not None and reported and ready_status(node) != "True"
 
 
 def finish_pods(store: Store, pods: list[Obj]) -> Iterator[Obj]:

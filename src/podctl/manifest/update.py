@@ -130,4 +130,10 @@ def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
                       f"updates may not change fields other than {POD_MUTABLE}")
     if old.get("nodeName"):
         new["nodeName"] = old["nodeName"]
+    # Tolerations may only be added: the stored ones stay (admission's defaults among
+    # them, which a re-applied manifest never names), as kubectl's three-way merge keeps them.
+    stored = list(old.get("tolerations") or [])
+    added = [t for t in new.get("tolerations") or [] if t not in stored]
+    if stored or added:
+        new["tolerations"] = stored + added
     return dict(new)

@@ -30,7 +30,8 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             pods = [p for p in store.list("Pod")
                     if p["spec"].get("nodeName") == obj["metadata"]["name"]
                     and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-            texts.append(printer.describe_node(obj, pods, events, now))
+            lease = store.get("Lease", "kube-node-lease", obj["metadata"]["name"])
+            texts.append(printer.describe_node(obj, pods, events, now, lease))
         elif kind in ("ReplicationController", "ReplicaSet"):
             pods = pods_with_status(store, owned_pods(store, obj), unreachable)
             texts.append(printer.describe_rc(obj, pods, events, now))

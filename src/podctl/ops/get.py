@@ -10,7 +10,7 @@ from typing import NamedTuple
 from podctl.api.meta import Obj
 from podctl.errors import NotFound
 from podctl.ops.session import open_store
-from podctl.ops.views import pods_with_status, select, user_selector
+from podctl.ops.views import nodes_with_status, pods_with_status, select, user_selector
 from podctl.store import Store
 
 WATCH_INTERVAL = 0.5
@@ -36,10 +36,7 @@ def fetch(store: Store, request: GetRequest, missing: list[NotFound] | None = No
         found = select(pool, names, selector, kind, missing)
         if kind == "Pod":
             found = pods_with_status(store, found, unreachable)
-        elif kind == "Node":
-            # Node status needs the kubelet and the engine's facts; `get pods` does not.
-            from podctl.kubelet.node import nodes_with_status
-
+        elif kind == "Node" and found:
             found = nodes_with_status(store, found)
         objs.extend(found)
     return objs

@@ -9,6 +9,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podctl.admission import tolerations
 from podctl.apiserver import credentials
 from podctl.controllers.dataplane import APPLIED
 from podctl.controllers.podnetwork import remove_home_routes
@@ -29,6 +30,7 @@ HOME_ENTRIES = frozenset({
     "controller.log",  # run-controller --detach's default log
     credentials.TOKEN_FILE, credentials.CA_CERT, credentials.CA_KEY, credentials.SERVER_CERT,
     credentials.SERVER_KEY, credentials.ANNOUNCE_FILE, credentials.NAMES_FILE,
+    tolerations.SETTINGS_FILE, tolerations.SETTINGS_PARTIAL,
 })
 
 

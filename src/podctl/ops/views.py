@@ -47,6 +47,20 @@ def engine_down_warning(detail: str) -> str:
             "knows (Unknown for pods that had started)")
 
 
+def nodes_with_status(store: Store, nodes: list[Obj]) -> list[Obj]:
+    """Nodes with their status as the store has it: their kubelets post it. With no
+    controller running, the host's kubelet posts it here once (the engine's facts and
+    Ready while it answers), as pods' status is refreshed."""
+    if controller_running(store.path.parent):
+        return nodes
+    # Loaded here: only `get nodes` needs the kubelet's heartbeat.
+    from podctl.kubelet.heartbeat import refresh_host
+
+    refresh_host(store)
+    fresh = {meta.name_of(n): n for n in store.list("Node")}
+    return [fresh.get(meta.name_of(n), n) for n in nodes]
+
+
 def pods_with_status(store: Store, pods: list[Obj],
                      unreachable: list[str] | None = None) -> list[Obj]:
     """Pods with their status as the store has it: the kubelet of a running controller

@@ -58,6 +58,15 @@ def node_row(node: Obj, now: datetime, wide: bool) -> list[str]:
     return row
 
 
+LEASE_HEADERS = ["NAME", "HOLDER", "AGE"]
+
+
+def lease_row(lease: Obj, now: datetime, wide: bool) -> list[str]:
+    holder = (lease.get("spec") or {}).get("holderIdentity") or ""
+    return [lease["metadata"]["name"], str(holder),
+            age(lease["metadata"].get("creationTimestamp"), now)]
+
+
 EVENT_HEADERS = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
 
 

@@ -454,8 +454,9 @@ def _rs_summary(rs: Obj) -> str:
 
 
 def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
-                  now: datetime) -> str:
-    """kubectl describe node: labels, conditions, addresses, capacity, info and its pods."""
+                  now: datetime, lease: Obj | None = None) -> str:
+    """kubectl describe node: labels, taints, its Lease, conditions, addresses, capacity,
+    info and its pods."""
     md, status = node["metadata"], node.get("status") or {}
     labels = md.get("labels") or {}
     roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
@@ -465,8 +466,12 @@ def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
     multiline_map(w, "Labels", labels)
     multiline_map(w, "Annotations", md.get("annotations"), ": ")
     w.add(0, f"CreationTimestamp:\t{rfc1123z(md.get('creationTimestamp'))}")
-    w.add(0, "Taints:\t<none>")
+    taints = [_taint(t) for t in (node.get("spec") or {}).get("taints") or []]
+    w.add(0, f"Taints:\t{taints[0] if taints else '<none>'}")
+    for t in taints[1:]:
+        w.add(0, f"\t{t}")
     w.add(0, f"Unschedulable:\t{str(bool(node.get('spec', {}).get('unschedulable'))).lower()}")
+    _lease(w, md["name"], lease)
     w.add(0, "Conditions:")
     w.add(1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage")
     w.add(1, "----\t------\t-----------------\t------------------\t------\t-------")
@@ -502,6 +507,22 @@ def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
         w.add(1, f"{meta.namespace_of(pod)}\t{meta.name_of(pod)}\t{totals[0]}\t{totals[1]}\t"
                  f"{totals[2]}\t{totals[3]}\t{age(pod['metadata'].get('creationTimestamp'), now)}")
     return w.text() + describe_events(events, now)
+
+
+def _lease(w: Lines, node: str, lease: Obj | None) -> None:
+    if lease is None:
+        w.add(0, f'Lease:\tFailed to get lease: leases.coordination.k8s.io "{node}" not found')
+        return
+    spec = lease.get("spec") or {}
+    w.add(0, "Lease:")
+    w.add(1, f"HolderIdentity:\t{spec.get('holderIdentity') or '<unset>'}")
+    for title, key in (("AcquireTime", "acquireTime"), ("RenewTime", "renewTime")):
+        w.add(1, f"{title}:\t{rfc1123z(spec[key]) if spec.get(key) else '<unset>'}")
+
+
+def _taint(t: Obj) -> str:
+    value = f"={t['value']}" if t.get("value") else ""
+    return f"{t.get('key', '')}{value}:{t.get('effect', '')}"
 
 
 def _pod_resources(pod: Obj) -> tuple[str, str, str, str]:

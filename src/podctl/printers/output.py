@@ -46,6 +46,7 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "Secret": ("config", "SECRET_HEADERS", None, "secret_row"),
     "Job": ("batch", "JOB_HEADERS", "JOB_WIDE_HEADERS", "job_row"),
     "CronJob": ("batch", "CRONJOB_HEADERS", "CRONJOB_WIDE_HEADERS", "cronjob_row"),
+    "Lease": ("controllers", "LEASE_HEADERS", None, "lease_row"),
 }
 
 
