@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The seed walkthrough, Kubernetes in Action chapters 3 and 4 typed with podctl: a pod from YAML,
-# port-forward, labels and selectors, a namespace, a liveness probe, a ReplicationController.
+# port-forward, labels and selectors, a namespace, a liveness probe, a ReplicationController,
+# and chapter 4's node failure over three nodes (two of them node containers).
 #
 # It runs in a throw-away $PODCTL_HOME, so a user's own pods and controller are never seen or
 # touched, and it removes everything it created (pods, RCs, namespace, controller, home) even
@@ -21,7 +22,7 @@ FORWARD_PID=''
 CURRENT='setting up'
 
 cleanup() {
-    local rc=$? leftovers ns home_id
+    local rc=$? leftovers ns
     set +e
     # A reader that went away (`make demo | head`) must not stop the clean-up half-way; a
     # second Ctrl-C may.
@@ -49,11 +50,9 @@ cleanup() {
             "$BAD" "$leftovers" "$PODCTL_HOME" "$OFF" >&2
         exit $((rc == 0 ? 1 : rc))
     fi
-    # The home's reserved service range (a labelled Docker network) goes with the home.
-    home_id=$("$(dirname "$PODCTL")/python" -c 'from podctl.home import home_id; print(home_id())' 2>/dev/null)
-    if [[ -n $home_id ]]; then
-        docker network ls -q --filter "label=io.podctl.home=$home_id" | xargs -r docker network rm >/dev/null 2>&1
-    fi
+    # What else the home made (node containers, their routes, its service range) goes with
+    # it, as `kind delete cluster` removes a cluster.
+    "$PODCTL" reset >/dev/null 2>&1
     rm -rf "$PODCTL_HOME"
     exit "$rc"
 }
@@ -121,6 +120,22 @@ kubia_pods_are() {
     pods=$(pod_names app=kubia)
     [[ $(grep -c . <<<"$pods") -eq $1 ]] && ! grep -qxF "${2:-}" <<<"$pods"
 }
+
+# node_is NODE STATUS: `get nodes` shows NODE with that STATUS.
+node_is() { "$PODCTL" get nodes --no-headers | awk -v n="$1" -v s="$2" '$1 == n && $2 == s' | grep -q .; }
+
+# kubia_running_off NODE: three app=kubia pods Running, none of them on NODE.
+kubia_running_off() {
+    [[ $("$PODCTL" get pods -l app=kubia -o wide --no-headers |
+        awk -v n="$1" '$3 == "Running" && $7 != n' | grep -c .) -eq 3 ]]
+}
+
+# evicted_pods_gone NODE: no pod is left on NODE (the ones evicted from it are finished).
+evicted_pods_gone() {
+    ! "$PODCTL" get pods -o wide --no-headers | awk -v n="$1" '$7 == n' | grep -q .
+}
+
+no_pods_in() { [[ -z $("$PODCTL" get pods -n "$1" -o name) ]]; }
 
 forwarding() {
     grep -q '^Forwarding from 127.0.0.1:' "$PODCTL_HOME/port-forward.log" && return 0
@@ -223,8 +238,47 @@ run podctl delete rc kubia --cascade=orphan
 run podctl get rc
 run podctl get pods -o custom-columns=NAME:.metadata.name,STATUS:.status.phase,OWNER:.metadata.ownerReferences[0].name
 
-step "Clean up: the orphans and the released pod, then the controller"
+step "Clean up: the orphans and the released pod"
 run podctl delete pods --all
+
+step "Two more nodes, each a container running its own Docker engine (kind's design)"
+run podctl node add node2
+run podctl node add node3
+run podctl get nodes -o wide
+
+step "Node failure needs short clocks for a demo: restart the controller with them"
+note "(upstream's: a silent node is NotReady after 50 s, its pods go 300 s later)"
+run podctl stop-controller
+run podctl run-controller --detach --node-monitor-grace-period=10s \
+    --default-not-ready-toleration-seconds=5 --default-unreachable-toleration-seconds=5
+
+step "An RC of three spreads over the three nodes; a pod of its own on node2"
+run podctl create -f manifests/kubia-rc.yaml
+run podctl create -f manifests/kubia-bare.yaml
+run podctl wait rc/kubia --for=jsonpath='{.status.readyReplicas}'=3
+run podctl wait --for=condition=Ready pod/kubia-bare
+run podctl get pods -o wide
+
+step "node2 fails (its engine is killed, as a crash): its pods are evicted, the RC replaces its own"
+run podctl node stop node2
+poll 60 "node2 to be NotReady" node_is node2 NotReady
+poll 60 "three kubia pods Running off node2" kubia_running_off node2
+run podctl get nodes
+run podctl get pods -o wide
+note "(kubia-bare stays Terminating until node2 answers again: nothing makes it anew)"
+
+step "node2 comes back: its kubelet finishes the evicted pods, the bare pod is gone for good"
+run podctl node start node2
+poll 60 "node2 to be Ready" node_is node2 Ready
+poll 60 "the evicted pods to be gone" evicted_pods_gone node2
+run podctl get nodes
+run podctl get pods -o wide
+
+step "Clean up: the RC and its pods, the nodes, then the controller"
+run podctl delete rc kubia
+run podctl node delete node2
+run podctl node delete node3
+poll 60 "the pod network's agents to go with the last node container" no_pods_in kube-system
 run podctl stop-controller
 run podctl get all --all-namespaces
 
