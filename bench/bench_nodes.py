@@ -1,7 +1,9 @@
-"""Issue 21 benchmarks: `podctl node add` to a Ready node, and from nothing to a 3-node
+"""Issue 21 benchmarks: `podctl node add` to a Ready node, from nothing to a 3-node
 cluster with a pod Running on each (kind's figure for one node: 32 s; the goal: 10 s for
-three), beside the raw floor in the same run: a node container started by hand and its
-dockerd answering."""
+three), and from `node stop` to the replacement of its ReplicationController's pod Running
+on the host's node with grace 10 s and toleration 5 s (the goal: grace + toleration + 2 s),
+beside the raw floor in the same run: a node container started by hand and its dockerd
+answering."""
 
 from __future__ import annotations
 
@@ -85,6 +87,56 @@ def bench_cluster() -> dict[str, float | int]:
     return {"three_nodes_pods_running_ms": elapsed * 1000}
 
 
+GRACE, TOLERATION = 10, 5
+# One replica that prefers n2: it starts there, and its replacement can go to the host.
+PREFERS_N2 = """{"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"},
+ "spec": {"replicas": 1, "selector": {"app": "rc"}, "template": {
+  "metadata": {"labels": {"app": "rc"}},
+  "spec": {"terminationGracePeriodSeconds": 1, "affinity": {"nodeAffinity": {
+    "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "preference": {
+      "matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                            "values": ["n2"]}]}}]}},
+   "containers": [{"name": "c", "image": "podctl/busybox:1", "command": ["sleep", "3600"]}]}}}}
+"""
+
+
+def _running_on(env: dict[str, str]) -> list[str]:
+    pods = json.loads(subprocess.run([PODCTL, "get", "pods", "-o", "json"], env=env,
+                                     capture_output=True, check=True).stdout)["items"]
+    return [p["spec"].get("nodeName", "") for p in pods
+            if (p.get("status") or {}).get("phase") == "Running"
+            and not p["metadata"].get("deletionTimestamp")]
+
+
+def bench_stop() -> dict[str, float | int]:
+    """`node stop` of the node running an RC's pod, until its replacement runs elsewhere,
+    with the controller's upstream-default monitor period (5 s)."""
+    env = scratch_env()
+    controller = subprocess.Popen(
+        [PODCTL, "run-controller", f"--node-monitor-grace-period={GRACE}s",
+         f"--default-not-ready-toleration-seconds={TOLERATION}",
+         f"--default-unreachable-toleration-seconds={TOLERATION}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        run(env, "node", "add", "n2")
+        run(env, "create", "-f", "-", stdin=PREFERS_N2)
+        while _running_on(env) != ["n2"]:
+            time.sleep(0.05)
+        started = time.perf_counter()
+        run(env, "node", "stop", "n2")
+        while not [node for node in _running_on(env) if node != "n2"]:
+            if time.perf_counter() - started > 120:
+                raise RuntimeError("no replacement in 120 s")
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - started
+    finally:
+        controller.terminate()
+        controller.wait()
+        _reset(env)
+    return {"stop_to_replacement_running_ms": elapsed * 1000, "grace_s": GRACE,
+            "toleration_s": TOLERATION, "goal_ms": (GRACE + TOLERATION + 2) * 1000}
+
+
 def bench_raw(client: docker.DockerClient) -> dict[str, float | int]:
     """The floor: the node image started by hand (as podctl starts it) until its dockerd
     answers a ping through the bind-mounted socket."""
@@ -125,7 +177,8 @@ def main() -> None:
     client = docker.from_env()
     print_results({"node_add": bench_add()})
     sys.stdout.flush()
-    print_results({"cluster_3_nodes": bench_cluster(), "raw_node_container": bench_raw(client)})
+    print_results({"cluster_3_nodes": bench_cluster(), "node_stop": bench_stop(),
+                   "raw_node_container": bench_raw(client)})
 
 
 if __name__ == "__main__":
