@@ -64,7 +64,7 @@ def quick_args(argv: list[str]) -> GetArgs | None:
 
 
 def run(request_args: GetArgs) -> None:
-    from podctl.api.meta import RESOURCES
+    from podctl.api.meta import NAMESPACED, RESOURCES
     from podctl.cli.resourceargs import split_resource_args
     from podctl.errors import NotFound
     from podctl.ops.controller_hint import controller_hint
@@ -99,8 +99,11 @@ def run(request_args: GetArgs) -> None:
             terminal.warn(hint)
     columns = [k for spec in a.label_columns for k in spec.split(",") if k]
     with_kind = len({kind for kind, _ in request.targets}) > 1
+    # kubectl names the namespace it looked in only when some kind asked for lives in one.
+    looked_in = request.namespace if any(kind in NAMESPACED for kind, _ in request.targets) \
+        else None
     if objs or not missing:
-        _print(objs, single, request.namespace, a, columns, header=not a.no_headers,
+        _print(objs, single, looked_in, a, columns, header=not a.no_headers,
                with_kind=with_kind)
     for error in missing:
         terminal.err(error.render())
@@ -112,7 +115,7 @@ def run(request_args: GetArgs) -> None:
         # kubectl prints the header once, with the first rows it shows.
         header_shown = bool(objs) or a.no_headers
         for changed in watch_objects(request):
-            _print(changed, False, request.namespace, a, columns, header=not header_shown,
+            _print(changed, False, looked_in, a, columns, header=not header_shown,
                    with_kind=with_kind)
             header_shown = True
 
