@@ -90,8 +90,10 @@ def test_a_silent_node_is_tainted_its_pods_evicted_and_replaced(
     controller(*SHORT)
     podctl.wait_for(lambda: "Ready" in nodes(podctl).values(), message="the host node")
     host = next(iter(nodes(podctl)))
-    assert podctl("get", "leases", "-n", "kube-node-lease", "--no-headers").split()[:2] == \
-        [host, host]
+    # The node registers Ready; its Lease comes with the kubelet's first heartbeat after.
+    podctl.wait_for(lambda: podctl("get", "leases", "-n", "kube-node-lease",
+                                   "--no-headers").split()[:2] == [host, host],
+                    message="the host node's Lease")
 
     fake = f"fake-{uuid.uuid4().hex[:6]}"
     registry.create(store, {"apiVersion": "v1", "kind": "Node", "metadata": {
