@@ -11,7 +11,7 @@ from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.deployment import template_hash
+from podctl.controllers.deployment import scaled_value, template_hash
 from podctl.controllers.ownersync import OwnerSync, Pass
 from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name
 from podctl.controllers.replication import is_ready, pod_from_template
@@ -91,37 +91,23 @@ def _available(pod: Obj, min_ready: int, now: datetime) -> bool:
 
 
 def target_node(pod: Obj) -> str:
-    """The node a daemon pod is for: its nodeName once bound, else the node its
+    """The node a daemon pod is for: its nodeName once bound, else the one node its
     metadata.name node affinity names (upstream's GetTargetNodeName)."""
     if pod["spec"].get("nodeName"):
         return str(pod["spec"]["nodeName"])
-    for term in _required_terms(pod["spec"]):
-        for requirement in term.get("matchFields") or []:
-            if (requirement.get("key") == "metadata.name" and requirement.get("operator") == "In"
-                    and len(requirement.get("values") or []) == 1):
-                return str(requirement["values"][0])
-    return ""
+    names = nodeaffinity.pinned_node_names(pod) or set()
+    return next(iter(names)) if len(names) == 1 else ""
 
 
-def _required_terms(pod_spec: Obj) -> list[Obj]:
-    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution") or {})
-    return list(required.get("nodeSelectorTerms") or [])
-
-
-def _scaled(value: Any, total: int) -> int:
-    """An int-or-percent of `total`, rounded up (as the DaemonSet controller scales
-    maxUnavailable and maxSurge)."""
-    if isinstance(value, str) and value.endswith("%"):
-        return -(-int(value[:-1]) * total // 100)
-    return int(value or 0)
+def _or(value: Any, default: int) -> Any:
+    return default if value is None else value
 
 
 def _budgets(ds: Obj, desired: int) -> tuple[int, int]:
     """(maxSurge, maxUnavailable) in pods; both zero means one unavailable at a time."""
     rolling = (ds["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
-    surge = _scaled(rolling.get("maxSurge", 0), desired)
-    unavailable = _scaled(rolling.get("maxUnavailable", 1), desired)
+    surge = scaled_value(_or(rolling.get("maxSurge"), 0), desired, round_up=True)
+    unavailable = scaled_value(_or(rolling.get("maxUnavailable"), 1), desired, round_up=True)
     return surge, (1 if surge == 0 and unavailable == 0 else unavailable)
 
 
@@ -308,6 +294,7 @@ def _daemon_pod(ds: Obj, node_name: str, name: str) -> Obj:
     spec = pod["spec"]
     node_affinity = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
     node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": [
-        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node_name]}]}]}
+        {"matchFields": [{"key": nodeaffinity.NAME_FIELD, "operator": "In",
+                          "values": [node_name]}]}]}
     spec["tolerations"] = daemon_tolerations(spec)
     return pod
