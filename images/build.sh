@@ -208,9 +208,8 @@ copy_with_libs() {
 # iptables as the Debian package installs it: one multi-call binary per backend, its
 # extensions (dlopened, so copied with their own libraries) and the usual names. The
 # controller picks the backend dockerd uses (see podctl.proxy.apply); both are here.
-build_kube_proxy() {
-	local r=$tmp/kube-proxy ext name
-	make_busybox_rootfs "$r"
+copy_iptables() {
+	local r=$1 ext name
 	copy_with_libs "$r" "$xtables_nft" "$xtables_legacy"
 	for ext in /usr/lib/*-linux-gnu/xtables/*.so; do
 		copy_with_libs "$r" "$ext"
@@ -219,6 +218,12 @@ build_kube_proxy() {
 		ln -sf xtables-nft-multi "$r/usr/sbin/${name/iptables/iptables-nft}"
 		ln -sf xtables-legacy-multi "$r/usr/sbin/${name/iptables/iptables-legacy}"
 	done
+}
+
+build_kube_proxy() {
+	local r=$tmp/kube-proxy
+	make_busybox_rootfs "$r"
+	copy_iptables "$r"
 	mkdir -p "$r/run" "$r/etc"
 	: >"$r/etc/ethertypes"
 	# It only holds the host's network namespace open for `docker exec`; TERM ends it.
@@ -243,16 +248,9 @@ build_dns() {
 # The network agent: iptables as kube-proxy's image has it, and iproute2's ip (busybox's
 # applet lacks route protocols and metrics as selectors podctl's routes are told apart by).
 build_kindnet() {
-	local r=$tmp/kindnet ext name
+	local r=$tmp/kindnet
 	make_busybox_rootfs "$r"
-	copy_with_libs "$r" "$xtables_nft" "$xtables_legacy"
-	for ext in /usr/lib/*-linux-gnu/xtables/*.so; do
-		copy_with_libs "$r" "$ext"
-	done
-	for name in iptables iptables-save iptables-restore; do
-		ln -sf xtables-nft-multi "$r/usr/sbin/${name/iptables/iptables-nft}"
-		ln -sf xtables-legacy-multi "$r/usr/sbin/${name/iptables/iptables-legacy}"
-	done
+	copy_iptables "$r"
 	copy_with_libs "$r" "$iproute"
 	rm -f "$r/bin/ip"
 	ln -s ../usr/bin/ip "$r/bin/ip"
@@ -268,15 +266,13 @@ build_kindnet() {
 # /var/run is /run, a tmpfs in the node container: a crashed node's pid files and sockets
 # must not outlive it, or its dockerd refuses to start again.
 build_node() {
-	local r=$tmp/node ext name
+	local r=$tmp/node name
 	make_busybox_rootfs "$r"
-	copy_with_libs "$r" "$dockerd" "$containerd" "$containerd_shim" "$runc" "$docker_proxy" \
-		"$xtables_nft" "$xtables_legacy"
+	copy_with_libs "$r" "$dockerd" "$containerd" "$containerd_shim" "$runc" "$docker_proxy"
 	mkdir -p "$r/usr/bin"
 	cp -L "$docker_init" "$r/usr/bin/docker-init"
-	for ext in /usr/lib/*-linux-gnu/xtables/*.so; do
-		copy_with_libs "$r" "$ext"
-	done
+	copy_iptables "$r"
+	# dockerd calls the plain names (nft, as the host's), and ip6tables too.
 	for name in iptables iptables-save iptables-restore ip6tables ip6tables-save \
 		ip6tables-restore; do
 		ln -sf xtables-nft-multi "$r/usr/sbin/$name"
