@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from podctl.api.meta import NAMESPACED
+from podctl.api.meta import NAMESPACED, RESOURCES
 from podctl.api.meta import api_version as served_version
 from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
 from podctl.manifest.batch_rules import validate_cronjob, validate_job
@@ -25,9 +25,8 @@ STRICT, WARN, IGNORE = "Strict", "Warn", "Ignore"
 # kubectl's --validate values, as the fieldValidation each sends.
 VALIDATE_FLAG = {"strict": STRICT, "true": STRICT, "warn": WARN, "ignore": IGNORE,
                  "false": IGNORE}
-SUPPORTED_KINDS = ("Pod", "ReplicationController", "Namespace", "Service", "Endpoints",
-                   "ConfigMap", "Secret", "ReplicaSet", "Deployment", "DaemonSet", "Job",
-                   "CronJob")
+# Every kind users write and podctl checks: the resource table's validated kinds.
+SUPPORTED_KINDS = tuple(kind for kind, r in RESOURCES.items() if r.validated)
 DEFAULT_NAMESPACE = "default"
 VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "Endpoints": validate_endpoints,
@@ -84,12 +83,20 @@ def _kind_problem(doc: Document, api_version: Any, kind: Any) -> Problem | None:
     if kind in SUPPORTED_KINDS:
         return _problem(doc, ("apiVersion",),
                         f"{base} ({kind} is in apiVersion: {served_version(kind)})")
-    return _problem(
-        doc, ("kind",),
-        f"{base} (podctl supports only v1 Pod, ReplicationController, Namespace, Service, "
-        "Endpoints, ConfigMap and Secret, apps/v1 ReplicaSet, Deployment and DaemonSet, and "
-        "batch/v1 Job and CronJob)",
-    )
+    return _problem(doc, ("kind",), f"{base} (podctl supports only {_supported_phrase()})")
+
+
+def _supported_phrase() -> str:
+    """`v1 Pod, ... and Secret, apps/v1 DaemonSet, ... and batch/v1 CronJob and Job`."""
+    by_version: dict[str, list[str]] = {}
+    for kind in SUPPORTED_KINDS:
+        by_version.setdefault(served_version(kind), []).append(kind)
+    groups = [f"{version} {_and(kinds)}" for version, kinds in by_version.items()]
+    return ", ".join(groups[:-1]) + ", and " + groups[-1] if len(groups) > 1 else groups[0]
+
+
+def _and(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
 
 
 def _namespace_problem(doc: Document, kind: str, namespace: str | None) -> Problem | None:
