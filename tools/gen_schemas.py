@@ -36,6 +36,7 @@ ROOTS = {
     "DaemonSet": "io.k8s.api.apps.v1.DaemonSet",
     "Job": "io.k8s.api.batch.v1.Job",
     "CronJob": "io.k8s.api.batch.v1.CronJob",
+    "PodDisruptionBudget": "io.k8s.api.policy.v1.PodDisruptionBudget",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -57,6 +58,7 @@ EXPLAIN_ROOTS = {
     "DaemonSet": ("apps/v1", "io.k8s.api.apps.v1.DaemonSet"),
     "Job": ("batch/v1", "io.k8s.api.batch.v1.Job"),
     "CronJob": ("batch/v1", "io.k8s.api.batch.v1.CronJob"),
+    "PodDisruptionBudget": ("policy/v1", "io.k8s.api.policy.v1.PodDisruptionBudget"),
     "EndpointSlice": ("discovery.k8s.io/v1", "io.k8s.api.discovery.v1.EndpointSlice"),
     # node heartbeats (issue 21)
     "Lease": ("coordination.k8s.io/v1", "io.k8s.api.coordination.v1.Lease"),
@@ -79,6 +81,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.batch.v1.JobList", "io.k8s.api.batch.v1.CronJobList",
     "io.k8s.api.discovery.v1.EndpointSliceList",
     "io.k8s.api.coordination.v1.LeaseList",
+    "io.k8s.api.policy.v1.PodDisruptionBudgetList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
@@ -101,7 +104,7 @@ def short_name(ref: str) -> str:
     other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
-    for group in ("apps", "batch", "discovery", "autoscaling"):
+    for group in ("apps", "batch", "discovery", "autoscaling", "policy"):
         if ref.startswith(f"io.k8s.api.{group}.v1."):
             return f"{group}." + ref.removeprefix(f"io.k8s.api.{group}.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from podctl.api import meta
@@ -28,6 +29,7 @@ from podctl.controllers.deletion import (
     mark_pod_deleting,
 )
 from podctl.controllers.deployment_sync import DeploymentSync
+from podctl.controllers.disruption import budgets_for, sync_pdb
 from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.job_sync import JobSync
 from podctl.controllers.owners import owners_gone
@@ -48,9 +50,10 @@ OWNER_SYNCS: dict[str, OwnerSync[Any, Any]] = {sync.kind: sync for sync in (
     ReplicaSync("ReplicationController"), ReplicaSync("ReplicaSet"), JobSync(),
     DaemonSetSync(), DeploymentSync(), CronJobSync())}
 # The kinds whose controllers make pods, and those a pod change in their namespace may
-# concern (an owner may adopt or release it, a Service's endpoints follow it).
+# concern (an owner may adopt or release it, a Service's endpoints follow it, a disruption
+# budget counts it).
 POD_OWNERS = tuple(kind for kind in OWNER_SYNCS if meta.RESOURCES[kind].owns_pods)
-POD_WATCHERS = (*POD_OWNERS, "Service")
+POD_WATCHERS = (*POD_OWNERS, "Service", "PodDisruptionBudget")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 # One key for the pod network's agents and routes: nodes coming and going, agents starting.
@@ -165,9 +168,13 @@ def _sync_pod(ctx: Context, pod: Obj, hooks: PodHooks) -> None:
 
 
 def _wake_controller(ctx: Context, pod: Obj) -> None:
+    """The pod's controller and the budgets counting it (a command's in-process drain has
+    no pod events to fan out)."""
     owner = meta.controller_of(pod)
     if owner is not None and owner.get("kind") in OWNER_SYNCS:
         ctx.queue.add((str(owner["kind"]), meta.namespace_of(pod), str(owner.get("name"))))
+    for pdb in budgets_for(ctx.store, pod):
+        ctx.queue.add(("PodDisruptionBudget", meta.namespace_of(pdb), meta.name_of(pdb)))
 
 
 def sync_node(ctx: Context, _namespace: str, name: str) -> None:
@@ -244,6 +251,14 @@ def sync_podnetwork(ctx: Context, _namespace: str, _name: str) -> None:
         ctx.queue.add(DATAPLANE)
 
 
+def sync_disruption_budget(ctx: Context, namespace: str, name: str) -> None:
+    now = datetime.now(UTC)
+    recheck = sync_pdb(ctx.store, namespace, name, now)
+    if recheck is not None:
+        ctx.queue.add(("PodDisruptionBudget", namespace, name),
+                      delay=(recheck - now).total_seconds())
+
+
 def wake_users(kind: str) -> Handler:
     def handler(ctx: Context, namespace: str, name: str) -> None:
         """A ConfigMap or Secret changed: the pods that use it may be waiting for it
@@ -264,7 +279,7 @@ HANDLERS: dict[str, Handler] = {
     "Pod": sync_pod, "Node": sync_node, "Namespace": sync_namespace,
     "Service": sync_service, "Endpoints": sync_endpoints,
     "ConfigMap": wake_users("ConfigMap"), "Secret": wake_users("Secret"),
-    "PodNetwork": sync_podnetwork,
+    "PodNetwork": sync_podnetwork, "PodDisruptionBudget": sync_disruption_budget,
 }
 
 

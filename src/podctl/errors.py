@@ -59,6 +59,28 @@ class BadRequest(ServerError):
     reason = "BadRequest"
 
 
+class TooManyRequests(ServerError):
+    """429: an eviction a disruption budget does not allow now; `cause` says which budget
+    and why (kubectl drain prints the message and tries again)."""
+
+    reason = "TooManyRequests"
+
+    def __init__(self, message: str, cause: str, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.retry_after = retry_after
+
+
+class UnreasonedFailure(ServerError):
+    """A failure Status the API server answers with no reason (code 500): kubectl prints
+    `Error from server: <message>`."""
+
+    reason = ""
+
+    def render(self) -> str:
+        return f"Error from server: {self}"
+
+
 class Precondition(ServerError):
     """A write's precondition (the uid or resourceVersion it names) does not hold."""
 

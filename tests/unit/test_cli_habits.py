@@ -142,6 +142,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "leases                                coordination.k8s.io/v1   true         Lease",
         "endpointslices                        discovery.k8s.io/v1      true         "
         "EndpointSlice",
+        "poddisruptionbudgets     pdb          policy/v1                true         "
+        "PodDisruptionBudget",
     ]
 
 
@@ -152,7 +154,7 @@ def test_api_resources_filters_and_formats() -> None:
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "pods", "replicationcontrollers", "secrets",
         "services", "daemonsets", "deployments", "replicasets", "cronjobs", "jobs", "leases",
-        "endpointslices"]
+        "endpointslices", "poddisruptionbudgets"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == ["replicasets.apps", "replicationcontrollers", "secrets",
                                      "services"]
@@ -200,7 +202,8 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
         "configmaps", "cronjobs", "daemonsets", "deployments", "endpoints", "endpointslices",
         "events", "jobs", "leases", "namespaces",
-        "nodes", "pods", "replicasets", "replicationcontrollers", "secrets", "services"]
+        "nodes", "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
+        "secrets", "services"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]

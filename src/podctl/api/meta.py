@@ -95,7 +95,11 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              categories=("all",), status=True),
     Resource("jobs", "job", (), "Job", True, api_version="batch/v1", categories=("all",),
              status=True, owns_pods=True, cascades=True),
-    # After batch, before discovery, as kubectl lists the groups. The kubelets' heartbeats
+    # policy after batch, as the API server orders its groups. Its status is the disruption
+    # controller's (and the eviction's, which spends the budget).
+    Resource("poddisruptionbudgets", "poddisruptionbudget", ("pdb",), "PodDisruptionBudget",
+             True, api_version="policy/v1", status=True, updates=("spec",)),
+    # After policy, before discovery, as kubectl lists the groups. The kubelets' heartbeats
     # (kube-node-lease/<node>), written by podctl's kubelets only: podctl serves no users'
     # leader election, and a user's write could keep a dead node Ready.
     Resource("leases", "lease", (), "Lease", True, api_version="coordination.k8s.io/v1",

@@ -61,13 +61,14 @@ def subresource(resource: str, name: str) -> Callable[[SubresourceHandler], Subr
     return register
 
 
-def json_response(body: Obj, status: int = 200) -> web.Response:
+def json_response(body: Obj, status: int = 200,
+                  headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(body=json.dumps(body).encode(), status=status,
-                        content_type="application/json")
+                        content_type="application/json", headers=headers)
 
 
 def error_response(error: ApiError) -> web.Response:
-    return json_response(error.status(), error.code)
+    return json_response(error.status(), error.code, error.headers())
 
 
 async def blocking(fn: Callable[..., T], *args: Any) -> T:

@@ -13,6 +13,7 @@ from podctl.errors import (
     NotFound,
     PodctlError,
     ServerError,
+    TooManyRequests,
 )
 
 _INVALID = re.compile(r'The (\S+) "([^"]*)" is invalid: (.*)', re.DOTALL)
@@ -20,7 +21,7 @@ _INVALID = re.compile(r'The (\S+) "([^"]*)" is invalid: (.*)', re.DOTALL)
 CODES = {"NotFound": 404, "AlreadyExists": 409, "Conflict": 409, "Invalid": 422,
          "BadRequest": 400, "Forbidden": 403, "Unauthorized": 401, "MethodNotAllowed": 405,
          "Gone": 410, "Expired": 410, "NotAcceptable": 406, "UnsupportedMediaType": 415,
-         "RequestEntityTooLarge": 413, "Timeout": 504, "InternalError": 500}
+         "RequestEntityTooLarge": 413, "Timeout": 504, "InternalError": 500, "TooManyRequests": 429}
 
 
 class ApiError(Exception):
@@ -42,9 +43,16 @@ class ApiError(Exception):
         body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": dict(self.metadata),
                      "status": "Failure", "message": self.message, "reason": self.reason,
                      "code": self.code}
+        if not self.reason:
+            del body["reason"]
         if self.details is not None:
             body["details"] = self.details
         return body
+
+    def headers(self) -> dict[str, str]:
+        """Retry-After, where the Status asks the client to wait (client-go honours it)."""
+        after = (self.details or {}).get("retryAfterSeconds")
+        return {"Retry-After": str(after)} if after else {}
 
 
 def invalid(kind: str, name: str, causes: list[tuple[str, str]],
@@ -84,6 +92,11 @@ def from_error(exc: PodctlError, group: str = "") -> ApiError:
         return ApiError("Forbidden", str(exc), terminating)
     if isinstance(exc, Conflict):
         return ApiError("Conflict", str(exc))
+    if isinstance(exc, TooManyRequests):
+        budget: Obj = {"causes": [{"reason": "DisruptionBudget", "message": exc.cause}]}
+        if exc.retry_after:
+            budget["retryAfterSeconds"] = exc.retry_after
+        return ApiError("TooManyRequests", str(exc), budget)
     if isinstance(exc, Invalid):
         return _invalid_status(exc, group)
     if isinstance(exc, ServerError):

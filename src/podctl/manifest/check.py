@@ -15,6 +15,7 @@ from podctl.manifest.config_rules import validate_configmap, validate_secret
 from podctl.manifest.daemonset_rules import validate_daemon_set
 from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
+from podctl.manifest.policy_rules import validate_pod_disruption_budget
 from podctl.manifest.problems import FieldPath, Problem, render_value
 from podctl.manifest.rules import VALIDATORS as WORKLOAD_VALIDATORS
 from podctl.manifest.schema import FieldError, decode_structure, validate_structure
@@ -32,7 +33,8 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "Endpoints": validate_endpoints,
               "ConfigMap": validate_configmap, "Secret": validate_secret,
               "ReplicaSet": validate_replica_set, "Deployment": validate_deployment,
-              "DaemonSet": validate_daemon_set, "Job": validate_job, "CronJob": validate_cronjob}
+              "DaemonSet": validate_daemon_set, "Job": validate_job, "CronJob": validate_cronjob,
+              "PodDisruptionBudget": validate_pod_disruption_budget}
 
 
 @dataclass

@@ -69,6 +69,10 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             texts.append(config_printer.describe_configmap(obj, events, now))
         elif kind == "Secret":
             texts.append(config_printer.describe_secret(obj))
+        elif kind == "PodDisruptionBudget":
+            from podctl.printers.policy import describe_pdb
+
+            texts.append(describe_pdb(obj, events, now))
         else:
             texts.append(printer.describe_generic(obj, events, now))
     return texts

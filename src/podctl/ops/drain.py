@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from podctl import registry
 from podctl.api import meta
+from podctl.api.duration import go_duration
 from podctl.api.labels import Selector
 from podctl.api.meta import Obj
 from podctl.controllers.deletion import delete_object
 from podctl.controllers.eviction import evict
-from podctl.errors import NamespaceTerminating, NotFound, PodctlError
+from podctl.errors import NamespaceTerminating, NotFound, PodctlError, TooManyRequests
 from podctl.ops.followup import follow_up
 from podctl.store import Store
 
@@ -31,6 +32,7 @@ UNMANAGED_FATAL = "cannot delete Pods that declare no controller (use --force to
 UNMANAGED_WARNING = "deleting Pods that declare no controller"
 DEADLINE = "context deadline exceeded"  # Go's context error when --timeout runs out
 POLL_SECONDS = 0.2  # how often the store is read for the pods still terminating
+EVICTION_RETRY_SECONDS = 5.0  # kubectl drain's wait before an eviction a budget refused
 FINISH_RETRY_SECONDS = 1.0  # between tries to stop the pods while the engine is away
 
 OKAY, SKIP, WARNING, ERROR = "Okay", "Skip", "Warning", "Error"
@@ -293,34 +295,76 @@ def _dry_run(store: Store, pods: list[Obj], request: DrainRequest) -> Iterator[L
 
 def _evict_and_wait(store: Store, pods: list[Obj], request: DrainRequest,
                     finish: Callable[[list[Obj]], None]) -> Iterator[Line]:
+    """kubectl's evictPods: every pod evicted (one a disruption budget holds is tried again
+    every 5 s, with kubectl's line), each evicted one waited for until it is gone."""
     deadline = time.monotonic() + request.timeout if request.timeout > 0 else None
     grace = request.grace if request.grace >= 0 else None
+    to_evict: list[tuple[float, Obj]] = [(0.0, pod) for pod in pods]
     waiting: list[Obj] = []
     errors: list[str] = []
-    for pod in pods:
-        ns, name = meta.namespace_of(pod), meta.name_of(pod)
-        if not request.disable_eviction:
-            yield OUT, f"evicting pod {ns}/{name}"
-        try:
-            if request.disable_eviction:
-                delete_object(store, "Pod", ns, name, grace=grace)
+    while True:
+        now = time.monotonic()
+        due = [pod for at, pod in to_evict if at <= now]
+        to_evict = [(at, pod) for at, pod in to_evict if at > now]
+        evicted: list[Obj] = []
+        for pod in due:
+            outcome = yield from _evict_one(store, pod, request, grace, errors)
+            if outcome == _RETRY:
+                to_evict.append((now + EVICTION_RETRY_SECONDS, pod))
+            elif outcome == _WAIT:
+                evicted.append(pod)
+        _finish_in_background(store, evicted, finish)
+        waiting += evicted
+        gone = yield from _gone(store, waiting, request)
+        if gone:
+            waiting = [pod for pod in waiting if pod not in gone]
+            follow_up(store, *_owners(gone))
+        if not waiting and not to_evict:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            if to_evict:  # kubectl's global timeout: its one error, whatever came before
+                took = go_duration(int(request.timeout * 10**9))
+                errors[:] = [f"drain did not complete within {took}"]
             else:
-                evict(store, ns, name, grace=grace)
-        except NotFound:
-            continue  # gone already: nothing to wait for, nothing printed, as kubectl
-        except NamespaceTerminating:
-            pass  # its namespace is being deleted, which deletes the pod: waited for
-        except PodctlError as exc:
-            if request.disable_eviction:
-                raise NodeNotDrained([str(exc)], plain=True) from exc
-            errors.append(f'error when evicting pods/"{name}" -n "{ns}": {exc}')
-            continue
-        waiting.append(pod)
-    _finish_in_background(store, waiting, finish)
-    yield from _wait_gone(store, waiting, request, deadline, errors)
-    follow_up(store, *_owners(waiting))
+                errors.extend(_timed_out(waiting, request))
+            break
+        time.sleep(POLL_SECONDS)
     if errors:
         raise NodeNotDrained(errors, plain=request.disable_eviction)
+
+
+_WAIT, _RETRY, _DONE = "wait", "retry", "done"
+
+
+def _evict_one(store: Store, pod: Obj, request: DrainRequest, grace: int | None,
+               errors: list[str]) -> Generator[Line, None, str]:
+    """One try at a pod's eviction (or delete): whether to wait for it, try it again, or
+    leave it (gone already, or its error recorded)."""
+    ns, name = meta.namespace_of(pod), meta.name_of(pod)
+    now = store.get("Pod", ns, name)
+    if now is None or meta.uid_of(now) != meta.uid_of(pod):
+        return _DONE  # gone (or replaced) since the last try: nothing to print, as kubectl
+    if not request.disable_eviction:
+        yield OUT, f"evicting pod {ns}/{name}"
+    try:
+        if request.disable_eviction:
+            delete_object(store, "Pod", ns, name, grace=grace)
+        else:
+            evict(store, ns, name, grace=grace)
+    except NotFound:
+        return _DONE
+    except NamespaceTerminating:
+        return _WAIT  # its namespace is being deleted, which deletes the pod
+    except TooManyRequests as exc:
+        yield ERR, f'error when evicting pods/"{name}" -n "{ns}" (will retry after ' \
+            f"{EVICTION_RETRY_SECONDS:g}s): {exc}"
+        return _RETRY
+    except PodctlError as exc:
+        if request.disable_eviction:
+            raise NodeNotDrained([str(exc)], plain=True) from exc
+        errors.append(f'error when evicting pods/"{name}" -n "{ns}": {exc}')
+        return _DONE
+    return _WAIT
 
 
 def _owners(pods: list[Obj]) -> list[tuple[str, str, str]]:
@@ -340,30 +384,22 @@ def _finish_in_background(store: Store, pods: list[Obj],
                          name="drain-finish").start()
 
 
-def _wait_gone(store: Store, pods: list[Obj], request: DrainRequest, deadline: float | None,
-               errors: list[str]) -> Iterator[Line]:
-    """kubectl's waitForDelete: a pod is done when it is gone or its name holds another
-    pod; `pod/x evicted` (or deleted) for each, in the order they go."""
+def _gone(store: Store, pods: list[Obj], request: DrainRequest) -> Generator[Line, None,
+                                                                             list[Obj]]:
+    """kubectl's waitForDelete, one look: a pod is done when it is gone or its name holds
+    another pod; `pod/x evicted` (or deleted) for each, in the order they go."""
     verb = "deleted" if request.disable_eviction else "evicted"
-    pending = list(pods)
-    while True:
-        left = []
-        for pod in pending:
-            now = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod))
-            if now is None or meta.uid_of(now) != meta.uid_of(pod):
-                yield OUT, f"pod/{meta.name_of(pod)} {verb}"
-            elif _skip_deleted(now, request.flags, datetime.now(UTC), set()).delete:
-                left.append(pod)
-            else:
-                yield OUT, f'pod "{meta.name_of(pod)}" has DeletionTimestamp older than ' \
-                    f"{request.flags.skip_wait_for_delete_timeout} seconds, skipping"
-        pending = left
-        if not pending:
-            return
-        if deadline is not None and time.monotonic() >= deadline:
-            errors.extend(_timed_out(pending, request))
-            return
-        time.sleep(POLL_SECONDS)
+    done = []
+    for pod in pods:
+        now = store.get("Pod", meta.namespace_of(pod), meta.name_of(pod))
+        if now is None or meta.uid_of(now) != meta.uid_of(pod):
+            yield OUT, f"pod/{meta.name_of(pod)} {verb}"
+            done.append(pod)
+        elif not _skip_deleted(now, request.flags, datetime.now(UTC), set()).delete:
+            yield OUT, f'pod "{meta.name_of(pod)}" has DeletionTimestamp older than ' \
+                f"{request.flags.skip_wait_for_delete_timeout} seconds, skipping"
+            done.append(pod)
+    return done
 
 
 def _timed_out(pods: list[Obj], request: DrainRequest) -> list[str]:

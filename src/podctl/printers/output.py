@@ -47,6 +47,7 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "Job": ("batch", "JOB_HEADERS", "JOB_WIDE_HEADERS", "job_row"),
     "CronJob": ("batch", "CRONJOB_HEADERS", "CRONJOB_WIDE_HEADERS", "cronjob_row"),
     "Lease": ("controllers", "LEASE_HEADERS", None, "lease_row"),
+    "PodDisruptionBudget": ("policy", "PDB_HEADERS", None, "pdb_row"),
 }
 
 

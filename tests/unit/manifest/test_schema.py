@@ -22,7 +22,8 @@ def test_schema_is_small_and_pinned() -> None:
     assert schema.version.count(".") == 2
     assert set(schema.kinds) == {"Pod", "ReplicationController", "Namespace", "Service",
                                  "Endpoints", "ConfigMap", "Secret", "ReplicaSet", "Deployment",
-                                 "DaemonSet", "Job", "CronJob", "Node", "Scale", "List"}
+                                 "DaemonSet", "Job", "CronJob", "PodDisruptionBudget", "Node",
+                                 "Scale", "List"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
