@@ -322,11 +322,12 @@ def _evict_and_wait(store: Store, pods: list[Obj], request: DrainRequest,
         if not waiting and not to_evict:
             break
         if deadline is not None and time.monotonic() >= deadline:
-            if to_evict:  # kubectl's global timeout: its one error, whatever came before
-                took = go_duration(int(request.timeout * 10**9))
-                errors[:] = [f"drain did not complete within {took}"]
-            else:
-                errors.extend(_timed_out(waiting, request))
+            took = go_duration(int(request.timeout * 10**9))
+            errors.extend(sorted(
+                f'error when evicting pods/"{meta.name_of(pod)}" -n '
+                f'"{meta.namespace_of(pod)}": global timeout reached: {took}'
+                for _, pod in to_evict))
+            errors.extend(_timed_out(waiting, request))
             break
         time.sleep(POLL_SECONDS)
     if errors:
