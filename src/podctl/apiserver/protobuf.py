@@ -22,7 +22,8 @@ TABLE = Path(__file__).resolve().parent.parent / "schemas" / "k8s-proto.json"
 MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 META = "k8s.io.apimachinery.pkg.apis.meta.v1."
-GROUPS = {"": "core", "apps": "apps", "batch": "batch", "autoscaling": "autoscaling"}
+GROUPS = {"": "core", "apps": "apps", "batch": "batch", "autoscaling": "autoscaling",
+          "policy": "policy"}
 
 
 # A varint is at most 10 bytes (64 bits); a longer run is hostile, not a number.
