@@ -53,3 +53,45 @@ def test_a_pod_for_another_scheduler_is_left_alone(store: Store) -> None:
     assert "nodeName" not in bind_created(store, pod)["spec"]
     assert not bind_pending(store, pod)
     assert store.events_for(pod["metadata"]["uid"]) == []
+
+
+GATED = {**POD, "spec": {**POD["spec"], "schedulingGates": [{"name": "example.com/a"},
+                                                             {"name": "example.com/b"}]}}
+
+
+def test_a_gated_pod_waits_for_its_gates_to_go(store: Store) -> None:
+    from podctl.errors import Invalid
+    from podctl.printers.pods import pod_status_text
+
+    pod = registry.create(store, GATED)
+    (condition,) = pod["status"]["conditions"]
+    assert (condition["type"], condition["status"], condition["reason"],
+            condition["message"]) == ("PodScheduled", "False", "SchedulingGated",
+                                      "Scheduling is blocked due to non-empty scheduling gates")
+    assert pod_status_text(pod) == "SchedulingGated"
+    assert "nodeName" not in bind_created(store, pod)["spec"]
+    assert not bind_pending(store, pod)
+    assert store.events_for(pod["metadata"]["uid"]) == []  # no FailedScheduling
+    # A gate may be removed, never added.
+    one = registry.mutate(store, "Pod", "default", "p", lambda p: bool(
+        p["spec"]["schedulingGates"].pop(0)))
+    assert one is not None and one["spec"]["schedulingGates"] == [{"name": "example.com/b"}]
+    with pytest.raises(Invalid, match="spec.schedulingGates: Forbidden: only deletion is "
+                                      "allowed, but found new scheduling gate 'x'"):
+        registry.mutate(store, "Pod", "default", "p", lambda p: bool(
+            p["spec"]["schedulingGates"].append({"name": "x"}) or True))
+
+
+def test_gates_are_qualified_names_once_and_no_node_is_named_with_them(store: Store) -> None:
+    from podctl.errors import Invalid
+
+    bad = {**POD, "spec": {**POD["spec"], "nodeName": "node", "schedulingGates": [
+        {"name": "a"}, {"name": "a"}, {"name": "Bad Gate"}]}}
+    with pytest.raises(Invalid) as refused:
+        registry.create(store, bad)
+    text = str(refused.value)
+    assert 'spec.schedulingGates[1]: Duplicate value: "a"' in text
+    assert 'spec.schedulingGates[2]: Invalid value: "Bad Gate": name part must consist of' \
+        in text
+    assert "spec.nodeName: Forbidden: cannot be set until all schedulingGates have been " \
+           "cleared" in text

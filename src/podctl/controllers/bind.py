@@ -80,6 +80,8 @@ def _try_bind(store: Store, pod: Obj) -> tuple[Obj | None, scheduler.Decision]:
             return None, nothing
         if fresh["spec"].get("schedulerName", scheduler.SCHEDULER) != scheduler.SCHEDULER:
             return None, nothing  # another scheduler's pod: this one never touches it
+        if fresh["spec"].get("schedulingGates"):
+            return None, nothing  # held until its gates are removed (PreEnqueue)
         decision = scheduler.schedule(fresh, _cluster(store, fresh))
         if decision.node is None:
             return fresh, decision

@@ -485,6 +485,20 @@ def validate_pod_spec(errs: Errors, spec: Any, path: FieldPath) -> None:
     validate_labels(errs, spec.get("nodeSelector"), (*path, "nodeSelector"))
     for field in ("hostname", "subdomain"):
         _name_details(errs, (*path, field), spec.get(field), names.dns1123_label)
+    _scheduling_gates(errs, spec.get("schedulingGates"), (*path, "schedulingGates"))
+
+
+def _scheduling_gates(errs: Errors, gates: Any, path: FieldPath) -> None:
+    """validateSchedulingGates: qualified names, each once."""
+    seen: set[str] = set()
+    for i, gate in enumerate(_l(gates)):
+        name = _d(gate).get("name")
+        if not isinstance(name, str):
+            continue  # the strict schema reports it
+        errs.extend(invalid((*path, i), name, detail) for detail in names.qualified_name(name))
+        if name in seen:
+            errs.append(duplicate((*path, i), name))
+        seen.add(name)
 
 
 def validate_pod(obj: dict[str, Any]) -> Errors:
@@ -495,6 +509,9 @@ def validate_pod(obj: dict[str, Any]) -> Errors:
     if spec is None:
         errs.append(required(("spec", "containers")))
     validate_pod_spec(errs, spec, ("spec",))
+    if _d(spec).get("schedulingGates") and _d(spec).get("nodeName"):
+        errs.append(forbidden(("spec", "nodeName"),
+                              "cannot be set until all schedulingGates have been cleared"))
     return errs
 
 

@@ -22,7 +22,6 @@ POD_SPEC_FIELDS = (
     "resourceClaims",
     "resources",
     "runtimeClassName",
-    "schedulingGates",
     "serviceAccount",
     "serviceAccountName",
     "setHostnameAsFQDN",

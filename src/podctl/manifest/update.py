@@ -111,6 +111,17 @@ def _selector_json(selector: Obj | None) -> str:
     return json.dumps(out, separators=(",", ":"))
 
 
+def _gates_only_removed(pod: Obj, old: Any, new: Any) -> None:
+    """validateSchedulingGates on update: a gate may go, none may come."""
+    before = {g.get("name") for g in old or [] if isinstance(g, dict)}
+    for gate in new or []:
+        name = gate.get("name") if isinstance(gate, dict) else None
+        if name not in before:
+            raise Invalid(f'The Pod "{meta.name_of(pod)}" is invalid: spec.schedulingGates: '
+                          f"Forbidden: only deletion is allowed, but found new scheduling "
+                          f"gate '{name}'")
+
+
 def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
     old, new = existing["spec"], copy.deepcopy(desired["spec"])
     comparable = copy.deepcopy(new)
@@ -120,14 +131,15 @@ def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
     for kind in ("containers", "initContainers"):
         for mine, theirs in zip(comparable.get(kind) or [], old.get(kind) or [], strict=False):
             mine["image"] = theirs.get("image")
-    for key in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
+    free = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
+            "schedulingGates")
+    for key in free:
         comparable.pop(key, None)
-    baseline = {k: v for k, v in old.items()
-                if k not in ("activeDeadlineSeconds", "tolerations",
-                             "terminationGracePeriodSeconds")}
+    baseline = {k: v for k, v in old.items() if k not in free}
     if comparable != baseline:
         raise Invalid(f'The Pod "{meta.name_of(existing)}" is invalid: spec: Forbidden: pod '
                       f"updates may not change fields other than {POD_MUTABLE}")
+    _gates_only_removed(existing, old.get("schedulingGates"), new.get("schedulingGates"))
     if old.get("nodeName"):
         new["nodeName"] = old["nodeName"]
     # Tolerations may only be added: the stored ones stay (admission's defaults among

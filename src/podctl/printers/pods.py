@@ -16,6 +16,9 @@ def pod_status_text(pod: Obj) -> str:
     """The STATUS column exactly as kubectl's printPod derives it."""
     status = pod.get("status") or {}
     reason = status.get("reason") or status.get("phase") or ""
+    if any(c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated"
+           for c in status.get("conditions") or []):
+        reason = "SchedulingGated"
     init_reason = _init_status_text(pod)
     if init_reason is not None:
         return _deleting(pod, init_reason)

@@ -22,6 +22,9 @@ INITIAL_STATUS: dict[str, Obj] = {"Pod": {"phase": "Pending"},
                                   "Service": {"loadBalancer": {}}}
 
 
+SCHEDULING_GATED = "SchedulingGated"
+
+
 def prepare_for_create(obj: Obj) -> Obj:
     """A copy without what only the server sets: server-set metadata, and the status of a
     kind that has a status subresource (its own writer fills it)."""
@@ -51,10 +54,16 @@ def generate_name(obj: Obj, rng: random.Random | None = None) -> bool:
 
 
 def initial_status(obj: Obj) -> None:
-    """The status the kind starts with, where it has one."""
+    """The status the kind starts with, where it has one; a pod with scheduling gates says
+    so in its PodScheduled condition (upstream's applySchedulingGatedCondition)."""
     status = INITIAL_STATUS.get(str(obj.get("kind")))
     if status is not None:
         obj["status"] = copy.deepcopy(status)
+    if obj.get("kind") == "Pod" and (obj.get("spec") or {}).get("schedulingGates"):
+        obj["status"]["conditions"] = [{
+            "type": "PodScheduled", "status": "False", "lastProbeTime": None,
+            "lastTransitionTime": None, "reason": SCHEDULING_GATED,
+            "message": "Scheduling is blocked due to non-empty scheduling gates"}]
 
 
 def prepare_for_update(current: Obj, desired: Obj) -> Obj:
