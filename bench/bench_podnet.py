@@ -9,8 +9,9 @@ The paths are interleaved: every round runs each path once, in an order rotated 
 to round, so a burst of load from elsewhere on a shared machine lands on all paths alike;
 the ratios are taken within each round and their median reported. The CPU both pods'
 containers used per transfer (their cgroups' usage, from the engines' stats: the kernel's
-forwarding work is charged to the tasks that send and receive) is reported too: it depends
-far less on the machine's load than the wall time does, and says what the extra hops cost."""
+forwarding work runs in the softirqs of the tasks that send and receive and is charged to
+them; what ksoftirqd takes over under load is not) is reported too: it depends far less on
+the machine's load than the wall time does, and says what the extra hops cost."""
 
 from __future__ import annotations
 
