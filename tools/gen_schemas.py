@@ -37,6 +37,10 @@ ROOTS = {
     "Job": "io.k8s.api.batch.v1.Job",
     "CronJob": "io.k8s.api.batch.v1.CronJob",
     "PodDisruptionBudget": "io.k8s.api.policy.v1.PodDisruptionBudget",
+    # storage (issue 22)
+    "PersistentVolume": "io.k8s.api.core.v1.PersistentVolume",
+    "PersistentVolumeClaim": "io.k8s.api.core.v1.PersistentVolumeClaim",
+    "StorageClass": "io.k8s.api.storage.v1.StorageClass",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -62,6 +66,10 @@ EXPLAIN_ROOTS = {
     "EndpointSlice": ("discovery.k8s.io/v1", "io.k8s.api.discovery.v1.EndpointSlice"),
     # node heartbeats (issue 21)
     "Lease": ("coordination.k8s.io/v1", "io.k8s.api.coordination.v1.Lease"),
+    # storage (issue 22)
+    "PersistentVolume": ("v1", "io.k8s.api.core.v1.PersistentVolume"),
+    "PersistentVolumeClaim": ("v1", "io.k8s.api.core.v1.PersistentVolumeClaim"),
+    "StorageClass": ("storage.k8s.io/v1", "io.k8s.api.storage.v1.StorageClass"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -82,6 +90,8 @@ OPENAPI_EXTRA = (
     "io.k8s.api.discovery.v1.EndpointSliceList",
     "io.k8s.api.coordination.v1.LeaseList",
     "io.k8s.api.policy.v1.PodDisruptionBudgetList",
+    "io.k8s.api.core.v1.PersistentVolumeList", "io.k8s.api.core.v1.PersistentVolumeClaimList",
+    "io.k8s.api.storage.v1.StorageClassList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
@@ -104,7 +114,7 @@ def short_name(ref: str) -> str:
     other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
-    for group in ("apps", "batch", "discovery", "autoscaling", "policy"):
+    for group in ("apps", "batch", "discovery", "autoscaling", "policy", "storage"):
         if ref.startswith(f"io.k8s.api.{group}.v1."):
             return f"{group}." + ref.removeprefix(f"io.k8s.api.{group}.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):

@@ -127,6 +127,10 @@ def test_api_resources_lists_the_resource_table() -> None:
         "events                   ev           v1                       true         Event",
         "namespaces               ns           v1                       false        Namespace",
         "nodes                    no           v1                       false        Node",
+        "persistentvolumeclaims   pvc          v1                       true         "
+        "PersistentVolumeClaim",
+        "persistentvolumes        pv           v1                       false        "
+        "PersistentVolume",
         "pods                     po           v1                       true         Pod",
         "replicationcontrollers   rc           v1                       true         "
         "ReplicationController",
@@ -144,23 +148,26 @@ def test_api_resources_lists_the_resource_table() -> None:
         "EndpointSlice",
         "poddisruptionbudgets     pdb          policy/v1                true         "
         "PodDisruptionBudget",
+        "storageclasses           sc           storage.k8s.io/v1        false        "
+        "StorageClass",
     ]
 
 
 def test_api_resources_filters_and_formats() -> None:
     assert run("api-resources", "--namespaced=false", "-o", "name") == (
-        0, "namespaces\nnodes\n")
+        0, "namespaces\nnodes\npersistentvolumes\nstorageclasses.storage.k8s.io\n")
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
-        "configmaps", "endpoints", "events", "pods", "replicationcontrollers", "secrets",
+        "configmaps", "endpoints", "events", "persistentvolumeclaims", "pods",
+        "replicationcontrollers", "secrets",
         "services", "daemonsets", "deployments", "replicasets", "cronjobs", "jobs", "leases",
         "endpointslices", "poddisruptionbudgets"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
-    assert out.splitlines()[-4:] == ["replicasets.apps", "replicationcontrollers", "secrets",
-                                     "services"]
+    assert out.splitlines()[-4:] == ["replicationcontrollers", "secrets", "services",
+                                     "storageclasses.storage.k8s.io"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
-    assert out.splitlines()[6].endswith("[create delete deletecollection get list patch "
+    assert out.splitlines()[8].endswith("[create delete deletecollection get list patch "
                                         "update watch]   all")
 
 
@@ -201,9 +208,9 @@ def test_completes_commands_and_flags(home: Path) -> None:
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
         "configmaps", "cronjobs", "daemonsets", "deployments", "endpoints", "endpointslices",
-        "events", "jobs", "leases", "namespaces",
-        "nodes", "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
-        "secrets", "services"]
+        "events", "jobs", "leases", "namespaces", "nodes", "persistentvolumeclaims",
+        "persistentvolumes", "poddisruptionbudgets", "pods", "replicasets",
+        "replicationcontrollers", "secrets", "services", "storageclasses"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]

@@ -81,6 +81,11 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     # configuration objects (issue 12)
     Resource("configmaps", "configmap", ("cm",), "ConfigMap", True),
     Resource("secrets", "secret", (), "Secret", True),
+    # storage (issue 22): volumes and the claims that bind them
+    Resource("persistentvolumeclaims", "persistentvolumeclaim", ("pvc",),
+             "PersistentVolumeClaim", True, status=True),
+    Resource("persistentvolumes", "persistentvolume", ("pv",), "PersistentVolume", False,
+             status=True),
     # DaemonSets (issue 12), listed by `get all` before deployments as kubectl does.
     Resource("daemonsets", "daemonset", ("ds",), "DaemonSet", True, api_version="apps/v1",
              categories=("all",), status=True, owns_pods=True, cascades=True),
@@ -114,6 +119,9 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              verbs=("delete", "deletecollection", "get", "list", "watch"),
              written_by="podctl's EndpointSlice controller keeps endpointslices itself",
              validated=False, updates=("endpoints", "ports"), generation_counts_all=True),
+    # storage.k8s.io, the last group the API server lists of those podctl serves.
+    Resource("storageclasses", "storageclass", ("sc",), "StorageClass", False,
+             api_version="storage.k8s.io/v1"),
 )}
 
 # generateName's suffix: five of these (no vowels, so no words), as the API server draws it.

@@ -20,6 +20,11 @@ from podctl.manifest.problems import FieldPath, Problem, render_value
 from podctl.manifest.rules import VALIDATORS as WORKLOAD_VALIDATORS
 from podctl.manifest.schema import FieldError, decode_structure, validate_structure
 from podctl.manifest.service_rules import validate_endpoints, validate_service
+from podctl.manifest.storage_rules import (
+    validate_persistent_volume,
+    validate_persistent_volume_claim,
+    validate_storage_class,
+)
 from podctl.manifest.unsupported import warnings_for
 
 STRICT, WARN, IGNORE = "Strict", "Warn", "Ignore"
@@ -34,7 +39,11 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "ConfigMap": validate_configmap, "Secret": validate_secret,
               "ReplicaSet": validate_replica_set, "Deployment": validate_deployment,
               "DaemonSet": validate_daemon_set, "Job": validate_job, "CronJob": validate_cronjob,
-              "PodDisruptionBudget": validate_pod_disruption_budget}
+              "PodDisruptionBudget": validate_pod_disruption_budget,
+
+              "PersistentVolume": validate_persistent_volume,
+              "PersistentVolumeClaim": validate_persistent_volume_claim,
+              "StorageClass": validate_storage_class}
 
 
 @dataclass

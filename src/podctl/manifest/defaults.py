@@ -269,11 +269,20 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+STORAGE_KINDS = ("PersistentVolume", "PersistentVolumeClaim", "StorageClass")
+
+
 def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, Any]:
     """A defaulted copy of a validated object; ``status`` is dropped (the store writes its own)."""
     out: dict[str, Any] = _drop_nulls(obj)  # rebuilds every dict and list: a deep copy
     out.pop("status", None)
     meta = _metadata(out)
+    if kind in STORAGE_KINDS:
+        from podctl.manifest.storage_rules import default_storage_object
+
+        if kind == "PersistentVolumeClaim" and not meta.get("namespace"):
+            meta["namespace"] = namespace
+        return default_storage_object(out)
     if kind == "Namespace":
         meta.pop("namespace", None)
         if meta.get("name"):

@@ -12,6 +12,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import Invalid
 from podctl.manifest.config_rules import validate_update
+from podctl.manifest.defaults import STORAGE_KINDS
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 POD_MUTABLE = ("`spec.containers[*].image`,`spec.initContainers[*].image`,"
@@ -50,6 +51,8 @@ def merged(existing: Obj, desired: Obj) -> Obj:
             md["generation"] = int(md.get("generation", 1)) + 1
     elif kind in ("ConfigMap", "Secret"):
         _config_update(out, desired)
+    elif kind in STORAGE_KINDS:
+        _storage_update(out, desired)
     elif kind in ("Job", "CronJob"):
         if kind == "Job" and desired["spec"].get("template") != existing["spec"].get("template"):
             raise Invalid(f'The Job "{meta.name_of(existing)}" is invalid: spec.template: '
@@ -78,6 +81,28 @@ def _config_update(out: Obj, desired: Obj) -> None:
             f"* {e.message}" for e in errs)
         raise Invalid(f'The {out["kind"]} "{meta.name_of(out)}" is invalid: {body}')
     for field in ("data", "binaryData", "immutable", "type"):
+        if field in desired:
+            out[field] = copy.deepcopy(desired[field])
+        else:
+            out.pop(field, None)
+
+
+STORAGE_CLASS_FIELDS = ("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode",
+                        "allowVolumeExpansion", "mountOptions", "allowedTopologies")
+
+
+def _storage_update(out: Obj, desired: Obj) -> None:
+    """A volume or claim takes the desired spec, a class its fields, as far as the kind's
+    ValidateUpdate allows."""
+    from podctl.manifest.storage_rules import carry_over, storage_update_errors
+
+    desired = carry_over(out, desired)
+    errs = storage_update_errors(out, desired)
+    if errs:
+        body = errs[0].message if len(errs) == 1 else "\n" + "\n".join(
+            f"* {e.message}" for e in errs)
+        raise Invalid(f'The {out["kind"]} "{meta.name_of(out)}" is invalid: {body}')
+    for field in ("spec",) if out["kind"] != "StorageClass" else STORAGE_CLASS_FIELDS:
         if field in desired:
             out[field] = copy.deepcopy(desired[field])
         else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from podctl.api.claims import claim_names
+from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods
 from podctl.ops.get import GetRequest, fetch
 from podctl.ops.session import open_store
@@ -11,6 +13,7 @@ from podctl.ops.views import pods_with_status
 from podctl.printers import config as config_printer
 from podctl.printers import describe as printer
 from podctl.printers import services as service_printer
+from podctl.store import Store
 
 
 def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
@@ -73,6 +76,21 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             from podctl.printers.policy import describe_pdb
 
             texts.append(describe_pdb(obj, events, now))
+        elif kind in ("PersistentVolume", "PersistentVolumeClaim", "StorageClass"):
+            texts.append(_describe_storage(store, obj, events, now))
         else:
             texts.append(printer.describe_generic(obj, events, now))
     return texts
+
+
+def _describe_storage(store: Store, obj: Obj, events: list[Obj], now: datetime) -> str:
+    from podctl.printers import storage
+
+    if obj["kind"] == "PersistentVolume":
+        return storage.describe_pv(obj, events, now)
+    if obj["kind"] == "StorageClass":
+        return storage.describe_sc(obj, events, now)
+    md = obj["metadata"]
+    users = [p["metadata"]["name"] for p in store.list("Pod", md["namespace"])
+             if md["name"] in claim_names(p)]
+    return storage.describe_pvc(obj, users, events, now)

@@ -19,7 +19,9 @@ SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "deletionTimesta
 # The status a new object starts with, where the API server gives it one at create.
 INITIAL_STATUS: dict[str, Obj] = {"Pod": {"phase": "Pending"},
                                   "Namespace": {"phase": "Active"},
-                                  "Service": {"loadBalancer": {}}}
+                                  "Service": {"loadBalancer": {}},
+                                  "PersistentVolume": {"phase": "Pending"},
+                                  "PersistentVolumeClaim": {"phase": "Pending"}}
 
 
 SCHEDULING_GATED = "SchedulingGated"
@@ -64,6 +66,8 @@ def initial_status(obj: Obj) -> None:
             "type": "PodScheduled", "status": "False", "lastProbeTime": None,
             "lastTransitionTime": None, "reason": SCHEDULING_GATED,
             "message": "Scheduling is blocked due to non-empty scheduling gates"}]
+    if obj.get("kind") == "PersistentVolume":  # as upstream's PrepareForCreate
+        obj["status"]["lastPhaseTransitionTime"] = meta.now_rfc3339()
 
 
 def prepare_for_update(current: Obj, desired: Obj) -> Obj:

@@ -95,7 +95,8 @@ def test_discovery_lists_every_kind_with_short_names_and_subresources() -> None:
     assert {r["name"] for r in apps["resources"]} >= {"deployments", "replicasets",
                                                       "daemonsets", "deployments/scale"}
     groups = {g["name"] for g in resources.api_group_list()["groups"]}
-    assert groups == {"apps", "batch", "coordination.k8s.io", "discovery.k8s.io", "policy"}
+    assert groups == {"apps", "batch", "coordination.k8s.io", "discovery.k8s.io", "policy",
+                      "storage.k8s.io"}
     assert resources.resource_list("nosuch/v1") is None
 
 

@@ -52,8 +52,10 @@ def _registry() -> Registry[Any]:
 @cache
 def upstream_validator(kind: str) -> jsonschema.Draft202012Validator:
     """One compiled validator per kind: the upstream strict schema, as kubernetes-validate uses."""
-    # Files are named kind-version, with the group between them outside the core group.
-    name = f"{kind.lower()}-{served_version(kind).replace('/', '-')}.json"
+    # Files are named kind-version, with the group between them outside the core group (its
+    # first word: storage.k8s.io/v1 is `storage-v1`).
+    group_version = served_version(kind).replace(".k8s.io/", "/")
+    name = f"{kind.lower()}-{group_version.replace('/', '-')}.json"
     root = json.loads((STRICT / name).read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(root, registry=_registry())
 

@@ -23,7 +23,8 @@ def test_schema_is_small_and_pinned() -> None:
     assert set(schema.kinds) == {"Pod", "ReplicationController", "Namespace", "Service",
                                  "Endpoints", "ConfigMap", "Secret", "ReplicaSet", "Deployment",
                                  "DaemonSet", "Job", "CronJob", "PodDisruptionBudget", "Node",
-                                 "Scale", "List"}
+                                 "Scale", "List", "PersistentVolume", "PersistentVolumeClaim",
+                                 "StorageClass"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
