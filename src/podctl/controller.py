@@ -34,6 +34,7 @@ from podctl.controllers.nodelifecycle import (
     Graces,
     NodeLifecycle,
 )
+from podctl.controllers.persistentvolume import ensure_default_class
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
 from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
@@ -189,6 +190,7 @@ class Controller(PodHooks):
         """What exists from a cluster's start: the node (the kubelet registers it) and the
         `kubernetes` Service (the API server's), made here and never by a read. With the
         engine down, the next successful relist makes them."""
+        ensure_default_class(self.store)
         try:
             ensure_node(self.store)
             ensure_kubernetes_service(self.store, self._reserve)

@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from podctl.api import meta
+from podctl.api.claims import claim_names
 from podctl.api.meta import Obj
+from podctl.controllers import persistentvolume
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import CronJobSync
 from podctl.controllers.daemonset import DaemonSetSync
@@ -152,6 +154,8 @@ def _sync_pod(ctx: Context, pod: Obj, hooks: PodHooks) -> None:
         hooks.finishing(pod)
         if finish_pod(store, pod):
             log.info("pod %s/%s deleted", namespace, name)
+            for claim in claim_names(pod):  # a Terminating claim may wait for it
+                ctx.queue.add(("PersistentVolumeClaim", namespace, claim))
         _wake_controller(ctx, pod)
         return
     hooks.before_sync(namespace, name)
@@ -270,6 +274,23 @@ def wake_users(kind: str) -> Handler:
     return handler
 
 
+def sync_claim(ctx: Context, namespace: str, name: str) -> None:
+    _storage_synced(ctx, ("PersistentVolumeClaim", namespace, name),
+                    persistentvolume.sync_claim(ctx.store, namespace, name))
+
+
+def sync_volume(ctx: Context, _namespace: str, name: str) -> None:
+    _storage_synced(ctx, ("PersistentVolume", "", name),
+                    persistentvolume.sync_volume(ctx.store, name))
+
+
+def _storage_synced(ctx: Context, key: Key, synced: persistentvolume.Synced) -> None:
+    for woken in synced.wake:
+        ctx.queue.add(woken)
+    if synced.retry_in is not None:
+        ctx.queue.add(key, delay=synced.retry_in)
+
+
 def _owner_handler(kind: str) -> Handler:
     return lambda ctx, namespace, name: sync_owner(ctx, kind, namespace, name)
 
@@ -280,6 +301,7 @@ HANDLERS: dict[str, Handler] = {
     "Service": sync_service, "Endpoints": sync_endpoints,
     "ConfigMap": wake_users("ConfigMap"), "Secret": wake_users("Secret"),
     "PodNetwork": sync_podnetwork, "PodDisruptionBudget": sync_disruption_budget,
+    "PersistentVolumeClaim": sync_claim, "PersistentVolume": sync_volume,
 }
 
 

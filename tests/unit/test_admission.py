@@ -69,14 +69,15 @@ def test_slots_are_upstreams_order_and_registration_fills_one(
     assert admission.SLOTS.index("NamespaceLifecycle") == 0
     assert admission.SLOTS[-2:] == ("ResourceQuota", "CustomResourceValidation")
     assert [p.name for p in admission.chain_for(store).plugins] == [
-        "NamespaceLifecycle", "DefaultTolerationSeconds", "ServiceIPAllocator"]
+        "NamespaceLifecycle", "DefaultTolerationSeconds", "DefaultStorageClass",
+        "StorageObjectInUseProtection", "ServiceIPAllocator"]
     monkeypatch.setattr(admission, "_registered", dict(admission._registered))
     log: list[str] = []
     admission.register("ResourceQuota", lambda s: Recorder("quota", log, s))
     admission.register("ServiceAccount", lambda s: Recorder("sa", log, s))
     assert [p.name for p in admission.chain_for(store).plugins] == [
-        "NamespaceLifecycle", "sa", "DefaultTolerationSeconds", "ServiceIPAllocator",
-        "quota"]
+        "NamespaceLifecycle", "sa", "DefaultTolerationSeconds", "DefaultStorageClass",
+        "StorageObjectInUseProtection", "ServiceIPAllocator", "quota"]
     with pytest.raises(ValueError, match="no admission slot 'Webhooks'"):
         admission.register("Webhooks", lambda s: Recorder("w", log, s))
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from podctl import registry
 from podctl.api import meta
+from podctl.api.claims import claim_names
 from podctl.api.meta import Obj
 from podctl.api.podstatus import unscheduled_status
 from podctl.controllers import scheduler
+from podctl.controllers.pvmatch import BOUND_BY_CONTROLLER, SELECTED_NODE, claim_ref
 from podctl.controllers.scheduler.spread import default_selector
+from podctl.controllers.scheduler.volumes import claims_to_bind
 from podctl.errors import Conflict, DockerUnavailable, NotFound
 from podctl.locks import file_lock
 from podctl.node import ensure_node
@@ -27,10 +31,17 @@ def _cluster(store: Store, pod: Obj) -> scheduler.Cluster:
     owner = None
     if ref is not None and ref.get("kind") in SPREAD_OWNERS:
         owner = store.get(str(ref["kind"]), namespace, str(ref.get("name")))
+    storage: dict[str, dict[str, Obj]] = {"claims": {}, "volumes": {}, "classes": {}}
+    if claim_names(pod):
+        storage = {field: {meta.name_of(o): o for o in store.list(kind, namespace)}
+                   for field, kind in (("claims", "PersistentVolumeClaim"),
+                                       ("volumes", "PersistentVolume"),
+                                       ("classes", "StorageClass"))}
     return scheduler.Cluster(
         nodes=store.list("Node"), pods=store.list("Pod"),
         namespace_labels={meta.name_of(n): meta.labels_of(n) for n in store.list("Namespace")},
-        default_selector=default_selector(pod, store.list("Service", namespace), owner))
+        default_selector=default_selector(pod, store.list("Service", namespace), owner),
+        **storage)
 
 
 def store_and_bind(store: Store, pod: Obj, namespace: str | None = None, *,
@@ -82,14 +93,55 @@ def _try_bind(store: Store, pod: Obj) -> tuple[Obj | None, scheduler.Decision]:
             return None, nothing  # another scheduler's pod: this one never touches it
         if fresh["spec"].get("schedulingGates"):
             return None, nothing  # held until its gates are removed (PreEnqueue)
-        decision = scheduler.schedule(fresh, _cluster(store, fresh))
+        cluster = _cluster(store, fresh)
+        decision = scheduler.schedule(fresh, cluster)
         if decision.node is None:
             return fresh, decision
+        if _claims_waiting(store, fresh, decision.node, cluster):
+            return None, nothing  # bound once its claims are (their binding wakes it)
         try:
             # The pods/binding subresource: it refuses a pod bound or deleted meanwhile.
             return registry.bind(store, namespace, name, decision.node, uid), decision
         except (Conflict, NotFound):
             return None, nothing
+
+
+def _claims_waiting(store: Store, pod: Obj, node: str, cluster: scheduler.Cluster) -> bool:
+    """The volume binding's PreBind: each unbound claim is given the volume it takes on the
+    node (the PV controller completes the binding) or the node its volume is to be made
+    on; whether any claim is still unbound."""
+    node_obj = next(n for n in cluster.nodes if meta.name_of(n) == node)
+    waiting = claims_to_bind(pod, node_obj, cluster)
+    for claim, volume in waiting:
+        if volume is not None:
+            registry.mutate(store, "PersistentVolume", "", meta.name_of(volume),
+                            _reserve_for(claim), meta.uid_of(volume))
+        else:
+            registry.mutate(store, "PersistentVolumeClaim", meta.namespace_of(claim),
+                            meta.name_of(claim), _select_node(node), meta.uid_of(claim))
+    return bool(waiting)
+
+
+def _reserve_for(claim: Obj) -> Callable[[Obj], bool]:
+    def change(volume: Obj) -> bool:
+        if volume["spec"].get("claimRef"):
+            return False
+        volume["spec"]["claimRef"] = claim_ref(claim)
+        volume["metadata"].setdefault("annotations", {})[BOUND_BY_CONTROLLER] = "yes"
+        return True
+
+    return change
+
+
+def _select_node(node: str) -> Callable[[Obj], bool]:
+    def change(claim: Obj) -> bool:
+        annotations = claim["metadata"].setdefault("annotations", {})
+        if annotations.get(SELECTED_NODE) == node:
+            return False
+        annotations[SELECTED_NODE] = node
+        return True
+
+    return change
 
 
 def _record(store: Store, pod: Obj, decision: scheduler.Decision) -> None:

@@ -122,6 +122,22 @@ def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -
     return marked
 
 
+def mark_finalizing(store: Store, obj: Obj) -> Obj | None:
+    """An object with finalizers is only marked: it goes once its finalizers' owners have
+    removed them all (registry.update removes it then)."""
+
+    def change(fresh: Obj) -> bool:
+        md = fresh["metadata"]
+        if md.get("deletionTimestamp"):
+            return False
+        md["deletionTimestamp"] = meta.now_rfc3339()
+        md["deletionGracePeriodSeconds"] = 0
+        return True
+
+    return store.mutate(obj["kind"], meta.namespace_of(obj), meta.name_of(obj), change,
+                        meta.uid_of(obj))
+
+
 def mark_namespace_deleting(store: Store, name: str) -> Obj | None:
     def change(fresh: Obj) -> bool:
         if fresh["metadata"].get("deletionTimestamp"):
@@ -189,6 +205,8 @@ def delete_object(store: Store, kind: str, namespace: str, name: str, *,
     elif traits.cascades:
         marked = mark_owner_deleting(store, current,
                                      ORPHAN if propagation == "Orphan" else FOREGROUND)
+    elif current["metadata"].get("finalizers"):
+        marked = mark_finalizing(store, current)
     else:
         delete_at_once(store, kind, namespace, name, meta.uid_of(current))
         return Deletion(None)

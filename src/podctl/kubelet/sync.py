@@ -16,6 +16,7 @@ from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
 from podctl.errors import DockerUnavailable, NodeUnavailable
 from podctl.home import home_id
+from podctl.kubelet.claims import ClaimNotReady, claim_sources
 from podctl.kubelet.common import emit, parallel
 from podctl.kubelet.node import node_facts
 from podctl.kubelet.plan import PodActions, compute_pod_actions
@@ -247,9 +248,10 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
     node_name = pod["spec"].get("nodeName", "")
     config = config_objects(store, pod)
     try:
+        claimed = claim_sources(store, pod)
         bound = configvolumes.prepare(store.path.parent, pod, config, allocatable(node_obj))
-        sources = volumes.prepare_volumes(pod, bound)
-    except (volumes.HostPathError, configvolumes.MountError) as exc:
+        sources = volumes.prepare_volumes(pod, bound, claimed)
+    except (volumes.HostPathError, configvolumes.MountError, ClaimNotReady) as exc:
         emit(store, pod, "Warning", "FailedMount", str(exc))
         return
     by_name = {c["name"]: c for c in

@@ -35,9 +35,27 @@ def _applied(fresh: Obj, desired: Obj) -> Obj:
     for key in ("finalizers", "ownerReferences"):
         if key not in md and key in stored_md:
             md[key] = copy.deepcopy(stored_md[key])
+    _keep_annotations(md, stored_md)
     if fresh["kind"] == "Deployment" and isinstance(out.get("spec"), dict):
         keep_paused(out["spec"], fresh)
     return out
+
+
+def _keep_annotations(md: Obj, stored_md: Obj) -> None:
+    """Annotations apply never set (a binder's, a scheduler's) stay, as kubectl's
+    three-way merge keeps map keys that neither the last applied nor the new
+    configuration names."""
+    stored = stored_md.get("annotations") or {}
+    try:
+        last = json.loads(stored.get(LAST_APPLIED) or "{}")
+    except ValueError:
+        last = {}
+    applied = ((last.get("metadata") or {}).get("annotations") or {}) \
+        if isinstance(last, dict) else {}
+    kept = {k: v for k, v in stored.items()
+            if k not in applied and k not in (md.get("annotations") or {})}
+    if kept:
+        md["annotations"] = {**kept, **(md.get("annotations") or {})}
 
 
 def with_last_applied(obj: Obj, written: Obj) -> Obj:

@@ -139,7 +139,18 @@ def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: boo
     if dry_run:
         store.check(admission.admitter(attrs))
         return out
-    return store.update(out, admit=admission.admitter(attrs))
+    stored = store.update(out, admit=admission.admitter(attrs))
+    _finish_if_finalized(store, stored)
+    return stored
+
+
+def _finish_if_finalized(store: Store, obj: Obj) -> None:
+    """A marked object whose last finalizer this update removed goes, as the API server
+    deletes it then (pods and namespaces have ends of their own)."""
+    md = obj["metadata"]
+    if obj["kind"] not in ("Pod", "Namespace") and md.get("deletionTimestamp") and \
+            not md.get("finalizers"):
+        store.delete(obj["kind"], _namespace(obj), meta.name_of(obj), md.get("uid"))
 
 
 def _unchanged(out: Obj, current: Obj) -> bool:

@@ -13,12 +13,16 @@ from podctl.runtime.client import docker_api, engine_call, translate_errors
 from podctl.runtime.specs import VolumeSources
 
 
-def prepare_volumes(pod: Obj, bound: dict[str, str] | None = None) -> VolumeSources:
+def prepare_volumes(pod: Obj, bound: dict[str, str] | None = None,
+                    claimed: VolumeSources | None = None) -> VolumeSources:
     """Create the pod's volumes; map each volume name to (mount kind, source). `bound`: the
-    host directories already written for some of them (configMap, secret)."""
-    sources: VolumeSources = {}
+    host directories already written for some of them (configMap, secret); `claimed`: the
+    sources of its claims' volumes."""
+    sources: VolumeSources = dict(claimed or {})
     for volume in pod["spec"].get("volumes") or []:
         name = volume["name"]
+        if name in sources:
+            continue
         if bound and name in bound:
             sources[name] = ("bind", bound[name])
         elif "hostPath" in volume:

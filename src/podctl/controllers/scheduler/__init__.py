@@ -15,7 +15,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from podctl.api.meta import Obj
-from podctl.controllers.scheduler import interpod, nodeaffinity, resources, spread, taints
+from podctl.controllers.scheduler import (
+    interpod,
+    nodeaffinity,
+    resources,
+    spread,
+    taints,
+    volumes,
+)
 from podctl.controllers.scheduler.state import Cluster, NodeInfo, node_infos
 
 __all__ = ["SCHEDULER", "Cluster", "Decision", "assigned_message", "schedule"]
@@ -49,9 +56,11 @@ def schedule(pod: Obj, cluster: Cluster) -> Decision:
     if not infos:
         return Decision(None, NO_NODES)
     pinned = nodeaffinity.pinned_node_names(pod)
-    if pinned is not None and not pinned:
+    refused = nodeaffinity.TERMS_CONFLICT if pinned is not None and not pinned else \
+        volumes.prefilter(pod, cluster)
+    if refused is not None:
         gone = dict.fromkeys((i.name for i in infos), Status((), True))
-        return Decision(None, _failure(pod, len(infos), {}, nodeaffinity.TERMS_CONFLICT, gone))
+        return Decision(None, _failure(pod, len(infos), {}, refused, gone))
     checks = _Filters(pod, infos, cluster)
     statuses = {i.name: Status((OUTSIDE_PINNED,), True)
                 for i in infos if pinned is not None and i.name not in pinned}
@@ -75,6 +84,7 @@ class _Filters:
 
     def __init__(self, pod: Obj, infos: Sequence[NodeInfo], cluster: Cluster) -> None:
         self.pod = pod
+        self.cluster = cluster
         self.spread = spread.SpreadFilter(pod, infos)
         self.interpod = interpod.InterPodFilter(pod, infos, cluster.namespace_labels)
 
@@ -92,6 +102,9 @@ class _Filters:
                                                           info.requested)
         if reasons:
             return Status(tuple(reasons), unresolvable)
+        volume_reason = volumes.reject(pod, node, self.cluster)
+        if volume_reason is not None:
+            return Status((volume_reason,), True)
         for rejected in (self.spread.reject(info), self.interpod.reject(info)):
             if rejected is not None:
                 return Status((rejected[0],), rejected[1])

@@ -36,12 +36,18 @@ class NodeInfo:
 class Cluster:
     """The scheduler's inputs besides the pod: every Node, every Pod (those bound to a
     node and not finished count), namespace labels (for namespaceSelector), and the
-    selector of the pod's owner and Services (the default spreading's)."""
+    selector of the pod's owner and Services (the default spreading's), and the storage
+    objects its claims need."""
 
     nodes: Sequence[Obj]
     pods: Sequence[Obj]
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     default_selector: lbl.Selector | None = None
+    # The claims of the pod's namespace, every PersistentVolume and StorageClass, by name
+    # (the volume binding's; left empty for a pod that mounts no claim).
+    claims: Mapping[str, Obj] = field(default_factory=dict)
+    volumes: Mapping[str, Obj] = field(default_factory=dict)
+    classes: Mapping[str, Obj] = field(default_factory=dict)
 
 
 def node_infos(cluster: Cluster, pod: Obj) -> list[NodeInfo]:
