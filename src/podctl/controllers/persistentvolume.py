@@ -46,6 +46,7 @@ WAIT_FOR_CONSUMER = "waiting for first consumer to be created before binding"
 NO_CLASS = "no persistent volumes available for this claim and no storage class is set"
 NO_DELETER = "no deletable volume plugin matched"
 NO_RECYCLER = "No recycler plugin found for the volume!"
+IN_USE_RETRY = 2.0  # seconds: a Terminating claim looks again for the pods that use it
 DATA_BUSY_RETRY = 2.0  # seconds: a container still holds the data (its pod is stopping)
 
 
@@ -79,13 +80,28 @@ def ensure_default_class(store: Store) -> None:
 
 
 def sync_claim(store: Store, namespace: str, name: str) -> Synced:
+    """One claim's pass; the pods waiting to be scheduled with it are woken too (the
+    scheduler's queue moves them on a claim's change)."""
+    synced = _sync_claim(store, namespace, name)
+    synced.wake += _waiting_pods(store, namespace, name)
+    return synced
+
+
+def _waiting_pods(store: Store, namespace: str, claim: str) -> list[Key]:
+    return [("Pod", namespace, meta.name_of(p)) for p in store.list("Pod", namespace)
+            if not p["spec"].get("nodeName") and claim in claim_names(p)]
+
+
+def _sync_claim(store: Store, namespace: str, name: str) -> Synced:
     claim = store.get("PersistentVolumeClaim", namespace, name)
     if claim is None:  # its volumes are released
         return Synced([("PersistentVolume", "", meta.name_of(v)) for v in store.list(
             "PersistentVolume") if _names_claim(v, namespace, name)])
     if claim["metadata"].get("deletionTimestamp"):
-        _release_protection(store, claim)
-        return Synced()
+        in_use = _release_protection(store, claim)
+        # A pod's end wakes its claims when this controller finishes it; a pod removed
+        # by a command's own finish is seen by the next look.
+        return Synced(retry_in=IN_USE_RETRY if in_use else None)
     if "storageClassName" not in claim["spec"]:
         _assign_default_class(store, claim)
         return Synced()
@@ -107,10 +123,14 @@ def claim_users(store: Store, claim: Obj) -> list[Obj]:
             and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
 
 
-def _release_protection(store: Store, claim: Obj) -> None:
-    if PVC_PROTECTION in (claim["metadata"].get("finalizers") or []) and \
-            not claim_users(store, claim):
-        _drop_finalizer(store, claim, PVC_PROTECTION)
+def _release_protection(store: Store, claim: Obj) -> bool:
+    """The pvc-protection finalizer removed once no pod uses the claim; whether one does."""
+    if PVC_PROTECTION not in (claim["metadata"].get("finalizers") or []):
+        return False
+    if claim_users(store, claim):
+        return True
+    _drop_finalizer(store, claim, PVC_PROTECTION)
+    return False
 
 
 def _drop_finalizer(store: Store, obj: Obj, finalizer: str) -> None:
@@ -226,10 +246,7 @@ def _bind(store: Store, volume: Obj, claim: Obj) -> Synced:
         return Synced()
     _set_volume_phase(store, bound_volume, "Bound")
     _set_claim_phase(store, bound_claim, "Bound", bound_volume)
-    return Synced([("PersistentVolume", "", meta.name_of(volume))] + [
-        ("Pod", meta.namespace_of(claim), meta.name_of(p))
-        for p in store.list("Pod", meta.namespace_of(claim))
-        if not p["spec"].get("nodeName") and meta.name_of(claim) in claim_names(p)])
+    return Synced([("PersistentVolume", "", meta.name_of(volume))])
 
 
 def _bind_volume(store: Store, volume: Obj, claim: Obj) -> Obj | None:

@@ -1,0 +1,283 @@
+"""Claims, volumes and the default class on the real engine: binding when a pod uses the
+claim, data that outlives pods and the controller, reclaim, protection, static volumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import docker
+import pytest
+
+from .conftest import BUSYBOX_IMAGE, ControllerProcess, Podctl
+from .test_faults import _restart_dockerd, can_restart_dockerd
+
+Start = Callable[..., ControllerProcess]
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def _claim(name: str, extra: str = "", size: str = "1Gi") -> str:
+    return f"""apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {name}
+spec:
+{extra}  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: {size}
+"""
+
+
+def _pod(name: str, claim: str, script: str, restart: str = "Never") -> str:
+    return f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  restartPolicy: {restart}
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: {BUSYBOX_IMAGE}
+    command: ["sh", "-c", "{script}"]
+    volumeMounts:
+    - name: data
+      mountPath: /data
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: {claim}
+"""
+
+
+def _get(podctl: Podctl, kind: str, name: str) -> dict[str, Any] | None:
+    result = podctl.run("get", kind, name, "-o", "json")
+    return json.loads(result.out) if result.code == 0 else None
+
+
+def _phase(podctl: Podctl, kind: str, name: str) -> str | None:
+    obj = _get(podctl, kind, name)
+    return None if obj is None else (obj.get("status") or {}).get("phase")
+
+
+def _finished(podctl: Podctl, pod: str) -> Callable[[], bool]:
+    return lambda: _phase(podctl, "pod", pod) == "Succeeded"
+
+
+def _write_then_read(podctl: Podctl, claim: str, text: str) -> str:
+    """A pod writes `text` into the claim, a second one reads it back: its log."""
+    writer, reader = _name("writer"), _name("reader")
+    podctl.apply_yaml(_pod(writer, claim, f"echo {text} > /data/note"))
+    podctl.wait_for(_finished(podctl, writer), timeout=60, message="the writer done")
+    podctl("delete", "pod", writer)
+    podctl.apply_yaml(_pod(reader, claim, "cat /data/note"))
+    podctl.wait_for(_finished(podctl, reader), timeout=60, message="the reader done")
+    out = podctl("logs", reader)
+    podctl("delete", "pod", reader)
+    return out
+
+
+def _volume_exists(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.volumes.get(name)
+        return True
+    except docker.errors.NotFound:
+        return False
+
+
+def test_claim_waits_for_its_pod_then_binds_a_volume_that_keeps_data_until_deleted(
+        podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
+    controller()
+    claim = _name("data")
+    podctl.wait_for(lambda: _get(podctl, "sc", "standard") is not None, timeout=15,
+                    message="the default class")
+    row = podctl("get", "sc", "standard", "--no-headers").split()
+    assert row[:6] == ["standard", "(default)", "rancher.io/local-path", "Delete",
+                       "WaitForFirstConsumer", "false"]
+    podctl.apply_yaml(_claim(claim))
+    podctl.wait_for(lambda: "WaitForFirstConsumer" in podctl("describe", "pvc", claim),
+                    timeout=15, message="the WaitForFirstConsumer event")
+    stored = _get(podctl, "pvc", claim)
+    assert stored is not None and stored["status"]["phase"] == "Pending"
+    assert stored["spec"]["storageClassName"] == "standard"
+    assert stored["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    assert podctl("get", "pvc", claim, "--no-headers").split()[1:4] == [
+        "Pending", "standard", "<unset>"]
+
+    assert _write_then_read(podctl, claim, "kept") == "kept\n"
+    bound = _get(podctl, "pvc", claim)
+    assert bound is not None
+    volume = f"pvc-{bound['metadata']['uid']}"
+    assert bound["spec"]["volumeName"] == volume and bound["status"]["phase"] == "Bound"
+    assert bound["status"]["capacity"] == {"storage": "1Gi"}
+    pv = _get(podctl, "pv", volume)
+    assert pv is not None and pv["status"]["phase"] == "Bound"
+    node = json.loads(podctl("get", "nodes", "-o", "json"))["items"][0]["metadata"]["name"]
+    assert pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0][
+        "matchExpressions"][0] == {"key": "kubernetes.io/hostname", "operator": "In",
+                                   "values": [node]}
+    assert pv["spec"]["claimRef"]["uid"] == bound["metadata"]["uid"]
+    assert podctl("get", "pv", volume, "--no-headers").split()[:7] == [
+        volume, "1Gi", "RWO", "Delete", "Bound", f"default/{claim}", "standard"]
+    assert _volume_exists(docker_client, volume)
+
+    podctl("delete", "pvc", claim)
+    podctl.wait_for(lambda: _get(podctl, "pv", volume) is None, timeout=30,
+                    message="the volume deleted with its claim")
+    assert _get(podctl, "pvc", claim) is None
+    podctl.wait_for(lambda: not _volume_exists(docker_client, volume), timeout=15,
+                    message="the data removed")
+
+
+def test_retain_keeps_the_volume_and_its_data_released(
+        podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
+    controller()
+    keep, claim = _name("keep"), _name("data")
+    podctl.apply_yaml(f"""apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: {keep}
+provisioner: rancher.io/local-path
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+""")
+    podctl.apply_yaml(_claim(claim, f"  storageClassName: {keep}\n"))
+    assert _write_then_read(podctl, claim, "retained") == "retained\n"
+    bound = _get(podctl, "pvc", claim)
+    assert bound is not None
+    volume = bound["spec"]["volumeName"]
+    podctl("delete", "pvc", claim)
+    podctl.wait_for(lambda: _phase(podctl, "pv", volume) == "Released", timeout=30,
+                    message="the volume Released")
+    assert _volume_exists(docker_client, volume)
+    assert podctl("get", "pv", volume, "--no-headers").split()[3:6] == [
+        "Retain", "Released", f"default/{claim}"]
+
+
+def test_a_claim_in_use_stays_terminating_until_its_pod_is_gone(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    claim, pod = _name("data"), _name("user")
+    podctl.apply_yaml(_claim(claim))
+    podctl.apply_yaml(_pod(pod, claim, "sleep 3600", restart="Always"))
+    podctl.wait_for(lambda: _phase(podctl, "pod", pod) == "Running", timeout=60,
+                    message="the pod running")
+    podctl("delete", "pvc", claim)
+    claimed = _get(podctl, "pvc", claim)
+    assert claimed is not None and claimed["metadata"].get("deletionTimestamp")
+    assert podctl("get", "pvc", claim, "--no-headers").split()[1] == "Terminating"
+    assert f"Used By:       {pod}" in podctl("describe", "pvc", claim)
+    podctl("delete", "pod", pod)
+    podctl.wait_for(lambda: _get(podctl, "pvc", claim) is None, timeout=30,
+                    message="the claim gone with its last pod")
+
+
+def test_pods_wait_for_missing_or_unbound_claims_with_the_schedulers_words(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    pod, immediate = _name("waiting"), _name("now")
+    podctl.apply_yaml(_pod(pod, "nope", "true"))
+
+    def message() -> str:
+        conditions = (_get(podctl, "pod", pod) or {}).get("status", {}).get("conditions")
+        return str((conditions or [{}])[0].get("message", ""))
+
+    podctl.wait_for(lambda: "not found" in message(), timeout=15, message="FailedScheduling")
+    assert message() == ('0/1 nodes are available: persistentvolumeclaim "nope" not found. '
+                         "preemption: 0/1 nodes are available: 1 Preemption is not helpful "
+                         "for scheduling.")
+    podctl.apply_yaml(f"""apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: {immediate}
+provisioner: example.com/elsewhere
+""")
+    podctl.apply_yaml(_claim("nope", f"  storageClassName: {immediate}\n"))
+    podctl.wait_for(lambda: "unbound immediate" in message(), timeout=15,
+                    message="the unbound claim's message")
+    assert message().startswith(
+        "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.")
+
+
+def test_static_volumes_bind_by_size_and_class_or_by_name(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    small, large, named = _name("small"), _name("large"), _name("named")
+    directory = podctl.tmp / "static"
+    directory.mkdir()
+    (directory / "note").write_text("static\n")
+    os.chmod(directory, 0o777)
+    for name, size in ((small, "1Gi"), (large, "5Gi"), (named, "2Gi")):
+        podctl.apply_yaml(f"""apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: {name}
+spec:
+  storageClassName: manual
+  capacity: {{storage: {size}}}
+  accessModes: [ReadWriteOnce]
+  hostPath: {{path: {directory}}}
+""")
+    podctl.wait_for(lambda: _phase(podctl, "pv", small) == "Available", timeout=15,
+                    message="the volumes Available")
+    fits, by_name, too_big = _name("fits"), _name("byname"), _name("toobig")
+    podctl.apply_yaml(_claim(fits, "  storageClassName: manual\n", size="2Gi"))
+    podctl.apply_yaml(_claim(by_name, f"  storageClassName: manual\n  volumeName: {small}\n",
+                             size="3Gi"))
+    podctl.apply_yaml(_claim(too_big, "  storageClassName: manual\n", size="9Gi"))
+    podctl.wait_for(lambda: _phase(podctl, "pvc", fits) == "Bound", timeout=15,
+                    message="the claim bound")
+    fitted = _get(podctl, "pvc", fits)
+    assert fitted is not None and fitted["spec"]["volumeName"] == named  # the smallest fit
+    podctl.wait_for(lambda: "VolumeMismatch" in podctl("describe", "pvc", by_name),
+                    timeout=15, message="the mismatch event")
+    assert (f'Cannot bind to requested volume "{small}": requested PV is too small'
+            in podctl("describe", "pvc", by_name))
+    assert _phase(podctl, "pvc", too_big) == "Pending"
+    reader = _name("reader")
+    podctl.apply_yaml(_pod(reader, fits, "cat /data/note"))
+    podctl.wait_for(_finished(podctl, reader), timeout=60, message="the reader done")
+    assert podctl("logs", reader) == "static\n"
+
+
+def test_data_survives_a_controller_killed_with_sigkill(
+        podctl: Podctl, controller: Start) -> None:
+    first = controller()
+    claim = _name("data")
+    podctl.apply_yaml(_claim(claim))
+    writer = _name("writer")
+    podctl.apply_yaml(_pod(writer, claim, "echo survived > /data/note"))
+    podctl.wait_for(_finished(podctl, writer), timeout=60, message="the writer done")
+    first.kill()
+    controller()
+    reader = _name("reader")
+    podctl.apply_yaml(_pod(reader, claim, "cat /data/note"))
+    podctl.wait_for(_finished(podctl, reader), timeout=60, message="the reader done")
+    assert podctl("logs", reader) == "survived\n"
+    bound = _get(podctl, "pvc", claim)
+    assert bound is not None and bound["status"]["phase"] == "Bound"
+    assert len(json.loads(podctl("get", "pv", "-o", "json"))["items"]) == 1
+
+
+@pytest.mark.serial
+def test_data_survives_a_dockerd_restart(podctl: Podctl, controller: Start) -> None:
+    if not can_restart_dockerd():
+        pytest.skip("restarting the engine needs root and pidof")
+    controller()
+    claim, holder = _name("data"), _name("holder")
+    podctl.apply_yaml(_claim(claim))
+    podctl.apply_yaml(_pod(holder, claim, "sleep 3600", restart="Always"))
+    podctl.wait_for(lambda: _phase(podctl, "pod", holder) == "Running", timeout=60,
+                    message="the pod running")
+    podctl("exec", holder, "--", "sh", "-c", "echo restarted > /data/note")
+    _restart_dockerd()
+    podctl.wait_for(lambda: _phase(podctl, "pod", holder) == "Running", timeout=60,
+                    message="the pod back")
+    assert podctl("exec", holder, "--", "cat", "/data/note") == "restarted\n"
