@@ -33,6 +33,7 @@ from podctl.controllers.deletion import (
 from podctl.controllers.deployment_sync import DeploymentSync
 from podctl.controllers.disruption import budgets_for, sync_pdb
 from podctl.controllers.endpointslices import sync_service_endpoints
+from podctl.controllers.ephemeral import ensure_claims
 from podctl.controllers.job_sync import JobSync
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.ownersync import Key, OwnerSync
@@ -130,6 +131,7 @@ def sync_pod(ctx: Context, namespace: str, name: str, hooks: PodHooks = NO_HOOKS
     pod = store.get("Pod", namespace, name)
     if pod is None:
         hooks.gone(namespace, name)
+        _wake_claims_of(ctx, namespace, name)
         return
     try:
         _sync_pod(ctx, pod, hooks)
@@ -159,6 +161,8 @@ def _sync_pod(ctx: Context, pod: Obj, hooks: PodHooks) -> None:
         _wake_controller(ctx, pod)
         return
     hooks.before_sync(namespace, name)
+    if not pod["spec"].get("nodeName"):
+        ensure_claims(store, pod)  # the ephemeral volume controller's share
     if not pod["spec"].get("nodeName") and not bind_pending(store, pod):
         return
     result = kubelet.sync_pod(store, namespace, name)
@@ -169,6 +173,16 @@ def _sync_pod(ctx: Context, pod: Obj, hooks: PodHooks) -> None:
         ctx.queue.add(("Pod", namespace, name), delay=result.retry_in)
     hooks.synced(pod, result)
     _wake_controller(ctx, pod)
+
+
+def _wake_claims_of(ctx: Context, namespace: str, pod: str) -> None:
+    """A pod gone: its ephemeral volumes' claims go after it, and Terminating claims it
+    used may go now."""
+    for claim in ctx.store.list("PersistentVolumeClaim", namespace):
+        owner = meta.controller_of(claim) or {}
+        if (owner.get("kind") == "Pod" and owner.get("name") == pod) or \
+                claim["metadata"].get("deletionTimestamp"):
+            ctx.queue.add(("PersistentVolumeClaim", namespace, meta.name_of(claim)))
 
 
 def _wake_controller(ctx: Context, pod: Obj) -> None:

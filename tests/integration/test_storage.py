@@ -281,3 +281,48 @@ def test_data_survives_a_dockerd_restart(podctl: Podctl, controller: Start) -> N
     podctl.wait_for(lambda: _phase(podctl, "pod", holder) == "Running", timeout=60,
                     message="the pod back")
     assert podctl("exec", holder, "--", "cat", "/data/note") == "restarted\n"
+
+
+def test_an_ephemeral_volume_gets_a_claim_of_its_own_that_goes_with_the_pod(
+        podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
+    controller()
+    pod = _name("scratch")
+    podctl.apply_yaml(f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: {BUSYBOX_IMAGE}
+    command: ["sh", "-c", "echo scratch > /scratch/note; sleep 3600"]
+    volumeMounts: [{{name: scratch, mountPath: /scratch}}]
+  volumes:
+  - name: scratch
+    ephemeral:
+      volumeClaimTemplate:
+        metadata:
+          labels: {{type: scratch}}
+        spec:
+          accessModes: [ReadWriteOnce]
+          resources: {{requests: {{storage: 1Gi}}}}
+""")
+    claim = f"{pod}-scratch"
+    podctl.wait_for(lambda: _phase(podctl, "pod", pod) == "Running", timeout=60,
+                    message="the pod running")
+    stored = _get(podctl, "pvc", claim)
+    owner = _get(podctl, "pod", pod)
+    assert stored is not None and owner is not None
+    assert stored["status"]["phase"] == "Bound"
+    assert stored["metadata"]["labels"] == {"type": "scratch"}
+    assert stored["metadata"]["ownerReferences"] == [{
+        "apiVersion": "v1", "kind": "Pod", "name": pod, "uid": owner["metadata"]["uid"],
+        "controller": True, "blockOwnerDeletion": True}]
+    assert podctl("exec", pod, "--", "cat", "/scratch/note") == "scratch\n"
+    volume = stored["spec"]["volumeName"]
+    podctl("delete", "pod", pod)
+    podctl.wait_for(lambda: _get(podctl, "pvc", claim) is None, timeout=30,
+                    message="the claim gone with its pod")
+    podctl.wait_for(lambda: not _volume_exists(docker_client, volume), timeout=30,
+                    message="its data gone")

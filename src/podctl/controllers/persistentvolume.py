@@ -20,7 +20,8 @@ from podctl.api import meta
 from podctl.api.claims import claim_names, provisioned
 from podctl.api.meta import Obj
 from podctl.controllers import pvmatch
-from podctl.controllers.deletion import delete_object
+from podctl.controllers.deletion import delete_object, mark_finalizing
+from podctl.controllers.ephemeral import owner_pod_gone
 from podctl.controllers.pvmatch import (
     BIND_COMPLETED,
     BOUND_BY_CONTROLLER,
@@ -97,6 +98,9 @@ def _sync_claim(store: Store, namespace: str, name: str) -> Synced:
     if claim is None:  # its volumes are released
         return Synced([("PersistentVolume", "", meta.name_of(v)) for v in store.list(
             "PersistentVolume") if _names_claim(v, namespace, name)])
+    if not claim["metadata"].get("deletionTimestamp") and owner_pod_gone(store, claim):
+        # The garbage collector's share: an ephemeral volume's claim goes with its pod.
+        claim = mark_finalizing(store, claim) or claim
     if claim["metadata"].get("deletionTimestamp"):
         in_use = _release_protection(store, claim)
         # A pod's end wakes its claims when this controller finishes it; a pod removed

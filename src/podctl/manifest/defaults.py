@@ -93,6 +93,9 @@ def _volume(vol: dict[str, Any]) -> None:
     host_path = vol.get("hostPath")
     if isinstance(host_path, dict) and "type" not in host_path:
         host_path["type"] = ""
+    template = (vol.get("ephemeral") or {}).get("volumeClaimTemplate")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        template["spec"].setdefault("volumeMode", "Filesystem")
     for source in VOLUME_MODE_SOURCES:
         spec = vol.get(source)
         if isinstance(spec, dict) and "defaultMode" not in spec:

@@ -435,7 +435,27 @@ def _volumes(errs: Errors, volumes: Any, path: FieldPath) -> set[str]:
         hp_type = host_path.get("type")
         if isinstance(hp_type, str) and hp_type not in HOST_PATH_TYPES:
             errs.append(unsupported((*sub, "hostPath", "type"), hp_type, HOST_PATH_TYPES))
+        _claim_volume(errs, vol, sub)
     return seen
+
+
+def _claim_volume(errs: Errors, vol: dict[str, Any], path: FieldPath) -> None:
+    """A persistentVolumeClaim names its claim; an ephemeral volume carries a valid claim
+    template."""
+    claim = vol.get("persistentVolumeClaim")
+    if isinstance(claim, dict) and not claim.get("claimName"):
+        errs.append(required((*path, "persistentVolumeClaim", "claimName")))
+    ephemeral = vol.get("ephemeral")
+    if not isinstance(ephemeral, dict):
+        return
+    template = ephemeral.get("volumeClaimTemplate")
+    if not isinstance(template, dict):
+        errs.append(required((*path, "ephemeral", "volumeClaimTemplate")))
+        return
+    from podctl.manifest.storage_rules import validate_claim_spec  # it builds on these rules
+
+    validate_claim_spec(errs, template.get("spec"),
+                        (*path, "ephemeral", "volumeClaimTemplate", "spec"))
 
 
 def _unique_label_name(errs: Errors, sub: FieldPath, name: Any, seen: set[str]) -> None:

@@ -45,7 +45,7 @@ CONTAINER_SECURITY_FIELDS = (
     "windowsOptions",
 )
 SUPPORTED_VOLUME_SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI",
-                            "projected", "persistentVolumeClaim")
+                            "projected", "persistentVolumeClaim", "ephemeral")
 SUPPORTED_PROJECTIONS = ("configMap", "secret", "downwardAPI")
 SUPPORTED_ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
 

@@ -253,6 +253,18 @@ def _volumes(w: Lines, volumes: list[Obj], level: int = 0) -> None:
             w.add(level + 2, f"HostPathType:\t{v['hostPath'].get('type', '')}")
         elif {"configMap", "secret", "downwardAPI", "projected"} & v.keys():
             _api_volume(w, v, level + 2)
+        elif "persistentVolumeClaim" in v:
+            claim = v["persistentVolumeClaim"]
+            w.add(level + 2, "Type:\tPersistentVolumeClaim (a reference to a "
+                             "PersistentVolumeClaim in the same namespace)")
+            w.add(level + 2, f"ClaimName:\t{claim.get('claimName', '')}")
+            w.add(level + 2, f"ReadOnly:\t{str(bool(claim.get('readOnly'))).lower()}")
+        elif "ephemeral" in v:
+            spec = (v["ephemeral"].get("volumeClaimTemplate") or {}).get("spec") or {}
+            w.add(level + 2, "Type:\tEphemeralVolume (an inline specification for a volume "
+                             "that gets created and deleted with the pod)")
+            w.add(level + 2, f"StorageClass:\t{spec.get('storageClassName', '')}")
+            w.add(level + 2, f"Volume:\t{spec.get('volumeName', '')}")
         else:
             e = v.get("emptyDir") or {}
             w.add(level + 2,

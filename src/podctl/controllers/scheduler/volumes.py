@@ -6,7 +6,8 @@ provisioner to make one there. Once a node is chosen the claims are bound to it
 
 from __future__ import annotations
 
-from podctl.api.claims import claim_names
+from podctl.api import meta
+from podctl.api.claims import claim_names, claim_of
 from podctl.api.meta import Obj
 from podctl.controllers import pvmatch
 from podctl.controllers.scheduler.state import Cluster
@@ -28,10 +29,20 @@ def _delayed(claim: Obj, cluster: Cluster) -> bool:
 
 def prefilter(pod: Obj, cluster: Cluster) -> str | None:
     """Why no node can take the pod now, judged by its claims alone."""
+    ephemeral = {claim_of(pod, v) for v in pod["spec"].get("volumes") or []
+                 if isinstance(v.get("ephemeral"), dict)}
     unbound_immediate = False
     for name, claim in _claims(pod, cluster):
+        if claim is None and name in ephemeral:
+            return ("waiting for ephemeral volume controller to create the "
+                    f'persistentvolumeclaim "{name}"')
         if claim is None:
             return f'persistentvolumeclaim "{name}" not found'
+        if name in ephemeral and (meta.controller_of(claim) or {}).get("uid") != \
+                meta.uid_of(pod):
+            md = pod["metadata"]
+            return (f"PVC {md['namespace']}/{name} was not created for pod "
+                    f"{md['namespace']}/{md['name']} (pod is not owner)")
         if claim["metadata"].get("deletionTimestamp"):
             return f'persistentvolumeclaim "{name}" is being deleted'
         if not claim["spec"].get("volumeName") and not _delayed(claim, cluster):

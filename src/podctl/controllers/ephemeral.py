@@ -1,0 +1,50 @@
+"""The ephemeral volume controller (upstream's pkg/controller/volume/ephemeral): a pod's
+generic ephemeral volume gets its claim `<pod>-<volume>`, made from the volume's template
+and owned by the pod, so it goes with the pod."""
+
+from __future__ import annotations
+
+import contextlib
+
+from podctl import registry
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.errors import AlreadyExists
+from podctl.store import Store
+
+
+def ensure_claims(store: Store, pod: Obj) -> None:
+    """Make the claims of the pod's ephemeral volumes that do not exist yet (one that exists
+    and is not the pod's is left alone: the scheduler says so)."""
+    md = pod["metadata"]
+    for volume in pod["spec"].get("volumes") or []:
+        template = (volume.get("ephemeral") or {}).get("volumeClaimTemplate")
+        if not isinstance(template, dict):
+            continue
+        name = f"{md['name']}-{volume['name']}"
+        if store.get("PersistentVolumeClaim", md["namespace"], name) is not None:
+            continue
+        with contextlib.suppress(AlreadyExists):
+            registry.create(store, claim_for(pod, name, template))
+
+
+def claim_for(pod: Obj, name: str, template: Obj) -> Obj:
+    md = pod["metadata"]
+    template_md = template.get("metadata") or {}
+    claim_md: Obj = {"name": name, "namespace": md["namespace"], "ownerReferences": [{
+        "apiVersion": "v1", "kind": "Pod", "name": md["name"], "uid": md["uid"],
+        "controller": True, "blockOwnerDeletion": True}]}
+    for key in ("labels", "annotations"):
+        if template_md.get(key):
+            claim_md[key] = dict(template_md[key])
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": claim_md,
+            "spec": meta.clone(template.get("spec") or {})}
+
+
+def owner_pod_gone(store: Store, claim: Obj) -> bool:
+    """The claim belongs to a pod that no longer exists (the garbage collector's test)."""
+    ref = meta.controller_of(claim)
+    if ref is None or ref.get("kind") != "Pod":
+        return False
+    pod = store.get("Pod", meta.namespace_of(claim), str(ref.get("name")))
+    return pod is None or meta.uid_of(pod) != ref.get("uid")
