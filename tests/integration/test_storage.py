@@ -326,3 +326,40 @@ spec:
                     message="the claim gone with its pod")
     podctl.wait_for(lambda: not _volume_exists(docker_client, volume), timeout=30,
                     message="its data gone")
+
+
+def test_a_bound_claim_grows_only_where_its_class_allows_expansion(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    growing, fixed, claim_class = _name("grows"), _name("fixed"), _name("elastic")
+    podctl.apply_yaml(f"""apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: {claim_class}
+provisioner: rancher.io/local-path
+volumeBindingMode: WaitForFirstConsumer
+allowVolumeExpansion: true
+""")
+    for claim, extra in ((growing, f"  storageClassName: {claim_class}\n"), (fixed, "")):
+        path = podctl.tmp / f"{claim}.yaml"
+        path.write_text(_claim(claim, extra))
+        podctl("apply", "-f", str(path))
+        assert _write_then_read(podctl, claim, "sized") == "sized\n"
+    (podctl.tmp / f"{fixed}.yaml").write_text(_claim(fixed, size="2Gi"))
+    refused = podctl.run("apply", "-f", str(podctl.tmp / f"{fixed}.yaml"))
+    assert refused.code == 1
+    assert (f'persistentvolumeclaims "{fixed}" is forbidden: only dynamically provisioned '
+            "pvc can be resized and the storageclass that provisions the pvc must support "
+            "resize") in refused.err
+    (podctl.tmp / f"{growing}.yaml").write_text(
+        _claim(growing, f"  storageClassName: {claim_class}\n", size="2Gi"))
+    podctl("apply", "-f", str(podctl.tmp / f"{growing}.yaml"))
+
+    def capacity() -> str:
+        return str(((_get(podctl, "pvc", growing) or {}).get("status") or {}).get(
+            "capacity", {}).get("storage"))
+
+    podctl.wait_for(lambda: capacity() == "2Gi", timeout=15, message="the claim grown")
+    stored = _get(podctl, "pvc", growing)
+    assert stored is not None
+    assert podctl("get", "pv", stored["spec"]["volumeName"], "--no-headers").split()[1] == "2Gi"

@@ -31,7 +31,8 @@ CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
 # allocator where the Service registry allocates: after the mutating plugins that may still
 # change the object, before quota, which must count what is really stored.
 SLOTS = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds",
-         "DefaultStorageClass", "StorageObjectInUseProtection", "ServiceIPAllocator",
+         "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize",
+         "ServiceIPAllocator",
          "ResourceQuota", "CustomResourceValidation")
 
 
@@ -118,7 +119,11 @@ def _register_builtins() -> None:
         return
     from podctl.admission.lifecycle import NamespaceLifecycle
     from podctl.admission.serviceips import ServiceIPAllocator
-    from podctl.admission.storage import DefaultStorageClass, StorageObjectInUseProtection
+    from podctl.admission.storage import (
+        DefaultStorageClass,
+        PersistentVolumeClaimResize,
+        StorageObjectInUseProtection,
+    )
     from podctl.admission.tolerations import DefaultTolerationSeconds
 
     for slot, factory in (("NamespaceLifecycle", NamespaceLifecycle.for_store),
@@ -126,6 +131,8 @@ def _register_builtins() -> None:
                           ("DefaultStorageClass", DefaultStorageClass.for_store),
                           ("StorageObjectInUseProtection",
                            StorageObjectInUseProtection.for_store),
+                          ("PersistentVolumeClaimResize",
+                           PersistentVolumeClaimResize.for_store),
                           ("ServiceIPAllocator", ServiceIPAllocator.for_store)):
         _registered.setdefault(slot, factory)
         _builtins.append(slot)

@@ -178,12 +178,31 @@ def _sync_bound_claim(store: Store, claim: Obj) -> Synced:
         return Synced()
     ref = volume["spec"].get("claimRef") or {}
     if not ref or ref.get("uid") == meta.uid_of(claim):
+        volume = _expanded(store, volume, claim)
         return _bind(store, volume, claim)
     if _set_claim_phase(store, claim, "Lost", None):
         store.record_event(claim, "Warning", "ClaimMisbound",
                            "Two claims are bound to the same volume, this one is bound "
                            "incorrectly", CONTROLLER)
     return Synced()
+
+
+def _expanded(store: Store, volume: Obj, claim: Obj) -> Obj:
+    """A provisioned volume grown to what its bound claim now asks (admission let the
+    claim grow only where its class allows it); its capacity is recorded, as local-path's,
+    not enforced."""
+    wanted = claim["spec"]["resources"]["requests"]["storage"]
+    if not provisioned(volume) or pvmatch.requested(claim) <= pvmatch.size(
+            volume["spec"].get("capacity")):
+        return volume
+
+    def change(fresh: Obj) -> bool:
+        fresh["spec"]["capacity"] = {"storage": wanted}
+        return True
+
+    grown = registry.mutate(store, "PersistentVolume", "", meta.name_of(volume), change,
+                            meta.uid_of(volume))
+    return grown or volume
 
 
 def _sync_unbound_claim(store: Store, claim: Obj) -> Synced:
