@@ -363,3 +363,28 @@ allowVolumeExpansion: true
     stored = _get(podctl, "pvc", growing)
     assert stored is not None
     assert podctl("get", "pv", stored["spec"]["volumeName"], "--no-headers").split()[1] == "2Gi"
+
+
+def test_kubectl_makes_and_lists_claims_volumes_and_classes_through_the_api(
+        podctl: Podctl) -> None:
+    from .test_api_kubectl import ApiController
+
+    server = ApiController(podctl)
+    try:
+        claim = _name("data")
+        assert server("apply", "-f", "-", input=_claim(claim)).strip() == (
+            f"persistentvolumeclaim/{claim} created")
+        lines = server("get", "pvc").splitlines()
+        assert lines[0].split() == ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES",
+                                    "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"]
+        assert lines[1].split()[:4] == [claim, "Pending", "standard", "<unset>"]
+        assert server("get", "sc", "--no-headers").split()[:6] == [
+            "standard", "(default)", "rancher.io/local-path", "Delete",
+            "WaitForFirstConsumer", "false"]
+        assert server.run("get", "pv").err.strip() == "No resources found"
+        refused = server.fails("apply", "-f", "-", input=_claim(_name("bad"), size="0"))
+        assert "spec.resources[storage]: Invalid value: \"0\": must be greater than zero" in \
+            refused
+        assert "persistentvolumeclaims" in server("api-resources", "-o", "name")
+    finally:
+        server.stop()
