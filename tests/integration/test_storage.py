@@ -14,6 +14,9 @@ import pytest
 
 from .conftest import BUSYBOX_IMAGE, ControllerProcess, Podctl
 from .test_faults import _restart_dockerd, can_restart_dockerd
+from .test_nodes import engines_of, nodes
+
+__all__ = ["engines_of"]  # the fixture, used by name
 
 Start = Callable[..., ControllerProcess]
 
@@ -388,3 +391,33 @@ def test_kubectl_makes_and_lists_claims_volumes_and_classes_through_the_api(
         assert "persistentvolumeclaims" in server("api-resources", "-o", "name")
     finally:
         server.stop()
+
+
+def test_a_claim_lives_on_its_nodes_engine_through_a_node_stop_and_start(
+        podctl: Podctl, controller: Start, engines_of: Any,
+        docker_client: docker.DockerClient) -> None:
+    controller("--node-monitor-grace-period=3s", "--node-monitor-period=1s")
+    podctl("node", "add", "n2")
+    podctl.wait_for(lambda: nodes(podctl).get("n2") == "Ready", timeout=30, message="n2")
+    claim, writer = _name("data"), _name("writer")
+    podctl.apply_yaml(_claim(claim))
+    pinned = _pod(writer, claim, "echo on-n2 > /data/note").replace(
+        "spec:\n  restartPolicy", "spec:\n  nodeSelector: {kubernetes.io/hostname: n2}\n"
+        "  restartPolicy")
+    podctl.apply_yaml(pinned)
+    podctl.wait_for(_finished(podctl, writer), timeout=90, message="the writer done on n2")
+    bound = _get(podctl, "pvc", claim)
+    assert bound is not None
+    volume = bound["spec"]["volumeName"]
+    assert _volume_exists(engines_of("n2"), volume)
+    assert not _volume_exists(docker_client, volume)  # the node's engine's, not the host's
+    podctl("delete", "pod", writer)
+    assert podctl("node", "stop", "n2") == "node/n2 stopped\n"
+    assert podctl("node", "start", "n2") == "node/n2 started\n"
+    podctl.wait_for(lambda: nodes(podctl).get("n2") == "Ready", timeout=30,
+                    message="n2 Ready again")
+    reader = _name("reader")
+    podctl.apply_yaml(_pod(reader, claim, "cat /data/note"))  # no selector: the claim's node
+    podctl.wait_for(_finished(podctl, reader), timeout=90, message="the reader done")
+    assert podctl.pod_json(reader)["spec"]["nodeName"] == "n2"
+    assert podctl("logs", reader) == "on-n2\n"
