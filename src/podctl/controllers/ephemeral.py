@@ -4,13 +4,13 @@ and owned by the pod, so it goes with the pod."""
 
 from __future__ import annotations
 
-import contextlib
-
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.errors import AlreadyExists
+from podctl.errors import AlreadyExists, Invalid
 from podctl.store import Store
+
+CONTROLLER = "ephemeral_volume"
 
 
 def ensure_claims(store: Store, pod: Obj) -> None:
@@ -24,8 +24,13 @@ def ensure_claims(store: Store, pod: Obj) -> None:
         name = f"{md['name']}-{volume['name']}"
         if store.get("PersistentVolumeClaim", md["namespace"], name) is not None:
             continue
-        with contextlib.suppress(AlreadyExists):
+        try:
             registry.create(store, claim_for(pod, name, template))
+        except AlreadyExists:
+            pass  # made meanwhile
+        except Invalid as exc:  # a name too long, say: the pod waits, and says why
+            store.record_event(pod, "Warning", "FailedBinding",
+                               f"ephemeral volume {volume['name']}: {exc}", CONTROLLER)
 
 
 def claim_for(pod: Obj, name: str, template: Obj) -> Obj:
