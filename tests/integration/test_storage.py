@@ -389,6 +389,10 @@ def test_kubectl_makes_and_lists_claims_volumes_and_classes_through_the_api(
         assert "spec.resources[storage]: Invalid value: \"0\": must be greater than zero" in \
             refused
         assert "persistentvolumeclaims" in server("api-resources", "-o", "name")
+        # kubectl waits for the claim to go: the controller drops its finalizer (unused)
+        assert server("delete", "pvc", claim, timeout=30).strip() == (
+            f'persistentvolumeclaim "{claim}" deleted from default namespace')
+        assert server.run("get", "pvc", claim).code == 1
     finally:
         server.stop()
 
