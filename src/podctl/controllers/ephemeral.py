@@ -46,10 +46,18 @@ def claim_for(pod: Obj, name: str, template: Obj) -> Obj:
             "spec": meta.clone(template.get("spec") or {})}
 
 
-def owner_pod_gone(store: Store, claim: Obj) -> bool:
-    """The claim belongs to a pod that no longer exists (the garbage collector's test)."""
-    ref = meta.controller_of(claim)
-    if ref is None or ref.get("kind") != "Pod":
+def owners_gone(store: Store, claim: Obj) -> bool:
+    """The claim has owners and none of them exists any more (the garbage collector's test:
+    an ephemeral volume's pod, a StatefulSet whose retention policy deletes its claims)."""
+    refs = [r for r in claim["metadata"].get("ownerReferences") or []
+            if r.get("kind") in meta.RESOURCES]
+    if not refs:
         return False
-    pod = store.get("Pod", meta.namespace_of(claim), str(ref.get("name")))
-    return pod is None or meta.uid_of(pod) != ref.get("uid")
+    namespace = meta.namespace_of(claim)
+    for ref in refs:
+        kind = str(ref["kind"])
+        owner = store.get(kind, namespace if kind in meta.NAMESPACED else "",
+                          str(ref.get("name")))
+        if owner is not None and meta.uid_of(owner) == ref.get("uid"):
+            return False
+    return True

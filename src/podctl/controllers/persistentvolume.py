@@ -21,7 +21,7 @@ from podctl.api.claims import claim_names, provisioned
 from podctl.api.meta import Obj
 from podctl.controllers import pvmatch
 from podctl.controllers.deletion import delete_object, mark_finalizing
-from podctl.controllers.ephemeral import owner_pod_gone
+from podctl.controllers.ephemeral import owners_gone
 from podctl.controllers.pvmatch import (
     BIND_COMPLETED,
     BOUND_BY_CONTROLLER,
@@ -98,8 +98,9 @@ def _sync_claim(store: Store, namespace: str, name: str) -> Synced:
     if claim is None:  # its volumes are released
         return Synced([("PersistentVolume", "", meta.name_of(v)) for v in store.list(
             "PersistentVolume") if _names_claim(v, namespace, name)])
-    if not claim["metadata"].get("deletionTimestamp") and owner_pod_gone(store, claim):
-        # The garbage collector's share: an ephemeral volume's claim goes with its pod.
+    if not claim["metadata"].get("deletionTimestamp") and owners_gone(store, claim):
+        # The garbage collector's share: a claim goes with its owners (an ephemeral
+        # volume's pod).
         claim = mark_finalizing(store, claim) or claim
     if claim["metadata"].get("deletionTimestamp"):
         in_use = _release_protection(store, claim)
@@ -433,8 +434,13 @@ def sync_volume(store: Store, name: str) -> Synced:
         return Synced()
     ref = volume["spec"].get("claimRef")
     if not ref or not ref.get("uid"):
-        _set_volume_phase(store, volume, "Available")
-        return Synced([("PersistentVolumeClaim", ref["namespace"], ref["name"])] if ref else [])
+        if ref:  # reserved for a claim: that claim binds it
+            _set_volume_phase(store, volume, "Available")
+            return Synced([("PersistentVolumeClaim", ref["namespace"], ref["name"])])
+        # Newly Available: the claims waiting for a volume look again (upstream's binder
+        # finds them at its next periodic pass).
+        return Synced(_unbound_claims(store) if _set_volume_phase(store, volume, "Available")
+                      else [])
     claim = store.get("PersistentVolumeClaim", str(ref.get("namespace")), str(ref.get("name")))
     if claim is None or meta.uid_of(claim) != ref.get("uid"):
         return _reclaim(store, volume)
@@ -449,6 +455,12 @@ def sync_volume(store: Store, name: str) -> Synced:
     if annotations.get(BOUND_BY_CONTROLLER):  # the claim went elsewhere: free it again
         _unbind(store, volume)
     return Synced()
+
+
+def _unbound_claims(store: Store) -> list[Key]:
+    return [("PersistentVolumeClaim", meta.namespace_of(c), meta.name_of(c))
+            for c in store.list("PersistentVolumeClaim")
+            if not c["spec"].get("volumeName") and not c["metadata"].get("deletionTimestamp")]
 
 
 def _unbind(store: Store, volume: Obj) -> None:
