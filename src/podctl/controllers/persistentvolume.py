@@ -81,8 +81,9 @@ def ensure_default_class(store: Store) -> None:
 
 
 def sync_claim(store: Store, namespace: str, name: str) -> Synced:
-    """One claim's pass; the pods waiting to be scheduled with it are woken too (the
-    scheduler's queue moves them on a claim's change)."""
+    """One claim's pass; the pods that mount it are woken too: those waiting to be
+    scheduled with it (the scheduler's queue moves them on a claim's change) and those
+    whose kubelet waits for it to be bound."""
     synced = _sync_claim(store, namespace, name)
     synced.wake += _waiting_pods(store, namespace, name)
     return synced
@@ -90,7 +91,8 @@ def sync_claim(store: Store, namespace: str, name: str) -> Synced:
 
 def _waiting_pods(store: Store, namespace: str, claim: str) -> list[Key]:
     return [("Pod", namespace, meta.name_of(p)) for p in store.list("Pod", namespace)
-            if not p["spec"].get("nodeName") and claim in claim_names(p)]
+            if claim in claim_names(p) and not p["metadata"].get("deletionTimestamp")
+            and (p.get("status") or {}).get("phase") in (None, "Pending")]
 
 
 def _sync_claim(store: Store, namespace: str, name: str) -> Synced:
