@@ -8,7 +8,7 @@ from typing import Literal
 
 from podctl.api.claims import claim_of, provisioned
 from podctl.api.meta import Obj
-from podctl.runtime import pvvolumes
+from podctl.runtime import pvvolumes, volumes
 from podctl.runtime.specs import VolumeSources
 from podctl.store import Store
 
@@ -46,7 +46,9 @@ def _source(pv: Obj) -> tuple[Literal["volume", "bind"], str]:
             raise ClaimNotReady(f'MountVolume.SetUp failed for volume "{name}": its data '
                                 "volume is missing on this node")
         return "volume", name
-    source = pv["spec"].get("hostPath") or pv["spec"].get("local") or {}
+    if isinstance(pv["spec"].get("hostPath"), dict):
+        return "bind", volumes.host_path_source(pv["spec"]["hostPath"])
+    source = pv["spec"].get("local") or {}
     if not source.get("path"):
         raise ClaimNotReady(f'MountVolume.SetUp failed for volume "{name}": podctl mounts '
                             "only hostPath and local persistent volumes")

@@ -71,3 +71,8 @@ def remove_pod_volumes(pod_uid: str) -> None:
                         {"filters": json.dumps({"label": [f"{naming.POD_UID}={pod_uid}"]})})
     for volume in found.get("Volumes") or []:
         engine_call("DELETE", f"/volumes/{volume['Name']}", {"force": "1"}, allow=(404,))
+
+
+def host_path_source(host_path: Obj) -> str:
+    """A hostPath PersistentVolume's directory, checked and made as a pod's hostPath."""
+    return _host_path(host_path)
