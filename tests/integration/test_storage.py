@@ -280,9 +280,16 @@ def test_data_survives_a_dockerd_restart(podctl: Podctl, controller: Start) -> N
     podctl.wait_for(lambda: _phase(podctl, "pod", holder) == "Running", timeout=60,
                     message="the pod running")
     podctl("exec", holder, "--", "sh", "-c", "echo restarted > /data/note")
+    first = podctl.pod_json(holder)["status"]["containerStatuses"][0]["containerID"]
     _restart_dockerd()
-    podctl.wait_for(lambda: _phase(podctl, "pod", holder) == "Running", timeout=60,
-                    message="the pod back")
+
+    def back() -> bool:
+        status = podctl.pod_json(holder)["status"]
+        container = (status.get("containerStatuses") or [{}])[0]
+        return container.get("containerID") not in (None, first) and \
+            "running" in (container.get("state") or {})
+
+    podctl.wait_for(back, timeout=60, message="the pod's container started again")
     assert podctl("exec", holder, "--", "cat", "/data/note") == "restarted\n"
 
 
