@@ -162,4 +162,9 @@ def _delete_one(store: Store, kind: str, namespace: str, name: str,
         from podctl.ops.replication import finish_owner_deletion
 
         finish_owner_deletion(store, deletion, request.grace)
+    elif deletion.marked is not None and kind in ("PersistentVolumeClaim", "PersistentVolume"):
+        from podctl.ops.followup import follow_up
+
+        # Its protection finalizer goes here when no controller runs (unless in use).
+        follow_up(store, (kind, namespace, name))
     return f'{meta.singular(kind)} "{name}" deleted'
