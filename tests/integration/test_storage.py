@@ -392,6 +392,25 @@ def test_kubectl_makes_and_lists_claims_volumes_and_classes_through_the_api(
             "standard", "(default)", "rancher.io/local-path", "Delete",
             "WaitForFirstConsumer", "false"]
         assert server.run("get", "pv").err.strip() == "No resources found"
+        assert server("apply", "-f", "-", input=_claim(claim)).strip() == (
+            f"persistentvolumeclaim/{claim} unchanged")
+        volume = _name("pv")
+        manifest = f"""apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: {volume}
+  namespace: ignored
+spec:
+  capacity: {{storage: 1Gi}}
+  accessModes: [ReadWriteOnce]
+  hostPath: {{path: /tmp/{volume}}}
+"""
+        assert server("apply", "-f", "-", input=manifest).strip() == (
+            f"persistentvolume/{volume} created")
+        assert server("apply", "-f", "-", input=manifest.replace("1Gi", "2Gi")).strip() == (
+            f"persistentvolume/{volume} configured")
+        row = server("get", "pv", volume, "--no-headers").split()
+        assert row[:5] == [volume, "2Gi", "RWO", "Retain", "Available"]
         refused = server.fails("apply", "-f", "-", input=_claim(_name("bad"), size="0"))
         assert "spec.resources[storage]: Invalid value: \"0\": must be greater than zero" in \
             refused
