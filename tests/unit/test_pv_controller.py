@@ -11,6 +11,7 @@ import pytest
 from podctl import registry
 from podctl.controllers import persistentvolume as pvc
 from podctl.controllers.deletion import delete_object
+from podctl.errors import Invalid
 from podctl.store import Store, open_store
 
 
@@ -123,3 +124,26 @@ def test_a_claim_without_a_class_gets_the_default_once_there_is_one(store: Store
     later = _claim("c2")
     del later["spec"]["storageClassName"]
     assert registry.create(store, later)["spec"]["storageClassName"] == "standard"
+
+
+def test_a_claim_grows_only_when_bound_and_its_class_allows_it(store: Store) -> None:
+    from podctl.errors import Forbidden
+
+    registry.create(store, {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                            "metadata": {"name": "elastic"}, "provisioner": "x/y",
+                            "allowVolumeExpansion": True})
+    registry.create(store, _volume("pv1", "1Gi"))
+    registry.create(store, _claim("c1"))
+    _settle(store, [("PersistentVolume", "", "pv1")])
+
+    def grow(claim: dict[str, Any]) -> bool:
+        claim["spec"]["resources"]["requests"]["storage"] = "2Gi"
+        return True
+
+    with pytest.raises(Forbidden, match='persistentvolumeclaims "c1" is forbidden: only '
+                       "dynamically provisioned pvc can be resized and the storageclass "
+                       "that provisions the pvc must support resize"):
+        registry.mutate(store, "PersistentVolumeClaim", "default", "c1", grow)
+    registry.create(store, _claim("c2", storageClassName="elastic"))
+    with pytest.raises(Invalid, match="spec is immutable after creation"):
+        registry.mutate(store, "PersistentVolumeClaim", "default", "c2", grow)
