@@ -184,3 +184,17 @@ def test_kubectls_columns() -> None:
         "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer"}
     assert sc_row(default, NOW, False) == ["standard (default)", "rancher.io/local-path",
                                            "Delete", "WaitForFirstConsumer", "false", "0s"]
+
+
+def test_a_read_write_once_pod_claim_takes_one_pod() -> None:
+    claim = _claim("c", "1Gi", volumeName="pv", accessModes=["ReadWriteOncePod"])
+    holder = {**_pod_with("c"), "metadata": {"name": "h", "namespace": "default",
+                                             "uid": "holder"}}
+    holder["spec"] = {**holder["spec"], "nodeName": "n1"}
+    cluster = Cluster(nodes=[_node("n1")], pods=[holder], claims={"c": claim},
+                      volumes={"pv": _volume("pv", "1Gi", accessModes=["ReadWriteOncePod"])})
+    assert str(schedule(_pod_with("c"), cluster).message).startswith(
+        "0/1 nodes are available: node has pod using PersistentVolumeClaim with the same "
+        "name and ReadWriteOncePod access mode.")
+    assert schedule(_pod_with("c"), Cluster(nodes=[_node("n1")], pods=[], claims={"c": claim},
+                                            volumes=cluster.volumes)).node == "n1"

@@ -10,12 +10,14 @@ from podctl.api import meta
 from podctl.api.claims import claim_names, claim_of
 from podctl.api.meta import Obj
 from podctl.controllers import pvmatch
-from podctl.controllers.scheduler.state import Cluster
+from podctl.controllers.scheduler.state import TERMINAL, Cluster
 from podctl.manifest.storage_rules import class_of
 
 UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
 CONFLICT = "node(s) had volume node affinity conflict"
 NO_VOLUME = "node(s) didn't find available persistent volumes to bind"
+RWOP_CONFLICT = ("node has pod using PersistentVolumeClaim with the same name and "
+                 "ReadWriteOncePod access mode")
 
 
 def _claims(pod: Obj, cluster: Cluster) -> list[tuple[str, Obj | None]]:
@@ -47,7 +49,19 @@ def prefilter(pod: Obj, cluster: Cluster) -> str | None:
             return f'persistentvolumeclaim "{name}" is being deleted'
         if not claim["spec"].get("volumeName") and not _delayed(claim, cluster):
             unbound_immediate = True
+        if "ReadWriteOncePod" in (claim["spec"].get("accessModes") or []) and \
+                _used_elsewhere(pod, name, cluster):
+            return RWOP_CONFLICT
     return UNBOUND_IMMEDIATE if unbound_immediate else None
+
+
+def _used_elsewhere(pod: Obj, claim: str, cluster: Cluster) -> bool:
+    """Another scheduled, unfinished pod mounts the claim (VolumeRestrictions' test)."""
+    namespace = meta.namespace_of(pod)
+    return any(meta.namespace_of(other) == namespace and meta.uid_of(other) != meta.uid_of(pod)
+               and other["spec"].get("nodeName") and claim in claim_names(other)
+               and (other.get("status") or {}).get("phase") not in TERMINAL
+               for other in cluster.pods)
 
 
 def reject(pod: Obj, node: Obj, cluster: Cluster) -> str | None:
