@@ -15,7 +15,7 @@ Key = tuple[str, str, str]
 # (Jobs and CronJobs wait for one: see controller_hint), pods waiting for the object, a
 # disruption budget's count of its pods (evictions read it).
 FOLLOWED = ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet", "ConfigMap",
-            "Secret", "PodDisruptionBudget")
+            "Secret", "PodDisruptionBudget", "PersistentVolume", "PersistentVolumeClaim")
 
 
 def follow_up(store: Store, *keys: Key) -> bool:
