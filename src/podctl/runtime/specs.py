@@ -159,9 +159,11 @@ VolumeSources = dict[str, tuple[Literal["volume", "bind"], str]]
 def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources) -> list[Mount]:
     """Mounts for a container; volume_sources maps a pod volume name to (kind, source)."""
     mounts = []
-    # The kubelet mounts API data (configMap, secret, downwardAPI, projected) read-only.
+    # The kubelet mounts API data (configMap, secret, downwardAPI, projected) read-only,
+    # and a claim the pod asks for read-only.
     api_data = {v["name"] for v in (pod.get("spec") or {}).get("volumes") or []
-                if {"configMap", "secret", "downwardAPI", "projected"} & v.keys()}
+                if {"configMap", "secret", "downwardAPI", "projected"} & v.keys()
+                or (v.get("persistentVolumeClaim") or {}).get("readOnly")}
     for vm in container.get("volumeMounts") or []:
         kind, source = volume_sources[vm["name"]]
         if vm.get("subPath"):
