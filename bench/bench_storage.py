@@ -99,15 +99,8 @@ def bench(client: docker.DockerClient) -> dict[str, float | int]:
         plain.remove(force=True)
         controller.terminate()
         controller.wait(timeout=30)
-        remove_home(env, client)  # the pod's containers first, then the claim's volume
-        _reset(env)
+        remove_home(env, client)  # the pod's containers, then the claim's volume
         volume.remove(force=True)
-
-
-def _reset(env: dict[str, str]) -> None:
-    """The claim's provisioned volume goes with the home (podctl reset removes what is
-    labelled with it)."""
-    subprocess.run([PODCTL, "reset"], env=env, capture_output=True)
 
 
 def main() -> None:

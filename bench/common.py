@@ -77,6 +77,9 @@ def remove_home(env: dict[str, str], client: docker.DockerClient) -> None:
             c.remove(force=True)
         for v in client.volumes.list(filters={"label": label}):
             v.remove(force=True)
+    # The home's provisioned volumes (claims' data) outlive its pods: they go with the home.
+    for v in client.volumes.list(filters={"label": f"io.podctl.home={home_id(home)}"}):
+        v.remove(force=True)
     for network in client.networks.list(filters={"label": f"io.podctl.home={home_id(home)}"}):
         network.remove()  # the home's reserved service range
     shutil.rmtree(home, ignore_errors=True)
