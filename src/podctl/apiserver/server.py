@@ -1,16 +1,15 @@
 """Run the API in a thread of the controller process: aiohttp on its own event loop, every
-request authenticated by the home's bearer token, TLS beyond loopback."""
+request authenticated (authn), TLS beyond loopback."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import hmac
 import logging
 import resource
 import ssl
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,7 +87,7 @@ class ApiServer:
     async def _serve(self) -> None:
         from aiohttp import web
 
-        from podctl.apiserver import limits, pools, routes, watch
+        from podctl.apiserver import authn, limits, pools, routes, watch
         from podctl.apiserver.filters import Filters
         from podctl.apiserver.health import Health
         from podctl.apiserver.metrics import ApiMetrics
@@ -106,8 +105,8 @@ class ApiServer:
         self._health = Health(store, self.home, hub, hub_task)
         paths: list[tuple[str, routes.PathHandler]] = [
             *self._health.routes(), ("/metrics", functools.partial(_metrics, metrics))]
-        app = routes.make_app(
-            ctx, filters.around(_auth_middleware(credentials.token(self.home))), paths)
+        app = routes.make_app(ctx, filters.around(authn.middleware()), paths)
+        app[authn.APP_KEY] = authn.Authenticator(credentials.token(self.home))
         # keepalive_timeout: aiohttp arms it when a connection opens and when a response
         # ends, and closes the connection if no whole request head came by then: the
         # header timeout and the idle timeout in one. handler_cancellation: a client that
@@ -190,31 +189,3 @@ def _wrote(home: Path, hub: object) -> None:
     wake = getattr(hub, "wake_threadsafe", None)
     if wake is not None:
         wake()
-
-
-Handler = Callable[..., Awaitable[object]]
-# What upstream's system:public-info-viewer lets anyone read without credentials (a wrong
-# token is still refused, as upstream's authentication refuses it before authorization).
-PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
-
-
-def _auth_middleware(expected: str) -> object:
-    from aiohttp import web
-
-    from podctl.apiserver.routes import json_response
-    from podctl.apiserver.status import ApiError
-
-    @web.middleware
-    async def auth(request: web.Request, handler: Handler) -> object:
-        if "Authorization" not in request.headers and request.method in ("GET", "HEAD") \
-                and request.path in PUBLIC_PATHS:
-            return await handler(request)
-        header = request.headers.get("Authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
-                                                                  expected.encode()):
-            error = ApiError("Unauthorized", "Unauthorized")
-            return json_response(error.status(), error.code)
-        return await handler(request)
-
-    return auth
