@@ -34,6 +34,8 @@ ROOTS = {
     "ReplicaSet": "io.k8s.api.apps.v1.ReplicaSet",
     "Deployment": "io.k8s.api.apps.v1.Deployment",
     "DaemonSet": "io.k8s.api.apps.v1.DaemonSet",
+    "StatefulSet": "io.k8s.api.apps.v1.StatefulSet",
+    "ControllerRevision": "io.k8s.api.apps.v1.ControllerRevision",
     "Job": "io.k8s.api.batch.v1.Job",
     "CronJob": "io.k8s.api.batch.v1.CronJob",
     "PodDisruptionBudget": "io.k8s.api.policy.v1.PodDisruptionBudget",
@@ -60,6 +62,8 @@ EXPLAIN_ROOTS = {
     "ReplicaSet": ("apps/v1", "io.k8s.api.apps.v1.ReplicaSet"),
     "Deployment": ("apps/v1", "io.k8s.api.apps.v1.Deployment"),
     "DaemonSet": ("apps/v1", "io.k8s.api.apps.v1.DaemonSet"),
+    "StatefulSet": ("apps/v1", "io.k8s.api.apps.v1.StatefulSet"),
+    "ControllerRevision": ("apps/v1", "io.k8s.api.apps.v1.ControllerRevision"),
     "Job": ("batch/v1", "io.k8s.api.batch.v1.Job"),
     "CronJob": ("batch/v1", "io.k8s.api.batch.v1.CronJob"),
     "PodDisruptionBudget": ("policy/v1", "io.k8s.api.policy.v1.PodDisruptionBudget"),
@@ -86,6 +90,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.core.v1.EndpointsList", "io.k8s.api.core.v1.ConfigMapList",
     "io.k8s.api.core.v1.SecretList", "io.k8s.api.apps.v1.ReplicaSetList",
     "io.k8s.api.apps.v1.DeploymentList", "io.k8s.api.apps.v1.DaemonSetList",
+    "io.k8s.api.apps.v1.StatefulSetList", "io.k8s.api.apps.v1.ControllerRevisionList",
     "io.k8s.api.batch.v1.JobList", "io.k8s.api.batch.v1.CronJobList",
     "io.k8s.api.discovery.v1.EndpointSliceList",
     "io.k8s.api.coordination.v1.LeaseList",
@@ -104,7 +109,7 @@ PRIMITIVE_DEFS = {
     "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "string",
     "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "string",
     "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1": "any",
-    "io.k8s.apimachinery.pkg.runtime.RawExtension": "any",
+    "io.k8s.apimachinery.pkg.runtime.RawExtension": "object",  # any JSON object
 }
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src/podctl/schemas/k8s-core-v1.json"
 

@@ -40,6 +40,7 @@ from podctl.controllers.ownersync import Key, OwnerSync
 from podctl.controllers.podnetwork import is_agent, sync_pod_network
 from podctl.controllers.rc_sync import ReplicaSync
 from podctl.controllers.slowstart import OwnerControl
+from podctl.controllers.statefulset_sync import StatefulSetSync
 from podctl.errors import DockerUnavailable
 from podctl.kubelet import sync as kubelet
 from podctl.kubelet.teardown import FINISHING, finish_pod
@@ -51,7 +52,7 @@ log = logging.getLogger("podctl.controller")
 
 OWNER_SYNCS: dict[str, OwnerSync[Any, Any]] = {sync.kind: sync for sync in (
     ReplicaSync("ReplicationController"), ReplicaSync("ReplicaSet"), JobSync(),
-    DaemonSetSync(), DeploymentSync(), CronJobSync())}
+    DaemonSetSync(), DeploymentSync(), StatefulSetSync(), CronJobSync())}
 # The kinds whose controllers make pods, and those a pod change in their namespace may
 # concern (an owner may adopt or release it, a Service's endpoints follow it, a disruption
 # budget counts it).

@@ -136,11 +136,15 @@ def test_api_resources_lists_the_resource_table() -> None:
         "ReplicationController",
         "secrets                               v1                       true         Secret",
         "services                 svc          v1                       true         Service",
+        "controllerrevisions                   apps/v1                  true         "
+        "ControllerRevision",
         "daemonsets               ds           apps/v1                  true         DaemonSet",
         "deployments              deploy       apps/v1                  true         "
         "Deployment",
         "replicasets              rs           apps/v1                  true         "
         "ReplicaSet",
+        "statefulsets             sts          apps/v1                  true         "
+        "StatefulSet",
         "cronjobs                 cj           batch/v1                 true         CronJob",
         "jobs                                  batch/v1                 true         Job",
         "leases                                coordination.k8s.io/v1   true         Lease",
@@ -159,11 +163,11 @@ def test_api_resources_filters_and_formats() -> None:
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "persistentvolumeclaims", "pods",
-        "replicationcontrollers", "secrets",
-        "services", "daemonsets", "deployments", "replicasets", "cronjobs", "jobs", "leases",
+        "replicationcontrollers", "secrets", "services", "controllerrevisions", "daemonsets",
+        "deployments", "replicasets", "statefulsets", "cronjobs", "jobs", "leases",
         "endpointslices", "poddisruptionbudgets"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
-    assert out.splitlines()[-4:] == ["replicationcontrollers", "secrets", "services",
+    assert out.splitlines()[-4:] == ["secrets", "services", "statefulsets.apps",
                                      "storageclasses.storage.k8s.io"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
@@ -207,10 +211,11 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
-        "configmaps", "cronjobs", "daemonsets", "deployments", "endpoints", "endpointslices",
-        "events", "jobs", "leases", "namespaces", "nodes", "persistentvolumeclaims",
-        "persistentvolumes", "poddisruptionbudgets", "pods", "replicasets",
-        "replicationcontrollers", "secrets", "services", "storageclasses"]
+        "configmaps", "controllerrevisions", "cronjobs", "daemonsets", "deployments",
+        "endpoints", "endpointslices", "events", "jobs", "leases", "namespaces", "nodes",
+        "persistentvolumeclaims", "persistentvolumes", "poddisruptionbudgets", "pods",
+        "replicasets", "replicationcontrollers", "secrets", "services", "statefulsets",
+        "storageclasses"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]

@@ -115,6 +115,7 @@ def test_what_names_no_pods_is_refused_as_kubectl_refuses_it() -> None:
     ("deployment/web", ("Deployment", "web")), ("rs/web", ("ReplicaSet", "web")),
     ("rc/web", ("ReplicationController", "web")), ("ds/web", ("DaemonSet", "web")),
     ("job/web", ("Job", "web")), ("svc/web", ("Service", "web")),
+    ("sts/web", ("StatefulSet", "web")),
     ("deployments.apps/web", ("Deployment", "web")), ("jobs.batch/web", ("Job", "web")),
 ])
 def test_type_name_arguments(arg: str, expected: tuple[str, str]) -> None:
@@ -122,7 +123,7 @@ def test_type_name_arguments(arg: str, expected: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize(("arg", "message"), [
-    ("sts/web", 'the server doesn\'t have a resource type "sts"'),
+    ("hpa/web", 'the server doesn\'t have a resource type "hpa"'),
     ("deployments.batch/web", 'the server doesn\'t have a resource type "deployments.batch"'),
     ("deploy/", "arguments in resource/name form must have a single resource and name"),
     ("/web", "arguments in resource/name form must have a single resource and name"),

@@ -86,6 +86,10 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              "PersistentVolumeClaim", True, status=True),
     Resource("persistentvolumes", "persistentvolume", ("pv",), "PersistentVolume", False,
              status=True),
+    # Not in `all`: the apps group's revision history (StatefulSets, DaemonSets; issue 22).
+    # Its data and revision number change only through the controllers' own writes.
+    Resource("controllerrevisions", "controllerrevision", (), "ControllerRevision", True,
+             api_version="apps/v1", updates=("revision",)),
     # DaemonSets (issue 12), listed by `get all` before deployments as kubectl does.
     Resource("daemonsets", "daemonset", ("ds",), "DaemonSet", True, api_version="apps/v1",
              categories=("all",), status=True, owns_pods=True, cascades=True),
@@ -95,6 +99,9 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              cascades=True),
     Resource("replicasets", "replicaset", ("rs",), "ReplicaSet", True, api_version="apps/v1",
              categories=("all",), status=True, scalable=True, owns_pods=True, cascades=True),
+    Resource("statefulsets", "statefulset", ("sts",), "StatefulSet", True,
+             api_version="apps/v1", categories=("all",), status=True, scalable=True,
+             owns_pods=True, cascades=True),
     # batch (issue 12): kubectl's `get all` lists cronjobs before jobs.
     Resource("cronjobs", "cronjob", ("cj",), "CronJob", True, api_version="batch/v1",
              categories=("all",), status=True),

@@ -319,6 +319,7 @@ def patch_type(request: web.Request) -> str:
 @subresource("replicasets", "status")
 @subresource("deployments", "status")
 @subresource("daemonsets", "status")
+@subresource("statefulsets", "status")
 @subresource("jobs", "status")
 @subresource("cronjobs", "status")
 @subresource("namespaces", "status")
@@ -346,6 +347,7 @@ async def status_subresource(ctx: Context, call: Call,
 @subresource("replicationcontrollers", "scale")
 @subresource("replicasets", "scale")
 @subresource("deployments", "scale")
+@subresource("statefulsets", "scale")
 async def scale_subresource(ctx: Context, call: Call,
                             request: web.Request) -> web.StreamResponse:
     kind, namespace, name = call.target.kind, call.namespace or "", call.name or ""

@@ -120,7 +120,7 @@ def _create_all(checked_files: list[tuple[str, list[Checked]]], namespace: str |
             continue
         terminal.out(line)
         if obj["kind"] in ("Pod", "ReplicationController", "ReplicaSet", "Deployment",
-                           "DaemonSet", "Service"):
+                           "DaemonSet", "StatefulSet", "Service"):
             needy.append(obj)
     warn_deferred(docker, needy)
     return ok

@@ -87,9 +87,9 @@ def scale(args: tuple[str, ...], namespace: str | None, replicas: int) -> None:
     store = open_store()
     docker = DockerWork()
     for kind, names in split_resource_args(args):
-        if kind not in ("ReplicationController", "ReplicaSet", "Deployment"):
+        if kind not in ("ReplicationController", "ReplicaSet", "Deployment", "StatefulSet"):
             raise PodctlError(f'cannot scale {kind.lower()}s: only replicationcontrollers, '
-                              "replicasets and deployments have a scale")
+                              "replicasets, deployments and statefulsets have a scale")
         for name in names:
             terminal.out(do_scale(store, kind, namespace or "default", name, replicas, docker))
     warn_deferred(docker, [])

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from podctl.admission import DELETE, Attributes, chain_for
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.owners import owned_pods, owner_lock, set_controller_ref
+from podctl.controllers.owners import owned, owned_pods, owner_lock, set_controller_ref
 from podctl.errors import NotFound, Precondition
 from podctl.store import Store
 
@@ -97,7 +97,19 @@ def delete_owner_background(store: Store, owner: Obj, grace: int | None = None) 
     store.delete(owner["kind"], meta.namespace_of(owner), meta.name_of(owner),
                  meta.uid_of(owner))
     with owner_lock(meta.uid_of(owner)):
+        _revisions_follow(store, owner, orphan=False)
         return mark_pods_deleting(store, owned_pods(store, owner), grace)
+
+
+def _revisions_follow(store: Store, owner: Obj, orphan: bool) -> None:
+    """An owner's ControllerRevisions go with it, or lose their controller reference when
+    it is deleted orphaning its dependents (the garbage collector's share)."""
+    for revision in owned(store, owner, "ControllerRevision"):
+        if orphan:
+            set_controller_ref(store, revision, None)
+        else:
+            store.delete("ControllerRevision", meta.namespace_of(revision),
+                         meta.name_of(revision), meta.uid_of(revision))
 
 
 def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -> list[Obj]:
@@ -117,6 +129,8 @@ def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -
             pods = []
         marked = mark_pods_deleting(store, pods, grace)
         if not pods:
+            _revisions_follow(store, fresh, ORPHAN in (fresh["metadata"].get("finalizers")
+                                                       or []))
             store.delete(fresh["kind"], meta.namespace_of(fresh), meta.name_of(fresh),
                          meta.uid_of(fresh))
     return marked

@@ -54,8 +54,8 @@ def set_controller_ref(store: Store, pod: Obj, owner: Obj | None) -> None:
             fresh["metadata"].pop("ownerReferences", None)
         return bool(fresh["metadata"].get("ownerReferences") != before)
 
-    stored = registry.mutate(store, "Pod", meta.namespace_of(pod), meta.name_of(pod), change,
-                             meta.uid_of(pod))
+    stored = registry.mutate(store, str(pod.get("kind", "Pod")), meta.namespace_of(pod),
+                             meta.name_of(pod), change, meta.uid_of(pod))
     if stored is not None:
         pod["metadata"] = stored["metadata"]
 

@@ -20,6 +20,10 @@ from podctl.manifest.problems import FieldPath, Problem, render_value
 from podctl.manifest.rules import VALIDATORS as WORKLOAD_VALIDATORS
 from podctl.manifest.schema import FieldError, decode_structure, validate_structure
 from podctl.manifest.service_rules import validate_endpoints, validate_service
+from podctl.manifest.statefulset_rules import (
+    validate_controller_revision,
+    validate_stateful_set,
+)
 from podctl.manifest.storage_rules import (
     validate_persistent_volume,
     validate_persistent_volume_claim,
@@ -38,9 +42,9 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "Endpoints": validate_endpoints,
               "ConfigMap": validate_configmap, "Secret": validate_secret,
               "ReplicaSet": validate_replica_set, "Deployment": validate_deployment,
-              "DaemonSet": validate_daemon_set, "Job": validate_job, "CronJob": validate_cronjob,
-              "PodDisruptionBudget": validate_pod_disruption_budget,
-
+              "DaemonSet": validate_daemon_set, "StatefulSet": validate_stateful_set,
+              "ControllerRevision": validate_controller_revision, "Job": validate_job,
+              "CronJob": validate_cronjob, "PodDisruptionBudget": validate_pod_disruption_budget,
               "PersistentVolume": validate_persistent_volume,
               "PersistentVolumeClaim": validate_persistent_volume_claim,
               "StorageClass": validate_storage_class}

@@ -142,6 +142,42 @@ def default_daemon_set_spec(spec: dict[str, Any]) -> None:
         apply_pod_spec_defaults(template["spec"], for_pod=False)
 
 
+def default_stateful_set_spec(spec: dict[str, Any]) -> None:
+    """SetDefaults_StatefulSet (MaxUnavailableStatefulSet on, as since 1.35): ordered pods,
+    a RollingUpdate from partition 0 one pod at a time, claims retained; and the claim
+    templates as the API server stores them."""
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.get("updateStrategy")
+    if not isinstance(strategy, dict):
+        strategy = spec["updateStrategy"] = {}
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+        if not isinstance(strategy.get("rollingUpdate"), dict):
+            strategy["rollingUpdate"] = {}
+    rolling = strategy.get("rollingUpdate")
+    if strategy["type"] == "RollingUpdate" and isinstance(rolling, dict):
+        rolling.setdefault("partition", 0)
+        rolling.setdefault("maxUnavailable", 1)
+    retention = spec.get("persistentVolumeClaimRetentionPolicy")
+    if not isinstance(retention, dict):
+        retention = spec["persistentVolumeClaimRetentionPolicy"] = {}
+    retention.setdefault("whenDeleted", "Retain")
+    retention.setdefault("whenScaled", "Retain")
+    for key, value in (("replicas", 1), ("revisionHistoryLimit", 10)):
+        if spec.get(key) is None:
+            spec[key] = value
+    for claim in spec.get("volumeClaimTemplates") or []:
+        if isinstance(claim, dict):
+            claim.setdefault("apiVersion", "v1")
+            claim.setdefault("kind", "PersistentVolumeClaim")
+            if isinstance(claim.get("spec"), dict):
+                claim["spec"].setdefault("volumeMode", "Filesystem")
+            claim.setdefault("status", {"phase": "Pending"})
+    template = spec.get("template")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        apply_pod_spec_defaults(template["spec"], for_pod=False)
+
+
 JOB_LABELS = ("batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name",
               "controller-uid", "job-name")
 
@@ -300,7 +336,7 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
             for port in subset.get("ports") or []:
                 port.setdefault("protocol", "TCP")
         return out
-    if kind in ("ConfigMap", "Secret"):  # no spec either: the data is the object
+    if kind in ("ConfigMap", "Secret", "ControllerRevision"):  # no spec: data is the object
         return default_config(out)
     spec = out.setdefault("spec", {})
     if kind == "Pod":
@@ -329,6 +365,8 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
         default_deployment_spec(spec)
     elif kind == "DaemonSet":
         default_daemon_set_spec(spec)
+    elif kind == "StatefulSet":
+        default_stateful_set_spec(spec)
     elif kind == "Job":
         default_job(out)
     elif kind == "CronJob":

@@ -49,6 +49,10 @@ def merged(existing: Obj, desired: Obj) -> Obj:
         out["spec"] = copy.deepcopy(desired["spec"])
         if out["spec"] != existing["spec"]:
             md["generation"] = int(md.get("generation", 1)) + 1
+    elif kind == "StatefulSet":
+        out["spec"] = _stateful_set_spec(existing, desired)
+        if out["spec"] != existing["spec"]:
+            md["generation"] = int(md.get("generation", 1)) + 1
     elif kind in ("ConfigMap", "Secret"):
         _config_update(out, desired)
     elif kind in STORAGE_KINDS:
@@ -61,6 +65,25 @@ def merged(existing: Obj, desired: Obj) -> Obj:
         if out["spec"] != existing["spec"]:
             md["generation"] = int(md.get("generation", 1)) + 1
     return out
+
+
+# What an update of a StatefulSet's spec may change (ValidateStatefulSetUpdate).
+STATEFUL_SET_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy",
+                        "persistentVolumeClaimRetentionPolicy", "minReadySeconds",
+                        "revisionHistoryLimit")
+
+
+def _stateful_set_spec(existing: Obj, desired: Obj) -> Obj:
+    old, new = existing["spec"], desired["spec"]
+    rest_old = {k: v for k, v in old.items() if k not in STATEFUL_SET_MUTABLE}
+    rest_new = {k: v for k, v in new.items() if k not in STATEFUL_SET_MUTABLE}
+    if rest_old != rest_new:
+        raise Invalid(f'The StatefulSet "{meta.name_of(existing)}" is invalid: spec: '
+                      "Forbidden: updates to statefulset spec for fields other than "
+                      "'replicas', 'ordinals', 'template', 'updateStrategy', "
+                      "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
+                      "forbidden")
+    return dict(copy.deepcopy(new))
 
 
 def _job_with_uid(desired: Obj, uid: str) -> Obj:

@@ -40,7 +40,7 @@ def controller_hint(objs: list[Obj]) -> str | None:
     Services with a selector, whose Endpoints follow their pods.
     """
     if not any(o["kind"] in ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet",
-                             "Job", "CronJob")
+                             "StatefulSet", "Job", "CronJob")
                or needs_controller(o)
                for o in objs):
         return None

@@ -43,6 +43,11 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
 
             pods = pods_with_status(store, owned_pods(store, obj), unreachable)
             texts.append(describe_daemon_set(obj, pods, events, now))
+        elif kind == "StatefulSet":
+            from podctl.printers.statefulsets import describe_stateful_set
+
+            pods = pods_with_status(store, owned_pods(store, obj), unreachable)
+            texts.append(describe_stateful_set(obj, pods, events, now))
         elif kind == "Deployment":
             from podctl.controllers.deployment import new_replica_set
             from podctl.controllers.deployment_sync import owned_replica_sets

@@ -14,8 +14,9 @@ Key = tuple[str, str, str]
 # What a stored object of these kinds asks of a controller at once: pods to make or stop
 # (Jobs and CronJobs wait for one: see controller_hint), pods waiting for the object, a
 # disruption budget's count of its pods (evictions read it).
-FOLLOWED = ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet", "ConfigMap",
-            "Secret", "PodDisruptionBudget", "PersistentVolume", "PersistentVolumeClaim")
+FOLLOWED = ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet", "StatefulSet",
+            "ConfigMap", "Secret", "PodDisruptionBudget", "PersistentVolume",
+            "PersistentVolumeClaim")
 
 
 def follow_up(store: Store, *keys: Key) -> bool:

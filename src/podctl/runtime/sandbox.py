@@ -36,6 +36,15 @@ def pod_hostname(pod: Obj) -> str:
     return str(name)[:63].rstrip("-.")
 
 
+def pod_domain(pod: Obj, cluster_domain: str = "cluster.local") -> str | None:
+    """`<subdomain>.<ns>.svc.<zone>` for a pod with a subdomain (a StatefulSet's): its
+    /etc/hosts then names it by that FQDN too, as the kubelet's does."""
+    subdomain = pod["spec"].get("subdomain")
+    if not subdomain:
+        return None
+    return f"{subdomain}.{pod['metadata'].get('namespace') or 'default'}.svc.{cluster_domain}"
+
+
 def host_port_bindings(pod: Obj) -> dict[str, list[tuple[str, int]]]:
     """Docker port bindings for every container port that asks for a hostPort."""
     bindings: dict[str, list[tuple[str, int]]] = {}
@@ -178,7 +187,8 @@ def sandbox_config(pod: Obj, attempt: int, image: str, network_id: str | None,
     if dns and dns.cluster_dns:
         labels[naming.CLUSTER_DNS] = dns.cluster_dns
     return create_body(
-        Hostname=None if host_network else pod_hostname(pod), Image=image,
+        Hostname=None if host_network else pod_hostname(pod),
+        Domainname=None if host_network else pod_domain(pod), Image=image,
         Labels=labels, StopSignal="SIGTERM",
         ExposedPorts={key: {} for key in bindings} or None, HostConfig=host_config,
         NetworkingConfig=None if network_id is None else {"EndpointsConfig": {network_id: {}}})

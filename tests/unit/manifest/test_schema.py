@@ -22,9 +22,9 @@ def test_schema_is_small_and_pinned() -> None:
     assert schema.version.count(".") == 2
     assert set(schema.kinds) == {"Pod", "ReplicationController", "Namespace", "Service",
                                  "Endpoints", "ConfigMap", "Secret", "ReplicaSet", "Deployment",
-                                 "DaemonSet", "Job", "CronJob", "PodDisruptionBudget", "Node",
-                                 "Scale", "List", "PersistentVolume", "PersistentVolumeClaim",
-                                 "StorageClass"}
+                                 "DaemonSet", "StatefulSet", "ControllerRevision", "Job",
+                                 "CronJob", "PodDisruptionBudget", "Node", "Scale", "List",
+                                 "PersistentVolume", "PersistentVolumeClaim", "StorageClass"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 

@@ -1,0 +1,227 @@
+"""The StatefulSet controller's plan (upstream's stateful_set_control.go): pods with stable
+names `<set>-<ordinal>`, made in order (each only once the one before is Running and Ready)
+and removed in reverse under OrderedReady, all at once under Parallel; a rolling update
+from the highest ordinal down to the partition, within maxUnavailable; OnDelete leaves
+replacing old pods to their users. Pure: a function of the set, its pods, its revisions
+and the time."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.controllers.deployment import scaled_value
+from podctl.controllers.replication import is_ready, pod_from_template
+
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+REVISION_LABEL = "controller-revision-hash"
+SOURCE = "statefulset-controller"
+
+
+def ordinal_of(sts: Obj, pod: Obj) -> int | None:
+    """The ordinal in a pod's name `<set>-<n>`, None for a name of another form."""
+    found = re.fullmatch(re.escape(meta.name_of(sts)) + r"-(0|[1-9][0-9]*)", meta.name_of(pod))
+    return int(found.group(1)) if found else None
+
+
+def claim_name(template_name: str, sts: Obj, ordinal: int) -> str:
+    return f"{template_name}-{meta.name_of(sts)}-{ordinal}"
+
+
+def claim_templates(sts: Obj) -> list[Obj]:
+    return [t for t in sts["spec"].get("volumeClaimTemplates") or [] if isinstance(t, dict)]
+
+
+def new_pod(sts: Obj, template: Obj, revision: str, ordinal: int) -> Obj:
+    """upstream's newVersionedStatefulSetPod: the revision's template, the set's identity
+    (name, hostname, subdomain, labels) and a claim volume per claim template."""
+    name = f"{meta.name_of(sts)}-{ordinal}"
+    pod = pod_from_template({**sts, "spec": {**sts["spec"], "template": template}}, name)
+    labels = pod["metadata"].setdefault("labels", {})
+    labels[POD_NAME_LABEL] = name
+    labels[POD_INDEX_LABEL] = str(ordinal)
+    labels[REVISION_LABEL] = revision
+    spec = pod["spec"]
+    spec["hostname"] = name
+    if sts["spec"].get("serviceName"):
+        spec["subdomain"] = sts["spec"]["serviceName"]
+    claims = {meta.name_of(t): claim_name(meta.name_of(t), sts, ordinal)
+              for t in claim_templates(sts)}
+    if claims:
+        volumes = [v for v in spec.get("volumes") or [] if v.get("name") not in claims]
+        volumes += [{"name": volume, "persistentVolumeClaim": {"claimName": claim}}
+                    for volume, claim in claims.items()]
+        spec["volumes"] = volumes
+    return pod
+
+
+def running_and_ready(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") == "Running" and is_ready(pod)
+
+
+def available(pod: Obj, min_ready: int, now: datetime) -> bool:
+    """Running and Ready for minReadySeconds."""
+    if not running_and_ready(pod):
+        return False
+    if min_ready == 0:
+        return True
+    since = next((c.get("lastTransitionTime") for c in pod["status"].get("conditions") or []
+                  if c.get("type") == "Ready"), None)
+    return since is not None and (now - meta.parse_time(since)).total_seconds() >= min_ready
+
+
+def terminating(pod: Obj) -> bool:
+    return bool(pod["metadata"].get("deletionTimestamp"))
+
+
+def finished(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+@dataclass
+class Slot:
+    """One wanted ordinal: its pod if there is one, else the revision to make it from."""
+
+    ordinal: int
+    pod: Obj | None
+    revision: str
+
+
+@dataclass
+class STSPlan:
+    create: list[Slot] = field(default_factory=list)  # in order
+    delete: list[Obj] = field(default_factory=list)
+    status: Obj = field(default_factory=dict)
+
+
+@dataclass
+class Revs:
+    """The names of the set's current and update revisions, and the collision count."""
+
+    current: str
+    update: str
+    collision_count: int = 0
+
+
+def _start(sts: Obj) -> int:
+    return int((sts["spec"].get("ordinals") or {}).get("start") or 0)
+
+
+def _partition(sts: Obj) -> int:
+    rolling = (sts["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
+    return int(rolling.get("partition") or 0)
+
+
+def _rolling(sts: Obj) -> bool:
+    kind = (sts["spec"].get("updateStrategy") or {}).get("type", "RollingUpdate")
+    return bool(kind == "RollingUpdate")
+
+
+def revision_for(sts: Obj, revs: Revs, ordinal: int) -> str:
+    """A missing pod's revision: the current one below the partition of a RollingUpdate
+    (upstream counts the partition from the first ordinal), else the update one."""
+    if _rolling(sts) and ordinal - _start(sts) < _partition(sts):
+        return revs.current
+    return revs.update
+
+
+def plan_stateful_set(sts: Obj, pods: list[Obj], revs: Revs, now: datetime,
+                      manage: bool = True) -> STSPlan:
+    """What one pass must do, given the set's pods (status filled). Without `manage` (the
+    previous pass's writes are not seen yet) only the status."""
+    plan = STSPlan()
+    start, replicas = _start(sts), int(sts["spec"].get("replicas", 1))
+    min_ready = int(sts["spec"].get("minReadySeconds") or 0)
+    ordered = sts["spec"].get("podManagementPolicy", "OrderedReady") != "Parallel"
+    by_ordinal = {o: p for p in pods if (o := ordinal_of(sts, p)) is not None}
+    slots = [Slot(o, by_ordinal.get(o), revision_for(sts, revs, o))
+             for o in range(start, start + replicas)]
+    condemned = sorted((p for o, p in by_ordinal.items() if not start <= o < start + replicas),
+                       key=lambda p: -(ordinal_of(sts, p) or 0))
+    plan.status = _status(sts, list(by_ordinal.values()), revs, min_ready, now)
+    if manage and _manage(sts, slots, condemned, ordered, min_ready, now, plan) \
+            and _rolling(sts):
+        _roll(sts, slots, revs, min_ready, now, plan)
+    return plan
+
+
+def _manage(sts: Obj, slots: list[Slot], condemned: list[Obj], ordered: bool,
+            min_ready: int, now: datetime, plan: STSPlan) -> bool:
+    """Make the missing pods and remove the surplus ones (upstream's processReplica and
+    processCondemned); False when OrderedReady must wait for a pod first."""
+    for slot in slots:
+        pod = slot.pod
+        if pod is not None and finished(pod) and not terminating(pod):
+            plan.delete.append(pod)  # replaced once it is gone
+            if ordered:
+                return False
+            continue
+        if pod is None:
+            plan.create.append(slot)
+            if ordered:
+                return False
+            continue
+        if ordered and (terminating(pod) or not available(pod, min_ready, now)):
+            return False
+    unhealthy = next((s.pod for s in slots if s.pod is None or terminating(s.pod)
+                      or not available(s.pod, min_ready, now)), None)
+    for pod in condemned:
+        if terminating(pod):
+            if ordered:
+                return False
+            continue
+        if ordered and unhealthy is not None and not available(pod, min_ready, now):
+            return False
+        plan.delete.append(pod)
+        if ordered:
+            return False
+    return True
+
+
+def _roll(sts: Obj, slots: list[Slot], revs: Revs, min_ready: int, now: datetime,
+          plan: STSPlan) -> None:
+    """RollingUpdate within maxUnavailable: old pods from the highest ordinal down to the
+    partition are deleted (and made again from the update revision), as many at a time as
+    the unavailable pods leave room for."""
+    rolling = (sts["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
+    budget = max(scaled_value(rolling.get("maxUnavailable", 1), len(slots), round_up=True), 1)
+    unavailable = sum(s.pod is None or terminating(s.pod) or s.pod in plan.delete
+                      or not available(s.pod, min_ready, now) for s in slots)
+    room = budget - unavailable
+    partition = _partition(sts)
+    for slot in reversed(slots[partition:]):
+        if room <= 0:
+            return
+        pod = slot.pod
+        if pod is None or terminating(pod) or pod in plan.delete:
+            continue
+        if meta.labels_of(pod).get(REVISION_LABEL) != revs.update:
+            plan.delete.append(pod)
+            room -= 1
+
+
+def _status(sts: Obj, pods: list[Obj], revs: Revs, min_ready: int, now: datetime) -> Obj:
+    """upstream's computeReplicaStatus, and completeRollingUpdate: once every pod is of
+    the update revision and Ready, it is the current one."""
+    replicas = ready = avail = current = updated = 0
+    for pod in pods:
+        replicas += 1
+        if running_and_ready(pod):
+            ready += 1
+            avail += available(pod, min_ready, now)
+        if not terminating(pod):
+            revision = meta.labels_of(pod).get(REVISION_LABEL)
+            current += revision == revs.current
+            updated += revision == revs.update
+    current_name = revs.current
+    if _rolling(sts) and updated == replicas and ready == replicas:
+        current, current_name = updated, revs.update
+    return {"availableReplicas": avail, "collisionCount": revs.collision_count,
+            "currentReplicas": current, "currentRevision": current_name,
+            "observedGeneration": int(sts["metadata"].get("generation", 1)),
+            "readyReplicas": ready, "replicas": replicas, "updateRevision": revs.update,
+            "updatedReplicas": updated}

@@ -1,0 +1,184 @@
+"""The StatefulSet controller's pure parts: pod identity, ordered and parallel management,
+rolling updates within the partition and maxUnavailable, status, history trimming."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from podctl.api import meta
+from podctl.controllers import history
+from podctl.controllers.statefulset import (
+    POD_INDEX_LABEL,
+    POD_NAME_LABEL,
+    REVISION_LABEL,
+    Revs,
+    new_pod,
+    ordinal_of,
+    plan_stateful_set,
+)
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+REVS = Revs("web-old", "web-new")
+SAME = Revs("web-new", "web-new")
+
+
+def sts(replicas: int = 3, policy: str = "OrderedReady", **strategy: Any) -> dict[str, Any]:
+    return {"kind": "StatefulSet", "apiVersion": "apps/v1",
+            "metadata": {"name": "web", "namespace": "default", "uid": "u1",
+                         "generation": 2},
+            "spec": {"replicas": replicas, "serviceName": "nginx",
+                     "podManagementPolicy": policy,
+                     "selector": {"matchLabels": {"app": "web"}},
+                     "updateStrategy": strategy or {"type": "RollingUpdate",
+                                                    "rollingUpdate": {"partition": 0,
+                                                                      "maxUnavailable": 1}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "c", "image": "i"}]}},
+                     "volumeClaimTemplates": [{"metadata": {"name": "www"}}]}}
+
+
+def pod(ordinal: int, revision: str = "web-new", ready: bool = True, phase: str = "Running",
+        deleting: bool = False, ready_for: float = 3600) -> dict[str, Any]:
+    since = meta.format_time(NOW - timedelta(seconds=ready_for))
+    md: dict[str, Any] = {"name": f"web-{ordinal}", "namespace": "default",
+                          "labels": {"app": "web", REVISION_LABEL: revision}}
+    if deleting:
+        md["deletionTimestamp"] = meta.format_time(NOW)
+    return {"kind": "Pod", "metadata": md, "spec": {},
+            "status": {"phase": phase, "conditions": [
+                {"type": "Ready", "status": "True" if ready else "False",
+                 "lastTransitionTime": since}]}}
+
+
+def created(plan: Any) -> list[int]:
+    return [slot.ordinal for slot in plan.create]
+
+
+def deleted(plan: Any) -> list[str]:
+    return [p["metadata"]["name"] for p in plan.delete]
+
+
+def test_a_pod_has_the_sets_identity_and_a_claim_per_template() -> None:
+    made = new_pod(sts(), sts()["spec"]["template"], "web-new", 2)
+    assert made["metadata"]["name"] == "web-2"
+    assert made["metadata"]["labels"] == {"app": "web", POD_NAME_LABEL: "web-2",
+                                          POD_INDEX_LABEL: "2", REVISION_LABEL: "web-new"}
+    assert (made["spec"]["hostname"], made["spec"]["subdomain"]) == ("web-2", "nginx")
+    assert made["spec"]["volumes"] == [{"name": "www",
+                                        "persistentVolumeClaim": {"claimName": "www-web-2"}}]
+    assert made["metadata"]["ownerReferences"][0]["kind"] == "StatefulSet"
+
+
+def test_ordinals_come_only_from_names_of_the_set() -> None:
+    owner = sts()
+    assert [ordinal_of(owner, {"metadata": {"name": n}})
+            for n in ("web-0", "web-12", "web-01", "web-x", "webby-1", "web-")] == \
+        [0, 12, None, None, None, None]
+
+
+def test_ordered_ready_makes_one_pod_at_a_time_after_the_previous_is_ready() -> None:
+    assert created(plan_stateful_set(sts(), [], SAME, NOW)) == [0]
+    assert created(plan_stateful_set(sts(), [pod(0, ready=False)], SAME, NOW)) == []
+    assert created(plan_stateful_set(sts(), [pod(0, phase="Pending", ready=False)], SAME,
+                                     NOW)) == []
+    assert created(plan_stateful_set(sts(), [pod(0)], SAME, NOW)) == [1]
+    assert created(plan_stateful_set(sts(), [pod(0), pod(1)], SAME, NOW)) == [2]
+
+
+def test_min_ready_seconds_hold_the_next_pod_back() -> None:
+    owner = sts()
+    owner["spec"]["minReadySeconds"] = 10
+    assert created(plan_stateful_set(owner, [pod(0, ready_for=3)], SAME, NOW)) == []
+    assert created(plan_stateful_set(owner, [pod(0, ready_for=11)], SAME, NOW)) == [1]
+
+
+def test_a_deleted_pod_is_made_again_with_its_name_once_it_is_gone() -> None:
+    pods = [pod(0), pod(1, deleting=True), pod(2)]
+    assert created(plan_stateful_set(sts(), pods, SAME, NOW)) == []
+    assert created(plan_stateful_set(sts(), [pod(0), pod(2)], SAME, NOW)) == [1]
+
+
+def test_parallel_makes_every_missing_pod_at_once() -> None:
+    plan = plan_stateful_set(sts(4, "Parallel"), [pod(1, ready=False)], SAME, NOW)
+    assert created(plan) == [0, 2, 3]
+
+
+def test_scale_down_removes_the_highest_ordinal_first_one_at_a_time() -> None:
+    pods = [pod(i) for i in range(4)]
+    assert deleted(plan_stateful_set(sts(1), pods, SAME, NOW)) == ["web-3"]
+    pods[3] = pod(3, deleting=True)
+    assert deleted(plan_stateful_set(sts(1), pods, SAME, NOW)) == []
+    assert deleted(plan_stateful_set(sts(1, "Parallel"), [pod(i) for i in range(4)], SAME,
+                                     NOW)) == ["web-3", "web-2", "web-1"]
+
+
+def test_a_failed_pod_is_deleted_to_be_made_again() -> None:
+    plan = plan_stateful_set(sts(2), [pod(0, phase="Failed", ready=False), pod(1)], SAME, NOW)
+    assert (deleted(plan), created(plan)) == (["web-0"], [])
+
+
+def test_rolling_update_goes_down_from_the_highest_ordinal_one_at_a_time() -> None:
+    pods = [pod(i, "web-old") for i in range(3)]
+    assert deleted(plan_stateful_set(sts(), pods, REVS, NOW)) == ["web-2"]
+    pods[2] = pod(2, "web-new", ready=False)
+    assert deleted(plan_stateful_set(sts(), pods, REVS, NOW)) == []
+    pods[2] = pod(2, "web-new")
+    assert deleted(plan_stateful_set(sts(), pods, REVS, NOW)) == ["web-1"]
+
+
+def test_the_partition_keeps_lower_ordinals_at_the_current_revision() -> None:
+    owner = sts(type="RollingUpdate", rollingUpdate={"partition": 2, "maxUnavailable": 1})
+    pods = [pod(0, "web-old"), pod(1, "web-old"), pod(2, "web-new")]
+    assert deleted(plan_stateful_set(owner, pods, REVS, NOW)) == []
+    plan = plan_stateful_set(owner, [pod(0, "web-old")], REVS, NOW)
+    assert [(s.ordinal, s.revision) for s in plan.create] == [(1, "web-old")]
+    plan = plan_stateful_set(owner, [pod(0, "web-old"), pod(1, "web-old")], REVS, NOW)
+    assert [(s.ordinal, s.revision) for s in plan.create] == [(2, "web-new")]
+
+
+def test_max_unavailable_replaces_several_pods_at_once() -> None:
+    owner = sts(5, "Parallel", type="RollingUpdate",
+                rollingUpdate={"partition": 0, "maxUnavailable": "40%"})
+    pods = [pod(i, "web-old") for i in range(5)]
+    assert deleted(plan_stateful_set(owner, pods, REVS, NOW)) == ["web-4", "web-3"]
+    pods[4] = pod(4, "web-new", ready=False)
+    assert deleted(plan_stateful_set(owner, pods, REVS, NOW)) == ["web-3"]
+
+
+def test_on_delete_replaces_nothing() -> None:
+    owner = sts(type="OnDelete")
+    pods = [pod(i, "web-old") for i in range(3)]
+    assert deleted(plan_stateful_set(owner, pods, REVS, NOW)) == []
+    assert [(s.ordinal, s.revision) for s in plan_stateful_set(
+        owner, pods[:2], REVS, NOW).create] == [(2, "web-new")]
+
+
+def test_status_counts_revisions_and_completes_a_rollout() -> None:
+    status = plan_stateful_set(sts(), [pod(0, "web-old"), pod(1), pod(2, ready=False)],
+                               REVS, NOW).status
+    assert status == {"availableReplicas": 2, "collisionCount": 0, "currentReplicas": 1,
+                      "currentRevision": "web-old", "observedGeneration": 2,
+                      "readyReplicas": 2, "replicas": 3, "updateRevision": "web-new",
+                      "updatedReplicas": 2}
+    status = plan_stateful_set(sts(), [pod(i) for i in range(3)], REVS, NOW).status
+    assert (status["currentRevision"], status["currentReplicas"]) == ("web-new", 3)
+
+
+def test_without_manage_only_the_status() -> None:
+    plan = plan_stateful_set(sts(), [], SAME, NOW, manage=False)
+    assert (plan.create, plan.delete, plan.status["replicas"]) == ([], [], 0)
+
+
+def test_revisions_keep_the_template_and_trim_the_unused_oldest() -> None:
+    owner = sts()
+    template = owner["spec"]["template"]
+    revision = history.new_revision(owner, template, 3, 0)
+    assert history.template_of(revision) == template
+    assert revision["metadata"]["labels"][history.HASH_LABEL] == \
+        revision["metadata"]["name"].rsplit("-", 1)[1]
+    assert history.new_revision(owner, template, 3, 1)["metadata"]["name"] != \
+        revision["metadata"]["name"]
+    revs = [{"metadata": {"name": f"r{i}"}, "revision": i} for i in range(1, 6)]
+    assert [r["metadata"]["name"] for r in history.surplus(revs, {"r1", "r5"}, 2)] == \
+        ["r2"]
