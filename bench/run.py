@@ -22,6 +22,7 @@ def main() -> None:
         bench_replication,
         bench_scale,
         bench_services,
+        bench_statefulset,
         bench_storage,
         bench_validate,
         peers,
@@ -54,6 +55,8 @@ def main() -> None:
     print("== issue 21: nodes ==", flush=True)
     bench_nodes.main()
     bench_podnet.main()
+    print("== issue 22: a StatefulSet of 5 to Ready ==", flush=True)
+    bench_statefulset.main()
     print("== issue 22: storage ==", flush=True)
     bench_storage.main()
 

@@ -13,6 +13,8 @@ from podctl.controllers.statefulset import (
     POD_NAME_LABEL,
     REVISION_LABEL,
     Revs,
+    claim_owner_refs,
+    new_claims,
     new_pod,
     ordinal_of,
     plan_stateful_set,
@@ -182,3 +184,37 @@ def test_revisions_keep_the_template_and_trim_the_unused_oldest() -> None:
     revs = [{"metadata": {"name": f"r{i}"}, "revision": i} for i in range(1, 6)]
     assert [r["metadata"]["name"] for r in history.surplus(revs, {"r1", "r5"}, 2)] == \
         ["r2"]
+
+
+def test_claims_are_named_for_the_ordinal_and_labelled_with_the_selector() -> None:
+    owner = sts()
+    owner["spec"]["volumeClaimTemplates"] = [{"metadata": {"name": "www", "labels": {"t": "1"}},
+                                              "spec": {"accessModes": ["ReadWriteOnce"]}}]
+    [claim] = new_claims(owner, 1)
+    assert claim["metadata"]["name"] == "www-web-1"
+    assert claim["metadata"]["labels"] == {"t": "1", "app": "web"}
+    assert claim["spec"] == {"accessModes": ["ReadWriteOnce"]}
+
+
+def refs_of(owner: dict[str, Any], ordinal: int, with_pod: bool) -> list[str]:
+    claim = {"metadata": {"name": f"www-web-{ordinal}",
+                          "ownerReferences": [{"kind": "Other", "uid": "o"}]}}
+    pod_obj = {"kind": "Pod", "metadata": {"name": f"web-{ordinal}", "uid": f"p{ordinal}"}}
+    return [r["kind"] for r in claim_owner_refs(owner, claim, pod_obj if with_pod else None)]
+
+
+def test_the_retention_policy_decides_the_claims_owners() -> None:
+    owner = sts(2)
+    assert refs_of(owner, 0, True) == ["Other"]  # Retain, Retain
+    owner["spec"]["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Delete",
+                                                             "whenScaled": "Retain"}
+    assert refs_of(owner, 0, True) == ["Other", "StatefulSet"]
+    assert refs_of(owner, 5, True) == ["Other", "StatefulSet"]
+    owner["spec"]["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Retain",
+                                                             "whenScaled": "Delete"}
+    assert refs_of(owner, 0, True) == ["Other"]
+    assert refs_of(owner, 5, True) == ["Other", "Pod"]
+    owner["spec"]["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Delete",
+                                                             "whenScaled": "Delete"}
+    assert refs_of(owner, 1, True) == ["Other", "StatefulSet"]
+    assert refs_of(owner, 2, True) == ["Other", "Pod"]

@@ -59,7 +59,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
     "reset": ("reset", "Delete this home (podctl's `kind delete cluster`): its controller, "
               "iptables rules, containers, volumes, networks, kubeconfig context and "
               "$PODCTL_HOME itself."),
-    "rollout": ("rollout", "Manage the rollout of a Deployment."),
+    "rollout": ("rollout", "Manage the rollout of a Deployment, DaemonSet or StatefulSet."),
     "run": ("run", "Create and start a pod running one image: podctl run NAME --image=IMG "
             "[-- ARGS]."),
     "run-controller": ("controller", "Run the kubelet's and the controllers' loops (probes, "

@@ -35,9 +35,9 @@ def image(args: tuple[str, ...], namespace: str | None) -> None:
         raise PodctlError("at least one image update is required")
     store, ns, docker = open_store(), namespace or "default", DockerWork()
     for kind, names in split_resource_args(args[:split]):
-        if kind not in ("Deployment", "DaemonSet"):
-            raise PodctlError(f"{kind.lower()}s are not supported, only deployments and "
-                              "daemonsets")
+        if kind not in ("Deployment", "DaemonSet", "StatefulSet"):
+            raise PodctlError(f"{kind.lower()}s are not supported, only deployments, "
+                              "daemonsets and statefulsets")
         for name in names:
             terminal.out(set_image(store, ns, name, images, kind))
             after_write(store, store.require(kind, ns, name), docker)

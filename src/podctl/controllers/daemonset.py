@@ -11,6 +11,7 @@ from typing import Any
 
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers import history
 from podctl.controllers.deployment import scaled_value, template_hash
 from podctl.controllers.ownersync import OwnerSync, Pass
 from podctl.controllers.podcontrol import create_pods, delete_pods, fresh_name
@@ -249,6 +250,7 @@ class Observed:
     nodes: list[Obj]
     owned: list[Obj]  # its pods
     taken: set[str]  # the namespace's pod names
+    revisions: history.Revisions | None = None
 
 
 class DaemonSetSync(OwnerSync[Observed, DSPlan]):
@@ -261,7 +263,12 @@ class DaemonSetSync(OwnerSync[Observed, DSPlan]):
         uid = meta.uid_of(owner)
         pods = store.list("Pod", meta.namespace_of(owner))
         owned = [p for p in pods if (meta.controller_of(p) or {}).get("uid") == uid]
-        return Observed(store.list("Node"), owned, {meta.name_of(p) for p in pods})
+        # As upstream's, the template's revision is stored first (rollout history, undo).
+        revisions = history.ensure_update_revision(
+            store, owner, owner["spec"]["template"], history.owned_revisions(store, owner),
+            0, "")
+        return Observed(store.list("Node"), owned, {meta.name_of(p) for p in pods},
+                        revisions)
 
     def plan(self, step: Pass[Observed]) -> DSPlan:
         return plan_daemon_set(step.owner, step.observed.nodes, step.observed.owned,
@@ -282,6 +289,20 @@ class DaemonSetSync(OwnerSync[Observed, DSPlan]):
             step.control, SOURCE)
         result.created = created.pods
         result.again(created.retry_in)
+        _trim_history(step)
+
+
+def _trim_history(step: Pass[Observed]) -> None:
+    """Revisions beyond revisionHistoryLimit that no pod runs go (upstream's cleanupHistory)."""
+    seen = step.observed.revisions
+    if seen is None:
+        return
+    hashes = {meta.labels_of(p).get(REVISION_HASH) for p in step.observed.owned}
+    live = {meta.name_of(seen.update)} | {
+        meta.name_of(r) for r in seen.history
+        if meta.labels_of(r).get(history.HASH_LABEL) in hashes}
+    limit = int(step.owner["spec"].get("revisionHistoryLimit", 10))
+    history.delete_revisions(step.store, history.surplus(seen.history, live, limit))
 
 
 def _daemon_pod(ds: Obj, node_name: str, name: str) -> Obj:

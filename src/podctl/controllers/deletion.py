@@ -16,7 +16,13 @@ from datetime import UTC, datetime, timedelta
 from podctl.admission import DELETE, Attributes, chain_for
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.controllers.owners import owned, owned_pods, owner_lock, set_controller_ref
+from podctl.controllers.owners import (
+    owned,
+    owned_pods,
+    owner_lock,
+    owners_gone,
+    set_controller_ref,
+)
 from podctl.errors import NotFound, Precondition
 from podctl.store import Store
 
@@ -110,6 +116,16 @@ def _revisions_follow(store: Store, owner: Obj, orphan: bool) -> None:
         else:
             store.delete("ControllerRevision", meta.namespace_of(revision),
                          meta.name_of(revision), meta.uid_of(revision))
+    if orphan or "PersistentVolumeClaim" not in meta.RESOURCES:
+        return
+    # A StatefulSet's claims it owns (whenDeleted: Delete) go once no other owner is left.
+    uid = meta.uid_of(owner)
+    for claim in store.list("PersistentVolumeClaim", meta.namespace_of(owner)):
+        refs = claim["metadata"].get("ownerReferences") or []
+        if any(r.get("uid") == uid for r in refs) and owners_gone(store, claim):
+            with contextlib.suppress(NotFound):
+                delete_object(store, "PersistentVolumeClaim", meta.namespace_of(claim),
+                              meta.name_of(claim), uid=meta.uid_of(claim))
 
 
 def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -> list[Obj]:

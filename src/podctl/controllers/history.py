@@ -53,14 +53,17 @@ def next_number(revisions: list[Obj]) -> int:
 
 
 def new_revision(owner: Obj, template: Obj, number: int, collision_count: int) -> Obj:
-    """upstream's NewControllerRevision: the template's labels, the hash label, owned."""
+    """upstream's NewControllerRevision: the template's labels, the hash label, the
+    owner's annotations (its change-cause is the revision's), owned."""
     hash_ = template_hash(template, collision_count)
     labels = dict((template.get("metadata") or {}).get("labels") or {})
     labels[HASH_LABEL] = hash_
-    return {"apiVersion": "apps/v1", "kind": "ControllerRevision",
-            "metadata": {"name": revision_name(meta.name_of(owner), hash_),
-                         "namespace": meta.namespace_of(owner), "labels": labels,
-                         "ownerReferences": [owner_reference(owner)]},
+    md: Obj = {"name": revision_name(meta.name_of(owner), hash_),
+               "namespace": meta.namespace_of(owner), "labels": labels,
+               "ownerReferences": [owner_reference(owner)]}
+    if owner["metadata"].get("annotations"):
+        md["annotations"] = dict(owner["metadata"]["annotations"])
+    return {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": md,
             "data": revision_data(template), "revision": number}
 
 

@@ -225,3 +225,48 @@ def _status(sts: Obj, pods: list[Obj], revs: Revs, min_ready: int, now: datetime
             "observedGeneration": int(sts["metadata"].get("generation", 1)),
             "readyReplicas": ready, "replicas": replicas, "updateRevision": revs.update,
             "updatedReplicas": updated}
+
+
+def new_claims(sts: Obj, ordinal: int) -> list[Obj]:
+    """upstream's getPersistentVolumeClaims: a claim per template, named for the ordinal,
+    labelled with the template's labels and the set's matchLabels."""
+    out = []
+    selector = dict((sts["spec"].get("selector") or {}).get("matchLabels") or {})
+    for template in claim_templates(sts):
+        md = template.get("metadata") or {}
+        claim: Obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                      "metadata": {"name": claim_name(meta.name_of(template), sts, ordinal),
+                                   "namespace": meta.namespace_of(sts),
+                                   "labels": {**(md.get("labels") or {}), **selector}},
+                      "spec": meta.clone(template.get("spec") or {})}
+        if md.get("annotations"):
+            claim["metadata"]["annotations"] = dict(md["annotations"])
+        out.append(claim)
+    return out
+
+
+def _plain_ref(obj: Obj) -> Obj:
+    return {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj["kind"],
+            "name": meta.name_of(obj), "uid": meta.uid_of(obj)}
+
+
+def claim_owner_refs(sts: Obj, claim: Obj, pod: Obj | None) -> list[Obj]:
+    """The owner references persistentVolumeClaimRetentionPolicy asks of a claim (upstream's
+    updateClaimOwnerRefForSetAndPod): the set's when it goes with the set (whenDeleted:
+    Delete) and its ordinal is kept, the pod's once its ordinal was scaled away and
+    whenScaled is Delete; others' references are left as they are."""
+    policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
+    ordinal = int(meta.name_of(claim).rsplit("-", 1)[1])
+    start = _start(sts)
+    scaled_down = not start <= ordinal < start + int(sts["spec"].get("replicas", 1))
+    by_set = policy.get("whenDeleted") == "Delete" and not (
+        scaled_down and policy.get("whenScaled") == "Delete")
+    by_pod = scaled_down and policy.get("whenScaled") == "Delete" and pod is not None
+    ours = {meta.uid_of(sts)} | ({meta.uid_of(pod)} if pod is not None else set())
+    refs = [r for r in claim["metadata"].get("ownerReferences") or []
+            if r.get("uid") not in ours]
+    if by_set:
+        refs.append(_plain_ref(sts))
+    if by_pod and pod is not None:
+        refs.append(_plain_ref(pod))
+    return refs

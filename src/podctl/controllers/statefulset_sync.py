@@ -4,15 +4,18 @@ web-0 in StatefulSet web successful`), its history trimmed and its status writte
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 from dataclasses import dataclass
 
+from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers import history
 from podctl.controllers.bind import store_and_bind
-from podctl.controllers.deletion import mark_pod_deleting
-from podctl.controllers.owners import owned_pods
+from podctl.controllers.deletion import delete_object, mark_pod_deleting
+from podctl.controllers.owners import owned_pods, owners_gone
 from podctl.controllers.ownersync import OwnerSync, Pass
 from podctl.controllers.podcontrol import owner_key, still_as_planned
 from podctl.controllers.slowstart import slow_start
@@ -22,18 +25,26 @@ from podctl.controllers.statefulset import (
     Revs,
     Slot,
     STSPlan,
+    claim_owner_refs,
+    claim_templates,
+    new_claims,
     new_pod,
     plan_stateful_set,
 )
+from podctl.errors import AlreadyExists, NotFound, PodctlError
 from podctl.store import Store
 
 log = logging.getLogger("podctl.statefulset")
+
+
+CLAIM = "PersistentVolumeClaim"
 
 
 @dataclass
 class Observed:
     pods: list[Obj]
     revisions: history.Revisions
+    claims: dict[str, Obj]  # the set's claims by name (its templates', any ordinal)
 
 
 class StatefulSetSync(OwnerSync[Observed, STSPlan]):
@@ -47,7 +58,7 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
         revisions = history.ensure_update_revision(
             store, owner, owner["spec"]["template"], history.owned_revisions(store, owner),
             int(status.get("collisionCount") or 0), str(status.get("currentRevision") or ""))
-        return Observed(owned_pods(store, owner), revisions)
+        return Observed(owned_pods(store, owner), revisions, set_claims(store, owner))
 
     def plan(self, step: Pass[Observed]) -> STSPlan:
         seen = step.observed.revisions
@@ -57,6 +68,8 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
 
     def act(self, step: Pass[Observed], plan: STSPlan) -> None:
         store, sts = step.store, step.owner
+        if step.manage:
+            follow_retention_policy(store, sts, step.observed.pods, step.observed.claims)
         for pod in plan.delete:
             if step.control.stop.is_set():
                 break
@@ -70,6 +83,7 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
                                    f"{meta.name_of(sts)} successful", SOURCE)
         self._create(step, plan.create)
         self._trim_history(step)
+        collect_claims(store, step.observed.claims)
 
     def _create(self, step: Pass[Observed], slots: list[Slot]) -> None:
         store, sts, control = step.store, step.owner, step.control
@@ -86,6 +100,7 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
             pod = new_pod(sts, templates[slot.revision], slot.revision, slot.ordinal)
             name = meta.name_of(pod)
             try:
+                create_claims(store, sts, slot.ordinal, pod, step.observed.claims)
                 stored = store_and_bind(store, pod)
             except Exception as exc:
                 store.record_event(sts, "Warning", "FailedCreate",
@@ -115,3 +130,80 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
         live |= {meta.labels_of(p).get(REVISION_LABEL, "") for p in step.observed.pods}
         limit = int(step.owner["spec"].get("revisionHistoryLimit", 10))
         history.delete_revisions(step.store, history.surplus(seen.history, live, limit))
+
+
+def set_claims(store: Store, sts: Obj) -> dict[str, Obj]:
+    """The claims named for the set's templates (`<template>-<set>-<ordinal>`), once the
+    claim kind is served."""
+    if CLAIM not in meta.RESOURCES or not claim_templates(sts):
+        return {}
+    patterns = [re.compile(re.escape(f"{meta.name_of(t)}-{meta.name_of(sts)}-") + "[0-9]+")
+                for t in claim_templates(sts)]
+    return {meta.name_of(c): c for c in store.list(CLAIM, meta.namespace_of(sts))
+            if any(p.fullmatch(meta.name_of(c)) for p in patterns)}
+
+
+def create_claims(store: Store, sts: Obj, ordinal: int, pod: Obj,
+                  claims: dict[str, Obj]) -> None:
+    """upstream's createPersistentVolumeClaims: each missing claim made before its pod
+    (with the owner references its retention policy asks); a claim being deleted holds
+    the pod back until it is gone."""
+    if CLAIM not in meta.RESOURCES:
+        return
+    for claim in new_claims(sts, ordinal):
+        name = meta.name_of(claim)
+        found = claims.get(name) or store.get(CLAIM, meta.namespace_of(sts), name)
+        if found is not None:
+            if found["metadata"].get("deletionTimestamp"):
+                raise PodctlError(f"pvc {name} is being deleted")
+            continue
+        refs = claim_owner_refs(sts, claim, None)
+        if refs:
+            claim["metadata"]["ownerReferences"] = refs
+        where = (f"Claim {name} Pod {meta.name_of(pod)} in StatefulSet "
+                 f"{meta.name_of(sts)}")
+        try:
+            claims[name] = registry.create(store, claim)
+        except AlreadyExists:
+            continue
+        except Exception as exc:
+            store.record_event(sts, "Warning", "FailedCreate",
+                               f"create {where} failed error: {exc}", SOURCE)
+            raise
+        store.record_event(sts, "Normal", "SuccessfulCreate", f"create {where} success",
+                           SOURCE)
+
+
+def follow_retention_policy(store: Store, sts: Obj, pods: list[Obj],
+                            claims: dict[str, Obj]) -> None:
+    """Each claim's owner references as the retention policy asks, before pods go."""
+    by_name = {meta.name_of(p): p for p in pods}
+    for name, claim in claims.items():
+        ordinal = name.rsplit("-", 1)[1]
+        pod = by_name.get(f"{meta.name_of(sts)}-{ordinal}")
+        wanted = claim_owner_refs(sts, claim, pod)
+        if wanted == (claim["metadata"].get("ownerReferences") or []):
+            continue
+
+        def change(fresh: Obj, refs: list[Obj] = wanted) -> bool:
+            if refs:
+                fresh["metadata"]["ownerReferences"] = refs
+            else:
+                fresh["metadata"].pop("ownerReferences", None)
+            return True
+
+        done = registry.mutate(store, CLAIM, meta.namespace_of(claim), name, change,
+                               meta.uid_of(claim))
+        if done is not None:
+            claims[name] = done
+
+
+def collect_claims(store: Store, claims: dict[str, Obj]) -> None:
+    """The garbage collector's share: a claim whose every owner is gone is deleted (its
+    pod's, scaled away under whenScaled: Delete)."""
+    for name, claim in claims.items():
+        if claim["metadata"].get("deletionTimestamp") or not owners_gone(store, claim):
+            continue
+        with contextlib.suppress(NotFound):
+            delete_object(store, CLAIM, meta.namespace_of(claim), name,
+                          uid=meta.uid_of(claim))

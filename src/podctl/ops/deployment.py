@@ -62,8 +62,10 @@ def rollout_status(store: Store, namespace: str, name: str, watch: bool,
                    timeout: float, kind: str = "Deployment") -> Iterator[str]:
     """Status lines as they change until the rollout is over (or once, without watch)."""
     from podctl.ops.daemonset import rollout_status_line as daemon_set_line
+    from podctl.ops.revisions import stateful_set_status_line
 
-    line_of = daemon_set_line if kind == "DaemonSet" else rollout_status_line
+    line_of = {"DaemonSet": daemon_set_line, "StatefulSet": stateful_set_status_line}.get(
+        kind, rollout_status_line)
     deadline = time.monotonic() + timeout if timeout > 0 else None
     last = ""
     while True:

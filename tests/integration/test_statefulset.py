@@ -1,0 +1,249 @@
+"""StatefulSets (apps/v1) with the real engine and controller: the book's chapter 10 flow
+(a StatefulSet of 2 behind a headless Service, ordered start, per-pod DNS from another pod,
+scale down and up, a deleted pod back with its name), rollouts and their undo."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from .conftest import BUSYBOX_IMAGE, KUBIA_IMAGE, Podctl
+from .test_controller import Start
+
+# Each pod is Ready once /tmp/ready exists in it (web-0 is made so by the test).
+STATEFUL_SET = f"""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+spec:
+  clusterIP: None
+  selector:
+    app: web
+  ports:
+  - name: web
+    port: 80
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: {BUSYBOX_IMAGE}
+        command: ["sh", "-c", "touch /tmp/ready; exec sleep 3600"]
+        readinessProbe:
+          exec:
+            command: ["test", "-f", "/tmp/ready"]
+          periodSeconds: 1
+"""
+
+
+def live_pods(podctl: Podctl, *args: str) -> dict[str, dict[str, Any]]:
+    items = json.loads(podctl("get", "pods", "-l", "app=web", "-o", "json", *args))["items"]
+    return {p["metadata"]["name"]: p for p in items
+            if not p["metadata"].get("deletionTimestamp")}
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def sts_status(podctl: Podctl) -> dict[str, Any]:
+    return dict(json.loads(podctl("get", "sts", "web", "-o", "json")).get("status") or {})
+
+
+def all_ready(podctl: Podctl, names: list[str]) -> bool:
+    pods = live_pods(podctl)
+    return sorted(pods) == names and all(ready(p) for p in pods.values())
+
+
+def test_chapter_10_ordered_start_dns_scale_and_a_pod_back(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    # web-0 waits to be made Ready by hand: web-1 may not come before it is.
+    held = STATEFUL_SET.replace('"touch /tmp/ready; exec sleep 3600"',
+                                '"test $(hostname) = web-0 || touch /tmp/ready; '
+                                'exec sleep 3600"')
+    assert podctl.apply_yaml(held) == "service/nginx created\nstatefulset.apps/web created\n"
+    podctl.wait_for(lambda: sts_status(podctl).get("replicas") == 1
+                    and live_pods(podctl).get("web-0", {}).get("status", {}).get("phase")
+                    == "Running", timeout=60, message="web-0 running, not ready")
+    # A pass saw web-0 Running and not Ready, and made nothing more.
+    assert sorted(live_pods(podctl)) == ["web-0"]
+    podctl("exec", "web-0", "--", "touch", "/tmp/ready")
+    podctl.wait_for(lambda: all_ready(podctl, ["web-0", "web-1"]), timeout=60,
+                    message="both pods ready")
+    pods = live_pods(podctl)
+    assert pods["web-0"]["metadata"]["creationTimestamp"] <= \
+        pods["web-1"]["metadata"]["creationTimestamp"]
+    labels = pods["web-1"]["metadata"]["labels"]
+    assert labels["statefulset.kubernetes.io/pod-name"] == "web-1"
+    assert labels["apps.kubernetes.io/pod-index"] == "1"
+    assert labels["controller-revision-hash"] == sts_status(podctl)["updateRevision"]
+    assert (pods["web-1"]["spec"]["hostname"], pods["web-1"]["spec"]["subdomain"]) == \
+        ("web-1", "nginx")
+    assert podctl("exec", "web-1", "--", "hostname") == "web-1\n"
+    podctl.wait_for(lambda: podctl("get", "sts").split() == ["NAME", "READY", "AGE", "web",
+                                                             "2/2", podctl("get", "sts")
+                                                             .split()[-1]],
+                    message="get sts says 2/2")
+    described = [" ".join(line.split()) for line in podctl("describe", "sts", "web")
+                 .splitlines()]
+    assert "Replicas: 2 desired | 2 total" in described
+    assert "Pods Status: 2 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described
+    assert "Volume Claims: <none>" in described
+    events = podctl("get", "events")
+    assert "create Pod web-0 in StatefulSet web successful" in events
+
+    # Per-pod DNS through the headless governing Service, from another pod.
+    podctl("run", "client", f"--image={BUSYBOX_IMAGE}", "--command", "--", "sleep", "3600")
+    podctl.wait_for(lambda: podctl.pod_json("client")["status"].get("phase") == "Running",
+                    timeout=60, message="the client pod")
+    web0_ip = live_pods(podctl)["web-0"]["status"]["podIP"]
+
+    def resolves() -> bool:
+        out = podctl.run("exec", "client", "--", "nslookup",
+                         "web-0.nginx.default.svc.cluster.local")
+        return out.code == 0 and web0_ip in out.out
+
+    podctl.wait_for(resolves, timeout=30, message="web-0.nginx resolving")
+
+    # Scale down removes web-1; up brings it back under the same name.
+    assert podctl("scale", "sts", "web", "--replicas=1") == "statefulset.apps/web scaled\n"
+    podctl.wait_for(lambda: sorted(live_pods(podctl)) == ["web-0"], timeout=60,
+                    message="web-1 removed")
+    assert podctl("scale", "sts", "web", "--replicas=2") == "statefulset.apps/web scaled\n"
+    podctl.wait_for(lambda: all_ready(podctl, ["web-0", "web-1"]), timeout=60,
+                    message="web-1 back")
+
+    # A deleted pod comes back with its name (and a new uid).
+    uid = live_pods(podctl)["web-0"]["metadata"]["uid"]
+    podctl("delete", "pod", "web-0")
+    podctl.wait_for(lambda: "web-0" in live_pods(podctl)
+                    and live_pods(podctl)["web-0"]["metadata"]["uid"] != uid
+                    and live_pods(podctl)["web-0"]["status"].get("phase") == "Running",
+                    timeout=60, message="web-0 back")
+    podctl("exec", "web-0", "--", "touch", "/tmp/ready")  # its template holds it back
+    podctl.wait_for(lambda: all_ready(podctl, ["web-0", "web-1"]), timeout=60,
+                    message="web-0 ready again")
+    assert podctl("exec", "web-0", "--", "hostname") == "web-0\n"
+
+    # delete sts cascades to its pods and its revisions.
+    assert podctl("delete", "sts", "web") == 'statefulset.apps "web" deleted\n'
+    podctl.wait_for(lambda: live_pods(podctl) == {}, timeout=60, message="pods gone")
+    podctl.wait_for(lambda: podctl("get", "controllerrevisions", "-o", "name") == "",
+                    message="revisions gone")
+
+
+def test_parallel_start_and_a_partitioned_rollout_then_undo(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    name = f"web{uuid.uuid4().hex[:4]}"
+    manifest = STATEFUL_SET.replace("name: web\n", f"name: {name}\n").replace(
+        "  replicas: 2\n", "  replicas: 3\n  podManagementPolicy: Parallel\n"
+        "  updateStrategy:\n    rollingUpdate:\n      partition: 1\n")
+    podctl.apply_yaml(manifest)
+    podctl.wait_for(lambda: all_ready(podctl, [f"{name}-0", f"{name}-1", f"{name}-2"]),
+                    timeout=90, message="three ready pods")
+    first = sts_status_of(podctl, name)["updateRevision"]
+
+    changed = podctl.tmp / "changed.yaml"
+    changed.write_text(manifest.replace("exec sleep 3600", "exec sleep 3601"))
+    podctl("apply", "-f", str(changed))
+    podctl.wait_for(lambda: sts_status_of(podctl, name).get("updatedReplicas") == 2
+                    and all_ready(podctl, [f"{name}-0", f"{name}-1", f"{name}-2"]),
+                    timeout=90, message="ordinals 1 and 2 updated")
+    status = sts_status_of(podctl, name)
+    second = status["updateRevision"]
+    assert second != first and status["currentRevision"] == first
+    pods = live_pods(podctl)
+    assert pods[f"{name}-0"]["metadata"]["labels"]["controller-revision-hash"] == first
+    assert {pods[f"{name}-{i}"]["metadata"]["labels"]["controller-revision-hash"]
+            for i in (1, 2)} == {second}
+    rows = podctl("get", "controllerrevisions").splitlines()
+    assert rows[0].split() == ["NAME", "CONTROLLER", "REVISION", "AGE"]
+    assert sorted(r.split()[:3] for r in rows[1:]) == sorted(
+        [[first, f"statefulset.apps/{name}", "1"], [second, f"statefulset.apps/{name}", "2"]])
+    assert podctl("rollout", "status", f"sts/{name}", "--watch=false") == \
+        "partitioned roll out complete: 2 new pods have been updated...\n"
+    assert podctl("rollout", "history", f"sts/{name}") == (
+        f"statefulset.apps/{name} \nREVISION  CHANGE-CAUSE\n1         <none>\n"
+        "2         <none>\n")
+
+    # Undo: the first template again, its revision renumbered 3, ordinals 1 and 2 back on it.
+    assert podctl("rollout", "undo", f"sts/{name}") == f"statefulset.apps/{name} rolled back\n"
+    podctl.wait_for(lambda: {p["metadata"]["labels"]["controller-revision-hash"]
+                             for p in live_pods(podctl).values()} == {first}
+                    and all_ready(podctl, [f"{name}-0", f"{name}-1", f"{name}-2"]),
+                    timeout=90, message="every pod back on the first revision")
+    assert podctl("rollout", "history", f"sts/{name}").splitlines()[2:] == [
+        "2         <none>", "3         <none>"]
+    assert podctl("rollout", "undo", f"sts/{name}", "--to-revision=3") == (
+        f"statefulset.apps/{name} skipped rollback (current template already matches "
+        "revision 3)\n")
+    missing = podctl.run("rollout", "undo", f"sts/{name}", "--to-revision=9")
+    assert (missing.code, missing.err) == (
+        1, "error: unable to find specified revision 9 in history\n")
+
+
+def test_daemon_set_revisions_history_and_undo(podctl: Podctl, controller: Start) -> None:
+    controller()
+    podctl.apply_yaml(DAEMON_SET)
+    podctl.wait_for(lambda: len(podctl("get", "controllerrevisions", "-o", "name")
+                                .split()) == 1, timeout=60, message="a first revision")
+    assert podctl("set", "image", "ds/mon", f"main={KUBIA_IMAGE}") == \
+        "daemonset.apps/mon image updated\n"
+    podctl("rollout", "status", "ds/mon", "--timeout=90s", timeout=120)
+    assert podctl("rollout", "history", "ds/mon") == (
+        "daemonset.apps/mon \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n")
+    assert podctl("rollout", "undo", "ds/mon") == "daemonset.apps/mon rolled back\n"
+    podctl.wait_for(lambda: podctl("rollout", "history", "ds/mon").splitlines()[2:] == [
+        "2         <none>", "3         <none>"], timeout=60, message="revision 1 renumbered")
+    podctl("rollout", "status", "ds/mon", "--timeout=90s", timeout=120)
+    images = json.loads(podctl("get", "pods", "-l", "app=mon", "-o", "json"))["items"]
+    assert {p["spec"]["containers"][0]["image"] for p in images
+            if not p["metadata"].get("deletionTimestamp")} == {BUSYBOX_IMAGE}
+    podctl("delete", "ds", "mon")
+    podctl.wait_for(lambda: podctl("get", "controllerrevisions", "-o", "name") == "",
+                    message="revisions gone with the DaemonSet")
+
+
+DAEMON_SET = f"""\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: mon
+spec:
+  selector:
+    matchLabels:
+      app: mon
+  template:
+    metadata:
+      labels:
+        app: mon
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: {BUSYBOX_IMAGE}
+        command: ["sleep", "3600"]
+"""
+
+
+def sts_status_of(podctl: Podctl, name: str) -> dict[str, Any]:
+    return dict(json.loads(podctl("get", "sts", name, "-o", "json")).get("status") or {})
