@@ -8,6 +8,10 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+
+from podctl.api.meta import RESOURCES
+
 from .conftest import BUSYBOX_IMAGE, KUBIA_IMAGE, Podctl
 from .test_controller import Start
 
@@ -107,6 +111,8 @@ def test_chapter_10_ordered_start_dns_scale_and_a_pod_back(
     assert "Replicas: 2 desired | 2 total" in described
     assert "Pods Status: 2 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described
     assert "Volume Claims: <none>" in described
+    assert "Service Name: nginx" in described
+    assert "Pod Management Policy: OrderedReady" in described
     events = podctl("get", "events")
     assert "create Pod web-0 in StatefulSet web successful" in events
 
@@ -183,7 +189,7 @@ def test_parallel_start_and_a_partitioned_rollout_then_undo(
         "partitioned roll out complete: 2 new pods have been updated...\n"
     assert podctl("rollout", "history", f"sts/{name}") == (
         f"statefulset.apps/{name} \nREVISION  CHANGE-CAUSE\n1         <none>\n"
-        "2         <none>\n")
+        "2         <none>\n\n")
 
     # Undo: the first template again, its revision renumbered 3, ordinals 1 and 2 back on it.
     assert podctl("rollout", "undo", f"sts/{name}") == f"statefulset.apps/{name} rolled back\n"
@@ -192,7 +198,7 @@ def test_parallel_start_and_a_partitioned_rollout_then_undo(
                     and all_ready(podctl, [f"{name}-0", f"{name}-1", f"{name}-2"]),
                     timeout=90, message="every pod back on the first revision")
     assert podctl("rollout", "history", f"sts/{name}").splitlines()[2:] == [
-        "2         <none>", "3         <none>"]
+        "2         <none>", "3         <none>", ""]
     assert podctl("rollout", "undo", f"sts/{name}", "--to-revision=3") == (
         f"statefulset.apps/{name} skipped rollback (current template already matches "
         "revision 3)\n")
@@ -210,10 +216,11 @@ def test_daemon_set_revisions_history_and_undo(podctl: Podctl, controller: Start
         "daemonset.apps/mon image updated\n"
     podctl("rollout", "status", "ds/mon", "--timeout=90s", timeout=120)
     assert podctl("rollout", "history", "ds/mon") == (
-        "daemonset.apps/mon \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n")
+        "daemonset.apps/mon \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n\n")
     assert podctl("rollout", "undo", "ds/mon") == "daemonset.apps/mon rolled back\n"
     podctl.wait_for(lambda: podctl("rollout", "history", "ds/mon").splitlines()[2:] == [
-        "2         <none>", "3         <none>"], timeout=60, message="revision 1 renumbered")
+        "2         <none>", "3         <none>", ""], timeout=60,
+        message="revision 1 renumbered")
     podctl("rollout", "status", "ds/mon", "--timeout=90s", timeout=120)
     images = json.loads(podctl("get", "pods", "-l", "app=mon", "-o", "json"))["items"]
     assert {p["spec"]["containers"][0]["image"] for p in images
@@ -247,3 +254,80 @@ spec:
 
 def sts_status_of(podctl: Podctl, name: str) -> dict[str, Any]:
     return dict(json.loads(podctl("get", "sts", name, "-o", "json")).get("status") or {})
+
+
+CLAIM_TEMPLATES = """\
+        volumeMounts:
+        - name: www
+          mountPath: /data
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: ["ReadWriteOnce"]
+      resources:
+        requests:
+          storage: 1Gi
+"""
+
+
+@pytest.mark.skipif("PersistentVolumeClaim" not in RESOURCES,
+                    reason="needs part A's PersistentVolumeClaim kind and its provisioner")
+def test_chapter_10_claims_keep_their_data_across_scale_and_pod_deletion(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    manifest = STATEFUL_SET.replace("          periodSeconds: 1\n",
+                                    "          periodSeconds: 1\n" + CLAIM_TEMPLATES)
+    podctl.apply_yaml(manifest)
+    podctl.wait_for(lambda: all_ready(podctl, ["web-0", "web-1"]), timeout=90,
+                    message="both pods ready")
+    claims = json.loads(podctl("get", "pvc", "-o", "json"))["items"]
+    assert sorted(c["metadata"]["name"] for c in claims) == ["www-web-0", "www-web-1"]
+    assert all(c["metadata"]["labels"] == {"app": "web"} for c in claims)
+    events = podctl("get", "events")
+    assert "create Claim www-web-0 Pod web-0 in StatefulSet web success" in events
+    podctl("exec", "web-1", "--", "sh", "-c", "echo written-by-web-1 > /data/x")
+
+    podctl("scale", "sts", "web", "--replicas=1")
+    podctl.wait_for(lambda: sorted(live_pods(podctl)) == ["web-0"], timeout=60,
+                    message="web-1 removed")
+    assert "www-web-1" in podctl("get", "pvc", "-o", "name")  # kept (whenScaled: Retain)
+    podctl("scale", "sts", "web", "--replicas=2")
+    podctl.wait_for(lambda: all_ready(podctl, ["web-0", "web-1"]), timeout=90,
+                    message="web-1 back")
+    assert podctl("exec", "web-1", "--", "cat", "/data/x") == "written-by-web-1\n"
+
+    uid = live_pods(podctl)["web-1"]["metadata"]["uid"]
+    podctl("delete", "pod", "web-1")
+    podctl.wait_for(lambda: "web-1" in live_pods(podctl)
+                    and live_pods(podctl)["web-1"]["metadata"]["uid"] != uid
+                    and all_ready(podctl, ["web-0", "web-1"]), timeout=90,
+                    message="web-1 back after its deletion")
+    assert podctl("exec", "web-1", "--", "cat", "/data/x") == "written-by-web-1\n"
+    claim = json.loads(podctl("get", "pvc", "www-web-1", "-o", "json"))
+    assert claim["spec"]["volumeName"].startswith("pvc-")
+
+
+@pytest.mark.skipif("PersistentVolumeClaim" not in RESOURCES,
+                    reason="needs part A's PersistentVolumeClaim kind and its provisioner")
+def test_retention_policy_delete_removes_claims_on_scale_down_and_delete(
+        podctl: Podctl, controller: Start) -> None:
+    controller()
+    manifest = STATEFUL_SET.replace("          periodSeconds: 1\n",
+                                    "          periodSeconds: 1\n" + CLAIM_TEMPLATES).replace(
+        "  serviceName: nginx\n", "  serviceName: nginx\n  podManagementPolicy: Parallel\n"
+        "  persistentVolumeClaimRetentionPolicy:\n    whenDeleted: Delete\n"
+        "    whenScaled: Delete\n")
+    podctl.apply_yaml(manifest)
+    podctl.wait_for(lambda: all_ready(podctl, ["web-0", "web-1"]), timeout=90,
+                    message="both pods ready")
+    refs = {c["metadata"]["name"]: [r["kind"] for r in c["metadata"]["ownerReferences"]]
+            for c in json.loads(podctl("get", "pvc", "-o", "json"))["items"]}
+    assert refs == {"www-web-0": ["StatefulSet"], "www-web-1": ["StatefulSet"]}
+    podctl("scale", "sts", "web", "--replicas=1")
+    podctl.wait_for(lambda: podctl("get", "pvc", "-o", "name").split() ==
+                    ["persistentvolumeclaim/www-web-0"], timeout=60,
+                    message="web-1's claim deleted with its pod")
+    podctl("delete", "sts", "web")
+    podctl.wait_for(lambda: podctl("get", "pvc", "-o", "name") == "", timeout=60,
+                    message="the claims deleted with the set")

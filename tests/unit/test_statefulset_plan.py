@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from podctl.api import meta
 from podctl.controllers import history
 from podctl.controllers.statefulset import (
@@ -19,6 +21,8 @@ from podctl.controllers.statefulset import (
     ordinal_of,
     plan_stateful_set,
 )
+from podctl.errors import PodctlError
+from podctl.ops.revisions import stateful_set_status_line
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 REVS = Revs("web-old", "web-new")
@@ -218,3 +222,93 @@ def test_the_retention_policy_decides_the_claims_owners() -> None:
                                                              "whenScaled": "Delete"}
     assert refs_of(owner, 1, True) == ["Other", "StatefulSet"]
     assert refs_of(owner, 2, True) == ["Other", "Pod"]
+
+
+def test_rollout_status_lines_are_kubectls() -> None:
+    owner = sts(3)
+    owner["metadata"]["generation"] = 2
+    owner["status"] = {"observedGeneration": 1}
+    assert stateful_set_status_line(owner) == (
+        "Waiting for statefulset spec update to be observed...", False)
+    owner["status"] = {"observedGeneration": 2, "readyReplicas": 1, "updatedReplicas": 1}
+    assert stateful_set_status_line(owner) == ("Waiting for 2 pods to be ready...", False)
+    owner["spec"]["updateStrategy"]["rollingUpdate"]["partition"] = 1
+    owner["status"].update(readyReplicas=3)
+    assert stateful_set_status_line(owner) == (
+        "Waiting for partitioned roll out to finish: 1 out of 2 new pods have been "
+        "updated...", False)
+    owner["status"].update(updatedReplicas=2)
+    assert stateful_set_status_line(owner) == (
+        "partitioned roll out complete: 2 new pods have been updated...", True)
+    del owner["spec"]["updateStrategy"]["rollingUpdate"]
+    owner["status"].update(currentRevision="web-a", updateRevision="web-b")
+    assert stateful_set_status_line(owner) == (
+        "waiting for statefulset rolling update to complete 2 pods at revision web-b...",
+        False)
+    owner["status"].update(currentRevision="web-b", currentReplicas=3)
+    assert stateful_set_status_line(owner) == (
+        "statefulset rolling update complete 3 pods at revision web-b...", True)
+    owner["spec"]["updateStrategy"] = {"type": "OnDelete"}
+    with pytest.raises(PodctlError, match="only available for RollingUpdate strategy type"):
+        stateful_set_status_line(owner)
+
+
+def test_describe_is_kubectls() -> None:
+    """The layout kubectl 1.37 printed for the same object (its events aside)."""
+    from podctl.manifest.defaults import default_object
+    from podctl.printers.statefulsets import describe_stateful_set
+
+    owner = sts(3)
+    owner["spec"].update(volumeClaimTemplates=[{"metadata": {"name": "www"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}])
+    del owner["spec"]["podManagementPolicy"]
+    owner["spec"]["template"]["spec"]["containers"][0].update(
+        name="main", image="podctl/busybox:1", command=["sleep", "3600"],
+        volumeMounts=[{"name": "www", "mountPath": "/data"}])
+    owner = default_object("StatefulSet", owner, "default")
+    owner["metadata"].update(creationTimestamp="2026-12-06T14:44:06Z", annotations={
+        "kubectl.kubernetes.io/last-applied-configuration": "{}"})
+    owner["status"] = {"replicas": 3}
+    pods = [pod(i) for i in range(3)]
+    assert describe_stateful_set(owner, pods, [], NOW) == """\
+Name:                   web
+Namespace:              default
+CreationTimestamp:      Sun, 06 Dec 2026 14:44:06 +0000
+Selector:               app=web
+Labels:                 <none>
+Annotations:            <none>
+Service Name:           nginx
+Pod Management Policy:  OrderedReady
+Replicas:               3 desired | 3 total
+Update Strategy:        RollingUpdate
+  Partition:            0
+  MaxUnavailable:       1
+Persistent Volume Claim Retention Policy:
+  WhenDeleted:  Retain
+  WhenScaled:   Retain
+Pods Status:    3 Running / 0 Waiting / 0 Succeeded / 0 Failed
+Pod Template:
+  Labels:  app=web
+  Containers:
+   main:
+    Image:      podctl/busybox:1
+    Port:       <none>
+    Host Port:  <none>
+    Command:
+      sleep
+      3600
+    Environment:  <none>
+    Mounts:
+      /data from www (rw)
+  Volumes:         <none>
+  Node-Selectors:  <none>
+  Tolerations:     <none>
+Volume Claims:
+  Name:          www
+  StorageClass:  
+  Labels:        <none>
+  Annotations:   <none>
+  Capacity:      1Gi
+  Access Modes:  [ReadWriteOnce]
+Events:  <none>
+"""

@@ -50,7 +50,7 @@ def rollout_history(store: Store, kind: str, namespace: str, name: str,
                     revision: int = 0) -> str:
     """`rollout history`: the revisions and their change causes, or one revision's pod
     template (in describe's layout)."""
-    from podctl.printers.describe import describe_pod_template
+    from podctl.printers.statefulsets import revision_template
 
     owner = store.require(kind, namespace, name)
     revisions = _revisions(store, owner)
@@ -61,12 +61,13 @@ def rollout_history(store: Store, kind: str, namespace: str, name: str,
         if revision not in revisions:
             raise PodctlError("unable to find the specified revision")
         return (f"{label} with revision #{revision}\n"
-                + describe_pod_template(owner, history.template_of(revisions[revision])))
+                + revision_template(owner, history.template_of(revisions[revision])))
     rows = [("REVISION", "CHANGE-CAUSE")] + [
         (str(number), (revisions[number]["metadata"].get("annotations") or {}).get(
             CHANGE_CAUSE) or "<none>") for number in sorted(revisions)]
     width = max(len(number) for number, _ in rows) + 2
-    return f"{label} \n" + "".join(f"{n.ljust(width)}{cause}\n" for n, cause in rows)
+    # kubectl prints the table and a newline after it: a blank line ends it.
+    return f"{label} \n" + "".join(f"{n.ljust(width)}{cause}\n" for n, cause in rows) + "\n"
 
 
 def rollout_undo(store: Store, kind: str, namespace: str, name: str,
