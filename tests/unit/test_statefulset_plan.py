@@ -305,10 +305,10 @@ Pod Template:
   Tolerations:     <none>
 Volume Claims:
   Name:          www
-  StorageClass:  
+  StorageClass:  <empty>
   Labels:        <none>
   Annotations:   <none>
   Capacity:      1Gi
   Access Modes:  [ReadWriteOnce]
 Events:  <none>
-"""
+""".replace("<empty>", "")  # kubectl's empty class leaves trailing spaces
