@@ -139,9 +139,10 @@ def test_document_without_positions() -> None:
 
 def test_kind_messages() -> None:
     """Unsupported kinds and versions use kubectl's 'no matches for kind' wording."""
-    checked = check("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: d\n")
+    checked = check("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+                    "metadata:\n  name: d\n")
     assert checked.problems[0].message.startswith(
-        'no matches for kind "PodDisruptionBudget" in version "policy/v1"'
+        'no matches for kind "HorizontalPodAutoscaler" in version "autoscaling/v2"'
     )
     checked = check("apiVersion: v1\nkind: ReplicationControler\nmetadata:\n  name: d\n")
     assert (
