@@ -147,7 +147,8 @@ def test_chapter_10_ordered_start_dns_scale_and_a_pod_back(
     podctl("exec", "web-0", "--", "touch", "/tmp/ready")  # its template holds it back
     podctl.wait_for(lambda: all_ready(podctl, ["web-0", "web-1"]), timeout=60,
                     message="web-0 ready again")
-    assert podctl("exec", "web-0", "--", "hostname") == "web-0\n"
+    podctl.wait_for(lambda: podctl.run("exec", "web-0", "--", "hostname").out == "web-0\n",
+                    message="the new web-0 named web-0")
 
     # delete sts cascades to its pods and its revisions.
     assert podctl("delete", "sts", "web") == 'statefulset.apps "web" deleted\n'

@@ -312,3 +312,11 @@ Volume Claims:
   Access Modes:  [ReadWriteOnce]
 Events:  <none>
 """.replace("<empty>", "")  # kubectl's empty class leaves trailing spaces
+
+
+def test_a_huge_replica_count_costs_only_one_burst() -> None:
+    plan = plan_stateful_set(sts(2**31 - 1, "Parallel"), [pod(0)], SAME, NOW)
+    assert len(plan.create) == 500 and plan.create[-1].ordinal == 500
+    assert created(plan_stateful_set(sts(2**31 - 1), [pod(0)], SAME, NOW)) == [1]
+    rolled = plan_stateful_set(sts(2**31 - 1), [pod(0, "web-old")], REVS, NOW)
+    assert (created(rolled), deleted(rolled)) == ([1], [])

@@ -8,6 +8,7 @@ and the time."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.controllers.deployment import scaled_value
 from podctl.controllers.replication import is_ready, pod_from_template
+from podctl.controllers.slowstart import BURST_REPLICAS
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
@@ -132,28 +134,43 @@ def revision_for(sts: Obj, revs: Revs, ordinal: int) -> str:
 def plan_stateful_set(sts: Obj, pods: list[Obj], revs: Revs, now: datetime,
                       manage: bool = True) -> STSPlan:
     """What one pass must do, given the set's pods (status filled). Without `manage` (the
-    previous pass's writes are not seen yet) only the status."""
+    previous pass's writes are not seen yet) only the status. The wanted ordinals are
+    walked lazily and at most BURST_REPLICAS pods are made per pass, so a replica count
+    of two billion costs what the pods that exist cost."""
     plan = STSPlan()
-    start, replicas = _start(sts), int(sts["spec"].get("replicas", 1))
-    min_ready = int(sts["spec"].get("minReadySeconds") or 0)
-    ordered = sts["spec"].get("podManagementPolicy", "OrderedReady") != "Parallel"
     by_ordinal = {o: p for p in pods if (o := ordinal_of(sts, p)) is not None}
-    slots = [Slot(o, by_ordinal.get(o), revision_for(sts, revs, o))
-             for o in range(start, start + replicas)]
-    condemned = sorted((p for o, p in by_ordinal.items() if not start <= o < start + replicas),
+    wanted = _wanted(sts)
+    condemned = sorted((p for o, p in by_ordinal.items() if o not in wanted),
                        key=lambda p: -(ordinal_of(sts, p) or 0))
+    min_ready = int(sts["spec"].get("minReadySeconds") or 0)
     plan.status = _status(sts, list(by_ordinal.values()), revs, min_ready, now)
-    if manage and _manage(sts, slots, condemned, ordered, min_ready, now, plan) \
+    if manage and _manage(sts, by_ordinal, revs, condemned, min_ready, now, plan) \
             and _rolling(sts):
-        _roll(sts, slots, revs, min_ready, now, plan)
+        _roll(sts, by_ordinal, revs, min_ready, now, plan)
     return plan
 
 
-def _manage(sts: Obj, slots: list[Slot], condemned: list[Obj], ordered: bool,
+def _wanted(sts: Obj) -> range:
+    start = _start(sts)
+    return range(start, start + int(sts["spec"].get("replicas", 1)))
+
+
+def _slots(sts: Obj, by_ordinal: dict[int, Obj], revs: Revs) -> Iterator[Slot]:
+    for ordinal in _wanted(sts):
+        yield Slot(ordinal, by_ordinal.get(ordinal), revision_for(sts, revs, ordinal))
+
+
+def _healthy(pod: Obj | None, min_ready: int, now: datetime) -> bool:
+    return pod is not None and not terminating(pod) and available(pod, min_ready, now)
+
+
+def _manage(sts: Obj, by_ordinal: dict[int, Obj], revs: Revs, condemned: list[Obj],
             min_ready: int, now: datetime, plan: STSPlan) -> bool:
     """Make the missing pods and remove the surplus ones (upstream's processReplica and
-    processCondemned); False when OrderedReady must wait for a pod first."""
-    for slot in slots:
+    processCondemned); False when OrderedReady must wait for a pod first, or this pass
+    made all the pods it may."""
+    ordered = sts["spec"].get("podManagementPolicy", "OrderedReady") != "Parallel"
+    for slot in _slots(sts, by_ordinal, revs):
         pod = slot.pod
         if pod is not None and finished(pod) and not terminating(pod):
             plan.delete.append(pod)  # replaced once it is gone
@@ -162,13 +179,13 @@ def _manage(sts: Obj, slots: list[Slot], condemned: list[Obj], ordered: bool,
             continue
         if pod is None:
             plan.create.append(slot)
-            if ordered:
+            if ordered or len(plan.create) >= BURST_REPLICAS:
                 return False
             continue
-        if ordered and (terminating(pod) or not available(pod, min_ready, now)):
+        if ordered and not _healthy(pod, min_ready, now):
             return False
-    unhealthy = next((s.pod for s in slots if s.pod is None or terminating(s.pod)
-                      or not available(s.pod, min_ready, now)), None)
+    unhealthy = next((s.pod for s in _slots(sts, by_ordinal, revs)
+                      if not _healthy(s.pod, min_ready, now)), None)
     for pod in condemned:
         if terminating(pod):
             if ordered:
@@ -182,22 +199,24 @@ def _manage(sts: Obj, slots: list[Slot], condemned: list[Obj], ordered: bool,
     return True
 
 
-def _roll(sts: Obj, slots: list[Slot], revs: Revs, min_ready: int, now: datetime,
+def _roll(sts: Obj, by_ordinal: dict[int, Obj], revs: Revs, min_ready: int, now: datetime,
           plan: STSPlan) -> None:
     """RollingUpdate within maxUnavailable: old pods from the highest ordinal down to the
     partition are deleted (and made again from the update revision), as many at a time as
-    the unavailable pods leave room for."""
+    the unavailable pods (missing ones included) leave room for."""
+    wanted = _wanted(sts)
     rolling = (sts["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
-    budget = max(scaled_value(rolling.get("maxUnavailable", 1), len(slots), round_up=True), 1)
-    unavailable = sum(s.pod is None or terminating(s.pod) or s.pod in plan.delete
-                      or not available(s.pod, min_ready, now) for s in slots)
+    budget = max(scaled_value(rolling.get("maxUnavailable", 1), len(wanted), round_up=True), 1)
+    present = {o: p for o, p in by_ordinal.items() if o in wanted}
+    unavailable = len(wanted) - len(present) + sum(
+        p in plan.delete or not _healthy(p, min_ready, now) for p in present.values())
     room = budget - unavailable
-    partition = _partition(sts)
-    for slot in reversed(slots[partition:]):
+    first = wanted.start + _partition(sts)
+    for ordinal in sorted((o for o in present if o >= first), reverse=True):
         if room <= 0:
             return
-        pod = slot.pod
-        if pod is None or terminating(pod) or pod in plan.delete:
+        pod = present[ordinal]
+        if terminating(pod) or pod in plan.delete:
             continue
         if meta.labels_of(pod).get(REVISION_LABEL) != revs.update:
             plan.delete.append(pod)
