@@ -207,6 +207,20 @@ def test_parallel_start_and_a_partitioned_rollout_then_undo(
     assert (missing.code, missing.err) == (
         1, "error: unable to find specified revision 9 in history\n")
 
+    # Orphaned pods are adopted by a set of the same name, not made again.
+    uids = {n: p["metadata"]["uid"] for n, p in live_pods(podctl).items()}
+    podctl("delete", "sts", name, "--cascade=orphan")
+    podctl.wait_for(lambda: not podctl("get", "sts", "-o", "name"), message="set gone")
+    assert {n: p["metadata"]["uid"] for n, p in live_pods(podctl).items()} == uids
+    original = podctl.tmp / "original.yaml"
+    original.write_text(manifest)  # the template the pods run since the undo
+    podctl("apply", "-f", str(original))
+    podctl.wait_for(lambda: all(p["metadata"].get("ownerReferences")
+                                for p in live_pods(podctl).values())
+                    and sts_status_of(podctl, name).get("readyReplicas") == 3, timeout=60,
+                    message="the pods adopted")
+    assert {n: p["metadata"]["uid"] for n, p in live_pods(podctl).items()} == uids
+
 
 def test_daemon_set_revisions_history_and_undo(podctl: Podctl, controller: Start) -> None:
     controller()

@@ -48,7 +48,8 @@ def pod(ordinal: int, revision: str = "web-new", ready: bool = True, phase: str 
         deleting: bool = False, ready_for: float = 3600) -> dict[str, Any]:
     since = meta.format_time(NOW - timedelta(seconds=ready_for))
     md: dict[str, Any] = {"name": f"web-{ordinal}", "namespace": "default",
-                          "labels": {"app": "web", REVISION_LABEL: revision}}
+                          "labels": {"app": "web", REVISION_LABEL: revision},
+                          "ownerReferences": [{"controller": True, "uid": "u1"}]}
     if deleting:
         md["deletionTimestamp"] = meta.format_time(NOW)
     return {"kind": "Pod", "metadata": md, "spec": {},
@@ -320,3 +321,19 @@ def test_a_huge_replica_count_costs_only_one_burst() -> None:
     assert created(plan_stateful_set(sts(2**31 - 1), [pod(0)], SAME, NOW)) == [1]
     rolled = plan_stateful_set(sts(2**31 - 1), [pod(0, "web-old")], REVS, NOW)
     assert (created(rolled), deleted(rolled)) == ([1], [])
+
+
+def test_orphans_named_for_the_set_are_adopted_and_unmatched_pods_released() -> None:
+    owned = pod(0)
+    owned["metadata"]["ownerReferences"] = [{"controller": True, "uid": "u1"}]
+    orphan = pod(1)
+    del orphan["metadata"]["ownerReferences"]
+    stranger = pod(2)
+    stranger["metadata"]["name"] = "other-2"
+    unmatched = pod(2)
+    unmatched["metadata"].update(labels={"app": "else"},
+                                 ownerReferences=[{"controller": True, "uid": "u1"}])
+    plan = plan_stateful_set(sts(), [owned, orphan, stranger, unmatched], SAME, NOW)
+    assert [p["metadata"]["name"] for p in plan.adopt] == ["web-1"]
+    assert [p["metadata"]["name"] for p in plan.release] == ["web-2"]
+    assert created(plan) == [2]

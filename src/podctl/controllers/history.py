@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from podctl import registry
 from podctl.api import meta
+from podctl.api.labels import selector_from_label_selector
 from podctl.api.meta import Obj
 from podctl.controllers.deployment import template_hash
-from podctl.controllers.owners import owned, owner_reference
+from podctl.controllers.owners import owned, owner_reference, set_controller_ref
 from podctl.errors import AlreadyExists
 from podctl.store import Store
 
@@ -68,6 +69,14 @@ def new_revision(owner: Obj, template: Obj, number: int, collision_count: int) -
 
 
 def owned_revisions(store: Store, owner: Obj) -> list[Obj]:
+    """The owner's revisions, orphans its selector matches adopted first (upstream's
+    ClaimControllerRevisions: a set deleted with --cascade=orphan and made again keeps its
+    history, and so its pods' revisions)."""
+    selector = selector_from_label_selector(owner["spec"].get("selector") or {})
+    for revision in store.list("ControllerRevision", meta.namespace_of(owner)):
+        if meta.controller_of(revision) is None and not selector.is_empty() \
+                and selector.matches(meta.labels_of(revision)):
+            set_controller_ref(store, revision, owner)
     return by_number(owned(store, owner, "ControllerRevision"))
 
 

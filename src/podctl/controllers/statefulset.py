@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from podctl.api import meta
+from podctl.api.labels import selector_from_label_selector
 from podctl.api.meta import Obj
 from podctl.controllers.deployment import scaled_value
 from podctl.controllers.replication import is_ready, pod_from_template
@@ -97,7 +98,31 @@ class Slot:
 class STSPlan:
     create: list[Slot] = field(default_factory=list)  # in order
     delete: list[Obj] = field(default_factory=list)
+    adopt: list[Obj] = field(default_factory=list)
+    release: list[Obj] = field(default_factory=list)
     status: Obj = field(default_factory=dict)
+
+
+def claim_pods(sts: Obj, pods: list[Obj], plan: STSPlan) -> list[Obj]:
+    """upstream's ClaimPods for a set: of the namespace's pods named for it, the ones it
+    controls and matches, and the orphans it matches (adopted); its pods that no longer
+    match are released."""
+    selector = selector_from_label_selector(sts["spec"].get("selector") or {})
+    uid, out = meta.uid_of(sts), []
+    for pod in pods:
+        if ordinal_of(sts, pod) is None:
+            continue
+        owner = meta.controller_of(pod)
+        matches = selector.matches(meta.labels_of(pod))
+        if owner is None and matches and not terminating(pod):
+            plan.adopt.append(pod)
+            out.append(pod)
+        elif owner is not None and owner.get("uid") == uid:
+            if matches:
+                out.append(pod)
+            else:
+                plan.release.append(pod)
+    return out
 
 
 @dataclass
@@ -133,12 +158,13 @@ def revision_for(sts: Obj, revs: Revs, ordinal: int) -> str:
 
 def plan_stateful_set(sts: Obj, pods: list[Obj], revs: Revs, now: datetime,
                       manage: bool = True) -> STSPlan:
-    """What one pass must do, given the set's pods (status filled). Without `manage` (the
+    """What one pass must do, given the namespace's pods (status filled). Without `manage` (the
     previous pass's writes are not seen yet) only the status. The wanted ordinals are
     walked lazily and at most BURST_REPLICAS pods are made per pass, so a replica count
     of two billion costs what the pods that exist cost."""
     plan = STSPlan()
-    by_ordinal = {o: p for p in pods if (o := ordinal_of(sts, p)) is not None}
+    by_ordinal = {o: p for p in claim_pods(sts, pods, plan)
+                  if (o := ordinal_of(sts, p)) is not None}
     wanted = _wanted(sts)
     condemned = sorted((p for o, p in by_ordinal.items() if o not in wanted),
                        key=lambda p: -(ordinal_of(sts, p) or 0))

@@ -15,7 +15,7 @@ from podctl.api.meta import Obj
 from podctl.controllers import history
 from podctl.controllers.bind import store_and_bind
 from podctl.controllers.deletion import delete_object, mark_pod_deleting
-from podctl.controllers.owners import owned_pods, owners_gone
+from podctl.controllers.owners import owners_gone, set_controller_ref
 from podctl.controllers.ownersync import OwnerSync, Pass
 from podctl.controllers.podcontrol import owner_key, still_as_planned
 from podctl.controllers.slowstart import slow_start
@@ -42,7 +42,7 @@ CLAIM = "PersistentVolumeClaim"
 
 @dataclass
 class Observed:
-    pods: list[Obj]
+    pods: list[Obj]  # the namespace's
     revisions: history.Revisions
     claims: dict[str, Obj]  # the set's claims by name (its templates', any ordinal)
 
@@ -58,7 +58,8 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
         revisions = history.ensure_update_revision(
             store, owner, owner["spec"]["template"], history.owned_revisions(store, owner),
             int(status.get("collisionCount") or 0), str(status.get("currentRevision") or ""))
-        return Observed(owned_pods(store, owner), revisions, set_claims(store, owner))
+        return Observed(store.list("Pod", meta.namespace_of(owner)), revisions,
+                        set_claims(store, owner))
 
     def plan(self, step: Pass[Observed]) -> STSPlan:
         seen = step.observed.revisions
@@ -68,8 +69,14 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
 
     def act(self, step: Pass[Observed], plan: STSPlan) -> None:
         store, sts = step.store, step.owner
+        for pod in plan.adopt:
+            set_controller_ref(store, pod, sts)
+        for pod in plan.release:
+            set_controller_ref(store, pod, None)
         if step.manage:
-            follow_retention_policy(store, sts, step.observed.pods, step.observed.claims)
+            mine = [p for p in step.observed.pods if p in plan.adopt or (
+                meta.controller_of(p) or {}).get("uid") == meta.uid_of(sts)]
+            follow_retention_policy(store, sts, mine, step.observed.claims)
         for pod in plan.delete:
             if step.control.stop.is_set():
                 break
