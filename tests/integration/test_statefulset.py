@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from podctl.api import meta
 from podctl.api.meta import RESOURCES
 
 from .conftest import BUSYBOX_IMAGE, KUBIA_IMAGE, Podctl
@@ -346,3 +347,21 @@ def test_retention_policy_delete_removes_claims_on_scale_down_and_delete(
     podctl("delete", "sts", "web")
     podctl.wait_for(lambda: podctl("get", "pvc", "-o", "name") == "", timeout=60,
                     message="the claims deleted with the set")
+
+
+def test_min_ready_seconds_hold_the_next_pod_then_let_it_come(
+        podctl: Podctl, controller: Start) -> None:
+    """web-1 is made once web-0 has been Ready for minReadySeconds: the controller looks
+    again when that time is up (no event says so; the resync is 30 s away)."""
+    controller()
+    podctl.apply_yaml(STATEFUL_SET.replace("  replicas: 2\n",
+                                           "  replicas: 2\n  minReadySeconds: 3\n"))
+    podctl.wait_for(lambda: all_ready(podctl, ["web-0", "web-1"]), timeout=25,
+                    message="web-1 made and ready before a resync")
+    pods = live_pods(podctl)
+    became_ready = next(c["lastTransitionTime"] for c in pods["web-0"]["status"]["conditions"]
+                        if c["type"] == "Ready")
+    made = pods["web-1"]["metadata"]["creationTimestamp"]
+    assert (meta.parse_time(made) - meta.parse_time(became_ready)).total_seconds() >= 3
+    podctl.wait_for(lambda: sts_status(podctl).get("availableReplicas") == 2, timeout=25,
+                    message="both available")

@@ -337,3 +337,11 @@ def test_orphans_named_for_the_set_are_adopted_and_unmatched_pods_released() -> 
     assert [p["metadata"]["name"] for p in plan.adopt] == ["web-1"]
     assert [p["metadata"]["name"] for p in plan.release] == ["web-2"]
     assert created(plan) == [2]
+
+
+def test_a_pass_asks_to_look_again_when_a_pod_becomes_available() -> None:
+    owner = sts()
+    owner["spec"]["minReadySeconds"] = 10
+    plan = plan_stateful_set(owner, [pod(0, ready_for=3)], SAME, NOW)
+    assert plan.recheck == 7
+    assert plan_stateful_set(owner, [pod(0, ready_for=30)], SAME, NOW).recheck is None

@@ -8,7 +8,7 @@ and the time."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -72,8 +72,7 @@ def available(pod: Obj, min_ready: int, now: datetime) -> bool:
         return False
     if min_ready == 0:
         return True
-    since = next((c.get("lastTransitionTime") for c in pod["status"].get("conditions") or []
-                  if c.get("type") == "Ready"), None)
+    since = _ready_since(pod)
     return since is not None and (now - meta.parse_time(since)).total_seconds() >= min_ready
 
 
@@ -101,6 +100,8 @@ class STSPlan:
     adopt: list[Obj] = field(default_factory=list)
     release: list[Obj] = field(default_factory=list)
     status: Obj = field(default_factory=dict)
+    # Seconds until a Ready pod has been so for minReadySeconds: no event says it.
+    recheck: float | None = None
 
 
 def claim_pods(sts: Obj, pods: list[Obj], plan: STSPlan) -> list[Obj]:
@@ -170,10 +171,23 @@ def plan_stateful_set(sts: Obj, pods: list[Obj], revs: Revs, now: datetime,
                        key=lambda p: -(ordinal_of(sts, p) or 0))
     min_ready = int(sts["spec"].get("minReadySeconds") or 0)
     plan.status = _status(sts, list(by_ordinal.values()), revs, min_ready, now)
+    plan.recheck = _recheck(by_ordinal.values(), min_ready, now)
     if manage and _manage(sts, by_ordinal, revs, condemned, min_ready, now, plan) \
             and _rolling(sts):
         _roll(sts, by_ordinal, revs, min_ready, now, plan)
     return plan
+
+
+def _recheck(pods: Iterable[Obj], min_ready: int, now: datetime) -> float | None:
+    waits = [min_ready - (now - meta.parse_time(since)).total_seconds()
+             for pod in pods if running_and_ready(pod) and not available(pod, min_ready, now)
+             and (since := _ready_since(pod)) is not None]
+    return max(min(waits), 0.0) if waits else None
+
+
+def _ready_since(pod: Obj) -> str | None:
+    return next((str(c["lastTransitionTime"]) for c in (pod.get("status") or {}).get(
+        "conditions") or [] if c.get("type") == "Ready" and c.get("lastTransitionTime")), None)
 
 
 def _wanted(sts: Obj) -> range:

@@ -89,6 +89,7 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
                                    f"delete Pod {meta.name_of(pod)} in StatefulSet "
                                    f"{meta.name_of(sts)} successful", SOURCE)
         self._create(step, plan.create)
+        step.result.again(plan.recheck)
         self._trim_history(step)
         collect_claims(store, step.observed.claims)
 
