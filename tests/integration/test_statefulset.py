@@ -365,3 +365,20 @@ def test_min_ready_seconds_hold_the_next_pod_then_let_it_come(
     assert (meta.parse_time(made) - meta.parse_time(became_ready)).total_seconds() >= 3
     podctl.wait_for(lambda: sts_status(podctl).get("availableReplicas") == 2, timeout=25,
                     message="both available")
+
+
+def test_a_controller_killed_mid_scale_up_leaves_nothing_lost_or_doubled(
+        podctl: Podctl, controller: Start) -> None:
+    first = controller()
+    podctl.apply_yaml(STATEFUL_SET.replace("  replicas: 2\n",
+                                           "  replicas: 4\n  podManagementPolicy: Parallel\n"))
+    podctl.wait_for(lambda: len(live_pods(podctl)) >= 1, timeout=60, message="a first pod")
+    first.kill()  # kill -9, while the set's pods are being made
+    controller()
+    names = ["web-0", "web-1", "web-2", "web-3"]
+    podctl.wait_for(lambda: all_ready(podctl, names), timeout=90, message="four ready pods")
+    assert sorted(p["metadata"]["name"] for p in json.loads(podctl(
+        "get", "pods", "-o", "json"))["items"]) == names
+    status = sts_status(podctl)
+    assert (status["replicas"], status["readyReplicas"]) == (4, 4)
+    assert len(podctl("get", "controllerrevisions", "-o", "name").split()) == 1
