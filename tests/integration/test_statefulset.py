@@ -8,12 +8,13 @@ import json
 import uuid
 from typing import Any
 
+import docker
 import pytest
 
 from podctl.api import meta
 from podctl.api.meta import RESOURCES
 
-from .conftest import BUSYBOX_IMAGE, KUBIA_IMAGE, Podctl
+from .conftest import BUSYBOX_IMAGE, KUBIA_IMAGE, Podctl, containers_of
 from .test_controller import Start
 
 # Each pod is Ready once /tmp/ready exists in it (web-0 is made so by the test).
@@ -382,3 +383,29 @@ def test_a_controller_killed_mid_scale_up_leaves_nothing_lost_or_doubled(
     status = sts_status(podctl)
     assert (status["replicas"], status["readyReplicas"]) == (4, 4)
     assert len(podctl("get", "controllerrevisions", "-o", "name").split()) == 1
+
+
+def test_a_container_left_created_by_a_killed_kubelet_is_made_again(
+        podctl: Podctl, controller: Start, docker_client: docker.DockerClient) -> None:
+    """A kubelet killed between creating an app container and starting it leaves it in
+    Docker's `created` state under its attempt's name; the next one asks for that attempt
+    again, so the leftover must go rather than the name conflict fail the pod for good
+    (a StatefulSet's pods met it after a kill -9 of the controller)."""
+    first = controller()
+    podctl("run", "mon", f"--image={BUSYBOX_IMAGE}", "--command", "--", "sleep", "3600")
+    podctl.wait_for(lambda: podctl.pod_json("mon")["status"].get("phase") == "Running",
+                    timeout=60, message="the pod running")
+    assert first.stop() == 0
+    uid = podctl.pod_json("mon")["metadata"]["uid"]
+    [app] = [c for c in containers_of(docker_client, uid)
+             if c.labels["io.kubernetes.container.name"] == "mon"]
+    name, labels = app.name, app.labels
+    app.remove(force=True)
+    docker_client.containers.create(BUSYBOX_IMAGE, ["sleep", "3600"], name=name,
+                                    labels=labels)
+    controller()
+    podctl.wait_for(lambda: podctl.pod_json("mon")["status"].get("phase") == "Running"
+                    and all(c.get("ready") for c in podctl.pod_json("mon")["status"].get(
+                        "containerStatuses") or [{}]), timeout=60,
+                    message="the pod running again")
+    assert "already in use" not in podctl("get", "events")

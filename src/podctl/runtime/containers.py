@@ -20,10 +20,21 @@ def create_container(
     ctx: specs.PodContext,
     mounts: list[specs.Mount],
 ) -> str:
-    """Create (not start) an app container in the sandbox's namespaces; returns its id."""
-    created = engine_call("POST", "/containers/create",
-                          {"name": naming.container_name(pod, spec["name"], attempt)},
-                          container_config(pod, spec, attempt, sandbox_id, ctx, mounts))
+    """Create (not start) an app container in the sandbox's namespaces; returns its id.
+
+    The pod's own container of that name, created but never started (its kubelet died in
+    between: the plan then asks for that attempt again), is removed and made again."""
+    name = naming.container_name(pod, spec["name"], attempt)
+    config = container_config(pod, spec, attempt, sandbox_id, ctx, mounts)
+    created = engine_call("POST", "/containers/create", {"name": name}, config, allow=(409,))
+    if created is None:
+        found = engine_call("GET", f"/containers/{name}/json", allow=(404,)) or {}
+        labels = (found.get("Config") or {}).get("Labels") or {}
+        if labels.get(naming.POD_UID) == pod["metadata"]["uid"] and \
+                (found.get("State") or {}).get("Status") == "created":
+            engine_call("DELETE", f"/containers/{found['Id']}", {"force": "1"}, allow=(404,))
+        # Made now, or the engine's conflict for a container that is not such a leftover.
+        created = engine_call("POST", "/containers/create", {"name": name}, config)
     return str(created["Id"])
 
 
