@@ -345,3 +345,21 @@ def test_a_pass_asks_to_look_again_when_a_pod_becomes_available() -> None:
     plan = plan_stateful_set(owner, [pod(0, ready_for=3)], SAME, NOW)
     assert plan.recheck == 7
     assert plan_stateful_set(owner, [pod(0, ready_for=30)], SAME, NOW).recheck is None
+
+
+def test_an_update_may_change_only_upstreams_mutable_fields() -> None:
+    from podctl.errors import Invalid
+    from podctl.manifest.update import merged
+
+    old = sts()
+    new = sts(5)
+    new["spec"]["revisionHistoryLimit"] = 3
+    assert merged(old, new)["spec"]["replicas"] == 5
+    new["spec"]["serviceName"] = "other"
+    with pytest.raises(Invalid) as caught:
+        merged(old, new)
+    assert str(caught.value) == (
+        'The StatefulSet "web" is invalid: spec: Forbidden: updates to statefulset spec for '
+        "fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
+        "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
+        "'minReadySeconds' are forbidden")

@@ -81,8 +81,8 @@ def _stateful_set_spec(existing: Obj, desired: Obj) -> Obj:
         raise Invalid(f'The StatefulSet "{meta.name_of(existing)}" is invalid: spec: '
                       "Forbidden: updates to statefulset spec for fields other than "
                       "'replicas', 'ordinals', 'template', 'updateStrategy', "
-                      "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are "
-                      "forbidden")
+                      "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
+                      "'minReadySeconds' are forbidden")
     return dict(copy.deepcopy(new))
 
 
