@@ -363,3 +363,30 @@ def test_an_update_may_change_only_upstreams_mutable_fields() -> None:
         "fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
         "'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and "
         "'minReadySeconds' are forbidden")
+
+
+def test_claim_owners_are_controller_references_unless_another_controls_it() -> None:
+    owner = sts(1)
+    owner["spec"]["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Delete",
+                                                             "whenScaled": "Delete"}
+    claim = {"metadata": {"name": "www-web-0", "ownerReferences": [
+        {"kind": "StatefulSet", "name": "web", "uid": "old-set"}]}}
+    [ref] = claim_owner_refs(owner, claim, None)
+    assert (ref["uid"], ref["controller"], ref["blockOwnerDeletion"]) == ("u1", True, True)
+    claim["metadata"]["ownerReferences"] = [{"kind": "Thing", "name": "t", "uid": "t",
+                                             "controller": True}]
+    assert claim_owner_refs(owner, claim, None) == claim["metadata"]["ownerReferences"]
+
+
+def test_max_unavailable_percent_rounds_down_to_one_at_least() -> None:
+    owner = sts(5, "Parallel", type="RollingUpdate",
+                rollingUpdate={"partition": 0, "maxUnavailable": "30%"})
+    pods = [pod(i, "web-old") for i in range(5)]
+    assert deleted(plan_stateful_set(owner, pods, REVS, NOW)) == ["web-4"]
+    owner["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"] = "10%"
+    assert deleted(plan_stateful_set(owner, pods, REVS, NOW)) == ["web-4"]
+
+
+def test_a_rollout_is_complete_only_with_every_wanted_pod() -> None:
+    status = plan_stateful_set(sts(3), [pod(0), pod(1)], REVS, NOW, manage=False).status
+    assert status["currentRevision"] == "web-old"

@@ -16,6 +16,7 @@ from podctl.api import meta
 from podctl.api.labels import selector_from_label_selector
 from podctl.api.meta import Obj
 from podctl.controllers.deployment import scaled_value
+from podctl.controllers.owners import owner_reference
 from podctl.controllers.replication import is_ready, pod_from_template
 from podctl.controllers.slowstart import BURST_REPLICAS
 
@@ -246,7 +247,9 @@ def _roll(sts: Obj, by_ordinal: dict[int, Obj], revs: Revs, min_ready: int, now:
     the unavailable pods (missing ones included) leave room for."""
     wanted = _wanted(sts)
     rolling = (sts["spec"].get("updateStrategy") or {}).get("rollingUpdate") or {}
-    budget = max(scaled_value(rolling.get("maxUnavailable", 1), len(wanted), round_up=True), 1)
+    # upstream's getStatefulSetMaxUnavailable: a percentage rounds down, to 1 at least.
+    budget = max(scaled_value(rolling.get("maxUnavailable", 1), len(wanted), round_up=False),
+                 1)
     present = {o: p for o, p in by_ordinal.items() if o in wanted}
     unavailable = len(wanted) - len(present) + sum(
         p in plan.delete or not _healthy(p, min_ready, now) for p in present.values())
@@ -277,7 +280,8 @@ def _status(sts: Obj, pods: list[Obj], revs: Revs, min_ready: int, now: datetime
             current += revision == revs.current
             updated += revision == revs.update
     current_name = revs.current
-    if _rolling(sts) and updated == replicas and ready == replicas:
+    wanted = int(sts["spec"].get("replicas", 1))
+    if _rolling(sts) and updated == ready == replicas == wanted:
         current, current_name = updated, revs.update
     return {"availableReplicas": avail, "collisionCount": revs.collision_count,
             "currentReplicas": current, "currentRevision": current_name,
@@ -304,28 +308,30 @@ def new_claims(sts: Obj, ordinal: int) -> list[Obj]:
     return out
 
 
-def _plain_ref(obj: Obj) -> Obj:
-    return {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj["kind"],
-            "name": meta.name_of(obj), "uid": meta.uid_of(obj)}
+def _names(ref: Obj, obj: Obj) -> bool:
+    """upstream's matchesRef: the reference names the object's kind and name (an older
+    object of that name's reference is stale, and ours to replace)."""
+    return ref.get("kind") == obj.get("kind") and ref.get("name") == meta.name_of(obj)
 
 
 def claim_owner_refs(sts: Obj, claim: Obj, pod: Obj | None) -> list[Obj]:
     """The owner references persistentVolumeClaimRetentionPolicy asks of a claim (upstream's
-    updateClaimOwnerRefForSetAndPod): the set's when it goes with the set (whenDeleted:
-    Delete) and its ordinal is kept, the pod's once its ordinal was scaled away and
-    whenScaled is Delete; others' references are left as they are."""
+    updateClaimOwnerRefForSetAndPod): the set as controller when the claim goes with the
+    set (whenDeleted: Delete) and its ordinal is kept, the pod as controller once its
+    ordinal was scaled away and whenScaled is Delete. References to the set and the pod
+    are made again; others are kept, and a claim another object controls gets none."""
     policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
     ordinal = int(meta.name_of(claim).rsplit("-", 1)[1])
     start = _start(sts)
     scaled_down = not start <= ordinal < start + int(sts["spec"].get("replicas", 1))
-    by_set = policy.get("whenDeleted") == "Delete" and not (
-        scaled_down and policy.get("whenScaled") == "Delete")
-    by_pod = scaled_down and policy.get("whenScaled") == "Delete" and pod is not None
-    ours = {meta.uid_of(sts)} | ({meta.uid_of(pod)} if pod is not None else set())
-    refs = [r for r in claim["metadata"].get("ownerReferences") or []
-            if r.get("uid") not in ours]
-    if by_set:
-        refs.append(_plain_ref(sts))
-    if by_pod and pod is not None:
-        refs.append(_plain_ref(pod))
+    ours = [sts] + ([pod] if pod is not None else [])
+    before = claim["metadata"].get("ownerReferences") or []
+    refs = [r for r in before if not any(_names(r, o) for o in ours)]
+    if any(r.get("controller") for r in refs):
+        return refs  # upstream's hasUnexpectedController
+    if policy.get("whenDeleted") == "Delete" and not (
+            scaled_down and policy.get("whenScaled") == "Delete"):
+        refs.append(owner_reference(sts))
+    if scaled_down and policy.get("whenScaled") == "Delete" and pod is not None:
+        refs.append(owner_reference(pod))
     return refs
