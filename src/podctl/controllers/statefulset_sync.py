@@ -29,7 +29,9 @@ from podctl.controllers.statefulset import (
     claim_templates,
     new_claims,
     new_pod,
+    ordinal_of,
     plan_stateful_set,
+    terminating,
 )
 from podctl.errors import AlreadyExists, NotFound, PodctlError
 from podctl.store import Store
@@ -77,6 +79,7 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
             mine = [p for p in step.observed.pods if p in plan.adopt or (
                 meta.controller_of(p) or {}).get("uid") == meta.uid_of(sts)]
             follow_retention_policy(store, sts, mine, step.observed.claims)
+            self._claims_of_pending(step, mine)
         for pod in plan.delete:
             if step.control.stop.is_set():
                 break
@@ -92,6 +95,20 @@ class StatefulSetSync(OwnerSync[Observed, STSPlan]):
         step.result.again(plan.recheck)
         self._trim_history(step)
         collect_claims(store, step.observed.claims)
+
+    def _claims_of_pending(self, step: Pass[Observed], pods: list[Obj]) -> None:
+        """upstream's createMissingPersistentVolumeClaims: a Pending pod whose claim was
+        deleted gets it again (it cannot start without it)."""
+        for pod in pods:
+            ordinal = ordinal_of(step.owner, pod)
+            if ordinal is None or terminating(pod) or \
+                    (pod.get("status") or {}).get("phase", "Pending") != "Pending":
+                continue
+            try:
+                create_claims(step.store, step.owner, ordinal, pod, step.observed.claims)
+            except PodctlError as exc:
+                log.info("StatefulSet %s: claims of pending pod %s: %s",
+                         meta.name_of(step.owner), meta.name_of(pod), exc)
 
     def _create(self, step: Pass[Observed], slots: list[Slot]) -> None:
         store, sts, control = step.store, step.owner, step.control
