@@ -3,7 +3,10 @@ made once the one before is Running and Ready, as upstream's), against its floor
 same run: 5 pods (pause + app container) made one after another with the Docker SDK, each
 with a named volume mounted, waiting for each to run before the next (`docker run -v`).
 With the claim kind served the StatefulSet has a claim template, so both sides make a
-volume per pod."""
+volume per pod.
+
+    .venv/bin/python -m bench.bench_statefulset     (also part of `make bench`)
+"""
 
 from __future__ import annotations
 
