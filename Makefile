@@ -50,9 +50,12 @@ bench: setup images
 	$(BIN)/python -m compileall -q src/podctl
 	$(BIN)/python bench/run.py
 
-# How much of a folder of real manifests podctl takes, by kind: make reach MANIFESTS="dir ..."
+# How much of each folder of real manifests podctl takes, by kind, one report per folder:
+# make reach CORPUS="dir ..." (MANIFESTS is the older name of the same list)
+CORPUS ?= $(MANIFESTS)
 reach: setup
-	$(BIN)/python tools/reach.py $(MANIFESTS)
+	@test -n "$(CORPUS)" || { echo 'usage: make reach CORPUS="DIR ..."' >&2; exit 2; }
+	@for dir in $(CORPUS); do echo "== $$dir"; $(BIN)/python tools/reach.py "$$dir" || exit 1; echo; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
