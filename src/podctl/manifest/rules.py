@@ -396,6 +396,7 @@ def _container(
                     invalid((*path, "volumeMounts", i, "mountPath"), mount_path, "must be unique")
                 )
             mount_paths.add(mount_path)
+        _sub_paths(errs, mount, (*path, "volumeMounts"), i)
     for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
         probe = ctr.get(kind)
         if probe is None:
@@ -420,6 +421,27 @@ def _container(
     _resources(errs, ctr.get("resources"), (*path, "resources"))
 
 
+def _local_descending_path(errs: Errors, value: str, path: FieldPath) -> None:
+    """validateLocalDescendingPath: relative, and no '..' element."""
+    if value.startswith("/"):
+        errs.append(invalid(path, value, "must be a relative path"))
+    if ".." in value.split("/"):
+        errs.append(invalid(path, value, "must not contain '..'"))
+
+
+def _sub_paths(errs: Errors, mount: dict[str, Any], mounts: FieldPath, i: int) -> None:
+    """subPath and subPathExpr. Upstream reports their path errors on the list's path,
+    without the mount's index (`volumeMounts.subPath`), and the exclusion on the mount's."""
+    sub_path, expr = mount.get("subPath"), mount.get("subPathExpr")
+    if isinstance(sub_path, str) and sub_path:
+        _local_descending_path(errs, sub_path, (*mounts, "subPath"))
+    if isinstance(expr, str) and expr:
+        if isinstance(sub_path, str) and sub_path:
+            errs.append(invalid((*mounts, i, "subPathExpr"), expr,
+                                "subPathExpr and subPath are mutually exclusive"))
+        _local_descending_path(errs, expr, (*mounts, "subPathExpr"))
+
+
 def _volumes(errs: Errors, volumes: Any, path: FieldPath) -> set[str]:
     """Volume names (unique RFC 1123 labels) and sources (at most one each)."""
     seen: set[str] = set()
@@ -436,6 +458,11 @@ def _volumes(errs: Errors, volumes: Any, path: FieldPath) -> set[str]:
         if isinstance(hp_type, str) and hp_type not in HOST_PATH_TYPES:
             errs.append(unsupported((*sub, "hostPath", "type"), hp_type, HOST_PATH_TYPES))
         _claim_volume(errs, vol, sub)
+        size = _d(vol.get("emptyDir")).get("sizeLimit")
+        parsed = parse_quantity(size) if isinstance(size, str | int | float) else None
+        if parsed is not None and parsed < 0:
+            errs.append(forbidden((*sub, "emptyDir", "sizeLimit"),
+                                  "SizeLimit field must be a valid resource quantity"))
     return seen
 
 
