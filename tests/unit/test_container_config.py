@@ -15,7 +15,11 @@ from podctl.runtime.containers import container_config
 
 CTX = specs.PodContext(pod_ip="10.0.0.5", host_ip="172.17.0.1", node_name="node-1")
 MOUNTS = [specs.Mount("volume", "podctl-vol-1", "/data", False),
-          specs.Mount("bind", "/tmp/cfg", "/etc/cfg", True)]
+          specs.Mount("bind", "/tmp/cfg", "/etc/cfg", True),
+          specs.Mount("bind", "/var/lib/docker/volumes/v/_data/logs", "/logs", False,
+                      "scratch", "logs", "/var/lib/docker/volumes/v/_data", engine_creates=True),
+          specs.Mount("bind", "/var/lib/docker/volumes/v/_data/etc", "/etc/app", True,
+                      "scratch", "etc", "/var/lib/docker/volumes/v/_data", engine_creates=True)]
 
 
 def pod_with(container: dict[str, Any], **spec: Any) -> dict[str, Any]:
@@ -37,7 +41,9 @@ def sdk_body(pod: dict[str, Any], spec: dict[str, Any], mounts: list[specs.Mount
         pid_mode=("host" if pod_spec.get("hostPID")
                   else joined if pod_spec.get("shareProcessNamespace") else None),
         mounts=[SdkMount(target=m.target, source=m.source, type=m.kind, read_only=m.read_only)
-                for m in mounts] or None,
+                for m in mounts if not m.engine_creates] or None,
+        binds={m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
+               for m in mounts if m.engine_creates} or None,
         **specs.resource_limits(spec), **specs.security_options(spec))
     config = api.create_container_config(
         spec["image"], cmd, entrypoint=entrypoint,

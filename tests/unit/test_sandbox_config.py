@@ -20,7 +20,7 @@ DNS = PodDNS(("10.96.0.10",), ("prod.svc.cluster.local", "svc.cluster.local"), (
 
 
 def sdk_body(pod: dict[str, Any], image: str, network_id: str | None,
-             dns: PodDNS | None) -> dict[str, Any]:
+             dns: PodDNS | None, volumes: dict[str, str] | None = None) -> dict[str, Any]:
     """What docker.APIClient.create_container sends, built by the SDK itself (no engine)."""
     api = docker.APIClient(base_url="unix:///nonexistent", version="1.41")
     spec = pod["spec"]
@@ -35,6 +35,8 @@ def sdk_body(pod: dict[str, Any], image: str, network_id: str | None,
         dns=list(dns.nameservers) if dns and dns.nameservers else None,
         dns_search=list(dns.searches) if dns and dns.searches else None,
         dns_opt=list(dns.options) if dns and dns.options else None,
+        mounts=[docker.types.Mount(target, name) for target, name in (volumes or {}).items()]
+        or None,
     )
     networking = (None if network_id is None else
                   api.create_networking_config({network_id: api.create_endpoint_config()}))
@@ -58,3 +60,10 @@ def test_the_body_matches_the_sdk_s(spec: dict[str, Any], network_id: str | None
     pod = {**BASE, "spec": {**BASE["spec"], **spec}}
     mine = json.loads(json.dumps(sandbox_config(pod, 2, "pause:1", network_id, dns)))
     assert mine == sdk_body(pod, "pause:1", network_id, dns)
+
+
+def test_the_sandbox_mounts_the_pod_s_empty_dirs_as_the_sdk_would() -> None:
+    volumes = {"/.podctl/volumes/cache": "podctl_u-1_cache",
+               "/.podctl/volumes/tmp": "podctl_u-1_tmp"}
+    mine = json.loads(json.dumps(sandbox_config(BASE, 2, "pause:1", "net-1", None, volumes)))
+    assert mine == sdk_body(BASE, "pause:1", "net-1", None, volumes)

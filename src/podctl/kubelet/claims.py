@@ -4,12 +4,10 @@ named volume on this node's engine, a hostPath or local volume's directory."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from podctl.api.claims import claim_of, provisioned
 from podctl.api.meta import Obj
 from podctl.runtime import pvvolumes, volumes
-from podctl.runtime.specs import VolumeSources
+from podctl.runtime.specs import VolumeSource, VolumeSources
 from podctl.store import Store
 
 
@@ -39,17 +37,18 @@ def claim_sources(store: Store, pod: Obj) -> VolumeSources:
     return sources
 
 
-def _source(pv: Obj) -> tuple[Literal["volume", "bind"], str]:
+def _source(pv: Obj) -> VolumeSource:
     name = pv["metadata"]["name"]
     if provisioned(pv):
-        if not pvvolumes.exists(name):
+        mountpoint = pvvolumes.mountpoint(name)
+        if mountpoint is None:
             raise ClaimNotReady(f'MountVolume.SetUp failed for volume "{name}": its data '
                                 "volume is missing on this node")
-        return "volume", name
+        return VolumeSource("volume", name, mountpoint)
     if isinstance(pv["spec"].get("hostPath"), dict):
-        return "bind", volumes.host_path_source(pv["spec"]["hostPath"])
+        return VolumeSource("bind", volumes.host_path_source(pv["spec"]["hostPath"]))
     source = pv["spec"].get("local") or {}
     if not source.get("path"):
         raise ClaimNotReady(f'MountVolume.SetUp failed for volume "{name}": podctl mounts '
                             "only hostPath and local persistent volumes")
-    return "bind", str(source["path"])
+    return VolumeSource("bind", str(source["path"]))

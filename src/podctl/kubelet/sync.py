@@ -32,6 +32,7 @@ from podctl.runtime import (
     inventory,
     sandbox,
     specs,
+    subpaths,
     volumes,
 )
 from podctl.runtime import containers as ctr
@@ -143,7 +144,7 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
             wait = _sandbox_wait(state)
             if wait > 0:
                 return SyncResult(retry_in=wait)
-            sandbox_id = _make_sandbox(store, pod, state, actions.sandbox_attempt)
+            sandbox_id = _make_sandbox(store, pod, node, state, actions.sandbox_attempt)
             if sandbox_id is None:
                 return SyncResult(retry_in=_sandbox_failed(state))
             # Starting the sandbox is the slowest step (network set-up): app containers are
@@ -199,7 +200,8 @@ def _running_sandbox(records: list[ContainerRecord]) -> tuple[str, Future[str]]:
     return "", known
 
 
-def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -> str | None:
+def _make_sandbox(store: Store, pod: Obj, node: Obj, state: dict[str, Any],
+                  attempt: int) -> str | None:
     # The home holds its service range before it puts anything on the shared pod network:
     # a reset of another home removes that network only when no home holds a range.
     ensure_kubernetes_service(store, lambda: reserve_service_range(home_id(store.path.parent)))
@@ -216,7 +218,9 @@ def _make_sandbox(store: Store, pod: Obj, state: dict[str, Any], attempt: int) -
     # The cluster DNS, once the home has one (its first Service brings it), as the kubelet's
     # --cluster-dns: a pod made before keeps the node's resolver until its sandbox is new.
     dns = sandbox.pod_dns(pod["spec"], meta.namespace_of(pod), cluster_dns(store))
-    sandbox_id = sandbox.create_sandbox(pod, attempt, image, dns=dns)
+    volumes.prepare_empty_dirs(pod, allocatable(node).get("memory"))
+    sandbox_id = sandbox.create_sandbox(pod, attempt, image, dns=dns,
+                                        volumes=volumes.sandbox_mounts(pod))
     state.setdefault("startTime", meta.now_rfc3339())
     return sandbox_id
 
@@ -250,7 +254,8 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
     try:
         claimed = claim_sources(store, pod)
         bound = configvolumes.prepare(store.path.parent, pod, config, allocatable(node_obj))
-        sources = volumes.prepare_volumes(pod, bound, claimed)
+        sources = volumes.prepare_volumes(pod, bound, claimed,
+                                          allocatable(node_obj).get("memory"))
     except (volumes.HostPathError, configvolumes.MountError, ClaimNotReady) as exc:
         emit(store, pod, "Warning", "FailedMount", str(exc))
         return
@@ -333,9 +338,9 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
     try:
         for warning in configenv.env_from(meta.namespace_of(pod), spec, ctx.config).warnings:
             emit(store, pod, "Warning", "InvalidEnvironmentVariableNames", warning)
-        mounts = specs.container_mounts(pod, spec, sources)
+        mounts = _mounts(pod, spec, ctx, sources, sandbox_id, sandbox_started)
         container_id = ctr.create_container(pod, spec, attempt, sandbox_id, ctx, mounts)
-    except configenv.ConfigError as exc:
+    except (configenv.ConfigError, specs.SubPathError) as exc:
         emit(store, pod, "Warning", "Failed", f"Error: {exc}", name)
         return {"reason": "CreateContainerConfigError", "message": str(exc)}
     except (api_error(), ValueError) as exc:
@@ -353,6 +358,20 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
         return None  # Docker keeps the error on the container: status says ContainerCannotRun
     emit(store, pod, "Normal", "Started", f"Started container {name}", name)
     return None
+
+
+def _mounts(pod: Obj, spec: Obj, ctx: specs.PodContext, sources: specs.VolumeSources,
+            sandbox_id: str, sandbox_started: Future[str]) -> list[specs.Mount]:
+    """The container's mounts with their sub-paths ready. A Docker volume's sub-path is
+    looked at once the sandbox runs: it holds a Memory volume's tmpfs (runtime.volumes)."""
+    needs_env = any(m.get("subPathExpr") for m in spec.get("volumeMounts") or [])
+    env = specs.container_env(pod, spec, ctx) if needs_env else {}
+    mounts = specs.container_mounts(pod, spec, sources, env)
+    if any(m.engine_creates for m in mounts):
+        sandbox_started.result()
+    for mount in mounts:
+        subpaths.prepare(mount, spec["name"], sandbox_id)
+    return mounts
 
 
 def _api_message(exc: BaseException) -> str:

@@ -141,8 +141,36 @@ def engine_call(method: str, path: str, query: dict[str, str] | None = None,
     return json.loads(payload) if payload.strip() else None
 
 
+def container_path_stat(container_id: str, path: str) -> dict[str, Any] | None:
+    """What the engine says of a path in a container (a HEAD of its archive: name, mode,
+    linkTarget, without following a last symlink); None when nothing is there."""
+    import base64
+
+    target = f"/containers/{container_id}/archive?{urlencode({'path': path})}"
+    socket_path = unix_socket()
+    if socket_path is None:
+        api = docker_api()
+        with translate_errors():
+            response = api.head(f"{api.base_url}/v{api.api_version}{target}", timeout=TIMEOUT)
+        status, reason, stat = (response.status_code, response.reason,
+                                response.headers.get("X-Docker-Container-Path-Stat", ""))
+    else:
+        status, reason, payload = _unix_request(socket_path, "HEAD", target, b"",
+                                                keep_head=True)
+        stat = next((line.split(b":", 1)[1].strip().decode() for line in payload.split(b"\r\n")
+                     if line.lower().startswith(b"x-docker-container-path-stat:")), "")
+    if status == 404:
+        return None
+    if status >= 400:
+        _raise_api_error(status, reason, b"")
+    found: dict[str, Any] = json.loads(base64.b64decode(stat)) if stat else {}
+    return found
+
+
 def _unix_request(socket_path: str, method: str, target: str, data: bytes,
-                  timeout: float = TIMEOUT) -> tuple[int, str, bytes]:
+                  timeout: float = TIMEOUT, keep_head: bool = False) -> tuple[int, str, bytes]:
+    """(status, reason, body); with keep_head, the response's header lines instead of its
+    body (a HEAD's answer is in them)."""
     import socket
 
     # HTTP/1.0: the engine sends the body unchunked and closes the connection after it.
@@ -167,7 +195,8 @@ def _unix_request(socket_path: str, method: str, target: str, data: bytes,
     status_line = response.split(b"\r\n", 1)[0].decode(errors="replace").split(" ", 2)
     if len(status_line) < 2 or not status_line[1].isdigit():
         raise DockerUnavailable(f"unexpected answer: {status_line[0][:80]!r}")
-    return int(status_line[1]), status_line[2] if len(status_line) > 2 else "", payload
+    reason = status_line[2] if len(status_line) > 2 else ""
+    return int(status_line[1]), reason, response if keep_head else payload
 
 
 def api_error() -> type[Exception]:

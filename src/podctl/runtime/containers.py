@@ -70,10 +70,17 @@ def container_config(pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
                        ("Privileged", "privileged")):
         if field in security:
             host_config[key] = security[field]
-    if mounts:
+    # A Docker volume's sub-path is a legacy bind, the one form the engine creates when
+    # missing (runtime.subpaths).
+    binds = [f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
+             for m in mounts if m.engine_creates]
+    if binds:
+        host_config["Binds"] = binds
+    typed = [m for m in mounts if not m.engine_creates]
+    if typed:
         host_config["Mounts"] = [
             {"Target": m.target, "Source": m.source, "Type": m.kind, "ReadOnly": m.read_only}
-            for m in mounts]
+            for m in typed]
     stdin = bool(spec.get("stdin"))
     return create_body(
         Tty=bool(spec.get("tty")), OpenStdin=stdin, StdinOnce=stdin, AttachStdin=stdin,

@@ -28,6 +28,14 @@ def create(name: str) -> str:
     return str(made.get("Mountpoint") or "")
 
 
+def mountpoint(name: str) -> str | None:
+    """Where the named volume is on this block's engine's host; None when it is missing.
+    (A claim's sub-path is bound from there: runtime.subpaths.)"""
+    with translate_errors():
+        found = engine_call("GET", f"/volumes/{name}", allow=(404,))
+    return str(found.get("Mountpoint") or "") if found else None
+
+
 def exists(name: str) -> bool:
     with translate_errors():
         found = engine_call("GET", f"/volumes/{name}", allow=(404,))

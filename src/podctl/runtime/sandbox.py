@@ -127,19 +127,21 @@ def pod_dns(spec: Obj, namespace: str, cluster_dns: str | None,
     return PodDNS(kept, tuple(searches), tuple(options), given)
 
 
-def create_sandbox(pod: Obj, attempt: int, image: str, dns: PodDNS | None = None) -> str:
+def create_sandbox(pod: Obj, attempt: int, image: str, dns: PodDNS | None = None,
+                   volumes: dict[str, str] | None = None) -> str:
     """Create (not start) the pause container; returns its id.
 
     With hostNetwork the sandbox shares the host's network (and name): no pod network,
     no published ports (a hostPort is the port itself). `dns` (see pod_dns) sets the
-    resolver of the whole pod.
+    resolver of the whole pod. `volumes`: Docker volumes it mounts, target -> name
+    (runtime.volumes.sandbox_mounts).
     """
     host_network = bool(pod["spec"].get("hostNetwork"))
     network_id = None if host_network else ensure_network()
     query = {"name": naming.sandbox_name(pod, attempt)}
     try:
         created = engine_call("POST", "/containers/create", query,
-                              sandbox_config(pod, attempt, image, network_id, dns))
+                              sandbox_config(pod, attempt, image, network_id, dns, volumes))
     except Exception as exc:
         # Only an error brings the SDK's exceptions in: a pod start never waits for them.
         import docker.errors
@@ -150,12 +152,13 @@ def create_sandbox(pod: Obj, attempt: int, image: str, dns: PodDNS | None = None
         # The last home on the engine was reset and took the shared network with it.
         forget_network()
         created = engine_call("POST", "/containers/create", query,
-                              sandbox_config(pod, attempt, image, ensure_network(), dns))
+                              sandbox_config(pod, attempt, image, ensure_network(), dns,
+                                             volumes))
     return str(created["Id"])
 
 
 def sandbox_config(pod: Obj, attempt: int, image: str, network_id: str | None,
-                   dns: PodDNS | None) -> dict[str, Any]:
+                   dns: PodDNS | None, volumes: dict[str, str] | None = None) -> dict[str, Any]:
     """The Engine API's create body for the sandbox, as the SDK's create_container would
     send it (tests/unit/test_sandbox_config.py compares the two).
 
@@ -183,6 +186,9 @@ def sandbox_config(pod: Obj, attempt: int, image: str, network_id: str | None,
         host_config["DnsSearch"] = list(dns.searches)
     if dns and dns.options:
         host_config["DnsOptions"] = list(dns.options)
+    if volumes:
+        host_config["Mounts"] = [{"Target": target, "Source": name, "Type": "volume",
+                                  "ReadOnly": False} for target, name in volumes.items()]
     labels = naming.sandbox_labels(pod, attempt)
     if dns and dns.cluster_dns:
         labels[naming.CLUSTER_DNS] = dns.cluster_dns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -145,19 +146,75 @@ def container_env(pod: Obj, container: Obj, ctx: PodContext) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Mount:
-    """A mount for Docker: a named volume or a bind of a host path."""
+    """A mount for Docker: a named volume or a bind of a host path.
+
+    A mount of a volume's sub-path names its pod volume, the sub-path and the volume's own
+    directory (`root`). `engine_creates`: a sub-path of a Docker volume, bound by its path
+    on the engine's host (HostConfig.Binds), where the engine creates what is missing."""
 
     kind: Literal["volume", "bind"]
     source: str
     target: str
     read_only: bool
+    volume: str = ""
+    sub_path: str = ""
+    root: str = ""
+    engine_creates: bool = False
 
 
-VolumeSources = dict[str, tuple[Literal["volume", "bind"], str]]
+@dataclass(frozen=True)
+class VolumeSource:
+    """Where a pod volume is: a Docker volume (with its directory on the engine's host,
+    `mountpoint`) or a host path to bind."""
+
+    kind: Literal["volume", "bind"]
+    source: str
+    mountpoint: str = ""
 
 
-def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources) -> list[Mount]:
-    """Mounts for a container; volume_sources maps a pod volume name to (kind, source)."""
+VolumeSources = dict[str, VolumeSource]
+
+
+class SubPathError(Exception):
+    """A volumeMount's subPath the kubelet cannot mount (CreateContainerConfigError)."""
+
+
+def sub_path(mount: Obj, env: dict[str, str]) -> str:
+    """The mount's sub-path: subPath, or subPathExpr expanded from the container's
+    environment (a variable unset or empty is an error, as ExpandContainerVolumeMounts
+    says), checked as the kubelet's makeMounts does; "" for the volume's root."""
+    path = str(mount.get("subPath") or "")
+    if mount.get("subPathExpr"):
+        missing: list[str] = []
+
+        def sub(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            value = env.get(match.group(1), "")
+            if not value:
+                missing.append(match.group(1))
+            return value
+
+        path = _VAR_REF.sub(sub, str(mount["subPathExpr"]))
+        if missing:
+            raise SubPathError(f"missing value for {', '.join(sorted(set(missing)))}")
+    if not path:
+        return ""
+    if path.startswith("/"):
+        raise SubPathError(f"error SubPath `{path}` must not be an absolute path")
+    if ".." in path.split("/"):
+        raise SubPathError(f"unable to provision SubPath `{path}`: must not contain '..'")
+    return path
+
+
+def _join(root: str, sub: str) -> str:
+    return posixpath.normpath(posixpath.join(root, sub))
+
+
+def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources,
+                     env: dict[str, str] | None = None) -> list[Mount]:
+    """Mounts for a container; volume_sources maps a pod volume name to where it is, `env`
+    is the container's environment (for subPathExpr). SubPathError for a bad sub-path."""
     mounts = []
     # The kubelet mounts API data (configMap, secret, downwardAPI, projected) read-only,
     # and a claim the pod asks for read-only.
@@ -165,14 +222,18 @@ def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources) ->
                 if {"configMap", "secret", "downwardAPI", "projected"} & v.keys()
                 or (v.get("persistentVolumeClaim") or {}).get("readOnly")}
     for vm in container.get("volumeMounts") or []:
-        kind, source = volume_sources[vm["name"]]
-        if vm.get("subPath"):
-            if kind != "bind":
-                # Docker volumes cannot mount a sub-directory on this engine's API version.
-                raise ValueError(f"subPath is only supported for hostPath volumes ({vm['name']})")
-            source = f"{source.rstrip('/')}/{vm['subPath']}"
-        mounts.append(Mount(kind, source, vm["mountPath"],
-                            bool(vm.get("readOnly")) or vm["name"] in api_data))
+        name = vm["name"]
+        where = volume_sources[name]
+        read_only = bool(vm.get("readOnly")) or name in api_data
+        sub = sub_path(vm, env or {})
+        if not sub:
+            mounts.append(Mount(where.kind, where.source, vm["mountPath"], read_only))
+        elif where.kind == "bind":
+            mounts.append(Mount("bind", _join(where.source, sub), vm["mountPath"], read_only,
+                                name, sub, where.source))
+        else:
+            mounts.append(Mount("bind", _join(where.mountpoint, sub), vm["mountPath"],
+                                read_only, name, sub, where.mountpoint, engine_creates=True))
     return mounts
 
 
