@@ -149,6 +149,18 @@ def test_describe_shows_field_ref_env_values_from_the_pod() -> None:
                    "SA: default (v1:spec.serviceAccountName)"]
 
 
+def test_describe_shows_mounts_with_their_sub_path_as_kubectl() -> None:
+    p = pod_with([cs("a", RUNNING, True)])
+    p["spec"]["containers"][0].update(image="img", volumeMounts=[
+        {"name": "cfg", "mountPath": "/etc/app.conf", "subPath": "app.conf", "readOnly": True},
+        {"name": "data", "mountPath": "/data"},
+        {"name": "data", "mountPath": "/logs", "subPathExpr": "$(POD_NAME)"}])
+    words = [" ".join(line.split()) for line in describe_pod(p, [], NOW).splitlines()]
+    mounts = words[words.index("Mounts:") + 1:][:3]
+    assert mounts == ['/data from data (rw)', '/etc/app.conf from cfg (ro,path="app.conf")',
+                      "/logs from data (rw)"]
+
+
 @pytest.mark.parametrize("init,expected", [
     ([{"state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
       {"state": {"running": {}}}], "Init:1/2"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -199,7 +200,9 @@ def _container(w: Lines, pod: Obj, c: Obj, status: Obj | None, space: str = "") 
         w.add(2, "Mounts:")
         for m in sorted(mounts, key=lambda m: str(m["mountPath"])):
             mode = "ro" if m.get("readOnly") else "rw"
-            extra = f', path = "{m["subPath"]}"' if m.get("subPath") else ""
+            # Go's %q of the sub-path; JSON's quoting is the same for what a path holds.
+            sub = m.get("subPath")
+            extra = f",path={json.dumps(sub, ensure_ascii=False)}" if sub else ""
             w.add(3, f"{m['mountPath']} from {m['name']} ({mode}{extra})")
 
 
