@@ -10,7 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .conftest import BUSYBOX_IMAGE, ControllerProcess, Podctl
+import docker
+import pytest
+
+from .conftest import BUSYBOX_IMAGE, PAUSE_IMAGE, ControllerProcess, Podctl
 
 
 def _name(prefix: str) -> str:
@@ -241,3 +244,36 @@ spec:
     assert _refused(podctl, escape) == {
         "reason": "CreateContainerConfigError",
         "message": 'failed to prepare subPath for volumeMount "v" of container "main"'}
+
+
+def test_a_volume_the_sandbox_does_not_mount_is_looked_at_through_a_container_made_for_it(
+        podctl: Podctl, docker_client: docker.DockerClient,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from podctl.runtime import specs, subpaths
+
+    monkeypatch.setenv("PODCTL_HOME", str(podctl.home))
+    labels = {"io.podctl.home": podctl.homeid}
+    volume = docker_client.volumes.create(_name("podctl-test"), labels=labels)
+    sandbox = docker_client.containers.create(PAUSE_IMAGE, labels=labels)
+    try:
+        docker_client.containers.run(BUSYBOX_IMAGE, ["sh", "-c", "mkdir /v/real; ln -s / /v/evil"],
+                                     volumes={volume.name: {"bind": "/v"}}, remove=True)
+        root = volume.attrs["Mountpoint"]
+
+        def mount(sub: str) -> specs.Mount:
+            return specs.Mount("bind", f"{root}/{sub}", "/m", False, "data", sub, root,
+                               engine_creates=True, backing=volume.name)
+
+        def of_the_home() -> set[str]:  # the list alone: other runs' containers come and go
+            return {c["Id"] for c in docker_client.api.containers(
+                all=True, filters={"label": f"io.podctl.home={podctl.homeid}"})}
+
+        subpaths.prepare(mount("real/deeper"), "app", sandbox.id)
+        with pytest.raises(specs.SubPathError) as caught:
+            subpaths.prepare(mount("evil/etc"), "app", sandbox.id)
+        assert str(caught.value) == ('failed to prepare subPath for volumeMount "data" of '
+                                     'container "app"')
+        assert of_the_home() == {sandbox.id}  # the container made for the look is gone
+    finally:
+        sandbox.remove(force=True)
+        volume.remove(force=True)

@@ -149,8 +149,9 @@ class Mount:
     """A mount for Docker: a named volume or a bind of a host path.
 
     A mount of a volume's sub-path names its pod volume, the sub-path and the volume's own
-    directory (`root`). `engine_creates`: a sub-path of a Docker volume, bound by its path
-    on the engine's host (HostConfig.Binds), where the engine creates what is missing."""
+    directory (`root`). `engine_creates`: a sub-path of the Docker volume `backing`, bound
+    by its path on the engine's host (HostConfig.Binds), where the engine creates what is
+    missing."""
 
     kind: Literal["volume", "bind"]
     source: str
@@ -160,6 +161,7 @@ class Mount:
     sub_path: str = ""
     root: str = ""
     engine_creates: bool = False
+    backing: str = ""
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,8 @@ def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources,
                                 name, sub, where.source))
         else:
             mounts.append(Mount("bind", _join(where.mountpoint, sub), vm["mountPath"],
-                                read_only, name, sub, where.mountpoint, engine_creates=True))
+                                read_only, name, sub, where.mountpoint, engine_creates=True,
+                                backing=where.source))
     return mounts
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import posixpath
 
-from podctl.runtime.client import container_path_stat
+from podctl.home import home_id
+from podctl.runtime import naming
+from podctl.runtime.client import container_path_stat, create_body, engine_call
 from podctl.runtime.specs import Mount, SubPathError
 from podctl.runtime.volumes import SANDBOX_DIR
 
@@ -50,11 +52,28 @@ def _prepare_on_host(mount: Mount, container: str) -> None:
 
 def _check_in_sandbox(mount: Mount, container: str, sandbox_id: str) -> None:
     """Every element of the sub-path that exists must be a directory or a file, not a
-    symlink (the engine would follow it on its own host)."""
-    path = f"{SANDBOX_DIR}/{mount.volume}"
+    symlink (the engine would follow it on its own host). A volume the sandbox does not
+    mount (its sandbox predates it) is looked at through a container made for the look."""
+    root = f"{SANDBOX_DIR}/{mount.volume}"
+    if container_path_stat(sandbox_id, root) is not None:
+        _check_elements(mount, container, sandbox_id, root)
+        return
+    image = engine_call("GET", f"/containers/{sandbox_id}/json")["Image"]
+    made = engine_call("POST", "/containers/create", body=create_body(
+        Image=image, Labels={naming.MANAGED: "true", naming.HOME: home_id()},
+        HostConfig={"Mounts": [
+            {"Type": "volume", "Source": mount.backing, "Target": root, "ReadOnly": True}]}))
+    try:
+        _check_elements(mount, container, str(made["Id"]), root)
+    finally:
+        engine_call("DELETE", f"/containers/{made['Id']}", {"force": "1"}, allow=(404,))
+
+
+def _check_elements(mount: Mount, container: str, looker: str, root: str) -> None:
+    path = root
     for element in posixpath.normpath(mount.sub_path).split("/"):
         path = f"{path}/{element}"
-        stat = container_path_stat(sandbox_id, path)
+        stat = container_path_stat(looker, path)
         if stat is None:
             return
         if stat.get("linkTarget"):
