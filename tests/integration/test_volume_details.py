@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from .conftest import BUSYBOX_IMAGE, PAUSE_IMAGE, ControllerProcess, Podctl
+from .test_api_kubectl import ApiController
 
 
 def _name(prefix: str) -> str:
@@ -277,3 +278,31 @@ def test_a_volume_the_sandbox_does_not_mount_is_looked_at_through_a_container_ma
     finally:
         sandbox.remove(force=True)
         volume.remove(force=True)
+
+
+def test_kubectl_hears_the_api_server_s_sub_path_refusals(podctl: Podctl) -> None:
+    kubectl = ApiController(podctl)
+    try:
+        bad = podctl.tmp / "bad-subpath.yaml"
+        bad.write_text(f"""apiVersion: v1
+kind: Pod
+metadata: {{name: bad}}
+spec:
+  containers:
+  - name: a
+    image: {BUSYBOX_IMAGE}
+    volumeMounts:
+    - {{name: v, mountPath: /v, subPath: /etc, subPathExpr: "$(X)/.."}}
+  volumes:
+  - {{name: v, emptyDir: {{}}}}
+""")
+        assert kubectl.fails("create", "-f", str(bad)) == (
+            'The Pod "bad" is invalid: \n'
+            '* spec.containers[0].volumeMounts.subPath: Invalid value: "/etc": must be a '
+            'relative path\n'
+            '* spec.containers[0].volumeMounts[0].subPathExpr: Invalid value: "$(X)/..": '
+            'subPathExpr and subPath are mutually exclusive\n'
+            '* spec.containers[0].volumeMounts.subPathExpr: Invalid value: "$(X)/..": must '
+            "not contain '..'\n")
+    finally:
+        kubectl.stop()
