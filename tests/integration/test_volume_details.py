@@ -306,3 +306,58 @@ spec:
             "not contain '..'\n")
     finally:
         kubectl.stop()
+
+
+def test_sub_paths_of_a_claim(podctl: Podctl,
+                              controller: Callable[[], ControllerProcess]) -> None:
+    controller()
+    claim, pod, link = _name("data"), _name("db"), _name("link")
+    podctl.apply_yaml(f"""apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {claim}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+""")
+
+    def pod_of(name: str, script: str, mounts: str) -> str:
+        return f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: {BUSYBOX_IMAGE}
+    command: ["sh", "-c", "{script}"]
+    env:
+    - name: POD_NAME
+      valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}
+    volumeMounts:
+{mounts}
+  volumes:
+  - name: data
+    persistentVolumeClaim: {{claimName: {claim}}}
+"""
+
+    podctl.apply_yaml(pod_of(pod, "echo mine > /db/f; ln -s / /all/escape; ls /all/pods",
+                             "    - {name: data, mountPath: /db, subPathExpr: pods/$(POD_NAME)}\n"
+                             "    - {name: data, mountPath: /all}"))
+    podctl.wait_for(lambda: podctl.pod_json(pod)["status"].get("phase") == "Succeeded",
+                    timeout=90, message="the pod that writes into the claim")
+    assert podctl("logs", pod) == f"{pod}\n"
+    podctl("delete", "pod", pod)
+    # The claim's data outlives the pod; a sub-path through a symlink in it is refused.
+    podctl.apply_yaml(pod_of(link, "cat /mine/f", f"    - {{name: data, mountPath: /mine, "
+                             f"subPath: pods/{pod}}}\n"
+                             "    - {name: data, mountPath: /etc-of-host, subPath: escape/etc}"))
+    assert _refused(podctl, link) == {
+        "reason": "CreateContainerConfigError",
+        "message": 'failed to prepare subPath for volumeMount "data" of container "main"'}
+    podctl("delete", "pod", link)
+    podctl("delete", "pvc", claim)
