@@ -201,12 +201,13 @@ def test_a_read_write_once_pod_claim_takes_one_pod() -> None:
 
 
 def test_a_claim_asked_for_read_only_is_mounted_read_only() -> None:
-    from podctl.runtime.specs import container_mounts
+    from podctl.runtime.specs import VolumeSource, container_mounts
 
     pod = _pod_with("c")
     pod["spec"]["volumes"].append({"name": "ro", "persistentVolumeClaim": {
         "claimName": "c", "readOnly": True}})
     ctr = {"name": "c", "volumeMounts": [{"name": "d", "mountPath": "/d"},
                                          {"name": "ro", "mountPath": "/ro"}]}
-    mounts = container_mounts(pod, ctr, {"d": ("volume", "pvc-1"), "ro": ("volume", "pvc-1")})
+    mounts = container_mounts(pod, ctr, {"d": VolumeSource("volume", "pvc-1"),
+                                         "ro": VolumeSource("volume", "pvc-1")})
     assert [m.read_only for m in mounts] == [False, True]

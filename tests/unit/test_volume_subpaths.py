@@ -74,7 +74,8 @@ def test_mounts_of_sub_paths_of_host_directories_and_docker_volumes() -> None:
         specs.Mount("bind", "/home/v/u-1/cfg/app.conf", "/etc/app.conf", True,
                     "cfg", "app.conf", "/home/v/u-1/cfg"),
         specs.Mount("bind", "/var/lib/docker/v/_data/logs/web", "/var/log/app", False,
-                    "data", "logs/web", "/var/lib/docker/v/_data", engine_creates=True),
+                    "data", "logs/web", "/var/lib/docker/v/_data", engine_creates=True,
+                    backing="podctl_u-1_data"),
         specs.Mount("volume", "podctl_u-1_data", "/data", False),
         specs.Mount("bind", "/srv/a/b", "/host", True, "host", "./a//b", "/srv")]
 
