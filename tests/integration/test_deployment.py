@@ -117,11 +117,11 @@ def test_history_and_undo(podctl: Podctl) -> None:
     path.write_text(DEPLOYMENT.format(grace=1).replace("replicas: 3", "replicas: 1"))
     podctl("apply", "-f", str(path))
     assert podctl("rollout", "history", "deployment/web") == (
-        "deployment.apps/web \nREVISION  CHANGE-CAUSE\n1         <none>\n")
+        "deployment.apps/web \nREVISION  CHANGE-CAUSE\n1         <none>\n\n")
     path.write_text(DEPLOYMENT.format(grace=2).replace("replicas: 3", "replicas: 1"))
     podctl("apply", "-f", str(path))
     assert podctl("rollout", "history", "deploy/web").splitlines()[2:] == [
-        "1         <none>", "2         <none>"]
+        "1         <none>", "2         <none>", ""]
     shown = podctl("rollout", "history", "deploy/web", "--revision=1").splitlines()
     assert shown[0] == "deployment.apps/web with revision #1"
     assert shown[1:3] == ["Pod Template:", "  Labels:  app=web"]

@@ -16,6 +16,7 @@ from podctl.controllers.deployment_sync import advance_deployment_deletion, owne
 from podctl.controllers.owners import owned_pods
 from podctl.errors import NotFound, PodctlError
 from podctl.kubelet.teardown import finish_pods
+from podctl.ops.revisions import history_table
 from podctl.store import Store
 
 POLL_SECONDS = 0.5
@@ -110,9 +111,6 @@ def set_paused(store: Store, namespace: str, name: str, paused: bool) -> str:
     return f"{meta.singular('Deployment')}/{name} {'paused' if paused else 'resumed'}"
 
 
-CHANGE_CAUSE = "kubernetes.io/change-cause"
-
-
 def _history(store: Store, deployment: Obj) -> dict[int, Obj]:
     return {revision_of(rs): rs for rs in owned_replica_sets(store, deployment)}
 
@@ -132,12 +130,7 @@ def rollout_history(store: Store, namespace: str, name: str, revision: int = 0) 
                 + describe_pod_template(deployment, history[revision]["spec"]["template"]))
     if not history:
         return "No rollout history found.\n"
-    rows = [("REVISION", "CHANGE-CAUSE")] + [
-        (str(number), (history[number]["metadata"].get("annotations") or {}).get(
-            CHANGE_CAUSE, "<none>")) for number in sorted(history)]
-    width = max(len(number) for number, _ in rows) + 2  # kubectl's tabwriter padding here
-    # The first line is the name printer's with an empty operation: a trailing space.
-    return f"{label} \n" + "".join(f"{n.ljust(width)}{cause}\n" for n, cause in rows)
+    return history_table(label, history)
 
 
 def rollout_undo(store: Store, namespace: str, name: str, to_revision: int = 0) -> str:

@@ -62,11 +62,17 @@ def rollout_history(store: Store, kind: str, namespace: str, name: str,
             raise PodctlError("unable to find the specified revision")
         return (f"{label} with revision #{revision}\n"
                 + revision_template(owner, history.template_of(revisions[revision])))
+    return history_table(label, revisions)
+
+
+def history_table(label: str, revisions: dict[int, Obj]) -> str:
+    """kubectl's history viewer: the name printer's line with an empty operation (so a
+    trailing space), each revision and its change cause, and the newline it prints after
+    the table (a blank line ends it)."""
     rows = [("REVISION", "CHANGE-CAUSE")] + [
         (str(number), (revisions[number]["metadata"].get("annotations") or {}).get(
             CHANGE_CAUSE) or "<none>") for number in sorted(revisions)]
-    width = max(len(number) for number, _ in rows) + 2
-    # kubectl prints the table and a newline after it: a blank line ends it.
+    width = max(len(number) for number, _ in rows) + 2  # the tabwriter's padding
     return f"{label} \n" + "".join(f"{n.ljust(width)}{cause}\n" for n, cause in rows) + "\n"
 
 

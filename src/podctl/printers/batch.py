@@ -12,6 +12,7 @@ from podctl.printers.age import age, human_duration
 from podctl.printers.describe import (
     Lines,
     _pod_template,
+    annotations_multiline,
     describe_events,
     multiline_map,
     rfc1123z,
@@ -94,7 +95,7 @@ def describe_job(job: Obj, pods: list[Obj], events: list[dict[str, Any]],
     w.add(0, f"Namespace:\t{md['namespace']}")
     w.add(0, f"Selector:\t{format_label_selector(spec.get('selector'))}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     owner = controller_of(job)
     if owner:
         w.add(0, f"Controlled By:\t{owner.get('kind')}/{owner.get('name')}")
@@ -131,7 +132,7 @@ def describe_cronjob(cronjob: Obj, events: list[dict[str, Any]], now: datetime) 
     w.add(0, f"Name:\t{md['name']}")
     w.add(0, f"Namespace:\t{md['namespace']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"Schedule:\t{spec.get('schedule', '')}")
     w.add(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy', 'Allow')}")
     w.add(0, f"Suspend:\t{bool(spec.get('suspend'))}")

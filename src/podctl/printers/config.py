@@ -10,7 +10,7 @@ from typing import Any
 
 from podctl.api.meta import Obj
 from podctl.printers.age import age
-from podctl.printers.describe import Lines, describe_events, multiline_map
+from podctl.printers.describe import Lines, annotations_multiline, describe_events, multiline_map
 
 CONFIGMAP_HEADERS = ["NAME", "DATA", "AGE"]
 SECRET_HEADERS = ["NAME", "TYPE", "DATA", "AGE"]
@@ -39,7 +39,7 @@ def _header(w: Lines, md: Obj) -> None:
     w.add(0, f"Name:\t{md['name']}")
     w.add(0, f"Namespace:\t{md.get('namespace', '')}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
 
 
 def describe_configmap(cm: Obj, events: list[dict[str, Any]], now: datetime) -> str:

@@ -34,7 +34,13 @@ def daemon_set_row(ds: Obj, now: datetime, wide: bool) -> list[str]:
 def describe_daemon_set(ds: Obj, pods: list[Obj], events: list[dict[str, Any]],
                         now: datetime) -> str:
     """kubectl describe ds: selectors, the node counts, pod phases, template, events."""
-    from podctl.printers.describe import Lines, _pod_template, describe_events, multiline_map
+    from podctl.printers.describe import (
+        Lines,
+        _pod_template,
+        annotations_multiline,
+        describe_events,
+        multiline_map,
+    )
 
     md, spec, status = ds["metadata"], ds["spec"], ds.get("status") or {}
     node_selector = (spec.get("template") or {}).get("spec", {}).get("nodeSelector") or {}
@@ -46,7 +52,7 @@ def describe_daemon_set(ds: Obj, pods: list[Obj], events: list[dict[str, Any]],
     w.add(0, "Node-Selector:\t" + (",".join(f"{k}={v}" for k, v in sorted(
         node_selector.items())) or "<none>"))
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     # kubectl writes these counts without a tab: they are not aligned with the rest.
     for title, key in (("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
                        ("Current Number of Nodes Scheduled", "currentNumberScheduled"),

@@ -45,6 +45,36 @@ def multiline_map(w: Lines, title: str, items: dict[str, str] | None, sep: str =
         w.add(0, f"{prefix}{key}{sep}{items[key]}")
 
 
+# kubectl's describe never shows these (describe.go's skipAnnotations), and folds values
+# longer than this onto their own lines.
+SKIPPED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
+MAX_ANNOTATION_LEN = 140
+
+
+def annotations_multiline(w: Lines, annotations: dict[str, str] | None,
+                          title: str = "Annotations", level: int = 0) -> None:
+    """printAnnotationsMultiline: sorted, the last-applied configuration left out, a long
+    or multi-line value under its key, each line cut at 140 characters."""
+    keys = sorted(k for k in annotations or {} if k not in SKIPPED_ANNOTATIONS)
+    if not keys:
+        w.add(level, f"{title}:\t<none>")
+        return
+    assert annotations is not None
+    for i, key in enumerate(keys):
+        prefix = f"{title}:\t" if i == 0 else "\t"
+        value = annotations[key].removesuffix("\n")
+        if len(value) + len(key) + 2 > MAX_ANNOTATION_LEN or "\n" in value:
+            w.add(level, f"{prefix}{key}:")
+            for line in value.split("\n"):
+                w.add(level, f"\t  {_shorten(line, MAX_ANNOTATION_LEN - 2)}")
+        else:
+            w.add(level, f"{prefix}{key}: {value}")
+
+
+def _shorten(text: str, most: int) -> str:
+    return text[:most] + "..." if len(text) > most else text
+
+
 def describe_events(events: list[dict[str, Any]], now: datetime) -> str:
     """The Events table; kubectl flushes before it, so it aligns on its own."""
     if not events:
@@ -289,7 +319,7 @@ def describe_pod(pod: Obj, events: list[dict[str, Any]], now: datetime) -> str:
     if status.get("startTime"):
         w.add(0, f"Start Time:\t{rfc1123z(status['startTime'])}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     if md.get("deletionTimestamp"):
         left = (meta.parse_time(md["deletionTimestamp"]) - now).total_seconds()
         w.add(0, f"Status:\tTerminating (lasts {human_duration(left)})")
@@ -327,12 +357,18 @@ def describe_pod(pod: Obj, events: list[dict[str, Any]], now: datetime) -> str:
             w.add(1, f"{cond['type']} \t{cond['status']} ")
     _volumes(w, spec.get("volumes") or [])
     w.add(0, f"QoS Class:\t{status.get('qosClass', 'BestEffort')}")
-    multiline_map(w, "Node-Selectors", spec.get("nodeSelector"))
+    _scheduling(w, spec, "")
+    return w.text() + describe_events(events, now)
+
+
+def _scheduling(w: Lines, spec: Obj, indent: str) -> None:
+    """Node-Selectors and Tolerations, a line each (printLabelsMultiline,
+    printPodTolerationsMultiline)."""
+    multiline_map(w, f"{indent}Node-Selectors", spec.get("nodeSelector"))
     tolerations = [_toleration(t) for t in spec.get("tolerations") or []]
-    w.add(0, f"Tolerations:\t{tolerations[0] if tolerations else '<none>'}")
+    w.add(0, f"{indent}Tolerations:\t{tolerations[0] if tolerations else '<none>'}")
     for t in tolerations[1:]:
         w.add(0, f"\t{t}")
-    return w.text() + describe_events(events, now)
 
 
 def _toleration(t: Obj) -> str:
@@ -353,7 +389,7 @@ def describe_namespace(ns: Obj, now: datetime) -> str:
     w = Lines()
     w.add(0, f"Name:\t{md['name']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"Status:\t{(ns.get('status') or {}).get('phase', 'Active')}")
     w.add(0, "")
     w.add(0, "No resource quota.")
@@ -370,7 +406,7 @@ def describe_generic(obj: Obj, events: list[dict[str, Any]], now: datetime) -> s
     if md.get("namespace"):
         w.add(0, f"Namespace:\t{md['namespace']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     return w.text() + describe_events(events, now)
 
 
@@ -386,7 +422,7 @@ def describe_rc(rc: Obj, pods: list[Obj], events: list[dict[str, Any]], now: dat
                 else format_selector_map(spec.get("selector") or {}))
     w.add(0, f"Selector:\t{selector}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     owner = controller_of(rc)
     if owner:
         w.add(0, f"Controlled By:\t{owner.get('kind')}/{owner.get('name')}")
@@ -401,18 +437,27 @@ def describe_rc(rc: Obj, pods: list[Obj], events: list[dict[str, Any]], now: dat
 
 
 def _pod_template(w: Lines, owner: Obj, template: Obj) -> None:
+    """DescribePodTemplate."""
+    tmeta, spec = template.get("metadata") or {}, template.get("spec") or {}
     w.add(0, "Pod Template:")
-    multiline_map(w, "  Labels", (template.get("metadata") or {}).get("labels"))
-    if (template.get("metadata") or {}).get("annotations"):
-        multiline_map(w, "  Annotations", template["metadata"]["annotations"], ": ")
-    w.add(1, "Containers:")
-    for c in (template.get("spec") or {}).get("containers", []):
-        _container(w, owner, c, None, space=" ")
-    volumes = (template.get("spec") or {}).get("volumes") or []
+    multiline_map(w, "  Labels", tmeta.get("labels"))
+    if tmeta.get("annotations"):
+        annotations_multiline(w, tmeta["annotations"], "  Annotations")
+    if spec.get("serviceAccountName"):
+        w.add(1, f"Service Account:\t{spec['serviceAccountName']}")
+    for title, field in (("Init Containers", "initContainers"), ("Containers", "containers")):
+        if field == "containers" or spec.get(field):
+            w.add(1, f"{title}:")
+            for c in spec.get(field) or []:
+                _container(w, owner, c, None, space=" ")
+    volumes = spec.get("volumes") or []
     if volumes:
         _volumes(w, volumes, level=1)
     else:
         w.add(1, "Volumes:\t<none>")
+    if spec.get("priorityClassName"):
+        w.add(1, f"Priority Class Name:\t{spec['priorityClassName']}")
+    _scheduling(w, spec, "  ")
 
 
 def describe_pod_template(owner: Obj, template: Obj) -> str:
@@ -442,7 +487,7 @@ def describe_deployment(deployment: Obj, old: list[Obj], new: Obj | None,
     w.add(0, f"Namespace:\t{md['namespace']}")
     w.add(0, f"CreationTimestamp:\t{rfc1123z(md.get('creationTimestamp'))}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"Selector:\t{format_label_selector(spec.get('selector'))}")
     w.add(0, f"Replicas:\t{spec.get('replicas', 1)} desired | "
              f"{status.get('updatedReplicas', 0)} updated | {status.get('replicas', 0)} total | "
@@ -479,7 +524,7 @@ def describe_node(node: Obj, pods: list[Obj], events: list[dict[str, Any]],
     w.add(0, f"Name:\t{md['name']}")
     w.add(0, f"Roles:\t{','.join(roles) or '<none>'}")
     multiline_map(w, "Labels", labels)
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"CreationTimestamp:\t{rfc1123z(md.get('creationTimestamp'))}")
     taints = [_taint(t) for t in (node.get("spec") or {}).get("taints") or []]
     w.add(0, f"Taints:\t{taints[0] if taints else '<none>'}")

@@ -8,7 +8,7 @@ from typing import Any
 from podctl.api.labels import format_selector_map
 from podctl.api.meta import Obj
 from podctl.printers.age import age
-from podctl.printers.describe import Lines, describe_events, multiline_map
+from podctl.printers.describe import Lines, annotations_multiline, describe_events, multiline_map
 
 SERVICE_HEADERS = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
 SERVICE_WIDE_HEADERS = ["SELECTOR"]
@@ -86,7 +86,7 @@ def describe_service(svc: Obj, slices: list[Obj], events: list[dict[str, Any]],
     w.add(0, f"Name:\t{md['name']}")
     w.add(0, f"Namespace:\t{md['namespace']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"Selector:\t{format_selector_map(spec.get('selector') or {})}")
     w.add(0, f"Type:\t{service_type}")
     if spec.get("ipFamilyPolicy"):
@@ -188,7 +188,7 @@ def describe_endpoint_slice(eps: Obj, events: list[dict[str, Any]], now: datetim
     w.add(0, f"Name:\t{md['name']}")
     w.add(0, f"Namespace:\t{md['namespace']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"AddressType:\t{eps.get('addressType', '')}")
     ports = eps.get("ports") or []
     if not ports:
@@ -226,7 +226,7 @@ def describe_endpoints(ep: Obj, events: list[dict[str, Any]], now: datetime) -> 
     w.add(0, f"Name:\t{md['name']}")
     w.add(0, f"Namespace:\t{md['namespace']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, "Subsets:")
     for subset in ep.get("subsets") or []:
         ready = ",".join(a["ip"] for a in subset.get("addresses") or [])

@@ -10,7 +10,6 @@ from podctl.api.labels import format_label_selector
 from podctl.api.meta import Obj
 from podctl.printers.age import age
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 STS_HEADERS = ["NAME", "READY", "AGE"]
 STS_WIDE_HEADERS = ["CONTAINERS", "IMAGES"]
 REVISION_HEADERS = ["NAME", "CONTROLLER", "REVISION", "AGE"]
@@ -45,11 +44,16 @@ def describe_stateful_set(sts: Obj, pods: list[Obj], events: list[dict[str, Any]
                           now: datetime) -> str:
     """kubectl describe statefulset: replicas, update strategy, pod phases, template,
     claim templates, events."""
-    from podctl.printers.describe import Lines, describe_events, multiline_map, rfc1123z
+    from podctl.printers.describe import (
+        Lines,
+        _pod_template,
+        annotations_multiline,
+        describe_events,
+        multiline_map,
+        rfc1123z,
+    )
 
     md, spec, status = sts["metadata"], sts["spec"], sts.get("status") or {}
-    annotations = {k: v for k, v in (md.get("annotations") or {}).items()
-                   if k != LAST_APPLIED}  # kubectl's describe leaves it out
     phases = [(p.get("status") or {}).get("phase", "Pending") for p in pods]
     w = Lines()
     w.add(0, f"Name:\t{md['name']}")
@@ -57,7 +61,7 @@ def describe_stateful_set(sts: Obj, pods: list[Obj], events: list[dict[str, Any]
     w.add(0, f"CreationTimestamp:\t{rfc1123z(md.get('creationTimestamp'))}")
     w.add(0, f"Selector:\t{format_label_selector(spec.get('selector'))}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", annotations, ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"Service Name:\t{spec.get('serviceName', '')}")
     w.add(0, f"Pod Management Policy:\t{spec.get('podManagementPolicy', 'OrderedReady')}")
     w.add(0, f"Replicas:\t{spec.get('replicas', 1)} desired | {status.get('replicas', 0)} "
@@ -77,34 +81,18 @@ def describe_stateful_set(sts: Obj, pods: list[Obj], events: list[dict[str, Any]
     w.add(0, f"Pods Status:\t{phases.count('Running')} Running / "
              f"{phases.count('Pending')} Waiting / {phases.count('Succeeded')} Succeeded / "
              f"{phases.count('Failed')} Failed")
-    template_lines(w, sts, spec.get("template") or {})
+    _pod_template(w, sts, spec.get("template") or {})
     _claim_templates(w, spec.get("volumeClaimTemplates") or [])
     return w.text() + describe_events(events, now)
-
-
-def template_lines(w: Any, owner: Obj, template: Obj) -> None:
-    """kubectl's DescribePodTemplate: the shared layout, then the node selectors and the
-    tolerations."""
-    from podctl.printers.describe import _pod_template, _toleration
-
-    _pod_template(w, owner, template)
-    pod_spec = template.get("spec") or {}
-    selector = pod_spec.get("nodeSelector") or {}
-    w.add(1, "Node-Selectors:\t" + (",".join(f"{k}={v}" for k, v in sorted(
-        selector.items())) or "<none>"))
-    tolerations = [_toleration(t) for t in pod_spec.get("tolerations") or []]
-    w.add(1, f"Tolerations:\t{tolerations[0] if tolerations else '<none>'}")
-    for more in tolerations[1:]:
-        w.add(1, f"\t{more}")
 
 
 def revision_template(owner: Obj, template: Obj) -> str:
     """`rollout history --revision` of a StatefulSet or DaemonSet: kubectl prints its
     template's lines with their tabs as they are (no column alignment), then a blank line."""
-    from podctl.printers.describe import Lines
+    from podctl.printers.describe import Lines, _pod_template
 
     w = Lines()
-    template_lines(w, owner, template)
+    _pod_template(w, owner, template)
     return "\n".join(w.parts) + "\n\n"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from podctl.api.meta import Obj
 from podctl.manifest.storage_rules import class_of, is_default_class
 from podctl.printers.age import age
-from podctl.printers.describe import Lines, describe_events, multiline_map
+from podctl.printers.describe import Lines, annotations_multiline, describe_events, multiline_map
 
 PV_HEADERS = ["NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM",
               "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"]
@@ -129,7 +129,7 @@ def describe_pv(pv: Obj, events: list[dict[str, Any]], now: datetime) -> str:
     w = Lines()
     w.add(0, f"Name:\t{md['name']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"Finalizers:\t{_finalizers(pv)}")
     w.add(0, f"StorageClass:\t{class_of(pv)}")
     _status_line(w, pv, now)
@@ -156,7 +156,7 @@ def describe_pvc(pvc: Obj, users: list[str], events: list[dict[str, Any]],
     _status_line(w, pvc, now)
     w.add(0, f"Volume:\t{spec.get('volumeName', '')}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, f"Finalizers:\t{_finalizers(pvc)}")
     capacity, modes = _claim_size(pvc)
     w.add(0, f"Capacity:\t{capacity}")
