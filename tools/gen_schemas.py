@@ -43,6 +43,8 @@ ROOTS = {
     "PersistentVolume": "io.k8s.api.core.v1.PersistentVolume",
     "PersistentVolumeClaim": "io.k8s.api.core.v1.PersistentVolumeClaim",
     "StorageClass": "io.k8s.api.storage.v1.StorageClass",
+    # identity (issue 23)
+    "ServiceAccount": "io.k8s.api.core.v1.ServiceAccount",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -74,6 +76,8 @@ EXPLAIN_ROOTS = {
     "PersistentVolume": ("v1", "io.k8s.api.core.v1.PersistentVolume"),
     "PersistentVolumeClaim": ("v1", "io.k8s.api.core.v1.PersistentVolumeClaim"),
     "StorageClass": ("storage.k8s.io/v1", "io.k8s.api.storage.v1.StorageClass"),
+    # identity (issue 23)
+    "ServiceAccount": ("v1", "io.k8s.api.core.v1.ServiceAccount"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -97,6 +101,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.policy.v1.PodDisruptionBudgetList",
     "io.k8s.api.core.v1.PersistentVolumeList", "io.k8s.api.core.v1.PersistentVolumeClaimList",
     "io.k8s.api.storage.v1.StorageClassList",
+    "io.k8s.api.core.v1.ServiceAccountList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",

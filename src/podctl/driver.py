@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from podctl.api import meta
+from podctl.api import identity, meta
 from podctl.api.claims import claim_names
 from podctl.api.meta import Obj
-from podctl.controllers import persistentvolume
+from podctl.controllers import persistentvolume, serviceaccounts
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import CronJobSync
 from podctl.controllers.daemonset import DaemonSetSync
@@ -239,9 +239,13 @@ def collect_orphaned_pods(ctx: Context, _namespace: str, node: str) -> None:
 
 
 def sync_namespace(ctx: Context, _namespace: str, name: str) -> None:
-    """A Terminating namespace (whoever started its deletion) is emptied, then removed."""
+    """A live namespace gets its identity objects; a Terminating one (whoever started its
+    deletion) is emptied, then removed."""
     namespace = ctx.store.get("Namespace", "", name)
-    if namespace is None or not namespace["metadata"].get("deletionTimestamp"):
+    if namespace is None:
+        return
+    if not namespace["metadata"].get("deletionTimestamp"):
+        _identity(ctx, name)
         return
     for pod in advance_namespace_deletion(ctx.store, name):
         ctx.queue.add(("Pod", name, meta.name_of(pod)))
@@ -276,6 +280,23 @@ def sync_disruption_budget(ctx: Context, namespace: str, name: str) -> None:
     if recheck is not None:
         ctx.queue.add(("PodDisruptionBudget", namespace, name),
                       delay=(recheck - now).total_seconds())
+
+
+def _identity(ctx: Context, namespace: str) -> None:
+    for done in serviceaccounts.ensure_namespace(ctx.store, namespace):
+        log.info("%s", done)
+
+
+def sync_service_account(ctx: Context, namespace: str, name: str) -> None:
+    """The `default` ServiceAccount is made again when deleted."""
+    if name == identity.DEFAULT_SA:
+        _identity(ctx, namespace)
+
+
+def sync_configmap(ctx: Context, namespace: str, name: str) -> None:
+    if name == identity.ROOT_CA_CONFIGMAP:
+        _identity(ctx, namespace)
+    wake_users("ConfigMap")(ctx, namespace, name)
 
 
 def wake_users(kind: str) -> Handler:
@@ -314,7 +335,8 @@ HANDLERS: dict[str, Handler] = {
     **{kind: _owner_handler(kind) for kind in OWNER_SYNCS},
     "Pod": sync_pod, "Node": sync_node, "Namespace": sync_namespace,
     "Service": sync_service, "Endpoints": sync_endpoints,
-    "ConfigMap": wake_users("ConfigMap"), "Secret": wake_users("Secret"),
+    "ConfigMap": sync_configmap, "Secret": wake_users("Secret"),
+    "ServiceAccount": sync_service_account,
     "PodNetwork": sync_podnetwork, "PodDisruptionBudget": sync_disruption_budget,
     "PersistentVolumeClaim": sync_claim, "PersistentVolume": sync_volume,
 }

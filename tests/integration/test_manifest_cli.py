@@ -66,7 +66,7 @@ def test_validate_and_dry_run_need_no_docker(podctl: Podctl) -> None:
 
 
 def test_unsupported_field_is_a_warning(podctl: Podctl) -> None:
-    text = GOOD.replace("spec:\n", "spec:\n  serviceAccountName: robot\n")
+    text = GOOD.replace("spec:\n", "spec:\n  runtimeClassName: gvisor\n")
     result = podctl.run("create", "--dry-run=client", "-f", "-", input=text, env=NO_DOCKER)
     assert result.code == 0
     assert [line for line in result.err.splitlines() if line.startswith("Warning: ")]

@@ -69,8 +69,9 @@ def test_slots_are_upstreams_order_and_registration_fills_one(
     assert admission.SLOTS.index("NamespaceLifecycle") == 0
     assert admission.SLOTS[-2:] == ("ResourceQuota", "CustomResourceValidation")
     assert [p.name for p in admission.chain_for(store).plugins] == [
-        "NamespaceLifecycle", "DefaultTolerationSeconds", "DefaultStorageClass",
-        "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "ServiceIPAllocator"]
+        "NamespaceLifecycle", "ServiceAccount", "DefaultTolerationSeconds",
+        "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize",
+        "ServiceIPAllocator"]
     monkeypatch.setattr(admission, "_registered", dict(admission._registered))
     log: list[str] = []
     admission.register("ResourceQuota", lambda s: Recorder("quota", log, s))

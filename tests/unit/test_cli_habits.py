@@ -135,6 +135,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "replicationcontrollers   rc           v1                       true         "
         "ReplicationController",
         "secrets                               v1                       true         Secret",
+        "serviceaccounts          sa           v1                       true         "
+        "ServiceAccount",
         "services                 svc          v1                       true         Service",
         "controllerrevisions                   apps/v1                  true         "
         "ControllerRevision",
@@ -163,11 +165,11 @@ def test_api_resources_filters_and_formats() -> None:
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "persistentvolumeclaims", "pods",
-        "replicationcontrollers", "secrets", "services", "controllerrevisions", "daemonsets",
-        "deployments", "replicasets", "statefulsets", "cronjobs", "jobs", "leases",
-        "endpointslices", "poddisruptionbudgets"]
+        "replicationcontrollers", "secrets", "serviceaccounts", "services",
+        "controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets",
+        "cronjobs", "jobs", "leases", "endpointslices", "poddisruptionbudgets"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
-    assert out.splitlines()[-4:] == ["secrets", "services", "statefulsets.apps",
+    assert out.splitlines()[-4:] == ["serviceaccounts", "services", "statefulsets.apps",
                                      "storageclasses.storage.k8s.io"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
@@ -214,7 +216,8 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
         "configmaps", "controllerrevisions", "cronjobs", "daemonsets", "deployments",
         "endpoints", "endpointslices", "events", "jobs", "leases", "namespaces", "nodes",
         "persistentvolumeclaims", "persistentvolumes", "poddisruptionbudgets", "pods",
-        "replicasets", "replicationcontrollers", "secrets", "services", "statefulsets",
+        "replicasets", "replicationcontrollers", "secrets", "serviceaccounts", "services",
+        "statefulsets",
         "storageclasses"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]

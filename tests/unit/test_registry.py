@@ -261,8 +261,9 @@ def test_a_deployments_replicaset_scale_counts_one_generation(store: Store) -> N
 
 def test_only_the_registry_writes_objects_but_for_the_named_exceptions() -> None:
     """Every object write outside the registry and the store is one of those that say
-    why: the deletion model's (the registry's delete), and the bootstrap `kubernetes`
-    Service's (the allocator's own range)."""
+    why: the deletion model's (the registry's delete), the bootstrap `kubernetes`
+    Service's (the allocator's own range), and a namespace's default ServiceAccount and
+    root CA ConfigMap made ahead of their controller by the ServiceAccount admission."""
     import re
 
     src = Path(registry.__file__).parents[1]
@@ -270,7 +271,8 @@ def test_only_the_registry_writes_objects_but_for_the_named_exceptions() -> None
     writers = {str(p.relative_to(src)) for p in src.rglob("*.py")
                if p.parts[len(src.parts)] not in ("registry", "store")
                and writes.search(p.read_text())}
-    assert writers == {"controllers/deletion.py", "admission/serviceips.py"}
+    assert writers == {"controllers/deletion.py", "admission/serviceips.py",
+                       "admission/serviceaccount.py"}
 
 
 def test_a_service_update_keeps_its_cluster_ip_and_changes_nothing_when_equal(

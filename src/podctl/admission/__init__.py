@@ -118,6 +118,7 @@ def _register_builtins() -> None:
     if _builtins:
         return
     from podctl.admission.lifecycle import NamespaceLifecycle
+    from podctl.admission.serviceaccount import ServiceAccountAdmission
     from podctl.admission.serviceips import ServiceIPAllocator
     from podctl.admission.storage import (
         DefaultStorageClass,
@@ -127,6 +128,7 @@ def _register_builtins() -> None:
     from podctl.admission.tolerations import DefaultTolerationSeconds
 
     for slot, factory in (("NamespaceLifecycle", NamespaceLifecycle.for_store),
+                          ("ServiceAccount", ServiceAccountAdmission.for_store),
                           ("DefaultTolerationSeconds", DefaultTolerationSeconds.for_store),
                           ("DefaultStorageClass", DefaultStorageClass.for_store),
                           ("StorageObjectInUseProtection",

@@ -81,6 +81,9 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     # configuration objects (issue 12)
     Resource("configmaps", "configmap", ("cm",), "ConfigMap", True),
     Resource("secrets", "secret", (), "Secret", True),
+    # identity (issue 23): a pod's identity towards the API; its tokens come from the
+    # serviceaccounts/token subresource (TokenRequest), never from stored Secrets.
+    Resource("serviceaccounts", "serviceaccount", ("sa",), "ServiceAccount", True),
     # storage (issue 22): volumes and the claims that bind them
     Resource("persistentvolumeclaims", "persistentvolumeclaim", ("pvc",),
              "PersistentVolumeClaim", True, status=True),

@@ -105,19 +105,11 @@ def ensure_tls(home: Path, host: str) -> TlsFiles:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    ca_key_path = home / CA_KEY
-    if ca_key_path.exists() and files.ca_cert.exists():
-        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
-        ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
-    else:
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podctl-ca")])
-        ca_cert = _certificate(x509, hashes, ca_name, ca_name, ca_key.public_key(), ca_key,
-                               ca=True, names=[])
-        write_private(ca_key_path, ca_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
-        files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    from podctl.api.identity import ensure_root_ca
+
+    # One maker of the CA for the API and the pods' kube-root-ca.crt.
+    ca_cert = x509.load_pem_x509_certificate(ensure_root_ca(home))
+    ca_key = serialization.load_pem_private_key((home / CA_KEY).read_bytes(), None)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podctl-apiserver")])
     cert = _certificate(x509, hashes, subject, ca_cert.subject, key.public_key(), ca_key,

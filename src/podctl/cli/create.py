@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 class _AliasedGroup(click.Group):
     """Subcommands also answer to kubectl's aliases for them (`create ns`)."""
 
-    aliases: ClassVar[dict[str, str]] = {"ns": "namespace", "cm": "configmap"}
+    aliases: ClassVar[dict[str, str]] = {"ns": "namespace", "cm": "configmap",
+                                         "sa": "serviceaccount"}
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
@@ -148,6 +149,39 @@ def create_namespace(name: str, dry_run: str) -> None:
 
     dry = dry_run != "none"
     terminal.out(make(None if dry else open_store(), name, dry))
+
+
+@create.command("serviceaccount")
+@click.argument("name")
+@click.option("--dry-run", "dry_run", default="none",
+              type=click.Choice(["none", "client", "server"]), is_flag=False,
+              flag_value="client")
+@namespace_option
+def create_serviceaccount(name: str, dry_run: str, namespace: str | None) -> None:
+    """Create a service account (alias: sa)."""
+    from podctl.ops.identity import create_service_account
+    from podctl.ops.session import open_store
+
+    dry = dry_run != "none"
+    terminal.out(create_service_account(None if dry else open_store(), name,
+                                        namespace or "default", dry))
+
+
+@create.command("token")
+@click.argument("name")
+@click.option("--duration", default=None,
+              help="Requested lifetime of the token (e.g. 10m, 1h); the server may cap it.")
+@click.option("--audience", "audiences", multiple=True,
+              help="Audience of the token (repeatable); the API server's by default.")
+@namespace_option
+def create_token(name: str, duration: str | None, audiences: tuple[str, ...],
+                 namespace: str | None) -> None:
+    """Request a bound token for a service account."""
+    from podctl.ops.identity import create_token as make
+    from podctl.ops.session import open_store
+
+    terminal.out(make(open_store(), name, namespace or "default", list(audiences),
+                      duration))
 
 
 def _source_options(fn: Any) -> Any:

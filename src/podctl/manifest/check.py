@@ -14,6 +14,7 @@ from podctl.manifest.batch_rules import validate_cronjob, validate_job
 from podctl.manifest.config_rules import validate_configmap, validate_secret
 from podctl.manifest.daemonset_rules import validate_daemon_set
 from podctl.manifest.defaults import default_object
+from podctl.manifest.identity_rules import validate_service_account
 from podctl.manifest.load import Document
 from podctl.manifest.policy_rules import validate_pod_disruption_budget
 from podctl.manifest.problems import FieldPath, Problem, render_value
@@ -47,7 +48,8 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "CronJob": validate_cronjob, "PodDisruptionBudget": validate_pod_disruption_budget,
               "PersistentVolume": validate_persistent_volume,
               "PersistentVolumeClaim": validate_persistent_volume_claim,
-              "StorageClass": validate_storage_class}
+              "StorageClass": validate_storage_class,
+              "ServiceAccount": validate_service_account}
 
 
 @dataclass

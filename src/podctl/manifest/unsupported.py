@@ -8,7 +8,6 @@ from podctl.manifest.problems import FieldPath, format_path
 
 POD_SPEC_FIELDS = (
     "activeDeadlineSeconds",
-    "automountServiceAccountToken",
     "dnsConfig",
     "ephemeralContainers",
     "hostUsers",
@@ -22,8 +21,6 @@ POD_SPEC_FIELDS = (
     "resourceClaims",
     "resources",
     "runtimeClassName",
-    "serviceAccount",
-    "serviceAccountName",
     "setHostnameAsFQDN",
 )
 POD_SECURITY_FIELDS = (
@@ -46,7 +43,7 @@ CONTAINER_SECURITY_FIELDS = (
 )
 SUPPORTED_VOLUME_SOURCES = ("emptyDir", "hostPath", "configMap", "secret", "downwardAPI",
                             "projected", "persistentVolumeClaim", "ephemeral")
-SUPPORTED_PROJECTIONS = ("configMap", "secret", "downwardAPI")
+SUPPORTED_PROJECTIONS = ("configMap", "secret", "downwardAPI", "serviceAccountToken")
 SUPPORTED_ENV_SOURCES = ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef")
 
 

@@ -81,6 +81,10 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             from podctl.printers.policy import describe_pdb
 
             texts.append(describe_pdb(obj, events, now))
+        elif kind == "ServiceAccount":
+            from podctl.printers.identity import describe_sa
+
+            texts.append(describe_sa(obj, events, now))
         elif kind in ("PersistentVolume", "PersistentVolumeClaim", "StorageClass"):
             texts.append(_describe_storage(store, obj, events, now))
         else:

@@ -54,6 +54,7 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "PersistentVolume": ("storage", "PV_HEADERS", "VOLUME_WIDE_HEADERS", "pv_row"),
     "PersistentVolumeClaim": ("storage", "PVC_HEADERS", "VOLUME_WIDE_HEADERS", "pvc_row"),
     "StorageClass": ("storage", "SC_HEADERS", None, "sc_row"),
+    "ServiceAccount": ("identity", "SA_HEADERS", None, "sa_row"),
 }
 
 

@@ -56,7 +56,8 @@ def test_same_namespace_is_fine() -> None:
 
 def test_unsupported_fields_warn_once_each() -> None:
     """Valid-but-ignored fields each give one warning; the object is still accepted (the
-    scheduler honours tolerations and affinity: no warning for them)."""
+    scheduler honours tolerations and affinity, the ServiceAccount admission and the kubelet
+    a service account and its token: no warning for them)."""
     text = POD + (
         "    lifecycle:\n      preStop:\n        exec:\n          command: [sleep, '1']\n"
         "  serviceAccountName: build\n  tolerations:\n  - key: a\n    operator: Exists\n"
@@ -69,10 +70,7 @@ def test_unsupported_fields_warn_once_each() -> None:
     checked = check(text)
     assert checked.problems == []
     assert checked.warnings == [
-        "spec.serviceAccountName is not supported by podctl and is ignored",
         "spec.containers[0].lifecycle is not supported by podctl and is ignored",
-        "spec.volumes[1].projected.sources[0].serviceAccountToken is not supported by podctl "
-        "and is ignored",
     ]
 
 

@@ -86,6 +86,14 @@ def _is_null(obj: Any, path: tuple[Any, ...]) -> bool:
     return len(steps) == len(path) and steps[-1][1] is None
 
 
+def _null_refused_upstream(obj: dict[str, Any], path: tuple[Any, ...]) -> bool:
+    """Whether the strict schema refuses the null at ``path`` by its type."""
+    wanted = [str(step) for step in path]
+    return any(e.validator == "type" and e.instance is None
+               and [str(step) for step in e.absolute_path] == wanted
+               for e in upstream_validator(str(obj.get("kind"))).iter_errors(obj))
+
+
 def _walker_departs(obj: dict[str, Any], error: FieldError) -> bool:
     """An error the walker reports on purpose where the strict schema is silent."""
     # The schema marks quantities only as "string or number"; the API server parses them, so
@@ -99,8 +107,9 @@ def _walker_departs(obj: dict[str, Any], error: FieldError) -> bool:
     # A required field given as null: the decoder reads the zero value and the API server's
     # own rules reject it (a null workload spec has no selector); the strict schema only
     # asks that the key be present.
+    # A null where the strict schema wants a scalar (a string) is refused by both.
     if error.message.endswith(": Required value") and _is_null(obj, error.path):
-        return True
+        return not _null_refused_upstream(obj, error.path)
     # A null list item of a struct type is decoded as the zero struct, whose required fields
     # are then missing; the strict schema lets the null item pass (its items are nullable).
     return _inside_null_item(obj, error.path)
