@@ -177,3 +177,39 @@ def test_get_and_describe_columns(store: Store) -> None:
         "                     s2\n"
         "Tokens:              <none>\n"
         "Events:              <none>\n")
+
+
+def test_the_kubelet_writes_the_token_and_renews_it_only_when_due(store: Store) -> None:
+    from podctl.kubelet.sync import projected_tokens
+    from podctl.runtime import configvolumes
+
+    stored = registry.create(store, pod("p"))
+    home = store.path.parent
+    cm = store.require("ConfigMap", "default", "kube-root-ca.crt")
+    objects = {("ConfigMap", "kube-root-ca.crt"): cm}
+    dirs = configvolumes.prepare(home, stored, objects, tokens=projected_tokens(store))
+    [target] = [Path(d) for d in dirs.values()]
+    token = (target / "token").read_bytes()
+    assert (target / "namespace").read_text() == "default"
+    assert (target / "ca.crt").read_text() == cm["data"]["ca.crt"]
+    claims = identity.verify(home, token.decode())
+    assert claims is not None and claims.pod_uid == stored["metadata"]["uid"]
+    assert identity.unverified_times(token) is not None
+    # Fresh: a pod sync keeps it.
+    assert configvolumes.refresh(home, stored, objects, tokens=projected_tokens(store)) == []
+    # Old (issued 3000 s ago for 3607 s): the next sync writes a new one.
+    volume = stored["spec"]["volumes"][0]
+    sa = store.require("ServiceAccount", "default", "default")
+    aged, _ = identity.issue(home, sa, identity.API_AUDIENCES, TOKEN_SECONDS,
+                             now=time.time() - 3000)
+    configvolumes.write(target, {**(configvolumes._current(target) or {}),
+                                 "token": configvolumes.File(aged.encode(), 0o644)})
+    assert configvolumes.refresh(home, stored, objects, tokens=projected_tokens(store)) == [
+        volume["name"]]
+    assert (target / "token").read_bytes() not in (aged.encode(), token)
+    # A pod whose account is gone cannot get a token: the kubelet's FailedMount.
+    store.delete("ServiceAccount", "default", "default")
+    other = {**stored, "metadata": {**stored["metadata"], "uid": "other"}}
+    with pytest.raises(configvolumes.MountError, match='failed to fetch token: '
+                       'serviceaccounts "default" not found'):
+        configvolumes.prepare(home, other, objects, tokens=projected_tokens(store))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podctl.admission.serviceips import KUBERNETES, cluster_dns, ensure_kubernetes_service
-from podctl.api import meta
+from podctl.api import identity, meta
 from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
 from podctl.errors import DockerUnavailable, NodeUnavailable
@@ -104,7 +104,7 @@ def _sync_on_node(store: Store, namespace: str, name: str, node: Obj,
             _write_status(store, pod, records, state, facts)
         # Files of configMap and secret volumes follow their objects (env does not).
         configvolumes.refresh(store.path.parent, pod, config_objects(store, pod),
-                              allocatable(node))
+                              allocatable(node), projected_tokens(store))
         result = _execute(store, pod, node, records, state, actions, progress)
         if state != before:
             store.put_pod_state(meta.uid_of(pod), state)
@@ -253,7 +253,8 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
     config = config_objects(store, pod)
     try:
         claimed = claim_sources(store, pod)
-        bound = configvolumes.prepare(store.path.parent, pod, config, allocatable(node_obj))
+        bound = configvolumes.prepare(store.path.parent, pod, config, allocatable(node_obj),
+                                      projected_tokens(store))
         sources = volumes.prepare_volumes(pod, bound, claimed,
                                           allocatable(node_obj).get("memory"))
     except (volumes.HostPathError, configvolumes.MountError, ClaimNotReady) as exc:
@@ -294,6 +295,31 @@ def service_links(store: Store, pod: Obj) -> dict[str, str]:
                      KUBERNETES]
     enable = pod["spec"].get("enableServiceLinks", True) is not False
     return specs.service_env(specs.link_services(services, namespace, enable))
+
+
+def projected_tokens(store: Store) -> configvolumes.TokenSource:
+    """The kubelet's token manager: a pod's projected token, bound to the pod and its node,
+    kept while fresh and made anew after 80% of its life (pod syncs come far more often)."""
+    def token(pod: Obj, source: Obj, old: bytes | None) -> bytes:
+        now = time.time()
+        if old is not None and not identity.needs_refresh(old, now):
+            return old
+        namespace = meta.namespace_of(pod)
+        name = pod["spec"].get("serviceAccountName") or identity.DEFAULT_SA
+        account = store.get("ServiceAccount", namespace, name)
+        if account is None:
+            raise ValueError(f'serviceaccounts "{name}" not found')
+        node_name = pod["spec"].get("nodeName") or ""
+        node = store.get("Node", "", node_name) if node_name else None
+        binding = identity.Binding(meta.name_of(pod), meta.uid_of(pod), node_name,
+                                   meta.uid_of(node) if node else "")
+        audience = source.get("audience") or identity.ISSUER
+        seconds = int(source.get("expirationSeconds") or identity.DEFAULT_SECONDS)
+        made, _ = identity.issue(store.path.parent, account, [audience], seconds, binding,
+                                 now)
+        return made.encode()
+
+    return token
 
 
 def allocatable(node: Obj) -> dict[str, str]:

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,9 @@ Payload = dict[str, File]  # relative path -> file
 
 
 API_SOURCES = ("configMap", "secret", "downwardAPI", "projected")
+# A projected serviceAccountToken's file: (pod, projection, the bytes written before) ->
+# the bytes to write (the same while they are fresh); ValueError says why there are none.
+TokenSource = Callable[[Obj, Obj, bytes | None], bytes]
 
 
 def is_api_volume(volume: Obj) -> bool:
@@ -121,8 +125,10 @@ def _metadata_field(pod: Obj, path: str) -> str:
 
 
 def payload(pod: Obj, volume: Obj, objects: ConfigObjects,
-            allocatable: dict[str, str] | None = None) -> Payload:
-    """The files of an API-data volume; MountError as the kubelet words it."""
+            allocatable: dict[str, str] | None = None, current: Payload | None = None,
+            tokens: TokenSource | None = None) -> Payload:
+    """The files of an API-data volume (`current`: what it shows now); MountError as the
+    kubelet words it."""
     name, nodes = volume["name"], allocatable or {}
     if "configMap" in volume:
         src = volume["configMap"]
@@ -149,6 +155,15 @@ def payload(pod: Obj, volume: Obj, objects: ConfigObjects,
                                        objects, default))
         elif "downwardAPI" in source:
             files.update(_downward_files(pod, source["downwardAPI"], default, nodes))
+        elif "serviceAccountToken" in source and tokens is not None:
+            src = source["serviceAccountToken"]
+            path = str(src.get("path", ""))
+            old = (current or {}).get(path)
+            try:
+                token = tokens(pod, src, old.content if old else None)
+            except ValueError as exc:
+                raise MountError(name, f"failed to fetch token: {exc}") from None
+            files[path] = File(token, default)
     return files
 
 
@@ -205,7 +220,8 @@ def write(target: Path, files: Payload) -> bool:
 
 
 def prepare(home: Path, pod: Obj, objects: ConfigObjects,
-            allocatable: dict[str, str] | None = None) -> dict[str, str]:
+            allocatable: dict[str, str] | None = None,
+            tokens: TokenSource | None = None) -> dict[str, str]:
     """Write every API-data volume of the pod; volume name -> host directory."""
     dirs: dict[str, str] = {}
     uid = str(pod["metadata"]["uid"])
@@ -215,16 +231,17 @@ def prepare(home: Path, pod: Obj, objects: ConfigObjects,
         if not is_api_volume(volume):
             continue
         target = volume_dir(home, uid, volume["name"])
-        write(target, payload(pod, volume, objects, allocatable))
+        write(target, payload(pod, volume, objects, allocatable, _current(target), tokens))
         dirs[volume["name"]] = str(target)
     return dirs
 
 
 def refresh(home: Path, pod: Obj, objects: ConfigObjects,
-            allocatable: dict[str, str] | None = None) -> list[str]:
-    """Bring the already written volumes of a running pod up to date (objects changed, or
-    the pod's labels and annotations); the names of those that changed. A source that went
-    missing leaves the files as they were."""
+            allocatable: dict[str, str] | None = None,
+            tokens: TokenSource | None = None) -> list[str]:
+    """Bring the already written volumes of a running pod up to date (objects changed, the
+    pod's labels and annotations, a token near its expiry); the names of those that
+    changed. A source that went missing leaves the files as they were."""
     changed = []
     uid = str(pod["metadata"]["uid"])
     for volume in (pod.get("spec") or {}).get("volumes") or []:
@@ -232,7 +249,7 @@ def refresh(home: Path, pod: Obj, objects: ConfigObjects,
         if not is_api_volume(volume) or not (target / DATA).is_symlink():
             continue
         try:
-            files = payload(pod, volume, objects, allocatable)
+            files = payload(pod, volume, objects, allocatable, _current(target), tokens)
         except MountError:
             continue
         if write(target, files):
