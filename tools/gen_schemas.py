@@ -78,6 +78,7 @@ EXPLAIN_ROOTS = {
     "StorageClass": ("storage.k8s.io/v1", "io.k8s.api.storage.v1.StorageClass"),
     # identity (issue 23)
     "ServiceAccount": ("v1", "io.k8s.api.core.v1.ServiceAccount"),
+    "TokenReview": ("authentication.k8s.io/v1", "io.k8s.api.authentication.v1.TokenReview"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that

@@ -121,21 +121,24 @@ def test_api_resources_lists_the_resource_table() -> None:
     code, out = run("api-resources")
     assert code == 0
     assert out.splitlines() == [
-        "NAME                     SHORTNAMES   APIVERSION               NAMESPACED   KIND",
-        "configmaps               cm           v1                       true         ConfigMap",
-        "endpoints                ep           v1                       true         Endpoints",
-        "events                   ev           v1                       true         Event",
-        "namespaces               ns           v1                       false        Namespace",
-        "nodes                    no           v1                       false        Node",
-        "persistentvolumeclaims   pvc          v1                       true         "
+        "NAME                     SHORTNAMES   APIVERSION                 NAMESPACED   KIND",
+        "configmaps               cm           v1                         true         "
+        "ConfigMap",
+        "endpoints                ep           v1                         true         "
+        "Endpoints",
+        "events                   ev           v1                         true         Event",
+        "namespaces               ns           v1                         false        "
+        "Namespace",
+        "nodes                    no           v1                         false        Node",
+        "persistentvolumeclaims   pvc          v1                         true         "
         "PersistentVolumeClaim",
-        "persistentvolumes        pv           v1                       false        "
+        "persistentvolumes        pv           v1                         false        "
         "PersistentVolume",
-        "pods                     po           v1                       true         Pod",
-        "replicationcontrollers   rc           v1                       true         "
+        "pods                     po           v1                         true         Pod",
+        "replicationcontrollers   rc           v1                         true         "
         "ReplicationController",
-        "secrets                               v1                       true         Secret",
-        "serviceaccounts          sa           v1                       true         "
+        "secrets                               v1                         true         Secret",
+        "serviceaccounts          sa           v1                         true         "
         "ServiceAccount",
         "services                 svc          v1                       true         Service",
         "controllerrevisions                   apps/v1                  true         "
@@ -143,7 +146,7 @@ def test_api_resources_lists_the_resource_table() -> None:
         "daemonsets               ds           apps/v1                  true         DaemonSet",
         "deployments              deploy       apps/v1                  true         "
         "Deployment",
-        "replicasets              rs           apps/v1                  true         "
+        "replicasets              rs           apps/v1                    true         "
         "ReplicaSet",
         "statefulsets             sts          apps/v1                  true         "
         "StatefulSet",
@@ -152,16 +155,17 @@ def test_api_resources_lists_the_resource_table() -> None:
         "leases                                coordination.k8s.io/v1   true         Lease",
         "endpointslices                        discovery.k8s.io/v1      true         "
         "EndpointSlice",
-        "poddisruptionbudgets     pdb          policy/v1                true         "
+        "poddisruptionbudgets     pdb          policy/v1                  true         "
         "PodDisruptionBudget",
-        "storageclasses           sc           storage.k8s.io/v1        false        "
+        "storageclasses           sc           storage.k8s.io/v1          false        "
         "StorageClass",
     ]
 
 
 def test_api_resources_filters_and_formats() -> None:
     assert run("api-resources", "--namespaced=false", "-o", "name") == (
-        0, "namespaces\nnodes\npersistentvolumes\nstorageclasses.storage.k8s.io\n")
+        0, "namespaces\nnodes\npersistentvolumes\ntokenreviews.authentication.k8s.io\n"
+        "storageclasses.storage.k8s.io\n")
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "persistentvolumeclaims", "pods",

@@ -105,6 +105,10 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("statefulsets", "statefulset", ("sts",), "StatefulSet", True,
              api_version="apps/v1", categories=("all",), status=True, scalable=True,
              owns_pods=True, cascades=True),
+    # identity (issue 23): asked with a create, answered, never stored; after apps, as the
+    # API server orders its groups.
+    Resource("tokenreviews", "tokenreview", (), "TokenReview", False,
+             api_version="authentication.k8s.io/v1", verbs=("create",), validated=False),
     # batch (issue 12): kubectl's `get all` lists cronjobs before jobs.
     Resource("cronjobs", "cronjob", ("cj",), "CronJob", True, api_version="batch/v1",
              categories=("all",), status=True),

@@ -91,12 +91,12 @@ class TlsFiles:
     key: Path
 
 
-def ensure_tls(home: Path, host: str) -> TlsFiles:
+def ensure_tls(home: Path, host: str, extra: tuple[str, ...] = ()) -> TlsFiles:
     """A CA kept in the home (made once) and a server certificate it signs for `host`,
-    loopback and the machine's name; remade when `host` is not among its names."""
+    loopback and `extra` (the names pods use); remade when one is not among its names."""
     files = TlsFiles(home / CA_CERT, home / SERVER_CERT, home / SERVER_KEY)
     names_file = home / NAMES_FILE
-    wanted = sorted({host, "127.0.0.1", "localhost"})
+    wanted = sorted({host, "127.0.0.1", "localhost", *extra})
     if files.cert.exists() and names_file.exists() and \
             json.loads(names_file.read_text()) == wanted and files.ca_cert.exists():
         return files

@@ -22,11 +22,14 @@ def _subresources(resource: Resource) -> dict[str, tuple[str, tuple[str, ...]]]:
         out["eviction"] = ("Eviction", ("create",))
     if resource.scalable:
         out["scale"] = ("Scale", _SUB_VERBS)
+    if resource.kind == "ServiceAccount":
+        out["token"] = ("TokenRequest", ("create",))
     return out
 
 
 # The group version of a subresource's kind outside its resource's group.
-SUBRESOURCE_GROUPS = {"Scale": ("autoscaling", "v1"), "Eviction": ("policy", "v1")}
+SUBRESOURCE_GROUPS = {"Scale": ("autoscaling", "v1"), "Eviction": ("policy", "v1"),
+                      "TokenRequest": ("authentication.k8s.io", "v1")}
 # Subresources per resource name.
 SUBRESOURCES = {r.name: subs for r in meta.RESOURCES.values() if (subs := _subresources(r))}
 # Kinds whose scale subresource is autoscaling/v1 Scale.

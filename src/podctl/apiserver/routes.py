@@ -53,6 +53,11 @@ SubresourceHandler = Callable[[Context, Call, web.Request], Awaitable[web.Stream
 SUBRESOURCE_HANDLERS: dict[tuple[str, str], SubresourceHandler] = {}
 
 
+# kind -> the handler of a create that stores nothing (TokenReview: podctl.apiserver.satokens).
+CreateHandler = Callable[[Context, Call, web.Request, Any], Awaitable[web.StreamResponse]]
+CREATE_HANDLERS: dict[str, CreateHandler] = {}
+
+
 def subresource(resource: str, name: str) -> Callable[[SubresourceHandler], SubresourceHandler]:
     def register(handler: SubresourceHandler) -> SubresourceHandler:
         SUBRESOURCE_HANDLERS[(resource, name)] = handler
@@ -190,6 +195,8 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
         if call.target.resource.namespaced and call.namespace is None:
             raise NOT_FOUND
         body, opts = await object_body(request, kind, "CreateOptions")
+        if kind in CREATE_HANDLERS:
+            return await CREATE_HANDLERS[kind](ctx, call, request, body)
         created = await blocking(writes.create, ctx.store, kind, namespace, body, opts)
         # 201 for a dry run too, as upstream answers it.
         return written(objects.with_type(kind, created), opts, 201)
@@ -399,7 +406,7 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.
 HANDLER_MODULES = ("podctl.apiserver.podlogs", "podctl.apiserver.podexec",
-                   "podctl.apiserver.podeviction")
+                   "podctl.apiserver.podeviction", "podctl.apiserver.satokens")
 
 
 async def _deprecation_warning(request: web.Request, response: web.StreamResponse) -> None:

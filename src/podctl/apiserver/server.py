@@ -21,8 +21,10 @@ from podctl.store import open_store
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from podctl.apiserver import incluster
     from podctl.apiserver.health import Health
     from podctl.apiserver.metrics import ApiMetrics
+    from podctl.store import Store
 
 log = logging.getLogger("podctl.apiserver")
 
@@ -87,7 +89,7 @@ class ApiServer:
     async def _serve(self) -> None:
         from aiohttp import web
 
-        from podctl.apiserver import authn, limits, pools, routes, watch
+        from podctl.apiserver import authn, incluster, limits, pools, routes, satokens, watch
         from podctl.apiserver.filters import Filters
         from podctl.apiserver.health import Health
         from podctl.apiserver.metrics import ApiMetrics
@@ -107,6 +109,7 @@ class ApiServer:
             *self._health.routes(), ("/metrics", functools.partial(_metrics, metrics))]
         app = routes.make_app(ctx, filters.around(authn.middleware()), paths)
         app[authn.APP_KEY] = authn.Authenticator(credentials.token(self.home))
+        satokens.install(app, store, self.home)
         # keepalive_timeout: aiohttp arms it when a connection opens and when a response
         # ends, and closes the connection if no whole request head came by then: the
         # header timeout and the idle timeout in one. handler_cancellation: a client that
@@ -121,13 +124,19 @@ class ApiServer:
         sweeper = asyncio.create_task(filters.sweep_bodies())
         try:
             assert runner.server is not None
-            listener = await self._listen(functools.partial(
+            protocol = functools.partial(
                 _admit, runner.server,
-                limits.max_connections(resource.getrlimit(resource.RLIMIT_NOFILE)[0])))
+                limits.max_connections(resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
+            where = await routes.blocking(incluster.find, store, self.home)
+            listener = await self._listen(protocol, where.names() if where else [])
+            pods = await self._listen_for_pods(protocol, store, where)
             log.info("serving the Kubernetes API at %s", self.url)
             self._ready.set()
             await self._stopped.wait()
             listener.close()
+            if pods is not None:
+                pods.close()
+                await routes.blocking(incluster.withdraw, store)
         finally:
             sweeper.cancel()
             hub_task.cancel()
@@ -137,8 +146,16 @@ class ApiServer:
             pools.install(None)
             thread_pools.shutdown()
 
-    async def _listen(self, protocol: Callable[[], asyncio.BaseProtocol]
-                      ) -> asyncio.AbstractServer:
+    def _tls(self, names: list[str]) -> tuple[ssl.SSLContext, Path]:
+        """The serving context (its certificate names the host, loopback and `names`) and
+        the CA file."""
+        files = credentials.ensure_tls(self.home, self.host, tuple(names))
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ssl_context.load_cert_chain(files.cert, files.key)
+        return ssl_context, files.ca_cert
+
+    async def _listen(self, protocol: Callable[[], asyncio.BaseProtocol],
+                      names: list[str]) -> asyncio.AbstractServer:
         """Listen (TLS beyond loopback): asyncio's server rather than aiohttp's site, which
         cannot bound the TLS handshake (asyncio waits 60 s for one by default)."""
         from podctl.apiserver.limits import HEADER_SECONDS
@@ -147,16 +164,46 @@ class ApiServer:
         ssl_context = None
         ca_file = None
         if self.tls:
-            files = credentials.ensure_tls(self.home, self.host)
-            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ssl_context.load_cert_chain(files.cert, files.key)
-            ca_file = files.ca_cert
+            ssl_context, ca_file = self._tls(names)
         listener = await self._loop.create_server(
             protocol, self.host, self.port, ssl=ssl_context,
             ssl_handshake_timeout=HEADER_SECONDS if ssl_context else None)
         if self.port == 0:
             self.port = int(listener.sockets[0].getsockname()[1])
         credentials.announce(self.home, self.url, ca_file)
+        return listener
+
+
+    async def _listen_for_pods(self, protocol: Callable[[], asyncio.BaseProtocol],
+                               store: Store, where: incluster.InCluster | None
+                               ) -> asyncio.AbstractServer | None:
+        """The listener pods reach (always TLS, on the pod network's gateway), at the
+        loopback listener's port when it is free there, and the `kubernetes` Service's
+        endpoints naming it; None when the engine does not answer or the address cannot
+        be bound (the host's clients are served all the same)."""
+        from podctl.apiserver import incluster, routes
+        from podctl.apiserver.limits import HEADER_SECONDS
+
+        assert self._loop is not None
+        if where is None or where.gateway == self.host:
+            return None
+        ssl_context, _ = self._tls(where.names())
+        listener = None
+        for port in (self.port, 0):
+            try:
+                listener = await self._loop.create_server(
+                    protocol, where.gateway, port, ssl=ssl_context,
+                    ssl_handshake_timeout=HEADER_SECONDS)
+                break
+            except OSError as exc:
+                log.info("pods' address %s:%d: %s", where.gateway, port, exc)
+        if listener is None:
+            log.warning("pods cannot reach the API: %s cannot be bound", where.gateway)
+            return None
+        port = int(listener.sockets[0].getsockname()[1])
+        await routes.blocking(incluster.publish, store, where, port)
+        log.info("serving the Kubernetes API to pods at https://%s:%d (the kubernetes "
+                 "Service, %s:443)", where.gateway, port, where.cluster_ip)
         return listener
 
 

@@ -1,9 +1,9 @@
 """The Services data plane as Kubernetes runs it: system pods in kube-system — a kube-proxy
 (host network, NET_ADMIN) whose iptables rules the controller writes through Docker exec,
 and a cluster DNS behind the `kube-dns` Service — kept in line with the home's Services and
-Endpoints. They are made when the home's first Service appears, and go, rules first, once
-no user Service is left and no pod was given the cluster DNS. The rules also go when the
-kube-proxy pod is deleted and when the controller stops (see remove_rules)."""
+Endpoints. They are made when the home's first Service appears or the API serves pods, and
+go, rules first, once neither is left and no pod was given the cluster DNS. The rules also
+go when the kube-proxy pod is deleted and when the controller stops (see remove_rules)."""
 
 from __future__ import annotations
 
@@ -83,8 +83,11 @@ def dns_service(cluster_ip: str) -> Obj:
 
 
 def wanted(store: Store) -> bool:
-    """A user made a Service (the `kubernetes` and `kube-dns` ones come with the plane)."""
-    return any(not _builtin(s) for s in store.list("Service"))
+    """A user made a Service (the `kubernetes` and `kube-dns` ones come with the plane), or
+    the API serves pods (the `kubernetes` Service has endpoints)."""
+    api = store.get("Endpoints", "default", KUBERNETES)
+    return bool(api and api.get("subsets")) or any(not _builtin(s)
+                                                   for s in store.list("Service"))
 
 
 def _builtin(service: Obj) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from podctl.admission import tolerations
+from podctl.api import identity
 from podctl.apiserver import credentials
 from podctl.controllers.dataplane import APPLIED
 from podctl.controllers.podnetwork import remove_home_routes
@@ -31,6 +32,7 @@ HOME_ENTRIES = frozenset({
     credentials.TOKEN_FILE, credentials.CA_CERT, credentials.CA_KEY, credentials.SERVER_CERT,
     credentials.SERVER_KEY, credentials.ANNOUNCE_FILE, credentials.NAMES_FILE,
     tolerations.SETTINGS_FILE, tolerations.SETTINGS_PARTIAL,
+    identity.SIGNING_KEY,  # a new key after a reset: the old home's tokens stop working
 })
 
 
