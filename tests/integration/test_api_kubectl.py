@@ -422,3 +422,121 @@ def test_a_standby_controller_serves_the_api(podctl: Podctl, controller: Any) ->
         assert "kubia-manual" in podctl("get", "pods")
     finally:
         standby.stop()
+
+
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _in_cluster_pod(name: str, *extra: str) -> str:
+    """A busybox pod with the real kubectl binary mounted read-only from the host."""
+    return f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+{''.join(f'  {line}{chr(10)}' for line in extra)}  containers:
+  - name: main
+    image: podctl/busybox:1
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - name: kubectl
+      mountPath: /kubectl
+      readOnly: true
+  volumes:
+  - name: kubectl
+    hostPath:
+      path: {os.path.realpath(shutil.which(KUBECTL) or KUBECTL)}
+      type: File
+"""
+
+
+def test_kubectl_inside_a_pod_uses_its_service_account(podctl: Podctl,
+                                                        api: ApiController) -> None:
+    """The default account, the token files, and the real kubectl run in-cluster with no
+    configuration: KUBERNETES_SERVICE_HOST/PORT, the mounted token and ca.crt, TLS to the
+    kubernetes Service's cluster IP through the data plane."""
+    poll(lambda: "default" in api("get", "sa"), message="the default ServiceAccount")
+    assert podctl("get", "sa").splitlines()[1].split()[:2] == ["default", "0"]
+    podctl.apply_yaml(_in_cluster_pod("incluster"))
+    podctl.apply_yaml(_in_cluster_pod("quiet", "automountServiceAccountToken: false"))
+    for name in ("incluster", "quiet"):
+        assert api("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
+    files = podctl("exec", "incluster", "--", "ls", SA_DIR).split()
+    assert files == ["ca.crt", "namespace", "token"]
+    assert podctl("exec", "incluster", "--", "cat", f"{SA_DIR}/namespace") == "default"
+    ca = json.loads(api("get", "cm", "kube-root-ca.crt", "-o", "json"))["data"]["ca.crt"]
+    assert podctl("exec", "incluster", "--", "cat", f"{SA_DIR}/ca.crt") == ca
+    token = podctl("exec", "incluster", "--", "cat", f"{SA_DIR}/token")
+    reviewed = json.loads(api("create", "-o", "json", "-f", "-", input=json.dumps({
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+        "spec": {"token": token}})))["status"]
+    assert reviewed["user"]["username"] == "system:serviceaccount:default:default"
+    assert reviewed["user"]["extra"]["authentication.kubernetes.io/pod-name"] == ["incluster"]
+    assert podctl.run("exec", "quiet", "--", "ls", SA_DIR).code != 0
+    env = podctl("exec", "incluster", "--", "env")
+    service = json.loads(api("get", "svc", "kubernetes", "-o", "json"))["spec"]
+    assert f"KUBERNETES_SERVICE_HOST={service['clusterIP']}" in env.splitlines()
+    assert "KUBERNETES_SERVICE_PORT=443" in env.splitlines()
+    # The real kubectl, in the pod, with no kubeconfig: in-cluster config.
+    listed = poll(lambda: (r := podctl.run("exec", "incluster", "--", "/kubectl", "get",
+                                           "pods")).code == 0 and r.out, timeout=60,
+                  message="kubectl in the pod to list pods")
+    names = [line.split()[0] for line in listed.splitlines()[1:]]
+    assert sorted(names) == ["incluster", "quiet"]
+    who = podctl.run("exec", "incluster", "--", "/kubectl", "get", "pods", "--token=wrong")
+    assert who.code != 0 and "Unauthorized" in who.err + who.out
+
+
+def test_service_account_tokens_refused_with_401(podctl: Podctl, api: ApiController,
+                                                 tmp_path: Path) -> None:
+    """The security figures: no token, a wrong one, an expired one, another home's, a
+    deleted account's and a deleted pod's are all 401; a live one is 200."""
+    from podctl.api import identity
+
+    context = api.ca_context()
+
+    def status(token: str | None) -> int:
+        request = urllib.request.Request(f"{api.url}/api/v1/namespaces/default/pods")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+
+    assert api("create", "sa", "bot") == "serviceaccount/bot created\n"
+    live = api("create", "token", "bot", "--duration=10m").strip()
+    assert status(live) == 200
+    assert "may not specify a duration less than 10 minutes" in api.fails(
+        "create", "token", "bot", "--duration=1m")
+    account = json.loads(api("get", "sa", "bot", "-o", "json"))
+    expired, _ = identity.issue(podctl.home, account, identity.API_AUDIENCES, 600,
+                                now=time.time() - 601)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    foreign, _ = identity.issue(elsewhere, account, identity.API_AUDIENCES, 600)
+    other_audience = api("create", "token", "bot", "--audience=vault").strip()
+    podctl.apply_yaml("""apiVersion: v1
+kind: Pod
+metadata:
+  name: holder
+spec:
+  serviceAccountName: bot
+  containers:
+  - name: main
+    image: podctl/busybox:1
+    command: ["sleep", "3600"]
+""")
+    assert api("wait", "--for=condition=Ready", "pod/holder", "--timeout=60s")
+    pod_token = podctl("exec", "holder", "--", "cat", f"{SA_DIR}/token")
+    assert status(pod_token) == 200
+    refused = {"none": status(None), "wrong": status("wrong"), "expired": status(expired),
+               "another home's": status(foreign), "another audience": status(other_audience)}
+    api("delete", "pod", "holder", "--grace-period=0", "--force")
+    refused["a deleted pod's"] = status(pod_token)
+    api("delete", "sa", "bot")
+    refused["a deleted account's"] = status(live)
+    api("create", "sa", "bot")  # the same name again is another account
+    refused["a remade account's"] = status(live)
+    assert refused == dict.fromkeys(refused, 401)
