@@ -195,6 +195,9 @@ def test_the_kubelet_writes_the_token_and_renews_it_only_when_due(store: Store) 
     claims = identity.verify(home, token.decode())
     assert claims is not None and claims.pod_uid == stored["metadata"]["uid"]
     assert identity.unverified_times(token) is not None
+    # The pod's next pass is due at 80% of the token's life (steady pods are not resynced).
+    due = configvolumes.token_renewal_in(home, stored, time.time())
+    assert due is not None and 0.8 * TOKEN_SECONDS - 5 < due <= 0.8 * TOKEN_SECONDS
     # Fresh: a pod sync keeps it.
     assert configvolumes.refresh(home, stored, objects, tokens=projected_tokens(store)) == []
     # Old (issued 3000 s ago for 3607 s): the next sync writes a new one.
@@ -207,6 +210,7 @@ def test_the_kubelet_writes_the_token_and_renews_it_only_when_due(store: Store) 
     assert configvolumes.refresh(home, stored, objects, tokens=projected_tokens(store)) == [
         volume["name"]]
     assert (target / "token").read_bytes() not in (aged.encode(), token)
+    assert configvolumes.token_renewal_in(home, stored, time.time() + 10 ** 6) == 1.0
     # A pod whose account is gone cannot get a token: the kubelet's FailedMount.
     store.delete("ServiceAccount", "default", "default")
     other = {**stored, "metadata": {**stored["metadata"], "uid": "other"}}

@@ -114,6 +114,11 @@ def _sync_on_node(store: Store, namespace: str, name: str, node: Obj,
             inventory.inspect(r for r in records if not r.is_sandbox)
         result.records = records
         result.status_version = _write_status(store, pod, records, state, facts)
+        renew = configvolumes.token_renewal_in(store.path.parent, pod, time.time())
+        if renew is not None:
+            # A steady pod is not synced by the periodic resync: its tokens ask for a pass.
+            result.retry_in = renew if result.retry_in is None else min(result.retry_in,
+                                                                        renew)
         return result
 
 

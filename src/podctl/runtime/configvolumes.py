@@ -257,5 +257,28 @@ def refresh(home: Path, pod: Obj, objects: ConfigObjects,
     return changed
 
 
+def token_renewal_in(home: Path, pod: Obj, now: float) -> float | None:
+    """Seconds until the first of the pod's written projected tokens is due for renewal
+    (80% of its life; at least one second away), None when it has none."""
+    from podctl.api.identity import REFRESH_AT, unverified_times
+
+    due: list[float] = []
+    uid = str(pod["metadata"]["uid"])
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            path = (source.get("serviceAccountToken") or {}).get("path")
+            if not path:
+                continue
+            try:
+                token = (volume_dir(home, uid, volume["name"]) / DATA / path).read_bytes()
+            except OSError:
+                continue
+            times = unverified_times(token)
+            if times is not None:
+                iat, exp = times
+                due.append(iat + REFRESH_AT * (exp - iat) - now)
+    return max(1.0, min(due)) if due else None
+
+
 def remove(home: Path, pod_uid: str) -> None:
     shutil.rmtree(home / VOLUMES_DIR / pod_uid, ignore_errors=True)
