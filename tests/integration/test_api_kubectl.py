@@ -540,3 +540,45 @@ spec:
     api("create", "sa", "bot")  # the same name again is another account
     refused["a remade account's"] = status(live)
     assert refused == dict.fromkeys(refused, 401)
+
+
+def test_kubectl_in_a_pod_on_another_node_reaches_the_api(
+        podctl: Podctl, api: ApiController, docker_client: Any) -> None:
+    """A node container's pod reaches the API through the kubernetes Service too: its
+    node's rules send the cluster IP to the host's address on the pod network."""
+    import io
+    import tarfile
+
+    from podctl.runtime.nodecontainers import container_name
+
+    podctl("node", "add", "n2")
+    binary = Path(os.path.realpath(shutil.which(KUBECTL) or KUBECTL)).read_bytes()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("kubectl-bin")
+        info.size, info.mode = len(binary), 0o755
+        tar.addfile(info, io.BytesIO(binary))
+    node = docker_client.containers.get(container_name(podctl.homeid, "n2"))
+    assert node.put_archive("/", archive.getvalue())
+    podctl.apply_yaml("""apiVersion: v1
+kind: Pod
+metadata:
+  name: remote
+spec:
+  nodeName: n2
+  containers:
+  - name: main
+    image: podctl/busybox:1
+    command: ["sleep", "3600"]
+    volumeMounts:
+    - {name: kubectl, mountPath: /kubectl, readOnly: true}
+  volumes:
+  - name: kubectl
+    hostPath: {path: /kubectl-bin}
+""")
+    assert api("wait", "--for=condition=Ready", "pod/remote", "--timeout=90s")
+    listed = poll(lambda: (r := podctl.run("exec", "remote", "--", "/kubectl", "get", "pods",
+                                           "-o", "wide")).code == 0 and r.out, timeout=60,
+                  message="kubectl on n2 to list pods")
+    assert listed.splitlines()[1].split()[:3] == ["remote", "1/1", "Running"]
+    assert listed.splitlines()[1].split()[6] == "n2"
