@@ -126,6 +126,8 @@ def test_describe_pod_names_api_volumes_and_env_sources() -> None:
                         {"name": "info", "downwardAPI": {"items": [
                             {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
                         {"name": "all", "projected": {"sources": [
+                            {"serviceAccountToken": {"expirationSeconds": 3607,
+                                                     "path": "token"}},
                             {"configMap": {"name": "app"}}]}}]},
            "status": {"phase": "Pending"}}
     lines = [" ".join(line.split()) for line in
@@ -137,5 +139,6 @@ def test_describe_pod_names_api_volumes_and_env_sources() -> None:
                      "Type: DownwardAPI (a volume populated by information about the pod)",
                      "metadata.labels -> labels",
                      "Type: Projected (a volume that contains injected data from multiple "
-                     "sources)", "ConfigMapName: app", "ConfigMapOptional: <nil>"):
+                     "sources)", "TokenExpirationSeconds: 3607", "ConfigMapName: app",
+                     "ConfigMapOptional: <nil>"):
         assert expected in lines

@@ -100,6 +100,12 @@ def _volume(vol: dict[str, Any]) -> None:
         spec = vol.get(source)
         if isinstance(spec, dict) and "defaultMode" not in spec:
             spec["defaultMode"] = DEFAULT_MODE
+    projected = vol.get("projected")
+    sources = projected.get("sources") if isinstance(projected, dict) else None
+    for source in sources if isinstance(sources, list) else []:
+        token = source.get("serviceAccountToken") if isinstance(source, dict) else None
+        if isinstance(token, dict) and token.get("expirationSeconds") is None:
+            token["expirationSeconds"] = 3600  # SetDefaults_ServiceAccountTokenProjection
 
 
 def default_deployment_spec(spec: dict[str, Any]) -> None:

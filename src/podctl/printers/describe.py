@@ -271,6 +271,9 @@ def _api_volume(w: Lines, v: Obj, level: int) -> None:
                 w.add(level, f"ConfigMapName:\t{source['configMap'].get('name', '')}")
                 w.add(level, "ConfigMapOptional:\t"
                              f"{_optional(source['configMap'].get('optional'))}")
+            elif "serviceAccountToken" in source:
+                seconds = source["serviceAccountToken"].get("expirationSeconds", 3600)
+                w.add(level, f"TokenExpirationSeconds:\t{seconds}")
 
 
 def _volumes(w: Lines, volumes: list[Obj], level: int = 0) -> None:
