@@ -158,9 +158,13 @@ def test_kubectl_pod_walkthrough(podctl: Podctl, api: ApiController) -> None:
         '{"example.com/owner":"me"}'
 
     described = kubectl("describe", "pod", "kubia-manual")
-    for line in ("Name:         kubia-manual", "Namespace:    default", "Status:       Running",
-                 "Labels:       env=prod", "Image:          podctl/kubia:1", "Events:"):
-        assert line in described, described
+    # (The column's width follows the longest label: the token volume's lines.)
+    words = [" ".join(line.split()) for line in described.splitlines()]
+    for line in ("Name: kubia-manual", "Namespace: default", "Status: Running",
+                 "Labels: env=prod", "Image: podctl/kubia:1", "Events:",
+                 "Service Account: default", "TokenExpirationSeconds: 3607",
+                 "ConfigMapName: kube-root-ca.crt", "DownwardAPI: true"):
+        assert line in words, described
     assert re.search(r"Normal\s+Started\s+\S+\s+kubelet\s+.*Started container kubia",
                      described), described
 

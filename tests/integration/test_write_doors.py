@@ -211,6 +211,8 @@ def normalized(obj: dict[str, Any], door: str) -> dict[str, Any]:
     md = obj["metadata"]
     text = json.dumps(obj).replace(md["uid"], "<uid>").replace(f"door-{door}", "<door>")
     text = text.replace(f"{door}-extra", "<door>-extra")
+    # The ServiceAccount admission's token volume: a random name, as upstream's.
+    text = re.sub(r"kube-api-access-[a-z0-9]{5}", "kube-api-access-<suffix>", text)
     out: dict[str, Any] = json.loads(text)
     md = out["metadata"]
     for key in ("creationTimestamp", "resourceVersion", "managedFields"):

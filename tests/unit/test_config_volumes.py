@@ -140,5 +140,5 @@ def test_describe_pod_names_api_volumes_and_env_sources() -> None:
                      "metadata.labels -> labels",
                      "Type: Projected (a volume that contains injected data from multiple "
                      "sources)", "TokenExpirationSeconds: 3607", "ConfigMapName: app",
-                     "ConfigMapOptional: <nil>"):
+                     "Optional: false"):
         assert expected in lines

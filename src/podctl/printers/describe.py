@@ -269,8 +269,9 @@ def _api_volume(w: Lines, v: Obj, level: int) -> None:
                 w.add(level, "DownwardAPI:\ttrue")
             elif "configMap" in source:
                 w.add(level, f"ConfigMapName:\t{source['configMap'].get('name', '')}")
-                w.add(level, "ConfigMapOptional:\t"
-                             f"{_optional(source['configMap'].get('optional'))}")
+                # kubectl 1.37's word and value here (not the secret's <nil> form).
+                w.add(level, "Optional:\t"
+                             f"{str(source['configMap'].get('optional') is True).lower()}")
             elif "serviceAccountToken" in source:
                 seconds = source["serviceAccountToken"].get("expirationSeconds", 3600)
                 w.add(level, f"TokenExpirationSeconds:\t{seconds}")
