@@ -82,12 +82,17 @@ Handler = Callable[..., Awaitable[Any]]
 def middleware() -> Any:
     """aiohttp middleware: 401 unless `authenticate` names the user, then sets
     request["user"]."""
-    from podctl.apiserver.routes import error_response
+    from podctl.apiserver.routes import blocking, error_response
     from podctl.apiserver.status import ApiError
 
     @web.middleware
     async def authn(request: web.Request, handler: Handler) -> object:
-        user = authenticate(request)
+        if request.headers.get("Authorization", "").count(".") == 2:
+            # A JWT (a ServiceAccount token): its checks read the store, which may wait
+            # for a write; on a request thread, never on the event loop.
+            user = await blocking(authenticate, request)
+        else:
+            user = authenticate(request)
         if user is None:
             return error_response(ApiError("Unauthorized", "Unauthorized"))
         request[USER] = user
