@@ -147,6 +147,7 @@ class Claims(NamedTuple):
     node_name: str
     jti: str
     audiences: tuple[str, ...]
+    expires: float = 0.0  # exp, Unix seconds
 
 
 def verify(home: Path, token: str, audiences: tuple[str, ...] = API_AUDIENCES
@@ -176,7 +177,7 @@ def verify(home: Path, token: str, audiences: tuple[str, ...] = API_AUDIENCES
     return Claims(namespace, name, str(sa.get("uid") or ""), str(pod.get("name") or ""),
                   str(pod.get("uid") or ""), str(node.get("name") or ""),
                   str(claims.get("jti") or ""),
-                  tuple(aud) if isinstance(aud, list) else (str(aud),))
+                  tuple(aud) if isinstance(aud, list) else (str(aud),), float(claims["exp"]))
 
 
 def unverified_times(token: bytes) -> tuple[int, int] | None:

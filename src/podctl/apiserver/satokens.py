@@ -5,6 +5,9 @@ subresource (`POST .../serviceaccounts/NAME/token`, `kubectl create token`) and 
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from podctl.store import Store
 
 GROUP_VERSION = "authentication.k8s.io/v1"
 BINDABLE = ("Pod", "Secret", "Node")  # what a token may be bound to, as upstream allows
+VERIFIED_CACHE = 1024  # tokens whose signature and claims were checked, kept until expiry
 
 
 class ServiceAccountTokens:
@@ -39,12 +43,34 @@ class ServiceAccountTokens:
 
     def __init__(self, store: Store, home: Path) -> None:
         self.store, self.home = store, home
+        # Verified tokens' claims and expiry: PyJWT's checks cost milliseconds a request (its
+        # base64 check is pure Python); the store checks below run on every request.
+        self._verified: OrderedDict[tuple[str, tuple[str, ...]], identity.Claims] = \
+            OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, token: str) -> UserInfo | None:
         return self.user(token, identity.API_AUDIENCES)
 
-    def user(self, token: str, audiences: tuple[str, ...]) -> UserInfo | None:
+    def _claims(self, token: str, audiences: tuple[str, ...]) -> identity.Claims | None:
+        key = (token, audiences)
+        with self._lock:
+            known = self._verified.get(key)
+            if known is not None:
+                self._verified.move_to_end(key)
+        if known is not None and known.expires > time.time():
+            return known
         claims = identity.verify(self.home, token, audiences)
+        with self._lock:
+            self._verified.pop(key, None)
+            if claims is not None:
+                self._verified[key] = claims
+                while len(self._verified) > VERIFIED_CACHE:
+                    self._verified.popitem(last=False)
+        return claims
+
+    def user(self, token: str, audiences: tuple[str, ...]) -> UserInfo | None:
+        claims = self._claims(token, audiences)
         if claims is None or not self._bound_objects_live(claims):
             return None
         extra: dict[str, list[str]] = {}

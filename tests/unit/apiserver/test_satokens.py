@@ -160,3 +160,36 @@ def test_discovery_lists_the_token_subresource_and_tokenreviews(store: Store) ->
         assert [r["name"] for r in body["resources"]] == ["tokenreviews"]
 
     serve(store, scenario)
+
+
+def test_a_remembered_token_still_expires(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    sa = registry.create(store, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                 "metadata": {"name": "bot", "namespace": "default"}})
+    tokens = satokens.ServiceAccountTokens(store, store.path.parent)
+    token, expires = identity.issue(store.path.parent, sa, identity.API_AUDIENCES, 600,
+                                    now=time.time() - 590)
+    assert tokens(token) is not None and tokens(token) is not None  # the second remembered
+    later = expires + 1.0
+    monkeypatch.setattr(satokens.time, "time", lambda: later)
+    monkeypatch.setattr(identity.time, "time", lambda: later)
+    import jwt.api_jwt
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", _Frozen(later))
+    assert tokens(token) is None
+
+
+class _Frozen:
+    """PyJWT's clock (datetime.now(tz=UTC)) at a chosen moment."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def now(self, tz: Any = None) -> Any:
+        from datetime import datetime
+
+        return datetime.fromtimestamp(self.at, tz)
+
+    def __getattr__(self, name: str) -> Any:
+        from datetime import datetime
+
+        return getattr(datetime, name)
