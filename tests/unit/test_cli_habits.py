@@ -140,20 +140,23 @@ def test_api_resources_lists_the_resource_table() -> None:
         "secrets                               v1                         true         Secret",
         "serviceaccounts          sa           v1                         true         "
         "ServiceAccount",
-        "services                 svc          v1                       true         Service",
-        "controllerrevisions                   apps/v1                  true         "
+        "services                 svc          v1                         true         Service",
+        "controllerrevisions                   apps/v1                    true         "
         "ControllerRevision",
-        "daemonsets               ds           apps/v1                  true         DaemonSet",
-        "deployments              deploy       apps/v1                  true         "
+        "daemonsets               ds           apps/v1                    true         "
+        "DaemonSet",
+        "deployments              deploy       apps/v1                    true         "
         "Deployment",
         "replicasets              rs           apps/v1                    true         "
         "ReplicaSet",
-        "statefulsets             sts          apps/v1                  true         "
+        "statefulsets             sts          apps/v1                    true         "
         "StatefulSet",
-        "cronjobs                 cj           batch/v1                 true         CronJob",
-        "jobs                                  batch/v1                 true         Job",
-        "leases                                coordination.k8s.io/v1   true         Lease",
-        "endpointslices                        discovery.k8s.io/v1      true         "
+        "tokenreviews                          authentication.k8s.io/v1   false        "
+        "TokenReview",
+        "cronjobs                 cj           batch/v1                   true         CronJob",
+        "jobs                                  batch/v1                   true         Job",
+        "leases                                coordination.k8s.io/v1     true         Lease",
+        "endpointslices                        discovery.k8s.io/v1        true         "
         "EndpointSlice",
         "poddisruptionbudgets     pdb          policy/v1                  true         "
         "PodDisruptionBudget",
@@ -173,8 +176,9 @@ def test_api_resources_filters_and_formats() -> None:
         "controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets",
         "cronjobs", "jobs", "leases", "endpointslices", "poddisruptionbudgets"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
-    assert out.splitlines()[-4:] == ["serviceaccounts", "services", "statefulsets.apps",
-                                     "storageclasses.storage.k8s.io"]
+    assert out.splitlines()[-4:] == ["services", "statefulsets.apps",
+                                     "storageclasses.storage.k8s.io",
+                                     "tokenreviews.authentication.k8s.io"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
     assert out.splitlines()[8].endswith("[create delete deletecollection get list patch "

@@ -217,3 +217,23 @@ def test_the_kubelet_writes_the_token_and_renews_it_only_when_due(store: Store) 
     with pytest.raises(configvolumes.MountError, match='failed to fetch token: '
                        'serviceaccounts "default" not found'):
         configvolumes.prepare(home, other, objects, tokens=projected_tokens(store))
+
+
+def test_a_reapplied_pod_keeps_what_the_admission_added(store: Store) -> None:
+    from podctl.manifest.update import merged
+
+    stored = registry.create(store, pod("p"))
+    desired = registry.validated(pod("p"), "default")  # the manifest again, a new image
+    desired["spec"]["containers"][0]["image"] = "busybox:2"
+    updated = merged(stored, desired)
+    assert updated["spec"]["containers"][0]["image"] == "busybox:2"
+    assert updated["spec"]["volumes"] == stored["spec"]["volumes"]
+    assert updated["spec"]["containers"][0]["volumeMounts"] == \
+        stored["spec"]["containers"][0]["volumeMounts"]
+    assert updated["spec"]["serviceAccountName"] == "default"
+
+
+def test_mirror_pods_are_left_alone(store: Store) -> None:
+    mirror = pod("m")
+    mirror["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "m"}
+    assert "volumes" not in registry.create(store, mirror)["spec"]

@@ -22,6 +22,7 @@ from podctl.store import Snapshot, Store
 
 MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 VOLUME_PREFIX = "kube-api-access-"
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 TOKEN_SECONDS = 3607  # what upstream's plugin asks: a marker the API server recognises
 DEFAULT_MODE = 0o644
 # The publisher's description, as upstream's rootcacertpublisher annotates its ConfigMap.
@@ -108,7 +109,10 @@ class ServiceAccountAdmission(Plugin):
         return cls(store)
 
     def handles(self, attrs: Attributes) -> bool:
-        return attrs.kind == "Pod" and attrs.operation == CREATE
+        # Mirror pods (a kubelet's static pods) are left as they are, as upstream's plugin
+        # leaves them (they may not use service accounts).
+        return attrs.kind == "Pod" and attrs.operation == CREATE and MIRROR_ANNOTATION not in (
+            ((attrs.obj or {}).get("metadata") or {}).get("annotations") or {})
 
     def prepare(self, attrs: Attributes) -> None:
         assert attrs.obj is not None

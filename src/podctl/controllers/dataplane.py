@@ -43,9 +43,12 @@ DNS_POD = "kube-dns"
 APPLIED = "dataplane-applied"  # a store counter: this home's rules are in the kernel
 
 
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+
+
 def system_pods() -> list[Obj]:
     """The kube-proxy and DNS pods, defaulted as if created from manifests."""
-    proxy = {"apiVersion": "v1", "kind": "Pod",
+    proxy: Obj = {"apiVersion": "v1", "kind": "Pod",
              "metadata": {"name": PROXY_POD, "namespace": SYSTEM_NAMESPACE,
                           "labels": {"k8s-app": "kube-proxy"}},
              "spec": {"hostNetwork": True,
@@ -54,7 +57,7 @@ def system_pods() -> list[Obj]:
                                       "imagePullPolicy": "Never",
                                       "securityContext": {"capabilities": {
                                           "add": ["NET_ADMIN", "SYS_ADMIN"]}}}]}}
-    dns_pod = {"apiVersion": "v1", "kind": "Pod",
+    dns_pod: Obj = {"apiVersion": "v1", "kind": "Pod",
                "metadata": {"name": DNS_POD, "namespace": SYSTEM_NAMESPACE,
                             "labels": {"k8s-app": "kube-dns"}},
                # Default: the DNS forwards other names to the node's resolver, not to itself.
@@ -66,6 +69,10 @@ def system_pods() -> list[Obj]:
                                                    "protocol": "UDP"},
                                                   {"name": "dns-tcp", "containerPort": 53,
                                                    "protocol": "TCP"}]}]}}
+    for pod in (proxy, dns_pod):
+        # Made and remade on their node by podctl itself, as a kubelet's static pods: the
+        # mirror annotation tells kubectl drain (and the ServiceAccount admission) so.
+        pod["metadata"]["annotations"] = {MIRROR_ANNOTATION: pod["metadata"]["name"]}
     return [default_object("Pod", pod, SYSTEM_NAMESPACE) for pod in (proxy, dns_pod)]
 
 

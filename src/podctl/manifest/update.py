@@ -170,8 +170,39 @@ def _gates_only_removed(pod: Obj, old: Any, new: Any) -> None:
                           f"gate '{name}'")
 
 
+TOKEN_VOLUME_PREFIX = "kube-api-access-"
+
+
+def _keep_admitted(old: Obj, new: Obj) -> None:
+    """What the ServiceAccount admission added and a re-applied manifest never names (its
+    account, the token volume and its mounts) stays, as kubectl's three-way merge keeps
+    it."""
+    for key in ("serviceAccountName", "serviceAccount"):
+        if not new.get(key) and old.get(key):
+            new[key] = old[key]
+    tokens = [v for v in old.get("volumes") or [] if isinstance(v, dict)
+              and str(v.get("name", "")).startswith(TOKEN_VOLUME_PREFIX)]
+    names = {v.get("name") for v in new.get("volumes") or [] if isinstance(v, dict)}
+    kept = [v for v in tokens if v["name"] not in names]
+    if not kept:
+        return
+    new["volumes"] = [*(new.get("volumes") or []), *copy.deepcopy(kept)]
+    kept_names = {v["name"] for v in kept}
+    for kind in ("initContainers", "containers"):
+        by_name = {c.get("name"): c for c in old.get(kind) or [] if isinstance(c, dict)}
+        for container in new.get(kind) or []:
+            before = by_name.get(container.get("name")) or {}
+            paths = {m.get("mountPath") for m in container.get("volumeMounts") or []}
+            mounts = [m for m in before.get("volumeMounts") or []
+                      if m.get("name") in kept_names and m.get("mountPath") not in paths]
+            if mounts:
+                container["volumeMounts"] = [*(container.get("volumeMounts") or []),
+                                             *copy.deepcopy(mounts)]
+
+
 def _pod_spec_update(existing: Obj, desired: Obj) -> dict[str, Any]:
     old, new = existing["spec"], copy.deepcopy(desired["spec"])
+    _keep_admitted(old, new)
     comparable = copy.deepcopy(new)
     comparable["nodeName"] = old.get("nodeName")
     if not comparable.get("nodeName"):
