@@ -148,8 +148,7 @@ class ApiServer:
         ca_file = None
         if self.tls:
             files = credentials.ensure_tls(self.home, self.host)
-            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ssl_context.load_cert_chain(files.cert, files.key)
+            ssl_context = tls_context(files)
             ca_file = files.ca_cert
         listener = await self._loop.create_server(
             protocol, self.host, self.port, ssl=ssl_context,
@@ -158,6 +157,16 @@ class ApiServer:
             self.port = int(listener.sockets[0].getsockname()[1])
         credentials.announce(self.home, self.url, ca_file)
         return listener
+
+
+def tls_context(files: credentials.TlsFiles) -> ssl.SSLContext:
+    """The server's certificate; client certificates the home's CA signed authenticate
+    their user (authn), and a client without one (a token) is served as well."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert, files.key)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(files.ca_cert)
+    return context
 
 
 class _Refused(asyncio.Protocol):
