@@ -43,6 +43,11 @@ ROOTS = {
     "PersistentVolume": "io.k8s.api.core.v1.PersistentVolume",
     "PersistentVolumeClaim": "io.k8s.api.core.v1.PersistentVolumeClaim",
     "StorageClass": "io.k8s.api.storage.v1.StorageClass",
+    # RBAC (issue 23)
+    "Role": "io.k8s.api.rbac.v1.Role",
+    "ClusterRole": "io.k8s.api.rbac.v1.ClusterRole",
+    "RoleBinding": "io.k8s.api.rbac.v1.RoleBinding",
+    "ClusterRoleBinding": "io.k8s.api.rbac.v1.ClusterRoleBinding",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -67,6 +72,17 @@ EXPLAIN_ROOTS = {
     "Job": ("batch/v1", "io.k8s.api.batch.v1.Job"),
     "CronJob": ("batch/v1", "io.k8s.api.batch.v1.CronJob"),
     "PodDisruptionBudget": ("policy/v1", "io.k8s.api.policy.v1.PodDisruptionBudget"),
+    # RBAC (issue 23)
+    "Role": ("rbac.authorization.k8s.io/v1", "io.k8s.api.rbac.v1.Role"),
+    "ClusterRole": ("rbac.authorization.k8s.io/v1", "io.k8s.api.rbac.v1.ClusterRole"),
+    "RoleBinding": ("rbac.authorization.k8s.io/v1", "io.k8s.api.rbac.v1.RoleBinding"),
+    "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1",
+                           "io.k8s.api.rbac.v1.ClusterRoleBinding"),
+    "SelfSubjectReview": ("authentication.k8s.io/v1",
+                          "io.k8s.api.authentication.v1.SelfSubjectReview"),
+    **{kind: ("authorization.k8s.io/v1", f"io.k8s.api.authorization.v1.{kind}") for kind in (
+        "LocalSubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectRulesReview",
+        "SubjectAccessReview")},
     "EndpointSlice": ("discovery.k8s.io/v1", "io.k8s.api.discovery.v1.EndpointSlice"),
     # node heartbeats (issue 21)
     "Lease": ("coordination.k8s.io/v1", "io.k8s.api.coordination.v1.Lease"),
@@ -97,6 +113,8 @@ OPENAPI_EXTRA = (
     "io.k8s.api.policy.v1.PodDisruptionBudgetList",
     "io.k8s.api.core.v1.PersistentVolumeList", "io.k8s.api.core.v1.PersistentVolumeClaimList",
     "io.k8s.api.storage.v1.StorageClassList",
+    "io.k8s.api.rbac.v1.RoleList", "io.k8s.api.rbac.v1.ClusterRoleList",
+    "io.k8s.api.rbac.v1.RoleBindingList", "io.k8s.api.rbac.v1.ClusterRoleBindingList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
@@ -119,7 +137,8 @@ def short_name(ref: str) -> str:
     other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
-    for group in ("apps", "batch", "discovery", "autoscaling", "policy", "storage"):
+    for group in ("apps", "batch", "discovery", "autoscaling", "policy", "storage", "rbac",
+                  "authorization", "authentication"):
         if ref.startswith(f"io.k8s.api.{group}.v1."):
             return f"{group}." + ref.removeprefix(f"io.k8s.api.{group}.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):

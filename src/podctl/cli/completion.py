@@ -47,11 +47,12 @@ def _resource_words(incomplete: str) -> list[str]:
     """Resource types for a first argument: plural names, else any spelling that fits."""
     from podctl.api.meta import RESOURCES
 
-    plurals = [r.name for r in RESOURCES.values() if r.name.startswith(incomplete.lower())]
+    # As kubectl completes `api-resources --verbs=get`: not the reviews, which are only asked.
+    readable = [r for r in RESOURCES.values() if "get" in r.verbs]
+    plurals = [r.name for r in readable if r.name.startswith(incomplete.lower())]
     if plurals:
         return sorted(plurals)
-    return sorted({w for r in RESOURCES.values() for w in r.words()
-                   if w.startswith(incomplete.lower())})
+    return sorted({w for r in readable for w in r.words() if w.startswith(incomplete.lower())})
 
 
 def _slash_names(ctx: click.Context, incomplete: str) -> list[CompletionItem]:

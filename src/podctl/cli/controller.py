@@ -181,8 +181,9 @@ def stop_controller() -> None:
 @click.option("--group", "groups", multiple=True, metavar="GROUP",
               help="A group of --user (repeatable).")
 def kubeconfig(merge: bool, user: str | None, groups: tuple[str, ...]) -> None:
-    """Print a kubeconfig for the API `run-controller --api` serves (context `podctl`, or
-    `NAME@podctl` with --user)."""
+    """Print a kubeconfig for the API `run-controller --api` serves (context `podctl`).
+
+    With --user, the context is `NAME@podctl` and its user a client certificate."""
     import yaml
 
     from podctl.apiserver import credentials

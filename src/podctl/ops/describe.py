@@ -77,6 +77,11 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             texts.append(config_printer.describe_configmap(obj, events, now))
         elif kind == "Secret":
             texts.append(config_printer.describe_secret(obj))
+        elif kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+            from podctl.printers import rbac
+
+            describe = rbac.describe_role if kind.endswith("Role") else rbac.describe_binding
+            texts.append(describe(obj, events, now))
         elif kind == "PodDisruptionBudget":
             from podctl.printers.policy import describe_pdb
 

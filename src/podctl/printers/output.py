@@ -54,6 +54,10 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "PersistentVolume": ("storage", "PV_HEADERS", "VOLUME_WIDE_HEADERS", "pv_row"),
     "PersistentVolumeClaim": ("storage", "PVC_HEADERS", "VOLUME_WIDE_HEADERS", "pvc_row"),
     "StorageClass": ("storage", "SC_HEADERS", None, "sc_row"),
+    "Role": ("rbac", "ROLE_HEADERS", None, "role_row"),
+    "ClusterRole": ("rbac", "ROLE_HEADERS", None, "role_row"),
+    "RoleBinding": ("rbac", "BINDING_HEADERS", "BINDING_WIDE_HEADERS", "binding_row"),
+    "ClusterRoleBinding": ("rbac", "BINDING_HEADERS", "BINDING_WIDE_HEADERS", "binding_row"),
 }
 
 

@@ -24,7 +24,8 @@ def test_schema_is_small_and_pinned() -> None:
                                  "Endpoints", "ConfigMap", "Secret", "ReplicaSet", "Deployment",
                                  "DaemonSet", "StatefulSet", "ControllerRevision", "Job",
                                  "CronJob", "PodDisruptionBudget", "Node", "Scale", "List",
-                                 "PersistentVolume", "PersistentVolumeClaim", "StorageClass"}
+                                 "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
+                                 "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
