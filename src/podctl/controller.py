@@ -35,6 +35,7 @@ from podctl.controllers.nodelifecycle import (
     NodeLifecycle,
 )
 from podctl.controllers.persistentvolume import ensure_default_class
+from podctl.controllers.rbac import ensure_bootstrap_policy
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
 from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
@@ -191,6 +192,7 @@ class Controller(PodHooks):
         `kubernetes` Service (the API server's), made here and never by a read. With the
         engine down, the next successful relist makes them."""
         ensure_default_class(self.store)
+        ensure_bootstrap_policy(self.store)
         try:
             ensure_node(self.store)
             ensure_kubernetes_service(self.store, self._reserve)

@@ -38,6 +38,7 @@ from podctl.controllers.job_sync import JobSync
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.ownersync import Key, OwnerSync
 from podctl.controllers.podnetwork import is_agent, sync_pod_network
+from podctl.controllers.rbac import sync_cluster_role
 from podctl.controllers.rc_sync import ReplicaSync
 from podctl.controllers.slowstart import OwnerControl
 from podctl.controllers.statefulset_sync import StatefulSetSync
@@ -317,6 +318,7 @@ HANDLERS: dict[str, Handler] = {
     "ConfigMap": wake_users("ConfigMap"), "Secret": wake_users("Secret"),
     "PodNetwork": sync_podnetwork, "PodDisruptionBudget": sync_disruption_budget,
     "PersistentVolumeClaim": sync_claim, "PersistentVolume": sync_volume,
+    "ClusterRole": lambda ctx, namespace, name: sync_cluster_role(ctx.store, namespace, name),
 }
 
 

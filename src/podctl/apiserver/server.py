@@ -87,7 +87,7 @@ class ApiServer:
     async def _serve(self) -> None:
         from aiohttp import web
 
-        from podctl.apiserver import authn, limits, pools, routes, watch
+        from podctl.apiserver import authn, authz, limits, pools, routes, watch
         from podctl.apiserver.filters import Filters
         from podctl.apiserver.health import Health
         from podctl.apiserver.metrics import ApiMetrics
@@ -105,8 +105,10 @@ class ApiServer:
         self._health = Health(store, self.home, hub, hub_task)
         paths: list[tuple[str, routes.PathHandler]] = [
             *self._health.routes(), ("/metrics", functools.partial(_metrics, metrics))]
-        app = routes.make_app(ctx, filters.around(authn.middleware()), paths)
+        app = routes.make_app(ctx, filters.around(authn.middleware(), authz.middleware()),
+                              paths)
         app[authn.APP_KEY] = authn.Authenticator(credentials.token(self.home))
+        app[authz.POLICY_KEY] = authz.PolicyCache(store)
         # keepalive_timeout: aiohttp arms it when a connection opens and when a response
         # ends, and closes the connection if no whole request head came by then: the
         # header timeout and the idle timeout in one. handler_cancellation: a client that
