@@ -242,3 +242,30 @@ def test_reviews_answer_for_the_asker_or_the_named_subject() -> None:
     assert rules["incomplete"] is False
     with pytest.raises(ApiError):
         authz.review("LocalSubjectAccessReview", sar, ADMIN, "other", policy)
+
+
+def test_create_role_and_binding_generate_what_kubectl_does() -> None:
+    from podctl.errors import PodctlError
+    from podctl.ops.rbac import build_binding, build_role
+
+    role = build_role("Role", "r", "ns", ("get,list",), ("pods", "deployments.apps",
+                                                        "pods/log"), ())
+    assert role == {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": "r", "namespace": "ns"},
+                    "rules": [{"verbs": ["get", "list"], "apiGroups": [""],
+                               "resources": ["pods", "pods/log"]},
+                              {"verbs": ["get", "list"], "apiGroups": ["apps"],
+                               "resources": ["deployments"]}]}
+    binding = build_binding("RoleBinding", "b", "ns", "view", None, ("alice",), ("g",),
+                            ("default:default",))
+    assert binding["roleRef"] == {"apiGroup": rbac.GROUP, "kind": "ClusterRole",
+                                  "name": "view"}
+    assert [s["kind"] for s in binding["subjects"]] == ["User", "Group", "ServiceAccount"]
+    assert binding["subjects"][2] == {"kind": "ServiceAccount", "namespace": "default",
+                                      "name": "default"}
+    for bad in (lambda: build_role("Role", "r", "ns", ("fly",), ("pods",), ()),
+                lambda: build_role("Role", "r", "ns", ("get",), ("widgets",), ()),
+                lambda: build_binding("RoleBinding", "b", "ns", None, None, (), (), ()),
+                lambda: build_binding("RoleBinding", "b", "ns", "v", None, (), (), ("x",))):
+        with pytest.raises(PodctlError):
+            bad()
