@@ -269,3 +269,22 @@ def test_create_role_and_binding_generate_what_kubectl_does() -> None:
                 lambda: build_binding("RoleBinding", "b", "ns", "v", None, (), (), ("x",))):
         with pytest.raises(PodctlError):
             bad()
+
+
+def test_podctl_auth_can_i_reads_kubectls_words() -> None:
+    from podctl.ops.auth import ADMIN, attributes, subject
+
+    assert subject(None, ()) == ADMIN
+    alice = subject("alice", ("dev",))
+    assert alice.groups == ("dev", "system:authenticated")
+    assert subject("system:serviceaccount:ns:sa", ()).groups == (
+        "system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated")
+    assert attributes(alice, "get", "deploy/web", "ns", "scale", False) == Attributes(
+        alice, "get", "ns", "apps", "deployments", "scale", "web")
+    assert attributes(alice, "list", "nodes", "ns", "", False).namespace == ""
+    assert attributes(alice, "get", "/healthz", "ns", "", False).resource_request is False
+    policy = bootstrap_policy(binding("alice-view", "view", USER_ALICE))
+    assert rbac.authorize(policy, attributes(alice, "list", "pods", "default", "",
+                                             False))[0]
+    assert not rbac.authorize(policy, attributes(alice, "list", "pods", "default", "",
+                                                 True))[0]
