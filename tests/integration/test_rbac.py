@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import ssl
+import subprocess
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -20,7 +22,7 @@ import pytest
 import yaml
 
 from tests.integration.conftest import Podctl, Result
-from tests.integration.test_api_kubectl import ApiController
+from tests.integration.test_api_kubectl import KUBECTL, ApiController
 
 pytestmark = pytest.mark.integration
 
@@ -207,3 +209,47 @@ def test_security_figures(podctl: Podctl, api: ApiController, tmp_path: Path) ->
              for method, path in VIEW_REFUSES}
     assert set(codes.values()) == {403}, codes
     assert len(codes) == 53
+
+
+def test_aggregation_watch_and_updates_that_escalate(podctl: Podctl,
+                                                     api: ApiController) -> None:
+    dana = User(podctl, api, "dana")
+    api("create", "rolebinding", "dana-view", "--clusterrole=view", "--user=dana")
+    assert dana.run("get", "secrets").code == 1
+    # A ClusterRole labelled to aggregate into view: the aggregation controller adds its
+    # rules to view, and so to every binding of view.
+    api("apply", "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "secret-view", "labels": {
+            "rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]}))
+    deadline = time.monotonic() + 30
+    while dana.run("get", "secrets").code != 0:
+        assert time.monotonic() < deadline, "view never aggregated secret-view's rules"
+        time.sleep(0.2)
+    rules = json.loads(api("get", "clusterrole", "view", "-o", "json"))["rules"]
+    assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]} in rules
+    # A watch as the user sees what the admin makes.
+    watch = subprocess.Popen([KUBECTL, "get", "configmaps", "-w", "--no-headers"],
+                             env={**api.env, "KUBECONFIG": str(dana.kubeconfig)},
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert watch.stdout is not None
+        lines = iter(watch.stdout.readline, "")
+        api("create", "configmap", "listed")
+        # Listed first (the watch's initial list, or its first event), then only an event.
+        assert any(line.startswith("listed ") for line in lines)
+        api("create", "configmap", "seen")
+        assert any(line.startswith("seen ") for line in lines)
+    finally:
+        watch.kill()
+        watch.wait()
+    # An update that would grant more than the writer holds is refused as a create is.
+    erin = User(podctl, api, "erin")
+    api("create", "rolebinding", "erin-admin", "--clusterrole=admin", "--user=erin")
+    erin("create", "role", "r", "--verb=get", "--resource=pods")
+    refused = erin.run("patch", "role", "r", "--type=json", "-p",
+                       '[{"op": "add", "path": "/rules/-", "value": {"apiGroups": [""], '
+                       '"resources": ["nodes"], "verbs": ["list"]}}]')
+    assert refused.code == 1 and 'roles.rbac.authorization.k8s.io "r" is forbidden: user ' \
+        '"erin"' in refused.err and 'Resources:["nodes"], Verbs:["list"]' in refused.err
