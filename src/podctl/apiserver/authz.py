@@ -280,8 +280,9 @@ def _strings(value: Any) -> tuple[str, ...]:
 def review(kind: str, body: Obj, user: UserInfo, namespace: str, policy: Policy) -> Obj:
     """The answered review: the request as sent, with its status."""
     spec: Obj = body["spec"] if isinstance(body.get("spec"), dict) else {}
+    md = body.get("metadata")
     out: Obj = {"kind": kind, "apiVersion": body.get("apiVersion") or "",
-                "metadata": {**(body.get("metadata") or {}), "creationTimestamp": None},
+                "metadata": {**(md if isinstance(md, dict) else {}), "creationTimestamp": None},
                 "spec": spec}
     if kind == "SelfSubjectReview":
         info: Obj = {"username": user.name, "groups": list(user.groups)}

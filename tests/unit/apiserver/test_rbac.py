@@ -288,3 +288,19 @@ def test_podctl_auth_can_i_reads_kubectls_words() -> None:
                                              False))[0]
     assert not rbac.authorize(policy, attributes(alice, "list", "pods", "default", "",
                                                  True))[0]
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"metadata": []}, {"spec": []}, {"spec": {"resourceAttributes": []}},
+    {"spec": {"resourceAttributes": {"verb": 1, "resource": None}, "groups": "x",
+              "user": "u"}},
+    {"spec": {"nonResourceAttributes": {"path": ["x"]}, "user": "u"}}])
+def test_reviews_of_any_shape_are_answered_or_refused_never_crash(body: Obj) -> None:
+    policy = bootstrap_policy()
+    for kind in authz.REVIEWS:
+        try:
+            answer = authz.review(kind, body, ADMIN, "default", policy)
+        except ApiError as exc:
+            assert exc.code in (400, 422)
+        else:
+            assert answer["kind"] == kind and "status" in answer
