@@ -223,6 +223,9 @@ def kubeconfig(home: Path, user: str | None = None,
         cluster["certificate-authority-data"] = base64.b64encode(Path(ca).read_bytes()).decode()
     if user is None:
         name, credential = NAME, {"token": token(home)}
+    elif server.startswith("http://"):
+        raise PodctlError(f"a client certificate needs TLS, and the API serves {server} "
+                          "(run-controller --api-no-tls): serve it with TLS, the default")
     else:
         cert, key = client_certificate(home, user, groups)
         name = f"{user}@{NAME}"

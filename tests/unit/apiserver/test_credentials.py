@@ -197,3 +197,10 @@ def test_users_merge_beside_the_admin_and_are_forgotten_with_it(tmp_path: Path) 
     assert credentials.forget(path, tmp_path)
     left = yaml.safe_load(path.read_text())
     assert (left["users"], left["contexts"], left["current-context"]) == ([], [], "")
+
+
+def test_a_users_certificate_is_refused_for_an_api_without_tls(tmp_path: Path) -> None:
+    credentials.announce(tmp_path, "http://127.0.0.1:7443", None)
+    with pytest.raises(PodctlError, match="a client certificate needs TLS"):
+        credentials.kubeconfig(tmp_path, "alice")
+    assert credentials.kubeconfig(tmp_path)["users"][0]["user"]["token"]
