@@ -304,3 +304,27 @@ def test_reviews_of_any_shape_are_answered_or_refused_never_crash(body: Obj) -> 
             assert exc.code in (400, 422)
         else:
             assert answer["kind"] == kind and "status" in answer
+
+
+def test_the_policy_cache_follows_every_change_of_the_rbac_objects(tmp_path: Any) -> None:
+    from podctl import registry
+    from podctl.store import open_store
+
+    store = open_store(tmp_path)
+    try:
+        cache = authz.PolicyCache(store)
+        assert cache.policy().cluster_roles == {}
+        registry.create(store, {"apiVersion": "rbac.authorization.k8s.io/v1",
+                                "kind": "ClusterRole", "metadata": {"name": "r"},
+                                "rules": [{"verbs": ["get"], "apiGroups": [""],
+                                           "resources": ["pods"]}]})
+        first = cache.policy()
+        assert list(first.cluster_roles) == ["r"]
+        assert cache.policy() is first  # nothing changed: nothing decoded again
+        registry.mutate(store, "ClusterRole", "", "r",
+                        lambda role: bool(role["rules"][0]["verbs"].append("list")) or True)
+        assert cache.policy().cluster_roles["r"]["rules"][0]["verbs"] == ["get", "list"]
+        store.delete("ClusterRole", "", "r")
+        assert cache.policy().cluster_roles == {}
+    finally:
+        store.close()
