@@ -63,9 +63,44 @@ def bench_rbac_get(client: docker.DockerClient, pods: int, rounds: int) -> dict[
             "ratio": median_ms(as_viewer) / median_ms(as_admin)}
 
 
+def bench_check(rounds: int) -> dict[str, float]:
+    """The server's own cost of one decision, in process: the policy cache's check of the
+    RBAC objects' versions and RBAC's answer for a view-bound user (bootstrap policy)."""
+    import tempfile
+
+    from podctl import registry
+    from podctl.apiserver import authz
+    from podctl.controllers.rbac import ensure_bootstrap_policy
+    from podctl.store import open_store
+
+    with tempfile.TemporaryDirectory() as home:
+        store = open_store(Path(home))
+        try:
+            ensure_bootstrap_policy(store)
+            registry.create(store, {
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "viewer", "namespace": "default"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                            "name": "view"},
+                "subjects": [{"kind": "User", "name": "viewer"}]})
+            cache = authz.PolicyCache(store)
+            user = authz.User("viewer", "", ("system:authenticated",))
+            attrs = authz.attributes(user, "GET", "/api/v1/namespaces/default/pods", {})
+            samples = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                allowed, _ = authz.decide(cache.policy(), attrs)
+                samples.append(time.perf_counter() - started)
+                assert allowed
+        finally:
+            store.close()
+    return {"check_us": median_ms(samples) * 1000, "check_p90_us": p90_ms(samples) * 1000}
+
+
 def main() -> None:
     client = docker.from_env()
-    print_results({"kubectl_get_pods_rbac": bench_rbac_get(client, pods=100, rounds=30)})
+    print_results({"kubectl_get_pods_rbac": bench_rbac_get(client, pods=100, rounds=30),
+                   "authorization_check": bench_check(rounds=2000)})
 
 
 if __name__ == "__main__":
