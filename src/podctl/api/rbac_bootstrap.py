@@ -15,12 +15,13 @@ ANNOTATIONS = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
 
 
+# Upstream's rule builder sorts each list: the stored roles show them sorted.
 def _rule(verbs: list[str], groups: list[str], resources: list[str]) -> Obj:
-    return {"verbs": list(verbs), "apiGroups": list(groups), "resources": list(resources)}
+    return {"verbs": sorted(verbs), "apiGroups": sorted(groups), "resources": sorted(resources)}
 
 
 def _urls(verbs: list[str], urls: list[str]) -> Obj:
-    return {"verbs": list(verbs), "nonResourceURLs": list(urls)}
+    return {"verbs": sorted(verbs), "nonResourceURLs": sorted(urls)}
 
 
 def _role(name: str, rules: list[Obj] | None, labels: dict[str, str] | None = None,
