@@ -148,11 +148,13 @@ def impersonated(policy: Policy, user: UserInfo, headers: Any) -> UserInfo:
         _, _, sa_namespace, sa_name = name.split(":")
         checks.append(Attributes(requestor, "impersonate", sa_namespace, "", "serviceaccounts",
                                  name=sa_name))
-        groups = ["system:serviceaccounts", f"system:serviceaccounts:{sa_namespace}", *groups]
+        implied = ["system:serviceaccounts", f"system:serviceaccounts:{sa_namespace}"]
     else:
         checks.append(Attributes(requestor, "impersonate", "", "", "users", name=name))
-    checks += [Attributes(requestor, "impersonate", "", "", "groups", name=g) for g in groups
-               if not g.startswith("system:serviceaccounts")]
+        implied = []
+    # The groups asked for are checked; a service account's own groups come with it.
+    checks += [Attributes(requestor, "impersonate", "", "", "groups", name=g) for g in groups]
+    groups = [*implied, *groups]
     checks += [Attributes(requestor, "impersonate", "", AUTHENTICATION_GROUP,
                           f"userextras/{key}", name=value)
                for key, values in extra.items() for value in values]
@@ -183,12 +185,12 @@ def middleware() -> Any:
     @web.middleware
     async def authz(request: web.Request, handler: Handler) -> web.StreamResponse:
         user: UserInfo = request[authn.USER]
-        if user is authn.ANONYMOUS:  # the public paths only (authn)
+        # Anonymous: the public paths only (authn); the masters: anything, unless they
+        # impersonate someone.
+        if user is authn.ANONYMOUS or (MASTERS in user.groups and not _impersonating(request)):
             return await handler(request)
         cache = request.app[POLICY_KEY]
         try:
-            if not _impersonating(request) and MASTERS in user.groups:
-                return await handler(request)
             policy = await routes.blocking(cache.policy)
             user = impersonated(policy, user, request.headers)
             request[authn.USER] = user

@@ -328,3 +328,22 @@ def test_the_policy_cache_follows_every_change_of_the_rbac_objects(tmp_path: Any
         assert cache.policy().cluster_roles == {}
     finally:
         store.close()
+
+
+def test_impersonating_a_service_account_needs_that_verb_and_brings_its_groups() -> None:
+    policy = bootstrap_policy(binding("alice-edit", "edit", USER_ALICE))
+    alice = UserInfo("alice", "", ("dev", "system:authenticated"))
+    sa = authz.impersonated(policy, alice, headers(
+        Impersonate_User="system:serviceaccount:default:builder"))
+    assert sa.groups == ("system:serviceaccounts", "system:serviceaccounts:default",
+                         "system:authenticated")
+    with pytest.raises(ApiError) as refused:  # edit's impersonation is namespaced
+        authz.impersonated(policy, alice, headers(
+            Impersonate_User="system:serviceaccount:other:builder"))
+    assert refused.value.message == (
+        'serviceaccounts "builder" is forbidden: User "alice" cannot impersonate resource '
+        '"serviceaccounts" in API group "" in the namespace "other"')
+    with pytest.raises(ApiError):  # a group asked for is checked, whatever its name
+        authz.impersonated(policy, alice, headers(
+            Impersonate_User="system:serviceaccount:default:builder",
+            Impersonate_Group="system:serviceaccounts:kube-system"))
