@@ -7,7 +7,7 @@ from typing import Any
 
 from podctl.api.meta import Obj
 from podctl.printers.age import age
-from podctl.printers.describe import Lines, multiline_map
+from podctl.printers.describe import Lines, annotations_multiline, multiline_map
 
 ROLE_HEADERS = ["NAME", "CREATED AT"]
 BINDING_HEADERS = ["NAME", "ROLE", "AGE"]
@@ -102,7 +102,7 @@ def describe_role(role: Obj, events: list[dict[str, Any]], now: datetime) -> str
     w = Lines()
     w.add(0, f"Name:\t{md['name']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     rules = _compact([r for rule in role.get("rules") or [] for r in _breakdown(rule)])
     rules.sort(key=_go_string)
     w.add(0, "PolicyRule:")
@@ -119,7 +119,7 @@ def describe_binding(binding: Obj, events: list[dict[str, Any]], now: datetime) 
     w = Lines()
     w.add(0, f"Name:\t{md['name']}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, "Role:")
     w.add(1, f"Kind:\t{ref.get('kind', '')}")
     w.add(1, f"Name:\t{ref.get('name', '')}")
