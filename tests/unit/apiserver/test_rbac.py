@@ -347,3 +347,37 @@ def test_impersonating_a_service_account_needs_that_verb_and_brings_its_groups()
         authz.impersonated(policy, alice, headers(
             Impersonate_User="system:serviceaccount:default:builder",
             Impersonate_Group="system:serviceaccounts:kube-system"))
+
+
+def test_roles_and_bindings_print_as_kubectl() -> None:
+    from datetime import UTC, datetime
+
+    from podctl.printers import rbac as printers
+
+    now = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    role = {"kind": "Role", "metadata": {"name": "r", "creationTimestamp": "2026-01-01T00:00:00Z",
+                                         "annotations": {"kubectl.kubernetes.io/"
+                                                         "last-applied-configuration": "{}"}},
+            "rules": [{"apiGroups": ["", "apps"], "resources": ["pods", "deployments/scale"],
+                       "verbs": ["get", "list"]},
+                      {"apiGroups": [""], "resources": ["pods"], "verbs": ["watch"]}]}
+    assert printers.role_row(role, now, False) == ["r", "2026-01-01T00:00:00Z"]
+    assert printers.describe_role(role, [], now).splitlines() == [
+        "Name:         r",
+        "Labels:       <none>",
+        "Annotations:  <none>",
+        "PolicyRule:",
+        # Sorted as kubectl sorts them: by the Go rule's String(), verbs first.
+        "  Resources               Non-Resource URLs  Resource Names  Verbs",
+        "  ---------               -----------------  --------------  -----",
+        "  pods                    []                 []              [get list watch]",
+        "  deployments/scale       []                 []              [get list]",
+        "  deployments.apps/scale  []                 []              [get list]",
+        "  pods.apps               []                 []              [get list]"]
+    rb = {"kind": "RoleBinding",
+          "metadata": {"name": "b", "creationTimestamp": "2026-01-01T00:00:00Z"},
+          "roleRef": {"kind": "ClusterRole", "name": "view"},
+          "subjects": [{"kind": "User", "name": "a"}, {"kind": "User", "name": "b"},
+                       {"kind": "ServiceAccount", "name": "sa", "namespace": "ns"}]}
+    assert printers.binding_row(rb, now, True) == ["b", "ClusterRole/view", "60s", "a,b", "",
+                                                   "ns/sa"]
