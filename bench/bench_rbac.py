@@ -60,7 +60,11 @@ def bench_rbac_get(client: docker.DockerClient, pods: int, rounds: int) -> dict[
             "admin_token_ms": median_ms(as_admin), "admin_token_p90_ms": p90_ms(as_admin),
             "view_bound_user_ms": median_ms(as_viewer),
             "view_bound_user_p90_ms": p90_ms(as_viewer),
-            "ratio": median_ms(as_viewer) / median_ms(as_admin)}
+            "ratio": median_ms(as_viewer) / median_ms(as_admin),
+            # The fastest of each: what other load on the machine adds least to.
+            "admin_token_min_ms": min(as_admin) * 1000,
+            "view_bound_user_min_ms": min(as_viewer) * 1000,
+            "min_ratio": min(as_viewer) / min(as_admin)}
 
 
 def bench_check(rounds: int) -> dict[str, float]:
@@ -99,7 +103,7 @@ def bench_check(rounds: int) -> dict[str, float]:
 
 def main() -> None:
     client = docker.from_env()
-    print_results({"kubectl_get_pods_rbac": bench_rbac_get(client, pods=100, rounds=30),
+    print_results({"kubectl_get_pods_rbac": bench_rbac_get(client, pods=100, rounds=40),
                    "authorization_check": bench_check(rounds=2000)})
 
 
