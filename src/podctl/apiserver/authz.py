@@ -298,15 +298,19 @@ def review(kind: str, body: Obj, user: UserInfo, namespace: str, policy: Policy)
     if kind == "SelfSubjectRulesReview":
         out["status"] = rules_status(policy, as_rbac_user(user), str(spec.get("namespace", "")))
         return out
+    problems = _access_problems(spec)
     if kind == "SelfSubjectAccessReview":
         subject = as_rbac_user(user)
     else:
         subject = User(str(spec.get("user", "")), str(spec.get("uid", "")),
                        _strings(spec.get("groups")))
         if not subject.name and not subject.groups:
-            raise ApiError("Invalid", f"{kind}.authorization.k8s.io \"\" is invalid: "
-                           "spec.user: Invalid value: \"\": at least one of user or group "
-                           "must be specified")
+            problems.append('spec.user: Invalid value: "": at least one of user or group '
+                            "must be specified")
+    if problems:
+        head = f'{kind}.authorization.k8s.io "" is invalid: '
+        raise ApiError("Invalid", head + problems[0] if len(problems) == 1 else
+                       head + "[" + ", ".join(problems) + "]")
     resource = spec.get("resourceAttributes")
     if kind == "LocalSubjectAccessReview" and (
             not isinstance(resource, dict) or resource.get("namespace", "") != namespace):
@@ -315,6 +319,21 @@ def review(kind: str, body: Obj, user: UserInfo, namespace: str, policy: Policy)
     allowed, reason = decide(policy, _review_attributes(subject, spec))
     out["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
     return out
+
+
+def _access_problems(spec: Obj) -> list[str]:
+    """An access review asks about exactly one of a resource or a non-resource URL."""
+    resource, other = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+    if resource is not None and other is not None:
+        other = other if isinstance(other, dict) else {}
+        value = (f'authorization.NonResourceAttributes{{Path:"{other.get("path", "")}", '
+                 f'Verb:"{other.get("verb", "")}"}}')
+        return [f"spec.nonResourceAttributes: Invalid value: {value}: cannot be specified in "
+                "combination with resourceAttributes"]
+    if resource is None and other is None:
+        return ['spec.resourceAttributes: Invalid value: "null": exactly one of '
+                "nonResourceAttributes or resourceAttributes must be specified"]
+    return []
 
 
 def rules_status(policy: Policy, user: User, namespace: str) -> Obj:

@@ -381,3 +381,17 @@ def test_roles_and_bindings_print_as_kubectl() -> None:
                        {"kind": "ServiceAccount", "name": "sa", "namespace": "ns"}]}
     assert printers.binding_row(rb, now, True) == ["b", "ClusterRole/view", "60s", "a,b", "",
                                                    "ns/sa"]
+
+
+def test_an_access_review_asks_about_exactly_one_thing() -> None:
+    policy = bootstrap_policy()
+    with pytest.raises(ApiError) as refused:
+        authz.review("SelfSubjectAccessReview", {"spec": {}}, ADMIN, "", policy)
+    assert (refused.value.code, refused.value.message) == (422, (
+        'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: '
+        'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes '
+        "must be specified"))
+    with pytest.raises(ApiError):
+        authz.review("SelfSubjectAccessReview", {"spec": {
+            "resourceAttributes": {"verb": "get"},
+            "nonResourceAttributes": {"verb": "get", "path": "/"}}}, ADMIN, "", policy)
