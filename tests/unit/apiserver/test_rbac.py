@@ -395,3 +395,48 @@ def test_an_access_review_asks_about_exactly_one_thing() -> None:
         authz.review("SelfSubjectAccessReview", {"spec": {
             "resourceAttributes": {"verb": "get"},
             "nonResourceAttributes": {"verb": "get", "path": "/"}}}, ADMIN, "", policy)
+
+
+def test_the_bootstrap_policy_is_made_reconciled_and_aggregated(tmp_path: Any) -> None:
+    from podctl import registry
+    from podctl.controllers.rbac import AUTOUPDATE, ensure_bootstrap_policy
+    from podctl.store import open_store
+
+    store = open_store(tmp_path)
+    try:
+        ensure_bootstrap_policy(store)
+        view = store.get("ClusterRole", "", "view")
+        admin = store.get("ClusterRole", "", "admin")
+        assert view is not None and admin is not None
+        assert all(rule in admin["rules"] for rule in view["rules"])
+        # A user takes a rule away from cluster-admin and adds a subject of their own; the
+        # next start puts the rule back and keeps their addition.
+        def strip(role: Obj) -> bool:
+            role["rules"] = role["rules"][:1]
+            return True
+
+        registry.mutate(store, "ClusterRole", "", "cluster-admin", strip)
+        registry.mutate(store, "ClusterRoleBinding", "", "cluster-admin", lambda b: bool(
+            b["subjects"].append({"kind": "User", "name": "root",
+                                  "apiGroup": rbac.GROUP})) or True)
+        ensure_bootstrap_policy(store)
+        restored = store.get("ClusterRole", "", "cluster-admin")
+        assert restored is not None
+        assert {"nonResourceURLs": ["*"], "verbs": ["*"]} in restored["rules"]
+        binding_subjects = store.require("ClusterRoleBinding", "", "cluster-admin")["subjects"]
+        assert [s["name"] for s in binding_subjects] == ["system:masters", "root"]
+        # autoupdate "false": the user's version stays.
+        def opt_out(role: Obj) -> bool:
+            role["metadata"]["annotations"][AUTOUPDATE] = "false"
+            role["rules"] = []
+            return True
+
+        registry.mutate(store, "ClusterRole", "", "system:basic-user", opt_out)
+        ensure_bootstrap_policy(store)
+        assert store.require("ClusterRole", "", "system:basic-user")["rules"] == []
+        # Deleted, it is made again.
+        store.delete("ClusterRole", "", "system:discovery")
+        ensure_bootstrap_policy(store)
+        assert store.get("ClusterRole", "", "system:discovery") is not None
+    finally:
+        store.close()
