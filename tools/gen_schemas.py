@@ -48,6 +48,9 @@ ROOTS = {
     "ClusterRole": "io.k8s.api.rbac.v1.ClusterRole",
     "RoleBinding": "io.k8s.api.rbac.v1.RoleBinding",
     "ClusterRoleBinding": "io.k8s.api.rbac.v1.ClusterRoleBinding",
+    # quotas and limits (issue 23)
+    "ResourceQuota": "io.k8s.api.core.v1.ResourceQuota",
+    "LimitRange": "io.k8s.api.core.v1.LimitRange",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -90,6 +93,9 @@ EXPLAIN_ROOTS = {
     "PersistentVolume": ("v1", "io.k8s.api.core.v1.PersistentVolume"),
     "PersistentVolumeClaim": ("v1", "io.k8s.api.core.v1.PersistentVolumeClaim"),
     "StorageClass": ("storage.k8s.io/v1", "io.k8s.api.storage.v1.StorageClass"),
+    # quotas and limits (issue 23)
+    "ResourceQuota": ("v1", "io.k8s.api.core.v1.ResourceQuota"),
+    "LimitRange": ("v1", "io.k8s.api.core.v1.LimitRange"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -115,6 +121,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.storage.v1.StorageClassList",
     "io.k8s.api.rbac.v1.RoleList", "io.k8s.api.rbac.v1.ClusterRoleList",
     "io.k8s.api.rbac.v1.RoleBindingList", "io.k8s.api.rbac.v1.ClusterRoleBindingList",
+    "io.k8s.api.core.v1.ResourceQuotaList", "io.k8s.api.core.v1.LimitRangeList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",

@@ -251,6 +251,8 @@ class Controller(PodHooks):
                 for key in changed:
                     if not self._own_write(key, current.get(key)):
                         self.queue.add(key)
+                for key in driver.quota_fanout(changed, current):
+                    self.queue.add(key)
                 for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
                     self._wake_namespace(namespace, current)
                 if any(kind == "Pod" for kind, _, _ in changed):

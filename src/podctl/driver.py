@@ -40,6 +40,7 @@ from podctl.controllers.ownersync import Key, OwnerSync
 from podctl.controllers.podnetwork import is_agent, sync_pod_network
 from podctl.controllers.rbac import sync_cluster_role
 from podctl.controllers.rc_sync import ReplicaSync
+from podctl.controllers.resourcequota import sync_quota
 from podctl.controllers.slowstart import OwnerControl
 from podctl.controllers.statefulset_sync import StatefulSetSync
 from podctl.errors import DockerUnavailable
@@ -56,9 +57,9 @@ OWNER_SYNCS: dict[str, OwnerSync[Any, Any]] = {sync.kind: sync for sync in (
     DaemonSetSync(), DeploymentSync(), StatefulSetSync(), CronJobSync())}
 # The kinds whose controllers make pods, and those a pod change in their namespace may
 # concern (an owner may adopt or release it, a Service's endpoints follow it, a disruption
-# budget counts it).
+# budget and a quota count it).
 POD_OWNERS = tuple(kind for kind in OWNER_SYNCS if meta.RESOURCES[kind].owns_pods)
-POD_WATCHERS = (*POD_OWNERS, "Service", "PodDisruptionBudget")
+POD_WATCHERS = (*POD_OWNERS, "Service", "PodDisruptionBudget", "ResourceQuota")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 # One key for the pod network's agents and routes: nodes coming and going, agents starting.
@@ -279,6 +280,17 @@ def sync_disruption_budget(ctx: Context, namespace: str, name: str) -> None:
                       delay=(recheck - now).total_seconds())
 
 
+def sync_resource_quota(ctx: Context, namespace: str, name: str) -> None:
+    sync_quota(ctx.store, namespace, name)
+
+
+def quota_fanout(changed: Iterable[Key], objects: Iterable[Key]) -> list[Key]:
+    """The quotas (among `objects`) of the namespaces where something they may count
+    changed: each counts again."""
+    namespaces = {ns for kind, ns, _ in changed if ns and kind != "ResourceQuota"}
+    return [key for key in objects if key[0] == "ResourceQuota" and key[1] in namespaces]
+
+
 def wake_users(kind: str) -> Handler:
     def handler(ctx: Context, namespace: str, name: str) -> None:
         """A ConfigMap or Secret changed: the pods that use it may be waiting for it
@@ -319,6 +331,7 @@ HANDLERS: dict[str, Handler] = {
     "PodNetwork": sync_podnetwork, "PodDisruptionBudget": sync_disruption_budget,
     "PersistentVolumeClaim": sync_claim, "PersistentVolume": sync_volume,
     "ClusterRole": lambda ctx, namespace, name: sync_cluster_role(ctx.store, namespace, name),
+    "ResourceQuota": sync_resource_quota,
 }
 
 

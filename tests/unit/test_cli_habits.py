@@ -129,6 +129,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "Endpoints",
         "events                      ev           v1                             true         "
         "Event",
+        "limitranges                 limits       v1                             true         "
+        "LimitRange",
         "namespaces                  ns           v1                             false        "
         "Namespace",
         "nodes                       no           v1                             false        "
@@ -140,6 +142,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "pods                        po           v1                             true         Pod",
         "replicationcontrollers      rc           v1                             true         "
         "ReplicationController",
+        "resourcequotas              quota        v1                             true         "
+        "ResourceQuota",
         "secrets                                  v1                             true         "
         "Secret",
         "services                    svc          v1                             true         "
@@ -200,8 +204,8 @@ def test_api_resources_filters_and_formats() -> None:
         "storageclasses.storage.k8s.io\n")
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
-        "configmaps", "endpoints", "events", "persistentvolumeclaims", "pods",
-        "replicationcontrollers", "secrets", "services", "controllerrevisions",
+        "configmaps", "endpoints", "events", "limitranges", "persistentvolumeclaims", "pods",
+        "replicationcontrollers", "resourcequotas", "secrets", "services", "controllerrevisions",
         "daemonsets", "deployments", "replicasets", "statefulsets",
         "localsubjectaccessreviews", "cronjobs", "jobs", "leases", "endpointslices",
         "poddisruptionbudgets", "rolebindings", "roles"]
@@ -211,8 +215,8 @@ def test_api_resources_filters_and_formats() -> None:
         "subjectaccessreviews.authorization.k8s.io"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
-    assert out.splitlines()[8].endswith("[create delete deletecollection get list patch "
-                                        "update watch]   all")
+    pods = next(line for line in out.splitlines() if line.startswith("pods "))
+    assert pods.endswith("[create delete deletecollection get list patch update watch]   all")
 
 
 def test_version_client_needs_no_docker() -> None:
@@ -253,9 +257,10 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
         "clusterrolebindings", "clusterroles",
         "configmaps", "controllerrevisions", "cronjobs", "daemonsets", "deployments",
-        "endpoints", "endpointslices", "events", "jobs", "leases", "namespaces", "nodes",
-        "persistentvolumeclaims", "persistentvolumes", "poddisruptionbudgets", "pods",
-        "replicasets", "replicationcontrollers", "rolebindings", "roles", "secrets",
+        "endpoints", "endpointslices", "events", "jobs", "leases", "limitranges",
+        "namespaces", "nodes", "persistentvolumeclaims", "persistentvolumes",
+        "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
+        "resourcequotas", "rolebindings", "roles", "secrets",
         "services", "statefulsets", "storageclasses"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]

@@ -86,6 +86,12 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              "PersistentVolumeClaim", True, status=True),
     Resource("persistentvolumes", "persistentvolume", ("pv",), "PersistentVolume", False,
              status=True),
+    # quotas and limits (issue 23): the ResourceQuota and LimitRanger admission plugins'
+    # inputs; a quota's status is its controller's.
+    Resource("resourcequotas", "resourcequota", ("quota",), "ResourceQuota", True,
+             status=True, updates=("spec",)),
+    Resource("limitranges", "limitrange", ("limits",), "LimitRange", True,
+             updates=("spec",)),
     # Not in `all`: the apps group's revision history (StatefulSets, DaemonSets; issue 22).
     # Its data and revision number change only through the controllers' own writes.
     Resource("controllerrevisions", "controllerrevision", (), "ControllerRevision", True,

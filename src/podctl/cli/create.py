@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 class _AliasedGroup(click.Group):
     """Subcommands also answer to kubectl's aliases for them (`create ns`)."""
 
-    aliases: ClassVar[dict[str, str]] = {"ns": "namespace", "cm": "configmap"}
+    aliases: ClassVar[dict[str, str]] = {"ns": "namespace", "cm": "configmap",
+                                         "resourcequota": "quota"}
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
@@ -258,6 +259,36 @@ def create_deployment(name: str, images: tuple[str, ...], replicas: int, port: i
     except AlreadyExists as exc:
         raise PodctlError(f"{failed}{exc}") from exc
     warn_deferred(docker, [checked.obj])
+
+
+@create.command("quota")
+@click.argument("name")
+@click.option("--hard", default="", help="A comma-delimited set of resource=quantity pairs.")
+@click.option("--scopes", default="", help="A comma-delimited set of quota scopes.")
+@click.option("--dry-run", "dry_run", default="none",
+              type=click.Choice(["none", "client", "server"]), is_flag=False,
+              flag_value="client")
+@click.option("-o", "--output", default=None, help="yaml|json|name: print the object instead.")
+@namespace_option
+def create_quota(name: str, hard: str, scopes: str, dry_run: str, output: str | None,
+                 namespace: str | None) -> None:
+    """Create a ResourceQuota (kubectl create quota)."""
+    from datetime import UTC, datetime
+
+    from podctl import registry
+    from podctl.ops.quota import build_quota
+    from podctl.ops.session import open_store
+    from podctl.printers.output import check_format, render
+
+    if output:
+        check_format(output, False)
+    obj = build_quota(name, hard, scopes)
+    dry = dry_run != "none"
+    stored = registry.create(open_store(), obj, namespace, dry_run=dry)
+    if output:
+        terminal.out(render([stored], output, single=True, now=datetime.now(UTC)), end="")
+    else:
+        terminal.out(f"resourcequota/{name} created" + (" (dry run)" if dry else ""))
 
 
 @create.command("job")

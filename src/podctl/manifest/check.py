@@ -17,6 +17,7 @@ from podctl.manifest.defaults import default_object
 from podctl.manifest.load import Document
 from podctl.manifest.policy_rules import validate_pod_disruption_budget
 from podctl.manifest.problems import FieldPath, Problem, render_value
+from podctl.manifest.quota_rules import validate_limit_range, validate_resource_quota
 from podctl.manifest.rbac_rules import VALIDATORS as RBAC_VALIDATORS
 from podctl.manifest.rules import VALIDATORS as WORKLOAD_VALIDATORS
 from podctl.manifest.schema import FieldError, decode_structure, validate_structure
@@ -48,7 +49,8 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "CronJob": validate_cronjob, "PodDisruptionBudget": validate_pod_disruption_budget,
               "PersistentVolume": validate_persistent_volume,
               "PersistentVolumeClaim": validate_persistent_volume_claim,
-              "StorageClass": validate_storage_class, **RBAC_VALIDATORS}
+              "StorageClass": validate_storage_class, **RBAC_VALIDATORS,
+              "ResourceQuota": validate_resource_quota, "LimitRange": validate_limit_range}
 
 
 @dataclass

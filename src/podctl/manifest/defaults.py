@@ -339,6 +339,10 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
             for port in subset.get("ports") or []:
                 port.setdefault("protocol", "TCP")
         return out
+    if kind in ("ResourceQuota", "LimitRange"):
+        from podctl.manifest.quota_rules import default_quota_object
+
+        return default_quota_object(out)
     if kind in ("ConfigMap", "Secret", "ControllerRevision"):  # no spec: data is the object
         return default_config(out)
     spec = out.setdefault("spec", {})

@@ -58,6 +58,8 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "ClusterRole": ("rbac", "ROLE_HEADERS", None, "role_row"),
     "RoleBinding": ("rbac", "BINDING_HEADERS", "BINDING_WIDE_HEADERS", "binding_row"),
     "ClusterRoleBinding": ("rbac", "BINDING_HEADERS", "BINDING_WIDE_HEADERS", "binding_row"),
+    "ResourceQuota": ("quota", "QUOTA_HEADERS", None, "quota_row"),
+    "LimitRange": ("quota", "LIMITRANGE_HEADERS", None, "limitrange_row"),
 }
 
 

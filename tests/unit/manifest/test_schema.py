@@ -25,7 +25,8 @@ def test_schema_is_small_and_pinned() -> None:
                                  "DaemonSet", "StatefulSet", "ControllerRevision", "Job",
                                  "CronJob", "PodDisruptionBudget", "Node", "Scale", "List",
                                  "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
-                                 "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+                                 "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+                                 "ResourceQuota", "LimitRange"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
