@@ -24,7 +24,7 @@ API_FILES = ("core/v1", "apps/v1", "batch/v1", "autoscaling/v1", "policy/v1", "r
 MACHINERY_FILES = ("pkg/apis/meta/v1", "pkg/api/resource", "pkg/runtime", "pkg/util/intstr")
 ROOTS = [f"k8s.io.api.core.v1.{k}" for k in (
     "Pod", "ReplicationController", "Namespace", "Node", "Service", "Endpoints", "ConfigMap",
-    "Secret", "Event")] + [f"k8s.io.api.apps.v1.{k}" for k in (
+    "Secret", "Event", "ResourceQuota")] + [f"k8s.io.api.apps.v1.{k}" for k in (
         "ReplicaSet", "Deployment", "DaemonSet")] + [
     "k8s.io.api.batch.v1.Job", "k8s.io.api.batch.v1.CronJob",
     "k8s.io.api.policy.v1.PodDisruptionBudget",
