@@ -189,13 +189,15 @@ def _wake_claims_of(ctx: Context, namespace: str, pod: str) -> None:
 
 
 def _wake_controller(ctx: Context, pod: Obj) -> None:
-    """The pod's controller and the budgets counting it (a command's in-process drain has
-    no pod events to fan out)."""
+    """The pod's controller and the budgets and quotas counting it (a command's in-process
+    drain has no pod events to fan out)."""
     owner = meta.controller_of(pod)
     if owner is not None and owner.get("kind") in OWNER_SYNCS:
         ctx.queue.add((str(owner["kind"]), meta.namespace_of(pod), str(owner.get("name"))))
     for pdb in budgets_for(ctx.store, pod):
         ctx.queue.add(("PodDisruptionBudget", meta.namespace_of(pdb), meta.name_of(pdb)))
+    for quota in ctx.store.list("ResourceQuota", meta.namespace_of(pod)):
+        ctx.queue.add(("ResourceQuota", meta.namespace_of(quota), meta.name_of(quota)))
 
 
 def sync_node(ctx: Context, _namespace: str, name: str) -> None:

@@ -276,6 +276,7 @@ def create_quota(name: str, hard: str, scopes: str, dry_run: str, output: str | 
     from datetime import UTC, datetime
 
     from podctl import registry
+    from podctl.api import meta
     from podctl.ops.quota import build_quota
     from podctl.ops.session import open_store
     from podctl.printers.output import check_format, render
@@ -284,7 +285,13 @@ def create_quota(name: str, hard: str, scopes: str, dry_run: str, output: str | 
         check_format(output, False)
     obj = build_quota(name, hard, scopes)
     dry = dry_run != "none"
-    stored = registry.create(open_store(), obj, namespace, dry_run=dry)
+    store = open_store()
+    stored = registry.create(store, obj, namespace, dry_run=dry)
+    if not dry:
+        from podctl.ops.followup import follow_up
+
+        follow_up(store, ("ResourceQuota", meta.namespace_of(stored), name))
+        stored = store.get("ResourceQuota", meta.namespace_of(stored), name) or stored
     if output:
         terminal.out(render([stored], output, single=True, now=datetime.now(UTC)), end="")
     else:
