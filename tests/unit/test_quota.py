@@ -205,3 +205,45 @@ def test_kubectl_layouts(store: Store) -> None:
     text = describe_namespace(namespace, [quota], [lr])
     assert "Resource Quotas\n  Name:          q\n" in text
     assert "\nResource Limits\n Type" in text
+
+
+def test_count_of_any_resource_by_its_group(store: Store) -> None:
+    registry.create(store, build_quota("q", "count/deployments.apps=1", ""))
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"},
+                  "spec": {"selector": {"matchLabels": {"a": "b"}},
+                           "template": {"metadata": {"labels": {"a": "b"}},
+                                        "spec": {"containers": [{"name": "c",
+                                                                 "image": "busybox"}]}}}}
+    registry.create(store, deployment)
+    deployment["metadata"]["name"] = "b"
+    with pytest.raises(Forbidden) as refused:
+        registry.create(store, deployment)
+    assert str(refused.value) == (
+        'deployments.apps "b" is forbidden: exceeded quota: q, requested: '
+        'count/deployments.apps=1, used: count/deployments.apps=1, limited: '
+        'count/deployments.apps=1')
+
+
+@pytest.mark.parametrize("obj,message", [
+    ({"kind": "ResourceQuota", "spec": {"hard": {"pods": "-1"}}},
+     'spec.hard[pods]: Invalid value: "-1": must be greater than or equal to 0'),
+    ({"kind": "ResourceQuota", "spec": {"hard": {"cpu": "1"}, "scopes": ["BestEffort"]}},
+     "unsupported scope applied to resource"),
+    ({"kind": "ResourceQuota", "spec": {"hard": {"pods": "1"}, "scopes": ["Sometimes"]}},
+     "spec.scopes: Invalid value: "),
+    ({"kind": "LimitRange", "spec": {"limits": [{"type": "Pod",
+                                                 "default": {"cpu": "1"}}]}},
+     "spec.limits[0].default: Forbidden: may not be specified when `type` is 'Pod'"),
+    ({"kind": "LimitRange", "spec": {"limits": [{"type": "Container", "max": {"cpu": "1"},
+                                                 "defaultRequest": {"cpu": "2"}}]}},
+     "default request value 2 is greater than max value 1"),
+    ({"kind": "LimitRange", "spec": {"limits": [{"type": "Container",
+                                                 "maxLimitRequestRatio": {"cpu": "10"},
+                                                 "min": {"cpu": "1"}, "max": {"cpu": "2"}}]}},
+     "ratio 10 is greater than max/min = 2.000000"),
+])
+def test_the_api_servers_validation(store: Store, obj: dict[str, Any], message: str) -> None:
+    obj = {"apiVersion": "v1", "metadata": {"name": "x"}, **obj}
+    with pytest.raises(PodctlError) as refused:
+        registry.create(store, obj)
+    assert message in str(refused.value)
