@@ -167,7 +167,7 @@ def _bounds(kind: str, item: Obj, requests: dict[str, Quantity],
 def pod_problems(pod: Obj, item: Obj) -> list[str]:
     """What one range item refuses in a pod (upstream's PodValidateLimitFunc)."""
     spec = pod.get("spec") or {}
-    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
     if item.get("type") == "Container":
         out = []
         for ctr in containers:
