@@ -112,3 +112,19 @@ def test_limit_range_defaults_reach_docker_and_its_bounds_refuse(
                            'pods "big" is forbidden: maximum cpu usage per Container is 1, '
                            'but limit is 2\n')
     assert podctl("get", "limits").splitlines()[0].split() == ["NAME", "CREATED", "AT"]
+
+
+def test_a_deployment_past_its_quota_gets_failed_create_events(
+        podctl: Podctl, controller: Any) -> None:
+    controller()
+    podctl("create", "quota", "q", "--hard=pods=2")
+    podctl("create", "deployment", "web", "--image=podctl/kubia:1", "--replicas=3")
+
+    def refused() -> bool:
+        events = podctl("get", "events")
+        return "is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, " \
+               "limited: pods=2" in events
+
+    podctl.wait_for(refused, timeout=60, message="a FailedCreate event")
+    podctl.wait_for(lambda: used_pods(podctl) == "2", message="used pods=2")
+    assert len(podctl("get", "pods", "-o", "name").split()) == 2
