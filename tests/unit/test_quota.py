@@ -247,3 +247,23 @@ def test_the_api_servers_validation(store: Store, obj: dict[str, Any], message: 
     with pytest.raises(PodctlError) as refused:
         registry.create(store, obj)
     assert message in str(refused.value)
+
+
+def test_terminating_scopes_follow_active_deadlines(store: Store) -> None:
+    registry.create(store, build_quota("short", "pods=1", "Terminating"))
+    registry.create(store, build_quota("long", "pods=1", "NotTerminating"))
+    registry.create(store, pod("job", activeDeadlineSeconds=30))
+    registry.create(store, pod("server"))
+    with pytest.raises(Forbidden, match="exceeded quota: short"):
+        registry.create(store, pod("job2", activeDeadlineSeconds=30))
+    with pytest.raises(Forbidden, match="exceeded quota: long"):
+        registry.create(store, pod("server2"))
+
+
+def test_a_change_in_a_namespace_wakes_its_quotas() -> None:
+    from podctl.driver import quota_fanout
+
+    objects = [("ResourceQuota", "a", "q"), ("ResourceQuota", "b", "q"), ("Pod", "a", "p")]
+    assert quota_fanout([("Pod", "a", "p"), ("Node", "", "n")], objects) == [
+        ("ResourceQuota", "a", "q")]
+    assert quota_fanout([("ResourceQuota", "b", "q")], objects) == []
