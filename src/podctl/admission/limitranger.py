@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from podctl.admission import CREATE, Attributes, Plugin
+from podctl.admission import CREATE, UPDATE, Attributes, Plugin
 from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.api.resourcequota import Quantity, quantity_of
@@ -27,7 +27,10 @@ class LimitRanger(Plugin):
         return cls()
 
     def handles(self, attrs: Attributes) -> bool:
-        return attrs.operation == CREATE and attrs.kind in ("Pod", "PersistentVolumeClaim")
+        # A pod's containers cannot change after its create; a claim may grow.
+        if attrs.kind == "Pod":
+            return attrs.operation == CREATE
+        return attrs.kind == "PersistentVolumeClaim" and attrs.operation in (CREATE, UPDATE)
 
     def admit(self, attrs: Attributes, view: Snapshot) -> None:
         assert attrs.obj is not None
