@@ -4,6 +4,7 @@ LimitRange's defaults on the pod and in the container's cgroup settings, its bou
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -128,3 +129,20 @@ def test_a_deployment_past_its_quota_gets_failed_create_events(
     podctl.wait_for(refused, timeout=60, message="a FailedCreate event")
     podctl.wait_for(lambda: used_pods(podctl) == "2", message="used pods=2")
     assert len(podctl("get", "pods", "-o", "name").split()) == 2
+
+
+def test_kubectl_applies_quotas_and_limit_ranges(podctl: Podctl, api: ApiController) -> None:
+    kubectl = api
+    manifest = str(Path(__file__).resolve().parents[1] / "data" / "valid" /
+                   "quota-and-limits.yaml")
+    assert kubectl("apply", "-f", manifest).splitlines() == [
+        "resourcequota/compute created", "resourcequota/best-effort created",
+        "limitrange/limits created"]
+    assert kubectl("apply", "-f", manifest).splitlines() == [
+        "resourcequota/compute unchanged", "resourcequota/best-effort unchanged",
+        "limitrange/limits unchanged"]
+    kubectl("patch", "quota", "compute", "-p", '{"spec":{"hard":{"pods":"1"}}}')
+    poll(lambda: "pods: 0/1" in kubectl("get", "quota", "compute"), message="new hard")
+    # kubectl walks each item's resources in Go's map order: any order.
+    assert "Container              cpu       100m  1      250m             500m           4" \
+        in kubectl("describe", "limits", "limits").splitlines()
