@@ -178,8 +178,10 @@ def test_create_quota_generator() -> None:
     assert build_quota("q", "pods=2,requests.cpu=1", "BestEffort") == {
         "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
         "spec": {"hard": {"pods": "2", "requests.cpu": "1"}, "scopes": ["BestEffort"]}}
-    with pytest.raises(PodctlError, match="expected <resource>=<value>"):
+    with pytest.raises(PodctlError, match=r"^Invalid argument syntax pods, expected "):
         build_quota("q", "pods", "")
+    with pytest.raises(PodctlError, match="quantities must match the regular expression"):
+        build_quota("q", "pods=two", "")
 
 
 def test_kubectl_layouts(store: Store) -> None:
