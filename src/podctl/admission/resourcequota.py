@@ -52,10 +52,14 @@ class ResourceQuota(Plugin):
                  if q.value > (old[n].value if n in old else 0)}
         if not grown:
             return
+        concerned = [q for q in quotas if matches(q, attrs.obj) and
+                     set((q.get("spec") or {}).get("hard") or {}) & set(grown)]
+        if not concerned:
+            return  # read the namespace's objects only for a quota that counts this one
         others = [o for o in view.list(attrs.kind, attrs.namespace)
                   if meta.name_of(o) != attrs.name]
         refused = f'{meta.plural(attrs.kind)} "{attrs.name}" is forbidden: '
-        for quota in quotas:
+        for quota in concerned:
             problem = quota_problem(quota, attrs.obj, grown, old, others)
             if problem:
                 raise Forbidden(refused + problem)
