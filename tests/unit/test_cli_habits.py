@@ -305,3 +305,15 @@ def test_completion_through_the_installed_command(home: Path) -> None:
     proc = subprocess.run([PODCTL], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:6] == ["plain", "kubia", "_", "plain", "kubia-manual", "_"]
+
+
+def test_describe_of_several_objects_separates_them_as_kubectl(home: Path) -> None:
+    """kubectl writes "\\n\\n" before each description after the first: two blank lines."""
+    store = open_store(home)
+    for name in ("a", "b"):
+        store.create({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": name, "namespace": "default"}, "data": {"k": "v"}})
+    store.close()
+    code, out = run("describe", "configmaps")
+    assert code == 0 and out.startswith("Name:         a\n") and out.endswith("<none>\n")
+    assert out.count("\n\n\nName:         b\n") == 1

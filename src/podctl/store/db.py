@@ -143,8 +143,10 @@ class Store:
     def _ensure_default_namespace(self) -> None:
         if self.get("Namespace", "", "default") is None:
             with suppress(AlreadyExists):
-                self.create({"apiVersion": "v1", "kind": "Namespace",
-                             "metadata": {"name": "default"}})
+                # As the API server's bootstrap makes it (what a Namespace create defaults).
+                self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                    "name": "default", "labels": {"kubernetes.io/metadata.name": "default"}},
+                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
 
     # -- objects -------------------------------------------------------------------------
 
