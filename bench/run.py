@@ -19,6 +19,7 @@ def main() -> None:
         bench_podnet,
         bench_pods,
         bench_portforward,
+        bench_rbac,
         bench_replication,
         bench_scale,
         bench_services,
@@ -59,6 +60,9 @@ def main() -> None:
     bench_statefulset.main()
     print("== issue 22: storage ==", flush=True)
     bench_storage.main()
+    print("== issue 23: kubectl get pods as a view-bound user against the admin ==",
+          flush=True)
+    bench_rbac.main()
 
 
 if __name__ == "__main__":

@@ -19,15 +19,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-API_FILES = ("core/v1", "apps/v1", "batch/v1", "autoscaling/v1", "policy/v1",
-             "authentication/v1")
+API_FILES = ("core/v1", "apps/v1", "batch/v1", "autoscaling/v1", "policy/v1", "rbac/v1",
+             "authorization/v1", "authentication/v1")
 MACHINERY_FILES = ("pkg/apis/meta/v1", "pkg/api/resource", "pkg/runtime", "pkg/util/intstr")
 ROOTS = [f"k8s.io.api.core.v1.{k}" for k in (
     "Pod", "ReplicationController", "Namespace", "Node", "Service", "Endpoints", "ConfigMap",
-    "Secret", "Event", "ServiceAccount")] + [f"k8s.io.api.apps.v1.{k}" for k in (
+    "Secret", "Event", "ResourceQuota", "ServiceAccount")] + [
+        f"k8s.io.api.apps.v1.{k}" for k in (
         "ReplicaSet", "Deployment", "DaemonSet")] + [
     "k8s.io.api.batch.v1.Job", "k8s.io.api.batch.v1.CronJob",
     "k8s.io.api.policy.v1.PodDisruptionBudget",
+    *(f"k8s.io.api.rbac.v1.{k}" for k in ("Role", "ClusterRole", "RoleBinding",
+                                          "ClusterRoleBinding")),
+    *(f"k8s.io.api.authorization.v1.{k}" for k in (
+        "SelfSubjectAccessReview", "SubjectAccessReview", "LocalSubjectAccessReview",
+        "SelfSubjectRulesReview")),
+    "k8s.io.api.authentication.v1.SelfSubjectReview",
     # `kubectl create token` (TokenRequest) and TokenReview (issue 23)
     "k8s.io.api.authentication.v1.TokenRequest", "k8s.io.api.authentication.v1.TokenReview",
     "k8s.io.api.autoscaling.v1.Scale", "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",

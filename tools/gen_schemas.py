@@ -45,6 +45,14 @@ ROOTS = {
     "StorageClass": "io.k8s.api.storage.v1.StorageClass",
     # identity (issue 23)
     "ServiceAccount": "io.k8s.api.core.v1.ServiceAccount",
+    # RBAC (issue 23)
+    "Role": "io.k8s.api.rbac.v1.Role",
+    "ClusterRole": "io.k8s.api.rbac.v1.ClusterRole",
+    "RoleBinding": "io.k8s.api.rbac.v1.RoleBinding",
+    "ClusterRoleBinding": "io.k8s.api.rbac.v1.ClusterRoleBinding",
+    # quotas and limits (issue 23)
+    "ResourceQuota": "io.k8s.api.core.v1.ResourceQuota",
+    "LimitRange": "io.k8s.api.core.v1.LimitRange",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -69,6 +77,17 @@ EXPLAIN_ROOTS = {
     "Job": ("batch/v1", "io.k8s.api.batch.v1.Job"),
     "CronJob": ("batch/v1", "io.k8s.api.batch.v1.CronJob"),
     "PodDisruptionBudget": ("policy/v1", "io.k8s.api.policy.v1.PodDisruptionBudget"),
+    # RBAC (issue 23)
+    "Role": ("rbac.authorization.k8s.io/v1", "io.k8s.api.rbac.v1.Role"),
+    "ClusterRole": ("rbac.authorization.k8s.io/v1", "io.k8s.api.rbac.v1.ClusterRole"),
+    "RoleBinding": ("rbac.authorization.k8s.io/v1", "io.k8s.api.rbac.v1.RoleBinding"),
+    "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1",
+                           "io.k8s.api.rbac.v1.ClusterRoleBinding"),
+    "SelfSubjectReview": ("authentication.k8s.io/v1",
+                          "io.k8s.api.authentication.v1.SelfSubjectReview"),
+    **{kind: ("authorization.k8s.io/v1", f"io.k8s.api.authorization.v1.{kind}") for kind in (
+        "LocalSubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectRulesReview",
+        "SubjectAccessReview")},
     "EndpointSlice": ("discovery.k8s.io/v1", "io.k8s.api.discovery.v1.EndpointSlice"),
     # node heartbeats (issue 21)
     "Lease": ("coordination.k8s.io/v1", "io.k8s.api.coordination.v1.Lease"),
@@ -79,6 +98,9 @@ EXPLAIN_ROOTS = {
     # identity (issue 23)
     "ServiceAccount": ("v1", "io.k8s.api.core.v1.ServiceAccount"),
     "TokenReview": ("authentication.k8s.io/v1", "io.k8s.api.authentication.v1.TokenReview"),
+    # quotas and limits (issue 23)
+    "ResourceQuota": ("v1", "io.k8s.api.core.v1.ResourceQuota"),
+    "LimitRange": ("v1", "io.k8s.api.core.v1.LimitRange"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -103,6 +125,9 @@ OPENAPI_EXTRA = (
     "io.k8s.api.core.v1.PersistentVolumeList", "io.k8s.api.core.v1.PersistentVolumeClaimList",
     "io.k8s.api.storage.v1.StorageClassList",
     "io.k8s.api.core.v1.ServiceAccountList",
+    "io.k8s.api.rbac.v1.RoleList", "io.k8s.api.rbac.v1.ClusterRoleList",
+    "io.k8s.api.rbac.v1.RoleBindingList", "io.k8s.api.rbac.v1.ClusterRoleBindingList",
+    "io.k8s.api.core.v1.ResourceQuotaList", "io.k8s.api.core.v1.LimitRangeList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
@@ -125,7 +150,8 @@ def short_name(ref: str) -> str:
     other API groups their group: 'apps.ReplicaSetSpec')."""
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
-    for group in ("apps", "batch", "discovery", "autoscaling", "policy", "storage"):
+    for group in ("apps", "batch", "discovery", "autoscaling", "policy", "storage", "rbac",
+                  "authorization", "authentication"):
         if ref.startswith(f"io.k8s.api.{group}.v1."):
             return f"{group}." + ref.removeprefix(f"io.k8s.api.{group}.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):

@@ -35,6 +35,7 @@ from podctl.controllers.nodelifecycle import (
     NodeLifecycle,
 )
 from podctl.controllers.persistentvolume import ensure_default_class
+from podctl.controllers.rbac import ensure_bootstrap_policy
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
 from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
@@ -191,6 +192,7 @@ class Controller(PodHooks):
         `kubernetes` Service (the API server's), made here and never by a read. With the
         engine down, the next successful relist makes them."""
         ensure_default_class(self.store)
+        ensure_bootstrap_policy(self.store)
         try:
             ensure_node(self.store)
             ensure_kubernetes_service(self.store, self._reserve)
@@ -249,6 +251,8 @@ class Controller(PodHooks):
                 for key in changed:
                     if not self._own_write(key, current.get(key)):
                         self.queue.add(key)
+                for key in driver.quota_fanout(changed, current):
+                    self.queue.add(key)
                 for namespace in {ns for kind, ns, _ in changed if kind == "Pod"}:
                     self._wake_namespace(namespace, current)
                 if any(kind == "Pod" for kind, _, _ in changed):

@@ -38,7 +38,9 @@ from podctl.controllers.job_sync import JobSync
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.ownersync import Key, OwnerSync
 from podctl.controllers.podnetwork import is_agent, sync_pod_network
+from podctl.controllers.rbac import sync_cluster_role
 from podctl.controllers.rc_sync import ReplicaSync
+from podctl.controllers.resourcequota import sync_quota
 from podctl.controllers.slowstart import OwnerControl
 from podctl.controllers.statefulset_sync import StatefulSetSync
 from podctl.errors import DockerUnavailable
@@ -55,9 +57,9 @@ OWNER_SYNCS: dict[str, OwnerSync[Any, Any]] = {sync.kind: sync for sync in (
     DaemonSetSync(), DeploymentSync(), StatefulSetSync(), CronJobSync())}
 # The kinds whose controllers make pods, and those a pod change in their namespace may
 # concern (an owner may adopt or release it, a Service's endpoints follow it, a disruption
-# budget counts it).
+# budget and a quota count it).
 POD_OWNERS = tuple(kind for kind in OWNER_SYNCS if meta.RESOURCES[kind].owns_pods)
-POD_WATCHERS = (*POD_OWNERS, "Service", "PodDisruptionBudget")
+POD_WATCHERS = (*POD_OWNERS, "Service", "PodDisruptionBudget", "ResourceQuota")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 # One key for the pod network's agents and routes: nodes coming and going, agents starting.
@@ -187,13 +189,15 @@ def _wake_claims_of(ctx: Context, namespace: str, pod: str) -> None:
 
 
 def _wake_controller(ctx: Context, pod: Obj) -> None:
-    """The pod's controller and the budgets counting it (a command's in-process drain has
-    no pod events to fan out)."""
+    """The pod's controller and the budgets and quotas counting it (a command's in-process
+    drain has no pod events to fan out)."""
     owner = meta.controller_of(pod)
     if owner is not None and owner.get("kind") in OWNER_SYNCS:
         ctx.queue.add((str(owner["kind"]), meta.namespace_of(pod), str(owner.get("name"))))
     for pdb in budgets_for(ctx.store, pod):
         ctx.queue.add(("PodDisruptionBudget", meta.namespace_of(pdb), meta.name_of(pdb)))
+    for quota in ctx.store.list("ResourceQuota", meta.namespace_of(pod)):
+        ctx.queue.add(("ResourceQuota", meta.namespace_of(quota), meta.name_of(quota)))
 
 
 def sync_node(ctx: Context, _namespace: str, name: str) -> None:
@@ -297,6 +301,15 @@ def sync_configmap(ctx: Context, namespace: str, name: str) -> None:
     if name == identity.ROOT_CA_CONFIGMAP:
         _identity(ctx, namespace)
     wake_users("ConfigMap")(ctx, namespace, name)
+def sync_resource_quota(ctx: Context, namespace: str, name: str) -> None:
+    sync_quota(ctx.store, namespace, name)
+
+
+def quota_fanout(changed: Iterable[Key], objects: Iterable[Key]) -> list[Key]:
+    """The quotas (among `objects`) of the namespaces where something they may count
+    changed: each counts again."""
+    namespaces = {ns for kind, ns, _ in changed if ns and kind != "ResourceQuota"}
+    return [key for key in objects if key[0] == "ResourceQuota" and key[1] in namespaces]
 
 
 def wake_users(kind: str) -> Handler:
@@ -339,6 +352,8 @@ HANDLERS: dict[str, Handler] = {
     "ServiceAccount": sync_service_account,
     "PodNetwork": sync_podnetwork, "PodDisruptionBudget": sync_disruption_budget,
     "PersistentVolumeClaim": sync_claim, "PersistentVolume": sync_volume,
+    "ClusterRole": lambda ctx, namespace, name: sync_cluster_role(ctx.store, namespace, name),
+    "ResourceQuota": sync_resource_quota,
 }
 
 

@@ -131,7 +131,7 @@ spec:
     cid = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("docker://")
     host = docker_client.containers.get(cid).attrs["HostConfig"]
     assert host["Memory"] == 64 * 1024 * 1024
-    assert host["NanoCpus"] == 500_000_000
+    assert (host["CpuQuota"], host["CpuPeriod"], host["CpuShares"]) == (50_000, 100_000, 512)
 
 
 def test_host_path_volume_is_a_bind_mount(podctl: Podctl) -> None:

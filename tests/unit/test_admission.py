@@ -69,17 +69,17 @@ def test_slots_are_upstreams_order_and_registration_fills_one(
     assert admission.SLOTS.index("NamespaceLifecycle") == 0
     assert admission.SLOTS[-2:] == ("ResourceQuota", "CustomResourceValidation")
     assert [p.name for p in admission.chain_for(store).plugins] == [
-        "NamespaceLifecycle", "ServiceAccount", "DefaultTolerationSeconds",
+        "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds",
         "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize",
-        "ServiceIPAllocator"]
+        "ServiceIPAllocator", "ResourceQuota"]
     monkeypatch.setattr(admission, "_registered", dict(admission._registered))
     log: list[str] = []
     admission.register("ResourceQuota", lambda s: Recorder("quota", log, s))
-    admission.register("ServiceAccount", lambda s: Recorder("sa", log, s))
+    admission.register("CustomResourceValidation", lambda s: Recorder("crd", log, s))
     assert [p.name for p in admission.chain_for(store).plugins] == [
-        "NamespaceLifecycle", "sa", "DefaultTolerationSeconds", "DefaultStorageClass",
-        "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "ServiceIPAllocator",
-        "quota"]
+        "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds",
+        "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize",
+        "ServiceIPAllocator", "quota", "crd"]
     with pytest.raises(ValueError, match="no admission slot 'Webhooks'"):
         admission.register("Webhooks", lambda s: Recorder("w", log, s))
 

@@ -121,68 +121,102 @@ def test_api_resources_lists_the_resource_table() -> None:
     code, out = run("api-resources")
     assert code == 0
     assert out.splitlines() == [
-        "NAME                     SHORTNAMES   APIVERSION                 NAMESPACED   KIND",
-        "configmaps               cm           v1                         true         "
+        "NAME                        SHORTNAMES   APIVERSION                     NAMESPACED   "
+        "KIND",
+        "configmaps                  cm           v1                             true         "
         "ConfigMap",
-        "endpoints                ep           v1                         true         "
+        "endpoints                   ep           v1                             true         "
         "Endpoints",
-        "events                   ev           v1                         true         Event",
-        "namespaces               ns           v1                         false        "
+        "events                      ev           v1                             true         "
+        "Event",
+        "limitranges                 limits       v1                             true         "
+        "LimitRange",
+        "namespaces                  ns           v1                             false        "
         "Namespace",
-        "nodes                    no           v1                         false        Node",
-        "persistentvolumeclaims   pvc          v1                         true         "
+        "nodes                       no           v1                             false        "
+        "Node",
+        "persistentvolumeclaims      pvc          v1                             true         "
         "PersistentVolumeClaim",
-        "persistentvolumes        pv           v1                         false        "
+        "persistentvolumes           pv           v1                             false        "
         "PersistentVolume",
-        "pods                     po           v1                         true         Pod",
-        "replicationcontrollers   rc           v1                         true         "
+        "pods                        po           v1                             true         Pod",
+        "replicationcontrollers      rc           v1                             true         "
         "ReplicationController",
-        "secrets                               v1                         true         Secret",
-        "serviceaccounts          sa           v1                         true         "
-        "ServiceAccount",
-        "services                 svc          v1                         true         Service",
-        "controllerrevisions                   apps/v1                    true         "
+        "resourcequotas              quota        v1                             true         "
+        "ResourceQuota",
+        "secrets                                  v1                             true         "
+        "Secret",
+        "services                    svc          v1                             true         "
+        "Service",
+        "controllerrevisions                      apps/v1                        true         "
         "ControllerRevision",
-        "daemonsets               ds           apps/v1                    true         "
+        "daemonsets                  ds           apps/v1                        true         "
         "DaemonSet",
-        "deployments              deploy       apps/v1                    true         "
+        "deployments                 deploy       apps/v1                        true         "
         "Deployment",
-        "replicasets              rs           apps/v1                    true         "
+        "replicasets                 rs           apps/v1                        true         "
         "ReplicaSet",
-        "statefulsets             sts          apps/v1                    true         "
+        "statefulsets                sts          apps/v1                        true         "
         "StatefulSet",
-        "tokenreviews                          authentication.k8s.io/v1   false        "
-        "TokenReview",
-        "cronjobs                 cj           batch/v1                   true         CronJob",
-        "jobs                                  batch/v1                   true         Job",
-        "leases                                coordination.k8s.io/v1     true         Lease",
-        "endpointslices                        discovery.k8s.io/v1        true         "
+        "selfsubjectreviews                       authentication.k8s.io/v1       false        "
+        "SelfSubjectReview",
+        "localsubjectaccessreviews                authorization.k8s.io/v1        true         "
+        "LocalSubjectAccessReview",
+        "selfsubjectaccessreviews                 authorization.k8s.io/v1        false        "
+        "SelfSubjectAccessReview",
+        "selfsubjectrulesreviews                  authorization.k8s.io/v1        false        "
+        "SelfSubjectRulesReview",
+        "subjectaccessreviews                     authorization.k8s.io/v1        false        "
+        "SubjectAccessReview",
+        "cronjobs                    cj           batch/v1                       true         "
+        "CronJob",
+        "jobs                                     batch/v1                       true         Job",
+        "leases                                   coordination.k8s.io/v1         true         "
+        "Lease",
+        "endpointslices                           discovery.k8s.io/v1            true         "
         "EndpointSlice",
-        "poddisruptionbudgets     pdb          policy/v1                  true         "
+        "poddisruptionbudgets        pdb          policy/v1                      true         "
         "PodDisruptionBudget",
-        "storageclasses           sc           storage.k8s.io/v1          false        "
+        "clusterrolebindings                      rbac.authorization.k8s.io/v1   false        "
+        "ClusterRoleBinding",
+        "clusterroles                             rbac.authorization.k8s.io/v1   false        "
+        "ClusterRole",
+        "rolebindings                             rbac.authorization.k8s.io/v1   true         "
+        "RoleBinding",
+        "roles                                    rbac.authorization.k8s.io/v1   true         "
+        "Role",
+        "storageclasses              sc           storage.k8s.io/v1              false        "
         "StorageClass",
     ]
 
 
 def test_api_resources_filters_and_formats() -> None:
     assert run("api-resources", "--namespaced=false", "-o", "name") == (
-        0, "namespaces\nnodes\npersistentvolumes\ntokenreviews.authentication.k8s.io\n"
+        0, "namespaces\n"
+        "nodes\n"
+        "persistentvolumes\n"
+        "selfsubjectreviews.authentication.k8s.io\n"
+        "selfsubjectaccessreviews.authorization.k8s.io\n"
+        "selfsubjectrulesreviews.authorization.k8s.io\n"
+        "subjectaccessreviews.authorization.k8s.io\n"
+        "clusterrolebindings.rbac.authorization.k8s.io\n"
+        "clusterroles.rbac.authorization.k8s.io\n"
         "storageclasses.storage.k8s.io\n")
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
-        "configmaps", "endpoints", "events", "persistentvolumeclaims", "pods",
-        "replicationcontrollers", "secrets", "serviceaccounts", "services",
-        "controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets",
-        "cronjobs", "jobs", "leases", "endpointslices", "poddisruptionbudgets"]
+        "configmaps", "endpoints", "events", "limitranges", "persistentvolumeclaims", "pods",
+        "replicationcontrollers", "resourcequotas", "secrets", "services", "controllerrevisions",
+        "daemonsets", "deployments", "replicasets", "statefulsets",
+        "localsubjectaccessreviews", "cronjobs", "jobs", "leases", "endpointslices",
+        "poddisruptionbudgets", "rolebindings", "roles"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
-    assert out.splitlines()[-4:] == ["services", "statefulsets.apps",
-                                     "storageclasses.storage.k8s.io",
-                                     "tokenreviews.authentication.k8s.io"]
+    assert out.splitlines()[-4:] == [
+        "services", "statefulsets.apps", "storageclasses.storage.k8s.io",
+        "subjectaccessreviews.authorization.k8s.io"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
-    assert out.splitlines()[8].endswith("[create delete deletecollection get list patch "
-                                        "update watch]   all")
+    pods = next(line for line in out.splitlines() if line.startswith("pods "))
+    assert pods.endswith("[create delete deletecollection get list patch update watch]   all")
 
 
 def test_version_client_needs_no_docker() -> None:
@@ -221,12 +255,13 @@ def test_completes_commands_and_flags(home: Path) -> None:
 
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
+        "clusterrolebindings", "clusterroles",
         "configmaps", "controllerrevisions", "cronjobs", "daemonsets", "deployments",
-        "endpoints", "endpointslices", "events", "jobs", "leases", "namespaces", "nodes",
-        "persistentvolumeclaims", "persistentvolumes", "poddisruptionbudgets", "pods",
-        "replicasets", "replicationcontrollers", "secrets", "serviceaccounts", "services",
-        "statefulsets",
-        "storageclasses"]
+        "endpoints", "endpointslices", "events", "jobs", "leases", "limitranges",
+        "namespaces", "nodes", "persistentvolumeclaims", "persistentvolumes",
+        "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
+        "resourcequotas", "rolebindings", "roles", "secrets",
+        "services", "statefulsets", "storageclasses"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]
     assert complete("podctl describe po kubia-") == ["kubia-manual"]
@@ -270,3 +305,15 @@ def test_completion_through_the_installed_command(home: Path) -> None:
     proc = subprocess.run([PODCTL], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:6] == ["plain", "kubia", "_", "plain", "kubia-manual", "_"]
+
+
+def test_describe_of_several_objects_separates_them_as_kubectl(home: Path) -> None:
+    """kubectl writes "\\n\\n" before each description after the first: two blank lines."""
+    store = open_store(home)
+    for name in ("a", "b"):
+        store.create({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": name, "namespace": "default"}, "data": {"k": "v"}})
+    store.close()
+    code, out = run("describe", "configmaps")
+    assert code == 0 and out.startswith("Name:         a\n") and out.endswith("<none>\n")
+    assert out.count("\n\n\nName:         b\n") == 1

@@ -27,6 +27,11 @@ def pod_with(container: dict[str, Any], **spec: Any) -> dict[str, Any]:
             "spec": {"containers": [container], **spec}}
 
 
+# The SDK's names for the HostConfig fields resource_limits fills.
+SDK_LIMITS = {"Memory": "mem_limit", "CpuShares": "cpu_shares", "CpuQuota": "cpu_quota",
+              "CpuPeriod": "cpu_period"}
+
+
 def sdk_body(pod: dict[str, Any], spec: dict[str, Any], mounts: list[specs.Mount]
              ) -> dict[str, Any]:
     """What docker.APIClient.create_container sends, built by the SDK itself (no engine)."""
@@ -44,7 +49,8 @@ def sdk_body(pod: dict[str, Any], spec: dict[str, Any], mounts: list[specs.Mount
                 for m in mounts if not m.engine_creates] or None,
         binds={m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
                for m in mounts if m.engine_creates} or None,
-        **specs.resource_limits(spec), **specs.security_options(spec))
+        **{SDK_LIMITS[k]: v for k, v in specs.resource_limits(spec).items()},
+        **specs.security_options(spec))
     config = api.create_container_config(
         spec["image"], cmd, entrypoint=entrypoint,
         environment=[f"{k}={v}" for k, v in env.items()] or None,

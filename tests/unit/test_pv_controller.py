@@ -147,3 +147,23 @@ def test_a_claim_grows_only_when_bound_and_its_class_allows_it(store: Store) -> 
     registry.create(store, _claim("c2", storageClassName="elastic"))
     with pytest.raises(Invalid, match="spec is immutable after creation"):
         registry.mutate(store, "PersistentVolumeClaim", "default", "c2", grow)
+
+
+def test_a_bound_claim_grows_no_further_than_its_limit_range(store: Store) -> None:
+    from podctl.errors import Forbidden
+
+    registry.create(store, {"apiVersion": "v1", "kind": "LimitRange",
+                            "metadata": {"name": "lr"},
+                            "spec": {"limits": [{"type": "PersistentVolumeClaim",
+                                                 "max": {"storage": "1Gi"}}]}})
+    registry.create(store, _volume("pv1", "1Gi"))
+    registry.create(store, _claim("c1"))
+    _settle(store, [("PersistentVolume", "", "pv1")])
+
+    def grow(claim: dict[str, Any]) -> bool:
+        claim["spec"]["resources"]["requests"]["storage"] = "2Gi"
+        return True
+
+    with pytest.raises(Forbidden, match='persistentvolumeclaims "c1" is forbidden: maximum '
+                       "storage usage per PersistentVolumeClaim is 1Gi, but request is 2Gi"):
+        registry.mutate(store, "PersistentVolumeClaim", "default", "c1", grow)

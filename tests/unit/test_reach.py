@@ -30,9 +30,9 @@ POD = ("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n"
 def test_documents_are_judged_by_upstream_and_by_podctl(reach: ModuleType,
                                                         tmp_path: Path) -> None:
     (tmp_path / "pod.yaml").write_text(POD)
-    (tmp_path / "quota.yml").write_text(
-        "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q}\n"
-        "spec:\n  hard: {pods: '2'}\n")
+    (tmp_path / "priority.yml").write_text(
+        "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\n"
+        "value: 1000\n")
     (tmp_path / "custom.yaml").write_text(
         "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n")
     (tmp_path / "typo.yaml").write_text(POD.replace("image:", "imag:"))
@@ -45,10 +45,10 @@ def test_documents_are_judged_by_upstream_and_by_podctl(reach: ModuleType,
     tally = reach.judge([tmp_path])
     assert (tally.files, tally.not_manifests) == (6, 2)
     verdicts = {(v.kind, v.upstream, v.accepted) for v in tally.verdicts}
-    assert verdicts == {("Pod", "valid", True), ("ResourceQuota", "valid", False),
+    assert verdicts == {("Pod", "valid", True), ("PriorityClass", "valid", False),
                         ("Widget", "unknown", False), ("Pod", "invalid", False)}
     lines = reach.report(tally)
     assert ("6 files, 2 of them not manifests (templates, values, syntax); 4 documents, "
             "2 upstream-valid: podctl accepts 1, refuses 1 (50 %)") in lines
-    assert any(line.strip().startswith('1  ResourceQuota: no matches for kind '
-                                       '"ResourceQuota"') for line in lines)
+    assert any(line.strip().startswith('1  PriorityClass: no matches for kind '
+                                       '"PriorityClass"') for line in lines)

@@ -54,8 +54,20 @@ def test_command_replaces_entrypoint_and_args_replace_cmd(
 def test_resource_limits_map_to_docker() -> None:
     container = {"resources": {"limits": {"memory": "128Mi", "cpu": "1500m"},
                                "requests": {"cpu": "250m"}}}
-    assert resource_limits(container) == {"mem_limit": 128 * 2**20, "nano_cpus": 1_500_000_000,
-                                          "cpu_shares": 256}
+    assert resource_limits(container) == {"Memory": 128 * 2**20, "CpuQuota": 150_000,
+                                          "CpuPeriod": 100_000, "CpuShares": 256}
+
+
+@pytest.mark.parametrize("resources,expected", [
+    ({}, {"CpuShares": 2}),  # best effort: the kubelet's floor
+    ({"limits": {"cpu": "2"}}, {"CpuShares": 2048, "CpuQuota": 200_000, "CpuPeriod": 100_000}),
+    ({"limits": {"cpu": "1m"}, "requests": {"cpu": "1m"}},
+     {"CpuShares": 2, "CpuQuota": 1000, "CpuPeriod": 100_000}),
+    ({"requests": {"cpu": "100m", "memory": "64Mi"}}, {"CpuShares": 102}),
+])
+def test_resource_limits_as_the_kubelet(resources: dict[str, dict[str, str]],
+                                        expected: dict[str, int]) -> None:
+    assert resource_limits({"resources": resources}) == expected
 
 
 @pytest.mark.parametrize("text,value", [("1", 1000), ("0.5", 500), ("250m", 250), (2, 2000)])

@@ -119,6 +119,8 @@ def _register_builtins() -> None:
         return
     from podctl.admission.lifecycle import NamespaceLifecycle
     from podctl.admission.serviceaccount import ServiceAccountAdmission
+    from podctl.admission.limitranger import LimitRanger
+    from podctl.admission.resourcequota import ResourceQuota
     from podctl.admission.serviceips import ServiceIPAllocator
     from podctl.admission.storage import (
         DefaultStorageClass,
@@ -135,6 +137,8 @@ def _register_builtins() -> None:
                            StorageObjectInUseProtection.for_store),
                           ("PersistentVolumeClaimResize",
                            PersistentVolumeClaimResize.for_store),
-                          ("ServiceIPAllocator", ServiceIPAllocator.for_store)):
+                          ("ServiceIPAllocator", ServiceIPAllocator.for_store),
+                          ("LimitRanger", LimitRanger.for_store),
+                          ("ResourceQuota", ResourceQuota.for_store)):
         _registered.setdefault(slot, factory)
         _builtins.append(slot)

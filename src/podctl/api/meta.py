@@ -89,6 +89,12 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              "PersistentVolumeClaim", True, status=True),
     Resource("persistentvolumes", "persistentvolume", ("pv",), "PersistentVolume", False,
              status=True),
+    # quotas and limits (issue 23): the ResourceQuota and LimitRanger admission plugins'
+    # inputs; a quota's status is its controller's.
+    Resource("resourcequotas", "resourcequota", ("quota",), "ResourceQuota", True,
+             status=True, updates=("spec",)),
+    Resource("limitranges", "limitrange", ("limits",), "LimitRange", True,
+             updates=("spec",)),
     # Not in `all`: the apps group's revision history (StatefulSets, DaemonSets; issue 22).
     # Its data and revision number change only through the controllers' own writes.
     Resource("controllerrevisions", "controllerrevision", (), "ControllerRevision", True,
@@ -105,6 +111,20 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("statefulsets", "statefulset", ("sts",), "StatefulSet", True,
              api_version="apps/v1", categories=("all",), status=True, scalable=True,
              owns_pods=True, cascades=True),
+    # The reviews (issue 23): asked with a create, answered, never stored; after apps, as
+    # the API server orders its groups.
+    Resource("selfsubjectreviews", "selfsubjectreview", (), "SelfSubjectReview", False,
+             api_version="authentication.k8s.io/v1", verbs=("create",), validated=False),
+    Resource("localsubjectaccessreviews", "localsubjectaccessreview", (),
+             "LocalSubjectAccessReview", True, api_version="authorization.k8s.io/v1",
+             verbs=("create",), validated=False),
+    Resource("selfsubjectaccessreviews", "selfsubjectaccessreview", (),
+             "SelfSubjectAccessReview", False, api_version="authorization.k8s.io/v1",
+             verbs=("create",), validated=False),
+    Resource("selfsubjectrulesreviews", "selfsubjectrulesreview", (), "SelfSubjectRulesReview",
+             False, api_version="authorization.k8s.io/v1", verbs=("create",), validated=False),
+    Resource("subjectaccessreviews", "subjectaccessreview", (), "SubjectAccessReview", False,
+             api_version="authorization.k8s.io/v1", verbs=("create",), validated=False),
     # identity (issue 23): asked with a create, answered, never stored; after apps, as the
     # API server orders its groups.
     Resource("tokenreviews", "tokenreview", (), "TokenReview", False,
@@ -118,7 +138,16 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     # controller's (and the eviction's, which spends the budget).
     Resource("poddisruptionbudgets", "poddisruptionbudget", ("pdb",), "PodDisruptionBudget",
              True, api_version="policy/v1", status=True, updates=("spec",)),
-    # After policy, before discovery, as kubectl lists the groups. The kubelets' heartbeats
+    # RBAC (issue 23): after policy, as the API server orders its groups. Updates as
+    # manifest.update allows them (a binding's roleRef cannot change).
+    Resource("clusterrolebindings", "clusterrolebinding", (), "ClusterRoleBinding", False,
+             api_version="rbac.authorization.k8s.io/v1"),
+    Resource("clusterroles", "clusterrole", (), "ClusterRole", False,
+             api_version="rbac.authorization.k8s.io/v1"),
+    Resource("rolebindings", "rolebinding", (), "RoleBinding", True,
+             api_version="rbac.authorization.k8s.io/v1"),
+    Resource("roles", "role", (), "Role", True, api_version="rbac.authorization.k8s.io/v1"),
+    # After RBAC, before discovery, as kubectl lists the groups. The kubelets' heartbeats
     # (kube-node-lease/<node>), written by podctl's kubelets only: podctl serves no users'
     # leader election, and a user's write could keep a dead node Ready.
     Resource("leases", "lease", (), "Lease", True, api_version="coordination.k8s.io/v1",

@@ -1,5 +1,6 @@
 """Who a request comes from, as upstream's authentication filter decides it before any
-authorization: the home's admin token is `system:masters`; a request bearing no
+authorization: a client certificate the home's CA signed names its user and groups (CN, O);
+the home's admin token is `system:masters`; a request bearing no
 credentials is `system:anonymous` only on the paths anyone may read (upstream's anonymous
 authenticator limited to those paths); anything else is refused with 401.
 
@@ -57,6 +58,10 @@ class Authenticator:
         return None
 
     def authenticate(self, request: web.Request) -> UserInfo | None:
+        transport = request.transport
+        user = certificate_user(transport.get_extra_info("peercert") if transport else None)
+        if user is not None:
+            return user
         header = request.headers.get("Authorization")
         if header is None:
             if request.method in ("GET", "HEAD") and request.path in PUBLIC_PATHS:
@@ -69,6 +74,25 @@ class Authenticator:
 
 
 APP_KEY = web.AppKey("authn", Authenticator)
+
+
+def certificate_user(peercert: Any) -> UserInfo | None:
+    """The user of a client certificate the TLS handshake verified against the home's CA
+    (ssl's decoded form): CN the name, each O a group, as upstream's x509 authenticator."""
+    if not peercert:
+        return None
+    name, groups = "", []
+    for rdn in peercert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                name = value
+            elif key == "organizationName":
+                groups.append(value)
+    if not name:
+        return None
+    if AUTHENTICATED not in groups:
+        groups.append(AUTHENTICATED)
+    return UserInfo(name, "", tuple(groups))
 
 
 def authenticate(request: web.Request) -> UserInfo | None:

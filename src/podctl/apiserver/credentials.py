@@ -1,5 +1,5 @@
-"""The API's secrets in $PODCTL_HOME: the bearer token, the self-signed CA and server
-certificate (for binds beyond loopback), the address a running server announced, and the
+"""The API's secrets in $PODCTL_HOME: the bearer token, the self-signed CA, the server
+certificate and users' client certificates it signs, the address a running server announced, and the
 kubeconfig that ties them together."""
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from podctl.errors import PodctlError
 
 TOKEN_FILE = "api-token"
 CA_CERT = "api-ca.crt"
@@ -105,11 +108,7 @@ def ensure_tls(home: Path, host: str, extra: tuple[str, ...] = ()) -> TlsFiles:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    from podctl.api.identity import ensure_root_ca
-
-    # One maker of the CA for the API and the pods' kube-root-ca.crt.
-    ca_cert = x509.load_pem_x509_certificate(ensure_root_ca(home))
-    ca_key = serialization.load_pem_private_key((home / CA_KEY).read_bytes(), None)
+    ca_key, ca_cert = _ensure_ca(home)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podctl-apiserver")])
     cert = _certificate(x509, hashes, subject, ca_cert.subject, key.public_key(), ca_key,
@@ -122,16 +121,67 @@ def ensure_tls(home: Path, host: str, extra: tuple[str, ...] = ()) -> TlsFiles:
     return files
 
 
+def _ensure_ca(home: Path) -> tuple[Any, Any]:
+    """The home's CA (key, certificate), made once: it signs the server's certificate and
+    the users' client certificates, and the API trusts what it signs. One maker for the
+    API and the pods' kube-root-ca.crt (identity.ensure_root_ca)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from podctl.api.identity import ensure_root_ca
+
+    ca_cert = x509.load_pem_x509_certificate(ensure_root_ca(home))
+    return (serialization.load_pem_private_key((home / CA_KEY).read_bytes(), None), ca_cert)
+
+
+MAX_NAME_CHARS = 256
+MAX_GROUPS = 32
+CLIENT_DAYS = 365
+
+
+def client_certificate(home: Path, user: str, groups: Sequence[str]) -> tuple[bytes, bytes]:
+    """A client certificate (PEM) and its key for `user` in `groups`, signed by the home's
+    CA: as upstream's x509 authenticator reads one, CN is the user and each O a group."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    check_subject(user, groups)
+    ca_key, ca_cert = _ensure_ca(home)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups]
+                        + [x509.NameAttribute(NameOID.COMMON_NAME, user)])
+    cert = _certificate(x509, hashes, subject, ca_cert.subject, key.public_key(), ca_key,
+                        ca=False, names=[], days=CLIENT_DAYS,
+                        usage=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+def check_subject(user: str, groups: Sequence[str]) -> None:
+    for value, what in [(user, "user"), *((g, "group") for g in groups)]:
+        if not value or len(value) > MAX_NAME_CHARS or not value.isprintable():
+            raise PodctlError(f'invalid {what} name "{value[:MAX_NAME_CHARS]}": 1 to '
+                              f"{MAX_NAME_CHARS} printable characters")
+    if len(groups) > MAX_GROUPS:
+        raise PodctlError(f"too many groups: at most {MAX_GROUPS}")
+
+
 def _certificate(x509: Any, hashes: Any, subject: Any, issuer: Any, public_key: Any,
-                 signer: Any, *, ca: bool, names: list[str]) -> Any:
+                 signer: Any, *, ca: bool, names: list[str], days: int | None = None,
+                 usage: list[Any] | None = None) -> Any:
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
                .public_key(public_key).serial_number(x509.random_serial_number())
                .not_valid_before(now - timedelta(minutes=5))
-               .not_valid_after(now + timedelta(days=3650 if ca else 825))
+               .not_valid_after(now + timedelta(days=days or (3650 if ca else 825)))
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if usage:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
     if names:
         alt = []
         for name in names:
@@ -149,8 +199,10 @@ def announce(home: Path, server: str, ca_file: Path | None) -> None:
     (home / ANNOUNCE_FILE).write_text(json.dumps(data))
 
 
-def kubeconfig(home: Path) -> dict[str, Any]:
-    """A kubeconfig with cluster, user and context all named `podctl`."""
+def kubeconfig(home: Path, user: str | None = None,
+               groups: Sequence[str] = ()) -> dict[str, Any]:
+    """A kubeconfig with cluster, user and context all named `podctl` (the admin token), or
+    for `user` (a client certificate): user and context named `user@podctl`."""
     server, ca = DEFAULT_SERVER, None
     announced = home / ANNOUNCE_FILE
     if announced.exists():
@@ -159,12 +211,22 @@ def kubeconfig(home: Path) -> dict[str, Any]:
     cluster: dict[str, Any] = {"server": server}
     if ca and Path(ca).exists():
         cluster["certificate-authority-data"] = base64.b64encode(Path(ca).read_bytes()).decode()
+    if user is None:
+        name, credential = NAME, {"token": token(home)}
+    elif server.startswith("http://"):
+        raise PodctlError(f"a client certificate needs TLS, and the API serves {server} "
+                          "(run-controller --api-no-tls): serve it with TLS, the default")
+    else:
+        cert, key = client_certificate(home, user, groups)
+        name = f"{user}@{NAME}"
+        credential = {"client-certificate-data": base64.b64encode(cert).decode(),
+                      "client-key-data": base64.b64encode(key).decode()}
     return {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": NAME, "cluster": cluster}],
-        "users": [{"name": NAME, "user": {"token": token(home)}}],
-        "contexts": [{"name": NAME, "context": {"cluster": NAME, "user": NAME}}],
-        "current-context": NAME,
+        "users": [{"name": name, "user": credential}],
+        "contexts": [{"name": name, "context": {"cluster": NAME, "user": name}}],
+        "current-context": name,
     }
 
 
@@ -188,7 +250,7 @@ def default_kubeconfig() -> Path:
 
 
 def forget(path: Path, home: Path) -> bool:
-    """Remove our cluster, user and context from the kubeconfig at `path` if they are this
+    """Remove our cluster, users and contexts from the kubeconfig at `path` if they are this
     home's (its token), as `kind delete cluster` removes its own; whether they were."""
     import yaml
 
@@ -202,11 +264,17 @@ def forget(path: Path, home: Path) -> bool:
             for u in config.get("users") or [] if isinstance(u, dict)):
         return False
     for section in ("clusters", "users", "contexts"):
-        config[section] = [e for e in config.get(section) or [] if e.get("name") != NAME]
-    if config.get("current-context") == NAME:
+        config[section] = [e for e in config.get(section) or []
+                           if not _ours(str(e.get("name")))]
+    if _ours(str(config.get("current-context"))):
         config["current-context"] = ""
     write_private(path, yaml.safe_dump(config, sort_keys=False).encode())
     return True
+
+
+def _ours(name: str) -> bool:
+    """The admin's entries and those of the users `kubeconfig --user` issued."""
+    return name == NAME or name.endswith(f"@{NAME}")
 
 
 def merge(existing: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
@@ -216,7 +284,8 @@ def merge(existing: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
     merged.setdefault("apiVersion", "v1")
     merged.setdefault("kind", "Config")
     for section in ("clusters", "users", "contexts"):
-        kept = [e for e in merged.get(section) or [] if e.get("name") != NAME]
+        names = {e["name"] for e in ours[section]}
+        kept = [e for e in merged.get(section) or [] if e.get("name") not in names]
         merged[section] = kept + ours[section]
-    merged["current-context"] = NAME
+    merged["current-context"] = ours.get("current-context", NAME)
     return merged

@@ -52,9 +52,11 @@ class Filters:
         # id(request) -> (request, when its head arrived): bodies still arriving
         self._bodies: dict[int, tuple[web.Request, float]] = {}
 
-    def around(self, authenticate: Any) -> list[Any]:
-        """The middlewares, in order, with authentication between observe and limit."""
-        return [_middleware(self.observe), authenticate, _middleware(self.limit)]
+    def around(self, authenticate: Any, authorize: Any | None = None) -> list[Any]:
+        """The middlewares, in upstream's order: observe, authentication, limit, then
+        authorization (impersonation with it)."""
+        return [_middleware(self.observe), authenticate, _middleware(self.limit),
+                *([authorize] if authorize is not None else [])]
 
     async def observe(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         info = request_info(request.method, request.path, request.query,

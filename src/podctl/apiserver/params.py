@@ -6,8 +6,9 @@ not allowed is a 422 on the options kind (`ListOptions.meta.k8s.io "" is invalid
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from podctl.api.labels import go_quote
 from podctl.apiserver.status import ApiError, invalid
@@ -148,6 +149,8 @@ class WriteOptions:
     warnings: list[str] = field(default_factory=list)
     # Strict decoding errors the body's decoder found itself (fields given twice).
     duplicates: list[str] = field(default_factory=list)
+    # Refuses the object the write would store by raising (authz's escalation check).
+    guard: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def strict(self) -> bool:

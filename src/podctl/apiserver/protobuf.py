@@ -23,7 +23,8 @@ MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 GROUPS = {"": "core", "apps": "apps", "batch": "batch", "autoscaling": "autoscaling",
-          "policy": "policy", "authentication.k8s.io": "authentication"}
+          "policy": "policy", "rbac.authorization.k8s.io": "rbac",
+          "authorization.k8s.io": "authorization", "authentication.k8s.io": "authentication"}
 
 
 # A varint is at most 10 bytes (64 bits); a longer run is hostile, not a number.

@@ -53,9 +53,12 @@ SubresourceHandler = Callable[[Context, Call, web.Request], Awaitable[web.Stream
 SUBRESOURCE_HANDLERS: dict[tuple[str, str], SubresourceHandler] = {}
 
 
-# kind -> the handler of a create that stores nothing (TokenReview: podctl.apiserver.satokens).
+# kind -> the handler of a create that stores nothing (the reviews: podctl.apiserver.authz; TokenReview:
+# podctl.apiserver.satokens).
 CreateHandler = Callable[[Context, Call, web.Request, Any], Awaitable[web.StreamResponse]]
 CREATE_HANDLERS: dict[str, CreateHandler] = {}
+# The request's check of the object a write stores (authz's escalation guard), if any.
+WRITE_GUARD = "podctl.write_guard"
 
 
 def subresource(resource: str, name: str) -> Callable[[SubresourceHandler], SubresourceHandler]:
@@ -197,6 +200,7 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
         body, opts = await object_body(request, kind, "CreateOptions")
         if kind in CREATE_HANDLERS:
             return await CREATE_HANDLERS[kind](ctx, call, request, body)
+        opts.guard = request.get(WRITE_GUARD)
         created = await blocking(writes.create, ctx.store, kind, namespace, body, opts)
         # 201 for a dry run too, as upstream answers it.
         return written(objects.with_type(kind, created), opts, 201)
@@ -213,11 +217,13 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
         raise NOT_ALLOWED
     if method == "PUT":
         body, opts = await object_body(request, kind, "UpdateOptions")
+        opts.guard = request.get(WRITE_GUARD)
         updated = await blocking(writes.replace, ctx.store, kind, namespace, call.name, body,
                                  opts)
         return written(objects.with_type(kind, updated), opts)
     if method == "PATCH":
         content_type, body, opts = await patch_body(request)
+        opts.guard = request.get(WRITE_GUARD)
         patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
                                  content_type, body, opts)
         return written(objects.with_type(kind, patched), opts)
@@ -406,7 +412,8 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.
 HANDLER_MODULES = ("podctl.apiserver.podlogs", "podctl.apiserver.podexec",
-                   "podctl.apiserver.podeviction", "podctl.apiserver.satokens")
+                   "podctl.apiserver.podeviction", "podctl.apiserver.authz",
+                   "podctl.apiserver.satokens")
 
 
 async def _deprecation_warning(request: web.Request, response: web.StreamResponse) -> None:

@@ -89,7 +89,16 @@ class ApiServer:
     async def _serve(self) -> None:
         from aiohttp import web
 
-        from podctl.apiserver import authn, incluster, limits, pools, routes, satokens, watch
+        from podctl.apiserver import (
+            authn,
+            authz,
+            incluster,
+            limits,
+            pools,
+            routes,
+            satokens,
+            watch,
+        )
         from podctl.apiserver.filters import Filters
         from podctl.apiserver.health import Health
         from podctl.apiserver.metrics import ApiMetrics
@@ -107,8 +116,10 @@ class ApiServer:
         self._health = Health(store, self.home, hub, hub_task)
         paths: list[tuple[str, routes.PathHandler]] = [
             *self._health.routes(), ("/metrics", functools.partial(_metrics, metrics))]
-        app = routes.make_app(ctx, filters.around(authn.middleware()), paths)
+        app = routes.make_app(ctx, filters.around(authn.middleware(), authz.middleware()),
+                              paths)
         app[authn.APP_KEY] = authn.Authenticator(credentials.token(self.home))
+        app[authz.POLICY_KEY] = authz.PolicyCache(store)
         satokens.install(app, store, self.home)
         # keepalive_timeout: aiohttp arms it when a connection opens and when a response
         # ends, and closes the connection if no whole request head came by then: the
@@ -150,9 +161,7 @@ class ApiServer:
         """The serving context (its certificate names the host, loopback and `names`) and
         the CA file."""
         files = credentials.ensure_tls(self.home, self.host, tuple(names))
-        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ssl_context.load_cert_chain(files.cert, files.key)
-        return ssl_context, files.ca_cert
+        return tls_context(files), files.ca_cert
 
     async def _listen(self, protocol: Callable[[], asyncio.BaseProtocol],
                       names: list[str]) -> asyncio.AbstractServer:
@@ -205,6 +214,16 @@ class ApiServer:
         log.info("serving the Kubernetes API to pods at https://%s:%d (the kubernetes "
                  "Service, %s:443)", where.gateway, port, where.cluster_ip)
         return listener
+
+
+def tls_context(files: credentials.TlsFiles) -> ssl.SSLContext:
+    """The server's certificate; client certificates the home's CA signed authenticate
+    their user (authn), and a client without one (a token) is served as well."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert, files.key)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(files.ca_cert)
+    return context
 
 
 class _Refused(asyncio.Protocol):

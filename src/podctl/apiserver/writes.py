@@ -106,6 +106,8 @@ def create(store: Store, kind: str, namespace: str, body: Any, opts: WriteOption
     """POST: the body decoded, then the registry's create (a pod then bound to the node)."""
     _refuse_read_only(kind)
     obj = decoded_body(kind, namespace, body, opts)
+    if opts.guard is not None:
+        opts.guard(obj)
     if kind == "Pod":
         return store_and_bind(store, obj, namespace or None, dry_run=opts.dry_run)
     return registry.create(store, obj, namespace or None, dry_run=opts.dry_run)
@@ -129,6 +131,8 @@ def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
                        f'({desired["metadata"].get("name")}) does not match the name on the '
                        f"URL ({name})")
     desired["metadata"]["namespace"] = meta.namespace_of(current)
+    if opts.guard is not None:
+        opts.guard(desired)
     try:
         return registry.update(store, desired, dry_run=opts.dry_run)
     except Conflict as exc:

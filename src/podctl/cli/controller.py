@@ -175,20 +175,30 @@ def stop_controller() -> None:
 @click.command("kubeconfig")
 @click.option("--merge", is_flag=True,
               help="Add the podctl context to ~/.kube/config (or $KUBECONFIG) and use it.")
-def kubeconfig(merge: bool) -> None:
-    """Print a kubeconfig for the API `run-controller --api` serves (context `podctl`)."""
+@click.option("--user", "user", metavar="NAME",
+              help="Issue a client certificate for this user (not the admin token): the "
+                   "API knows them as NAME, and RBAC decides what they may do.")
+@click.option("--group", "groups", multiple=True, metavar="GROUP",
+              help="A group of --user (repeatable).")
+def kubeconfig(merge: bool, user: str | None, groups: tuple[str, ...]) -> None:
+    """Print a kubeconfig for the API `run-controller --api` serves (context `podctl`).
+
+    With --user, the context is `NAME@podctl` and its user a client certificate."""
     import yaml
 
     from podctl.apiserver import credentials
     from podctl.home import podctl_home
 
-    ours = credentials.kubeconfig(podctl_home())
+    if groups and user is None:
+        raise click.UsageError("--group needs --user")
+    ours = credentials.kubeconfig(podctl_home(), user, groups)
     if not merge:
         terminal.out(yaml.safe_dump(ours, sort_keys=False).rstrip("\n"))
         return
     path = credentials.default_kubeconfig()
     credentials.merge_into(path, ours)
-    terminal.out(f'Context "podctl" merged into {path}; it is the current context now.')
+    terminal.out(f'Context "{ours["current-context"]}" merged into {path}; it is the current '
+                 "context now.")
 
 
 COMMANDS = [run_controller, stop_controller, kubeconfig]

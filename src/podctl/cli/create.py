@@ -25,7 +25,7 @@ class _AliasedGroup(click.Group):
     """Subcommands also answer to kubectl's aliases for them (`create ns`)."""
 
     aliases: ClassVar[dict[str, str]] = {"ns": "namespace", "cm": "configmap",
-                                         "sa": "serviceaccount"}
+                                         "resourcequota": "quota", "sa": "serviceaccount"}
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, self.aliases.get(cmd_name, cmd_name))
@@ -294,6 +294,43 @@ def create_deployment(name: str, images: tuple[str, ...], replicas: int, port: i
     warn_deferred(docker, [checked.obj])
 
 
+@create.command("quota")
+@click.argument("name")
+@click.option("--hard", default="", help="A comma-delimited set of resource=quantity pairs.")
+@click.option("--scopes", default="", help="A comma-delimited set of quota scopes.")
+@click.option("--dry-run", "dry_run", default="none",
+              type=click.Choice(["none", "client", "server"]), is_flag=False,
+              flag_value="client")
+@click.option("-o", "--output", default=None, help="yaml|json|name: print the object instead.")
+@namespace_option
+def create_quota(name: str, hard: str, scopes: str, dry_run: str, output: str | None,
+                 namespace: str | None) -> None:
+    """Create a ResourceQuota (kubectl create quota)."""
+    from datetime import UTC, datetime
+
+    from podctl import registry
+    from podctl.api import meta
+    from podctl.ops.quota import build_quota
+    from podctl.ops.session import open_store
+    from podctl.printers.output import check_format, render
+
+    if output:
+        check_format(output, False)
+    obj = build_quota(name, hard, scopes)
+    dry = dry_run != "none"
+    store = open_store()
+    stored = registry.create(store, obj, namespace, dry_run=dry)
+    if not dry:
+        from podctl.ops.followup import follow_up
+
+        follow_up(store, ("ResourceQuota", meta.namespace_of(stored), name))
+        stored = store.get("ResourceQuota", meta.namespace_of(stored), name) or stored
+    if output:
+        terminal.out(render([stored], output, single=True, now=datetime.now(UTC)), end="")
+    else:
+        terminal.out(f"resourcequota/{name} created" + (" (dry run)" if dry else ""))
+
+
 @create.command("job")
 @click.argument("name")
 @click.argument("command", nargs=-1)
@@ -311,6 +348,104 @@ def create_job(name: str, command: tuple[str, ...], image: str | None, source: s
     store = open_store()
     job = build_job(store, name, namespace or "default", image, list(command), source)
     terminal.out(make(store, job))
+
+
+def _dry_run_option(fn: Any) -> Any:
+    return click.option("--dry-run", "dry_run", default="none",
+                        type=click.Choice(["none", "client", "server"]), is_flag=False,
+                        flag_value="client")(fn)
+
+
+def _store_unless(dry_run: str) -> Any:
+    from podctl.ops.session import open_store
+
+    return None if dry_run != "none" else open_store()
+
+
+def _role_options(fn: Any) -> Any:
+    for option in (
+        click.option("--verb", "verbs", multiple=True, required=True,
+                     help="Verbs the rule allows (comma-separated or repeated)."),
+        click.option("--resource", "resources", multiple=True,
+                     help="Resources the rule applies to (pods, deployments.apps, pods/log)."),
+        click.option("--resource-name", "resource_names", multiple=True,
+                     help="Names of the resources the rule applies to."),
+        _dry_run_option,
+    ):
+        fn = option(fn)
+    return fn
+
+
+@create.command("role")
+@click.argument("name")
+@_role_options
+@namespace_option
+def create_role(name: str, verbs: tuple[str, ...], resources: tuple[str, ...],
+                resource_names: tuple[str, ...], dry_run: str, namespace: str | None) -> None:
+    """Create a Role with a single rule per API group."""
+    from podctl.ops.rbac import build_role, create_rbac
+
+    obj = build_role("Role", name, namespace or "default", verbs, resources, resource_names)
+    terminal.out(create_rbac(_store_unless(dry_run), obj))
+
+
+@create.command("clusterrole")
+@click.argument("name")
+@_role_options
+@click.option("--non-resource-url", "urls", multiple=True,
+              help="Partial URLs the rule allows (/logs/*).")
+def create_clusterrole(name: str, verbs: tuple[str, ...], resources: tuple[str, ...],
+                       resource_names: tuple[str, ...], dry_run: str,
+                       urls: tuple[str, ...]) -> None:
+    """Create a ClusterRole."""
+    from podctl.ops.rbac import build_role, create_rbac
+
+    obj = build_role("ClusterRole", name, "", verbs, resources, resource_names, urls)
+    terminal.out(create_rbac(_store_unless(dry_run), obj))
+
+
+def _binding_options(fn: Any) -> Any:
+    for option in (
+        click.option("--clusterrole", "cluster_role", default=None,
+                     help="The ClusterRole this binding refers to."),
+        click.option("--user", "users", multiple=True, help="Usernames to bind to the role."),
+        click.option("--group", "groups", multiple=True, help="Groups to bind to the role."),
+        click.option("--serviceaccount", "service_accounts", multiple=True,
+                     metavar="NAMESPACE:NAME", help="Service accounts to bind to the role."),
+        _dry_run_option,
+    ):
+        fn = option(fn)
+    return fn
+
+
+@create.command("rolebinding")
+@click.argument("name")
+@_binding_options
+@click.option("--role", default=None, help="The Role this binding refers to.")
+@namespace_option
+def create_rolebinding(name: str, cluster_role: str | None, users: tuple[str, ...],
+                       groups: tuple[str, ...], service_accounts: tuple[str, ...],
+                       dry_run: str, role: str | None, namespace: str | None) -> None:
+    """Create a RoleBinding for a Role or ClusterRole."""
+    from podctl.ops.rbac import build_binding, create_rbac
+
+    obj = build_binding("RoleBinding", name, namespace or "default", cluster_role, role, users,
+                        groups, service_accounts)
+    terminal.out(create_rbac(_store_unless(dry_run), obj))
+
+
+@create.command("clusterrolebinding")
+@click.argument("name")
+@_binding_options
+def create_clusterrolebinding(name: str, cluster_role: str | None, users: tuple[str, ...],
+                              groups: tuple[str, ...], service_accounts: tuple[str, ...],
+                              dry_run: str) -> None:
+    """Create a ClusterRoleBinding for a ClusterRole."""
+    from podctl.ops.rbac import build_binding, create_rbac
+
+    obj = build_binding("ClusterRoleBinding", name, "", cluster_role, None, users, groups,
+                        service_accounts)
+    terminal.out(create_rbac(_store_unless(dry_run), obj))
 
 
 @click.command("validate")

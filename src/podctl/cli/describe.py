@@ -34,7 +34,8 @@ def describe(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         where = f" in {request.namespace} namespace" if request.namespace else ""
         terminal.err(f"No resources found{where}.")
         return
-    terminal.out("\n\n".join(t.rstrip("\n") for t in texts))
+    # kubectl writes two newlines before every description after the first.
+    terminal.out("\n\n".join(texts), end="")
 
 
 COMMANDS = [describe]

@@ -26,6 +26,7 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
               "template)."),
     "completion": ("completion", "Print the completion script for SHELL; load it with e.g. "
                    "`source <(podctl completion bash)`."),
+    "auth": ("auth", "Inspect authorization."),
     "cordon": ("drain", "Mark node as unschedulable."),
     "cp": ("copy", "Copy files to or from a container: podctl cp POD:PATH LOCAL, podctl cp "
            "LOCAL POD:PATH."),

@@ -18,6 +18,8 @@ from podctl.manifest.identity_rules import validate_service_account
 from podctl.manifest.load import Document
 from podctl.manifest.policy_rules import validate_pod_disruption_budget
 from podctl.manifest.problems import FieldPath, Problem, render_value
+from podctl.manifest.quota_rules import validate_limit_range, validate_resource_quota
+from podctl.manifest.rbac_rules import VALIDATORS as RBAC_VALIDATORS
 from podctl.manifest.rules import VALIDATORS as WORKLOAD_VALIDATORS
 from podctl.manifest.schema import FieldError, decode_structure, validate_structure
 from podctl.manifest.service_rules import validate_endpoints, validate_service
@@ -48,7 +50,8 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "CronJob": validate_cronjob, "PodDisruptionBudget": validate_pod_disruption_budget,
               "PersistentVolume": validate_persistent_volume,
               "PersistentVolumeClaim": validate_persistent_volume_claim,
-              "StorageClass": validate_storage_class,
+              "StorageClass": validate_storage_class, **RBAC_VALIDATORS,
+              "ResourceQuota": validate_resource_quota, "LimitRange": validate_limit_range,
               "ServiceAccount": validate_service_account}
 
 

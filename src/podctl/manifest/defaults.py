@@ -9,6 +9,7 @@ from typing import Any
 
 from podctl.api.images import default_pull_policy
 from podctl.api.meta import new_uid
+from podctl.manifest import rbac_rules
 
 PROBE_DEFAULTS = (
     ("timeoutSeconds", 1),
@@ -335,6 +336,8 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
         spec = out.setdefault("spec", {})
         spec.setdefault("finalizers", ["kubernetes"])
         return out
+    if kind in rbac_rules.KINDS:
+        return rbac_rules.default_rbac(kind, out, namespace)
     if not meta.get("namespace"):
         meta["namespace"] = namespace
     if kind == "Endpoints":  # no spec: the subsets are the object
@@ -342,6 +345,10 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
             for port in subset.get("ports") or []:
                 port.setdefault("protocol", "TCP")
         return out
+    if kind in ("ResourceQuota", "LimitRange"):
+        from podctl.manifest.quota_rules import default_quota_object
+
+        return default_quota_object(out)
     if kind in ("ConfigMap", "Secret", "ControllerRevision"):  # no spec: data is the object
         return default_config(out)
     spec = out.setdefault("spec", {})

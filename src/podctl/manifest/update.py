@@ -20,6 +20,10 @@ POD_MUTABLE = ("`spec.containers[*].image`,`spec.initContainers[*].image`,"
                "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
                "it was previously negative)")
 
+# What an update of an RBAC object takes (its metadata aside).
+RBAC_FIELDS = {"Role": ("rules",), "ClusterRole": ("rules", "aggregationRule"),
+               "RoleBinding": ("roleRef", "subjects"),
+               "ClusterRoleBinding": ("roleRef", "subjects")}
 
 
 def merged(existing: Obj, desired: Obj) -> Obj:
@@ -57,6 +61,18 @@ def merged(existing: Obj, desired: Obj) -> Obj:
         _config_update(out, desired)
     elif kind in STORAGE_KINDS:
         _storage_update(out, desired)
+    elif kind in RBAC_FIELDS:
+        if kind.endswith("Binding") and desired.get("roleRef") != existing.get("roleRef"):
+            ref = desired.get("roleRef") or {}
+            raise Invalid(f'The {kind} "{meta.name_of(existing)}" is invalid: roleRef: '
+                          f'Invalid value: rbac.RoleRef{{APIGroup:"{ref.get("apiGroup", "")}", '
+                          f'Kind:"{ref.get("kind", "")}", Name:"{ref.get("name", "")}"}}: '
+                          "cannot change roleRef")
+        for field in RBAC_FIELDS[kind]:
+            if field in desired:
+                out[field] = copy.deepcopy(desired[field])
+            else:
+                out.pop(field, None)
     elif kind in ("Job", "CronJob"):
         if kind == "Job" and desired["spec"].get("template") != existing["spec"].get("template"):
             raise Invalid(f'The Job "{meta.name_of(existing)}" is invalid: spec.template: '

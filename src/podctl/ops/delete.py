@@ -167,4 +167,8 @@ def _delete_one(store: Store, kind: str, namespace: str, name: str,
 
         # Its protection finalizer goes here when no controller runs (unless in use).
         follow_up(store, (kind, namespace, name))
+    if kind in meta.NAMESPACED and kind != "ResourceQuota":
+        from podctl.ops.followup import follow_up, quotas_of
+
+        follow_up(store, *quotas_of(store, namespace))
     return f'{meta.singular(kind)} "{name}" deleted'

@@ -28,7 +28,9 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
         if kind == "Pod":
             texts.append(printer.describe_pod(obj, events, now))
         elif kind == "Namespace":
-            texts.append(printer.describe_namespace(obj, now))
+            name = obj["metadata"]["name"]
+            texts.append(printer.describe_namespace(obj, store.list("ResourceQuota", name),
+                                                    store.list("LimitRange", name)))
         elif kind == "Node":
             pods = [p for p in store.list("Pod")
                     if p["spec"].get("nodeName") == obj["metadata"]["name"]
@@ -77,6 +79,11 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             texts.append(config_printer.describe_configmap(obj, events, now))
         elif kind == "Secret":
             texts.append(config_printer.describe_secret(obj))
+        elif kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+            from podctl.printers import rbac
+
+            describe = rbac.describe_role if kind.endswith("Role") else rbac.describe_binding
+            texts.append(describe(obj, events, now))
         elif kind == "PodDisruptionBudget":
             from podctl.printers.policy import describe_pdb
 
@@ -85,6 +92,11 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             from podctl.printers.identity import describe_sa
 
             texts.append(describe_sa(obj, events, now))
+        elif kind in ("ResourceQuota", "LimitRange"):
+            from podctl.printers import quota
+
+            texts.append(quota.describe_quota(obj) if kind == "ResourceQuota"
+                         else quota.describe_limitrange(obj))
         elif kind in ("PersistentVolume", "PersistentVolumeClaim", "StorageClass"):
             texts.append(_describe_storage(store, obj, events, now))
         else:

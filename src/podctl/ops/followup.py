@@ -13,10 +13,10 @@ from podctl.store import Store
 Key = tuple[str, str, str]
 # What a stored object of these kinds asks of a controller at once: pods to make or stop
 # (Jobs and CronJobs wait for one: see controller_hint), pods waiting for the object, a
-# disruption budget's count of its pods (evictions read it).
+# disruption budget's count of its pods (evictions read it), a quota's usage.
 FOLLOWED = ("ReplicationController", "ReplicaSet", "Deployment", "DaemonSet", "StatefulSet",
             "ConfigMap", "Secret", "PodDisruptionBudget", "PersistentVolume",
-            "PersistentVolumeClaim")
+            "PersistentVolumeClaim", "ResourceQuota")
 
 
 def follow_up(store: Store, *keys: Key) -> bool:
@@ -33,9 +33,18 @@ def follow_up(store: Store, *keys: Key) -> bool:
 
 def after_write(store: Store, stored: Obj, docker: DockerWork, waits: str = PENDING) -> None:
     """The follow-up a stored (created or changed) object needs, when no controller runs."""
+    keys = quotas_of(store, meta.namespace_of(stored)) if stored["kind"] in meta.NAMESPACED \
+        else []
     if stored["kind"] in FOLLOWED:
-        key = (str(stored["kind"]), meta.namespace_of(stored), meta.name_of(stored))
-        docker.run(lambda: follow_up(store, key), waits)
+        keys.append((str(stored["kind"]), meta.namespace_of(stored), meta.name_of(stored)))
+    if keys:
+        docker.run(lambda: follow_up(store, *keys), waits)
+
+
+def quotas_of(store: Store, namespace: str) -> list[Key]:
+    """The namespace's quotas: they count what is written or deleted there."""
+    return [("ResourceQuota", namespace, meta.name_of(q))
+            for q in store.list("ResourceQuota", namespace)]
 
 
 def services_of(store: Store, namespace: str) -> list[Key]:

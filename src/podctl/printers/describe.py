@@ -388,17 +388,16 @@ def _toleration(t: Obj) -> str:
     return str(text)
 
 
-def describe_namespace(ns: Obj, now: datetime) -> str:
+def describe_namespace(ns: Obj, quotas: list[Obj], limit_ranges: list[Obj]) -> str:
+    from podctl.printers.quota import namespace_sections
+
     md = ns["metadata"]
     w = Lines()
     w.add(0, f"Name:\t{md['name']}")
     multiline_map(w, "Labels", md.get("labels"))
     annotations_multiline(w, md.get("annotations"))
     w.add(0, f"Status:\t{(ns.get('status') or {}).get('phase', 'Active')}")
-    w.add(0, "")
-    w.add(0, "No resource quota.")
-    w.add(0, "")
-    w.add(0, "No LimitRange resource.")
+    namespace_sections(w, quotas, limit_ranges)
     return w.text()
 
 

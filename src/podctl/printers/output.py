@@ -55,6 +55,12 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "PersistentVolumeClaim": ("storage", "PVC_HEADERS", "VOLUME_WIDE_HEADERS", "pvc_row"),
     "StorageClass": ("storage", "SC_HEADERS", None, "sc_row"),
     "ServiceAccount": ("identity", "SA_HEADERS", None, "sa_row"),
+    "Role": ("rbac", "ROLE_HEADERS", None, "role_row"),
+    "ClusterRole": ("rbac", "ROLE_HEADERS", None, "role_row"),
+    "RoleBinding": ("rbac", "BINDING_HEADERS", "BINDING_WIDE_HEADERS", "binding_row"),
+    "ClusterRoleBinding": ("rbac", "BINDING_HEADERS", "BINDING_WIDE_HEADERS", "binding_row"),
+    "ResourceQuota": ("quota", "QUOTA_HEADERS", None, "quota_row"),
+    "LimitRange": ("quota", "LIMITRANGE_HEADERS", None, "limitrange_row"),
 }
 
 

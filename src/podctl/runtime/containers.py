@@ -60,12 +60,8 @@ def container_config(pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
         host_config["PidMode"] = "host"
     elif pod_spec.get("shareProcessNamespace"):
         host_config["PidMode"] = joined
-    limits = specs.resource_limits(spec)
+    host_config.update(specs.resource_limits(spec))
     security = specs.security_options(spec)
-    for key, field in (("Memory", "mem_limit"), ("NanoCpus", "nano_cpus"),
-                       ("CpuShares", "cpu_shares")):
-        if field in limits:
-            host_config[key] = limits[field]
     for key, field in (("CapAdd", "cap_add"), ("CapDrop", "cap_drop"),
                        ("Privileged", "privileged")):
         if field in security:

@@ -240,18 +240,26 @@ def container_mounts(pod: Obj, container: Obj, volume_sources: VolumeSources,
     return mounts
 
 
-def resource_limits(container: Obj) -> dict[str, Any]:
-    """Docker host-config limits for a container's resources."""
+CPU_PERIOD = 100_000  # the kubelet's CFS quota period, in microseconds
+MIN_SHARES, MIN_QUOTA = 2, 1000  # the kubelet's floors (cm.MinShares, minQuotaPeriod)
+
+
+def resource_limits(container: Obj) -> dict[str, int]:
+    """Docker HostConfig fields for a container's resources, as the kubelet computes its
+    cgroup (calculateLinuxResources): shares from the cpu request (the limit when no
+    request; the floor when neither), a CFS quota over a 100 ms period from the cpu limit,
+    the memory limit. Memory requests set nothing, as upstream without MemoryQoS."""
     resources = container.get("resources") or {}
     limits = resources.get("limits") or {}
     requests = resources.get("requests") or {}
-    out: dict[str, Any] = {}
-    if "memory" in limits:
-        out["mem_limit"] = bytes_of(limits["memory"])
-    if "cpu" in limits:
-        out["nano_cpus"] = millicores(limits["cpu"]) * 1_000_000
-    if "cpu" in requests:
-        out["cpu_shares"] = max(2, millicores(requests["cpu"]) * 1024 // 1000)
+    cpu_limit = millicores(limits["cpu"]) if "cpu" in limits else 0
+    cpu_request = millicores(requests["cpu"]) if "cpu" in requests else 0
+    out = {"CpuShares": max(MIN_SHARES, (cpu_request or cpu_limit) * 1024 // 1000)}
+    if cpu_limit:
+        out["CpuQuota"] = max(MIN_QUOTA, cpu_limit * CPU_PERIOD // 1000)
+        out["CpuPeriod"] = CPU_PERIOD
+    if "memory" in limits and bytes_of(limits["memory"]):
+        out["Memory"] = bytes_of(limits["memory"])
     return out
 
 

@@ -74,8 +74,13 @@ class Snapshot:
                                "name=?", (kind, ns, name)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def list(self, kind: str) -> builtins.list[Obj]:
-        rows = self._db.execute("SELECT data FROM objects WHERE kind=?", (kind,)).fetchall()
+    def list(self, kind: str, namespace: str | None = None) -> builtins.list[Obj]:
+        """Every object of the kind, or only those of one namespace."""
+        if namespace is None:
+            rows = self._db.execute("SELECT data FROM objects WHERE kind=?", (kind,)).fetchall()
+        else:
+            rows = self._db.execute("SELECT data FROM objects WHERE kind=? AND namespace=?",
+                                    (kind, namespace)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
 
@@ -138,8 +143,10 @@ class Store:
     def _ensure_default_namespace(self) -> None:
         if self.get("Namespace", "", "default") is None:
             with suppress(AlreadyExists):
-                self.create({"apiVersion": "v1", "kind": "Namespace",
-                             "metadata": {"name": "default"}})
+                # As the API server's bootstrap makes it (what a Namespace create defaults).
+                self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                    "name": "default", "labels": {"kubernetes.io/metadata.name": "default"}},
+                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
 
     # -- objects -------------------------------------------------------------------------
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
-from podctl.apiserver import authn
+from podctl.apiserver import authn, credentials
 from podctl.apiserver.authn import ADMIN, ANONYMOUS, Authenticator, UserInfo
+from podctl.apiserver.credentials import ensure_tls
+from podctl.apiserver.server import tls_context
 
 TOKEN = "s3cret-token-of-this-home"
 
@@ -82,3 +88,68 @@ def test_the_middleware_refuses_with_401_and_sets_the_user() -> None:
 
     asyncio.run(main())
     assert seen == [ADMIN, ANONYMOUS]
+
+
+def test_a_certificates_cn_is_the_user_and_each_o_a_group() -> None:
+    subject = ((("organizationName", "dev"),), (("organizationName", "ops"),),
+               (("commonName", "alice"),))
+    assert authn.certificate_user({"subject": subject}) == \
+        UserInfo("alice", "", ("dev", "ops", "system:authenticated"))
+    assert authn.certificate_user({}) is None and authn.certificate_user(None) is None
+    assert authn.certificate_user({"subject": ((("organizationName", "dev"),),)}) is None
+
+
+def serve_tls(home: Path, client: ssl.SSLContext) -> tuple[int, str]:
+    """One request over TLS as the API serves it (its context, authn's middleware)."""
+    async def handler(req: web.Request) -> web.Response:
+        user = req[authn.USER]
+        return web.Response(text=f"{user.name} {','.join(user.groups)}")
+
+    async def main() -> tuple[int, str]:
+        app = web.Application(middlewares=[authn.middleware()])
+        app[authn.APP_KEY] = Authenticator(TOKEN)
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0,
+                           ssl_context=tls_context(ensure_tls(home, "127.0.0.1")))
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with aiohttp.ClientSession() as session, session.get(
+                    f"https://127.0.0.1:{port}/api/v1/pods", ssl=client) as response:
+                return response.status, await response.text()
+        finally:
+            await runner.cleanup()
+
+    return asyncio.run(main())
+
+
+def client_context(home: Path, cert: bytes | None = None,
+                   key: bytes | None = None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(home / credentials.CA_CERT))
+    if cert is not None and key is not None:
+        (home / "c.crt").write_bytes(cert)
+        (home / "c.key").write_bytes(key)
+        context.load_cert_chain(home / "c.crt", home / "c.key")
+    return context
+
+
+def test_a_client_certificate_the_homes_ca_signed_authenticates_over_tls(
+        tmp_path: Path) -> None:
+    ensure_tls(tmp_path, "127.0.0.1")
+    cert, key = credentials.client_certificate(tmp_path, "alice", ["dev"])
+    assert serve_tls(tmp_path, client_context(tmp_path, cert, key)) == \
+        (200, "alice dev,system:authenticated")
+    # Without a certificate (nor a token) the handshake succeeds and the request is 401.
+    assert serve_tls(tmp_path, client_context(tmp_path))[0] == 401
+
+
+def test_another_homes_client_certificate_is_refused(tmp_path: Path) -> None:
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    mine.mkdir()
+    other.mkdir()
+    ensure_tls(mine, "127.0.0.1")
+    cert, key = credentials.client_certificate(other, "mallory", ["system:masters"])
+    with pytest.raises(aiohttp.ClientError):
+        serve_tls(mine, client_context(mine, cert, key))

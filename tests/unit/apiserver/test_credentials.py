@@ -80,6 +80,7 @@ def test_openapi_documents_name_every_kind_and_field_validation() -> None:
     assert set(root) == {"api/v1", "apis/apps/v1", "apis/batch/v1",
                          "apis/discovery.k8s.io/v1", "apis/coordination.k8s.io/v1",
                          "apis/policy/v1", "apis/storage.k8s.io/v1",
+                         "apis/rbac.authorization.k8s.io/v1", "apis/authorization.k8s.io/v1",
                          "apis/authentication.k8s.io/v1"}
     assert root["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
     containers = doc["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"][
@@ -144,3 +145,62 @@ def test_merge_into_a_world_readable_kubeconfig_leaves_it_0600(tmp_path: Path) -
     merged = yaml.safe_load(real.read_text())
     assert [c["name"] for c in merged["contexts"]] == ["work", "podctl"]
     assert merged["current-context"] == "podctl"
+
+
+def test_a_users_kubeconfig_carries_a_client_certificate_of_the_homes_ca(
+        tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    files = credentials.ensure_tls(tmp_path, "127.0.0.1")
+    credentials.announce(tmp_path, "https://127.0.0.1:7443", files.ca_cert)
+    config = credentials.kubeconfig(tmp_path, "alice", ["dev", "ops"])
+    assert config["current-context"] == "alice@podctl"
+    assert config["contexts"] == [{"name": "alice@podctl",
+                                   "context": {"cluster": "podctl", "user": "alice@podctl"}}]
+    user = config["users"][0]["user"]
+    assert "token" not in user
+    cert = x509.load_pem_x509_certificate(base64.b64decode(user["client-certificate-data"]))
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "alice"
+    assert [a.value for a in cert.subject.get_attributes_for_oid(
+        NameOID.ORGANIZATION_NAME)] == ["dev", "ops"]
+    assert cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value == \
+        x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
+    ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    cert.verify_directly_issued_by(ca)
+    # The key is the certificate's.
+    context = ssl.create_default_context()
+    (tmp_path / "k").write_bytes(base64.b64decode(user["client-key-data"]))
+    (tmp_path / "c").write_bytes(base64.b64decode(user["client-certificate-data"]))
+    context.load_cert_chain(tmp_path / "c", tmp_path / "k")
+
+
+@pytest.mark.parametrize(("user", "groups"), [
+    ("", []), ("a" * 257, []), ("bob", [""]), ("bob", ["x\n"]), ("bob", ["g"] * 33)])
+def test_client_certificate_names_are_bounded(tmp_path: Path, user: str,
+                                              groups: list[str]) -> None:
+    with pytest.raises(PodctlError):
+        credentials.client_certificate(tmp_path, user, groups)
+    assert not (tmp_path / credentials.CA_KEY).exists()
+
+
+def test_users_merge_beside_the_admin_and_are_forgotten_with_it(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    credentials.merge_into(path, credentials.kubeconfig(tmp_path))
+    credentials.merge_into(path, credentials.kubeconfig(tmp_path, "alice"))
+    import yaml
+
+    merged = yaml.safe_load(path.read_text())
+    assert [u["name"] for u in merged["users"]] == ["podctl", "alice@podctl"]
+    assert [c["name"] for c in merged["clusters"]] == ["podctl"]
+    assert merged["current-context"] == "alice@podctl"
+    assert credentials.forget(path, tmp_path)
+    left = yaml.safe_load(path.read_text())
+    assert (left["users"], left["contexts"], left["current-context"]) == ([], [], "")
+
+
+def test_a_users_certificate_is_refused_for_an_api_without_tls(tmp_path: Path) -> None:
+    credentials.announce(tmp_path, "http://127.0.0.1:7443", None)
+    with pytest.raises(PodctlError, match="a client certificate needs TLS"):
+        credentials.kubeconfig(tmp_path, "alice")
+    assert credentials.kubeconfig(tmp_path)["users"][0]["user"]["token"]

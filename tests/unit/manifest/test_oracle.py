@@ -53,9 +53,9 @@ def _registry() -> Registry[Any]:
 def upstream_validator(kind: str) -> jsonschema.Draft202012Validator:
     """One compiled validator per kind: the upstream strict schema, as kubernetes-validate uses."""
     # Files are named kind-version, with the group between them outside the core group (its
-    # first word: storage.k8s.io/v1 is `storage-v1`).
-    group_version = served_version(kind).replace(".k8s.io/", "/")
-    name = f"{kind.lower()}-{group_version.replace('/', '-')}.json"
+    # first word: storage.k8s.io/v1 is `storage-v1`, rbac.authorization.k8s.io/v1 `rbac-v1`).
+    group, _, version = served_version(kind).rpartition("/")
+    name = f"{kind.lower()}-{group.split('.')[0] + '-' if group else ''}{version}.json"
     root = json.loads((STRICT / name).read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(root, registry=_registry())
 
@@ -137,7 +137,11 @@ def _upstream_departs(error: jsonschema.ValidationError) -> bool:
     # An embedded object's kind and apiVersion (a StatefulSet's claim templates): the strict
     # schema pins them, the API server decodes the embedded object without reading them.
     path = list(error.absolute_path)
-    return error.validator == "enum" and len(path) > 1 and path[-1] in ("kind", "apiVersion")
+    if error.validator == "enum" and len(path) > 1 and path[-1] in ("kind", "apiVersion"):
+        return True
+    # A required field given as null (only required fields are not nullable in the strict
+    # schema): the walker's own departure above, seen from this side (RBAC's roleRef.kind).
+    return error.validator == "type" and error.instance is None
 
 
 def upstream_verdict(obj: dict[str, Any], source_kind: str, exceptions: bool = True) -> list[str]:

@@ -25,7 +25,8 @@ def test_schema_is_small_and_pinned() -> None:
                                  "DaemonSet", "StatefulSet", "ControllerRevision", "Job",
                                  "CronJob", "PodDisruptionBudget", "Node", "Scale", "List",
                                  "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
-                                 "ServiceAccount"}
+                                 "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+                                 "ResourceQuota", "LimitRange", "ServiceAccount"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
