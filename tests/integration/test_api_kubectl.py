@@ -481,7 +481,18 @@ def test_kubectl_inside_a_pod_uses_its_service_account(podctl: Podctl,
     service = json.loads(api("get", "svc", "kubernetes", "-o", "json"))["spec"]
     assert f"KUBERNETES_SERVICE_HOST={service['clusterIP']}" in env.splitlines()
     assert "KUBERNETES_SERVICE_PORT=443" in env.splitlines()
-    # The real kubectl, in the pod, with no kubeconfig: in-cluster config.
+    # The real kubectl, in the pod, with no kubeconfig: in-cluster config. Its account may
+    # do nothing yet (RBAC), then lists pods once bound to `view`.
+    refused = poll(lambda: (r := podctl.run("exec", "incluster", "--", "/kubectl", "get",
+                                            "pods")).code != 0 and "Forbidden" in r.err
+                   and r.err, timeout=60, message="kubectl in the pod to be refused")
+    assert refused.splitlines()[0] == (
+        'Error from server (Forbidden): pods is forbidden: User '
+        '"system:serviceaccount:default:default" cannot list resource "pods" in API group "" '
+        'in the namespace "default"')
+    assert api("create", "rolebinding", "sa-view", "--clusterrole=view",
+               "--serviceaccount=default:default") == \
+        "rolebinding.rbac.authorization.k8s.io/sa-view created\n"
     listed = poll(lambda: (r := podctl.run("exec", "incluster", "--", "/kubectl", "get",
                                            "pods")).code == 0 and r.out, timeout=60,
                   message="kubectl in the pod to list pods")
@@ -500,7 +511,9 @@ def test_service_account_tokens_refused_with_401(podctl: Podctl, api: ApiControl
     context = api.ca_context()
 
     def status(token: str | None) -> int:
-        request = urllib.request.Request(f"{api.url}/api/v1/namespaces/default/pods")
+        # Discovery: what every authenticated user may read (system:discovery), so 200 is
+        # authentication's answer alone.
+        request = urllib.request.Request(f"{api.url}/api/v1")
         if token is not None:
             request.add_header("Authorization", f"Bearer {token}")
         try:
@@ -556,6 +569,8 @@ def test_kubectl_in_a_pod_on_another_node_reaches_the_api(
     from podctl.runtime.nodecontainers import container_name
 
     podctl("node", "add", "n2")
+    api("create", "rolebinding", "sa-view", "--clusterrole=view",
+        "--serviceaccount=default:default")
     binary = Path(os.path.realpath(shutil.which(KUBECTL) or KUBECTL)).read_bytes()
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:

@@ -139,13 +139,16 @@ def test_api_resources_lists_the_resource_table() -> None:
         "PersistentVolumeClaim",
         "persistentvolumes           pv           v1                             false        "
         "PersistentVolume",
-        "pods                        po           v1                             true         Pod",
+        "pods                        po           v1                             true         "
+        "Pod",
         "replicationcontrollers      rc           v1                             true         "
         "ReplicationController",
         "resourcequotas              quota        v1                             true         "
         "ResourceQuota",
         "secrets                                  v1                             true         "
         "Secret",
+        "serviceaccounts             sa           v1                             true         "
+        "ServiceAccount",
         "services                    svc          v1                             true         "
         "Service",
         "controllerrevisions                      apps/v1                        true         "
@@ -160,6 +163,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "StatefulSet",
         "selfsubjectreviews                       authentication.k8s.io/v1       false        "
         "SelfSubjectReview",
+        "tokenreviews                             authentication.k8s.io/v1       false        "
+        "TokenReview",
         "localsubjectaccessreviews                authorization.k8s.io/v1        true         "
         "LocalSubjectAccessReview",
         "selfsubjectaccessreviews                 authorization.k8s.io/v1        false        "
@@ -170,7 +175,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "SubjectAccessReview",
         "cronjobs                    cj           batch/v1                       true         "
         "CronJob",
-        "jobs                                     batch/v1                       true         Job",
+        "jobs                                     batch/v1                       true         "
+        "Job",
         "leases                                   coordination.k8s.io/v1         true         "
         "Lease",
         "endpointslices                           discovery.k8s.io/v1            true         "
@@ -196,6 +202,7 @@ def test_api_resources_filters_and_formats() -> None:
         "nodes\n"
         "persistentvolumes\n"
         "selfsubjectreviews.authentication.k8s.io\n"
+        "tokenreviews.authentication.k8s.io\n"
         "selfsubjectaccessreviews.authorization.k8s.io\n"
         "selfsubjectrulesreviews.authorization.k8s.io\n"
         "subjectaccessreviews.authorization.k8s.io\n"
@@ -205,14 +212,14 @@ def test_api_resources_filters_and_formats() -> None:
     code, out = run("api-resources", "--no-headers", "--namespaced", "true")
     assert code == 0 and [line.split()[0] for line in out.splitlines()] == [
         "configmaps", "endpoints", "events", "limitranges", "persistentvolumeclaims", "pods",
-        "replicationcontrollers", "resourcequotas", "secrets", "services", "controllerrevisions",
-        "daemonsets", "deployments", "replicasets", "statefulsets",
+        "replicationcontrollers", "resourcequotas", "secrets", "serviceaccounts", "services",
+        "controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets",
         "localsubjectaccessreviews", "cronjobs", "jobs", "leases", "endpointslices",
         "poddisruptionbudgets", "rolebindings", "roles"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == [
-        "services", "statefulsets.apps", "storageclasses.storage.k8s.io",
-        "subjectaccessreviews.authorization.k8s.io"]
+        "statefulsets.apps", "storageclasses.storage.k8s.io",
+        "subjectaccessreviews.authorization.k8s.io", "tokenreviews.authentication.k8s.io"]
     code, out = run("api-resources", "-o", "wide")
     assert "VERBS" in out.splitlines()[0]
     pods = next(line for line in out.splitlines() if line.startswith("pods "))
@@ -260,7 +267,7 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
         "endpoints", "endpointslices", "events", "jobs", "leases", "limitranges",
         "namespaces", "nodes", "persistentvolumeclaims", "persistentvolumes",
         "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
-        "resourcequotas", "rolebindings", "roles", "secrets",
+        "resourcequotas", "rolebindings", "roles", "secrets", "serviceaccounts",
         "services", "statefulsets", "storageclasses"]
     assert complete("podctl get rc") == ["rc"]
     assert complete("podctl get pods ") == ["kubia", "kubia-manual"]

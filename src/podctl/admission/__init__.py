@@ -118,9 +118,9 @@ def _register_builtins() -> None:
     if _builtins:
         return
     from podctl.admission.lifecycle import NamespaceLifecycle
-    from podctl.admission.serviceaccount import ServiceAccountAdmission
     from podctl.admission.limitranger import LimitRanger
     from podctl.admission.resourcequota import ResourceQuota
+    from podctl.admission.serviceaccount import ServiceAccountAdmission
     from podctl.admission.serviceips import ServiceIPAllocator
     from podctl.admission.storage import (
         DefaultStorageClass,

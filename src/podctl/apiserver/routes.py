@@ -53,8 +53,8 @@ SubresourceHandler = Callable[[Context, Call, web.Request], Awaitable[web.Stream
 SUBRESOURCE_HANDLERS: dict[tuple[str, str], SubresourceHandler] = {}
 
 
-# kind -> the handler of a create that stores nothing (the reviews: podctl.apiserver.authz; TokenReview:
-# podctl.apiserver.satokens).
+# kind -> the handler of a create that stores nothing (the reviews: podctl.apiserver.authz;
+# TokenReview: podctl.apiserver.satokens).
 CreateHandler = Callable[[Context, Call, web.Request, Any], Awaitable[web.StreamResponse]]
 CREATE_HANDLERS: dict[str, CreateHandler] = {}
 # The request's check of the object a write stores (authz's escalation guard), if any.

@@ -157,7 +157,7 @@ def test_discovery_lists_the_token_subresource_and_tokenreviews(store: Store) ->
                          "namespaced": True, "kind": "TokenRequest", "verbs": ["create"],
                          "group": "authentication.k8s.io", "version": "v1"}
         _, body = await call("GET", "/apis/authentication.k8s.io/v1")
-        assert [r["name"] for r in body["resources"]] == ["tokenreviews"]
+        assert [r["name"] for r in body["resources"]] == ["selfsubjectreviews", "tokenreviews"]
 
     serve(store, scenario)
 
