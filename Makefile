@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 export PODCTL_PAUSE_IMAGE ?= podctl/pause:1.0
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 4
 
 .PHONY: setup docker images demo test unit integration lint bench reach clean
 
