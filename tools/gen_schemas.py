@@ -53,6 +53,8 @@ ROOTS = {
     # quotas and limits (issue 23)
     "ResourceQuota": "io.k8s.api.core.v1.ResourceQuota",
     "LimitRange": "io.k8s.api.core.v1.LimitRange",
+    # network policy (issue 23)
+    "NetworkPolicy": "io.k8s.api.networking.v1.NetworkPolicy",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -101,6 +103,8 @@ EXPLAIN_ROOTS = {
     # quotas and limits (issue 23)
     "ResourceQuota": ("v1", "io.k8s.api.core.v1.ResourceQuota"),
     "LimitRange": ("v1", "io.k8s.api.core.v1.LimitRange"),
+    # network policy (issue 23)
+    "NetworkPolicy": ("networking.k8s.io/v1", "io.k8s.api.networking.v1.NetworkPolicy"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -128,6 +132,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.rbac.v1.RoleList", "io.k8s.api.rbac.v1.ClusterRoleList",
     "io.k8s.api.rbac.v1.RoleBindingList", "io.k8s.api.rbac.v1.ClusterRoleBindingList",
     "io.k8s.api.core.v1.ResourceQuotaList", "io.k8s.api.core.v1.LimitRangeList",
+    "io.k8s.api.networking.v1.NetworkPolicyList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
@@ -151,7 +156,7 @@ def short_name(ref: str) -> str:
     if ref.startswith("io.k8s.api.core.v1."):
         return ref.removeprefix("io.k8s.api.core.v1.")
     for group in ("apps", "batch", "discovery", "autoscaling", "policy", "storage", "rbac",
-                  "authorization", "authentication"):
+                  "authorization", "authentication", "networking"):
         if ref.startswith(f"io.k8s.api.{group}.v1."):
             return f"{group}." + ref.removeprefix(f"io.k8s.api.{group}.v1.")
     if ref.startswith("io.k8s.apimachinery.pkg.apis.meta.v1."):

@@ -181,6 +181,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "Lease",
         "endpointslices                           discovery.k8s.io/v1            true         "
         "EndpointSlice",
+        "networkpolicies             netpol       networking.k8s.io/v1           true         "
+        "NetworkPolicy",
         "poddisruptionbudgets        pdb          policy/v1                      true         "
         "PodDisruptionBudget",
         "clusterrolebindings                      rbac.authorization.k8s.io/v1   false        "
@@ -215,6 +217,7 @@ def test_api_resources_filters_and_formats() -> None:
         "replicationcontrollers", "resourcequotas", "secrets", "serviceaccounts", "services",
         "controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets",
         "localsubjectaccessreviews", "cronjobs", "jobs", "leases", "endpointslices",
+        "networkpolicies",
         "poddisruptionbudgets", "rolebindings", "roles"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == [
@@ -265,7 +268,7 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
         "clusterrolebindings", "clusterroles",
         "configmaps", "controllerrevisions", "cronjobs", "daemonsets", "deployments",
         "endpoints", "endpointslices", "events", "jobs", "leases", "limitranges",
-        "namespaces", "nodes", "persistentvolumeclaims", "persistentvolumes",
+        "namespaces", "networkpolicies", "nodes", "persistentvolumeclaims", "persistentvolumes",
         "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
         "resourcequotas", "rolebindings", "roles", "secrets", "serviceaccounts",
         "services", "statefulsets", "storageclasses"]

@@ -162,6 +162,9 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              verbs=("delete", "deletecollection", "get", "list", "watch"),
              written_by="podctl's EndpointSlice controller keeps endpointslices itself",
              validated=False, updates=("endpoints", "ports"), generation_counts_all=True),
+    # networking.k8s.io after discovery, as the API server orders its groups (issue 23).
+    Resource("networkpolicies", "networkpolicy", ("netpol",), "NetworkPolicy", True,
+             api_version="networking.k8s.io/v1", updates=("spec",)),
     # storage.k8s.io, the last group the API server lists of those podctl serves.
     Resource("storageclasses", "storageclass", ("sc",), "StorageClass", False,
              api_version="storage.k8s.io/v1"),

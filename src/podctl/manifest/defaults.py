@@ -386,4 +386,8 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
         default_cronjob_spec(spec)
     elif kind == "Service":
         default_service_spec(spec)
+    elif kind == "NetworkPolicy":
+        from podctl.manifest.networking_rules import default_network_policy
+
+        default_network_policy(spec)
     return out

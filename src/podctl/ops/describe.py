@@ -97,6 +97,10 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
 
             texts.append(quota.describe_quota(obj) if kind == "ResourceQuota"
                          else quota.describe_limitrange(obj))
+        elif kind == "NetworkPolicy":  # kubectl's describer shows no events for it
+            from podctl.printers.networking import describe_netpol
+
+            texts.append(describe_netpol(obj))
         elif kind in ("PersistentVolume", "PersistentVolumeClaim", "StorageClass"):
             texts.append(_describe_storage(store, obj, events, now))
         else:

@@ -51,6 +51,7 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "CronJob": ("batch", "CRONJOB_HEADERS", "CRONJOB_WIDE_HEADERS", "cronjob_row"),
     "Lease": ("controllers", "LEASE_HEADERS", None, "lease_row"),
     "PodDisruptionBudget": ("policy", "PDB_HEADERS", None, "pdb_row"),
+    "NetworkPolicy": ("networking", "NETPOL_HEADERS", None, "netpol_row"),
     "PersistentVolume": ("storage", "PV_HEADERS", "VOLUME_WIDE_HEADERS", "pv_row"),
     "PersistentVolumeClaim": ("storage", "PVC_HEADERS", "VOLUME_WIDE_HEADERS", "pvc_row"),
     "StorageClass": ("storage", "SC_HEADERS", None, "sc_row"),

@@ -26,7 +26,8 @@ def test_schema_is_small_and_pinned() -> None:
                                  "CronJob", "PodDisruptionBudget", "Node", "Scale", "List",
                                  "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
                                  "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
-                                 "ResourceQuota", "LimitRange", "ServiceAccount"}
+                                 "ResourceQuota", "LimitRange", "ServiceAccount",
+                                 "NetworkPolicy"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
