@@ -59,7 +59,8 @@ OWNER_SYNCS: dict[str, OwnerSync[Any, Any]] = {sync.kind: sync for sync in (
 # concern (an owner may adopt or release it, a Service's endpoints follow it, a disruption
 # budget and a quota count it).
 POD_OWNERS = tuple(kind for kind in OWNER_SYNCS if meta.RESOURCES[kind].owns_pods)
-POD_WATCHERS = (*POD_OWNERS, "Service", "PodDisruptionBudget", "ResourceQuota")
+POD_WATCHERS = (*POD_OWNERS, "Service", "PodDisruptionBudget", "ResourceQuota",
+                "NetworkPolicy")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
 # One key for the pod network's agents and routes: nodes coming and going, agents starting.
@@ -91,8 +92,11 @@ def pod_fanout(namespace: str, objects: Iterable[Key]) -> list[Key]:
     """What a pod's change (made, relabelled, its containers' state) wakes besides the pod:
     the owners and Services of its namespace, among `objects`, and the namespace itself
     (a Terminating one waits for its pods)."""
-    return [*(key for key in objects if key[0] in POD_WATCHERS and key[1] == namespace),
-            ("Namespace", "", namespace)]
+    keys = list(objects)
+    policed = any(key[0] == "NetworkPolicy" for key in keys)
+    return [*(key for key in keys if key[0] in POD_WATCHERS and key[1] == namespace
+              and key[0] != "NetworkPolicy"),
+            ("Namespace", "", namespace), *([DATAPLANE] if policed else [])]
 
 
 def sync_owner(ctx: Context, kind: str, namespace: str, name: str) -> None:
@@ -245,6 +249,8 @@ def collect_orphaned_pods(ctx: Context, _namespace: str, node: str) -> None:
 def sync_namespace(ctx: Context, _namespace: str, name: str) -> None:
     """A live namespace gets its identity objects; a Terminating one (whoever started its
     deletion) is emptied, then removed."""
+    if ctx.store.list("NetworkPolicy"):
+        ctx.queue.add(DATAPLANE)  # a namespaceSelector may select it now, or no longer
     namespace = ctx.store.get("Namespace", "", name)
     if namespace is None:
         return
@@ -354,6 +360,8 @@ HANDLERS: dict[str, Handler] = {
     "PersistentVolumeClaim": sync_claim, "PersistentVolume": sync_volume,
     "ClusterRole": lambda ctx, namespace, name: sync_cluster_role(ctx.store, namespace, name),
     "ResourceQuota": sync_resource_quota,
+    # A policy's change is a change of every node's rules.
+    "NetworkPolicy": lambda ctx, _ns, _name: ctx.queue.add(DATAPLANE),
 }
 
 

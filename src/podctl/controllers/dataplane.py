@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from podctl import registry
@@ -29,11 +30,12 @@ from podctl.controllers.services import (
 from podctl.errors import AlreadyExists, DockerUnavailable
 from podctl.home import home_id
 from podctl.manifest.defaults import default_object
-from podctl.node import ensure_node
-from podctl.proxy import apply, dns
+from podctl.node import ensure_node, host_node_name
+from podctl.proxy import apply, dns, netpol
 from podctl.proxy.rules import Endpoint, ServicePort, port_key
 from podctl.runtime import engines, inventory
 from podctl.runtime.client import api_error
+from podctl.runtime.network import gateway_ip
 from podctl.store import Store
 
 log = logging.getLogger("podctl.dataplane")
@@ -90,11 +92,12 @@ def dns_service(cluster_ip: str) -> Obj:
 
 
 def wanted(store: Store) -> bool:
-    """A user made a Service (the `kubernetes` and `kube-dns` ones come with the plane), or
-    the API serves pods (the `kubernetes` Service has endpoints)."""
+    """A user made a Service (the `kubernetes` and `kube-dns` ones come with the plane) or
+    a NetworkPolicy (kube-proxy's pod enforces them too), or the API serves pods (the
+    `kubernetes` Service has endpoints)."""
     api = store.get("Endpoints", "default", KUBERNETES)
-    return bool(api and api.get("subsets")) or any(not _builtin(s)
-                                                   for s in store.list("Service"))
+    return bool(api and api.get("subsets")) or bool(store.list("NetworkPolicy")) or any(
+        not _builtin(s) for s in store.list("Service"))
 
 
 def _builtin(service: Obj) -> bool:
@@ -206,7 +209,9 @@ def sync_dataplane(store: Store, reserve: Reserve) -> dict[str, Any]:
         service_range = service_network(store, reserve)
         apply.sync(proxy, homeid, ports, service_range=service_range)
         done["ports"] = len(ports)
-        nodes = _sync_nodes(store, homeid, ports, service_range)
+        policies = _policies(store, homeid)
+        apply.sync_policies(proxy, homeid, policies(host_node_name(store) or "", ""))
+        nodes = _sync_nodes(store, homeid, ports, service_range, policies)
         if nodes:
             done["nodes"] = nodes
     dns_container = _running(store, DNS_POD, "dnsmasq")
@@ -256,17 +261,36 @@ def remove_rules(store: Store, homeid: str) -> int:
     return removed
 
 
+PolicyRender = Callable[[str, str], Callable[[str], str]]
+
+
+def _policies(store: Store, homeid: str) -> PolicyRender:
+    """For a node and the kubelet's address: the renderer of that node's policy rules,
+    over one read of the policies, pods and namespaces."""
+    policies, pods = store.list("NetworkPolicy"), store.list("Pod")
+    namespaces = store.list("Namespace")
+
+    def for_node(node: str, kubelet_ip: str) -> Callable[[str], str]:
+        return lambda saved: netpol.render(homeid, policies, pods, namespaces, node, saved,
+                                           kubelet_ip)
+
+    return for_node
+
+
 def _sync_nodes(store: Store, homeid: str, ports: list[ServicePort],
-                service_range: ipaddress.IPv4Network) -> list[str]:
+                service_range: ipaddress.IPv4Network, policies: PolicyRender) -> list[str]:
     """kube-proxy's rules on every node container too (in its network agent, which is in
     the node's network namespace), so that a node's pods reach Services at their own node
     and a NodePort answers on the node's address; a node that is down is left (its new
     agent asks for a sync). The nodes done."""
     done = []
+    # The kubelet probes a node container's pods from the host's address on the link.
+    kubelet_ip = gateway_ip()
     for name, engine, agent in node_agents(store):
         try:
             with engines.using(engine):
                 apply.sync(agent, homeid, ports, service_range=service_range)
+                apply.sync_policies(agent, homeid, policies(name, kubelet_ip))
         except (DockerUnavailable, apply.ProxyError, api_error()) as exc:
             log.warning("kube-proxy's rules on node %s: %s", name, exc)
             continue

@@ -31,7 +31,7 @@ import logging
 import tarfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from podctl.proxy.rules import (
@@ -200,6 +200,16 @@ def sync(container_id: str, homeid: str, services: Iterable[ServicePort],
         remove_dead_homes(container_id, variant, saved, service_range, keep=homeid)
     payload = render(homeid, services, saved,
                      pod_cidr=network.cidr if br_netfilter and network.cidr else None)
+    restore(container_id, variant, payload)
+    return payload
+
+
+def sync_policies(container_id: str, homeid: str, render: Callable[[str], str]) -> str:
+    """Make the network policies' chains of this home on the node the container is in what
+    `render` (netpol.render, given the filter table as iptables-save prints it) says."""
+    variant = backend(container_id)
+    saved = _check(container_id, ["sh", "-c", f"iptables-{variant}-save -t filter"])
+    payload = render(saved)
     restore(container_id, variant, payload)
     return payload
 

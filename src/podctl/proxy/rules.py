@@ -28,6 +28,8 @@ from dataclasses import dataclass
 # real kube-proxy on the same host would not mix its marks with podctl's.
 MASQ_MARK = "0x20000"
 CHAIN_MAX = 28  # XT_EXTENSION_MAXNAMELEN - 1
+# The network policies' chains of a home (proxy/netpol.py keeps them, in the same table).
+POLICY_CHAINS = ("NETPOL", "NP")
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ def render(homeid: str, services: Iterable[ServicePort], saved_text: str = "",
 def _table(name: str, homeid: str, chains: list[str], rules: list[str], saved: Saved) -> str:
     own = prefix(homeid)
     stale = sorted(ch for ch in saved.chains.get(name, set())
-                   if ch.startswith(own) and ch not in chains)
+                   if ch.startswith(own) and ch not in chains
+                   and not ch[len(own):].startswith(POLICY_CHAINS))
     lines = [f"*{name}"]
     lines += [f":{ch} - [0:0]" for ch in chains + stale]
     lines += _missing_jumps(homeid, name, saved)
