@@ -14,6 +14,7 @@ def main() -> None:
         bench_controller,
         bench_deployment,
         bench_hostile,
+        bench_netpol,
         bench_node_failure,
         bench_nodes,
         bench_podnet,
@@ -63,6 +64,8 @@ def main() -> None:
     print("== issue 23: kubectl get pods as a view-bound user against the admin ==",
           flush=True)
     bench_rbac.main()
+    print("== issue 23: pod-to-pod throughput with 20 NetworkPolicies ==", flush=True)
+    bench_netpol.main()
 
 
 if __name__ == "__main__":
