@@ -124,7 +124,9 @@ def test_get_and_describe_as_kubectl() -> None:
     obj = policy("p", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
                        "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8",
                                                           "except": ["10.1.0.0/16"]}}],
-                                    "ports": [{"port": 80, "protocol": "TCP"}]},
+                                    "ports": [{"port": 80, "protocol": "TCP"},
+                                              {"port": 8000, "endPort": 8080,
+                                               "protocol": "TCP"}]},
                                    {}],
                        "egress": []})
     obj["metadata"]["creationTimestamp"] = "2026-01-02T03:04:05Z"
@@ -137,6 +139,7 @@ def test_get_and_describe_as_kubectl() -> None:
         "  PodSelector:     <none> (Allowing the specific traffic to all pods in this namespace)",
         "  Allowing ingress traffic:",
         "    To Port: 80/TCP",
+        "    To Port Range: 8000-8080/TCP",
         "    From:",
         "      IPBlock:",
         "        CIDR: 10.0.0.0/8",

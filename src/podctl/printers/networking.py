@@ -9,7 +9,7 @@ from podctl.api import meta
 from podctl.api.labels import format_label_selector
 from podctl.api.meta import Obj
 from podctl.printers.age import age
-from podctl.printers.describe import Lines, multiline_map
+from podctl.printers.describe import Lines, annotations_multiline, multiline_map
 
 NETPOL_HEADERS = ["NAME", "POD-SELECTOR", "AGE"]
 _INDENT = "    "  # kubectl's initialIndent of the rules
@@ -35,7 +35,7 @@ def describe_netpol(policy: Obj) -> str:
     w.add(0, f"Namespace:\t{md.get('namespace', '')}")
     w.add(0, f"Created on:\t{go_time(md.get('creationTimestamp'))}")
     multiline_map(w, "Labels", md.get("labels"))
-    multiline_map(w, "Annotations", md.get("annotations"), ": ")
+    annotations_multiline(w, md.get("annotations"))
     w.add(0, "Spec:")
     selector = spec.get("podSelector") or {}
     if selector.get("matchLabels") or selector.get("matchExpressions"):
@@ -65,9 +65,13 @@ def _rules(w: Lines, kind: str, rules: list[Obj], peers_field: str) -> None:
         if not ports:
             w.add(0, f"{_INDENT}To Port: <any> (traffic allowed to all ports)")
         for port in ports:
-            number = port.get("port")
-            shown = "<nil>" if number is None else str(number)
-            w.add(0, f"{_INDENT}To Port: {shown}/{port.get('protocol') or 'TCP'}")
+            number, end = port.get("port"), port.get("endPort")
+            proto = port.get("protocol") or "TCP"
+            if end is not None:
+                w.add(0, f"{_INDENT}To Port Range: {number}-{end}/{proto}")
+            else:
+                shown = "<nil>" if number is None else str(number)
+                w.add(0, f"{_INDENT}To Port: {shown}/{proto}")
         peers = rule.get(peers_field) or []
         if not peers:
             unrestricted = "source" if peers_field == "from" else "destination"
