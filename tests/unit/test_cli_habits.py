@@ -217,8 +217,7 @@ def test_api_resources_filters_and_formats() -> None:
         "replicationcontrollers", "resourcequotas", "secrets", "serviceaccounts", "services",
         "controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets",
         "localsubjectaccessreviews", "cronjobs", "jobs", "leases", "endpointslices",
-        "networkpolicies",
-        "poddisruptionbudgets", "rolebindings", "roles"]
+        "networkpolicies", "poddisruptionbudgets", "rolebindings", "roles"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == [
         "statefulsets.apps", "storageclasses.storage.k8s.io",
