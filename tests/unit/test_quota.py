@@ -3,6 +3,7 @@ controller's status, quantities as the API server writes them, kubectl's layouts
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -18,11 +19,16 @@ from podctl.errors import Forbidden, PodctlError
 from podctl.ops.quota import build_quota
 from podctl.printers.describe import describe_namespace
 from podctl.printers.quota import describe_limitrange, describe_quota, quota_row
+from podctl.runtime import servicenet
 from podctl.store import Store, open_store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    # A Service's cluster IP comes from the home's range, reserved on the Docker engine as a
+    # network: a fake range here, so a unit test leaves nothing on the engine.
+    monkeypatch.setattr(servicenet, "reserve_service_range",
+                        lambda home: ipaddress.IPv4Network("10.96.7.0/24"))
     return open_store(tmp_path)
 
 
