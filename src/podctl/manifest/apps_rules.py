@@ -61,6 +61,20 @@ def validate_label_selector(errs: Errors, selector: dict[str, Any], path: FieldP
                             for detail in names.label_value(value))
 
 
+def nonempty_selector(errs: Errors, selector: dict[str, Any], path: FieldPath,
+                      kind: str) -> bool:
+    """A DaemonSet's or StatefulSet's selector: valid and not empty; False when invalid
+    (nothing more about the template is said then, as upstream)."""
+    before = len(errs)
+    validate_label_selector(errs, selector, path)
+    if len(errs) > before or not _well_formed(selector):
+        errs.append(invalid(path, selector, "invalid label selector"))
+        return False
+    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        errs.append(invalid(path, selector, f"empty selector is invalid for {kind}"))
+    return True
+
+
 def _well_formed(selector: dict[str, Any]) -> bool:
     """Shaped as the schema says (else the schema's errors are the ones to show)."""
     labels = selector.get("matchLabels")

@@ -11,8 +11,7 @@ from podctl.manifest.apps_rules import (
     _int_or_percent,
     _is_zero,
     _nonneg,
-    _well_formed,
-    validate_label_selector,
+    nonempty_selector,
     validate_replica_template,
 )
 from podctl.manifest.fielderr import invalid, required, unsupported
@@ -31,14 +30,8 @@ def validate_daemon_set(obj: dict[str, Any]) -> Errors:
     selector = spec.get("selector")
     if not isinstance(selector, dict):
         return errs  # the strict schema reports it: `spec.selector: Required value`
-    before = len(errs)
-    validate_label_selector(errs, selector, (*path, "selector"))
-    if len(errs) > before or not _well_formed(selector):
-        errs.append(invalid((*path, "selector"), selector, "invalid label selector"))
+    if not nonempty_selector(errs, selector, (*path, "selector"), "daemonset"):
         return errs
-    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-        errs.append(invalid((*path, "selector"), selector,
-                            "empty selector is invalid for daemonset"))
     template = spec.get("template")
     if not isinstance(template, dict):
         errs.append(required((*path, "template")))

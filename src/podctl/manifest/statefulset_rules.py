@@ -14,8 +14,7 @@ from podctl.manifest.apps_rules import (
     _int_or_percent,
     _is_zero,
     _nonneg,
-    _well_formed,
-    validate_label_selector,
+    nonempty_selector,
 )
 from podctl.manifest.fielderr import forbidden, invalid, required, unsupported
 from podctl.manifest.problems import FieldPath
@@ -44,14 +43,8 @@ def validate_stateful_set(obj: dict[str, Any]) -> Errors:
     selector = spec.get("selector")
     if not isinstance(selector, dict):
         return errs  # the strict schema reports it: `spec.selector: Required value`
-    before = len(errs)
-    validate_label_selector(errs, selector, (*path, "selector"))
-    if len(errs) > before or not _well_formed(selector):
-        errs.append(invalid((*path, "selector"), selector, "invalid label selector"))
+    if not nonempty_selector(errs, selector, (*path, "selector"), "statefulset"):
         return errs
-    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-        errs.append(invalid((*path, "selector"), selector,
-                            "empty selector is invalid for statefulset"))
     _template(errs, _d(spec.get("template")), selector, (*path, "template"))
     return errs
 
