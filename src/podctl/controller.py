@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from podctl import driver, instrument
+from podctl import driver, instrument, registry
 from podctl.admission.tolerations import DEFAULT_SECONDS, save_settings
 from podctl.api import meta
 from podctl.api.meta import Obj
@@ -193,6 +193,8 @@ class Controller(PodHooks):
         engine down, the next successful relist makes them."""
         ensure_default_class(self.store)
         ensure_bootstrap_policy(self.store)
+        for namespace in registry.SYSTEM_NAMESPACES:
+            registry.ensure_namespace(self.store, namespace)
         try:
             ensure_node(self.store)
             ensure_kubernetes_service(self.store, self._reserve)

@@ -461,6 +461,13 @@ def test_kubectl_inside_a_pod_uses_its_service_account(podctl: Podctl,
     kubernetes Service's cluster IP through the data plane."""
     poll(lambda: "default" in api("get", "sa"), message="the default ServiceAccount")
     assert podctl("get", "sa").splitlines()[1].split()[:2] == ["default", "0"]
+    # The system namespaces are there from the start, as a cluster's, each with its account
+    # and its root CA, before anything is made in them.
+    assert {"namespace/default", "namespace/kube-node-lease", "namespace/kube-public",
+            "namespace/kube-system"} <= set(api("get", "ns", "-o", "name").split())
+    for namespace in ("kube-public", "kube-system"):
+        poll(lambda ns=namespace: "kube-root-ca.crt" in api("get", "cm", "-n", ns)
+             and "default" in api("get", "sa", "-n", ns), message=f"{namespace}'s objects")
     podctl.apply_yaml(_in_cluster_pod("incluster"))
     podctl.apply_yaml(_in_cluster_pod("quiet", "automountServiceAccountToken: false"))
     for name in ("incluster", "quiet"):

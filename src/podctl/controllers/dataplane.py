@@ -107,10 +107,7 @@ def _builtin(service: Obj) -> bool:
 
 def ensure_system(store: Store, reserve: Reserve) -> None:
     """kube-system, the `kube-dns` Service and the two system pods, made once."""
-    if store.get("Namespace", "", SYSTEM_NAMESPACE) is None:
-        with contextlib.suppress(AlreadyExists):
-            registry.create(store, {"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": SYSTEM_NAMESPACE}})
+    registry.ensure_namespace(store, SYSTEM_NAMESPACE)
     if store.get("Service", SYSTEM_NAMESPACE, DNS_SERVICE) is None:
         with contextlib.suppress(AlreadyExists):
             registry.create(store, dns_service(dns_ip(service_network(store, reserve))))

@@ -118,7 +118,7 @@ class Heartbeat:
     def _renew(self, node: Obj, now: datetime) -> None:
         lease = self.store.get("Lease", LEASE_NAMESPACE, self.node_name)
         if lease is None:
-            _ensure_lease_namespace(self.store)
+            registry.ensure_namespace(self.store, LEASE_NAMESPACE)
             # AlreadyExists: another beat made it, renewed next time.
             with contextlib.suppress(AlreadyExists):
                 registry.create(self.store, lease_object(node, now))
@@ -165,13 +165,6 @@ def _stored_post(node: Obj) -> datetime | None:
             except ValueError:
                 return None
     return None
-
-
-def _ensure_lease_namespace(store: Store) -> None:
-    if store.get("Namespace", "", LEASE_NAMESPACE) is None:
-        with contextlib.suppress(AlreadyExists):
-            registry.create(store, {"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": LEASE_NAMESPACE}})
 
 
 def host_heartbeat(store: Store, renew_interval: float = RENEW_INTERVAL) -> Heartbeat | None:

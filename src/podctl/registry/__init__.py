@@ -16,6 +16,7 @@ Forbidden, Conflict), each kubectl's line; the API turns them into Status bodies
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 
@@ -56,6 +57,17 @@ def create(store: Store, obj: Obj, namespace: str | None = None, *,
                 raise in_context(exc, context) from exc
             raise
     raise AlreadyExists(meta.plural(str(obj["kind"])), meta.name_of(prepared), context)
+
+
+# The namespaces the API server's system-namespaces controller keeps from a cluster's start.
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+
+
+def ensure_namespace(store: Store, name: str) -> None:
+    """The namespace, made unless it exists (a racing maker's create is as good)."""
+    if store.get("Namespace", "", name) is None:
+        with contextlib.suppress(AlreadyExists):
+            create(store, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
 def in_context(exc: ServerError, context: str) -> ServerError:
