@@ -35,17 +35,28 @@ ALLOW_CLIENTS = policy("allow-clients", {
                  "ports": [{"port": 8080, "protocol": "TCP"}]}]})
 
 
-def reaches(podctl: Podctl, client: str, target: str, namespace: str = "default") -> bool:
+# How long a denied connection or lookup is given: policies drop, so a denied one only ever
+# times out, while an allowed one answers from a pod on this machine in milliseconds.
+DENIED_WITHIN = 2
+
+
+def reaches(podctl: Podctl, client: str, target: str, namespace: str = "default",
+            seconds: int = 5) -> bool:
     if namespace != "default":
-        result = podctl.run("exec", "-n", namespace, client, "--", "timeout", "5", "wget",
-                            "-qO-", f"http://{target}/", timeout=30)
+        result = podctl.run("exec", "-n", namespace, client, "--", "timeout", str(seconds),
+                            "wget", "-qO-", f"http://{target}/", timeout=30)
         return result.code == 0 and "You've hit" in result.out
-    return "You've hit" in fetch(podctl, client, target)
+    return "You've hit" in fetch(podctl, client, target, seconds)
 
 
-def resolves(podctl: Podctl, client: str, name: str, address: str) -> bool:
+def blocked(podctl: Podctl, client: str, target: str, namespace: str = "default") -> bool:
+    return not reaches(podctl, client, target, namespace, DENIED_WITHIN)
+
+
+def resolves(podctl: Podctl, client: str, name: str, address: str, seconds: int = 5) -> bool:
     """busybox's nslookup applies no search domains: `name` is a full one."""
-    result = podctl.run("exec", client, "--", "timeout", "5", "nslookup", name, timeout=30)
+    result = podctl.run("exec", client, "--", "timeout", str(seconds), "nslookup", name,
+                        timeout=30)
     return address in result.out.split("Name:", 1)[-1]
 
 
@@ -79,15 +90,15 @@ def test_default_deny_allow_by_label_namespace_and_egress_dns(podctl: Podctl,
     assert reaches(podctl, "no", target) and reaches(podctl, "far", target, "other")
 
     podctl.apply_yaml(DENY_INGRESS)
-    podctl.wait_for(lambda: not reaches(podctl, "ok", target), timeout=30,
+    podctl.wait_for(lambda: blocked(podctl, "ok", target), timeout=30,
                     message="the default deny")
-    assert not reaches(podctl, "no", target) and not reaches(podctl, "far", target, "other")
+    assert blocked(podctl, "no", target) and blocked(podctl, "far", target, "other")
     podctl.apply_yaml(ALLOW_CLIENTS)
     podctl.wait_for(lambda: reaches(podctl, "ok", target), timeout=30,
                     message="the allow rule")
     assert reaches(podctl, "ok", vip), "through the Service: judged after its DNAT"
     assert reaches(podctl, "far", target, "other"), "the namespaceSelector"
-    assert not reaches(podctl, "no", target) and not reaches(podctl, "no", vip)
+    assert blocked(podctl, "no", target) and blocked(podctl, "no", vip)
     # A label is all it takes: the rules follow the pod's labels.
     podctl("label", "pod", "no", "role=client", "--overwrite")
     podctl.wait_for(lambda: reaches(podctl, "no", target), timeout=30,
@@ -97,9 +108,9 @@ def test_default_deny_allow_by_label_namespace_and_egress_dns(podctl: Podctl,
     assert resolves(podctl, "ok", FQDN, vip)
     podctl.apply_yaml(policy("no-out", {"podSelector": {"matchLabels": {"role": "client"}},
                                         "policyTypes": ["Egress"]}))
-    podctl.wait_for(lambda: not resolves(podctl, "ok", FQDN, vip), timeout=30,
+    podctl.wait_for(lambda: not resolves(podctl, "ok", FQDN, vip, DENIED_WITHIN), timeout=30,
                     message="DNS denied")
-    assert not reaches(podctl, "ok", target)
+    assert blocked(podctl, "ok", target)
     podctl.apply_yaml(policy("dns-out", {
         "podSelector": {}, "policyTypes": ["Egress"],
         "egress": [{"to": [{"namespaceSelector": {"matchLabels": {
@@ -107,7 +118,7 @@ def test_default_deny_allow_by_label_namespace_and_egress_dns(podctl: Podctl,
             "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
             "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]}))
     podctl.wait_for(lambda: resolves(podctl, "ok", FQDN, vip), timeout=30, message="DNS allowed")
-    assert not reaches(podctl, "ok", target), "only DNS is allowed out"
+    assert blocked(podctl, "ok", target), "only DNS is allowed out"
 
     podctl("delete", "networkpolicy", "--all")
     podctl.wait_for(lambda: reaches(podctl, "ok", target), timeout=30,
@@ -131,18 +142,18 @@ def test_policies_across_nodes(podctl: Podctl, controller: Any) -> None:
     podctl.wait_for(lambda: reaches(podctl, "ok2", on_host), timeout=30, message="ok2 -> web1")
 
     podctl.apply_yaml(DENY_INGRESS)
-    podctl.wait_for(lambda: not reaches(podctl, "no1", on_n2), timeout=30,
+    podctl.wait_for(lambda: blocked(podctl, "no1", on_n2), timeout=30,
                     message="the deny on n2")
-    assert not reaches(podctl, "ok2", on_host), "the deny on the host"
+    assert blocked(podctl, "ok2", on_host), "the deny on the host"
     podctl.apply_yaml(ALLOW_CLIENTS)
     podctl.wait_for(lambda: reaches(podctl, "ok1", on_n2), timeout=30,
                     message="host -> n2 allowed")
     podctl.wait_for(lambda: reaches(podctl, "ok2", on_host), timeout=30,
                     message="n2 -> host allowed")
-    assert not reaches(podctl, "no1", on_n2)
+    assert blocked(podctl, "no1", on_n2)
     # Egress is judged on the client's node: n2's client is held there.
     podctl.apply_yaml(policy("no-out", {"podSelector": {"matchLabels": {"role": "client"}},
                                         "policyTypes": ["Egress"]}))
-    podctl.wait_for(lambda: not reaches(podctl, "ok2", on_host), timeout=30,
+    podctl.wait_for(lambda: blocked(podctl, "ok2", on_host), timeout=30,
                     message="ok2's egress denied on n2")
-    assert not reaches(podctl, "ok1", on_n2)
+    assert blocked(podctl, "ok1", on_n2)

@@ -74,9 +74,9 @@ def ip_of(podctl: Podctl, name: str) -> str:
     return str(podctl.pod_json(name)["status"]["podIP"])
 
 
-def fetch(podctl: Podctl, client: str, target: str) -> str:
+def fetch(podctl: Podctl, client: str, target: str, seconds: int = 5) -> str:
     # busybox's wget -T crashes in this build: the timeout comes from `timeout`.
-    result = podctl.run("exec", client, "--", "timeout", "5", "wget", "-qO-",
+    result = podctl.run("exec", client, "--", "timeout", str(seconds), "wget", "-qO-",
                         f"http://{target}/", timeout=30)
     return result.out if result.code == 0 else f"failed: {result.err.strip()}"
 
