@@ -35,12 +35,14 @@ unit: setup
 
 integration: setup images
 	$(BIN)/pytest -q tests/integration -m serial
-	$(BIN)/pytest -q tests/integration -n $(PYTEST_WORKERS) -m "not serial"
+	$(BIN)/pytest -q tests/integration -n $(PYTEST_WORKERS) --dist worksteal -m "not serial"
 
-# Tests that restart the Docker engine run alone, before the parallel ones.
+# Tests that restart the Docker engine run alone, before the parallel ones. worksteal: a worker
+# that runs out takes half of another's queue (integration tests last 1-60 s, so `load`'s fixed
+# chunks left workers idle at the end while one ran the rest).
 test: setup images lint
 	$(BIN)/pytest -q tests -m serial
-	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) -m "not serial" --durations=15
+	$(BIN)/pytest -q tests -n $(PYTEST_WORKERS) --dist worksteal -m "not serial" --durations=15
 
 # The podman peer is optional: when it cannot be set up, the bench says why and goes on.
 # podctl is timed as installed from a wheel, with its bytecode compiled (an editable install
