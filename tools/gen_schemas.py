@@ -105,6 +105,10 @@ EXPLAIN_ROOTS = {
     "LimitRange": ("v1", "io.k8s.api.core.v1.LimitRange"),
     # network policy (issue 23)
     "NetworkPolicy": ("networking.k8s.io/v1", "io.k8s.api.networking.v1.NetworkPolicy"),
+    # custom resources (issue 24)
+    "CustomResourceDefinition": (
+        "apiextensions.k8s.io/v1",
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -133,6 +137,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.rbac.v1.RoleBindingList", "io.k8s.api.rbac.v1.ClusterRoleBindingList",
     "io.k8s.api.core.v1.ResourceQuotaList", "io.k8s.api.core.v1.LimitRangeList",
     "io.k8s.api.networking.v1.NetworkPolicyList",
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",

@@ -151,6 +151,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "ServiceAccount",
         "services                    svc          v1                             true         "
         "Service",
+        "customresourcedefinitions   crd,crds     apiextensions.k8s.io/v1        false        "
+        "CustomResourceDefinition",
         "controllerrevisions                      apps/v1                        true         "
         "ControllerRevision",
         "daemonsets                  ds           apps/v1                        true         "
@@ -203,6 +205,7 @@ def test_api_resources_filters_and_formats() -> None:
         0, "namespaces\n"
         "nodes\n"
         "persistentvolumes\n"
+        "customresourcedefinitions.apiextensions.k8s.io\n"
         "selfsubjectreviews.authentication.k8s.io\n"
         "tokenreviews.authentication.k8s.io\n"
         "selfsubjectaccessreviews.authorization.k8s.io\n"
@@ -265,7 +268,8 @@ def test_completes_commands_and_flags(home: Path) -> None:
 def test_completes_resource_types_then_stored_names(home: Path) -> None:
     assert complete("podctl get ") == [
         "clusterrolebindings", "clusterroles",
-        "configmaps", "controllerrevisions", "cronjobs", "daemonsets", "deployments",
+        "configmaps", "controllerrevisions", "cronjobs", "customresourcedefinitions",
+        "daemonsets", "deployments",
         "endpoints", "endpointslices", "events", "jobs", "leases", "limitranges",
         "namespaces", "networkpolicies", "nodes", "persistentvolumeclaims", "persistentvolumes",
         "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",

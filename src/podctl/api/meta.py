@@ -54,6 +54,20 @@ class Resource(NamedTuple):
     # Its generation counts every change of its content or labels (an EndpointSlice, which
     # has no spec), not only of its spec.
     generation_counts_all: bool = False
+    # Served for a CustomResourceDefinition (podctl.api.crd): stored under `key`, served in
+    # every version of `versions` (api_version holds the preferred one).
+    custom: bool = False
+    versions: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def key(self) -> str:
+        """The kind's key in the store and in RESOURCES: a custom kind's is qualified by
+        its group (`CronTab.stable.example.com`), so it never meets a built-in kind."""
+        return f"{self.kind}.{self.group}" if self.custom else self.kind
 
     def words(self) -> tuple[str, ...]:
         """Every spelling kubectl accepts for this resource, lower case."""
@@ -154,6 +168,12 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              verbs=("delete", "deletecollection", "get", "list", "watch"),
              written_by="podctl's kubelets keep node leases themselves", validated=False,
              updates=("spec",)),
+    # apiextensions.k8s.io after coordination, as the API server orders its groups: the
+    # definitions of the custom kinds (podctl.api.crd), which join this table
+    # while their definition is Established.
+    Resource("customresourcedefinitions", "customresourcedefinition", ("crd", "crds"),
+             "CustomResourceDefinition", False, api_version="apiextensions.k8s.io/v1",
+             categories=("api-extensions",), status=True, validated=False),
     # After coordination, as the API server orders its groups. Kept by podctl's EndpointSlice
     # controller only: read and deleted (it makes them again), never written by users. An
     # update takes its endpoints and ports: its addressType is immutable, as upstream's.
@@ -169,20 +189,51 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     Resource("storageclasses", "storageclass", ("sc",), "StorageClass", False,
              api_version="storage.k8s.io/v1"),
 )}
+BUILTIN_KINDS = frozenset(RESOURCES)
 
 # generateName's suffix: five of these (no vowels, so no words), as the API server draws it.
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 GENERATED_PREFIX_MAX = 58  # the longest prefix kept: the name stays within 63 characters
 
-NAMESPACED = frozenset(kind for kind, r in RESOURCES.items() if r.namespaced)
+# Mutable: custom kinds come and go with their definitions (register_custom).
+NAMESPACED = {kind for kind, r in RESOURCES.items() if r.namespaced}
 
 _BY_WORD: dict[str, str] = {w: r.kind for r in RESOURCES.values() for w in r.words()}
 
 
+def register_custom(resources: list[Resource]) -> None:
+    """Make `resources` the custom kinds served, replacing those registered before. The
+    tables change in place (modules hold them by name), key by key, only where they differ."""
+    global _BY_WORD
+    wanted = {r.key: r for r in resources}
+    for key in [k for k, r in RESOURCES.items() if r.custom and k not in wanted]:
+        RESOURCES.pop(key, None)
+        NAMESPACED.discard(key)
+    for key, r in wanted.items():
+        if RESOURCES.get(key) != r:
+            RESOURCES[key] = r
+        (NAMESPACED.add if r.namespaced else NAMESPACED.discard)(key)
+    words = {w: r.kind for r in RESOURCES.values() if not r.custom for w in r.words()}
+    for r in resources:  # a built-in keeps its words, as kubectl prefers the core groups
+        for word in (*r.words(), f"{r.name}.{r.group}", f"{r.singular}.{r.group}"):
+            words.setdefault(word, r.key)
+    _BY_WORD = words
+
+
+def key_of(obj: Obj) -> str:
+    """The store key of an object's kind: its kind, or `<Kind>.<group>` for a custom one."""
+    kind = str(obj.get("kind"))
+    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+    qualified = f"{kind}.{group}"
+    if group and qualified in RESOURCES and RESOURCES[qualified].custom:
+        return qualified
+    return kind
+
+
 def _group_suffix(kind: str) -> str:
     """kubectl names resources of a non-core group with it: `replicaset.apps`."""
-    group_version = RESOURCES[kind].api_version
-    return "." + group_version.split("/", 1)[0] if "/" in group_version else ""
+    group = RESOURCES[kind].group
+    return "." + group if group else ""
 
 
 def plural(kind: str) -> str:

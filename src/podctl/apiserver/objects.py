@@ -125,19 +125,28 @@ def too_large_resource_version(wanted: int, current: int) -> ApiError:
                                    "retryAfterSeconds": 1})
 
 
-def list_body(kind: str, page: Page) -> Obj:
+def list_body(kind: str, page: Page, api_version: str | None = None) -> Obj:
     """The <Kind>List a LIST answers with."""
     list_meta: Obj = {"resourceVersion": page.resource_version}
     if page.continue_token:
         list_meta["continue"] = page.continue_token
         list_meta["remainingItemCount"] = page.remaining
-    return {"kind": f"{kind}List", "apiVersion": meta.api_version(kind), "metadata": list_meta,
-            "items": [with_type(kind, o) for o in page.items]}
+    return {"kind": f"{kind_name(kind)}List", "apiVersion": api_version or meta.api_version(kind),
+            "metadata": list_meta, "items": [with_type(kind, o, api_version) for o in page.items]}
 
 
-def with_type(kind: str, obj: Obj) -> Obj:
-    """apiVersion and kind first, as the API server writes them."""
-    return {"apiVersion": meta.api_version(kind), "kind": kind,
+def kind_name(kind: str) -> str:
+    """The kind an object of the store key `kind` says it is (a custom kind's key carries
+    its group: `CronTab.stable.example.com` is a CronTab)."""
+    resource = meta.RESOURCES.get(kind)
+    return resource.kind if resource is not None else kind
+
+
+def with_type(kind: str, obj: Obj, api_version: str | None = None) -> Obj:
+    """apiVersion and kind first, as the API server writes them; `api_version`: the one a
+    request named, for a kind served in several (a custom one: conversion None rewrites
+    only the apiVersion)."""
+    return {"apiVersion": api_version or meta.api_version(kind), "kind": kind_name(kind),
             **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podctl.api import meta
+from podctl.api.crd import version_priority
 from podctl.api.meta import Obj, Resource
 
 _SUB_VERBS = ("get", "patch", "update")
@@ -46,26 +47,35 @@ class Target:
 
     @property
     def kind(self) -> str:
-        return self.resource.kind
+        """The kind's store key (a custom kind's carries its group)."""
+        return self.resource.key
 
     @property
     def group_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
 
+def served_in(resource: Resource) -> tuple[str, ...]:
+    """Every group/version serving a resource (a custom one may have several)."""
+    if resource.custom:
+        return tuple(f"{resource.group}/{v}" for v in resource.versions)
+    return (resource.api_version,)
+
+
 def group_versions() -> dict[str, list[Resource]]:
     """group/version -> its resources, in the order podctl lists kinds."""
     out: dict[str, list[Resource]] = {}
-    for resource in meta.RESOURCES.values():
-        out.setdefault(resource.api_version, []).append(resource)
+    for resource in list(meta.RESOURCES.values()):
+        for group_version in served_in(resource):
+            out.setdefault(group_version, []).append(resource)
     return out
 
 
 def find(group: str, version: str, name: str) -> Target | None:
     """The resource a path names (`/apis/apps/v1/deployments` -> Deployment)."""
     group_version = f"{group}/{version}" if group else version
-    for resource in meta.RESOURCES.values():
-        if resource.api_version == group_version and resource.name == name:
+    for resource in list(meta.RESOURCES.values()):
+        if resource.name == name and group_version in served_in(resource):
             return Target(group, version, resource)
     return None
 
@@ -84,13 +94,16 @@ def api_versions() -> Obj:
 
 def api_group_list() -> Obj:
     """GET /apis: the named groups (the core group is /api's)."""
-    groups = []
+    by_group: dict[str, list[str]] = {}
     for group_version in group_versions():
-        if "/" not in group_version:
-            continue
-        group, version = group_version.split("/", 1)
-        entry = {"groupVersion": group_version, "version": version}
-        groups.append({"name": group, "versions": [entry], "preferredVersion": entry})
+        if "/" in group_version:
+            group, version = group_version.split("/", 1)
+            by_group.setdefault(group, []).append(version)
+    groups = []
+    for group, versions in by_group.items():
+        entries = [{"groupVersion": f"{group}/{v}", "version": v}
+                   for v in sorted(versions, key=version_priority)]
+        groups.append({"name": group, "versions": entries, "preferredVersion": entries[0]})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
@@ -112,12 +125,15 @@ def resource_list(group_version: str) -> Obj | None:
     for r in resources:
         entry: Obj = {"name": r.name, "singularName": r.singular, "namespaced": r.namespaced,
                       "kind": r.kind, "verbs": list(r.verbs)}
+        if r.custom:
+            entry["storageVersionHash"] = _storage_hash(r)
         if r.shortnames:
             entry["shortNames"] = list(r.shortnames)
         if r.categories:
             entry["categories"] = list(r.categories)
         out.append(entry)
-        for sub, (kind, verbs) in SUBRESOURCES.get(r.name, {}).items():
+        subs = _subresources(r) if r.custom else SUBRESOURCES.get(r.name, {})
+        for sub, (kind, verbs) in subs.items():
             sub_entry: Obj = {"name": f"{r.name}/{sub}", "singularName": "",
                               "namespaced": r.namespaced, "kind": kind, "verbs": list(verbs)}
             if kind in SUBRESOURCE_GROUPS:
@@ -126,6 +142,16 @@ def resource_list(group_version: str) -> Obj | None:
             out.append(sub_entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
             "resources": out}
+
+
+def _storage_hash(resource: Resource) -> str:
+    """What upstream's discovery lists for a kind's storage (a hash of group, version and
+    kind): clients only compare it."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(f"{resource.key}".encode()).digest()
+    return base64.b64encode(digest[:8]).decode()
 
 
 def version_info() -> Obj:

@@ -117,6 +117,11 @@ def parse_call(segments: list[str]) -> Call | None:
     return Call(target, namespace, name, sub)
 
 
+def _call(segments: list[str]) -> Call | None:
+    return parse_call(segments) if segments and segments[0] in ("api", "apis") \
+        and len(segments) >= 2 else None
+
+
 async def dispatch(request: web.Request) -> web.StreamResponse:
     ctx: Context = request.app["ctx"]
     segments = [s for s in request.path.split("/") if s]
@@ -124,15 +129,21 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     try:
         if segments[:1] == ["openapi"]:
             return _openapi(segments[1:], request.headers.get("Accept", ""))
+        if len(segments) <= 3 and segments[:1] == ["apis"]:
+            await blocking(ctx.store.refresh_kinds)  # the groups CRDs serve, as they are
         doc = resources.document(segments)
         if doc is not None:
             return json_response(doc)
-        call = parse_call(segments) if segments and segments[0] in ("api", "apis") \
-            and len(segments) >= 2 else None
+        call = _call(segments)
+        if call is None and segments[:1] == ["apis"]:
+            # A kind defined a moment ago, before the watch hub's next scan registered it.
+            await blocking(ctx.store.refresh_kinds)
+            call = _call(segments)
         if call is None:
             raise NOT_FOUND
         if call.subresource is not None:
-            handler = SUBRESOURCE_HANDLERS.get((call.target.resource.name, call.subresource))
+            handler = SUBRESOURCE_HANDLERS.get((call.target.resource.name, call.subresource)) \
+                or _custom_subresource(call)
             if handler is None:
                 raise NOT_FOUND
             return await handler(ctx, call, request)
@@ -149,6 +160,18 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         log.exception("%s %s failed", request.method, request.path)
         return error_response(ApiError("InternalError", f"an error on the server ({exc}) "
                                        "has prevented the request from succeeding"))
+
+
+def _custom_subresource(call: Call) -> SubresourceHandler | None:
+    """A custom kind's status and scale, as its definition declares them."""
+    resource = call.target.resource
+    if not resource.custom:
+        return None
+    if call.subresource == "status" and resource.status:
+        return status_subresource
+    if call.subresource == "scale" and resource.scalable:
+        return scale_subresource
+    return None
 
 
 def _openapi(segments: list[str], accept: str) -> web.Response:
@@ -198,12 +221,13 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
         if call.target.resource.namespaced and call.namespace is None:
             raise NOT_FOUND
         body, opts = await object_body(request, kind, "CreateOptions")
+        body = _in_version(call, body)
         if kind in CREATE_HANDLERS:
             return await CREATE_HANDLERS[kind](ctx, call, request, body)
         opts.guard = request.get(WRITE_GUARD)
         created = await blocking(writes.create, ctx.store, kind, namespace, body, opts)
         # 201 for a dry run too, as upstream answers it.
-        return written(objects.with_type(kind, created), opts, 201)
+        return written(objects.with_type(kind, created, call.target.group_version), opts, 201)
     if method == "DELETE":
         delete_opts = writes.delete_options(request.query, request.query.getall("dryRun", []),
                                             await optional_body(request))
@@ -217,17 +241,35 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
         raise NOT_ALLOWED
     if method == "PUT":
         body, opts = await object_body(request, kind, "UpdateOptions")
+        body = _in_version(call, body)
         opts.guard = request.get(WRITE_GUARD)
         updated = await blocking(writes.replace, ctx.store, kind, namespace, call.name, body,
                                  opts)
-        return written(objects.with_type(kind, updated), opts)
+        return written(objects.with_type(kind, updated, call.target.group_version), opts)
     if method == "PATCH":
         content_type, body, opts = await patch_body(request)
+        if call.target.resource.custom and content_type == patches.STRATEGIC:
+            raise ApiError("UnsupportedMediaType", "the body of the request was in an unknown "
+                           f"format - accepted media types include: {patches.JSON_PATCH}, "
+                           f"{patches.MERGE_PATCH}, {patches.APPLY_PATCH}", {})
         opts.guard = request.get(WRITE_GUARD)
         patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
                                  content_type, body, opts)
-        return written(objects.with_type(kind, patched), opts)
+        return written(objects.with_type(kind, patched, call.target.group_version), opts)
     raise NOT_ALLOWED
+
+
+def _in_version(call: Call, body: Any) -> Any:
+    """A custom resource's body in the version its path names (conversion None: only the
+    apiVersion says which), refused when it names another."""
+    if not call.target.resource.custom or not isinstance(body, dict):
+        return body
+    wanted = call.target.group_version
+    sent = body.get("apiVersion")
+    if sent and sent != wanted:
+        raise ApiError("BadRequest", f"the API version in the data ({sent}) does not match the "
+                       f"expected API version ({wanted})")
+    return {**body, "apiVersion": wanted}
 
 
 NOT_FOUND = ApiError("NotFound", "the server could not find the requested resource", {})
@@ -343,7 +385,7 @@ async def status_subresource(ctx: Context, call: Call,
     kind, namespace, name = call.target.kind, call.namespace or "", call.name or ""
     if request.method == "GET":
         return json_response(objects.with_type(kind, await blocking(
-            objects.get_object, ctx.store, kind, namespace, name)))
+            objects.get_object, ctx.store, kind, namespace, name), call.target.group_version))
     if request.method == "PUT":
         body, opts = await object_body(request, kind, "UpdateOptions")
         obj = await blocking(writes.replace_status, ctx.store, kind, namespace, name, body,
@@ -354,7 +396,7 @@ async def status_subresource(ctx: Context, call: Call,
                              content_type, body, opts)
     else:
         raise NOT_ALLOWED
-    return written(objects.with_type(kind, obj), opts)
+    return written(objects.with_type(kind, obj, call.target.group_version), opts)
 
 
 @subresource("replicationcontrollers", "scale")
@@ -394,7 +436,7 @@ def _encoded_list(store: Store, call: Call, query: params.ListOptions, oldest: i
     """A list as the client reads it, built and encoded on a request thread: however big,
     it costs the event loop nothing."""
     page = objects.list_objects(store, call.target.kind, call.namespace, query, oldest)
-    body = objects.list_body(call.target.kind, page)
+    body = objects.list_body(call.target.kind, page, call.target.group_version)
     if table:
         body = build_table(call.target.kind, page.items, datetime.now(UTC), include,
                            body["metadata"])
@@ -407,7 +449,7 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
     if wants_table(request.headers.get("Accept", "")):
         return json_response(build_table(kind, [obj], datetime.now(UTC),
                                          request.query.get("includeObject", "Metadata")))
-    return json_response(objects.with_type(kind, obj))
+    return json_response(objects.with_type(kind, obj, call.target.group_version))
 
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.

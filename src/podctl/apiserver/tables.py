@@ -4,7 +4,9 @@ prints what `podctl get` prints (wide columns at priority 1, shown only by `-o w
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.printers.output import table_columns
 
@@ -33,6 +35,8 @@ def partial_metadata(obj: Obj) -> Obj:
 def build_table(kind: str, objs: list[Obj], now: datetime, include_object: str = "Metadata",
                 list_meta: Obj | None = None) -> Obj:
     """A Table of `objs` (all of `kind`); include_object is None, Metadata or Object."""
+    if kind in meta.RESOURCES and meta.RESOURCES[kind].custom:
+        return _custom_table(kind, objs, now, include_object, list_meta)
     headers, wide_headers, row_fn = table_columns(kind)
     # format "name" marks the cell kubectl prefixes with the kind (`get all`).
     columns = [{"name": h, "type": "string", "format": "name" if h == "NAME" else "",
@@ -40,13 +44,25 @@ def build_table(kind: str, objs: list[Obj], now: datetime, include_object: str =
                for h in headers]
     columns += [{"name": h, "type": "string", "format": "", "description": "", "priority": 1}
                 for h in wide_headers]
-    rows = []
-    for obj in objs:
-        row: Obj = {"cells": row_fn(obj, now, True)}
-        if include_object == "Object":
-            row["object"] = obj
-        elif include_object != "None":
-            row["object"] = partial_metadata(obj)
-        rows.append(row)
+    rows = [_row(row_fn(obj, now, True), obj, include_object) for obj in objs]
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta or {},
             "columnDefinitions": columns, "rows": rows}
+
+
+def _row(cells: list[Any], obj: Obj, include_object: str) -> Obj:
+    row: Obj = {"cells": cells}
+    if include_object == "Object":
+        row["object"] = obj
+    elif include_object != "None":
+        row["object"] = partial_metadata(obj)
+    return row
+
+
+def _custom_table(kind: str, objs: list[Obj], now: datetime, include_object: str,
+                  list_meta: Obj | None) -> Obj:
+    """A custom kind's Table: its definition's printer columns, typed cells."""
+    from podctl.printers import custom
+
+    rows = [_row(custom.cells(kind, obj, now), obj, include_object) for obj in objs]
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta or {},
+            "columnDefinitions": custom.column_definitions(kind), "rows": rows}

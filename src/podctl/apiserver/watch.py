@@ -35,8 +35,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("podctl.apiserver")
 
-# Kinds kept in the store's objects table (events live in their own table).
-STORED_KINDS = tuple(kind for kind in meta.RESOURCES if kind != "Event")
+
+
+def stored_kinds() -> tuple[str, ...]:
+    """Kinds kept in the store's objects table (events live in their own table), the
+    custom kinds served now among them."""
+    return tuple(kind for kind in meta.RESOURCES if kind != "Event")
+
 # Events are written without a notification (a repeat only bumps a count): while someone
 # watches them they are compared this often.
 EVENT_SECONDS = 1.0
@@ -151,7 +156,8 @@ class Hub:
 
     def _scan_locked(self, store: Store, first: bool) -> list[Change]:
         revision = store.revision()
-        versions = store.versions(STORED_KINDS)
+        store.refresh_kinds()
+        versions = store.versions(stored_kinds())
         changes: list[Change] = []
         for key, rv in versions.items():
             if self._versions.get(key) == rv:
@@ -269,7 +275,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
 
     async def send(kind_: str, obj: Obj) -> None:
         nonlocal first_table
-        body = objects.with_type(kind, obj)
+        body = objects.with_type(kind, obj, call.target.group_version)
         if table:
             body = build_table(kind, [obj], datetime.now(UTC), include)
             if not first_table:
@@ -281,7 +287,8 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
         md: Obj = {"resourceVersion": str(revision)}
         if initial_end:
             md["annotations"] = {"k8s.io/initial-events-end": "true"}
-        mark = {"kind": kind, "apiVersion": meta.api_version(kind), "metadata": md}
+        mark = {"kind": objects.kind_name(kind), "apiVersion": call.target.group_version,
+                "metadata": md}
         await response.write(json.dumps({"type": "BOOKMARK", "object": mark}).encode()
                              + b"\n")
 

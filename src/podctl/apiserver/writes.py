@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podctl import registry
-from podctl.api import meta
+from podctl.api import crd, meta
 from podctl.api.labels import go_quote
 from podctl.api.meta import Obj
 from podctl.apiserver import objects, openapi
@@ -55,6 +55,8 @@ def decoded(kind: str, body: Any, opts: WriteOptions, patched: str | None = None
                               f" into Go value of type {go_type(kind)}", patched)
     body = copy.deepcopy(body)
     out: Obj = body
+    if kind in meta.RESOURCES and meta.RESOURCES[kind].custom:
+        return _decoded_custom(kind, out, opts, patched)
     if kind not in load_schema().kinds:
         return out
     found = decode_structure(body, kind, prune=not opts.strict)
@@ -69,14 +71,37 @@ def decoded(kind: str, body: Any, opts: WriteOptions, patched: str | None = None
     return out
 
 
+def _decoded_custom(key: str, body: Obj, opts: WriteOptions, patched: str | None) -> Obj:
+    """A custom resource's fields its schema does not declare: pruned, refused under
+    Strict, each a warning under Warn (upstream's unknown-field handling for CRs)."""
+    from podctl.api import crschema
+
+    definition = crd.DEFINITIONS.get(key)
+    version = str(body.get("apiVersion") or "").rpartition("/")[2]
+    resource = meta.RESOURCES[key]
+    schema = crd.schema_of(definition, version if version in resource.versions else
+                           crd.storage_version(definition)) if definition else None
+    if schema is None:
+        return body
+    unknown = [f'unknown field "{path}"' for path in crschema.prune(body, schema)]
+    strict_errors = [*opts.duplicates, *unknown]
+    if strict_errors and opts.strict:
+        raise _decode_failure(key, "strict decoding error: " + ", ".join(strict_errors),
+                              patched)
+    if opts.validation == WARN:
+        opts.warnings.extend(e for e in strict_errors if e not in opts.warnings)
+    return body
+
+
 def _decode_failure(kind: str, message: str, patched: str | None) -> ApiError:
     """A body that does not decode: BadRequest as create and update answer it, Invalid on
     `patch` as patch does (the patched object in the message)."""
     if patched is None:
         version = meta.api_version(kind).rpartition("/")[2] if kind in meta.RESOURCES \
             else "v1"
-        return ApiError("BadRequest", f'{kind} in version "{version}" cannot be handled as a '
-                        f"{kind}: {message}")
+        shown = meta.RESOURCES[kind].kind if kind in meta.RESOURCES else kind
+        return ApiError("BadRequest", f'{shown} in version "{version}" cannot be handled as '
+                        f"a {shown}: {message}")
     return invalid("", "", [("patch", f"Invalid value: {go_quote(patched)}: {message}")])
 
 
@@ -84,11 +109,12 @@ def decoded_body(kind: str, namespace: str, body: Any, opts: WriteOptions | None
                  patched: str | None = None) -> Obj:
     """The body decoded as the API server reads it, in the request's namespace."""
     opts = opts if opts is not None else WriteOptions(validation=STRICT)
-    if isinstance(body, dict) and body.get("kind") not in (None, kind):
+    shown = meta.RESOURCES[kind].kind if kind in meta.RESOURCES else kind
+    if isinstance(body, dict) and body.get("kind") not in (None, shown):
         raise ApiError("BadRequest", f'the object provided is unrecognized (must be of type '
-                       f'{kind}): {body.get("kind")}')
+                       f'{shown}): {body.get("kind")}')
     body = decoded(kind, body, opts, patched)
-    body.setdefault("kind", kind)
+    body.setdefault("kind", shown)
     body.setdefault("apiVersion", meta.api_version(kind))
     md = body.setdefault("metadata", {})
     if not isinstance(md, dict):
@@ -224,7 +250,10 @@ def patch_status(store: Store, kind: str, namespace: str, name: str, content_typ
 
 
 def scale_of(obj: Obj) -> Obj:
-    """The autoscaling/v1 Scale of an RC, ReplicaSet or Deployment."""
+    """The autoscaling/v1 Scale of an RC, ReplicaSet or Deployment, or a custom resource."""
+    key = meta.key_of(obj)
+    if key in crd.DEFINITIONS:
+        return crd.scale_of(crd.DEFINITIONS[key], obj)
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     selector = spec.get("selector") or {}
     if obj["kind"] != "ReplicationController":
@@ -271,9 +300,25 @@ def replace_scale(store: Store, kind: str, namespace: str, name: str, body: Any,
         answer = scale_of(current)
         answer["spec"]["replicas"] = replicas
         return answer
-    if set_replicas(store, kind, namespace, name, replicas) is None:
+    if _set_replicas(store, kind, namespace, name, replicas) is None:
         raise objects.not_found(kind, name)
     return get_scale(store, kind, namespace, name)
+
+
+def _set_replicas(store: Store, kind: str, namespace: str, name: str,
+                  replicas: int) -> int | None:
+    if kind not in crd.DEFINITIONS:
+        return set_replicas(store, kind, namespace, name, replicas)
+    path = str(crd.scale_spec(crd.DEFINITIONS[kind]).get("specReplicasPath") or
+               ".spec.replicas")
+
+    def change(obj: Obj) -> bool:
+        if crd.path_value(obj, path) == replicas:
+            return False
+        crd.set_path(obj, path, replicas)
+        return True
+
+    return 0 if registry.mutate(store, kind, namespace, name, change) is not None else None
 
 
 def patch_scale(store: Store, kind: str, namespace: str, name: str, content_type: str,

@@ -12,6 +12,8 @@ from podctl.api.meta import api_version as served_version
 from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
 from podctl.manifest.batch_rules import validate_cronjob, validate_job
 from podctl.manifest.config_rules import validate_configmap, validate_secret
+from podctl.manifest.custom import check as check_custom
+from podctl.manifest.custom import is_custom
 from podctl.manifest.daemonset_rules import validate_daemon_set
 from podctl.manifest.defaults import default_object
 from podctl.manifest.identity_rules import validate_service_account
@@ -146,6 +148,9 @@ def check_document(doc: Document, namespace: str | None = None,
     kind = obj.get("kind") if isinstance(obj, dict) else None
     if not isinstance(obj, dict):
         return Checked(doc, None, [_problem(doc, (), "a manifest must be a mapping")], [])
+    custom_key = is_custom(obj)
+    if custom_key is not None:
+        return _check_custom(doc, obj, custom_key, namespace, validation)
     bad_kind = _kind_problem(doc, obj.get("apiVersion"), kind)
     if bad_kind is not None or not isinstance(kind, str):
         return Checked(doc, None, [bad_kind] if bad_kind else [], [])
@@ -165,6 +170,20 @@ def check_document(doc: Document, namespace: str | None = None,
         return Checked(doc, None, problems, warnings)
     defaulted = default_object(kind, obj, namespace or DEFAULT_NAMESPACE)
     return Checked(doc, defaulted, [], warnings)
+
+
+def _check_custom(doc: Document, obj: dict[str, Any], key: str, namespace: str | None,
+                  validation: str) -> Checked:
+    """A custom resource, against its definition's schema (manifest.custom)."""
+    checked, errors, warnings = check_custom(obj, key, namespace or DEFAULT_NAMESPACE,
+                                             validation)
+    problems = [_problem(doc, e.path, e.message, e.at_key) for e in errors]
+    ns_problem = _namespace_problem(doc, key, namespace)
+    if ns_problem is not None:
+        problems.append(ns_problem)
+    if problems:
+        return Checked(doc, None, problems, warnings)
+    return Checked(doc, checked, [], warnings)
 
 
 def invalid_summary(kind: str, name: str, problems: Sequence[Problem]) -> str:

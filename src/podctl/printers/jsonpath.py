@@ -898,6 +898,17 @@ class JSONPathTemplate:
             raise JSONPathError(str(err)) from None
         return "".join(_print_results(result) for result in results)
 
+    def first_value(self, data: Any) -> Any:
+        """The first value the path finds (a printer column's cell), None for none."""
+        try:
+            results = _Executor(self._root, True).find_results(data, 0)
+        except _EvalError:
+            return None
+        if not results or not results[0]:
+            return None
+        value = results[0][0]
+        return None if value is _NO_VALUE else value
+
 
 def parse_template(template: str) -> JSONPathTemplate:
     """Parse a kubectl JSONPath template; raise JSONPathError on syntax errors."""

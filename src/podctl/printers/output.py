@@ -60,6 +60,7 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "ClusterRole": ("rbac", "ROLE_HEADERS", None, "role_row"),
     "RoleBinding": ("rbac", "BINDING_HEADERS", "BINDING_WIDE_HEADERS", "binding_row"),
     "ClusterRoleBinding": ("rbac", "BINDING_HEADERS", "BINDING_WIDE_HEADERS", "binding_row"),
+    "CustomResourceDefinition": ("custom", "CRD_HEADERS", None, "crd_row"),
     "ResourceQuota": ("quota", "QUOTA_HEADERS", None, "quota_row"),
     "LimitRange": ("quota", "LIMITRANGE_HEADERS", None, "limitrange_row"),
 }
@@ -69,6 +70,11 @@ def table_columns(kind: str) -> tuple[list[str], list[str], RowFn]:
     """A kind's headers, wide-only headers and row function."""
     if kind == "Namespace":
         return ["NAME", "STATUS", "AGE"], [], _namespace_row
+    if kind in meta.RESOURCES and meta.RESOURCES[kind].custom:
+        from podctl.printers import custom
+
+        heads, wide = custom.headers(kind)
+        return heads, wide, lambda obj, now, w: custom.row(kind, obj, now, w)
     from importlib import import_module
 
     module_name, headers, wide_headers, row_fn = _TABLES[kind]
@@ -115,7 +121,7 @@ def render(objs: list[Obj], output: str | None, *, single: bool, now: datetime,
 
         return str(yaml.safe_dump(data, default_flow_style=False, sort_keys=True))
     if name == "name":
-        return "".join(f"{meta.singular(o['kind'])}/{meta.name_of(o)}\n" for o in objs)
+        return "".join(f"{meta.singular(meta.key_of(o))}/{meta.name_of(o)}\n" for o in objs)
     if name in ("jsonpath", "jsonpath-as-json"):
         from podctl.printers.jsonpath import JSONPathError
         from podctl.printers.jsonpath import render as jsonpath
@@ -169,12 +175,12 @@ def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
           with_kind: bool = False) -> str:
     """kubectl's human-readable table; several kinds print one table each."""
     chunks = []
-    kinds = list(dict.fromkeys(o["kind"] for o in objs))
+    kinds = list(dict.fromkeys(meta.key_of(o) for o in objs))
     for kind in kinds:
         headers, wide_headers, row_fn = table_columns(kind)
         cols = list(headers) + (list(wide_headers) if wide else [])
         rows = []
-        for obj in (o for o in objs if o["kind"] == kind):
+        for obj in (o for o in objs if meta.key_of(o) == kind):
             row = row_fn(obj, now, wide)
             if with_kind or len(kinds) > 1:
                 row[0] = f"{meta.singular(kind)}/{row[0]}"

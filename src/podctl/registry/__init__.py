@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 
 from podctl.admission import CREATE, UPDATE, Attributes, Chain, chain_for
-from podctl.api import meta
+from podctl.api import crd, meta
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists, Conflict, Invalid, NotFound, ServerError
 from podctl.registry import strategy
@@ -84,7 +84,7 @@ def _create(store: Store, prepared: Obj, namespace: str | None, validation: str,
             dry_run: bool, chain: Chain | None) -> Obj:
     checked = validated(prepared, namespace, validation)
     strategy.initial_status(checked)
-    kind = str(checked["kind"])
+    kind = meta.key_of(checked)
     attrs = Attributes(CREATE, kind, _namespace(checked), meta.name_of(checked), checked,
                        dry_run=dry_run)
     admission = chain or chain_for(store)
@@ -100,7 +100,9 @@ def _create(store: Store, prepared: Obj, namespace: str | None, validation: str,
 def validated(obj: Obj, namespace: str | None, validation: str = STRICT) -> Obj:
     """The object checked and defaulted by the kind's rules; Invalid with its field errors
     in kubectl's words. Kinds podctl's rules do not cover pass as they are."""
-    kind = str(obj.get("kind"))
+    kind = meta.key_of(obj)
+    if kind == crd.KIND:
+        return _validated_definition(obj)
     if kind in meta.RESOURCES and not meta.RESOURCES[kind].validated:
         out: Obj = meta.clone(obj)
         if kind in meta.NAMESPACED:
@@ -114,9 +116,31 @@ def validated(obj: Obj, namespace: str | None, validation: str = STRICT) -> Obj:
         md = md if isinstance(md, dict) else {}
         name = str(md.get("name") or md.get("generateName") or "")
         problems = checked.problems
-        raise Invalid(invalid_summary(kind, name, problems), kind, name,
+        shown = meta.RESOURCES[kind].kind if kind in meta.RESOURCES else kind
+        raise Invalid(invalid_summary(shown, name, problems), shown, name,
                       [field_cause(p.message) for p in problems])
     return checked.obj
+
+
+def _validated_definition(obj: Obj) -> Obj:
+    """A CustomResourceDefinition defaulted and checked as upstream's strategy does."""
+    out: Obj = meta.clone(obj)
+    spec: Obj = out["spec"] if isinstance(out.get("spec"), dict) else {}
+    names: Obj = spec["names"] if isinstance(spec.get("names"), dict) else {}
+    if names.get("kind"):
+        names.setdefault("singular", str(names["kind"]).lower())
+        names.setdefault("listKind", f"{names['kind']}List")
+    if spec:
+        spec.setdefault("conversion", {"strategy": "None"})
+    causes = crd.validate(out)
+    if causes:
+        from podctl.manifest import invalid_summary
+        from podctl.manifest.problems import Problem
+
+        name = meta.name_of(out)
+        problems = [Problem("", None, None, f"{f}: {m}") for f, m in causes]
+        raise Invalid(invalid_summary(crd.KIND, name, problems), crd.KIND, name, causes)
+    return out
 
 
 # A field path: names and dots, subscripts holding anything (`data[bad key]`).
@@ -133,7 +157,7 @@ def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: boo
            chain: Chain | None = None) -> Obj:
     """A full update (PUT) of the stored object `desired` names: Conflict when it names a
     resourceVersion that is no longer the stored one; the stored object."""
-    kind = str(desired["kind"])
+    kind = meta.key_of(desired)
     current = _stored(store, kind, _namespace(desired), meta.name_of(desired))
     # Validation works on a copy (defaulting makes it), so the body's need not be deep.
     body = {k: v for k, v in desired.items()
@@ -162,7 +186,7 @@ def _finish_if_finalized(store: Store, obj: Obj) -> None:
     md = obj["metadata"]
     if obj["kind"] not in ("Pod", "Namespace") and md.get("deletionTimestamp") and \
             not md.get("finalizers"):
-        store.delete(obj["kind"], _namespace(obj), meta.name_of(obj), md.get("uid"))
+        store.delete(meta.key_of(obj), _namespace(obj), meta.name_of(obj), md.get("uid"))
 
 
 def _unchanged(out: Obj, current: Obj) -> bool:
@@ -171,7 +195,7 @@ def _unchanged(out: Obj, current: Obj) -> bool:
 
 def update_status(store: Store, desired: Obj, *, dry_run: bool = False) -> Obj:
     """The /status subresource: only the status is written."""
-    kind = str(desired["kind"])
+    kind = meta.key_of(desired)
     current = _stored(store, kind, _namespace(desired), meta.name_of(desired))
     out = strategy.prepare_for_status(current, desired)
     if dry_run:
@@ -223,4 +247,5 @@ def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
 
 def _namespace(obj: Obj) -> str:
     """The object's namespace (`default` when it names none), "" for cluster-scoped kinds."""
-    return (meta.namespace_of(obj) or "default") if obj.get("kind") in meta.NAMESPACED else ""
+    return (meta.namespace_of(obj) or "default") if meta.key_of(obj) in meta.NAMESPACED \
+        else ""

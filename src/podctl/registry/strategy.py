@@ -8,7 +8,7 @@ import copy
 import random
 
 from podctl.admission.serviceips import carry_over
-from podctl.api import meta
+from podctl.api import crd, meta
 from podctl.api.meta import Obj
 from podctl.errors import Precondition
 from podctl.manifest.update import merged
@@ -58,6 +58,13 @@ def generate_name(obj: Obj, rng: random.Random | None = None) -> bool:
 def initial_status(obj: Obj) -> None:
     """The status the kind starts with, where it has one; a pod with scheduling gates says
     so in its PodScheduled condition (upstream's applySchedulingGatedCondition)."""
+    if _defined(_traits(obj)):
+        obj["metadata"]["generation"] = 1
+    if obj.get("kind") == crd.KIND:
+        obj["status"] = crd.initial_status(obj, meta.now_rfc3339())
+        finalizers = obj["metadata"].setdefault("finalizers", [])
+        if crd.CLEANUP_FINALIZER not in finalizers:
+            finalizers.append(crd.CLEANUP_FINALIZER)
     status = INITIAL_STATUS.get(str(obj.get("kind")))
     if status is not None:
         obj["status"] = copy.deepcopy(status)
@@ -80,8 +87,14 @@ def prepare_for_update(current: Obj, desired: Obj) -> Obj:
         raise Precondition(f"Precondition failed: UID in precondition: {md['uid']}, UID in "
                            f"object meta: {meta.uid_of(current)}")
     traits = _traits(current)
-    out = merged(current, desired) if traits.updates is None else _fields_updated(
-        current, desired, traits.updates)
+    if _defined(traits):
+        out = _defined_update(current, desired, traits.status)
+        if traits.kind == crd.KIND:
+            out["status"] = crd.updated_status(out)
+    elif traits.updates is None:
+        out = merged(current, desired)
+    else:
+        out = _fields_updated(current, desired, traits.updates)
     if traits.generation_counts_all and _content(out) != _content(current):
         out["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
     if current["kind"] == "Service":
@@ -136,8 +149,34 @@ def prepare_for_status(current: Obj, desired: Obj) -> Obj:
 
 
 def _traits(obj: Obj) -> meta.Resource:
-    kind = str(obj.get("kind"))
-    return meta.RESOURCES.get(kind, _UNKNOWN)
+    return meta.RESOURCES.get(meta.key_of(obj), _UNKNOWN)
+
+
+def _defined(traits: meta.Resource) -> bool:
+    """A custom resource, or a definition of one: both updated as upstream's generic
+    strategies for them do."""
+    return traits.custom or traits.kind == "CustomResourceDefinition"
+
+
+def _defined_update(current: Obj, desired: Obj, status: bool) -> Obj:
+    """Everything but metadata (and the status, when a subresource writes it) as sent;
+    labels and annotations as sent; the generation counts every other change."""
+    out: Obj = {k: v for k, v in desired.items() if k not in ("metadata", "status")}
+    if status and "status" in current:
+        out["status"] = current["status"]
+    elif not status and "status" in desired:
+        out["status"] = desired["status"]
+    out["metadata"] = meta.clone(current["metadata"])
+    for key in ("labels", "annotations"):
+        if desired["metadata"].get(key):
+            out["metadata"][key] = dict(desired["metadata"][key])
+        else:
+            out["metadata"].pop(key, None)
+    def content(obj: Obj) -> Obj:
+        return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    if content(out) != content(current):
+        out["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
+    return out
 
 
 _UNKNOWN = meta.Resource("", "", (), "", True)

@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from podctl.api import meta
+from podctl.api import crd, meta
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists, Conflict, NotFound
 from podctl.home import podctl_home
@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 );
 """
+
+
+# (store path, definitions, their newest resourceVersion) this process serves kinds for.
+_kinds_seen: tuple[str, int, int] | None = None
 
 
 class Snapshot:
@@ -113,6 +117,19 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._ensure_default_namespace()
+        self.refresh_kinds()
+
+    def refresh_kinds(self) -> None:
+        """Serve the kinds of the stored CustomResourceDefinitions (api.crd.register), when
+        they changed since this process last looked: one cheap query otherwise."""
+        global _kinds_seen
+        rows = self._read("SELECT count(*), COALESCE(max(rv), 0) FROM objects WHERE kind=?",
+                          (crd.KIND,))
+        mark = (str(self.path), int(rows[0][0]), int(rows[0][1]))
+        if mark == _kinds_seen:
+            return
+        crd.register(self.list(crd.KIND) if mark[1] else [])
+        _kinds_seen = mark
 
     def close(self) -> None:
         self._db.close()
@@ -150,7 +167,9 @@ class Store:
 
     # -- objects -------------------------------------------------------------------------
 
-    def _changed(self) -> None:
+    def _changed(self, kind: str) -> None:
+        if kind == crd.KIND:  # this process serves what it just defined at once
+            self.refresh_kinds()
         if self._on_write is not None:
             self._on_write()
 
@@ -160,7 +179,7 @@ class Store:
         `admit` reads the store inside the write transaction and may complete the object or
         raise: what it checks (the namespace is not being deleted) cannot change, and what
         it allocates (cluster IPs, node ports) cannot be taken by a concurrent create."""
-        kind = obj["kind"]
+        kind = meta.key_of(obj)
         md = obj.setdefault("metadata", {})
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
         md.setdefault("uid", meta.new_uid())
@@ -178,7 +197,7 @@ class Store:
                 "INSERT INTO objects(kind, namespace, name, uid, rv, data) VALUES (?,?,?,?,?,?)",
                 (kind, ns, md["name"], md["uid"], rv, json.dumps(obj)),
             )
-        self._changed()
+        self._changed(kind)
         return obj
 
     def check(self, admit: Admit) -> None:
@@ -251,7 +270,7 @@ class Store:
                                  kind, name, uid)
 
     def _write(self, obj: Obj, status_only: bool, admit: Admit | None = None) -> Obj:
-        kind = obj["kind"]
+        kind = meta.key_of(obj)
         md = obj["metadata"]
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
         with self.transaction() as db:
@@ -276,7 +295,7 @@ class Store:
                 (rv, json.dumps(stored), kind, ns, md["name"]),
             )
         md["resourceVersion"] = str(rv)
-        self._changed()
+        self._changed(kind)
         return stored
 
     def delete(self, kind: str, namespace: str, name: str, uid: str | None = None) -> bool:
@@ -291,7 +310,7 @@ class Store:
             db.execute("DELETE FROM pod_state WHERE uid=?", (gone_uid,))
             db.execute("DELETE FROM probe_results WHERE pod_uid=?", (gone_uid,))
             self._next_rv(db)
-        self._changed()
+        self._changed(kind)
         return True
 
     def counter(self, name: str) -> int:
