@@ -19,6 +19,7 @@ from podctl import driver, instrument, registry
 from podctl.admission.tolerations import DEFAULT_SECONDS, save_settings
 from podctl.api import meta
 from podctl.api.meta import Obj
+from podctl.controllers import customresources
 from podctl.controllers.dataplane import (
     DNS_POD,
     PROXY_POD,
@@ -60,9 +61,7 @@ from podctl.workqueue import Workers, WorkQueue
 
 log = logging.getLogger("podctl.controller")
 
-# Every kind a handler is registered for, and the slices (whose Service is synced again
-# when one is deleted).
-WATCHED_KINDS = (*driver.HANDLERS, "EndpointSlice")
+GARBAGE = customresources.GARBAGE
 # One key for the lock files of deleted objects: a burst of deletions is one sweep.
 LOCKS = ("Locks", "", "")
 LOCKS_RETRY_SECONDS = 1.0
@@ -239,7 +238,10 @@ class Controller(PodHooks):
                     relisted = self._relist()
                     everything = everything or relisted is None
                 revision = self.store.revision()
-                current = self.store.versions(WATCHED_KINDS)
+                # Every kind a handler is registered for, the custom kinds served now, and
+                # the slices (whose Service is synced again when one is deleted).
+                self.store.refresh_kinds()
+                current = self.store.versions((*driver.watched_kinds(), "EndpointSlice"))
                 # Before the owners are woken: their syncs may act on what was seen.
                 self.owners.expectations.observed(revision)
                 changed = [key for key, rv in current.items()
@@ -250,6 +252,7 @@ class Controller(PodHooks):
                 changed += deleted
                 if deleted or resync:
                     self.queue.add(LOCKS)
+                    self.queue.add(GARBAGE)  # a custom resource's owner may be gone
                 for key in changed:
                     if not self._own_write(key, current.get(key)):
                         self.queue.add(key)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from podctl.api import identity, meta
 from podctl.api.claims import claim_names
 from podctl.api.meta import Obj
-from podctl.controllers import persistentvolume, serviceaccounts
+from podctl.controllers import customresources, persistentvolume, serviceaccounts
 from podctl.controllers.bind import bind_pending
 from podctl.controllers.cronjob_sync import CronJobSync
 from podctl.controllers.daemonset import DaemonSetSync
@@ -346,6 +346,19 @@ def _storage_synced(ctx: Context, key: Key, synced: persistentvolume.Synced) -> 
         ctx.queue.add(key, delay=synced.retry_in)
 
 
+def sync_definition(ctx: Context, _namespace: str, name: str) -> None:
+    """A CustomResourceDefinition being deleted: again shortly while its objects go."""
+    if customresources.sync_definition(ctx.store, name):
+        ctx.queue.add(("CustomResourceDefinition", "", name), delay=1.0)
+    ctx.queue.add(customresources.GARBAGE)
+
+
+def collect_garbage(ctx: Context, _namespace: str, _name: str) -> None:
+    """The collector's pass over custom kinds; again shortly while an owner waits."""
+    if customresources.collect(ctx.store):
+        ctx.queue.add(customresources.GARBAGE, delay=1.0)
+
+
 def _owner_handler(kind: str) -> Handler:
     return lambda ctx, namespace, name: sync_owner(ctx, kind, namespace, name)
 
@@ -362,6 +375,8 @@ HANDLERS: dict[str, Handler] = {
     "ResourceQuota": sync_resource_quota,
     # A policy's change is a change of every node's rules.
     "NetworkPolicy": lambda ctx, _ns, _name: ctx.queue.add(DATAPLANE),
+    "CustomResourceDefinition": sync_definition,
+    "GarbageCollector": collect_garbage,
 }
 
 
@@ -370,6 +385,14 @@ def handle(ctx: Context, key: Key, handlers: dict[str, Handler] = HANDLERS) -> N
     handler = handlers.get(kind)
     if handler is not None:
         handler(ctx, namespace, name)
+    elif kind in meta.RESOURCES and meta.RESOURCES[kind].custom:
+        # A custom resource changed or went: its dependents, or itself, may be garbage.
+        ctx.queue.add(customresources.GARBAGE)
+
+
+def watched_kinds() -> tuple[str, ...]:
+    """The kinds a handler is registered for, and the custom kinds served now."""
+    return (*HANDLERS, *(k for k, r in list(meta.RESOURCES.items()) if r.custom))
 
 
 class _Waves:

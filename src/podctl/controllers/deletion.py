@@ -90,7 +90,7 @@ def mark_owner_deleting(store: Store, owner: Obj, finalizer: str) -> Obj | None:
         md["finalizers"] = [*finalizers, finalizer] if finalizer not in finalizers else finalizers
         return True
 
-    return store.mutate(owner["kind"], meta.namespace_of(owner), meta.name_of(owner), change,
+    return store.mutate(meta.key_of(owner), meta.namespace_of(owner), meta.name_of(owner), change,
                         meta.uid_of(owner))
 
 
@@ -100,7 +100,7 @@ def delete_owner_background(store: Store, owner: Obj, grace: int | None = None) 
     first, so a sync creating its pods stops at its next batch; the pods are listed under
     the owner's lock, once that sync is over, so none it made is missed. Returns the pods
     marked."""
-    store.delete(owner["kind"], meta.namespace_of(owner), meta.name_of(owner),
+    store.delete(meta.key_of(owner), meta.namespace_of(owner), meta.name_of(owner),
                  meta.uid_of(owner))
     with owner_lock(meta.uid_of(owner)):
         _revisions_follow(store, owner, orphan=False)
@@ -135,7 +135,7 @@ def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -
     Holds the owner's lock, the one its sync holds, so no pod is adopted or created meanwhile.
     """
     with owner_lock(meta.uid_of(owner)):
-        fresh = store.get(owner["kind"], meta.namespace_of(owner), meta.name_of(owner))
+        fresh = store.get(meta.key_of(owner), meta.namespace_of(owner), meta.name_of(owner))
         if fresh is None or meta.uid_of(fresh) != meta.uid_of(owner):
             return []
         pods = owned_pods(store, fresh)
@@ -147,7 +147,7 @@ def advance_owner_deletion(store: Store, owner: Obj, grace: int | None = None) -
         if not pods:
             _revisions_follow(store, fresh, ORPHAN in (fresh["metadata"].get("finalizers")
                                                        or []))
-            store.delete(fresh["kind"], meta.namespace_of(fresh), meta.name_of(fresh),
+            store.delete(meta.key_of(fresh), meta.namespace_of(fresh), meta.name_of(fresh),
                          meta.uid_of(fresh))
     return marked
 
@@ -164,7 +164,7 @@ def mark_finalizing(store: Store, obj: Obj) -> Obj | None:
         md["deletionGracePeriodSeconds"] = 0
         return True
 
-    return store.mutate(obj["kind"], meta.namespace_of(obj), meta.name_of(obj), change,
+    return store.mutate(meta.key_of(obj), meta.namespace_of(obj), meta.name_of(obj), change,
                         meta.uid_of(obj))
 
 
@@ -230,6 +230,10 @@ def delete_object(store: Store, kind: str, namespace: str, name: str, *,
         marked = mark_pod_deleting(store, current, grace)
     elif kind == "Namespace":
         marked = mark_namespace_deleting(store, name) or store.get(kind, "", name)
+    elif traits.custom and propagation in ("Foreground", "Orphan"):
+        # the garbage collector (controllers.customresources) finishes it
+        marked = mark_owner_deleting(store, current,
+                                     ORPHAN if propagation == "Orphan" else FOREGROUND)
     elif traits.owns_pods and propagation in (None, "Background"):
         return Deletion(None, delete_owner_background(store, current, grace))
     elif traits.cascades:

@@ -85,6 +85,7 @@ def _create(store: Store, prepared: Obj, namespace: str | None, validation: str,
     checked = validated(prepared, namespace, validation)
     strategy.initial_status(checked)
     kind = meta.key_of(checked)
+    _refuse_if_terminating(kind)
     attrs = Attributes(CREATE, kind, _namespace(checked), meta.name_of(checked), checked,
                        dry_run=dry_run)
     admission = chain or chain_for(store)
@@ -95,6 +96,17 @@ def _create(store: Store, prepared: Obj, namespace: str | None, validation: str,
         checked["metadata"]["creationTimestamp"] = meta.now_rfc3339()
         return checked
     return store.create(checked, admit=admission.admitter(attrs))
+
+
+def _refuse_if_terminating(kind: str) -> None:
+    """No new object of a custom kind whose definition is being deleted (upstream's
+    handler refuses it so)."""
+    definition = crd.DEFINITIONS.get(kind)
+    if definition is not None and definition["metadata"].get("deletionTimestamp"):
+        refused = ServerError("create not allowed while custom resource definition is "
+                              "terminating")
+        refused.reason = "MethodNotAllowed"
+        raise refused
 
 
 def validated(obj: Obj, namespace: str | None, validation: str = STRICT) -> Obj:

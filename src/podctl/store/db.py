@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from podctl.api import crd, meta
 from podctl.api.meta import Obj
@@ -89,6 +89,15 @@ class Snapshot:
 
 
 Admit = Callable[[Snapshot], None]
+
+
+class Dependent(NamedTuple):
+    kind: str  # the store key
+    namespace: str
+    name: str
+    uid: str
+    owner_references: builtins.list[Obj]
+    deleting: bool
 
 
 class Store:
@@ -245,6 +254,15 @@ class Store:
         rows = self._read(f"SELECT kind, namespace, name, rv FROM objects WHERE kind IN ({marks})",
                           kinds)
         return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
+
+    def dependents(self) -> builtins.list[Dependent]:
+        """Every object with ownerReferences, as its key, uid, references and whether it is
+        being deleted: read without decoding the objects (the garbage collector's scan)."""
+        rows = self._read(
+            "SELECT kind, namespace, name, uid, json_extract(data, '$.metadata.ownerReferences'),"
+            " json_extract(data, '$.metadata.deletionTimestamp') IS NOT NULL FROM objects "
+            "WHERE json_extract(data, '$.metadata.ownerReferences') IS NOT NULL")
+        return [Dependent(r[0], r[1], r[2], r[3], json.loads(r[4]), bool(r[5])) for r in rows]
 
     def unscheduled_pods(self) -> builtins.list[tuple[str, str]]:
         """(namespace, name) of pods bound to no node, found without decoding every pod."""
