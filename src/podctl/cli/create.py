@@ -58,7 +58,10 @@ def check_files(filenames: tuple[str, ...], namespace: str | None, validation: s
 
     ok = True
     passed: list[tuple[str, list[Checked]]] = []
+    from podctl.ops.session import load_custom_kinds
+
     for result in read_manifests(list(filenames), sys.stdin):
+        load_custom_kinds(doc.obj for doc in result.documents)
         checked = [check_document(doc, namespace, validation) for doc in result.documents]
         for c in checked:
             for warning in c.warnings:
@@ -93,7 +96,7 @@ def apply_manifests(filenames: tuple[str, ...], namespace: str | None, dry_run: 
         for _, checked in passed:
             for c in checked:
                 if c.obj is not None:
-                    terminal.out(f"{meta.singular(c.obj['kind'])}/{meta.name_of(c.obj)} "
+                    terminal.out(f"{meta.singular(meta.key_of(c.obj))}/{meta.name_of(c.obj)} "
                                  "created (dry run)")
         return ok
     return _create_all(passed, namespace, validation) and ok

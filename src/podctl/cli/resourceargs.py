@@ -10,6 +10,11 @@ def split_resource_args(args: tuple[str, ...]) -> list[tuple[str, list[str]]]:
 
     def kind_of(word: str) -> str:
         kind = kind_for(word)
+        if kind is None:  # a custom kind's word, known once the store's definitions are
+            from podctl.ops.session import load_custom_kinds
+
+            load_custom_kinds()
+            kind = kind_for(word)
         if kind is None:
             raise PodctlError(f'the server doesn\'t have a resource type "{word}"')
         return kind

@@ -16,7 +16,7 @@ from podctl.store import Store
 
 
 def missing_annotation_warning(obj: Obj) -> str:
-    resource = f"{meta.plural(obj['kind'])}/{meta.name_of(obj)}"
+    resource = f"{meta.plural(meta.key_of(obj))}/{meta.name_of(obj)}"
     return (f"resource {resource} is missing the {LAST_APPLIED} annotation which is required "
             "by podctl apply. podctl apply should only be used on resources created "
             "declaratively by either podctl create --save-config or podctl apply. The missing "
@@ -81,7 +81,7 @@ def update_object(store: Store, existing: Obj, desired: Obj, docker: DockerWork,
         fresh.update(applied)
         return True
 
-    kind = existing["kind"]
+    kind = meta.key_of(existing)
     namespace = meta.namespace_of(existing) if kind in meta.NAMESPACED else ""
     name = meta.name_of(existing)
     stored = registry.mutate(store, kind, namespace, name, change, meta.uid_of(existing),
@@ -112,9 +112,9 @@ def apply_object(store: Store, obj: Obj, written: Obj, source: str, docker: Dock
         raise PodctlError(f"from {obj['metadata'].get('generateName')}: cannot use generate "
                           "name with apply")
     desired = with_last_applied(written, written)
-    ns = meta.namespace_of(obj) if obj["kind"] in meta.NAMESPACED else ""
-    existing = store.get(obj["kind"], ns, meta.name_of(obj))
-    label = f"{meta.singular(obj['kind'])}/{meta.name_of(obj)}"
+    ns = meta.namespace_of(obj) if meta.key_of(obj) in meta.NAMESPACED else ""
+    existing = store.get(meta.key_of(obj), ns, meta.name_of(obj))
+    label = f"{meta.singular(meta.key_of(obj))}/{meta.name_of(obj)}"
     if existing is None:
         return create_object(store, desired, docker, source, namespace=ns or None,
                              validation=validation), None

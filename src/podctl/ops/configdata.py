@@ -164,7 +164,7 @@ def create_config(store: Store | None, obj: Obj, dry_run: bool = False) -> str:
         body = errs[0].message if len(errs) == 1 else "\n" + "\n".join(
             f"* {e.message}" for e in errs)
         raise Invalid(f'The {obj["kind"]} "{meta.name_of(obj)}" is invalid: {body}')
-    line = f"{meta.singular(obj['kind'])}/{meta.name_of(obj)} created"
+    line = f"{meta.singular(meta.key_of(obj))}/{meta.name_of(obj)} created"
     if dry_run:
         return line + " (dry run)"
     assert store is not None

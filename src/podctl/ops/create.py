@@ -130,7 +130,7 @@ def _start_pod(store: Store, pod: Obj, docker: DockerWork, progress: ProgressFn 
 
 
 def _created(stored: Obj) -> str:
-    return f"{meta.singular(stored['kind'])}/{meta.name_of(stored)} created"
+    return f"{meta.singular(meta.key_of(stored))}/{meta.name_of(stored)} created"
 
 
 def _store_object(store: Store, obj: Obj, docker: DockerWork, source: str | None,

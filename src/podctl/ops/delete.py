@@ -117,12 +117,14 @@ def delete_objects(request: DeleteRequest) -> Iterator[Outcome]:
 
 def _from_files(filenames: list[str], namespace: str | None) -> list[tuple[str, str, str]]:
     from podctl.manifest import read_manifests
+    from podctl.ops.session import load_custom_kinds
 
     wanted = []
     for result in read_manifests(filenames):
+        load_custom_kinds(doc.obj for doc in result.documents)
         for doc in result.documents:
             obj = doc.obj
-            kind = str(obj.get("kind", ""))
+            kind = meta.key_of(obj) if isinstance(obj, dict) else ""
             md = obj.get("metadata") or {}
             ns = md.get("namespace") or namespace or "default"
             wanted.append((kind, ns, str(md.get("name", ""))))
@@ -167,6 +169,11 @@ def _delete_one(store: Store, kind: str, namespace: str, name: str,
 
         # Its protection finalizer goes here when no controller runs (unless in use).
         follow_up(store, (kind, namespace, name))
+    if kind == "CustomResourceDefinition" or meta.RESOURCES[kind].custom:
+        from podctl.ops.followup import follow_up
+
+        # Its objects, or its dependents, go here when no controller runs.
+        follow_up(store, (kind, namespace, name), ("GarbageCollector", "", ""))
     if kind in meta.NAMESPACED and kind != "ResourceQuota":
         from podctl.ops.followup import follow_up, quotas_of
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from podctl.api import meta
 from podctl.api.claims import claim_names
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owned_pods
@@ -103,6 +104,11 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             texts.append(describe_netpol(obj))
         elif kind in ("PersistentVolume", "PersistentVolumeClaim", "StorageClass"):
             texts.append(_describe_storage(store, obj, events, now))
+        elif kind == "CustomResourceDefinition" or \
+                meta.RESOURCES.get(meta.key_of(obj), meta.RESOURCES["Pod"]).custom:
+            from podctl.printers import custom
+
+            texts.append(custom.describe(obj, events, now))
         else:
             texts.append(printer.describe_generic(obj, events, now))
     return texts

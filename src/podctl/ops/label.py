@@ -43,12 +43,12 @@ def relabel(store: Store, obj: Obj, changes: dict[str, str], removals: list[str]
                 fresh["metadata"].pop(field)
         return changed
 
-    kind = meta.singular(obj["kind"])
+    kind = meta.singular(meta.key_of(obj))
     word = "labeled" if field == "labels" else "annotated"
-    namespace = meta.namespace_of(obj) if obj["kind"] in meta.NAMESPACED else ""
-    if registry.mutate(store, obj["kind"], namespace, meta.name_of(obj), change,
+    namespace = meta.namespace_of(obj) if meta.key_of(obj) in meta.NAMESPACED else ""
+    if registry.mutate(store, meta.key_of(obj), namespace, meta.name_of(obj), change,
                        meta.uid_of(obj)) is None:
-        raise NotFound(meta.plural(obj["kind"]), meta.name_of(obj))
+        raise NotFound(meta.plural(meta.key_of(obj)), meta.name_of(obj))
     if not changed:
         return f"{kind}/{meta.name_of(obj)} not {word}"
     verb = f"un{word}" if removals and not changes else word

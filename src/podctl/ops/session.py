@@ -4,7 +4,8 @@ its socket), so it reacts to a command without waiting for its resync."""
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from podctl.home import podctl_home
 from podctl.notify import notify_controller
@@ -18,6 +19,25 @@ if TYPE_CHECKING:
 def open_store() -> Store:
     home = podctl_home()
     return open_plain_store(home, functools.partial(notify_controller, home))
+
+
+def load_custom_kinds(objs: Iterable[Any] | None = None) -> None:
+    """Serve in this process the custom kinds the store's definitions define: a command
+    meets a resource word or a manifest before it opens the store. With `objs`, only when
+    one of them is of a kind podctl does not build in."""
+    from podctl.api import meta
+
+    if objs is not None and all(_built_in(o, meta.RESOURCES) for o in objs):
+        return
+    open_store().close()
+
+
+def _built_in(obj: Any, resources: dict[str, Any]) -> bool:
+    if not isinstance(obj, dict):
+        return True
+    resource = resources.get(str(obj.get("kind")))
+    return resource is not None and not resource.custom and \
+        obj.get("apiVersion") == resource.api_version
 
 
 def home_service_range() -> IPv4Network:

@@ -104,3 +104,95 @@ def row(key: str, obj: Obj, now: datetime, wide: bool) -> list[str]:
     defs = column_definitions(key)
     values = cells(key, obj, now)
     return [text(v) for d, v in zip(defs, values, strict=True) if wide or not d["priority"]]
+
+
+# -- describe: kubectl's generic describer, for every custom kind -------------------------
+
+_SKIPPED = frozenset({".metadata.managedFields", ".metadata.name", ".metadata.namespace",
+                      ".metadata.labels", ".metadata.annotations"})
+_ACRONYMS = frozenset({"API", "URL", "UID", "OSB", "GUID"})
+
+
+def describe(obj: Obj, events: list[dict[str, Any]], now: datetime) -> str:
+    """Name, namespace, labels, annotations, then every other field by its smart label,
+    nested by indentation, and the events (kubectl's genericDescriber)."""
+    from podctl.printers.describe import (
+        Lines,
+        annotations_multiline,
+        describe_events,
+        multiline_map,
+    )
+
+    md = obj.get("metadata") or {}
+    w = Lines()
+    w.add(0, f"Name:\t{md.get('name', '')}")
+    w.add(0, f"Namespace:\t{md.get('namespace', '')}")
+    multiline_map(w, "Labels", md.get("labels"))
+    annotations_multiline(w, md.get("annotations"))
+    _content(w, 0, obj, "")
+    if not events:  # one line, aligned with the fields above it as kubectl's tabwriter does
+        w.add(0, "Events:\t<none>")
+        return w.text()
+    return w.text() + describe_events(events, now)
+
+
+def _content(w: Any, level: int, content: Obj, prefix: str) -> None:
+    for field in sorted(content):
+        value = content[field]
+        path = f"{prefix}.{field}"
+        if path in _SKIPPED:
+            continue
+        if isinstance(value, dict):
+            w.add(level, f"{smart_label(field)}:")
+            _content(w, level + 1, value, path)
+        elif isinstance(value, list):
+            w.add(level, f"{smart_label(field)}:")
+            for child in value:
+                if isinstance(child, dict):
+                    _content(w, level + 1, child, path)
+                else:
+                    w.add(level + 1, go_text(child))
+        else:
+            w.add(level, f"{smart_label(field)}:\t{go_text(value)}")
+
+
+def go_text(value: Any) -> str:
+    """A JSON value as Go's %v prints it."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not value.is_integer():
+        return repr(value)
+    if isinstance(value, float):
+        return str(int(value))
+    return str(value)
+
+
+def smart_label(field: str) -> str:
+    """`cronSpec` -> `Cron Spec`, `uid` -> `UID` (kubectl's smartLabelFor)."""
+    if any(not (c.isalpha() or c == "-") for c in field):
+        return field
+    parts = [p for p in _camel_split(field) if p != "_"]
+    return " ".join(p.upper() if p.upper() in _ACRONYMS else p[:1].upper() + p[1:]
+                    for p in parts)
+
+
+def _camel_split(text: str) -> list[str]:
+    """fatih/camelcase's Split: runs of one character class, an upper-case run's last
+    letter moved to the lower-case run after it (`HTTPServer` -> `HTTP`, `Server`)."""
+    def cls(c: str) -> int:
+        return 1 if c.islower() else 2 if c.isupper() else 3 if c.isdigit() else 4
+
+    runs: list[list[str]] = []
+    last = 0
+    for c in text:
+        if runs and cls(c) == last:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+        last = cls(c)
+    for i in range(len(runs) - 1):
+        if runs[i][0].isupper() and runs[i + 1][0].islower():
+            runs[i + 1].insert(0, runs[i].pop())
+    return ["".join(r) for r in runs if r]

@@ -56,7 +56,7 @@ def create(store: Store, obj: Obj, namespace: str | None = None, *,
             if context:
                 raise in_context(exc, context) from exc
             raise
-    raise AlreadyExists(meta.plural(str(obj["kind"])), meta.name_of(prepared), context)
+    raise AlreadyExists(meta.plural(meta.key_of(obj)), meta.name_of(prepared), context)
 
 
 # The namespaces the API server's system-namespaces controller keeps from a cluster's start.
