@@ -164,21 +164,41 @@ def terminating_status(crd: Obj, now: str, message: str) -> Obj:
     return status
 
 
-def name_conflicts(crd: Obj, others: list[Obj]) -> list[Cause]:
-    """Plural, singular, short names or kind another definition of the group accepted."""
+def accepted_status(crd: Obj, others: list[Obj], now: str) -> Obj:
+    """The status a new definition gets from the naming controller: its names accepted
+    and the kind Established, unless another definition of the group took one of them."""
+    status = initial_status(crd, now)
+    conflict = name_conflict(crd, others)
+    if conflict is None:
+        return status
+    reason, message = conflict
+    status["conditions"] = [
+        {"type": "NamesAccepted", "status": "False", "lastTransitionTime": now,
+         "reason": reason, "message": message},
+        {"type": "Established", "status": "False", "lastTransitionTime": now,
+         "reason": "NotAccepted", "message": "not all names are accepted"}]
+    status["acceptedNames"] = {}
+    return status
+
+
+def name_conflict(crd: Obj, others: list[Obj]) -> tuple[str, str] | None:
+    """(reason, message) when a name is taken by another definition of the group."""
     spec = spec_of(crd)
     names = spec.get("names") or {}
-    out: list[Cause] = []
     for other in others:
-        if meta.uid_of(other) == meta.uid_of(crd) or meta.name_of(other) == meta.name_of(crd):
-            continue
-        if spec_of(other).get("group") != spec.get("group"):
+        if meta.name_of(other) == meta.name_of(crd) or \
+                spec_of(other).get("group") != spec.get("group"):
             continue
         taken = (other.get("status") or {}).get("acceptedNames") or {}
+        words = {taken.get("plural"), taken.get("singular"), *(taken.get("shortNames") or [])}
         if names.get("kind") and names.get("kind") == taken.get("kind"):
-            out.append(("spec.names.kind", f'Invalid value: "{names["kind"]}": kind '
-                        f'"{names["kind"]}" is already in use'))
-    return out
+            return "KindConflict", f'"{names["kind"]}" is already in use'
+        if names.get("singular") in words:
+            return "SingularConflict", f'"{names["singular"]}" is already in use'
+        for short in names.get("shortNames") or []:
+            if short in words:
+                return "ShortNamesConflict", f'"{short}" is already in use'
+    return None
 
 
 def validate(crd: Obj) -> list[Cause]:
@@ -287,9 +307,15 @@ def _validate_versions(spec: Obj) -> list[Cause]:
 _TYPES = ("object", "array", "string", "integer", "number", "boolean")
 
 
-def structural_problems(schema: Any, path: str, root: bool = False) -> list[Cause]:
+MAX_SCHEMA_DEPTH = 64  # deeper than any real schema; a hostile one stops here
+
+
+def structural_problems(schema: Any, path: str, root: bool = False,
+                        depth: int = 0) -> list[Cause]:
     """The structural schema rules that matter most: every node typed (unless it keeps
     unknown fields or is int-or-string), arrays with items, no $ref."""
+    if depth > MAX_SCHEMA_DEPTH:
+        return [(path, f"Forbidden: must not be nested more than {MAX_SCHEMA_DEPTH} levels")]
     if not isinstance(schema, dict):
         return [(path, "Invalid value: must be an object")]
     out: list[Cause] = []
@@ -307,15 +333,57 @@ def structural_problems(schema: Any, path: str, root: bool = False) -> list[Caus
     elif kind is not None and kind not in _TYPES:
         out.append((f"{path}.type", f'Unsupported value: "{kind}": supported values: '
                     + ", ".join(f'"{t}"' for t in _TYPES)))
+    out += _keyword_problems(schema, path)
+    for word in ("allOf", "anyOf", "oneOf"):
+        subs = schema.get(word)
+        for i, sub in enumerate(subs if isinstance(subs, list) else []):
+            out += _keyword_problems(sub, f"{path}.{word}[{i}]") if isinstance(sub, dict) \
+                else [(f"{path}.{word}[{i}]", "Invalid value: must be a map")]
     if kind == "array" and not isinstance(schema.get("items"), dict):
         out.append((f"{path}.items", "Required value: must be specified"))
-    for name, sub in (schema.get("properties") or {}).items():
-        out += structural_problems(sub, f"{path}.properties[{name}]")
+    props = schema.get("properties")
+    for name, sub in (props.items() if isinstance(props, dict) else ()):
+        out += structural_problems(sub, f"{path}.properties[{name}]", depth=depth + 1)
     if isinstance(schema.get("items"), dict):
-        out += structural_problems(schema["items"], f"{path}.items")
+        out += structural_problems(schema["items"], f"{path}.items", depth=depth + 1)
     if isinstance(schema.get("additionalProperties"), dict):
         out += structural_problems(schema["additionalProperties"],
-                                   f"{path}.additionalProperties")
+                                   f"{path}.additionalProperties", depth=depth + 1)
+    return out
+
+
+_NUMBER_WORDS = ("maximum", "minimum", "multipleOf")
+_COUNT_WORDS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties",
+                "minProperties")
+
+
+def _keyword_problems(schema: Obj, path: str) -> list[Cause]:
+    """Keywords of the wrong JSON type: refused here, so validating an object never meets
+    them (upstream's decoder refuses them into its Go types)."""
+    out: list[Cause] = []
+    for word in _NUMBER_WORDS:
+        value = schema.get(word)
+        if word in schema and (isinstance(value, bool) or not isinstance(value, int | float)):
+            out.append((f"{path}.{word}", "Invalid value: must be a number"))
+    for word in _COUNT_WORDS:
+        value = schema.get(word)
+        if word in schema and (isinstance(value, bool) or not isinstance(value, int)
+                               or value < 0):
+            out.append((f"{path}.{word}", "Invalid value: must be a non-negative integer"))
+    for word, kind in (("properties", dict), ("required", list), ("enum", list),
+                       ("allOf", list), ("pattern", str)):
+        if word in schema and not isinstance(schema[word], kind):
+            out.append((f"{path}.{word}", f"Invalid value: must be a "
+                        f"{'map' if kind is dict else 'list' if kind is list else 'string'}"))
+    if isinstance(schema.get("required"), list) and \
+            not all(isinstance(r, str) for r in schema["required"]):
+        out.append((f"{path}.required", "Invalid value: must be a list of strings"))
+    if isinstance(schema.get("pattern"), str):
+        try:
+            re.compile(schema["pattern"])
+        except re.error as exc:
+            out.append((f"{path}.pattern", f'Invalid value: "{schema["pattern"]}": must be a '
+                        f"valid regular expression, but isn't: {exc}"))
     return out
 
 

@@ -85,6 +85,9 @@ def _create(store: Store, prepared: Obj, namespace: str | None, validation: str,
     checked = validated(prepared, namespace, validation)
     strategy.initial_status(checked)
     kind = meta.key_of(checked)
+    if kind == crd.KIND:
+        checked["status"] = crd.accepted_status(checked, store.list(crd.KIND),
+                                                meta.now_rfc3339())
     _refuse_if_terminating(kind)
     attrs = Attributes(CREATE, kind, _namespace(checked), meta.name_of(checked), checked,
                        dry_run=dry_run)

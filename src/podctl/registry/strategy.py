@@ -60,7 +60,7 @@ def initial_status(obj: Obj) -> None:
     so in its PodScheduled condition (upstream's applySchedulingGatedCondition)."""
     if _defined(_traits(obj)):
         obj["metadata"]["generation"] = 1
-    if obj.get("kind") == crd.KIND:
+    if obj.get("kind") == crd.KIND:  # the naming controller's part: registry._create's
         obj["status"] = crd.initial_status(obj, meta.now_rfc3339())
         finalizers = obj["metadata"].setdefault("finalizers", [])
         if crd.CLEANUP_FINALIZER not in finalizers:
