@@ -108,6 +108,11 @@ def test_crontab_scale_status_watch_and_describe(podctl: Podctl, api: ApiControl
     assert obj["spec"]["image"] == "my-awesome-cron-image" and obj["metadata"]["generation"] == 2
     assert kubectl("describe", "ct", "my-new-cron-object") == \
         podctl("describe", "ct", "my-new-cron-object")
+    # the definition's schema, through /openapi/v3
+    explained = kubectl("explain", "crontab.spec")
+    assert explained.startswith("GROUP:      stable.example.com\nKIND:       CronTab\n"
+                                "VERSION:    v1\n")
+    assert "  cronSpec\t<string>" in explained and "  replicas\t<integer>" in explained
 
 
 def test_dependents_and_objects_go_with_their_owner_and_definition(

@@ -56,10 +56,12 @@ def _operation(action: str, gvk: Obj, ref: str | None, write: bool) -> Obj:
     return op
 
 
-def _paths(resource: Resource, prefix: str) -> dict[str, Obj]:
-    group, _, version = resource.api_version.rpartition("/")
+def _paths(resource: Resource, prefix: str, group_version: str | None = None) -> dict[str, Obj]:
+    group_version = group_version or resource.api_version
+    group, _, version = group_version.rpartition("/")
     gvk = {"group": group, "version": version, "kind": resource.kind}
-    name = _gvk_schema(resource.kind, resource.api_version)
+    name = custom_schema_name(resource, version) if resource.custom \
+        else _gvk_schema(resource.kind, resource.api_version)
     ref = COMPONENTS + name if name else None
     base = f"{prefix}/namespaces/{{namespace}}/{resource.name}" if resource.namespaced \
         else f"{prefix}/{resource.name}"
@@ -73,24 +75,100 @@ def _paths(resource: Resource, prefix: str) -> dict[str, Obj]:
                "patch": _operation("patch", gvk, ref, True),
                "delete": _operation("delete", gvk, None, False)},
     }
-    for sub in SUBRESOURCES.get(resource.name, {}):
+    subs = (["status"] if resource.status else []) + (["scale"] if resource.scalable else []) \
+        if resource.custom else SUBRESOURCES.get(resource.name, {})
+    for sub in subs:
         if sub in ("status", "scale"):
             paths[f"{item}/{sub}"] = {"get": _operation("get", gvk, ref, False)}
     return paths
 
 
-@functools.cache
 def group_version_document(group_version: str) -> bytes:
-    """The OpenAPI v3 document of one group version, as bytes (built once)."""
+    """The OpenAPI v3 document of one group version, as bytes (built once for each state
+    of the custom kinds it serves)."""
+    return _group_version_document(group_version, _served_marker(group_version))
+
+
+def _served_marker(group_version: str) -> tuple[tuple[str, str], ...]:
+    """What a group version's document depends on beyond the bundle: the definitions of the
+    custom kinds it serves, by resourceVersion."""
+    from podctl.api import crd
+
+    return tuple(sorted((key, str(d["metadata"].get("resourceVersion")))
+                        for key, d in list(crd.DEFINITIONS.items())
+                        if group_version in _custom_versions(key)))
+
+
+def _custom_versions(key: str) -> tuple[str, ...]:
+    from podctl.api import meta
+
+    resource = meta.RESOURCES.get(key)
+    return tuple(f"{resource.group}/{v}" for v in resource.versions) if resource else ()
+
+
+@functools.lru_cache(maxsize=64)
+def _group_version_document(group_version: str, marker: tuple[tuple[str, str], ...]) -> bytes:
     resources = group_versions()[group_version]
     prefix = f"/apis/{group_version}" if "/" in group_version else f"/api/{group_version}"
     paths: dict[str, Obj] = {}
     for resource in resources:
-        paths.update(_paths(resource, prefix))
+        paths.update(_paths(resource, prefix, group_version))
+    schemas = {**bundle()["schemas"], **custom_schemas(group_version)}
     doc = {"openapi": "3.0.0",
            "info": {"title": "Kubernetes", "version": f"v{bundle()['kubernetesVersion']}"},
-           "paths": paths, "components": {"schemas": bundle()["schemas"]}}
+           "paths": paths, "components": {"schemas": schemas}}
     return json.dumps(doc).encode()
+
+
+# -- custom kinds: their definitions' schemas, named as upstream names them --------------------
+
+def custom_schema_name(resource: Resource, version: str) -> str:
+    """`com.example.stable.v1.CronTab` for stable.example.com/v1 CronTab."""
+    return ".".join(reversed(resource.group.split("."))) + f".{version}.{resource.kind}"
+
+
+def custom_schemas(group_version: str) -> dict[str, Obj]:
+    """The components of the custom kinds a group version serves (and their lists)."""
+    from podctl.api import crd, meta
+
+    group, _, version = group_version.rpartition("/")
+    out: dict[str, Obj] = {}
+    for key, definition in list(crd.DEFINITIONS.items()):
+        resource = meta.RESOURCES.get(key)
+        if resource is None or resource.group != group or version not in resource.versions:
+            continue
+        name = custom_schema_name(resource, version)
+        gvk = [{"group": group, "version": version, "kind": resource.kind}]
+        schema = json.loads(json.dumps(crd.schema_of(definition, version) or {"type": "object"}))
+        props = schema.setdefault("properties", {})
+        props.update(_TYPE_FIELDS)
+        props["metadata"] = {"$ref": COMPONENTS + OBJECT_META, "description": (
+            "Standard object's metadata. More info: https://git.k8s.io/community/contributors/"
+            "devel/sig-architecture/api-conventions.md#metadata")}
+        out[name] = {**schema, "x-kubernetes-group-version-kind": gvk}
+        out[f"{name}List"] = {
+            "type": "object", "required": ["items"],
+            "properties": {**_TYPE_FIELDS, "items": {"type": "array",
+                                                     "items": {"$ref": COMPONENTS + name}},
+                           "metadata": {"$ref": COMPONENTS + LIST_META}},
+            "x-kubernetes-group-version-kind": [{**gvk[0], "kind": f"{resource.kind}List"}]}
+    return out
+
+
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+LIST_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
+_TYPE_FIELDS: dict[str, Obj] = {
+    "apiVersion": {"type": "string", "description": "APIVersion defines the versioned schema "
+                   "of this representation of an object. Servers should convert recognized "
+                   "schemas to the latest internal value, and may reject unrecognized values. "
+                   "More info: https://git.k8s.io/community/contributors/devel/"
+                   "sig-architecture/api-conventions.md#resources"},
+    "kind": {"type": "string", "description": "Kind is a string value representing the REST "
+             "resource this object represents. Servers may infer this from the endpoint the "
+             "client submits requests to. Cannot be updated. In CamelCase. More info: "
+             "https://git.k8s.io/community/contributors/devel/sig-architecture/"
+             "api-conventions.md#types-kinds"},
+}
 
 
 def _hash(group_version: str) -> str:
@@ -116,21 +194,35 @@ def v3_document(path: str) -> bytes | None:
     return None
 
 
-@functools.cache
 def v2_document() -> bytes:
     """GET /openapi/v2: the same definitions and paths in Swagger 2.0 form."""
+    return _v2_document(_all_served())
+
+
+def _all_served() -> tuple[tuple[str, str], ...]:
+    from podctl.api import crd
+
+    return tuple(sorted((key, str(d["metadata"].get("resourceVersion")))
+                        for key, d in list(crd.DEFINITIONS.items())))
+
+
+@functools.lru_cache(maxsize=4)
+def _v2_document(marker: tuple[tuple[str, str], ...]) -> bytes:
     paths: dict[str, Obj] = {}
+    definitions = dict(bundle()["schemas"])
     for group_version, resources in group_versions().items():
         prefix = f"/{_doc_path(group_version)}"
+        if any(r.custom for r in resources):
+            definitions.update(custom_schemas(group_version))
         for resource in resources:
-            for path, ops in _paths(resource, prefix).items():
+            for path, ops in _paths(resource, prefix, group_version).items():
                 paths[path] = {verb: {**op, "parameters": [
                     {"name": p["name"], "in": p["in"], "type": "string", "uniqueItems": True}
                     for p in op["parameters"]], "responses": {"200": {"description": "OK"}}}
                     for verb, op in ops.items()}
     doc = {"swagger": "2.0",
            "info": {"title": "Kubernetes", "version": f"v{bundle()['kubernetesVersion']}"},
-           "paths": paths, "definitions": bundle()["schemas"]}
+           "paths": paths, "definitions": definitions}
     return json.dumps(doc).replace(COMPONENTS, "#/definitions/").encode()
 
 
@@ -196,10 +288,14 @@ def _schema_message(schema: dict[str, Any]) -> bytes:
     return bytes(out)
 
 
-@functools.cache
 def v2_protobuf() -> bytes:
     """GET /openapi/v2 as protobuf: swagger 1, info 2, definitions 9."""
-    definitions = json.loads(v2_document())["definitions"]
+    return _v2_protobuf(_all_served())
+
+
+@functools.lru_cache(maxsize=4)
+def _v2_protobuf(marker: tuple[tuple[str, str], ...]) -> bytes:
+    definitions = json.loads(_v2_document(marker))["definitions"]
     info = _field(1, "Kubernetes") + _field(2, f"v{bundle()['kubernetesVersion']}")
     return (_field(1, "2.0") + _field(2, info) + _field(9, b"".join(
         _field(1, _named(name, _schema_message(schema)))
