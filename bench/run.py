@@ -12,6 +12,7 @@ def main() -> None:
     from bench import (
         bench_api,
         bench_controller,
+        bench_crd,
         bench_deployment,
         bench_hostile,
         bench_netpol,
@@ -66,6 +67,9 @@ def main() -> None:
     bench_rbac.main()
     print("== issue 23: pod-to-pod throughput with 20 NetworkPolicies ==", flush=True)
     bench_netpol.main()
+    print("== issue 24: kubectl get of 1000 custom resources against 1000 pods ==",
+          flush=True)
+    bench_crd.main()
 
 
 if __name__ == "__main__":

@@ -182,7 +182,8 @@ def test_a_resource_is_stored_defaulted_at_the_storage_version(store: Store) -> 
     now = datetime.now(UTC)
     assert custom.headers(key) == (["NAME", "SPEC", "REPLICAS"], ["WIDE"])
     assert custom.cells(key, obj, now) == ["c", "* * * * *", 1, "i"]
-    assert custom.row(key, obj, now, False) == ["c", "* * * * *", "1"]
+    assert custom.row_function(key)(obj, now, False) == ["c", "* * * * *", "1"]
+    assert custom.row_function(key)(obj, now, True) == ["c", "* * * * *", "1", "i"]
     changed = copy.deepcopy(obj)
     changed["spec"]["image"] = "j"
     changed["status"] = {"replicas": 9}

@@ -3,12 +3,17 @@ declares none), cells typed as upstream's table convertor types them."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podctl.api import crd, meta
 from podctl.api.meta import Obj
 from podctl.printers.age import age
+
+if TYPE_CHECKING:
+    from podctl.printers.jsonpath import JSONPathTemplate
 
 NAME_DESCRIPTION = ("Name must be unique within a namespace. "
                     "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
@@ -44,17 +49,31 @@ def column_definitions(key: str) -> list[Obj]:
 
 def cells(key: str, obj: Obj, now: datetime) -> list[Any]:
     """One row's cells: None where the path finds nothing or a value of another type."""
+    return _cells(_paths(columns(key)), obj, now)
+
+
+def _paths(cols: list[Obj]) -> list[tuple[str, JSONPathTemplate | None]]:
+    return [(str(c.get("type", "")), _template(str(c.get("jsonPath") or ""))) for c in cols]
+
+
+def _cells(paths: list[tuple[str, JSONPathTemplate | None]], obj: Obj,
+           now: datetime) -> list[Any]:
+    out: list[Any] = [meta.name_of(obj)]
+    for kind, template in paths:
+        value = template.first_value(obj) if template is not None else None
+        out.append(_cell(kind, value, now))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _template(path: str) -> JSONPathTemplate | None:
+    """A column's path parsed once, not once per row."""
     from podctl.printers.jsonpath import JSONPathError, parse_template
 
-    out: list[Any] = [meta.name_of(obj)]
-    for column in columns(key):
-        path = str(column.get("jsonPath") or "")
-        try:
-            value = parse_template("{" + path + "}").first_value(obj)
-        except JSONPathError:
-            value = None
-        out.append(_cell(str(column.get("type", "")), value, now))
-    return out
+    try:
+        return parse_template("{" + path + "}")
+    except JSONPathError:
+        return None
 
 
 def _cell(kind: str, value: Any, now: datetime) -> Any:
@@ -70,10 +89,9 @@ def _cell(kind: str, value: Any, now: datetime) -> Any:
         return value if isinstance(value, str) else _text(value)
     if kind == "date" and isinstance(value, str):
         try:
-            meta.parse_time(value)
+            return age(value, now)
         except ValueError:
             return "<invalid>"
-        return age(value, now)
     return None
 
 
@@ -100,10 +118,16 @@ def headers(key: str) -> tuple[list[str], list[str]]:
             [d["name"].upper() for d in defs if d["priority"]])
 
 
-def row(key: str, obj: Obj, now: datetime, wide: bool) -> list[str]:
-    defs = column_definitions(key)
-    values = cells(key, obj, now)
-    return [text(v) for d, v in zip(defs, values, strict=True) if wide or not d["priority"]]
+def row_function(key: str) -> Callable[[Obj, datetime, bool], list[str]]:
+    """A row's text cells (the wide ones with -o wide), the columns read once per table."""
+    shown = [not d["priority"] for d in column_definitions(key)]
+    paths = _paths(columns(key))
+
+    def row(obj: Obj, now: datetime, wide: bool) -> list[str]:
+        values = _cells(paths, obj, now)
+        return [text(v) for keep, v in zip(shown, values, strict=True) if wide or keep]
+
+    return row
 
 
 # -- describe: kubectl's generic describer, for every custom kind -------------------------

@@ -74,7 +74,7 @@ def table_columns(kind: str) -> tuple[list[str], list[str], RowFn]:
         from podctl.printers import custom
 
         heads, wide = custom.headers(kind)
-        return heads, wide, lambda obj, now, w: custom.row(kind, obj, now, w)
+        return heads, wide, custom.row_function(kind)
     from importlib import import_module
 
     module_name, headers, wide_headers, row_fn = _TABLES[kind]

@@ -213,6 +213,9 @@ def update_status(store: Store, desired: Obj, *, dry_run: bool = False) -> Obj:
     kind = meta.key_of(desired)
     current = _stored(store, kind, _namespace(desired), meta.name_of(desired))
     out = strategy.prepare_for_status(current, desired)
+    if kind in crd.DEFINITIONS:
+        # a custom resource's status is checked against its schema as the whole object is
+        out["status"] = validated(out, _namespace(current) or None).get("status")
     if dry_run:
         return out
     return store.update_status(out)
