@@ -76,10 +76,9 @@ def bench_get(client: docker.DockerClient, count: int, rounds: int) -> dict[str,
     return out
 
 
-def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+def main(count: int = 1000) -> None:
     print_results({"get": bench_get(docker.from_env(), count=count, rounds=10)})
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
