@@ -234,3 +234,16 @@ def test_deleting_the_definition_deletes_its_objects_and_the_collector_their_dep
     assert not customresources.sync_definition(store, "crontabs.stable.example.com")
     assert store.get("CustomResourceDefinition", "", "crontabs.stable.example.com") is None
     assert "CronTab.stable.example.com" not in meta.RESOURCES
+
+
+def test_patterns_are_re2s_linear_and_refused_when_re2_refuses_them() -> None:
+    schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": "(a+)+$"}}}
+    # Python's re backtracks on this for longer than the suite runs; RE2 answers at once
+    assert crschema.validate({"s": "a" * 50000 + "!"}, schema)[0][1].endswith(
+        "s in body should match '(a+)+$'")
+    lookahead = definition(schema={"type": "object", "properties": {
+        "s": {"type": "string", "pattern": "(?=a)"}}})
+    assert crd.validate(lookahead) == [(
+        "spec.versions[0].schema.openAPIV3Schema.properties[s].pattern",
+        "Invalid value: \"(?=a)\": must be a valid regular expression, but isn't: error "
+        "parsing regexp: invalid perl operator: (?=")]

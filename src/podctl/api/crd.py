@@ -379,11 +379,13 @@ def _keyword_problems(schema: Obj, path: str) -> list[Cause]:
             not all(isinstance(r, str) for r in schema["required"]):
         out.append((f"{path}.required", "Invalid value: must be a list of strings"))
     if isinstance(schema.get("pattern"), str):
-        try:
-            re.compile(schema["pattern"])
-        except re.error as exc:
+        from podctl.api.crschema import pattern_error
+
+        error = pattern_error(schema["pattern"])
+        if error is not None:
             out.append((f"{path}.pattern", f'Invalid value: "{schema["pattern"]}": must be a '
-                        f"valid regular expression, but isn't: {exc}"))
+                        f"valid regular expression, but isn't: error parsing regexp: "
+                        f"{error}"))
     return out
 
 
