@@ -58,6 +58,9 @@ ROOTS = {
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
+    # custom resources (issue 24)
+    "CustomResourceDefinition":
+        "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
 }
 # Kinds `podctl explain` documents: kind -> (group/version, definition).
 EXPLAIN_ROOTS = {

@@ -53,6 +53,21 @@ def storage_version(crd: Obj) -> str:
     return next((str(v.get("name")) for v in versions(crd) if v.get("storage")), "")
 
 
+def with_defaults(crd: Obj) -> Obj:
+    """A copy with upstream's defaults: singular and listKind from the kind, conversion
+    None."""
+    out: Obj = meta.clone(crd)
+    spec = out.get("spec")
+    if not isinstance(spec, dict):
+        return out
+    names = spec.get("names")
+    if isinstance(names, dict) and isinstance(names.get("kind"), str) and names["kind"]:
+        names.setdefault("singular", names["kind"].lower())
+        names.setdefault("listKind", f"{names['kind']}List")
+    spec.setdefault("conversion", {"strategy": "None"})
+    return out
+
+
 def version_of(crd: Obj, version: str) -> Obj:
     return next((v for v in versions(crd) if v.get("name") == version), {})
 

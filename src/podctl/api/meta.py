@@ -173,7 +173,7 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     # while their definition is Established.
     Resource("customresourcedefinitions", "customresourcedefinition", ("crd", "crds"),
              "CustomResourceDefinition", False, api_version="apiextensions.k8s.io/v1",
-             categories=("api-extensions",), status=True, validated=False),
+             categories=("api-extensions",), status=True),
     # After coordination, as the API server orders its groups. Kept by podctl's EndpointSlice
     # controller only: read and deleted (it makes them again), never written by users. An
     # update takes its endpoints and ports: its addressType is immutable, as upstream's.

@@ -151,6 +151,8 @@ def check_document(doc: Document, namespace: str | None = None,
     custom_key = is_custom(obj)
     if custom_key is not None:
         return _check_custom(doc, obj, custom_key, namespace, validation)
+    if kind == "CustomResourceDefinition" and obj.get("apiVersion") == served_version(kind):
+        return _check_definition(doc, obj, validation)
     bad_kind = _kind_problem(doc, obj.get("apiVersion"), kind)
     if bad_kind is not None or not isinstance(kind, str):
         return Checked(doc, None, [bad_kind] if bad_kind else [], [])
@@ -170,6 +172,26 @@ def check_document(doc: Document, namespace: str | None = None,
         return Checked(doc, None, problems, warnings)
     defaulted = default_object(kind, obj, namespace or DEFAULT_NAMESPACE)
     return Checked(doc, defaulted, [], warnings)
+
+
+def _check_definition(doc: Document, obj: dict[str, Any], validation: str) -> Checked:
+    """A CustomResourceDefinition: its structure as the decoder reads it, defaulted, then
+    upstream's rules for definitions (podctl.api.crd)."""
+    from podctl.api import crd
+    from podctl.manifest.custom import field_path
+
+    kind = "CustomResourceDefinition"
+    dropped: list[str] = []
+    if validation != STRICT:
+        obj = copy.deepcopy(obj)
+        dropped = decode_structure(obj, kind, prune=True).unknown
+    errors = validate_structure(obj, kind)
+    out = crd.with_defaults(obj)
+    if not errors:
+        errors = [FieldError(field_path(f), f"{f}: {m}") for f, m in crd.validate(out)]
+    problems = [_problem(doc, e.path, e.message, e.at_key) for e in errors]
+    warnings = dropped if validation == WARN else []
+    return Checked(doc, None if problems else out, problems, warnings)
 
 
 def _check_custom(doc: Document, obj: dict[str, Any], key: str, namespace: str | None,

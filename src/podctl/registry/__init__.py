@@ -116,8 +116,6 @@ def validated(obj: Obj, namespace: str | None, validation: str = STRICT) -> Obj:
     """The object checked and defaulted by the kind's rules; Invalid with its field errors
     in kubectl's words. Kinds podctl's rules do not cover pass as they are."""
     kind = meta.key_of(obj)
-    if kind == crd.KIND:
-        return _validated_definition(obj)
     if kind in meta.RESOURCES and not meta.RESOURCES[kind].validated:
         out: Obj = meta.clone(obj)
         if kind in meta.NAMESPACED:
@@ -135,27 +133,6 @@ def validated(obj: Obj, namespace: str | None, validation: str = STRICT) -> Obj:
         raise Invalid(invalid_summary(shown, name, problems), shown, name,
                       [field_cause(p.message) for p in problems])
     return checked.obj
-
-
-def _validated_definition(obj: Obj) -> Obj:
-    """A CustomResourceDefinition defaulted and checked as upstream's strategy does."""
-    out: Obj = meta.clone(obj)
-    spec: Obj = out["spec"] if isinstance(out.get("spec"), dict) else {}
-    names: Obj = spec["names"] if isinstance(spec.get("names"), dict) else {}
-    if names.get("kind"):
-        names.setdefault("singular", str(names["kind"]).lower())
-        names.setdefault("listKind", f"{names['kind']}List")
-    if spec:
-        spec.setdefault("conversion", {"strategy": "None"})
-    causes = crd.validate(out)
-    if causes:
-        from podctl.manifest import invalid_summary
-        from podctl.manifest.problems import Problem
-
-        name = meta.name_of(out)
-        problems = [Problem("", None, None, f"{f}: {m}") for f, m in causes]
-        raise Invalid(invalid_summary(crd.KIND, name, problems), crd.KIND, name, causes)
-    return out
 
 
 # A field path: names and dots, subscripts holding anything (`data[bad key]`).

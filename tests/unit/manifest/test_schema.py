@@ -27,7 +27,7 @@ def test_schema_is_small_and_pinned() -> None:
                                  "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
                                  "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
                                  "ResourceQuota", "LimitRange", "ServiceAccount",
-                                 "NetworkPolicy"}
+                                 "NetworkPolicy", "CustomResourceDefinition"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
