@@ -247,3 +247,27 @@ def test_patterns_are_re2s_linear_and_refused_when_re2_refuses_them() -> None:
         "spec.versions[0].schema.openAPIV3Schema.properties[s].pattern",
         "Invalid value: \"(?=a)\": must be a valid regular expression, but isn't: error "
         "parsing regexp: invalid perl operator: (?=")]
+
+
+def test_a_custom_resource_scales_along_its_definitions_paths(store: Store) -> None:
+    from podctl.apiserver.writes import scale_of
+    from podctl.controllers.replication import set_replicas
+
+    schema = copy.deepcopy(CRONTAB_SCHEMA)
+    schema["properties"]["status"]["properties"]["selector"] = {"type": "string"}
+    registry.create(store, definition(schema=schema, subresources={"scale": {
+        "specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
+        "labelSelectorPath": ".status.selector"}}))
+    registry.create(store, {"apiVersion": "stable.example.com/v1", "kind": "CronTab",
+                            "metadata": {"name": "c"}, "spec": {"replicas": 2},
+                            "status": {"replicas": 2, "selector": "app=c"}})
+    key = "CronTab.stable.example.com"
+    assert set_replicas(store, key, "default", "c", 5) == 2
+    stored = store.get(key, "default", "c")
+    assert stored is not None
+    scale = scale_of(stored)
+    assert (scale["spec"], scale["status"]) == ({"replicas": 5},
+                                                {"replicas": 2, "selector": "app=c"})
+    assert stored["metadata"]["generation"] == 2
+    with pytest.raises(Invalid, match="should be less than or equal to 10"):
+        set_replicas(store, key, "default", "c", 11)

@@ -442,11 +442,15 @@ def scale_spec(definition: Obj) -> Obj:
     return found if isinstance(found, dict) else {}
 
 
+def spec_replicas_path(definition: Obj) -> str:
+    return str(scale_spec(definition).get("specReplicasPath") or ".spec.replicas")
+
+
 def scale_of(definition: Obj, obj: Obj) -> Obj:
     """The autoscaling/v1 Scale of a custom resource, read along its definition's paths."""
     spec = scale_spec(definition)
     md = obj["metadata"]
-    wanted = path_value(obj, str(spec.get("specReplicasPath") or ".spec.replicas"))
+    wanted = path_value(obj, spec_replicas_path(definition))
     have = path_value(obj, str(spec.get("statusReplicasPath") or ".status.replicas"))
     status: Obj = {"replicas": int(have) if isinstance(have, int | float) else 0}
     if spec.get("labelSelectorPath"):

@@ -300,25 +300,9 @@ def replace_scale(store: Store, kind: str, namespace: str, name: str, body: Any,
         answer = scale_of(current)
         answer["spec"]["replicas"] = replicas
         return answer
-    if _set_replicas(store, kind, namespace, name, replicas) is None:
+    if set_replicas(store, kind, namespace, name, replicas) is None:
         raise objects.not_found(kind, name)
     return get_scale(store, kind, namespace, name)
-
-
-def _set_replicas(store: Store, kind: str, namespace: str, name: str,
-                  replicas: int) -> int | None:
-    if kind not in crd.DEFINITIONS:
-        return set_replicas(store, kind, namespace, name, replicas)
-    path = str(crd.scale_spec(crd.DEFINITIONS[kind]).get("specReplicasPath") or
-               ".spec.replicas")
-
-    def change(obj: Obj) -> bool:
-        if crd.path_value(obj, path) == replicas:
-            return False
-        crd.set_path(obj, path, replicas)
-        return True
-
-    return 0 if registry.mutate(store, kind, namespace, name, change) is not None else None
 
 
 def patch_scale(store: Store, kind: str, namespace: str, name: str, content_type: str,

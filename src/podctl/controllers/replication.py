@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from podctl import registry
-from podctl.api import meta
+from podctl.api import crd, meta
 from podctl.api.labels import Selector, selector_from_label_selector, selector_from_map
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owner_reference
@@ -28,12 +28,21 @@ DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 
 def set_replicas(store: Store, kind: str, namespace: str, name: str,
                  replicas: int) -> int | None:
-    """Scale an RC, ReplicaSet or Deployment (its generation moves when the count does);
-    the count before, None when there is no such object."""
+    """Scale an RC, ReplicaSet or Deployment (its generation moves when the count does), or
+    a custom resource along its definition's specReplicasPath (its strategy moves the
+    generation); the count before, None when there is no such object."""
     before: int | None = None
+    path = crd.spec_replicas_path(crd.DEFINITIONS[kind]) if kind in crd.DEFINITIONS else None
 
     def change(owner: Obj) -> bool:
         nonlocal before
+        if path is not None:
+            current = crd.path_value(owner, path)
+            before = int(current) if isinstance(current, int | float) else 0
+            if current == replicas:
+                return False
+            crd.set_path(owner, path, replicas)
+            return True
         before = int(owner["spec"].get("replicas") or 0)
         if owner["spec"].get("replicas") == replicas:
             return False
