@@ -242,4 +242,4 @@ def kinds_measured(hard: dict[str, Any]) -> set[str]:
 
 
 def _kind_of_count(resource: str) -> str | None:
-    return next((kind for kind in meta.RESOURCES if meta.plural(kind) == resource), None)
+    return next((kind for kind in list(meta.RESOURCES) if meta.plural(kind) == resource), None)

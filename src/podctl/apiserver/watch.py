@@ -40,7 +40,7 @@ log = logging.getLogger("podctl.apiserver")
 def stored_kinds() -> tuple[str, ...]:
     """Kinds kept in the store's objects table (events live in their own table), the
     custom kinds served now among them."""
-    return tuple(kind for kind in meta.RESOURCES if kind != "Event")
+    return tuple(kind for kind in list(meta.RESOURCES) if kind != "Event")
 
 # Events are written without a notification (a repeat only bumps a count): while someone
 # watches them they are compared this often.

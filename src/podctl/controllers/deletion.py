@@ -184,7 +184,7 @@ def advance_namespace_deletion(store: Store, name: str, grace: int | None = None
     owners under their lock, so an owner's pass in flight ends first), its pods are marked,
     and the namespace goes once it is empty. Admission refuses new content in it, so
     nothing can appear after the listing. Returns the pods marked."""
-    for kind, traits in meta.RESOURCES.items():
+    for kind, traits in list(meta.RESOURCES.items()):
         if not traits.namespaced or kind == "Pod":
             continue
         for obj in store.list(kind, name):

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS counters (
 
 # (store path, definitions, their newest resourceVersion) this process serves kinds for.
 _kinds_seen: tuple[str, int, int] | None = None
+_kinds_lock = threading.Lock()
 
 
 class Snapshot:
@@ -137,8 +138,13 @@ class Store:
         mark = (str(self.path), int(rows[0][0]), int(rows[0][1]))
         if mark == _kinds_seen:
             return
-        crd.register(self.list(crd.KIND) if mark[1] else [])
-        _kinds_seen = mark
+        with _kinds_lock:  # one thread registers at a time, the newest definitions last
+            rows = self._read("SELECT count(*), COALESCE(max(rv), 0) FROM objects "
+                              "WHERE kind=?", (crd.KIND,))
+            mark = (str(self.path), int(rows[0][0]), int(rows[0][1]))
+            if mark != _kinds_seen:
+                crd.register(self.list(crd.KIND) if mark[1] else [])
+                _kinds_seen = mark
 
     def close(self) -> None:
         self._db.close()
