@@ -113,6 +113,7 @@ def test_crontab_scale_status_watch_and_describe(podctl: Podctl, api: ApiControl
     assert explained.startswith("GROUP:      stable.example.com\nKIND:       CronTab\n"
                                 "VERSION:    v1\n")
     assert "  cronSpec\t<string>" in explained and "  replicas\t<integer>" in explained
+    assert podctl("explain", "crontab.spec") == explained
 
 
 def test_dependents_and_objects_go_with_their_owner_and_definition(

@@ -271,3 +271,14 @@ def test_a_custom_resource_scales_along_its_definitions_paths(store: Store) -> N
     assert stored["metadata"]["generation"] == 2
     with pytest.raises(Invalid, match="should be less than or equal to 10"):
         set_replicas(store, key, "default", "c", 11)
+
+
+def test_explain_reads_the_definitions_schema(store: Store) -> None:
+    from podctl.manifest.explain import explain
+
+    registry.create(store, definition())
+    text = explain("CronTab.stable.example.com", ["spec"])
+    assert text.startswith("GROUP:      stable.example.com\nKIND:       CronTab\n"
+                           "VERSION:    v1\n\nFIELD: spec <Object>\n")
+    assert "  tags\t<[]string>\n" in text and "  labels\t<map[string]string>\n" in text
+    assert "  port\t<Object>\n" in text

@@ -25,6 +25,11 @@ def explain(args: tuple[str, ...], recursive: bool) -> None:
         raise PodctlError("We accept only this format: explain RESOURCE")
     resource, _, path = args[0].partition(".")
     kind = kind_for(resource)
+    if kind is None:  # a custom kind's word, known once the store's definitions are
+        from podctl.ops.session import load_custom_kinds
+
+        load_custom_kinds()
+        kind = kind_for(resource)
     if kind is None:
         raise PodctlError(f'the server doesn\'t have a resource type "{resource}"')
     fields = [f for f in path.split(".") if f] if path else []

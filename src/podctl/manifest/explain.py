@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from podctl.api import crd, meta
 from podctl.errors import PodctlError
 
 DOCS_FILE = Path(__file__).resolve().parent.parent / "schemas" / "k8s-core-v1-explain.json"
@@ -29,7 +30,8 @@ def explained_kinds() -> list[str]:
 
 def explain(kind: str, field_path: list[str], recursive: bool = False) -> str:
     """kubectl explain's plaintext for ``kind`` and a path of fields under it."""
-    docs = load_docs()
+    docs = custom_docs(kind) if kind in crd.DEFINITIONS else load_docs()
+    kind = str(meta.RESOURCES[kind].kind) if kind in crd.DEFINITIONS else kind
     entry = docs["kinds"].get(kind)
     if entry is None:
         raise PodctlError(f"couldn't find resource for \"/v1, Kind={kind}\"")
@@ -57,6 +59,70 @@ def explain(kind: str, field_path: list[str], recursive: bool = False) -> str:
     if definition is not None and definitions[definition].get("fields"):
         body += "FIELDS:\n" + _field_list(definitions, definition, 1, recursive, frozenset())
     return head + body + "\n"
+
+
+def custom_docs(key: str) -> dict[str, Any]:
+    """A custom kind's documentation in the bundle's shape, from the schema of the version
+    it is served in first (as kubectl explains it from /openapi/v3)."""
+    resource = meta.RESOURCES[key]
+    version = resource.versions[0]
+    schema = crd.schema_of(crd.DEFINITIONS[key], version) or {"type": "object"}
+    definitions = dict(load_docs()["definitions"])
+    root = f"{resource.group}.{version}.{resource.kind}"
+    _define(definitions, root, schema, top=True)
+    return {"kinds": {resource.kind: {"version": f"{resource.group}/{version}",
+                                      "definition": root}},
+            "definitions": definitions}
+
+
+_TOP_FIELDS = {
+    "apiVersion": ["string", "APIVersion defines the versioned schema of this representation "
+                   "of an object. Servers should convert recognized schemas to the latest "
+                   "internal value, and may reject unrecognized values. More info: "
+                   "https://git.k8s.io/community/contributors/devel/sig-architecture/"
+                   "api-conventions.md#resources"],
+    "kind": ["string", "Kind is a string value representing the REST resource this object "
+             "represents. Servers may infer this from the endpoint the client submits "
+             "requests to. Cannot be updated. In CamelCase. More info: "
+             "https://git.k8s.io/community/contributors/devel/sig-architecture/"
+             "api-conventions.md#types-kinds"],
+    "metadata": ["ObjectMeta", "Standard object's metadata. More info: "
+                 "https://git.k8s.io/community/contributors/devel/sig-architecture/"
+                 "api-conventions.md#metadata", "meta.ObjectMeta"],
+}
+
+
+def _define(definitions: dict[str, Any], name: str, node: dict[str, Any],
+            top: bool = False, depth: int = 0) -> None:
+    props: dict[str, Any] = node["properties"] if isinstance(node.get("properties"), dict) \
+        else {}
+    fields: dict[str, list[str]] = dict(_TOP_FIELDS) if top else {}
+    for field, sub in props.items():
+        if isinstance(sub, dict) and not (top and field in _TOP_FIELDS):
+            fields[field] = _field(definitions, f"{name}.{field}", sub, depth)
+    definitions[name] = {"description": str(node.get("description") or ""),
+                         "required": list(node.get("required") or []), "fields": fields}
+
+
+def _field(definitions: dict[str, Any], name: str, sub: dict[str, Any],
+           depth: int) -> list[str]:
+    """[type, description(, the definition it opens)] of one schema node."""
+    doc = str(sub.get("description") or "")
+    target = sub
+    prefix = ""
+    if sub.get("type") == "array" and isinstance(sub.get("items"), dict):
+        target, prefix = sub["items"], "[]"
+    elif isinstance(sub.get("additionalProperties"), dict):
+        target, prefix = sub["additionalProperties"], "map[string]"
+    # An int-or-string node has no type of its own: kubectl names it Object, as it names
+    # every untyped node of a published schema.
+    kind = str(target.get("type") or "Object")
+    if kind == "object" or kind == "Object":
+        if target.get("properties") and depth < 32:
+            _define(definitions, name, target, depth=depth + 1)
+            return [prefix + "Object", doc, name]
+        return [prefix + "Object", doc]
+    return [prefix + kind, doc]
 
 
 def _with_newline(text: str) -> str:
