@@ -36,6 +36,9 @@ def split_resource_args(args: tuple[str, ...]) -> list[tuple[str, list[str]]]:
     first, names = args[0], list(args[1:])
     words = first.split(",")
     if "all" in words:
+        from podctl.ops.session import load_custom_kinds
+
+        load_custom_kinds()  # custom kinds may be in the category too
         words = [w for w in words if w != "all"] + [
             r.name for r in RESOURCES.values() if "all" in r.categories]
     kinds = list(dict.fromkeys(kind_of(w) for w in words))
