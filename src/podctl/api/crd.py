@@ -10,9 +10,7 @@ from typing import Any
 from podctl.api import meta
 from podctl.api.meta import Obj, Resource
 
-GROUP = "apiextensions.k8s.io"
-KIND = "CustomResourceDefinition"
-KEY = KIND  # a built-in kind: its store key is its name
+KIND = "CustomResourceDefinition"  # a built-in kind: its store key is its name
 CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 Cause = tuple[str, str]
 
