@@ -282,3 +282,26 @@ def test_explain_reads_the_definitions_schema(store: Store) -> None:
                            "VERSION:    v1\n\nFIELD: spec <Object>\n")
     assert "  tags\t<[]string>\n" in text and "  labels\t<map[string]string>\n" in text
     assert "  port\t<Object>\n" in text
+
+
+def test_formats_and_map_lists_are_checked() -> None:
+    schema = {"type": "object", "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "ip": {"type": "string", "format": "ipv4"},
+        "when": {"type": "string", "format": "date-time"},
+        "odd": {"type": "string", "format": "no-such-format"},
+        "ports": {"type": "array", "x-kubernetes-list-type": "map",
+                  "x-kubernetes-list-map-keys": ["name"],
+                  "items": {"type": "object", "properties": {"name": {"type": "string"}}}}}}
+    good = {"id": "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "ip": "10.0.0.1",
+            "when": "2026-01-02T03:04:05Z", "odd": "anything",
+            "ports": [{"name": "a"}, {"name": "b"}]}
+    assert crschema.validate(good, schema) == []
+    bad = {"id": "x", "ip": "10.0.0", "when": "yesterday", "ports": [{"name": "a"}, {"name": "a"}]}
+    assert crschema.validate(bad, schema) == [
+        ("id", 'Invalid value: "x": id in body must be of type uuid: "x"'),
+        ("ip", 'Invalid value: "10.0.0": ip in body must be of type ipv4: "10.0.0"'),
+        ("when", 'Invalid value: "yesterday": when in body must be of type date-time: '
+                 '"yesterday"'),
+        ("ports[1]", 'Duplicate value: map[string]interface {}{"name":"a"}'),
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from podctl.api.meta import Obj
@@ -223,9 +224,9 @@ def _strings(value: str, schema: Obj, path: str, out: list[Cause]) -> None:
             out.append((path, f"Invalid value: {go_value(value)}: {path} in body should "
                         f"match '{pattern}'"))
     fmt = schema.get("format")
-    if fmt == "date-time" and not _DATE_TIME.fullmatch(value):
+    if isinstance(fmt, str) and fmt in _FORMATS and not _FORMATS[fmt](value):
         out.append((path, f"Invalid value: {go_value(value)}: {path} in body must be of "
-                    "type date-time: " + go_value(value)))
+                    f"type {fmt}: " + go_value(value)))
 
 
 @functools.lru_cache(maxsize=512)
@@ -257,6 +258,50 @@ def pattern_error(pattern: str) -> str | None:
 
 
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                   r"[0-9a-fA-F]{12}")
+_HOSTNAME = re.compile(r"(?=.{1,255}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?")
+_MAC = re.compile(r"([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}")
+_DURATION = re.compile(r"[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+|0")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def _ip(version: int) -> Callable[[str], bool]:
+    def check(value: str) -> bool:
+        import ipaddress
+
+        try:
+            return ipaddress.ip_address(value).version == version
+        except ValueError:
+            return False
+
+    return check
+
+
+def _cidr(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return "/" in value
+
+
+# The formats upstream's CR validation checks (kube-openapi's strfmt registry, the common
+# ones); a format it does not know passes, as there.
+_FORMATS: dict[str, Callable[[str], bool]] = {
+    "date-time": lambda v: _DATE_TIME.fullmatch(v) is not None,
+    "date": lambda v: _DATE.fullmatch(v) is not None,
+    "uuid": lambda v: _UUID.fullmatch(v) is not None,
+    "hostname": lambda v: _HOSTNAME.fullmatch(v) is not None,
+    "mac": lambda v: _MAC.fullmatch(v) is not None,
+    "duration": lambda v: _DURATION.fullmatch(v) is not None,
+    "byte": lambda v: len(v) % 4 == 0 and _BASE64.fullmatch(v) is not None,
+    "ipv4": _ip(4), "ipv6": _ip(6), "cidr": _cidr,
+}
 
 
 def _arrays(value: list[Any], schema: Obj, path: str, out: list[Cause], depth: int) -> None:
@@ -266,6 +311,20 @@ def _arrays(value: list[Any], schema: Obj, path: str, out: list[Cause], depth: i
     if "minItems" in schema and len(value) < schema["minItems"]:
         out.append((path, f"Invalid value: {len(value)}: {path} in body should have at least "
                     f"{schema['minItems']} items"))
+    keys = schema.get("x-kubernetes-list-map-keys")
+    if schema.get("x-kubernetes-list-type") == "map" and isinstance(keys, list):
+        seen_keys: list[str] = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                continue
+            identity = json.dumps({k: item.get(k) for k in keys if isinstance(k, str)},
+                                  sort_keys=True)
+            if identity in seen_keys:
+                shown = ", ".join(f'"{k}":{go_value(item.get(k))}' for k in keys
+                                  if isinstance(k, str))
+                out.append((f"{path}[{i}]", f"Duplicate value: map[string]interface {{}}"
+                            f"{{{shown}}}"))
+            seen_keys.append(identity)
     if schema.get("uniqueItems") or schema.get("x-kubernetes-list-type") == "set":
         seen: list[str] = []
         for i, item in enumerate(value):
