@@ -305,3 +305,17 @@ def test_formats_and_map_lists_are_checked() -> None:
                  '"yesterday"'),
         ("ports[1]", 'Duplicate value: map[string]interface {}{"name":"a"}'),
     ]
+
+
+def test_selectable_fields_select(store: Store) -> None:
+    from podctl.apiserver import fields
+
+    registry.create(store, definition(selectableFields=[{"jsonPath": ".spec.image"}]))
+    key = "CronTab.stable.example.com"
+    wanted = fields.parse_field_selector("spec.image=a", key)
+    assert fields.matches(wanted, {"spec": {"image": "a"}})
+    assert not fields.matches(wanted, {"spec": {"image": "b"}})
+    with pytest.raises(fields.FieldSelectorError, match=r'"spec.cronSpec" is not a known '
+                       r'field selector: only "metadata.name", "metadata.namespace", '
+                       r'"spec.image"'):
+        fields.parse_field_selector("spec.cronSpec=x", key)

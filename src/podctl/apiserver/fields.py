@@ -54,8 +54,8 @@ def _refusal(kind: str, label: str) -> str:
         return f"field label {go_quote(label)} not supported for batchv1.Job"
     if kind in _SUPPORTED:
         return f"field label not supported: {label}"
-    return (f"{go_quote(label)} is not a known field selector: only "
-            f'"metadata.name", "metadata.namespace"')
+    known = ", ".join(f'"{f}"' for f in (*_META, *_selectable(kind)))
+    return f"{go_quote(label)} is not a known field selector: only {known}"
 
 
 def convert_label(kind: str, label: str) -> str:
@@ -63,9 +63,21 @@ def convert_label(kind: str, label: str) -> str:
     renamed = _RENAMED.get((kind, label))
     if renamed is not None:
         return renamed
-    if label in _SUPPORTED.get(kind, _META):
+    if label in _SUPPORTED.get(kind, _META) or label in _selectable(kind):
         return label
     raise FieldSelectorError(_refusal(kind, label))
+
+
+def _selectable(kind: str) -> tuple[str, ...]:
+    """A custom kind's selectableFields (its served version's), as field labels."""
+    from podctl.api import crd, meta
+
+    definition = crd.DEFINITIONS.get(kind)
+    if definition is None:
+        return ()
+    fields = crd.version_of(definition, meta.RESOURCES[kind].versions[0]).get(
+        "selectableFields") or []
+    return tuple(str(f.get("jsonPath", "")).lstrip(".") for f in fields if isinstance(f, dict))
 
 
 def parse_field_selector(text: str | None, kind: str | None = None) -> list[Requirement]:
