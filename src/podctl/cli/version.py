@@ -64,15 +64,17 @@ def api_resources(output: str | None, namespaced: bool | None, no_headers: bool,
                   sort_by: str | None) -> None:
     """Print the supported API resources: names, short names, scope and kind."""
     from podctl.api.meta import RESOURCES, plural
+    from podctl.ops.session import load_custom_kinds
     from podctl.printers.table import render_table
 
+    load_custom_kinds()  # the kinds the store's definitions serve are listed too
     rows = [r for r in RESOURCES.values() if namespaced is None or r.namespaced == namespaced]
     # As kubectl: the core group first, then the others by name (`apps`, ...).
     rows.sort(key=lambda r: r.kind if sort_by == "kind" else r.name if sort_by == "name"
-              else (plural(r.kind).partition(".")[2], r.name))
+              else (plural(r.key).partition(".")[2], r.name))
     if output == "name":
         for r in rows:
-            terminal.out(plural(r.kind))
+            terminal.out(plural(r.key))
         return
     headers = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
     cells = [[r.name, ",".join(r.shortnames), r.api_version, str(r.namespaced).lower(), r.kind]
