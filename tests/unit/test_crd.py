@@ -319,3 +319,12 @@ def test_selectable_fields_select(store: Store) -> None:
                        r'field selector: only "metadata.name", "metadata.namespace", '
                        r'"spec.image"'):
         fields.parse_field_selector("spec.cronSpec=x", key)
+
+
+def test_a_definitions_scope_is_immutable(store: Store) -> None:
+    created = registry.create(store, definition())
+    changed = copy.deepcopy(created)
+    changed["spec"]["scope"] = "Cluster"
+    with pytest.raises(Invalid, match=r'spec\.scope: Invalid value: "Cluster": field is '
+                                      r'immutable'):
+        registry.update(store, changed)

@@ -10,7 +10,7 @@ import random
 from podctl.admission.serviceips import carry_over
 from podctl.api import crd, meta
 from podctl.api.meta import Obj
-from podctl.errors import Precondition
+from podctl.errors import Invalid, Precondition
 from podctl.manifest.update import merged
 
 # Fields the server sets: a client's values are dropped on create.
@@ -90,6 +90,7 @@ def prepare_for_update(current: Obj, desired: Obj) -> Obj:
     if _defined(traits):
         out = _defined_update(current, desired, traits.status)
         if traits.kind == crd.KIND:
+            _definition_unchanged_scope(current, out)
             out["status"] = crd.updated_status(out)
     elif traits.updates is None:
         out = merged(current, desired)
@@ -150,6 +151,16 @@ def prepare_for_status(current: Obj, desired: Obj) -> Obj:
 
 def _traits(obj: Obj) -> meta.Resource:
     return meta.RESOURCES.get(meta.key_of(obj), _UNKNOWN)
+
+
+def _definition_unchanged_scope(current: Obj, out: Obj) -> None:
+    """A definition's scope is immutable, as upstream's update validation has it."""
+    was, now = crd.spec_of(current).get("scope"), crd.spec_of(out).get("scope")
+    if was != now:
+        name = meta.name_of(current)
+        cause = ("spec.scope", f'Invalid value: "{now}": field is immutable')
+        raise Invalid(f'The {crd.KIND} "{name}" is invalid: {cause[0]}: {cause[1]}', crd.KIND,
+                      name, [cause])
 
 
 def _defined(traits: meta.Resource) -> bool:
