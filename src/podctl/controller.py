@@ -42,6 +42,7 @@ from podctl.controllers.slowstart import OwnerControl
 from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
 from podctl.errors import DockerUnavailable
 from podctl.home import home_id, podctl_home
+from podctl.kubelet import hooks
 from podctl.kubelet.heartbeat import RENEW_INTERVAL, Heartbeat, host_heartbeat
 from podctl.kubelet.prober import Prober
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
@@ -115,7 +116,7 @@ class Controller(PodHooks):
         self._node_streams: dict[str, NodeStream] = {}
         self._nodes_changed = threading.Event()  # a Node came, went or changed
         # Containers a failed probe wants killed, done by that pod's own worker.
-        self._kills: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        self._kills: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
         self._kills_lock = threading.Lock()
         # (namespace, slice name) -> the Service it is for, to sync once the slice is deleted.
         self._slice_services: dict[tuple[str, str], str] = {}
@@ -556,16 +557,22 @@ class Controller(PodHooks):
                  meta.namespace_of(pod), meta.name_of(pod), container, grace)
         key = (meta.namespace_of(pod), meta.name_of(pod))
         with self._kills_lock:
-            self._kills.setdefault(key, []).append((container_id, grace))
+            self._kills.setdefault(key, []).append((container, container_id, grace))
         self.queue.add(("Pod", *key))
 
     def _run_probe_kills(self, namespace: str, name: str) -> None:
+        """The kills failed probes asked for, each with its preStop hook first."""
         with self._kills_lock:
             kills = self._kills.pop((namespace, name), [])
         pod = self.store.get("Pod", namespace, name) if kills else None
         with engines.using(None if pod is None else pod_engine(self.store, pod)):
-            for container_id, grace in kills:
-                ctr.stop(container_id, grace)
+            for container, container_id, grace in kills:
+                if pod is None:
+                    ctr.stop(container_id, grace)
+                    continue
+                pod_ip = str((pod.get("status") or {}).get("podIP") or "")
+                hooks.kill_container(self.store, pod, hooks.container_specs(pod).get(container),
+                                     container_id, grace, pod_ip)
 
 
 Snapshot = dict[tuple[str, str], frozenset[tuple[str, str]]]

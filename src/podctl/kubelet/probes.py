@@ -50,13 +50,13 @@ def http_get(probe: Obj, pod_ip: str, container: Obj, timeout: float) -> Outcome
         return Outcome(UNKNOWN, f'strconv.Atoi: parsing "{spec.get("port")}": invalid syntax')
     scheme = str(spec.get("scheme", "HTTP")).lower()
     host = spec.get("host") or pod_ip
-    url = f"{scheme}://{_hostport(host, port)}{spec.get('path') or '/'}"
+    url = f"{scheme}://{hostport(host, port)}{spec.get('path') or '/'}"
     headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
     for header in spec.get("httpHeaders") or []:
         headers[str(header["name"])] = str(header.get("value", ""))
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
-        outcome, location = _one_request(url, headers, max(0.001, deadline - time.monotonic()))
+        outcome, location = one_request(url, headers, max(0.001, deadline - time.monotonic()))
         if location is None:
             return outcome
         target = urljoin(url, location)
@@ -66,11 +66,11 @@ def http_get(probe: Obj, pod_ip: str, container: Obj, timeout: float) -> Outcome
     return Outcome(FAILURE, f'Get "{url}": stopped after {MAX_REDIRECTS} redirects')
 
 
-def _hostport(host: str, port: int) -> str:
+def hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _one_request(url: str, headers: dict[str, str], timeout: float
+def one_request(url: str, headers: dict[str, str], timeout: float
                  ) -> tuple[Outcome, str | None]:
     parts = urlsplit(url)
     path = parts.path or "/"
@@ -199,10 +199,10 @@ def tcp_socket(probe: Obj, pod_ip: str, container: Obj, timeout: float) -> Outco
         with socket.create_connection((host, port), timeout=timeout):
             return Outcome(SUCCESS)
     except TimeoutError:
-        return Outcome(FAILURE, f"dial tcp {_hostport(host, port)}: i/o timeout")
+        return Outcome(FAILURE, f"dial tcp {hostport(host, port)}: i/o timeout")
     except OSError as exc:
         detail = "connect: connection refused" if exc.errno == 111 else str(exc.strerror or exc)
-        return Outcome(FAILURE, f"dial tcp {_hostport(host, port)}: {detail}")
+        return Outcome(FAILURE, f"dial tcp {hostport(host, port)}: {detail}")
 
 
 @cache

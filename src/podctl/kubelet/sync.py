@@ -16,6 +16,7 @@ from podctl.api.images import default_pull_policy
 from podctl.api.meta import Obj
 from podctl.errors import DockerUnavailable, NodeUnavailable
 from podctl.home import home_id
+from podctl.kubelet import hooks
 from podctl.kubelet.claims import ClaimNotReady, claim_sources
 from podctl.kubelet.common import emit, parallel
 from podctl.kubelet.node import node_facts
@@ -142,7 +143,10 @@ def _execute(store: Store, pod: Obj, node: Obj, records: list[ContainerRecord],
         emit(store, pod, "Normal", "Killing",
              f"Container {name} definition changed, will be restarted", name)
     if actions.kill:
-        parallel(lambda r: ctr.stop(r.id, 0 if r.is_sandbox else grace), actions.kill)
+        sandbox = current_sandbox(records)
+        hooks.kill_in_order(store, pod, [r for r in actions.kill if not r.is_sandbox], grace,
+                            sandbox.ip if sandbox is not None and sandbox.running else "")
+        parallel(lambda r: ctr.stop(r.id, 0), [r for r in actions.kill if r.is_sandbox])
     _record_backoff(store, pod, state, actions)
     with ThreadPoolExecutor(max_workers=1) as background:
         if actions.create_sandbox:
@@ -286,7 +290,13 @@ def _start_containers(store: Store, pod: Obj, node_obj: Obj, state: dict[str, An
         if waiting:
             cstate["waiting"] = waiting
 
-    parallel(one, list(start))
+    if any((by_name[name].get("lifecycle") or {}).get("postStart") for name in start):
+        # Containers start one after another, each after its postStart hook returned, as
+        # the kubelet's SyncPod does (a sidecar's hook may hold the app back on purpose).
+        for name in start:
+            one(name)
+    else:
+        parallel(one, list(start))
 
 
 def service_links(store: Store, pod: Obj) -> dict[str, str]:
@@ -388,7 +398,26 @@ def _start_one(store: Store, pod: Obj, spec: Obj, attempt: int, sandbox_id: str,
              f'Error: failed to start container "{name}": {message}', name)
         return None  # Docker keeps the error on the container: status says ContainerCannotRun
     emit(store, pod, "Normal", "Started", f"Started container {name}", name)
-    return None
+    return _post_start(store, pod, spec, container_id, ctx, sandbox_started)
+
+
+def _post_start(store: Store, pod: Obj, spec: Obj, container_id: str, ctx: specs.PodContext,
+                sandbox_started: Future[str]) -> dict[str, str] | None:
+    """Run the container's postStart hook; on failure kill the container (its restart is
+    the restart policy's) and return its waiting state, as startContainer does."""
+    if not (spec.get("lifecycle") or {}).get("postStart"):
+        return None
+    ip = ctx.host_ip if pod["spec"].get("hostNetwork") else sandbox_started.result()
+    message = hooks.run_post_start(store, pod, spec, container_id, ip)
+    if message is None:
+        return None
+    name = spec["name"]
+    # Upstream keeps the hook's message out of the event: it may carry secrets.
+    emit(store, pod, "Warning", "FailedPostStartHook", "PostStartHook failed", name)
+    emit(store, pod, "Normal", "Killing", "FailedPostStartHook", name)
+    grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
+    hooks.kill_container(store, pod, spec, container_id, grace, ip)
+    return {"reason": "PostStartHookError", "message": message}
 
 
 def _mounts(pod: Obj, spec: Obj, ctx: specs.PodContext, sources: specs.VolumeSources,

@@ -17,6 +17,8 @@ from podctl.api import meta
 from podctl.api.meta import Obj
 from podctl.errors import DockerUnavailable
 from podctl.kubelet.common import emit, parallel
+from podctl.kubelet.hooks import kill_in_order
+from podctl.kubelet.status import current_sandbox
 from podctl.locks import file_lock
 from podctl.node import host_node_name, pod_engine, ready_status
 from podctl.runtime import containers as ctr
@@ -50,7 +52,8 @@ def terminate_pod(store: Store, pod: Obj, grace: int) -> None:
                  record.container)
         if grace > 0:
             deadline = time.monotonic() + grace
-            parallel(lambda r: ctr.stop(r.id, grace), apps)
+            sandbox = current_sandbox(records)
+            kill_in_order(store, pod, apps, grace, sandbox.ip if sandbox is not None else "")
         with _REMOVING:
             if grace > 0:
                 remaining = max(0, int(deadline - time.monotonic()))

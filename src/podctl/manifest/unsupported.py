@@ -33,7 +33,7 @@ POD_SECURITY_FIELDS = (
     "supplementalGroupsPolicy",
     "windowsOptions",
 )
-CONTAINER_FIELDS = ("lifecycle", "resizePolicy", "restartPolicyRules", "volumeDevices")
+CONTAINER_FIELDS = ("resizePolicy", "restartPolicyRules", "volumeDevices")
 CONTAINER_SECURITY_FIELDS = (
     "appArmorProfile",
     "procMount",

@@ -57,9 +57,10 @@ def test_same_namespace_is_fine() -> None:
 def test_unsupported_fields_warn_once_each() -> None:
     """Valid-but-ignored fields each give one warning; the object is still accepted (the
     scheduler honours tolerations and affinity, the ServiceAccount admission and the kubelet
-    a service account and its token: no warning for them)."""
+    a service account and its token, the kubelet lifecycle hooks: no warning for them)."""
     text = POD + (
         "    lifecycle:\n      preStop:\n        exec:\n          command: [sleep, '1']\n"
+        "    resizePolicy:\n    - resourceName: cpu\n      restartPolicy: NotRequired\n"
         "  serviceAccountName: build\n  tolerations:\n  - key: a\n    operator: Exists\n"
         "  affinity:\n    nodeAffinity: {}\n"
         "  initContainers:\n  - name: init\n    image: busybox\n  hostNetwork: true\n"
@@ -70,7 +71,7 @@ def test_unsupported_fields_warn_once_each() -> None:
     checked = check(text)
     assert checked.problems == []
     assert checked.warnings == [
-        "spec.containers[0].lifecycle is not supported by podctl and is ignored",
+        "spec.containers[0].resizePolicy is not supported by podctl and is ignored",
     ]
 
 
