@@ -534,6 +534,10 @@ class Controller(PodHooks):
         if wrote and stored is not None:
             self._wrote_status(meta.namespace_of(pod), meta.name_of(pod),
                                str(stored["metadata"]["resourceVersion"]))
+        if any(c.get("restartPolicy") == "Always" and c.get("startupProbe")
+               for c in pod["spec"].get("initContainers") or []):
+            # A sidecar that started lets the next init (or the app) containers start.
+            self.queue.add(("Pod", meta.namespace_of(pod), meta.name_of(pod)))
 
     def _wrote_status(self, namespace: str, name: str, version: str | None) -> None:
         if version is not None:

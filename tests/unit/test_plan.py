@@ -196,3 +196,54 @@ def test_old_attempts_brought_back_by_docker_restart_are_stopped() -> None:
     actions = compute_pod_actions(pod("a"), [old_sandbox, current, old, latest], {}, NOW)
     assert not actions.create_sandbox and not actions.start
     assert actions.kill == [old_sandbox, old]
+
+
+def sidecar_pod(policy: str = "Always", startup: bool = False) -> dict[str, object]:
+    """init `i1`, sidecar `side`, then app `app`."""
+    p = pod("app", policy=policy)
+    side: dict[str, object] = {"name": "side", "image": "img", "restartPolicy": "Always"}
+    if startup:
+        side["startupProbe"] = {"exec": {"command": ["true"]}}
+    p["spec"]["initContainers"] = [{"name": "i1", "image": "img"}, side]  # type: ignore[index]
+    return p
+
+
+def test_a_sidecar_starts_after_the_init_before_it_and_the_app_after_it() -> None:
+    sb = sandbox()
+    done = in_sandbox(record("i1", 0, "exited", 0), sb.id)
+    assert compute_pod_actions(sidecar_pod(), [sb, done], {}, NOW).start == {"side": 0}
+    side = in_sandbox(record("side", 0, "running"), sb.id)
+    assert compute_pod_actions(sidecar_pod(), [sb, done, side], {}, NOW).start == {"app": 0}
+
+
+def test_a_sidecar_with_a_startup_probe_holds_the_app_until_started() -> None:
+    sb = sandbox()
+    records = [sb, in_sandbox(record("i1", 0, "exited", 0), sb.id),
+               in_sandbox(record("side", 0, "running"), sb.id)]
+    assert compute_pod_actions(sidecar_pod(startup=True), records, {}, NOW).is_noop()
+    started = frozenset({records[2].id})
+    assert compute_pod_actions(sidecar_pod(startup=True), records, {}, NOW,
+                               started).start == {"app": 0}
+
+
+def test_a_sidecar_that_exits_is_restarted_beside_the_running_app() -> None:
+    sb = sandbox()
+    side = in_sandbox(record("side", 0, "exited", 0, finished=meta.format_time(NOW)), sb.id)
+    records = [sb, in_sandbox(record("i1", 0, "exited", 0), sb.id), side,
+               in_sandbox(record("app", 0, "running"), sb.id)]
+    actions = compute_pod_actions(sidecar_pod("Never"), records, {}, NOW)
+    assert actions.restart_wanted == {"side": side} and actions.start == {"side": 1}
+    assert not actions.pod_finished
+
+
+def test_sidecars_are_stopped_once_the_app_containers_are_done() -> None:
+    sb = sandbox()
+    side = in_sandbox(record("side", 0, "running"), sb.id)
+    records = [sb, in_sandbox(record("i1", 0, "exited", 0), sb.id), side,
+               in_sandbox(record("app", 0, "exited", 0), sb.id)]
+    actions = compute_pod_actions(sidecar_pod("Never"), records, {}, NOW)
+    assert actions.pod_finished and actions.kill == [side] and not actions.start
+    gone = in_sandbox(record("side", 0, "exited", 143, finished=meta.format_time(NOW)), sb.id)
+    records[2] = gone
+    after = compute_pod_actions(sidecar_pod("Never"), records, {}, NOW)
+    assert after.pod_finished and after.is_noop()

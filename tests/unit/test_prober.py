@@ -143,3 +143,28 @@ def test_a_first_verdict_is_not_overwritten_by_the_initial_result(tmp_path: Path
         stop.set()
         thread.join()
     assert store.probe_results() == {app.id: {"readiness": True}}
+
+
+def test_a_startup_probe_stops_at_its_first_success(store: Store) -> None:
+    """Failures after the startup probe passed kill nothing: it is no longer run."""
+    script = Script()
+    script.results["startupProbe"] = [SUCCESS, FAILURE]
+    killed: list[str] = []
+    prober = Prober(store, kill=lambda p, name, cid, grace: killed.append(name), probe=script)
+    prober.update_pod(probed_pod(startupProbe={"failureThreshold": 1}), [sandbox(), record("a")])
+    run_for(prober, 0.5)
+    assert killed == [] and store.probe_results() == {record("a").id: {"startup": True}}
+
+
+def test_sidecars_are_probed_as_app_containers(store: Store) -> None:
+    script = Script()
+    script.results["readinessProbe"] = [SUCCESS]
+    prober = Prober(store, kill=lambda *a: None, probe=script)
+    p = pod("a")
+    p["spec"]["initContainers"] = [{  # type: ignore[index]
+        "name": "side", "image": "img", "restartPolicy": "Always",
+        "readinessProbe": {"exec": {"command": ["readinessProbe"]}, "periodSeconds": 0.05}}]
+    side = record("side")
+    prober.update_pod(p, [sandbox(), record("a"), side])
+    run_for(prober, 0.3)
+    assert store.probe_results() == {side.id: {"readiness": True}}

@@ -60,10 +60,10 @@ def should_restart(restart_policy: str, exit_code: int | None) -> bool:
 
 
 def compute_pod_actions(pod: Obj, records: list[ContainerRecord], state: dict[str, Any],
-                        now: datetime) -> PodActions:
+                        now: datetime, started: frozenset[str] = frozenset()) -> PodActions:
     """Decide sandbox creation, starts, restarts (back-off included) and garbage collection
-    for one pod."""
-    actions = _compare(pod, records)
+    for one pod; `started` holds the ids of containers whose startup probe passed."""
+    actions = _compare(pod, records, started)
     _apply_backoff(actions, state, now)
     return actions
 
@@ -91,7 +91,7 @@ def _apply_backoff(actions: PodActions, state: dict[str, Any], now: datetime) ->
             actions.backoff[name] = BackOff(delay, remaining)
 
 
-def _compare(pod: Obj, records: list[ContainerRecord]) -> PodActions:
+def _compare(pod: Obj, records: list[ContainerRecord], started: frozenset[str]) -> PodActions:
     """The pod's spec against its containers, before any clock is looked at."""
     actions = PodActions()
     spec = pod["spec"]
@@ -126,7 +126,10 @@ def _compare(pod: Obj, records: list[ContainerRecord]) -> PodActions:
         return actions
 
     actions.kill = _stale(records, sandbox, by_name)
-    if init_names and _init_step(actions, init_names, by_name, sandbox.id, policy):
+    inits = spec.get("initContainers") or []
+    initialized = any(r.labels.get(naming.SANDBOX_ID) == sandbox.id
+                      for n in names for r in by_name.get(n, []))
+    if inits and _init_step(actions, inits, by_name, sandbox.id, policy, initialized, started):
         return actions
     finished = 0
     specs = {c["name"]: c for c in spec.get("containers", [])}
@@ -149,7 +152,24 @@ def _compare(pod: Obj, records: list[ContainerRecord]) -> PodActions:
         elif latest.state == "created":
             actions.start[name] = latest.attempt  # created but never started: start it
     actions.pod_finished = bool(names) and finished == len(names)
+    if actions.pod_finished:
+        _stop_sidecars(actions, inits, by_name)
     return actions
+
+
+def _stop_sidecars(actions: PodActions, inits: list[Obj],
+                   by_name: dict[str, list[ContainerRecord]]) -> None:
+    """The regular containers are done for good: the sidecars are stopped and no longer
+    restarted, so that the pod (a Job's, say) can complete."""
+    for container in inits:
+        if container.get("restartPolicy") != "Always":
+            continue
+        name = container["name"]
+        actions.start.pop(name, None)
+        actions.restart_wanted.pop(name, None)
+        attempts = by_name.get(name, [])
+        if attempts and attempts[0].running and attempts[0] not in actions.kill:
+            actions.kill.append(attempts[0])
 
 
 def _restarted_under(sandbox: ContainerRecord, records: list[ContainerRecord],
@@ -176,31 +196,46 @@ def _stale(records: list[ContainerRecord], sandbox: ContainerRecord,
     return stale
 
 
-def _init_step(actions: PodActions, init_names: list[str],
-               by_name: dict[str, list[ContainerRecord]], sandbox_id: str, policy: str) -> bool:
-    """Advance init containers one at a time, in order; True while they are not all done.
+def _init_step(actions: PodActions, inits: list[Obj],
+               by_name: dict[str, list[ContainerRecord]], sandbox_id: str, policy: str,
+               initialized: bool, started: frozenset[str]) -> bool:
+    """Advance init containers one at a time, in order; True while the pod is not
+    initialized (its app containers wait).
 
-    Only runs in the current sandbox count: a recreated sandbox runs them all again.
+    Sidecars (restartPolicy Always) count as done once running and past their startup
+    probe; they are restarted whenever they exit, before and after initialization. Only
+    runs in the current sandbox count: a recreated sandbox runs them all again.
     """
-    for name in init_names:
+    for container in inits:
+        name = container["name"]
+        sidecar = container.get("restartPolicy") == "Always"
         attempts = by_name.get(name, [])
         here = [r for r in attempts if r.labels.get(naming.SANDBOX_ID) == sandbox_id]
         latest = here[0] if here else None
+        if initialized and not sidecar:
+            continue  # it ran to success before the app containers started
         if latest is None:
             actions.start[name] = attempts[0].attempt + 1 if attempts else 0
-            return True
-        if latest.running:
-            return True
-        if is_stopped(latest):
-            if latest.exit_code == 0:
+        elif latest.running:
+            if not sidecar:
+                return True
+            if container.get("startupProbe") and latest.id not in started and \
+                    not initialized:
+                return True
+            continue
+        elif is_stopped(latest):
+            if sidecar:
+                actions.restart_wanted[name] = latest
+            elif latest.exit_code == 0:
                 continue
-            if policy == "Never":
+            elif policy == "Never":
                 actions.pod_finished = True
             else:
                 actions.restart_wanted[name] = latest
+        else:
+            actions.start[name] = latest.attempt  # created but never started
+        if not initialized:
             return True
-        actions.start[name] = latest.attempt  # created but never started
-        return True
     return False
 
 

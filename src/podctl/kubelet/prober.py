@@ -97,7 +97,9 @@ class Prober:
             pod_ip = facts.host_ip if facts is not None else "127.0.0.1"
         deleting = bool(pod["metadata"].get("deletionTimestamp"))
         latest = latest_by_container(records)
-        for container in pod["spec"].get("containers", []):
+        sidecars = [c for c in pod["spec"].get("initContainers") or []
+                    if c.get("restartPolicy") == "Always"]
+        for container in pod["spec"].get("containers", []) + sidecars:
             attempts = latest.get(container["name"], [])
             if not attempts or not attempts[0].running or not pod_ip:
                 continue
@@ -183,6 +185,8 @@ class Prober:
                     self._schedule(worker)
 
     def _probe_once(self, worker: Worker) -> None:
+        if worker.kind == "startup" and worker.container_id in self.started:
+            return  # a startup probe ends with its first success, as the kubelet's
         has_startup = bool(worker.container.get("startupProbe"))
         if worker.kind != "startup" and has_startup and worker.container_id not in self.started:
             return  # liveness and readiness wait for the startup probe

@@ -151,12 +151,18 @@ def compute_status(
     by_name = latest_by_container(records)
     cstates = state.get("containers") or {}
     probes = state.get("probes") or {}
+    inits = spec.get("initContainers") or []
     init_statuses = [
-        _init_status(container_status(c, by_name.get(c["name"], []), cstates.get(c["name"], {}),
-                                      not_started="PodInitializing"))
-        for c in spec.get("initContainers") or []
+        _init_status(c, container_status(c, by_name.get(c["name"], []),
+                                         cstates.get(c["name"], {}), probes,
+                                         not_started="PodInitializing"))
+        for c in inits
     ]
-    uninitialized = [s["name"] for s in init_statuses if not s["ready"]]
+    sidecars = [s for c, s in zip(inits, init_statuses, strict=True) if _is_sidecar(c)]
+    regular_started = any(by_name.get(c["name"]) for c in spec.get("containers", []))
+    uninitialized = [] if regular_started else [
+        s["name"] for c, s in zip(inits, init_statuses, strict=True)
+        if not (s["started"] if _is_sidecar(c) else s["ready"])]
     statuses = [
         container_status(c, by_name.get(c["name"], []), cstates.get(c["name"], {}), probes,
                          "PodInitializing" if uninitialized else "ContainerCreating")
@@ -166,16 +172,20 @@ def compute_status(
     policy = spec.get("restartPolicy", "Always")
     if uninitialized:
         failed = policy == "Never" and any(
-            (s["state"].get("terminated") or {}).get("exitCode", 0) != 0 for s in init_statuses)
+            (s["state"].get("terminated") or {}).get("exitCode", 0) != 0
+            for c, s in zip(inits, init_statuses, strict=True) if not _is_sidecar(c))
         phase = "Failed" if failed else "Pending"
     else:
         phase = pod_phase(policy, statuses)
+        if phase in ("Succeeded", "Failed") and any("running" in s["state"] for s in sidecars):
+            phase = "Running"  # not terminal while a sidecar is still being stopped
     sandbox = current_sandbox(records)
     pod_ip = sandbox.ip if sandbox is not None and sandbox.running else ""
     if sandbox is not None and sandbox.running and spec.get("hostNetwork"):
         pod_ip = node.host_ip  # a host-network pod has the node's address
     status: Obj = {
-        "conditions": _conditions(pod, statuses, phase, sandbox, state, uninitialized),
+        "conditions": _conditions(pod, sidecars + statuses, phase, sandbox, state,
+                                  uninitialized),
         "phase": phase,
         "qosClass": qos_class(spec),
     }
@@ -191,8 +201,15 @@ def compute_status(
     return status
 
 
-def _init_status(status: Obj) -> Obj:
-    """Init containers are ready once they exited 0, and never 'started' for probes."""
+def _is_sidecar(spec: Obj) -> bool:
+    return spec.get("restartPolicy") == "Always"
+
+
+def _init_status(spec: Obj, status: Obj) -> Obj:
+    """Init containers are ready once they exited 0; sidecars are started and ready as
+    app containers are, by their probes."""
+    if _is_sidecar(spec):
+        return status
     terminated = status["state"].get("terminated") or {}
     status["ready"] = bool(terminated) and terminated.get("exitCode") == 0
     status["started"] = "running" in status["state"]

@@ -231,14 +231,18 @@ def readiness_status(pod: Obj, probes: dict[str, dict[str, bool]]) -> Obj:
         return status
     out = copy.deepcopy(status)
     specs = {c["name"]: c for c in pod["spec"].get("containers", [])}
+    sidecar_specs = {c["name"]: c for c in pod["spec"].get("initContainers") or []
+                     if c.get("restartPolicy") == "Always"}
     statuses = out["containerStatuses"]
-    for cs in statuses:
-        spec = specs.get(cs["name"])
+    sidecars = [cs for cs in out.get("initContainerStatuses") or []
+                if cs["name"] in sidecar_specs]
+    for cs in sidecars + statuses:
+        spec = specs.get(cs["name"]) if cs in statuses else sidecar_specs[cs["name"]]
         if spec is not None:
             cid = str(cs.get("containerID", "")).removeprefix("docker://")
             cs["started"], cs["ready"] = probe_flags(spec, "running" in (cs.get("state") or {}),
                                                      probes.get(cid, {}))
-    ready, containers_ready = ready_conditions(statuses, str(out.get("phase")),
+    ready, containers_ready = ready_conditions(sidecars + statuses, str(out.get("phase")),
                                                str(out.get("startTime") or ""))
     redone = {"Ready": ready, "ContainersReady": containers_ready}
     out["conditions"] = [redone.get(c.get("type"), c) for c in out.get("conditions") or []]

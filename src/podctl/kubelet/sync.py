@@ -97,7 +97,9 @@ def _sync_on_node(store: Store, namespace: str, name: str, node: Obj,
         inventory.inspect(records)
         state = store.pod_state(meta.uid_of(pod))
         before = copy.deepcopy(state)
-        actions = compute_pod_actions(pod, records, state, datetime.now(UTC))
+        started = frozenset(cid for cid, passed in store.probe_results(meta.uid_of(pod)).items()
+                            if passed.get("startup") is True)
+        actions = compute_pod_actions(pod, records, state, datetime.now(UTC), started)
         facts = node_facts(node)
         if not actions.is_noop():
             # What the pod is about to go through (ContainerCreating, a restart) is its

@@ -21,7 +21,9 @@ def pod_status_text(pod: Obj) -> str:
         reason = "SchedulingGated"
     init_reason = _init_status_text(pod)
     if init_reason is not None:
-        return _deleting(pod, init_reason)
+        if not _is_initialized(pod):
+            return _deleting(pod, init_reason)
+        reason = init_reason  # a sidecar's trouble after initialization, as kubectl shows
     statuses = list(status.get("containerStatuses") or [])
     has_running = False
     for cs in reversed(statuses):
@@ -47,10 +49,14 @@ def _init_status_text(pod: Obj) -> str | None:
     """`Init:1/2`, `Init:Error`, `Init:CrashLoopBackOff`... while init containers are not
     all done; None once they are."""
     init = (pod.get("status") or {}).get("initContainerStatuses") or []
+    sidecars = _sidecar_names(pod)
+    total = len((pod.get("spec") or {}).get("initContainers") or []) or len(init)
     for index, cs in enumerate(init):
         state: dict[str, Any] = cs.get("state") or {}
         terminated, waiting = state.get("terminated"), state.get("waiting")
         if terminated and terminated.get("exitCode") == 0:
+            continue
+        if cs.get("name") in sidecars and cs.get("started"):
             continue
         if terminated:
             if terminated.get("reason"):
@@ -60,8 +66,19 @@ def _init_status_text(pod: Obj) -> str | None:
             return f"Init:ExitCode:{terminated.get('exitCode')}"
         if waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
             return f"Init:{waiting['reason']}"
-        return f"Init:{index}/{len(init)}"
+        return f"Init:{index}/{total}"
     return None
+
+
+def _sidecar_names(pod: Obj) -> set[str]:
+    """Init containers with restartPolicy Always (native sidecars)."""
+    return {c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []
+            if c.get("restartPolicy") == "Always"}
+
+
+def _is_initialized(pod: Obj) -> bool:
+    return any(c.get("type") == "Initialized" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def _deleting(pod: Obj, reason: str) -> str:
@@ -80,9 +97,14 @@ def _is_ready(pod: Obj) -> bool:
 
 
 def ready_text(pod: Obj) -> str:
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    total = len(pod.get("spec", {}).get("containers") or [])
-    ready = sum(1 for cs in statuses if cs.get("ready") and "running" in (cs.get("state") or {}))
+    """Ready regular containers and started, ready sidecars, over both."""
+    status = pod.get("status") or {}
+    sidecars = _sidecar_names(pod)
+    total = len(pod.get("spec", {}).get("containers") or []) + len(sidecars)
+    ready = sum(1 for cs in status.get("containerStatuses") or []
+                if cs.get("ready") and "running" in (cs.get("state") or {}))
+    ready += sum(1 for cs in status.get("initContainerStatuses") or []
+                 if cs.get("name") in sidecars and cs.get("started") and cs.get("ready"))
     return f"{ready}/{total}"
 
 
