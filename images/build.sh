@@ -8,6 +8,7 @@
 #   podctl/dns:1       busybox + this host's dnsmasq, the cluster DNS system pod
 #   podctl/kindnet:1   busybox + this host's iptables and iproute2's ip, the network agent
 #                      on every node (host-gw routes between nodes' pod CIDRs)
+#   podctl/grpc-health:1  busybox + grpchealth, a grpc.health.v1 server for gRPC probe tests
 #   podctl/node:1      busybox + this host's dockerd, containerd, runc, docker-init,
 #                      docker-proxy and iptables: a node container (podctl node add)
 #
@@ -19,7 +20,7 @@
 # the label io.podctl.source-hash; an image whose label already matches is
 # left alone, which makes re-running this script cheap.
 #
-# Usage: images/build.sh   (no arguments)
+# Usage: images/build.sh [TAG...]   (no arguments: every image; else only those tags)
 set -euo pipefail
 
 umask 022   # rootfs modes end up in the image; don't inherit odd umasks
@@ -34,6 +35,7 @@ kubia_tag=podctl/kubia:1
 busybox_tag=podctl/busybox:1
 proxy_tag=podctl/kube-proxy:1
 dns_tag=podctl/dns:1
+grpc_health_tag=podctl/grpc-health:1
 
 xtables_nft=/usr/sbin/xtables-nft-multi
 xtables_legacy=/usr/sbin/xtables-legacy-multi
@@ -189,6 +191,17 @@ build_busybox() {
 		--change 'CMD ["/bin/sh"]'
 }
 
+build_grpc_health() {
+	local r=$tmp/grpc-health
+	make_busybox_rootfs "$r"
+	compile "$r/bin/grpchealth" "$here/grpc-health/grpchealth.c" -Os -s
+	chmod 0755 "$r/bin/grpchealth"
+	import_rootfs "$r" "$grpc_health_tag" "$1" \
+		--change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENTRYPOINT ["/bin/grpchealth"]' \
+		--change 'EXPOSE 9000/tcp'
+}
+
 # copy_with_libs ROOTFS FILE...: each file at its own path, plus every shared library
 # ldd resolves for it (and the dynamic loader), so the rootfs needs no package manager.
 copy_with_libs() {
@@ -297,6 +310,9 @@ build_if_stale() {
 	local tag=$1 fn=$2 hash
 	shift 2
 	hash=$(source_hash "$@")
+	if ((${#wanted[@]})) && [[ " ${wanted[*]} " != *" $tag "* ]]; then
+		return 0
+	fi
 	if up_to_date "$tag" "$hash"; then
 		echo "$tag is up to date"
 	else
@@ -305,6 +321,7 @@ build_if_stale() {
 	fi
 }
 
+wanted=("$@")
 preflight
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/podctl-images.XXXXXX")
@@ -317,6 +334,9 @@ build_if_stale "$proxy_tag" build_kube_proxy "$self" "$busybox" "$xtables_nft" "
 build_if_stale "$dns_tag" build_dns "$here/dns/dns-run" "$here/dns/dns-reload" "$self" \
 	"$busybox" "$dnsmasq"
 
+build_if_stale "$grpc_health_tag" build_grpc_health "$here/grpc-health/grpchealth.c" "$self" \
+	"$busybox"
+
 build_if_stale "$kindnet_tag" build_kindnet "$here/kindnet/kindnet-run" "$self" "$busybox" \
 	"$xtables_nft" "$xtables_legacy" "$iproute"
 
@@ -326,4 +346,4 @@ build_if_stale "$node_tag" build_node "$here/node/node-run" "$self" "$busybox" \
 
 echo "images:"
 printf '  %s\n' "$pause_tag" "$kubia_tag" "$busybox_tag" "$proxy_tag" "$dns_tag" "$kindnet_tag" \
-	"$node_tag"
+	"$grpc_health_tag" "$node_tag"

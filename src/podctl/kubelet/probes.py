@@ -1,5 +1,5 @@
-"""Probe handlers: httpGet and tcpSocket dialled from the host to the pod IP, exec in the
-container, with the kubelet's success rules and Go-style failure texts."""
+"""Probe handlers: httpGet, tcpSocket and grpc (grpcprobe) dialled from the host to the pod
+IP, exec in the container, with the kubelet's success rules and Go-style failure texts."""
 
 from __future__ import annotations
 
@@ -245,4 +245,8 @@ def run_probe(probe: Obj, pod_ip: str, container: Obj, container_id: str) -> Out
         return tcp_socket(probe, pod_ip, container, timeout)
     if "exec" in probe:
         return exec_in(container_id, list(probe["exec"].get("command") or []), timeout)
+    if "grpc" in probe:
+        from podctl.kubelet.grpcprobe import grpc_probe
+
+        return grpc_probe(probe, pod_ip, timeout)
     return Outcome(UNKNOWN, "probe handler not supported by podctl")

@@ -67,10 +67,6 @@ def _container(out: list[str], ctr: dict[str, Any], path: FieldPath) -> None:
         for field in CONTAINER_SECURITY_FIELDS:
             if _present(sc, field):
                 _say(out, (*path, "securityContext", field))
-    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        handler = ctr.get(probe)
-        if isinstance(handler, dict) and _present(handler, "grpc"):
-            _say(out, (*path, probe, "grpc"))
     resources = ctr.get("resources")
     if isinstance(resources, dict) and _present(resources, "claims"):
         _say(out, (*path, "resources", "claims"))

@@ -75,10 +75,9 @@ def test_unsupported_fields_warn_once_each() -> None:
     ]
 
 
-def test_grpc_probes_warn() -> None:
+def test_grpc_probes_are_honoured_without_a_warning() -> None:
     text = POD + "    livenessProbe:\n      grpc:\n        port: 9000\n"
-    assert check(text).warnings == [
-        "spec.containers[0].livenessProbe.grpc is not supported by podctl and is ignored"]
+    assert check(text).warnings == []
 
 
 def test_rc_template_warnings_have_full_path() -> None:
