@@ -71,7 +71,9 @@ def test_restarts_show_how_long_ago_the_last_one_was() -> None:
     assert restarts_text(pod_with([cs("a", RUNNING, True)]), NOW) == "0"
 
 
-def test_restarts_sum_init_and_app_containers_and_take_the_newest_finish() -> None:
+def test_restarts_of_an_initialized_pod_leave_its_init_containers_out() -> None:
+    """printPod resets the count once the pod is initialized: the app containers' (and
+    sidecars') restarts, the newest finish among them (printers_test.go's test11)."""
     p = pod_with([cs("a", RUNNING, True, restarts=2,
                      last={"terminated": {"finishedAt": "2026-01-01T00:09:00Z"}}),
                   cs("b", RUNNING, True, restarts=1,
@@ -79,7 +81,16 @@ def test_restarts_sum_init_and_app_containers_and_take_the_newest_finish() -> No
     p["status"]["initContainerStatuses"] = [
         cs("i", {"terminated": {"exitCode": 0}}, restarts=4,
            last={"terminated": {"finishedAt": "2026-01-01T00:01:00Z"}})]
-    assert restarts_text(p, NOW) == "7 (60s ago)"
+    assert restarts_text(p, NOW) == "3 (60s ago)"
+
+
+def test_restarts_while_initializing_are_the_init_containers() -> None:
+    p = pod_with([cs("a", {"waiting": {"reason": "PodInitializing"}})], phase="Pending")
+    p["status"]["initContainerStatuses"] = [
+        cs("i", {"waiting": {"reason": "CrashLoopBackOff"}}, restarts=2,
+           last={"terminated": {"finishedAt": "2026-01-01T00:09:40Z"}})]
+    assert restarts_text(p, NOW) == "2 (20s ago)"
+    assert pod_status_text(p) == "Init:CrashLoopBackOff"
 
 
 def test_pod_row() -> None:
@@ -181,3 +192,33 @@ def test_sort_by_orders_numbers_numerically_and_missing_first() -> None:
 
     objs = [{"n": "10", "k": "x"}, {"n": "9"}, {"k": "y"}]
     assert sort_by(objs, ".n") == [{"k": "y"}, {"n": "9"}, {"n": "10", "k": "x"}]
+
+
+def _with_sidecar(side: dict[str, Any], app_state: dict[str, Any], initialized: bool
+                  ) -> dict[str, Any]:
+    p = pod_with([cs("app", app_state, ready="running" in app_state)])
+    p["spec"]["initContainers"] = [{"name": "init"}, {"name": "side", "restartPolicy": "Always"}]
+    done = cs("init", {"terminated": {"exitCode": 0, "reason": "Completed"}})
+    p["status"]["initContainerStatuses"] = [done, side]
+    p["status"]["conditions"].append({"type": "Initialized",
+                                      "status": "True" if initialized else "False"})
+    return p
+
+
+def test_a_started_sidecar_counts_in_ready_and_not_in_init() -> None:
+    side = {**cs("side", {"running": {}}, ready=True), "started": True}
+    p = _with_sidecar(side, {"running": {}}, initialized=True)
+    assert ready_text(p) == "2/2" and pod_status_text(p) == "Running"
+
+
+def test_a_sidecar_not_started_yet_is_init_progress() -> None:
+    side = {**cs("side", {"running": {}}), "started": False}
+    p = _with_sidecar(side, {"waiting": {"reason": "PodInitializing"}}, initialized=False)
+    p["status"]["phase"] = "Pending"
+    assert ready_text(p) == "0/2" and pod_status_text(p) == "Init:1/2"
+
+
+def test_a_crashing_sidecar_after_initialization_shows_as_kubectl_does() -> None:
+    side = {**cs("side", {"waiting": {"reason": "CrashLoopBackOff"}}), "started": False}
+    p = _with_sidecar(side, {"running": {}}, initialized=True)
+    assert pod_status_text(p) == "Init:CrashLoopBackOff" and ready_text(p) == "1/2"

@@ -148,3 +148,40 @@ def test_dead_sandbox_has_no_pod_ip() -> None:
 def test_qos_class(resources: list[dict[str, Any]], qos: str) -> None:
     containers = [{"name": f"c{i}", "resources": r} for i, r in enumerate(resources)]
     assert qos_class({"containers": containers}) == qos
+
+
+def _sidecar_pod(policy: str = "Always", readiness: bool = False) -> dict[str, Any]:
+    p = pod("app", policy=policy)
+    side: dict[str, Any] = {"name": "side", "image": "img", "restartPolicy": "Always"}
+    if readiness:
+        side["readinessProbe"] = {"exec": {"command": ["true"]}}
+    p["spec"]["initContainers"] = [side]
+    return p
+
+
+def _conditions(s: dict[str, Any]) -> dict[str, str]:
+    return {c["type"]: c["status"] for c in s["conditions"]}
+
+
+def test_a_running_sidecar_is_started_ready_and_initializes_the_pod() -> None:
+    s = status(_sidecar_pod(), [sandbox(), record("side")])
+    side = s["initContainerStatuses"][0]
+    assert side["started"] is True and side["ready"] is True and "running" in side["state"]
+    assert _conditions(s)["Initialized"] == "True" and s["phase"] == "Pending"
+    assert s["containerStatuses"][0]["state"]["waiting"]["reason"] == "ContainerCreating"
+
+
+def test_an_unready_sidecar_keeps_the_pod_unready() -> None:
+    s = status(_sidecar_pod(readiness=True), [sandbox(), record("side"), record("app")])
+    assert s["initContainerStatuses"][0]["ready"] is False
+    ready = next(c for c in s["conditions"] if c["type"] == "ContainersReady")
+    assert ready["status"] == "False"
+    assert ready["message"] == "containers with unready status: [side]"
+
+
+def test_a_pod_is_not_terminal_while_its_sidecar_runs() -> None:
+    done = record("app", 0, "exited", 0, finished="2026-01-01T00:01:00Z")
+    assert status(_sidecar_pod("Never"), [sandbox(), record("side"), done])["phase"] == \
+        "Running"
+    side_done = record("side", 0, "exited", 143, finished="2026-01-01T00:01:01Z")
+    assert status(_sidecar_pod("Never"), [sandbox(), side_done, done])["phase"] == "Succeeded"

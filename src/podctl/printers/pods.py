@@ -109,12 +109,26 @@ def ready_text(pod: Obj) -> str:
 
 
 def restarts_text(pod: Obj, now: datetime) -> str:
-    """Restarts of all containers, with the age of the newest restart as kubectl shows it."""
+    """Restarts with the age of the newest, as printPod counts them: while initializing,
+    the init containers' up to the one in progress; once initialized, the sidecars' and
+    the app containers'."""
     status = pod.get("status") or {}
+    sidecars = _sidecar_names(pod)
+    counted: list[Obj] = []
+    for cs in status.get("initContainerStatuses") or []:
+        counted.append(cs)
+        state: dict[str, Any] = cs.get("state") or {}
+        if (state.get("terminated") or {}).get("exitCode") == 0 and "terminated" in state:
+            continue
+        if cs.get("name") in sidecars and cs.get("started"):
+            continue
+        break
+    if _init_status_text(pod) is None or _is_initialized(pod):
+        counted = [cs for cs in counted if cs.get("name") in sidecars]
+        counted += status.get("containerStatuses") or []
     total = 0
     newest: datetime | None = None
-    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses")
-                                                              or []):
+    for cs in counted:
         total += int(cs.get("restartCount", 0))
         finished = ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
         if finished and (newest is None or parse_time(finished) > newest):
