@@ -84,3 +84,21 @@ def test_a_prestop_longer_than_the_grace_period_is_cut_short(tmp_path: Path) -> 
                          stop=lambda cid, grace: stops.append(grace))
     assert time.monotonic() - started < 5
     assert stops == [hooks.MINIMUM_GRACE_SECONDS]
+
+
+def test_a_failed_prestop_is_an_event_without_its_message(tmp_path: Path) -> None:
+    import socket
+
+    store = open_store(tmp_path)
+    pod = store.create({"apiVersion": "v1", "kind": "Pod", **POD})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = {"name": "app", "lifecycle": {"preStop": {"httpGet": {"path": "/", "port": port}}}}
+    stops: list[int] = []
+    hooks.kill_container(store, pod, spec, "cid", 5, "127.0.0.1",
+                         stop=lambda cid, grace: stops.append(grace))
+    [event] = store.events_for("u-1")
+    assert (event["type"], event["reason"], event["message"]) == (
+        "Warning", "FailedPreStopHook", "PreStopHook failed")
+    assert stops == [5]
