@@ -54,12 +54,12 @@ def test_prestop_runs_before_sigterm(podctl: Podctl, controller: Start, tmp_path
 
 def test_prestop_counts_against_the_grace_period(podctl: Podctl, controller: Start,
                                                  tmp_path: Path) -> None:
-    """A preStop that would sleep a minute gets the pod's 2 s, then the container its
-    2 s minimum between SIGTERM and SIGKILL: the delete ends long before the hook would."""
+    """A preStop that would run a minute gets the pod's 2 s, then the container its 2 s
+    minimum between SIGTERM and SIGKILL: the delete ends long before the hook would."""
     controller()
     rec = _record_dir(tmp_path)
     podctl.apply_yaml(RECORDED.format(name="slowstop", grace=2, path=rec,
-                                      lifecycle="{preStop: {sleep: {seconds: 60}}}"))
+                                      lifecycle="{preStop: {exec: {command: [sleep, '60']}}}"))
     podctl.wait_for(lambda: (rec / "log").exists() and _phase(podctl, "slowstop") == "Running",
                     message="Running")
     started = time.monotonic()

@@ -172,10 +172,16 @@ def _handler(
                 errs.append(unsupported((*sub, "scheme"), scheme, HTTP_SCHEMES))
         elif kind == "tcpSocket" or kind == "grpc":
             _port_num_or_name(errs, action.get("port"), (*sub, "port"))
-        elif kind == "sleep":
-            _nonneg(errs, action.get("seconds"), (*sub, "seconds"))
     if count == 0:
         errs.append(required(path, "must specify a handler type"))
+
+
+def _sleep_action(errs: Errors, hook: dict[str, Any], path: FieldPath, grace: int) -> None:
+    """validateSleepAction: a hook's sleep fits in the pod's grace period (zero allowed)."""
+    seconds = _int(_d(hook.get("sleep")).get("seconds"))
+    if seconds is not None and (seconds < 0 or seconds > grace):
+        errs.append(invalid((*path, "seconds"), seconds, "must be non-negative and less than "
+                            f"terminationGracePeriodSeconds ({grace})"))
 
 
 def _probe(errs: Errors, probe: Any, path: FieldPath, kind: str) -> None:
@@ -350,8 +356,9 @@ def _container(
     volumes: set[str],
     init: bool,
     host_network: bool,
+    grace: int = 30,
 ) -> None:
-    """One container (app or init)."""
+    """One container (app or init); `grace` is the pod's terminationGracePeriodSeconds."""
     image = ctr.get("image")
     if image is None or image == "":
         errs.append(required((*path, "image")))
@@ -418,6 +425,7 @@ def _container(
                 (*path, "lifecycle", hook),
                 ("exec", "httpGet", "tcpSocket", "sleep"),
             )
+            _sleep_action(errs, lifecycle[hook], (*path, "lifecycle", hook, "sleep"), grace)
     _resources(errs, ctr.get("resources"), (*path, "resources"))
 
 
@@ -503,6 +511,8 @@ def validate_pod_spec(errs: Errors, spec: Any, path: FieldPath) -> None:
         return
     volumes = _volumes(errs, spec.get("volumes"), (*path, "volumes"))
     host_network = spec.get("hostNetwork") is True
+    grace = _int(spec.get("terminationGracePeriodSeconds"))
+    grace = 30 if grace is None else grace
     containers = spec.get("containers")
     if isinstance(containers, list) and not containers:
         errs.append(required((*path, "containers")))
@@ -513,7 +523,7 @@ def validate_pod_spec(errs: Errors, spec: Any, path: FieldPath) -> None:
                 continue
             sub = (*path, field, i)
             _unique_label_name(errs, sub, ctr.get("name"), seen)
-            _container(errs, ctr, sub, volumes, init, host_network)
+            _container(errs, ctr, sub, volumes, init, host_network, grace)
     restart = spec.get("restartPolicy")
     if isinstance(restart, str) and restart and restart not in RESTART_POLICIES:
         errs.append(unsupported((*path, "restartPolicy"), restart, RESTART_POLICIES))

@@ -164,3 +164,18 @@ def test_whole_floats_are_integers() -> None:
     ]
     fraction = check(text.replace("8080.0", "80.5")).problems
     assert "Invalid value: 80.5: expected integer, got number" in fraction[0].message
+
+
+def test_a_sleep_hook_must_fit_in_the_grace_period() -> None:
+    """validateSleepAction (zero allowed since PodLifecycleSleepActionAllowZero went GA)."""
+    hook = "    lifecycle:\n      preStop:\n        sleep:\n          seconds: {}\n"
+    too_long = POD.replace("spec:\n", "spec:\n  terminationGracePeriodSeconds: 2\n") + \
+        hook.format(60)
+    assert [p.message for p in check(too_long).problems] == [
+        "spec.containers[0].lifecycle.preStop.sleep.seconds: Invalid value: 60: must be "
+        "non-negative and less than terminationGracePeriodSeconds (2)"]
+    assert [p.message for p in check(POD + hook.format(-1)).problems] == [
+        "spec.containers[0].lifecycle.preStop.sleep.seconds: Invalid value: -1: must be "
+        "non-negative and less than terminationGracePeriodSeconds (30)"]
+    assert check(POD + hook.format(0)).problems == []
+    assert check(POD + hook.format(30)).problems == []
