@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -71,10 +70,10 @@ def _run(code: str, port: int, calls: int) -> dict[str, float]:
             "rss_added_mib": round(rss_kib / 1024, 1)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=500)
-    args = parser.parse_args()
+    args = parser.parse_args(argv if argv is not None else [])
     work = Path(tempfile.mkdtemp())
     binary = work / "grpchealth"
     subprocess.run(["gcc", "-O2", "-o", str(binary), str(SOURCE)], check=True)
@@ -98,5 +97,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
-    main()
+    main(sys.argv[1:])

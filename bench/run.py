@@ -14,6 +14,7 @@ def main() -> None:
         bench_controller,
         bench_crd,
         bench_deployment,
+        bench_grpc_probe,
         bench_hostile,
         bench_netpol,
         bench_node_failure,
@@ -70,6 +71,8 @@ def main() -> None:
     print("== issue 24: kubectl get of 1000 custom resources against 1000 pods ==",
           flush=True)
     bench_crd.main()
+    print("== issue 25: a gRPC probe's cost, h2 beside grpcio ==", flush=True)
+    bench_grpc_probe.main()
 
 
 if __name__ == "__main__":
