@@ -131,5 +131,8 @@ def test_exec_hook_failure_message_is_the_kubelets(docker_client: docker.DockerC
             "exit 3' exited with 3: bad\n, message: \"out\\nbad\\n\"")
         ok = hooks.run_hook({"exec": {"command": ["true"]}}, pod, spec, container.id, "", 10)
         assert ok is None
+        flood = ["sh", "-c", "yes | head -c 5000000; exit 1"]
+        long = hooks.run_hook({"exec": {"command": flood}}, pod, spec, container.id, "", 30)
+        assert long is not None and len(long) < 4 * hooks.OUTPUT_LIMIT
     finally:
         container.remove(force=True)

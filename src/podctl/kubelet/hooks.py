@@ -26,6 +26,7 @@ MINIMUM_GRACE_SECONDS = 2
 # into slices so that a pod deleted meanwhile is not held up by its hook.
 POLL_SECONDS = 0.5
 HTTP_TIMEOUT_SECONDS = 10.0
+OUTPUT_LIMIT = 10 * 1024  # of a hook's stdout and of its stderr kept for the message
 
 
 def pod_ref(pod: Obj) -> str:
@@ -77,9 +78,14 @@ def _exec(container_id: str, command: list[str], timeout: float | None
     def run() -> None:
         try:
             created = api.exec_create(container_id, command, stdout=True, stderr=True)
-            out, err = api.exec_start(created["Id"], demux=True)
-            result["out"] = (out or b"").decode(errors="replace")
-            result["err"] = (err or b"").decode(errors="replace")
+            out, err = bytearray(), bytearray()
+            # Read to the end, keeping only the first OUTPUT_LIMIT bytes of each stream: a
+            # hook that prints without end must not fill the controller's memory.
+            for chunk_out, chunk_err in api.exec_start(created["Id"], stream=True, demux=True):
+                out += (chunk_out or b"")[:max(0, OUTPUT_LIMIT - len(out))]
+                err += (chunk_err or b"")[:max(0, OUTPUT_LIMIT - len(err))]
+            result["out"] = out.decode(errors="replace")
+            result["err"] = err.decode(errors="replace")
             result["code"] = api.exec_inspect(created["Id"]).get("ExitCode")
         except Exception as exc:  # the engine refused (no such command, container gone)
             result["error"] = " ".join(str(getattr(exc, "explanation", None) or exc).split())
