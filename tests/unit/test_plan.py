@@ -247,3 +247,14 @@ def test_sidecars_are_stopped_once_the_app_containers_are_done() -> None:
     records[2] = gone
     after = compute_pod_actions(sidecar_pod("Never"), records, {}, NOW)
     assert after.pod_finished and after.is_noop()
+
+
+def test_a_failed_init_container_of_a_never_pod_stops_its_sidecars() -> None:
+    p = pod("app", policy="Never")
+    p["spec"]["initContainers"] = [  # type: ignore[index]
+        {"name": "side", "image": "img", "restartPolicy": "Always"}, {"name": "i2", "image": "img"}]
+    sb = sandbox()
+    side = in_sandbox(record("side", 0, "running"), sb.id)
+    failed = in_sandbox(record("i2", 0, "exited", 1), sb.id)
+    actions = compute_pod_actions(p, [sb, side, failed], {}, NOW)
+    assert actions.pod_finished and actions.kill == [side] and not actions.start

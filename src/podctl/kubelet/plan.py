@@ -130,6 +130,8 @@ def _compare(pod: Obj, records: list[ContainerRecord], started: frozenset[str]) 
     initialized = any(r.labels.get(naming.SANDBOX_ID) == sandbox.id
                       for n in names for r in by_name.get(n, []))
     if inits and _init_step(actions, inits, by_name, sandbox.id, policy, initialized, started):
+        if actions.pod_finished:  # an init container failed a Never pod: the sidecars go too
+            _stop_sidecars(actions, inits, by_name)
         return actions
     finished = 0
     specs = {c["name"]: c for c in spec.get("containers", [])}

@@ -177,8 +177,9 @@ def compute_status(
         phase = "Failed" if failed else "Pending"
     else:
         phase = pod_phase(policy, statuses)
-        if phase in ("Succeeded", "Failed") and any("running" in s["state"] for s in sidecars):
-            phase = "Running"  # not terminal while a sidecar is still being stopped
+    if phase in ("Succeeded", "Failed") and any("running" in s["state"] for s in sidecars):
+        # Not terminal while a sidecar is still being stopped: the phase it had before.
+        phase = "Pending" if uninitialized else "Running"
     sandbox = current_sandbox(records)
     pod_ip = sandbox.ip if sandbox is not None and sandbox.running else ""
     if sandbox is not None and sandbox.running and spec.get("hostNetwork"):
