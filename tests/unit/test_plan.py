@@ -258,3 +258,14 @@ def test_a_failed_init_container_of_a_never_pod_stops_its_sidecars() -> None:
     failed = in_sandbox(record("i2", 0, "exited", 1), sb.id)
     actions = compute_pod_actions(p, [sb, side, failed], {}, NOW)
     assert actions.pod_finished and actions.kill == [side] and not actions.start
+
+
+def test_a_sidecar_with_a_new_image_is_replaced() -> None:
+    sb = sandbox()
+    side = in_sandbox(record("side", 0, "running"), sb.id)
+    side.labels["annotation.io.kubernetes.container.hash"] = "old"
+    records = [sb, in_sandbox(record("i1", 0, "exited", 0), sb.id), side,
+               in_sandbox(record("app", 0, "running"), sb.id)]
+    actions = compute_pod_actions(sidecar_pod(), records, {}, NOW)
+    assert actions.changed == ["side"] and actions.kill == [side]
+    assert actions.start == {"side": 1}

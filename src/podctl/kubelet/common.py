@@ -15,7 +15,9 @@ KUBELET = "kubelet"
 
 def emit(store: Store, pod: Obj, type_: str, reason: str, message: str,
          container: str | None = None) -> None:
-    field_path = f"spec.containers{{{container}}}" if container else ""
+    inits = {c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []}
+    kind = "initContainers" if container in inits else "containers"
+    field_path = f"spec.{kind}{{{container}}}" if container else ""
     store.record_event(pod, type_, reason, message, KUBELET, field_path)
 
 

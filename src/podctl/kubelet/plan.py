@@ -141,8 +141,7 @@ def _compare(pod: Obj, records: list[ContainerRecord], started: frozenset[str]) 
         if latest is None:
             actions.start[name] = 0
         elif latest.running:
-            if latest.labels.get(naming.CONTAINER_HASH, naming.spec_hash(specs[name])) != \
-                    naming.spec_hash(specs[name]):
+            if _changed(latest, specs[name]):
                 actions.changed.append(name)  # e.g. a new image: replace the container
                 actions.kill.append(latest)
                 actions.start[name] = latest.attempt + 1
@@ -172,6 +171,12 @@ def _stop_sidecars(actions: PodActions, inits: list[Obj],
         attempts = by_name.get(name, [])
         if attempts and attempts[0].running and attempts[0] not in actions.kill:
             actions.kill.append(attempts[0])
+
+
+def _changed(record: ContainerRecord, spec: Obj) -> bool:
+    """Whether a running container was made from another definition (a new image)."""
+    wanted = naming.spec_hash(spec)
+    return record.labels.get(naming.CONTAINER_HASH, wanted) != wanted
 
 
 def _restarted_under(sandbox: ContainerRecord, records: list[ContainerRecord],
@@ -221,10 +226,12 @@ def _init_step(actions: PodActions, inits: list[Obj],
         elif latest.running:
             if not sidecar:
                 return True
-            if container.get("startupProbe") and latest.id not in started and \
-                    not initialized:
-                return True
-            continue
+            if _changed(latest, container):
+                actions.changed.append(name)  # e.g. a new image: replace the sidecar
+                actions.kill.append(latest)
+                actions.start[name] = latest.attempt + 1
+            elif not container.get("startupProbe") or latest.id in started or initialized:
+                continue
         elif is_stopped(latest):
             if sidecar:
                 actions.restart_wanted[name] = latest
