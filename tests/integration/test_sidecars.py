@@ -142,3 +142,23 @@ def test_a_job_with_a_sidecar_completes(podctl: Podctl, controller: Start) -> No
     assert pod["status"]["phase"] == "Succeeded"
     logger = pod["status"]["initContainerStatuses"][0]
     assert "terminated" in logger["state"]
+
+
+def test_kubectl_shows_a_sidecar_pod_as_kubectl_does(podctl: Podctl, tmp_path: Path) -> None:
+    """Through the real kubectl and the API: READY counts the started sidecar."""
+    from .test_api_kubectl import ApiController
+
+    api = ApiController(podctl)
+    try:
+        rec = _record_dir(tmp_path)
+        api("apply", "-f", "-", input=SIDECAR.format(name="kproxy", path=rec))
+
+        def row() -> list[str]:
+            return api("get", "pod", "kproxy", "--no-headers").split()
+
+        podctl.wait_for(lambda: row()[1:3] == ["2/2", "Running"], message="2/2 Running")
+        started = api("get", "pod", "kproxy", "-o",
+                      "jsonpath={.status.initContainerStatuses[0].started}")
+        assert started == "true"
+    finally:
+        api.stop()
