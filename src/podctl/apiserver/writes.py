@@ -15,7 +15,7 @@ from podctl import registry
 from podctl.api import crd, meta
 from podctl.api.labels import go_quote
 from podctl.api.meta import Obj
-from podctl.apiserver import objects, openapi
+from podctl.apiserver import events, objects, openapi
 from podctl.apiserver.bodies import json_kind
 from podctl.apiserver.params import (
     STRICT,
@@ -129,7 +129,10 @@ def decoded_body(kind: str, namespace: str, body: Any, opts: WriteOptions | None
 
 
 def create(store: Store, kind: str, namespace: str, body: Any, opts: WriteOptions) -> Obj:
-    """POST: the body decoded, then the registry's create (a pod then bound to the node)."""
+    """POST: the body decoded, then the registry's create (a pod then bound to the node);
+    an Event as clients post theirs."""
+    if kind == "Event":
+        return events.create(store, namespace, decoded_body(kind, namespace, body, opts), opts)
     _refuse_read_only(kind)
     obj = decoded_body(kind, namespace, body, opts)
     if opts.guard is not None:

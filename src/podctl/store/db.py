@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS events (
     last_ts TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_uid ON events (object_uid);
+CREATE TABLE IF NOT EXISTS event_bodies (
+    id INTEGER PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (namespace, name)
+);
 CREATE TABLE IF NOT EXISTS pod_state (
     uid TEXT PRIMARY KEY,
     data TEXT NOT NULL
@@ -367,8 +374,7 @@ class Store:
         md = obj["metadata"]
         now = meta.now_rfc3339()
         with self.transaction() as db:
-            # Events outlive their objects, for an hour, as the API server keeps them.
-            db.execute("DELETE FROM events WHERE last_ts < ?", (_hour_before(now),))
+            _expire_events(db, now)
             row = db.execute(
                 "SELECT id FROM events WHERE object_uid=? AND type=? AND reason=? AND message=? "
                 "AND source=? AND field_path=?",
@@ -387,6 +393,36 @@ class Store:
                  type_, reason, message, source, now, now),
             )
 
+    def post_event(self, event: Obj) -> Obj:
+        """Store an Event a client wrote (through the API), as it was sent: it keeps its
+        name and fields beside the row describe and `get events` read; never merged with
+        a repeat (the client counts its own). AlreadyExists when its name is taken."""
+        md = event["metadata"]
+        namespace, name = md.get("namespace", ""), md["name"]
+        involved = event.get("involvedObject") or {}
+        now = meta.now_rfc3339()
+        md["uid"] = meta.new_uid()
+        md["creationTimestamp"] = now
+        first = str(event.get("firstTimestamp") or event.get("eventTime") or now)
+        last = str(event.get("lastTimestamp") or first)
+        with self.transaction() as db:
+            _expire_events(db, now)
+            if db.execute("SELECT 1 FROM event_bodies WHERE namespace=? AND name=?",
+                          (namespace, name)).fetchone():
+                raise AlreadyExists("events", name)
+            cursor = db.execute(
+                "INSERT INTO events(namespace, object_kind, object_name, object_uid, field_path, "
+                "type, reason, message, source, count, first_ts, last_ts) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (namespace, str(involved.get("kind", "")), str(involved.get("name", "")),
+                 str(involved.get("uid", "")), str(involved.get("fieldPath", "")),
+                 str(event.get("type", "")), str(event.get("reason", "")),
+                 str(event.get("message", "")), _event_source(event),
+                 int(event.get("count") or 1), first, last))
+            db.execute("INSERT INTO event_bodies(id, namespace, name, data) VALUES (?,?,?,?)",
+                       (cursor.lastrowid, namespace, name, json.dumps(event)))
+        return event
+
     def events_for(self, uid: str) -> builtins.list[dict[str, Any]]:
         rows = self._read(
             "SELECT type, reason, message, source, count, first_ts, last_ts, field_path "
@@ -401,10 +437,12 @@ class Store:
         """Events as v1 Event objects, oldest first."""
         where, args = ("WHERE namespace=?", (namespace,)) if namespace is not None else ("", ())
         rows = self._read(
-            "SELECT id, namespace, object_kind, object_name, object_uid, field_path, type, "
-            f"reason, message, source, count, first_ts, last_ts FROM events {where} "
-            "ORDER BY last_ts, id", args)
-        return [_event_object(*row) for row in rows]
+            "SELECT events.id, events.namespace, object_kind, object_name, object_uid, "
+            "field_path, type, reason, message, source, count, first_ts, last_ts, data "
+            "FROM events LEFT JOIN event_bodies ON event_bodies.id = events.id "
+            f"{where.replace('namespace', 'events.namespace')} ORDER BY last_ts, events.id",
+            args)
+        return [json.loads(row[-1]) if row[-1] else _event_object(*row[:-1]) for row in rows]
 
     # -- controller-owned pod state (kubelet's memory: image errors, probes, backoff) -----
 
@@ -449,6 +487,19 @@ def _hour_before(timestamp: str) -> str:
     from datetime import timedelta
 
     return meta.format_time(meta.parse_time(timestamp) - timedelta(hours=1))
+
+
+def _expire_events(db: sqlite3.Connection, now: str) -> None:
+    """Events outlive their objects, for an hour, as the API server keeps them."""
+    db.execute("DELETE FROM events WHERE last_ts < ?", (_hour_before(now),))
+    db.execute("DELETE FROM event_bodies WHERE id NOT IN (SELECT id FROM events)")
+
+
+def _event_source(event: Obj) -> str:
+    """The From column: the legacy source's component, else the reporting controller."""
+    source = event.get("source")
+    component = source.get("component") if isinstance(source, dict) else None
+    return str(component or event.get("reportingComponent") or "")
 
 
 def _event_object(event_id: int, namespace: str, kind: str, name: str, uid: str,

@@ -1,0 +1,159 @@
+"""An operator written with kopf, run on the host with the kubeconfig of `run-controller
+--api`, as a user runs one against a cluster: its watches (the list, then the watch from its
+resourceVersion, reconnecting when the server ends a watch), its JSON patches guarded by a
+resourceVersion test, its finalizers, its merge patches of annotations, and the core v1
+Events it posts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Podctl
+from tests.integration.test_api_kubectl import ApiController, poll
+from tests.integration.test_api_kubectl import api as api  # the fixture, re-exported
+
+pytestmark = pytest.mark.integration
+
+KOPF = shutil.which("kopf", path=str(Path(sys.executable).parent)) or "kopf"
+CHILDMAKER = Path(__file__).resolve().parent / "operators" / "childmaker.py"
+FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"
+
+
+class Operator:
+    """`kopf run` of the childmaker on the host, with the API's kubeconfig."""
+
+    def __init__(self, api: ApiController, **env: str) -> None:
+        self.log = api.podctl.tmp / f"kopf-{uuid.uuid4().hex[:6]}.log"
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [KOPF, "run", "--standalone", "--all-namespaces", "--verbose",
+                 str(CHILDMAKER)],
+                env={**api.env, **env}, stdout=out, stderr=subprocess.STDOUT)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def operator(api: ApiController) -> Iterator[Callable[..., Operator]]:
+    started: list[Operator] = []
+
+    def start(**env: str) -> Operator:
+        process = Operator(api, **env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def configmap(api: ApiController, name: str) -> dict[str, Any] | None:
+    result = api.run("get", "configmap", name, "-o", "json")
+    return json.loads(result.out) if result.code == 0 else None
+
+
+def parent_manifest(name: str, value: str) -> str:
+    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+            f"  labels: {{childmaker: \"on\"}}\ndata:\n  colour: {value}\n")
+
+
+def test_kopf_reconciles_configmaps(podctl: Podctl, api: ApiController,
+                                    operator: Callable[..., Operator]) -> None:
+    # A short server-side watch timeout: kopf reconnects from its last resourceVersion
+    # several times during the test, and must miss nothing in between.
+    kopf = operator(CHILDMAKER_WATCH_TIMEOUT="2")
+    api("create", "-f", "-", input=parent_manifest("shop", "blue"))
+    child = poll(lambda: configmap(api, "shop-child"), 60, "the operator's child")
+    parent = configmap(api, "shop")
+    assert parent is not None
+    assert child["data"] == {"colour": "blue"}
+    assert child["metadata"]["ownerReferences"] == [{
+        "apiVersion": "v1", "kind": "ConfigMap", "name": "shop",
+        "uid": parent["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+
+    # Its finalizer (a JSON patch carrying a resourceVersion test) and its merge patch of
+    # annotations (the child's name, kopf's record of what it handled).
+    def annotated() -> dict[str, Any] | None:
+        found = configmap(api, "shop")
+        annotations = (found or {}).get("metadata", {}).get("annotations", {})
+        return found if "childmaker.podctl.io/child" in annotations else None
+
+    parent = poll(annotated, 30, "the operator's annotation")
+    assert parent["metadata"]["finalizers"] == [FINALIZER]
+    assert parent["metadata"]["annotations"]["childmaker.podctl.io/child"] == "shop-child"
+    assert "kopf.zalando.org/last-handled-configuration" in parent["metadata"]["annotations"]
+
+    # The Event it posted, as kubectl lists it.
+    def posted() -> list[dict[str, Any]]:
+        items = json.loads(api("get", "events", "-o", "json"))["items"]
+        return [e for e in items if e.get("reason") == "ChildCreated"]
+
+    event = poll(posted, 30, "the operator's event")[0]
+    assert event["involvedObject"]["uid"] == parent["metadata"]["uid"]
+    assert event["message"] == "created ConfigMap shop-child"
+    assert event["metadata"]["name"].startswith("kopf-event-")
+    assert event["reportingComponent"] == event["source"]["component"] == "childmaker"
+    table = api("get", "events", "--field-selector", "reason=ChildCreated").splitlines()
+    assert table[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert table[1].split()[1:] == ["Normal", "ChildCreated", "configmap/shop", "created",
+                                    "ConfigMap", "shop-child"]
+
+    # An update reaches the child through a later watch (the first ones have timed out).
+    api("patch", "configmap", "shop", "-p", '{"data":{"colour":"green"}}')
+    poll(lambda: (configmap(api, "shop-child") or {}).get("data") == {"colour": "green"},
+         30, "the child to follow its parent")
+    assert kopf.text().count("Starting the watch-stream for configmaps.v1") == 1
+
+    # Deletion waits for the delete handler (kopf's finalizer), then completes.
+    assert api("delete", "configmap", "shop", "--timeout=60s") == \
+        'configmap "shop" deleted from default namespace\n'
+    farewell = configmap(api, "shop-farewell")
+    assert farewell is not None
+    assert farewell["data"]["uid"] == parent["metadata"]["uid"]
+    assert configmap(api, "shop") is None
+    assert "Traceback" not in kopf.text(), kopf.text()[-3000:]
+
+
+def test_kopf_killed_resumes_without_duplicates(podctl: Podctl, api: ApiController,
+                                                operator: Callable[..., Operator]) -> None:
+    """kill -9 of the operator: what it made stays single, what was created while it was
+    down is handled when it comes back (its list at start, then the watch from there)."""
+    kopf = operator(CHILDMAKER_STREAMING="1")
+    api("create", "-f", "-", input=parent_manifest("first", "red"))
+    poll(lambda: configmap(api, "first-child"), 60, "the first child")
+    kopf.kill()
+    api("create", "-f", "-", input=parent_manifest("second", "amber"))
+    again = operator(CHILDMAKER_STREAMING="1")
+    second = poll(lambda: configmap(api, "second-child"), 60, "the second child")
+    assert second["data"] == {"colour": "amber"}
+    names = api("get", "configmaps", "-o", "name").split()
+    assert sorted(n for n in names if "child" in n) == \
+        ["configmap/first-child", "configmap/second-child"]
+    events = json.loads(api("get", "events", "-o", "json"))["items"]
+    assert sorted(e["involvedObject"]["name"] for e in events
+                  if e.get("reason") == "ChildCreated") in (
+        ["first", "second"], ["first", "first", "second"])
+    assert "Traceback" not in again.text(), again.text()[-3000:]
