@@ -19,6 +19,7 @@ def main() -> None:
         bench_netpol,
         bench_node_failure,
         bench_nodes,
+        bench_operator,
         bench_podnet,
         bench_pods,
         bench_portforward,
@@ -73,6 +74,9 @@ def main() -> None:
     bench_crd.main()
     print("== issue 25: a gRPC probe's cost, h2 beside grpcio ==", flush=True)
     bench_grpc_probe.main()
+    print("== issue 24: a kopf operator's child, custom resource against built-in; CEL ==",
+          flush=True)
+    bench_operator.main()
 
 
 if __name__ == "__main__":
