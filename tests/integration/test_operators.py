@@ -157,3 +157,77 @@ def test_kopf_killed_resumes_without_duplicates(podctl: Podctl, api: ApiControll
                   if e.get("reason") == "ChildCreated") in (
         ["first", "second"], ["first", "first", "second"])
     assert "Traceback" not in again.text(), again.text()[-3000:]
+
+
+SHOP_CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: shops.example.podctl.io}
+spec:
+  group: example.podctl.io
+  scope: Namespaced
+  names: {plural: shops, singular: shop, kind: Shop}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              colour: {type: string}
+          status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"""
+
+
+def test_kopf_reconciles_a_custom_resource(podctl: Podctl, api: ApiController,
+                                           operator: Callable[..., Operator]) -> None:
+    """The issue's operator: a CR becomes a child ConfigMap it owns, its status says so
+    (written through the status subresource), and the child goes when the CR does."""
+    api("apply", "-f", "-", input=SHOP_CRD)
+    api("wait", "--for=condition=Established", "crd/shops.example.podctl.io",
+        "--timeout=30s")
+    kopf = operator(CHILDMAKER_RESOURCE="example.podctl.io/v1/shops")
+    api("create", "-f", "-", input="apiVersion: example.podctl.io/v1\nkind: Shop\n"
+        "metadata:\n  name: corner\n  labels: {childmaker: \"on\"}\nspec:\n  colour: blue\n")
+    child = poll(lambda: configmap(api, "corner-child"), 60, "the operator's child")
+    shop = json.loads(api("get", "shop", "corner", "-o", "json"))
+    assert child["data"] == {"colour": "blue"}
+    assert child["metadata"]["ownerReferences"] == [{
+        "apiVersion": "example.podctl.io/v1", "kind": "Shop", "name": "corner",
+        "uid": shop["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+
+    def status() -> dict[str, Any]:
+        found = json.loads(api("get", "shop", "corner", "-o", "json"))
+        return dict(found.get("status") or {}) if "child" in (found.get("status") or {}) \
+            else {}
+
+    assert poll(status, 30, "the operator's status") == {
+        "child": "corner-child", "reconcile": {"child": "corner-child"}}
+    shop = json.loads(api("get", "shop", "corner", "-o", "json"))
+    assert shop["metadata"]["finalizers"] == [FINALIZER]
+    # kopf wrote the status through /status: the spec's generation did not move.
+    assert shop["metadata"]["generation"] == 1
+
+    def posted() -> list[dict[str, Any]]:
+        items = json.loads(api("get", "events", "-o", "json"))["items"]
+        return [e for e in items if e.get("reason") == "ChildCreated"]
+
+    event = poll(posted, 30, "the operator's event")[0]
+    assert event["involvedObject"]["kind"] == "Shop"
+    assert event["involvedObject"]["apiVersion"] == "example.podctl.io/v1"
+    assert event["involvedObject"]["uid"] == shop["metadata"]["uid"]
+
+    api("patch", "shop", "corner", "--type=merge", "-p", '{"spec":{"colour":"green"}}')
+    poll(lambda: (configmap(api, "corner-child") or {}).get("data") == {"colour": "green"},
+         30, "the child to follow its custom resource")
+
+    assert api("delete", "shop", "corner", "--timeout=60s") == \
+        'shop.example.podctl.io "corner" deleted from default namespace\n'
+    farewell = configmap(api, "corner-farewell")
+    assert farewell is not None and farewell["data"]["uid"] == shop["metadata"]["uid"]
+    poll(lambda: configmap(api, "corner-child") is None, 30, "the child to be collected")
+    assert "Traceback" not in kopf.text(), kopf.text()[-3000:]
