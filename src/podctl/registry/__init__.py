@@ -83,6 +83,7 @@ def in_context(exc: ServerError, context: str) -> ServerError:
 def _create(store: Store, prepared: Obj, namespace: str | None, validation: str,
             dry_run: bool, chain: Chain | None) -> Obj:
     checked = validated(prepared, namespace, validation)
+    _check_rules(checked, None, str(prepared.get("apiVersion") or ""))
     strategy.initial_status(checked)
     kind = meta.key_of(checked)
     if kind == crd.KIND:
@@ -162,6 +163,7 @@ def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: boo
                        old=current, dry_run=dry_run)
     if _unchanged(out, current):
         return current  # as upstream, an update that changes nothing writes nothing
+    _check_rules(out, current, str(desired.get("apiVersion") or ""))
     admission = chain or chain_for(store)
     admission.prepare(attrs)
     if dry_run:
@@ -170,6 +172,24 @@ def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: boo
     stored = store.update(out, admit=admission.admitter(attrs))
     _finish_if_finalized(store, stored)
     return stored
+
+
+def _check_rules(obj: Obj, old: Obj | None, api_version: str) -> None:
+    """A custom resource's CEL rules (x-kubernetes-validations): Invalid, as the schema's
+    other errors, naming each field."""
+    resource = meta.RESOURCES.get(meta.key_of(obj))
+    if resource is None or not resource.custom:
+        return
+    from podctl.manifest.custom import rule_errors
+
+    causes = rule_errors(obj, old, api_version)
+    if causes:
+        from podctl.manifest import invalid_summary
+        from podctl.manifest.problems import Problem
+
+        shown, name = str(obj.get("kind")), meta.name_of(obj)
+        problems = [Problem("", None, None, f"{f}: {m}") for f, m in causes]
+        raise Invalid(invalid_summary(shown, name, problems), shown, name, causes)
 
 
 def _finish_if_finalized(store: Store, obj: Obj) -> None:
@@ -193,6 +213,7 @@ def update_status(store: Store, desired: Obj, *, dry_run: bool = False) -> Obj:
     if kind in crd.DEFINITIONS:
         # a custom resource's status is checked against its schema as the whole object is
         out["status"] = validated(out, _namespace(current) or None).get("status")
+    _check_rules(out, current, str(desired.get("apiVersion") or ""))
     if dry_run:
         return out
     return store.update_status(out)
