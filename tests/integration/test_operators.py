@@ -31,11 +31,11 @@ FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"
 class Operator:
     """`kopf run` of the childmaker on the host, with the API's kubeconfig."""
 
-    def __init__(self, api: ApiController, **env: str) -> None:
+    def __init__(self, api: ApiController, *flags: str, **env: str) -> None:
         self.log = api.podctl.tmp / f"kopf-{uuid.uuid4().hex[:6]}.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [KOPF, "run", "--standalone", "--all-namespaces", "--verbose",
+                [KOPF, "run", *(flags or ("--standalone", "--all-namespaces")), "--verbose",
                  str(CHILDMAKER)],
                 env={**api.env, **env}, stdout=out, stderr=subprocess.STDOUT)
 
@@ -60,8 +60,8 @@ class Operator:
 def operator(api: ApiController) -> Iterator[Callable[..., Operator]]:
     started: list[Operator] = []
 
-    def start(**env: str) -> Operator:
-        process = Operator(api, **env)
+    def start(*flags: str, **env: str) -> Operator:
+        process = Operator(api, *flags, **env)
         started.append(process)
         return process
 
@@ -230,4 +230,45 @@ def test_kopf_reconciles_a_custom_resource(podctl: Podctl, api: ApiController,
     farewell = configmap(api, "corner-farewell")
     assert farewell is not None and farewell["data"]["uid"] == shop["metadata"]["uid"]
     poll(lambda: configmap(api, "corner-child") is None, 30, "the child to be collected")
+    assert "Traceback" not in kopf.text(), kopf.text()[-3000:]
+
+
+PEERING = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: kopfpeerings.kopf.dev}
+spec:
+  scope: Namespaced
+  group: kopf.dev
+  names: {kind: KopfPeering, plural: kopfpeerings, singular: kopfpeering}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"""
+
+
+def test_kopf_peering_with_its_crd(podctl: Podctl, api: ApiController,
+                                   operator: Callable[..., Operator]) -> None:
+    """Peering is optional (the other tests run --standalone; without its CRDs kopf runs
+    alone, saying nothing); with its CRD and a KopfPeering, an operator announces itself
+    in the peering's status and keeps the handling to itself."""
+    api("apply", "-f", "-", input=PEERING)
+    api("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev", "--timeout=30s")
+    api("create", "-f", "-", input="apiVersion: kopf.dev/v1\nkind: KopfPeering\n"
+        "metadata: {name: default}\n")
+    kopf = operator("--namespace=default")
+
+    def peers() -> dict[str, Any]:
+        found = json.loads(api("get", "kopfpeering", "default", "-o", "json"))
+        return dict(found.get("status") or {})
+
+    announced = poll(peers, 60, "the operator in the peering's status")
+    assert [(p["priority"], p["lifetime"]) for p in announced.values()] == [(0, 60)]
+    api("create", "-f", "-", input=parent_manifest("peered", "teal"))
+    poll(lambda: configmap(api, "peered-child"), 60, "the peered operator's child")
     assert "Traceback" not in kopf.text(), kopf.text()[-3000:]
