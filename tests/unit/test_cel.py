@@ -226,3 +226,15 @@ def test_the_budget_bounds_a_huge_object() -> None:
     assert errors == [("spec[100]",
                        'Invalid value: "integer": validation failed due to running out of '
                        "cost budget, no further validation rules will be run")]
+
+
+def test_regexes_are_re2s() -> None:
+    """find/findAll as cel-go runs them: RE2 syntax (no lookahead) and linear time on a
+    pattern Python's re would backtrack on for ages."""
+    schema = {"type": "string", "x-kubernetes-validations": [
+        rule("self.find('(a+)+b') == ''"), rule("self.find('(?=a)') == ''")]}
+    errors = cel.validate(schema, "a" * 5000 + "!", path="spec.s").errors
+    assert len(errors) == 1
+    field, message = errors[0]
+    assert field == "spec.s" and message.startswith(
+        'Invalid value: "string": error parsing regexp: invalid perl operator: (?=')
