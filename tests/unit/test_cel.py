@@ -238,3 +238,14 @@ def test_regexes_are_re2s() -> None:
     field, message = errors[0]
     assert field == "spec.s" and message.startswith(
         'Invalid value: "string": error parsing regexp: invalid perl operator: (?=')
+
+
+def test_hostile_rules_are_compile_errors_not_crashes() -> None:
+    deep = "(" * 3000 + "true" + ")" * 3000
+    schema = {"type": "object", "x-kubernetes-validations": [rule(deep), rule("x" * 20_000)]}
+    assert cel.validate(schema, {}, path="spec").errors == [
+        ("spec", 'Invalid value: "object": rule compile error: expression nested too deeply'),
+        ("spec", 'Invalid value: "object": rule compile error: expression of 20000 '
+                 "characters, over 10000")]
+    assert [f for f, _ in cel.rule_problems(schema, "s")] == [
+        "s.x-kubernetes-validations[0].rule", "s.x-kubernetes-validations[1].rule"]

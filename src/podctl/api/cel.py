@@ -47,6 +47,9 @@ OUT_OF_BUDGET = ("validation failed due to running out of cost budget, no furthe
                  "validation rules will be run")
 MESSAGE_EXPRESSION_MAX = 5 * 1024
 INT64 = (-(2**63), 2**63 - 1)
+# A rule's text (cel-python's parser and tree walk recurse: deep nesting is refused, as a
+# compile error, rather than taking the API's thread down).
+RULE_MAX = 10_000
 # The root's self holds apiVersion, kind and of its metadata only these.
 ROOT_METADATA = ("name", "generateName")
 
@@ -285,13 +288,17 @@ def _program(text: str) -> tuple[celpy.Runner, bool]:
     """The compiled rule (cached by its text) and whether it names oldSelf."""
     from celpy.celparser import CELParseError
 
+    if len(text) > RULE_MAX:
+        raise RuleError(f"expression of {len(text)} characters, over {RULE_MAX}")
     try:
         ast = _environment().compile(text)
+        uses_old = any(True for _ in ast.scan_values(
+            lambda t: getattr(t, "type", None) == "IDENT" and str(t) == "oldSelf"))
+        return _environment().program(ast, functions=_functions()), uses_old
     except CELParseError as exc:
         raise RuleError(_parse_error(exc)) from exc
-    uses_old = any(True for _ in ast.scan_values(
-        lambda t: getattr(t, "type", None) == "IDENT" and str(t) == "oldSelf"))
-    return _environment().program(ast, functions=_functions()), uses_old
+    except RecursionError as exc:
+        raise RuleError("expression nested too deeply") from exc
 
 
 def _parse_error(exc: Exception) -> str:
@@ -311,7 +318,7 @@ def _evaluate(program: celpy.Runner, activation: dict[str, Any]) -> Any:
     except CELEvalError as exc:
         return exc
     except (TypeError, ValueError, KeyError, ZeroDivisionError, OverflowError,
-            IndexError) as exc:
+            IndexError, RecursionError) as exc:
         return exc
     if isinstance(value, CELEvalError):
         return value
