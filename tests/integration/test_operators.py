@@ -120,6 +120,9 @@ def test_kopf_reconciles_configmaps(podctl: Podctl, api: ApiController,
     assert table[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     assert table[1].split()[1:] == ["Normal", "ChildCreated", "configmap/shop", "created",
                                     "ConfigMap", "shop-child"]
+    described = [line.split() for line in api("describe", "configmap", "shop").splitlines()]
+    assert described[-1][:2] == ["Normal", "ChildCreated"]
+    assert described[-1][3:] == ["childmaker", "created", "ConfigMap", "shop-child"]
 
     # An update reaches the child through a later watch (the first ones have timed out).
     api("patch", "configmap", "shop", "-p", '{"data":{"colour":"green"}}')
