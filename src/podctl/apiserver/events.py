@@ -5,9 +5,12 @@ events so `get events` and `describe` show both. No HTTP here."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from podctl.api import meta
 from podctl.api.labels import go_quote
 from podctl.api.meta import Obj
+from podctl.apiserver.bodies import json_kind
 from podctl.apiserver.params import WriteOptions
 from podctl.apiserver.status import ApiError, invalid
 from podctl.errors import AlreadyExists
@@ -25,19 +28,25 @@ SECOND_TIMES = ("firstTimestamp", "lastTimestamp")
 GO_TIME_LAYOUT = "2006-01-02T15:04:05Z07:00"
 
 
+# The Event's fields and their Go types, as the decoder names them in its errors (JSON null
+# is every field's zero value).
+STRING_FIELDS = ("reason", "message", "type", "action", "reportingComponent",
+                 "reportingInstance", "firstTimestamp", "lastTimestamp", "eventTime")
+OBJECT_FIELDS = {"involvedObject": "v1.ObjectReference", "source": "v1.EventSource",
+                 "related": "v1.ObjectReference", "series": "v1.EventSeries"}
+
+
 def create(store: Store, namespace: str, body: Obj, opts: WriteOptions) -> Obj:
     """The Event as stored (the body already decoded into the request's namespace)."""
     event: Obj = meta.clone(body)
+    _check_types(event)
     _normalise_times(event)
     md = event["metadata"]
     for key in strategy.SERVER_FIELDS:
         md.pop(key, None)
     strategy.generate_name(event)
     name = str(md.get("name") or "")
-    causes = problems(event)
-    if not name:
-        causes.insert(0, ("metadata.name", "Required value: name or generateName is "
-                          "required"))
+    causes = problems(event) + _name_problems(name)
     if causes:
         raise invalid("Event", name, causes)
     if opts.dry_run:
@@ -73,6 +82,18 @@ def problems(event: Obj) -> list[tuple[str, str]]:
     return out
 
 
+def _name_problems(name: str) -> list[tuple[str, str]]:
+    """The common ObjectMeta check every create runs after the kind's: a name that can be
+    a path segment (ValidatePathSegmentName)."""
+    if not name:
+        return [("metadata.name", "Required value: name or generateName is required")]
+    if name in (".", ".."):
+        return [("metadata.name", f"Invalid value: {go_quote(name)}: may not be "
+                 f"'{name}'")]
+    return [("metadata.name", f"Invalid value: {go_quote(name)}: may not contain '{c}'")
+            for c in "/%" if c in name]
+
+
 def _reporting_problems(event: Obj) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     controller = str(event.get("reportingComponent") or "")
@@ -92,6 +113,38 @@ def _reporting_problems(event: Obj) -> list[tuple[str, str]]:
     if len(str(event.get("message") or "")) > NOTE_MAX:
         out.append(("message", f'Invalid value: "": can have at most {NOTE_MAX} characters'))
     return out
+
+
+def _check_types(event: Obj) -> None:
+    """What Go's decoder refuses: a field of the wrong JSON type (podctl's schema of the
+    strict kinds has no Event)."""
+    def refuse(field: str, value: Any, go_type: str) -> ApiError:
+        return ApiError("BadRequest", 'Event in version "v1" cannot be handled as a Event: '
+                        f"json: cannot unmarshal {json_kind(value)} into Go struct field "
+                        f"Event.{field} of type {go_type}")
+
+    for field in STRING_FIELDS:
+        value = event.get(field)
+        if value is not None and not isinstance(value, str):
+            raise refuse(field, value, "string")
+    for field, go_type in OBJECT_FIELDS.items():
+        value = event.get(field)
+        if value is not None and not isinstance(value, dict):
+            raise refuse(field, value, go_type)
+    for field in ("involvedObject", "source"):
+        for key, value in dict(event.get(field) or {}).items():
+            if value is not None and not isinstance(value, str):
+                raise refuse(f"{field}.{key}", value, "string")
+    count = event.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        raise refuse("count", count, "int32")
+    if event.get("metadata") is not None and not isinstance(event["metadata"], dict):
+        raise refuse("metadata", event["metadata"], "v1.ObjectMeta")
+    event["metadata"] = dict(event.get("metadata") or {})
+    for key in ("name", "generateName", "namespace"):
+        value = event["metadata"].get(key)
+        if value is not None and not isinstance(value, str):
+            raise refuse(f"metadata.{key}", value, "string")
 
 
 def _normalise_times(event: Obj) -> None:

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from podctl.apiserver import events
+from podctl.apiserver import events, writes
 from podctl.apiserver.params import WriteOptions
 from podctl.apiserver.status import ApiError
 from podctl.store import open_store
@@ -104,3 +106,41 @@ def test_an_invalid_event_is_refused_with_its_fields(store: Store) -> None:
         events.create(store, "default", kopf_event(firstTimestamp="soon"), WriteOptions())
     assert bad_time.value.code == 400
     assert store.list_events() == []
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) |
+                    st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+FIELDS = st.sampled_from(["involvedObject", "eventTime", "firstTimestamp", "lastTimestamp",
+                          "reportingComponent", "reportingInstance", "action", "reason",
+                          "message", "type", "count", "source", "metadata"])
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(FIELDS, JSON, max_size=4),
+       name=st.one_of(JSON, st.text(max_size=300)))
+def test_a_hostile_body_is_refused_in_words_or_stored(store: Store, changes: dict[str, Any],
+                                                      name: Any) -> None:
+    """Whatever a client posts is a 4xx Status or a stored Event, never a crash."""
+    body = kopf_event(**changes)
+    if isinstance(body.get("metadata"), dict):
+        body["metadata"]["name"] = name
+    try:
+        writes.create(store, "Event", "default", body, WriteOptions())
+    except ApiError as exc:
+        assert 400 <= exc.code < 500, exc.message
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("..", "Invalid value: \"..\": may not be '..'"),
+    ("a/b", "Invalid value: \"a/b\": may not contain '/'"),
+    ("", "Required value: name or generateName is required"),
+])
+def test_names_must_be_path_segments(store: Store, name: str, message: str) -> None:
+    body = kopf_event(metadata={"namespace": "default", "name": name})
+    with pytest.raises(ApiError) as exc:
+        events.create(store, "default", body, WriteOptions())
+    assert exc.value.details is not None
+    assert exc.value.details["causes"] == [
+        {"reason": "FieldValueInvalid", "message": message, "field": "metadata.name"}]
