@@ -29,6 +29,7 @@ BUILT_IN = len(RESOURCE) == 2
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.reporting_component = "childmaker"
+    settings.posting.loggers = True  # handlers' log lines become events too (off by default)
     settings.watching.initial_streaming = os.environ.get("CHILDMAKER_STREAMING") == "1"
     timeout = os.environ.get("CHILDMAKER_WATCH_TIMEOUT")
     if timeout:
@@ -54,7 +55,7 @@ def core() -> Any:
 @kopf.on.create(*RESOURCE, labels=LABELS)
 @kopf.on.resume(*RESOURCE, labels=LABELS)
 def reconcile(name: str, namespace: str, body: kopf.Body, patch: kopf.Patch,
-              **_: Any) -> dict[str, str]:
+              logger: kopf.Logger, **_: Any) -> dict[str, str]:
     import kubernetes
 
     child = {"apiVersion": "v1", "kind": "ConfigMap",
@@ -71,6 +72,7 @@ def reconcile(name: str, namespace: str, body: kopf.Body, patch: kopf.Patch,
     else:
         patch.status["child"] = child["metadata"]["name"]
     kopf.info(body, reason="ChildCreated", message=f"created ConfigMap {name}-child")
+    logger.info(f"{name}-child is in place")  # kopf posts it too, as a Logging event
     return {"child": child["metadata"]["name"]}
 
 
