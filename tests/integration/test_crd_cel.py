@@ -87,5 +87,14 @@ def test_crd_cel_rules(podctl: Podctl, api: ApiController) -> None:
     refused = api.fails("create", "-f", "-", input=bad)
     assert 'The CustomResourceDefinition "badtabs.stable.example.com" is invalid: ' \
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[cronSpec]." \
-        'x-kubernetes-validations[0].rule: Invalid value: "self == ": compilation failed: ' \
-        "ERROR: <input>:1:" in refused, refused
+        'x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:' \
+        '"self == ", Message:"Value is immutable", MessageExpression:"", ' in refused, refused
+    assert "compilation failed: ERROR: <input>:1:" in refused
+    # A field the schema does not have, as cel-go's type check finds it.
+    typo = CRONTAB_CRD.replace("self.replicas >= oldSelf.replicas",
+                               "self.replica >= oldSelf.replicas")
+    refused = api.fails("apply", "-f", "-", input=typo)
+    assert "x-kubernetes-validations[1].rule: Invalid value: apiextensions.ValidationRule{" \
+        in refused, refused
+    assert "compilation failed: ERROR: <input>:1:5: undefined field 'replica'\n" \
+        " | self.replica >= oldSelf.replicas\n | ....^" in refused

@@ -196,27 +196,61 @@ def test_rule_problems_as_a_crd_create_reports_them() -> None:
             rule("true", messageExpression="'x' +"),
             rule("true", reason="Sometimes"),
             rule("true", fieldPath=".nosuch"),
-            rule("self.a == 'x'", fieldPath=".a", reason="FieldValueRequired")]}}}
+            rule("self.a == 'x'", fieldPath=".a", reason="FieldValueRequired"),
+            rule("(!(has(oldSelf.namespace) && !has(self.a)))", message="immutable")]}},
+        "x-kubernetes-validations": [rule("self.metadata.labels.x == 'y'")]}
     base = "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations"
+
+    def go(text: str, message: str = "", expression: str = "", reason: str = "nil") -> str:
+        return (f'apiextensions.ValidationRule{{Rule:"{text}", Message:"{message}", '
+                f'MessageExpression:"{expression}", '
+                f"Reason:(*apiextensions.FieldValueErrorReason)({reason}), FieldPath:\"\", "
+                "OptionalOldSelf:(*bool)(nil)}")
+
+    labels = go("self.metadata.labels.x == 'y'")
     assert cel.rule_problems(schema, "spec.validation.openAPIV3Schema") == [
-        (f"{base}[0].rule", 'Invalid value: "self.a +": compilation failed: ERROR: '
-                            "<input>:1:8: Syntax error: unexpected input"),
-        (f"{base}[1].messageExpression", "Invalid value: \"'x' +\": messageExpression "
-         "compilation failed: ERROR: <input>:1:5: Syntax error: unexpected input"),
+        ("spec.validation.openAPIV3Schema.x-kubernetes-validations[0].rule",
+         f"Invalid value: {labels}: compilation failed: "
+         "ERROR: <input>:1:14: undefined field 'labels'\n"
+         " | self.metadata.labels.x == 'y'\n | .............^"),
+        (f"{base}[0].rule", f"Invalid value: {go('self.a +')}: compilation failed: ERROR: "
+                            "<input>:1:8: Syntax error: unexpected input\n | self.a +\n"
+                            " | .......^"),
+        (f"{base}[1].messageExpression",
+         f"Invalid value: {go('true', expression=chr(39) + 'x' + chr(39) + ' +')}: "
+         "messageExpression compilation failed: ERROR: <input>:1:5: Syntax error: "
+         "unexpected input\n | 'x' +\n | ....^"),
         (f"{base}[2].reason", 'Unsupported value: "Sometimes": supported values: '
          '"FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", '
          '"FieldValueDuplicate"'),
         (f"{base}[3].fieldPath", 'Invalid value: ".nosuch": fieldPath must be a valid '
-                                 "path")]
+                                 "path"),
+        # The line kubectl prints for the grafana-operator's CRD on a real cluster.
+        (f"{base}[5].rule",
+         f"Invalid value: {go('(!(has(oldSelf.namespace) && !has(self.a)))', 'immutable')}: "
+         "compilation failed: ERROR: <input>:1:7: undefined field 'namespace'\n"
+         " | (!(has(oldSelf.namespace) && !has(self.a)))\n | ......^")]
     assert cel.has_rules(schema)
     assert not cel.has_rules({"type": "object", "properties": {"a": {"type": "string"}}})
+
+
+def test_fields_are_checked_only_where_the_schema_says() -> None:
+    free = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+            "properties": {"m": {"type": "object",
+                                 "additionalProperties": {"type": "string"}}},
+            "x-kubernetes-validations": [rule("self.anything.goes && self.m.key == 'v'"),
+                                         rule("self.m.all(k, k.size() > 0)")]}
+    assert cel.rule_problems(free, "s", root=False) == []
+    root = {"type": "object", "x-kubernetes-validations": [
+        rule("self.metadata.name.size() < 10 && self.kind == 'A' && self.apiVersion != ''")]}
+    assert cel.rule_problems(root, "s") == []
 
 
 def test_a_bad_rule_at_validation_is_an_error_not_a_crash() -> None:
     schema = crd_schema([rule("self.replicas >"), rule("true")])
     assert cel.validate(schema, crontab()).errors == [
         ("spec", 'Invalid value: "object": rule compile error: ERROR: <input>:1:15: '
-                 "Syntax error: unexpected input")]
+                 "Syntax error: unexpected input\n | self.replicas >\n | ..............^")]
 
 
 def test_the_budget_bounds_a_huge_object() -> None:

@@ -296,16 +296,23 @@ def _program(text: str) -> tuple[celpy.Runner, bool]:
             lambda t: getattr(t, "type", None) == "IDENT" and str(t) == "oldSelf"))
         return _environment().program(ast, functions=_functions()), uses_old
     except CELParseError as exc:
-        raise RuleError(_parse_error(exc)) from exc
+        raise RuleError(_parse_error(exc, text)) from exc
     except RecursionError as exc:
         raise RuleError("expression nested too deeply") from exc
 
 
-def _parse_error(exc: Exception) -> str:
-    """cel-go's first line for a syntax error (where; cel-python does not say what it
+def _parse_error(exc: Exception, text: str) -> str:
+    """cel-go's report of a syntax error (where; cel-python does not say what it
     expected)."""
     line, column = getattr(exc, "line", None) or 1, getattr(exc, "column", None) or 1
-    return f"ERROR: <input>:{line}:{column}: Syntax error: unexpected input"
+    return _cel_error(text, line, column, "Syntax error: unexpected input")
+
+
+def _cel_error(text: str, line: int, column: int, what: str) -> str:
+    """One of cel-go's compile errors: where, what, and the line with a caret under it."""
+    lines = text.split("\n")
+    shown = lines[line - 1] if 0 < line <= len(lines) else ""
+    return f"ERROR: <input>:{line}:{column}: {what}\n | {shown}\n | {'.' * (column - 1)}^"
 
 
 def _evaluate(program: celpy.Runner, activation: dict[str, Any]) -> Any:
@@ -424,9 +431,10 @@ def _functions() -> dict[str, Callable[..., Any]]:
 
 # -- a CRD's rules, as its create checks them -----------------------------------------------
 
-def rule_problems(schema: Any, path: str) -> list[Cause]:
-    """Every rule of the schema (at `path`, e.g. `spec.versions[0].schema.openAPIV3Schema`)
-    compiles, and so does its messageExpression; reasons and field paths are valid."""
+def rule_problems(schema: Any, path: str, root: bool = True) -> list[Cause]:
+    """Every rule of the schema (at `path`, e.g. `spec.versions[0].schema.openAPIV3Schema`,
+    its resource's root) compiles, names only fields the schema has, and so does its
+    messageExpression; reasons and field paths are valid."""
     out: list[Cause] = []
     if not isinstance(schema, dict):
         return out
@@ -434,35 +442,35 @@ def rule_problems(schema: Any, path: str) -> list[Cause]:
         here = f"{path}.x-kubernetes-validations[{index}]"
         if not isinstance(raw, dict):
             continue
-        out += _one_rule_problems(raw, schema, here)
+        out += _one_rule_problems(raw, schema, here, root)
     for name, sub in dict(schema.get("properties") or {}).items():
-        out += rule_problems(sub, f"{path}.properties[{name}]")
-    out += rule_problems(schema.get("items"), f"{path}.items")
-    out += rule_problems(schema.get("additionalProperties"), f"{path}.additionalProperties")
+        out += rule_problems(sub, f"{path}.properties[{name}]", False)
+    out += rule_problems(schema.get("items"), f"{path}.items", False)
+    out += rule_problems(schema.get("additionalProperties"), f"{path}.additionalProperties",
+                         False)
     for index, sub in enumerate(schema.get("allOf") or []):
-        out += rule_problems(sub, f"{path}.allOf[{index}]")
+        out += rule_problems(sub, f"{path}.allOf[{index}]", root)
     return out
 
 
-def _one_rule_problems(raw: dict[str, Any], schema: Schema, here: str) -> list[Cause]:
+def _one_rule_problems(raw: dict[str, Any], schema: Schema, here: str,
+                       root: bool) -> list[Cause]:
     out: list[Cause] = []
     rule = str(raw.get("rule") or "")
+    shown = go_rule(raw)
     if not rule.strip():
         out.append((f"{here}.rule", "Required value"))
     else:
-        try:
-            _program(rule)
-        except RuleError as exc:
-            out.append((f"{here}.rule", f"Invalid value: {go_quote(rule)}: compilation "
-                        f"failed: {exc}"))
+        detail = _compile_problem(rule, schema, root)
+        if detail:
+            out.append((f"{here}.rule", f"Invalid value: {shown}: compilation failed: "
+                        f"{detail}"))
     expression = str(raw.get("messageExpression") or "")
     if expression:
-        try:
-            _program(expression)
-        except RuleError as exc:
-            out.append((f"{here}.messageExpression", f"Invalid value: "
-                        f"{go_quote(expression)}: messageExpression compilation failed: "
-                        f"{exc}"))
+        detail = _compile_problem(expression, schema, root)
+        if detail:
+            out.append((f"{here}.messageExpression", f"Invalid value: {shown}: "
+                        f"messageExpression compilation failed: {detail}"))
     message = raw.get("message")
     if isinstance(message, str) and message and not message.strip():
         out.append((f"{here}.message", f"Invalid value: {go_quote(message)}: message must "
@@ -477,3 +485,100 @@ def _one_rule_problems(raw: dict[str, Any], schema: Schema, here: str) -> list[C
         out.append((f"{here}.fieldPath", f"Invalid value: {go_quote(field_path)}: fieldPath "
                     "must be a valid path"))
     return out
+
+
+def go_rule(raw: dict[str, Any]) -> str:
+    """A rule as the API server prints the value of its errors (Go's %#v of the struct)."""
+    def pointer(key: str, go_type: str) -> str:
+        return f"(*{go_type})(nil)" if raw.get(key) is None else f"(*{go_type})(0xc000010000)"
+
+    return ("apiextensions.ValidationRule{"
+            f"Rule:{go_quote(str(raw.get('rule') or ''))}, "
+            f"Message:{go_quote(str(raw.get('message') or ''))}, "
+            f"MessageExpression:{go_quote(str(raw.get('messageExpression') or ''))}, "
+            f"Reason:{pointer('reason', 'apiextensions.FieldValueErrorReason')}, "
+            f"FieldPath:{go_quote(str(raw.get('fieldPath') or ''))}, "
+            f"OptionalOldSelf:{pointer('optionalOldSelf', 'bool')}}}")
+
+
+def _compile_problem(text: str, schema: Schema, root: bool) -> str:
+    """cel-go's compile errors for an expression on this schema node ('' when none)."""
+    try:
+        _program(text)
+    except RuleError as exc:
+        return str(exc)
+    try:
+        return "\n".join(_undefined_fields(text, schema, root))
+    except RecursionError:
+        return "expression nested too deeply"
+
+
+def _undefined_fields(text: str, schema: Schema, root: bool) -> list[str]:
+    """Selections of self or oldSelf naming a field their schema does not have (cel-go's
+    type check; variables of macros are not followed)."""
+    tree = _environment().compile(text)
+    nodes: list[Any] = list(tree.iter_subtrees())
+    has_at: dict[int, tuple[int, int]] = {}  # has() is reported at its parenthesis, as cel-go
+    for node in nodes:
+        if node.data == "ident_arg" and str(node.children[0]) == "has":
+            word: Any = node.children[0]
+            for inner in node.children[1].iter_subtrees():
+                if inner.data == "member_dot":
+                    has_at[id(inner)] = (word.line, word.column + 3)
+    found: list[tuple[int, int, str]] = []
+    for node in nodes:
+        chain = _selection(node) if node.data == "member_dot" else None
+        missing = _missing(chain, schema, root) if chain else None
+        # Reported once, where the selection that names the missing field ends.
+        if chain is None or missing != len(chain) - 1:
+            continue
+        name: Any = chain[missing]
+        line, column = has_at.get(id(node), (name.line, name.column - 1))
+        found.append((line, column, str(name)))
+    return [_cel_error(text, line, column, f"undefined field '{name}'")
+            for line, column, name in sorted(found)]
+
+
+def _selection(node: Any) -> list[Any] | None:
+    """The names of a field selection rooted at self or oldSelf (`self.a.b` -> [a, b])."""
+    names = []
+    while getattr(node, "data", None) == "member_dot":
+        names.append(node.children[1])
+        node = node.children[0]
+        if getattr(node, "data", None) == "member" and len(node.children) == 1:
+            node = node.children[0]
+    if getattr(node, "data", None) != "primary" or len(node.children) != 1:
+        return None
+    ident = node.children[0]
+    if getattr(ident, "data", None) != "ident" or str(ident.children[0]) not in (
+            "self", "oldSelf"):
+        return None
+    return list(reversed(names))
+
+
+def _missing(chain: list[Any], schema: Schema, root: bool) -> int | None:
+    """The index of the first name the schema does not have, None when all are there or
+    the schema stops saying (unknown fields kept, a map's keys, a non-object)."""
+    node: Any = schema
+    for index, token in enumerate(chain):
+        name = str(token)
+        if not isinstance(node, dict) or node.get("x-kubernetes-preserve-unknown-fields") \
+                or node.get("x-kubernetes-int-or-string"):
+            return None
+        properties = node.get("properties")
+        if root and index == 0 and name in ("apiVersion", "kind", "metadata") and \
+                not (isinstance(properties, dict) and name in properties):
+            if name != "metadata":
+                return None
+            node = {"type": "object", "properties": {k: {"type": "string"}
+                                                     for k in ROOT_METADATA}}
+            continue
+        if isinstance(properties, dict) and name in properties:
+            node = properties[name]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        elif node.get("type") in (None, "object") and not node.get("additionalProperties"):
+            return index
+        else:
+            return None
+    return None
