@@ -283,3 +283,18 @@ def test_hostile_rules_are_compile_errors_not_crashes() -> None:
                  "characters, over 10000")]
     assert [f for f, _ in cel.rule_problems(schema, "s")] == [
         "s.x-kubernetes-validations[0].rule", "s.x-kubernetes-validations[1].rule"]
+
+
+def test_optional_old_self_runs_on_a_create_too() -> None:
+    """optionalOldSelf: the rule runs without an old value, oldSelf an empty optional."""
+    schema = crd_schema([rule("!oldSelf.hasValue() || self.replicas >= "
+                              "oldSelf.value().replicas", message="no shrinking",
+                              optionalOldSelf=True),
+                         rule("self.replicas == oldSelf.orValue({'replicas': 2}).replicas",
+                              message="born with two, then fixed", optionalOldSelf=True)])
+    assert cel.validate(schema, crontab(replicas=2)).errors == []
+    assert cel.validate(schema, crontab(replicas=3)).errors == [
+        ("spec", 'Invalid value: "object": born with two, then fixed')]
+    assert cel.validate(schema, crontab(replicas=1), crontab(replicas=2)).errors == [
+        ("spec", 'Invalid value: "object": no shrinking'),
+        ("spec", 'Invalid value: "object": born with two, then fixed')]

@@ -164,13 +164,16 @@ def _check_rules(walk: _Walk, schema: Schema, rules: list[Any], obj: Any, old: A
             walk.result.errors.append((here, f"Invalid value: {value_type}: rule compile "
                                        f"error: {exc}"))
             continue
-        if uses_old and old is None:
+        optional = raw.get("optionalOldSelf") is True
+        if uses_old and old is None and not optional:
             continue  # a transition rule: only when there is something to compare with
         if not walk.spend():
             walk.result.errors.append((here, f"Invalid value: {value_type}: {OUT_OF_BUDGET}"))
             return
         activation = {"self": self_value}
-        if old_value is not None:
+        if optional:
+            activation["oldSelf"] = _optional(old_value, old is not None)
+        elif old_value is not None:
             activation["oldSelf"] = old_value
         outcome = _evaluate(program, activation)
         if isinstance(outcome, Exception):
@@ -427,6 +430,12 @@ def _functions() -> dict[str, Callable[..., Any]]:
     from podctl.api import celext
 
     return celext.FUNCTIONS
+
+
+def _optional(value: Any, present: bool) -> Any:
+    from podctl.api.celext import Optional
+
+    return Optional(value, present)
 
 
 # -- a CRD's rules, as its create checks them -----------------------------------------------

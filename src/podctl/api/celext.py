@@ -1,7 +1,8 @@
 """The parts of the Kubernetes CEL environment cel-python does not have, for podctl.api.cel:
 cel-go's string extensions (charAt, indexOf, lastIndexOf, lowerAscii, upperAscii, replace,
 split, substring, trim, join, reverse), Kubernetes' list library (isSorted, sum, min, max,
-indexOf, lastIndexOf) and regex library (find, findAll, through RE2). A wrong argument is the
+indexOf, lastIndexOf) and regex library (find, findAll, through RE2), and the optional value
+oldSelf is under optionalOldSelf (hasValue, value, orValue). A wrong argument is the
 evaluation's error, as cel-go reports it at run time."""
 
 from __future__ import annotations
@@ -189,7 +190,35 @@ def _regexp(pattern: str) -> Any:
         return _fail(f"error parsing regexp: {shown}")
 
 
+class Optional:
+    """cel-go's optional value: what oldSelf is for a rule with optionalOldSelf (none on a
+    create, or where the old object has no counterpart)."""
+
+    def __init__(self, value: Any = None, present: bool = False) -> None:
+        self.value = value
+        self.present = present
+
+
+def has_value(target: Any) -> Any:
+    if not isinstance(target, Optional):
+        return _overload("hasValue")
+    return celtypes.BoolType(target.present)
+
+
+def value_of(target: Any) -> Any:
+    if not isinstance(target, Optional):
+        return _overload("value")
+    return target.value if target.present else _fail("optional.none() dereference")
+
+
+def or_value(target: Any, default: Any) -> Any:
+    if not isinstance(target, Optional):
+        return _overload("orValue")
+    return target.value if target.present else default
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "hasValue": has_value, "value": value_of, "orValue": or_value,
     "charAt": char_at, "indexOf": index_of, "lastIndexOf": last_index_of,
     "lowerAscii": lower_ascii, "upperAscii": upper_ascii, "replace": replace,
     "split": split, "substring": substring, "trim": trim, "join": join, "reverse": reverse,
