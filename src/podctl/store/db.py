@@ -403,8 +403,6 @@ class Store:
         now = meta.now_rfc3339()
         md["uid"] = meta.new_uid()
         md["creationTimestamp"] = now
-        first = str(event.get("firstTimestamp") or event.get("eventTime") or now)
-        last = str(event.get("lastTimestamp") or first)
         with self.transaction() as db:
             _expire_events(db, now)
             if db.execute("SELECT 1 FROM event_bodies WHERE namespace=? AND name=?",
@@ -418,7 +416,9 @@ class Store:
                  str(involved.get("uid", "")), str(involved.get("fieldPath", "")),
                  str(event.get("type", "")), str(event.get("reason", "")),
                  str(event.get("message", "")), _event_source(event),
-                 int(event.get("count") or 1), first, last))
+                 # The row's times are the write's: it expires an hour after it, as the
+                 # API server's TTL counts, whatever times the client wrote in the Event.
+                 int(event.get("count") or 1), now, now))
             db.execute("INSERT INTO event_bodies(id, namespace, name, data) VALUES (?,?,?,?)",
                        (cursor.lastrowid, namespace, name, json.dumps(event)))
         return event

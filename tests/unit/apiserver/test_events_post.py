@@ -3,6 +3,7 @@ wording, times as the server serialises them, stored beside podctl's own events.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ def store(tmp_path: Path) -> Store:
 
 def kopf_event(**changes: Any) -> dict[str, Any]:
     """What kopf 1.45 posts about a ConfigMap."""
+    now = datetime.now(UTC).isoformat()
     body: dict[str, Any] = {
         "apiVersion": "v1", "kind": "Event",
         "metadata": {"namespace": "default", "generateName": "kopf-event-"},
@@ -32,16 +34,16 @@ def kopf_event(**changes: Any) -> dict[str, Any]:
         "source": {"component": "kopf"},
         "involvedObject": {"apiVersion": "v1", "kind": "ConfigMap", "name": "shop",
                            "namespace": "default", "uid": "u-1"},
-        "firstTimestamp": "2026-12-06T17:31:44.865123+00:00",
-        "lastTimestamp": "2026-12-06T17:31:44.865123+00:00",
-        "eventTime": "2026-12-06T17:31:44.865123+00:00",
+        "firstTimestamp": now, "lastTimestamp": now, "eventTime": now,
     }
     body.update(changes)
     return body
 
 
 def test_a_kopf_event_is_stored_and_listed(store: Store) -> None:
-    created = events.create(store, "default", kopf_event(), WriteOptions())
+    at = "2026-12-06T17:31:44.865123+00:00"
+    created = events.create(store, "default", kopf_event(
+        firstTimestamp=at, lastTimestamp=at, eventTime=at), WriteOptions())
     md = created["metadata"]
     assert md["name"].startswith("kopf-event-") and len(md["name"]) == len("kopf-event-") + 5
     assert created["firstTimestamp"] == created["lastTimestamp"] == "2026-12-06T17:31:44Z"
@@ -144,3 +146,12 @@ def test_names_must_be_path_segments(store: Store, name: str, message: str) -> N
     assert exc.value.details is not None
     assert exc.value.details["causes"] == [
         {"reason": "FieldValueInvalid", "message": message, "field": "metadata.name"}]
+
+
+def test_a_posted_event_expires_an_hour_after_its_write(store: Store) -> None:
+    """Whatever times the client wrote (kopf's may be old): the TTL counts from the write."""
+    old = "2020-01-01T00:00:00Z"
+    events.create(store, "default", kopf_event(firstTimestamp=old, lastTimestamp=old,
+                                               eventTime=old), WriteOptions())
+    events.create(store, "default", kopf_event(), WriteOptions())
+    assert len(store.list_events("default")) == 2
