@@ -181,6 +181,7 @@ def test_a_resource_is_stored_defaulted_at_the_storage_version(store: Store) -> 
     key = "CronTab.stable.example.com"
     now = datetime.now(UTC)
     assert custom.headers(key) == (["NAME", "SPEC", "REPLICAS"], ["WIDE"])
+    assert custom.shown_headers(key) == ["NAME", "SPEC", "REPLICAS", "WIDE"]
     assert custom.cells(key, obj, now) == ["c", "* * * * *", 1, "i"]
     assert custom.row_function(key)(obj, now, False) == ["c", "* * * * *", "1"]
     assert custom.row_function(key)(obj, now, True) == ["c", "* * * * *", "1", "i"]
@@ -328,3 +329,21 @@ def test_a_definitions_scope_is_immutable(store: Store) -> None:
     with pytest.raises(Invalid, match=r'spec\.scope: Invalid value: "Cluster": field is '
                                       r'immutable'):
         registry.update(store, changed)
+
+
+def test_wide_columns_print_where_they_are_declared(store: Store) -> None:
+    from podctl.printers.output import table
+
+    registry.create(store, definition(additionalPrinterColumns=[
+        {"name": "Image", "type": "string", "jsonPath": ".spec.image", "priority": 1},
+        {"name": "Spec", "type": "string", "jsonPath": ".spec.cronSpec"}]))
+    obj = registry.create(store, {"apiVersion": "stable.example.com/v1", "kind": "CronTab",
+                                  "metadata": {"name": "c"},
+                                  "spec": {"cronSpec": "* * * * *", "image": "i"}})
+    now = datetime.now(UTC)
+    lines = table([obj], now, wide=True, all_namespaces=False, show_labels=False,
+                  label_columns=[]).splitlines()
+    assert [line.split(maxsplit=2)[:2] for line in lines] == [["NAME", "IMAGE"], ["c", "i"]]
+    narrow = table([obj], now, wide=False, all_namespaces=False, show_labels=False,
+                   label_columns=[]).splitlines()
+    assert narrow[0].split() == ["NAME", "SPEC"] and narrow[1].split()[0] == "c"

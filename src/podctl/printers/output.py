@@ -179,6 +179,10 @@ def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
     for kind in kinds:
         headers, wide_headers, row_fn = table_columns(kind)
         cols = list(headers) + (list(wide_headers) if wide else [])
+        if wide and kind in meta.RESOURCES and meta.RESOURCES[kind].custom:
+            from podctl.printers import custom
+
+            cols = custom.shown_headers(kind)  # wide columns where they are declared
         rows = []
         for obj in (o for o in objs if meta.key_of(o) == kind):
             row = row_fn(obj, now, wide)
