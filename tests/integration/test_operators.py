@@ -144,6 +144,8 @@ def test_kopf_reconciles_configmaps(podctl: Podctl, api: ApiController,
     assert farewell is not None
     assert farewell["data"]["uid"] == parent["metadata"]["uid"]
     assert configmap(api, "shop") is None
+    # The child it owned goes with it: the garbage collector's, for any kind.
+    poll(lambda: configmap(api, "shop-child") is None, 30, "the child collected")
     assert "Traceback" not in kopf.text(), kopf.text()[-3000:]
 
 

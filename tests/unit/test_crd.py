@@ -347,3 +347,31 @@ def test_wide_columns_print_where_they_are_declared(store: Store) -> None:
     narrow = table([obj], now, wide=False, all_namespaces=False, show_labels=False,
                    label_columns=[]).splitlines()
     assert narrow[0].split() == ["NAME", "SPEC"] and narrow[1].split()[0] == "c"
+
+
+def test_the_collector_takes_any_kinds_dependents_but_the_pod_owners_own(store: Store) -> None:
+    """An operator's child of a built-in owner goes with it, as upstream's collector does;
+    pods and pod owners are left to their own passes, which look at their owners."""
+    parent = registry.create(store, {"apiVersion": "v1", "kind": "ConfigMap",
+                                     "metadata": {"name": "parent"}})
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "parent",
+           "uid": meta.uid_of(parent)}
+    registry.create(store, {"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "child", "ownerReferences": [ref]}})
+    registry.create(store, {"apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": "kept", "ownerReferences": [
+                                ref, {**ref, "name": "other", "uid": "still-there"}]}})
+    store.create({"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "other", "namespace": "default", "uid": "still-there"}})
+    gone_rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "gone",
+               "controller": True}
+    store.create({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "p", "namespace": "default", "uid": "pod-uid", "ownerReferences": [gone_rs]},
+        "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    customresources.collect(store, frozenset({"Pod"}))
+    assert store.get("ConfigMap", "default", "child") is not None  # its owner is there
+    delete_object(store, "ConfigMap", "default", "parent")
+    customresources.collect(store, frozenset({"Pod"}))
+    assert store.get("ConfigMap", "default", "child") is None
+    assert store.get("Secret", "default", "kept") is not None  # one owner is left
+    assert store.get("Pod", "default", "p") is not None
