@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from podctl.api.meta import Obj
+from podctl.apiserver import apply as applies
 from podctl.apiserver import bodies, objects, params, pools, protobuf, resources, writes
 from podctl.apiserver import patch as patches
 from podctl.apiserver.openapi import V2_PROTOBUF
@@ -253,6 +254,11 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
                            f"format - accepted media types include: {patches.JSON_PATCH}, "
                            f"{patches.MERGE_PATCH}, {patches.APPLY_PATCH}", {})
         opts.guard = request.get(WRITE_GUARD)
+        if content_type == patches.APPLY_PATCH:
+            applied = await blocking(applies.apply, ctx.store, kind, namespace, call.name,
+                                     body, opts)
+            return written(objects.with_type(kind, applied.obj), opts,
+                           201 if applied.created else 200)
         patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
                                  content_type, body, opts)
         return written(objects.with_type(kind, patched, call.target.group_version), opts)
@@ -309,6 +315,7 @@ async def object_body(request: web.Request, kind: str,
     raw = await bodies.read_limited(request)
     opts = params.write_options(request.query.getall("dryRun", []), request.query,
                                 options_kind)
+    opts.manager = writer_name(request, opts)
     try:
         decoded = await bodies.in_decoder(bodies.decode, raw, content_type)
     except bodies.BodyError as exc:
@@ -325,7 +332,15 @@ async def patch_body(request: web.Request) -> tuple[str, Any, params.WriteOption
     content_type = patch_type(request)
     raw = await bodies.read_limited(request)
     opts = params.write_options(request.query.getall("dryRun", []), request.query,
-                                "PatchOptions")
+                                "PatchOptions", content_type)
+    opts.manager = writer_name(request, opts)
+    if content_type == patches.APPLY_PATCH:
+        try:
+            applied = await bodies.in_decoder(bodies.decode, raw, YAML)
+        except bodies.BodyError as exc:
+            raise ApiError("BadRequest", f"error decoding YAML: {exc}") from exc
+        opts.duplicates = applied.duplicates
+        return content_type, applied.value, opts
     try:
         decoded = await bodies.in_decoder(bodies.decode_json, raw)
     except bodies.BodyError as exc:
@@ -358,15 +373,20 @@ async def optional_body(request: web.Request) -> Any:
 
 def patch_type(request: web.Request) -> str:
     content_type = request.content_type
-    if content_type == patches.APPLY_PATCH:
-        raise ApiError("UnsupportedMediaType", "podctl does not do server-side apply yet; "
-                       "use client-side apply (kubectl apply without --server-side)", {})
-    if content_type not in (patches.MERGE_PATCH, patches.JSON_PATCH, patches.STRATEGIC):
+    if content_type not in PATCH_TYPES:
         raise ApiError("UnsupportedMediaType",
-                       f"the body of the request was in an unknown format - accepted media "
-                       f"types include: {patches.JSON_PATCH}, {patches.MERGE_PATCH}, "
-                       f"{patches.STRATEGIC}", {})
+                       "the body of the request was in an unknown format - accepted media "
+                       "types include: " + ", ".join(PATCH_TYPES), {})
     return content_type
+
+
+PATCH_TYPES = (patches.JSON_PATCH, patches.MERGE_PATCH, patches.STRATEGIC, patches.APPLY_PATCH)
+
+
+def writer_name(request: web.Request, opts: params.WriteOptions) -> str:
+    """The manager a write's fields go to: its fieldManager, else its user agent's
+    prefix (upstream's managerOrUserAgent)."""
+    return opts.manager or request.headers.get("User-Agent", "").split("/")[0]
 
 
 @subresource("pods", "status")

@@ -14,6 +14,7 @@ from typing import Any
 from podctl import registry
 from podctl.api import crd, meta
 from podctl.api.labels import go_quote
+from podctl.api.managedfields.writer import Writer
 from podctl.api.meta import Obj
 from podctl.apiserver import events, objects, openapi
 from podctl.apiserver.bodies import json_kind
@@ -38,7 +39,7 @@ from podctl.store import Store
 CONFLICT_RETRIES = 5
 
 
-def _refuse_read_only(kind: str) -> None:
+def refuse_read_only(kind: str) -> None:
     writer = meta.RESOURCES[kind].written_by
     if writer:
         raise ApiError("MethodNotAllowed", f"{writer}; they cannot be written through the "
@@ -133,13 +134,19 @@ def create(store: Store, kind: str, namespace: str, body: Any, opts: WriteOption
     an Event as clients post theirs."""
     if kind == "Event":
         return events.create(store, namespace, decoded_body(kind, namespace, body, opts), opts)
-    _refuse_read_only(kind)
+    refuse_read_only(kind)
     obj = decoded_body(kind, namespace, body, opts)
     if opts.guard is not None:
         opts.guard(obj)
     if kind == "Pod":
-        return store_and_bind(store, obj, namespace or None, dry_run=opts.dry_run)
-    return registry.create(store, obj, namespace or None, dry_run=opts.dry_run)
+        return store_and_bind(store, obj, namespace or None, dry_run=opts.dry_run,
+                              writer=_writer(opts))
+    return registry.create(store, obj, namespace or None, dry_run=opts.dry_run,
+                           writer=_writer(opts))
+
+
+def _writer(opts: WriteOptions, subresource: str = "") -> Writer:
+    return Writer(opts.manager, subresource)
 
 
 def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
@@ -150,9 +157,10 @@ def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
 
 
 def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
-            opts: WriteOptions, patched: str | None = None) -> Obj:
+            opts: WriteOptions, patched: str | None = None, writer: Writer | None = None
+            ) -> Obj:
     """PUT: a full update; Conflict when the body's resourceVersion is not the stored one."""
-    _refuse_read_only(kind)
+    refuse_read_only(kind)
     current = _stored(store, kind, namespace, name)
     desired = decoded_body(kind, namespace, body, opts, patched)
     if desired["metadata"].get("name") != name:
@@ -163,7 +171,8 @@ def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
     if opts.guard is not None:
         opts.guard(desired)
     try:
-        return registry.update(store, desired, dry_run=opts.dry_run)
+        return registry.update(store, desired, dry_run=opts.dry_run,
+                               writer=writer or _writer(opts))
     except Conflict as exc:
         raise ApiError("Conflict", str(exc), {"name": name, "kind": meta.RESOURCES[kind].name}
                        ) from exc
@@ -173,7 +182,7 @@ def patch(store: Store, kind: str, namespace: str, name: str, content_type: str,
           opts: WriteOptions) -> Obj:
     """PATCH: the patch applied to the stored object, written as an update (retried on a
     conflict when the patch itself names no resourceVersion)."""
-    _refuse_read_only(kind)
+    refuse_read_only(kind)
     for _ in range(CONFLICT_RETRIES):
         current = _stored(store, kind, namespace, name)
         patched = _patched(kind, current, content_type, body)
@@ -239,7 +248,8 @@ def replace_status(store: Store, kind: str, namespace: str, name: str, body: Any
                "metadata": {"name": name, "namespace": namespace,
                             "resourceVersion": md.get("resourceVersion")}}
     try:
-        return registry.update_status(store, desired, dry_run=opts.dry_run)
+        return registry.update_status(store, desired, dry_run=opts.dry_run,
+                                      writer=_writer(opts, "status"))
     except Conflict as exc:
         raise ApiError("Conflict", str(exc)) from exc
 
@@ -409,7 +419,7 @@ def delete(store: Store, kind: str, namespace: str, name: str, opts: DeleteOptio
     """DELETE through podctl's one delete (controllers.deletion.delete_object): the marked
     object, or a Success Status when it is gone."""
     if not meta.RESOURCES[kind].user_deletes:
-        _refuse_read_only(kind)
+        refuse_read_only(kind)
     current = _stored(store, kind, namespace, name)
     group = meta.api_version(kind).rpartition("/")[0]
     gone = success(meta.RESOURCES[kind].name, name, meta.uid_of(current), group)

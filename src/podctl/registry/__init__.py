@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from podctl.admission import CREATE, UPDATE, Attributes, Chain, chain_for
 from podctl.api import crd, meta
+from podctl.api.managedfields.writer import Writer, sent_managed, track
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists, Conflict, Invalid, NotFound, ServerError
 from podctl.registry import strategy
@@ -35,15 +36,18 @@ GENERATE_ATTEMPTS = 8  # generated names that may collide before the create give
 
 def create(store: Store, obj: Obj, namespace: str | None = None, *,
            validation: str = STRICT, dry_run: bool = False, chain: Chain | None = None,
-           context: str = "") -> Obj:
+           context: str = "", writer: Writer | None = None) -> Obj:
     """Store a new object (namespace: where one without its own goes, else `default`);
     the stored object. `context` prefixes the server's errors as kubectl does for a file's
-    object (`error when creating "FILE": `)."""
+    object (`error when creating "FILE": `). `writer`: the API request's, whose fields
+    the object's managedFields record."""
+    sent = sent_managed(obj) if writer is not None else None
     prepared = strategy.prepare_for_create(obj)
     generated = strategy.generate_name(prepared)
     for _ in range(GENERATE_ATTEMPTS):
         try:
-            return _create(store, prepared, namespace, validation, dry_run, chain)
+            return _create(store, prepared, namespace, validation, dry_run, chain,
+                           (writer, sent))
         except AlreadyExists as exc:
             if generated:
                 prepared["metadata"].pop("name")
@@ -81,10 +85,12 @@ def in_context(exc: ServerError, context: str) -> ServerError:
 
 
 def _create(store: Store, prepared: Obj, namespace: str | None, validation: str,
-            dry_run: bool, chain: Chain | None) -> Obj:
+            dry_run: bool, chain: Chain | None,
+            fields: tuple[Writer | None, object] = (None, None)) -> Obj:
     checked = validated(prepared, namespace, validation)
     _check_rules(checked, None, str(prepared.get("apiVersion") or ""))
     strategy.initial_status(checked)
+    track(None, checked, *fields)
     kind = meta.key_of(checked)
     if kind == crd.KIND:
         checked["status"] = crd.accepted_status(checked, store.list(crd.KIND),
@@ -147,9 +153,10 @@ def field_cause(message: str) -> tuple[str, str]:
 
 
 def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: bool = False,
-           chain: Chain | None = None) -> Obj:
+           chain: Chain | None = None, writer: Writer | None = None) -> Obj:
     """A full update (PUT) of the stored object `desired` names: Conflict when it names a
-    resourceVersion that is no longer the stored one; the stored object."""
+    resourceVersion that is no longer the stored one; the stored object. `writer`: the
+    API request's, whose changes the object's managedFields record."""
     kind = meta.key_of(desired)
     current = _stored(store, kind, _namespace(desired), meta.name_of(desired))
     # Validation works on a copy (defaulting makes it), so the body's need not be deep.
@@ -159,6 +166,7 @@ def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: boo
     checked["metadata"]["resourceVersion"] = desired["metadata"].get("resourceVersion")
     checked["metadata"]["uid"] = desired["metadata"].get("uid")
     out = strategy.prepare_for_update(current, checked)
+    track(current, out, writer, desired["metadata"].get("managedFields"))
     attrs = Attributes(UPDATE, kind, _namespace(current), meta.name_of(current), out,
                        old=current, dry_run=dry_run)
     if _unchanged(out, current):
@@ -205,7 +213,8 @@ def _unchanged(out: Obj, current: Obj) -> bool:
     return out == current
 
 
-def update_status(store: Store, desired: Obj, *, dry_run: bool = False) -> Obj:
+def update_status(store: Store, desired: Obj, *, dry_run: bool = False,
+                  writer: Writer | None = None) -> Obj:
     """The /status subresource: only the status is written."""
     kind = meta.key_of(desired)
     current = _stored(store, kind, _namespace(desired), meta.name_of(desired))
@@ -214,6 +223,7 @@ def update_status(store: Store, desired: Obj, *, dry_run: bool = False) -> Obj:
         # a custom resource's status is checked against its schema as the whole object is
         out["status"] = validated(out, _namespace(current) or None).get("status")
     _check_rules(out, current, str(desired.get("apiVersion") or ""))
+    track(current, out, writer)
     if dry_run:
         return out
     return store.update_status(out)

@@ -158,7 +158,7 @@ class ApplyConflict(Exception):
         return f"Apply failed with {len(self.conflicts)} conflicts: " + "\n".join(lines)
 
     def causes(self) -> list[dict[str, str]]:
-        return [{"type": "FieldManagerConflict",
+        return [{"reason": "FieldManagerConflict",
                  "message": f"conflict with {describe(manager)}",
                  "field": fp.path_string(path)} for manager, path in self.conflicts]
 

@@ -110,7 +110,7 @@ def _resolve(prop: Mapping[str, Any], components: Mapping[str, Any]
 
 def _kind(node: Mapping[str, Any]) -> str:
     if node.get("x-kubernetes-int-or-string") or node.get("format") == "int-or-string" or \
-            node.get("x-kubernetes-preserve-unknown-fields") and not node.get("properties"):
+            (node.get("x-kubernetes-preserve-unknown-fields") and not node.get("properties")):
         return UNTYPED
     kind = node.get("type")
     if kind == "array":

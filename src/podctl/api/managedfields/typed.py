@@ -163,8 +163,8 @@ def _compare(lhs: Any, rhs: Any, t: Type, path: Path, out: Comparison) -> None:
         _leaf(lhs, rhs, path, out)
         return
     kind = list if shape == LIST else dict
-    left = lhs if isinstance(lhs, kind) else None
-    right = rhs if isinstance(rhs, kind) else None
+    left: Any = lhs if isinstance(lhs, kind) else None
+    right: Any = rhs if isinstance(rhs, kind) else None
     if not left and not right:
         _leaf(lhs, rhs, path, out)
         return
@@ -220,8 +220,8 @@ def merge(lhs: Any, rhs: Any, t: Type) -> Any:
     if mismatched or shape == SCALAR or _atomic(t, shape):
         return copy.deepcopy(rhs if rhs is not MISSING else lhs)
     kind = list if shape == LIST else dict
-    left = lhs if isinstance(lhs, kind) else None
-    right = rhs if isinstance(rhs, kind) else None
+    left: Any = lhs if isinstance(lhs, kind) else None
+    right: Any = rhs if isinstance(rhs, kind) else None
     if not left and not right:
         return copy.deepcopy(rhs if rhs is not MISSING else lhs)
     if shape == LIST:
