@@ -42,6 +42,8 @@ def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
     config = _config(kind, namespace, name, body)
     api_version = meta.api_version(kind)
     t = schema.type_for(api_version, kind)
+    # A configuration naming a resourceVersion is applied to that version only.
+    pinned = config["metadata"].get("resourceVersion")
     for _ in range(CONFLICT_RETRIES):
         current = store.get(kind, namespace, name)
         live = MISSING if current is None else _live(kind, current)
@@ -61,13 +63,20 @@ def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
             if current is None:
                 return Result(_create(store, kind, namespace, result.obj, opts, writer), True)
             desired = result.obj if result.obj is not None else copy.deepcopy(live)
-            desired["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            desired["metadata"]["resourceVersion"] = pinned or \
+                current["metadata"]["resourceVersion"]
             if opts.guard is not None:
                 opts.guard(desired)
             return Result(registry.update(store, desired, dry_run=opts.dry_run,
                                           writer=writer), False)
-        except (Conflict, AlreadyExists):
+        except Conflict as exc:
+            if pinned:
+                raise ApiError("Conflict", str(exc), {"name": name,
+                                                      "kind": meta.RESOURCES[kind].name}
+                               ) from exc
             continue  # written meanwhile: merge again into what is there now
+        except AlreadyExists:
+            continue
     raise ApiError("Conflict", str(Conflict(meta.plural(kind), name)))
 
 
