@@ -313,7 +313,7 @@ def replace_scale(store: Store, kind: str, namespace: str, name: str, body: Any,
         answer = scale_of(current)
         answer["spec"]["replicas"] = replicas
         return answer
-    if set_replicas(store, kind, namespace, name, replicas) is None:
+    if set_replicas(store, kind, namespace, name, replicas, _writer(opts, "scale")) is None:
         raise objects.not_found(kind, name)
     return get_scale(store, kind, namespace, name)
 

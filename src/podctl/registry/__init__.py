@@ -252,15 +252,16 @@ def bind(store: Store, namespace: str, name: str, node: str, uid: str | None = N
 
 
 def mutate(store: Store, kind: str, namespace: str, name: str, change: Callable[[Obj], bool],
-           uid: str | None = None, *, validation: str = STRICT, chain: Chain | None = None
-           ) -> Obj | None:
+           uid: str | None = None, *, validation: str = STRICT, chain: Chain | None = None,
+           writer: Writer | None = None) -> Obj | None:
     """Read-modify-write through update: `change` edits a copy in place and says whether
     it changed anything; on a Conflict it runs again on a fresh read. None when the object
     (with that uid) is gone; the stored object otherwise."""
     # Each read is a fresh object of this call's own: `change` may edit it in place.
     return read_modify_write(
         lambda: store.get(kind, namespace, name), change,
-        lambda current: update(store, current, validation=validation, chain=chain),
+        lambda current: update(store, current, validation=validation, chain=chain,
+                               writer=writer),
         kind, name, uid)
 
 
