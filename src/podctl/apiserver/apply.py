@@ -13,7 +13,7 @@ from typing import Any
 from podctl import registry
 from podctl.api import meta
 from podctl.api.managedfields import manager, schema
-from podctl.api.managedfields.typed import MISSING, SchemaError
+from podctl.api.managedfields.typed import MISSING, SchemaError, drop_nulls
 from podctl.api.managedfields.writer import Writer, ignored
 from podctl.api.meta import Obj
 from podctl.apiserver import objects
@@ -52,8 +52,7 @@ def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
         except ValueError:
             managed = {}
         try:
-            result = manager.apply(live, config, managed, opts.manager, api_version, t,
-                                   meta.now_rfc3339(), opts.force, "", ignored(kind, ""))
+            result = _merged(kind, live, config, managed, opts, t)
         except manager.ApplyConflict as exc:
             raise ApiError("Conflict", str(exc), {"causes": exc.causes()}) from exc
         except SchemaError as exc:
@@ -78,6 +77,36 @@ def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
         except AlreadyExists:
             continue
     raise ApiError("Conflict", str(Conflict(meta.plural(kind), name)))
+
+
+def _merged(kind: str, live: Any, config: Obj, managed: manager.Managed, opts: WriteOptions,
+            t: schema.Type) -> manager.Applied:
+    """The apply, as upstream's field manager chain makes it for kubectl: its conflicts
+    with what the object's last-applied configuration still describes are no conflicts
+    (the upgrade from client-side apply), and that annotation follows what it applies."""
+    api_version = meta.api_version(kind)
+
+    def run(force: bool) -> manager.Applied:
+        return manager.apply(live, config, managed, opts.manager, api_version, t,
+                             meta.now_rfc3339(), force, "", ignored(kind, ""))
+
+    upgrading = opts.manager == manager.KUBECTL and live is not MISSING
+    try:
+        result = run(opts.force)
+    except manager.ApplyConflict as exc:
+        allowed = manager.allowed_by_last_applied(live, api_version, t) if upgrading else None
+        if allowed is None:
+            raise
+        left = [(who, path) for who, path in exc.conflicts if path not in allowed]
+        if left:
+            raise manager.ApplyConflict.of(left) from exc
+        result = run(True)
+    if upgrading:
+        base = result.obj if result.obj is not None else live
+        updated = manager.with_last_applied(base, config)
+        if updated is not base:
+            result.obj = drop_nulls(updated)
+    return result
 
 
 def _live(kind: str, current: Obj) -> Obj:

@@ -25,10 +25,16 @@ FIELD, KEY, VALUE, INDEX = 0, 1, 2, 3
 _PREFIX = {"f": FIELD, "k": KEY, "v": VALUE, "i": INDEX}
 
 
-def _json(value: Any) -> str:
+def go_json(value: Any) -> str:
+    """Go's encoding/json text of a value: compact, map keys sorted, HTML characters
+    escaped."""
+    return _json(value, sort_keys=True)
+
+
+def _json(value: Any, sort_keys: bool = False) -> str:
     """Go's encoding/json text of a value (HTML characters escaped, as jsoniter's
     standard-library-compatible config writes them)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 

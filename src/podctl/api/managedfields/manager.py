@@ -7,6 +7,7 @@ before and no longer does, and is refused with the conflicts it would cause unle
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -142,6 +143,13 @@ class ApplyConflict(Exception):
         self.conflicts = [(manager, path) for manager in sorted(conflicts)
                           for path in fp.iterate(conflicts[manager])]
         super().__init__(self._message())
+
+    @classmethod
+    def of(cls, conflicts: list[tuple[str, Path]]) -> ApplyConflict:
+        grouped: dict[str, set[Path]] = {}
+        for who, path in conflicts:
+            grouped.setdefault(who, set()).add(path)
+        return cls({who: frozenset(paths) for who, paths in grouped.items()})
 
     def _message(self) -> str:
         if len(self.conflicts) == 1:
@@ -280,3 +288,48 @@ def _prune(merged: Any, managed: Managed, last: FieldSet, t: Type) -> Any:
     dangling = (merged_set - named(fields_of(pruned))) & last_named
     out = typed.remove_items(merged, dangling, t)
     return out if isinstance(out, dict) else {}
+
+
+# -- client-side apply's annotation (upstream's lastAppliedManager and lastAppliedUpdater) ---
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# Only kubectl's own server-side apply upgrades from, and keeps up, client-side apply.
+KUBECTL = "kubectl"
+
+
+def allowed_by_last_applied(live: Any, api_version: str, t: Type) -> FieldSet | None:
+    """The fields an object's last-applied configuration still describes as they are live:
+    kubectl's first server-side apply may take them from the client-side managers. None
+    when there is no usable annotation."""
+    md = live.get("metadata") if isinstance(live, dict) else None
+    text = ((md or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if not text:
+        return None
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(last, dict) or last.get("apiVersion") != api_version:
+        return None
+    try:
+        fields = typed.to_field_set(last, t)
+        compared = typed.compare(last, live, t)
+    except typed.SchemaError:
+        return None
+    return fields - compared.modified - compared.added - compared.removed
+
+
+def with_last_applied(obj: Any, config: Any) -> Any:
+    """`obj` with its last-applied annotation set to the applied configuration, when it has
+    one (so a later client-side apply still sees what was applied)."""
+    annotations = ((obj.get("metadata") or {}).get("annotations") or {})
+    if LAST_APPLIED not in annotations:
+        return obj
+    recorded = copy.deepcopy(config)
+    config_md = recorded.get("metadata") or {}
+    if isinstance(config_md.get("annotations"), dict):
+        config_md["annotations"].pop(LAST_APPLIED, None)
+    out = copy.deepcopy(obj)
+    # as a json.Encoder writes it: with its newline
+    out["metadata"]["annotations"][LAST_APPLIED] = fp.go_json(recorded) + "\n"
+    return out
