@@ -221,3 +221,20 @@ def test_a_registered_schema_source_is_asked_first() -> None:
     untyped = schema.type_for("stable.example.com/v1", "CronTab")
     assert typed.merge({"spec": {"items": [1]}}, {"spec": {"items": [2]}},
                        untyped) == {"spec": {"items": [2]}}
+
+
+def test_update_managers_are_capped_into_ancient_changes() -> None:
+    cm: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
+                          "data": {}}
+    managed: manager.Managed = {}
+    for i in range(12):
+        new = copy.deepcopy(cm)
+        new["data"][f"k{i}"] = "v"
+        managed = manager.update(cm, new, managed, f"m{i:02d}", "v1", CM,
+                                 f"2026-01-01T00:00:{i:02d}Z")
+        cm = new
+    names = [e["manager"] for e in manager.encode(managed)]
+    assert len(names) == 10 and names[0] == "ancient-changes"
+    ancient = manager.encode(managed)[0]
+    assert ancient["fieldsV1"]["f:data"].keys() >= {"f:k0", "f:k1", "f:k2"}
+    assert ancient["time"] == "2026-01-01T00:00:02Z"

@@ -236,7 +236,39 @@ def update(live: Any, new: Any, managed: Managed, manager: str, api_version: str
         previous = managed.get(key)
         fields = current.fields | (previous.fields if previous else EMPTY)
         managed[key] = Entry(fields, api_version, False, now)
+    _cap_updaters(managed)
     return managed
+
+
+MAX_UPDATE_MANAGERS = 10
+ANCIENT = "ancient-changes"
+
+
+def _cap_updaters(managed: Managed) -> None:
+    """At most MAX_UPDATE_MANAGERS Update entries: the oldest merge into one
+    `ancient-changes` entry per apiVersion (upstream's capManagersManager)."""
+    updaters = [key for key, entry in managed.items() if not entry.applied]
+    if len(updaters) <= MAX_UPDATE_MANAGERS:
+        return
+    updaters.sort(key=lambda key: (int(_seconds(managed[key].time)), key))
+    first_of: dict[str, str] = {}
+    length = len(updaters)
+    for key in updaters:
+        if length <= MAX_UPDATE_MANAGERS:
+            return
+        entry = managed[key]
+        bucket = identity(ANCIENT, UPDATE, entry.api_version)
+        if entry.api_version not in first_of:
+            first_of[entry.api_version] = key
+            continue
+        if bucket not in managed:
+            managed[bucket] = managed.pop(first_of[entry.api_version])
+        merged = Entry(entry.fields | managed[bucket].fields, entry.api_version, False,
+                       entry.time)
+        if key != bucket:
+            del managed[key]
+        managed[bucket] = merged
+        length -= 1
 
 
 @dataclass
