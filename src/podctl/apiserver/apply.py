@@ -34,11 +34,13 @@ class Result:
 
 
 def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
-          opts: WriteOptions) -> Result:
-    """Apply `body` as `opts.manager`; the stored (or, dry run, would-be) object."""
+          opts: WriteOptions, subresource: str = "") -> Result:
+    """Apply `body` as `opts.manager` (to the status subresource: its status only); the
+    stored (or, dry run, would-be) object."""
     from podctl.apiserver.writes import refuse_read_only
 
-    refuse_read_only(kind)
+    if not subresource:
+        refuse_read_only(kind)
     config = _config(kind, namespace, name, body)
     api_version = meta.api_version(kind)
     t = schema.type_for(api_version, kind)
@@ -46,24 +48,29 @@ def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
     pinned = config["metadata"].get("resourceVersion")
     for _ in range(CONFLICT_RETRIES):
         current = store.get(kind, namespace, name)
+        if current is None and subresource:
+            raise objects.not_found(kind, name)
         live = MISSING if current is None else _live(kind, current)
         try:
             managed = manager.decode((current or {}).get("metadata", {}).get("managedFields"))
         except ValueError:
             managed = {}
         try:
-            result = _merged(kind, live, config, managed, opts, t)
+            result = _merged(kind, live, config, managed, opts, t, subresource)
         except manager.ApplyConflict as exc:
             raise ApiError("Conflict", str(exc), {"causes": exc.causes()}) from exc
         except SchemaError as exc:
             raise ApiError("", f"failed to merge config: {exc}") from exc
-        writer = Writer(opts.manager, applied=result.managed)
+        writer = Writer(opts.manager, subresource, applied=result.managed)
         try:
             if current is None:
                 return Result(_create(store, kind, namespace, result.obj, opts, writer), True)
             desired = result.obj if result.obj is not None else copy.deepcopy(live)
             desired["metadata"]["resourceVersion"] = pinned or \
                 current["metadata"]["resourceVersion"]
+            if subresource:
+                return Result(registry.update_status(store, desired, dry_run=opts.dry_run,
+                                                     writer=writer), False)
             if opts.guard is not None:
                 opts.guard(desired)
             return Result(registry.update(store, desired, dry_run=opts.dry_run,
@@ -80,7 +87,7 @@ def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
 
 
 def _merged(kind: str, live: Any, config: Obj, managed: manager.Managed, opts: WriteOptions,
-            t: schema.Type) -> manager.Applied:
+            t: schema.Type, subresource: str) -> manager.Applied:
     """The apply, as upstream's field manager chain makes it for kubectl: its conflicts
     with what the object's last-applied configuration still describes are no conflicts
     (the upgrade from client-side apply), and that annotation follows what it applies."""
@@ -88,9 +95,10 @@ def _merged(kind: str, live: Any, config: Obj, managed: manager.Managed, opts: W
 
     def run(force: bool) -> manager.Applied:
         return manager.apply(live, config, managed, opts.manager, api_version, t,
-                             meta.now_rfc3339(), force, "", ignored(kind, ""))
+                             meta.now_rfc3339(), force, subresource,
+                             ignored(kind, subresource))
 
-    upgrading = opts.manager == manager.KUBECTL and live is not MISSING
+    upgrading = opts.manager == manager.KUBECTL and live is not MISSING and not subresource
     try:
         result = run(opts.force)
     except manager.ApplyConflict as exc:

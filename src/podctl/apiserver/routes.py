@@ -412,8 +412,12 @@ async def status_subresource(ctx: Context, call: Call,
                              opts)
     elif request.method == "PATCH":
         content_type, body, opts = await patch_body(request)
-        obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
-                             content_type, body, opts)
+        if content_type == patches.APPLY_PATCH:
+            obj = (await blocking(applies.apply, ctx.store, kind, namespace, name, body, opts,
+                                  "status")).obj
+        else:
+            obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
+                                 content_type, body, opts)
     else:
         raise NOT_ALLOWED
     return written(objects.with_type(kind, obj, call.target.group_version), opts)

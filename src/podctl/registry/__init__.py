@@ -226,7 +226,7 @@ def update_status(store: Store, desired: Obj, *, dry_run: bool = False,
     track(current, out, writer)
     if dry_run:
         return out
-    return store.update_status(out)
+    return store.update_status(out, managed_fields=writer is not None)
 
 
 def bind(store: Store, namespace: str, name: str, node: str, uid: str | None = None) -> Obj:

@@ -289,10 +289,12 @@ class Store:
         `admit` as for create, run once the version checked out."""
         return self._write(obj, status_only=False, admit=admit)
 
-    def update_status(self, obj: Obj) -> Obj:
+    def update_status(self, obj: Obj, managed_fields: bool = False) -> Obj:
         """Write only `status` (the /status subresource): spec and metadata stay as stored,
-        so a controller's status write never puts back a spec it read earlier."""
-        return self._write(obj, status_only=True)
+        so a controller's status write never puts back a spec it read earlier.
+        `managed_fields`: the object's metadata.managedFields are written too (an API
+        request's status write records its manager)."""
+        return self._write(obj, status_only=True, managed_fields=managed_fields)
 
     def mutate(self, kind: str, namespace: str, name: str, change: Callable[[Obj], bool],
                uid: str | None = None) -> Obj | None:
@@ -300,7 +302,8 @@ class Store:
         return read_modify_write(lambda: self.get(kind, namespace, name), change, self.update,
                                  kind, name, uid)
 
-    def _write(self, obj: Obj, status_only: bool, admit: Admit | None = None) -> Obj:
+    def _write(self, obj: Obj, status_only: bool, admit: Admit | None = None,
+               managed_fields: bool = False) -> Obj:
         kind = meta.key_of(obj)
         md = obj["metadata"]
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
@@ -316,6 +319,10 @@ class Store:
             rv = self._next_rv(db)
             if status_only:
                 current["status"] = obj.get("status")
+                if managed_fields:
+                    current["metadata"].pop("managedFields", None)
+                    if md.get("managedFields"):
+                        current["metadata"]["managedFields"] = md["managedFields"]
                 current["metadata"]["resourceVersion"] = str(rv)
                 stored = current
             else:

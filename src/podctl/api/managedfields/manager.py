@@ -17,7 +17,7 @@ from typing import Any
 from podctl.api.managedfields import fieldset as fp
 from podctl.api.managedfields import typed
 from podctl.api.managedfields.fieldset import EMPTY, FieldSet, Path
-from podctl.api.managedfields.schema import Type
+from podctl.api.managedfields.schema import LIST, MAP, Type
 from podctl.api.managedfields.typed import MISSING
 
 APPLY, UPDATE = "Apply", "Update"
@@ -211,11 +211,19 @@ def _strip(managed: Managed, manager: str) -> None:
 
 
 def created_from(obj: Any, t: Type) -> Any:
-    """The zero object a create is compared with: its always-present structs, empty."""
+    """The zero object a create is compared with, as Go writes an empty object: its
+    non-pointer structs empty, its required (not omitempty) lists and maps null."""
     if not isinstance(obj, dict):
         return {}
-    return {k: created_from(v, t.field(k)) for k, v in obj.items()
-            if k in _ALWAYS_THERE and isinstance(v, dict) and t.field(k).struct}
+    out: dict[str, Any] = {}
+    required = set(t.node.get("required") or ())
+    for name, value in obj.items():
+        child = t.field(name)
+        if name in _ALWAYS_THERE and isinstance(value, dict) and child.struct:
+            out[name] = created_from(value, child)
+        elif name in required and child.kind in (LIST, MAP):
+            out[name] = None
+    return out
 
 
 def update(live: Any, new: Any, managed: Managed, manager: str, api_version: str, t: Type,
