@@ -238,3 +238,15 @@ def test_update_managers_are_capped_into_ancient_changes() -> None:
     ancient = manager.encode(managed)[0]
     assert ancient["fieldsV1"]["f:data"].keys() >= {"f:k0", "f:k1", "f:k2"}
     assert ancient["time"] == "2026-01-01T00:00:02Z"
+
+
+def test_reapplying_what_is_still_owned_skips_a_prune_that_would_change_nothing() -> None:
+    first = applied(deployment(env=[{"name": "A", "value": "1"}]))
+    scaled = copy.deepcopy(first.obj)
+    scaled["spec"]["replicas"] = 7
+    managed = manager.update(first.obj, scaled, first.managed, "hpa", "apps/v1", DEPLOY, LATER)
+    config = deployment(replicas=7, env=[{"name": "A", "value": "1"}])
+    again = applied(config, live=scaled, managed=managed)
+    key = manager.identity("kubectl", manager.APPLY, "apps/v1")
+    merged = typed.merge(scaled, config, DEPLOY)
+    assert manager._prune(merged, again.managed, first.managed[key].fields, DEPLOY) == merged

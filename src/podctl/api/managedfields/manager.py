@@ -297,7 +297,7 @@ def apply(live: Any, config: Any, managed: Managed, manager: str, api_version: s
     last = managed.get(key)
     managed[key] = Entry(ignore(typed.to_field_set(config, t)), api_version, True,
                          last.time if last else None)
-    if last is not None and last.fields:
+    if last is not None and last.fields and not last.fields <= _owned(managed):
         merged = _prune(merged, managed, last.fields, t)
     managed = _take_over(managed, _compare(base, merged, t, ignore), key, force)
     _strip(managed, key)
@@ -308,9 +308,18 @@ def apply(live: Any, config: Any, managed: Managed, manager: str, api_version: s
     return Applied(typed.drop_nulls(merged), managed)
 
 
+def _owned(managed: Managed) -> FieldSet:
+    owned: set[Path] = set()
+    for entry in managed.values():
+        owned |= entry.fields
+    return frozenset(owned)
+
+
 def _prune(merged: Any, managed: Managed, last: FieldSet, t: Type) -> Any:
     """Remove what the applier set last time, no longer sets, and nobody else owns
-    (upstream's prune, addBackOwnedItems and addBackDanglingItems)."""
+    (upstream's prune, addBackOwnedItems and addBackDanglingItems). Not called when all it
+    set last time is still owned: an applier's set holds the items and entries above each
+    of its fields, so nothing would go."""
     def named(fields: Iterable[Path]) -> FieldSet:
         return typed.ensure_named_fields(frozenset(fields), t)
 
@@ -319,9 +328,7 @@ def _prune(merged: Any, managed: Managed, last: FieldSet, t: Type) -> Any:
 
     last_named = named(last)
     pruned = typed.remove_items(merged, last_named, t)
-    owned: set[Path] = set()
-    for entry in managed.values():
-        owned |= entry.fields
+    owned = _owned(managed)
     merged_set = named(fields_of(merged))
     pruned = typed.remove_items(merged, merged_set - (named(fields_of(pruned)) | named(owned)),
                                 t)
