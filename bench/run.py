@@ -27,6 +27,7 @@ def main() -> None:
         bench_replication,
         bench_scale,
         bench_services,
+        bench_ssa,
         bench_statefulset,
         bench_storage,
         bench_validate,
@@ -72,6 +73,8 @@ def main() -> None:
     print("== issue 24: kubectl get of 1000 custom resources against 1000 pods ==",
           flush=True)
     bench_crd.main()
+    print("== issue 24: server-side apply ==", flush=True)
+    bench_ssa.main()
     print("== issue 25: a gRPC probe's cost, h2 beside grpcio ==", flush=True)
     bench_grpc_probe.main()
     print("== issue 24: a kopf operator's child, custom resource against built-in; CEL ==",
