@@ -60,7 +60,7 @@ def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
         except manager.ApplyConflict as exc:
             raise ApiError("Conflict", str(exc), {"causes": exc.causes()}) from exc
         except SchemaError as exc:
-            raise ApiError("", f"failed to merge config: {exc}") from exc
+            raise ApiError("BadRequest", f"failed to merge config: {exc}") from exc
         writer = Writer(opts.manager, subresource, applied=result.managed)
         try:
             if current is None:
@@ -168,7 +168,8 @@ def _config(kind: str, namespace: str, name: str, body: Any) -> Obj:
 
 def _check_fields(kind: str, body: Obj) -> None:
     """Every field of the configuration declared in the kind's schema, as upstream's
-    typed conversion requires (its failure is a 500 without a reason there too)."""
+    typed conversion requires, in its words. Upstream answers a 500 without a reason; a
+    client's mistake is a 400 here (no input makes podctl's API answer 5xx)."""
     if kind not in load_schema().kinds:
         return
     found = decode_structure(copy.deepcopy(body), kind, prune=False)
@@ -183,7 +184,7 @@ def _check_fields(kind: str, body: Obj) -> None:
             f"Kind={kind}"
     text = problems[0] if len(problems) == 1 else "errors:\n" + "\n".join(
         "  " + p for p in problems)
-    raise ApiError("", f"failed to create typed patch object ({where}): {text}")
+    raise ApiError("BadRequest", f"failed to create typed patch object ({where}): {text}")
 
 
 def _json_kind(value: Any) -> str:

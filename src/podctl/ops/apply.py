@@ -158,7 +158,7 @@ def server_side_apply(store: Store, written: Obj, docker: DockerWork, manager: s
         if exc.reason == "Conflict" and (exc.details or {}).get("causes"):
             raise PodctlError(f"{exc.message}\n{CONFLICT_HELP}") from exc
         error = ServerError(exc.message)
-        error.reason = exc.reason or "InternalError"
+        error.reason = exc.reason
         raise error from exc
     start_stored(store, result.obj, docker)
     return f"{meta.singular(kind)}/{meta.name_of(written)} serverside-applied"

@@ -11,6 +11,7 @@ upstream's order.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -34,9 +35,22 @@ def go_json(value: Any) -> str:
 def _json(value: Any, sort_keys: bool = False) -> str:
     """Go's encoding/json text of a value (HTML characters escaped, as jsoniter's
     standard-library-compatible config writes them)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
+    if isinstance(value, str):  # most keys: the C encoder alone, no json.dumps set-up
+        text = _encode_string(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    else:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                          sort_keys=sort_keys)
+    if not _HTML.search(text):
+        return text
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+_encode_string: Any = getattr(json.encoder, "c_encode_basestring", None) or \
+    json.encoder.py_encode_basestring
+_HTML = re.compile("[<>&\u2028\u2029]")
 
 
 def value_order(value: Any) -> tuple[int, Any]:

@@ -9,6 +9,7 @@ there", which upstream tells apart from an explicit null.
 from __future__ import annotations
 
 import copy
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,8 +249,8 @@ def _merge_items(lhs: list[Any], rhs: list[Any], t: Type) -> Any:
     observed_lhs: dict[PathElement, Any] = {}
     for pe, item in zip(lhs_pes, lhs, strict=True):
         observed_lhs[pe] = None if pe in observed_lhs else item
-    shared = [pe for pe in rhs_pes if pe in observed_lhs]
-    next_shared = shared.pop(0) if shared else None
+    shared = deque(pe for pe in rhs_pes if pe in observed_lhs)
+    next_shared = shared.popleft() if shared else None
     merged_rhs: set[PathElement] = set()
     out: list[Any] = []
 
@@ -266,7 +267,7 @@ def _merge_items(lhs: list[Any], rhs: list[Any], t: Type) -> Any:
                 merged_rhs.add(pe)
                 emit(observed_lhs[pe], observed_rhs[pe])
                 li, ri = li + 1, ri + 1
-                next_shared = shared.pop(0) if shared else None
+                next_shared = shared.popleft() if shared else None
                 continue
             if pe in observed_rhs and next_shared is not None and next_shared != pe:
                 li += 1
@@ -285,7 +286,7 @@ def _merge_items(lhs: list[Any], rhs: list[Any], t: Type) -> Any:
             emit(observed_lhs.get(pe, MISSING), observed_rhs[pe])
             ri += 1
             if next_shared is not None and next_shared == pe:
-                next_shared = shared.pop(0) if shared else None
+                next_shared = shared.popleft() if shared else None
     return out if out else MISSING
 
 
@@ -302,26 +303,32 @@ def remove_items(value: Any, remove: FieldSet, t: Type) -> Any:
         return value
     if _atomic(t, shape) or not value:
         return None
+    if not isinstance(value, list if shape == LIST else dict):
+        return value
+    # the set split by first element once: each item's part in one look-up
+    gone: set[PathElement] = set()
+    below: dict[PathElement, set[Path]] = {}
+    for path in remove:
+        if len(path) == 1:
+            gone.add(path[0])
+        else:
+            below.setdefault(path[0], set()).add(path[1:])
     if shape == LIST:
-        if not isinstance(value, list):
-            return value
         items = []
         for item in value:
             pe = item_element(t, item)
-            if (pe,) in remove:
+            if pe in gone:
                 continue
-            below = fp.with_prefix(remove, pe)
-            items.append(remove_items(item, below, t.element) if below else item)
+            rest = below.get(pe)
+            items.append(remove_items(item, frozenset(rest), t.element) if rest else item)
         return items or None
-    if not isinstance(value, dict):
-        return value
     out = {}
     for name, child in value.items():
         pe = fp.field(name)
-        if (pe,) in remove:
+        if pe in gone:
             continue
-        below = fp.with_prefix(remove, pe)
-        out[name] = remove_items(child, below, t.field(name)) if below else child
+        rest = below.get(pe)
+        out[name] = remove_items(child, frozenset(rest), t.field(name)) if rest else child
     return out or None
 
 
