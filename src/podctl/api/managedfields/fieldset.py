@@ -35,6 +35,7 @@ def go_json(value: Any) -> str:
 def _json(value: Any, sort_keys: bool = False) -> str:
     """Go's encoding/json text of a value (HTML characters escaped, as jsoniter's
     standard-library-compatible config writes them)."""
+    text: str
     if isinstance(value, str):  # most keys: the C encoder alone, no json.dumps set-up
         text = _encode_string(value)
     elif isinstance(value, int) and not isinstance(value, bool):

@@ -323,7 +323,8 @@ def remove_items(value: Any, remove: FieldSet, t: Type) -> Any:
             items.append(remove_items(item, frozenset(rest), t.element) if rest else item)
         return items or None
     out = {}
-    for name, child in value.items():
+    mapping: dict[str, Any] = value
+    for name, child in mapping.items():
         pe = fp.field(name)
         if pe in gone:
             continue
