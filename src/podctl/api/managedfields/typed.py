@@ -303,7 +303,7 @@ def remove_items(value: Any, remove: FieldSet, t: Type) -> Any:
         return value
     if _atomic(t, shape) or not value:
         return None
-    if not isinstance(value, list if shape == LIST else dict):
+    if not isinstance(value, list) and not isinstance(value, dict):
         return value
     # the set split by first element once: each item's part in one look-up
     gone: set[PathElement] = set()
@@ -313,7 +313,7 @@ def remove_items(value: Any, remove: FieldSet, t: Type) -> Any:
             gone.add(path[0])
         else:
             below.setdefault(path[0], set()).add(path[1:])
-    if shape == LIST:
+    if isinstance(value, list):
         items = []
         for item in value:
             pe = item_element(t, item)
@@ -323,8 +323,7 @@ def remove_items(value: Any, remove: FieldSet, t: Type) -> Any:
             items.append(remove_items(item, frozenset(rest), t.element) if rest else item)
         return items or None
     out = {}
-    mapping: dict[str, Any] = value
-    for name, child in mapping.items():
+    for name, child in value.items():
         pe = fp.field(name)
         if pe in gone:
             continue
