@@ -303,8 +303,8 @@ def remove_items(value: Any, remove: FieldSet, t: Type) -> Any:
         return value
     if _atomic(t, shape) or not value:
         return None
-    if not isinstance(value, list) and not isinstance(value, dict):
-        return value
+    if not isinstance(value, list if shape == LIST else dict):
+        return value  # not the schema's shape: left alone
     # the set split by first element once: each item's part in one look-up
     gone: set[PathElement] = set()
     below: dict[PathElement, set[Path]] = {}
