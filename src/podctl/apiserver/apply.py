@@ -34,29 +34,31 @@ class Result:
 
 
 def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
-          opts: WriteOptions, subresource: str = "") -> Result:
-    """Apply `body` as `opts.manager` (to the status subresource: its status only); the
-    stored (or, dry run, would-be) object."""
+          opts: WriteOptions, subresource: str = "", api_version: str | None = None
+          ) -> Result:
+    """Apply `body` as `opts.manager` (to the status subresource: its status only) in
+    `api_version` (the request's; a custom kind may serve several); the stored (or, dry
+    run, would-be) object."""
     from podctl.apiserver.writes import refuse_read_only
 
     if not subresource:
         refuse_read_only(kind)
-    config = _config(kind, namespace, name, body)
-    api_version = meta.api_version(kind)
-    t = schema.type_for(api_version, kind)
+    api_version = api_version or meta.api_version(kind)
+    config = _config(kind, namespace, name, body, api_version)
+    t = schema.type_for(api_version, meta.RESOURCES[kind].kind)
     # A configuration naming a resourceVersion is applied to that version only.
     pinned = config["metadata"].get("resourceVersion")
     for _ in range(CONFLICT_RETRIES):
         current = store.get(kind, namespace, name)
         if current is None and subresource:
             raise objects.not_found(kind, name)
-        live = MISSING if current is None else _live(kind, current)
+        live = MISSING if current is None else _live(kind, current, api_version)
         try:
             managed = manager.decode((current or {}).get("metadata", {}).get("managedFields"))
         except ValueError:
             managed = {}
         try:
-            result = _merged(kind, live, config, managed, opts, t, subresource)
+            result = _merged(kind, live, config, managed, opts, t, subresource, api_version)
         except manager.ApplyConflict as exc:
             raise ApiError("Conflict", str(exc), {"causes": exc.causes()}) from exc
         except SchemaError as exc:
@@ -87,11 +89,10 @@ def apply(store: Store, kind: str, namespace: str, name: str, body: Any,
 
 
 def _merged(kind: str, live: Any, config: Obj, managed: manager.Managed, opts: WriteOptions,
-            t: schema.Type, subresource: str) -> manager.Applied:
+            t: schema.Type, subresource: str, api_version: str) -> manager.Applied:
     """The apply, as upstream's field manager chain makes it for kubectl: its conflicts
     with what the object's last-applied configuration still describes are no conflicts
     (the upgrade from client-side apply), and that annotation follows what it applies."""
-    api_version = meta.api_version(kind)
 
     def run(force: bool) -> manager.Applied:
         return manager.apply(live, config, managed, opts.manager, api_version, t,
@@ -117,8 +118,8 @@ def _merged(kind: str, live: Any, config: Obj, managed: manager.Managed, opts: W
     return result
 
 
-def _live(kind: str, current: Obj) -> Obj:
-    out = objects.with_type(kind, current)
+def _live(kind: str, current: Obj, api_version: str) -> Obj:
+    out = objects.with_type(kind, current, api_version)
     out["metadata"] = {k: v for k, v in out["metadata"].items() if k != "managedFields"}
     return out
 
@@ -134,19 +135,19 @@ def _create(store: Store, kind: str, namespace: str, obj: Obj, opts: WriteOption
                            writer=writer)
 
 
-def _config(kind: str, namespace: str, name: str, body: Any) -> Obj:
+def _config(kind: str, namespace: str, name: str, body: Any, api_version: str) -> Obj:
     """The applied configuration, checked as upstream's apply patcher checks it."""
     if not isinstance(body, dict):
         raise ApiError("BadRequest", "error decoding YAML: json: cannot unmarshal "
                        f"{_json_kind(body)} into Go value of type map[string]interface {{}}")
-    api_version = meta.api_version(kind)
     if body.get("apiVersion") != api_version:
         raise ApiError("BadRequest", "Incorrect version specified in apply patch. Specified "
                        f"patch version: {body.get('apiVersion') or ''}, expected: "
                        f"{api_version}")
-    if body.get("kind") != kind:
+    kind_name = meta.RESOURCES[kind].kind
+    if body.get("kind") != kind_name:
         raise ApiError("BadRequest", f"the object provided is unrecognized (must be of type "
-                       f"{kind}): {body.get('kind')}")
+                       f"{kind_name}): {body.get('kind')}")
     md = body.get("metadata")
     if not isinstance(md, dict):
         md = {}

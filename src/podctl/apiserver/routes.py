@@ -256,9 +256,9 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
         opts.guard = request.get(WRITE_GUARD)
         if content_type == patches.APPLY_PATCH:
             applied = await blocking(applies.apply, ctx.store, kind, namespace, call.name,
-                                     body, opts)
-            return written(objects.with_type(kind, applied.obj), opts,
-                           201 if applied.created else 200)
+                                     body, opts, "", call.target.group_version)
+            return written(objects.with_type(kind, applied.obj, call.target.group_version),
+                           opts, 201 if applied.created else 200)
         patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
                                  content_type, body, opts)
         return written(objects.with_type(kind, patched, call.target.group_version), opts)
@@ -424,7 +424,7 @@ async def status_subresource(ctx: Context, call: Call,
         content_type, body, opts = await patch_body(request)
         if content_type == patches.APPLY_PATCH:
             obj = (await blocking(applies.apply, ctx.store, kind, namespace, name, body, opts,
-                                  "status")).obj
+                                  "status", call.target.group_version)).obj
         else:
             obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
                                  content_type, body, opts)

@@ -9,8 +9,9 @@ kube-openapi schemaconv reads it.
 - int-or-string, untyped and `x-kubernetes-preserve-unknown-fields` nodes are deduced
   from the value: scalars, atomic lists, granular maps of deduced values.
 
-`type_for(api_version, kind)` is the one lookup every field-management call makes; kinds
-the bundled OpenAPI does not describe (CustomResourceDefinitions) plug in with `register`.
+`type_for(api_version, kind)` is the one lookup every field-management call makes: sources
+added with `register` first, then the served CustomResourceDefinitions' schemas, then the
+bundled upstream OpenAPI.
 """
 
 from __future__ import annotations
@@ -165,11 +166,29 @@ def unregister(source: SchemaSource) -> None:
 def type_for(api_version: str, kind: str) -> Type:
     """The root type of objects of this kind: from a registered source, else the bundled
     upstream OpenAPI, else deduced from the values (every map granular, lists atomic)."""
-    for source in _SOURCES:
+    for source in (*_SOURCES, custom_resource):
         found = source(api_version, kind)
         if found is not None:
             return Type(found.node, found.components)
     return _builtin(api_version, kind)
+
+
+_OBJECT_META = {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+
+
+def custom_resource(api_version: str, kind: str) -> Schema | None:
+    """A served custom kind's structural schema (its definition's, in that version), with
+    upstream's ObjectMeta for its metadata, as the API server merges them."""
+    from podctl.api import crd
+
+    group, _, version = api_version.rpartition("/")
+    definition = crd.DEFINITIONS.get(f"{kind}.{group}")
+    if definition is None:
+        return None
+    node = crd.schema_of(definition, version) or crd.schema_of(
+        definition, crd.storage_version(definition)) or {}
+    properties = {**(node.get("properties") or {}), "metadata": _OBJECT_META}
+    return Schema({**node, "type": "object", "properties": properties}, _bundle())
 
 
 @functools.cache

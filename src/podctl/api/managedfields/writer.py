@@ -77,9 +77,9 @@ def track(live: Obj | None, new: Obj, writer: Writer | None, sent: Any = None) -
     if writer.applied is not None:
         managed = writer.applied
     else:
-        kind, api_version = str(new["kind"]), str(new.get("apiVersion") or
-                                                    meta.api_version(str(new["kind"])))
-        t = schema.type_for(api_version, kind)
+        kind = meta.key_of(new)
+        api_version = str(new.get("apiVersion") or meta.api_version(kind))
+        t = schema.type_for(api_version, str(new["kind"]))
         before = MISSING if live is None else _without_managed(live)
         try:
             managed = manager.update(before, _without_managed(new), _base(live, sent, writer),
