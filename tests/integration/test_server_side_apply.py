@@ -5,6 +5,7 @@ over, fields a manager stops applying removed, and `kubectl diff --server-side`.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -144,3 +145,62 @@ def test_apply_options_and_update_entries_as_upstream(podctl: Podctl,
         ("kubectl-create", "Update"), ("x", "Update")]
     assert owners[1]["fieldsV1"] == {"f:data": {"f:b": {}}}
     kubectl("delete", "configmap", name, f"{name}-new")
+
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: %(plural)s.ssa.example.com}
+spec:
+  group: ssa.example.com
+  scope: Namespaced
+  names: {plural: %(plural)s, singular: %(singular)s, kind: %(kind)s}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              ports:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [name]
+                items:
+                  type: object
+                  properties:
+                    name: {type: string}
+                    port: {type: integer}
+"""
+
+
+def test_a_custom_resource_merges_by_its_schemas_list_keys(api: ApiController) -> None:
+    kubectl = api
+    tag = uuid.uuid4().hex[:6]
+    kind, plural = f"Ssa{tag}", f"ssa{tag}s"
+    kubectl("apply", "-f", "-", input=CRD % {"plural": plural, "singular": f"ssa{tag}",
+                                              "kind": kind})
+
+    def cr(**ports: int) -> str:
+        return json.dumps({"apiVersion": "ssa.example.com/v1", "kind": kind,
+                           "metadata": {"name": "one"},
+                           "spec": {"ports": [{"name": n, "port": p}
+                                              for n, p in ports.items()]}})
+
+    for _ in range(50):  # served once Established
+        if kubectl.run("apply", "--server-side", "-f", "-", input=cr(http=80)).code == 0:
+            break
+        time.sleep(0.1)
+    kubectl("apply", "--server-side", "--field-manager=other", "-f", "-", input=cr(metrics=9))
+    live = json.loads(kubectl("get", plural, "one", "-o", "json"))
+    assert live["spec"]["ports"] == [{"name": "http", "port": 80},
+                                     {"name": "metrics", "port": 9}]
+    err = kubectl.fails("apply", "--server-side", "--field-manager=other", "-f", "-",
+                        input=cr(http=81))
+    assert 'conflict with "kubectl": .spec.ports[name="http"].port' in err
+    kubectl("delete", plural, "one")
+    kubectl("delete", "crd", f"{plural}.ssa.example.com", "--wait=false")
