@@ -81,13 +81,16 @@ def edit(args: tuple[str, ...], namespace: str | None) -> None:
     from podctl.ops.apply import update_object
     from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
+    from podctl.printers.output import without_managed_fields
 
     store = open_store()
     docker = DockerWork()
     for kind, names in split_resource_args(args):
         for name in names:
             existing = store.require(kind, namespace or "default", name)
-            shown = {k: v for k, v in existing.items() if k != "status"}
+            # as kubectl edit shows it: no status, no managedFields
+            shown = without_managed_fields({k: v for k, v in existing.items()
+                                            if k != "status"})
             original = _header() + yaml.safe_dump(shown, sort_keys=True)
             edited = _run_editor(original, f"{meta.singular(kind)}-{name}")
             if edited == original:

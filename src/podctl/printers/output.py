@@ -105,6 +105,14 @@ def check_format(output: str | None, show_labels: bool) -> None:
         raise OutputError(f"--show-labels option cannot be used with {name} printer")
 
 
+def without_managed_fields(obj: Obj) -> Obj:
+    """The object without metadata.managedFields (a shallow copy when it has them)."""
+    md = obj.get("metadata")
+    if not isinstance(md, dict) or "managedFields" not in md:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+
+
 def render(objs: list[Obj], output: str | None, *, single: bool, now: datetime,
            all_namespaces: bool = False, show_labels: bool = False,
            label_columns: list[str] | None = None, headers: bool = True,
