@@ -7,6 +7,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from podctl.api.managedfields import fieldset as fp
 from podctl.api.managedfields import manager, schema, typed
@@ -250,3 +252,23 @@ def test_reapplying_what_is_still_owned_skips_a_prune_that_would_change_nothing(
     key = manager.identity("kubectl", manager.APPLY, "apps/v1")
     merged = typed.merge(scaled, config, DEPLOY)
     assert manager._prune(merged, again.managed, first.managed[key].fields, DEPLOY) == merged
+
+
+names = st.text(alphabet="abcxyz.-_/<&", min_size=1, max_size=4)
+
+
+@given(st.dictionaries(names, st.text(max_size=3), max_size=6),
+       st.dictionaries(names, st.text(max_size=3), max_size=6))
+def test_a_sole_applier_ends_with_exactly_what_it_applies_last(
+        first: dict[str, str], second: dict[str, str]) -> None:
+    def cm(data: dict[str, str]) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
+                "data": data}
+
+    one = applied(cm(first), t=CM)
+    two = applied(cm(second), live=one.obj, managed=one.managed, t=CM)
+    result = two.obj if two.obj is not None else one.obj
+    assert (result.get("data") or {}) == second
+    for entry in manager.encode(two.managed):
+        assert fp.from_fields_v1(entry["fieldsV1"]) == \
+            manager.decode([entry])[manager.identity("kubectl", manager.APPLY, "v1")].fields
