@@ -488,6 +488,7 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.
 HANDLER_MODULES = ("podctl.apiserver.podlogs", "podctl.apiserver.podexec",
+                   "podctl.apiserver.podportforward",
                    "podctl.apiserver.podeviction", "podctl.apiserver.authz",
                    "podctl.apiserver.satokens")
 

@@ -1,0 +1,341 @@
+"""pods/portforward as kubectl 1.31+ speaks it: a WebSocket whose subprotocol is
+`SPDY/3.1+portforward.k8s.io`, carrying the SPDY session the kubelet would serve (the API
+server's tunnel and the kubelet's port-forward in one, as podctl is both).
+
+Each local connection kubectl accepts becomes two SPDY streams with the same `requestID`
+header: an `error` stream (kubectl closes its side at once and reads it to the end) and a
+`data` stream, both naming the pod's `port`. When both are there the pod's port is dialled;
+a failure is written on the error stream in the kubelet's words. A FIN from either side is
+passed on as a half-close; the pair ends (error stream closed) when both directions have,
+or when kubectl resets the data stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import WSMsgType, web
+
+from podctl.apiserver import spdy
+from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, subresource
+from podctl.apiserver.status import ApiError
+from podctl.portforward.forward import dial, dial_error
+from podctl.portforward.target import endpoint_of
+from podctl.store import Store
+
+log = logging.getLogger("podctl.apiserver")
+
+PROTOCOL = "portforward.k8s.io"
+TUNNEL = "SPDY/3.1+" + PROTOCOL
+STREAM_TYPE, PORT, REQUEST_ID = "streamtype", "port", "requestid"
+ERROR, DATA = "error", "data"
+CHUNK = 256 * 1024  # one read from the pod, one data frame
+# Bounds on what one client may hold open: streams, and bytes queued for a pod still being
+# dialled (past it, the session waits for the dial before reading on).
+MAX_STREAMS = 2048
+MAX_PENDING = 4 << 20
+PAIR_SECONDS = 30.0  # the kubelet's stream creation timeout: a pair's second stream is late
+
+Send = Callable[[bytes], Awaitable[None]]
+
+
+@subresource("pods", "portforward")
+async def pod_portforward(ctx: Context, call: Call, request: web.Request) -> web.StreamResponse:
+    if request.method not in ("GET", "POST"):
+        raise NOT_ALLOWED
+    namespace, name = call.namespace or "", call.name or ""
+    pod = await blocking(ctx.store.require, "Pod", namespace, name)
+    if not pod["spec"].get("nodeName"):
+        raise ApiError("BadRequest", f"pod {name} does not have a host assigned")
+    ws = web.WebSocketResponse(protocols=(TUNNEL,))
+    ready = ws.can_prepare(request)
+    if not ready.ok:
+        raise ApiError("BadRequest", "podctl serves port-forward over WebSocket only "
+                       f"({TUNNEL}); upgrade to a WebSocket")
+    if ready.protocol is None:
+        raise ApiError("BadRequest", "unable to upgrade: no tunneling spdy protocols provided")
+    await ws.prepare(request)
+    session = Session(ws.send_bytes, PodDialer(ctx.store, namespace, name))
+    try:
+        async for message in ws:
+            if message.type != WSMsgType.BINARY:
+                break  # the tunnel carries binary messages only, as upstream's
+            await session.feed(message.data)
+    except spdy.ProtocolError as exc:
+        log.info("port-forward to %s/%s: %s", namespace, name, exc)
+    except ConnectionResetError:
+        pass
+    finally:
+        await session.close()
+        if not ws.closed:
+            with contextlib.suppress(ConnectionResetError):
+                await ws.close()
+    return ws
+
+
+@dataclass
+class PodDialer:
+    """Where the pod answers, read from the store at each connection (its status is the
+    kubelet's), and a connection to one of its ports."""
+
+    store: Store
+    namespace: str
+    name: str
+
+    async def __call__(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        pod = await blocking(self.store.get, "Pod", self.namespace, self.name)
+        endpoint = endpoint_of(pod) if pod is not None else None
+        if endpoint is None:
+            raise DialError(f"error forwarding port {port} to pod {self.name}, uid "
+                            f"{(pod or {}).get('metadata', {}).get('uid', '')}: "
+                            f'pod "{self.name}" is not running')
+        try:
+            sock = await dial(endpoint.ip, port)
+        except OSError as exc:
+            raise DialError(dial_error(endpoint, port, exc)) from exc
+        return await asyncio.open_connection(sock=sock, limit=CHUNK)
+
+
+class DialError(Exception):
+    """The pod's port cannot be reached; the message is the kubelet's."""
+
+
+Dialer = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
+
+@dataclass
+class Pair:
+    """One forwarded connection: its two streams, the pod's socket, and how far each
+    direction has got."""
+
+    request_id: str
+    port: int
+    error: int = 0
+    data: int = 0
+    writer: asyncio.StreamWriter | None = None
+    pending: list[bytes] = field(default_factory=list)
+    pending_bytes: int = 0
+    client_done: bool = False  # kubectl sent FIN (or reset) on the data stream
+    pod_done: bool = False  # the pod's side ended and kubectl was told
+    ended: bool = False
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    timer: asyncio.TimerHandle | None = None
+
+
+class Session:
+    """One SPDY session: frames from kubectl in, frames and pod connections out."""
+
+    def __init__(self, send: Send, dialer: Dialer) -> None:
+        self._send = send
+        self._dial = dialer
+        self._reader = spdy.Reader()
+        self._writer = spdy.Writer()
+        self._pairs: dict[str, Pair] = {}
+        self._streams: dict[int, Pair] = {}
+        self._closed = False
+
+    async def feed(self, chunk: bytes) -> None:
+        for frame in self._reader.feed(chunk):
+            if isinstance(frame, spdy.Data):
+                await self._data(frame)
+            elif isinstance(frame, spdy.SynStream):
+                await self._syn_stream(frame)
+            elif isinstance(frame, spdy.RstStream):
+                await self._reset(frame.stream)
+            elif isinstance(frame, spdy.Ping):
+                await self._send(spdy.ping(frame.id))
+            elif isinstance(frame, spdy.GoAway):
+                raise ConnectionResetError("the client went away")
+
+    async def close(self) -> None:
+        """The tunnel is gone: every pod connection goes with it."""
+        self._closed = True
+        for pair in list(self._pairs.values()):
+            self._drop(pair)
+        tasks = [t for pair in self._pairs.values() for t in pair.tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._pairs.clear()
+        self._streams.clear()
+
+    # -- streams ------------------------------------------------------------------------------
+
+    async def _syn_stream(self, frame: spdy.SynStream) -> None:
+        problem = stream_problem(frame.headers)
+        if problem is None and len(self._streams) >= MAX_STREAMS:
+            problem = "too many streams"
+        if problem is not None:
+            log.info("port-forward stream %d refused: %s", frame.stream, problem)
+            await self._send(spdy.rst_stream(frame.stream, spdy.CANCEL))
+            return
+        await self._send(self._writer.syn_reply(frame.stream))
+        kind = frame.headers[STREAM_TYPE][0]
+        request_id = _request_id(frame.headers, frame.stream, kind)
+        pair = self._pairs.get(request_id)
+        if pair is None:
+            pair = Pair(request_id, int(frame.headers[PORT][0]))
+            self._pairs[request_id] = pair
+            pair.timer = asyncio.get_running_loop().call_later(
+                PAIR_SECONDS, self._late, pair)
+        if getattr(pair, kind):
+            await self._error(pair, f"error processing stream for request {request_id}: "
+                              f"{kind} stream already assigned", frame.stream)
+            return
+        setattr(pair, kind, frame.stream)
+        self._streams[frame.stream] = pair
+        if pair.error and pair.data:
+            if pair.timer is not None:
+                pair.timer.cancel()
+            self._start(pair, self._connect(pair))
+
+    def _late(self, pair: Pair) -> None:
+        if pair.ended or (pair.error and pair.data):
+            return
+        self._start(pair, self._fail(pair, f"(conn=tunnel, request={pair.request_id}) timed "
+                                     "out waiting for streams"))
+
+    def _start(self, pair: Pair, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        pair.tasks.add(task)
+        task.add_done_callback(pair.tasks.discard)
+
+    # -- one connection ----------------------------------------------------------------------
+
+    async def _connect(self, pair: Pair) -> None:
+        try:
+            reader, writer = await self._dial(pair.port)
+        except DialError as exc:
+            await self._fail(pair, str(exc))
+            return
+        if pair.ended:
+            writer.close()
+            return
+        pair.writer = writer
+        for piece in pair.pending:
+            writer.write(piece)
+        pair.pending.clear()
+        if pair.client_done:
+            _write_eof(writer)
+        pair.connected.set()
+        await self._pod_to_client(pair, reader)
+
+    async def _pod_to_client(self, pair: Pair, reader: asyncio.StreamReader) -> None:
+        try:
+            while piece := await reader.read(CHUNK):
+                if pair.ended:
+                    return
+                await self._send(spdy.data_head(pair.data, len(piece)) + piece)
+        except OSError:
+            if not pair.ended:
+                await self._send(spdy.rst_stream(pair.data, spdy.CANCEL))
+                await self._end(pair)
+            return
+        if not pair.ended:
+            await self._send(spdy.data(pair.data, fin=True))
+            pair.pod_done = True
+            if pair.client_done:
+                await self._end(pair)
+
+    async def _data(self, frame: spdy.Data) -> None:
+        pair = self._streams.get(frame.stream)
+        if pair is None or pair.ended or frame.stream != pair.data:
+            return  # the error stream's FIN, or a stream already gone
+        if frame.data:
+            await self._to_pod(pair, frame.data)
+        if frame.fin:
+            pair.client_done = True
+            if pair.writer is not None:
+                _write_eof(pair.writer)
+                if pair.pod_done:
+                    await self._end(pair)
+
+    async def _to_pod(self, pair: Pair, piece: bytes) -> None:
+        if pair.writer is None:
+            pair.pending.append(piece)
+            pair.pending_bytes += len(piece)
+            if pair.pending_bytes > MAX_PENDING:
+                await pair.connected.wait()
+            return
+        pair.writer.write(piece)
+        try:
+            await pair.writer.drain()
+        except OSError:
+            await self._send(spdy.rst_stream(pair.data, spdy.CANCEL))
+            await self._end(pair)
+
+    async def _reset(self, stream: int) -> None:
+        """kubectl resets the data stream once the pod's side has ended (or to abort)."""
+        pair = self._streams.get(stream)
+        if pair is not None and stream == pair.data and not pair.ended:
+            await self._end(pair)
+
+    async def _fail(self, pair: Pair, message: str) -> None:
+        """The kubelet's way: the message on the error stream, then both streams closed."""
+        if pair.ended:
+            return
+        await self._error(pair, message, pair.error)
+        if pair.data:
+            await self._send(spdy.data(pair.data, fin=True))
+        await self._end(pair)
+
+    async def _error(self, pair: Pair, message: str, stream: int) -> None:
+        if stream:
+            await self._send(spdy.data(stream, message.encode()))
+
+    async def _end(self, pair: Pair) -> None:
+        """Close the pod's socket and the error stream (kubectl's read of it returns)."""
+        if pair.ended:
+            return
+        self._drop(pair)
+        if pair.error and not self._closed:
+            await self._send(spdy.data(pair.error, fin=True))
+
+    def _drop(self, pair: Pair) -> None:
+        pair.ended = True
+        pair.connected.set()
+        if pair.timer is not None:
+            pair.timer.cancel()
+        if pair.writer is not None:
+            pair.writer.close()
+        self._pairs.pop(pair.request_id, None)
+        for stream in (pair.error, pair.data):
+            self._streams.pop(stream, None)
+
+
+def _write_eof(writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(OSError):
+        writer.write_eof()
+
+
+def stream_problem(headers: spdy.Headers) -> str | None:
+    """Why the kubelet refuses a new stream (its wording), or None."""
+    port = (headers.get(PORT) or [""])[0]
+    if not port:
+        return '"port" header is required'
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        return f'unable to parse "{port}" as a port: strconv.ParseUint: parsing "{port}": ' \
+               + ("value out of range" if port.isascii() and port.isdigit()
+                  else "invalid syntax")
+    if int(port) < 1:
+        return f'port "{port}" must be > 0'
+    kind = (headers.get(STREAM_TYPE) or [""])[0]
+    if not kind:
+        return '"streamType" header is required'
+    if kind not in (ERROR, DATA):
+        return f'invalid stream type "{kind}"'
+    return None
+
+
+def _request_id(headers: spdy.Headers, stream: int, kind: str) -> str:
+    """The requestID header; an old client sends none, and the kubelet pairs its
+    consecutive streams (error, then data two ids later)."""
+    given = (headers.get(REQUEST_ID) or [""])[0]
+    if given:
+        return given
+    return str(stream if kind == ERROR else stream - 2)
