@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ PROTOCOL = "portforward.k8s.io"
 TUNNEL = "SPDY/3.1+" + PROTOCOL
 STREAM_TYPE, PORT, REQUEST_ID = "streamtype", "port", "requestid"
 ERROR, DATA = "error", "data"
-CHUNK = 256 * 1024  # one read from the pod, one data frame
+CHUNK = 1024 * 1024  # one read from the pod, one data frame
 # Bounds on what one client may hold open: streams, and bytes queued for a pod still being
 # dialled (past it, the session waits for the dial before reading on).
 MAX_STREAMS = 2048
@@ -86,7 +87,7 @@ class PodDialer:
     namespace: str
     name: str
 
-    async def __call__(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def __call__(self, port: int) -> socket.socket:
         pod = await blocking(self.store.get, "Pod", self.namespace, self.name)
         endpoint = endpoint_of(pod) if pod is not None else None
         if endpoint is None:
@@ -94,17 +95,16 @@ class PodDialer:
                             f"{(pod or {}).get('metadata', {}).get('uid', '')}: "
                             f'pod "{self.name}" is not running')
         try:
-            sock = await dial(endpoint.ip, port)
+            return await dial(endpoint.ip, port)
         except OSError as exc:
             raise DialError(dial_error(endpoint, port, exc)) from exc
-        return await asyncio.open_connection(sock=sock, limit=CHUNK)
 
 
 class DialError(Exception):
     """The pod's port cannot be reached; the message is the kubelet's."""
 
 
-Dialer = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+Dialer = Callable[[int], Awaitable[socket.socket]]
 
 
 @dataclass
@@ -116,7 +116,7 @@ class Pair:
     port: int
     error: int = 0
     data: int = 0
-    writer: asyncio.StreamWriter | None = None
+    sock: socket.socket | None = None
     pending: list[bytes] = field(default_factory=list)
     pending_bytes: int = 0
     client_done: bool = False  # kubectl sent FIN (or reset) on the data stream
@@ -209,32 +209,41 @@ class Session:
 
     async def _connect(self, pair: Pair) -> None:
         try:
-            reader, writer = await self._dial(pair.port)
+            sock = await self._dial(pair.port)
         except DialError as exc:
             await self._fail(pair, str(exc))
             return
         if pair.ended:
-            writer.close()
+            sock.close()
             return
-        pair.writer = writer
-        for piece in pair.pending:
-            writer.write(piece)
-        pair.pending.clear()
-        if pair.client_done:
-            _write_eof(writer)
-        pair.connected.set()
-        await self._pod_to_client(pair, reader)
-
-    async def _pod_to_client(self, pair: Pair, reader: asyncio.StreamReader) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            while piece := await reader.read(CHUNK):
+            while pair.pending:  # what kubectl sent while the pod was being dialled
+                pending = b"".join(pair.pending)
+                pair.pending.clear()
+                await loop.sock_sendall(sock, pending)
+        except OSError:
+            sock.close()
+            await self._reset_pair(pair)
+            return
+        pair.sock = sock
+        pair.connected.set()
+        if pair.client_done:
+            _write_eof(sock)
+        await self._pod_to_client(pair, sock)
+
+    async def _pod_to_client(self, pair: Pair, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while piece := await loop.sock_recv(sock, CHUNK):
                 if pair.ended:
                     return
-                await self._send(spdy.data_head(pair.data, len(piece)) + piece)
+                # Head and payload as two messages (kubectl reads the tunnel as one byte
+                # stream): no copy of the payload to join them.
+                await self._send(spdy.data_head(pair.data, len(piece)))
+                await self._send(piece)
         except OSError:
-            if not pair.ended:
-                await self._send(spdy.rst_stream(pair.data, spdy.CANCEL))
-                await self._end(pair)
+            await self._reset_pair(pair)
             return
         if not pair.ended:
             await self._send(spdy.data(pair.data, fin=True))
@@ -250,22 +259,26 @@ class Session:
             await self._to_pod(pair, frame.data)
         if frame.fin:
             pair.client_done = True
-            if pair.writer is not None:
-                _write_eof(pair.writer)
+            if pair.sock is not None:
+                _write_eof(pair.sock)
                 if pair.pod_done:
                     await self._end(pair)
 
     async def _to_pod(self, pair: Pair, piece: bytes) -> None:
-        if pair.writer is None:
+        if pair.sock is None:
             pair.pending.append(piece)
             pair.pending_bytes += len(piece)
             if pair.pending_bytes > MAX_PENDING:
                 await pair.connected.wait()
             return
-        pair.writer.write(piece)
         try:
-            await pair.writer.drain()
+            await asyncio.get_running_loop().sock_sendall(pair.sock, piece)
         except OSError:
+            await self._reset_pair(pair)
+
+    async def _reset_pair(self, pair: Pair) -> None:
+        """The pod's connection broke: kubectl's data stream is reset."""
+        if not pair.ended:
             await self._send(spdy.rst_stream(pair.data, spdy.CANCEL))
             await self._end(pair)
 
@@ -301,16 +314,16 @@ class Session:
         pair.connected.set()
         if pair.timer is not None:
             pair.timer.cancel()
-        if pair.writer is not None:
-            pair.writer.close()
+        if pair.sock is not None:
+            pair.sock.close()
         self._pairs.pop(pair.request_id, None)
         for stream in (pair.error, pair.data):
             self._streams.pop(stream, None)
 
 
-def _write_eof(writer: asyncio.StreamWriter) -> None:
+def _write_eof(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
-        writer.write_eof()
+        sock.shutdown(socket.SHUT_WR)
 
 
 def stream_problem(headers: spdy.Headers) -> str | None:
