@@ -185,7 +185,7 @@ class Session:
                 PAIR_SECONDS, self._late, pair)
         if getattr(pair, kind):
             await self._error(pair, f"error processing stream for request {request_id}: "
-                              f"{kind} stream already assigned", frame.stream)
+                              f"{kind} stream already assigned")
             return
         setattr(pair, kind, frame.stream)
         self._streams[frame.stream] = pair
@@ -292,14 +292,14 @@ class Session:
         """The kubelet's way: the message on the error stream, then both streams closed."""
         if pair.ended:
             return
-        await self._error(pair, message, pair.error)
+        await self._error(pair, message)
         if pair.data:
             await self._send(spdy.data(pair.data, fin=True))
         await self._end(pair)
 
-    async def _error(self, pair: Pair, message: str, stream: int) -> None:
-        if stream:
-            await self._send(spdy.data(stream, message.encode()))
+    async def _error(self, pair: Pair, message: str) -> None:
+        if pair.error:
+            await self._send(spdy.data(pair.error, message.encode()))
 
     async def _end(self, pair: Pair) -> None:
         """Close the pod's socket and the error stream (kubectl's read of it returns)."""
