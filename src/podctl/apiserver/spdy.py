@@ -35,17 +35,18 @@ _PAIR = struct.Struct(">II")
 
 # The SPDY/3 header dictionary: length-prefixed header names and values, then a run of
 # status codes, dates and content types.
-_WORDS = (
-    "options head post put delete trace accept accept-charset accept-encoding accept-language "
-    "accept-ranges age allow authorization cache-control connection content-base "
-    "content-encoding content-language content-length content-location content-md5 "
-    "content-range content-type date etag expect expires from host if-match "
-    "if-modified-since if-none-match if-range if-unmodified-since last-modified location "
-    "max-forwards pragma proxy-authenticate proxy-authorization range referer retry-after "
-    "server te trailer transfer-encoding upgrade user-agent vary via warning "
-    "www-authenticate method get status"
-).split() + ["200 OK", "version", "HTTP/1.1", "url", "public", "set-cookie", "keep-alive",
-             "origin"]
+_WORDS = [
+    "options", "head", "post", "put", "delete", "trace", "accept", "accept-charset",
+    "accept-encoding", "accept-language", "accept-ranges", "age", "allow", "authorization",
+    "cache-control", "connection", "content-base", "content-encoding", "content-language",
+    "content-length", "content-location", "content-md5", "content-range", "content-type",
+    "date", "etag", "expect", "expires", "from", "host", "if-match", "if-modified-since",
+    "if-none-match", "if-range", "if-unmodified-since", "last-modified", "location",
+    "max-forwards", "pragma", "proxy-authenticate", "proxy-authorization", "range", "referer",
+    "retry-after", "server", "te", "trailer", "transfer-encoding", "upgrade", "user-agent",
+    "vary", "via", "warning", "www-authenticate", "method", "get", "status", "200 OK",
+    "version", "HTTP/1.1", "url", "public", "set-cookie", "keep-alive", "origin"
+]
 _TAIL = (
     "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504"
     "505203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 "
@@ -201,7 +202,8 @@ def parse_header_block(raw: bytes) -> Headers:
     """Names lower-cased as spdystream reads them; several values split at NUL."""
     try:
         count = _U32.unpack_from(raw)[0]
-        at, headers = 4, {}
+        at = 4
+        headers: Headers = {}
         for _ in range(count):
             size = _U32.unpack_from(raw, at)[0]
             name = raw[at + 4:at + 4 + size].decode("latin-1").lower()
