@@ -55,6 +55,8 @@ ROOTS = {
     "LimitRange": "io.k8s.api.core.v1.LimitRange",
     # network policy (issue 23)
     "NetworkPolicy": "io.k8s.api.networking.v1.NetworkPolicy",
+    # leader election writes Leases through the API (issue 24)
+    "Lease": "io.k8s.api.coordination.v1.Lease",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",

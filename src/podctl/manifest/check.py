@@ -12,6 +12,7 @@ from podctl.api.meta import api_version as served_version
 from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
 from podctl.manifest.batch_rules import validate_cronjob, validate_job
 from podctl.manifest.config_rules import validate_configmap, validate_secret
+from podctl.manifest.coordination_rules import validate_lease
 from podctl.manifest.custom import check as check_custom
 from podctl.manifest.custom import is_custom
 from podctl.manifest.daemonset_rules import validate_daemon_set
@@ -56,7 +57,7 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "StorageClass": validate_storage_class, **RBAC_VALIDATORS,
               "ResourceQuota": validate_resource_quota, "LimitRange": validate_limit_range,
               "ServiceAccount": validate_service_account,
-              "NetworkPolicy": validate_network_policy}
+              "NetworkPolicy": validate_network_policy, "Lease": validate_lease}
 
 
 @dataclass
