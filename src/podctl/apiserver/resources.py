@@ -154,6 +154,67 @@ def _storage_hash(resource: Resource) -> str:
     return base64.b64encode(digest[:8]).decode()
 
 
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Whether the Accept header asks first for the aggregated discovery document (kubectl
+    1.30+ does, falling back to plain JSON): one request for /api and one for /apis then
+    replace one per group version."""
+    for media in accept.split(","):
+        kind, *parameters = (part.strip() for part in media.split(";"))
+        given = dict(p.partition("=")[::2] for p in parameters)
+        if kind == "application/json" and (given.get("g"), given.get("v"), given.get("as")) == \
+                ("apidiscovery.k8s.io", "v2", "APIGroupDiscoveryList"):
+            return True
+        if kind in ("application/json", "*/*", "application/*"):
+            return False
+    return False
+
+
+def aggregated(core: bool) -> Obj:
+    """GET /api (core) or /apis as apidiscovery.k8s.io/v2 APIGroupDiscoveryList: each
+    group's versions with their resources and subresources, as upstream converts its
+    resource lists (responseKind's group and version only where they differ)."""
+    items: dict[str, Obj] = {}
+    for group_version in group_versions():
+        if ("/" not in group_version) != core:
+            continue
+        group, _, version = group_version.rpartition("/")
+        listed = resource_list(group_version) or {"resources": []}
+        item = items.setdefault(group, {"metadata": {"name": group, "creationTimestamp": None}
+                                        if group else {"creationTimestamp": None},
+                                        "versions": []})
+        item["versions"].append({"version": version, "resources": _discovered(listed),
+                                 "freshness": "Current"})
+    for item in items.values():  # the preferred version first, as /apis lists them
+        item["versions"].sort(key=lambda v: version_priority(v["version"]))
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
+            "metadata": {}, "items": list(items.values())}
+
+
+def _discovered(listed: Obj) -> list[Obj]:
+    out: list[Obj] = []
+    parents: dict[str, Obj] = {}
+    for entry in listed["resources"]:
+        kind = {"group": entry.get("group", ""), "version": entry.get("version", ""),
+                "kind": entry["kind"]}
+        name, _, sub = entry["name"].partition("/")
+        if sub:
+            parents[name].setdefault("subresources", []).append(
+                {"subresource": sub, "responseKind": kind, "verbs": entry["verbs"]})
+            continue
+        resource: Obj = {"resource": name, "responseKind": kind,
+                         "scope": "Namespaced" if entry["namespaced"] else "Cluster",
+                         "singularResource": entry["singularName"], "verbs": entry["verbs"]}
+        for field in ("shortNames", "categories"):
+            if field in entry:
+                resource[field] = entry[field]
+        parents[name] = resource
+        out.append(resource)
+    return out
+
+
 def version_info() -> Obj:
     """GET /version: the Kubernetes release whose API podctl serves (its schema's)."""
     import platform

@@ -132,6 +132,11 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return _openapi(segments[1:], request.headers.get("Accept", ""))
         if len(segments) <= 3 and segments[:1] == ["apis"]:
             await blocking(ctx.store.refresh_kinds)  # the groups CRDs serve, as they are
+        if segments in (["api"], ["apis"]) and \
+                resources.wants_aggregated(request.headers.get("Accept", "")):
+            return web.Response(body=json.dumps(resources.aggregated(segments == ["api"])),
+                                headers={"Content-Type": resources.AGGREGATED,
+                                         "Vary": "Accept"})
         doc = resources.document(segments)
         if doc is not None:
             return json_response(doc)

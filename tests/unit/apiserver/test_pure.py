@@ -102,6 +102,50 @@ def test_discovery_lists_every_kind_with_short_names_and_subresources() -> None:
     assert resources.resource_list("nosuch/v1") is None
 
 
+def test_aggregated_discovery_holds_what_the_resource_lists_hold() -> None:
+    """apidiscovery.k8s.io/v2: the same resources, verbs, names and subresources as the
+    per-group-version lists, in one document for /api and one for /apis."""
+    core, named = resources.aggregated(True), resources.aggregated(False)
+    assert (core["kind"], core["apiVersion"]) == ("APIGroupDiscoveryList",
+                                                  "apidiscovery.k8s.io/v2")
+    assert [item["metadata"] for item in core["items"]] == [{"creationTimestamp": None}]
+    assert [item["metadata"]["name"] for item in named["items"]] == \
+        [group["name"] for group in resources.api_group_list()["groups"]]
+    for item in core["items"] + named["items"]:
+        group = item["metadata"].get("name", "")
+        for version in item["versions"]:
+            listed = resources.resource_list(f"{group}/{version['version']}" if group
+                                             else version["version"])
+            assert listed is not None and version["freshness"] == "Current"
+            flat = []
+            for entry in version["resources"]:
+                flat.append((entry["resource"], entry["responseKind"]["kind"], entry["verbs"],
+                             entry["scope"] == "Namespaced", entry.get("shortNames")))
+                flat += [(f"{entry['resource']}/{sub['subresource']}",
+                          sub["responseKind"]["kind"], sub["verbs"],
+                          entry["scope"] == "Namespaced", None)
+                         for sub in entry.get("subresources", [])]
+            assert flat == [(r["name"], r["kind"], r["verbs"], r["namespaced"],
+                             r.get("shortNames")) for r in listed["resources"]]
+    deployments = next(r for item in named["items"] if item["metadata"]["name"] == "apps"
+                       for r in item["versions"][0]["resources"]
+                       if r["resource"] == "deployments")
+    assert deployments["responseKind"] == {"group": "", "version": "", "kind": "Deployment"}
+    assert {"subresource": "scale", "verbs": ["get", "patch", "update"], "responseKind": {
+        "group": "autoscaling", "version": "v1", "kind": "Scale"}} in deployments["subresources"]
+
+
+def test_kubectl_asks_for_aggregated_discovery_first() -> None:
+    assert resources.wants_aggregated(
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
+    assert not resources.wants_aggregated("application/json, */*")
+    assert not resources.wants_aggregated(
+        "application/json,application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+    assert not resources.wants_aggregated(
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList")
+    assert not resources.wants_aggregated("")
+
+
 def test_paths_name_resources_namespaces_and_subresources() -> None:
     from podctl.apiserver.routes import parse_call
 
