@@ -143,6 +143,8 @@ OPENAPI_EXTRA = (
     "io.k8s.api.core.v1.ResourceQuotaList", "io.k8s.api.core.v1.LimitRangeList",
     "io.k8s.api.networking.v1.NetworkPolicyList",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList",
+    # events.k8s.io/v1: the core Events in that group version's shape (issue 24)
+    "io.k8s.api.events.v1.Event", "io.k8s.api.events.v1.EventList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from podctl.api import meta
+from podctl.api import eventsv1, meta
 from podctl.api.crd import version_priority
 from podctl.api.meta import Obj, Resource
 
@@ -38,12 +39,28 @@ SCALABLE = frozenset(kind for kind, r in meta.RESOURCES.items() if r.scalable)
 
 
 @dataclass(frozen=True)
+class View:
+    """A stored kind served read-only in another group version's shape, converted on each
+    answer (events.k8s.io/v1 Events are the core v1 Events)."""
+
+    resource: Resource  # as discovery lists it: its own group version
+    after: str  # the group version discovery lists it after, as upstream orders its groups
+    convert: Callable[[Obj], Obj]  # a stored object as this group version serves it
+
+
+VIEWS = (View(meta.RESOURCES["Event"]._replace(api_version=eventsv1.API_VERSION),
+              "apps/v1", eventsv1.from_core),)
+_VIEWED = {v.resource.api_version: v for v in VIEWS}
+
+
+@dataclass(frozen=True)
 class Target:
     """One resource of one group version, as a request path names it."""
 
     group: str  # "" for the core group
     version: str
     resource: Resource
+    view: View | None = None  # another group version's shape of the stored kind
 
     @property
     def kind(self) -> str:
@@ -68,12 +85,21 @@ def group_versions() -> dict[str, list[Resource]]:
     for resource in list(meta.RESOURCES.values()):
         for group_version in served_in(resource):
             out.setdefault(group_version, []).append(resource)
+    for view in VIEWS:
+        at = list(out).index(view.after) + 1 if view.after in out else len(out)
+        entries = list(out.items())
+        entries.insert(at, (view.resource.api_version, [view.resource]))
+        out = dict(entries)
     return out
 
 
 def find(group: str, version: str, name: str) -> Target | None:
     """The resource a path names (`/apis/apps/v1/deployments` -> Deployment)."""
     group_version = f"{group}/{version}" if group else version
+    view = _VIEWED.get(group_version)
+    if view is not None:
+        return Target(group, version, view.resource, view) \
+            if view.resource.name == name else None
     for resource in list(meta.RESOURCES.values()):
         if resource.name == name and group_version in served_in(resource):
             return Target(group, version, resource)

@@ -223,6 +223,8 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
                              call.namespace or "", call.name)
         return _answer(call, request, obj)
     kind, namespace = call.target.kind, call.namespace or ""
+    if call.target.view is not None and method != "DELETE":
+        raise writes.read_only(kind)
     if method == "POST" and call.name is None:
         if call.target.resource.namespaced and call.namespace is None:
             raise NOT_FOUND
@@ -476,6 +478,8 @@ def _encoded_list(store: Store, call: Call, query: params.ListOptions, oldest: i
     it costs the event loop nothing."""
     page = objects.list_objects(store, call.target.kind, call.namespace, query, oldest)
     body = objects.list_body(call.target.kind, page, call.target.group_version)
+    if call.target.view is not None:
+        body["items"] = [call.target.view.convert(o) for o in page.items]
     if table:
         body = build_table(call.target.kind, page.items, datetime.now(UTC), include,
                            body["metadata"])
@@ -488,7 +492,7 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
     if wants_table(request.headers.get("Accept", "")):
         return json_response(build_table(kind, [obj], datetime.now(UTC),
                                          request.query.get("includeObject", "Metadata")))
-    return json_response(objects.with_type(kind, obj, call.target.group_version))
+    return json_response(objects.typed(call.target, obj))
 
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.

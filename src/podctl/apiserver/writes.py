@@ -40,10 +40,14 @@ CONFLICT_RETRIES = 5
 
 
 def refuse_read_only(kind: str) -> None:
-    writer = meta.RESOURCES[kind].written_by
-    if writer:
-        raise ApiError("MethodNotAllowed", f"{writer}; they cannot be written through the "
-                       "API", {})
+    if meta.RESOURCES[kind].written_by:
+        raise read_only(kind)
+
+
+def read_only(kind: str) -> ApiError:
+    """The refusal of a write to a kind podctl writes itself."""
+    return ApiError("MethodNotAllowed", f"{meta.RESOURCES[kind].written_by}; they cannot be "
+                    "written through the API", {})
 
 
 def decoded(kind: str, body: Any, opts: WriteOptions, patched: str | None = None) -> Obj:

@@ -95,7 +95,8 @@ def test_discovery_lists_every_kind_with_short_names_and_subresources() -> None:
     assert {r["name"] for r in apps["resources"]} >= {"deployments", "replicasets",
                                                       "daemonsets", "deployments/scale"}
     groups = {g["name"] for g in resources.api_group_list()["groups"]}
-    assert groups == {"apps", "batch", "coordination.k8s.io", "discovery.k8s.io", "policy",
+    assert groups == {"apps", "events.k8s.io", "batch", "coordination.k8s.io",
+                      "discovery.k8s.io", "policy",
                       "storage.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
                       "authentication.k8s.io", "apiextensions.k8s.io",
                       "networking.k8s.io"}
@@ -133,6 +134,27 @@ def test_aggregated_discovery_holds_what_the_resource_lists_hold() -> None:
     assert deployments["responseKind"] == {"group": "", "version": "", "kind": "Deployment"}
     assert {"subresource": "scale", "verbs": ["get", "patch", "update"], "responseKind": {
         "group": "autoscaling", "version": "v1", "kind": "Scale"}} in deployments["subresources"]
+
+
+def test_events_k8s_io_serves_the_core_events_in_its_shape() -> None:
+    from podctl.api import eventsv1
+
+    target = resources.find("events.k8s.io", "v1", "events")
+    assert target is not None and target.kind == "Event" and target.view is not None
+    assert resources.find("events.k8s.io", "v1", "pods") is None
+    assert list(resources.group_versions())[:3] == ["v1", "apps/v1", "events.k8s.io/v1"]
+    core = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "p.1"},
+            "involvedObject": {"kind": "Pod", "name": "p"}, "reason": "Pulled",
+            "message": "pulled", "source": {"component": "kubelet"}, "count": 2,
+            "firstTimestamp": "2026-12-06T17:00:00Z", "lastTimestamp": "2026-12-06T17:01:00Z",
+            "type": "Normal", "reportingComponent": "", "eventTime": None}
+    assert eventsv1.from_core(core) == {
+        "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "p.1"},
+        "eventTime": None, "reason": "Pulled", "type": "Normal",
+        "regarding": {"kind": "Pod", "name": "p"}, "note": "pulled",
+        "deprecatedSource": {"component": "kubelet"},
+        "deprecatedFirstTimestamp": "2026-12-06T17:00:00Z",
+        "deprecatedLastTimestamp": "2026-12-06T17:01:00Z", "deprecatedCount": 2}
 
 
 def test_kubectl_asks_for_aggregated_discovery_first() -> None:
