@@ -149,6 +149,21 @@ def test_kubectl_port_forward_answers(podctl: Podctl, api: ApiController,
     assert process.interrupt() == 0
 
 
+def test_kubectl_port_forward_over_plain_spdy(podctl: Podctl, api: ApiController,
+                                             forwards: list[KubectlForward]) -> None:
+    """kubectl before 1.31 (and client-go's SPDY dialer) upgrade the connection itself."""
+    name = web_pod(podctl, api)
+    forwards.append(KubectlForward(api, f"pod/{name}", ":8080", ":9090", "-v=6",
+                                   env={"KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"}))
+    process = forwards[-1]
+    (_, web, _), _, (_, echo, _), _ = process.listening(4)
+    assert http_get(f"http://127.0.0.1:{web}/index.html", timeout=10) == "hello\n"
+    upload = os.urandom(2 << 20)
+    assert checksum_by_half_close(echo, upload) == f"{hashlib.sha256(upload).hexdigest()}  -\n"
+    assert any('verb="POST"' in line and "/portforward" in line and "101 Switching" in line
+               for line in process.err), process.err
+
+
 def test_port_forward_refusals_in_upstreams_words(podctl: Podctl, api: ApiController,
                                                   forwards: list[KubectlForward]) -> None:
     name = web_pod(podctl, api)

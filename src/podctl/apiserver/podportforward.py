@@ -19,7 +19,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiohttp import WSMsgType, web
+from aiohttp import StreamReader, WSMsgType, web
 
 from podctl.apiserver import spdy
 from podctl.apiserver.routes import NOT_ALLOWED, Call, Context, blocking, subresource
@@ -31,6 +31,7 @@ from podctl.store import Store
 log = logging.getLogger("podctl.apiserver")
 
 PROTOCOL = "portforward.k8s.io"
+PROTOCOL_HEADER = "X-Stream-Protocol-Version"
 TUNNEL = "SPDY/3.1+" + PROTOCOL
 STREAM_TYPE, PORT, REQUEST_ID = "streamtype", "port", "requestid"
 ERROR, DATA = "error", "data"
@@ -52,22 +53,27 @@ async def pod_portforward(ctx: Context, call: Call, request: web.Request) -> web
     pod = await blocking(ctx.store.require, "Pod", namespace, name)
     if not pod["spec"].get("nodeName"):
         raise ApiError("BadRequest", f"pod {name} does not have a host assigned")
+    dialer = PodDialer(ctx.store, namespace, name)
     ws = web.WebSocketResponse(protocols=(TUNNEL,))
-    ready = ws.can_prepare(request)
-    if not ready.ok:
-        raise ApiError("BadRequest", "podctl serves port-forward over WebSocket only "
-                       f"({TUNNEL}); upgrade to a WebSocket")
-    if ready.protocol is None:
+    if ws.can_prepare(request).ok:
+        return await _tunnel(ws, request, dialer)
+    return await _spdy(request, dialer)
+
+
+async def _tunnel(ws: web.WebSocketResponse, request: web.Request,
+                  dialer: PodDialer) -> web.StreamResponse:
+    """kubectl 1.31+: the SPDY session in the WebSocket's binary messages."""
+    if ws.can_prepare(request).protocol is None:
         raise ApiError("BadRequest", "unable to upgrade: no tunneling spdy protocols provided")
     await ws.prepare(request)
-    session = Session(ws.send_bytes, PodDialer(ctx.store, namespace, name))
+    session = Session(ws.send_bytes, dialer)
     try:
         async for message in ws:
             if message.type != WSMsgType.BINARY:
                 break  # the tunnel carries binary messages only, as upstream's
             await session.feed(message.data)
     except spdy.ProtocolError as exc:
-        log.info("port-forward to %s/%s: %s", namespace, name, exc)
+        log.info("port-forward to %s/%s: %s", dialer.namespace, dialer.name, exc)
     except ConnectionResetError:
         pass
     finally:
@@ -76,6 +82,54 @@ async def pod_portforward(ctx: Context, call: Call, request: web.Request) -> web
             with contextlib.suppress(ConnectionResetError):
                 await ws.close()
     return ws
+
+
+async def _spdy(request: web.Request, dialer: PodDialer) -> web.StreamResponse:
+    """Older clients (kubectl before 1.31, client-go's SPDY dialer) and kubectl's fallback:
+    the HTTP connection upgraded to SPDY/3.1 itself, as the kubelet upgrades it."""
+    connection = request.headers.get("Connection", "").lower()
+    if "upgrade" not in connection or \
+            "spdy/3.1" not in request.headers.get("Upgrade", "").lower():
+        raise ApiError("BadRequest", "unable to upgrade: missing upgrade headers in request")
+    offered = [p.strip() for value in request.headers.getall(PROTOCOL_HEADER, [])
+               for p in value.split(",") if p.strip()]
+    if not offered:
+        raise ApiError("BadRequest", f"unable to upgrade: {PROTOCOL_HEADER} is required")
+    if PROTOCOL not in offered:
+        raise ApiError("Forbidden", "unable to upgrade: unable to negotiate protocol: client "
+                       f"supports [{' '.join(offered)}], server accepts [{PROTOCOL}]")
+    response = web.StreamResponse(status=101, headers={
+        "Connection": "Upgrade", "Upgrade": "SPDY/3.1", PROTOCOL_HEADER: PROTOCOL})
+    await response.prepare(request)
+    incoming = StreamReader(request.protocol, CHUNK, loop=asyncio.get_running_loop())
+    request.protocol.set_parser(_Raw(incoming))  # type: ignore[arg-type]
+    request.protocol.keep_alive(False)
+    session = Session(response.write, dialer)
+    try:
+        while chunk := await incoming.readany():
+            await session.feed(chunk)
+    except spdy.ProtocolError as exc:
+        log.info("port-forward to %s/%s: %s", dialer.namespace, dialer.name, exc)
+    except ConnectionResetError:
+        pass
+    finally:
+        await session.close()
+    return response
+
+
+class _Raw:
+    """What aiohttp feeds an upgraded connection's bytes to (as it feeds a WebSocket's
+    frame reader): here, a flow-controlled byte stream."""
+
+    def __init__(self, stream: StreamReader) -> None:
+        self._stream = stream
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self._stream.feed_data(data)
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self._stream.feed_eof()
 
 
 @dataclass
