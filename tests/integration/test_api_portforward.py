@@ -211,3 +211,33 @@ spec:
                                    env={"KUBECONFIG": str(viewer.kubeconfig)}))
     allowed = forwards[-1]
     assert http_get(f"http://127.0.0.1:{allowed.port()}/index.html", timeout=10) == "hello\n"
+
+
+def test_python_client_port_forward(podctl: Podctl, api: ApiController) -> None:
+    """The Python client's protocol (v4.channel.k8s.io): a connection per port for the
+    WebSocket's life (it ends when they all have); a port nothing listens on answers on its
+    error channel."""
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    name = web_pod(podctl, api)
+    expected = api("exec", name, "--", "sha256sum", "/www/blob").split()[0]
+    uid = api("get", "pod", name, "-o", "jsonpath={.metadata.uid}")
+    ip = api("get", "pod", name, "-o", "jsonpath={.status.podIP}")
+    config.load_kube_config(config_file=str(api.kubeconfig))
+    core = client.CoreV1Api()
+    forward = portforward(core.connect_get_namespaced_pod_portforward, name, "default",
+                          ports="8080,9999")
+    try:
+        web = forward.socket(8080)
+        web.setblocking(True)
+        web.sendall(b"GET /blob HTTP/1.0\r\n\r\n")
+        response = b""
+        while chunk := web.recv(1 << 20):
+            response += chunk
+        body = response.partition(b"\r\n\r\n")[2]
+        assert (len(body), hashlib.sha256(body).hexdigest()) == (20 << 20, expected)
+        assert forward.error(9999) == (f"error forwarding port 9999 to pod {name}, uid {uid}: "
+                                       f"dial tcp {ip}:9999: connect: connection refused")
+    finally:
+        forward.close()

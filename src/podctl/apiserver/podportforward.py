@@ -33,6 +33,8 @@ log = logging.getLogger("podctl.apiserver")
 PROTOCOL = "portforward.k8s.io"
 PROTOCOL_HEADER = "X-Stream-Protocol-Version"
 TUNNEL = "SPDY/3.1+" + PROTOCOL
+CHANNELS = "v4.channel.k8s.io"  # the Python client's: a channel pair per port
+MAX_CHANNEL_PORTS = 64  # channels are numbered in a byte: 2 per port
 STREAM_TYPE, PORT, REQUEST_ID = "streamtype", "port", "requestid"
 ERROR, DATA = "error", "data"
 CHUNK = 1024 * 1024  # one read from the pod, one data frame
@@ -54,8 +56,12 @@ async def pod_portforward(ctx: Context, call: Call, request: web.Request) -> web
     if not pod["spec"].get("nodeName"):
         raise ApiError("BadRequest", f"pod {name} does not have a host assigned")
     dialer = PodDialer(ctx.store, namespace, name)
-    ws = web.WebSocketResponse(protocols=(TUNNEL,))
-    if ws.can_prepare(request).ok:
+    ws = web.WebSocketResponse(protocols=(TUNNEL, CHANNELS))
+    ready = ws.can_prepare(request)
+    if ready.ok and ready.protocol == CHANNELS:
+        return await _channels(ws, request, dialer, channel_ports(request.query.getall(
+            "ports", [])))
+    if ready.ok:
         return await _tunnel(ws, request, dialer)
     return await _spdy(request, dialer)
 
@@ -115,6 +121,94 @@ async def _spdy(request: web.Request, dialer: PodDialer) -> web.StreamResponse:
     finally:
         await session.close()
     return response
+
+
+async def _channels(ws: web.WebSocketResponse, request: web.Request, dialer: PodDialer,
+                    ports: list[int]) -> web.StreamResponse:
+    """The Python client's protocol (v4.channel.k8s.io): one connection per port for the
+    WebSocket's life, port i's bytes on channel 2i and its error on 2i+1, each channel's
+    first message the port (2 bytes, little-endian); no half-close."""
+    await ws.prepare(request)
+    for index, port in enumerate(ports):
+        for channel in (2 * index, 2 * index + 1):
+            await ws.send_bytes(bytes([channel]) + port.to_bytes(2, "little"))
+    # Every port dialled before the client's bytes are read: none may go nowhere.
+    dialled = await asyncio.gather(*(_channel_dial(ws, dialer, port, 2 * i + 1)
+                                     for i, port in enumerate(ports)))
+    socks = list(dialled)
+    pumps = [asyncio.create_task(_channel_out(ws, sock, 2 * i))
+             for i, sock in enumerate(socks) if sock is not None]
+    reader = asyncio.create_task(_channel_in(ws, socks))
+    pumped = asyncio.create_task(_all(pumps))
+    try:
+        # The client hangs up, or every pod connection has ended (the kubelet then ends
+        # the WebSocket).
+        await asyncio.wait([reader, pumped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (reader, pumped, *pumps):
+            task.cancel()
+        await asyncio.gather(reader, pumped, *pumps, return_exceptions=True)
+        for sock in socks:
+            if sock is not None:
+                sock.close()
+        if not ws.closed:
+            with contextlib.suppress(ConnectionResetError):
+                await ws.close()
+    return ws
+
+
+async def _all(tasks: list[asyncio.Task[None]]) -> None:
+    await asyncio.gather(*tasks)
+
+
+async def _channel_dial(ws: web.WebSocketResponse, dialer: PodDialer, port: int,
+                        error: int) -> socket.socket | None:
+    try:
+        return await dialer(port)
+    except DialError as exc:
+        await ws.send_bytes(bytes([error]) + str(exc).encode())
+        return None
+
+
+async def _channel_out(ws: web.WebSocketResponse, sock: socket.socket, channel: int) -> None:
+    """What the pod says, on the port's data channel, until it ends."""
+    loop = asyncio.get_running_loop()
+    data = bytes([channel])
+    with contextlib.suppress(OSError):
+        while piece := await loop.sock_recv(sock, CHUNK):
+            await ws.send_bytes(data + piece)
+
+
+async def _channel_in(ws: web.WebSocketResponse, socks: list[socket.socket | None]) -> None:
+    """The client's bytes to the pod connection of their channel, until it hangs up."""
+    loop = asyncio.get_running_loop()
+    async for message in ws:
+        if message.type != WSMsgType.BINARY or not message.data:
+            continue
+        channel, payload = message.data[0], message.data[1:]
+        sock = socks[channel // 2] if channel % 2 == 0 and channel // 2 < len(socks) else None
+        if sock is not None and payload:
+            with contextlib.suppress(OSError):
+                await loop.sock_sendall(sock, payload)
+
+
+def channel_ports(values: list[str]) -> list[int]:
+    """The `ports` query (repeated, or comma-separated), checked in the kubelet's words."""
+    if not values:
+        raise ApiError("BadRequest", 'query parameter "ports" is required')
+    ports = []
+    for value in values:
+        if not value:
+            raise ApiError("BadRequest", 'query parameter "ports" cannot be empty')
+        for part in value.split(","):
+            if not (part.isascii() and part.isdigit()) or int(part) > 65535:
+                raise ApiError("BadRequest", f'unable to parse "{value}" as a port')
+            if int(part) < 1:
+                raise ApiError("BadRequest", f'port "{value}" must be > 0')
+            ports.append(int(part))
+    if len(ports) > MAX_CHANNEL_PORTS:
+        raise ApiError("BadRequest", f"at most {MAX_CHANNEL_PORTS} ports on one connection")
+    return ports
 
 
 class _Raw:
