@@ -256,3 +256,19 @@ def test_closing_the_session_closes_the_pods_connections() -> None:
             assert await asyncio.wait_for(ended, 5) == b""
 
     run(test)
+
+
+def test_the_python_clients_ports_query() -> None:
+    from podctl.apiserver.podportforward import channel_ports
+    from podctl.apiserver.status import ApiError
+
+    assert channel_ports(["8080,9090", "53"]) == [8080, 9090, 53]
+    for values, message in (([], 'query parameter "ports" is required'),
+                            ([""], 'query parameter "ports" cannot be empty'),
+                            (["80,http"], 'unable to parse "80,http" as a port'),
+                            (["70000"], 'unable to parse "70000" as a port'),
+                            (["0"], 'port "0" must be > 0'),
+                            ([",".join(["1"] * 65)], "at most 64 ports on one connection")):
+        with pytest.raises(ApiError) as refused:
+            channel_ports(values)
+        assert (refused.value.reason, refused.value.message) == ("BadRequest", message)
