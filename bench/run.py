@@ -11,9 +11,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     from bench import (
         bench_api,
+        bench_apiportforward,
         bench_controller,
         bench_crd,
         bench_deployment,
+        bench_discovery,
         bench_grpc_probe,
         bench_hostile,
         bench_netpol,
@@ -75,6 +77,12 @@ def main() -> None:
     bench_crd.main()
     print("== issue 24: server-side apply ==", flush=True)
     bench_ssa.main()
+    print("== issue 24: kubectl port-forward through the API against podctl port-forward ==",
+          flush=True)
+    bench_apiportforward.main()
+    print("== issue 24: aggregated discovery against per-group-version discovery ==",
+          flush=True)
+    bench_discovery.main()
     print("== issue 25: a gRPC probe's cost, h2 beside grpcio ==", flush=True)
     bench_grpc_probe.main()
     print("== issue 24: a kopf operator's child, custom resource against built-in; CEL ==",
