@@ -1,13 +1,18 @@
-"""pods/portforward as kubectl 1.31+ speaks it: a WebSocket whose subprotocol is
-`SPDY/3.1+portforward.k8s.io`, carrying the SPDY session the kubelet would serve (the API
-server's tunnel and the kubelet's port-forward in one, as podctl is both).
+"""pods/portforward, the API server's tunnel and the kubelet's port-forward in one (podctl
+is both), in the three forms clients speak:
 
-Each local connection kubectl accepts becomes two SPDY streams with the same `requestID`
-header: an `error` stream (kubectl closes its side at once and reads it to the end) and a
-`data` stream, both naming the pod's `port`. When both are there the pod's port is dialled;
-a failure is written on the error stream in the kubelet's words. A FIN from either side is
-passed on as a half-close; the pair ends (error stream closed) when both directions have,
-or when kubectl resets the data stream.
+- kubectl 1.31+: a WebSocket whose subprotocol is `SPDY/3.1+portforward.k8s.io`, its binary
+  messages carrying a SPDY/3.1 session cut anywhere;
+- kubectl before 1.31, client-go's SPDY dialer and kubectl's fallback: the HTTP connection
+  itself upgraded to SPDY/3.1;
+- the Python client: a WebSocket `v4.channel.k8s.io`, a channel pair per port.
+
+In a SPDY session each local connection kubectl accepts becomes two streams with the same
+`requestID` header: an `error` stream (kubectl closes its side at once and reads it to the
+end) and a `data` stream, both naming the pod's `port`. When both are there the pod's port
+is dialled; a failure is written on the error stream in the kubelet's words. A FIN from
+either side is passed on as a half-close; the pair ends (error stream closed) when both
+directions have, or when kubectl resets the data stream.
 """
 
 from __future__ import annotations
@@ -303,9 +308,10 @@ class Session:
     async def close(self) -> None:
         """The tunnel is gone: every pod connection goes with it."""
         self._closed = True
-        for pair in list(self._pairs.values()):
+        pairs = list(self._pairs.values())
+        tasks = [task for pair in pairs for task in pair.tasks]
+        for pair in pairs:
             self._drop(pair)
-        tasks = [t for pair in self._pairs.values() for t in pair.tasks]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

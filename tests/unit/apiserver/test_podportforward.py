@@ -272,3 +272,25 @@ def test_the_python_clients_ports_query() -> None:
         with pytest.raises(ApiError) as refused:
             channel_ports(values)
         assert (refused.value.reason, refused.value.message) == ("BadRequest", message)
+
+
+def test_closing_the_session_ends_a_dial_under_way() -> None:
+    async def test() -> None:
+        dialling, cancelled = asyncio.Event(), asyncio.Event()
+
+        async def never(port: int) -> socket.socket:
+            dialling.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+            raise AssertionError("not reached")
+
+        kubectl = Kubectl(never)
+        await kubectl.open("0", 80, 1)
+        await asyncio.wait_for(dialling.wait(), 5)
+        await asyncio.wait_for(kubectl.session.close(), 5)
+        assert cancelled.is_set()
+
+    run(test)
