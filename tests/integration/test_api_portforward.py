@@ -5,15 +5,19 @@ the refusals in upstream's words."""
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
 import os
 import socket
 import subprocess
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 
 from tests.integration.conftest import Podctl, http_get
 from tests.integration.test_api_kubectl import KUBECTL, ApiController
@@ -114,6 +118,21 @@ def checksum_by_half_close(port: int, data: bytes) -> str:
     return answer.decode()
 
 
+def upgrade_refusal(api: ApiController, path: str, headers: dict[str, str]) -> tuple[int, str]:
+    """The code and Status message of a POST to pods/portforward that is refused (the
+    headers as given: urllib would replace `Connection`)."""
+    token = yaml.safe_load(api.kubeconfig.read_text())["users"][0]["user"]["token"]
+    url = urllib.parse.urlparse(api.url)
+    conn = http.client.HTTPSConnection(url.hostname or "", url.port, timeout=10,
+                                       context=api.ca_context())
+    try:
+        conn.request("POST", path, headers={**headers, "Authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        return response.status, str(json.loads(response.read())["message"])
+    finally:
+        conn.close()
+
+
 def test_kubectl_port_forward_answers(podctl: Podctl, api: ApiController,
                                       forwards: list[KubectlForward]) -> None:
     name = web_pod(podctl, api)
@@ -195,6 +214,17 @@ spec:
         "error: unable to forward port because pod is not running. Current status=Pending\n")
     assert api.fails("port-forward", "pod/nope", "8080") == (
         'Error from server (NotFound): pods "nope" not found\n')
+
+    # The SPDY upgrade refused as the kubelet refuses it.
+    url = f"/api/v1/namespaces/default/pods/{name}/portforward"
+    assert upgrade_refusal(api, url, {}) == (
+        400, "unable to upgrade: missing upgrade headers in request")
+    spdy = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1"}
+    assert upgrade_refusal(api, url, spdy) == (
+        400, "unable to upgrade: X-Stream-Protocol-Version is required")
+    assert upgrade_refusal(api, url, {**spdy, "X-Stream-Protocol-Version": "v9"}) == (
+        403, "unable to upgrade: unable to negotiate protocol: client supports [v9], server "
+        "accepts [portforward.k8s.io]")
 
     # RBAC: the WebSocket's GET needs `create pods/portforward`, as SPDY's POST does.
     viewer = User(podctl, api, "viewer")
