@@ -57,6 +57,9 @@ ROOTS = {
     "NetworkPolicy": "io.k8s.api.networking.v1.NetworkPolicy",
     # leader election writes Leases through the API (issue 24)
     "Lease": "io.k8s.api.coordination.v1.Lease",
+    # ingress (issue 25)
+    "Ingress": "io.k8s.api.networking.v1.Ingress",
+    "IngressClass": "io.k8s.api.networking.v1.IngressClass",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -110,6 +113,9 @@ EXPLAIN_ROOTS = {
     "LimitRange": ("v1", "io.k8s.api.core.v1.LimitRange"),
     # network policy (issue 23)
     "NetworkPolicy": ("networking.k8s.io/v1", "io.k8s.api.networking.v1.NetworkPolicy"),
+    # ingress (issue 25)
+    "Ingress": ("networking.k8s.io/v1", "io.k8s.api.networking.v1.Ingress"),
+    "IngressClass": ("networking.k8s.io/v1", "io.k8s.api.networking.v1.IngressClass"),
     # custom resources (issue 24)
     "CustomResourceDefinition": (
         "apiextensions.k8s.io/v1",
@@ -142,6 +148,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.rbac.v1.RoleBindingList", "io.k8s.api.rbac.v1.ClusterRoleBindingList",
     "io.k8s.api.core.v1.ResourceQuotaList", "io.k8s.api.core.v1.LimitRangeList",
     "io.k8s.api.networking.v1.NetworkPolicyList",
+    "io.k8s.api.networking.v1.IngressList", "io.k8s.api.networking.v1.IngressClassList",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList",
     # events.k8s.io/v1: the core Events in that group version's shape (issue 24)
     "io.k8s.api.events.v1.Event", "io.k8s.api.events.v1.EventList",

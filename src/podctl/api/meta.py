@@ -180,7 +180,13 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              verbs=("delete", "deletecollection", "get", "list", "watch"),
              written_by="podctl's EndpointSlice controller keeps endpointslices itself",
              validated=False, updates=("endpoints", "ports"), generation_counts_all=True),
-    # networking.k8s.io after discovery, as the API server orders its groups (issue 23).
+    # networking.k8s.io after discovery, as the API server orders its groups (issue 23);
+    # its kinds in the API server's order. Ingresses (issue 25): status is the ingress
+    # controller's (status.loadBalancer); a class's controller is immutable.
+    Resource("ingressclasses", "ingressclass", (), "IngressClass", False,
+             api_version="networking.k8s.io/v1", updates=("spec",)),
+    Resource("ingresses", "ingress", ("ing",), "Ingress", True,
+             api_version="networking.k8s.io/v1", status=True, updates=("spec",)),
     Resource("networkpolicies", "networkpolicy", ("netpol",), "NetworkPolicy", True,
              api_version="networking.k8s.io/v1", updates=("spec",)),
     # storage.k8s.io, the last group the API server lists of those podctl serves.

@@ -19,7 +19,11 @@ from podctl.manifest.daemonset_rules import validate_daemon_set
 from podctl.manifest.defaults import default_object
 from podctl.manifest.identity_rules import validate_service_account
 from podctl.manifest.load import Document
-from podctl.manifest.networking_rules import validate_network_policy
+from podctl.manifest.networking_rules import (
+    validate_ingress,
+    validate_ingress_class,
+    validate_network_policy,
+)
 from podctl.manifest.policy_rules import validate_pod_disruption_budget
 from podctl.manifest.problems import FieldPath, Problem, render_value
 from podctl.manifest.quota_rules import validate_limit_range, validate_resource_quota
@@ -57,7 +61,8 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "StorageClass": validate_storage_class, **RBAC_VALIDATORS,
               "ResourceQuota": validate_resource_quota, "LimitRange": validate_limit_range,
               "ServiceAccount": validate_service_account,
-              "NetworkPolicy": validate_network_policy, "Lease": validate_lease}
+              "NetworkPolicy": validate_network_policy, "Lease": validate_lease,
+              "Ingress": validate_ingress, "IngressClass": validate_ingress_class}
 
 
 @dataclass

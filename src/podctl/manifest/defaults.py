@@ -390,4 +390,8 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
         from podctl.manifest.networking_rules import default_network_policy
 
         default_network_policy(spec)
+    elif kind == "IngressClass":
+        from podctl.manifest.networking_rules import default_ingress_class
+
+        default_ingress_class(spec)
     return out

@@ -102,6 +102,8 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             from podctl.printers.networking import describe_netpol
 
             texts.append(describe_netpol(obj))
+        elif kind in ("Ingress", "IngressClass"):
+            texts.append(_describe_ingress(store, obj, events, now))
         elif kind in ("PersistentVolume", "PersistentVolumeClaim", "StorageClass"):
             texts.append(_describe_storage(store, obj, events, now))
         elif kind == "CustomResourceDefinition" or \
@@ -112,6 +114,21 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
         else:
             texts.append(printer.describe_generic(obj, events, now))
     return texts
+
+
+def _describe_ingress(store: Store, obj: Obj, events: list[Obj], now: datetime) -> str:
+    from podctl.printers import networking
+
+    if obj["kind"] == "IngressClass":
+        return networking.describe_ingressclass(obj, events, now)
+    namespace = obj["metadata"]["namespace"]
+    slices: dict[str, list[Obj]] = {}
+    for eps in store.list("EndpointSlice", namespace):
+        owner = (eps["metadata"].get("labels") or {}).get("kubernetes.io/service-name")
+        if owner:
+            slices.setdefault(owner, []).append(eps)
+    services = {s["metadata"]["name"]: s for s in store.list("Service", namespace)}
+    return networking.describe_ingress(obj, services, slices, events, now)
 
 
 def _describe_storage(store: Store, obj: Obj, events: list[Obj], now: datetime) -> str:

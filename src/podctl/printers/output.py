@@ -52,6 +52,8 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "Lease": ("controllers", "LEASE_HEADERS", None, "lease_row"),
     "PodDisruptionBudget": ("policy", "PDB_HEADERS", None, "pdb_row"),
     "NetworkPolicy": ("networking", "NETPOL_HEADERS", None, "netpol_row"),
+    "Ingress": ("networking", "INGRESS_HEADERS", None, "ingress_row"),
+    "IngressClass": ("networking", "INGRESSCLASS_HEADERS", None, "ingressclass_row"),
     "PersistentVolume": ("storage", "PV_HEADERS", "VOLUME_WIDE_HEADERS", "pv_row"),
     "PersistentVolumeClaim": ("storage", "PVC_HEADERS", "VOLUME_WIDE_HEADERS", "pvc_row"),
     "StorageClass": ("storage", "SC_HEADERS", None, "sc_row"),

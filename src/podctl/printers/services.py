@@ -120,7 +120,7 @@ def describe_service(svc: Obj, slices: list[Obj], events: list[dict[str, Any]],
         w.add(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}")
     if spec.get("internalTrafficPolicy"):
         w.add(0, f"Internal Traffic Policy:\t{spec['internalTrafficPolicy']}")
-    return _with_events(w, events, now)
+    return with_events(w, events, now)
 
 
 def _more(entries: list[str], empty: str) -> str:
@@ -217,7 +217,7 @@ def describe_endpoint_slice(eps: Obj, events: list[dict[str, Any]], now: datetim
                 w.add(2, f"TargetRef:\t{ref.get('kind', '')}/{ref.get('name', '')}")
             w.add(2, f"NodeName:\t{endpoint.get('nodeName', '<unset>')}")
             w.add(2, f"Zone:\t{endpoint.get('zone', '<unset>')}")
-    return _with_events(w, events, now)
+    return with_events(w, events, now)
 
 
 def describe_endpoints(ep: Obj, events: list[dict[str, Any]], now: datetime) -> str:
@@ -242,10 +242,10 @@ def describe_endpoints(ep: Obj, events: list[dict[str, Any]], now: datetime) -> 
                 w.add(2, f"{port.get('name') or '<unset>'}\t{port['port']}\t"
                          f"{port.get('protocol', 'TCP')}")
         w.add(0, "")
-    return _with_events(w, events, now)
+    return with_events(w, events, now)
 
 
-def _with_events(w: Lines, events: list[dict[str, Any]], now: datetime) -> str:
+def with_events(w: Lines, events: list[dict[str, Any]], now: datetime) -> str:
     """kubectl flushes before Events; its `<none>` form stays in the block's columns."""
     if events:
         return w.text() + describe_events(events, now)
