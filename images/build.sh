@@ -9,6 +9,7 @@
 #   podctl/kindnet:1   busybox + this host's iptables and iproute2's ip, the network agent
 #                      on every node (host-gw routes between nodes' pod CIDRs)
 #   podctl/grpc-health:1  busybox + grpchealth, a grpc.health.v1 server for gRPC probe tests
+#   podctl/ingress-nginx:1  busybox + this host's nginx, the ingress controller's system pod
 #   podctl/node:1      busybox + this host's dockerd, containerd, runc, docker-init,
 #                      docker-proxy and iptables: a node container (podctl node add)
 #
@@ -40,6 +41,8 @@ grpc_health_tag=podctl/grpc-health:1
 xtables_nft=/usr/sbin/xtables-nft-multi
 xtables_legacy=/usr/sbin/xtables-legacy-multi
 dnsmasq=/usr/sbin/dnsmasq
+ingress_tag=podctl/ingress-nginx:1
+nginx=/usr/sbin/nginx
 kindnet_tag=podctl/kindnet:1
 iproute=/usr/bin/ip
 node_tag=podctl/node:1
@@ -75,6 +78,8 @@ preflight() {
 		die "iptables not found (install iptables, e.g. via 'make images')"
 	[[ -x $dnsmasq ]] ||
 		die "$dnsmasq not found (install dnsmasq-base, e.g. via 'make images')"
+	[[ -x $nginx ]] ||
+		die "$nginx not found (install nginx, e.g. via 'make images')"
 	command -v ldd >/dev/null 2>&1 || die "ldd not found"
 	[[ -x $iproute ]] || die "$iproute not found (install iproute2)"
 	local f
@@ -258,6 +263,22 @@ build_dns() {
 		--change 'EXPOSE 53/udp 53/tcp'
 }
 
+# The ingress controller: Debian's nginx (its core build has SSL with SNI, HTTP/2 and the
+# proxy module; no dynamic modules are needed) with its libraries.
+build_ingress() {
+	local r=$tmp/ingress
+	make_busybox_rootfs "$r"
+	copy_with_libs "$r" "$nginx"
+	echo 'nogroup:x:65534:' >>"$r/etc/group"   # Debian's nginx runs workers as nobody:nogroup
+	mkdir -p "$r/etc/podctl-ingress/certs" "$r/run" "$r/var/lib/nginx" "$r/var/log/nginx"
+	install -m 0755 "$here/ingress/ingress-run" "$r/bin/ingress-run"
+	install -m 0755 "$here/ingress/ingress-reload" "$r/bin/ingress-reload"
+	import_rootfs "$r" "$ingress_tag" "$1" \
+		--change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENTRYPOINT ["/bin/ingress-run"]' \
+		--change 'EXPOSE 80/tcp 443/tcp'
+}
+
 # The network agent: iptables as kube-proxy's image has it, and iproute2's ip (busybox's
 # applet lacks route protocols and metrics as selectors podctl's routes are told apart by).
 build_kindnet() {
@@ -337,6 +358,9 @@ build_if_stale "$dns_tag" build_dns "$here/dns/dns-run" "$here/dns/dns-reload" "
 build_if_stale "$grpc_health_tag" build_grpc_health "$here/grpc-health/grpchealth.c" "$self" \
 	"$busybox"
 
+build_if_stale "$ingress_tag" build_ingress "$here/ingress/ingress-run" \
+	"$here/ingress/ingress-reload" "$self" "$busybox" "$nginx"
+
 build_if_stale "$kindnet_tag" build_kindnet "$here/kindnet/kindnet-run" "$self" "$busybox" \
 	"$xtables_nft" "$xtables_legacy" "$iproute"
 
@@ -346,4 +370,4 @@ build_if_stale "$node_tag" build_node "$here/node/node-run" "$self" "$busybox" \
 
 echo "images:"
 printf '  %s\n' "$pause_tag" "$kubia_tag" "$busybox_tag" "$proxy_tag" "$dns_tag" "$kindnet_tag" \
-	"$grpc_health_tag" "$node_tag"
+	"$grpc_health_tag" "$ingress_tag" "$node_tag"
