@@ -28,6 +28,9 @@ from podctl.controllers.dataplane import (
     wanted,
 )
 from podctl.controllers.endpointslices import SERVICE_NAME_LABEL
+from podctl.controllers.ingress import POD as INGRESS_POD
+from podctl.controllers.ingress import ensure_class as ensure_ingress_class
+from podctl.controllers.ingress import sync_ingress
 from podctl.controllers.nodelifecycle import (
     GRACE_PERIOD,
     MONITOR_PERIOD,
@@ -39,7 +42,7 @@ from podctl.controllers.persistentvolume import ensure_default_class
 from podctl.controllers.rbac import ensure_bootstrap_policy
 from podctl.controllers.services import SYSTEM_NAMESPACE, ensure_kubernetes_service
 from podctl.controllers.slowstart import OwnerControl
-from podctl.driver import DATAPLANE, POD_WATCHERS, Context, Handler, PodHooks
+from podctl.driver import DATAPLANE, INGRESS, POD_WATCHERS, Context, Handler, PodHooks
 from podctl.errors import DockerUnavailable
 from podctl.home import home_id, podctl_home
 from podctl.kubelet import hooks
@@ -52,6 +55,7 @@ from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
 from podctl.node import container_status, ensure_node, pod_engine, post_address
 from podctl.notify import ChangeListener, notify_controller
+from podctl.proxy.ingress import Ports as IngressPorts
 from podctl.runtime import containers as ctr
 from podctl.runtime import engines, inventory, naming, nodecontainers
 from podctl.runtime.client import docker_api
@@ -89,9 +93,11 @@ class Controller(PodHooks):
     run the driver's handlers (the pod's with the prober's hooks)."""
 
     def __init__(self, store: Store, resync_seconds: float = 30.0,
-                 nodes: NodeSettings | None = None) -> None:
+                 nodes: NodeSettings | None = None,
+                 ingress_ports: IngressPorts | None = None) -> None:
         self.store = store
         self.nodes = nodes or NodeSettings()
+        self.ingress_ports = ingress_ports or IngressPorts()
         self.lifecycle = NodeLifecycle(
             store, Graces(self.nodes.grace, self.nodes.startup_grace), self.nodes.period)
         self.queue = WorkQueue()
@@ -132,6 +138,7 @@ class Controller(PodHooks):
             "Locks": lambda *_: self._collect_locks(),
             "PodGC": driver.collect_orphaned_pods,
             "DataPlane": lambda *_: self._sync_dataplane(),
+            "IngressPlane": lambda *_: self._sync_ingress(),
         }
 
     def run(self, stop: threading.Event) -> None:
@@ -192,6 +199,7 @@ class Controller(PodHooks):
         `kubernetes` Service (the API server's), made here and never by a read. With the
         engine down, the next successful relist makes them."""
         ensure_default_class(self.store)
+        ensure_ingress_class(self.store)
         ensure_bootstrap_policy(self.store)
         for namespace in registry.SYSTEM_NAMESPACES:
             registry.ensure_namespace(self.store, namespace)
@@ -460,6 +468,11 @@ class Controller(PodHooks):
         if synced:
             log.info("data plane: %s", synced)
 
+    def _sync_ingress(self) -> None:
+        synced = sync_ingress(self.store, self.ingress_ports)
+        if synced:
+            log.info("ingress: %s", synced)
+
     def _collect_locks(self) -> None:
         """Remove the lock files of objects that are gone; one still held (its object's
         last sync is finishing) is tried again shortly."""
@@ -501,6 +514,8 @@ class Controller(PodHooks):
             # Its rules go with it; or it may have been the last pod that needed the
             # cluster DNS, and the plane can go.
             self.queue.add(DATAPLANE)
+        if namespace == SYSTEM_NAMESPACE and name == INGRESS_POD:
+            self.queue.add(INGRESS)  # made again while Ingresses need it
 
     def seen(self, pod: Obj) -> None:
         self.uids[(meta.namespace_of(pod), meta.name_of(pod))] = meta.uid_of(pod)
@@ -518,6 +533,8 @@ class Controller(PodHooks):
             self.prober.update_pod(pod, result.records)
         if namespace == SYSTEM_NAMESPACE and name in (PROXY_POD, DNS_POD):
             self.queue.add(DATAPLANE)  # a new container has no records or rules yet
+        if namespace == SYSTEM_NAMESPACE and name == INGRESS_POD:
+            self.queue.add(INGRESS)  # a new proxy has no configuration yet
 
     def _wake_namespace(self, namespace: str,
                         versions: dict[tuple[str, str, str], int] | None = None) -> None:
@@ -651,7 +668,7 @@ class NodeSettings:
 
 
 def run(stop: threading.Event, resync_seconds: float = 30.0,
-        nodes: NodeSettings | None = None) -> None:
+        nodes: NodeSettings | None = None, ingress_ports: IngressPorts | None = None) -> None:
     """Hold the leader lock (waiting as standby while another controller has it), then run."""
     nodes = nodes or NodeSettings()
     home = podctl_home()
@@ -669,6 +686,7 @@ def run(stop: threading.Event, resync_seconds: float = 30.0,
         # Its own writes wake its store watcher too (a pod it deleted matters to the RCs).
         save_settings(home, nodes.not_ready_seconds, nodes.unreachable_seconds)
         store = open_store(home, functools.partial(notify_controller, home))
-        Controller(store, resync_seconds=resync_seconds, nodes=nodes).run(stop)
+        Controller(store, resync_seconds=resync_seconds, nodes=nodes,
+                   ingress_ports=ingress_ports).run(stop)
     finally:
         lock.release()

@@ -63,6 +63,9 @@ POD_WATCHERS = (*POD_OWNERS, "Service", "PodDisruptionBudget", "ResourceQuota",
                 "NetworkPolicy")
 # One key for the whole data plane: a burst of Service and Endpoints changes is one sync.
 DATAPLANE = ("DataPlane", "", "")
+# One key for the ingress controller's proxy: a burst of Ingress, Service, Endpoints and
+# Secret changes is one render and one reload (the controller registers its handler).
+INGRESS = ("IngressPlane", "", "")
 # One key for the pod network's agents and routes: nodes coming and going, agents starting.
 PODNETWORK = ("PodNetwork", "", "")
 # Passes of one key in one in-process drain, at most (a rollout's steps, status passes).
@@ -268,10 +271,18 @@ def sync_service(ctx: Context, namespace: str, name: str) -> None:
     if sliced:
         log.info("endpointslices of %s/%s: %s", namespace, name, sliced)
     ctx.queue.add(DATAPLANE)
+    wake_ingress(ctx)
 
 
 def sync_endpoints(ctx: Context, _namespace: str, _name: str) -> None:
     ctx.queue.add(DATAPLANE)
+    wake_ingress(ctx)
+
+
+def wake_ingress(ctx: Context) -> None:
+    """A backend or certificate may have changed: the proxy follows while Ingresses exist."""
+    if ctx.store.list("Ingress"):
+        ctx.queue.add(INGRESS)
 
 
 def sync_podnetwork(ctx: Context, _namespace: str, _name: str) -> None:
@@ -321,10 +332,13 @@ def quota_fanout(changed: Iterable[Key], objects: Iterable[Key]) -> list[Key]:
 def wake_users(kind: str) -> Handler:
     def handler(ctx: Context, namespace: str, name: str) -> None:
         """A ConfigMap or Secret changed: the pods that use it may be waiting for it
-        (CreateContainerConfigError) or have volume files to bring up to date."""
+        (CreateContainerConfigError) or have volume files to bring up to date; a Secret
+        may be an Ingress's certificate."""
         for pod in ctx.store.list("Pod", namespace):
             if (kind, name) in references(pod):
                 ctx.queue.add(("Pod", namespace, meta.name_of(pod)))
+        if kind == "Secret":
+            wake_ingress(ctx)
 
     return handler
 
@@ -381,6 +395,9 @@ HANDLERS: dict[str, Handler] = {
     "NetworkPolicy": lambda ctx, _ns, _name: ctx.queue.add(DATAPLANE),
     "CustomResourceDefinition": sync_definition,
     "GarbageCollector": collect_garbage,
+    # Any Ingress or class change is a new render of the one proxy.
+    "Ingress": lambda ctx, _ns, _name: ctx.queue.add(INGRESS),
+    "IngressClass": lambda ctx, _ns, _name: ctx.queue.add(INGRESS),
 }
 
 

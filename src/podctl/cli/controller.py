@@ -45,10 +45,17 @@ MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanose
               show_default=True, type=click.IntRange(0, MAX_SECONDS),
               help="tolerationSeconds of the unreachable:NoExecute toleration every pod "
                    "is given.")
+@click.option("--ingress-http-port", "http_port", default=80, show_default=True,
+              type=click.IntRange(1, 65535),
+              help="The port the ingress controller serves HTTP on, on every node.")
+@click.option("--ingress-https-port", "https_port", default=443, show_default=True,
+              type=click.IntRange(1, 65535),
+              help="The port the ingress controller serves HTTPS on, on every node.")
 @click.pass_context
 def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
                    resync: float, api: str | None, api_tls: bool, grace: str, period: str,
-                   startup_grace: str, not_ready: int, unreachable: int) -> None:
+                   startup_grace: str, not_ready: int, unreachable: int, http_port: int,
+                   https_port: int) -> None:
     """Run the kubelet's and the controllers' loops (probes, restarts, every controller,
     the Services data plane) until SIGINT/SIGTERM."""
     from podctl.home import podctl_home
@@ -68,7 +75,8 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
         extra += [f"--node-monitor-grace-period={grace}", f"--node-monitor-period={period}",
                   f"--node-startup-grace-period={startup_grace}",
                   f"--default-not-ready-toleration-seconds={not_ready}",
-                  f"--default-unreachable-toleration-seconds={unreachable}"]
+                  f"--default-unreachable-toleration-seconds={unreachable}",
+                  f"--ingress-http-port={http_port}", f"--ingress-https-port={https_port}"]
         _detach(home, log_file or str(home / "controller.log"), resync, verbose, extra)
         return
     _configure_logging(log_file, verbose)
@@ -84,8 +92,11 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
         server.start()
     nodes = controller.NodeSettings(grace_seconds, period_seconds, not_ready, unreachable,
                                     startup_seconds)
+    from podctl.proxy.ingress import Ports
+
     try:
-        controller.run(stop, resync_seconds=resync, nodes=nodes)
+        controller.run(stop, resync_seconds=resync, nodes=nodes,
+                       ingress_ports=Ports(http_port, https_port))
     finally:
         if server is not None:
             server.stop()

@@ -1,0 +1,156 @@
+"""The ingress controller, as kind's recipe runs ingress-nginx: the IngressClass `nginx`
+(the default class) from the cluster's start, and, while an Ingress of that class exists,
+a system pod in kube-system on the host network of the node (ports 80 and 443, or the
+ones run-controller was given) whose nginx the controller configures on every change of
+an Ingress, Service, Endpoints or Secret (a render, then a reload through Docker exec);
+each Ingress served gets `status.loadBalancer.ingress` (`localhost`, as kind's recipe
+publishes it). The pod goes with the last Ingress."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from typing import Any
+
+from podctl import registry
+from podctl.api import meta
+from podctl.api.meta import Obj
+from podctl.controllers.bind import store_and_bind
+from podctl.controllers.deletion import mark_pod_deleting
+from podctl.controllers.services import SYSTEM_NAMESPACE
+from podctl.errors import AlreadyExists, Conflict, NotFound
+from podctl.manifest.defaults import default_object
+from podctl.manifest.networking_rules import DEFAULT_CLASS_ANNOTATION
+from podctl.node import ensure_node
+from podctl.proxy import apply
+from podctl.proxy import ingress as proxy
+from podctl.store import Store
+
+log = logging.getLogger("podctl.ingress")
+
+POD = "ingress-nginx-controller"
+CONTAINER = "controller"
+CONTROLLER = "k8s.io/ingress-nginx"
+# What status.loadBalancer says, as kind's recipe (--publish-status-address=localhost).
+ADDRESS = [{"hostname": "localhost"}]
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+
+_fake_lock = threading.Lock()
+_fake: list[bytes] = []
+
+
+def ensure_class(store: Store) -> None:
+    """The `nginx` class, marked default, made at the cluster's start when missing."""
+    if store.get("IngressClass", "", proxy.CLASS_NAME) is None:
+        klass = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+                 "metadata": {"name": proxy.CLASS_NAME,
+                              "labels": {"app.kubernetes.io/name": "ingress-nginx",
+                                         "app.kubernetes.io/component": "controller"},
+                              "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+                 "spec": {"controller": CONTROLLER}}
+        with contextlib.suppress(AlreadyExists):
+            registry.create(store, klass)
+
+
+def controller_pod(ports: proxy.Ports) -> Obj:
+    """The proxy's pod, defaulted as if made from a manifest: host network, its ports."""
+    pod: Obj = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": POD, "namespace": SYSTEM_NAMESPACE,
+                     "labels": {"app.kubernetes.io/name": "ingress-nginx",
+                                "app.kubernetes.io/component": "controller"},
+                     # Made and remade by podctl itself, as the data plane's pods.
+                     "annotations": {MIRROR_ANNOTATION: POD}},
+        "spec": {"hostNetwork": True, "terminationGracePeriodSeconds": 1,
+                 "containers": [{
+                     "name": CONTAINER, "image": proxy.INGRESS_IMAGE,
+                     "imagePullPolicy": "Never",
+                     "ports": [{"name": "http", "containerPort": ports.http,
+                                "hostPort": ports.http, "protocol": "TCP"},
+                               {"name": "https", "containerPort": ports.https,
+                                "hostPort": ports.https, "protocol": "TCP"}]}]}}
+    return default_object("Pod", pod, SYSTEM_NAMESPACE)
+
+
+def _pod_ports(pod: Obj) -> proxy.Ports | None:
+    found = {p.get("name"): p.get("containerPort")
+             for c in pod["spec"].get("containers") or [] for p in c.get("ports") or []}
+    if isinstance(found.get("http"), int) and isinstance(found.get("https"), int):
+        return proxy.Ports(found["http"], found["https"])
+    return None
+
+
+def taken_ports(ports: proxy.Ports) -> list[int]:
+    """The ports another program holds on this machine (its every address)."""
+    taken = []
+    for port in (ports.http, ports.https):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError:
+                taken.append(port)
+    return taken
+
+
+def sync_ingress(store: Store, ports: proxy.Ports) -> dict[str, Any]:
+    """Bring the proxy in line with the store: its pod while an Ingress is served, its
+    configuration, the served Ingresses' status. What it did, for the log."""
+    ingresses = proxy.served(store.list("Ingress"))
+    pod = store.get("Pod", SYSTEM_NAMESPACE, POD)
+    live = pod is not None and not pod["metadata"].get("deletionTimestamp")
+    if not ingresses or (live and pod is not None and _pod_ports(pod) != ports):
+        if live and pod is not None:
+            mark_pod_deleting(store, pod)
+            return {"proxy": "stopping"}
+        return {}
+    if pod is None:
+        return _start(store, ports)
+    container = apply.find_container(meta.uid_of(pod), CONTAINER) if live else None
+    if container is None:
+        return {"proxy": "starting"}
+    rendered = proxy.render(ingresses, store.list("Service"), store.list("Endpoints"),
+                            store.list("Secret"), ports, fake_certificate())
+    done = proxy.install(container, rendered)
+    published = sum(_publish(store, ing) for ing in ingresses)
+    return {"proxy": done, "ingresses": len(ingresses),
+            **({"published": published} if published else {})}
+
+
+def _start(store: Store, ports: proxy.Ports) -> dict[str, Any]:
+    taken = taken_ports(ports)
+    if taken:
+        # The pod would start and nginx would not listen: say so once per attempt.
+        log.warning("ingress: port %s is taken on this machine; run-controller "
+                    "--ingress-http-port/--ingress-https-port move the ingress controller",
+                    ", ".join(map(str, taken)))
+    registry.ensure_namespace(store, SYSTEM_NAMESPACE)
+    pod = controller_pod(ports)
+    pod["spec"]["nodeName"] = meta.name_of(ensure_node(store))
+    with contextlib.suppress(AlreadyExists):
+        store_and_bind(store, pod)
+    return {"proxy": "created", **({"ports taken": taken} if taken else {})}
+
+
+def _publish(store: Store, ing: Obj) -> bool:
+    """status.loadBalancer.ingress, written with the version read; whether it changed."""
+    status = ing.get("status") or {}
+    if (status.get("loadBalancer") or {}).get("ingress") == ADDRESS:
+        return False
+    updated = meta.clone(ing)
+    updated["status"] = {**status, "loadBalancer": {"ingress": ADDRESS}}
+    try:
+        store.update_status(updated)
+    except (Conflict, NotFound):
+        return False  # changed meanwhile: its change syncs the proxy again
+    return True
+
+
+def fake_certificate() -> bytes:
+    """One per controller process, made on first use."""
+    with _fake_lock:
+        if not _fake:
+            _fake.append(proxy.fake_certificate())
+        return _fake[0]
