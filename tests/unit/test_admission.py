@@ -71,7 +71,7 @@ def test_slots_are_upstreams_order_and_registration_fills_one(
     assert [p.name for p in admission.chain_for(store).plugins] == [
         "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds",
         "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize",
-        "ServiceIPAllocator", "ResourceQuota"]
+        "DefaultIngressClass", "ServiceIPAllocator", "ResourceQuota"]
     monkeypatch.setattr(admission, "_registered", dict(admission._registered))
     log: list[str] = []
     admission.register("ResourceQuota", lambda s: Recorder("quota", log, s))
@@ -79,7 +79,7 @@ def test_slots_are_upstreams_order_and_registration_fills_one(
     assert [p.name for p in admission.chain_for(store).plugins] == [
         "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds",
         "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize",
-        "ServiceIPAllocator", "quota", "crd"]
+        "DefaultIngressClass", "ServiceIPAllocator", "quota", "crd"]
     with pytest.raises(ValueError, match="no admission slot 'Webhooks'"):
         admission.register("Webhooks", lambda s: Recorder("w", log, s))
 

@@ -183,6 +183,10 @@ def test_api_resources_lists_the_resource_table() -> None:
         "Lease",
         "endpointslices                           discovery.k8s.io/v1            true         "
         "EndpointSlice",
+        "ingressclasses                           networking.k8s.io/v1           false        "
+        "IngressClass",
+        "ingresses                   ing          networking.k8s.io/v1           true         "
+        "Ingress",
         "networkpolicies             netpol       networking.k8s.io/v1           true         "
         "NetworkPolicy",
         "poddisruptionbudgets        pdb          policy/v1                      true         "
@@ -211,6 +215,7 @@ def test_api_resources_filters_and_formats() -> None:
         "selfsubjectaccessreviews.authorization.k8s.io\n"
         "selfsubjectrulesreviews.authorization.k8s.io\n"
         "subjectaccessreviews.authorization.k8s.io\n"
+        "ingressclasses.networking.k8s.io\n"
         "clusterrolebindings.rbac.authorization.k8s.io\n"
         "clusterroles.rbac.authorization.k8s.io\n"
         "storageclasses.storage.k8s.io\n")
@@ -220,7 +225,7 @@ def test_api_resources_filters_and_formats() -> None:
         "replicationcontrollers", "resourcequotas", "secrets", "serviceaccounts", "services",
         "controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets",
         "localsubjectaccessreviews", "cronjobs", "jobs", "leases", "endpointslices",
-        "networkpolicies", "poddisruptionbudgets", "rolebindings", "roles"]
+        "ingresses", "networkpolicies", "poddisruptionbudgets", "rolebindings", "roles"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == [
         "statefulsets.apps", "storageclasses.storage.k8s.io",
@@ -270,8 +275,8 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
         "clusterrolebindings", "clusterroles",
         "configmaps", "controllerrevisions", "cronjobs", "customresourcedefinitions",
         "daemonsets", "deployments",
-        "endpoints", "endpointslices", "events", "jobs", "leases", "limitranges",
-        "namespaces", "networkpolicies", "nodes", "persistentvolumeclaims", "persistentvolumes",
+        "endpoints", "endpointslices", "events", "ingressclasses", "ingresses", "jobs",
+        "leases", "limitranges", "namespaces", "networkpolicies", "nodes", "persistentvolumeclaims", "persistentvolumes",
         "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
         "resourcequotas", "rolebindings", "roles", "secrets", "serviceaccounts",
         "services", "statefulsets", "storageclasses"]

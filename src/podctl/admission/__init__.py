@@ -32,7 +32,7 @@ CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
 # change the object, before quota, which must count what is really stored.
 SLOTS = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "DefaultTolerationSeconds",
          "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize",
-         "ServiceIPAllocator",
+         "DefaultIngressClass", "ServiceIPAllocator",
          "ResourceQuota", "CustomResourceValidation")
 
 
@@ -117,6 +117,7 @@ def chain_for(store: Store) -> Chain:
 def _register_builtins() -> None:
     if _builtins:
         return
+    from podctl.admission.ingressclass import DefaultIngressClass
     from podctl.admission.lifecycle import NamespaceLifecycle
     from podctl.admission.limitranger import LimitRanger
     from podctl.admission.resourcequota import ResourceQuota
@@ -137,6 +138,7 @@ def _register_builtins() -> None:
                            StorageObjectInUseProtection.for_store),
                           ("PersistentVolumeClaimResize",
                            PersistentVolumeClaimResize.for_store),
+                          ("DefaultIngressClass", DefaultIngressClass.for_store),
                           ("ServiceIPAllocator", ServiceIPAllocator.for_store),
                           ("LimitRanger", LimitRanger.for_store),
                           ("ResourceQuota", ResourceQuota.for_store)):

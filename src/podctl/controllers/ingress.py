@@ -110,11 +110,13 @@ def sync_ingress(store: Store, ports: proxy.Ports) -> dict[str, Any]:
         return _start(store, ports)
     container = apply.find_container(meta.uid_of(pod), CONTAINER) if live else None
     if container is None:
-        return {"proxy": "starting"}
+        return {}  # its start wakes this sync
     rendered = proxy.render(ingresses, store.list("Service"), store.list("Endpoints"),
                             store.list("Secret"), ports, fake_certificate())
     done = proxy.install(container, rendered)
     published = sum(_publish(store, ing) for ing in ingresses)
+    if done == "unchanged" and not published:
+        return {}
     return {"proxy": done, "ingresses": len(ingresses),
             **({"published": published} if published else {})}
 

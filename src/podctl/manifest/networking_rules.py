@@ -320,10 +320,9 @@ def _domain_prefixed_path(errs: Errors, value: str, path: FieldPath) -> None:
 
 def _class_parameters(errs: Errors, params: dict[str, Any], path: FieldPath) -> None:
     _typed_reference(errs, params, path)
-    scope, namespace = params.get("scope"), params.get("namespace")
-    if scope is None:
-        errs.append(required((*path, "scope")))
-    elif scope not in ("Cluster", "Namespace"):
+    # Validated as defaulted (default_ingress_class): no scope is a Cluster one.
+    scope, namespace = params.get("scope") or "Cluster", params.get("namespace")
+    if scope not in ("Cluster", "Namespace"):
         errs.append(unsupported((*path, "scope"), scope, ("Cluster", "Namespace")))
     elif scope == "Namespace" and namespace is None:
         errs.append(required((*path, "namespace"), "`parameters.scope` is set to 'Namespace'"))
