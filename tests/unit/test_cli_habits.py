@@ -276,7 +276,8 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
         "configmaps", "controllerrevisions", "cronjobs", "customresourcedefinitions",
         "daemonsets", "deployments",
         "endpoints", "endpointslices", "events", "ingressclasses", "ingresses", "jobs",
-        "leases", "limitranges", "namespaces", "networkpolicies", "nodes", "persistentvolumeclaims", "persistentvolumes",
+        "leases", "limitranges", "namespaces", "networkpolicies", "nodes",
+        "persistentvolumeclaims", "persistentvolumes",
         "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
         "resourcequotas", "rolebindings", "roles", "secrets", "serviceaccounts",
         "services", "statefulsets", "storageclasses"]
