@@ -241,9 +241,10 @@ def _quote(text: str) -> str:
 
 
 def _server_name(host: str) -> str:
-    """A Kubernetes wildcard covers exactly one label: nginx's `*.x` would match more."""
+    """A Kubernetes wildcard covers exactly one label: nginx's `*.x` would match more. Hosts
+    are DNS names (validated), so neither form needs quoting."""
     if host.startswith("*."):
-        return _quote("~^[^.]+" + re.escape(host[1:]).replace("\\-", "-") + "$")
+        return "~^[^.]+" + re.escape(host[1:]).replace("\\-", "-") + "$"
     return host
 
 
