@@ -18,6 +18,7 @@ def main() -> None:
         bench_discovery,
         bench_grpc_probe,
         bench_hostile,
+        bench_ingress,
         bench_netpol,
         bench_node_failure,
         bench_nodes,
@@ -88,6 +89,8 @@ def main() -> None:
     print("== issue 24: a kopf operator's child, custom resource against built-in; CEL ==",
           flush=True)
     bench_operator.main()
+    print("== issue 25: HTTP through the ingress against the pod IP ==", flush=True)
+    bench_ingress.main()
 
 
 if __name__ == "__main__":
