@@ -8,6 +8,7 @@ import os
 import queue
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -408,6 +409,33 @@ def test_kubectl_typed_create_commands(podctl: Podctl, api: ApiController) -> No
         'deployment "web" successfully rolled out\n')
     assert podctl("get", "deploy", "web", "-n", "team", "-o",
                   "jsonpath={.spec.strategy.type}") == "RollingUpdate"
+
+
+def test_kubectl_create_ingress_get_and_describe_agree(podctl: Podctl) -> None:
+    """`kubectl create ingress` sends protobuf (an IngressRule's value is inlined in JSON);
+    the default class is given; kubectl's own describe and podctl's print the same."""
+    ports = []
+    for _ in range(2):  # the proxy's ports: free ones, this test is not alone on the machine
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    api = ApiController(podctl, f"--ingress-http-port={ports[0]}",
+                        f"--ingress-https-port={ports[1]}")
+    try:
+        assert api("create", "ingress", "simple", "--rule=foo.com/bar*=svc1:8080,tls=my-cert",
+                   "--rule=bar.com/=svc2:http") == "ingress.networking.k8s.io/simple created\n"
+        rows = [line.split() for line in api("get", "ing").splitlines()]
+        assert rows[0] == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+        assert rows[1][:5] == ["simple", "nginx", "foo.com,bar.com", "80,", "443"]
+        stored = json.loads(podctl("get", "ing", "simple", "-o", "json"))["spec"]
+        assert stored["rules"][1]["http"]["paths"][0] == {
+            "path": "/", "pathType": "Exact",
+            "backend": {"service": {"name": "svc2", "port": {"name": "http"}}}}
+        assert api("describe", "ing", "simple") == podctl("describe", "ing", "simple")
+        assert api("get", "ingressclass").splitlines()[1].split()[:3] == [
+            "nginx", "k8s.io/ingress-nginx", "<none>"]
+    finally:
+        api.stop()
 
 
 def test_a_standby_controller_serves_the_api(podctl: Podctl, controller: Any) -> None:

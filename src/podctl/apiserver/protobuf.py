@@ -24,7 +24,19 @@ CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 META = "k8s.io.apimachinery.pkg.apis.meta.v1."
 GROUPS = {"": "core", "apps": "apps", "batch": "batch", "autoscaling": "autoscaling",
           "policy": "policy", "rbac.authorization.k8s.io": "rbac",
-          "authorization.k8s.io": "authorization", "authentication.k8s.io": "authentication"}
+          "authorization.k8s.io": "authorization", "authentication.k8s.io": "authentication",
+          "networking.k8s.io": "networking"}
+
+
+# Embedded structs Go's JSON inlines (`json:",inline"`): their fields are the outer
+# object's, where protobuf nests them in a field of their own.
+INLINE = {("k8s.io.api.networking.v1.IngressRule", "ingressRuleValue"),
+          ("k8s.io.api.core.v1.Volume", "volumeSource"),
+          ("k8s.io.api.core.v1.PersistentVolumeSpec", "persistentVolumeSource"),
+          ("k8s.io.api.core.v1.EphemeralContainer", "ephemeralContainerCommon")}
+# Numbers Go's JSON leaves out when zero (`omitempty`) beside ObjectMeta's: a backend port
+# given by name has number 0 on the wire.
+OMIT_ZERO = {("k8s.io.api.networking.v1.ServiceBackendPort", "number")}
 
 
 # A varint is at most 10 bytes (64 bits); a longer run is hostile, not a number.
@@ -187,10 +199,14 @@ def decode_message(buf: bytes, name: str, depth: int = 0) -> Any:
                 out.setdefault(json_name, []).append(_value(kind, wire, raw, depth))
         else:
             value = _value(kind, wire, raw, depth)
+            if (name, json_name) in INLINE and isinstance(value, dict):
+                out.update(value)
+                continue
             # Go writes every non-pointer field; its JSON leaves the empty ones out (all of
             # ObjectMeta's, zero numbers included).
             if value != "" and value is not None and not (
-                    name == META + "ObjectMeta" and value in (0, False)):
+                    (name == META + "ObjectMeta" or (name, json_name) in OMIT_ZERO)
+                    and value in (0, False)):
                 out[json_name] = value
     return out
 
