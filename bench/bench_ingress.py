@@ -26,11 +26,11 @@ import time
 
 from bench.common import PODCTL, print_results, run, scratch_env
 
-ROUNDS = 7
-REQUESTS = 2000
+ROUNDS = 5
+REQUESTS = 400
 CONCURRENCY = 16
-SEQUENTIAL = 300
-CHANGES = 6
+SEQUENTIAL = 100
+CHANGES = 5
 HOST = "bench.example.test"
 
 

@@ -55,6 +55,7 @@ from podctl.leader import LeaderLock, holder_pid
 from podctl.locks import collect_garbage, object_locks, stale
 from podctl.node import container_status, ensure_node, pod_engine, post_address
 from podctl.notify import ChangeListener, notify_controller
+from podctl.proxy.apply import ProxyError
 from podctl.proxy.ingress import Ports as IngressPorts
 from podctl.runtime import containers as ctr
 from podctl.runtime import engines, inventory, naming, nodecontainers
@@ -469,7 +470,14 @@ class Controller(PodHooks):
             log.info("data plane: %s", synced)
 
     def _sync_ingress(self) -> None:
-        synced = sync_ingress(self.store, self.ingress_ports)
+        try:
+            synced = sync_ingress(self.store, self.ingress_ports)
+        except ProxyError as exc:
+            # nginx keeps what it runs (a port taken, a refused configuration): one line,
+            # and a new try, as any failed sync.
+            log.warning("ingress: %s; retrying in %ss", exc, RETRY_SECONDS)
+            self.queue.add(INGRESS, delay=RETRY_SECONDS)
+            return
         if synced:
             log.info("ingress: %s", synced)
 

@@ -185,3 +185,18 @@ def _pair(host: str) -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())
+
+
+def test_a_port_another_program_holds_is_reported() -> None:
+    import socket
+
+    from podctl.controllers.ingress import taken_ports
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        held = holder.getsockname()[1]
+        with socket.socket() as probe:
+            probe.bind(("0.0.0.0", 0))
+            free = probe.getsockname()[1]
+        assert taken_ports(Ports(held, free)) == [held]

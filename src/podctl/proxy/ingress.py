@@ -253,6 +253,8 @@ _HEAD = """\
 worker_processes auto;
 pid /run/nginx/nginx.pid;
 error_log stderr notice;
+# ingress-reload reads the master's verdict on a reload here.
+error_log /run/nginx/error.log notice;
 events {{
     worker_connections 16384;
 }}
