@@ -11,7 +11,8 @@ latency is the difference of the median times of sequential requests (a new conn
 each, from Python, the same on both paths). A change: the Ingress's backend is switched
 between two Services with `podctl apply`; the clock starts when the command has returned
 (the change is stored) and stops at the first answer from the new backend (polled every
-5 ms)."""
+5 ms), while curl keeps requests in flight through the ingress: every change is a reload,
+and the requests answered and failed meanwhile are counted (goal: none failed)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 
 from bench.common import PODCTL, print_results, run, scratch_env
@@ -86,22 +88,27 @@ def _wait(address: tuple[str, int], host: str, text: str, timeout: float = 120) 
     raise RuntimeError(f"no answer with {text!r} from {address} for {host}")
 
 
-def _rate(url: str, host: str) -> float:
-    """Requests per second of REQUESTS requests, CONCURRENCY at a time, by curl."""
+def _codes(url: str, host: str, count: int) -> list[str]:
+    """The status codes of `count` requests, CONCURRENCY at a time, by curl."""
     with tempfile.NamedTemporaryFile("w", suffix=".curl", delete=False) as config:
-        config.write(f'url = "{url}"\noutput = "/dev/null"\n' * REQUESTS)
+        config.write(f'url = "{url}"\noutput = "/dev/null"\n' * count)
     try:
-        started = time.perf_counter()
         done = subprocess.run(
             ["curl", "-s", "--parallel", "--parallel-max", str(CONCURRENCY), "-H",
              f"Host: {host}", "-w", "%{http_code}\n", "-K", config.name],
             capture_output=True, text=True, check=False)
-        elapsed = time.perf_counter() - started
     finally:
         os.unlink(config.name)
-    codes = done.stdout.split()
+    return done.stdout.split()
+
+
+def _rate(url: str, host: str) -> float:
+    """Requests per second of REQUESTS requests, CONCURRENCY at a time."""
+    started = time.perf_counter()
+    codes = _codes(url, host, REQUESTS)
+    elapsed = time.perf_counter() - started
     if codes.count("200") != REQUESTS:
-        raise RuntimeError(f"{url}: {len(codes) - codes.count('200')} of {REQUESTS} failed")
+        raise RuntimeError(f"{url}: {REQUESTS - codes.count('200')} of {REQUESTS} failed")
     return REQUESTS / elapsed
 
 
@@ -114,13 +121,35 @@ def _latency(address: tuple[str, int], host: str) -> float:
     return statistics.median(samples)
 
 
-def _change_times(env: dict[str, str], ingress: tuple[str, int]) -> list[float]:
+def _change_times(env: dict[str, str], ingress: tuple[str, int]) -> tuple[list[float], int, int]:
+    """The times to traffic following each change, and the requests answered and failed by
+    a load kept up meanwhile (every change is a reload: none may be lost)."""
+    codes: list[str] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            codes.extend(_codes(f"http://{ingress[0]}:{ingress[1]}/", HOST, 50))
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    try:
+        times = _changes(env, ingress)
+    finally:
+        stop.set()
+        loader.join()
+    return times, codes.count("200"), len(codes) - codes.count("200")
+
+
+def _changes(env: dict[str, str], ingress: tuple[str, int]) -> list[float]:
     times = []
     for i in range(CHANGES):
         backend = ("bench-b", "bench-a")[i % 2]
         run(env, "apply", "-f", "-", stdin=_ingress(backend))
         started = time.perf_counter()
         while f"You've hit {backend}" not in _get(ingress, HOST):
+            if time.perf_counter() - started > 60:
+                raise RuntimeError(f"traffic never followed the change to {backend}")
             time.sleep(0.005)
         times.append(time.perf_counter() - started)
     return times
@@ -151,7 +180,7 @@ def bench_ingress() -> dict[str, float | int]:
             for path in order:
                 rates[path].append(_rate(urls[path][0], HOST))
         latency = {path: _latency(address, HOST) for path, (_, address) in urls.items()}
-        changes = _change_times(env, ingress)
+        changes, answered, failed = _change_times(env, ingress)
         ratios = [i / d for i, d in zip(rates["ingress"], rates["direct"], strict=True)]
         return {
             "direct_req_s": round(statistics.median(rates["direct"])),
@@ -162,6 +191,7 @@ def bench_ingress() -> dict[str, float | int]:
             "added_latency_ms": round((latency["ingress"] - latency["direct"]) * 1000, 3),
             "change_live_median_ms": round(statistics.median(changes) * 1000, 1),
             "change_live_max_ms": round(max(changes) * 1000, 1),
+            "answered_across_reloads": answered, "failed_across_reloads": failed,
             "http_port": http_port, "rounds": ROUNDS, "requests_per_round": REQUESTS,
             "concurrency": CONCURRENCY, "changes": CHANGES,
         }

@@ -77,4 +77,18 @@ def test_what_is_not_a_kubernetes_protobuf_body() -> None:
     with pytest.raises(ProtobufError):
         decode(b'{"kind": "Pod"}')
     with pytest.raises(ProtobufError):
-        decode(envelope("networking.k8s.io/v1", "Ingress", b""))
+        decode(envelope("storage.k8s.io/v1", "StorageClass", b""))
+
+
+def test_an_ingress_rules_value_is_inlined_and_a_named_port_has_no_number() -> None:
+    """`kubectl create ingress`: Go's JSON inlines IngressRuleValue into the rule, and
+    leaves a zero port number out."""
+    port = field(1, "http") + field(2, 0)
+    backend = field(4, field(1, "svc") + field(2, port))
+    path = field(1, "/") + field(3, "Exact") + field(2, backend)
+    rule = field(1, "foo.com") + field(2, field(1, field(1, path)))
+    obj = decode(envelope("networking.k8s.io/v1", "Ingress",
+                          field(1, field(1, "web")) + field(2, field(3, rule))))
+    assert obj["spec"] == {"rules": [{"host": "foo.com", "http": {"paths": [{
+        "path": "/", "pathType": "Exact",
+        "backend": {"service": {"name": "svc", "port": {"name": "http"}}}}]}}]}
