@@ -39,6 +39,9 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 
 _fake_lock = threading.Lock()
 _fake: list[bytes] = []
+# container id -> the digest of the configuration its nginx runs (read back from it): an
+# unchanged render is not copied in again.
+_installed: dict[str, str] = {}
 
 
 def ensure_class(store: Store) -> None:
@@ -113,7 +116,12 @@ def sync_ingress(store: Store, ports: proxy.Ports) -> dict[str, Any]:
         return {}  # its start wakes this sync
     rendered = proxy.render(ingresses, store.list("Service"), store.list("Endpoints"),
                             store.list("Secret"), ports, fake_certificate())
-    done = proxy.install(container, rendered)
+    if _installed.get(container) == proxy.conf_digest(rendered):
+        done = "unchanged"
+    else:
+        done = proxy.install(container, rendered)
+        _installed.clear()  # one proxy at a time: an old container's entry goes
+        _installed[container] = proxy.conf_digest(rendered)
     published = sum(_publish(store, ing) for ing in ingresses)
     if done == "unchanged" and not published:
         return {}
