@@ -5,10 +5,12 @@ One home, one kubia pod behind a Service and an Ingress for `bench.example.test`
 127.0.0.1:<http port> (80 when free; else a free port given with
 run-controller --ingress-http-port). The same client drives both paths: curl --parallel
 (C, so the client is not what is measured) with CONCURRENCY requests in flight, each a new
-connection as kubia closes every one; the rounds interleave the two paths and the ratio is
-taken within each round, its median reported (goal: ingress >= 0.8x direct). The added
+connection (kubia closes every one; the client asks the ingress to do the same, so the
+client's work per request is alike on both paths); the rounds interleave the two paths
+and the ratio is taken within each round, its median reported (goal: ingress >= 0.8x
+direct). The added
 latency is the difference of the median times of sequential requests (a new connection
-each, from Python, the same on both paths). A change: the Ingress's backend is switched
+each, from Python, the paths taking turns). A change: the Ingress's backend is switched
 between two Services with `podctl apply`; the clock starts when the command has returned
 (the change is stored) and stops at the first answer from the new backend (polled every
 5 ms), while curl keeps requests in flight through the ingress: every change is a reload,
@@ -95,7 +97,8 @@ def _codes(url: str, host: str, count: int) -> list[str]:
     try:
         done = subprocess.run(
             ["curl", "-s", "--parallel", "--parallel-max", str(CONCURRENCY), "-H",
-             f"Host: {host}", "-w", "%{http_code}\n", "-K", config.name],
+             f"Host: {host}", "-H", "Connection: close", "-w", "%{http_code}\n", "-K",
+             config.name],
             capture_output=True, text=True, check=False)
     finally:
         os.unlink(config.name)
@@ -112,13 +115,18 @@ def _rate(url: str, host: str) -> float:
     return REQUESTS / elapsed
 
 
-def _latency(address: tuple[str, int], host: str) -> float:
-    samples = []
+def _latencies(addresses: dict[str, tuple[str, int]], host: str) -> dict[str, float]:
+    """The median time of one request per path, the paths taking turns (the machine's load
+    drifts alike for both)."""
+    samples: dict[str, list[float]] = {path: [] for path in addresses}
     for _ in range(SEQUENTIAL):
-        started = time.perf_counter()
-        _get(address, host)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        for path, address in addresses.items():
+            started = time.perf_counter()
+            body = _get(address, host)
+            samples[path].append(time.perf_counter() - started)
+            if "You've hit" not in body:
+                raise RuntimeError(f"{path}: {body[:80]!r}")
+    return {path: statistics.median(times) for path, times in samples.items()}
 
 
 def _change_times(env: dict[str, str], ingress: tuple[str, int]) -> tuple[list[float], int, int]:
@@ -179,7 +187,7 @@ def bench_ingress() -> dict[str, float | int]:
             order = list(urls) if round_no % 2 == 0 else list(reversed(urls))
             for path in order:
                 rates[path].append(_rate(urls[path][0], HOST))
-        latency = {path: _latency(address, HOST) for path, (_, address) in urls.items()}
+        latency = _latencies({path: address for path, (_, address) in urls.items()}, HOST)
         changes, answered, failed = _change_times(env, ingress)
         ratios = [i / d for i, d in zip(rates["ingress"], rates["direct"], strict=True)]
         return {
