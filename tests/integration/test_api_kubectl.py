@@ -431,6 +431,9 @@ def test_kubectl_create_ingress_get_and_describe_agree(podctl: Podctl) -> None:
         assert stored["rules"][1]["http"]["paths"][0] == {
             "path": "/", "pathType": "Exact",
             "backend": {"service": {"name": "svc2", "port": {"name": "http"}}}}
+        # Once the proxy serves it (ADDRESS localhost), the Ingress no longer changes.
+        poll(lambda: "localhost" in podctl("get", "ing", "simple"), timeout=60,
+             message="the Ingress published")
         assert api("describe", "ing", "simple") == podctl("describe", "ing", "simple")
         assert api("get", "ingressclass").splitlines()[1].split()[:3] == [
             "nginx", "k8s.io/ingress-nginx", "<none>"]
