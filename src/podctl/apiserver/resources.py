@@ -104,6 +104,11 @@ def api_group_list() -> Obj:
         entries = [{"groupVersion": f"{group}/{v}", "version": v}
                    for v in sorted(versions, key=version_priority)]
         groups.append({"name": group, "versions": entries, "preferredVersion": entries[0]})
+    # metrics-server's group, served by the controller's scraper (as through the
+    # aggregator, after the built-in groups).
+    from podctl.apiserver.resourcemetrics import group as metrics_group
+
+    groups.append(metrics_group())
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 

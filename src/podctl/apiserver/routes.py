@@ -16,7 +16,16 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from podctl.api.meta import Obj
-from podctl.apiserver import bodies, objects, params, pools, protobuf, resources, writes
+from podctl.apiserver import (
+    bodies,
+    objects,
+    params,
+    pools,
+    protobuf,
+    resourcemetrics,
+    resources,
+    writes,
+)
 from podctl.apiserver import patch as patches
 from podctl.apiserver.openapi import V2_PROTOBUF
 from podctl.apiserver.resources import Target
@@ -131,6 +140,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return _openapi(segments[1:], request.headers.get("Accept", ""))
         if len(segments) <= 3 and segments[:1] == ["apis"]:
             await blocking(ctx.store.refresh_kinds)  # the groups CRDs serve, as they are
+        if segments[:2] == ["apis", resourcemetrics.GROUP]:
+            served = await resourcemetrics.serve(request, ctx.store, segments, blocking)
+            if served is not None:
+                return served
         doc = resources.document(segments)
         if doc is not None:
             return json_response(doc)

@@ -45,10 +45,15 @@ MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanose
               show_default=True, type=click.IntRange(0, MAX_SECONDS),
               help="tolerationSeconds of the unreachable:NoExecute toleration every pod "
                    "is given.")
+@click.option("--metric-resolution", "resolution", default="15s", show_default=True,
+              metavar="DURATION",
+              help="How often every container's CPU and memory are read for the metrics API "
+                   "(kubectl top) and the autoscalers, as metrics-server's flag.")
 @click.pass_context
 def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
                    resync: float, api: str | None, api_tls: bool, grace: str, period: str,
-                   startup_grace: str, not_ready: int, unreachable: int) -> None:
+                   startup_grace: str, not_ready: int, unreachable: int,
+                   resolution: str) -> None:
     """Run the kubelet's and the controllers' loops (probes, restarts, every controller,
     the Services data plane) until SIGINT/SIGTERM."""
     from podctl.home import podctl_home
@@ -56,6 +61,7 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     grace_seconds = _duration(grace, "--node-monitor-grace-period")
     period_seconds = _duration(period, "--node-monitor-period")
     startup_seconds = _duration(startup_grace, "--node-startup-grace-period")
+    resolution_seconds = _duration(resolution, "--metric-resolution")
     home = podctl_home()
     verbose = int((ctx.find_root().params or {}).get("verbose") or 0)
     server = None
@@ -68,7 +74,8 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
         extra += [f"--node-monitor-grace-period={grace}", f"--node-monitor-period={period}",
                   f"--node-startup-grace-period={startup_grace}",
                   f"--default-not-ready-toleration-seconds={not_ready}",
-                  f"--default-unreachable-toleration-seconds={unreachable}"]
+                  f"--default-unreachable-toleration-seconds={unreachable}",
+                  f"--metric-resolution={resolution}"]
         _detach(home, log_file or str(home / "controller.log"), resync, verbose, extra)
         return
     _configure_logging(log_file, verbose)
@@ -85,7 +92,8 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     nodes = controller.NodeSettings(grace_seconds, period_seconds, not_ready, unreachable,
                                     startup_seconds)
     try:
-        controller.run(stop, resync_seconds=resync, nodes=nodes)
+        controller.run(stop, resync_seconds=resync, nodes=nodes,
+                       metric_resolution=resolution_seconds)
     finally:
         if server is not None:
             server.stop()

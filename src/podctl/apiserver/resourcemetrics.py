@@ -1,0 +1,178 @@
+"""metrics.k8s.io/v1beta1 as metrics-server serves it through the aggregator: PodMetrics
+and NodeMetrics, get and list, from the controller's last scrape (store.metrics), never
+from the engine. A pod's metrics carry its labels now; a label selector selects pods, as
+metrics-server lists them from its pod informer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from podctl.api import labels, meta, resourcemetrics
+from podctl.api.meta import Obj
+from podctl.apiserver.fields import FieldSelectorError, matches, parse_field_selector
+from podctl.apiserver.status import ApiError
+from podctl.apiserver.tables import partial_metadata, wants_table
+from podctl.store import Store
+from podctl.store import metrics as metrics_file
+
+GROUP, VERSION = "metrics.k8s.io", "v1beta1"
+GROUP_VERSION = f"{GROUP}/{VERSION}"
+# resource -> (kind, namespaced)
+RESOURCES = {"nodes": ("NodeMetrics", False), "pods": ("PodMetrics", True)}
+# What the aggregator answers while its backend (here: the scraper) has no answer.
+UNAVAILABLE = ApiError("ServiceUnavailable", "the server is currently unable to handle "
+                       "the request")
+NOT_FOUND = ApiError("NotFound", "the server could not find the requested resource", {})
+NOT_ALLOWED = ApiError("MethodNotAllowed",
+                       "the server does not allow this method on the requested resource", {})
+
+
+def group() -> Obj:
+    """Its entry in /apis."""
+    entry = {"groupVersion": GROUP_VERSION, "version": VERSION}
+    return {"name": GROUP, "versions": [entry], "preferredVersion": entry}
+
+
+def resource_list() -> Obj:
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GROUP_VERSION,
+            "resources": [{"name": name, "singularName": "", "namespaced": namespaced,
+                           "kind": kind, "verbs": ["get", "list"]}
+                          for name, (kind, namespaced) in RESOURCES.items()]}
+
+
+def document(segments: list[str]) -> Obj | None:
+    """/apis/metrics.k8s.io and /apis/metrics.k8s.io/v1beta1."""
+    if segments == ["apis", GROUP]:
+        return {"kind": "APIGroup", "apiVersion": "v1", **group()}
+    if segments == ["apis", GROUP, VERSION]:
+        return resource_list()
+    return None
+
+
+def parse(segments: list[str]) -> tuple[str, str | None, str | None] | None:
+    """(resource, namespace, name) of a path under /apis/metrics.k8s.io/v1beta1."""
+    if segments[:3] != ["apis", GROUP, VERSION]:
+        return None
+    rest = segments[3:]
+    namespace = None
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    if not 1 <= len(rest) <= 2 or rest[0] not in RESOURCES:
+        return None
+    if namespace is not None and not RESOURCES[rest[0]][1]:
+        return None
+    return rest[0], namespace, rest[1] if len(rest) > 1 else None
+
+
+def answer(store: Store, resource: str, namespace: str | None, name: str | None,
+           query: Any, accept: str) -> Obj:
+    """The body of a GET (run on a request thread: it reads the store)."""
+    scraped = metrics_file.read(store.path.parent)
+    if scraped is None:
+        raise UNAVAILABLE
+    now = meta.now_rfc3339()
+    kind = RESOURCES[resource][0]
+    if resource == "pods":
+        items = _pods(store, scraped, namespace, name, query, now)
+    else:
+        items = _nodes(store, scraped, name, query, now)
+    if name is not None:
+        if not items:
+            what = f"{namespace}/{name}" if namespace is not None else name
+            raise ApiError("NotFound", f'{kind.lower()}.{GROUP} "{what}" not found',
+                           {"name": what, "group": GROUP, "kind": kind.lower()})
+        return table(kind, items) if wants_table(accept) else items[0]
+    if wants_table(accept):
+        return table(kind, items)
+    return {"kind": f"{kind}List", "apiVersion": GROUP_VERSION, "metadata": {},
+            "items": items}
+
+
+def _selected(objs: list[Obj], kind: str, query: Any) -> list[Obj]:
+    try:
+        selector = labels.parse_selector(query.get("labelSelector", ""))
+        fields = parse_field_selector(query.get("fieldSelector"), kind)
+    except (labels.SelectorError, FieldSelectorError) as exc:
+        raise ApiError("BadRequest", str(exc)) from exc
+    return [o for o in objs if selector.matches(meta.labels_of(o)) and matches(fields, o)]
+
+
+def _pods(store: Store, scraped: Obj, namespace: str | None, name: str | None, query: Any,
+          now: str) -> list[Obj]:
+    if name is not None:
+        pod = store.get("Pod", namespace or "", name)
+        if pod is None:
+            raise ApiError("NotFound", f'pods "{name}" not found',
+                           {"name": name, "kind": "pods"})
+        pods = [pod]
+    else:
+        pods = _selected(store.list("Pod", namespace), "Pod", query)
+    found = {(e.get("namespace"), e.get("name")): e for e in scraped.get("pods") or []}
+    return [resourcemetrics.pod_metrics(entry, meta.labels_of(pod), now) for pod in pods
+            if (entry := found.get((meta.namespace_of(pod), meta.name_of(pod)))) is not None]
+
+
+def _nodes(store: Store, scraped: Obj, name: str | None, query: Any, now: str) -> list[Obj]:
+    if name is not None:
+        node = store.get("Node", "", name)
+        if node is None:
+            raise ApiError("NotFound", f'nodes "{name}" not found',
+                           {"name": name, "kind": "nodes"})
+        nodes = [node]
+    else:
+        nodes = _selected(store.list("Node"), "Node", query)
+    found = {e.get("name"): e for e in scraped.get("nodes") or []}
+    return [resourcemetrics.node_metrics(entry, meta.labels_of(node), now) for node in nodes
+            if (entry := found.get(meta.name_of(node))) is not None]
+
+
+def table(kind: str, items: list[Obj]) -> Obj:
+    """metrics-server's Table: Name, then each resource (cpu, memory), then Window."""
+    columns = [{"name": "Name", "type": "string", "format": "name",
+                "description": "Name of the resource", "priority": 0},
+               *({"name": r, "type": "string", "format": "quantity", "description": "",
+                  "priority": 0} for r in ("cpu", "memory")),
+               {"name": "Window", "type": "string", "format": "duration", "description": "",
+                "priority": 0}]
+    rows = []
+    for item in items:
+        usage = item["usage"] if kind == "NodeMetrics" else _pod_usage(item)
+        rows.append({"cells": [item["metadata"]["name"], usage["cpu"], usage["memory"],
+                               item["window"]],
+                     "object": partial_metadata(item)})
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {},
+            "columnDefinitions": columns if items else [], "rows": rows}
+
+
+def _pod_usage(item: Obj) -> dict[str, str]:
+    cpu = sum(resourcemetrics.nanocores(c["usage"]["cpu"]) for c in item["containers"])
+    memory = sum(resourcemetrics.byte_count(c["usage"]["memory"]) for c in item["containers"])
+    return {"cpu": resourcemetrics.decimal_si(cpu, -9),
+            "memory": resourcemetrics.binary_si(memory)}
+
+
+async def serve(request: web.Request, store: Store, segments: list[str],
+                blocking: Any) -> web.Response | None:
+    """The answer to a request under the group, or None when the path is not one of it."""
+    doc = document(segments)
+    if doc is not None:
+        return _json(doc)
+    parsed = parse(segments)
+    if parsed is None:
+        if segments[:2] == ["apis", GROUP]:
+            raise NOT_FOUND
+        return None
+    if request.method not in ("GET", "HEAD"):
+        raise NOT_ALLOWED
+    resource, namespace, name = parsed
+    body = await blocking(answer, store, resource, namespace, name, request.query,
+                          request.headers.get("Accept", ""))
+    return _json(body)
+
+
+def _json(body: Obj) -> web.Response:
+    import json
+
+    return web.Response(body=json.dumps(body).encode(), content_type="application/json")
