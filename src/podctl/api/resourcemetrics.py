@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from podctl.api.meta import Obj, format_time
 from podctl.api.quantity import parse_quantity
 
-GROUP_VERSION = "metrics.k8s.io/v1beta1"
+GROUP, VERSION = "metrics.k8s.io", "v1beta1"
+GROUP_VERSION = f"{GROUP}/{VERSION}"
 # metrics-server's: a container younger than the resolution but at least this old is
 # measured from its start, so a new pod has metrics after one scrape.
 FRESH_CONTAINER_MIN = 10.0

@@ -5,6 +5,7 @@ metrics-server lists them from its pod informer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,8 +18,8 @@ from podctl.apiserver.tables import partial_metadata, wants_table
 from podctl.store import Store
 from podctl.store import metrics as metrics_file
 
-GROUP, VERSION = "metrics.k8s.io", "v1beta1"
-GROUP_VERSION = f"{GROUP}/{VERSION}"
+GROUP, VERSION, GROUP_VERSION = (resourcemetrics.GROUP, resourcemetrics.VERSION,
+                                 resourcemetrics.GROUP_VERSION)
 # resource -> (kind, namespaced)
 RESOURCES = {"nodes": ("NodeMetrics", False), "pods": ("PodMetrics", True)}
 # What the aggregator answers while its backend (here: the scraper) has no answer.
@@ -72,60 +73,27 @@ def answer(store: Store, resource: str, namespace: str | None, name: str | None,
     scraped = metrics_file.read(store.path.parent)
     if scraped is None:
         raise UNAVAILABLE
-    now = meta.now_rfc3339()
     kind = RESOURCES[resource][0]
+    select = _selector(kind.removesuffix("Metrics"), query)
     if resource == "pods":
-        items = _pods(store, scraped, namespace, name, query, now)
+        items = metrics_file.pod_metrics(store, scraped, namespace, name, select)
     else:
-        items = _nodes(store, scraped, name, query, now)
-    if name is not None:
-        if not items:
-            what = f"{namespace}/{name}" if namespace is not None else name
-            raise ApiError("NotFound", f'{kind.lower()}.{GROUP} "{what}" not found',
-                           {"name": what, "group": GROUP, "kind": kind.lower()})
-        return table(kind, items) if wants_table(accept) else items[0]
+        items = metrics_file.node_metrics(store, scraped, name, select)
     if wants_table(accept):
         return table(kind, items)
+    if name is not None:
+        return items[0]
     return {"kind": f"{kind}List", "apiVersion": GROUP_VERSION, "metadata": {},
             "items": items}
 
 
-def _selected(objs: list[Obj], kind: str, query: Any) -> list[Obj]:
+def _selector(kind: str, query: Any) -> Callable[[Obj], bool]:
     try:
         selector = labels.parse_selector(query.get("labelSelector", ""))
         fields = parse_field_selector(query.get("fieldSelector"), kind)
     except (labels.SelectorError, FieldSelectorError) as exc:
         raise ApiError("BadRequest", str(exc)) from exc
-    return [o for o in objs if selector.matches(meta.labels_of(o)) and matches(fields, o)]
-
-
-def _pods(store: Store, scraped: Obj, namespace: str | None, name: str | None, query: Any,
-          now: str) -> list[Obj]:
-    if name is not None:
-        pod = store.get("Pod", namespace or "", name)
-        if pod is None:
-            raise ApiError("NotFound", f'pods "{name}" not found',
-                           {"name": name, "kind": "pods"})
-        pods = [pod]
-    else:
-        pods = _selected(store.list("Pod", namespace), "Pod", query)
-    found = {(e.get("namespace"), e.get("name")): e for e in scraped.get("pods") or []}
-    return [resourcemetrics.pod_metrics(entry, meta.labels_of(pod), now) for pod in pods
-            if (entry := found.get((meta.namespace_of(pod), meta.name_of(pod)))) is not None]
-
-
-def _nodes(store: Store, scraped: Obj, name: str | None, query: Any, now: str) -> list[Obj]:
-    if name is not None:
-        node = store.get("Node", "", name)
-        if node is None:
-            raise ApiError("NotFound", f'nodes "{name}" not found',
-                           {"name": name, "kind": "nodes"})
-        nodes = [node]
-    else:
-        nodes = _selected(store.list("Node"), "Node", query)
-    found = {e.get("name"): e for e in scraped.get("nodes") or []}
-    return [resourcemetrics.node_metrics(entry, meta.labels_of(node), now) for node in nodes
-            if (entry := found.get(meta.name_of(node))) is not None]
+    return lambda obj: selector.matches(meta.labels_of(obj)) and matches(fields, obj)
 
 
 def table(kind: str, items: list[Obj]) -> Obj:

@@ -73,6 +73,8 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
                         "running."),
     "taint": ("taint", "Update the node's taints (DaemonSet pods must tolerate them): podctl "
               "taint node NAME key=value:NoSchedule key2:NoExecute- ..."),
+    "top": ("top", "Display resource (CPU/memory) usage of pods or nodes (the controller "
+            "samples them every --metric-resolution)."),
     "uncordon": ("drain", "Mark node as schedulable."),
     "validate": ("create", "Check manifests against the Kubernetes v1 schema and rules, "
                  "without Docker."),

@@ -9,8 +9,16 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from podctl.api import meta, resourcemetrics
+from podctl.api.meta import Obj
+from podctl.errors import NotFound
+
+if TYPE_CHECKING:
+    from podctl.store.db import Store
 
 FILE_NAME = "metrics.json"
 # A scrape this many resolutions old is a scraper that is gone (a controller killed):
@@ -54,3 +62,44 @@ def remove(home: Path) -> None:
     """The scraper stops: its answer goes with it."""
     with contextlib.suppress(FileNotFoundError):
         path(home).unlink()
+
+
+# -- what a reader asks of it: the objects metrics-server answers -----------------------
+
+def pod_metrics(store: Store, scraped: dict[str, Any], namespace: str | None,
+                name: str | None, select: Callable[[Obj], bool] = lambda _: True) -> list[Obj]:
+    """The PodMetrics of the pods named or selected (as metrics-server lists pods from
+    its informer, then looks up their metrics): a missing pod, or a named pod without
+    metrics, is NotFound in metrics-server's words."""
+    now = meta.now_rfc3339()
+    if name is not None:
+        pod = store.get("Pod", namespace or "", name)
+        if pod is None:
+            raise NotFound("pods", name)
+        pods = [pod]
+    else:
+        pods = [pod for pod in store.list("Pod", namespace) if select(pod)]
+    found = {(e.get("namespace"), e.get("name")): e for e in scraped.get("pods") or []}
+    items = [resourcemetrics.pod_metrics(entry, meta.labels_of(pod), now) for pod in pods
+             if (entry := found.get((meta.namespace_of(pod), meta.name_of(pod)))) is not None]
+    if name is not None and not items:
+        raise NotFound(f"podmetrics.{resourcemetrics.GROUP}", f"{namespace}/{name}")
+    return items
+
+
+def node_metrics(store: Store, scraped: dict[str, Any], name: str | None,
+                 select: Callable[[Obj], bool] = lambda _: True) -> list[Obj]:
+    now = meta.now_rfc3339()
+    if name is not None:
+        node = store.get("Node", "", name)
+        if node is None:
+            raise NotFound("nodes", name)
+        nodes = [node]
+    else:
+        nodes = [node for node in store.list("Node") if select(node)]
+    found = {e.get("name"): e for e in scraped.get("nodes") or []}
+    items = [resourcemetrics.node_metrics(entry, meta.labels_of(node), now) for node in nodes
+             if (entry := found.get(meta.name_of(node))) is not None]
+    if name is not None and not items:
+        raise NotFound(f"nodemetrics.{resourcemetrics.GROUP}", name)
+    return items
