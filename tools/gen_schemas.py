@@ -55,6 +55,8 @@ ROOTS = {
     "LimitRange": "io.k8s.api.core.v1.LimitRange",
     # network policy (issue 23)
     "NetworkPolicy": "io.k8s.api.networking.v1.NetworkPolicy",
+    # autoscaling (issue 24)
+    "HorizontalPodAutoscaler": "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -112,6 +114,9 @@ EXPLAIN_ROOTS = {
     "CustomResourceDefinition": (
         "apiextensions.k8s.io/v1",
         "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition"),
+    # autoscaling (issue 24)
+    "HorizontalPodAutoscaler": ("autoscaling/v2",
+                                "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -141,6 +146,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.core.v1.ResourceQuotaList", "io.k8s.api.core.v1.LimitRangeList",
     "io.k8s.api.networking.v1.NetworkPolicyList",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList",
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",
