@@ -20,6 +20,9 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
                  "[--overwrite]."),
     "api-resources": ("version", "Print the supported API resources: names, short names, "
                       "scope and kind."),
+    "autoscale": ("autoscale", "Auto-scale a deployment, replica set, stateful set, or "
+                  "replication controller: podctl autoscale deploy NAME --min=2 --max=10 "
+                  "--cpu-percent=80."),
     "attach": ("logs", "Attach to a process that is already running inside an existing "
                "container."),
     "apply": ("apply", "Create objects, or update existing ones (an RC's replicas, selector, "
