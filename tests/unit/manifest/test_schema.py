@@ -27,7 +27,8 @@ def test_schema_is_small_and_pinned() -> None:
                                  "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
                                  "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
                                  "ResourceQuota", "LimitRange", "ServiceAccount",
-                                 "NetworkPolicy", "CustomResourceDefinition"}
+                                 "NetworkPolicy", "CustomResourceDefinition",
+                                 "HorizontalPodAutoscaler"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
