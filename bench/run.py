@@ -16,6 +16,7 @@ def main() -> None:
         bench_deployment,
         bench_grpc_probe,
         bench_hostile,
+        bench_metrics,
         bench_netpol,
         bench_node_failure,
         bench_nodes,
@@ -73,6 +74,8 @@ def main() -> None:
     bench_crd.main()
     print("== issue 25: a gRPC probe's cost, h2 beside grpcio ==", flush=True)
     bench_grpc_probe.main()
+    print("== issue 24: a metrics scrape of 30 pods; kubectl top against get ==", flush=True)
+    bench_metrics.main()
 
 
 if __name__ == "__main__":
