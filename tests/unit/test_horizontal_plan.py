@@ -116,6 +116,8 @@ def test_without_metrics_the_hpa_says_why_in_upstreams_words() -> None:
                                         "to get cpu utilization: unable to get metrics for "
                                         "resource cpu: unable to fetch metrics")
     assert conditions(done.status)["ScalingActive"] == ("False", "FailedGetResourceMetric")
+    # upstream's zero MetricStatus for the metric that failed (get hpa: <unknown>)
+    assert done.status["currentMetrics"] == [{"type": ""}]
 
 
 def test_a_container_without_a_request_is_named() -> None:
@@ -170,3 +172,15 @@ def test_lasttransitiontime_moves_only_with_the_status() -> None:
     second = plan(again, observed(2, [pod("a"), pod("b")],
                                   [usage("a", "50m"), usage("b", "50m")]), Memory(), NOW + 30)
     assert second.status == first.status
+
+
+def test_pods_of_two_autoscalers_are_ambiguous() -> None:
+    two = Observed(Scale(1, SELECTOR), "", [pod("a")], [usage("a", "250m")],
+                   ("default/web", "default/web2"))
+    done = plan(hpa(), two, Memory(), NOW)
+    message = ("pods by selector app=web are controlled by multiple HPAs: "
+               "[default/web default/web2]")
+    assert done.rescale_to is None
+    assert done.events == [("Warning", "AmbiguousSelector", message),
+                           ("Warning", "FailedComputeMetricsReplicas", message)]
+    assert conditions(done.status)["ScalingActive"] == ("False", "AmbiguousSelector")

@@ -58,6 +58,8 @@ class Observed:
     scale_error: str  # why the scale could not be read ("" when it was)
     pods: list[Obj]  # the pods the scale's selector selects
     metrics: list[Obj] | None  # their PodMetrics; None while the metrics API has none
+    # The HPAs (namespace/name) whose targets select any of these pods, this one included.
+    controllers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -100,7 +102,8 @@ def plan(hpa: Obj, observed: Observed, memory: Memory, now: float) -> Plan:
     if not memory.recommendations:
         memory.recommendations.append((now, current))
     low, high = int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 0)
-    desired, statuses, reason = 0, list(old.get("currentMetrics") or []), ""
+    desired, reason = 0, ""
+    statuses: list[Obj] = []
     rescale = True
     if current == 0 and low != 0:
         rescale = False
@@ -111,12 +114,12 @@ def plan(hpa: Obj, observed: Observed, memory: Memory, now: float) -> Plan:
     elif current < low:
         desired, reason = low, "Current number of replicas below Spec.MinReplicas"
     else:
-        computed = _for_metrics(spec, observed, current, now, out, condition)
-        if computed is None:
+        proposal, metric_name, statuses = _for_metrics(spec, observed, current, now, out,
+                                                       condition)
+        if proposal is None:
             out.status = _status(old, current, int(old.get("desiredReplicas") or 0),
                                  statuses, conditions, None)
             return out
-        proposal, metric_name, statuses = computed
         desired = proposal
         if desired > current:
             reason = f"{metric_name} above target"
@@ -207,13 +210,24 @@ def _set_condition(conditions: list[Obj], kind: str, status: str, reason: str,
 # -- the metrics: computeReplicasForMetrics ------------------------------------------------
 
 def _for_metrics(spec: Obj, observed: Observed, current: int, now: float, out: Plan,
-                 condition: Any) -> tuple[int, str, list[Obj]] | None:
+                 condition: Any) -> tuple[int | None, str, list[Obj]]:
+    """computeReplicasForMetrics: the largest proposal (None when the metrics give none)
+    with its metric's name, and each metric's status (`type: ""` where it failed, as
+    upstream's zero MetricStatus)."""
     assert observed.scale is not None
     if observed.scale.selector is None:
-        out.events.append(("Warning", "SelectorRequired", "selector is required"))
+        out.events += [("Warning", "SelectorRequired", "selector is required"),
+                       ("Warning", "FailedComputeMetricsReplicas", "selector is required")]
         condition("ScalingActive", "False", "InvalidSelector",
                   "the HPA target's scale is missing a selector")
-        return None
+        return None, "", []
+    if len(observed.controllers) > 1:
+        error = (f"pods by selector {observed.scale.selector} are controlled by multiple "
+                 f"HPAs: [{' '.join(observed.controllers)}]")
+        out.events += [("Warning", "AmbiguousSelector", error),
+                       ("Warning", "FailedComputeMetricsReplicas", error)]
+        condition("ScalingActive", "False", "AmbiguousSelector", error)
+        return None, "", []
     specs = spec.get("metrics") or []
     statuses: list[Obj] = []
     best, best_name = 0, ""
@@ -226,22 +240,21 @@ def _for_metrics(spec: Obj, observed: Observed, current: int, now: float, out: P
             if invalid == 0:
                 first = exc
             invalid += 1
-            statuses.append({})
+            statuses.append({"type": ""})
             continue
         statuses.append(status)
         if best == 0 or proposal > best:
             best, best_name = proposal, name
-    shown = [s for s in statuses if s]
     if invalid and (invalid >= len(specs) or best < current):
         error = (f"invalid metrics ({invalid} invalid out of {len(specs)}), first error is: "
                  f"{first}")
         condition("ScalingActive", "False", first.reason,
                   f"the HPA was unable to compute the replica count: {first.error}")
         out.events.append(("Warning", "FailedComputeMetricsReplicas", error))
-        return None
+        return None, "", statuses
     condition("ScalingActive", "True", "ValidMetricFound",
               f"the HPA was able to successfully calculate a replica count from {best_name}")
-    return best, best_name, shown
+    return best, best_name, statuses
 
 
 def _for_metric(metric: Obj, spec: Obj, observed: Observed, current: int,

@@ -76,22 +76,33 @@ class AutoscalerSync:
                 log.info("hpa %s/%s: status not written (%s)", namespace, name, exc)
 
 
-def observe(store: Store, hpa: Obj, now: float) -> Observed:
-    namespace = meta.namespace_of(hpa)
+def target_of(store: Store, hpa: Obj) -> tuple[Obj | None, str]:
+    """The object the HPA scales, or why it cannot be had (upstream's scale GET error)."""
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
     kind, target_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
     group = str(ref.get("apiVersion") or "").rpartition("/")[0]
     resource = meta.RESOURCES.get(kind)
     if resource is None or not resource.scalable or \
             resource.api_version.rpartition("/")[0] != group:
-        return Observed(None, f'no matches for kind "{kind}" in group "{group}"', [], None)
-    target = store.get(kind, namespace, target_name)
+        return None, f'no matches for kind "{kind}" in group "{group}"'
+    target = store.get(kind, meta.namespace_of(hpa), target_name)
     if target is None:
-        return Observed(None, f'{meta.plural(kind)} "{target_name}" not found', [], None)
+        return None, f'{meta.plural(kind)} "{target_name}" not found'
+    return target, ""
+
+
+def observe(store: Store, hpa: Obj, now: float) -> Observed:
+    namespace = meta.namespace_of(hpa)
+    target, error = target_of(store, hpa)
+    if target is None:
+        return Observed(None, error, [], None)
     selector: Selector | None = selector_of(target)
     if selector is None or selector.is_empty():
         return Observed(Scale(int(target["spec"].get("replicas", 1)), None), "", [], None)
     pods = [p for p in store.list("Pod", namespace) if selector.matches(meta.labels_of(p))]
+    controllers = tuple(sorted(f"{namespace}/{meta.name_of(other)}"
+                               for other in store.list(KIND, namespace)
+                               if _selects_any(store, other, pods)))
     scraped = metrics_file.read(store.path.parent, now)
     metrics = None
     if scraped is not None:
@@ -99,4 +110,14 @@ def observe(store: Store, hpa: Obj, now: float) -> Observed:
         found = {(e.get("namespace"), e.get("name")): e for e in scraped.get("pods") or []}
         metrics = [resourcemetrics.pod_metrics(entry, meta.labels_of(pod), stamp)
                    for pod in pods if (entry := found.get((namespace, meta.name_of(pod))))]
-    return Observed(Scale(int(target["spec"].get("replicas", 1)), selector), "", pods, metrics)
+    return Observed(Scale(int(target["spec"].get("replicas", 1)), selector), "", pods, metrics,
+                    controllers)
+
+
+def _selects_any(store: Store, hpa: Obj, pods: list[Obj]) -> bool:
+    """Whether the HPA's target selects any of these pods (upstream's HPA selector store)."""
+    target, _ = target_of(store, hpa)
+    if target is None:
+        return False
+    selector = selector_of(target)
+    return not selector.is_empty() and any(selector.matches(meta.labels_of(p)) for p in pods)
