@@ -13,6 +13,7 @@ from podctl.cli import terminal
 
 API_ADDRESS = "127.0.0.1:6443"
 MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanoseconds
+MIN_METRIC_RESOLUTION = 10.0
 
 
 @click.command("run-controller")
@@ -62,6 +63,11 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     period_seconds = _duration(period, "--node-monitor-period")
     startup_seconds = _duration(startup_grace, "--node-startup-grace-period")
     resolution_seconds = _duration(resolution, "--metric-resolution")
+    if resolution_seconds < MIN_METRIC_RESOLUTION:
+        # metrics-server's floor: a scrape reads every container, so a typo must not make
+        # it a loop that keeps the engine busy.
+        raise click.UsageError(f"metric-resolution should be a time duration at least 10s, "
+                               f"but value {resolution} provided")
     home = podctl_home()
     verbose = int((ctx.find_root().params or {}).get("verbose") or 0)
     server = None
