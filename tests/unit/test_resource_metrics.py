@@ -119,3 +119,12 @@ def test_top_nodes_prints_shares_of_allocatable_and_unknown_nodes() -> None:
         "NAME   CPU(cores)   CPU(%)      MEMORY(bytes)   MEMORY(%)   \n"
         "vm     202m         10%         3Mi             0%          \n"
         "gone   <unknown>    <unknown>   <unknown>       <unknown>   \n")
+
+
+def test_a_pod_with_a_container_unread_is_left_out_not_halved() -> None:
+    storage = MetricsStorage(15.0)
+    for at in (100.0, 115.0):
+        storage.store(Batch([sample("p", "a", "a1", 0.0, at, int(at)),
+                             sample("p", "b", "b1", 0.0, at, int(at))]))
+    storage.store(Batch([sample("p", "a", "a1", 0.0, 130.0, 130)], unread={("default", "p")}))
+    assert storage.pods() == {}

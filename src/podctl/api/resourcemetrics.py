@@ -52,6 +52,9 @@ class Batch:
     samples: list[Sample] = field(default_factory=list)
     nodes: dict[str, Point] = field(default_factory=dict)
     scraped_nodes: set[str] = field(default_factory=set)
+    # (namespace, pod) of pods a container of which could not be read this time: not
+    # reported rather than reported with part of its containers.
+    unread: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class MetricsStorage:
         self._last: dict[str, tuple[Sample, Point | None]] = {}  # container id -> last, prev
         self._nodes: dict[str, tuple[Point, Point | None]] = {}
         self._scraped: set[str] = set()
+        self._unread: set[tuple[str, str]] = set()
         self._rounds = 0
 
     def store(self, batch: Batch) -> None:
@@ -88,6 +92,7 @@ class MetricsStorage:
                 point, None if before_node is None else before_node[0]))
         self._last, self._nodes = last, nodes
         self._scraped = set(batch.scraped_nodes)
+        self._unread = set(batch.unread)
         self._rounds += 1
 
     def _previous(self, point: Point, last: Point | None) -> Point | None:
@@ -112,7 +117,8 @@ class MetricsStorage:
             grouped.setdefault((sample.namespace, sample.pod), {})[sample.container] = usage
         return {pod: {name: usage for name, usage in containers.items() if usage}
                 for pod, containers in grouped.items()
-                if all(usage is not None for usage in containers.values())}
+                if pod not in self._unread
+                and all(usage is not None for usage in containers.values())}
 
     def nodes(self) -> dict[str, Usage]:
         """node -> usage: a node container's own rate; a node measured by its containers

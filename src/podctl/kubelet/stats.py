@@ -1,8 +1,8 @@
 """The kubelets' resource metrics, scraped as metrics-server scrapes them: at a fixed
 interval, every node at once, and on each node every running container's one-shot stats
 at once. Only the Docker API: a node container's own reading on the host's engine is its
-node's (its pods' cgroups are under its own); the host's node is the sum of its
-containers."""
+node's (its pods' cgroups are under its own); the host's node is the sum of its pods'
+containers (their sandboxes, which idle, are not read)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ class Scraper:
     def _batch(self) -> Batch:
         batch = Batch()
         homeid = home_id(self.home)
-        jobs: list[tuple[str, Future[Sample | Point | None]]] = []
+        # (node, its reading to come, the pod it is of: None for a node's own)
+        jobs: list[tuple[str, Future[Sample | Point | None], tuple[str, str] | None]] = []
         for node in self.store.list("Node"):
             kind = engines.kind_of(node)
             if kind is None:
@@ -73,21 +74,25 @@ class Scraper:
             except DockerUnavailable:
                 continue  # a node that is down has no metrics, as upstream's
             batch.scraped_nodes.add(name)
-            jobs += [(name, self._pool.submit(engines.bound(engine, _sample), name, r))
-                     for r in records]
+            jobs += [(name, self._pool.submit(engines.bound(engine, _sample), name, r),
+                      (r.labels.get(naming.POD_NAMESPACE, ""), r.labels.get(naming.POD_NAME, "")))
+                     for r in records if not r.is_sandbox]
             if kind == engines.CONTAINER:
                 own = nodecontainers.container_name(homeid, name)
-                jobs.append((name, self._pool.submit(engines.bound(None, _node_point), own)))
-        for name, future in jobs:
+                jobs.append((name, self._pool.submit(engines.bound(None, _node_point), own),
+                             None))
+        for name, future, pod in jobs:
             try:
                 found = future.result()
-            except Exception as exc:  # one container's failure costs only its reading
+            except Exception as exc:  # one container's failure costs only its pod's metrics
                 log.debug("stats of a container on %s failed: %s", name, exc)
-                continue
+                found = None
             if isinstance(found, Sample):
                 batch.samples.append(found)
             elif isinstance(found, Point):
                 batch.nodes[name] = found
+            elif pod is not None:
+                batch.unread.add(pod)
         return batch
 
 
