@@ -184,3 +184,16 @@ def test_pods_of_two_autoscalers_are_ambiguous() -> None:
     assert done.events == [("Warning", "AmbiguousSelector", message),
                            ("Warning", "FailedComputeMetricsReplicas", message)]
     assert conditions(done.status)["ScalingActive"] == ("False", "AmbiguousSelector")
+
+
+def test_memory_utilization_counts_bytes() -> None:
+    spec = hpa(metrics=[{"type": "Resource", "resource": {
+        "name": "memory", "target": {"type": "Utilization", "averageUtilization": 50}}}])
+    big = pod("a")
+    big["spec"]["containers"][0]["resources"]["requests"]["memory"] = "4Mi"
+    used = usage("a", "1m")
+    used["containers"][0]["usage"]["memory"] = "6Mi"
+    done = plan(spec, observed(1, [big], [used]), Memory(), NOW)
+    assert done.rescale_to == 3  # 150% of the request against 50%
+    assert done.status["currentMetrics"][0]["resource"]["current"] == {
+        "averageUtilization": 150, "averageValue": "6291456"}
