@@ -4,6 +4,7 @@ resolution (15 s); a controller killed meanwhile is replaced and the next one ca
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -87,3 +88,25 @@ def test_an_hpa_scales_a_busy_deployment_up_and_back_down(podctl: Podctl) -> Non
         if load is not None and load.poll() is None:
             load.kill()
         api.stop()
+
+
+def test_podctl_autoscale_makes_kubectls_object_and_refuses_as_it_does(podctl: Podctl) -> None:
+    podctl("apply", "-f", "-", input=APP.split("---")[0])
+    assert podctl("autoscale", "deploy", "web", "--min=2", "--max=5", "--cpu-percent=60",
+                  "--name=web-cpu").strip() == \
+        "horizontalpodautoscaler.autoscaling/web-cpu autoscaled"
+    spec = json.loads(podctl("get", "hpa", "web-cpu", "-o", "json"))["spec"]
+    assert spec == {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                       "name": "web"},
+                    "minReplicas": 2, "maxReplicas": 5,
+                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                        "type": "Utilization", "averageUtilization": 60}}}]}
+    assert podctl.run("autoscale", "deploy", "web", "--max=5", "--name=web-cpu").err.strip() \
+        == 'Error from server (AlreadyExists): horizontalpodautoscalers.autoscaling ' \
+           '"web-cpu" already exists'
+    assert podctl.run("autoscale", "deploy/nope", "--max=2").err.strip() == \
+        'Error from server (NotFound): deployments.apps "nope" not found'
+    assert podctl.run("autoscale", "deploy", "web").err.strip() == \
+        'error: required flag(s) "max" not set'
+    assert podctl.run("autoscale", "deploy", "web", "--min=3", "--max=2").err.strip() == \
+        "error: --max=MAXPODS must be larger or equal to --min=MINPODS, max: 2, min: 3"
