@@ -13,6 +13,7 @@ from aiohttp import web
 from podctl.api import labels, meta, resourcemetrics
 from podctl.api.meta import Obj
 from podctl.apiserver.fields import FieldSelectorError, matches, parse_field_selector
+from podctl.apiserver.resources import AGGREGATED_RESOURCES
 from podctl.apiserver.status import ApiError
 from podctl.apiserver.tables import partial_metadata, wants_table
 from podctl.store import Store
@@ -20,36 +21,13 @@ from podctl.store import metrics as metrics_file
 
 GROUP, VERSION, GROUP_VERSION = (resourcemetrics.GROUP, resourcemetrics.VERSION,
                                  resourcemetrics.GROUP_VERSION)
-# resource -> (kind, namespaced)
-RESOURCES = {"nodes": ("NodeMetrics", False), "pods": ("PodMetrics", True)}
+# resource -> (kind, namespaced), as discovery lists them
+RESOURCES = {r.name: (r.kind, r.namespaced) for r in AGGREGATED_RESOURCES}
 # What the aggregator answers while its backend (here: the scraper) has no answer.
 UNAVAILABLE = ApiError("ServiceUnavailable", "the server is currently unable to handle "
                        "the request")
-NOT_FOUND = ApiError("NotFound", "the server could not find the requested resource", {})
 NOT_ALLOWED = ApiError("MethodNotAllowed",
                        "the server does not allow this method on the requested resource", {})
-
-
-def group() -> Obj:
-    """Its entry in /apis."""
-    entry = {"groupVersion": GROUP_VERSION, "version": VERSION}
-    return {"name": GROUP, "versions": [entry], "preferredVersion": entry}
-
-
-def resource_list() -> Obj:
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GROUP_VERSION,
-            "resources": [{"name": name, "singularName": "", "namespaced": namespaced,
-                           "kind": kind, "verbs": ["get", "list"]}
-                          for name, (kind, namespaced) in RESOURCES.items()]}
-
-
-def document(segments: list[str]) -> Obj | None:
-    """/apis/metrics.k8s.io and /apis/metrics.k8s.io/v1beta1."""
-    if segments == ["apis", GROUP]:
-        return {"kind": "APIGroup", "apiVersion": "v1", **group()}
-    if segments == ["apis", GROUP, VERSION]:
-        return resource_list()
-    return None
 
 
 def parse(segments: list[str]) -> tuple[str, str | None, str | None] | None:
@@ -123,14 +101,10 @@ def _pod_usage(item: Obj) -> dict[str, str]:
 
 async def serve(request: web.Request, store: Store, segments: list[str],
                 blocking: Any) -> web.Response | None:
-    """The answer to a request under the group, or None when the path is not one of it."""
-    doc = document(segments)
-    if doc is not None:
-        return _json(doc)
+    """The answer to a request for the group's resources, or None when the path names none
+    (its discovery documents are resources.document's, as every group's)."""
     parsed = parse(segments)
     if parsed is None:
-        if segments[:2] == ["apis", GROUP]:
-            raise NOT_FOUND
         return None
     if request.method not in ("GET", "HEAD"):
         raise NOT_ALLOWED

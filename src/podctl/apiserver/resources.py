@@ -62,10 +62,23 @@ def served_in(resource: Resource) -> tuple[str, ...]:
     return (resource.api_version,)
 
 
+# Served beside the resource table, as an aggregated API is beside the built-in ones:
+# metrics-server's group (podctl.apiserver.resourcemetrics). No store kind, no subresources,
+# no OpenAPI of ours; get and list only.
+AGGREGATED_RESOURCES = (
+    Resource("nodes", "", (), "NodeMetrics", False, api_version="metrics.k8s.io/v1beta1",
+             verbs=("get", "list"), validated=False),
+    Resource("pods", "", (), "PodMetrics", True, api_version="metrics.k8s.io/v1beta1",
+             verbs=("get", "list"), validated=False),
+)
+AGGREGATED_VERSIONS = frozenset(r.api_version for r in AGGREGATED_RESOURCES)
+
+
 def group_versions() -> dict[str, list[Resource]]:
-    """group/version -> its resources, in the order podctl lists kinds."""
+    """group/version -> its resources, in the order podctl lists kinds (the aggregated
+    groups last, as the aggregator lists them)."""
     out: dict[str, list[Resource]] = {}
-    for resource in list(meta.RESOURCES.values()):
+    for resource in [*meta.RESOURCES.values(), *AGGREGATED_RESOURCES]:
         for group_version in served_in(resource):
             out.setdefault(group_version, []).append(resource)
     return out
@@ -104,11 +117,6 @@ def api_group_list() -> Obj:
         entries = [{"groupVersion": f"{group}/{v}", "version": v}
                    for v in sorted(versions, key=version_priority)]
         groups.append({"name": group, "versions": entries, "preferredVersion": entries[0]})
-    # metrics-server's group, served by the controller's scraper (as through the
-    # aggregator, after the built-in groups).
-    from podctl.apiserver.resourcemetrics import group as metrics_group
-
-    groups.append(metrics_group())
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
@@ -137,7 +145,8 @@ def resource_list(group_version: str) -> Obj | None:
         if r.categories:
             entry["categories"] = list(r.categories)
         out.append(entry)
-        subs = _subresources(r) if r.custom else SUBRESOURCES.get(r.name, {})
+        subs = _subresources(r) if r.custom else {} if r in AGGREGATED_RESOURCES \
+            else SUBRESOURCES.get(r.name, {})
         for sub, (kind, verbs) in subs.items():
             sub_entry: Obj = {"name": f"{r.name}/{sub}", "singularName": "",
                               "namespaced": r.namespaced, "kind": kind, "verbs": list(verbs)}
