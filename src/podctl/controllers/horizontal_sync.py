@@ -12,8 +12,8 @@ import threading
 import time
 
 from podctl import registry
-from podctl.api import meta, resourcemetrics
-from podctl.api.labels import Selector
+from podctl.api import crd, meta, resourcemetrics
+from podctl.api.labels import Selector, SelectorError, parse_selector
 from podctl.api.meta import Obj
 from podctl.controllers.horizontal import (
     SOURCE,
@@ -57,9 +57,12 @@ class AutoscalerSync:
         size = done.rescale_to
         if size is not None and observed.scale is not None:
             ref = hpa["spec"]["scaleTargetRef"]
+            key = target_key(store, hpa) or str(ref["kind"])
             try:
-                if set_replicas(store, ref["kind"], namespace, ref["name"], size) is None:
-                    raise PodctlError(f'{meta.plural(ref["kind"])} "{ref["name"]}" not found')
+                if key not in meta.RESOURCES or \
+                        set_replicas(store, key, namespace, ref["name"], size) is None:
+                    raise PodctlError(f'{meta.plural(key) if key in meta.RESOURCES else key} '
+                                      f'"{ref["name"]}" not found')
             except PodctlError as exc:
                 done = rescale_failed(done, hpa, str(exc), now)
             else:
@@ -77,18 +80,44 @@ class AutoscalerSync:
 
 
 def target_of(store: Store, hpa: Obj) -> tuple[Obj | None, str]:
-    """The object the HPA scales, or why it cannot be had (upstream's scale GET error)."""
+    """The object the HPA scales (stored under its kind's key: a custom kind's carries its
+    group), or why it cannot be had (upstream's scale GET error)."""
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
     kind, target_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
     group = str(ref.get("apiVersion") or "").rpartition("/")[0]
-    resource = meta.RESOURCES.get(kind)
-    if resource is None or not resource.scalable or \
-            resource.api_version.rpartition("/")[0] != group:
+    key = target_key(store, hpa)
+    if key is None:
         return None, f'no matches for kind "{kind}" in group "{group}"'
-    target = store.get(kind, meta.namespace_of(hpa), target_name)
+    target = store.get(key, meta.namespace_of(hpa), target_name)
     if target is None:
-        return None, f'{meta.plural(kind)} "{target_name}" not found'
+        return None, f'{meta.plural(key)} "{target_name}" not found'
     return target, ""
+
+
+def target_key(store: Store, hpa: Obj) -> str | None:
+    """The store key of the kind the HPA scales, when one with a scale is served."""
+    ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+    kind = str(ref.get("kind") or "")
+    group = str(ref.get("apiVersion") or "").rpartition("/")[0]
+    store.refresh_kinds()  # a custom kind is served once its definition is
+    key = next((k for k in (kind, f"{kind}.{group}") if k in meta.RESOURCES
+                and meta.RESOURCES[k].group == group), None)
+    return key if key is not None and meta.RESOURCES[key].scalable else None
+
+
+def scale_of(target: Obj) -> tuple[int, Selector | None]:
+    """The target's scale as its scale subresource reads it: the replicas, and the
+    selector (a custom resource's along its definition's labelSelectorPath)."""
+    group = str(target.get("apiVersion") or "").rpartition("/")[0]
+    definition = crd.DEFINITIONS.get(f"{target['kind']}.{group}")
+    if definition is None:
+        return int(target["spec"].get("replicas", 1)), selector_of(target)
+    scale = crd.scale_of(definition, target)
+    text = scale["status"].get("selector")
+    try:
+        return scale["spec"]["replicas"], parse_selector(text) if text else None
+    except SelectorError:
+        return scale["spec"]["replicas"], None
 
 
 def observe(store: Store, hpa: Obj, now: float) -> Observed:
@@ -96,9 +125,9 @@ def observe(store: Store, hpa: Obj, now: float) -> Observed:
     target, error = target_of(store, hpa)
     if target is None:
         return Observed(None, error, [], None)
-    selector: Selector | None = selector_of(target)
+    replicas, selector = scale_of(target)
     if selector is None or selector.is_empty():
-        return Observed(Scale(int(target["spec"].get("replicas", 1)), None), "", [], None)
+        return Observed(Scale(replicas, None), "", [], None)
     pods = [p for p in store.list("Pod", namespace) if selector.matches(meta.labels_of(p))]
     controllers = tuple(sorted(f"{namespace}/{meta.name_of(other)}"
                                for other in store.list(KIND, namespace)
@@ -110,8 +139,7 @@ def observe(store: Store, hpa: Obj, now: float) -> Observed:
         found = {(e.get("namespace"), e.get("name")): e for e in scraped.get("pods") or []}
         metrics = [resourcemetrics.pod_metrics(entry, meta.labels_of(pod), stamp)
                    for pod in pods if (entry := found.get((namespace, meta.name_of(pod))))]
-    return Observed(Scale(int(target["spec"].get("replicas", 1)), selector), "", pods, metrics,
-                    controllers)
+    return Observed(Scale(replicas, selector), "", pods, metrics, controllers)
 
 
 def _selects_any(store: Store, hpa: Obj, pods: list[Obj]) -> bool:
@@ -119,5 +147,6 @@ def _selects_any(store: Store, hpa: Obj, pods: list[Obj]) -> bool:
     target, _ = target_of(store, hpa)
     if target is None:
         return False
-    selector = selector_of(target)
-    return not selector.is_empty() and any(selector.matches(meta.labels_of(p)) for p in pods)
+    _, selector = scale_of(target)
+    return selector is not None and not selector.is_empty() and \
+        any(selector.matches(meta.labels_of(p)) for p in pods)
