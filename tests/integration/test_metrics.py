@@ -58,7 +58,8 @@ def test_top_lists_a_busy_pod_above_its_idle_neighbour(podctl: Podctl) -> None:
                           timeout=60, message="the idle pod's containers")
         assert [line.split()[:2] for line in containers.splitlines()] == \
             [["POD", "NAME"], ["idle", "nap"], ["idle", "side"]], containers
-        ours = podctl("top", "pods", "-l", "app=load")
+        ours = poll(lambda: (out := podctl.run("top", "pods", "-l", "app=load").out)
+                    .count("m ") >= 2 and out, timeout=60, message="podctl top's two pods")
         assert _cpu(ours)["busy"] > _cpu(ours)["idle"] + 50, ours
         nodes = api("top", "nodes")
         assert nodes.splitlines()[0].split() == \
