@@ -11,15 +11,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     from bench import (
         bench_api,
+        bench_apiportforward,
         bench_controller,
         bench_crd,
         bench_deployment,
+        bench_discovery,
         bench_grpc_probe,
         bench_hostile,
         bench_metrics,
         bench_netpol,
         bench_node_failure,
         bench_nodes,
+        bench_operator,
         bench_podnet,
         bench_pods,
         bench_portforward,
@@ -27,6 +30,7 @@ def main() -> None:
         bench_replication,
         bench_scale,
         bench_services,
+        bench_ssa,
         bench_statefulset,
         bench_storage,
         bench_validate,
@@ -72,10 +76,21 @@ def main() -> None:
     print("== issue 24: kubectl get of 1000 custom resources against 1000 pods ==",
           flush=True)
     bench_crd.main()
+    print("== issue 24: server-side apply ==", flush=True)
+    bench_ssa.main()
+    print("== issue 24: kubectl port-forward through the API against podctl port-forward ==",
+          flush=True)
+    bench_apiportforward.main()
+    print("== issue 24: aggregated discovery against per-group-version discovery ==",
+          flush=True)
+    bench_discovery.main()
     print("== issue 25: a gRPC probe's cost, h2 beside grpcio ==", flush=True)
     bench_grpc_probe.main()
     print("== issue 24: a metrics scrape of 30 pods; kubectl top against get ==", flush=True)
     bench_metrics.main()
+    print("== issue 24: a kopf operator's child, custom resource against built-in; CEL ==",
+          flush=True)
+    bench_operator.main()
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ ROOTS = {
     "NetworkPolicy": "io.k8s.api.networking.v1.NetworkPolicy",
     # autoscaling (issue 24)
     "HorizontalPodAutoscaler": "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
+    # leader election writes Leases through the API (issue 24)
+    "Lease": "io.k8s.api.coordination.v1.Lease",
     # the API decodes node writes and the scale subresource's body by the same walk
     "Node": "io.k8s.api.core.v1.Node",
     "Scale": "io.k8s.api.autoscaling.v1.Scale",
@@ -147,6 +149,8 @@ OPENAPI_EXTRA = (
     "io.k8s.api.networking.v1.NetworkPolicyList",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList",
     "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerList",
+    # events.k8s.io/v1: the core Events in that group version's shape (issue 24)
+    "io.k8s.api.events.v1.Event", "io.k8s.api.events.v1.EventList",
 )
 # Upstream writes these as strings of a format; the JSON schema spells them as oneOf.
 OPENAPI_FORMATS = {"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "int-or-string",

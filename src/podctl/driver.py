@@ -355,9 +355,13 @@ def sync_definition(ctx: Context, _namespace: str, name: str) -> None:
 
 
 def collect_garbage(ctx: Context, _namespace: str, _name: str) -> None:
-    """The collector's pass over custom kinds; again shortly while an owner waits."""
-    if customresources.collect(ctx.store):
+    """The garbage collector's pass; again shortly while an owner waits."""
+    if customresources.collect(ctx.store, COLLECTED_BY_OWNERS):
         ctx.queue.add(customresources.GARBAGE, delay=1.0)
+
+
+# Kinds whose own pass deletes them once their owners are gone (owners_gone).
+COLLECTED_BY_OWNERS = frozenset({"Pod", *OWNER_SYNCS})
 
 
 # The autoscalers' memory lives as long as the process that runs them.

@@ -225,22 +225,45 @@ def test_load_image_copies_into_every_node(podctl: Podctl, engines_of: Any) -> N
                           "Docker engine\n"
 
 
-def test_kubectl_logs_and_exec_reach_a_pod_on_a_node(podctl: Podctl) -> None:
-    """The API's pods/log and pods/exec (run-controller --api) on a node container's pod."""
+def test_kubectl_logs_exec_and_port_forward_reach_a_pod_on_a_node(podctl: Podctl) -> None:
+    """The API's pods/log, pods/exec and pods/portforward (run-controller --api) on a node
+    container's pod."""
     from tests.integration.test_api_kubectl import ApiController
+    from tests.integration.test_api_portforward import KubectlForward
 
     podctl("node", "add", "n2")
     kubectl = ApiController(podctl)
     try:
-        podctl.apply_yaml(pod_on("n2", "p", "echo from the node; sleep 3600"))
+        podctl.apply_yaml(pod_on("n2", "p", "echo from the node; mkdir /w && echo hi > /w/i "
+                                 "&& httpd -p 8080 -h /w; sleep 3600"))
         kubectl("wait", "--for=condition=Ready", "pod/p", "--timeout=60s")
         assert kubectl("get", "pod", "p", "-o", "jsonpath={.spec.nodeName}") == "n2"
         podctl.wait_for(lambda: kubectl("logs", "p") == "from the node\n", message="logs")
         result = kubectl.run("exec", "p", "--", "sh", "-c", "hostname; exit 3")
         assert (result.code, result.out) == (3, "p\n"), str(result)
         assert kubectl("exec", "-i", "p", "--", "cat", input="in\n") == "in\n"
+        # The host's route to n2's pods comes from the pod network's agent: once it is
+        # there (kubectl gives up at the first connection that fails), the forward reaches
+        # the pod.
+        ip = kubectl("get", "pod", "p", "-o", "jsonpath={.status.podIP}")
+        podctl.wait_for(lambda: _get_or_none(f"http://{ip}:8080/i") == "hi\n", timeout=60,
+                        message="a route to n2's pods")
+        forward = KubectlForward(kubectl, "p", ":8080")
+        try:
+            assert _get_or_none(f"http://127.0.0.1:{forward.port()}/i") == "hi\n", forward.err
+        finally:
+            forward.kill()
     finally:
         kubectl.stop()
+
+
+def _get_or_none(url: str) -> str | None:
+    from tests.integration.conftest import http_get
+
+    try:
+        return http_get(url, timeout=10)
+    except OSError:
+        return None
 
 
 def test_pods_deleted_while_their_node_is_down(podctl: Podctl, controller: Any,

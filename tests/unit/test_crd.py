@@ -181,6 +181,7 @@ def test_a_resource_is_stored_defaulted_at_the_storage_version(store: Store) -> 
     key = "CronTab.stable.example.com"
     now = datetime.now(UTC)
     assert custom.headers(key) == (["NAME", "SPEC", "REPLICAS"], ["WIDE"])
+    assert custom.shown_headers(key) == ["NAME", "SPEC", "REPLICAS", "WIDE"]
     assert custom.cells(key, obj, now) == ["c", "* * * * *", 1, "i"]
     assert custom.row_function(key)(obj, now, False) == ["c", "* * * * *", "1"]
     assert custom.row_function(key)(obj, now, True) == ["c", "* * * * *", "1", "i"]
@@ -328,3 +329,49 @@ def test_a_definitions_scope_is_immutable(store: Store) -> None:
     with pytest.raises(Invalid, match=r'spec\.scope: Invalid value: "Cluster": field is '
                                       r'immutable'):
         registry.update(store, changed)
+
+
+def test_wide_columns_print_where_they_are_declared(store: Store) -> None:
+    from podctl.printers.output import table
+
+    registry.create(store, definition(additionalPrinterColumns=[
+        {"name": "Image", "type": "string", "jsonPath": ".spec.image", "priority": 1},
+        {"name": "Spec", "type": "string", "jsonPath": ".spec.cronSpec"}]))
+    obj = registry.create(store, {"apiVersion": "stable.example.com/v1", "kind": "CronTab",
+                                  "metadata": {"name": "c"},
+                                  "spec": {"cronSpec": "* * * * *", "image": "i"}})
+    now = datetime.now(UTC)
+    lines = table([obj], now, wide=True, all_namespaces=False, show_labels=False,
+                  label_columns=[]).splitlines()
+    assert [line.split(maxsplit=2)[:2] for line in lines] == [["NAME", "IMAGE"], ["c", "i"]]
+    narrow = table([obj], now, wide=False, all_namespaces=False, show_labels=False,
+                   label_columns=[]).splitlines()
+    assert narrow[0].split() == ["NAME", "SPEC"] and narrow[1].split()[0] == "c"
+
+
+def test_the_collector_takes_any_kinds_dependents_but_the_pod_owners_own(store: Store) -> None:
+    """An operator's child of a built-in owner goes with it, as upstream's collector does;
+    pods and pod owners are left to their own passes, which look at their owners."""
+    parent = registry.create(store, {"apiVersion": "v1", "kind": "ConfigMap",
+                                     "metadata": {"name": "parent"}})
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "parent",
+           "uid": meta.uid_of(parent)}
+    registry.create(store, {"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "child", "ownerReferences": [ref]}})
+    registry.create(store, {"apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": "kept", "ownerReferences": [
+                                ref, {**ref, "name": "other", "uid": "still-there"}]}})
+    store.create({"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "other", "namespace": "default", "uid": "still-there"}})
+    gone_rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "gone",
+               "controller": True}
+    store.create({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "p", "namespace": "default", "uid": "pod-uid", "ownerReferences": [gone_rs]},
+        "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    customresources.collect(store, frozenset({"Pod"}))
+    assert store.get("ConfigMap", "default", "child") is not None  # its owner is there
+    delete_object(store, "ConfigMap", "default", "parent")
+    customresources.collect(store, frozenset({"Pod"}))
+    assert store.get("ConfigMap", "default", "child") is None
+    assert store.get("Secret", "default", "kept") is not None  # one owner is left
+    assert store.get("Pod", "default", "p") is not None

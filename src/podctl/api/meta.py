@@ -167,11 +167,9 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
              api_version="rbac.authorization.k8s.io/v1"),
     Resource("roles", "role", (), "Role", True, api_version="rbac.authorization.k8s.io/v1"),
     # After RBAC, before discovery, as kubectl lists the groups. The kubelets' heartbeats
-    # (kube-node-lease/<node>), written by podctl's kubelets only: podctl serves no users'
-    # leader election, and a user's write could keep a dead node Ready.
+    # (kube-node-lease/<node>) and users' leader election (client-go's leaderelection,
+    # controller-runtime): writable as upstream's, so RBAC decides who may hold a node's.
     Resource("leases", "lease", (), "Lease", True, api_version="coordination.k8s.io/v1",
-             verbs=("delete", "deletecollection", "get", "list", "watch"),
-             written_by="podctl's kubelets keep node leases themselves", validated=False,
              updates=("spec",)),
     # apiextensions.k8s.io after coordination, as the API server orders its groups: the
     # definitions of the custom kinds (podctl.api.crd), which join this table

@@ -25,6 +25,7 @@ from podctl.apiserver.status import ApiError
 from podctl.store import Store
 
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+WEBSOCKET_CONNECT = frozenset({"exec", "attach", "portforward"})
 METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update",
                 "PATCH": "patch", "DELETE": "delete"}
 IMPERSONATE_USER, IMPERSONATE_GROUP = "Impersonate-User", "Impersonate-Group"
@@ -199,6 +200,11 @@ def middleware() -> Any:
             allowed, reason = decide(policy, attrs)
             if not allowed:
                 raise forbidden(attrs, reason)
+            if _websocket_connect(attrs):
+                attrs = attrs._replace(verb="create")
+                allowed, reason = decide(policy, attrs)
+                if not allowed:
+                    raise forbidden(attrs, reason)
         except ApiError as exc:
             return routes.error_response(exc)
         if attrs.resource_request and attrs.group == rbac.GROUP and \
@@ -207,6 +213,13 @@ def middleware() -> Any:
         return await handler(request)
 
     return authz
+
+
+def _websocket_connect(attrs: Attributes) -> bool:
+    """A WebSocket's GET opens exec, attach or port-forward as SPDY's POST does: upstream
+    (AuthorizePodWebsocketUpgradeCreatePermission, on since 1.35) asks for `create` too."""
+    return attrs.verb == "get" and attrs.resource == "pods" and attrs.group == "" and \
+        attrs.subresource in WEBSOCKET_CONNECT
 
 
 def _impersonating(request: web.Request) -> bool:

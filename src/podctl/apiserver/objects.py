@@ -15,6 +15,7 @@ from podctl.api.meta import Obj
 from podctl.apiserver import fields
 from podctl.apiserver.bodies import BodyError, decode_json
 from podctl.apiserver.params import EXACT, ListOptions, parse_resource_version
+from podctl.apiserver.resources import Target
 from podctl.apiserver.status import ApiError
 from podctl.store import Store
 
@@ -148,6 +149,13 @@ def with_type(kind: str, obj: Obj, api_version: str | None = None) -> Obj:
     only the apiVersion)."""
     return {"apiVersion": api_version or meta.api_version(kind), "kind": kind_name(kind),
             **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}
+
+
+def typed(target: Target, obj: Obj) -> Obj:
+    """A stored object as the request's group version serves it."""
+    if target.view is not None:
+        return target.view.convert(obj)
+    return with_type(target.kind, obj, target.group_version)
 
 
 _URL_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_")

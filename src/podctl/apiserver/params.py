@@ -151,6 +151,10 @@ class WriteOptions:
     duplicates: list[str] = field(default_factory=list)
     # Refuses the object the write would store by raising (authz's escalation check).
     guard: Callable[[dict[str, Any]], None] | None = None
+    # The fieldManager (else the user agent's prefix) whose fields managedFields record.
+    manager: str = ""
+    # An apply's `force`: take the fields other managers own.
+    force: bool = False
 
     @property
     def strict(self) -> bool:
@@ -165,9 +169,11 @@ def dry_run_errors(values: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def write_options(dry_run: Sequence[str], query: Mapping[str, str],
-                  options_kind: str) -> WriteOptions:
-    """Create/Update/PatchOptions from the query; `dry_run` is every dryRun value given."""
-    errors = dry_run_errors(dry_run)
+                  options_kind: str, patch_type: str = "") -> WriteOptions:
+    """Create/Update/PatchOptions from the query; `dry_run` is every dryRun value given,
+    `patch_type` a PATCH's media type."""
+    errors = _apply_errors(query, options_kind, patch_type)
+    errors += dry_run_errors(dry_run)
     directive = query.get("fieldValidation") or ""
     if directive not in ("", IGNORE, STRICT, WARN):
         errors.append(_unsupported("fieldValidation", directive, ("", IGNORE, STRICT, WARN)))
@@ -175,7 +181,24 @@ def write_options(dry_run: Sequence[str], query: Mapping[str, str],
     if errors:
         raise invalid(options_kind, "", errors, META_GROUP)
     # The server's default, as upstream's since server-side field validation: Warn.
-    return WriteOptions(bool(dry_run), directive or WARN)
+    return WriteOptions(bool(dry_run), directive or WARN, manager=query.get("fieldManager")
+                        or "", force=go_bool(query.get("force")))
+
+
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+def _apply_errors(query: Mapping[str, str], options_kind: str,
+                  patch_type: str) -> list[tuple[str, str]]:
+    """upstream's ValidatePatchOptions: `force` is an apply's alone, and an apply names
+    its field manager."""
+    if options_kind != "PatchOptions":
+        return []
+    if patch_type != APPLY_PATCH:
+        return [_forbidden("force", "may not be specified for non-apply patch")] \
+            if "force" in query else []
+    return [("fieldManager", "Required value: is required for apply patch")] \
+        if not query.get("fieldManager") else []
 
 
 def _field_manager_errors(manager: str) -> list[tuple[str, str]]:

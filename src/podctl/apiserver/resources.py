@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from podctl.api import meta
+from podctl.api import eventsv1, meta
 from podctl.api.crd import version_priority
 from podctl.api.meta import Obj, Resource
 
@@ -38,12 +39,28 @@ SCALABLE = frozenset(kind for kind, r in meta.RESOURCES.items() if r.scalable)
 
 
 @dataclass(frozen=True)
+class View:
+    """A stored kind served read-only in another group version's shape, converted on each
+    answer (events.k8s.io/v1 Events are the core v1 Events)."""
+
+    resource: Resource  # as discovery lists it: its own group version
+    after: str  # the group version discovery lists it after, as upstream orders its groups
+    convert: Callable[[Obj], Obj]  # a stored object as this group version serves it
+
+
+VIEWS = (View(meta.RESOURCES["Event"]._replace(api_version=eventsv1.API_VERSION),
+              "apps/v1", eventsv1.from_core),)
+_VIEWED = {v.resource.api_version: v for v in VIEWS}
+
+
+@dataclass(frozen=True)
 class Target:
     """One resource of one group version, as a request path names it."""
 
     group: str  # "" for the core group
     version: str
     resource: Resource
+    view: View | None = None  # another group version's shape of the stored kind
 
     @property
     def kind(self) -> str:
@@ -81,12 +98,21 @@ def group_versions() -> dict[str, list[Resource]]:
     for resource in [*meta.RESOURCES.values(), *AGGREGATED_RESOURCES]:
         for group_version in served_in(resource):
             out.setdefault(group_version, []).append(resource)
+    for view in VIEWS:
+        at = list(out).index(view.after) + 1 if view.after in out else len(out)
+        entries = list(out.items())
+        entries.insert(at, (view.resource.api_version, [view.resource]))
+        out = dict(entries)
     return out
 
 
 def find(group: str, version: str, name: str) -> Target | None:
     """The resource a path names (`/apis/apps/v1/deployments` -> Deployment)."""
     group_version = f"{group}/{version}" if group else version
+    view = _VIEWED.get(group_version)
+    if view is not None:
+        return Target(group, version, view.resource, view) \
+            if view.resource.name == name else None
     for resource in list(meta.RESOURCES.values()):
         if resource.name == name and group_version in served_in(resource):
             return Target(group, version, resource)
@@ -166,6 +192,67 @@ def _storage_hash(resource: Resource) -> str:
 
     digest = hashlib.sha256(f"{resource.key}".encode()).digest()
     return base64.b64encode(digest[:8]).decode()
+
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """Whether the Accept header asks first for the aggregated discovery document (kubectl
+    1.30+ does, falling back to plain JSON): one request for /api and one for /apis then
+    replace one per group version."""
+    for media in accept.split(","):
+        kind, *parameters = (part.strip() for part in media.split(";"))
+        given = dict(p.partition("=")[::2] for p in parameters)
+        if kind == "application/json" and (given.get("g"), given.get("v"), given.get("as")) == \
+                ("apidiscovery.k8s.io", "v2", "APIGroupDiscoveryList"):
+            return True
+        if kind in ("application/json", "*/*", "application/*"):
+            return False
+    return False
+
+
+def aggregated(core: bool) -> Obj:
+    """GET /api (core) or /apis as apidiscovery.k8s.io/v2 APIGroupDiscoveryList: each
+    group's versions with their resources and subresources, as upstream converts its
+    resource lists (responseKind's group and version only where they differ)."""
+    items: dict[str, Obj] = {}
+    for group_version in group_versions():
+        if ("/" not in group_version) != core:
+            continue
+        group, _, version = group_version.rpartition("/")
+        listed = resource_list(group_version) or {"resources": []}
+        item = items.setdefault(group, {"metadata": {"name": group, "creationTimestamp": None}
+                                        if group else {"creationTimestamp": None},
+                                        "versions": []})
+        item["versions"].append({"version": version, "resources": _discovered(listed),
+                                 "freshness": "Current"})
+    for item in items.values():  # the preferred version first, as /apis lists them
+        item["versions"].sort(key=lambda v: version_priority(v["version"]))
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
+            "metadata": {}, "items": list(items.values())}
+
+
+def _discovered(listed: Obj) -> list[Obj]:
+    out: list[Obj] = []
+    parents: dict[str, Obj] = {}
+    for entry in listed["resources"]:
+        kind = {"group": entry.get("group", ""), "version": entry.get("version", ""),
+                "kind": entry["kind"]}
+        name, _, sub = entry["name"].partition("/")
+        if sub:
+            parents[name].setdefault("subresources", []).append(
+                {"subresource": sub, "responseKind": kind, "verbs": entry["verbs"]})
+            continue
+        resource: Obj = {"resource": name, "responseKind": kind,
+                         "scope": "Namespaced" if entry["namespaced"] else "Cluster",
+                         "singularResource": entry["singularName"], "verbs": entry["verbs"]}
+        for field in ("shortNames", "categories"):
+            if field in entry:
+                resource[field] = entry[field]
+        parents[name] = resource
+        out.append(resource)
+    return out
 
 
 def version_info() -> Obj:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from podctl.api.meta import Obj
+from podctl.apiserver import apply as applies
 from podctl.apiserver import (
     bodies,
     objects,
@@ -144,6 +145,11 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             served = await resourcemetrics.serve(request, ctx.store, segments, blocking)
             if served is not None:
                 return served
+        if segments in (["api"], ["apis"]) and \
+                resources.wants_aggregated(request.headers.get("Accept", "")):
+            return web.Response(body=json.dumps(resources.aggregated(segments == ["api"])),
+                                headers={"Content-Type": resources.AGGREGATED,
+                                         "Vary": "Accept"})
         doc = resources.document(segments)
         if doc is not None:
             return json_response(doc)
@@ -230,6 +236,8 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
                              call.namespace or "", call.name)
         return _answer(call, request, obj)
     kind, namespace = call.target.kind, call.namespace or ""
+    if call.target.view is not None and method != "DELETE":
+        raise writes.read_only(kind)
     if method == "POST" and call.name is None:
         if call.target.resource.namespaced and call.namespace is None:
             raise NOT_FOUND
@@ -266,6 +274,11 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
                            f"format - accepted media types include: {patches.JSON_PATCH}, "
                            f"{patches.MERGE_PATCH}, {patches.APPLY_PATCH}", {})
         opts.guard = request.get(WRITE_GUARD)
+        if content_type == patches.APPLY_PATCH:
+            applied = await blocking(applies.apply, ctx.store, kind, namespace, call.name,
+                                     body, opts, "", call.target.group_version)
+            return written(objects.with_type(kind, applied.obj, call.target.group_version),
+                           opts, 201 if applied.created else 200)
         patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
                                  content_type, body, opts)
         return written(objects.with_type(kind, patched, call.target.group_version), opts)
@@ -322,6 +335,7 @@ async def object_body(request: web.Request, kind: str,
     raw = await bodies.read_limited(request)
     opts = params.write_options(request.query.getall("dryRun", []), request.query,
                                 options_kind)
+    opts.manager = writer_name(request, opts)
     try:
         decoded = await bodies.in_decoder(bodies.decode, raw, content_type)
     except bodies.BodyError as exc:
@@ -338,7 +352,16 @@ async def patch_body(request: web.Request) -> tuple[str, Any, params.WriteOption
     content_type = patch_type(request)
     raw = await bodies.read_limited(request)
     opts = params.write_options(request.query.getall("dryRun", []), request.query,
-                                "PatchOptions")
+                                "PatchOptions", content_type)
+    opts.manager = writer_name(request, opts)
+    if content_type == patches.APPLY_PATCH:
+        # kubectl sends JSON (YAML's subset): read by the faster decoder when it is JSON
+        try:
+            applied = await bodies.in_decoder(_decode_apply, raw)
+        except bodies.BodyError as exc:
+            raise ApiError("BadRequest", f"error decoding YAML: {exc}") from exc
+        opts.duplicates = applied.duplicates
+        return content_type, applied.value, opts
     try:
         decoded = await bodies.in_decoder(bodies.decode_json, raw)
     except bodies.BodyError as exc:
@@ -356,6 +379,15 @@ async def patch_body(request: web.Request) -> tuple[str, Any, params.WriteOption
     return content_type, decoded.value, opts
 
 
+def _decode_apply(raw: bytes) -> bodies.Decoded:
+    if raw.lstrip()[:1] == b"{":
+        try:
+            return bodies.decode(raw, JSON)
+        except bodies.BodyError:
+            pass  # a YAML flow mapping, not JSON
+    return bodies.decode(raw, YAML)
+
+
 async def optional_body(request: web.Request) -> Any:
     """A DELETE's options body; None when there is none."""
     raw = await bodies.read_limited(request)
@@ -371,15 +403,20 @@ async def optional_body(request: web.Request) -> Any:
 
 def patch_type(request: web.Request) -> str:
     content_type = request.content_type
-    if content_type == patches.APPLY_PATCH:
-        raise ApiError("UnsupportedMediaType", "podctl does not do server-side apply yet; "
-                       "use client-side apply (kubectl apply without --server-side)", {})
-    if content_type not in (patches.MERGE_PATCH, patches.JSON_PATCH, patches.STRATEGIC):
+    if content_type not in PATCH_TYPES:
         raise ApiError("UnsupportedMediaType",
-                       f"the body of the request was in an unknown format - accepted media "
-                       f"types include: {patches.JSON_PATCH}, {patches.MERGE_PATCH}, "
-                       f"{patches.STRATEGIC}", {})
+                       "the body of the request was in an unknown format - accepted media "
+                       "types include: " + ", ".join(PATCH_TYPES), {})
     return content_type
+
+
+PATCH_TYPES = (patches.JSON_PATCH, patches.MERGE_PATCH, patches.STRATEGIC, patches.APPLY_PATCH)
+
+
+def writer_name(request: web.Request, opts: params.WriteOptions) -> str:
+    """The manager a write's fields go to: its fieldManager, else its user agent's
+    prefix (upstream's managerOrUserAgent)."""
+    return opts.manager or request.headers.get("User-Agent", "").split("/")[0]
 
 
 @subresource("pods", "status")
@@ -405,8 +442,12 @@ async def status_subresource(ctx: Context, call: Call,
                              opts)
     elif request.method == "PATCH":
         content_type, body, opts = await patch_body(request)
-        obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
-                             content_type, body, opts)
+        if content_type == patches.APPLY_PATCH:
+            obj = (await blocking(applies.apply, ctx.store, kind, namespace, name, body, opts,
+                                  "status", call.target.group_version)).obj
+        else:
+            obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
+                                 content_type, body, opts)
     else:
         raise NOT_ALLOWED
     return written(objects.with_type(kind, obj, call.target.group_version), opts)
@@ -450,6 +491,8 @@ def _encoded_list(store: Store, call: Call, query: params.ListOptions, oldest: i
     it costs the event loop nothing."""
     page = objects.list_objects(store, call.target.kind, call.namespace, query, oldest)
     body = objects.list_body(call.target.kind, page, call.target.group_version)
+    if call.target.view is not None:
+        body["items"] = [call.target.view.convert(o) for o in page.items]
     if table:
         body = build_table(call.target.kind, page.items, datetime.now(UTC), include,
                            body["metadata"])
@@ -462,11 +505,12 @@ def _answer(call: Call, request: web.Request, obj: Obj) -> web.Response:
     if wants_table(request.headers.get("Accept", "")):
         return json_response(build_table(kind, [obj], datetime.now(UTC),
                                          request.query.get("includeObject", "Metadata")))
-    return json_response(objects.with_type(kind, obj, call.target.group_version))
+    return json_response(objects.typed(call.target, obj))
 
 
 # Modules registering more subresource handlers (streaming ones): imported when serving.
 HANDLER_MODULES = ("podctl.apiserver.podlogs", "podctl.apiserver.podexec",
+                   "podctl.apiserver.podportforward",
                    "podctl.apiserver.podeviction", "podctl.apiserver.authz",
                    "podctl.apiserver.satokens")
 

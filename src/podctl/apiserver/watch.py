@@ -275,7 +275,7 @@ async def serve_watch(ctx: Context, call: Call, request: web.Request) -> web.Str
 
     async def send(kind_: str, obj: Obj) -> None:
         nonlocal first_table
-        body = objects.with_type(kind, obj, call.target.group_version)
+        body = objects.typed(call.target, obj)
         if table:
             body = build_table(kind, [obj], datetime.now(UTC), include)
             if not first_table:

@@ -14,8 +14,9 @@ from typing import Any
 from podctl import registry
 from podctl.api import crd, meta
 from podctl.api.labels import go_quote
+from podctl.api.managedfields.writer import Writer
 from podctl.api.meta import Obj
-from podctl.apiserver import objects, openapi
+from podctl.apiserver import events, objects, openapi
 from podctl.apiserver.bodies import json_kind
 from podctl.apiserver.params import (
     STRICT,
@@ -38,11 +39,15 @@ from podctl.store import Store
 CONFLICT_RETRIES = 5
 
 
-def _refuse_read_only(kind: str) -> None:
-    writer = meta.RESOURCES[kind].written_by
-    if writer:
-        raise ApiError("MethodNotAllowed", f"{writer}; they cannot be written through the "
-                       "API", {})
+def refuse_read_only(kind: str) -> None:
+    if meta.RESOURCES[kind].written_by:
+        raise read_only(kind)
+
+
+def read_only(kind: str) -> ApiError:
+    """The refusal of a write to a kind podctl writes itself."""
+    return ApiError("MethodNotAllowed", f"{meta.RESOURCES[kind].written_by}; they cannot be "
+                    "written through the API", {})
 
 
 def decoded(kind: str, body: Any, opts: WriteOptions, patched: str | None = None) -> Obj:
@@ -129,14 +134,23 @@ def decoded_body(kind: str, namespace: str, body: Any, opts: WriteOptions | None
 
 
 def create(store: Store, kind: str, namespace: str, body: Any, opts: WriteOptions) -> Obj:
-    """POST: the body decoded, then the registry's create (a pod then bound to the node)."""
-    _refuse_read_only(kind)
+    """POST: the body decoded, then the registry's create (a pod then bound to the node);
+    an Event as clients post theirs."""
+    if kind == "Event":
+        return events.create(store, namespace, decoded_body(kind, namespace, body, opts), opts)
+    refuse_read_only(kind)
     obj = decoded_body(kind, namespace, body, opts)
     if opts.guard is not None:
         opts.guard(obj)
     if kind == "Pod":
-        return store_and_bind(store, obj, namespace or None, dry_run=opts.dry_run)
-    return registry.create(store, obj, namespace or None, dry_run=opts.dry_run)
+        return store_and_bind(store, obj, namespace or None, dry_run=opts.dry_run,
+                              writer=_writer(opts))
+    return registry.create(store, obj, namespace or None, dry_run=opts.dry_run,
+                           writer=_writer(opts))
+
+
+def _writer(opts: WriteOptions, subresource: str = "") -> Writer:
+    return Writer(opts.manager, subresource)
 
 
 def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
@@ -147,9 +161,10 @@ def _stored(store: Store, kind: str, namespace: str, name: str) -> Obj:
 
 
 def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
-            opts: WriteOptions, patched: str | None = None) -> Obj:
+            opts: WriteOptions, patched: str | None = None, writer: Writer | None = None
+            ) -> Obj:
     """PUT: a full update; Conflict when the body's resourceVersion is not the stored one."""
-    _refuse_read_only(kind)
+    refuse_read_only(kind)
     current = _stored(store, kind, namespace, name)
     desired = decoded_body(kind, namespace, body, opts, patched)
     if desired["metadata"].get("name") != name:
@@ -160,7 +175,8 @@ def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
     if opts.guard is not None:
         opts.guard(desired)
     try:
-        return registry.update(store, desired, dry_run=opts.dry_run)
+        return registry.update(store, desired, dry_run=opts.dry_run,
+                               writer=writer or _writer(opts))
     except Conflict as exc:
         raise ApiError("Conflict", str(exc), {"name": name, "kind": meta.RESOURCES[kind].name}
                        ) from exc
@@ -170,7 +186,7 @@ def patch(store: Store, kind: str, namespace: str, name: str, content_type: str,
           opts: WriteOptions) -> Obj:
     """PATCH: the patch applied to the stored object, written as an update (retried on a
     conflict when the patch itself names no resourceVersion)."""
-    _refuse_read_only(kind)
+    refuse_read_only(kind)
     for _ in range(CONFLICT_RETRIES):
         current = _stored(store, kind, namespace, name)
         patched = _patched(kind, current, content_type, body)
@@ -236,7 +252,8 @@ def replace_status(store: Store, kind: str, namespace: str, name: str, body: Any
                "metadata": {"name": name, "namespace": namespace,
                             "resourceVersion": md.get("resourceVersion")}}
     try:
-        return registry.update_status(store, desired, dry_run=opts.dry_run)
+        return registry.update_status(store, desired, dry_run=opts.dry_run,
+                                      writer=_writer(opts, "status"))
     except Conflict as exc:
         raise ApiError("Conflict", str(exc)) from exc
 
@@ -300,7 +317,7 @@ def replace_scale(store: Store, kind: str, namespace: str, name: str, body: Any,
         answer = scale_of(current)
         answer["spec"]["replicas"] = replicas
         return answer
-    if set_replicas(store, kind, namespace, name, replicas) is None:
+    if set_replicas(store, kind, namespace, name, replicas, _writer(opts, "scale")) is None:
         raise objects.not_found(kind, name)
     return get_scale(store, kind, namespace, name)
 
@@ -406,7 +423,7 @@ def delete(store: Store, kind: str, namespace: str, name: str, opts: DeleteOptio
     """DELETE through podctl's one delete (controllers.deletion.delete_object): the marked
     object, or a Success Status when it is gone."""
     if not meta.RESOURCES[kind].user_deletes:
-        _refuse_read_only(kind)
+        refuse_read_only(kind)
     current = _stored(store, kind, namespace, name)
     group = meta.api_version(kind).rpartition("/")[0]
     gone = success(meta.RESOURCES[kind].name, name, meta.uid_of(current), group)

@@ -20,11 +20,19 @@ from podctl.cli.completion import complete_resources
 @filename_option(required=True)
 @namespace_option
 @validate_option
-def apply(filenames: tuple[str, ...], namespace: str | None, validate: str) -> None:
+@click.option("--server-side", "server_side", is_flag=True,
+              help="Apply in the server: a structured merge that tracks who owns each field.")
+@click.option("--force-conflicts", "force", is_flag=True,
+              help="With --server-side: take the fields other managers own.")
+@click.option("--field-manager", "manager", default="kubectl", show_default=True,
+              help="The manager the applied fields belong to (with --server-side).")
+def apply(filenames: tuple[str, ...], namespace: str | None, validate: str, server_side: bool,
+          force: bool, manager: str) -> None:
     """Create objects, or update existing ones (an RC's replicas, selector, template)."""
+    from podctl.api import meta
     from podctl.cli.create import check_files, warn_deferred
     from podctl.errors import PodctlError
-    from podctl.ops.apply import apply_object
+    from podctl.ops.apply import apply_object, server_side_apply
     from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
 
@@ -36,8 +44,15 @@ def apply(filenames: tuple[str, ...], namespace: str | None, validate: str) -> N
             if c.obj is None:
                 continue
             try:
-                line, warning = apply_object(store, c.obj, c.document.obj, source, docker,
-                                             field_validation(validate))
+                if server_side:
+                    written = {**c.document.obj, "metadata": {
+                        **c.document.obj.get("metadata", {}),
+                        "namespace": meta.namespace_of(c.obj)}}
+                    line, warning = server_side_apply(store, written, docker, manager, force,
+                                                      field_validation(validate)), None
+                else:
+                    line, warning = apply_object(store, c.obj, c.document.obj, source,
+                                                 docker, field_validation(validate))
             except PodctlError as exc:
                 ok = False
                 terminal.err(exc.render())
@@ -66,13 +81,16 @@ def edit(args: tuple[str, ...], namespace: str | None) -> None:
     from podctl.ops.apply import update_object
     from podctl.ops.deferred import DockerWork
     from podctl.ops.session import open_store
+    from podctl.printers.output import without_managed_fields
 
     store = open_store()
     docker = DockerWork()
     for kind, names in split_resource_args(args):
         for name in names:
             existing = store.require(kind, namespace or "default", name)
-            shown = {k: v for k, v in existing.items() if k != "status"}
+            # as kubectl edit shows it: no status, no managedFields
+            shown = without_managed_fields({k: v for k, v in existing.items()
+                                            if k != "status"})
             original = _header() + yaml.safe_dump(shown, sort_keys=True)
             edited = _run_editor(original, f"{meta.singular(kind)}-{name}")
             if edited == original:

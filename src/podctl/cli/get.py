@@ -21,17 +21,19 @@ from podctl.cli.completion import complete_resources
 @click.option("-w", "--watch", is_flag=True, help="After listing, watch for changes.")
 @click.option("--no-headers", is_flag=True, help="Tables without their header line.")
 @click.option("--sort-by", default=None, help="Order by a JSONPath, e.g. .metadata.name.")
+@click.option("--show-managed-fields", is_flag=True,
+              help="Keep metadata.managedFields in json, yaml and jsonpath output.")
 def get(args: tuple[str, ...], namespace: str | None, all_namespaces: bool,
         selector: str | None, output: str | None, show_labels: bool,
         label_columns: tuple[str, ...], watch: bool, no_headers: bool,
-        sort_by: str | None) -> None:
+        sort_by: str | None, show_managed_fields: bool) -> None:
     """Display one or many resources (pods, rc, namespaces, nodes, all)."""
     from podctl.cli.getcmd import GetArgs, run
 
     run(GetArgs(args=args, namespace=namespace, all_namespaces=all_namespaces,
                 selector=selector, output=output, show_labels=show_labels,
                 label_columns=label_columns, watch=watch, no_headers=no_headers,
-                sort_by=sort_by))
+                sort_by=sort_by, show_managed_fields=show_managed_fields))
 
 
 COMMANDS = [get]

@@ -21,6 +21,7 @@ class GetArgs(NamedTuple):
     watch: bool = False
     no_headers: bool = False
     sort_by: str | None = None
+    show_managed_fields: bool = False
 
 
 # The options the quick path reads, as click's command declares them (tests/unit/
@@ -28,7 +29,8 @@ class GetArgs(NamedTuple):
 _VALUED = {"-n": "namespace", "--namespace": "namespace", "-l": "selector",
            "--selector": "selector", "-o": "output", "--output": "output"}
 _FLAGS = {"-A": "all_namespaces", "--all-namespaces": "all_namespaces",
-          "--show-labels": "show_labels", "--no-headers": "no_headers"}
+          "--show-labels": "show_labels", "--no-headers": "no_headers",
+          "--show-managed-fields": "show_managed_fields"}
 
 
 def quick_args(argv: list[str]) -> GetArgs | None:
@@ -124,7 +126,7 @@ def _print(objs: list[dict[str, object]], single: bool, namespace: str | None, a
            label_columns: list[str], header: bool, with_kind: bool) -> None:
     from datetime import UTC, datetime
 
-    from podctl.printers.output import is_table, render
+    from podctl.printers.output import is_table, render, without_managed_fields
 
     if not objs:
         if is_table(a.output):
@@ -133,6 +135,8 @@ def _print(objs: list[dict[str, object]], single: bool, namespace: str | None, a
         elif a.output in ("json", "yaml"):
             terminal.out(render([], a.output, single=False, now=datetime.now(UTC)), end="")
         return
+    if not a.show_managed_fields:  # as kubectl prints objects by default
+        objs = [without_managed_fields(o) for o in objs]
     text = render(objs, a.output, single=single, now=datetime.now(UTC),
                   all_namespaces=a.all_namespaces, show_labels=a.show_labels,
                   label_columns=label_columns, headers=header, with_kind=with_kind)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from podctl import registry
 from podctl.api import meta
 from podctl.api.claims import claim_names
+from podctl.api.managedfields.writer import Writer
 from podctl.api.meta import Obj
 from podctl.api.podstatus import unscheduled_status
 from podctl.controllers import scheduler
@@ -45,11 +46,11 @@ def _cluster(store: Store, pod: Obj) -> scheduler.Cluster:
 
 
 def store_and_bind(store: Store, pod: Obj, namespace: str | None = None, *,
-                   dry_run: bool = False) -> Obj:
+                   dry_run: bool = False, writer: Writer | None = None) -> Obj:
     """Create a pod through the registry, then bind it to the node when it fits (the
     scheduler's first try, at once); with the engine down it waits unbound and a
     controller binds it."""
-    stored = registry.create(store, pod, namespace, dry_run=dry_run)
+    stored = registry.create(store, pod, namespace, dry_run=dry_run, writer=writer)
     if dry_run:
         return stored
     with contextlib.suppress(DockerUnavailable):

@@ -1,7 +1,8 @@
 """The controllers custom kinds need: the CRD finalizer's cleanup (upstream's
 CRDFinalizer: a deleted definition is Terminating until every object of its kind is gone)
-and the garbage collector's share for custom resources (a CR's dependents, and CRs whose
-owners are gone; foreground and orphan deletion of a CR)."""
+and the garbage collector's share the pod owners' controllers do not do themselves: any
+dependent whose owners are all gone (a CR's children, an operator's ConfigMap owned by a
+ConfigMap, a CR owned by a Deployment), and foreground and orphan deletion of a CR)."""
 
 from __future__ import annotations
 
@@ -71,12 +72,13 @@ def _set_terminating(store: Store, definition: Obj) -> None:
 
 # -- garbage collection ---------------------------------------------------------------------
 
-def collect(store: Store) -> bool:
-    """One pass of the collector over custom kinds: dependents of owners being deleted in
-    the foreground go first, orphaned ones are released, dependents whose owners are all
-    gone go. True when a foreground deletion still waits."""
+def collect(store: Store, collected_elsewhere: frozenset[str] = frozenset()) -> bool:
+    """One pass of the collector: dependents of custom owners being deleted in the
+    foreground go first, orphaned ones are released, dependents whose owners are all gone
+    go, but for the kinds in `collected_elsewhere` (pods and the pod owners, whose own
+    passes look at their owners). True when a foreground deletion still waits."""
     waiting = False
-    dependents = [d for d in store.dependents() if _concerns_custom(d)]
+    dependents = store.dependents()
     for key in [k for k, r in list(meta.RESOURCES.items()) if r.custom]:
         for owner in store.list(key):
             finalizers = owner["metadata"].get("finalizers") or []
@@ -86,6 +88,8 @@ def collect(store: Store) -> bool:
     uids = store.uids()
     for dependent in dependents:
         refs = dependent.owner_references
+        if dependent.kind in collected_elsewhere and not _concerns_custom(dependent):
+            continue
         if not dependent.deleting and not any(r.get("uid") in uids for r in refs):
             with contextlib.suppress(NotFound):
                 delete_object(store, dependent.kind, dependent.namespace, dependent.name,
@@ -94,8 +98,7 @@ def collect(store: Store) -> bool:
 
 
 def _concerns_custom(dependent: Dependent) -> bool:
-    """Objects the collector here looks after: custom resources, and whatever a custom
-    resource owns (the built-in owners have their controllers' own collection)."""
+    """A custom resource, or what a custom resource owns."""
     if _is_custom(dependent.kind):
         return True
     return any(isinstance(ref, dict) and _is_custom(meta.key_of(ref))

@@ -15,6 +15,7 @@ from typing import Any
 from podctl import registry
 from podctl.api import crd, meta
 from podctl.api.labels import Selector, selector_from_label_selector, selector_from_map
+from podctl.api.managedfields.writer import Writer
 from podctl.api.meta import Obj
 from podctl.controllers.owners import owner_reference
 from podctl.controllers.slowstart import BURST_REPLICAS
@@ -27,10 +28,11 @@ DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 
 
 def set_replicas(store: Store, kind: str, namespace: str, name: str,
-                 replicas: int) -> int | None:
+                 replicas: int, writer: Writer | None = None) -> int | None:
     """Scale an RC, ReplicaSet or Deployment (its generation moves when the count does), or
     a custom resource along its definition's specReplicasPath (its strategy moves the
-    generation); the count before, None when there is no such object."""
+    generation); the count before, None when there is no such object. `writer`: the scale
+    request's."""
     before: int | None = None
     path = crd.spec_replicas_path(crd.DEFINITIONS[kind]) if kind in crd.DEFINITIONS else None
 
@@ -50,7 +52,7 @@ def set_replicas(store: Store, kind: str, namespace: str, name: str,
         owner["metadata"]["generation"] = int(owner["metadata"].get("generation", 1)) + 1
         return True
 
-    if registry.mutate(store, kind, namespace, name, change) is None:
+    if registry.mutate(store, kind, namespace, name, change, writer=writer) is None:
         return None
     return before
 

@@ -13,6 +13,7 @@ from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
 from podctl.manifest.autoscaling_rules import validate_horizontal_pod_autoscaler
 from podctl.manifest.batch_rules import validate_cronjob, validate_job
 from podctl.manifest.config_rules import validate_configmap, validate_secret
+from podctl.manifest.coordination_rules import validate_lease
 from podctl.manifest.custom import check as check_custom
 from podctl.manifest.custom import is_custom
 from podctl.manifest.daemonset_rules import validate_daemon_set
@@ -57,7 +58,7 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "StorageClass": validate_storage_class, **RBAC_VALIDATORS,
               "ResourceQuota": validate_resource_quota, "LimitRange": validate_limit_range,
               "ServiceAccount": validate_service_account,
-              "NetworkPolicy": validate_network_policy,
+              "NetworkPolicy": validate_network_policy, "Lease": validate_lease,
               "HorizontalPodAutoscaler": validate_horizontal_pod_autoscaler}
 
 

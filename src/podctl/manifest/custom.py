@@ -8,7 +8,7 @@ import copy
 import re
 from typing import Any
 
-from podctl.api import crd, crschema, meta
+from podctl.api import cel, crd, crschema, meta
 from podctl.manifest import names
 from podctl.manifest.problems import FieldPath
 from podctl.manifest.rules import Errors, validate_metadata
@@ -64,3 +64,19 @@ def is_custom(obj: dict[str, Any]) -> str | None:
     resource = meta.RESOURCES.get(key)
     return key if resource is not None and resource.custom else None
 
+
+
+def rule_errors(obj: dict[str, Any], old: dict[str, Any] | None,
+                api_version: str) -> list[tuple[str, str]]:
+    """The x-kubernetes-validations (CEL) errors of a custom resource, as written at
+    `api_version` (its rules are that version's), on a create (old None) or an update; the
+    rules see the object at that version, as the request's."""
+    key = is_custom(obj)
+    definition = crd.DEFINITIONS.get(key) if key is not None else None
+    version = api_version.rpartition("/")[2]
+    schema = crd.schema_of(definition, version) if definition is not None else None
+    if schema is None or not cel.has_rules(schema):
+        return []
+    seen = {**obj, "apiVersion": api_version}
+    before = None if old is None else {**old, "apiVersion": api_version}
+    return cel.validate(schema, seen, before).errors

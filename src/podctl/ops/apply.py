@@ -8,7 +8,7 @@ import json
 from podctl import registry
 from podctl.api import meta
 from podctl.api.meta import Obj
-from podctl.errors import NotFound, PodctlError
+from podctl.errors import NotFound, PodctlError, ServerError
 from podctl.manifest.update import LAST_APPLIED, keep_paused
 from podctl.ops.deferred import DockerWork
 from podctl.ops.followup import after_write
@@ -123,3 +123,42 @@ def apply_object(store: Store, obj: Obj, written: Obj, source: str, docker: Dock
         warning = missing_annotation_warning(existing)
     changed = update_object(store, existing, desired, docker, validation)
     return f"{label} {'configured' if changed else 'unchanged'}", warning
+
+
+CONFLICT_HELP = """Please review the fields above--they currently have other managers. Here
+are the ways you can resolve this warning:
+* If you intend to manage all of these fields, please re-run the apply
+  command with the `--force-conflicts` flag.
+* If you do not intend to manage all of the fields, please edit your
+  manifest to remove references to the fields that should keep their
+  current managers.
+* You may co-own fields by updating your manifest to match the existing
+  value; in this case, you'll become the manager if the other manager(s)
+  stop managing the field (remove it from their configuration).
+See https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts"""
+
+
+def server_side_apply(store: Store, written: Obj, docker: DockerWork, manager: str,
+                      force: bool, validation: str = registry.STRICT) -> str:
+    """`apply --server-side`: the manifest applied by `manager` through the API's own
+    server-side apply (the same merge, managedFields and conflicts kubectl meets there);
+    kubectl's line. A conflict is kubectl's message and advice."""
+    from podctl.apiserver.apply import apply as server_apply
+    from podctl.apiserver.params import WriteOptions
+    from podctl.apiserver.status import ApiError
+    from podctl.ops.create import start_stored
+
+    kind = str(written.get("kind"))
+    namespaced = kind in meta.NAMESPACED
+    namespace = (meta.namespace_of(written) or "default") if namespaced else ""
+    opts = WriteOptions(validation=validation, manager=manager, force=force)
+    try:
+        result = server_apply(store, kind, namespace, meta.name_of(written), written, opts)
+    except ApiError as exc:
+        if exc.reason == "Conflict" and (exc.details or {}).get("causes"):
+            raise PodctlError(f"{exc.message}\n{CONFLICT_HELP}") from exc
+        error = ServerError(exc.message)
+        error.reason = exc.reason
+        raise error from exc
+    start_stored(store, result.obj, docker)
+    return f"{meta.singular(kind)}/{meta.name_of(written)} serverside-applied"

@@ -147,6 +147,11 @@ def _store_object(store: Store, obj: Obj, docker: DockerWork, source: str | None
     return stored
 
 
+def start_stored(store: Store, stored: Obj, docker: DockerWork) -> None:
+    """What a write by another door (a server-side apply) leaves to start: as a create's."""
+    _docker_half(store, stored, docker, None)
+
+
 def _docker_half(store: Store, stored: Obj, docker: DockerWork,
                  progress: ProgressFn | None) -> None:
     """Start what the stored object asks for, when no controller is there to do it."""

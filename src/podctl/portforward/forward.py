@@ -164,11 +164,11 @@ class PortForward:
         while True:
             if endpoint is not None:
                 try:
-                    return await _dial(endpoint.ip, port)
+                    return await dial(endpoint.ip, port)
                 except OSError as exc:
                     moved = await self._refresh()
                     if moved == endpoint or loop.time() >= deadline:
-                        raise ForwardError(_dial_error(endpoint, port, exc)) from exc
+                        raise ForwardError(dial_error(endpoint, port, exc)) from exc
                     endpoint = moved
                     continue
             if loop.time() >= deadline:
@@ -284,7 +284,7 @@ def _bind(address: ListenAddress, port: int) -> socket.socket:
     return sock
 
 
-async def _dial(ip: str, port: int) -> socket.socket:
+async def dial(ip: str, port: int) -> socket.socket:
     """A TCP connection to the pod, straight over the Docker bridge."""
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -304,7 +304,7 @@ def _no_delay(sock: socket.socket) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _dial_error(endpoint: Endpoint, port: int, exc: OSError) -> str:
+def dial_error(endpoint: Endpoint, port: int, exc: OSError) -> str:
     """kubectl's wording around a Go-style dial error."""
     if isinstance(exc, TimeoutError):
         reason = "i/o timeout"

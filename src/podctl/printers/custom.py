@@ -118,6 +118,11 @@ def headers(key: str) -> tuple[list[str], list[str]]:
             [d["name"].upper() for d in defs if d["priority"]])
 
 
+def shown_headers(key: str) -> list[str]:
+    """Every column's header in the order the definition declares them (-o wide)."""
+    return [d["name"].upper() for d in column_definitions(key)]
+
+
 def row_function(key: str) -> Callable[[Obj, datetime, bool], list[str]]:
     """A row's text cells (the wide ones with -o wide), the columns read once per table."""
     shown = [not d["priority"] for d in column_definitions(key)]

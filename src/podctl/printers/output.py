@@ -106,6 +106,14 @@ def check_format(output: str | None, show_labels: bool) -> None:
         raise OutputError(f"--show-labels option cannot be used with {name} printer")
 
 
+def without_managed_fields(obj: Obj) -> Obj:
+    """The object without metadata.managedFields (a shallow copy when it has them)."""
+    md = obj.get("metadata")
+    if not isinstance(md, dict) or "managedFields" not in md:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+
+
 def render(objs: list[Obj], output: str | None, *, single: bool, now: datetime,
            all_namespaces: bool = False, show_labels: bool = False,
            label_columns: list[str] | None = None, headers: bool = True,
@@ -180,6 +188,10 @@ def table(objs: list[Obj], now: datetime, *, wide: bool, all_namespaces: bool,
     for kind in kinds:
         headers, wide_headers, row_fn = table_columns(kind)
         cols = list(headers) + (list(wide_headers) if wide else [])
+        if wide and kind in meta.RESOURCES and meta.RESOURCES[kind].custom:
+            from podctl.printers import custom
+
+            cols = custom.shown_headers(kind)  # wide columns where they are declared
         rows = []
         for obj in (o for o in objs if meta.key_of(o) == kind):
             row = row_fn(obj, now, wide)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from podctl.admission import CREATE, UPDATE, Attributes, Chain, chain_for
 from podctl.api import crd, meta
+from podctl.api.managedfields.writer import Writer, sent_managed, track
 from podctl.api.meta import Obj
 from podctl.errors import AlreadyExists, Conflict, Invalid, NotFound, ServerError
 from podctl.registry import strategy
@@ -35,15 +36,18 @@ GENERATE_ATTEMPTS = 8  # generated names that may collide before the create give
 
 def create(store: Store, obj: Obj, namespace: str | None = None, *,
            validation: str = STRICT, dry_run: bool = False, chain: Chain | None = None,
-           context: str = "") -> Obj:
+           context: str = "", writer: Writer | None = None) -> Obj:
     """Store a new object (namespace: where one without its own goes, else `default`);
     the stored object. `context` prefixes the server's errors as kubectl does for a file's
-    object (`error when creating "FILE": `)."""
+    object (`error when creating "FILE": `). `writer`: the API request's, whose fields
+    the object's managedFields record."""
+    sent = sent_managed(obj) if writer is not None else None
     prepared = strategy.prepare_for_create(obj)
     generated = strategy.generate_name(prepared)
     for _ in range(GENERATE_ATTEMPTS):
         try:
-            return _create(store, prepared, namespace, validation, dry_run, chain)
+            return _create(store, prepared, namespace, validation, dry_run, chain,
+                           (writer, sent))
         except AlreadyExists as exc:
             if generated:
                 prepared["metadata"].pop("name")
@@ -81,9 +85,12 @@ def in_context(exc: ServerError, context: str) -> ServerError:
 
 
 def _create(store: Store, prepared: Obj, namespace: str | None, validation: str,
-            dry_run: bool, chain: Chain | None) -> Obj:
+            dry_run: bool, chain: Chain | None,
+            fields: tuple[Writer | None, object] = (None, None)) -> Obj:
     checked = validated(prepared, namespace, validation)
+    _check_rules(checked, None, str(prepared.get("apiVersion") or ""))
     strategy.initial_status(checked)
+    track(None, checked, *fields)
     kind = meta.key_of(checked)
     if kind == crd.KIND:
         checked["status"] = crd.accepted_status(checked, store.list(crd.KIND),
@@ -146,9 +153,10 @@ def field_cause(message: str) -> tuple[str, str]:
 
 
 def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: bool = False,
-           chain: Chain | None = None) -> Obj:
+           chain: Chain | None = None, writer: Writer | None = None) -> Obj:
     """A full update (PUT) of the stored object `desired` names: Conflict when it names a
-    resourceVersion that is no longer the stored one; the stored object."""
+    resourceVersion that is no longer the stored one; the stored object. `writer`: the
+    API request's, whose changes the object's managedFields record."""
     kind = meta.key_of(desired)
     current = _stored(store, kind, _namespace(desired), meta.name_of(desired))
     # Validation works on a copy (defaulting makes it), so the body's need not be deep.
@@ -158,10 +166,12 @@ def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: boo
     checked["metadata"]["resourceVersion"] = desired["metadata"].get("resourceVersion")
     checked["metadata"]["uid"] = desired["metadata"].get("uid")
     out = strategy.prepare_for_update(current, checked)
+    track(current, out, writer, desired["metadata"].get("managedFields"))
     attrs = Attributes(UPDATE, kind, _namespace(current), meta.name_of(current), out,
                        old=current, dry_run=dry_run)
     if _unchanged(out, current):
         return current  # as upstream, an update that changes nothing writes nothing
+    _check_rules(out, current, str(desired.get("apiVersion") or ""))
     admission = chain or chain_for(store)
     admission.prepare(attrs)
     if dry_run:
@@ -170,6 +180,24 @@ def update(store: Store, desired: Obj, *, validation: str = STRICT, dry_run: boo
     stored = store.update(out, admit=admission.admitter(attrs))
     _finish_if_finalized(store, stored)
     return stored
+
+
+def _check_rules(obj: Obj, old: Obj | None, api_version: str) -> None:
+    """A custom resource's CEL rules (x-kubernetes-validations): Invalid, as the schema's
+    other errors, naming each field."""
+    resource = meta.RESOURCES.get(meta.key_of(obj))
+    if resource is None or not resource.custom:
+        return
+    from podctl.manifest.custom import rule_errors
+
+    causes = rule_errors(obj, old, api_version)
+    if causes:
+        from podctl.manifest import invalid_summary
+        from podctl.manifest.problems import Problem
+
+        shown, name = str(obj.get("kind")), meta.name_of(obj)
+        problems = [Problem("", None, None, f"{f}: {m}") for f, m in causes]
+        raise Invalid(invalid_summary(shown, name, problems), shown, name, causes)
 
 
 def _finish_if_finalized(store: Store, obj: Obj) -> None:
@@ -185,7 +213,8 @@ def _unchanged(out: Obj, current: Obj) -> bool:
     return out == current
 
 
-def update_status(store: Store, desired: Obj, *, dry_run: bool = False) -> Obj:
+def update_status(store: Store, desired: Obj, *, dry_run: bool = False,
+                  writer: Writer | None = None) -> Obj:
     """The /status subresource: only the status is written."""
     kind = meta.key_of(desired)
     current = _stored(store, kind, _namespace(desired), meta.name_of(desired))
@@ -193,9 +222,11 @@ def update_status(store: Store, desired: Obj, *, dry_run: bool = False) -> Obj:
     if kind in crd.DEFINITIONS:
         # a custom resource's status is checked against its schema as the whole object is
         out["status"] = validated(out, _namespace(current) or None).get("status")
+    _check_rules(out, current, str(desired.get("apiVersion") or ""))
+    track(current, out, writer)
     if dry_run:
         return out
-    return store.update_status(out)
+    return store.update_status(out, managed_fields=writer is not None)
 
 
 def bind(store: Store, namespace: str, name: str, node: str, uid: str | None = None) -> Obj:
@@ -221,15 +252,16 @@ def bind(store: Store, namespace: str, name: str, node: str, uid: str | None = N
 
 
 def mutate(store: Store, kind: str, namespace: str, name: str, change: Callable[[Obj], bool],
-           uid: str | None = None, *, validation: str = STRICT, chain: Chain | None = None
-           ) -> Obj | None:
+           uid: str | None = None, *, validation: str = STRICT, chain: Chain | None = None,
+           writer: Writer | None = None) -> Obj | None:
     """Read-modify-write through update: `change` edits a copy in place and says whether
     it changed anything; on a Conflict it runs again on a fresh read. None when the object
     (with that uid) is gone; the stored object otherwise."""
     # Each read is a fresh object of this call's own: `change` may edit it in place.
     return read_modify_write(
         lambda: store.get(kind, namespace, name), change,
-        lambda current: update(store, current, validation=validation, chain=chain),
+        lambda current: update(store, current, validation=validation, chain=chain,
+                               writer=writer),
         kind, name, uid)
 
 

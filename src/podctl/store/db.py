@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS events (
     last_ts TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_uid ON events (object_uid);
+CREATE TABLE IF NOT EXISTS event_bodies (
+    id INTEGER PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (namespace, name)
+);
 CREATE TABLE IF NOT EXISTS pod_state (
     uid TEXT PRIMARY KEY,
     data TEXT NOT NULL
@@ -282,10 +289,12 @@ class Store:
         `admit` as for create, run once the version checked out."""
         return self._write(obj, status_only=False, admit=admit)
 
-    def update_status(self, obj: Obj) -> Obj:
+    def update_status(self, obj: Obj, managed_fields: bool = False) -> Obj:
         """Write only `status` (the /status subresource): spec and metadata stay as stored,
-        so a controller's status write never puts back a spec it read earlier."""
-        return self._write(obj, status_only=True)
+        so a controller's status write never puts back a spec it read earlier.
+        `managed_fields`: the object's metadata.managedFields are written too (an API
+        request's status write records its manager)."""
+        return self._write(obj, status_only=True, managed_fields=managed_fields)
 
     def mutate(self, kind: str, namespace: str, name: str, change: Callable[[Obj], bool],
                uid: str | None = None) -> Obj | None:
@@ -293,7 +302,8 @@ class Store:
         return read_modify_write(lambda: self.get(kind, namespace, name), change, self.update,
                                  kind, name, uid)
 
-    def _write(self, obj: Obj, status_only: bool, admit: Admit | None = None) -> Obj:
+    def _write(self, obj: Obj, status_only: bool, admit: Admit | None = None,
+               managed_fields: bool = False) -> Obj:
         kind = meta.key_of(obj)
         md = obj["metadata"]
         ns = md.get("namespace", "") if kind in meta.NAMESPACED else ""
@@ -309,6 +319,10 @@ class Store:
             rv = self._next_rv(db)
             if status_only:
                 current["status"] = obj.get("status")
+                if managed_fields:
+                    current["metadata"].pop("managedFields", None)
+                    if md.get("managedFields"):
+                        current["metadata"]["managedFields"] = md["managedFields"]
                 current["metadata"]["resourceVersion"] = str(rv)
                 stored = current
             else:
@@ -367,8 +381,7 @@ class Store:
         md = obj["metadata"]
         now = meta.now_rfc3339()
         with self.transaction() as db:
-            # Events outlive their objects, for an hour, as the API server keeps them.
-            db.execute("DELETE FROM events WHERE last_ts < ?", (_hour_before(now),))
+            _expire_events(db, now)
             row = db.execute(
                 "SELECT id FROM events WHERE object_uid=? AND type=? AND reason=? AND message=? "
                 "AND source=? AND field_path=?",
@@ -387,6 +400,36 @@ class Store:
                  type_, reason, message, source, now, now),
             )
 
+    def post_event(self, event: Obj) -> Obj:
+        """Store an Event a client wrote (through the API), as it was sent: it keeps its
+        name and fields beside the row describe and `get events` read; never merged with
+        a repeat (the client counts its own). AlreadyExists when its name is taken."""
+        md = event["metadata"]
+        namespace, name = md.get("namespace", ""), md["name"]
+        involved = event.get("involvedObject") or {}
+        now = meta.now_rfc3339()
+        md["uid"] = meta.new_uid()
+        md["creationTimestamp"] = now
+        with self.transaction() as db:
+            _expire_events(db, now)
+            if db.execute("SELECT 1 FROM event_bodies WHERE namespace=? AND name=?",
+                          (namespace, name)).fetchone():
+                raise AlreadyExists("events", name)
+            cursor = db.execute(
+                "INSERT INTO events(namespace, object_kind, object_name, object_uid, field_path, "
+                "type, reason, message, source, count, first_ts, last_ts) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (namespace, str(involved.get("kind", "")), str(involved.get("name", "")),
+                 str(involved.get("uid", "")), str(involved.get("fieldPath", "")),
+                 str(event.get("type", "")), str(event.get("reason", "")),
+                 str(event.get("message", "")), _event_source(event),
+                 # The row's times are the write's: it expires an hour after it, as the
+                 # API server's TTL counts, whatever times the client wrote in the Event.
+                 int(event.get("count") or 1), now, now))
+            db.execute("INSERT INTO event_bodies(id, namespace, name, data) VALUES (?,?,?,?)",
+                       (cursor.lastrowid, namespace, name, json.dumps(event)))
+        return event
+
     def events_for(self, uid: str) -> builtins.list[dict[str, Any]]:
         rows = self._read(
             "SELECT type, reason, message, source, count, first_ts, last_ts, field_path "
@@ -401,10 +444,12 @@ class Store:
         """Events as v1 Event objects, oldest first."""
         where, args = ("WHERE namespace=?", (namespace,)) if namespace is not None else ("", ())
         rows = self._read(
-            "SELECT id, namespace, object_kind, object_name, object_uid, field_path, type, "
-            f"reason, message, source, count, first_ts, last_ts FROM events {where} "
-            "ORDER BY last_ts, id", args)
-        return [_event_object(*row) for row in rows]
+            "SELECT events.id, events.namespace, object_kind, object_name, object_uid, "
+            "field_path, type, reason, message, source, count, first_ts, last_ts, data "
+            "FROM events LEFT JOIN event_bodies ON event_bodies.id = events.id "
+            f"{where.replace('namespace', 'events.namespace')} ORDER BY last_ts, events.id",
+            args)
+        return [json.loads(row[-1]) if row[-1] else _event_object(*row[:-1]) for row in rows]
 
     # -- controller-owned pod state (kubelet's memory: image errors, probes, backoff) -----
 
@@ -449,6 +494,19 @@ def _hour_before(timestamp: str) -> str:
     from datetime import timedelta
 
     return meta.format_time(meta.parse_time(timestamp) - timedelta(hours=1))
+
+
+def _expire_events(db: sqlite3.Connection, now: str) -> None:
+    """Events outlive their objects, for an hour, as the API server keeps them."""
+    db.execute("DELETE FROM events WHERE last_ts < ?", (_hour_before(now),))
+    db.execute("DELETE FROM event_bodies WHERE id NOT IN (SELECT id FROM events)")
+
+
+def _event_source(event: Obj) -> str:
+    """The From column: the legacy source's component, else the reporting controller."""
+    source = event.get("source")
+    component = source.get("component") if isinstance(source, dict) else None
+    return str(component or event.get("reportingComponent") or "")
 
 
 def _event_object(event_id: int, namespace: str, kind: str, name: str, uid: str,

@@ -77,7 +77,7 @@ def test_openapi_documents_name_every_kind_and_field_validation() -> None:
                                                          "kind": "Pod"}
     assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
     root = openapi.root()["paths"]
-    assert set(root) == {"api/v1", "apis/apps/v1", "apis/batch/v1",
+    assert set(root) == {"api/v1", "apis/apps/v1", "apis/events.k8s.io/v1", "apis/batch/v1",
                          "apis/discovery.k8s.io/v1", "apis/coordination.k8s.io/v1",
                          "apis/policy/v1", "apis/storage.k8s.io/v1",
                          "apis/rbac.authorization.k8s.io/v1", "apis/authorization.k8s.io/v1",

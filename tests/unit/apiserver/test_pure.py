@@ -95,11 +95,77 @@ def test_discovery_lists_every_kind_with_short_names_and_subresources() -> None:
     assert {r["name"] for r in apps["resources"]} >= {"deployments", "replicasets",
                                                       "daemonsets", "deployments/scale"}
     groups = {g["name"] for g in resources.api_group_list()["groups"]}
-    assert groups == {"apps", "batch", "coordination.k8s.io", "discovery.k8s.io", "policy",
+    assert groups == {"apps", "events.k8s.io", "batch", "coordination.k8s.io",
+                      "discovery.k8s.io", "policy",
                       "storage.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
                       "authentication.k8s.io", "apiextensions.k8s.io",
                       "networking.k8s.io", "metrics.k8s.io", "autoscaling"}
     assert resources.resource_list("nosuch/v1") is None
+
+
+def test_aggregated_discovery_holds_what_the_resource_lists_hold() -> None:
+    """apidiscovery.k8s.io/v2: the same resources, verbs, names and subresources as the
+    per-group-version lists, in one document for /api and one for /apis."""
+    core, named = resources.aggregated(True), resources.aggregated(False)
+    assert (core["kind"], core["apiVersion"]) == ("APIGroupDiscoveryList",
+                                                  "apidiscovery.k8s.io/v2")
+    assert [item["metadata"] for item in core["items"]] == [{"creationTimestamp": None}]
+    assert [item["metadata"]["name"] for item in named["items"]] == \
+        [group["name"] for group in resources.api_group_list()["groups"]]
+    for item in core["items"] + named["items"]:
+        group = item["metadata"].get("name", "")
+        for version in item["versions"]:
+            listed = resources.resource_list(f"{group}/{version['version']}" if group
+                                             else version["version"])
+            assert listed is not None and version["freshness"] == "Current"
+            flat = []
+            for entry in version["resources"]:
+                flat.append((entry["resource"], entry["responseKind"]["kind"], entry["verbs"],
+                             entry["scope"] == "Namespaced", entry.get("shortNames")))
+                flat += [(f"{entry['resource']}/{sub['subresource']}",
+                          sub["responseKind"]["kind"], sub["verbs"],
+                          entry["scope"] == "Namespaced", None)
+                         for sub in entry.get("subresources", [])]
+            assert flat == [(r["name"], r["kind"], r["verbs"], r["namespaced"],
+                             r.get("shortNames")) for r in listed["resources"]]
+    deployments = next(r for item in named["items"] if item["metadata"]["name"] == "apps"
+                       for r in item["versions"][0]["resources"]
+                       if r["resource"] == "deployments")
+    assert deployments["responseKind"] == {"group": "", "version": "", "kind": "Deployment"}
+    assert {"subresource": "scale", "verbs": ["get", "patch", "update"], "responseKind": {
+        "group": "autoscaling", "version": "v1", "kind": "Scale"}} in deployments["subresources"]
+
+
+def test_events_k8s_io_serves_the_core_events_in_its_shape() -> None:
+    from podctl.api import eventsv1
+
+    target = resources.find("events.k8s.io", "v1", "events")
+    assert target is not None and target.kind == "Event" and target.view is not None
+    assert resources.find("events.k8s.io", "v1", "pods") is None
+    assert list(resources.group_versions())[:3] == ["v1", "apps/v1", "events.k8s.io/v1"]
+    core = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "p.1"},
+            "involvedObject": {"kind": "Pod", "name": "p"}, "reason": "Pulled",
+            "message": "pulled", "source": {"component": "kubelet"}, "count": 2,
+            "firstTimestamp": "2026-12-06T17:00:00Z", "lastTimestamp": "2026-12-06T17:01:00Z",
+            "type": "Normal", "reportingComponent": "", "eventTime": None}
+    assert eventsv1.from_core(core) == {
+        "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "p.1"},
+        "eventTime": None, "reason": "Pulled", "type": "Normal",
+        "regarding": {"kind": "Pod", "name": "p"}, "note": "pulled",
+        "deprecatedSource": {"component": "kubelet"},
+        "deprecatedFirstTimestamp": "2026-12-06T17:00:00Z",
+        "deprecatedLastTimestamp": "2026-12-06T17:01:00Z", "deprecatedCount": 2}
+
+
+def test_kubectl_asks_for_aggregated_discovery_first() -> None:
+    assert resources.wants_aggregated(
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
+    assert not resources.wants_aggregated("application/json, */*")
+    assert not resources.wants_aggregated(
+        "application/json,application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+    assert not resources.wants_aggregated(
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList")
+    assert not resources.wants_aggregated("")
 
 
 def test_paths_name_resources_namespaces_and_subresources() -> None:

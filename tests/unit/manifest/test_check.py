@@ -179,3 +179,25 @@ def test_a_sleep_hook_must_fit_in_the_grace_period() -> None:
         "non-negative and less than terminationGracePeriodSeconds (30)"]
     assert check(POD + hook.format(0)).problems == []
     assert check(POD + hook.format(30)).problems == []
+
+
+def test_leases_are_checked_as_upstream_checks_them() -> None:
+    """Leases are users' to write (leader election): ValidateLeaseSpec's rules."""
+    lease = """apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: my-lock}
+spec: {holderIdentity: a, leaseDurationSeconds: 15, leaseTransitions: 0,
+       renewTime: "2026-12-06T17:50:00.123456Z"}
+"""
+    assert check(lease).problems == []
+    bad = lease.replace("leaseDurationSeconds: 15, leaseTransitions: 0",
+                        "leaseDurationSeconds: 0, leaseTransitions: -1, preferredHolder: b")
+    assert [p.message for p in check(bad).problems] == [
+        "spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0",
+        "spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0",
+        "spec.preferredHolder: Forbidden: may only be specified if `strategy` is defined"]
+    strategy = lease.replace("leaseTransitions: 0", "leaseTransitions: 0, strategy: Newest")
+    assert [p.message for p in check(strategy).problems] == [
+        'spec.strategy.strategy: Unsupported value: "Newest": supported values: '
+        '"OldestEmulationVersion"']
+    assert check(strategy.replace("Newest", "example.com/mine")).problems == []

@@ -27,7 +27,7 @@ def test_schema_is_small_and_pinned() -> None:
                                  "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
                                  "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
                                  "ResourceQuota", "LimitRange", "ServiceAccount",
-                                 "NetworkPolicy", "CustomResourceDefinition",
+                                 "NetworkPolicy", "CustomResourceDefinition", "Lease",
                                  "HorizontalPodAutoscaler"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
