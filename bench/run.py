@@ -19,6 +19,7 @@ def main() -> None:
         bench_grpc_probe,
         bench_hostile,
         bench_ingress,
+        bench_metrics,
         bench_netpol,
         bench_node_failure,
         bench_nodes,
@@ -86,6 +87,8 @@ def main() -> None:
     bench_discovery.main()
     print("== issue 25: a gRPC probe's cost, h2 beside grpcio ==", flush=True)
     bench_grpc_probe.main()
+    print("== issue 24: a metrics scrape of 30 pods; kubectl top against get ==", flush=True)
+    bench_metrics.main()
     print("== issue 24: a kopf operator's child, custom resource against built-in; CEL ==",
           flush=True)
     bench_operator.main()

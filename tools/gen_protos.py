@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-API_FILES = ("core/v1", "apps/v1", "batch/v1", "autoscaling/v1", "policy/v1", "rbac/v1",
-             "authorization/v1", "authentication/v1", "networking/v1")
+API_FILES = ("core/v1", "apps/v1", "batch/v1", "autoscaling/v1", "autoscaling/v2",
+             "policy/v1", "rbac/v1", "authorization/v1", "authentication/v1", "networking/v1")
 MACHINERY_FILES = ("pkg/apis/meta/v1", "pkg/api/resource", "pkg/runtime", "pkg/util/intstr")
 ROOTS = [f"k8s.io.api.core.v1.{k}" for k in (
     "Pod", "ReplicationController", "Namespace", "Node", "Service", "Endpoints", "ConfigMap",
@@ -39,7 +39,10 @@ ROOTS = [f"k8s.io.api.core.v1.{k}" for k in (
     "k8s.io.api.authentication.v1.TokenRequest", "k8s.io.api.authentication.v1.TokenReview",
     # `kubectl create ingress` (issue 25), and NetworkPolicy beside it
     *(f"k8s.io.api.networking.v1.{k}" for k in ("Ingress", "IngressClass", "NetworkPolicy")),
-    "k8s.io.api.autoscaling.v1.Scale", "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+    "k8s.io.api.autoscaling.v1.Scale",
+    # `kubectl autoscale` (issue 24)
+    "k8s.io.api.autoscaling.v2.HorizontalPodAutoscaler",
+    "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions",
     "k8s.io.apimachinery.pkg.runtime.Unknown"]
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "podctl" / "schemas" / \
     "k8s-proto.json"

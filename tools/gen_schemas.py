@@ -55,6 +55,8 @@ ROOTS = {
     "LimitRange": "io.k8s.api.core.v1.LimitRange",
     # network policy (issue 23)
     "NetworkPolicy": "io.k8s.api.networking.v1.NetworkPolicy",
+    # autoscaling (issue 24)
+    "HorizontalPodAutoscaler": "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
     # leader election writes Leases through the API (issue 24)
     "Lease": "io.k8s.api.coordination.v1.Lease",
     # ingress (issue 25)
@@ -120,6 +122,9 @@ EXPLAIN_ROOTS = {
     "CustomResourceDefinition": (
         "apiextensions.k8s.io/v1",
         "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition"),
+    # autoscaling (issue 24)
+    "HorizontalPodAutoscaler": ("autoscaling/v2",
+                                "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler"),
 }
 EXPLAIN_NAME = "k8s-core-v1-explain.json"
 # The API server's /openapi/v2 and /openapi/v3 (kubectl explain, apply and its check that
@@ -150,6 +155,7 @@ OPENAPI_EXTRA = (
     "io.k8s.api.networking.v1.NetworkPolicyList",
     "io.k8s.api.networking.v1.IngressList", "io.k8s.api.networking.v1.IngressClassList",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList",
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerList",
     # events.k8s.io/v1: the core Events in that group version's shape (issue 24)
     "io.k8s.api.events.v1.Event", "io.k8s.api.events.v1.EventList",
 )

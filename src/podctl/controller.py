@@ -48,6 +48,7 @@ from podctl.home import home_id, podctl_home
 from podctl.kubelet import hooks
 from podctl.kubelet.heartbeat import RENEW_INTERVAL, Heartbeat, host_heartbeat
 from podctl.kubelet.prober import Prober
+from podctl.kubelet.stats import RESOLUTION, Scraper
 from podctl.kubelet.statusmanager import mark_unknown, set_readiness
 from podctl.kubelet.sync import SyncResult
 from podctl.kubelet.teardown import remove_orphans
@@ -84,6 +85,8 @@ SIGNAL_POLL = 0.1
 # How long a deleted Node stays away before its pods are deleted (upstream's pod GC
 # quarantine).
 ORPHAN_QUARANTINE = 40.0
+# The autoscaler's kind: every metrics scrape wakes each one.
+AUTOSCALER = "HorizontalPodAutoscaler"
 # How often the node containers are looked for besides a Node's change (an event stream
 # per node's engine).
 NODES_POLL = 30.0
@@ -95,8 +98,10 @@ class Controller(PodHooks):
 
     def __init__(self, store: Store, resync_seconds: float = 30.0,
                  nodes: NodeSettings | None = None,
+                 metric_resolution: float = RESOLUTION,
                  ingress_ports: IngressPorts | None = None) -> None:
         self.store = store
+        self.metric_resolution = metric_resolution
         self.nodes = nodes or NodeSettings()
         self.ingress_ports = ingress_ports or IngressPorts()
         self.lifecycle = NodeLifecycle(
@@ -149,7 +154,8 @@ class Controller(PodHooks):
             ("store", self._watch_store), ("docker", self._watch_docker),
             ("nodes", self._watch_nodes),
             ("prober", self.prober.run), ("dispatch", self._dispatch),
-            ("heartbeat", self._heartbeat), ("nodelifecycle", self.lifecycle.run)]
+            ("heartbeat", self._heartbeat), ("nodelifecycle", self.lifecycle.run),
+            ("metrics", self._scrape_metrics)]
         threads = [threading.Thread(target=supervise, args=(name, loop, stop), name=name,
                                     daemon=True) for name, loop in loops]
         for thread in threads:
@@ -223,6 +229,24 @@ class Controller(PodHooks):
                 beat.run(stop)
                 return
             stop.wait(1.0)
+
+    def _scrape_metrics(self, stop: threading.Event) -> None:
+        """metrics-server's loop: every node's containers at a fixed interval; each scrape
+        wakes the autoscalers (their metrics changed)."""
+        scraper = Scraper(self.store, self.metric_resolution)
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    scraper.scrape()
+                except DockerUnavailable as exc:
+                    log.info("metrics: the engine does not answer (%s)", exc.detail)
+                for hpa in self.store.list(AUTOSCALER):
+                    self.queue.add((AUTOSCALER, meta.namespace_of(hpa), meta.name_of(hpa)))
+                instrument.beat("metrics")
+                stop.wait(max(0.0, self.metric_resolution - (time.monotonic() - started)))
+        finally:
+            scraper.close()
 
     # -- event sources -------------------------------------------------------------------
 
@@ -676,7 +700,8 @@ class NodeSettings:
 
 
 def run(stop: threading.Event, resync_seconds: float = 30.0,
-        nodes: NodeSettings | None = None, ingress_ports: IngressPorts | None = None) -> None:
+        nodes: NodeSettings | None = None, metric_resolution: float = RESOLUTION,
+        ingress_ports: IngressPorts | None = None) -> None:
     """Hold the leader lock (waiting as standby while another controller has it), then run."""
     nodes = nodes or NodeSettings()
     home = podctl_home()
@@ -695,6 +720,7 @@ def run(stop: threading.Event, resync_seconds: float = 30.0,
         save_settings(home, nodes.not_ready_seconds, nodes.unreachable_seconds)
         store = open_store(home, functools.partial(notify_controller, home))
         Controller(store, resync_seconds=resync_seconds, nodes=nodes,
+                   metric_resolution=metric_resolution,
                    ingress_ports=ingress_ports).run(stop)
     finally:
         lock.release()

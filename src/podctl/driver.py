@@ -34,6 +34,7 @@ from podctl.controllers.deployment_sync import DeploymentSync
 from podctl.controllers.disruption import budgets_for, sync_pdb
 from podctl.controllers.endpointslices import sync_service_endpoints
 from podctl.controllers.ephemeral import ensure_claims
+from podctl.controllers.horizontal_sync import AutoscalerSync
 from podctl.controllers.job_sync import JobSync
 from podctl.controllers.owners import owners_gone
 from podctl.controllers.ownersync import Key, OwnerSync
@@ -377,6 +378,14 @@ def collect_garbage(ctx: Context, _namespace: str, _name: str) -> None:
 COLLECTED_BY_OWNERS = frozenset({"Pod", *OWNER_SYNCS})
 
 
+# The autoscalers' memory lives as long as the process that runs them.
+AUTOSCALERS = AutoscalerSync()
+
+
+def sync_autoscaler(ctx: Context, namespace: str, name: str) -> None:
+    AUTOSCALERS.run(ctx.store, namespace, name)
+
+
 def _owner_handler(kind: str) -> Handler:
     return lambda ctx, namespace, name: sync_owner(ctx, kind, namespace, name)
 
@@ -391,6 +400,7 @@ HANDLERS: dict[str, Handler] = {
     "PersistentVolumeClaim": sync_claim, "PersistentVolume": sync_volume,
     "ClusterRole": lambda ctx, namespace, name: sync_cluster_role(ctx.store, namespace, name),
     "ResourceQuota": sync_resource_quota,
+    "HorizontalPodAutoscaler": sync_autoscaler,
     # A policy's change is a change of every node's rules.
     "NetworkPolicy": lambda ctx, _ns, _name: ctx.queue.add(DATAPLANE),
     "CustomResourceDefinition": sync_definition,

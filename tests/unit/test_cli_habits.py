@@ -175,6 +175,8 @@ def test_api_resources_lists_the_resource_table() -> None:
         "SelfSubjectRulesReview",
         "subjectaccessreviews                     authorization.k8s.io/v1        false        "
         "SubjectAccessReview",
+        "horizontalpodautoscalers    hpa          autoscaling/v2                 true         "
+        "HorizontalPodAutoscaler",
         "cronjobs                    cj           batch/v1                       true         "
         "CronJob",
         "jobs                                     batch/v1                       true         "
@@ -224,8 +226,9 @@ def test_api_resources_filters_and_formats() -> None:
         "configmaps", "endpoints", "events", "limitranges", "persistentvolumeclaims", "pods",
         "replicationcontrollers", "resourcequotas", "secrets", "serviceaccounts", "services",
         "controllerrevisions", "daemonsets", "deployments", "replicasets", "statefulsets",
-        "localsubjectaccessreviews", "cronjobs", "jobs", "leases", "endpointslices",
-        "ingresses", "networkpolicies", "poddisruptionbudgets", "rolebindings", "roles"]
+        "localsubjectaccessreviews", "horizontalpodautoscalers", "cronjobs", "jobs", "leases",
+        "endpointslices", "ingresses", "networkpolicies", "poddisruptionbudgets",
+        "rolebindings", "roles"]
     code, out = run("api-resources", "-o", "name", "--sort-by", "name")
     assert out.splitlines()[-4:] == [
         "statefulsets.apps", "storageclasses.storage.k8s.io",
@@ -275,8 +278,8 @@ def test_completes_resource_types_then_stored_names(home: Path) -> None:
         "clusterrolebindings", "clusterroles",
         "configmaps", "controllerrevisions", "cronjobs", "customresourcedefinitions",
         "daemonsets", "deployments",
-        "endpoints", "endpointslices", "events", "ingressclasses", "ingresses", "jobs",
-        "leases", "limitranges", "namespaces", "networkpolicies", "nodes",
+        "endpoints", "endpointslices", "events", "horizontalpodautoscalers",
+        "ingressclasses", "ingresses", "jobs", "leases", "limitranges", "namespaces", "networkpolicies", "nodes",
         "persistentvolumeclaims", "persistentvolumes",
         "poddisruptionbudgets", "pods", "replicasets", "replicationcontrollers",
         "resourcequotas", "rolebindings", "roles", "secrets", "serviceaccounts",

@@ -143,6 +143,11 @@ RESOURCES: dict[str, Resource] = {r.kind: r for r in (
     # API server orders its groups.
     Resource("tokenreviews", "tokenreview", (), "TokenReview", False,
              api_version="authentication.k8s.io/v1", verbs=("create",), validated=False),
+    # autoscaling (issue 24), after the reviews' groups and before batch, as the API
+    # server orders its groups; its status is the autoscaler's.
+    Resource("horizontalpodautoscalers", "horizontalpodautoscaler", ("hpa",),
+             "HorizontalPodAutoscaler", True, api_version="autoscaling/v2",
+             categories=("all",), status=True, updates=("spec",)),
     # batch (issue 12): kubectl's `get all` lists cronjobs before jobs.
     Resource("cronjobs", "cronjob", ("cj",), "CronJob", True, api_version="batch/v1",
              categories=("all",), status=True),

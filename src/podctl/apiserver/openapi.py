@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from podctl.api.meta import Obj, Resource
-from podctl.apiserver.resources import SUBRESOURCES, group_versions
+from podctl.apiserver.resources import AGGREGATED_VERSIONS, SUBRESOURCES, group_versions
 
 BUNDLE = Path(__file__).resolve().parent.parent / "schemas" / "k8s-openapi.json"
 V3 = "/openapi/v3"
@@ -183,12 +183,18 @@ def root() -> Obj:
     """GET /openapi/v3: where each group version's document is."""
     return {"paths": {_doc_path(gv): {"serverRelativeURL":
                                       f"{V3}/{_doc_path(gv)}?hash={_hash(gv)}"}
-                      for gv in group_versions()}}
+                      for gv in _documented()}}
+
+
+def _documented() -> list[str]:
+    """The group versions whose OpenAPI is the API server's own (not an aggregated
+    group's: its server would publish its own)."""
+    return [gv for gv in group_versions() if gv not in AGGREGATED_VERSIONS]
 
 
 def v3_document(path: str) -> bytes | None:
     """GET /openapi/v3/<api/v1 | apis/<group>/<version>>."""
-    for group_version in group_versions():
+    for group_version in _documented():
         if path.strip("/") == _doc_path(group_version):
             return group_version_document(group_version)
     return None
@@ -211,6 +217,8 @@ def _v2_document(marker: tuple[tuple[str, str], ...]) -> bytes:
     paths: dict[str, Obj] = {}
     definitions = dict(bundle()["schemas"])
     for group_version, resources in group_versions().items():
+        if group_version in AGGREGATED_VERSIONS:
+            continue
         prefix = f"/{_doc_path(group_version)}"
         if any(r.custom for r in resources):
             definitions.update(custom_schemas(group_version))

@@ -79,10 +79,23 @@ def served_in(resource: Resource) -> tuple[str, ...]:
     return (resource.api_version,)
 
 
+# Served beside the resource table, as an aggregated API is beside the built-in ones:
+# metrics-server's group (podctl.apiserver.resourcemetrics). No store kind, no subresources,
+# no OpenAPI of ours; get and list only.
+AGGREGATED_RESOURCES = (
+    Resource("nodes", "", (), "NodeMetrics", False, api_version="metrics.k8s.io/v1beta1",
+             verbs=("get", "list"), validated=False),
+    Resource("pods", "", (), "PodMetrics", True, api_version="metrics.k8s.io/v1beta1",
+             verbs=("get", "list"), validated=False),
+)
+AGGREGATED_VERSIONS = frozenset(r.api_version for r in AGGREGATED_RESOURCES)
+
+
 def group_versions() -> dict[str, list[Resource]]:
-    """group/version -> its resources, in the order podctl lists kinds."""
+    """group/version -> its resources, in the order podctl lists kinds (the aggregated
+    groups last, as the aggregator lists them)."""
     out: dict[str, list[Resource]] = {}
-    for resource in list(meta.RESOURCES.values()):
+    for resource in [*meta.RESOURCES.values(), *AGGREGATED_RESOURCES]:
         for group_version in served_in(resource):
             out.setdefault(group_version, []).append(resource)
     for view in VIEWS:
@@ -158,7 +171,8 @@ def resource_list(group_version: str) -> Obj | None:
         if r.categories:
             entry["categories"] = list(r.categories)
         out.append(entry)
-        subs = _subresources(r) if r.custom else SUBRESOURCES.get(r.name, {})
+        subs = _subresources(r) if r.custom else {} if r in AGGREGATED_RESOURCES \
+            else SUBRESOURCES.get(r.name, {})
         for sub, (kind, verbs) in subs.items():
             sub_entry: Obj = {"name": f"{r.name}/{sub}", "singularName": "",
                               "namespaced": r.namespaced, "kind": kind, "verbs": list(verbs)}

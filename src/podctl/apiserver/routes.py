@@ -17,7 +17,16 @@ from aiohttp import web
 
 from podctl.api.meta import Obj
 from podctl.apiserver import apply as applies
-from podctl.apiserver import bodies, objects, params, pools, protobuf, resources, writes
+from podctl.apiserver import (
+    bodies,
+    objects,
+    params,
+    pools,
+    protobuf,
+    resourcemetrics,
+    resources,
+    writes,
+)
 from podctl.apiserver import patch as patches
 from podctl.apiserver.openapi import V2_PROTOBUF
 from podctl.apiserver.resources import Target
@@ -132,6 +141,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return _openapi(segments[1:], request.headers.get("Accept", ""))
         if len(segments) <= 3 and segments[:1] == ["apis"]:
             await blocking(ctx.store.refresh_kinds)  # the groups CRDs serve, as they are
+        if segments[:2] == ["apis", resourcemetrics.GROUP]:
+            served = await resourcemetrics.serve(request, ctx.store, segments, blocking)
+            if served is not None:
+                return served
         if segments in (["api"], ["apis"]) and \
                 resources.wants_aggregated(request.headers.get("Accept", "")):
             return web.Response(body=json.dumps(resources.aggregated(segments == ["api"])),

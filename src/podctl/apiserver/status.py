@@ -21,7 +21,8 @@ _INVALID = re.compile(r'The (\S+) "([^"]*)" is invalid: (.*)', re.DOTALL)
 CODES = {"NotFound": 404, "AlreadyExists": 409, "Conflict": 409, "Invalid": 422,
          "BadRequest": 400, "Forbidden": 403, "Unauthorized": 401, "MethodNotAllowed": 405,
          "Gone": 410, "Expired": 410, "NotAcceptable": 406, "UnsupportedMediaType": 415,
-         "RequestEntityTooLarge": 413, "Timeout": 504, "InternalError": 500, "TooManyRequests": 429}
+         "RequestEntityTooLarge": 413, "Timeout": 504, "InternalError": 500, "TooManyRequests": 429,
+         "ServiceUnavailable": 503}
 
 
 class ApiError(Exception):

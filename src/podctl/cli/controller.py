@@ -13,6 +13,7 @@ from podctl.cli import terminal
 
 API_ADDRESS = "127.0.0.1:6443"
 MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanoseconds
+MIN_METRIC_RESOLUTION = 10.0
 
 
 @click.command("run-controller")
@@ -45,6 +46,10 @@ MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanose
               show_default=True, type=click.IntRange(0, MAX_SECONDS),
               help="tolerationSeconds of the unreachable:NoExecute toleration every pod "
                    "is given.")
+@click.option("--metric-resolution", "resolution", default="15s", show_default=True,
+              metavar="DURATION",
+              help="How often every container's CPU and memory are read for the metrics API "
+                   "(kubectl top) and the autoscalers, as metrics-server's flag.")
 @click.option("--ingress-http-port", "http_port", default=80, show_default=True,
               type=click.IntRange(1, 65535),
               help="The port the ingress controller serves HTTP on, on every node.")
@@ -54,8 +59,8 @@ MAX_SECONDS = 2**63 // 10**9  # tolerationSeconds as a Go duration: int64 nanose
 @click.pass_context
 def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
                    resync: float, api: str | None, api_tls: bool, grace: str, period: str,
-                   startup_grace: str, not_ready: int, unreachable: int, http_port: int,
-                   https_port: int) -> None:
+                   startup_grace: str, not_ready: int, unreachable: int, resolution: str,
+                   http_port: int, https_port: int) -> None:
     """Run the kubelet's and the controllers' loops (probes, restarts, every controller,
     the Services data plane) until SIGINT/SIGTERM."""
     from podctl.home import podctl_home
@@ -63,6 +68,12 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
     grace_seconds = _duration(grace, "--node-monitor-grace-period")
     period_seconds = _duration(period, "--node-monitor-period")
     startup_seconds = _duration(startup_grace, "--node-startup-grace-period")
+    resolution_seconds = _duration(resolution, "--metric-resolution")
+    if resolution_seconds < MIN_METRIC_RESOLUTION:
+        # metrics-server's floor: a scrape reads every container, so a typo must not make
+        # it a loop that keeps the engine busy.
+        raise click.UsageError(f"metric-resolution should be a time duration at least 10s, "
+                               f"but value {resolution} provided")
     home = podctl_home()
     verbose = int((ctx.find_root().params or {}).get("verbose") or 0)
     server = None
@@ -76,6 +87,7 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
                   f"--node-startup-grace-period={startup_grace}",
                   f"--default-not-ready-toleration-seconds={not_ready}",
                   f"--default-unreachable-toleration-seconds={unreachable}",
+                  f"--metric-resolution={resolution}",
                   f"--ingress-http-port={http_port}", f"--ingress-https-port={https_port}"]
         _detach(home, log_file or str(home / "controller.log"), resync, verbose, extra)
         return
@@ -96,6 +108,7 @@ def run_controller(ctx: click.Context, detach: bool, log_file: str | None,
 
     try:
         controller.run(stop, resync_seconds=resync, nodes=nodes,
+                       metric_resolution=resolution_seconds,
                        ingress_ports=Ports(http_port, https_port))
     finally:
         if server is not None:

@@ -20,6 +20,9 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
                  "[--overwrite]."),
     "api-resources": ("version", "Print the supported API resources: names, short names, "
                       "scope and kind."),
+    "autoscale": ("autoscale", "Auto-scale a deployment, replica set, stateful set, or "
+                  "replication controller: podctl autoscale deploy NAME --min=2 --max=10 "
+                  "--cpu-percent=80."),
     "attach": ("logs", "Attach to a process that is already running inside an existing "
                "container."),
     "apply": ("apply", "Create objects, or update existing ones (an RC's replicas, selector, "
@@ -73,6 +76,8 @@ COMMAND_TABLE: dict[str, tuple[str, str]] = {
                         "running."),
     "taint": ("taint", "Update the node's taints (DaemonSet pods must tolerate them): podctl "
               "taint node NAME key=value:NoSchedule key2:NoExecute- ..."),
+    "top": ("top", "Display resource (CPU/memory) usage of pods or nodes (the controller "
+            "samples them every --metric-resolution)."),
     "uncordon": ("drain", "Mark node as schedulable."),
     "validate": ("create", "Check manifests against the Kubernetes v1 schema and rules, "
                  "without Docker."),

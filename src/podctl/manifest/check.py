@@ -10,6 +10,7 @@ from typing import Any
 from podctl.api.meta import NAMESPACED, RESOURCES
 from podctl.api.meta import api_version as served_version
 from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
+from podctl.manifest.autoscaling_rules import validate_horizontal_pod_autoscaler
 from podctl.manifest.batch_rules import validate_cronjob, validate_job
 from podctl.manifest.config_rules import validate_configmap, validate_secret
 from podctl.manifest.coordination_rules import validate_lease
@@ -62,6 +63,7 @@ VALIDATORS = {**WORKLOAD_VALIDATORS, "Service": validate_service,
               "ResourceQuota": validate_resource_quota, "LimitRange": validate_limit_range,
               "ServiceAccount": validate_service_account,
               "NetworkPolicy": validate_network_policy, "Lease": validate_lease,
+              "HorizontalPodAutoscaler": validate_horizontal_pod_autoscaler,
               "Ingress": validate_ingress, "IngressClass": validate_ingress_class}
 
 

@@ -394,4 +394,8 @@ def default_object(kind: str, obj: dict[str, Any], namespace: str) -> dict[str, 
         from podctl.manifest.networking_rules import default_ingress_class
 
         default_ingress_class(spec)
+    elif kind == "HorizontalPodAutoscaler":
+        from podctl.manifest.autoscaling_rules import default_horizontal_pod_autoscaler
+
+        default_horizontal_pod_autoscaler(spec)
     return out

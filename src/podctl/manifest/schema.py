@@ -219,7 +219,9 @@ class _Walker:
                     del value[key]
             elif (new := self.walk(item, ft, (*path, key), name)) is not item:
                 value[key] = new
-        for key in definition.get("required", ()):
+        # A body's status is not the API server's to require anything of: a create drops it
+        # (or takes it as it is) and Go decodes a missing or null field as its zero value.
+        for key in definition.get("required", ()) if path[:1] != ("status",) else ():
             if value.get(key) is None:
                 self.errors.append(
                     FieldError((*path, key), f"{format_path((*path, key))}: Required value")

@@ -89,6 +89,10 @@ def describe_objects(request: GetRequest, unreachable: list[str]) -> list[str]:
             from podctl.printers.policy import describe_pdb
 
             texts.append(describe_pdb(obj, events, now))
+        elif kind == "HorizontalPodAutoscaler":
+            from podctl.printers.autoscaling import describe_hpa
+
+            texts.append(describe_hpa(obj, events, now))
         elif kind == "ServiceAccount":
             from podctl.printers.identity import describe_sa
 

@@ -65,6 +65,7 @@ _TABLES: dict[str, tuple[str, str, str | None, str]] = {
     "CustomResourceDefinition": ("custom", "CRD_HEADERS", None, "crd_row"),
     "ResourceQuota": ("quota", "QUOTA_HEADERS", None, "quota_row"),
     "LimitRange": ("quota", "LIMITRANGE_HEADERS", None, "limitrange_row"),
+    "HorizontalPodAutoscaler": ("autoscaling", "HPA_HEADERS", None, "hpa_row"),
 }
 
 

@@ -99,7 +99,7 @@ def test_discovery_lists_every_kind_with_short_names_and_subresources() -> None:
                       "discovery.k8s.io", "policy",
                       "storage.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
                       "authentication.k8s.io", "apiextensions.k8s.io",
-                      "networking.k8s.io"}
+                      "networking.k8s.io", "metrics.k8s.io", "autoscaling"}
     assert resources.resource_list("nosuch/v1") is None
 
 

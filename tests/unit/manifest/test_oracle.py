@@ -104,6 +104,12 @@ def _walker_departs(obj: dict[str, Any], error: FieldError) -> bool:
     # numbers that overflow the Go field.
     if "out of range for int" in error.message:
         return True
+    # A whole number written as a float too large for any Go integer (1e+21): jsonschema
+    # counts it an integer, the decoder refuses it as the walker does.
+    steps = _nodes(obj, error.path)
+    if error.message.endswith("expected integer, got number") and len(steps) == len(
+            error.path) and isinstance(steps[-1][1], float) and steps[-1][1].is_integer():
+        return True
     # A required field given as null: the decoder reads the zero value and the API server's
     # own rules reject it (a null workload spec has no selector); the strict schema only
     # asks that the key be present.
@@ -138,6 +144,10 @@ def _upstream_departs(error: jsonschema.ValidationError) -> bool:
     # schema pins them, the API server decodes the embedded object without reading them.
     path = list(error.absolute_path)
     if error.validator == "enum" and len(path) > 1 and path[-1] in ("kind", "apiVersion"):
+        return True
+    # The strict schema's required fields of a status: the API server requires nothing of
+    # a body's status (the walker checks none).
+    if error.validator == "required" and path[:1] == ["status"]:
         return True
     # A required field given as null (only required fields are not nullable in the strict
     # schema): the walker's own departure above, seen from this side (RBAC's roleRef.kind).

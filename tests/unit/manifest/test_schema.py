@@ -28,7 +28,7 @@ def test_schema_is_small_and_pinned() -> None:
                                  "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
                                  "ResourceQuota", "LimitRange", "ServiceAccount",
                                  "NetworkPolicy", "CustomResourceDefinition", "Lease",
-                                 "Ingress", "IngressClass"}
+                                 "HorizontalPodAutoscaler", "Ingress", "IngressClass"}
     assert "containers" in schema.definitions["PodSpec"]["properties"]
 
 
