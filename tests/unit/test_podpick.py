@@ -123,7 +123,7 @@ def test_type_name_arguments(arg: str, expected: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize(("arg", "message"), [
-    ("ing/web", 'the server doesn\'t have a resource type "ing"'),
+    ("pc/web", 'the server doesn\'t have a resource type "pc"'),
     ("deployments.batch/web", 'the server doesn\'t have a resource type "deployments.batch"'),
     ("deploy/", "arguments in resource/name form must have a single resource and name"),
     ("/web", "arguments in resource/name form must have a single resource and name"),

@@ -137,10 +137,10 @@ def test_document_without_positions() -> None:
 
 def test_kind_messages() -> None:
     """Unsupported kinds and versions use kubectl's 'no matches for kind' wording."""
-    checked = check("apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
+    checked = check("apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\n"
                     "metadata:\n  name: d\n")
     assert checked.problems[0].message.startswith(
-        'no matches for kind "Ingress" in version "networking.k8s.io/v1"'
+        'no matches for kind "PriorityClass" in version "scheduling.k8s.io/v1"'
     )
     checked = check("apiVersion: v1\nkind: ReplicationControler\nmetadata:\n  name: d\n")
     assert (
