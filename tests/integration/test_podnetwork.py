@@ -191,8 +191,9 @@ def test_services_nodeports_and_dns_across_nodes_and_reset_removes_routes(
         hit = set()
         # Both endpoints, the one on the client's own node included (its replies must come
         # back through the DNAT), by cluster IP and by name.
+        # A new node's agent programs its first rules on its first sync: a minute under load.
         podctl.wait_for(lambda c=client: "You've hit web-" in fetch(podctl, c, vip),
-                        timeout=20, message=f"{client} -> the Service")
+                        timeout=60, message=f"{client} -> the Service")
         for _ in range(40):
             out = fetch(podctl, client, vip)
             assert "You've hit web-" in out, (client, out)

@@ -129,7 +129,7 @@ def test_every_workload_kind_names_a_pod_for_logs_exec_attach_and_port_forward(
                                         "not found"),
             (("logs", "sts/web"), 'error: error from server (NotFound): statefulsets.apps '
                                   '"web" not found in namespace "default"'),
-            (("logs", "ing/web"), 'error: the server doesn\'t have a resource type "ing"'),
+            (("logs", "pc/web"), 'error: the server doesn\'t have a resource type "pc"'),
             (("attach", "job/once"), "error: cannot attach a container in a completed pod; "
                                      "current phase is Succeeded"),
             (("attach", "ticker", "-c", "nope"), "error: cannot attach to the container: "
