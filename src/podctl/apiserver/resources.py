@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from podctl.api import eventsv1, meta
+from podctl.api import eventsv1, hpav1, meta
 from podctl.api.crd import version_priority
 from podctl.api.meta import Obj, Resource
 
@@ -40,16 +40,22 @@ SCALABLE = frozenset(kind for kind, r in meta.RESOURCES.items() if r.scalable)
 
 @dataclass(frozen=True)
 class View:
-    """A stored kind served read-only in another group version's shape, converted on each
-    answer (events.k8s.io/v1 Events are the core v1 Events)."""
+    """A stored kind served in another group version's shape, converted on each answer
+    (events.k8s.io/v1 Events are the core v1 Events; autoscaling/v1 HPAs the v2 ones)."""
 
     resource: Resource  # as discovery lists it: its own group version
     after: str  # the group version discovery lists it after, as upstream orders its groups
     convert: Callable[[Obj], Obj]  # a stored object as this group version serves it
+    # A body in this group version as the stored kind; None: the view is read-only.
+    to_stored: Callable[[Obj], Obj] | None = None
+    # The fields of a body in this group version its Go type does not have.
+    unknown: Callable[[Obj], list[str]] = lambda _body: []
 
 
 VIEWS = (View(meta.RESOURCES["Event"]._replace(api_version=eventsv1.API_VERSION),
-              "apps/v1", eventsv1.from_core),)
+              "apps/v1", eventsv1.from_core),
+         View(meta.RESOURCES["HorizontalPodAutoscaler"]._replace(api_version=hpav1.API_VERSION),
+              "autoscaling/v2", hpav1.from_stored, hpav1.to_stored, hpav1.unknown_fields))
 _VIEWED = {v.resource.api_version: v for v in VIEWS}
 
 

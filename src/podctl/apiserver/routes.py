@@ -236,19 +236,20 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
                              call.namespace or "", call.name)
         return _answer(call, request, obj)
     kind, namespace = call.target.kind, call.namespace or ""
-    if call.target.view is not None and method != "DELETE":
+    view = call.target.view
+    if view is not None and view.to_stored is None and method != "DELETE":
         raise writes.read_only(kind)
     if method == "POST" and call.name is None:
         if call.target.resource.namespaced and call.namespace is None:
             raise NOT_FOUND
         body, opts = await object_body(request, kind, "CreateOptions")
-        body = _in_version(call, body)
+        body = _in_version(call, body, opts)
         if kind in CREATE_HANDLERS:
             return await CREATE_HANDLERS[kind](ctx, call, request, body)
         opts.guard = request.get(WRITE_GUARD)
         created = await blocking(writes.create, ctx.store, kind, namespace, body, opts)
         # 201 for a dry run too, as upstream answers it.
-        return written(objects.with_type(kind, created, call.target.group_version), opts, 201)
+        return written(objects.typed(call.target, created), opts, 201)
     if method == "DELETE":
         delete_opts = writes.delete_options(request.query, request.query.getall("dryRun", []),
                                             await optional_body(request))
@@ -262,11 +263,11 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
         raise NOT_ALLOWED
     if method == "PUT":
         body, opts = await object_body(request, kind, "UpdateOptions")
-        body = _in_version(call, body)
+        body = _in_version(call, body, opts)
         opts.guard = request.get(WRITE_GUARD)
         updated = await blocking(writes.replace, ctx.store, kind, namespace, call.name, body,
                                  opts)
-        return written(objects.with_type(kind, updated, call.target.group_version), opts)
+        return written(objects.typed(call.target, updated), opts)
     if method == "PATCH":
         content_type, body, opts = await patch_body(request)
         if call.target.resource.custom and content_type == patches.STRATEGIC:
@@ -274,6 +275,15 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
                            f"format - accepted media types include: {patches.JSON_PATCH}, "
                            f"{patches.MERGE_PATCH}, {patches.APPLY_PATCH}", {})
         opts.guard = request.get(WRITE_GUARD)
+        if view is not None and view.to_stored is not None:
+            if content_type == patches.APPLY_PATCH:  # no schema of the view's to apply by
+                raise ApiError("UnsupportedMediaType", "the body of the request was in an "
+                               "unknown format - accepted media types include: "
+                               + ", ".join(PATCH_TYPES[:3]), {})
+            patched = await blocking(writes.patch, ctx.store, kind, namespace, call.name,
+                                     content_type, body, opts,
+                                     (view.convert, _stored_body(call, opts)))
+            return written(objects.typed(call.target, patched), opts)
         if content_type == patches.APPLY_PATCH:
             applied = await blocking(applies.apply, ctx.store, kind, namespace, call.name,
                                      body, opts, "", call.target.group_version)
@@ -285,17 +295,47 @@ async def _resource(ctx: Context, call: Call, request: web.Request) -> web.Strea
     raise NOT_ALLOWED
 
 
-def _in_version(call: Call, body: Any) -> Any:
+def _in_version(call: Call, body: Any, opts: params.WriteOptions) -> Any:
     """A custom resource's body in the version its path names (conversion None: only the
-    apiVersion says which), refused when it names another."""
-    if not call.target.resource.custom or not isinstance(body, dict):
+    apiVersion says which), refused when it names another; a view's body converted to the
+    stored kind."""
+    view = call.target.view
+    if not (call.target.resource.custom or view is not None) or not isinstance(body, dict):
         return body
     wanted = call.target.group_version
     sent = body.get("apiVersion")
     if sent and sent != wanted:
         raise ApiError("BadRequest", f"the API version in the data ({sent}) does not match the "
                        f"expected API version ({wanted})")
+    if view is not None:
+        return _stored_body(call, opts)(body)
     return {**body, "apiVersion": wanted}
+
+
+def _stored_body(call: Call, opts: params.WriteOptions) -> Callable[[Obj], Obj]:
+    """How a body in a view's group version becomes the stored kind's: its unknown fields
+    as fieldValidation says (refused, warned of, dropped), then converted."""
+    view = call.target.view
+    assert view is not None and view.to_stored is not None
+    to_stored = view.to_stored
+    resource = call.target.resource
+    version = call.target.version
+
+    def stored(body: Obj) -> Obj:
+        unknown = view.unknown(body)
+        failure = f'{resource.kind} in version "{version}" cannot be handled as a ' \
+                  f"{resource.kind}: "
+        if unknown and opts.strict:
+            raise ApiError("BadRequest", failure + "strict decoding error: "
+                           + ", ".join(unknown))
+        if opts.validation == params.WARN:
+            opts.warnings.extend(u for u in unknown if u not in opts.warnings)
+        try:
+            return to_stored(body)
+        except ValueError as exc:
+            raise ApiError("BadRequest", failure + str(exc)) from exc
+
+    return stored
 
 
 NOT_FOUND = ApiError("NotFound", "the server could not find the requested resource", {})
@@ -430,27 +470,33 @@ def writer_name(request: web.Request, opts: params.WriteOptions) -> str:
 @subresource("namespaces", "status")
 @subresource("nodes", "status")
 @subresource("services", "status")
+@subresource("horizontalpodautoscalers", "status")
 async def status_subresource(ctx: Context, call: Call,
                              request: web.Request) -> web.StreamResponse:
     kind, namespace, name = call.target.kind, call.namespace or "", call.name or ""
+    view = call.target.view
     if request.method == "GET":
-        return json_response(objects.with_type(kind, await blocking(
-            objects.get_object, ctx.store, kind, namespace, name), call.target.group_version))
+        return json_response(objects.typed(call.target, await blocking(
+            objects.get_object, ctx.store, kind, namespace, name)))
+    if view is not None and view.to_stored is None:
+        raise writes.read_only(kind)
     if request.method == "PUT":
         body, opts = await object_body(request, kind, "UpdateOptions")
+        body = _in_version(call, body, opts)
         obj = await blocking(writes.replace_status, ctx.store, kind, namespace, name, body,
                              opts)
     elif request.method == "PATCH":
         content_type, body, opts = await patch_body(request)
-        if content_type == patches.APPLY_PATCH:
+        if content_type == patches.APPLY_PATCH and view is None:
             obj = (await blocking(applies.apply, ctx.store, kind, namespace, name, body, opts,
                                   "status", call.target.group_version)).obj
         else:
             obj = await blocking(writes.patch_status, ctx.store, kind, namespace, name,
-                                 content_type, body, opts)
+                                 content_type, body, opts,
+                                 (view.convert, _stored_body(call, opts)) if view else None)
     else:
         raise NOT_ALLOWED
-    return written(objects.with_type(kind, obj, call.target.group_version), opts)
+    return written(objects.typed(call.target, obj), opts)
 
 
 @subresource("replicationcontrollers", "scale")

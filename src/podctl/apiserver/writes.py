@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,8 @@ from podctl.manifest.schema import decode_structure, go_type, load_schema
 from podctl.store import Store
 
 CONFLICT_RETRIES = 5
+# A stored kind seen through another group version: (to it, back to the stored kind).
+Conversion = tuple[Callable[[Obj], Obj], Callable[[Obj], Obj]]
 
 
 def refuse_read_only(kind: str) -> None:
@@ -183,19 +185,21 @@ def replace(store: Store, kind: str, namespace: str, name: str, body: Any,
 
 
 def patch(store: Store, kind: str, namespace: str, name: str, content_type: str, body: Any,
-          opts: WriteOptions) -> Obj:
+          opts: WriteOptions, view: Conversion | None = None) -> Obj:
     """PATCH: the patch applied to the stored object, written as an update (retried on a
-    conflict when the patch itself names no resourceVersion)."""
+    conflict when the patch itself names no resourceVersion). `view`: the patch is on the
+    object as another group version serves it (to it, and back to the stored kind)."""
     refuse_read_only(kind)
     for _ in range(CONFLICT_RETRIES):
         current = _stored(store, kind, namespace, name)
-        patched = _patched(kind, current, content_type, body)
+        patched = _patched(kind, current, content_type, body, view)
         pinned = _resource_version(patched) != current["metadata"]["resourceVersion"]
         if not pinned and isinstance(patched.get("metadata"), dict):
             patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        text = _patch_text(content_type, body, patched)
         try:
-            return replace(store, kind, namespace, name, patched, opts,
-                           _patch_text(content_type, body, patched))
+            return replace(store, kind, namespace, name,
+                           view[1](patched) if view is not None else patched, opts, text)
         except ApiError as exc:
             if exc.reason != "Conflict" or pinned:
                 raise
@@ -226,9 +230,12 @@ def go_value(value: Any) -> str:
     return "<nil>" if value is None else str(value)
 
 
-def _patched(kind: str, current: Obj, content_type: str, body: Any) -> Obj:
-    served = objects.with_type(kind, current)
-    schema = {"$ref": openapi.COMPONENTS + (openapi.schema_name(kind) or "")}
+def _patched(kind: str, current: Obj, content_type: str, body: Any,
+             view: Conversion | None = None) -> Obj:
+    served = view[0](current) if view is not None else objects.with_type(kind, current)
+    # A view's kind has no bundled schema: none of its fields is a list with merge keys.
+    schema = {} if view is not None else \
+        {"$ref": openapi.COMPONENTS + (openapi.schema_name(kind) or "")}
     try:
         return apply_patch(content_type, served, body, schema, _schemas())
     except PatchError as exc:
@@ -259,11 +266,12 @@ def replace_status(store: Store, kind: str, namespace: str, name: str, body: Any
 
 
 def patch_status(store: Store, kind: str, namespace: str, name: str, content_type: str,
-                 body: Any, opts: WriteOptions) -> Obj:
+                 body: Any, opts: WriteOptions, view: Conversion | None = None) -> Obj:
     current = _stored(store, kind, namespace, name)
-    patched = _patched(kind, current, content_type, body)
-    return replace_status(store, kind, namespace, name, patched, opts,
-                          _patch_text(content_type, body, patched))
+    patched = _patched(kind, current, content_type, body, view)
+    text = _patch_text(content_type, body, patched)
+    return replace_status(store, kind, namespace, name,
+                          view[1](patched) if view is not None else patched, opts, text)
 
 
 def scale_of(obj: Obj) -> Obj:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from podctl.api import hpav1
 from podctl.api.meta import NAMESPACED, RESOURCES
 from podctl.api.meta import api_version as served_version
 from podctl.manifest.apps_rules import validate_deployment, validate_replica_set
@@ -161,6 +162,11 @@ def check_document(doc: Document, namespace: str | None = None,
         return _check_custom(doc, obj, custom_key, namespace, validation)
     if kind == "CustomResourceDefinition" and obj.get("apiVersion") == served_version(kind):
         return _check_definition(doc, obj, validation)
+    if kind == hpav1.KIND and obj.get("apiVersion") == hpav1.API_VERSION:
+        converted = _from_v1_autoscaler(doc, obj, validation)
+        if isinstance(converted, Problem):
+            return Checked(doc, None, [converted], [])
+        obj = converted
     bad_kind = _kind_problem(doc, obj.get("apiVersion"), kind)
     if bad_kind is not None or not isinstance(kind, str):
         return Checked(doc, None, [bad_kind] if bad_kind else [], [])
@@ -180,6 +186,21 @@ def check_document(doc: Document, namespace: str | None = None,
         return Checked(doc, None, problems, warnings)
     defaulted = default_object(kind, obj, namespace or DEFAULT_NAMESPACE)
     return Checked(doc, defaulted, [], warnings)
+
+
+def _from_v1_autoscaler(doc: Document, obj: dict[str, Any],
+                        validation: str) -> dict[str, Any] | Problem:
+    """An autoscaling/v1 HPA as the stored autoscaling/v2 one (podctl.api.hpav1), checked
+    then as any v2 one; the fields v1 does not have refused under Strict, as its decoder
+    refuses them."""
+    failure = f'{hpav1.KIND} in version "v1" cannot be handled as a {hpav1.KIND}: '
+    unknown = hpav1.unknown_fields(obj)
+    if unknown and validation == STRICT:
+        return _problem(doc, (), failure + "strict decoding error: " + ", ".join(unknown))
+    try:
+        return hpav1.to_stored(obj)
+    except hpav1.ConversionError as exc:
+        return _problem(doc, (), failure + str(exc))
 
 
 def _check_definition(doc: Document, obj: dict[str, Any], validation: str) -> Checked:
