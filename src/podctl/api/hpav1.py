@@ -22,7 +22,8 @@ BEHAVIOR = "autoscaling.alpha.kubernetes.io/behavior"
 # v1's implicit target when it names none (autoscaling.DefaultCPUUtilization).
 DEFAULT_CPU_UTILIZATION = 80
 
-_RESOURCE_SPEC = (("name", ("name",)), ("targetAverageUtilization", ("target", "averageUtilization")),
+_RESOURCE_SPEC = (("name", ("name",)),
+                  ("targetAverageUtilization", ("target", "averageUtilization")),
                   ("targetAverageValue", ("target", "averageValue")))
 _RESOURCE_STATUS = (("name", ("name",)),
                     ("currentAverageUtilization", ("current", "averageUtilization")),
