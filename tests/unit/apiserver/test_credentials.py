@@ -83,7 +83,7 @@ def test_openapi_documents_name_every_kind_and_field_validation() -> None:
                          "apis/rbac.authorization.k8s.io/v1", "apis/authorization.k8s.io/v1",
                          "apis/authentication.k8s.io/v1",
                          "apis/networking.k8s.io/v1", "apis/apiextensions.k8s.io/v1",
-                         "apis/autoscaling/v2"}
+                         "apis/autoscaling/v2", "apis/autoscaling/v1"}
     assert root["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
     containers = doc["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"][
         "containers"]
