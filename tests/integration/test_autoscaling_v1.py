@@ -1,0 +1,95 @@
+"""autoscaling/v1 HorizontalPodAutoscalers, as older manifests and charts write them: the same
+stored objects as v2's, created and applied by podctl and by kubectl through the API, read in
+either version, and run by the autoscaler (whose conditions a v1 reader finds in upstream's
+annotation)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.integration.conftest import BUSYBOX_IMAGE, Podctl
+from tests.integration.test_api_kubectl import ApiController, poll
+
+pytestmark = pytest.mark.integration
+
+DEPLOYMENT = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: main
+        image: {BUSYBOX_IMAGE}
+        command: ["sleep", "3600"]
+        resources: {{requests: {{cpu: 100m}}}}
+"""
+
+
+def v1_hpa(name: str, target: int | None = 50, maximum: int = 3) -> str:
+    cpu = f"\n  targetCPUUtilizationPercentage: {target}" if target is not None else ""
+    return f"""
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {{name: {name}}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
+  minReplicas: 1
+  maxReplicas: {maximum}{cpu}
+"""
+
+
+def test_podctl_creates_and_applies_v1_manifests(podctl: Podctl) -> None:
+    assert podctl("create", "-f", "-", input=v1_hpa("made", target=None)).strip() == \
+        "horizontalpodautoscaler.autoscaling/made created"
+    spec = json.loads(podctl("get", "hpa", "made", "-o", "json"))["spec"]
+    assert spec["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 80}}}]
+    assert podctl("apply", "-f", "-", input=v1_hpa("applied")).strip() == \
+        "horizontalpodautoscaler.autoscaling/applied created"
+    podctl("apply", "-f", "-", input=v1_hpa("applied", target=70, maximum=4))
+    spec = json.loads(podctl("get", "hpa", "applied", "-o", "json"))["spec"]
+    assert spec["maxReplicas"] == 4
+    assert spec["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    refused = podctl.run("create", "-f", "-", input=v1_hpa("bad") + "  behavior: {}\n")
+    assert refused.code != 0
+    assert 'strict decoding error: unknown field "spec.behavior"' in refused.err
+
+
+def test_kubectl_serves_v1_beside_v2(podctl: Podctl) -> None:
+    api = ApiController(podctl)
+    try:
+        versions = api("api-versions").split()
+        assert "autoscaling/v1" in versions and "autoscaling/v2" in versions
+        api("apply", "-f", "-", input=DEPLOYMENT)
+        assert api("apply", "-f", "-", input=v1_hpa("web")).strip() == \
+            "horizontalpodautoscaler.autoscaling/web created"
+        # an update of a v1 manifest: kubectl patches through v1
+        assert api("apply", "-f", "-", input=v1_hpa("web", target=60)).strip() == \
+            "horizontalpodautoscaler.autoscaling/web configured"
+        served = yaml.safe_load(api("get", "hpa.v1.autoscaling", "web", "-o", "yaml"))
+        assert served["apiVersion"] == "autoscaling/v1"
+        assert served["spec"]["targetCPUUtilizationPercentage"] == 60
+        stored = json.loads(api("get", "hpa", "web", "-o", "json"))
+        assert stored["apiVersion"] == "autoscaling/v2"
+        assert stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+        # the autoscaler runs it: a v1 reader finds its conditions in the annotation
+        conditions = poll(lambda: json.loads(api(
+            "get", "hpa.v1.autoscaling", "web", "-o", "json"))["metadata"].get(
+            "annotations", {}).get("autoscaling.alpha.kubernetes.io/conditions"),
+            timeout=60, message="the autoscaler's conditions")
+        assert "AbleToScale" in {c["type"] for c in json.loads(conditions)}
+        assert "web" in api("get", "hpa.v1.autoscaling")
+        assert api("delete", "hpa.v1.autoscaling", "web").strip() == \
+            'horizontalpodautoscaler.autoscaling "web" deleted'
+        assert api.run("get", "hpa", "web").code != 0
+    finally:
+        api.stop()
