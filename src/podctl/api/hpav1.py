@@ -152,6 +152,12 @@ def from_stored(hpa: Obj) -> Obj:
                CURRENT_METRICS: [_metric_to_v1(m, STATUS_FIELDS) for m in current],
                CONDITIONS: status.get("conditions") or [],
                BEHAVIOR: spec.get("behavior") or {}}
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, dict):  # only the fields speak, never a stale copy of them
+        for annotation in carried:
+            annotations.pop(annotation, None)
+        if not annotations:
+            del metadata["annotations"]
     for annotation, value in carried.items():
         if value:
             metadata.setdefault("annotations", {})[annotation] = _encoded(value)

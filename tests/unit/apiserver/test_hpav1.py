@@ -87,6 +87,12 @@ def test_what_v1_cannot_say_travels_in_upstreams_annotations_and_comes_back() ->
     assert back == stored
 
 
+def test_a_stale_annotation_on_the_stored_object_never_speaks_for_its_fields() -> None:
+    stored = hpav1.to_stored(v1_hpa(targetCPUUtilizationPercentage=50))
+    stored["metadata"]["annotations"] = {hpav1.METRICS: "[]", hpav1.CONDITIONS: "[{}]"}
+    assert "annotations" not in hpav1.from_stored(stored)["metadata"]
+
+
 def test_other_metric_types_convert_both_ways() -> None:
     pods = {"type": "Pods", "pods": {"metric": {"name": "qps"},
                                      "target": {"type": "AverageValue", "averageValue": "1"}}}
