@@ -156,6 +156,9 @@ OPENAPI_EXTRA = (
     "io.k8s.api.networking.v1.IngressList", "io.k8s.api.networking.v1.IngressClassList",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinitionList",
     "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerList",
+    # autoscaling/v1: the v2 objects in v1's shape (podctl.api.hpav1)
+    "io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler",
+    "io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerList",
     # events.k8s.io/v1: the core Events in that group version's shape (issue 24)
     "io.k8s.api.events.v1.Event", "io.k8s.api.events.v1.EventList",
 )

@@ -24,11 +24,11 @@ def bundle() -> dict[str, Any]:
     return data
 
 
-def schema_name(kind: str) -> str | None:
-    """The component of a served kind."""
+def schema_name(kind: str, api_version: str | None = None) -> str | None:
+    """The component of a served kind (in `api_version`, when not its stored one)."""
     from podctl.api import meta
 
-    return _gvk_schema(kind, meta.api_version(kind))
+    return _gvk_schema(kind, api_version or meta.api_version(kind))
 
 
 @functools.cache

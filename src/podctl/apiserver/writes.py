@@ -233,9 +233,9 @@ def go_value(value: Any) -> str:
 def _patched(kind: str, current: Obj, content_type: str, body: Any,
              view: Conversion | None = None) -> Obj:
     served = view[0](current) if view is not None else objects.with_type(kind, current)
-    # A view's kind has no bundled schema: none of its fields is a list with merge keys.
-    schema = {} if view is not None else \
-        {"$ref": openapi.COMPONENTS + (openapi.schema_name(kind) or "")}
+    name = openapi.schema_name(meta.RESOURCES[kind].kind, served.get("apiVersion")) \
+        if view is not None else openapi.schema_name(kind)
+    schema = {"$ref": openapi.COMPONENTS + (name or "")}
     try:
         return apply_patch(content_type, served, body, schema, _schemas())
     except PatchError as exc:

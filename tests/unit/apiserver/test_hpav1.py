@@ -229,3 +229,16 @@ def test_a_v1_manifest_is_checked_and_stored_as_v2() -> None:
     assert [p.message for p in refused.problems] == [
         'HorizontalPodAutoscaler in version "v1" cannot be handled as a '
         'HorizontalPodAutoscaler: strict decoding error: unknown field "spec.behavior"']
+
+
+def test_the_openapi_document_of_v1_names_v1s_schema() -> None:
+    """kubectl explain --api-version=autoscaling/v1 and apply's patch metadata read it."""
+    from podctl.apiserver import openapi
+
+    doc = json.loads(openapi.group_version_document("autoscaling/v1"))
+    item = doc["paths"]["/apis/autoscaling/v1/namespaces/{namespace}/horizontalpodautoscalers/"
+                        "{name}"]["get"]
+    ref = item["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler"
+    spec = doc["components"]["schemas"]["io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerSpec"]
+    assert "targetCPUUtilizationPercentage" in spec["properties"]
