@@ -482,7 +482,8 @@ async def status_subresource(ctx: Context, call: Call,
         raise writes.read_only(kind)
     if request.method == "PUT":
         body, opts = await object_body(request, kind, "UpdateOptions")
-        body = _in_version(call, body, opts)
+        if view is not None:
+            body = _in_version(call, body, opts)
         obj = await blocking(writes.replace_status, ctx.store, kind, namespace, name, body,
                              opts)
     elif request.method == "PATCH":
