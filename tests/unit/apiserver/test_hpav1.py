@@ -242,3 +242,24 @@ def test_the_openapi_document_of_v1_names_v1s_schema() -> None:
     assert ref == "#/components/schemas/io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler"
     spec = doc["components"]["schemas"]["io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerSpec"]
     assert "targetCPUUtilizationPercentage" in spec["properties"]
+
+
+def test_a_v1_status_write_lands_in_the_stored_status(store: Store, tmp_path: Path) -> None:
+    async def scenario(call: Call) -> None:
+        assert (await call("POST", V1, v1_hpa(targetCPUUtilizationPercentage=50)))[0] == 201
+        _, got, _ = await call("GET", f"{V1}/web/status")
+        got["status"] = {"currentReplicas": 2, "desiredReplicas": 3,
+                         "currentCPUUtilizationPercentage": 75}
+        conditions = [{"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"}]
+        got["metadata"].setdefault("annotations", {})[hpav1.CONDITIONS] = json.dumps(conditions)
+        status, answered, _ = await call("PUT", f"{V1}/web/status", got)
+        assert status == 200, answered
+        assert answered["status"]["currentCPUUtilizationPercentage"] == 75
+        stored = store.get("HorizontalPodAutoscaler", "default", "web")
+        assert stored is not None
+        assert stored["status"]["desiredReplicas"] == 3
+        assert stored["status"]["conditions"] == conditions
+        assert stored["status"]["currentMetrics"] == [{"type": "Resource", "resource": {
+            "name": "cpu", "current": {"averageUtilization": 75}}}]
+
+    serve(store, tmp_path, scenario)
