@@ -14,6 +14,8 @@ from tests.integration.test_api_kubectl import ApiController, poll
 
 pytestmark = pytest.mark.integration
 
+V1_HPA = "horizontalpodautoscalers.v1.autoscaling"
+
 DEPLOYMENT = f"""
 apiVersion: apps/v1
 kind: Deployment
@@ -74,7 +76,9 @@ def test_kubectl_serves_v1_beside_v2(podctl: Podctl) -> None:
         # an update of a v1 manifest: kubectl patches through v1
         assert api("apply", "-f", "-", input=v1_hpa("web", target=60)).strip() == \
             "horizontalpodautoscaler.autoscaling/web configured"
-        served = api("get", "hpa.v1.autoscaling", "web", "-o", "yaml")
+        # The full name: client-go's shortcut expander drops the version of a short one
+        # (`hpa.v1.autoscaling` asks the preferred v2), against any API server.
+        served = api("get", V1_HPA, "web", "-o", "yaml")
         assert served.startswith("apiVersion: autoscaling/v1\n"), served
         assert "  targetCPUUtilizationPercentage: 60\n" in served, served
         stored = json.loads(api("get", "hpa", "web", "-o", "json"))
@@ -82,13 +86,13 @@ def test_kubectl_serves_v1_beside_v2(podctl: Podctl) -> None:
         assert stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
         # the autoscaler runs it: a v1 reader finds its conditions in the annotation
         conditions = poll(lambda: json.loads(api(
-            "get", "hpa.v1.autoscaling", "web", "-o", "json"))["metadata"].get(
+            "get", V1_HPA, "web", "-o", "json"))["metadata"].get(
             "annotations", {}).get("autoscaling.alpha.kubernetes.io/conditions"),
             timeout=60, message="the autoscaler's conditions")
         assert "AbleToScale" in {c["type"] for c in json.loads(conditions)}
-        assert "web" in api("get", "hpa.v1.autoscaling")
-        assert api("delete", "hpa.v1.autoscaling", "web").strip() == \
-            'horizontalpodautoscaler.autoscaling "web" deleted'
+        assert "web" in api("get", V1_HPA)
+        assert api("delete", V1_HPA, "web").strip() == \
+            'horizontalpodautoscaler.autoscaling "web" deleted from default namespace'
         assert api.run("get", "hpa", "web").code != 0
     finally:
         api.stop()
