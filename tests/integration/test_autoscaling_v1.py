@@ -70,6 +70,8 @@ def test_kubectl_serves_v1_beside_v2(podctl: Podctl) -> None:
     try:
         versions = api("api-versions").split()
         assert "autoscaling/v1" in versions and "autoscaling/v2" in versions
+        explained = api("explain", "hpa.spec", "--api-version=autoscaling/v1")
+        assert "targetCPUUtilizationPercentage" in explained, explained
         api("apply", "-f", "-", input=DEPLOYMENT)
         assert api("apply", "-f", "-", input=v1_hpa("web")).strip() == \
             "horizontalpodautoscaler.autoscaling/web created"
