@@ -80,6 +80,18 @@ def test_rules_route_each_path_to_its_services_ready_endpoints() -> None:
            "        server 10.244.0.7:8080 max_fails=0;\n" in text
 
 
+def test_the_hot_path_keeps_backend_connections_and_writes_no_access_log() -> None:
+    text = conf([ingress("x", [rule("h.test", ("/", "Prefix", "b"))])]).conf
+    upstream = text[text.index("upstream default_b_80 {"):]
+    assert "keepalive 320;" in upstream[:upstream.index("}")]
+    http = text[text.index("http {"):]
+    # Kept connections need HTTP/1.1 and no `Connection: close` passed on.
+    for directive in ("proxy_http_version 1.1;", "access_log off;", "proxy_buffering off;",
+                      "proxy_set_header Connection $connection_upgrade;", "'' '';"):
+        assert directive in http[:http.index("    server {")]
+    assert "worker_processes auto;" in text and "multi_accept on;" in text
+
+
 def test_exact_beats_the_exact_location_of_an_older_prefix() -> None:
     old = ingress("old", [rule("h.test", ("/foo", "Prefix", "a"))], "2026-01-01T00:00:00Z")
     new = ingress("new", [rule("h.test", ("/foo", "Exact", "b"))], "2026-01-02T00:00:00Z")
@@ -106,7 +118,8 @@ def test_no_ready_endpoint_or_no_service_is_503_and_no_path_is_404() -> None:
 def test_an_unknown_host_goes_to_the_default_server_404_or_the_oldest_default_backend(
         ) -> None:
     plain = conf([ingress("x", [rule("h.test", ("/", "Prefix", "a"))])]).conf
-    assert "listen 80 default_server;" in server_block(plain, "_")
+    assert "listen 80 default_server reuseport backlog=4096;" in server_block(plain, "_")
+    assert "listen 80;" in server_block(plain, "h.test")  # reuseport: once per port
     assert routes(plain, "_") == {'"/"': "return 404;"}
     backed = ingress("y", [], defaultBackend={"service": {"name": "b", "port": {"number": 80}}})
     assert routes(conf([backed]).conf, "_") == {'"/"': "proxy_pass http://default_b_80;"}

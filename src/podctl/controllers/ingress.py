@@ -2,7 +2,7 @@
 (the default class) from the cluster's start, and, while an Ingress of that class exists,
 a system pod in kube-system on the host network of the node (ports 80 and 443, or the
 ones run-controller was given) whose nginx the controller configures on every change of
-an Ingress, Service, Endpoints or Secret (a render, then a reload through Docker exec);
+an Ingress, Service, Endpoints or Secret (a render, copied in, then a reload);
 each Ingress served gets `status.loadBalancer.ingress` (`localhost`, as kind's recipe
 publishes it). The pod goes with the last Ingress."""
 
@@ -70,6 +70,10 @@ def controller_pod(ports: proxy.Ports) -> Obj:
                  "containers": [{
                      "name": CONTAINER, "image": proxy.INGRESS_IMAGE,
                      "imagePullPolicy": "Never",
+                     # ingress-nginx's manifest's requests: without them the proxy is
+                     # BestEffort (2 CPU shares) and every busy pod beside it starves
+                     # the one hop all Ingress traffic takes.
+                     "resources": {"requests": {"cpu": "100m", "memory": "90Mi"}},
                      "ports": [{"name": "http", "containerPort": ports.http,
                                 "hostPort": ports.http, "protocol": "TCP"},
                                {"name": "https", "containerPort": ports.https,
