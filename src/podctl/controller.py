@@ -28,8 +28,8 @@ from podctl.controllers.dataplane import (
     wanted,
 )
 from podctl.controllers.endpointslices import SERVICE_NAME_LABEL
-from podctl.controllers.ingress import POD as INGRESS_POD
 from podctl.controllers.ingress import ensure_class as ensure_ingress_class
+from podctl.controllers.ingress import is_proxy as is_ingress_proxy
 from podctl.controllers.ingress import sync_ingress
 from podctl.controllers.nodelifecycle import (
     GRACE_PERIOD,
@@ -546,7 +546,7 @@ class Controller(PodHooks):
             # Its rules go with it; or it may have been the last pod that needed the
             # cluster DNS, and the plane can go.
             self.queue.add(DATAPLANE)
-        if namespace == SYSTEM_NAMESPACE and name == INGRESS_POD:
+        if is_ingress_proxy(namespace, name):
             self.queue.add(INGRESS)  # made again while Ingresses need it
 
     def seen(self, pod: Obj) -> None:
@@ -565,7 +565,7 @@ class Controller(PodHooks):
             self.prober.update_pod(pod, result.records)
         if namespace == SYSTEM_NAMESPACE and name in (PROXY_POD, DNS_POD):
             self.queue.add(DATAPLANE)  # a new container has no records or rules yet
-        if namespace == SYSTEM_NAMESPACE and name == INGRESS_POD:
+        if is_ingress_proxy(namespace, name):
             self.queue.add(INGRESS)  # a new proxy has no configuration yet
 
     def _wake_namespace(self, namespace: str,

@@ -216,6 +216,7 @@ def sync_node(ctx: Context, _namespace: str, name: str) -> None:
     puts back what they are, as upstream's status manager reconciles); the pod network
     follows nodes."""
     ctx.queue.add(PODNETWORK)
+    wake_ingress(ctx)  # a proxy per node
     for ds in ctx.store.list("DaemonSet"):
         ctx.queue.add(("DaemonSet", meta.namespace_of(ds), meta.name_of(ds)))
     for namespace, pod in ctx.store.unscheduled_pods():
