@@ -96,9 +96,10 @@ def _free(port: int) -> bool:
     return True
 
 
-def get(host: str, path: str = "/", port: int = 80) -> tuple[int, str]:
-    """A request to 127.0.0.1 with this Host header: status and body (0 when refused)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def get(host: str, path: str = "/", port: int = 80,
+        address: str = "127.0.0.1") -> tuple[int, str]:
+    """A request to `address` with this Host header: status and body (0 when refused)."""
+    conn = http.client.HTTPConnection(address, port, timeout=5)
     try:
         conn.request("GET", path, headers={"Host": host})
         response = conn.getresponse()
@@ -236,3 +237,27 @@ def self_signed(host: str, folder: Path) -> tuple[Path, Path]:
                                           serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()))
     return crt, keyfile
+
+
+def test_every_node_has_its_proxy_on_its_own_ports(cluster: Podctl) -> None:
+    """Last in the module: a node container joins, its proxy answers on the node's
+    address (backends on the host's node, across the pod network), and goes with it."""
+    host = unique_host()
+    make_ingress(cluster, host)
+    wait_status(cluster, host, "/", 200, text="You've hit kubia-")
+    node = f"ing-{uuid.uuid4().hex[:4]}"
+    proxy = f"ingress-nginx-controller-{node}"
+    cluster("node", "add", node, timeout=180)
+    try:
+        address = next(a["address"] for a in json.loads(cluster(
+            "get", "node", node, "-o", "json"))["status"]["addresses"]
+            if a["type"] == "InternalIP")
+        cluster.wait_for(lambda: "You've hit kubia-" in get(host, address=address)[1],
+                         timeout=120, message=f"the proxy on node {node} at {address}")
+        assert json.loads(cluster("get", "pod", "-n", "kube-system", proxy, "-o", "json"))[
+            "spec"]["nodeName"] == node
+        assert get(unique_host(), address=address)[0] == 404
+    finally:
+        cluster("node", "delete", node, timeout=180)
+    cluster.wait_for(lambda: proxy not in cluster("get", "pods", "-n", "kube-system"),
+                     timeout=60, message=f"{proxy} gone with its node")
