@@ -158,6 +158,8 @@ def sync_ingress(store: Store, ports: proxy.Ports) -> dict[str, Any]:
     for container in set(_installed) - {c for c, _ in installed}:
         del _installed[container]
     outcomes = [o for _, o in installed]
+    if not any(outcomes):
+        return done  # no proxy runs it yet: nothing to publish
     published = sum(_publish(store, ing) for ing in ingresses)
     changed = [o for o in outcomes if o not in ("", "unchanged")]
     if not changed and not published:
