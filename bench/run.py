@@ -38,62 +38,45 @@ def main() -> None:
         peers,
     )
 
-    print("== issue 3: manifest validation ==", flush=True)
-    bench_validate.main()
-    print("== issue 2: pods ==", flush=True)
-    bench_pods.main()
-    print("== issue 13: podctl beside podman and the docker CLI ==", flush=True)
-    peers.main()
-    print("== issue 4: controller ==", flush=True)
-    bench_controller.main()
-    print("== issue 5: replication controllers ==", flush=True)
-    bench_replication.main()
-    print("== issue 6: port-forward ==", flush=True)
-    bench_portforward.main()
-    print("== issue 11: services ==", flush=True)
-    bench_services.main()
-    print("== issue 12: deployments ==", flush=True)
-    bench_deployment.main()
-    print("== issue 13: scale ==", flush=True)
-    bench_scale.main()
-    print("== issue 14: the Kubernetes API ==", flush=True)
-    bench_api.main()
-    print("== issue 19: the API beside 50 hostile clients ==", flush=True)
-    bench_hostile.main()
-    print("== issue 21: node failure (a fake node's kubelet goes silent) ==", flush=True)
-    bench_node_failure.main()
-    print("== issue 21: nodes ==", flush=True)
-    bench_nodes.main()
-    bench_podnet.main()
-    print("== issue 22: a StatefulSet of 5 to Ready ==", flush=True)
-    bench_statefulset.main()
-    print("== issue 22: storage ==", flush=True)
-    bench_storage.main()
-    print("== issue 23: kubectl get pods as a view-bound user against the admin ==",
-          flush=True)
-    bench_rbac.main()
-    print("== issue 23: pod-to-pod throughput with 20 NetworkPolicies ==", flush=True)
-    bench_netpol.main()
-    print("== issue 24: kubectl get of 1000 custom resources against 1000 pods ==",
-          flush=True)
-    bench_crd.main()
-    print("== issue 24: server-side apply ==", flush=True)
-    bench_ssa.main()
-    print("== issue 24: kubectl port-forward through the API against podctl port-forward ==",
-          flush=True)
-    bench_apiportforward.main()
-    print("== issue 24: aggregated discovery against per-group-version discovery ==",
-          flush=True)
-    bench_discovery.main()
-    print("== issue 25: a gRPC probe's cost, h2 beside grpcio ==", flush=True)
-    bench_grpc_probe.main()
-    print("== issue 24: a metrics scrape of 30 pods; kubectl top against get ==", flush=True)
-    bench_metrics.main()
-    print("== issue 24: a kopf operator's child, custom resource against built-in; CEL ==",
-          flush=True)
-    bench_operator.main()
-    print("== issue 25: HTTP through the ingress against the pod IP ==", flush=True)
-    bench_ingress.main()
+    # Each under its heading (the pod network's with the nodes').
+    runs = [
+        ("issue 3: manifest validation", bench_validate),
+        ("issue 2: pods", bench_pods),
+        ("issue 13: podctl beside podman and the docker CLI", peers),
+        ("issue 4: controller", bench_controller),
+        ("issue 5: replication controllers", bench_replication),
+        ("issue 6: port-forward", bench_portforward),
+        ("issue 11: services", bench_services),
+        ("issue 12: deployments", bench_deployment),
+        ("issue 13: scale", bench_scale),
+        ("issue 14: the Kubernetes API", bench_api),
+        ("issue 19: the API beside 50 hostile clients", bench_hostile),
+        ("issue 21: node failure (a fake node's kubelet goes silent)", bench_node_failure),
+        ("issue 21: nodes", bench_nodes),
+        (None, bench_podnet),
+        ("issue 22: a StatefulSet of 5 to Ready", bench_statefulset),
+        ("issue 22: storage", bench_storage),
+        ("issue 23: kubectl get pods as a view-bound user against the admin", bench_rbac),
+        ("issue 23: pod-to-pod throughput with 20 NetworkPolicies", bench_netpol),
+        ("issue 24: kubectl get of 1000 custom resources against 1000 pods", bench_crd),
+        ("issue 24: server-side apply", bench_ssa),
+        (
+            "issue 24: kubectl port-forward through the API against podctl port-forward",
+            bench_apiportforward,
+        ),
+        ("issue 24: aggregated discovery against per-group-version discovery", bench_discovery),
+        ("issue 24: a metrics scrape of 30 pods; kubectl top against get", bench_metrics),
+        (
+            "issue 24: a kopf operator's child, custom resource against built-in; CEL",
+            bench_operator,
+        ),
+        ("issue 25: a gRPC probe's cost, h2 beside grpcio", bench_grpc_probe),
+        ("issue 25: HTTP through the ingress against the pod IP", bench_ingress),
+    ]
+    for title, bench in runs:
+        if title is not None:
+            print(f"== {title} ==", flush=True)
+        bench.main()
 
 
 if __name__ == "__main__":
