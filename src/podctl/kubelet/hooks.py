@@ -70,7 +70,8 @@ def _exec(container_id: str, command: list[str], timeout: float | None
           ) -> tuple[str | None, str]:
     """(error, combined output) of a command run in the container, as the CRI's ExecSync
     reports it: `command '<cmd>' exited with <code>: <stderr>`."""
-    from podctl.runtime.client import docker_api
+    from podctl.runtime import execstream
+    from podctl.runtime.client import docker_api, exec_exit_code
 
     api = docker_api()
     result: dict[str, Any] = {}
@@ -78,15 +79,12 @@ def _exec(container_id: str, command: list[str], timeout: float | None
     def run() -> None:
         try:
             created = api.exec_create(container_id, command, stdout=True, stderr=True)
-            out, err = bytearray(), bytearray()
             # Read to the end, keeping only the first OUTPUT_LIMIT bytes of each stream: a
             # hook that prints without end must not fill the controller's memory.
-            for chunk_out, chunk_err in api.exec_start(created["Id"], stream=True, demux=True):
-                out += (chunk_out or b"")[:max(0, OUTPUT_LIMIT - len(out))]
-                err += (chunk_err or b"")[:max(0, OUTPUT_LIMIT - len(err))]
+            out, err = execstream.run(api, created["Id"], OUTPUT_LIMIT)
             result["out"] = out.decode(errors="replace")
             result["err"] = err.decode(errors="replace")
-            result["code"] = api.exec_inspect(created["Id"]).get("ExitCode")
+            result["code"] = exec_exit_code(api, created["Id"])
         except Exception as exc:  # the engine refused (no such command, container gone)
             result["error"] = " ".join(str(getattr(exc, "explanation", None) or exc).split())
 

@@ -215,14 +215,20 @@ def _exec_pool() -> ThreadPoolExecutor:
 
 def exec_in(container_id: str, command: list[str], timeout: float) -> Outcome:
     """Run the command in the container (no shell); exit 0 is success, output is the text."""
-    from podctl.runtime.client import docker_api
+    from podctl.runtime import execstream
+    from podctl.runtime.client import docker_api, exec_exit_code
 
     api = docker_api()
 
     def run() -> tuple[int, str]:
         created = api.exec_create(container_id, command, stdout=True, stderr=True)
-        output = api.exec_start(created["Id"])
-        code = api.exec_inspect(created["Id"]).get("ExitCode")
+        stream = execstream.start_exec(api, created["Id"])
+        try:
+            # Interleaved as written, as the kubelet's combined output.
+            output = b"".join(data for _, data in stream.frames())
+        finally:
+            stream.close()
+        code = exec_exit_code(api, created["Id"])
         return int(code if code is not None else 1), output.decode(errors="replace")
 
     try:

@@ -42,8 +42,8 @@ from podctl.proxy.rules import (
     render_removal,
     render_removals,
 )
-from podctl.runtime import naming
-from podctl.runtime.client import container_list, docker_api, translate_errors
+from podctl.runtime import execstream, naming
+from podctl.runtime.client import container_list, docker_api, exec_exit_code, translate_errors
 from podctl.runtime.leftovers import CLEANUP_LABEL
 from podctl.runtime.network import network_info
 from podctl.runtime.servicenet import live_homes
@@ -126,10 +126,11 @@ def exec_in(container_id: str, command: list[str]) -> tuple[int, str, str]:
     api = docker_api()
     with translate_errors():
         created = api.exec_create(container_id, command, stdout=True, stderr=True)
-        out, err = api.exec_start(created["Id"], demux=True)
-        code = api.exec_inspect(created["Id"])["ExitCode"]
-    return int(code or 0), (out or b"").decode(errors="replace"), \
-        (err or b"").decode(errors="replace")
+        out, err = execstream.run(api, created["Id"])
+        code = exec_exit_code(api, created["Id"])
+    # Docker never recorded an exit: not a success, whatever the output.
+    return -1 if code is None else code, out.decode(errors="replace"), \
+        err.decode(errors="replace")
 
 
 def _check(container_id: str, command: list[str]) -> str:
@@ -142,7 +143,11 @@ def _check(container_id: str, command: list[str]) -> str:
 
 def backend(container_id: str) -> str:
     """"nft" or "legacy": the iptables variant dockerd uses on this host."""
-    return _check(container_id, ["sh", "-c", _BACKEND_PROBE]).strip()
+    variant = _check(container_id, ["sh", "-c", _BACKEND_PROBE]).strip()
+    if variant not in ("nft", "legacy"):
+        # An engine under load has been seen to end an exec's stream with its output lost.
+        raise ProxyError(f"the iptables backend probe printed {variant!r}")
+    return variant
 
 
 def prepare_host(container_id: str, network: PodNetwork) -> bool:

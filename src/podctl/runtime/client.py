@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -73,6 +74,19 @@ _CREATE_DEFAULTS: dict[str, Any] = {
     "NetworkingConfig": None, "MacAddress": None, "Labels": None, "StopSignal": None,
     "Healthcheck": None, "StopTimeout": None, "Runtime": None,
 }
+
+
+def exec_exit_code(api: Any, exec_id: str, wait: float = 5.0) -> int | None:
+    """An exec's exit code once Docker has recorded it: its output stream may end a moment
+    before the exec stops Running, and ExitCode reads null until then. None if it never
+    does within `wait` seconds (the caller must not take that for success)."""
+    deadline = time.monotonic() + wait
+    while True:
+        state = api.exec_inspect(exec_id)
+        code = state.get("ExitCode")
+        if (not state.get("Running") and code is not None) or time.monotonic() > deadline:
+            return None if code is None else int(code)
+        time.sleep(0.02)
 
 
 def create_body(**fields: Any) -> dict[str, Any]:

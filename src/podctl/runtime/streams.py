@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from podctl.errors import PodctlError
-from podctl.runtime import engines
-from podctl.runtime.client import docker_api, translate_errors
+from podctl.runtime import engines, execstream
+from podctl.runtime.client import docker_api, exec_exit_code, translate_errors
 
 WriteBytes = Callable[[bytes], None]
 
@@ -46,12 +46,14 @@ def exec_command(container_id: str, command: list[str], out: WriteBytes,
     api = docker_api()
     with translate_errors():
         created = api.exec_create(container_id, command, stdout=True, stderr=True)
-        for stdout, stderr in api.exec_start(created["Id"], stream=True, demux=True):
-            if stdout:
-                out(stdout)
-            if stderr:
-                err(stderr)
-        return int(api.exec_inspect(created["Id"]).get("ExitCode") or 0)
+        stream = execstream.start_exec(api, created["Id"])
+        try:
+            for kind, data in stream.frames():
+                (err if kind == execstream.STDERR else out)(data)
+        finally:
+            stream.close()
+        # Still running once its output closed: the docker CLI says 0 then too.
+        return exec_exit_code(api, created["Id"]) or 0
 
 
 def exec_interactive(container_id: str, command: list[str], tty: bool) -> int:
