@@ -22,6 +22,7 @@ from podctl.api.meta import Obj
 from podctl.controllers import customresources
 from podctl.controllers.dataplane import (
     DNS_POD,
+    FAILED,
     PROXY_POD,
     remove_rules,
     sync_dataplane,
@@ -492,6 +493,8 @@ class Controller(PodHooks):
             synced = sync_dataplane(self.store, self._reserve)
         if synced:
             log.info("data plane: %s", synced)
+        if synced.get(FAILED):
+            self.queue.add(DATAPLANE, delay=RETRY_SECONDS)
 
     def _sync_ingress(self) -> None:
         try:

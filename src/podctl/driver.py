@@ -69,6 +69,7 @@ DATAPLANE = ("DataPlane", "", "")
 INGRESS = ("IngressPlane", "", "")
 # One key for the pod network's agents and routes: nodes coming and going, agents starting.
 PODNETWORK = ("PodNetwork", "", "")
+NODE_RETRY_SECONDS = 3.0  # a node's agent that failed a sync: the next try
 # Passes of one key in one in-process drain, at most (a rollout's steps, status passes).
 MAX_PASSES = 50
 # Keys handled at once in an in-process drain (pods start in parallel, as on a node).
@@ -295,6 +296,8 @@ def sync_podnetwork(ctx: Context, _namespace: str, _name: str) -> None:
         ctx.queue.add(key)
     if synced.plane:
         ctx.queue.add(DATAPLANE)
+    if synced.failed:
+        ctx.queue.add(PODNETWORK, delay=NODE_RETRY_SECONDS)
 
 
 def sync_disruption_budget(ctx: Context, namespace: str, name: str) -> None:

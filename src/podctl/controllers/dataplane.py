@@ -43,6 +43,9 @@ log = logging.getLogger("podctl.dataplane")
 PROXY_POD = "kube-proxy"
 DNS_POD = "kube-dns"
 APPLIED = "dataplane-applied"  # a store counter: this home's rules are in the kernel
+# In what sync_dataplane did: the nodes whose agent failed it (a sync to try again; no
+# event may come to ask for one).
+FAILED = "failed on"
 
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
@@ -208,9 +211,11 @@ def sync_dataplane(store: Store, reserve: Reserve) -> dict[str, Any]:
         done["ports"] = len(ports)
         policies = _policies(store, homeid)
         apply.sync_policies(proxy, homeid, policies(host_node_name(store) or "", ""))
-        nodes = _sync_nodes(store, homeid, ports, service_range, policies)
+        nodes, failed = _sync_nodes(store, homeid, ports, service_range, policies)
         if nodes:
             done["nodes"] = nodes
+        if failed:
+            done[FAILED] = failed
     dns_container = _running(store, DNS_POD, "dnsmasq")
     if dns_container is not None:
         dns.install(dns_container, dns.render_dns(records))
@@ -275,12 +280,13 @@ def _policies(store: Store, homeid: str) -> PolicyRender:
 
 
 def _sync_nodes(store: Store, homeid: str, ports: list[ServicePort],
-                service_range: ipaddress.IPv4Network, policies: PolicyRender) -> list[str]:
+                service_range: ipaddress.IPv4Network,
+                policies: PolicyRender) -> tuple[list[str], list[str]]:
     """kube-proxy's rules on every node container too (in its network agent, which is in
     the node's network namespace), so that a node's pods reach Services at their own node
     and a NodePort answers on the node's address; a node that is down is left (its new
-    agent asks for a sync). The nodes done."""
-    done = []
+    agent asks for a sync). The nodes done, and those whose agent failed the sync."""
+    done, failed = [], []
     # The kubelet probes a node container's pods from the host's address on the link.
     kubelet_ip = gateway_ip()
     for name, engine, agent in node_agents(store):
@@ -290,6 +296,7 @@ def _sync_nodes(store: Store, homeid: str, ports: list[ServicePort],
                 apply.sync_policies(agent, homeid, policies(name, kubelet_ip))
         except (DockerUnavailable, apply.ProxyError, api_error()) as exc:
             log.warning("kube-proxy's rules on node %s: %s", name, exc)
+            failed.append(name)
             continue
         done.append(name)
-    return done
+    return done, failed

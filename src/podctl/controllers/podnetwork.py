@@ -76,11 +76,13 @@ def wanted(nodes: list[Obj]) -> bool:
 @dataclasses.dataclass
 class Synced:
     """What a sync did (for the log), the keys it wakes (the DaemonSet it made, the agents
-    its deletion marked), and whether kube-proxy's rules are wanted on a new agent."""
+    its deletion marked), whether kube-proxy's rules are wanted on a new agent, and
+    whether a node's agent failed (no event may come to ask for the next try)."""
 
     done: dict[str, Any]
     wake: list[tuple[str, str, str]]
     plane: bool = False
+    failed: bool = False
 
 
 def sync_pod_network(store: Store) -> Synced:
@@ -108,7 +110,8 @@ def sync_pod_network(store: Store) -> Synced:
     running = [a for a in agents if not a["metadata"].get("deletionTimestamp")
                and a["spec"].get("nodeName")]
     if running:
-        changed, fresh = _sync_nodes(store, homeid, nodes, running)
+        changed, fresh, failed = _sync_nodes(store, homeid, nodes, running)
+        synced.failed = bool(failed)
         if changed:
             synced.done["routes changed on"] = changed
         if fresh:
@@ -149,10 +152,10 @@ def _ensure_namespace(store: Store) -> None:
 
 
 def _sync_nodes(store: Store, homeid: str, nodes: list[Obj],
-                agents: list[Obj]) -> tuple[list[str], list[str]]:
+                agents: list[Obj]) -> tuple[list[str], list[str], list[str]]:
     """Each node whose agent runs gets its plan; a node that is down is left for its
-    return (its agent's restart wakes this sync). The nodes whose routes changed, and the
-    node containers whose agent is new."""
+    return (its agent's restart wakes this sync). The nodes whose routes changed, the
+    node containers whose agent is new, and the nodes whose agent failed the plan."""
     _host_node_cidr(store, nodes)
     addresses = nodecontainers.addresses(homeid)
     net = [podnet.NodeNet(meta.name_of(n), _address(n, addresses),
@@ -164,6 +167,7 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj],
     by_node = {a["spec"].get("nodeName"): a for a in agents}
     changed: list[str] = []
     fresh: list[str] = []
+    failed: list[str] = []
     seen: set[str] = set()
     for node in nodes:
         container: str | None = None
@@ -192,6 +196,7 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj],
             # That node's agent went or its engine stopped answering: the others go on.
             log.warning("pod network on node %s: %s", me.name, exc)
             _applied.pop(container or "", None)
+            failed.append(me.name)
             continue
         if plan.rules:
             _applied[container] = plan.rules
@@ -199,7 +204,7 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj],
             changed.append(me.name)
     for gone in set(_applied) - seen:
         del _applied[gone]
-    return changed, fresh
+    return changed, fresh, failed
 
 
 def _address(node: Obj, containers: dict[str, str]) -> str:
