@@ -50,6 +50,7 @@ def delete_pods(store: Store, pods: list[Obj], grace_period: int = -1,
     grace = grace_period if grace_period >= 0 else None
     verb = "force deleted" if force and grace_period <= 0 else "deleted"
     marked: list[Obj] = []
+    gone: list[str] = []
     for pod in pods:
         try:
             deletion = delete_object(store, "Pod", meta.namespace_of(pod), meta.name_of(pod),
@@ -61,6 +62,11 @@ def delete_pods(store: Store, pods: list[Obj], grace_period: int = -1,
             continue
         if deletion.marked is not None:
             marked.append(deletion.marked)
+        else:
+            # Marked, and finished by the controller before this command could look again.
+            gone.append(meta.name_of(pod))
+    for name in gone:
+        yield f'pod "{name}" {verb}', None
     waiting = [pod for pod in marked if left_to_its_node(store, pod)]
     for pod in waiting:
         yield f'pod "{meta.name_of(pod)}" {verb}', None  # Terminating until its node is back
