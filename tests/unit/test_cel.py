@@ -5,6 +5,9 @@ root's view, ratcheting — in upstream's words."""
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -298,3 +301,20 @@ def test_optional_old_self_runs_on_a_create_too() -> None:
     assert cel.validate(schema, crontab(replicas=1), crontab(replicas=2)).errors == [
         ("spec", 'Invalid value: "object": no shrinking'),
         ("spec", 'Invalid value: "object": born with two, then fixed')]
+
+
+def test_commands_that_touch_no_custom_kind_do_not_load_cel(tmp_path: Path) -> None:
+    """Every command opens the store and checks manifests; CEL (tens of ms to import) is
+    for custom resources' rules only."""
+    code = ("import sys, io\n"
+            "from pathlib import Path\n"
+            "from podctl.store import Store\n"
+            "from podctl.manifest import check_document, read_manifests\n"
+            f"Store(Path({str(tmp_path / 'store.db')!r})).list('Pod')\n"
+            "doc = 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: a}\\n'\n"
+            "result = next(iter(read_manifests(['-'], io.StringIO(doc))))\n"
+            "assert not check_document(result.documents[0], None).problems\n"
+            "print('podctl.api.cel' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"

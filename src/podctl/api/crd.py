@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from podctl.api import cel, meta
+from podctl.api import meta
 from podctl.api.meta import Obj, Resource
 
 KIND = "CustomResourceDefinition"  # a built-in kind: its store key is its name
@@ -304,6 +304,9 @@ def _validate_versions(spec: Obj) -> list[Cause]:
             out.append((path, "Required value: schemas are required"))
         else:
             out += structural_problems(schema, path, root=True)
+            # Loaded here: every command opens the store, which imports this module.
+            from podctl.api import cel
+
             if cel.has_rules(schema):
                 out += cel.rule_problems(schema, path)
     storage = sum(1 for v in found if isinstance(v, dict) and v.get("storage"))
