@@ -1,6 +1,7 @@
 """The horizontal pod autoscaler on real pods: kubectl's HPA scales a busy Deployment up to
-its max and, once idle, back down, with the metrics the controller scrapes at its default
-resolution (15 s); a controller killed meanwhile is replaced and the next one carries on."""
+its max and, once idle, back down, with the metrics the controller scrapes (every 5 s here,
+test_metrics' resolution; each scrape wakes the autoscalers); a controller killed
+meanwhile is replaced and the next one carries on."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.integration.conftest import BUSYBOX_IMAGE, Podctl
 from tests.integration.test_api_kubectl import KUBECTL, ApiController, poll
+from tests.integration.test_metrics import RESOLUTION
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +55,7 @@ def _replicas(api: ApiController) -> int:
 
 
 def test_an_hpa_scales_a_busy_deployment_up_and_back_down(podctl: Podctl) -> None:
-    api = ApiController(podctl)
+    api = ApiController(podctl, RESOLUTION)
     load: subprocess.Popen[str] | None = None
     try:
         api("apply", "-f", "-", input=APP)
@@ -75,7 +77,7 @@ def test_an_hpa_scales_a_busy_deployment_up_and_back_down(podctl: Podctl) -> Non
         # A controller killed with the load on: the next one carries on from the store.
         api.proc.kill()
         api.proc.wait()
-        api = ApiController(podctl)
+        api = ApiController(podctl, RESOLUTION)
         api("exec", pod, "--", "touch", "/tmp/idle")
         load.wait(timeout=30)
         poll(lambda: _replicas(api) == 1, timeout=120, message="the scale back down to 1")

@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.conftest import BUSYBOX_IMAGE, Podctl
 from tests.integration.test_api_kubectl import ApiController, poll
+from tests.integration.test_metrics import RESOLUTION
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +67,7 @@ def test_podctl_creates_and_applies_v1_manifests(podctl: Podctl) -> None:
 
 
 def test_kubectl_serves_v1_beside_v2(podctl: Podctl) -> None:
-    api = ApiController(podctl)
+    api = ApiController(podctl, RESOLUTION)
     try:
         versions = api("api-versions").split()
         assert "autoscaling/v1" in versions and "autoscaling/v2" in versions
