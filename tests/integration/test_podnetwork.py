@@ -13,6 +13,7 @@ from typing import Any
 import docker
 import pytest
 
+from podctl.proxy.apply import exec_in
 from tests.integration.conftest import BUSYBOX_IMAGE, KUBIA_IMAGE, Podctl
 
 AGENT_IMAGE = "podctl/kindnet:1"
@@ -60,7 +61,11 @@ def node_routes(docker_client: docker.DockerClient, podctl: Podctl, node: str) -
     from podctl.runtime.nodecontainers import container_name
 
     found = docker_client.containers.get(container_name(podctl.homeid, node))
-    return str(found.exec_run(["ip", "-4", "route"]).output.decode())
+    # podctl's exec, not docker-py's exec_run: that one drops the output of a quick command
+    # on a busy machine (see runtime/execstream).
+    code, out, err = exec_in(str(found.id), ["ip", "-4", "route"])
+    assert code == 0, err
+    return out
 
 
 def running(podctl: Podctl, *names: str) -> None:
@@ -187,13 +192,24 @@ def test_services_nodeports_and_dns_across_nodes_and_reset_removes_routes(
     podctl.apply_yaml(pod_on("n2", "c2"))
     running(podctl, "c1", "c2")
     vip = json.loads(podctl("get", "svc", "web", "-o", "json"))["spec"]["clusterIP"]
+    last: dict[str, str] = {}
     for client in ("c1", "c2"):
         hit = set()
         # Both endpoints, the one on the client's own node included (its replies must come
         # back through the DNAT), by cluster IP and by name.
         # A new node's agent programs its first rules on its first sync: a minute under load.
-        podctl.wait_for(lambda c=client: "You've hit web-" in fetch(podctl, c, vip),
-                        timeout=60, message=f"{client} -> the Service")
+        def through_vip(c: str = client) -> bool:
+            last[c] = fetch(podctl, c, vip)
+            return "You've hit web-" in last[c]
+
+        try:
+            podctl.wait_for(through_vip, timeout=60, message=f"{client} -> the Service")
+        except AssertionError as exc:
+            # Which half fails: the Service's rules, or the pod network under them.
+            direct = {name: fetch(podctl, client, ip_of(podctl, name) + ":8080")
+                      for name in ("web-1", "web-2")}
+            raise AssertionError(f"{exc}: last {last.get(client)!r}; directly: {direct}") \
+                from None
         for _ in range(40):
             out = fetch(podctl, client, vip)
             assert "You've hit web-" in out, (client, out)
