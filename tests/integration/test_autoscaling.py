@@ -1,5 +1,5 @@
 """The horizontal pod autoscaler on real pods: kubectl's HPA scales a busy Deployment up to
-its max and, once idle, back down, with the metrics the controller scrapes (every 5 s here,
+its max and, once idle, back down, with the metrics the controller scrapes (every 10 s here,
 test_metrics' resolution; each scrape wakes the autoscalers); a controller killed
 meanwhile is replaced and the next one carries on."""
 
