@@ -133,6 +133,10 @@ def unique_host() -> str:
 def make_ingress(podctl: Podctl, host: str, backend: str = "kubia", tls: str = "") -> str:
     name = f"ing-{uuid.uuid4().hex[:6]}"
     podctl.apply_yaml(INGRESS.format(name=name, host=host, backend=backend, tls=tls))
+    # Its ADDRESS is published once the proxy runs a configuration with it and no worker of
+    # an older one takes connections any more: from then on every answer is the new one's.
+    podctl.wait_for(lambda: "localhost" in podctl("get", "ing", name), timeout=60,
+                    message=f"{name}'s ADDRESS")
     return name
 
 
