@@ -197,13 +197,12 @@ def test_services_nodeports_and_dns_across_nodes_and_reset_removes_routes(
         hit = set()
         # Both endpoints, the one on the client's own node included (its replies must come
         # back through the DNAT), by cluster IP and by name.
-        # A new node's agent programs its first rules on its first sync: a minute under load.
         def through_vip(c: str = client) -> bool:
             last[c] = fetch(podctl, c, vip)
             return "You've hit web-" in last[c]
 
         try:
-            podctl.wait_for(through_vip, timeout=60, message=f"{client} -> the Service")
+            podctl.wait_for(through_vip, timeout=30, message=f"{client} -> the Service")
         except AssertionError as exc:
             # Which half fails: the Service's rules, or the pod network under them.
             direct = {name: fetch(podctl, client, ip_of(podctl, name) + ":8080")

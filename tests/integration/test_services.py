@@ -201,3 +201,21 @@ def test_two_homes_get_different_ranges(podctl: Podctl, tmp_path: Path,
         assert service_range(podctl) == mine  # found again, not reserved anew
     finally:
         remove_home_networks(docker_client, other.home)
+
+
+def test_a_node_reserved_first_does_not_become_the_service_range(
+        podctl: Podctl, docker_client: docker.DockerClient) -> None:
+    """A node's pod CIDR is a network labelled with the home too: when `node add` ran
+    before the home's first Service, its /24 was taken for the cluster IPs, and a pod on
+    that node found every cluster IP on its own link (`No route to host`)."""
+    from podctl.runtime import podcidrs
+    from podctl.runtime.servicenet import SERVICE_CIDR, reserve_service_range
+
+    homeid = home_id(podctl)
+    try:
+        pod_cidr = podcidrs.reserve(homeid, "n9")
+        services = reserve_service_range(homeid)
+        assert services.subnet_of(SERVICE_CIDR) and not services.overlaps(pod_cidr)
+        assert reserve_service_range(homeid) == services
+    finally:
+        remove_home_networks(docker_client, podctl.home)

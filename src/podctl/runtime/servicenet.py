@@ -78,8 +78,11 @@ def reserve_service_range(home_id: str) -> ipaddress.IPv4Network:
 
 
 def _find(api: Any, home_id: str) -> ipaddress.IPv4Network | None:
-    """The oldest network labelled for this home (concurrent creators may race)."""
-    nets = api.networks(filters={"label": f"{HOME_LABEL}={home_id}"})
+    """The oldest service-range network of this home (concurrent creators may race). By
+    name, not the home's label alone: the home's nodes' pod CIDRs are networks with that
+    label too, and one made first was taken for the service range."""
+    nets = [n for n in api.networks(filters={"label": f"{HOME_LABEL}={home_id}"})
+            if n.get("Name") == network_name(home_id)]
     nets.sort(key=lambda n: (n.get("Created", ""), n["Id"]))
     for net in nets:
         for cfg in (net.get("IPAM") or {}).get("Config") or []:
