@@ -296,7 +296,8 @@ def _sync_nodes(store: Store, homeid: str, ports: list[ServicePort],
                 apply.sync_policies(agent, homeid, policies(name, kubelet_ip))
         except (DockerUnavailable, apply.ProxyError, api_error()) as exc:
             log.warning("kube-proxy's rules on node %s: %s", name, exc)
-            failed.append(name)
+            if not isinstance(exc, DockerUnavailable):  # a node that is down: its return wakes
+                failed.append(name)
             continue
         done.append(name)
     return done, failed

@@ -196,7 +196,8 @@ def _sync_nodes(store: Store, homeid: str, nodes: list[Obj],
             # That node's agent went or its engine stopped answering: the others go on.
             log.warning("pod network on node %s: %s", me.name, exc)
             _applied.pop(container or "", None)
-            failed.append(me.name)
+            if not isinstance(exc, DockerUnavailable):  # a node that is down: its return wakes
+                failed.append(me.name)
             continue
         if plan.rules:
             _applied[container] = plan.rules
