@@ -162,9 +162,7 @@ class Controller(PodHooks):
         for thread in threads:
             thread.start()
         instrument.controller_started(self.queue, {t.name: t for t in threads})
-        # A signal may land on any thread; its Python handler (which sets `stop`) runs only
-        # when the main thread runs bytecode, never while it blocks in an untimed wait.
-        while not stop.wait(SIGNAL_POLL):
+        while not _stopped_within(stop, SIGNAL_POLL):
             pass
         instrument.controller_stopped()
         self.lifecycle.wake.set()
@@ -702,6 +700,18 @@ class NodeSettings:
         return min(RENEW_INTERVAL, self.grace / 4)
 
 
+def _stopped_within(stop: threading.Event, seconds: float) -> bool:
+    """Whether `stop` is set, after a sleep of `seconds`: the main thread's wait.
+
+    The SIGTERM/SIGINT handler sets `stop` and runs in the main thread, between two of its
+    bytecodes; had the main thread been inside stop.wait(), holding the Event's own
+    non-reentrant lock there, the handler's set() would wait for it forever (a controller
+    that ignored SIGTERM until kill -9, seen in CI). A sleep holds no lock, and a signal
+    that lands on another thread is seen within `seconds`."""
+    time.sleep(seconds)
+    return stop.is_set()
+
+
 def run(stop: threading.Event, resync_seconds: float = 30.0,
         nodes: NodeSettings | None = None, metric_resolution: float = RESOLUTION,
         ingress_ports: IngressPorts | None = None) -> None:
@@ -715,7 +725,7 @@ def run(stop: threading.Event, resync_seconds: float = 30.0,
             log.info("another controller (pid %s) holds the lock in %s; waiting as standby",
                      holder_pid(home), home)
             announced = True
-        if stop.wait(0.5):
+        if _stopped_within(stop, 0.5):
             return
     log.info("controller active (home %s) at %s", home, datetime.now(UTC).isoformat())
     try:
