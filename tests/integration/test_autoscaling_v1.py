@@ -9,31 +9,17 @@ import json
 
 import pytest
 
-from tests.integration.conftest import BUSYBOX_IMAGE, Podctl
+from tests.integration.conftest import Podctl
 from tests.integration.test_api_kubectl import ApiController, poll
+from tests.integration.test_autoscaling import APP
 from tests.integration.test_metrics import RESOLUTION
 
 pytestmark = pytest.mark.integration
 
 V1_HPA = "horizontalpodautoscalers.v1.autoscaling"
 
-DEPLOYMENT = f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      terminationGracePeriodSeconds: 0
-      containers:
-      - name: main
-        image: {BUSYBOX_IMAGE}
-        command: ["sleep", "3600"]
-        resources: {{requests: {{cpu: 100m}}}}
-"""
+# test_autoscaling's Deployment (its CPU limit does not matter here).
+DEPLOYMENT = APP.split("---")[0]
 
 
 def v1_hpa(name: str, target: int | None = 50, maximum: int = 3) -> str:
